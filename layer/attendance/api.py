@@ -1,0 +1,42 @@
+"""What every HTTP edge shares: client errors with a JSON body, and API-key authentication."""
+
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+from attendance.data.api_keys import ApiKeyStore
+from attendance.domain.keys import ApiKey, Scope
+
+
+class ApiError(Exception):
+    """A request we refuse, with the status and the JSON body that names the problem."""
+
+    def __init__(self, status: HTTPStatus, code: str, message: str, details: list[Any] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"error": self.code, "message": self.message}
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
+def authenticate(headers: Mapping[str, str], keys: ApiKeyStore, scope: Scope) -> ApiKey:
+    """The caller's key from `Authorization: Bearer <key>`; 401 without a live key, 403 without the scope."""
+    scheme, _, token = (_header(headers, "authorization") or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(HTTPStatus.UNAUTHORIZED, "unauthorized", "send 'Authorization: Bearer <api key>'")
+    key = keys.find(token.strip())
+    if key is None or key.revoked:
+        raise ApiError(HTTPStatus.UNAUTHORIZED, "unauthorized", "API key is unknown or revoked")
+    if scope not in key.scopes:
+        raise ApiError(HTTPStatus.FORBIDDEN, "forbidden", f"API key lacks the '{scope}' scope")
+    return key
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    return next((value for key, value in headers.items() if key.lower() == name), None)

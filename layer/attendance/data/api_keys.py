@@ -1,0 +1,77 @@
+"""The API keys table: keyed by the key's SHA-256, so a stolen table reveals no usable key."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from attendance.data.aws import from_item, to_item, unavailable_on_aws_errors
+from attendance.domain.keys import ApiKey, Scope, hash_key, new_key_id, new_raw_key
+
+
+class ApiKeyStore:
+    def __init__(self, client: Any, table: str) -> None:
+        self._client = client
+        self._table = table
+
+    def find(self, raw_key: str) -> ApiKey | None:
+        """The key's record; strongly consistent so a revocation takes effect at once."""
+        with unavailable_on_aws_errors("reading an API key"):
+            reply = self._client.get_item(
+                TableName=self._table, Key=to_item({"keyHash": hash_key(raw_key)}), ConsistentRead=True
+            )
+        return _key_from_item(reply["Item"]) if "Item" in reply else None
+
+    def create(
+        self,
+        name: str,
+        scopes: frozenset[Scope] = frozenset({Scope.INGEST}),
+        devices: frozenset[str] | None = None,
+        raw_key: str | None = None,
+    ) -> tuple[str, ApiKey]:
+        """A new key; the raw key is returned once and never stored."""
+        raw_key = raw_key or new_raw_key()
+        key = ApiKey(
+            key_id=new_key_id(), name=name, scopes=scopes, devices=devices, created_at=datetime.now(UTC)
+        )
+        item = {
+            "keyHash": hash_key(raw_key),
+            "keyId": key.key_id,
+            "name": key.name,
+            "scopes": sorted(key.scopes),
+            "devices": sorted(key.devices) if key.devices is not None else None,
+            "revoked": False,
+            "createdAt": key.created_at.isoformat(),
+        }
+        with unavailable_on_aws_errors("creating an API key"):
+            self._client.put_item(TableName=self._table, Item=to_item(item))
+        return raw_key, key
+
+    def revoke(self, key_id: str) -> bool:
+        """Revoke by public key id; False when no such key exists."""
+        with unavailable_on_aws_errors("revoking an API key"):
+            pages = self._client.get_paginator("scan").paginate(
+                TableName=self._table,
+                FilterExpression="keyId = :id",
+                ExpressionAttributeValues=to_item({":id": key_id}),
+            )
+            hashes = [item["keyHash"] for page in pages for item in page["Items"]]
+            for key_hash in hashes:
+                self._client.update_item(
+                    TableName=self._table,
+                    Key={"keyHash": key_hash},
+                    UpdateExpression="SET revoked = :yes",
+                    ExpressionAttributeValues=to_item({":yes": True}),
+                )
+        return bool(hashes)
+
+
+def _key_from_item(item: dict[str, Any]) -> ApiKey:
+    values = from_item(item)
+    devices = values.get("devices")
+    return ApiKey(
+        key_id=values["keyId"],
+        name=values["name"],
+        scopes=frozenset(Scope(scope) for scope in values["scopes"]),
+        devices=frozenset(devices) if devices is not None else None,
+        revoked=values.get("revoked", False),
+        created_at=datetime.fromisoformat(values["createdAt"]),
+    )

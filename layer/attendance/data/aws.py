@@ -1,0 +1,44 @@
+"""boto3 clients with explicit timeouts, and the one place AWS errors become our errors.
+
+AWS_ENDPOINT_URL (honoured by boto3 itself) points the clients at a local AWS such as moto.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
+_SERIALIZER = TypeSerializer()
+_DESERIALIZER = TypeDeserializer()
+
+
+class StoreUnavailable(Exception):
+    """DynamoDB or SQS could not be reached or refused the request: a fault of ours, not of the input."""
+
+
+def client(service: str) -> Any:
+    return boto3.client(service, config=_CONFIG)
+
+
+@contextmanager
+def unavailable_on_aws_errors(action: str) -> Iterator[None]:
+    try:
+        yield
+    except (BotoCoreError, ClientError) as error:
+        raise StoreUnavailable(f"{action} failed: {error}") from error
+
+
+def to_item(values: dict[str, Any]) -> dict[str, Any]:
+    """A plain dict to DynamoDB's typed form; None values are left out."""
+    return {key: _SERIALIZER.serialize(value) for key, value in values.items() if value is not None}
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    values = {key: _DESERIALIZER.deserialize(value) for key, value in item.items()}
+    return {key: int(value) if isinstance(value, Decimal) else value for key, value in values.items()}

@@ -1,0 +1,207 @@
+"""The punches table (one item per accepted punch, kept) and the dedup slots table (TTL'd)."""
+
+import time
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from attendance.data.aws import StoreUnavailable, from_item, to_item, unavailable_on_aws_errors
+from attendance.domain.dedup import SlotClaim
+from attendance.domain.punch import Punch, PunchSource, PunchType, SyncStatus
+from attendance.domain.records import PunchRecord
+
+STATUS_INDEX = "byStatus"
+_CONFLICT_RETRIES = 5
+
+
+class StoreOutcome(StrEnum):
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    NEAR_DUPLICATE = "near_duplicate"
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    outcome: StoreOutcome
+    log_id: str  # the new punch's logId, or the earlier punch's for a duplicate
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class PunchStore:
+    def __init__(self, client: Any, punches_table: str, dedup_table: str | None = None) -> None:
+        self._client = client
+        self._punches_table = punches_table
+        self._dedup_table = dedup_table
+
+    def add(self, punch: Punch, window_seconds: int, retention: timedelta, now: datetime) -> StoreResult:
+        """Store a new punch unless it is an exact or near duplicate, atomically."""
+        actions = [self._put_punch(punch, now)]
+        if window_seconds > 0:
+            claim = SlotClaim(punch.user_id, punch.epoch_seconds, window_seconds)
+            actions += self._slot_actions(claim, punch.log_id, now, now + retention)
+        for attempt in range(_CONFLICT_RETRIES):
+            reasons = self._transact(actions)
+            if reasons is None:
+                return StoreResult(StoreOutcome.ACCEPTED, punch.log_id)
+            duplicate = _duplicate_from(reasons, punch.log_id)
+            if duplicate:
+                return duplicate
+            time.sleep(0.02 * 2**attempt)  # a racing request held one of our slots: try again
+        raise StoreUnavailable("storing a punch kept conflicting with concurrent requests")
+
+    def _transact(self, actions: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+        """None when the transaction went through, else DynamoDB's reason for each action."""
+        with unavailable_on_aws_errors("storing a punch"):
+            try:
+                self._client.transact_write_items(TransactItems=actions)
+            except self._client.exceptions.TransactionCanceledException as cancelled:
+                return cancelled.response.get("CancellationReasons", [])
+        return None
+
+    def get(self, log_id: str) -> PunchRecord | None:
+        with unavailable_on_aws_errors("reading a punch"):
+            reply = self._client.get_item(
+                TableName=self._punches_table, Key=to_item({"logId": log_id}), ConsistentRead=True
+            )
+        return record_from_item(reply["Item"]) if "Item" in reply else None
+
+    def pending_queued_before(self, cutoff: datetime) -> list[PunchRecord]:
+        """Punches still pending whose last trip to the queue is older than the cutoff."""
+        records = []
+        with unavailable_on_aws_errors("listing pending punches"):
+            pages = self._client.get_paginator("query").paginate(
+                TableName=self._punches_table,
+                IndexName=STATUS_INDEX,
+                KeyConditionExpression="syncStatus = :pending AND receivedAt < :cutoff",
+                FilterExpression="queuedAt < :cutoff",
+                ExpressionAttributeValues=to_item({":pending": SyncStatus.PENDING, ":cutoff": iso(cutoff)}),
+            )
+            for page in pages:
+                records += [record_from_item(item) for item in page["Items"]]
+        return records
+
+    def mark_queued(self, log_id: str, now: datetime) -> None:
+        # A punch delivered meanwhile is no longer pending: nothing to mark.
+        not_pending = self._client.exceptions.ConditionalCheckFailedException
+        with unavailable_on_aws_errors("marking a punch queued"), suppress(not_pending):
+            self._client.update_item(
+                TableName=self._punches_table,
+                Key=to_item({"logId": log_id}),
+                UpdateExpression="SET queuedAt = :now",
+                ConditionExpression="syncStatus = :pending",
+                ExpressionAttributeValues=to_item({":now": iso(now), ":pending": SyncStatus.PENDING}),
+            )
+
+    def _put_punch(self, punch: Punch, now: datetime) -> dict[str, Any]:
+        return {
+            "Put": {
+                "TableName": self._punches_table,
+                "Item": to_item(punch_item(punch, now)),
+                "ConditionExpression": "attribute_not_exists(logId)",
+            }
+        }
+
+    def _slot_actions(self, claim: SlotClaim, log_id: str, now: datetime, expires: datetime) -> list[dict]:
+        if not self._dedup_table:
+            raise ValueError("near-duplicate checks need the dedup table")
+        live = "attribute_not_exists(pk) OR expiresAt < :now"
+        now_value = to_item({":now": int(now.timestamp())})
+        own = {
+            "pk": claim.own_key,
+            "logId": log_id,
+            "punchEpoch": claim.epoch,
+            "expiresAt": int(expires.timestamp()),
+        }
+        return [
+            {
+                "Put": {
+                    "TableName": self._dedup_table,
+                    "Item": to_item(own),
+                    "ConditionExpression": live,
+                    "ExpressionAttributeValues": now_value,
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            },
+            self._neighbour_check(
+                claim.before_key,
+                f"{live} OR punchEpoch <= :bound",
+                now_value | to_item({":bound": claim.earliest_allowed_before}),
+            ),
+            self._neighbour_check(
+                claim.after_key,
+                f"{live} OR punchEpoch >= :bound",
+                now_value | to_item({":bound": claim.latest_allowed_after}),
+            ),
+        ]
+
+    def _neighbour_check(self, key: str, condition: str, values: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "ConditionCheck": {
+                "TableName": self._dedup_table,
+                "Key": to_item({"pk": key}),
+                "ConditionExpression": condition,
+                "ExpressionAttributeValues": values,
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+
+
+def _duplicate_from(reasons: list[dict[str, Any]], log_id: str) -> StoreResult | None:
+    """Which condition failed: the punch itself (exact duplicate) or a slot (near duplicate)."""
+    failed = [reason.get("Code") == "ConditionalCheckFailed" for reason in reasons]
+    if failed and failed[0]:
+        return StoreResult(StoreOutcome.DUPLICATE, log_id)
+    for reason, did_fail in zip(reasons, failed, strict=True):
+        if did_fail:
+            earlier = from_item(reason.get("Item", {}))
+            return StoreResult(StoreOutcome.NEAR_DUPLICATE, str(earlier.get("logId", "")))
+    return None  # only conflicts with concurrent transactions
+
+
+def punch_item(punch: Punch, now: datetime) -> dict[str, Any]:
+    return {
+        "logId": punch.log_id,
+        "deviceId": punch.device_id,
+        "userId": punch.user_id,
+        "punchTime": iso(punch.instant),
+        "punchEpoch": punch.epoch_seconds,
+        "localTime": punch.local_time,
+        "localDate": punch.local_time[:10],
+        "timeZone": punch.time_zone,
+        "type": punch.type.value,
+        "source": punch.source.value,
+        "verifyMode": punch.verify_mode,
+        "receivedAt": iso(punch.received_at),
+        "queuedAt": iso(now),
+        "syncStatus": SyncStatus.PENDING.value,
+        "attempts": 0,
+    }
+
+
+def record_from_item(item: dict[str, Any]) -> PunchRecord:
+    values = from_item(item)
+    punch = Punch(
+        log_id=values["logId"],
+        device_id=values["deviceId"],
+        user_id=values["userId"],
+        instant=datetime.fromisoformat(values["punchTime"]),
+        local_time=values["localTime"],
+        time_zone=values["timeZone"],
+        type=PunchType(values["type"]),
+        source=PunchSource(values["source"]),
+        received_at=datetime.fromisoformat(values["receivedAt"]),
+        verify_mode=values.get("verifyMode"),
+    )
+    queued_at = values.get("queuedAt")
+    return PunchRecord(
+        punch=punch,
+        status=SyncStatus(values["syncStatus"]),
+        attempts=values.get("attempts", 0),
+        last_error=values.get("lastError"),
+        queued_at=datetime.fromisoformat(queued_at) if queued_at else None,
+    )

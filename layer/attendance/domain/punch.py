@@ -1,0 +1,103 @@
+"""The one definition of a punch, from what a client submits to what is stored and delivered."""
+
+import hashlib
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from attendance.domain.clock import parse_zone
+
+
+class PunchType(StrEnum):
+    IN = "in"
+    OUT = "out"
+    BREAK_OUT = "break_out"
+    BREAK_IN = "break_in"
+    OVERTIME_IN = "overtime_in"
+    OVERTIME_OUT = "overtime_out"
+
+
+class PunchSource(StrEnum):
+    """Which path brought a punch in; informational, never part of its identity."""
+
+    API = "api"
+    DEVICE = "device"
+    EDGE = "edge"
+    ADMS = "adms"
+    HIKVISION = "hikvision"
+
+
+class SyncStatus(StrEnum):
+    PENDING = "pending"
+    SYNCED = "synced"
+    FAILED = "failed"
+    ABANDONED = "abandoned"
+
+
+Identifier = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:@/+\-]+$"),
+]
+
+
+class PunchSubmission(BaseModel):
+    """A punch as a client, device or the edge poller sends it. Unknown fields are ignored."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    device_id: Identifier = Field(alias="deviceId")
+    user_id: Identifier = Field(alias="userId")
+    timestamp: Annotated[str, StringConstraints(strip_whitespace=True, min_length=16, max_length=40)] = Field(
+        description="ISO 8601. With an offset it is taken as is; without, it is the device's wall-clock time."
+    )
+    type: PunchType
+    verify_mode: Annotated[str, StringConstraints(max_length=32)] | None = Field(
+        default=None, alias="verifyMode"
+    )
+    source: PunchSource | None = None
+
+    @field_validator("type", mode="before")
+    @classmethod
+    def _lowercase_type(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("verify_mode", mode="before")
+    @classmethod
+    def _verify_mode_as_text(cls, value: object) -> object:
+        # Devices report verify modes as numbers (1 fingerprint, 15 face) or names.
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+class Punch(BaseModel):
+    """A validated punch with its identity and normalised time: what is stored and delivered."""
+
+    model_config = ConfigDict(frozen=True)
+
+    log_id: str
+    device_id: str
+    user_id: str
+    instant: datetime  # UTC, whole seconds
+    local_time: str  # the device's wall-clock time, ISO 8601 without offset
+    time_zone: str  # IANA name, or a fixed offset such as +05:30
+    type: PunchType
+    source: PunchSource
+    received_at: datetime
+    verify_mode: str | None = None
+
+    @property
+    def epoch_seconds(self) -> int:
+        return int(self.instant.timestamp())
+
+    @property
+    def timestamp_with_offset(self) -> str:
+        """The instant in the punch's own zone, e.g. 2025-02-10T09:16:00+01:00."""
+        return self.instant.astimezone(parse_zone(self.time_zone)).isoformat()
+
+
+def punch_log_id(device_id: str, user_id: str, instant: datetime, punch_type: PunchType) -> str:
+    """The same punch (device, user, instant to the second, type) always gets the same logId."""
+    utc = instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    digest = hashlib.sha256(f"{device_id}|{user_id}|{utc}|{punch_type.value}".encode()).hexdigest()
+    return digest[:32]

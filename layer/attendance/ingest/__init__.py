@@ -1,0 +1,1 @@
+"""Ingest logic: from a request body to stored, deduplicated, queued punches."""

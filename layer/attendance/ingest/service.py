@@ -1,0 +1,196 @@
+"""Ingest: validate each punch, store it once (exact and near-duplicate dedup), queue what is new."""
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from pydantic import ValidationError
+
+from attendance.data.aws import StoreUnavailable
+from attendance.data.devices import DeviceStore
+from attendance.data.punches import PunchStore, StoreOutcome
+from attendance.data.queue import PunchQueue
+from attendance.domain.clock import InvalidTime, check_plausible, resolve_timestamp
+from attendance.domain.devices import Device
+from attendance.domain.keys import ApiKey
+from attendance.domain.punch import Punch, PunchSource, PunchSubmission, punch_log_id
+from attendance.settings import IngestSettings
+
+logger = Logger(child=True)
+_STORE_WORKERS = 8
+
+
+class ItemStatus(StrEnum):
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    index: int
+    status: ItemStatus
+    log_id: str | None = None
+    error: str | None = None  # machine-readable code of a rejection
+    reason: str | None = None  # for people: why it was rejected or is a duplicate
+
+    def as_json(self) -> dict[str, Any]:
+        fields = {"index": self.index, "status": self.status.value, "logId": self.log_id}
+        fields |= {"error": self.error, "reason": self.reason}
+        return {key: value for key, value in fields.items() if value is not None}
+
+
+class IngestRejected(Exception):
+    """One punch refused before storage (invalid or not allowed)."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+class IngestService:
+    def __init__(
+        self,
+        settings: IngestSettings,
+        store: PunchStore,
+        devices: DeviceStore,
+        queue: PunchQueue,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._devices = devices
+        self._queue = queue
+        self._clock = clock
+
+    def ingest(self, items: Sequence[Any], caller: ApiKey, source: PunchSource) -> list[ItemResult]:
+        """One result per item, in order. Raises StoreUnavailable after queueing whatever was stored."""
+        now = self._clock()
+        device_lookup = _CachedDevices(self._devices)
+        results: dict[int, ItemResult] = {}
+        punches: list[tuple[int, Punch]] = []
+        for index, item in enumerate(items):
+            try:
+                punches.append((index, self._prepare(item, caller, source, now, device_lookup)))
+            except IngestRejected as rejected:
+                results[index] = ItemResult(
+                    index, ItemStatus.REJECTED, error=rejected.code, reason=rejected.reason
+                )
+        stored, failure = self._store_all(punches, now)
+        results |= stored
+        accepted = [result.log_id for result in stored.values() if result.status is ItemStatus.ACCEPTED]
+        unqueued = self._queue.send([log_id for log_id in accepted if log_id])
+        if unqueued:
+            logger.warning("punches stored but not queued yet", extra={"count": len(unqueued)})
+        if failure:
+            raise failure
+        return [results[index] for index in sorted(results)]
+
+    def _prepare(
+        self, item: Any, caller: ApiKey, source: PunchSource, now: datetime, devices: "_CachedDevices"
+    ) -> Punch:
+        try:
+            submission = PunchSubmission.model_validate(item)
+        except ValidationError as error:
+            raise IngestRejected("invalid_punch", describe_validation_error(error)) from None
+        if not caller.allows_device(submission.device_id):
+            raise IngestRejected(
+                "device_not_allowed", f"this API key may not send for {submission.device_id}"
+            )
+        device = devices.get(submission.device_id)
+        if device is not None and not device.enabled:
+            raise IngestRejected("device_disabled", f"device {submission.device_id} is disabled")
+        try:
+            resolved = resolve_timestamp(
+                submission.timestamp, device.time_zone if device else None, self._settings.default_time_zone
+            )
+            check_plausible(resolved.instant, now, self._settings.max_future, self._settings.max_past)
+        except InvalidTime as error:
+            raise IngestRejected("invalid_timestamp", str(error)) from None
+        return Punch(
+            log_id=punch_log_id(submission.device_id, submission.user_id, resolved.instant, submission.type),
+            device_id=submission.device_id,
+            user_id=submission.user_id,
+            instant=resolved.instant,
+            local_time=resolved.local_time,
+            time_zone=resolved.time_zone,
+            type=submission.type,
+            source=submission.source or source,
+            received_at=now,
+            verify_mode=submission.verify_mode,
+        )
+
+    def _store_all(
+        self, punches: list[tuple[int, Punch]], now: datetime
+    ) -> tuple[dict[int, ItemResult], StoreUnavailable | None]:
+        """Users in parallel; each user's punches in timestamp order, so a batch's outcome is fixed."""
+        by_user: dict[str, list[tuple[int, Punch]]] = defaultdict(list)
+        for index, punch in punches:
+            by_user[punch.user_id].append((index, punch))
+        groups = [
+            sorted(group, key=lambda pair: (pair[1].instant, pair[1].log_id)) for group in by_user.values()
+        ]
+        results: dict[int, ItemResult] = {}
+        failures: list[StoreUnavailable] = []
+        with ThreadPoolExecutor(max_workers=max(1, min(_STORE_WORKERS, len(groups)))) as pool:
+            for group_results, failure in pool.map(lambda group: self._store_group(group, now), groups):
+                results |= group_results
+                failures += [failure] if failure else []
+        return results, failures[0] if failures else None
+
+    def _store_group(
+        self, group: list[tuple[int, Punch]], now: datetime
+    ) -> tuple[dict[int, ItemResult], StoreUnavailable | None]:
+        results: dict[int, ItemResult] = {}
+        retention = timedelta(days=self._settings.dedup_retention_days)
+        for index, punch in group:
+            try:
+                stored = self._store.add(punch, self._settings.dedup_window_seconds, retention, now)
+            except StoreUnavailable as error:
+                logger.error("store unavailable", extra={"error": str(error)})
+                return results, error
+            results[index] = _result_of(index, punch, stored.outcome, stored.log_id, self._settings)
+            logger.info("punch " + results[index].status.value, extra={"logId": stored.log_id})
+        return results, None
+
+
+def _result_of(
+    index: int, punch: Punch, outcome: StoreOutcome, log_id: str, settings: IngestSettings
+) -> ItemResult:
+    if outcome is StoreOutcome.ACCEPTED:
+        return ItemResult(index, ItemStatus.ACCEPTED, log_id=log_id)
+    if outcome is StoreOutcome.DUPLICATE:
+        return ItemResult(
+            index, ItemStatus.DUPLICATE, log_id=log_id, reason="this punch was already received"
+        )
+    window = settings.dedup_window_seconds
+    reason = f"user {punch.user_id} has an accepted punch less than {window} s from this one"
+    return ItemResult(index, ItemStatus.DUPLICATE, log_id=log_id, reason=reason)
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """'type: Input should be ...; userId: Field required' — names each field and its problem."""
+    problems = []
+    for detail in error.errors(include_url=False):
+        location = ".".join(str(part) for part in detail["loc"]) or "punch"
+        problems.append(f"{location}: {detail['msg']}")
+    return "; ".join(problems)
+
+
+class _CachedDevices:
+    """Each device is looked up once per request."""
+
+    def __init__(self, store: DeviceStore) -> None:
+        self._store = store
+        self._seen: dict[str, Device | None] = {}
+
+    def get(self, device_id: str) -> Device | None:
+        if device_id not in self._seen:
+            self._seen[device_id] = self._store.get(device_id)
+        return self._seen[device_id]

@@ -1,0 +1,45 @@
+"""Each function's configuration, read from its environment (set by template.yaml)."""
+
+from datetime import timedelta
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from attendance.domain.clock import parse_zone
+
+
+class _FromEnvironment(BaseSettings):
+    model_config = SettingsConfigDict(frozen=True, case_sensitive=False)
+
+
+class IngestSettings(_FromEnvironment):
+    punches_table: str
+    dedup_table: str
+    api_keys_table: str
+    devices_table: str
+    punch_queue_url: str
+    dedup_window_seconds: int = Field(default=60, ge=0, le=3600)
+    dedup_retention_days: int = Field(default=35, ge=1, le=3660)
+    default_time_zone: str = "UTC"
+    max_future_minutes: int = Field(default=1440, ge=1)
+    max_past_days: int = Field(default=400, ge=1)
+
+    @field_validator("default_time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        parse_zone(value)
+        return value
+
+    @property
+    def max_future(self) -> timedelta:
+        return timedelta(minutes=self.max_future_minutes)
+
+    @property
+    def max_past(self) -> timedelta:
+        return timedelta(days=self.max_past_days)
+
+
+class SweepSettings(_FromEnvironment):
+    punches_table: str
+    punch_queue_url: str
+    pending_requeue_minutes: int = Field(default=10, ge=1)

@@ -1,0 +1,1 @@
+"""Run the whole system on one machine: moto as AWS, the real handlers, a mock CRM."""

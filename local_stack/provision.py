@@ -1,0 +1,67 @@
+"""Creates every DynamoDB table and SQS queue of template.yaml in a (local) AWS endpoint."""
+
+import json
+from typing import Any
+
+from local_stack.template import Resolver, resources_of_type
+
+STACK_PREFIX = "attendance-sync"
+
+
+def provision(
+    template: dict[str, Any],
+    dynamodb: Any,
+    sqs: Any,
+    parameters: dict[str, str] | None = None,
+    prefix: str = STACK_PREFIX,
+) -> Resolver:
+    """Create the tables and queues; returns a resolver that knows their names, URLs and ARNs."""
+    resolver = Resolver(template, overrides=parameters or {})
+    for logical_id, resource in resources_of_type(template, "AWS::DynamoDB::Table").items():
+        name = f"{prefix}-{logical_id}"
+        _create_table(dynamodb, name, resolver.resolve(resource["Properties"]))
+        resolver.refs[logical_id] = name
+        resolver.attributes[(logical_id, "Arn")] = f"arn:aws:dynamodb:us-east-1:123456789012:table/{name}"
+    queues = resources_of_type(template, "AWS::SQS::Queue")
+    # Dead-letter queues first: their ARNs go into the others' redrive policies.
+    for logical_id in sorted(queues, key=lambda q: "RedrivePolicy" in queues[q]["Properties"]):
+        name = f"{prefix}-{logical_id}"
+        url = _create_queue(sqs, name, resolver.resolve(queues[logical_id]["Properties"]))
+        resolver.refs[logical_id] = url
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        resolver.attributes[(logical_id, "Arn")] = arn
+        resolver.attributes[(logical_id, "QueueName")] = name
+    return resolver
+
+
+def _create_table(dynamodb: Any, name: str, properties: dict[str, Any]) -> None:
+    arguments: dict[str, Any] = {
+        "TableName": name,
+        "BillingMode": properties["BillingMode"],
+        "AttributeDefinitions": properties["AttributeDefinitions"],
+        "KeySchema": properties["KeySchema"],
+    }
+    if "GlobalSecondaryIndexes" in properties:
+        arguments["GlobalSecondaryIndexes"] = properties["GlobalSecondaryIndexes"]
+    if properties.get("SSESpecification", {}).get("SSEEnabled"):
+        arguments["SSESpecification"] = {"Enabled": True}
+    dynamodb.create_table(**arguments)
+    ttl = properties.get("TimeToLiveSpecification")
+    if ttl:
+        dynamodb.update_time_to_live(
+            TableName=name,
+            TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": bool(ttl["Enabled"])},
+        )
+
+
+def _create_queue(sqs: Any, name: str, properties: dict[str, Any]) -> str:
+    attributes = {
+        key: str(properties[key])
+        for key in ("VisibilityTimeout", "MessageRetentionPeriod")
+        if key in properties
+    }
+    if properties.get("SqsManagedSseEnabled"):
+        attributes["SqsManagedSseEnabled"] = "true"
+    if "RedrivePolicy" in properties:
+        attributes["RedrivePolicy"] = json.dumps(properties["RedrivePolicy"])
+    return sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]

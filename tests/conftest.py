@@ -1,0 +1,61 @@
+"""Shared fixtures: moto as AWS, resources made from template.yaml, handlers called with real events."""
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from local_stack.moto_atomic import make_dynamodb_requests_atomic
+from local_stack.provision import provision
+from local_stack.template import Resolver, function_environment, load_template
+
+
+@pytest.fixture(autouse=True)
+def _offline_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials and no endpoint override: nothing in a test can reach real AWS."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+
+
+@pytest.fixture(scope="session")
+def template() -> dict[str, Any]:
+    return load_template()
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    make_dynamodb_requests_atomic()
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def stack_parameters() -> dict[str, str]:
+    """Template parameter overrides for the stack under test; override the fixture to change them."""
+    return {}
+
+
+@pytest.fixture
+def stack(aws: None, template: dict[str, Any], stack_parameters: dict[str, str]) -> Resolver:
+    return provision(template, boto3.client("dynamodb"), boto3.client("sqs"), parameters=stack_parameters)
+
+
+@pytest.fixture
+def use_function_env(
+    stack: Resolver, template: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., dict[str, str]]:
+    """Sets a function's environment exactly as the template defines it (plus test overrides)."""
+
+    def apply(logical_id: str, **overrides: str) -> dict[str, str]:
+        environment = function_environment(template, logical_id, stack) | overrides
+        for name, value in environment.items():
+            monkeypatch.setenv(name, value)
+        return environment
+
+    return apply

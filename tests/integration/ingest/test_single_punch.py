@@ -1,0 +1,75 @@
+"""POST /punches with one punch: stored once, queued once, answered 202 or 409."""
+
+from tests.integration.ingest.conftest import punch
+
+
+def test_accepted_punch_is_stored_pending_and_queued(api, punches_table, queued):
+    # Given a punch in the shape clients of the earlier middleware send
+    # When it is posted
+    reply = api.post(punch())
+    # Then it is accepted with a logId, stored pending with UTC and local time, and its logId is queued
+    assert reply.status == 202
+    assert reply.body["status"] == "accepted"
+    [stored] = punches_table()
+    assert stored["logId"] == reply.body["logId"]
+    assert stored["userId"] == "EMP789"
+    assert stored["deviceId"] == "DEV001"
+    assert stored["punchTime"] == "2025-02-10T09:16:00Z"
+    assert stored["localTime"] == "2025-02-10T09:16:00"
+    assert stored["timeZone"] == "UTC"
+    assert stored["type"] == "in"
+    assert stored["source"] == "api"
+    assert stored["syncStatus"] == "pending"
+    assert stored["attempts"] == 0
+    assert "receivedAt" in stored
+    assert queued() == [reply.body["logId"]]
+
+
+def test_device_punch_alias_behaves_the_same(api, punches_table, queued):
+    reply = api.post(punch(), path="/device/punch")
+    assert reply.status == 202
+    assert punches_table()[0]["source"] == "device"
+    assert queued() == [reply.body["logId"]]
+    # And the same punch through /punches is the same punch
+    again = api.post(punch())
+    assert (again.status, again.body["logId"]) == (409, reply.body["logId"])
+
+
+def test_optional_fields_are_kept(api, punches_table):
+    reply = api.post(punch() | {"verifyMode": 15, "source": "edge", "deviceName": "ignored"})
+    assert reply.status == 202
+    [stored] = punches_table()
+    assert (stored["verifyMode"], stored["source"]) == ("15", "edge")
+    assert "deviceName" not in stored
+
+
+def test_type_is_case_insensitive(api, punches_table):
+    assert api.post(punch(kind="BREAK_OUT")).status == 202
+    assert punches_table()[0]["type"] == "break_out"
+
+
+def test_same_punch_always_has_the_same_log_id(api, queued):
+    first = api.post(punch())
+    second = api.post(punch())
+    assert second.status == 409
+    assert second.body == {
+        "status": "duplicate",
+        "logId": first.body["logId"],
+        "reason": "this punch was already received",
+    }
+    assert queued() == [first.body["logId"]]
+
+
+def test_the_same_instant_written_with_an_offset_is_the_same_punch(api):
+    first = api.post(punch(at="2025-02-10T09:16:00Z"))
+    second = api.post(punch(at="2025-02-10T10:16:00+01:00"))
+    assert second.status == 409
+    assert second.body["logId"] == first.body["logId"]
+
+
+def test_metrics_count_accepted_and_duplicates(api, capsys):
+    api.post(punch())
+    api.post(punch())
+    emitted = capsys.readouterr().out
+    assert '"PunchesAccepted"' in emitted
+    assert '"PunchesDuplicate"' in emitted

@@ -4,6 +4,12 @@ from functools import cache
 from http import HTTPStatus
 from typing import Any
 
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from attendance.api import ApiError, authenticate
 from attendance.data.api_keys import ApiKeyStore
 from attendance.data.aws import StoreUnavailable, client
@@ -15,11 +21,6 @@ from attendance.domain.punch import PunchSource
 from attendance.ingest.body import decode_json_body, split_punches
 from attendance.ingest.service import IngestService, ItemResult, ItemStatus
 from attendance.settings import IngestSettings
-from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger()
 tracer = Tracer()

@@ -121,5 +121,7 @@ def queued(stack: Resolver) -> Callable[[], list[str]]:
     return drain
 
 
-def punch(user: str = "EMP789", at: str = "2025-02-10T09:16:00", kind: str = "in", device: str = "DEV001") -> dict:
+def punch(
+    user: str = "EMP789", at: str = "2025-02-10T09:16:00", kind: str = "in", device: str = "DEV001"
+) -> dict:
     return {"deviceId": device, "userId": user, "timestamp": at, "type": kind}

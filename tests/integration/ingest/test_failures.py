@@ -1,0 +1,86 @@
+"""What fails after a punch is acknowledged never loses it; a store that is down stores nothing."""
+
+import importlib
+import json
+from datetime import UTC, datetime, timedelta
+
+import boto3
+
+from functions.ingest import sweep
+from tests.integration.ingest.conftest import INGEST_KEY, IngestApi, cold_start, punch
+
+
+def test_store_down_answers_503_and_stores_nothing(api, stack, punches_table, queued):
+    # Given the dedup table is gone (the store refuses every transaction)
+    boto3.client("dynamodb").delete_table(TableName=stack.refs["DedupTable"])
+    # When a punch and a batch arrive
+    single = api.post(punch())
+    batch = api.post({"punches": [punch(user="A"), punch(user="B")]})
+    # Then both are told to retry later, and nothing was stored or queued
+    for reply in (single, batch):
+        assert reply.status == 503
+        assert reply.body["error"] == "unavailable"
+        assert reply.headers["Retry-After"] == "30"
+        assert "dedup" not in json.dumps(reply.body).lower()  # no internals leak
+    assert punches_table() == []
+    assert queued() == []
+
+
+def test_unreachable_store_answers_503(api, monkeypatch, punches_table):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    reply = api.post(punch())
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    assert reply.status == 503
+    assert punches_table() == []
+
+
+def age_everything(stack, minutes: int) -> None:
+    """Move every pending punch's receivedAt and queuedAt into the past, as if time had passed."""
+    dynamodb = boto3.client("dynamodb")
+    past = (datetime.now(UTC) - timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for item in dynamodb.scan(TableName=stack.refs["PunchesTable"])["Items"]:
+        item["receivedAt"] = item["queuedAt"] = {"S": past}
+        dynamodb.put_item(TableName=stack.refs["PunchesTable"], Item=item)
+
+
+def run_sweep(use_function_env) -> dict:
+    use_function_env("PendingSweepFunction")
+    importlib.reload(sweep)
+    from local_stack.events import LambdaContext
+
+    return sweep.lambda_handler({"source": "aws.scheduler"}, LambdaContext(function_name="sweep"))
+
+
+def test_punch_acknowledged_but_not_queued_is_requeued_by_the_sweep(use_function_env, keys, stack, queued):
+    # Given the queue send fails after the punch was stored (the function "dies" between the two)
+    cold_start(
+        use_function_env(
+            "IngestFunction", MAX_PAST_DAYS="3650", PUNCH_QUEUE_URL=stack.refs["PunchQueue"] + "x"
+        )
+    )
+    keys.create("k", raw_key=INGEST_KEY)
+    reply = IngestApi(INGEST_KEY).post(punch())
+    # Then the client still got its acknowledgement, and nothing is on the queue yet
+    assert reply.status == 202
+    assert queued() == []
+    # When the sweep runs before the punch is stale, it leaves it alone
+    assert run_sweep(use_function_env) == {"requeued": 0}
+    # When the punch has been pending longer than the requeue age, the sweep queues it
+    age_everything(stack, minutes=11)
+    assert run_sweep(use_function_env) == {"requeued": 1}
+    assert queued() == [reply.body["logId"]]
+    # And a second sweep does not queue it again: it was just queued
+    assert run_sweep(use_function_env) == {"requeued": 0}
+
+
+def test_sweep_ignores_punches_no_longer_pending(api, stack, use_function_env, queued):
+    api.post(punch())
+    queued()
+    age_everything(stack, minutes=30)
+    dynamodb = boto3.client("dynamodb")
+    [item] = dynamodb.scan(TableName=stack.refs["PunchesTable"])["Items"]
+    item["syncStatus"] = {"S": "synced"}
+    dynamodb.put_item(TableName=stack.refs["PunchesTable"], Item=item)
+    assert run_sweep(use_function_env) == {"requeued": 0}
+    assert queued() == []

@@ -1,0 +1,156 @@
+"""template.yaml: lint-clean as SAM and as the CloudFormation it becomes, and true to the code."""
+
+import json
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from boto3.session import Session
+from cfnlint.api import lint
+from samtranslator.parser.parser import Parser
+from samtranslator.translator.translator import Translator
+
+from attendance.settings import IngestSettings, SweepSettings
+from local_stack.template import TEMPLATE_PATH, resources_of_type
+
+ROOT = Path(__file__).resolve().parents[3]
+# Every function and the settings class its handler reads its environment with.
+FUNCTION_SETTINGS = {"IngestFunction": IngestSettings, "PendingSweepFunction": SweepSettings}
+POWERTOOLS_VARIABLES = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
+
+
+@pytest.fixture(scope="module")
+def transformed(template: dict[str, Any]) -> dict[str, Any]:
+    """The CloudFormation that `sam deploy` submits, produced offline with S3-style code locations."""
+    fragment = json.loads(json.dumps(template))
+    for resource in fragment["Resources"].values():
+        for uri in ("CodeUri", "ContentUri"):
+            if uri in resource.get("Properties", {}):
+                resource["Properties"][uri] = "s3://bucket/code.zip"
+    # The translator asks IAM for managed policy ARNs only for policies named in Policies; we name none.
+    translator = Translator({}, Parser(), boto_session=Session(region_name="us-east-1"))
+    return translator.translate(fragment, parameter_values={})
+
+
+def assert_lint_clean(text: str) -> None:
+    problems = [str(match) for match in lint(text, regions=["us-east-1", "eu-west-1"])]
+    assert problems == []
+
+
+def test_sam_template_passes_cfn_lint():
+    assert_lint_clean(TEMPLATE_PATH.read_text())
+
+
+def test_transformed_cloudformation_passes_cfn_lint(transformed):
+    assert_lint_clean(json.dumps(transformed))
+
+
+def functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return resources_of_type(template, "AWS::Serverless::Function")
+
+
+def test_every_function_is_known_to_these_tests(template):
+    assert set(functions(template)) == set(FUNCTION_SETTINGS)
+
+
+@pytest.mark.parametrize("logical_id", sorted(FUNCTION_SETTINGS))
+def test_handler_exists_and_imports_as_lambda_would(template, logical_id):
+    properties = functions(template)[logical_id]["Properties"]
+    code_dir = ROOT / properties["CodeUri"]
+    module, function = properties["Handler"].rsplit(".", 1)
+    assert (code_dir / f"{module}.py").is_file()
+    # Lambda puts the function's code and the layer's python/ on sys.path, and nothing else of ours
+    script = (
+        "import sys; sys.path[:0] = [sys.argv[1], sys.argv[2]]; import importlib; "
+        "handler = getattr(importlib.import_module(sys.argv[3]), sys.argv[4]); assert callable(handler)"
+    )
+    layer = ROOT / template["Resources"]["SharedLayer"]["Properties"]["ContentUri"]
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", script, str(code_dir), str(layer), module, function],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd="/",
+    )
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("logical_id", sorted(FUNCTION_SETTINGS))
+def test_every_variable_the_code_reads_is_set(template, logical_id):
+    global_vars = template["Globals"]["Function"]["Environment"]["Variables"]
+    own = functions(template)[logical_id]["Properties"]["Environment"]["Variables"]
+    defined = set(global_vars) | set(own)
+    read = {name.upper() for name in FUNCTION_SETTINGS[logical_id].model_fields} | POWERTOOLS_VARIABLES
+    assert read - defined == set()
+    assert defined - read == set(), "variables set but never read"
+
+
+def test_functions_are_python312_on_arm64(template):
+    function_globals = template["Globals"]["Function"]
+    assert function_globals["Runtime"] == "python3.12"
+    assert function_globals["Architectures"] == ["arm64"]
+
+
+def test_punch_queue_redrive_and_retention(template):
+    parameters = template["Parameters"]
+    queue = template["Resources"]["PunchQueue"]["Properties"]
+    dlq = template["Resources"]["PunchDeadLetterQueue"]["Properties"]
+    assert queue["VisibilityTimeout"] == {"Ref": "PunchVisibilityTimeout"}
+    assert parameters["PunchVisibilityTimeout"]["Default"] == 10
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["PunchDeadLetterQueue", "Arn"]},
+        "maxReceiveCount": {"Ref": "MaxReceiveCount"},
+    }
+    assert parameters["MaxReceiveCount"]["Default"] == 3
+    assert dlq["MessageRetentionPeriod"] == 1209600  # 14 days
+    assert dlq["MessageRetentionPeriod"] > queue["MessageRetentionPeriod"]
+    assert queue["SqsManagedSseEnabled"] is True
+    assert dlq["SqsManagedSseEnabled"] is True
+
+
+def test_tables_are_on_demand_encrypted_and_recoverable(template):
+    for name, table in resources_of_type(template, "AWS::DynamoDB::Table").items():
+        properties = table["Properties"]
+        assert properties["BillingMode"] == "PAY_PER_REQUEST", name
+        assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}, name
+        assert properties["SSESpecification"] == {"SSEEnabled": True}, name
+
+
+def test_dedup_ttl_is_the_attribute_the_code_writes(template):
+    from attendance.data import punches
+
+    ttl = template["Resources"]["DedupTable"]["Properties"]["TimeToLiveSpecification"]
+    assert ttl == {"AttributeName": "expiresAt", "Enabled": True}
+    assert "expiresAt < :now" in Path(punches.__file__).read_text()
+
+
+def test_kept_data_survives_stack_deletion(template):
+    for name in ("PunchesTable", "ApiKeysTable", "DevicesTable"):
+        assert template["Resources"][name]["DeletionPolicy"] == "Retain"
+
+
+def iam_actions(transformed: dict[str, Any]) -> list[str]:
+    actions: list[str] = []
+    for resource in resources_of_type(transformed, "AWS::IAM::Role").values():
+        for policy in resource["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                action = statement["Action"]
+                actions += action if isinstance(action, list) else [action]
+    return actions
+
+
+def test_no_wildcard_actions(transformed):
+    actions = iam_actions(transformed)
+    assert actions, "expected inline policies"
+    assert [action for action in actions if "*" in action] == []
+
+
+def test_layer_pins_match_the_project(template):
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pins = set(pyproject["dependencies"]) | set(pyproject["optional-dependencies"]["cloud"])
+    layer = ROOT / template["Resources"]["SharedLayer"]["Properties"]["ContentUri"] / "requirements.txt"
+    required = {line.strip() for line in layer.read_text().splitlines() if line.strip() and line[0] != "#"}
+    assert required <= pins, required - pins

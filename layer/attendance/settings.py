@@ -1,6 +1,7 @@
 """Each function's configuration, read from its environment (set by template.yaml)."""
 
 from datetime import timedelta
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -43,3 +44,14 @@ class SweepSettings(_FromEnvironment):
     punches_table: str
     punch_queue_url: str
     pending_requeue_minutes: int = Field(default=10, ge=1)
+
+
+class WorkerSettings(_FromEnvironment):
+    punches_table: str
+    punch_dlq_url: str
+    max_receive_count: int = Field(default=3, ge=1)
+    crm_target: Literal["generic", "frappe"] = "generic"
+    crm_url: str = Field(pattern=r"^https?://\S+$")
+    crm_secret_parameter: str = ""
+    crm_timeout_seconds: float = Field(default=5.0, gt=0, le=30)
+    crm_frappe_version: int = Field(default=15, ge=10)

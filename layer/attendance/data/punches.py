@@ -97,6 +97,40 @@ class PunchStore:
                 ExpressionAttributeValues=to_item({":now": iso(now), ":pending": SyncStatus.PENDING}),
             )
 
+    def record_delivery(
+        self, log_id: str, now: datetime, status: SyncStatus, detail: str, crm_reference: str | None = None
+    ) -> None:
+        """Count a delivery attempt and its outcome; a punch already synced is never downgraded."""
+        entry = {"at": iso(now), "status": status.value, "detail": detail[:500]}
+        values = {
+            ":status": status.value,
+            ":now": iso(now),
+            ":one": 1,
+            ":zero": 0,
+            ":entry": [entry],
+            ":empty": [],
+            ":synced": SyncStatus.SYNCED.value,
+        }
+        update = (
+            "SET syncStatus = :status, lastAttemptAt = :now, attempts = if_not_exists(attempts, :zero) + :one, "
+            "history = list_append(if_not_exists(history, :empty), :entry)"
+        )
+        if status is SyncStatus.SYNCED:
+            update += ", syncedAt = :now" + (", crmReference = :reference" if crm_reference else "")
+            values |= {":reference": crm_reference} if crm_reference else {}
+        else:
+            update += ", lastError = :error"
+            values[":error"] = detail[:500]
+        not_synced = self._client.exceptions.ConditionalCheckFailedException
+        with unavailable_on_aws_errors("recording a delivery"), suppress(not_synced):
+            self._client.update_item(
+                TableName=self._punches_table,
+                Key=to_item({"logId": log_id}),
+                UpdateExpression=update,
+                ConditionExpression="attribute_exists(logId) AND syncStatus <> :synced",
+                ExpressionAttributeValues=to_item(values),
+            )
+
     def _put_punch(self, punch: Punch, now: datetime) -> dict[str, Any]:
         return {
             "Put": {

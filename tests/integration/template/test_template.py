@@ -13,12 +13,16 @@ from cfnlint.api import lint
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
 
-from attendance.settings import IngestSettings, SweepSettings
+from attendance.settings import IngestSettings, SweepSettings, WorkerSettings
 from local_stack.template import TEMPLATE_PATH, resources_of_type
 
 ROOT = Path(__file__).resolve().parents[3]
 # Every function and the settings class its handler reads its environment with.
-FUNCTION_SETTINGS = {"IngestFunction": IngestSettings, "PendingSweepFunction": SweepSettings}
+FUNCTION_SETTINGS = {
+    "IngestFunction": IngestSettings,
+    "PendingSweepFunction": SweepSettings,
+    "CrmWorkerFunction": WorkerSettings,
+}
 POWERTOOLS_VARIABLES = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
 
 
@@ -154,3 +158,26 @@ def test_layer_pins_match_the_project(template):
     layer = ROOT / template["Resources"]["SharedLayer"]["Properties"]["ContentUri"] / "requirements.txt"
     required = {line.strip() for line in layer.read_text().splitlines() if line.strip() and line[0] != "#"}
     assert required <= pins, required - pins
+
+
+def test_worker_finishes_before_its_messages_become_visible_again(template):
+    worker = template["Resources"]["CrmWorkerFunction"]["Properties"]
+    visibility = template["Parameters"]["PunchVisibilityTimeout"]
+    assert worker["Timeout"] < visibility["MinValue"] <= visibility["Default"]
+    crm_timeout = template["Parameters"]["CrmTimeoutSeconds"]["MaxValue"]
+    assert crm_timeout < worker["Timeout"]
+
+
+def test_worker_reports_batch_item_failures_with_capped_concurrency(template):
+    event = template["Resources"]["CrmWorkerFunction"]["Properties"]["Events"]["PunchQueued"]["Properties"]
+    assert event["Queue"] == {"Fn::GetAtt": ["PunchQueue", "Arn"]}
+    assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert event["BatchSize"] == {"Ref": "WorkerBatchSize"}
+    assert event["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "WorkerMaxConcurrency"}}
+
+
+def test_transformed_mapping_keeps_worker_timeout_below_visibility(transformed):
+    mappings = resources_of_type(transformed, "AWS::Lambda::EventSourceMapping")
+    assert [m["Properties"]["FunctionResponseTypes"] for m in mappings.values()] == [
+        ["ReportBatchItemFailures"]
+    ]

@@ -1,0 +1,76 @@
+"""CRM worker: SQS-triggered; delivers each queued punch, reporting failed messages one by one."""
+
+import asyncio
+import json
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+from typing import Any
+
+import httpx
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    AsyncBatchProcessor,
+    EventType,
+    async_process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from attendance.data.aws import client
+from attendance.data.punches import PunchStore
+from attendance.data.queue import PunchQueue
+from attendance.delivery.secrets import crm_secret
+from attendance.delivery.service import DeliveryFailed, DeliveryService
+from attendance.delivery.targets import TARGETS
+from attendance.settings import WorkerSettings
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+# Report an all-failed batch item by item too, rather than raising: same retries, clearer logs.
+processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+SAFETY_SECONDS = 1.5  # left after the CRM calls for the table updates and the batch response
+_CALLS = ThreadPoolExecutor(max_workers=10, thread_name_prefix="crm")  # one per record of a full batch
+
+
+@cache
+def dependencies() -> tuple[WorkerSettings, DeliveryService]:
+    settings = WorkerSettings()
+    target = TARGETS[settings.crm_target](
+        settings.crm_url, crm_secret(settings.crm_secret_parameter), {"version": settings.crm_frappe_version}
+    )
+    service = DeliveryService(
+        PunchStore(client("dynamodb"), settings.punches_table),
+        PunchQueue(client("sqs"), settings.punch_dlq_url),
+        target,
+        httpx.Client(timeout=settings.crm_timeout_seconds, follow_redirects=False),
+        settings.crm_timeout_seconds,
+    )
+    return settings, service
+
+
+async def deliver_record(record: SQSRecord, lambda_context: LambdaContext) -> None:
+    settings, service = dependencies()
+    log_id = json.loads(record.body)["logId"]
+    receive_count = int(record.attributes.approximate_receive_count)
+
+    def seconds_left() -> float:
+        """The CRM call must end before the function does (and so before the message is visible again)."""
+        return lambda_context.get_remaining_time_in_millis() / 1000 - SAFETY_SECONDS
+
+    try:
+        await asyncio.get_running_loop().run_in_executor(
+            _CALLS, service.deliver, log_id, receive_count, settings.max_receive_count, seconds_left
+        )
+    except DeliveryFailed:
+        metrics.add_metric(name="DeliveryFailed", unit=MetricUnit.Count, value=1)
+        raise
+    metrics.add_metric(name="DeliveryHandled", unit=MetricUnit.Count, value=1)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return async_process_partial_response(event, deliver_record, processor, context)

@@ -1,0 +1,1 @@
+"""Delivery of queued punches to the HR/CRM system."""

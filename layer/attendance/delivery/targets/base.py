@@ -1,0 +1,39 @@
+"""The contract every CRM target meets."""
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from attendance.delivery.outcome import DeliveryOutcome, Verdict, describe, is_transient_status
+from attendance.domain.punch import Punch
+
+
+@dataclass(frozen=True)
+class CrmRequest:
+    url: str
+    json: dict[str, Any]
+    headers: dict[str, str]
+
+
+class CrmTarget(ABC):
+    def __init__(self, url: str, secret: str | None, options: dict[str, Any] | None = None) -> None:
+        self.url = url
+        self.secret = secret
+        self.options = options or {}
+
+    @abstractmethod
+    def request_for(self, punch: Punch) -> CrmRequest:
+        """The HTTP POST that delivers this punch (the Idempotency-Key header is added by the caller)."""
+
+    def judge(self, response: httpx.Response) -> DeliveryOutcome:
+        """2xx delivered, 408/429/5xx transient, other 4xx permanent; targets refine this."""
+        if response.is_success:
+            return DeliveryOutcome(Verdict.DELIVERED, "delivered", self.reference_in(response))
+        if is_transient_status(response.status_code):
+            return DeliveryOutcome(Verdict.TRANSIENT, describe(response))
+        return DeliveryOutcome(Verdict.PERMANENT, describe(response))
+
+    def reference_in(self, response: httpx.Response) -> str | None:
+        return None

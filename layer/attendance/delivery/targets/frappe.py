@@ -1,0 +1,76 @@
+"""Frappe HR / ERPNext Employee Checkin.
+
+POST {base}/api/method/<module>.hr.doctype.employee_checkin.employee_checkin.add_log_based_on_employee_field
+with `Authorization: token <api_key>:<api_secret>`. The module is `hrms` from version 14 on, `erpnext`
+before. The timestamp is naive, in the site's local time: we send the punch's local wall-clock time,
+so devices must be registered in the site's zone.
+"""
+
+import json
+
+import httpx
+
+from attendance.delivery.outcome import DeliveryOutcome, Verdict, describe
+from attendance.delivery.targets.base import CrmRequest, CrmTarget
+from attendance.domain.punch import Punch, PunchType
+
+_METHOD = "{module}.hr.doctype.employee_checkin.employee_checkin.add_log_based_on_employee_field"
+_LOG_TYPE = {
+    PunchType.IN: "IN",
+    PunchType.BREAK_IN: "IN",
+    PunchType.OVERTIME_IN: "IN",
+    PunchType.OUT: "OUT",
+    PunchType.BREAK_OUT: "OUT",
+    PunchType.OVERTIME_OUT: "OUT",
+}
+_ALREADY_THERE = "already has a log with the same timestamp"
+
+
+class FrappeTarget(CrmTarget):
+    @property
+    def endpoint(self) -> str:
+        module = "hrms" if int(self.options.get("version", 15)) >= 14 else "erpnext"
+        return f"{self.url.rstrip('/')}/api/method/{_METHOD.format(module=module)}"
+
+    def request_for(self, punch: Punch) -> CrmRequest:
+        body = {
+            "employee_field_value": punch.user_id,
+            "timestamp": punch.local_time.replace("T", " "),
+            "device_id": punch.device_id,
+            "log_type": _LOG_TYPE[punch.type],
+        }
+        headers = {"Authorization": f"token {self.secret}"} if self.secret else {}
+        return CrmRequest(self.endpoint, body, headers)
+
+    def judge(self, response: httpx.Response) -> DeliveryOutcome:
+        if response.status_code == httpx.codes.EXPECTATION_FAILED:  # Frappe's ValidationError
+            message = _frappe_message(response)
+            if _ALREADY_THERE in message:
+                return DeliveryOutcome(Verdict.DELIVERED, "Frappe already had this check-in")
+            return DeliveryOutcome(
+                Verdict.PERMANENT, f"HTTP 417: {message}" if message else describe(response)
+            )
+        return super().judge(response)
+
+    def reference_in(self, response: httpx.Response) -> str | None:
+        try:
+            name = response.json().get("message", {}).get("name")
+        except (ValueError, AttributeError):
+            return None
+        return str(name) if name else None
+
+
+def _frappe_message(response: httpx.Response) -> str:
+    """Frappe puts its messages, JSON-encoded twice, in `_server_messages`; `exception` has the rest."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:300]
+    messages = []
+    try:
+        for raw in json.loads(body.get("_server_messages", "[]")):
+            messages.append(json.loads(raw).get("message", "") if raw.startswith("{") else raw)
+    except (ValueError, TypeError, AttributeError):
+        pass
+    messages.append(str(body.get("exception", "")))
+    return " ".join(" ".join(m.split()) for m in messages if m)[:300]

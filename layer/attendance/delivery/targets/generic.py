@@ -1,0 +1,36 @@
+"""The generic JSON target: POST {CRM_URL} with the punch, optional bearer token; 409 means 'already have it'."""
+
+import httpx
+
+from attendance.delivery.outcome import DeliveryOutcome, Verdict
+from attendance.delivery.targets.base import CrmRequest, CrmTarget
+from attendance.domain.punch import Punch
+
+
+class GenericTarget(CrmTarget):
+    def request_for(self, punch: Punch) -> CrmRequest:
+        body = {
+            "logId": punch.log_id,
+            "deviceId": punch.device_id,
+            "userId": punch.user_id,
+            "timestamp": punch.timestamp_with_offset,
+            "localTime": punch.local_time,
+            "type": punch.type.value,
+        }
+        headers = {"Authorization": f"Bearer {self.secret}"} if self.secret else {}
+        return CrmRequest(self.url, body, headers)
+
+    def judge(self, response: httpx.Response) -> DeliveryOutcome:
+        if response.status_code == httpx.codes.CONFLICT:
+            return DeliveryOutcome(
+                Verdict.DELIVERED, "CRM already had this punch", self.reference_in(response)
+            )
+        return super().judge(response)
+
+    def reference_in(self, response: httpx.Response) -> str | None:
+        try:
+            body = response.json()
+        except ValueError:
+            return None
+        reference = body.get("id") or body.get("reference") if isinstance(body, dict) else None
+        return str(reference) if reference else None

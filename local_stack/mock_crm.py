@@ -1,0 +1,217 @@
+"""A mock HR/CRM: records what it receives, honours Idempotency-Key, and fails on request.
+
+POST /crm/attendance/punch             generic format; 201 {"id": ...}, 200 for a repeated Idempotency-Key
+POST /api/method/<frappe check-in>     Frappe HR (hrms or erpnext path); 417 for a repeated check-in
+GET  /crm/attendance                   what it holds, with a delivery count per logId
+POST /crm/_behaviour                   {"failRate": 0..1, "status": 503, "delayMs": 0, "failFirst": 0, "failUsers": []}
+POST /crm/_reset                       forget everything, back to healthy
+
+Users whose id starts with UNKNOWN are refused as unknown employees (422 generic, 417 Frappe): a
+permanent failure to try the dead-letter path with.
+"""
+
+import json
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+GENERIC_PATH = "/crm/attendance/punch"
+FRAPPE_METHOD = ".hr.doctype.employee_checkin.employee_checkin.add_log_based_on_employee_field"
+FRAPPE_PATHS = tuple(f"/api/method/{module}{FRAPPE_METHOD}" for module in ("hrms", "erpnext"))
+
+
+class Behaviour(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    fail_rate: float = Field(default=0.0, ge=0, le=1, alias="failRate")
+    status: int = Field(default=503, ge=400, le=599)
+    delay_ms: int = Field(default=0, ge=0, le=60_000, alias="delayMs")
+    fail_first: int = Field(default=0, ge=0, alias="failFirst")
+    fail_users: list[str] = Field(default_factory=list, alias="failUsers")
+
+
+@dataclass
+class Received:
+    log_id: str
+    body: dict[str, Any]
+    headers: dict[str, str]
+    crm_id: str
+    deliveries: int = 1
+    first_at: float = field(default_factory=time.time)
+
+
+@dataclass
+class CrmState:
+    behaviour: Behaviour = field(default_factory=Behaviour)
+    held: dict[str, Received] = field(default_factory=dict)  # by Idempotency-Key (logId)
+    attempts: dict[str, int] = field(default_factory=dict)  # every request per key, failed ones too
+    requests: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def snapshot(self) -> dict[str, Any]:
+        with self.lock:
+            punches = [
+                {
+                    "logId": r.log_id,
+                    "deliveries": r.deliveries,
+                    "attempts": self.attempts.get(r.log_id, 0),
+                    "crmId": r.crm_id,
+                    "receivedAt": r.first_at,
+                    "body": r.body,
+                    "authorization": r.headers.get("authorization", ""),
+                }
+                for r in self.held.values()
+            ]
+            return {
+                "count": len(punches),
+                "requests": self.requests,
+                "attempts": dict(self.attempts),
+                "punches": punches,
+            }
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: "MockCrmServer"
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the local stack prints its own summary."""
+
+    def do_GET(self) -> None:
+        if self.path.split("?")[0] == "/crm/attendance":
+            self._reply(HTTPStatus.OK, self.server.state.snapshot())
+        else:
+            self._reply(HTTPStatus.NOT_FOUND, {"error": "not found"})
+
+    def do_POST(self) -> None:
+        path = self.path.split("?")[0]
+        body = self._body()
+        if path == "/crm/_reset":
+            self.server.reset()
+            self._reply(HTTPStatus.OK, {"reset": True})
+        elif path == "/crm/_behaviour":
+            self._set_behaviour(body)
+        elif path == GENERIC_PATH:
+            self._punch(body, frappe=False)
+        elif path in FRAPPE_PATHS:
+            self._punch(body, frappe=True)
+        else:
+            self._reply(HTTPStatus.NOT_FOUND, {"error": "not found"})
+
+    def _set_behaviour(self, body: Any) -> None:
+        state = self.server.state
+        try:
+            with state.lock:
+                merged = state.behaviour.model_dump(by_alias=True) | (body if isinstance(body, dict) else {})
+                state.behaviour = Behaviour.model_validate(merged)
+        except ValueError as error:
+            self._reply(HTTPStatus.BAD_REQUEST, {"error": str(error)})
+            return
+        self._reply(HTTPStatus.OK, state.behaviour.model_dump(by_alias=True))
+
+    def _punch(self, body: Any, frappe: bool) -> None:
+        state = self.server.state
+        if not isinstance(body, dict):
+            self._reply(HTTPStatus.BAD_REQUEST, {"error": "JSON object expected"})
+            return
+        key = self.headers.get("Idempotency-Key") or str(body.get("logId", ""))
+        user = str(body.get("employee_field_value" if frappe else "userId", ""))
+        failure = self._planned_failure(key, user)
+        time.sleep(state.behaviour.delay_ms / 1000)
+        if failure:
+            self._reply(failure, {"error": "simulated failure", "status": failure})
+        elif user.startswith("UNKNOWN"):
+            self._refuse_unknown(frappe)
+        else:
+            self._record(key, body, frappe)
+
+    def _planned_failure(self, key: str, user: str) -> int | None:
+        state = self.server.state
+        with state.lock:
+            state.requests += 1
+            state.attempts[key] = state.attempts.get(key, 0) + 1
+            behaviour = state.behaviour
+            if behaviour.fail_first > 0:
+                state.behaviour = behaviour.model_copy(update={"fail_first": behaviour.fail_first - 1})
+                return behaviour.status
+            if user in behaviour.fail_users or random.random() < behaviour.fail_rate:  # noqa: S311
+                return behaviour.status
+        return None
+
+    def _refuse_unknown(self, frappe: bool) -> None:
+        if frappe:
+            message = json.dumps({"message": "No Employee found for the given employee field value"})
+            self._reply(
+                HTTPStatus.EXPECTATION_FAILED,
+                {"exc_type": "DoesNotExistError", "_server_messages": json.dumps([message])},
+            )
+        else:
+            self._reply(HTTPStatus.UNPROCESSABLE_ENTITY, {"error": "unknown employee"})
+
+    def _record(self, key: str, body: dict[str, Any], frappe: bool) -> None:
+        state = self.server.state
+        with state.lock:
+            held = state.held.get(key)
+            if held:
+                held.deliveries += 1
+            else:
+                crm_id = f"{'EMP-CKIN' if frappe else 'crm'}-{len(state.held) + 1:05d}"
+                state.held[key] = Received(key, body, {k.lower(): v for k, v in self.headers.items()}, crm_id)
+        if held and frappe:
+            message = json.dumps({"message": "This employee already has a log with the same timestamp."})
+            self._reply(
+                HTTPStatus.EXPECTATION_FAILED,
+                {"exc_type": "ValidationError", "_server_messages": json.dumps([message])},
+            )
+        elif held:
+            self._reply(HTTPStatus.OK, {"id": held.crm_id, "duplicate": True})
+        elif frappe:
+            self._reply(HTTPStatus.OK, {"message": {"name": state.held[key].crm_id}})
+        else:
+            self._reply(HTTPStatus.CREATED, {"id": state.held[key].crm_id})
+
+    def _body(self) -> Any:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            return json.loads(raw) if raw else {}
+        except ValueError:
+            return None
+
+    def _reply(self, status: int, body: Any) -> None:
+        payload = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+class MockCrmServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 5001) -> None:
+        super().__init__((host, port), _Handler)
+        self.state = CrmState()
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def reset(self) -> None:
+        with self.state.lock:
+            self.state.behaviour = Behaviour()
+            self.state.held.clear()
+            self.state.attempts.clear()
+            self.state.requests = 0
+
+    def start(self) -> "MockCrmServer":
+        threading.Thread(target=self.serve_forever, name="mock-crm", daemon=True).start()
+        return self

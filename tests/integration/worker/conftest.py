@@ -1,0 +1,134 @@
+"""The worker under test: moto's queues with real redrive, a real local HTTP CRM, the real handler."""
+
+import importlib
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+from aws_lambda_powertools.utilities import parameters
+
+from attendance.data.aws import from_item
+from attendance.data.punches import PunchStore
+from attendance.data.queue import PunchQueue
+from attendance.domain.punch import Punch, PunchSource, PunchType, punch_log_id
+from functions.crm_worker import app as worker_app
+from local_stack.mock_crm import GENERIC_PATH, MockCrmServer
+from local_stack.sqs_trigger import SqsTrigger
+from local_stack.template import Resolver
+
+VISIBILITY_SECONDS = 1  # short in tests; 10 in the template
+
+
+@pytest.fixture
+def stack_parameters() -> dict[str, str]:
+    return {"PunchVisibilityTimeout": str(VISIBILITY_SECONDS)}
+
+
+@pytest.fixture
+def crm() -> Iterator[MockCrmServer]:
+    server = MockCrmServer(port=0).start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def worker_env(use_function_env, crm, stack) -> Callable[..., dict[str, str]]:
+    """Apply the worker's template environment (pointing at the mock CRM) and cold-start the handler."""
+
+    def apply(**overrides: str) -> dict[str, str]:
+        environment = use_function_env("CrmWorkerFunction", **({"CRM_URL": crm.url + GENERIC_PATH} | overrides))
+        parameters.clear_caches()  # a new container has no cached secret
+        importlib.reload(worker_app)
+        return environment
+
+    apply()
+    return apply
+
+
+@pytest.fixture
+def trigger(stack: Resolver, worker_env) -> SqsTrigger:
+    return SqsTrigger(
+        boto3.client("sqs"),
+        stack.refs["PunchQueue"],
+        stack.attributes[("PunchQueue", "Arn")],
+        lambda event, context: worker_app.lambda_handler(event, context),
+    )
+
+
+@pytest.fixture
+def enqueue(stack: Resolver) -> Callable[..., str]:
+    """Store a punch as ingest does and put its logId on the punch queue."""
+    store = PunchStore(boto3.client("dynamodb"), stack.refs["PunchesTable"], stack.refs["DedupTable"])
+    queue = PunchQueue(boto3.client("sqs"), stack.refs["PunchQueue"])
+    counter = iter(range(10_000))
+
+    def add(user: str = "EMP1", kind: PunchType = PunchType.IN, local: str | None = None) -> str:
+        instant = datetime(2025, 2, 10, 8, 0, tzinfo=UTC) + timedelta(minutes=5 * next(counter))
+        local_time = local or instant.replace(tzinfo=None).isoformat()
+        punch = Punch(
+            log_id=punch_log_id("DEV001", user, instant, PunchType(kind)),
+            device_id="DEV001",
+            user_id=user,
+            instant=instant,
+            local_time=local_time,
+            time_zone="UTC",
+            type=PunchType(kind),
+            source=PunchSource.API,
+            received_at=datetime.now(UTC),
+        )
+        store.add(punch, 60, timedelta(days=1), datetime.now(UTC))
+        assert not queue.send([punch.log_id])
+        return punch.log_id
+
+    return add
+
+
+@pytest.fixture
+def stored(stack: Resolver) -> Callable[[str], dict[str, Any]]:
+    def get(log_id: str) -> dict[str, Any]:
+        item = boto3.client("dynamodb").get_item(
+            TableName=stack.refs["PunchesTable"], Key={"logId": {"S": log_id}}
+        )
+        return from_item(item["Item"])
+
+    return get
+
+
+@pytest.fixture
+def dead_letters(stack: Resolver) -> Callable[[], list[str]]:
+    import json
+
+    def drain() -> list[str]:
+        reply = boto3.client("sqs").receive_message(
+            QueueUrl=stack.refs["PunchDeadLetterQueue"], MaxNumberOfMessages=10, VisibilityTimeout=60
+        )
+        return [json.loads(m["Body"])["logId"] for m in reply.get("Messages", [])]
+
+    return drain
+
+
+def crm_view(crm: MockCrmServer) -> dict[str, Any]:
+    return httpx.get(crm.url + "/crm/attendance", timeout=5).json()
+
+
+def set_behaviour(crm: MockCrmServer, **behaviour: Any) -> None:
+    httpx.post(crm.url + "/crm/_behaviour", json=behaviour, timeout=5).raise_for_status()
+
+
+def run_until(trigger: SqsTrigger, done: Callable[[], bool], limit_seconds: float = 30) -> list:
+    """Poll like the event source mapping until `done`; returns the poll reports."""
+    reports = []
+    give_up = time.monotonic() + limit_seconds
+    while not done():
+        assert time.monotonic() < give_up, f"not done after {limit_seconds} s: {reports}"
+        report = trigger.poll_once(wait_seconds=0)
+        if report.received:
+            reports.append(report)
+        else:
+            time.sleep(0.1)
+    return reports

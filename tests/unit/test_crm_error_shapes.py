@@ -1,0 +1,96 @@
+"""How each CRM answer is judged, through httpx's mock transport: no network, real httpx responses."""
+
+import json
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from attendance.delivery.outcome import Verdict
+from attendance.delivery.targets import TARGETS
+from attendance.domain.punch import Punch, PunchSource, PunchType
+
+PUNCH = Punch(
+    log_id="abc",
+    device_id="DEV001",
+    user_id="1001",
+    instant=datetime(2025, 2, 10, 8, 16, tzinfo=UTC),
+    local_time="2025-02-10T09:16:00",
+    time_zone="Europe/Berlin",
+    type=PunchType.IN,
+    source=PunchSource.API,
+    received_at=datetime(2025, 2, 10, 8, 16, tzinfo=UTC),
+)
+
+
+def answer(target_name: str, response: httpx.Response | Exception) -> Verdict:
+    def reply(request: httpx.Request) -> httpx.Response:
+        if isinstance(response, Exception):
+            raise response
+        return response
+
+    target = TARGETS[target_name]("http://crm.test/x", "secret")
+    request = target.request_for(PUNCH)
+    with httpx.Client(transport=httpx.MockTransport(reply)) as http:
+        try:
+            got = http.post(request.url, json=request.json, headers=request.headers)
+        except httpx.HTTPError:
+            return Verdict.TRANSIENT  # what DeliveryService does with transport errors
+    return target.judge(got).verdict
+
+
+@pytest.mark.parametrize(
+    ("status", "verdict"),
+    [
+        (200, Verdict.DELIVERED),
+        (201, Verdict.DELIVERED),
+        (204, Verdict.DELIVERED),
+        (409, Verdict.DELIVERED),
+        (408, Verdict.TRANSIENT),
+        (429, Verdict.TRANSIENT),
+        (500, Verdict.TRANSIENT),
+        (502, Verdict.TRANSIENT),
+        (503, Verdict.TRANSIENT),
+        (400, Verdict.PERMANENT),
+        (401, Verdict.PERMANENT),
+        (404, Verdict.PERMANENT),
+        (422, Verdict.PERMANENT),
+    ],
+)
+def test_generic_status_codes(status, verdict):
+    assert answer("generic", httpx.Response(status, json={})) == verdict
+
+
+def frappe_417(message: str) -> httpx.Response:
+    return httpx.Response(
+        417,
+        json={
+            "exc_type": "ValidationError",
+            "_server_messages": json.dumps([json.dumps({"message": message})]),
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    ("response", "verdict"),
+    [
+        (httpx.Response(200, json={"message": {"name": "EMP-CKIN-1"}}), Verdict.DELIVERED),
+        (frappe_417("This employee already has a log with the same timestamp."), Verdict.DELIVERED),
+        (frappe_417("No Employee found for the given employee field value"), Verdict.PERMANENT),
+        (httpx.Response(403, json={"exc_type": "PermissionError"}), Verdict.PERMANENT),
+        (httpx.Response(502, text="Bad Gateway"), Verdict.TRANSIENT),
+    ],
+)
+def test_frappe_answers(response, verdict):
+    assert answer("frappe", response) == verdict
+
+
+@pytest.mark.parametrize("error", [httpx.ConnectError("refused"), httpx.ReadTimeout("slow")])
+def test_transport_errors_are_transient(error):
+    assert answer("generic", error) is Verdict.TRANSIENT
+
+
+def test_generic_body_carries_the_offset_timestamp():
+    request = TARGETS["generic"]("http://crm.test/x", None).request_for(PUNCH)
+    assert request.json["timestamp"] == "2025-02-10T09:16:00+01:00"
+    assert request.headers == {}

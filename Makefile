@@ -12,7 +12,7 @@ SAM_CLI_VERSION := 1.170.0
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install test lint format unit build run clean check-python
+.PHONY: help install test lint format build run demo clean check-python
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -38,6 +38,12 @@ format: install ## apply ruff fixes and formatting
 
 test: lint ## lint, then every test
 	$(BIN)/pytest
+
+run: install ## the whole system locally: moto AWS :4566, HTTP API :3000, mock CRM :5001 (Ctrl-C stops)
+	$(BIN)/python -m local_stack
+
+demo: install ## a day of punches through a running stack (or one it starts), with a CRM outage
+	$(BIN)/python -m local_stack.demo
 
 $(SAM_VENV)/.installed: Makefile | check-python
 	$(PYTHON) -m venv $(SAM_VENV)

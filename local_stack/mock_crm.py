@@ -51,6 +51,7 @@ class CrmState:
     behaviour: Behaviour = field(default_factory=Behaviour)
     held: dict[str, Received] = field(default_factory=dict)  # by Idempotency-Key (logId)
     attempts: dict[str, int] = field(default_factory=dict)  # every request per key, failed ones too
+    attempt_times: dict[str, list[float]] = field(default_factory=dict)
     requests: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -72,6 +73,7 @@ class CrmState:
                 "count": len(punches),
                 "requests": self.requests,
                 "attempts": dict(self.attempts),
+                "attemptTimes": {key: list(times) for key, times in self.attempt_times.items()},
                 "punches": punches,
             }
 
@@ -136,6 +138,7 @@ class _Handler(BaseHTTPRequestHandler):
         with state.lock:
             state.requests += 1
             state.attempts[key] = state.attempts.get(key, 0) + 1
+            state.attempt_times.setdefault(key, []).append(time.time())
             behaviour = state.behaviour
             if behaviour.fail_first > 0:
                 state.behaviour = behaviour.model_copy(update={"fail_first": behaviour.fail_first - 1})
@@ -210,6 +213,7 @@ class MockCrmServer(ThreadingHTTPServer):
             self.state.behaviour = Behaviour()
             self.state.held.clear()
             self.state.attempts.clear()
+            self.state.attempt_times.clear()
             self.state.requests = 0
 
     def start(self) -> "MockCrmServer":

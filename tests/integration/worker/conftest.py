@@ -41,7 +41,9 @@ def worker_env(use_function_env, crm, stack) -> Callable[..., dict[str, str]]:
     """Apply the worker's template environment (pointing at the mock CRM) and cold-start the handler."""
 
     def apply(**overrides: str) -> dict[str, str]:
-        environment = use_function_env("CrmWorkerFunction", **({"CRM_URL": crm.url + GENERIC_PATH} | overrides))
+        environment = use_function_env(
+            "CrmWorkerFunction", **({"CRM_URL": crm.url + GENERIC_PATH} | overrides)
+        )
         parameters.clear_caches()  # a new container has no cached secret
         importlib.reload(worker_app)
         return environment

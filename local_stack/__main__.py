@@ -1,0 +1,65 @@
+"""`python -m local_stack` (make run): start everything in the foreground; Ctrl-C stops it."""
+
+import json
+import signal
+import sys
+from datetime import datetime
+from types import FrameType
+
+from local_stack.stack import LocalConfig, LocalStack, wait_for_stop
+
+
+def banner(stack: LocalStack) -> str:
+    config = stack.config
+    assert stack.resolver
+    punch = {
+        "deviceId": "DEV001",
+        "userId": "EMP789",
+        "timestamp": datetime.now().replace(microsecond=0).isoformat(),
+        "type": "in",
+    }
+    routes = sorted(
+        f"{e['Properties']['Method']} {e['Properties']['Path']}"
+        for f in stack.functions.values()
+        for e in f.events.values()
+        if e["Type"] == "HttpApi"
+    )
+    return f"""
+attendance-sync local stack is up
+  HTTP API    {config.api_url}    {", ".join(routes)}
+  AWS (moto)  {config.aws_url}    AWS_ENDPOINT_URL={config.aws_url} for the aws CLI and boto3
+  Mock CRM    {config.crm_url}/crm/attendance
+  API key     {config.api_key}
+  Punch queue {stack.resolver.refs["PunchQueue"]}
+  DLQ         {stack.resolver.refs["PunchDeadLetterQueue"]}
+
+Send a punch:
+  curl -s -X POST {config.api_url}/punches -H 'Authorization: Bearer {config.api_key}' \\
+    -H 'Content-Type: application/json' -d '{json.dumps(punch)}'
+See it arrive at the CRM:
+  curl -s {config.crm_url}/crm/attendance
+
+Ctrl-C stops everything.
+"""
+
+
+def main() -> int:
+    stack = LocalStack(LocalConfig.from_environment())
+
+    def on_terminate(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_terminate)
+    try:
+        stack.start()
+    except OSError as error:
+        print(f"could not start: {error} (is another stack running? set API_PORT, AWS_PORT, CRM_PORT)")
+        stack.stop()
+        return 1
+    print(banner(stack), flush=True)
+    wait_for_stop(stack)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

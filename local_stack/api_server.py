@@ -1,0 +1,84 @@
+"""The HTTP API, locally: every HttpApi route of template.yaml, as API Gateway payload 2.0 events."""
+
+import base64
+import json
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from local_stack.events import http_api_event
+from local_stack.functions import HttpRoute
+
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway HTTP API's limit
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: "LocalApiServer"
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        self.server.log(f"{self.command} {self.path} -> {args[1] if len(args) > 1 else ''}")
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    def do_PUT(self) -> None:
+        self._dispatch()
+
+    def do_DELETE(self) -> None:
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        url = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_PAYLOAD_BYTES:
+            self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {}, b'{"message":"Request Entity Too Large"}')
+            return
+        body = self.rfile.read(length) if length else None
+        for route in self.server.routes:
+            parameters = route.match(self.command, url.path)
+            if parameters is not None:
+                event = http_api_event(
+                    self.command,
+                    url.path,
+                    body,
+                    dict(self.headers.items()),
+                    dict(parse_qsl(url.query)) or None,
+                )
+                event["routeKey"] = f"{route.method.upper()} {route.path}"
+                event["pathParameters"] = parameters or None
+                self._respond(route.function.invoke(event))
+                return
+        self._send(HTTPStatus.NOT_FOUND, {"content-type": "application/json"}, b'{"message":"Not Found"}')
+
+    def _respond(self, result: dict[str, Any]) -> None:
+        body = result.get("body") or ""
+        payload = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
+        headers = {key.lower(): str(value) for key, value in (result.get("headers") or {}).items()}
+        self._send(int(result.get("statusCode", 200)), headers, payload)
+
+    def _send(self, status: int, headers: dict[str, str], payload: bytes) -> None:
+        self.send_response(status)
+        for key, value in headers.items():
+            if key not in ("content-length", "connection"):
+                self.send_header(key, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+class LocalApiServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, host: str, port: int, routes: list[HttpRoute], verbose: bool = False) -> None:
+        super().__init__((host, port), _Handler)
+        self.routes = routes
+        self.verbose = verbose
+
+    def log(self, line: str) -> None:
+        if self.verbose:
+            print(json.dumps({"api": line}), flush=True)

@@ -1,0 +1,77 @@
+"""End to end through `python -m local_stack`: HTTP in, SQS in the middle, the mock CRM out."""
+
+import itertools
+import json
+import time
+from datetime import datetime, timedelta
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def now_minus(minutes: int) -> str:
+    return (datetime.now() - timedelta(minutes=minutes)).replace(microsecond=0).isoformat()
+
+
+def post(stack, body: dict, path: str = "/punches") -> httpx.Response:
+    headers = {"Authorization": f"Bearer {stack.api_key}"}
+    return httpx.post(stack.api_url + path, json=body, headers=headers, timeout=10)
+
+
+def crm(stack) -> dict:
+    return httpx.get(stack.crm_url + "/crm/attendance", timeout=5).json()
+
+
+def wait_for(condition, limit: float = 60.0) -> None:
+    give_up = time.monotonic() + limit
+    while not condition():
+        assert time.monotonic() < give_up, "condition not met in time"
+        time.sleep(0.2)
+
+
+def test_a_posted_punch_reaches_the_crm(stack):
+    reply = post(stack, {"deviceId": "DEV001", "userId": "E2E-1", "timestamp": now_minus(1), "type": "in"})
+    assert reply.status_code == 202
+    log_id = reply.json()["logId"]
+    wait_for(lambda: crm(stack)["count"] == 1)
+    [held] = crm(stack)["punches"]
+    assert (held["logId"], held["deliveries"], held["authorization"]) == (log_id, 1, "Bearer local-crm-token")
+
+
+def test_a_duplicate_does_not_reach_the_crm_again(stack):
+    punch = {"deviceId": "DEV001", "userId": "E2E-2", "timestamp": now_minus(2), "type": "in"}
+    first = post(stack, punch)
+    wait_for(lambda: crm(stack)["count"] == 1)
+    again = post(stack, punch, path="/device/punch")
+    assert (again.status_code, again.json()["logId"]) == (409, first.json()["logId"])
+    time.sleep(2)  # give a wrongly queued duplicate the time it would need to arrive
+    assert crm(stack)["requests"] == 1
+
+
+def test_with_the_crm_failing_a_punch_is_dead_lettered_after_three_attempts_10_s_apart(stack):
+    httpx.post(stack.crm_url + "/crm/_behaviour", json={"failRate": 1, "status": 503}, timeout=5)
+    log_id = post(
+        stack, {"deviceId": "DEV001", "userId": "E2E-3", "timestamp": now_minus(3), "type": "out"}
+    ).json()["logId"]
+    sqs = stack.sqs()
+    dlq = stack.queue_url("PunchDeadLetterQueue")
+    dead: list[str] = []
+
+    def dead_lettered() -> bool:
+        messages = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
+            "Messages", []
+        )
+        for message in messages:
+            sqs.delete_message(QueueUrl=dlq, ReceiptHandle=message["ReceiptHandle"])
+        dead.extend(json.loads(m["Body"])["logId"] for m in messages)
+        return log_id in dead
+
+    wait_for(dead_lettered, limit=90)
+    view = crm(stack)
+    assert view["attempts"] == {log_id: 3}
+    assert view["count"] == 0
+    times = view["attemptTimes"][log_id]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+    assert all(gap >= 9.5 for gap in gaps), gaps  # the visibility timeout, not a speed figure

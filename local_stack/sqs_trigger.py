@@ -43,7 +43,7 @@ class SqsTrigger:
         messages = reply.get("Messages", [])
         if not messages:
             return PollReport(0, 0, 0)
-        event = {"Records": [self._record(message) for message in messages]}
+        event = sqs_event(messages, self.queue_arn)
         failed = self._invoke(event, {message["MessageId"] for message in messages})
         done = [m for m in messages if m["MessageId"] not in failed]
         if done:
@@ -61,15 +61,21 @@ class SqsTrigger:
             return all_ids
         return {failure["itemIdentifier"] for failure in result.get("batchItemFailures", [])}
 
-    def _record(self, message: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "messageId": message["MessageId"],
-            "receiptHandle": message["ReceiptHandle"],
-            "body": message["Body"],
-            "attributes": message.get("Attributes", {}),
-            "messageAttributes": message.get("MessageAttributes", {}),
-            "md5OfBody": hashlib.md5(message["Body"].encode()).hexdigest(),  # noqa: S324 - SQS's own checksum
-            "eventSource": "aws:sqs",
-            "eventSourceARN": self.queue_arn,
-            "awsRegion": "us-east-1",
-        }
+
+def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
+    """The event Lambda's SQS mapping builds from received messages."""
+    return {"Records": [_record(message, queue_arn) for message in messages]}
+
+
+def _record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": message.get("Attributes", {}),
+        "messageAttributes": message.get("MessageAttributes", {}),
+        "md5OfBody": hashlib.md5(message["Body"].encode()).hexdigest(),  # noqa: S324 - SQS's own checksum
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": "us-east-1",
+    }

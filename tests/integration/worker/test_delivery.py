@@ -5,6 +5,7 @@ import json
 import boto3
 
 from local_stack.events import LambdaContext
+from local_stack.sqs_trigger import sqs_event
 from tests.integration.worker.conftest import crm_view, run_until, set_behaviour
 
 
@@ -94,22 +95,7 @@ def test_batch_of_ten_with_three_failures_reports_exactly_those(worker_env, enqu
         messages += sqs.receive_message(
             QueueUrl=stack.refs["PunchQueue"], MaxNumberOfMessages=10, AttributeNames=["All"]
         ).get("Messages", [])
-    event = {
-        "Records": [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": m["Attributes"],
-                "messageAttributes": {},
-                "eventSource": "aws:sqs",
-                "eventSourceARN": stack.attributes[("PunchQueue", "Arn")],
-                "awsRegion": "us-east-1",
-                "md5OfBody": m["MD5OfBody"],
-            }
-            for m in messages
-        ]
-    }
+    event = sqs_event(messages, stack.attributes[("PunchQueue", "Arn")])
     # When the worker handles them in one invocation
     result = worker_app.lambda_handler(event, LambdaContext("crm_worker", 8))
     # Then exactly the three failing messages are reported, and the seven others are synced
@@ -138,21 +124,7 @@ def test_slow_crm_is_cut_off_inside_the_invocation(worker_env, enqueue, crm, sta
     [message] = boto3.client("sqs").receive_message(
         QueueUrl=stack.refs["PunchQueue"], AttributeNames=["All"]
     )["Messages"]
-    event = {
-        "Records": [
-            {
-                "messageId": message["MessageId"],
-                "receiptHandle": message["ReceiptHandle"],
-                "body": message["Body"],
-                "attributes": message["Attributes"],
-                "messageAttributes": {},
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn",
-                "awsRegion": "us-east-1",
-                "md5OfBody": message["MD5OfBody"],
-            }
-        ]
-    }
+    event = sqs_event([message], stack.attributes[("PunchQueue", "Arn")])
     context = LambdaContext("crm_worker", 4)
     # When the worker runs
     result = worker_app.lambda_handler(event, context)

@@ -50,6 +50,7 @@ def main() -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_terminate)
+    signal.signal(signal.SIGINT, on_terminate)  # also when started in the background, where SIGINT is ignored
     try:
         stack.start()
     except OSError as error:

@@ -18,7 +18,7 @@ from attendance.domain.keys import Scope
 from local_stack.api_server import LocalApiServer
 from local_stack.functions import LocalFunction, http_routes, load_functions
 from local_stack.mock_crm import GENERIC_PATH, MockCrmServer
-from local_stack.moto_atomic import make_dynamodb_requests_atomic
+from local_stack.moto_patches import apply_moto_patches
 from local_stack.provision import provision
 from local_stack.sqs_trigger import SqsTrigger
 from local_stack.template import Resolver, load_template
@@ -72,7 +72,7 @@ class LocalStack:
 
     def start(self) -> None:
         self._point_aws_at_moto()
-        make_dynamodb_requests_atomic()
+        apply_moto_patches()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
         self._moto = ThreadedMotoServer(HOST, self.config.aws_port, verbose=False)
         self._moto.start()

@@ -7,7 +7,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from local_stack.moto_atomic import make_dynamodb_requests_atomic
+from local_stack.moto_patches import apply_moto_patches
 from local_stack.provision import provision
 from local_stack.template import Resolver, function_environment, load_template
 
@@ -30,7 +30,7 @@ def template() -> dict[str, Any]:
 
 @pytest.fixture
 def aws() -> Iterator[None]:
-    make_dynamodb_requests_atomic()
+    apply_moto_patches()
     with mock_aws():
         yield
 

@@ -1,0 +1,267 @@
+"""`edge-poller`: run, once, check, status, simulate, install-service."""
+
+import argparse
+import logging
+import logging.handlers
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import FrameType
+from zoneinfo import ZoneInfo
+
+from edge_poller.cloud import CloudClient
+from edge_poller.config import DEFAULT_CONFIG, ConfigError, PollerConfig, load_config
+from edge_poller.poller import Poller, run_forever
+from edge_poller.store import Store
+from edge_poller.zkteco import DeviceError, ZktecoDevice
+
+logger = logging.getLogger("edge_poller")
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+UNIT_PATH = Path("/etc/systemd/system/edge-poller.service")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.command(args)
+    except ConfigError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="edge-poller", description=__doc__)
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=Path(os.environ.get("EDGE_POLLER_CONFIG", DEFAULT_CONFIG)),
+        help="TOML config (default: $EDGE_POLLER_CONFIG or ./edge-poller.toml)",
+    )
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    run = commands.add_parser("run", help="the service loop")
+    run.set_defaults(command=cmd_run)
+    once = commands.add_parser("once", help="one pass over the devices, then push")
+    once.add_argument("--device", action="append", help="only this device (repeatable)")
+    once.add_argument(
+        "--since", type=_duration, help="push again everything recorded in this window, e.g. 5h, 2d"
+    )
+    once.add_argument("--sync-clock", action="store_true", help="set each device's clock to the host's")
+    once.set_defaults(command=cmd_once)
+    check = commands.add_parser("check", help="connect to each device and to the cloud, and report")
+    check.set_defaults(command=cmd_check)
+    status = commands.add_parser("status", help="per device: last read, last push, outbox depth, last error")
+    status.set_defaults(command=cmd_status)
+    simulate = commands.add_parser(
+        "simulate", help="a simulated ZKTeco device, to try the poller without hardware"
+    )
+    simulate.add_argument("--port", type=int, default=4370)
+    simulate.add_argument("--records", type=int, default=100)
+    simulate.add_argument("--serial", default="SIM0001")
+    simulate.add_argument("--comm-key", type=int, default=0)
+    simulate.add_argument("--time-zone", default="UTC")
+    simulate.add_argument(
+        "--punch-every", type=float, default=0, help="add a punch every N seconds (0: never)"
+    )
+    simulate.set_defaults(command=cmd_simulate)
+    service = commands.add_parser("install-service", help="write and enable a systemd unit (Linux)")
+    service.add_argument("--print", action="store_true", help="only print the unit")
+    service.set_defaults(command=cmd_install_service)
+    return parser
+
+
+def _duration(text: str) -> timedelta:
+    match = re.fullmatch(r"(\d+)([mhd])", text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError("use a number and m, h or d: 30m, 5h, 2d")
+    unit = {"m": "minutes", "h": "hours", "d": "days"}[match[2]]
+    return timedelta(**{unit: int(match[1])})
+
+
+def _open(config_path: Path) -> tuple[PollerConfig, Poller]:
+    config = load_config(config_path)
+    store = Store(config.state_dir / "outbox.sqlite3")
+    cloud = CloudClient(config.cloud_url, config.api_key.get_secret_value(), config.push_timeout_seconds)
+    return config, Poller(config, store, cloud)
+
+
+def _setup_logging(state_dir: Path | None, verbose: bool = True) -> None:
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stdout)]
+    if state_dir:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        handlers.append(
+            logging.handlers.RotatingFileHandler(
+                state_dir / "edge-poller.log", maxBytes=5_000_000, backupCount=5
+            )
+        )
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        handlers=handlers,
+        force=True,
+        format="%(asctime)s %(levelname)s %(message)s",
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config, poller = _open(args.config)
+    _setup_logging(config.state_dir)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        logger.info("stopping (signal %d)", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    logger.info(
+        "edge poller started: %d devices, every %.0f s, pushing to %s",
+        len(config.devices),
+        config.interval_seconds,
+        config.cloud_url,
+    )
+    try:
+        run_forever(poller, stop)
+    finally:
+        poller.close()
+        logger.info("stopped; %d punches wait in the outbox", poller.store.pending_count())
+    return EXIT_OK
+
+
+def cmd_once(args: argparse.Namespace) -> int:
+    config, poller = _open(args.config)
+    _setup_logging(config.state_dir, verbose=False)
+    for name in args.device or []:
+        config.device(name)
+    reports = poller.read_devices(args.device, args.since, args.sync_clock)
+    push = poller.drain(progress=_progress)
+    print()
+    print(
+        f"{'device':16} {'on device':>9} {'fetched':>8} {'new':>6} {'pushed':>7} {'duplicate':>9} "
+        f"{'rejected':>8}  note"
+    )
+    for report in reports:
+        counts = push.by_device.get(report.name, {})
+        note = report.error or ("unchanged" if report.unchanged else "")
+        if report.drift_minutes is not None:
+            note += f" clock {report.drift_minutes:+.1f} min"
+        print(
+            f"{report.name:16} {report.records_on_device:9} {report.fetched:8} {report.new:6} "
+            f"{counts.get('accepted', 0):7} {counts.get('duplicate', 0):9} {counts.get('rejected', 0):8}  {note}"
+        )
+    pending = poller.store.pending_count()
+    if push.error:
+        print(f"push failed: {push.error}; {pending} punches wait in the outbox")
+    poller.close()
+    failed = push.error or any(report.error for report in reports)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _progress(done: int, total: int) -> None:
+    width = 30
+    filled = int(width * done / total) if total else width
+    print(f"\rpushing [{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end="", flush=True)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    healthy = True
+    for device in config.devices:
+        driver = ZktecoDevice(device)
+        try:
+            with driver.session() as connection:
+                info = driver.info(connection)
+        except DeviceError as error:
+            print(f"{device.name}: UNREACHABLE {error}")
+            healthy = False
+            continue
+        host_now = datetime.now(ZoneInfo(device.time_zone)).replace(tzinfo=None)
+        drift = (info.clock - host_now).total_seconds() / 60
+        print(
+            f"{device.name}: serial {info.serial}, firmware {info.firmware}, users {info.users}, "
+            f"records {info.records}/{info.capacity}, clock {drift:+.1f} min"
+            + ("  (drifting: run once --sync-clock)" if abs(drift) > config.clock_drift_warn_minutes else "")
+        )
+    cloud = CloudClient(config.cloud_url, config.api_key.get_secret_value(), config.push_timeout_seconds)
+    verdict = cloud.check()
+    print(f"cloud {config.cloud_url}: {verdict}")
+    return EXIT_OK if healthy and verdict.endswith("accepted") else EXIT_FAILED
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    store = Store(config.state_dir / "outbox.sqlite3")
+    print(f"{'device':16} {'last read':25} {'last push':25} {'outbox':>6} {'rejected':>8}  last error")
+    for status in store.statuses([d.name for d in config.devices]):
+        print(
+            f"{status.name:16} {status.last_read_at or 'never':25} {status.last_push_at or 'never':25} "
+            f"{status.pending:6} {status.rejected:8}  {status.last_error or ''}"
+        )
+    for device, punch, reason in store.rejected():
+        print(f"rejected from {device}: {punch} ({reason})")
+    return EXIT_OK
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from edge_poller.simulator import DeviceState, ZkSimulator  # only this command needs it
+
+    device = DeviceState(serial=args.serial, comm_key=args.comm_key, time_zone=args.time_zone)
+    device.fill(args.records)
+    simulator = ZkSimulator(device, host="127.0.0.1", port=args.port).start()
+    print(
+        f"simulated ZKTeco {args.serial} on 127.0.0.1:{simulator.port} with {args.records} records "
+        f"(comm key {args.comm_key}, zone {args.time_zone}); Ctrl-C stops it",
+        flush=True,
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    users = sorted(device.users) or ["1000"]
+    count = 0
+    while not stop.wait(args.punch_every or 3600):
+        if args.punch_every:
+            device.punch(users[count % len(users)], punch=count % 2)
+            count += 1
+    simulator.stop()
+    return EXIT_OK
+
+
+def unit_text(config_path: Path) -> str:
+    executable = shutil.which("edge-poller") or f"{sys.executable} -m edge_poller"
+    return f"""[Unit]
+Description=attendance-sync edge poller (reads time clocks, pushes punches to the cloud)
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+ExecStart={executable} --config {config_path.resolve()} run
+WorkingDirectory={config_path.resolve().parent}
+Restart=always
+RestartSec=10
+KillSignal=SIGTERM
+TimeoutStopSec=60
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+
+def cmd_install_service(args: argparse.Namespace) -> int:
+    load_config(args.config)  # refuse to install a service that cannot start
+    unit = unit_text(args.config)
+    if args.print:
+        print(unit, end="")
+        return EXIT_OK
+    if not shutil.which("systemctl"):
+        print("systemctl not found: this command is for Linux with systemd (see the README for Windows)")
+        return EXIT_FAILED
+    UNIT_PATH.write_text(unit)
+    for command in (["systemctl", "daemon-reload"], ["systemctl", "enable", "--now", "edge-poller"]):
+        subprocess.run(command, check=True)  # noqa: S603 - fixed arguments
+    print(f"installed {UNIT_PATH} and started it; logs: journalctl -u edge-poller -f")
+    return EXIT_OK

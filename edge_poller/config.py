@@ -1,0 +1,95 @@
+"""The poller's TOML configuration, validated; the cloud key may come from the environment instead."""
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from attendance.domain.clock import parse_zone
+from attendance.domain.punch import PunchType
+
+DEFAULT_CONFIG = Path("edge-poller.toml")
+UnknownPunch = Literal["alternate", "in", "out", "break_out", "break_in", "overtime_in", "overtime_out"]
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says what to fix."""
+
+
+class DeviceConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    host: str
+    port: int = Field(default=4370, ge=1, le=65535)
+    comm_key: int = Field(default=0, ge=0)
+    time_zone: str
+    enabled: bool = True
+    device_id: str | None = Field(default=None, description="default: the device's serial number")
+    unknown_punch: UnknownPunch = Field(
+        default="alternate", description="type for state 255 or unknown: fixed, or in/out alternating per day"
+    )
+    timeout_seconds: float = Field(default=10, gt=0, le=300)
+    clear_after_days: int | None = Field(default=None, ge=1)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        parse_zone(value)
+        return value
+
+    def fixed_unknown_type(self) -> PunchType | None:
+        return None if self.unknown_punch == "alternate" else PunchType(self.unknown_punch)
+
+
+class PollerConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    cloud_url: str = Field(pattern=r"^https?://\S+$")
+    api_key: SecretStr
+    interval_seconds: float = Field(default=60, ge=1)
+    state_dir: Path = Path("edge-poller-state")
+    push_batch_size: int = Field(default=500, ge=1, le=500)
+    push_timeout_seconds: float = Field(default=30, gt=0)
+    clock_drift_warn_minutes: float = Field(default=5, ge=0)
+    devices: list[DeviceConfig] = Field(min_length=1)
+
+    @field_validator("devices")
+    @classmethod
+    def _unique_names(cls, devices: list[DeviceConfig]) -> list[DeviceConfig]:
+        names = [device.name for device in devices]
+        if len(set(names)) != len(names):
+            raise ValueError("device names must be unique")
+        return devices
+
+    def device(self, name: str) -> DeviceConfig:
+        for device in self.devices:
+            if device.name == name:
+                return device
+        raise ConfigError(f"no device named {name!r}; configured: {', '.join(d.name for d in self.devices)}")
+
+
+def load_config(path: Path) -> PollerConfig:
+    """Read the TOML file; EDGE_POLLER_CLOUD_URL and EDGE_POLLER_API_KEY override it."""
+    try:
+        raw = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} not found (see edge-poller.example.toml)") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path} is not valid TOML: {error}") from None
+    for key, variable in (("cloud_url", "EDGE_POLLER_CLOUD_URL"), ("api_key", "EDGE_POLLER_API_KEY")):
+        if os.environ.get(variable):
+            raw[key] = os.environ[variable]
+    try:
+        config = PollerConfig.model_validate(raw)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'config'}: {e['msg']}"
+            for e in error.errors(include_url=False)
+        )
+        raise ConfigError(f"{path}: {problems}") from None
+    if not config.state_dir.is_absolute():
+        config = config.model_copy(update={"state_dir": path.parent.resolve() / config.state_dir})
+    return config

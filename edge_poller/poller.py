@@ -1,0 +1,234 @@
+"""The poller: read devices in parallel, incrementally, into the outbox; drain the outbox to the cloud."""
+
+import json
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from edge_poller.cloud import CloudClient, PushFailed
+from edge_poller.config import DeviceConfig, PollerConfig
+from edge_poller.mapping import DeviceRecord, to_outbox
+from edge_poller.store import Store
+from edge_poller.zkteco import DeviceError, ZktecoDevice
+
+logger = logging.getLogger("edge_poller")
+DRIFT_CHECK_EVERY = timedelta(hours=1)
+DELIVERED_MEMORY = timedelta(days=400)  # how long delivered punches are remembered to recognise re-read logs
+
+
+@dataclass
+class DeviceReport:
+    name: str
+    records_on_device: int = 0
+    fetched: int = 0
+    new: int = 0
+    unchanged: bool = False
+    drift_minutes: float | None = None
+    error: str | None = None
+
+
+@dataclass
+class PushReport:
+    requests: int = 0
+    by_device: dict[str, Counter] = field(default_factory=dict)
+    error: str | None = None
+
+    def count(self, device: str, status: str) -> None:
+        self.by_device.setdefault(device, Counter())[status] += 1
+
+
+class Poller:
+    def __init__(
+        self,
+        config: PollerConfig,
+        store: Store,
+        cloud: CloudClient,
+        device_factory: Callable[[DeviceConfig], ZktecoDevice] = ZktecoDevice,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.cloud = cloud
+        self._device_factory = device_factory
+        self._pool = ThreadPoolExecutor(max_workers=max(4, len(config.devices)), thread_name_prefix="device")
+        self._busy: set[str] = set()
+        self._busy_lock = threading.Lock()
+        self._drift_checked: dict[str, float] = {}
+
+    def read_devices(
+        self, names: Sequence[str] | None = None, since: timedelta | None = None, sync_clock: bool = False
+    ) -> list[DeviceReport]:
+        """Read every enabled device at once; a dead or hanging one never holds up the others."""
+        devices = [d for d in self.config.devices if d.enabled and (names is None or d.name in names)]
+        futures = {}
+        for device in devices:
+            with self._busy_lock:
+                if device.name in self._busy:
+                    continue  # still stuck in an earlier read
+                self._busy.add(device.name)
+            futures[self._pool.submit(self._read_guarded, device, since, sync_clock)] = device
+        limit = max((d.timeout_seconds for d in devices), default=0) * 4 + 5
+        done, stuck = wait(futures, timeout=limit)
+        reports = [future.result() for future in done]
+        for future in stuck:
+            name = futures[future].name
+            logger.error("device %s did not finish its read in %.0f s; moving on", name, limit)
+            reports.append(DeviceReport(name, error=f"read still running after {limit:.0f} s"))
+        return sorted(reports, key=lambda report: report.name)
+
+    def _read_guarded(self, device: DeviceConfig, since: timedelta | None, sync_clock: bool) -> DeviceReport:
+        try:
+            return self.read_device(device, since, sync_clock)
+        except DeviceError as error:
+            logger.warning("device %s: %s", device.name, error)
+            self.store.record_error(device.name, str(error))
+            return DeviceReport(device.name, error=str(error))
+        finally:
+            with self._busy_lock:
+                self._busy.discard(device.name)
+
+    def read_device(
+        self, device: DeviceConfig, since: timedelta | None = None, sync_clock: bool = False
+    ) -> DeviceReport:
+        report = DeviceReport(device.name)
+        driver = self._device_factory(device)
+        cursor = self.store.cursor(device.name)
+        with driver.session() as connection:
+            device_id = device.device_id or cursor.serial
+            if device_id is None:
+                device_id = driver.serial(connection)
+                self.store.save_serial(device.name, device_id)
+            report.drift_minutes = self._check_clock(device, connection, sync_clock)
+            report.records_on_device = driver.record_count(connection)
+            if since is None and report.records_on_device == cursor.record_count:
+                report.unchanged = True
+                self.store.touch_read(device.name)
+                return report
+            records = driver.records(connection)
+        report.fetched = len(records)
+        report.new = self._take(
+            device, device_id, records, cursor.record_count, cursor.last_record_key, since
+        )
+        logger.info("device %s: %d records, %d new", device.name, len(records), report.new)
+        return report
+
+    def _take(
+        self,
+        device: DeviceConfig,
+        device_id: str,
+        records: list[DeviceRecord],
+        count: int,
+        last_key: str | None,
+        since: timedelta | None,
+    ) -> int:
+        """Put the records not read before into the outbox, and move the cursor, in one transaction."""
+        outbox = to_outbox(records, device, device_id)
+        keys = [record.record_key for record in outbox]
+        if since is not None:
+            start = datetime.now(ZoneInfo(device.time_zone)).replace(tzinfo=None) - since
+            chosen = [item for item, record in zip(outbox, records, strict=True) if record.timestamp >= start]
+            self.store.requeue([item.record_key for item in chosen])
+        elif 0 < count <= len(keys) and keys[count - 1] == last_key:
+            chosen = outbox[count:]  # the log grew: only the tail is new
+        else:
+            if count:
+                logger.warning(
+                    "device %s: log was cleared or replaced (%d records, was %d)",
+                    device.name,
+                    len(keys),
+                    count,
+                )
+            chosen = outbox  # first read, or a cleared/replaced log: the outbox skips what it already has
+        return self.store.record_read(device.name, chosen, len(keys), keys[-1] if keys else None)
+
+    def _check_clock(self, device: DeviceConfig, connection: object, sync_clock: bool) -> float | None:
+        due = (
+            time.monotonic() - self._drift_checked.get(device.name, -1e9) >= DRIFT_CHECK_EVERY.total_seconds()
+        )
+        if not (due or sync_clock):
+            return None
+        self._drift_checked[device.name] = time.monotonic()
+        host_now = datetime.now(ZoneInfo(device.time_zone)).replace(tzinfo=None)
+        drift = (connection.get_time() - host_now).total_seconds() / 60  # type: ignore[attr-defined]
+        if sync_clock:
+            connection.set_time(datetime.now(ZoneInfo(device.time_zone)).replace(tzinfo=None))  # type: ignore[attr-defined]
+            logger.info("device %s: clock set (was %+.1f min off)", device.name, drift)
+        elif abs(drift) > self.config.clock_drift_warn_minutes:
+            logger.warning(
+                "device %s: clock is %+.1f min off the host's; run with --sync-clock to set it",
+                device.name,
+                drift,
+            )
+        return drift
+
+    def drain(self, progress: Callable[[int, int], None] | None = None) -> PushReport:
+        """Push the outbox, oldest first, batch by batch, until it is empty or the cloud fails."""
+        report = PushReport()
+        total = self.store.pending_count()
+        done = 0
+        while batch := self.store.pending_batch(self.config.push_batch_size):
+            try:
+                outcomes = self.cloud.push([json.loads(punch) for _, _, punch in batch])
+            except PushFailed as error:
+                report.error = str(error)
+                logger.warning(
+                    "push failed, %d punches wait in the outbox: %s", self.store.pending_count(), error
+                )
+                break
+            report.requests += 1
+            delivered, rejected = [], []
+            for (row_id, device, _), outcome in zip(batch, outcomes, strict=True):
+                report.count(device, outcome.status)
+                if outcome.delivered:
+                    delivered.append((row_id, outcome.log_id or ""))
+                else:
+                    rejected.append((row_id, outcome.reason or "rejected"))
+                    logger.error("device %s: punch rejected by the cloud: %s", device, outcome.reason)
+            self.store.settle(delivered, rejected)
+            done += len(batch)
+            if progress:
+                progress(done, max(total, done))
+        return report
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self.cloud.close()
+
+
+class Backoff:
+    """Waits between failed pushes: 5 s, doubling to 5 minutes; reset by a success."""
+
+    def __init__(self, first: float = 5, longest: float = 300) -> None:
+        self.first, self.longest = first, longest
+        self.delay = 0.0
+        self.next_try = 0.0
+
+    def ready(self) -> bool:
+        return time.monotonic() >= self.next_try
+
+    def failed(self) -> None:
+        self.delay = min(self.longest, self.delay * 2 if self.delay else self.first)
+        self.next_try = time.monotonic() + self.delay
+
+    def succeeded(self) -> None:
+        self.delay, self.next_try = 0.0, 0.0
+
+
+def run_forever(poller: Poller, stop: threading.Event) -> None:
+    """The service loop: read every interval, push when the backoff allows."""
+    backoff = Backoff()
+    while not stop.is_set():
+        started = time.monotonic()
+        poller.read_devices()
+        if backoff.ready():
+            if poller.drain().error:
+                backoff.failed()
+            else:
+                backoff.succeeded()
+        poller.store.forget_delivered_before(DELIVERED_MEMORY)
+        stop.wait(max(0.0, poller.config.interval_seconds - (time.monotonic() - started)))

@@ -1,0 +1,236 @@
+"""The durable outbox and per-device cursors, in SQLite (WAL, synchronous=FULL: survives kill -9 and power cuts).
+
+A read is committed in one transaction: its new punches into the outbox and the device's cursor. A punch
+leaves the outbox only when the cloud has answered for it: delivered rows stay (with their logId) so a
+re-read log is recognised, and rejected rows are kept aside with the reason.
+"""
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    device TEXT NOT NULL,
+    record_key TEXT NOT NULL UNIQUE,
+    record_time TEXT NOT NULL,
+    punch_json TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending',
+    log_id TEXT,
+    reason TEXT,
+    created_at TEXT NOT NULL,
+    done_at TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_by_state ON outbox (state, id);
+CREATE TABLE IF NOT EXISTS devices (
+    name TEXT PRIMARY KEY,
+    serial TEXT,
+    record_count INTEGER NOT NULL DEFAULT 0,
+    last_record_key TEXT,
+    last_read_at TEXT,
+    last_push_at TEXT,
+    last_error TEXT,
+    last_error_at TEXT
+);
+"""
+
+
+@dataclass(frozen=True)
+class Cursor:
+    record_count: int
+    last_record_key: str | None
+    serial: str | None
+
+
+@dataclass(frozen=True)
+class NewRecord:
+    record_key: str
+    record_time: str
+    punch_json: str
+
+
+@dataclass(frozen=True)
+class DeviceStatus:
+    name: str
+    last_read_at: str | None
+    last_push_at: str | None
+    pending: int
+    rejected: int
+    delivered: int
+    last_error: str | None
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._lock = threading.Lock()
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def cursor(self, device: str) -> Cursor:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT record_count, last_record_key, serial FROM devices WHERE name = ?", (device,)
+            ).fetchone()
+        return Cursor(*row) if row else Cursor(0, None, None)
+
+    def save_serial(self, device: str, serial: str) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO devices (name, serial) VALUES (?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET serial = excluded.serial",
+                (device, serial),
+            )
+
+    def record_read(self, device: str, records: Sequence[NewRecord], count: int, last_key: str | None) -> int:
+        """Add what was read to the outbox and move the cursor, atomically; returns how many were new."""
+        now = _now()
+        with self._transaction() as db:
+            before = db.total_changes
+            db.executemany(
+                "INSERT OR IGNORE INTO outbox (device, record_key, record_time, punch_json, created_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [(device, r.record_key, r.record_time, r.punch_json, now) for r in records],
+            )
+            added = db.total_changes - before
+            db.execute(
+                "INSERT INTO devices (name, record_count, last_record_key, last_read_at, last_error) "
+                "VALUES (?, ?, ?, ?, NULL) ON CONFLICT (name) DO UPDATE SET record_count = excluded.record_count, "
+                "last_record_key = excluded.last_record_key, last_read_at = excluded.last_read_at, last_error = NULL",
+                (device, count, last_key, now),
+            )
+        return added
+
+    def requeue(self, keys: Sequence[str]) -> int:
+        """Push these again even though the cloud has them (a backfill window); cloud dedup absorbs them."""
+        with self._transaction() as db:
+            return db.executemany(
+                "UPDATE outbox SET state = 'pending' WHERE record_key = ? AND state = 'delivered'",
+                [(k,) for k in keys],
+            ).rowcount
+
+    def touch_read(self, device: str) -> None:
+        """A read that found nothing new."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO devices (name, last_read_at) VALUES (?, ?) ON CONFLICT (name) DO UPDATE "
+                "SET last_read_at = excluded.last_read_at, last_error = NULL",
+                (device, _now()),
+            )
+
+    def record_error(self, device: str, error: str) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO devices (name, last_error, last_error_at) VALUES (?, ?, ?) ON CONFLICT (name) "
+                "DO UPDATE SET last_error = excluded.last_error, last_error_at = excluded.last_error_at",
+                (device, error[:500], _now()),
+            )
+
+    def pending_batch(self, limit: int) -> list[tuple[int, str, str]]:
+        """Oldest first: (id, device, punch_json)."""
+        with self._lock:
+            return self._db.execute(
+                "SELECT id, device, punch_json FROM outbox WHERE state = 'pending' ORDER BY id LIMIT ?",
+                (limit,),
+            ).fetchall()
+
+    def settle(self, delivered: Sequence[tuple[int, str]], rejected: Sequence[tuple[int, str]]) -> None:
+        """The cloud's answer: (id, logId) delivered, (id, reason) rejected."""
+        now = _now()
+        with self._transaction() as db:
+            db.executemany(
+                "UPDATE outbox SET state = 'delivered', log_id = ?, done_at = ? WHERE id = ?",
+                [(log_id, now, row_id) for row_id, log_id in delivered],
+            )
+            db.executemany(
+                "UPDATE outbox SET state = 'rejected', reason = ?, done_at = ? WHERE id = ?",
+                [(reason, now, row_id) for row_id, reason in rejected],
+            )
+            devices = (
+                {
+                    row[0]
+                    for row in db.execute(
+                        f"SELECT DISTINCT device FROM outbox WHERE id IN ({','.join('?' * len(delivered))})",  # noqa: S608
+                        [row_id for row_id, _ in delivered],
+                    )
+                }
+                if delivered
+                else set()
+            )
+            db.executemany("UPDATE devices SET last_push_at = ? WHERE name = ?", [(now, d) for d in devices])
+
+    def pending_count(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM outbox WHERE state = 'pending'").fetchone()[0]
+
+    def unconfirmed_count(self, device: str) -> int:
+        with self._lock:
+            return self._db.execute(
+                "SELECT COUNT(*) FROM outbox WHERE device = ? AND state != 'delivered'", (device,)
+            ).fetchone()[0]
+
+    def forget_delivered_before(self, cutoff: timedelta) -> int:
+        """Delivered rows are kept to recognise re-read logs; past this age a log is long cleared."""
+        limit = (datetime.now(UTC) - cutoff).isoformat(timespec="seconds")
+        with self._transaction() as db:
+            return db.execute(
+                "DELETE FROM outbox WHERE state = 'delivered' AND done_at < ?", (limit,)
+            ).rowcount
+
+    def statuses(self, names: Sequence[str]) -> list[DeviceStatus]:
+        with self._lock:
+            rows = {
+                row[0]: row
+                for row in self._db.execute(
+                    "SELECT name, last_read_at, last_push_at, last_error FROM devices"
+                )
+            }
+            counts: dict[tuple[str, str], int] = {
+                (device, state): n
+                for device, state, n in self._db.execute(
+                    "SELECT device, state, COUNT(*) FROM outbox GROUP BY device, state"
+                )
+            }
+        return [
+            DeviceStatus(
+                name,
+                rows.get(name, (None,) * 4)[1],
+                rows.get(name, (None,) * 4)[2],
+                counts.get((name, "pending"), 0),
+                counts.get((name, "rejected"), 0),
+                counts.get((name, "delivered"), 0),
+                rows.get(name, (None,) * 4)[3],
+            )
+            for name in names
+        ]
+
+    def rejected(self) -> list[tuple[str, str, str]]:
+        with self._lock:
+            return self._db.execute(
+                "SELECT device, punch_json, reason FROM outbox WHERE state = 'rejected'"
+            ).fetchall()

@@ -1,0 +1,84 @@
+"""ZKTeco devices through pyzk: one connection per read, always closed, with the configured timeout."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from zk import ZK
+
+from edge_poller.config import DeviceConfig
+from edge_poller.mapping import DeviceRecord
+
+
+class DeviceError(Exception):
+    """The device could not be read; the message says why."""
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    serial: str
+    firmware: str
+    users: int
+    records: int
+    capacity: int
+    clock: datetime
+
+
+class ZktecoDevice:
+    def __init__(self, config: DeviceConfig) -> None:
+        self.config = config
+
+    @contextmanager
+    def session(self) -> Iterator[Any]:
+        # ommit_ping: pyzk would otherwise shell out to the system `ping` on every connect.
+        client = ZK(
+            self.config.host,
+            port=self.config.port,
+            timeout=self.config.timeout_seconds,
+            password=self.config.comm_key,
+            ommit_ping=True,
+        )
+        try:
+            connection = client.connect()
+        except Exception as error:
+            raise DeviceError(f"cannot connect to {self.config.host}:{self.config.port}: {error}") from error
+        try:
+            yield connection
+        except DeviceError:
+            raise
+        except Exception as error:
+            raise DeviceError(f"{self.config.name}: {type(error).__name__}: {error}") from error
+        finally:
+            with suppress(Exception):  # the connection may already be gone; the read's result stands
+                connection.disconnect()
+
+    @staticmethod
+    def record_count(connection: Any) -> int:
+        """The cheap question: GET_FREE_SIZES, a few dozen bytes."""
+        connection.read_sizes()
+        return int(connection.records)
+
+    @staticmethod
+    def serial(connection: Any) -> str:
+        return str(connection.get_serialnumber())
+
+    @staticmethod
+    def records(connection: Any) -> list[DeviceRecord]:
+        return [
+            DeviceRecord(str(a.user_id), a.timestamp, int(a.punch), int(a.status))
+            for a in connection.get_attendance()
+        ]
+
+    @staticmethod
+    def info(connection: Any) -> DeviceInfo:
+        connection.read_sizes()
+        return DeviceInfo(
+            serial=str(connection.get_serialnumber()),
+            firmware=str(connection.get_firmware_version()),
+            users=int(connection.users),
+            records=int(connection.records),
+            capacity=int(connection.rec_cap),
+            clock=connection.get_time(),
+        )

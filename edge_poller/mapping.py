@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from pydantic import ValidationError
+
 from attendance.domain.clock import resolve_timestamp
-from attendance.domain.punch import PunchSource, PunchSubmission, PunchType
+from attendance.domain.punch import PunchSource, PunchSubmission, PunchType, describe_validation_error
 from edge_poller.config import DeviceConfig
 from edge_poller.store import NewRecord
 
@@ -37,20 +39,25 @@ class DeviceRecord:
 
 
 def to_outbox(records: Sequence[DeviceRecord], device: DeviceConfig, device_id: str) -> list[NewRecord]:
-    """Punches for these records, each with its device wall-clock time turned into an offset timestamp."""
+    """Punches for these records, each with its device wall-clock time turned into an offset timestamp.
+    A record the cloud would refuse anyway (say, a PIN with a space) is kept aside with the reason."""
     types = punch_types(records, device)
     return [
-        NewRecord(
-            record.key(device_id),
-            record.timestamp.isoformat(),
-            json.dumps(
-                submission(record, punch_type, device, device_id).model_dump(
-                    mode="json", by_alias=True, exclude_none=True
-                )
-            ),
-        )
+        _outbox_record(record, punch_type, device, device_id)
         for record, punch_type in zip(records, types, strict=True)
     ]
+
+
+def _outbox_record(
+    record: DeviceRecord, punch_type: PunchType, device: DeviceConfig, device_id: str
+) -> NewRecord:
+    key, at = record.key(device_id), record.timestamp.isoformat()
+    try:
+        punch = submission(record, punch_type, device, device_id)
+    except ValidationError as error:
+        raw = {"deviceId": device_id, "userId": record.user_id, "timestamp": at, "state": record.state}
+        return NewRecord(key, at, json.dumps(raw), describe_validation_error(error))
+    return NewRecord(key, at, json.dumps(punch.model_dump(mode="json", by_alias=True, exclude_none=True)))
 
 
 def submission(

@@ -52,6 +52,7 @@ class NewRecord:
     record_key: str
     record_time: str
     punch_json: str
+    rejected_reason: str | None = None  # invalid before it ever left: kept aside, never pushed
 
 
 @dataclass(frozen=True)
@@ -113,9 +114,20 @@ class Store:
         with self._transaction() as db:
             before = db.total_changes
             db.executemany(
-                "INSERT OR IGNORE INTO outbox (device, record_key, record_time, punch_json, created_at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                [(device, r.record_key, r.record_time, r.punch_json, now) for r in records],
+                "INSERT OR IGNORE INTO outbox (device, record_key, record_time, punch_json, created_at, state, reason) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        device,
+                        r.record_key,
+                        r.record_time,
+                        r.punch_json,
+                        now,
+                        "rejected" if r.rejected_reason else "pending",
+                        r.rejected_reason,
+                    )
+                    for r in records
+                ],
             )
             added = db.total_changes - before
             db.execute(

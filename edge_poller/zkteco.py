@@ -1,5 +1,6 @@
 """ZKTeco devices through pyzk: one connection per read, always closed, with the configured timeout."""
 
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -14,6 +15,23 @@ from edge_poller.mapping import DeviceRecord
 
 class DeviceError(Exception):
     """The device could not be read; the message says why."""
+
+
+class _EofRaisingSocket:
+    """pyzk 0.9 loops forever on a socket that returns b"" (the device closed the connection mid-transfer).
+    Wrapping its socket so that end-of-stream raises turns that spin into an error we can report."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+
+    def recv(self, size: int) -> bytes:
+        data = self._sock.recv(size)
+        if not data and size:
+            raise ConnectionResetError("device closed the connection")
+        return data
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
 
 
 @dataclass(frozen=True)
@@ -44,6 +62,7 @@ class ZktecoDevice:
             connection = client.connect()
         except Exception as error:
             raise DeviceError(f"cannot connect to {self.config.host}:{self.config.port}: {error}") from error
+        connection._ZK__sock = _EofRaisingSocket(connection._ZK__sock)  # pyzk keeps it name-mangled
         try:
             yield connection
         except DeviceError:

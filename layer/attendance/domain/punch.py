@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
 from attendance.domain.clock import parse_zone
 
@@ -101,3 +101,12 @@ def punch_log_id(device_id: str, user_id: str, instant: datetime, punch_type: Pu
     utc = instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     digest = hashlib.sha256(f"{device_id}|{user_id}|{utc}|{punch_type.value}".encode()).hexdigest()
     return digest[:32]
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """'type: Input should be ...; userId: Field required': each field and its problem, for people."""
+    problems = []
+    for detail in error.errors(include_url=False):
+        location = ".".join(str(part) for part in detail["loc"]) or "punch"
+        problems.append(f"{location}: {detail['msg']}")
+    return "; ".join(problems)

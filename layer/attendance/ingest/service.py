@@ -18,7 +18,13 @@ from attendance.data.queue import PunchQueue
 from attendance.domain.clock import InvalidTime, check_plausible, resolve_timestamp
 from attendance.domain.devices import Device
 from attendance.domain.keys import ApiKey
-from attendance.domain.punch import Punch, PunchSource, PunchSubmission, punch_log_id
+from attendance.domain.punch import (
+    Punch,
+    PunchSource,
+    PunchSubmission,
+    describe_validation_error,
+    punch_log_id,
+)
 from attendance.settings import IngestSettings
 
 logger = Logger(child=True)
@@ -172,15 +178,6 @@ def _result_of(
     window = settings.dedup_window_seconds
     reason = f"user {punch.user_id} has an accepted punch less than {window} s from this one"
     return ItemResult(index, ItemStatus.DUPLICATE, log_id=log_id, reason=reason)
-
-
-def describe_validation_error(error: ValidationError) -> str:
-    """'type: Input should be ...; userId: Field required' — names each field and its problem."""
-    problems = []
-    for detail in error.errors(include_url=False):
-        location = ".".join(str(part) for part in detail["loc"]) or "punch"
-        problems.append(f"{location}: {detail['msg']}")
-    return "; ".join(problems)
 
 
 class _CachedDevices:

@@ -1,0 +1,270 @@
+"""The real poller against simulated devices and a real HTTP ingest."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from edge_poller.cli import main
+from edge_poller.config import load_config
+from edge_poller.simulator import free_tcp_port
+from edge_poller.store import Store
+
+
+def once(config: Path, *extra: str) -> int:
+    return main(["--config", str(config), "once", *extra])
+
+
+def outbox(config: Path) -> Store:
+    return Store(load_config(config).state_dir / "outbox.sqlite3")
+
+
+def test_incremental_reads_push_only_new_punches(device, cloud, write_config, capsys):
+    state, simulator = device(serial="SIM0001", records=40)
+    config = write_config(cloud.url, [("front", simulator.port, {})])
+    # First sync: the whole log
+    assert once(config) == 0
+    assert len(cloud.punches()) == 40
+    assert {p["deviceId"] for p in cloud.punches()} == {"SIM0001"}  # device id defaults to the serial
+    assert {p["source"] for p in cloud.punches()} == {"edge"}
+    # Three new punches: only they are pushed, in one request
+    for user in ("2001", "2002", "2003"):
+        state.punch(user, punch=0)
+    requests_before = cloud.requests
+    assert once(config) == 0
+    assert cloud.requests == requests_before + 1
+    assert len(cloud.punches()) == 43
+    # An idle cycle: one small question to the device, nothing to the cloud
+    sent_before, requests_before = state.bytes_sent, cloud.requests
+    assert once(config) == 0
+    assert cloud.requests == requests_before
+    assert state.bytes_sent - sent_before < 500  # connect, sizes, exit: no log download
+    assert "unchanged" in capsys.readouterr().out
+
+
+def test_cloud_down_for_a_while_means_an_outbox_that_drains_later(device, cloud, write_config):
+    _, simulator = device(records=30)
+    dead_cloud = write_config(f"http://127.0.0.1:{free_tcp_port()}", [("front", simulator.port, {})])
+    assert once(dead_cloud) == 1  # the push failed: the exit code says so
+    assert outbox(dead_cloud).pending_count() == 30
+    assert cloud.punches() == []
+    live = write_config(cloud.url, [("front", simulator.port, {})])
+    assert once(live) == 0
+    assert outbox(live).pending_count() == 0
+    assert len(cloud.punches()) == 30
+
+
+def test_a_dead_device_and_a_hanging_one_do_not_hold_up_a_live_one(device, cloud, write_config, capsys):
+    _, live = device(serial="LIVE", records=5)
+    hanging_state, hanging = device(serial="HANG")
+    hanging_state.delay_seconds = 30
+    config = write_config(
+        cloud.url,
+        [
+            ("live", live.port, {}),
+            ("dead", free_tcp_port(), {}),
+            ("hanging", hanging.port, {"timeout_seconds": 1}),
+        ],
+    )
+    assert once(config) == 1  # some devices failed
+    assert len(cloud.punches()) == 5
+    capsys.readouterr()
+    main(["--config", str(config), "status"])
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[1:]}
+    assert "cannot connect" in lines["dead"]
+    assert "cannot connect" in lines["hanging"]
+    assert "never" not in lines["live"].split()[1]
+
+
+def test_a_cleared_log_is_detected_without_a_repush_storm(device, cloud, write_config):
+    state, simulator = device(records=20)
+    config = write_config(cloud.url, [("front", simulator.port, {})])
+    assert once(config) == 0
+    requests_before = cloud.requests
+    state.clear_log()
+    state.punch("3001", punch=0)
+    state.punch("3002", punch=0)
+    assert once(config) == 0
+    assert len(cloud.punches()) == 22
+    assert cloud.requests == requests_before + 1  # just the two new punches
+
+
+def test_a_replaced_log_that_still_holds_old_punches_pushes_only_new_ones(device, cloud, write_config):
+    state, simulator = device(records=20)
+    config = write_config(cloud.url, [("front", simulator.port, {})])
+    assert once(config) == 0
+    kept = state.records[10:]  # the device lost its first ten records, then recorded one more
+    state.clear_log()
+    state.records.extend(kept)
+    state.punch("4001", punch=1)
+    assert once(config) == 0
+    punches = cloud.punches()
+    assert len(punches) == 21
+    assert outbox(config).pending_count() == 0
+
+
+def test_device_wall_clock_is_read_in_its_zone(device, cloud, write_config):
+    state, simulator = device(serial="NY1", time_zone="America/New_York")
+    state.punch("5001", punch=0, at=datetime(2025, 7, 1, 9, 0, 0))
+    state.punch("5001", punch=1, at=datetime(2025, 12, 1, 17, 30, 0))
+    config = write_config(cloud.url, [("ny", simulator.port, {"time_zone": "America/New_York"})])
+    assert once(config) == 0
+    stored = sorted((p["punchTime"], p["localTime"], p["type"]) for p in cloud.punches())
+    assert stored == [
+        ("2025-07-01T13:00:00Z", "2025-07-01T09:00:00", "in"),  # EDT, UTC-4
+        ("2025-12-01T22:30:00Z", "2025-12-01T17:30:00", "out"),  # EST, UTC-5
+    ]
+
+
+def test_punches_without_a_state_alternate_or_take_the_configured_type(device, cloud, write_config):
+    state, simulator = device(serial="NOSTATE")
+    for hour in (8, 12, 13, 17):
+        state.punch("6001", punch=255, at=datetime(2025, 3, 3, hour, 0, 0))
+    state.punch("6002", punch=255, at=datetime(2025, 3, 3, 9, 0, 0))
+    config = write_config(cloud.url, [("front", simulator.port, {})])
+    assert once(config) == 0
+    types = sorted((p["userId"], p["localTime"][11:16], p["type"]) for p in cloud.punches())
+    assert types == [
+        ("6001", "08:00", "in"),
+        ("6001", "12:00", "out"),
+        ("6001", "13:00", "in"),
+        ("6001", "17:00", "out"),
+        ("6002", "09:00", "in"),
+    ]
+    fixed_state, fixed = device(serial="FIXED")
+    fixed_state.punch("7001", punch=255, at=datetime(2025, 3, 3, 8, 0, 0))
+    fixed_state.punch("7001", punch=255, at=datetime(2025, 3, 3, 9, 0, 0))
+    config = write_config(cloud.url, [("fixed", fixed.port, {"unknown_punch": "in"})])
+    assert once(config) == 0
+    assert {p["type"] for p in cloud.punches() if p["userId"] == "7001"} == {"in"}
+
+
+def test_rejected_punches_are_kept_aside_not_retried(device, cloud, write_config, capsys):
+    state, simulator = device(serial="BAD")
+    state.punch("has space", punch=0, at=datetime(2025, 3, 3, 8, 0, 0))  # not a valid user id for the cloud
+    state.punch("8001", punch=0, at=datetime(2025, 3, 3, 8, 0, 0))
+    config = write_config(cloud.url, [("front", simulator.port, {})])
+    assert once(config) == 0
+    assert [p["userId"] for p in cloud.punches()] == ["8001"]
+    store = outbox(config)
+    assert store.pending_count() == 0
+    [(device_name, _, reason)] = store.rejected()
+    assert device_name == "front"
+    assert "userId" in reason
+    requests_before = cloud.requests
+    assert once(config) == 0
+    assert cloud.requests == requests_before
+
+
+def test_backfill_window_pushes_recent_punches_again(device, cloud, write_config):
+    state, simulator = device()
+    state.punch("9001", punch=0, at=state.now())
+    state.punch("9002", punch=0, at=state.now().replace(year=2025, month=1))
+    config = write_config(cloud.url, [("front", simulator.port, {})])
+    assert once(config) == 0
+    requests_before = cloud.requests
+    assert once(config, "--since", "5h") == 0
+    assert cloud.requests == requests_before + 1
+    assert len(cloud.punches()) == 2  # the cloud absorbed the re-push as a duplicate
+
+
+def test_clock_drift_is_reported_and_can_be_synced(device, cloud, write_config, capsys):
+    state, simulator = device(clock_offset_minutes=-30)
+    config = write_config(cloud.url, [("front", simulator.port, {})])
+    main(["--config", str(config), "check"])
+    output = capsys.readouterr().out
+    assert "clock -30.0 min" in output
+    assert "drifting" in output
+    assert "reachable, API key accepted" in output
+    assert once(config, "--sync-clock") == 0
+    assert abs(state.clock_offset_minutes) < 0.1
+
+
+def test_kill_9_mid_push_loses_nothing_and_duplicates_nothing(device, cloud, write_config, tmp_path):
+    state, simulator = device(serial="KILL", records=1500)
+    config = write_config(cloud.url, [("front", simulator.port, {})], interval_seconds=1, push_batch_size=100)
+    command = [sys.executable, "-m", "edge_poller", "--config", str(config), "run"]
+    environment = os.environ | {"PYTHONPATH": str(Path.cwd())}
+    poller = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not 0 < len(cloud.punches()) < 1500:
+        assert time.monotonic() < deadline, "the poller never started pushing"
+        time.sleep(0.05)
+    poller.send_signal(signal.SIGKILL)  # power cut in the middle of pushing
+    poller.wait()
+    pushed_before_kill = len(cloud.punches())
+    assert pushed_before_kill < 1500
+    state.punch("9999", punch=0)  # life goes on while the poller is down
+    restarted = subprocess.Popen(
+        command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while len(cloud.punches()) < 1501:
+            assert time.monotonic() < deadline, f"only {len(cloud.punches())} of 1501 arrived"
+            time.sleep(0.2)
+    finally:
+        restarted.send_signal(signal.SIGTERM)
+        assert restarted.wait(timeout=30) == 0  # a clean shutdown on SIGTERM
+    punches = cloud.punches()
+    assert len(punches) == len({p["logId"] for p in punches}) == 1501
+    assert outbox(config).pending_count() == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            'cloud_url = "ftp://x"\napi_key = "k"\n[[devices]]\nname = "a"\nhost = "h"\ntime_zone = "UTC"\n',
+            "cloud_url",
+        ),
+        (
+            'cloud_url = "http://x"\napi_key = "k"\n[[devices]]\nname = "a"\nhost = "h"\ntime_zone = "Mars/Base"\n',
+            "Mars/Base",
+        ),
+        ('cloud_url = "http://x"\napi_key = "k"\ndevices = []\n', "devices"),
+        ("not toml [", "not valid TOML"),
+    ],
+)
+def test_bad_config_is_explained(tmp_path, capsys, content, message):
+    path = tmp_path / "edge-poller.toml"
+    path.write_text(content)
+    assert main(["--config", str(path), "status"]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_missing_config_is_explained(tmp_path, capsys):
+    assert main(["--config", str(tmp_path / "nope.toml"), "once"]) == 2
+    assert "not found" in capsys.readouterr().err
+
+
+def test_api_key_from_the_environment_is_never_printed(device, cloud, write_config, monkeypatch, capsys):
+    _, simulator = device(records=3)
+    config = write_config("http://127.0.0.1:1", [("front", simulator.port, {})])
+    monkeypatch.setenv("EDGE_POLLER_CLOUD_URL", cloud.url)
+    monkeypatch.setenv("EDGE_POLLER_API_KEY", "edge-test-key")
+    assert once(config) == 0
+    assert len(cloud.punches()) == 3
+    assert "edge-test-key" not in capsys.readouterr().out
+    assert "edge-test-key" not in (load_config(config).state_dir / "edge-poller.log").read_text()
+
+
+def test_systemd_unit(tmp_path, write_config, capsys):
+    config = write_config("http://127.0.0.1:1", [("front", 4370, {})])
+    assert main(["--config", str(config), "install-service", "--print"]) == 0
+    unit = capsys.readouterr().out
+    assert "Restart=always" in unit
+    assert f"--config {config.resolve()} run" in unit
+
+
+def test_the_poller_does_not_need_boto3_or_powertools():
+    script = (
+        "import sys; import edge_poller.cli, edge_poller.simulator; "
+        "assert not [m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore', 'aws_lambda_powertools')]"
+    )
+    assert subprocess.run([sys.executable, "-c", script], check=False).returncode == 0

@@ -140,6 +140,7 @@ def cmd_once(args: argparse.Namespace) -> int:
         config.device(name)
     reports = poller.read_devices(args.device, args.since, args.sync_clock)
     push = poller.drain(progress=_progress)
+    cleared = [] if push.error else poller.clear_confirmed_logs(force=True)
     print()
     print(
         f"{'device':16} {'on device':>9} {'fetched':>8} {'new':>6} {'pushed':>7} {'duplicate':>9} "
@@ -155,6 +156,8 @@ def cmd_once(args: argparse.Namespace) -> int:
             f"{counts.get('accepted', 0):7} {counts.get('duplicate', 0):9} {counts.get('rejected', 0):8}  {note}"
         )
     pending = poller.store.pending_count()
+    for name in cleared:
+        print(f"{name}: log cleared on the device (every record confirmed by the cloud)")
     if push.error:
         print(f"push failed: {push.error}; {pending} punches wait in the outbox")
     poller.close()

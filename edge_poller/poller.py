@@ -19,6 +19,7 @@ from edge_poller.zkteco import DeviceError, ZktecoDevice
 
 logger = logging.getLogger("edge_poller")
 DRIFT_CHECK_EVERY = timedelta(hours=1)
+CLEAR_CHECK_EVERY = timedelta(days=1)
 DELIVERED_MEMORY = timedelta(days=400)  # how long delivered punches are remembered to recognise re-read logs
 
 
@@ -59,6 +60,7 @@ class Poller:
         self._busy: set[str] = set()
         self._busy_lock = threading.Lock()
         self._drift_checked: dict[str, float] = {}
+        self._clear_checked: dict[str, float] = {}
 
     def read_devices(
         self, names: Sequence[str] | None = None, since: timedelta | None = None, sync_clock: bool = False
@@ -166,6 +168,48 @@ class Poller:
             )
         return drift
 
+    def clear_confirmed_logs(self, force: bool = False) -> list[str]:
+        """For devices with clear_after_days: once a day, clear the log if it holds records older than that
+        and the cloud has confirmed every record on it. The device is disabled meanwhile, so no punch
+        can arrive between the check and the clear. Returns the names of the devices cleared."""
+        cleared = []
+        for device in self.config.devices:
+            if not (device.enabled and device.clear_after_days):
+                continue
+            last = self._clear_checked.get(device.name, -1e9)
+            if not force and time.monotonic() - last < CLEAR_CHECK_EVERY.total_seconds():
+                continue
+            self._clear_checked[device.name] = time.monotonic()
+            try:
+                if self._clear_if_confirmed(device):
+                    cleared.append(device.name)
+            except DeviceError as error:
+                logger.warning("device %s: could not check for clearing: %s", device.name, error)
+        return cleared
+
+    def _clear_if_confirmed(self, device: DeviceConfig) -> bool:
+        driver = self._device_factory(device)
+        cursor = self.store.cursor(device.name)
+        device_id = device.device_id or cursor.serial
+        with driver.session() as connection:
+            connection.disable_device()
+            try:
+                records = driver.records(connection)
+                limit = datetime.now(ZoneInfo(device.time_zone)).replace(tzinfo=None) - timedelta(
+                    days=device.clear_after_days or 0
+                )
+                if not records or device_id is None or records[0].timestamp > limit:
+                    return False
+                if not self.store.all_settled([record.key(device_id) for record in records]):
+                    logger.info("device %s: not clearing, some records are not confirmed yet", device.name)
+                    return False
+                connection.clear_attendance()
+                self.store.record_read(device.name, [], 0, None)
+                logger.info("device %s: cleared %d confirmed records", device.name, len(records))
+                return True
+            finally:
+                connection.enable_device()
+
     def drain(self, progress: Callable[[int, int], None] | None = None) -> PushReport:
         """Push the outbox, oldest first, batch by batch, until it is empty or the cloud fails."""
         report = PushReport()
@@ -230,5 +274,6 @@ def run_forever(poller: Poller, stop: threading.Event) -> None:
                 backoff.failed()
             else:
                 backoff.succeeded()
+                poller.clear_confirmed_logs()
         poller.store.forget_delivered_before(DELIVERED_MEMORY)
         stop.wait(max(0.0, poller.config.interval_seconds - (time.monotonic() - started)))

@@ -196,6 +196,19 @@ class Store:
             )
             db.executemany("UPDATE devices SET last_push_at = ? WHERE name = ?", [(now, d) for d in devices])
 
+    def all_settled(self, keys: Sequence[str]) -> bool:
+        """Every one of these records is delivered to the cloud or kept aside here: none lives only on the device."""
+        settled = 0
+        with self._lock:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                settled += self._db.execute(
+                    f"SELECT COUNT(*) FROM outbox WHERE state IN ('delivered', 'rejected') "  # noqa: S608
+                    f"AND record_key IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                ).fetchone()[0]
+        return settled == len(keys)
+
     def pending_count(self) -> int:
         with self._lock:
             return self._db.execute("SELECT COUNT(*) FROM outbox WHERE state = 'pending'").fetchone()[0]

@@ -267,3 +267,53 @@ def test_the_poller_does_not_need_boto3_or_powertools():
         "assert not [m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore', 'aws_lambda_powertools')]"
     )
     assert subprocess.run([sys.executable, "-c", script], check=False).returncode == 0
+
+
+def test_clear_after_days_clears_only_a_confirmed_log(device, cloud, write_config, capsys):
+    state, simulator = device(serial="OLD", records=30)  # thirty days of punches
+    dead = write_config(
+        f"http://127.0.0.1:{free_tcp_port()}", [("front", simulator.port, {"clear_after_days": 7})]
+    )
+    assert once(dead) == 1
+    assert len(state.records) == 30  # the cloud has confirmed nothing: the log stays
+    live = write_config(cloud.url, [("front", simulator.port, {"clear_after_days": 7})])
+    assert once(live) == 0
+    assert "log cleared on the device" in capsys.readouterr().out
+    assert state.records == []
+    assert len(cloud.punches()) == 30
+    state.punch("1234", punch=0)
+    assert once(live) == 0  # a fresh log after the clear: only the new punch
+    assert len(cloud.punches()) == 31
+    assert len(state.records) == 1  # too recent to clear
+
+
+def test_recent_logs_are_not_cleared(device, cloud, write_config):
+    state, simulator = device(serial="NEW")
+    state.punch("1", punch=0)
+    config = write_config(cloud.url, [("front", simulator.port, {"clear_after_days": 7})])
+    assert once(config) == 0
+    assert len(state.records) == 1
+
+
+def test_a_punch_not_yet_confirmed_keeps_the_log_from_being_cleared(device, cloud, write_config):
+    from edge_poller.cloud import CloudClient
+    from edge_poller.poller import Poller
+
+    state, simulator = device(serial="RACE", records=30)
+    config = load_config(write_config(cloud.url, [("front", simulator.port, {"clear_after_days": 7})]))
+    poller = Poller(
+        config,
+        outbox_store := Store(config.state_dir / "outbox.sqlite3"),
+        CloudClient(config.cloud_url, config.api_key.get_secret_value(), 10),
+    )
+    poller.read_devices()
+    poller.drain()
+    state.punch("4321", punch=0)  # arrives after the read, before the clear
+    assert poller.clear_confirmed_logs(force=True) == []
+    assert len(state.records) == 31
+    poller.read_devices()
+    poller.drain()
+    assert poller.clear_confirmed_logs(force=True) == ["front"]
+    assert state.records == []
+    assert outbox_store.pending_count() == 0
+    poller.close()

@@ -13,10 +13,11 @@ class _FromEnvironment(BaseSettings):
     model_config = SettingsConfigDict(frozen=True, case_sensitive=False)
 
 
-class IngestSettings(_FromEnvironment):
+class PunchIntakeSettings(_FromEnvironment):
+    """What storing punches needs, whichever door they come in by."""
+
     punches_table: str
     dedup_table: str
-    api_keys_table: str
     devices_table: str
     punch_queue_url: str
     dedup_window_seconds: int = Field(default=60, ge=0, le=3600)
@@ -38,6 +39,14 @@ class IngestSettings(_FromEnvironment):
     @property
     def max_past(self) -> timedelta:
         return timedelta(days=self.max_past_days)
+
+
+class IngestSettings(PunchIntakeSettings):
+    api_keys_table: str
+
+
+class DevicePushSettings(PunchIntakeSettings):
+    """Devices authenticate by registration (serial or push token), not by API key."""
 
 
 class SweepSettings(_FromEnvironment):

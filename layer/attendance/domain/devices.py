@@ -1,11 +1,24 @@
-"""Registered devices: how to read their clocks and whether they may send punches."""
+"""The device registry: which devices may push punches, how to read their clocks, how they authenticate."""
+
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
+
+from attendance.domain.punch import PunchType
+
+
+class DeviceKind(StrEnum):
+    ZKTECO = "zkteco"
+    HIKVISION = "hikvision"
 
 
 class Device(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     device_id: str
+    kind: DeviceKind = DeviceKind.ZKTECO
+    serial: str | None = None  # ZKTeco ADMS identifies a device by its serial number alone
     time_zone: str | None = None  # IANA zone of the device's wall clock; None: the stack default
     enabled: bool = True
+    push_token_hash: str | None = None  # Hikvision terminals push to /hikvision/events/{token}
+    default_type: PunchType = PunchType.IN  # for punches that carry no state

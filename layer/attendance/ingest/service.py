@@ -25,7 +25,7 @@ from attendance.domain.punch import (
     describe_validation_error,
     punch_log_id,
 )
-from attendance.settings import IngestSettings
+from attendance.settings import PunchIntakeSettings
 
 logger = Logger(child=True)
 _STORE_WORKERS = 8
@@ -63,7 +63,7 @@ class IngestRejected(Exception):
 class IngestService:
     def __init__(
         self,
-        settings: IngestSettings,
+        settings: PunchIntakeSettings,
         store: PunchStore,
         devices: DeviceStore,
         queue: PunchQueue,
@@ -167,7 +167,7 @@ class IngestService:
 
 
 def _result_of(
-    index: int, punch: Punch, outcome: StoreOutcome, log_id: str, settings: IngestSettings
+    index: int, punch: Punch, outcome: StoreOutcome, log_id: str, settings: PunchIntakeSettings
 ) -> ItemResult:
     if outcome is StoreOutcome.ACCEPTED:
         return ItemResult(index, ItemStatus.ACCEPTED, log_id=log_id)

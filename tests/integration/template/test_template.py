@@ -13,7 +13,7 @@ from cfnlint.api import lint
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
 
-from attendance.settings import IngestSettings, SweepSettings, WorkerSettings
+from attendance.settings import DevicePushSettings, IngestSettings, SweepSettings, WorkerSettings
 from local_stack.template import TEMPLATE_PATH, resources_of_type
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -22,6 +22,7 @@ FUNCTION_SETTINGS = {
     "IngestFunction": IngestSettings,
     "PendingSweepFunction": SweepSettings,
     "CrmWorkerFunction": WorkerSettings,
+    "DevicePushFunction": DevicePushSettings,
 }
 POWERTOOLS_VARIABLES = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
 

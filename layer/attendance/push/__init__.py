@@ -1,0 +1,1 @@
+"""Devices that push: the ZKTeco ADMS and Hikvision event protocols, parsed into punch submissions."""

@@ -1,0 +1,106 @@
+"""ZKTeco ADMS push: real-format bodies through the HTTP layer."""
+
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+import boto3
+
+from attendance.domain.devices import Device
+from tests.integration.device_push.conftest import call
+
+SN = "CQZ7224460246"
+# As devices send it: tab-separated, CRLF, trailing tabs for the reserved fields
+ATTLOG = (
+    b"1001\t2025-02-10 08:59:12\t0\t1\t\t0\t0\r\n"
+    b"1002\t2025-02-10 09:03:40\t0\t15\t\t0\t0\r\n"
+    b"1001\t2025-02-10 12:00:05\t2\t1\t\t0\t0\r\n"
+    b"1001\t2025-02-10 17:31:00\t1\t1\t\t0\t0\r\n"
+)
+
+
+def upload(body: bytes, table: str = "ATTLOG", serial: str = SN):
+    return call("POST", "/iclock/cdata", body, {"SN": serial, "table": table, "Stamp": "9999"})
+
+
+def test_handshake_sends_the_devices_time_zone_and_a_correct_date(zk_device):
+    reply = call(
+        "GET", "/iclock/cdata", None, {"SN": SN, "options": "all", "pushver": "2.4.0", "language": "69"}
+    )
+    assert reply.status == 200
+    assert reply.headers["Content-Type"].startswith("text/plain")
+    lines = reply.text.splitlines()
+    assert lines[0] == f"GET OPTION FROM: {SN}"
+    expected_offset = (
+        datetime.now(UTC).astimezone(__import__("zoneinfo").ZoneInfo("Europe/Berlin")).utcoffset()
+    )
+    assert f"TimeZone={int(expected_offset.total_seconds() // 3600)}" in lines
+    assert "Realtime=1" in lines
+    assert any(line.startswith("TransFlag=") and "AttLog" in line for line in lines)
+    sent = parsedate_to_datetime(reply.headers["Date"])
+    assert abs((sent - datetime.now(UTC)).total_seconds()) < 5
+
+
+def test_attlog_upload_is_stored_like_any_punch_and_acknowledged(zk_device, stored, queued):
+    reply = upload(ATTLOG)
+    assert (reply.status, reply.text) == (200, "OK: 4")
+    punches = stored()
+    assert [(p["userId"], p["localTime"], p["type"]) for p in punches] == [
+        ("1001", "2025-02-10T08:59:12", "in"),
+        ("1002", "2025-02-10T09:03:40", "in"),
+        ("1001", "2025-02-10T12:00:05", "break_out"),
+        ("1001", "2025-02-10T17:31:00", "out"),
+    ]
+    assert punches[0]["punchTime"] == "2025-02-10T07:59:12Z"  # Berlin is UTC+1 in February
+    assert {p["deviceId"] for p in punches} == {"FRONT-DOOR"}
+    assert {p["source"] for p in punches} == {"adms"}
+    assert punches[1]["verifyMode"] == "15"
+    assert queued() == 4
+
+
+def test_a_resent_upload_is_acknowledged_and_stored_once(zk_device, stored, queued):
+    assert upload(ATTLOG).text == "OK: 4"
+    assert upload(ATTLOG).text == "OK: 4"  # the device did not hear our OK and sends again
+    assert len(stored()) == 4
+    assert queued() == 4
+
+
+def test_malformed_lines_are_skipped_not_fatal(zk_device, stored):
+    body = b"1001\t2025-02-10 08:59:12\t0\t1\t\t0\t0\r\ngarbage\r\n1002\tyesterday\t0\t1\r\n\r\n1003\t2025-02-10 09:00:00\t1\r\n"
+    reply = upload(body)
+    assert (reply.status, reply.text) == (200, "OK: 4")
+    assert [p["userId"] for p in stored()] == ["1001", "1003"]
+
+
+def test_state_without_meaning_takes_the_devices_default(zk_device, stored):
+    upload(b"1001\t2025-02-10 08:59:12\t255\t1\t\t0\t0\r\n")
+    assert stored()[0]["type"] == "in"
+
+
+def test_other_tables_are_acknowledged_and_ignored(zk_device, stored):
+    for table in ("OPERLOG", "USERINFO", "ATTPHOTO"):
+        reply = upload(b"OPLOG 4\t0\t2025-02-10 08:59:12\t0\t0\t0\t0\r\n", table=table)
+        assert (reply.status, reply.text) == (200, "OK")
+    assert stored() == []
+
+
+def test_command_endpoints_answer_ok(zk_device):
+    assert call("GET", "/iclock/getrequest", None, {"SN": SN}).text == "OK"
+    assert call("POST", "/iclock/devicecmd", b"ID=1&Return=0&CMD=INFO", {"SN": SN}).text == "OK"
+
+
+def test_unknown_and_disabled_devices_are_refused(zk_device, registry, stored):
+    unknown = upload(ATTLOG, serial="NOT-REGISTERED")
+    assert unknown.status == 403
+    assert unknown.text.startswith("ERROR")
+    registry.put(Device(device_id="OLD", serial="DISABLED1", time_zone="UTC", enabled=False))
+    assert upload(ATTLOG, serial="DISABLED1").status == 403
+    assert call("GET", "/iclock/cdata", None, {}).status == 403  # no SN at all
+    assert stored() == []
+
+
+def test_storage_failure_is_not_acknowledged(zk_device, stack, stored):
+    boto3.client("dynamodb").delete_table(TableName=stack.refs["DedupTable"])
+    reply = upload(ATTLOG)
+    assert reply.status == 503
+    assert not reply.text.startswith("OK")  # the device keeps the records and sends them again
+    assert stored() == []

@@ -10,13 +10,14 @@ import signal
 import subprocess
 import sys
 import threading
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from zoneinfo import ZoneInfo
 
 from edge_poller.cloud import CloudClient
-from edge_poller.config import DEFAULT_CONFIG, ConfigError, PollerConfig, load_config
+from edge_poller.config import DEFAULT_CONFIG, ConfigError, DeviceConfig, PollerConfig, load_config
+from edge_poller.hikvision import HikvisionDevice
 from edge_poller.poller import Poller, run_forever
 from edge_poller.store import Store
 from edge_poller.zkteco import DeviceError, ZktecoDevice
@@ -175,6 +176,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     healthy = True
     for device in config.devices:
+        if device.driver == "hikvision":
+            healthy &= _check_hikvision(device)
+            continue
         driver = ZktecoDevice(device)
         try:
             with driver.session() as connection:
@@ -194,6 +198,20 @@ def cmd_check(args: argparse.Namespace) -> int:
     verdict = cloud.check()
     print(f"cloud {config.cloud_url}: {verdict}")
     return EXIT_OK if healthy and verdict.endswith("accepted") else EXIT_FAILED
+
+
+def _check_hikvision(device: DeviceConfig) -> bool:
+    driver = HikvisionDevice(device)
+    try:
+        serial = driver.serial()
+        today = driver.events(datetime.now(UTC) - timedelta(days=1), datetime.now(UTC))
+    except DeviceError as error:
+        print(f"{device.name}: UNREACHABLE {error}")
+        return False
+    finally:
+        driver.close()
+    print(f"{device.name}: Hikvision serial {serial}, {len(today)} punches in the last 24 h")
+    return True
 
 
 def cmd_status(args: argparse.Namespace) -> int:

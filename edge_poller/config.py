@@ -22,9 +22,16 @@ class DeviceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    driver: Literal["zkteco", "hikvision"] = "zkteco"
     host: str
-    port: int = Field(default=4370, ge=1, le=65535)
+    port: int | None = Field(
+        default=None, ge=1, le=65535, description="default: 4370 (ZKTeco), 80/443 (Hikvision)"
+    )
     comm_key: int = Field(default=0, ge=0)
+    username: str = "admin"  # Hikvision ISAPI (HTTP digest auth)
+    password: SecretStr = SecretStr("")
+    scheme: Literal["http", "https"] = "http"
+    backfill_days: int = Field(default=7, ge=1, description="Hikvision: how far back the first read looks")
     time_zone: str
     enabled: bool = True
     device_id: str | None = Field(default=None, description="default: the device's serial number")
@@ -39,6 +46,14 @@ class DeviceConfig(BaseModel):
     def _known_zone(cls, value: str) -> str:
         parse_zone(value)
         return value
+
+    @property
+    def effective_port(self) -> int:
+        if self.port:
+            return self.port
+        if self.driver == "zkteco":
+            return 4370
+        return 443 if self.scheme == "https" else 80
 
     def fixed_unknown_type(self) -> PunchType | None:
         return None if self.unknown_punch == "alternate" else PunchType(self.unknown_punch)

@@ -29,9 +29,9 @@ class DeviceRecord:
     """One attendance record as read from the device: its wall-clock time has no zone."""
 
     user_id: str
-    timestamp: datetime
+    timestamp: datetime  # ZKTeco: the device's wall clock, no zone; Hikvision: with its offset
     state: int
-    verify_mode: int
+    verify_mode: int | str
 
     def key(self, device_id: str) -> str:
         """Identity on the device: the same record read again has the same key."""
@@ -71,7 +71,7 @@ def submission(
             "userId": record.user_id,
             "timestamp": with_offset,
             "type": punch_type,
-            "verifyMode": str(record.verify_mode),
+            "verifyMode": str(record.verify_mode) or None,
             "source": PunchSource.EDGE,
         }
     )

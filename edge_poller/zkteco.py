@@ -53,7 +53,7 @@ class ZktecoDevice:
         # ommit_ping: pyzk would otherwise shell out to the system `ping` on every connect.
         client = ZK(
             self.config.host,
-            port=self.config.port,
+            port=self.config.effective_port,
             timeout=self.config.timeout_seconds,
             password=self.config.comm_key,
             ommit_ping=True,
@@ -61,7 +61,9 @@ class ZktecoDevice:
         try:
             connection = client.connect()
         except Exception as error:
-            raise DeviceError(f"cannot connect to {self.config.host}:{self.config.port}: {error}") from error
+            raise DeviceError(
+                f"cannot connect to {self.config.host}:{self.config.effective_port}: {error}"
+            ) from error
         connection._ZK__sock = _EofRaisingSocket(connection._ZK__sock)  # pyzk keeps it name-mangled
         try:
             yield connection

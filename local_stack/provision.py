@@ -3,6 +3,8 @@
 import json
 from typing import Any
 
+import boto3
+
 from local_stack.template import Resolver, resources_of_type
 
 STACK_PREFIX = "attendance-sync"
@@ -14,9 +16,15 @@ def provision(
     sqs: Any,
     parameters: dict[str, str] | None = None,
     prefix: str = STACK_PREFIX,
+    s3: Any = None,
 ) -> Resolver:
-    """Create the tables and queues; returns a resolver that knows their names, URLs and ARNs."""
+    """Create the tables, queues and buckets; returns a resolver that knows their names, URLs and ARNs."""
     resolver = Resolver(template, overrides=parameters or {})
+    for logical_id in resources_of_type(template, "AWS::S3::Bucket"):
+        name = f"{prefix}-{logical_id}".lower()
+        (s3 or boto3.client("s3")).create_bucket(Bucket=name)
+        resolver.refs[logical_id] = name
+        resolver.attributes[(logical_id, "Arn")] = f"arn:aws:s3:::{name}"
     for logical_id, resource in resources_of_type(template, "AWS::DynamoDB::Table").items():
         name = f"{prefix}-{logical_id}"
         _create_table(dynamodb, name, resolver.resolve(resource["Properties"]))

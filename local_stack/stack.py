@@ -7,8 +7,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import boto3
 from moto.server import ThreadedMotoServer
@@ -78,7 +79,9 @@ class LocalStack:
         self._moto.start()
         template = load_template()
         parameters = {"CrmUrl": self.config.crm_url + GENERIC_PATH}
-        self.resolver = provision(template, boto3.client("dynamodb"), boto3.client("sqs"), parameters)
+        self.resolver = provision(
+            template, boto3.client("dynamodb"), boto3.client("sqs"), parameters, s3=boto3.client("s3")
+        )
         self._crm = MockCrmServer(HOST, self.config.crm_port).start()
         boto3.client("ssm").put_parameter(  # the worker reads its CRM secret from SSM, as on AWS
             Name=self.resolver.parameters()["CrmSecretParameterName"],
@@ -133,8 +136,11 @@ class LocalStack:
                 )
                 self._spawn(f"sqs-{function.logical_id}", lambda t=trigger: self._poll_forever(t))
             elif event["Type"] in ("Schedule", "ScheduleV2"):
-                seconds = rate_seconds(properties["ScheduleExpression"])
-                self._spawn(f"schedule-{name}", lambda f=function, s=seconds: self._run_every(f, s))
+                expression = properties["ScheduleExpression"]
+                zone = properties.get("ScheduleExpressionTimezone", "UTC")
+                self._spawn(
+                    f"schedule-{name}", lambda f=function, e=expression, z=zone: self._run_on(f, e, z)
+                )
 
     def _queue_url(self, queue_arn: str) -> str:
         assert self.resolver
@@ -152,8 +158,8 @@ class LocalStack:
                 self.log(f"event source mapping: {error}")
                 self._stop.wait(1)
 
-    def _run_every(self, function: LocalFunction, seconds: float) -> None:
-        while not self._stop.wait(seconds):
+    def _run_on(self, function: LocalFunction, expression: str, zone: str) -> None:
+        while not self._stop.wait(seconds_until_next(expression, zone, datetime.now(UTC))):
             event = {"source": "aws.scheduler", "time": datetime.now().astimezone().isoformat()}
             try:
                 function.invoke(event)
@@ -178,13 +184,19 @@ def local_client(service: str, endpoint: str) -> Any:
     )
 
 
-def rate_seconds(expression: str) -> float:
-    """rate(5 minutes) -> 300. Cron expressions are not run locally."""
-    match = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", expression.strip())
-    if not match:
-        raise ValueError(f"unsupported schedule {expression!r}: use rate(N minutes|hours|days)")
-    unit = {"minute": 60, "hour": 3600, "day": 86400}[match[2].rstrip("s")]
-    return int(match[1]) * unit
+def seconds_until_next(expression: str, zone: str, now: datetime) -> float:
+    """For rate(N minutes|hours|days), and for daily cron(M H * * ? *) in a time zone."""
+    rate = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", expression.strip())
+    if rate:
+        return int(rate[1]) * {"minute": 60, "hour": 3600, "day": 86400}[rate[2].rstrip("s")]
+    daily = re.fullmatch(r"cron\((\d+) (\d+) \* \* \? \*\)", expression.strip())
+    if not daily:
+        raise ValueError(f"unsupported schedule {expression!r}: use rate(...) or cron(M H * * ? *)")
+    local_now = now.astimezone(ZoneInfo(zone))
+    run = local_now.replace(hour=int(daily[2]), minute=int(daily[1]), second=0, microsecond=0)
+    if run <= local_now:
+        run += timedelta(days=1)
+    return (run.astimezone(UTC) - now.astimezone(UTC)).total_seconds()  # in UTC: right across DST
 
 
 def wait_for_stop(stack: LocalStack) -> None:

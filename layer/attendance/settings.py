@@ -64,3 +64,18 @@ class WorkerSettings(_FromEnvironment):
     crm_secret_parameter: str = ""
     crm_timeout_seconds: float = Field(default=5.0, gt=0, le=30)
     crm_frappe_version: int = Field(default=15, ge=10)
+
+
+class ReportsSettings(_FromEnvironment):
+    punches_table: str
+    schedules_table: str
+    api_keys_table: str
+    default_time_zone: str = "UTC"
+
+
+class ExportSettings(_FromEnvironment):
+    punches_table: str
+    schedules_table: str
+    reports_bucket: str
+    default_time_zone: str = "UTC"
+    export_time_zone: str = "UTC"

@@ -13,6 +13,8 @@ from attendance.domain.punch import Punch, PunchSource, PunchType, SyncStatus
 from attendance.domain.records import PunchRecord
 
 STATUS_INDEX = "byStatus"
+DATE_INDEX = "byLocalDate"
+USER_INDEX = "byUser"
 _CONFLICT_RETRIES = 5
 
 
@@ -84,6 +86,36 @@ class PunchStore:
             for page in pages:
                 records += [record_from_item(item) for item in page["Items"]]
         return records
+
+    def on_local_dates(self, dates: list[str], user_id: str | None = None) -> list[Punch]:
+        """Every punch on these device-local dates, by the date index (a day is one partition)."""
+        punches: list[Punch] = []
+        for local_date in dates:
+            condition, values = "localDate = :date", {":date": local_date}
+            filters = {}
+            if user_id:
+                filters = {"FilterExpression": "userId = :user"}
+                values[":user"] = user_id
+            punches += self._query(DATE_INDEX, condition, values, filters)
+        return punches
+
+    def of_user(self, user_id: str, start: datetime, end: datetime) -> list[Punch]:
+        """One employee's punches between two instants, by the user index."""
+        values = {":user": user_id, ":start": iso(start), ":end": iso(end)}
+        return self._query(USER_INDEX, "userId = :user AND punchTime BETWEEN :start AND :end", values, {})
+
+    def _query(
+        self, index: str, condition: str, values: dict[str, Any], extra: dict[str, Any]
+    ) -> list[Punch]:
+        with unavailable_on_aws_errors("querying punches"):
+            pages = self._client.get_paginator("query").paginate(
+                TableName=self._punches_table,
+                IndexName=index,
+                KeyConditionExpression=condition,
+                ExpressionAttributeValues=to_item(values),
+                **extra,
+            )
+            return [record_from_item(item).punch for page in pages for item in page["Items"]]
 
     def mark_queued(self, log_id: str, now: datetime) -> None:
         # A punch delivered meanwhile is no longer pending: nothing to mark.

@@ -13,7 +13,14 @@ from cfnlint.api import lint
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
 
-from attendance.settings import DevicePushSettings, IngestSettings, SweepSettings, WorkerSettings
+from attendance.settings import (
+    DevicePushSettings,
+    ExportSettings,
+    IngestSettings,
+    ReportsSettings,
+    SweepSettings,
+    WorkerSettings,
+)
 from local_stack.template import TEMPLATE_PATH, resources_of_type
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -23,6 +30,8 @@ FUNCTION_SETTINGS = {
     "PendingSweepFunction": SweepSettings,
     "CrmWorkerFunction": WorkerSettings,
     "DevicePushFunction": DevicePushSettings,
+    "ReportsFunction": ReportsSettings,
+    "DailyExportFunction": ExportSettings,
 }
 POWERTOOLS_VARIABLES = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
 
@@ -133,7 +142,7 @@ def test_dedup_ttl_is_the_attribute_the_code_writes(template):
 
 
 def test_kept_data_survives_stack_deletion(template):
-    for name in ("PunchesTable", "ApiKeysTable", "DevicesTable"):
+    for name in ("PunchesTable", "ApiKeysTable", "DevicesTable", "SchedulesTable", "ReportsBucket"):
         assert template["Resources"][name]["DeletionPolicy"] == "Retain"
 
 

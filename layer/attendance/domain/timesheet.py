@@ -1,0 +1,252 @@
+"""Timesheets: who worked when, for how long, with which breaks, late or early against the schedule.
+
+Rules, per employee per work day:
+- A work day is the day a shift starts. Each punch belongs to the work day whose window holds it: the
+  window runs from the middle of the off-time before the shift to the middle of the off-time after it,
+  so a night shift's morning punches belong to the evening it started, and a punch at 00:30 after a
+  09:00-17:00 day is that day's late work. Without any schedule the work day is the calendar day.
+- Worked time is the in->out intervals minus the breaks in them (break_out->break_in), plus the
+  overtime_in->overtime_out intervals. Overtime is those overtime intervals plus regular work past the
+  shift end. Durations are measured between instants, so a DST change day counts real time.
+- Late arrival: the first in is more than the grace after the shift start (the whole lateness counts).
+  Early leave: the last out is more than the grace before the shift end.
+- An interval left open at the end of the day is flagged (missing out, break not closed) and not counted.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from attendance.domain.clock import parse_zone
+from attendance.domain.punch import PunchType
+
+DEFAULT_SCHEDULE_ID = "*default*"
+
+
+class Anomaly(StrEnum):
+    MISSING_OUT = "missing out"
+    MISSING_IN = "missing in"
+    BREAK_NOT_CLOSED = "break not closed"
+    OUTSIDE_SHIFT = "punch outside any shift"
+    DUPLICATE_SEQUENCE = "duplicate-looking sequence"
+
+
+class Schedule(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    days: frozenset[int] = Field(default=frozenset({0, 1, 2, 3, 4}), description="0 Monday ... 6 Sunday")
+    start: time = time(9, 0)
+    end: time = time(17, 0)
+    grace_minutes: int = Field(default=5, ge=0, le=240)
+    time_zone: str = "UTC"
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        parse_zone(value)
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    @property
+    def crosses_midnight(self) -> bool:
+        return self.end <= self.start
+
+    @property
+    def length(self) -> timedelta:
+        minutes = _minutes(self.end) - _minutes(self.start)
+        return timedelta(minutes=minutes + (24 * 60 if minutes <= 0 else 0))
+
+    def shift_on(self, day: date) -> tuple[datetime, datetime]:
+        """The shift that starts on `day`, as aware local datetimes."""
+        start = datetime.combine(day, self.start, self.zone)
+        end = datetime.combine(day + timedelta(days=1) if self.crosses_midnight else day, self.end, self.zone)
+        return start, end
+
+    def work_day_of(self, instant: datetime) -> date:
+        """The work day a punch at this instant belongs to (see the module's rules)."""
+        local = instant.astimezone(self.zone)
+        boundary = _minutes(self.start) - (24 * 60 - self.length.total_seconds() / 60) / 2
+        shifted = local - timedelta(minutes=boundary)
+        return shifted.date()
+
+    def label(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M} {self.time_zone}"
+
+
+@dataclass(frozen=True)
+class TimedPunch:
+    instant: datetime  # aware
+    type: PunchType
+
+
+@dataclass
+class DayReport:
+    work_day: date
+    user_id: str
+    time_zone: str
+    schedule: str | None
+    first_in: datetime | None = None
+    last_out: datetime | None = None
+    worked: timedelta = timedelta(0)
+    breaks: timedelta = timedelta(0)
+    overtime: timedelta = timedelta(0)
+    late: timedelta = timedelta(0)
+    early_leave: timedelta = timedelta(0)
+    punches: int = 0
+    anomalies: list[Anomaly] = field(default_factory=list)
+
+    def flag(self, anomaly: Anomaly) -> None:
+        if anomaly not in self.anomalies:
+            self.anomalies.append(anomaly)
+
+
+@dataclass
+class _Intervals:
+    work: list[tuple[datetime, datetime]] = field(default_factory=list)
+    breaks: list[tuple[datetime, datetime]] = field(default_factory=list)
+    overtime: list[tuple[datetime, datetime]] = field(default_factory=list)
+
+
+IDLE, WORK, BREAK, OVERTIME = "idle", "work", "break", "overtime"
+_In, _Out, _BreakOut, _BreakIn, _OtIn, _OtOut = (
+    PunchType.IN,
+    PunchType.OUT,
+    PunchType.BREAK_OUT,
+    PunchType.BREAK_IN,
+    PunchType.OVERTIME_IN,
+    PunchType.OVERTIME_OUT,
+)
+# (state, punch) -> (next state, interval the punch closes, anomaly). A punch that changes nothing keeps
+# the open interval running (a second "in" counts from the first).
+_TRANSITIONS: dict[tuple[str, PunchType], tuple[str, str | None, Anomaly | None]] = {
+    (IDLE, _In): (WORK, None, None),
+    (IDLE, _Out): (IDLE, None, Anomaly.MISSING_IN),
+    (IDLE, _BreakOut): (IDLE, None, Anomaly.MISSING_IN),
+    (IDLE, _BreakIn): (IDLE, None, Anomaly.MISSING_IN),
+    (IDLE, _OtIn): (OVERTIME, None, None),
+    (IDLE, _OtOut): (IDLE, None, Anomaly.MISSING_IN),
+    (WORK, _In): (WORK, None, Anomaly.DUPLICATE_SEQUENCE),
+    (WORK, _Out): (IDLE, "work", None),
+    (WORK, _BreakOut): (BREAK, "work", None),
+    (WORK, _BreakIn): (WORK, None, Anomaly.DUPLICATE_SEQUENCE),
+    (WORK, _OtIn): (OVERTIME, "work", None),
+    (WORK, _OtOut): (IDLE, "work", None),
+    (BREAK, _In): (WORK, "breaks", None),
+    (BREAK, _Out): (IDLE, None, Anomaly.BREAK_NOT_CLOSED),
+    (BREAK, _BreakOut): (BREAK, None, Anomaly.DUPLICATE_SEQUENCE),
+    (BREAK, _BreakIn): (WORK, "breaks", None),
+    (BREAK, _OtIn): (OVERTIME, "breaks", None),
+    (BREAK, _OtOut): (IDLE, None, Anomaly.BREAK_NOT_CLOSED),
+    (OVERTIME, _In): (OVERTIME, None, Anomaly.DUPLICATE_SEQUENCE),
+    (OVERTIME, _Out): (IDLE, "overtime", None),
+    (OVERTIME, _BreakOut): (BREAK, "overtime", None),
+    (OVERTIME, _BreakIn): (OVERTIME, None, Anomaly.DUPLICATE_SEQUENCE),
+    (OVERTIME, _OtIn): (OVERTIME, None, Anomaly.DUPLICATE_SEQUENCE),
+    (OVERTIME, _OtOut): (IDLE, "overtime", None),
+}
+_LEFT_OPEN = {WORK: Anomaly.MISSING_OUT, OVERTIME: Anomaly.MISSING_OUT, BREAK: Anomaly.BREAK_NOT_CLOSED}
+
+
+def compute_day(
+    user_id: str, work_day: date, punches: Sequence[TimedPunch], schedule: Schedule | None, zone: str
+) -> DayReport:
+    """One employee's work day from their punches (in any order)."""
+    # In UTC: Python subtracts and compares datetimes sharing one zone by wall clock, which is wrong across DST.
+    ordered = sorted(
+        (TimedPunch(p.instant.astimezone(UTC), p.type) for p in punches), key=lambda p: p.instant
+    )
+    report = DayReport(
+        work_day,
+        user_id,
+        schedule.time_zone if schedule else zone,
+        schedule.label() if schedule else None,
+        punches=len(ordered),
+    )
+    intervals = _walk(ordered, report)
+    report.worked = _total(intervals.work) + _total(intervals.overtime)
+    report.breaks = _total(intervals.breaks)
+    ins = [p.instant for p in ordered if p.type is PunchType.IN]
+    outs = [p.instant for p in ordered if p.type is PunchType.OUT]
+    report.first_in = min(ins) if ins else None
+    report.last_out = max(outs) if outs else None
+    report.overtime = _total(intervals.overtime)
+    if schedule:
+        _against_schedule(report, schedule, intervals)
+    return report
+
+
+def _walk(ordered: Sequence[TimedPunch], report: DayReport) -> _Intervals:
+    """Run the day's punches through the state machine above, collecting closed intervals."""
+    intervals = _Intervals()
+    state, since = IDLE, None
+    for previous, punch in zip([None, *ordered], ordered, strict=False):
+        if previous and previous.type is punch.type:
+            report.flag(Anomaly.DUPLICATE_SEQUENCE)
+        next_state, closes, anomaly = _TRANSITIONS[(state, punch.type)]
+        if anomaly:
+            report.flag(anomaly)
+        if closes and since:
+            getattr(intervals, closes).append((since, punch.instant))
+        if next_state != state or closes:
+            since = punch.instant if next_state != IDLE else None
+        state = next_state
+    if state in _LEFT_OPEN:
+        report.flag(_LEFT_OPEN[state])
+    return intervals
+
+
+def _against_schedule(report: DayReport, schedule: Schedule, intervals: _Intervals) -> None:
+    if report.work_day.weekday() not in schedule.days:
+        report.flag(Anomaly.OUTSIDE_SHIFT)
+        report.overtime += _total(intervals.work)  # all of a day off's regular work is extra
+        return
+    shift_start, shift_end = (moment.astimezone(UTC) for moment in schedule.shift_on(report.work_day))
+    grace = timedelta(minutes=schedule.grace_minutes)
+    if report.first_in and report.first_in - shift_start > grace:
+        report.late = report.first_in - shift_start
+    if report.last_out and shift_end - report.last_out > grace:
+        report.early_leave = shift_end - report.last_out
+    report.overtime += sum(
+        (max(timedelta(0), end - max(start, shift_end)) for start, end in intervals.work), timedelta(0)
+    )
+
+
+def _total(intervals: Iterable[tuple[datetime, datetime]]) -> timedelta:
+    return sum((end - start for start, end in intervals), timedelta(0))
+
+
+def _minutes(moment: time) -> int:
+    return moment.hour * 60 + moment.minute
+
+
+def group_by_work_day(
+    punches: Iterable[tuple[str, TimedPunch]], schedule_of: "ScheduleLookup", default_zone: str
+) -> dict[tuple[str, date], list[TimedPunch]]:
+    """(user, work day) -> that day's punches."""
+    days: dict[tuple[str, date], list[TimedPunch]] = {}
+    for user_id, punch in punches:
+        schedule = schedule_of(user_id)
+        work_day = (
+            schedule.work_day_of(punch.instant)
+            if schedule
+            else punch.instant.astimezone(ZoneInfo(default_zone)).date()
+        )
+        days.setdefault((user_id, work_day), []).append(punch)
+    return days
+
+
+class ScheduleLookup:
+    """Each user's schedule, or the default one, or none."""
+
+    def __init__(self, schedules: dict[str, Schedule]) -> None:
+        self._schedules = schedules
+
+    def __call__(self, user_id: str) -> Schedule | None:
+        return self._schedules.get(user_id) or self._schedules.get(DEFAULT_SCHEDULE_ID)

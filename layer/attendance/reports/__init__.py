@@ -1,0 +1,1 @@
+"""Reports: timesheets from stored punches, as JSON or CSV."""

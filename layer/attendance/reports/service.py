@@ -1,0 +1,53 @@
+"""Daily reports and timesheets: query the punches by index, group them into work days, compute."""
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time, timedelta
+
+from attendance.data.punches import PunchStore
+from attendance.data.schedules import ScheduleStore
+from attendance.domain.punch import Punch
+from attendance.domain.timesheet import (
+    DEFAULT_SCHEDULE_ID,
+    DayReport,
+    ScheduleLookup,
+    TimedPunch,
+    compute_day,
+    group_by_work_day,
+)
+
+MAX_TIMESHEET_DAYS = 31
+
+
+class ReportService:
+    def __init__(self, punches: PunchStore, schedules: ScheduleStore, default_zone: str) -> None:
+        self._punches = punches
+        self._schedules = schedules
+        self._default_zone = default_zone
+
+    def daily(self, day: date, user_id: str | None = None) -> list[DayReport]:
+        """Every employee's (or one's) report for the work day `day`."""
+        # A work day's punches sit on its own date and, for night shifts or late work, the next one;
+        # the day before is read too, since device dates and schedule zones may differ.
+        dates = [(day + timedelta(days=offset)).isoformat() for offset in (-1, 0, 1)]
+        return self._reports(self._punches.on_local_dates(dates, user_id), {day})
+
+    def timesheet(self, user_id: str, start: date, end: date) -> list[DayReport]:
+        """One employee's reports from start to end (inclusive), at most MAX_TIMESHEET_DAYS days."""
+        first = datetime.combine(start - timedelta(days=1), time(), UTC)
+        last = datetime.combine(end + timedelta(days=2), time(), UTC)
+        days = {start + timedelta(days=n) for n in range((end - start).days + 1)}
+        return self._reports(self._punches.of_user(user_id, first, last), days)
+
+    def _reports(self, punches: Iterable[Punch], days: set[date]) -> list[DayReport]:
+        punches = list(punches)
+        users = {punch.user_id for punch in punches}
+        lookup = ScheduleLookup(self._schedules.get_many(users | {DEFAULT_SCHEDULE_ID}) if users else {})
+        grouped = group_by_work_day(
+            ((p.user_id, TimedPunch(p.instant, p.type)) for p in punches), lookup, self._default_zone
+        )
+        reports = [
+            compute_day(user_id, work_day, day_punches, lookup(user_id), self._default_zone)
+            for (user_id, work_day), day_punches in grouped.items()
+            if work_day in days
+        ]
+        return sorted(reports, key=lambda report: (report.work_day, report.user_id))

@@ -1,0 +1,73 @@
+"""The reports handler through API Gateway events against moto, with punches stored as ingest stores them."""
+
+import importlib
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+
+from attendance.data.api_keys import ApiKeyStore
+from attendance.data.punches import PunchStore
+from attendance.data.schedules import ScheduleStore
+from attendance.domain.clock import resolve_timestamp
+from attendance.domain.keys import Scope
+from attendance.domain.punch import Punch, PunchSource, PunchType, punch_log_id
+from functions.reports import app as reports_app
+from local_stack.events import LambdaContext, http_api_event
+from local_stack.template import Resolver
+
+REPORTS_KEY, INGEST_KEY = "reports-key", "ingest-only-key"
+
+
+@pytest.fixture
+def reports_env(use_function_env) -> dict[str, str]:
+    environment = use_function_env("ReportsFunction", DEFAULT_TIME_ZONE="Europe/Berlin")
+    importlib.reload(reports_app)
+    keys = ApiKeyStore(boto3.client("dynamodb"), environment["API_KEYS_TABLE"])
+    keys.create("hr", frozenset({Scope.REPORTS}), raw_key=REPORTS_KEY)
+    keys.create("clock", frozenset({Scope.INGEST}), raw_key=INGEST_KEY)
+    return environment
+
+
+@pytest.fixture
+def schedules(stack: Resolver) -> ScheduleStore:
+    return ScheduleStore(boto3.client("dynamodb"), stack.refs["SchedulesTable"])
+
+
+@pytest.fixture
+def add_punch(stack: Resolver) -> Callable[..., None]:
+    store = PunchStore(boto3.client("dynamodb"), stack.refs["PunchesTable"], stack.refs["DedupTable"])
+
+    def add(user: str, local: str, kind: str, zone: str = "Europe/Berlin", device: str = "DEV1") -> None:
+        resolved = resolve_timestamp(local, zone, zone)
+        punch = Punch(
+            log_id=punch_log_id(device, user, resolved.instant, PunchType(kind)),
+            device_id=device,
+            user_id=user,
+            instant=resolved.instant,
+            local_time=resolved.local_time,
+            time_zone=resolved.time_zone,
+            type=PunchType(kind),
+            source=PunchSource.API,
+            received_at=datetime.now(UTC),
+        )
+        store.add(punch, 0, timedelta(days=1), datetime.now(UTC))
+
+    return add
+
+
+@pytest.fixture
+def get(reports_env) -> Callable[..., tuple[int, Any, dict[str, str]]]:
+    def call(path: str, key: str | None = REPORTS_KEY, **query: str) -> tuple[int, Any, dict[str, str]]:
+        headers = {"authorization": f"Bearer {key}"} if key else {}
+        response = reports_app.lambda_handler(
+            http_api_event("GET", path, None, headers, query or None), LambdaContext("reports")
+        )
+        content_type = response.get("headers", {}).get("Content-Type", "")
+        body = json.loads(response["body"]) if "json" in content_type else response["body"]
+        return response["statusCode"], body, response.get("headers", {})
+
+    return call

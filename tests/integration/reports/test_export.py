@@ -1,0 +1,41 @@
+"""The scheduled daily export: yesterday's CSV in the bucket, idempotently."""
+
+import importlib
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import boto3
+
+from functions.reports import export
+from local_stack.events import LambdaContext
+
+
+def run_export(use_function_env, event: dict) -> dict:
+    use_function_env(
+        "DailyExportFunction", EXPORT_TIME_ZONE="Europe/Berlin", DEFAULT_TIME_ZONE="Europe/Berlin"
+    )
+    importlib.reload(export)
+    return export.lambda_handler(event, LambdaContext("daily_export"))
+
+
+def test_yesterday_is_exported_once_whatever_the_runs(use_function_env, add_punch, stack):
+    yesterday = (datetime.now(ZoneInfo("Europe/Berlin")) - timedelta(days=1)).date()
+    add_punch("ANNA", f"{yesterday}T09:00:00", "in")
+    add_punch("ANNA", f"{yesterday}T17:00:00", "out")
+    first = run_export(use_function_env, {"source": "aws.scheduler"})
+    assert first["key"] == f"daily/{yesterday}.csv"
+    assert first["rows"] == 1
+    s3 = boto3.client("s3")
+    bucket = stack.refs["ReportsBucket"]
+    body = s3.get_object(Bucket=bucket, Key=first["key"])["Body"].read()
+    assert body.decode("utf-8-sig").splitlines()[1].startswith(f"{yesterday},ANNA,{yesterday}T09:00:00,")
+    again = run_export(use_function_env, {"source": "aws.scheduler"})
+    assert again == first
+    assert s3.get_object(Bucket=bucket, Key=first["key"])["Body"].read() == body
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == [first["key"]]
+
+
+def test_a_given_day_can_be_exported_again(use_function_env, add_punch, stack):
+    add_punch("BEN", "2025-02-10T09:00:00", "in")
+    result = run_export(use_function_env, {"date": "2025-02-10"})
+    assert (result["key"], result["rows"]) == ("daily/2025-02-10.csv", 1)

@@ -1,0 +1,209 @@
+"""Timesheet rules as worked examples a payroll clerk can check by hand."""
+
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from attendance.domain.punch import PunchType
+from attendance.domain.timesheet import Schedule, TimedPunch, compute_day
+
+BERLIN = "Europe/Berlin"
+OFFICE = Schedule(start=time(9, 0), end=time(17, 0), grace_minutes=5, time_zone=BERLIN)  # Mon-Fri
+NIGHTS = Schedule(
+    days=frozenset(range(7)), start=time(22, 0), end=time(6, 0), grace_minutes=10, time_zone=BERLIN
+)
+
+
+def day(schedule: Schedule | None, on: str, *punches: tuple[str, str]) -> dict:
+    """Punches as ("YYYY-MM-DD HH:MM" local, type); returns the report in minutes."""
+    zone = ZoneInfo(schedule.time_zone if schedule else BERLIN)
+    timed = [
+        TimedPunch(datetime.fromisoformat(at).replace(tzinfo=zone), PunchType(kind)) for at, kind in punches
+    ]
+    report = compute_day("E1", date.fromisoformat(on), timed, schedule, BERLIN)
+    minutes = lambda span: int(span.total_seconds() // 60)  # noqa: E731
+    return {
+        "worked": minutes(report.worked),
+        "breaks": minutes(report.breaks),
+        "overtime": minutes(report.overtime),
+        "late": minutes(report.late),
+        "early": minutes(report.early_leave),
+        "punches": report.punches,
+        "anomalies": [str(a) for a in report.anomalies],
+    }
+
+
+WORKED_EXAMPLES = [
+    pytest.param(
+        OFFICE,
+        "2025-02-10",
+        [("2025-02-10 08:58", "in"), ("2025-02-10 17:02", "out")],
+        {"worked": 484, "breaks": 0, "overtime": 2, "late": 0, "early": 0, "punches": 2, "anomalies": []},
+        id="normal day: 08:58-17:02 is 8 h 4 min, 2 min past the shift end",
+    ),
+    pytest.param(
+        OFFICE,
+        "2025-02-10",
+        [
+            ("2025-02-10 09:00", "in"),
+            ("2025-02-10 10:30", "break_out"),
+            ("2025-02-10 10:45", "break_in"),
+            ("2025-02-10 12:30", "break_out"),
+            ("2025-02-10 13:00", "break_in"),
+            ("2025-02-10 17:00", "out"),
+        ],
+        {"worked": 435, "breaks": 45, "overtime": 0, "late": 0, "early": 0, "punches": 6, "anomalies": []},
+        id="two breaks: 8 h at work minus 15 + 30 min of breaks",
+    ),
+    pytest.param(
+        OFFICE,
+        "2025-02-10",
+        [("2025-02-10 09:20", "in"), ("2025-02-10 12:00", "break_out"), ("2025-02-10 12:30", "break_in")],
+        {
+            "worked": 160,
+            "breaks": 30,
+            "overtime": 0,
+            "late": 20,
+            "early": 0,
+            "punches": 3,
+            "anomalies": ["missing out"],
+        },
+        id="forgotten check-out: the afternoon is flagged, not counted; 20 min late",
+    ),
+    pytest.param(
+        NIGHTS,
+        "2025-02-10",
+        [("2025-02-10 21:55", "in"), ("2025-02-11 06:05", "out")],
+        {"worked": 490, "breaks": 0, "overtime": 5, "late": 0, "early": 0, "punches": 2, "anomalies": []},
+        id="night shift across midnight belongs to the day it starts",
+    ),
+    pytest.param(
+        NIGHTS,
+        "2025-03-29",
+        [("2025-03-29 22:00", "in"), ("2025-03-30 06:00", "out")],
+        {"worked": 420, "breaks": 0, "overtime": 0, "late": 0, "early": 0, "punches": 2, "anomalies": []},
+        id="DST spring forward: 22:00-06:00 on the night clocks jump from 02:00 to 03:00 is 7 h",
+    ),
+    pytest.param(
+        NIGHTS,
+        "2025-10-25",
+        [("2025-10-25 22:00", "in"), ("2025-10-26 06:00", "out")],
+        {"worked": 540, "breaks": 0, "overtime": 0, "late": 0, "early": 0, "punches": 2, "anomalies": []},
+        id="DST fall back: the same night is 9 h, none of it past the 06:00 shift end",
+    ),
+    pytest.param(
+        OFFICE,
+        "2025-02-10",
+        [
+            ("2025-02-10 09:00", "in"),
+            ("2025-02-10 17:00", "out"),
+            ("2025-02-10 18:00", "overtime_in"),
+            ("2025-02-10 20:30", "overtime_out"),
+        ],
+        {"worked": 630, "breaks": 0, "overtime": 150, "late": 0, "early": 0, "punches": 4, "anomalies": []},
+        id="overtime: 8 h regular plus 2 h 30 min booked as overtime",
+    ),
+    pytest.param(
+        OFFICE,
+        "2025-02-10",
+        [("2025-02-10 09:04", "in"), ("2025-02-10 16:56", "out")],
+        {"worked": 472, "breaks": 0, "overtime": 0, "late": 0, "early": 0, "punches": 2, "anomalies": []},
+        id="within the 5 min grace: neither late nor early",
+    ),
+    pytest.param(
+        OFFICE,
+        "2025-02-10",
+        [("2025-02-10 09:00", "in"), ("2025-02-10 16:30", "out")],
+        {"worked": 450, "breaks": 0, "overtime": 0, "late": 0, "early": 30, "punches": 2, "anomalies": []},
+        id="early leave: out at 16:30 is 30 min early",
+    ),
+    pytest.param(
+        OFFICE,
+        "2025-02-10",
+        [("2025-02-10 09:00", "in"), ("2025-02-10 09:00", "in"), ("2025-02-10 17:00", "out")],
+        {
+            "worked": 480,
+            "breaks": 0,
+            "overtime": 0,
+            "late": 0,
+            "early": 0,
+            "punches": 3,
+            "anomalies": ["duplicate-looking sequence"],
+        },
+        id="two ins: flagged, counted from the first",
+    ),
+    pytest.param(
+        OFFICE,
+        "2025-02-10",
+        [("2025-02-10 17:00", "out")],
+        {
+            "worked": 0,
+            "breaks": 0,
+            "overtime": 0,
+            "late": 0,
+            "early": 0,
+            "punches": 1,
+            "anomalies": ["missing in"],
+        },
+        id="an out with no in",
+    ),
+    pytest.param(
+        OFFICE,
+        "2025-02-10",
+        [("2025-02-10 09:00", "in"), ("2025-02-10 12:00", "break_out"), ("2025-02-10 17:00", "out")],
+        {
+            "worked": 180,
+            "breaks": 0,
+            "overtime": 0,
+            "late": 0,
+            "early": 0,
+            "punches": 3,
+            "anomalies": ["break not closed"],
+        },
+        id="left during the break: the break is flagged, not counted",
+    ),
+    pytest.param(
+        OFFICE,
+        "2025-02-15",
+        [("2025-02-15 10:00", "in"), ("2025-02-15 14:00", "out")],
+        {
+            "worked": 240,
+            "breaks": 0,
+            "overtime": 240,
+            "late": 0,
+            "early": 0,
+            "punches": 2,
+            "anomalies": ["punch outside any shift"],
+        },
+        id="a Saturday: outside any shift, all of it overtime",
+    ),
+    pytest.param(
+        None,
+        "2025-02-10",
+        [("2025-02-10 08:00", "in"), ("2025-02-10 16:00", "out")],
+        {"worked": 480, "breaks": 0, "overtime": 0, "late": 0, "early": 0, "punches": 2, "anomalies": []},
+        id="no schedule: just the times",
+    ),
+]
+
+
+@pytest.mark.parametrize(("schedule", "on", "punches", "expected"), WORKED_EXAMPLES)
+def test_worked_examples(schedule, on, punches, expected):
+    assert day(schedule, on, *punches) == expected
+
+
+@pytest.mark.parametrize(
+    ("schedule", "local", "work_day"),
+    [
+        (OFFICE, "2025-02-10 08:00", "2025-02-10"),
+        (OFFICE, "2025-02-11 00:30", "2025-02-10"),  # late work after midnight
+        (OFFICE, "2025-02-11 01:30", "2025-02-11"),
+        (NIGHTS, "2025-02-11 06:05", "2025-02-10"),
+        (NIGHTS, "2025-02-10 21:50", "2025-02-10"),
+        (NIGHTS, "2025-02-10 13:00", "2025-02-09"),
+    ],
+)
+def test_each_punch_belongs_to_the_work_day_whose_window_holds_it(schedule, local, work_day):
+    instant = datetime.fromisoformat(local).replace(tzinfo=ZoneInfo(schedule.time_zone))
+    assert schedule.work_day_of(instant) == date.fromisoformat(work_day)

@@ -45,6 +45,13 @@ class ApiKeyStore:
             self._client.put_item(TableName=self._table, Item=to_item(item))
         return raw_key, key
 
+    def list(self) -> list[ApiKey]:
+        """Every key (a small table: one item per key)."""
+        with unavailable_on_aws_errors("listing API keys"):
+            pages = self._client.get_paginator("scan").paginate(TableName=self._table)
+            keys = [_key_from_item(item) for page in pages for item in page["Items"]]
+        return sorted(keys, key=lambda key: key.created_at)
+
     def revoke(self, key_id: str) -> bool:
         """Revoke by public key id; False when no such key exists."""
         with unavailable_on_aws_errors("revoking an API key"):

@@ -41,6 +41,14 @@ class DeviceStore:
         with unavailable_on_aws_errors("registering a device"):
             self._client.put_item(TableName=self._table, Item=to_item(item))
 
+    def list(self) -> list[Device]:
+        """Every registered device (a small table)."""
+        with unavailable_on_aws_errors("listing devices"):
+            pages = self._client.get_paginator("scan").paginate(TableName=self._table)
+            return sorted(
+                (_device(item) for page in pages for item in page["Items"]), key=lambda d: d.device_id
+            )
+
     def register_hikvision(self, device: Device) -> tuple[str, Device]:
         """Registers a Hikvision terminal with a new push token; the raw token is returned once."""
         token = secrets.token_urlsafe(24)

@@ -87,6 +87,49 @@ class PunchStore:
                 records += [record_from_item(item) for item in page["Items"]]
         return records
 
+    def count_by_status(self) -> dict[str, int]:
+        """How many punches are in each sync status, counted on the status index."""
+        counts = {}
+        with unavailable_on_aws_errors("counting punches"):
+            for status in SyncStatus:
+                pages = self._client.get_paginator("query").paginate(
+                    TableName=self._punches_table,
+                    IndexName=STATUS_INDEX,
+                    Select="COUNT",
+                    KeyConditionExpression="syncStatus = :status",
+                    ExpressionAttributeValues=to_item({":status": status.value}),
+                )
+                counts[status.value] = sum(page["Count"] for page in pages)
+        return counts
+
+    def oldest_pending(self) -> PunchRecord | None:
+        with unavailable_on_aws_errors("finding the oldest pending punch"):
+            reply = self._client.query(
+                TableName=self._punches_table,
+                IndexName=STATUS_INDEX,
+                Limit=1,
+                ScanIndexForward=True,
+                KeyConditionExpression="syncStatus = :pending",
+                ExpressionAttributeValues=to_item({":pending": SyncStatus.PENDING.value}),
+            )
+        return record_from_item(reply["Items"][0]) if reply.get("Items") else None
+
+    def count_on_date(self, local_date: str) -> dict[str, int]:
+        """Sync statuses of one device-local date's punches, on the date index."""
+        counts = dict.fromkeys((status.value for status in SyncStatus), 0)
+        with unavailable_on_aws_errors("counting punches"):
+            pages = self._client.get_paginator("query").paginate(
+                TableName=self._punches_table,
+                IndexName=DATE_INDEX,
+                ProjectionExpression="syncStatus",
+                KeyConditionExpression="localDate = :date",
+                ExpressionAttributeValues=to_item({":date": local_date}),
+            )
+            for page in pages:
+                for item in page["Items"]:
+                    counts[item["syncStatus"]["S"]] += 1
+        return counts
+
     def on_local_dates(self, dates: list[str], user_id: str | None = None) -> list[Punch]:
         """Every punch on these device-local dates, by the date index (a day is one partition)."""
         punches: list[Punch] = []
@@ -270,4 +313,5 @@ def record_from_item(item: dict[str, Any]) -> PunchRecord:
         attempts=values.get("attempts", 0),
         last_error=values.get("lastError"),
         queued_at=datetime.fromisoformat(queued_at) if queued_at else None,
+        history=values.get("history", []),
     )

@@ -15,3 +15,4 @@ class PunchRecord(BaseModel):
     attempts: int = 0
     last_error: str | None = None
     queued_at: datetime | None = None
+    history: list[dict[str, str]] = []  # every delivery attempt and admin action: at, status, detail

@@ -1,0 +1,1 @@
+"""`attendance`: the admin CLI for a deployed stack or the local one."""

@@ -1,0 +1,86 @@
+"""Which stack the CLI talks to: the local one (moto), or a deployed one found by its CloudFormation outputs."""
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from local_stack.provision import STACK_PREFIX
+
+OUTPUTS = {
+    "punches_table": "PunchesTableName",
+    "dedup_table": "DedupTableName",
+    "api_keys_table": "ApiKeysTableName",
+    "devices_table": "DevicesTableName",
+    "schedules_table": "SchedulesTableName",
+    "punch_queue_url": "PunchQueueUrl",
+    "dead_letter_queue_url": "PunchDeadLetterQueueUrl",
+    "api_url": "ApiUrl",
+}
+_CONFIG = Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 3})
+
+
+class TargetError(Exception):
+    """The stack cannot be found or reached; the message says what to check."""
+
+
+@dataclass(frozen=True)
+class Target:
+    session: boto3.session.Session
+    endpoint_url: str | None
+    punches_table: str
+    dedup_table: str
+    api_keys_table: str
+    devices_table: str
+    schedules_table: str
+    punch_queue_url: str
+    dead_letter_queue_url: str
+    api_url: str
+
+    def client(self, service: str) -> Any:
+        return self.session.client(service, endpoint_url=self.endpoint_url, config=_CONFIG)
+
+
+def local_target() -> Target:
+    """The stack `make run` started: moto on AWS_PORT (4566), resources named as the local stack names them."""
+    endpoint = f"http://127.0.0.1:{os.environ.get('AWS_PORT', '4566')}"
+    secret = "local"  # noqa: S105 - moto accepts any credentials
+    session = boto3.session.Session(
+        aws_access_key_id="local", aws_secret_access_key=secret, region_name="us-east-1"
+    )
+    try:
+        queues = session.client("sqs", endpoint_url=endpoint, config=_CONFIG)
+        queue_url = queues.get_queue_url(QueueName=f"{STACK_PREFIX}-PunchQueue")["QueueUrl"]
+        dlq_url = queues.get_queue_url(QueueName=f"{STACK_PREFIX}-PunchDeadLetterQueue")["QueueUrl"]
+    except (BotoCoreError, ClientError) as error:
+        raise TargetError(f"no local stack at {endpoint} (start it with `make run`): {error}") from None
+    names = {
+        name: f"{STACK_PREFIX}-{output.removesuffix('Name')}"
+        for name, output in OUTPUTS.items()
+        if output.endswith("TableName")
+    }
+    api_url = f"http://127.0.0.1:{os.environ.get('API_PORT', '3000')}"
+    return Target(
+        session, endpoint, punch_queue_url=queue_url, dead_letter_queue_url=dlq_url, api_url=api_url, **names
+    )
+
+
+def stack_target(stack_name: str, region: str | None, profile: str | None) -> Target:
+    """A deployed stack: every name comes from its outputs."""
+    try:
+        session = boto3.session.Session(profile_name=profile, region_name=region)
+        stacks = session.client("cloudformation", config=_CONFIG).describe_stacks(StackName=stack_name)[
+            "Stacks"
+        ]
+    except (BotoCoreError, ClientError) as error:
+        raise TargetError(f"cannot read stack {stack_name!r}: {error}") from None
+    outputs = {output["OutputKey"]: output["OutputValue"] for output in stacks[0].get("Outputs", [])}
+    missing = [output for output in OUTPUTS.values() if output not in outputs]
+    if missing:
+        raise TargetError(
+            f"stack {stack_name!r} lacks outputs {', '.join(missing)}: is it an attendance-sync stack?"
+        )
+    return Target(session, None, **{name: outputs[output] for name, output in OUTPUTS.items()})

@@ -1,0 +1,129 @@
+"""The dead-letter queue: look at it without taking messages away, redrive chosen punches, purge it.
+
+SQS has no "peek": listing receives every message with a short visibility timeout and then makes them
+visible again. StartMessageMoveTask redrives a whole queue only, so chosen messages are redriven here.
+"""
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from attendance.data.aws import to_item, unavailable_on_aws_errors
+from attendance.data.punches import iso
+from attendance.domain.punch import SyncStatus
+
+PEEK_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    log_id: str
+    message_id: str
+    receipt_handle: str
+    sent_at: datetime  # when the message was first sent (a DLQ keeps the original time)
+
+
+class DeadLetterQueue:
+    def __init__(self, sqs: Any, dynamodb: Any, dlq_url: str, queue_url: str, punches_table: str) -> None:
+        self._sqs, self._dynamodb = sqs, dynamodb
+        self._dlq_url, self._queue_url, self._punches_table = dlq_url, queue_url, punches_table
+
+    def peek(self) -> list[DeadLetter]:
+        """Every message in the DLQ; they stay there (visible again at once)."""
+        letters = self._receive_all()
+        self._release(letters)
+        return letters
+
+    def redrive(
+        self, log_ids: set[str] | None, progress: Callable[[int], None] = lambda n: None
+    ) -> list[str]:
+        """Back to the punch queue, status reset to pending; None means all. Returns the logIds redriven."""
+        letters = self._receive_all()
+        chosen = [letter for letter in letters if log_ids is None or letter.log_id in log_ids]
+        self._release([letter for letter in letters if letter not in chosen])
+        done = []
+        for letter in chosen:
+            # Pending first, then queued, then gone from the DLQ: a crash in between leaves a punch that
+            # the worker delivers at most once (it skips synced punches; the CRM has the idempotency key).
+            if not self._set_status(letter.log_id, SyncStatus.PENDING, "redriven by an admin"):
+                self._release([letter])  # no such punch: nothing to deliver, leave it for a look
+                continue
+            with unavailable_on_aws_errors("redriving a punch"):
+                self._sqs.send_message(
+                    QueueUrl=self._queue_url, MessageBody=json.dumps({"logId": letter.log_id})
+                )
+            self._delete(letter)
+            done.append(letter.log_id)
+            progress(len(done))
+        return done
+
+    def purge(self, progress: Callable[[int], None] = lambda n: None) -> list[str]:
+        """Empty the DLQ; each punch is marked abandoned, never deleted from the table."""
+        done = []
+        for letter in self._receive_all():
+            self._set_status(letter.log_id, SyncStatus.ABANDONED, "abandoned by an admin (DLQ purged)")
+            self._delete(letter)
+            done.append(letter.log_id)
+            progress(len(done))
+        return done
+
+    def _receive_all(self) -> list[DeadLetter]:
+        seen: dict[str, DeadLetter] = {}
+        with unavailable_on_aws_errors("reading the dead-letter queue"):
+            while True:
+                reply = self._sqs.receive_message(
+                    QueueUrl=self._dlq_url,
+                    MaxNumberOfMessages=10,
+                    VisibilityTimeout=PEEK_SECONDS,
+                    WaitTimeSeconds=0,
+                    AttributeNames=["SentTimestamp"],
+                )
+                messages = reply.get("Messages", [])
+                if not messages:
+                    return list(seen.values())
+                for message in messages:
+                    seen[message["MessageId"]] = _letter(message)
+
+    def _release(self, letters: Iterable[DeadLetter]) -> None:
+        with unavailable_on_aws_errors("releasing dead-letter messages"):
+            for letter in letters:
+                self._sqs.change_message_visibility(
+                    QueueUrl=self._dlq_url, ReceiptHandle=letter.receipt_handle, VisibilityTimeout=0
+                )
+
+    def _delete(self, letter: DeadLetter) -> None:
+        with unavailable_on_aws_errors("deleting a dead-letter message"):
+            self._sqs.delete_message(QueueUrl=self._dlq_url, ReceiptHandle=letter.receipt_handle)
+
+    def _set_status(self, log_id: str, status: SyncStatus, note: str) -> bool:
+        """False when the table has no such punch."""
+        now = iso(datetime.now(UTC))
+        entry = {"at": now, "status": status.value, "detail": note}
+        missing = self._dynamodb.exceptions.ConditionalCheckFailedException
+        values = {":status": status.value, ":now": now, ":entry": [entry], ":empty": []}
+        with unavailable_on_aws_errors("updating a punch"):
+            try:
+                self._dynamodb.update_item(
+                    TableName=self._punches_table,
+                    Key=to_item({"logId": log_id}),
+                    UpdateExpression="SET syncStatus = :status, queuedAt = :now, "
+                    "history = list_append(if_not_exists(history, :empty), :entry)",
+                    ConditionExpression="attribute_exists(logId)",
+                    ExpressionAttributeValues=to_item(values),
+                )
+            except missing:
+                return False
+        return True
+
+
+def _letter(message: dict[str, Any]) -> DeadLetter:
+    try:
+        log_id = json.loads(message["Body"])["logId"]
+    except (ValueError, KeyError, TypeError):
+        log_id = f"(unreadable message {message['MessageId']})"
+    sent = int(message.get("Attributes", {}).get("SentTimestamp", "0")) / 1000
+    return DeadLetter(
+        log_id, message["MessageId"], message["ReceiptHandle"], datetime.fromtimestamp(sent, UTC)
+    )

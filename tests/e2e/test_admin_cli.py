@@ -1,0 +1,184 @@
+"""The `attendance` CLI against the running local stack, through Typer's runner."""
+
+import json
+import time
+from datetime import datetime, timedelta
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from admin_cli.main import app
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def cli(local_stack):
+    runner = CliRunner()
+    environment = {
+        "AWS_PORT": local_stack.aws_url.rsplit(":", 1)[1],
+        "API_PORT": local_stack.api_url.rsplit(":", 1)[1],
+    }
+
+    def run(*args: str, expect: int = 0):
+        result = runner.invoke(app, ["--local", *args], env=environment)
+        assert result.exit_code == expect, result.output + repr(result.exception)
+        return result
+
+    return run
+
+
+def post(stack, body: dict, key: str | None = None) -> httpx.Response:
+    return httpx.post(
+        stack.api_url + "/punches",
+        json=body,
+        headers={"Authorization": f"Bearer {key or stack.api_key}"},
+        timeout=10,
+    )
+
+
+def crm(stack) -> dict:
+    return httpx.get(stack.crm_url + "/crm/attendance", timeout=5).json()
+
+
+def wait_for(condition, limit: float = 90) -> None:
+    give_up = time.monotonic() + limit
+    while not condition():
+        assert time.monotonic() < give_up
+        time.sleep(0.5)
+
+
+def test_a_dead_lettered_punch_is_listed_redriven_and_delivered_once(stack, cli):
+    # Given the CRM is down long enough for a punch to exhaust its three attempts
+    httpx.post(stack.crm_url + "/crm/_behaviour", json={"failRate": 1, "status": 502}, timeout=5)
+    at = (datetime.now() - timedelta(minutes=30)).replace(microsecond=0).isoformat()
+    log_id = post(stack, {"deviceId": "DEV001", "userId": "CLI-1", "timestamp": at, "type": "in"}).json()[
+        "logId"
+    ]
+    wait_for(
+        lambda: (
+            log_id
+            in json.loads(
+                cli("--json", "dlq", "list").output and cli("--json", "dlq", "list").output
+            ).__str__()
+        )
+    )
+    # Then `dlq list` shows it with its error, and `dlq show` its history
+    [row] = [r for r in json.loads(cli("--json", "dlq", "list").output) if r["logId"] == log_id]
+    assert (row["user"], row["status"], row["attempts"]) == ("CLI-1", "failed", 3)
+    assert "HTTP 502" in row["last error"]
+    assert row["died"]
+    shown = cli("dlq", "show", log_id).output
+    assert "HTTP 502" in shown
+    assert "failed" in shown
+    # When the CRM recovers and the punch is redriven
+    httpx.post(stack.crm_url + "/crm/_behaviour", json={"failRate": 0}, timeout=5)
+    assert "redriven: 1" in cli("dlq", "redrive", log_id).output
+    # Then it reaches the CRM exactly once, and the DLQ no longer holds it
+    wait_for(lambda: any(p["logId"] == log_id for p in crm(stack)["punches"]))
+    [held] = [p for p in crm(stack)["punches"] if p["logId"] == log_id]
+    assert held["deliveries"] == 1
+    assert log_id not in cli("--json", "dlq", "list").output
+    record = json.loads(cli("--json", "logs", "show", log_id).output)
+    assert record["status"] == "synced"
+    assert [entry["status"] for entry in record["history"]][-2:] == ["pending", "synced"]
+
+
+def test_purge_marks_punches_abandoned(stack, cli):
+    httpx.post(stack.crm_url + "/crm/_behaviour", json={"failRate": 1, "status": 503}, timeout=5)
+    at = (datetime.now() - timedelta(minutes=40)).replace(microsecond=0).isoformat()
+    log_id = post(stack, {"deviceId": "DEV001", "userId": "CLI-2", "timestamp": at, "type": "out"}).json()[
+        "logId"
+    ]
+    wait_for(lambda: log_id in cli("--json", "dlq", "list").output)
+    cli("dlq", "purge", expect=2)  # without --yes
+    assert log_id in cli("--json", "dlq", "purge", "--yes").output
+    assert json.loads(cli("--json", "logs", "show", log_id).output)["status"] == "abandoned"
+    assert cli("dlq", "list").output.strip() == "The dead-letter queue is empty."
+    stats = json.loads(cli("--json", "logs", "stats").output)
+    assert stats["counts"]["abandoned"] >= 1
+
+
+def test_keys_devices_schedules_and_reports(stack, cli):
+    created = json.loads(cli("--json", "keys", "create", "--name", "door", "--devices", "D1").output)
+    assert post(
+        stack,
+        {"deviceId": "D1", "userId": "K1", "timestamp": "2025-02-10T09:00:00", "type": "in"},
+        key=created["key"],
+    ).status_code in (202, 400)
+    assert (
+        post(
+            stack,
+            {"deviceId": "D2", "userId": "K1", "timestamp": "2025-02-10T09:00:00", "type": "in"},
+            key=created["key"],
+        ).status_code
+        == 403
+    )
+    assert created["keyId"] in cli("--json", "keys", "list").output
+    cli("keys", "revoke", created["keyId"])
+    assert (
+        post(
+            stack,
+            {"deviceId": "D1", "userId": "K2", "timestamp": "2025-02-10T10:00:00", "type": "in"},
+            key=created["key"],
+        ).status_code
+        == 401
+    )
+    cli("keys", "revoke", "key_nope", expect=1)
+
+    hik = json.loads(
+        cli("--json", "devices", "add", "--id", "HIK9", "--kind", "hikvision", "--zone", "UTC").output
+    )
+    assert hik["pushUrl"].startswith(stack.api_url + "/hikvision/events/")
+    event = {"eventType": "heartBeat"}
+    assert httpx.post(hik["pushUrl"], json=event, timeout=5).status_code == 200
+    cli("devices", "add", "--id", "ZK9", "--kind", "zkteco", "--serial", "ZK9SN", "--zone", "Europe/Berlin")
+    cli("devices", "add", "--id", "ZK8", "--kind", "zkteco", "--zone", "UTC", expect=2)  # no serial
+    assert "ZK9SN" in cli("--json", "devices", "list").output
+    cli("devices", "disable", "HIK9")
+    assert httpx.post(hik["pushUrl"], json=event, timeout=5).status_code == 403
+    cli("devices", "disable", "NOPE", expect=1)
+
+    cli(
+        "schedules",
+        "set",
+        "--default",
+        "--days",
+        "mon-fri",
+        "--start",
+        "09:00",
+        "--end",
+        "17:00",
+        "--zone",
+        "UTC",
+    )
+    cli("schedules", "set", "NIGHTS", "--days", "mon,tue,wed", "--start", "22:00", "--end", "06:00")
+    cli("schedules", "set", "--days", "someday", "X", expect=2)
+    listed = json.loads(cli("--json", "schedules", "list").output)
+    assert {row["user"] for row in listed} >= {"(default)", "NIGHTS"}
+
+    day = (datetime.now() - timedelta(days=1)).date()
+    for at, kind in (("08:50:00", "in"), ("17:10:00", "out")):
+        post(stack, {"deviceId": "DEV001", "userId": "REPORTED", "timestamp": f"{day}T{at}", "type": kind})
+    rows = json.loads(cli("--json", "report", "daily", "--date", str(day)).output)
+    assert [row["workedMinutes"] for row in rows if row["userId"] == "REPORTED"] == [500]
+    csv_text = cli("report", "daily", "--date", str(day), "--csv").output
+    assert csv_text.splitlines()[0].startswith("date,userId,firstIn")
+    stats = json.loads(cli("--json", "logs", "stats", "--date", str(day)).output)
+    assert sum(stats["counts"].values()) >= 2
+
+
+def test_no_stack_is_exit_code_3(tmp_path):
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "admin_cli.main", "--local", "dlq", "list"],
+        env={"AWS_PORT": "1", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 3
+    assert "make run" in result.stderr

@@ -121,14 +121,18 @@ def _adms_device() -> tuple[str, Device]:
     )
 
 
-@app.get("/iclock/cdata")
-def adms_handshake() -> Response:
+@app.get("/iclock/cdata", summary="ZKTeco ADMS handshake: the options for ?SN=<serial>", tags=["device push"])
+def adms_handshake() -> Response[Any]:
     serial, device = _adms_device()
     return _text(options_reply(serial, device, datetime.now(UTC)))
 
 
-@app.post("/iclock/cdata")
-def adms_upload() -> Response:
+@app.post(
+    "/iclock/cdata",
+    summary="ZKTeco ADMS upload (?SN=...&table=ATTLOG): tab-separated records, answered OK: <n>",
+    tags=["device push"],
+)
+def adms_upload() -> Response[Any]:
     _, device = _adms_device()
     table = (app.current_event.get_query_string_value("table", "") or "").upper()
     if table != "ATTLOG":
@@ -145,14 +149,14 @@ def adms_upload() -> Response:
     return _text(f"OK: {len(punches) + len(malformed)}")
 
 
-@app.get("/iclock/getrequest")
-def adms_poll_commands() -> Response:
+@app.get("/iclock/getrequest", summary="ZKTeco ADMS command poll: always OK", tags=["device push"])
+def adms_poll_commands() -> Response[Any]:
     _adms_device()
     return _text("OK")  # no commands for the device
 
 
-@app.post("/iclock/devicecmd")
-def adms_command_result() -> Response:
+@app.post("/iclock/devicecmd", summary="ZKTeco ADMS command results: acknowledged", tags=["device push"])
+def adms_command_result() -> Response[Any]:
     _adms_device()
     return _text("OK")
 
@@ -160,8 +164,12 @@ def adms_command_result() -> Response:
 # Hikvision
 
 
-@app.post("/hikvision/events/<token>")
-def hikvision_event(token: str) -> Response:
+@app.post(
+    "/hikvision/events/<token>",
+    summary="Hikvision event push (JSON or multipart); the token comes from the device registration",
+    tags=["device push"],
+)
+def hikvision_event(token: str) -> Response[Any]:
     devices, _ = dependencies()
     device = _registered(devices.by_push_token(token), DeviceKind.HIKVISION, "hikvision push token")
     content_type = app.current_event.headers.get("content-type", "application/json")

@@ -6,6 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -45,13 +46,33 @@ def dependencies() -> tuple[ApiKeyStore, IngestService]:
     return ApiKeyStore(dynamodb, settings.api_keys_table), service
 
 
-@app.post("/punches")
-def post_punches() -> Response:
+_INGEST_RESPONSES: dict[int, OpenAPIResponse] = {
+    200: {"description": "A batch: counts and one result per item (accepted, duplicate or rejected)"},
+    202: {"description": 'The punch was accepted: `{"status": "accepted", "logId": ...}`'},
+    400: {"description": "Invalid JSON, body or punch; the JSON body names the problem"},
+    401: {"description": "No API key, or an unknown or revoked one"},
+    403: {"description": "The key lacks the ingest scope, or may not send for this device"},
+    409: {"description": "A duplicate: `logId` is the earlier punch's"},
+    413: {"description": "Body over 1 MiB (after gzip) or more than 500 punches"},
+    415: {"description": "Not application/json, or an encoding other than gzip"},
+    503: {"description": "Storage unavailable; nothing was stored, send again"},
+}
+
+
+@app.post(
+    "/punches", summary="Send one punch or a batch of up to 500", tags=["ingest"], responses=_INGEST_RESPONSES
+)
+def post_punches() -> Response[Any]:
     return _ingest(PunchSource.API)
 
 
-@app.post("/device/punch")
-def post_device_punch() -> Response:
+@app.post(
+    "/device/punch",
+    summary="The same as POST /punches, for devices set up for the earlier middleware",
+    tags=["ingest"],
+    responses=_INGEST_RESPONSES,
+)
+def post_device_punch() -> Response[Any]:
     return _ingest(PunchSource.DEVICE)
 
 

@@ -73,16 +73,24 @@ def _reply(reports: list[DayReport], filename: str, meta: dict[str, Any]) -> Res
     return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, body)
 
 
-@app.get("/reports/daily")
-def daily() -> Response:
+@app.get(
+    "/reports/daily",
+    summary="Everyone's (or one employee's) day: ?date=YYYY-MM-DD[&userId=][&format=csv]",
+    tags=["reports"],
+)
+def daily() -> Response[Any]:
     service = _authorised()
     day, user_id = _date("date"), _query("userId", required=False)
     reports = service.daily(day, user_id)
     return _reply(reports, f"daily-{day}", {"date": day.isoformat(), "userId": user_id})
 
 
-@app.get("/reports/timesheet")
-def timesheet() -> Response:
+@app.get(
+    "/reports/timesheet",
+    summary="One employee over at most 31 days: ?userId=&from=&to=[&format=csv]",
+    tags=["reports"],
+)
+def timesheet() -> Response[Any]:
     service = _authorised()
     user_id, start, end = _query("userId") or "", _date("from"), _date("to")
     if end < start:

@@ -191,3 +191,18 @@ def test_transformed_mapping_keeps_worker_timeout_below_visibility(transformed):
     assert [m["Properties"]["FunctionResponseTypes"] for m in mappings.values()] == [
         ["ReportBatchItemFailures"]
     ]
+
+
+def test_alarms_notify_the_alarm_topic(template):
+    alarms = resources_of_type(template, "AWS::CloudWatch::Alarm")
+    assert set(alarms) == {
+        "DeadLetterQueueNotEmptyAlarm",
+        "OldestPunchTooOldAlarm",
+        "Api5xxAlarm",
+        "WorkerErrorsAlarm",
+    }
+    for name, alarm in alarms.items():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}], name
+    subscription = template["Resources"]["AlarmEmailSubscription"]
+    assert subscription["Condition"] == "HasAlarmEmail"
+    assert template["Parameters"]["AlarmEmail"]["Default"] == ""

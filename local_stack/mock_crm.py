@@ -3,7 +3,8 @@
 POST /crm/attendance/punch             generic format; 201 {"id": ...}, 200 for a repeated Idempotency-Key
 POST /api/method/<frappe check-in>     Frappe HR (hrms or erpnext path); 417 for a repeated check-in
 GET  /crm/attendance                   what it holds, with a delivery count per logId
-POST /crm/_behaviour                   {"failRate": 0..1, "status": 503, "delayMs": 0, "failFirst": 0, "failUsers": []}
+POST /crm/_behaviour                   {"failRate": 0..1, "status": 503, "delayMs": 0, "slowRate": 0..1,
+                                        "failFirst": 0, "failUsers": []}
 POST /crm/_reset                       forget everything, back to healthy
 
 Users whose id starts with UNKNOWN are refused as unknown employees (422 generic, 417 Frappe): a
@@ -34,6 +35,7 @@ class Behaviour(BaseModel):
     delay_ms: int = Field(default=0, ge=0, le=60_000, alias="delayMs")
     fail_first: int = Field(default=0, ge=0, alias="failFirst")
     fail_users: list[str] = Field(default_factory=list, alias="failUsers")
+    slow_rate: float = Field(default=0.0, ge=0, le=1, alias="slowRate")  # share delayed by delayMs (0: all)
 
 
 @dataclass
@@ -125,7 +127,9 @@ class _Handler(BaseHTTPRequestHandler):
         key = self.headers.get("Idempotency-Key") or str(body.get("logId", ""))
         user = str(body.get("employee_field_value" if frappe else "userId", ""))
         failure = self._planned_failure(key, user)
-        time.sleep(state.behaviour.delay_ms / 1000)
+        behaviour = state.behaviour
+        if behaviour.delay_ms and (not behaviour.slow_rate or random.random() < behaviour.slow_rate):  # noqa: S311
+            time.sleep(behaviour.delay_ms / 1000)
         if failure:
             self._reply(failure, {"error": "simulated failure", "status": failure})
         elif user.startswith("UNKNOWN"):

@@ -34,14 +34,27 @@ class LocalConfig:
     aws_port: int = 4566
     crm_port: int = 5001
     api_key: str = "local-dev-key"
+    # For soak tests and experiments: template parameter overrides ("Name=value,Name=value"), every
+    # schedule every N seconds instead of its own, and a chance that ingest dies between storing punches
+    # and queueing them.
+    parameters: tuple[tuple[str, str], ...] = ()
+    schedule_seconds: float | None = None
+    crash_before_queue: float = 0.0
 
     @classmethod
     def from_environment(cls) -> "LocalConfig":
+        overrides = [
+            pair.split("=", 1) for pair in os.environ.get("LOCAL_PARAMETERS", "").split(",") if "=" in pair
+        ]
+        schedule = os.environ.get("LOCAL_SCHEDULE_SECONDS")
         return cls(
             api_port=int(os.environ.get("API_PORT", cls.api_port)),
             aws_port=int(os.environ.get("AWS_PORT", cls.aws_port)),
             crm_port=int(os.environ.get("CRM_PORT", cls.crm_port)),
             api_key=os.environ.get("LOCAL_API_KEY", cls.api_key),
+            parameters=tuple((name.strip(), value.strip()) for name, value in overrides),
+            schedule_seconds=float(schedule) if schedule else None,
+            crash_before_queue=float(os.environ.get("LOCAL_CHAOS_CRASH_BEFORE_QUEUE", "0")),
         )
 
     @property
@@ -78,7 +91,9 @@ class LocalStack:
         self._moto = ThreadedMotoServer(HOST, self.config.aws_port, verbose=False)
         self._moto.start()
         template = load_template()
-        parameters = {"CrmUrl": self.config.crm_url + GENERIC_PATH}
+        parameters = {"CrmUrl": self.config.crm_url + GENERIC_PATH} | dict(self.config.parameters)
+        if self.config.crash_before_queue:
+            install_crash_before_queue(self.config.crash_before_queue)
         self.resolver = provision(
             template, boto3.client("dynamodb"), boto3.client("sqs"), parameters, s3=boto3.client("s3")
         )
@@ -159,7 +174,10 @@ class LocalStack:
                 self._stop.wait(1)
 
     def _run_on(self, function: LocalFunction, expression: str, zone: str) -> None:
-        while not self._stop.wait(seconds_until_next(expression, zone, datetime.now(UTC))):
+        def wait() -> float:
+            return self.config.schedule_seconds or seconds_until_next(expression, zone, datetime.now(UTC))
+
+        while not self._stop.wait(wait()):
             event = {"source": "aws.scheduler", "time": datetime.now().astimezone().isoformat()}
             try:
                 function.invoke(event)
@@ -170,6 +188,31 @@ class LocalStack:
         thread = threading.Thread(target=target, name=name, daemon=True)
         thread.start()
         self._threads.append(thread)
+
+
+def install_crash_before_queue(probability: float) -> None:
+    """Chaos: make ingest die, now and then, after storing punches and before queueing them, as a Lambda
+    killed at that moment would. The punches stay pending; the sweep must queue them."""
+    import random
+
+    from attendance.ingest.service import IngestService
+
+    class CrashingQueue:
+        def __init__(self, queue: Any) -> None:
+            self._queue = queue
+
+        def send(self, log_ids: Any) -> list[str]:
+            if log_ids and random.random() < probability:  # noqa: S311 - chaos, not crypto
+                raise RuntimeError("chaos: ingest died between the table write and the queue send")
+            return self._queue.send(log_ids)
+
+    original_init = IngestService.__init__
+
+    def init(service: IngestService, *args: Any, **kwargs: Any) -> None:
+        original_init(service, *args, **kwargs)
+        service._queue = CrashingQueue(service._queue)  # type: ignore[assignment]
+
+    IngestService.__init__ = init  # type: ignore[method-assign]
 
 
 def local_client(service: str, endpoint: str) -> Any:

@@ -1,0 +1,360 @@
+"""`make soak`: chaos through the local stack, then an account of every punch.
+
+Several sources at once (API batches, ADMS pushes, edge pollers reading device simulators), a fifth of
+the punches duplicates (exact re-sends and near-duplicate taps), a CRM failing a third of the time with
+5xx and timeouts and then recovering, ingest dying between the table write and the queue send now and
+then, and an edge poller killed mid-push and restarted. At the end every punch stored is either
+delivered to the CRM exactly once (by Idempotency-Key) or sits in the DLQ marked failed, and every punch
+sent is stored or was a near duplicate of a stored one.
+"""
+
+import argparse
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from attendance.domain.punch import PunchType, punch_log_id
+from edge_poller.simulator import DeviceState, ZkSimulator, free_tcp_port
+from local_stack.provision import STACK_PREFIX
+from local_stack.stack import local_client
+
+ROOT = Path(__file__).resolve().parent.parent
+ZONE = "Europe/Berlin"
+TYPES = list(PunchType)
+WINDOW = 60
+
+
+@dataclass
+class Sent:
+    """Every distinct punch a source sent, by its identity, and how many sends there were."""
+
+    punches: dict[str, tuple[str, str, datetime]] = field(
+        default_factory=dict
+    )  # logId -> (device, user, instant)
+    sends: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, device: str, user: str, local: datetime, kind: PunchType) -> None:
+        instant = local.replace(tzinfo=ZoneInfo(ZONE))
+        with self.lock:
+            self.sends += 1
+            self.punches[punch_log_id(device, user, instant, kind)] = (device, user, instant)
+
+
+@dataclass
+class Stack:
+    api: str
+    aws: str
+    crm: str
+    process: subprocess.Popen
+    log: Any
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=60)
+        self.log.close()
+
+
+def start_stack() -> Stack:
+    ports = {"API_PORT": free_tcp_port(), "AWS_PORT": free_tcp_port(), "CRM_PORT": free_tcp_port()}
+    environment = (
+        os.environ
+        | {name: str(port) for name, port in ports.items()}
+        | {
+            "LOCAL_PARAMETERS": "PendingRequeueMinutes=1,LogLevel=WARNING",
+            "LOCAL_SCHEDULE_SECONDS": "15",
+            "LOCAL_CHAOS_CRASH_BEFORE_QUEUE": "0.1",
+        }
+    )
+    log = tempfile.NamedTemporaryFile("w+", prefix="soak-stack-", suffix=".log")  # noqa: SIM115 - closed in stop()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local_stack"], cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT
+    )
+    while "local stack is up" not in Path(log.name).read_text():
+        if process.poll() is not None:
+            sys.exit(Path(log.name).read_text())
+        time.sleep(0.3)
+    return Stack(
+        f"http://127.0.0.1:{ports['API_PORT']}",
+        f"http://127.0.0.1:{ports['AWS_PORT']}",
+        f"http://127.0.0.1:{ports['CRM_PORT']}",
+        process,
+        log,
+    )
+
+
+def day_of_punches(
+    rng: random.Random, users: list[str], day: datetime, count: int
+) -> list[tuple[str, datetime, PunchType]]:
+    """`count` punches of these users on `day`, at least two windows apart per user."""
+    punches = []
+    for n in range(count):
+        user = users[n % len(users)]
+        slot = n // len(users)
+        punches.append(
+            (user, day + timedelta(minutes=6 + slot * 7, seconds=rng.randint(0, 50)), TYPES[slot % 6])
+        )
+    return punches
+
+
+def api_source(stack: Stack, sent: Sent, count: int, rng: random.Random, day: datetime) -> Counter:
+    """Batches of 50 from a webhook; a fifth of the items are exact re-sends or near-duplicate taps."""
+    client = httpx.Client(timeout=60, headers={"Authorization": "Bearer local-dev-key"})
+    outcomes: Counter = Counter()
+    items: list[dict[str, str]] = []
+    for user, at, kind in day_of_punches(rng, [f"API{n}" for n in range(25)], day, count):
+        items.append(_item("WEBHOOK", user, at, kind))
+        sent.add("WEBHOOK", user, at, kind)
+        if rng.random() < 0.2:
+            duplicate = (
+                _item("WEBHOOK", user, at, kind)
+                if rng.random() < 0.5
+                else _item("WEBHOOK-2", user, at + timedelta(seconds=rng.randint(1, 40)), kind)
+            )
+            items.append(duplicate)
+            sent.add(
+                duplicate["deviceId"],
+                user,
+                datetime.fromisoformat(duplicate["timestamp"]).replace(tzinfo=None),
+                kind,
+            )
+    for start in range(0, len(items), 50):
+        outcomes.update(_post_batch(client, stack.api, items[start : start + 50]))
+    return outcomes
+
+
+def _item(device: str, user: str, at: datetime, kind: PunchType) -> dict[str, str]:
+    """With the offset: a webhook's devices are not registered, so a naive time would be read in UTC."""
+    return {
+        "deviceId": device,
+        "userId": user,
+        "timestamp": at.replace(tzinfo=ZoneInfo(ZONE)).isoformat(timespec="seconds"),
+        "type": kind.value,
+    }
+
+
+def _post_batch(client: httpx.Client, api: str, batch: list[dict[str, str]]) -> Counter:
+    """Like a client: a 5xx (the function died) is sent again until answered."""
+    for _ in range(10):
+        reply = client.post(api + "/punches", json={"punches": batch})
+        if reply.status_code == 200:
+            return Counter(result["status"] for result in reply.json()["results"])
+        time.sleep(1)
+    raise RuntimeError(f"batch never acknowledged: {reply.status_code} {reply.text[:200]}")
+
+
+def adms_source(stack: Stack, sent: Sent, count: int, rng: random.Random, day: datetime) -> Counter:
+    """A ZKTeco clock pushing ATTLOG in small uploads, re-sending a fifth of them (as when our OK is lost)."""
+    serial = "SOAK-ADMS"
+    dynamodb = local_client("dynamodb", stack.aws)
+    dynamodb.put_item(
+        TableName=f"{STACK_PREFIX}-DevicesTable",
+        Item={
+            "deviceId": {"S": serial},
+            "kind": {"S": "zkteco"},
+            "serial": {"S": serial},
+            "timeZone": {"S": ZONE},
+            "enabled": {"BOOL": True},
+            "defaultType": {"S": "in"},
+        },
+    )
+    client = httpx.Client(timeout=60)
+    outcomes: Counter = Counter()
+    punches = day_of_punches(rng, [f"ADMS{n}" for n in range(20)], day, count)
+    for start in range(0, len(punches), 20):
+        lines = []
+        for user, at, kind in punches[start : start + 20]:
+            lines.append(f"{user}\t{at:%Y-%m-%d %H:%M:%S}\t{TYPES.index(kind)}\t1\t\t0\t0")
+            sent.add(serial, user, at, kind)
+        body = "\r\n".join(lines) + "\r\n"
+        for _ in range(2 if rng.random() < 0.2 else 1):
+            for _attempt in range(10):
+                reply = client.post(
+                    stack.api + "/iclock/cdata",
+                    params={"SN": serial, "table": "ATTLOG"},
+                    content=body,
+                    headers={"Content-Type": "text/plain"},
+                )
+                if reply.text.startswith("OK"):
+                    outcomes["acknowledged"] += len(lines)
+                    break
+                time.sleep(1)  # not OK: the device keeps the records and sends them again
+    return outcomes
+
+
+def edge_source(stack: Stack, sent: Sent, count: int, day: datetime, kill: bool) -> tuple[ZkSimulator, str]:
+    """An edge poller reading a simulated clock; optionally killed mid-push (kill -9) and restarted."""
+    serial = f"SOAK-EDGE-{'K' if kill else 'N'}"
+    device = DeviceState(serial=serial, time_zone=ZONE)
+    for user, at, kind in day_of_punches(
+        random.Random(serial), [f"{serial}-{n}" for n in range(20)], day, count
+    ):
+        device.punch(user, punch=TYPES.index(kind), at=at)
+        sent.add(serial, user, at, kind)
+    simulator = ZkSimulator(device, port=0).start()
+    state = Path(tempfile.mkdtemp(prefix="soak-edge-"))
+    config = state / "edge-poller.toml"
+    config.write_text(
+        f'cloud_url = "{stack.api}"\napi_key = "local-dev-key"\ninterval_seconds = 2\n'
+        f'push_batch_size = 25\nstate_dir = "{state}"\n[[devices]]\nname = "clock"\n'
+        f'host = "127.0.0.1"\nport = {simulator.port}\ntime_zone = "{ZONE}"\n'
+    )
+    command = [sys.executable, "-m", "edge_poller", "--config", str(config), "run"]
+    poller = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if kill:
+        outbox = state / "edge-poller.log"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and "records" not in (
+            outbox.read_text() if outbox.exists() else ""
+        ):
+            time.sleep(0.2)
+        time.sleep(1.5)  # into the pushing
+        poller.send_signal(signal.SIGKILL)
+        poller.wait()
+        poller = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return simulator, str(poller.pid)
+
+
+def settle(stack: Stack, limit: float) -> dict[str, int]:
+    """Wait until nothing is pending and every failed punch has reached the DLQ."""
+    dynamodb, sqs = local_client("dynamodb", stack.aws), local_client("sqs", stack.aws)
+    dlq = sqs.get_queue_url(QueueName=f"{STACK_PREFIX}-PunchDeadLetterQueue")["QueueUrl"]
+    deadline = time.monotonic() + limit
+    while True:
+        statuses = Counter(item["syncStatus"]["S"] for item in _scan(dynamodb))
+        in_dlq = int(
+            sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])[
+                "Attributes"
+            ]["ApproximateNumberOfMessages"]
+        )
+        print(
+            f"  pending {statuses['pending']:5}  synced {statuses['synced']:5}  failed {statuses['failed']:4}"
+            f"  in DLQ {in_dlq:4}",
+            file=sys.stderr,
+            flush=True,
+        )
+        if (statuses["pending"] == 0 and in_dlq >= statuses["failed"]) or time.monotonic() > deadline:
+            return dict(statuses) | {"dlq": in_dlq}
+        time.sleep(5)
+
+
+def _scan(dynamodb: Any) -> list[dict[str, Any]]:
+    pages = dynamodb.get_paginator("scan").paginate(TableName=f"{STACK_PREFIX}-PunchesTable")
+    return [item for page in pages for item in page["Items"]]
+
+
+def account(stack: Stack, sent: Sent) -> dict[str, int]:
+    dynamodb, sqs = local_client("dynamodb", stack.aws), local_client("sqs", stack.aws)
+    stored = {item["logId"]["S"]: item for item in _scan(dynamodb)}
+    crm = httpx.get(stack.crm + "/crm/attendance", timeout=30).json()
+    held = {p["logId"]: p for p in crm["punches"]}
+    dlq_url = sqs.get_queue_url(QueueName=f"{STACK_PREFIX}-PunchDeadLetterQueue")["QueueUrl"]
+    dead = set()
+    while messages := sqs.receive_message(
+        QueueUrl=dlq_url, MaxNumberOfMessages=10, VisibilityTimeout=300
+    ).get("Messages", []):
+        dead.update(json.loads(m["Body"])["logId"] for m in messages)
+    delivered = {log_id for log_id in stored if log_id in held}
+    dead_lettered = {
+        log_id for log_id, item in stored.items() if log_id in dead and item["syncStatus"]["S"] == "failed"
+    }
+    unaccounted_stored = set(stored) - delivered - dead_lettered
+    by_user: dict[str, list[datetime]] = {}
+    for item in stored.values():
+        by_user.setdefault(item["userId"]["S"], []).append(datetime.fromisoformat(item["punchTime"]["S"]))
+    lost_sent = [
+        log_id
+        for log_id, (_, user, instant) in sent.punches.items()
+        if log_id not in stored
+        and not any(abs((instant - other).total_seconds()) < WINDOW for other in by_user.get(user, []))
+    ]
+    if lost_sent and os.environ.get("SOAK_DEBUG"):
+        print(
+            "lost sample:",
+            [sent.punches[i] for i in lost_sent[:3]],
+            list(stored.values())[:2],
+            file=sys.stderr,
+        )
+    identities = Counter(
+        (p["body"].get("deviceId"), p["body"].get("userId"), p["body"].get("timestamp"))
+        for p in crm["punches"]
+    )
+    return {
+        "sent": sent.sends,
+        "unique": len(stored),
+        "delivered": len(delivered),
+        "dead-lettered": len(dead_lettered),
+        "lost": len(unaccounted_stored) + len(lost_sent),
+        "delivered twice": sum(1 for n in identities.values() if n > 1),
+        "CRM calls repeated (absorbed by Idempotency-Key)": sum(p["deliveries"] - 1 for p in crm["punches"]),
+    }
+
+
+def run(scale: int, seed: int = 7) -> dict[str, int]:
+    rng = random.Random(seed)
+    day = datetime.now(ZoneInfo(ZONE)).replace(
+        tzinfo=None, hour=0, minute=0, second=0, microsecond=0
+    ) - timedelta(days=1)
+    stack = start_stack()
+    sent = Sent()
+    simulators = []
+    try:
+        httpx.post(
+            stack.crm + "/crm/_behaviour",
+            json={"failRate": 0.33, "status": 503, "slowRate": 0.05, "delayMs": 7000},
+            timeout=10,
+        )
+        print(
+            f"chaos phase: {scale * 4} punches from four sources, the CRM failing a third of the time",
+            file=sys.stderr,
+        )
+        threads = [
+            threading.Thread(target=api_source, args=(stack, sent, scale, rng, day)),
+            threading.Thread(target=adms_source, args=(stack, sent, scale, random.Random(seed + 1), day)),
+        ]
+        for thread in threads:
+            thread.start()
+        for kill in (False, True):
+            simulators.append(edge_source(stack, sent, scale // 2, day, kill))
+        for thread in threads:
+            thread.join()
+        time.sleep(20)
+        httpx.post(
+            stack.crm + "/crm/_behaviour", json={"failRate": 0, "slowRate": 0, "delayMs": 0}, timeout=10
+        )
+        print("the CRM recovers; waiting for every punch to settle", file=sys.stderr)
+        settle(stack, limit=300 + scale)
+        return account(stack, sent)
+    finally:
+        for simulator, pid in simulators:
+            os.kill(int(pid), signal.SIGTERM)
+            simulator.stop()
+        stack.stop()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scale", type=int, default=1000, help="punches per source (four sources)")
+    figures = run(parser.parse_args().scale)
+    width = max(map(len, figures))
+    for label, value in figures.items():
+        print(f"{label:{width}}  {value:>7}")
+    return 0 if figures["lost"] == 0 and figures["delivered twice"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

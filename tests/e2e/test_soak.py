@@ -1,0 +1,16 @@
+"""A small chaos soak inside `make test` (`make soak` runs the big one): nothing lost, nothing twice."""
+
+import pytest
+
+from bench.soak import run
+
+pytestmark = pytest.mark.e2e
+
+
+def test_small_soak_loses_nothing_and_delivers_nothing_twice():
+    figures = run(scale=60)
+    assert figures["lost"] == 0, figures
+    assert figures["delivered twice"] == 0, figures
+    assert figures["unique"] > 100, figures
+    assert figures["sent"] > figures["unique"], figures  # duplicates were sent and absorbed
+    assert figures["delivered"] + figures["dead-lettered"] >= figures["unique"], figures

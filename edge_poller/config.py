@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from attendance.domain.clock import parse_zone
+from attendance.domain.clock import ZoneName
 from attendance.domain.punch import PunchType
 
 DEFAULT_CONFIG = Path("edge-poller.toml")
@@ -32,7 +32,7 @@ class DeviceConfig(BaseModel):
     password: SecretStr = SecretStr("")
     scheme: Literal["http", "https"] = "http"
     backfill_days: int = Field(default=7, ge=1, description="Hikvision: how far back the first read looks")
-    time_zone: str
+    time_zone: ZoneName
     enabled: bool = True
     device_id: str | None = Field(default=None, description="default: the device's serial number")
     unknown_punch: UnknownPunch = Field(
@@ -40,12 +40,6 @@ class DeviceConfig(BaseModel):
     )
     timeout_seconds: float = Field(default=10, gt=0, le=300)
     clear_after_days: int | None = Field(default=None, ge=1)
-
-    @field_validator("time_zone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        parse_zone(value)
-        return value
 
     @property
     def effective_port(self) -> int:

@@ -19,6 +19,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from attendance.api import INTERNAL_ERROR_BODY, unavailable_body
 from attendance.data.aws import StoreUnavailable, client
 from attendance.data.devices import DeviceStore
 from attendance.data.punches import PunchStore
@@ -211,7 +212,7 @@ def handle_store_unavailable(error: StoreUnavailable) -> Response:
     logger.exception("storage unavailable")
     if _is_adms():
         return _text("ERROR: storage unavailable, send again later", HTTPStatus.SERVICE_UNAVAILABLE)
-    return _json(HTTPStatus.SERVICE_UNAVAILABLE, {"error": "unavailable", "message": "send again later"})
+    return _json(HTTPStatus.SERVICE_UNAVAILABLE, unavailable_body("punch storage"))
 
 
 @app.exception_handler(Exception)
@@ -219,7 +220,7 @@ def handle_unexpected(error: Exception) -> Response:
     logger.exception("unexpected error")
     if _is_adms():
         return _text("ERROR: internal error", HTTPStatus.INTERNAL_SERVER_ERROR)
-    return _json(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": "internal", "message": "internal error"})
+    return _json(HTTPStatus.INTERNAL_SERVER_ERROR, INTERNAL_ERROR_BODY)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

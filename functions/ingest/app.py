@@ -11,7 +11,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from attendance.api import ApiError, authenticate
+from attendance.api import INTERNAL_ERROR_BODY, RETRY_AFTER, ApiError, authenticate, unavailable_body
 from attendance.data.api_keys import ApiKeyStore
 from attendance.data.aws import StoreUnavailable, client
 from attendance.data.devices import DeviceStore
@@ -127,16 +127,18 @@ def handle_api_error(error: ApiError) -> Response:
 @app.exception_handler(StoreUnavailable)
 def handle_store_unavailable(error: StoreUnavailable) -> Response:
     logger.exception("storage unavailable")
-    body = {"error": "unavailable", "message": "punch storage is unavailable; send again later"}
     return Response(
-        HTTPStatus.SERVICE_UNAVAILABLE, content_types.APPLICATION_JSON, body, {"Retry-After": "30"}
+        HTTPStatus.SERVICE_UNAVAILABLE,
+        content_types.APPLICATION_JSON,
+        unavailable_body("punch storage"),
+        RETRY_AFTER,
     )
 
 
 @app.exception_handler(Exception)
 def handle_unexpected(error: Exception) -> Response:
     logger.exception("unexpected error")
-    return _json(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": "internal", "message": "internal error"})
+    return _json(HTTPStatus.INTERNAL_SERVER_ERROR, INTERNAL_ERROR_BODY)
 
 
 def _json(status: HTTPStatus, body: dict[str, Any]) -> Response:

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from attendance.api import ApiError, authenticate
+from attendance.api import INTERNAL_ERROR_BODY, RETRY_AFTER, ApiError, authenticate, unavailable_body
 from attendance.data.api_keys import ApiKeyStore
 from attendance.data.aws import StoreUnavailable, client
 from attendance.data.punches import PunchStore
@@ -116,17 +116,18 @@ def handle_api_error(error: ApiError) -> Response:
 @app.exception_handler(StoreUnavailable)
 def handle_store_unavailable(error: StoreUnavailable) -> Response:
     logger.exception("storage unavailable")
-    body = {"error": "unavailable", "message": "reports are unavailable; try again later"}
     return Response(
-        HTTPStatus.SERVICE_UNAVAILABLE, content_types.APPLICATION_JSON, body, {"Retry-After": "30"}
+        HTTPStatus.SERVICE_UNAVAILABLE,
+        content_types.APPLICATION_JSON,
+        unavailable_body("reports"),
+        RETRY_AFTER,
     )
 
 
 @app.exception_handler(Exception)
 def handle_unexpected(error: Exception) -> Response:
     logger.exception("unexpected error")
-    body = {"error": "internal", "message": "internal error"}
-    return Response(HTTPStatus.INTERNAL_SERVER_ERROR, content_types.APPLICATION_JSON, body)
+    return Response(HTTPStatus.INTERNAL_SERVER_ERROR, content_types.APPLICATION_JSON, INTERNAL_ERROR_BODY)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -25,6 +25,15 @@ class ApiError(Exception):
         return body
 
 
+def unavailable_body(what: str) -> dict[str, str]:
+    """A 503's body: the caller may retry; nothing about why (that goes to the log)."""
+    return {"error": "unavailable", "message": f"{what} is unavailable; try again later"}
+
+
+INTERNAL_ERROR_BODY = {"error": "internal", "message": "internal error"}
+RETRY_AFTER = {"Retry-After": "30"}
+
+
 def authenticate(headers: Mapping[str, str], keys: ApiKeyStore, scope: Scope) -> ApiKey:
     """The caller's key from `Authorization: Bearer <key>`; 401 without a live key, 403 without the scope."""
     scheme, _, token = (_header(headers, "authorization") or "").partition(" ")

@@ -3,10 +3,10 @@
 from datetime import timedelta
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from attendance.domain.clock import parse_zone
+from attendance.domain.clock import ZoneName
 
 
 class _FromEnvironment(BaseSettings):
@@ -22,15 +22,9 @@ class PunchIntakeSettings(_FromEnvironment):
     punch_queue_url: str
     dedup_window_seconds: int = Field(default=60, ge=0, le=3600)
     dedup_retention_days: int = Field(default=35, ge=1, le=3660)
-    default_time_zone: str = "UTC"
+    default_time_zone: ZoneName = "UTC"
     max_future_minutes: int = Field(default=1440, ge=1)
     max_past_days: int = Field(default=400, ge=1)
-
-    @field_validator("default_time_zone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        parse_zone(value)
-        return value
 
     @property
     def max_future(self) -> timedelta:
@@ -70,12 +64,12 @@ class ReportsSettings(_FromEnvironment):
     punches_table: str
     schedules_table: str
     api_keys_table: str
-    default_time_zone: str = "UTC"
+    default_time_zone: ZoneName = "UTC"
 
 
 class ExportSettings(_FromEnvironment):
     punches_table: str
     schedules_table: str
     reports_bucket: str
-    default_time_zone: str = "UTC"
-    export_time_zone: str = "UTC"
+    default_time_zone: ZoneName = "UTC"
+    export_time_zone: ZoneName = "UTC"

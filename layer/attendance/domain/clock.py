@@ -10,7 +10,10 @@ Clients that know better send an offset, which is always taken as is.
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator
 
 _OFFSET = re.compile(r"^(?P<sign>[+-])(?P<hours>\d{2}):(?P<minutes>\d{2})$")
 
@@ -29,6 +32,15 @@ def parse_zone(name: str) -> tzinfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as error:
         raise InvalidTime(f"unknown time zone {name!r}") from error
+
+
+def _known_zone(name: str) -> str:
+    parse_zone(name)
+    return name
+
+
+# A time zone setting or field: an IANA name or a fixed offset, checked when the model is built.
+ZoneName = Annotated[str, AfterValidator(_known_zone)]
 
 
 def offset_name(moment: datetime) -> str:

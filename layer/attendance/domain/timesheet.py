@@ -19,9 +19,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from attendance.domain.clock import parse_zone
+from attendance.domain.clock import ZoneName
 from attendance.domain.punch import PunchType
 
 DEFAULT_SCHEDULE_ID = "*default*"
@@ -42,13 +42,7 @@ class Schedule(BaseModel):
     start: time = time(9, 0)
     end: time = time(17, 0)
     grace_minutes: int = Field(default=5, ge=0, le=240)
-    time_zone: str = "UTC"
-
-    @field_validator("time_zone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        parse_zone(value)
-        return value
+    time_zone: ZoneName = "UTC"
 
     @property
     def zone(self) -> ZoneInfo:

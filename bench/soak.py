@@ -148,13 +148,27 @@ def _item(device: str, user: str, at: datetime, kind: PunchType) -> dict[str, st
 
 
 def _post_batch(client: httpx.Client, api: str, batch: list[dict[str, str]]) -> Counter:
-    """Like a client: a 5xx (the function died) is sent again until answered."""
-    for _ in range(10):
-        reply = client.post(api + "/punches", json={"punches": batch})
-        if reply.status_code == 200:
-            return Counter(result["status"] for result in reply.json()["results"])
-        time.sleep(1)
-    raise RuntimeError(f"batch never acknowledged: {reply.status_code} {reply.text[:200]}")
+    """Like a client: a 5xx (the function died, or storage is overloaded) is sent again until answered."""
+    reply = _until(
+        lambda: client.post(api + "/punches", json={"punches": batch}), lambda r: r.status_code == 200
+    )
+    return Counter(result["status"] for result in reply.json()["results"])
+
+
+def _until(send: Any, acknowledged: Any, patience: float = 600) -> Any:
+    """Send again, backing off from 1 s to 15 s, until acknowledged (a client that never gives up)."""
+    delay, give_up = 1.0, time.monotonic() + patience
+    while True:
+        try:
+            reply = send()
+            if acknowledged(reply):
+                return reply
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > give_up:
+            raise RuntimeError("never acknowledged")
+        time.sleep(delay)
+        delay = min(15.0, delay * 2)
 
 
 def adms_source(stack: Stack, sent: Sent, count: int, rng: random.Random, day: datetime) -> Counter:
@@ -182,17 +196,17 @@ def adms_source(stack: Stack, sent: Sent, count: int, rng: random.Random, day: d
             sent.add(serial, user, at, kind)
         body = "\r\n".join(lines) + "\r\n"
         for _ in range(2 if rng.random() < 0.2 else 1):
-            for _attempt in range(10):
-                reply = client.post(
+            # Not OK: the device keeps the records and sends them again later.
+            _until(
+                lambda body=body: client.post(
                     stack.api + "/iclock/cdata",
                     params={"SN": serial, "table": "ATTLOG"},
                     content=body,
                     headers={"Content-Type": "text/plain"},
-                )
-                if reply.text.startswith("OK"):
-                    outcomes["acknowledged"] += len(lines)
-                    break
-                time.sleep(1)  # not OK: the device keeps the records and sends them again
+                ),
+                lambda reply: reply.text.startswith("OK"),
+            )
+            outcomes["acknowledged"] += len(lines)
     return outcomes
 
 

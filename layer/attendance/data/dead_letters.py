@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import Enum
 from typing import Any
 
 from attendance.data.aws import to_item, unavailable_on_aws_errors
@@ -15,6 +16,12 @@ from attendance.data.punches import iso
 from attendance.domain.punch import SyncStatus
 
 PEEK_SECONDS = 30
+
+
+class _Found(Enum):
+    UPDATED = "updated"
+    SYNCED = "synced"
+    MISSING = "missing"
 
 
 @dataclass(frozen=True)
@@ -47,8 +54,12 @@ class DeadLetterQueue:
         for letter in chosen:
             # Pending first, then queued, then gone from the DLQ: a crash in between leaves a punch that
             # the worker delivers at most once (it skips synced punches; the CRM has the idempotency key).
-            if not self._set_status(letter.log_id, SyncStatus.PENDING, "redriven by an admin"):
+            found = self._set_status(letter.log_id, SyncStatus.PENDING, "redriven by an admin")
+            if found is _Found.MISSING:
                 self._release([letter])  # no such punch: nothing to deliver, leave it for a look
+                continue
+            if found is _Found.SYNCED:
+                self._delete(letter)  # delivered meanwhile (e.g. after an invocation timed out): stale
                 continue
             with unavailable_on_aws_errors("redriving a punch"):
                 self._sqs.send_message(
@@ -63,10 +74,13 @@ class DeadLetterQueue:
         """Empty the DLQ; each punch is marked abandoned, never deleted from the table."""
         done = []
         for letter in self._receive_all():
-            self._set_status(letter.log_id, SyncStatus.ABANDONED, "abandoned by an admin (DLQ purged)")
+            found = self._set_status(
+                letter.log_id, SyncStatus.ABANDONED, "abandoned by an admin (DLQ purged)"
+            )
             self._delete(letter)
-            done.append(letter.log_id)
-            progress(len(done))
+            if found is _Found.UPDATED:  # a punch already delivered stays synced
+                done.append(letter.log_id)
+                progress(len(done))
         return done
 
     def _receive_all(self) -> list[DeadLetter]:
@@ -97,12 +111,12 @@ class DeadLetterQueue:
         with unavailable_on_aws_errors("deleting a dead-letter message"):
             self._sqs.delete_message(QueueUrl=self._dlq_url, ReceiptHandle=letter.receipt_handle)
 
-    def _set_status(self, log_id: str, status: SyncStatus, note: str) -> bool:
-        """False when the table has no such punch."""
+    def _set_status(self, log_id: str, status: SyncStatus, note: str) -> "_Found":
+        """Set the status of a punch not yet delivered; a synced punch is never changed."""
         now = iso(datetime.now(UTC))
         entry = {"at": now, "status": status.value, "detail": note}
         missing = self._dynamodb.exceptions.ConditionalCheckFailedException
-        values = {":status": status.value, ":now": now, ":entry": [entry], ":empty": []}
+        values = {":status": status.value, ":now": now, ":entry": [entry], ":empty": [], ":synced": "synced"}
         with unavailable_on_aws_errors("updating a punch"):
             try:
                 self._dynamodb.update_item(
@@ -110,12 +124,13 @@ class DeadLetterQueue:
                     Key=to_item({"logId": log_id}),
                     UpdateExpression="SET syncStatus = :status, queuedAt = :now, "
                     "history = list_append(if_not_exists(history, :empty), :entry)",
-                    ConditionExpression="attribute_exists(logId)",
+                    ConditionExpression="attribute_exists(logId) AND syncStatus <> :synced",
                     ExpressionAttributeValues=to_item(values),
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
-            except missing:
-                return False
-        return True
+            except missing as refused:
+                return _Found.SYNCED if refused.response.get("Item") else _Found.MISSING
+        return _Found.UPDATED
 
 
 def _letter(message: dict[str, Any]) -> DeadLetter:

@@ -362,7 +362,7 @@ def run(scale: int, seed: int = 7) -> dict[str, int]:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--scale", type=int, default=1000, help="punches per source (four sources)")
+    parser.add_argument("--scale", type=int, default=250, help="punches per source (four sources)")
     figures = run(parser.parse_args().scale)
     width = max(map(len, figures))
     for label, value in figures.items():

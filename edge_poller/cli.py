@@ -84,11 +84,17 @@ def _duration(text: str) -> timedelta:
     return timedelta(**{unit: int(match[1])})
 
 
-def _open(config_path: Path) -> tuple[PollerConfig, Poller]:
+def _open(config_path: Path, show_downloads: bool = False) -> tuple[PollerConfig, Poller]:
     config = load_config(config_path)
     store = Store(config.state_dir / "outbox.sqlite3")
     cloud = CloudClient(config.cloud_url, config.api_key.get_secret_value(), config.push_timeout_seconds)
-    return config, Poller(config, store, cloud)
+    announce = _announce_download if show_downloads else (lambda name, records: None)
+    return config, Poller(config, store, cloud, on_download=announce)
+
+
+def _announce_download(name: str, records: int) -> None:
+    """pyzk reads a log in one call with no progress hook: say what is coming and how big it is."""
+    print(f"{name}: downloading {records:,} records ({records * 40 / 1e6:.1f} MB)...", flush=True)
 
 
 def _setup_logging(state_dir: Path | None, verbose: bool = True) -> None:
@@ -135,7 +141,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_once(args: argparse.Namespace) -> int:
-    config, poller = _open(args.config)
+    config, poller = _open(args.config, show_downloads=True)
     _setup_logging(config.state_dir, verbose=False)
     for name in args.device or []:
         config.device(name)

@@ -53,11 +53,13 @@ class Poller:
         store: Store,
         cloud: CloudClient,
         device_factory: Callable[[DeviceConfig], ZktecoDevice] = ZktecoDevice,
+        on_download: Callable[[str, int], None] = lambda name, records: None,
     ) -> None:
         self.config = config
         self.store = store
         self.cloud = cloud
         self._device_factory = device_factory
+        self._on_download = on_download  # told before a full log download: it can take a while
         self._pool = ThreadPoolExecutor(max_workers=max(4, len(config.devices)), thread_name_prefix="device")
         self._busy: set[str] = set()
         self._busy_lock = threading.Lock()
@@ -115,6 +117,7 @@ class Poller:
                 report.unchanged = True
                 self.store.touch_read(device.name)
                 return report
+            self._on_download(device.name, report.records_on_device)
             records = driver.records(connection)
         report.fetched = len(records)
         report.new = self._take(

@@ -44,7 +44,11 @@ def test_incremental_reads_push_only_new_punches(device, cloud, write_config, ca
     assert once(config) == 0
     assert cloud.requests == requests_before
     assert state.bytes_sent - sent_before < 500  # connect, sizes, exit: no log download
-    assert "unchanged" in capsys.readouterr().out
+    output = capsys.readouterr().out
+    assert "unchanged" in output
+    assert "front: downloading 40 records" in output
+    assert "front: downloading 43 records" in output
+    assert "downloading" not in output.split("front: downloading 43 records")[-1]  # not when idle
 
 
 def test_cloud_down_for_a_while_means_an_outbox_that_drains_later(device, cloud, write_config):

@@ -19,7 +19,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from attendance.api import INTERNAL_ERROR_BODY, unavailable_body
+from attendance.api import internal_error_response, json_response, unavailable_body
 from attendance.data.aws import StoreUnavailable, client
 from attendance.data.devices import DeviceStore
 from attendance.data.punches import PunchStore
@@ -177,14 +177,10 @@ def hikvision_event(token: str) -> Response[Any]:
     outcome = read_event(event_document(_body_bytes(), content_type), device)
     if outcome.punch is None:
         logger.info("event acknowledged", extra={"device": device.device_id, "note": outcome.note})
-        return _json(HTTPStatus.OK, {"status": "ok", "result": "ignored", "note": outcome.note})
+        return json_response(HTTPStatus.OK, {"status": "ok", "result": "ignored", "note": outcome.note})
     [result] = _ingest(device, [outcome.punch], PunchSource.HIKVISION)
     body = {"status": "ok", "result": result.status.value, "logId": result.log_id, "note": result.reason}
-    return _json(HTTPStatus.OK, {key: value for key, value in body.items() if value is not None})
-
-
-def _json(status: int, body: dict[str, Any]) -> Response:
-    return Response(status, content_types.APPLICATION_JSON, body)
+    return json_response(HTTPStatus.OK, {key: value for key, value in body.items() if value is not None})
 
 
 def _is_adms() -> bool:
@@ -195,7 +191,7 @@ def _is_adms() -> bool:
 def handle_refused(error: DeviceRefused) -> Response:
     if _is_adms():
         return _text(f"ERROR: {error}", HTTPStatus.FORBIDDEN)
-    return _json(HTTPStatus.FORBIDDEN, {"error": "device_refused", "message": str(error)})
+    return json_response(HTTPStatus.FORBIDDEN, {"error": "device_refused", "message": str(error)})
 
 
 @app.exception_handler(MalformedEvent)
@@ -203,7 +199,7 @@ def handle_malformed(error: MalformedEvent) -> Response:
     logger.warning("malformed push", extra={"reason": str(error)})
     if _is_adms():
         return _text(f"ERROR: {error}", HTTPStatus.BAD_REQUEST)
-    return _json(HTTPStatus.BAD_REQUEST, {"error": "malformed_event", "message": str(error)})
+    return json_response(HTTPStatus.BAD_REQUEST, {"error": "malformed_event", "message": str(error)})
 
 
 @app.exception_handler(StoreUnavailable)
@@ -212,7 +208,7 @@ def handle_store_unavailable(error: StoreUnavailable) -> Response:
     logger.exception("storage unavailable")
     if _is_adms():
         return _text("ERROR: storage unavailable, send again later", HTTPStatus.SERVICE_UNAVAILABLE)
-    return _json(HTTPStatus.SERVICE_UNAVAILABLE, unavailable_body("punch storage"))
+    return json_response(HTTPStatus.SERVICE_UNAVAILABLE, unavailable_body("punch storage"))
 
 
 @app.exception_handler(Exception)
@@ -220,7 +216,7 @@ def handle_unexpected(error: Exception) -> Response:
     logger.exception("unexpected error")
     if _is_adms():
         return _text("ERROR: internal error", HTTPStatus.INTERNAL_SERVER_ERROR)
-    return _json(HTTPStatus.INTERNAL_SERVER_ERROR, INTERNAL_ERROR_BODY)
+    return internal_error_response()
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

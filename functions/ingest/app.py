@@ -5,13 +5,19 @@ from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from attendance.api import INTERNAL_ERROR_BODY, RETRY_AFTER, ApiError, authenticate, unavailable_body
+from attendance.api import (
+    ApiError,
+    authenticate,
+    internal_error_response,
+    json_response,
+    unavailable_response,
+)
 from attendance.data.api_keys import ApiKeyStore
 from attendance.data.aws import StoreUnavailable, client
 from attendance.data.devices import DeviceStore
@@ -85,7 +91,7 @@ def _ingest(source: PunchSource) -> Response:
     results = service.ingest(items, caller, source)
     _count(results)
     if is_batch:
-        return _json(HTTPStatus.OK, _batch_body(results))
+        return json_response(HTTPStatus.OK, _batch_body(results))
     logger.set_correlation_id(results[0].log_id)
     return _single_reply(results[0])
 
@@ -94,11 +100,11 @@ def _single_reply(result: ItemResult) -> Response:
     if result.status is ItemStatus.REJECTED:
         code = result.error or "invalid_punch"
         status = _REJECTION_STATUS.get(code, HTTPStatus.BAD_REQUEST)
-        return _json(status, {"status": "rejected", "error": code, "message": result.reason})
+        return json_response(status, {"status": "rejected", "error": code, "message": result.reason})
     body = {"status": result.status.value, "logId": result.log_id}
     if result.reason:
         body["reason"] = result.reason
-    return _json(_SINGLE_STATUS[result.status], body)
+    return json_response(_SINGLE_STATUS[result.status], body)
 
 
 def _batch_body(results: list[ItemResult]) -> dict[str, Any]:
@@ -121,28 +127,19 @@ def handle_api_error(error: ApiError) -> Response:
     else:
         logger.info("request refused", extra={"error": error.code, "reason": error.message})
         metrics.add_metric(name="RequestsRefused", unit=MetricUnit.Count, value=1)
-    return _json(error.status, error.body())
+    return json_response(error.status, error.body())
 
 
 @app.exception_handler(StoreUnavailable)
 def handle_store_unavailable(error: StoreUnavailable) -> Response:
     logger.exception("storage unavailable")
-    return Response(
-        HTTPStatus.SERVICE_UNAVAILABLE,
-        content_types.APPLICATION_JSON,
-        unavailable_body("punch storage"),
-        RETRY_AFTER,
-    )
+    return unavailable_response("punch storage")
 
 
 @app.exception_handler(Exception)
 def handle_unexpected(error: Exception) -> Response:
     logger.exception("unexpected error")
-    return _json(HTTPStatus.INTERNAL_SERVER_ERROR, INTERNAL_ERROR_BODY)
-
-
-def _json(status: HTTPStatus, body: dict[str, Any]) -> Response:
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
+    return internal_error_response()
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -6,11 +6,17 @@ from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from attendance.api import INTERNAL_ERROR_BODY, RETRY_AFTER, ApiError, authenticate, unavailable_body
+from attendance.api import (
+    ApiError,
+    authenticate,
+    internal_error_response,
+    json_response,
+    unavailable_response,
+)
 from attendance.data.api_keys import ApiKeyStore
 from attendance.data.aws import StoreUnavailable, client
 from attendance.data.punches import PunchStore
@@ -70,7 +76,7 @@ def _reply(reports: list[DayReport], filename: str, meta: dict[str, Any]) -> Res
     if output != "json":
         raise ApiError(HTTPStatus.BAD_REQUEST, "invalid_query", "format must be json or csv")
     body = meta | {"count": len(reports), "rows": [as_row(report) for report in reports]}
-    return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, body)
+    return json_response(HTTPStatus.OK, body)
 
 
 @app.get(
@@ -110,24 +116,19 @@ def timesheet() -> Response[Any]:
 @app.exception_handler(ApiError)
 def handle_api_error(error: ApiError) -> Response:
     logger.info("request refused", extra={"error": error.code, "reason": error.message})
-    return Response(error.status, content_types.APPLICATION_JSON, error.body())
+    return json_response(error.status, error.body())
 
 
 @app.exception_handler(StoreUnavailable)
 def handle_store_unavailable(error: StoreUnavailable) -> Response:
     logger.exception("storage unavailable")
-    return Response(
-        HTTPStatus.SERVICE_UNAVAILABLE,
-        content_types.APPLICATION_JSON,
-        unavailable_body("reports"),
-        RETRY_AFTER,
-    )
+    return unavailable_response("reports")
 
 
 @app.exception_handler(Exception)
 def handle_unexpected(error: Exception) -> Response:
     logger.exception("unexpected error")
-    return Response(HTTPStatus.INTERNAL_SERVER_ERROR, content_types.APPLICATION_JSON, INTERNAL_ERROR_BODY)
+    return internal_error_response()
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -4,6 +4,8 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
+from aws_lambda_powertools.event_handler import Response, content_types
+
 from attendance.data.api_keys import ApiKeyStore
 from attendance.domain.keys import ApiKey, Scope
 
@@ -25,13 +27,22 @@ class ApiError(Exception):
         return body
 
 
+def json_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    return Response(status, content_types.APPLICATION_JSON, body, headers)
+
+
 def unavailable_body(what: str) -> dict[str, str]:
     """A 503's body: the caller may retry; nothing about why (that goes to the log)."""
     return {"error": "unavailable", "message": f"{what} is unavailable; try again later"}
 
 
-INTERNAL_ERROR_BODY = {"error": "internal", "message": "internal error"}
-RETRY_AFTER = {"Retry-After": "30"}
+def unavailable_response(what: str) -> Response:
+    """503 with Retry-After, for clients of the JSON API."""
+    return json_response(HTTPStatus.SERVICE_UNAVAILABLE, unavailable_body(what), {"Retry-After": "30"})
+
+
+def internal_error_response() -> Response:
+    return json_response(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": "internal", "message": "internal error"})
 
 
 def authenticate(headers: Mapping[str, str], keys: ApiKeyStore, scope: Scope) -> ApiKey:

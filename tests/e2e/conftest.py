@@ -1,7 +1,6 @@
 """The local stack as a user runs it (`python -m local_stack`), on free ports, driven over HTTP and SQS."""
 
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -14,15 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
+from edge_poller.simulator import free_tcp_port
 from local_stack.stack import local_client
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass
@@ -42,7 +36,7 @@ class RunningStack:
 
 @pytest.fixture(scope="session")
 def local_stack() -> Iterator[RunningStack]:
-    ports = {"API_PORT": free_port(), "AWS_PORT": free_port(), "CRM_PORT": free_port()}
+    ports = {"API_PORT": free_tcp_port(), "AWS_PORT": free_tcp_port(), "CRM_PORT": free_tcp_port()}
     environment = (
         os.environ | {name: str(port) for name, port in ports.items()} | {"LOCAL_API_KEY": "e2e-key"}
     )

@@ -51,7 +51,17 @@ class _Handler(BaseHTTPRequestHandler):
                 )
                 event["routeKey"] = f"{route.method.upper()} {route.path}"
                 event["pathParameters"] = parameters or None
-                self._respond(route.function.invoke(event))
+                try:
+                    result = route.function.invoke(event)
+                except Exception as error:  # API Gateway's answer when the function fails
+                    self.server.log(f"{self.command} {url.path}: {error}")
+                    self._send(
+                        HTTPStatus.INTERNAL_SERVER_ERROR,
+                        {"content-type": "application/json"},
+                        b'{"message":"Internal Server Error"}',
+                    )
+                    return
+                self._respond(result)
                 return
         self._send(HTTPStatus.NOT_FOUND, {"content-type": "application/json"}, b'{"message":"Not Found"}')
 

@@ -1,19 +1,43 @@
-"""The template's functions, loaded in-process as Lambda would load them, one invocation at a time each."""
+"""The template's functions, run as Lambda runs them: each invocation in an execution environment (a
+process of its own that imported the handler once), one invocation at a time per environment, more
+environments started when all are busy, up to the function's concurrency."""
 
-import importlib
+import json
 import os
 import re
+import select
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
+from local_stack.container import CRASH_VARIABLE
 from local_stack.events import LambdaContext
 from local_stack.template import Resolver, function_environment, resources_of_type
+
+ROOT = Path(__file__).resolve().parent.parent
+COLD_START_LIMIT = 60.0  # seconds for a new environment to import its handler
+RESULT_GRACE = 0.5  # seconds beyond the function's timeout for the result to cross the pipe
+
+
+class FunctionError(Exception):
+    """The invocation failed as Lambda reports it: the handler raised, the process died, or it timed out."""
+
+
+class Invocable(Protocol):
+    events: dict[str, dict[str, Any]]
+
+    def invoke(self, event: dict[str, Any]) -> Any: ...
 
 
 @dataclass
 class LocalFunction:
+    """A handler called in this process, one invocation at a time (for tests that stand in a function)."""
+
     logical_id: str
     handler: Callable[[dict[str, Any], Any], Any]
     timeout: float
@@ -21,16 +45,163 @@ class LocalFunction:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def invoke(self, event: dict[str, Any]) -> Any:
-        """Like one warm Lambda container: invocations of one function never overlap."""
         with self.lock:
             return self.handler(event, LambdaContext(self.logical_id, self.timeout))
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    logical_id: str
+    handler: str  # dotted: functions.ingest.app.handler
+    timeout: float
+    environment: dict[str, str]
+
+
+class Container:
+    """One execution environment: a `local_stack.container` process with the function's environment."""
+
+    def __init__(self, spec: FunctionSpec, base_environment: dict[str, str]) -> None:
+        self.spec = spec
+        read_end, write_end = os.pipe()
+        environment = base_environment | spec.environment
+        environment |= {
+            "AWS_LAMBDA_FUNCTION_NAME": spec.logical_id,
+            "LOCAL_HANDLER": spec.handler,
+            "LOCAL_TIMEOUT": str(spec.timeout),
+            "LOCAL_RESULT_FD": str(write_end),
+        }
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "local_stack.container"],
+            cwd=ROOT,
+            env=environment,
+            stdin=subprocess.PIPE,
+            pass_fds=[write_end],
+        )
+        os.close(write_end)
+        self._results = os.fdopen(read_end, "rb")
+        self._read(COLD_START_LIMIT)  # the cold start: raises if the handler cannot be imported
+
+    def invoke(self, event: dict[str, Any]) -> Any:
+        assert self._process.stdin
+        try:
+            self._process.stdin.write(json.dumps(event).encode() + b"\n")
+            self._process.stdin.flush()
+        except BrokenPipeError as error:
+            raise FunctionError(f"{self.spec.logical_id}: the runtime exited") from error
+        return self._read(self.spec.timeout + RESULT_GRACE)
+
+    @property
+    def alive(self) -> bool:
+        return self._process.poll() is None
+
+    def stop(self) -> None:
+        if self._process.stdin:
+            self._process.stdin.close()
+        try:
+            self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._results.close()
+
+    def _read(self, timeout: float) -> Any:
+        ready, _, _ = select.select([self._results], [], [], timeout)
+        if not ready:  # Lambda stops the environment of an invocation that runs out of time
+            self._process.kill()
+            self._process.wait()
+            raise FunctionError(
+                f"{self.spec.logical_id}: task timed out after {self.spec.timeout:.2f} seconds"
+            )
+        line = self._results.readline()
+        if not line:
+            self._process.wait()
+            raise FunctionError(
+                f"{self.spec.logical_id}: the runtime exited with status {self._process.returncode}"
+            )
+        reply = json.loads(line)
+        if "errorType" in reply:
+            raise FunctionError(f"{self.spec.logical_id}: {reply['errorType']}: {reply['errorMessage']}")
+        return reply.get("result")
+
+
+class FunctionPool:
+    """A function's execution environments: reused while warm, a new one when every one is busy."""
+
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        events: dict[str, dict[str, Any]],
+        concurrency: int,
+        base_environment: dict[str, str],
+    ) -> None:
+        self.spec = spec
+        self.events = events
+        self.concurrency = concurrency
+        self._base_environment = base_environment
+        self._idle: list[Container] = []
+        self._running = 0
+        self._available = threading.Condition()
+        self.cold_starts = 0
+
+    @property
+    def logical_id(self) -> str:
+        return self.spec.logical_id
+
+    def warm_up(self) -> None:
+        """Start one environment now, so a handler that cannot load fails at start-up, not on first use."""
+        container = self._start_container()
+        with self._available:
+            self._idle.append(container)
+
+    def invoke(self, event: dict[str, Any]) -> Any:
+        container = self._acquire()
+        try:
+            return container.invoke(event)
+        finally:
+            self._release(container)
+
+    def stop(self) -> None:
+        with self._available:
+            idle, self._idle = self._idle, []
+        for container in idle:
+            container.stop()
+
+    def _acquire(self) -> Container:
+        with self._available:
+            while not self._idle and self._running >= self.concurrency:
+                self._available.wait()
+            self._running += 1
+            if self._idle:
+                return self._idle.pop()
+        try:
+            return self._start_container()
+        except BaseException:
+            with self._available:
+                self._running -= 1
+                self._available.notify()
+            raise
+
+    def _release(self, container: Container) -> None:
+        with self._available:
+            self._running -= 1
+            if container.alive:
+                self._idle.append(container)
+            self._available.notify()
+
+    def _start_container(self) -> Container:
+        started = time.monotonic()
+        container = Container(self.spec, self._base_environment)
+        self.cold_starts += 1
+        if os.environ.get("LOCAL_LOG_COLD_STARTS"):
+            print(f"cold start: {self.logical_id} in {time.monotonic() - started:.2f} s", flush=True)
+        return container
 
 
 @dataclass(frozen=True)
 class HttpRoute:
     method: str
     path: str  # may hold {parameters}, as in the template
-    function: LocalFunction
+    function: Invocable
 
     def match(self, method: str, path: str) -> dict[str, str] | None:
         if method.upper() != self.method.upper():
@@ -40,28 +211,45 @@ class HttpRoute:
         return found.groupdict() if found else None
 
 
-def load_functions(template: dict[str, Any], resolver: Resolver) -> dict[str, LocalFunction]:
-    """Import each function's handler with its own environment set, as a cold start would."""
+def function_pools(
+    template: dict[str, Any],
+    resolver: Resolver,
+    concurrency: int,
+    base_environment: dict[str, str],
+    crash_before_queue: float = 0.0,
+) -> dict[str, FunctionPool]:
+    """Every function of the template, each with its own environment variables, as Lambda sets them.
+
+    An SQS-triggered function runs at most its mapping's MaximumConcurrency environments, as on AWS;
+    others at most `concurrency`."""
     defaults = template.get("Globals", {}).get("Function", {})
-    loaded = {}
+    chaos = {CRASH_VARIABLE: str(crash_before_queue)} if crash_before_queue else {}
+    pools = {}
     for logical_id, resource in resources_of_type(template, "AWS::Serverless::Function").items():
         properties = resource["Properties"]
-        module_name, function_name = properties["Handler"].rsplit(".", 1)
         package = properties["CodeUri"].strip("/").replace("/", ".")
-        # Set while the module is imported (Powertools reads POWERTOOLS_SERVICE_NAME then) and left set:
-        # the functions share one process, and their other variables agree wherever they overlap.
-        os.environ.update(function_environment(template, logical_id, resolver))
-        handler = getattr(importlib.import_module(f"{package}.{module_name}"), function_name)
-        loaded[logical_id] = LocalFunction(
+        spec = FunctionSpec(
             logical_id,
-            handler,
+            f"{package}.{properties['Handler']}",
             float(properties.get("Timeout", defaults.get("Timeout", 3))),
-            properties.get("Events", {}),
+            function_environment(template, logical_id, resolver) | chaos,
         )
-    return loaded
+        events = properties.get("Events", {})
+        pools[logical_id] = FunctionPool(
+            spec, events, _concurrency(events, resolver, concurrency), base_environment
+        )
+    return pools
 
 
-def http_routes(functions: dict[str, LocalFunction]) -> list[HttpRoute]:
+def _concurrency(events: dict[str, dict[str, Any]], resolver: Resolver, default: int) -> int:
+    for event in events.values():
+        if event["Type"] == "SQS":
+            scaling = resolver.resolve(event["Properties"].get("ScalingConfig", {}))
+            return int(scaling.get("MaximumConcurrency", default))
+    return default
+
+
+def http_routes(functions: dict[str, FunctionPool]) -> list[HttpRoute]:
     return [
         HttpRoute(event["Properties"]["Method"], event["Properties"]["Path"], function)
         for function in functions.values()

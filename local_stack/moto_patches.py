@@ -11,8 +11,15 @@ moto also deep-copies every table a transaction touches, to roll back on failure
 costs a copy of the whole punches table, so a local stack slows down as it fills. Under the lock we can
 check every condition first and apply only when all hold, which needs no rollback.
 
+SQS requests atomic too: moto's SQS is no more thread-safe than its DynamoDB (two pollers receiving at
+once can both move a message to the dead-letter queue, and one of them fails). Each request holds the
+lock; a long poll holds it only while it looks, never while it waits for messages to arrive.
+
 SQS visibility checks cheap: moto asks every message of a queue for the time, twice, whenever it counts
 the visible ones, which it does on every SendMessage; we read the clock once per count instead.
+
+The server's routing cheap: for every request moto lists its own package folders on disk to find the
+backend; the list never changes while it runs, so we read it once.
 """
 
 import functools
@@ -20,7 +27,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from moto.core.utils import unix_time_millis
+from moto import backends
+from moto.core.utils import unix_time, unix_time_millis
 from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.exceptions import (
     MultipleTransactionsException,
@@ -28,10 +36,21 @@ from moto.dynamodb.exceptions import (
     TransactionCanceledException,
 )
 from moto.dynamodb.models import DynamoDBBackend
-from moto.sqs.models import Message, Queue
+from moto.sqs.models import Message, Queue, SQSBackend
 
 _LOCK = threading.RLock()
 _WRITES_AND_READS = ("put_item", "get_item", "update_item", "delete_item", "query", "scan")
+_MOTO_MODULES = backends.list_of_moto_modules
+_QUEUE_REQUESTS = (
+    "send_message",
+    "send_message_batch",
+    "delete_message",
+    "delete_message_batch",
+    "change_message_visibility",
+    "change_message_visibility_batch",
+    "purge_queue",
+    "get_queue_attributes",
+)
 
 
 def apply_moto_patches() -> None:
@@ -44,6 +63,32 @@ def apply_moto_patches() -> None:
     for name in _WRITES_AND_READS:
         setattr(DynamoDBBackend, name, _locked(getattr(DynamoDBBackend, name)))
     DynamoDBBackend.transact_write_items = _locked(_check_then_apply)  # type: ignore[method-assign]
+    for name in _QUEUE_REQUESTS:
+        setattr(SQSBackend, name, _locked(getattr(SQSBackend, name)))
+    SQSBackend.receive_message = _long_poll_outside_the_lock(SQSBackend.receive_message)  # type: ignore[method-assign]
+    backends.list_of_moto_modules = functools.cache(lambda: tuple(_MOTO_MODULES()))  # type: ignore[assignment]
+
+
+def _long_poll_outside_the_lock(receive: Callable[..., list[Message]]) -> Callable[..., list[Message]]:
+    @functools.wraps(receive)
+    def receive_message(
+        backend: SQSBackend,
+        queue_name: str,
+        count: int,
+        wait_seconds_timeout: int,
+        visibility_timeout: int,
+        message_attribute_names: list[str] | None = None,
+    ) -> list[Message]:
+        polling_end = unix_time() + wait_seconds_timeout
+        while True:
+            with _LOCK:
+                received = receive(backend, queue_name, count, 0, visibility_timeout, message_attribute_names)
+            remaining = polling_end - unix_time()
+            if received or remaining <= 0:
+                return received
+            backend.get_queue(queue_name).wait_for_messages(min(1, remaining))  # type: ignore[arg-type]
+
+    return receive_message
 
 
 def _visible_messages(queue: Queue) -> list[Message]:

@@ -6,6 +6,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,7 +18,7 @@ from moto.server import ThreadedMotoServer
 from attendance.data.api_keys import ApiKeyStore
 from attendance.domain.keys import Scope
 from local_stack.api_server import LocalApiServer
-from local_stack.functions import LocalFunction, http_routes, load_functions
+from local_stack.functions import FunctionPool, function_pools, http_routes
 from local_stack.mock_crm import GENERIC_PATH, MockCrmServer
 from local_stack.moto_patches import apply_moto_patches
 from local_stack.provision import provision
@@ -35,11 +36,14 @@ class LocalConfig:
     crm_port: int = 5001
     api_key: str = "local-dev-key"
     # For soak tests and experiments: template parameter overrides ("Name=value,Name=value"), every
-    # schedule every N seconds instead of its own, and a chance that ingest dies between storing punches
-    # and queueing them.
+    # rate() schedule every N seconds instead of its own (daily crons keep their time), and a chance that
+    # ingest dies between storing punches and queueing them.
     parameters: tuple[tuple[str, str], ...] = ()
     schedule_seconds: float | None = None
     crash_before_queue: float = 0.0
+    # Execution environments (processes) each function may run at once; an SQS-triggered function runs
+    # as many as its mapping's MaximumConcurrency instead, as on AWS.
+    concurrency: int = 4
 
     @classmethod
     def from_environment(cls) -> "LocalConfig":
@@ -55,6 +59,7 @@ class LocalConfig:
             parameters=tuple((name.strip(), value.strip()) for name, value in overrides),
             schedule_seconds=float(schedule) if schedule else None,
             crash_before_queue=float(os.environ.get("LOCAL_CHAOS_CRASH_BEFORE_QUEUE", "0")),
+            concurrency=int(os.environ.get("LOCAL_CONCURRENCY", cls.concurrency)),
         )
 
     @property
@@ -82,7 +87,7 @@ class LocalStack:
         self._crm: MockCrmServer | None = None
         self._api: LocalApiServer | None = None
         self.resolver: Resolver | None = None
-        self.functions: dict[str, LocalFunction] = {}
+        self.functions: dict[str, FunctionPool] = {}
 
     def start(self) -> None:
         self._point_aws_at_moto()
@@ -91,9 +96,10 @@ class LocalStack:
         self._moto = ThreadedMotoServer(HOST, self.config.aws_port, verbose=False)
         self._moto.start()
         template = load_template()
-        parameters = {"CrmUrl": self.config.crm_url + GENERIC_PATH} | dict(self.config.parameters)
-        if self.config.crash_before_queue:
-            install_crash_before_queue(self.config.crash_before_queue)
+        # No X-Ray here: tracing off, which also spares every cold start the X-Ray SDK.
+        parameters = {"CrmUrl": self.config.crm_url + GENERIC_PATH, "Tracing": "PassThrough"} | dict(
+            self.config.parameters
+        )
         self.resolver = provision(
             template, boto3.client("dynamodb"), boto3.client("sqs"), parameters, s3=boto3.client("s3")
         )
@@ -103,7 +109,14 @@ class LocalStack:
             Value=LOCAL_CRM_TOKEN,
             Type="SecureString",
         )
-        self.functions = load_functions(template, self.resolver)
+        self.functions = function_pools(
+            template,
+            self.resolver,
+            self.config.concurrency,
+            {k: v for k, v in os.environ.items() if not k.startswith("LOCAL_")},
+            self.config.crash_before_queue,
+        )
+        self._warm_up()
         ApiKeyStore(boto3.client("dynamodb"), self.resolver.refs["ApiKeysTable"]).create(
             "local", frozenset(Scope), raw_key=self.config.api_key
         )
@@ -120,8 +133,17 @@ class LocalStack:
                 server.server_close()
         for thread in self._threads:
             thread.join(timeout=15)
+        for function in self.functions.values():
+            function.stop()
         if self._moto:
             self._moto.stop()
+
+    def _warm_up(self) -> None:
+        """One execution environment per function, started side by side; a handler that fails to load
+        stops the start-up here."""
+        with ThreadPoolExecutor(max_workers=len(self.functions) or 1) as pool:
+            for future in [pool.submit(function.warm_up) for function in self.functions.values()]:
+                future.result()
 
     def _point_aws_at_moto(self) -> None:
         os.environ.update(
@@ -133,7 +155,7 @@ class LocalStack:
         )
         os.environ.pop("AWS_PROFILE", None)
 
-    def _start_event_sources(self, function: LocalFunction) -> None:
+    def _start_event_sources(self, function: FunctionPool) -> None:
         assert self.resolver
         for name, event in function.events.items():
             if event["Type"] not in ("SQS", "Schedule", "ScheduleV2"):
@@ -147,9 +169,12 @@ class LocalStack:
                     queue_arn,
                     lambda e, _c, f=function: f.invoke(e),
                     batch_size=int(properties.get("BatchSize", 10)),
-                    function_timeout=function.timeout,
+                    function_timeout=function.spec.timeout,
                 )
-                self._spawn(f"sqs-{function.logical_id}", lambda t=trigger: self._poll_forever(t))
+                for poller in range(function.concurrency):  # one poller per environment it may run
+                    self._spawn(
+                        f"sqs-{function.logical_id}-{poller}", lambda t=trigger: self._poll_forever(t)
+                    )
             elif event["Type"] in ("Schedule", "ScheduleV2"):
                 expression = properties["ScheduleExpression"]
                 zone = properties.get("ScheduleExpressionTimezone", "UTC")
@@ -173,9 +198,11 @@ class LocalStack:
                 self.log(f"event source mapping: {error}")
                 self._stop.wait(1)
 
-    def _run_on(self, function: LocalFunction, expression: str, zone: str) -> None:
+    def _run_on(self, function: FunctionPool, expression: str, zone: str) -> None:
         def wait() -> float:
-            return self.config.schedule_seconds or seconds_until_next(expression, zone, datetime.now(UTC))
+            if self.config.schedule_seconds and expression.startswith("rate("):
+                return self.config.schedule_seconds
+            return seconds_until_next(expression, zone, datetime.now(UTC))
 
         while not self._stop.wait(wait()):
             event = {"source": "aws.scheduler", "time": datetime.now().astimezone().isoformat()}
@@ -188,31 +215,6 @@ class LocalStack:
         thread = threading.Thread(target=target, name=name, daemon=True)
         thread.start()
         self._threads.append(thread)
-
-
-def install_crash_before_queue(probability: float) -> None:
-    """Chaos: make ingest die, now and then, after storing punches and before queueing them, as a Lambda
-    killed at that moment would. The punches stay pending; the sweep must queue them."""
-    import random
-
-    from attendance.ingest.service import IngestService
-
-    class CrashingQueue:
-        def __init__(self, queue: Any) -> None:
-            self._queue = queue
-
-        def send(self, log_ids: Any) -> list[str]:
-            if log_ids and random.random() < probability:  # noqa: S311 - chaos, not crypto
-                raise RuntimeError("chaos: ingest died between the table write and the queue send")
-            return self._queue.send(log_ids)
-
-    original_init = IngestService.__init__
-
-    def init(service: IngestService, *args: Any, **kwargs: Any) -> None:
-        original_init(service, *args, **kwargs)
-        service._queue = CrashingQueue(service._queue)  # type: ignore[assignment]
-
-    IngestService.__init__ = init  # type: ignore[method-assign]
 
 
 def local_client(service: str, endpoint: str) -> Any:

@@ -7,7 +7,7 @@ from functools import cache
 from typing import Any
 
 import httpx
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import (
     AsyncBatchProcessor,
@@ -24,9 +24,10 @@ from attendance.delivery.secrets import crm_secret
 from attendance.delivery.service import DeliveryFailed, DeliveryService
 from attendance.delivery.targets import TARGETS
 from attendance.settings import WorkerSettings
+from attendance.tracing import create_tracer
 
 logger = Logger()
-tracer = Tracer()
+tracer = create_tracer()
 metrics = Metrics()
 # Report an all-failed batch item by item too, rather than raising: same retries, clearer logs.
 processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)

@@ -13,7 +13,7 @@ from http import HTTPStatus
 from itertools import batched
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
@@ -32,9 +32,10 @@ from attendance.ingest.service import IngestService, ItemResult, ItemStatus
 from attendance.push.adms import options_reply, parse_attlog
 from attendance.push.hikvision import MalformedEvent, event_document, read_event
 from attendance.settings import DevicePushSettings
+from attendance.tracing import create_tracer
 
 logger = Logger()
-tracer = Tracer()
+tracer = create_tracer()
 metrics = Metrics()
 app = APIGatewayHttpResolver()
 MAX_PUSH_BYTES = 2 * 1024 * 1024  # an ADMS backlog or a Hikvision event with its picture

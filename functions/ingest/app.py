@@ -4,7 +4,7 @@ from functools import cache
 from http import HTTPStatus
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
@@ -28,9 +28,10 @@ from attendance.domain.punch import PunchSource
 from attendance.ingest.body import decode_json_body, split_punches
 from attendance.ingest.service import IngestService, ItemResult, ItemStatus
 from attendance.settings import IngestSettings
+from attendance.tracing import create_tracer
 
 logger = Logger()
-tracer = Tracer()
+tracer = create_tracer()
 metrics = Metrics()
 app = APIGatewayHttpResolver()
 

@@ -5,7 +5,7 @@ from functools import cache
 from http import HTTPStatus
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -26,9 +26,10 @@ from attendance.domain.timesheet import DayReport
 from attendance.reports.render import as_csv, as_row
 from attendance.reports.service import MAX_TIMESHEET_DAYS, ReportService
 from attendance.settings import ReportsSettings
+from attendance.tracing import create_tracer
 
 logger = Logger()
-tracer = Tracer()
+tracer = create_tracer()
 metrics = Metrics()
 app = APIGatewayHttpResolver()
 

@@ -33,11 +33,21 @@ FUNCTION_SETTINGS = {
     "ReportsFunction": ReportsSettings,
     "DailyExportFunction": ExportSettings,
 }
-POWERTOOLS_VARIABLES = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
+# Read by Powertools, and by attendance.tracing to choose a tracer before any settings are parsed.
+RUNTIME_VARIABLES = {
+    "POWERTOOLS_SERVICE_NAME",
+    "POWERTOOLS_METRICS_NAMESPACE",
+    "POWERTOOLS_LOG_LEVEL",
+    "TRACING_MODE",
+}
 
 
 @pytest.fixture(scope="module")
 def transformed(template: dict[str, Any]) -> dict[str, Any]:
+    return translate(template, {})
+
+
+def translate(template: dict[str, Any], parameters: dict[str, str]) -> dict[str, Any]:
     """The CloudFormation that `sam deploy` submits, produced offline with S3-style code locations."""
     fragment = json.loads(json.dumps(template))
     for resource in fragment["Resources"].values():
@@ -46,7 +56,7 @@ def transformed(template: dict[str, Any]) -> dict[str, Any]:
                 resource["Properties"][uri] = "s3://bucket/code.zip"
     # The translator asks IAM for managed policy ARNs only for policies named in Policies; we name none.
     translator = Translator({}, Parser(), boto_session=Session(region_name="us-east-1"))
-    return translator.translate(fragment, parameter_values={})
+    return translator.translate(fragment, parameter_values=parameters)
 
 
 def assert_lint_clean(text: str) -> None:
@@ -97,7 +107,7 @@ def test_every_variable_the_code_reads_is_set(template, logical_id):
     global_vars = template["Globals"]["Function"]["Environment"]["Variables"]
     own = functions(template)[logical_id]["Properties"]["Environment"]["Variables"]
     defined = set(global_vars) | set(own)
-    read = {name.upper() for name in FUNCTION_SETTINGS[logical_id].model_fields} | POWERTOOLS_VARIABLES
+    read = {name.upper() for name in FUNCTION_SETTINGS[logical_id].model_fields} | RUNTIME_VARIABLES
     assert read - defined == set()
     assert defined - read == set(), "variables set but never read"
 
@@ -144,6 +154,16 @@ def test_dedup_ttl_is_the_attribute_the_code_writes(template):
 def test_kept_data_survives_stack_deletion(template):
     for name in ("PunchesTable", "ApiKeysTable", "DevicesTable", "SchedulesTable", "ReportsBucket"):
         assert template["Resources"][name]["DeletionPolicy"] == "Retain"
+
+
+def test_the_tracing_parameter_sets_every_functions_tracing_and_tells_the_code(template, transformed):
+    cloudformation = transformed
+    lambdas = resources_of_type(cloudformation, "AWS::Lambda::Function").values()
+    assert [f["Properties"]["TracingConfig"] for f in lambdas] == [{"Mode": {"Ref": "Tracing"}}] * len(
+        lambdas
+    )
+    assert cloudformation["Parameters"]["Tracing"]["AllowedValues"] == ["Active", "PassThrough"]
+    assert template["Globals"]["Function"]["Environment"]["Variables"]["TRACING_MODE"] == {"Ref": "Tracing"}
 
 
 def iam_actions(transformed: dict[str, Any]) -> list[str]:

@@ -48,8 +48,8 @@ demo: install ## a day of punches through a running stack (or one it starts), wi
 openapi: install ## regenerate docs/openapi.json from the handlers' routes
 	$(BIN)/python -m local_stack.openapi
 
-soak: install ## chaos soak through the local stack (1,000 punches from four sources); prints sent, delivered, lost, twice
-	$(BIN)/python -m bench.soak --scale 250
+soak: install ## chaos soak through the local stack (3,000 punches from four sources); prints sent, delivered, lost, twice
+	$(BIN)/python -m bench.soak --scale 1000
 
 bench: install ## the benchmark suite: prints a table and writes the figures into docs/PERFORMANCE.md
 	$(BIN)/python -m bench.run

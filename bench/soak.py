@@ -13,12 +13,14 @@ import json
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -210,7 +212,28 @@ def adms_source(stack: Stack, sent: Sent, count: int, rng: random.Random, day: d
     return outcomes
 
 
-def edge_source(stack: Stack, sent: Sent, count: int, day: datetime, kill: bool) -> tuple[ZkSimulator, str]:
+@dataclass
+class EdgePoller:
+    simulator: ZkSimulator
+    process: subprocess.Popen
+    state: Path
+    records: int
+
+    def delivered(self) -> int:
+        """Records its outbox holds as delivered (read beside the running poller, as SQLite allows)."""
+        outbox = self.state / "outbox.sqlite3"
+        if not outbox.exists():
+            return 0
+        with closing(sqlite3.connect(f"file:{outbox}?mode=ro", uri=True, timeout=30)) as db:
+            return db.execute("SELECT COUNT(*) FROM outbox WHERE state = 'delivered'").fetchone()[0]
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+        self.simulator.stop()
+
+
+def edge_source(stack: Stack, sent: Sent, count: int, day: datetime, kill: bool) -> EdgePoller:
     """An edge poller reading a simulated clock; optionally killed mid-push (kill -9) and restarted."""
     serial = f"SOAK-EDGE-{'K' if kill else 'N'}"
     device = DeviceState(serial=serial, time_zone=ZONE)
@@ -240,7 +263,14 @@ def edge_source(stack: Stack, sent: Sent, count: int, day: datetime, kill: bool)
         poller.send_signal(signal.SIGKILL)
         poller.wait()
         poller = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return simulator, str(poller.pid)
+    return EdgePoller(simulator, poller, state, count)
+
+
+def wait_for_pollers(pollers: list[EdgePoller], limit: float) -> None:
+    """Until every poller has pushed every record of its clock: only then is all sent."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline and any(p.delivered() < p.records for p in pollers):
+        time.sleep(1)
 
 
 def settle(stack: Stack, limit: float) -> dict[str, int]:
@@ -249,7 +279,7 @@ def settle(stack: Stack, limit: float) -> dict[str, int]:
     dlq = sqs.get_queue_url(QueueName=f"{STACK_PREFIX}-PunchDeadLetterQueue")["QueueUrl"]
     deadline = time.monotonic() + limit
     while True:
-        statuses = Counter(item["syncStatus"]["S"] for item in _scan(dynamodb))
+        statuses = Counter(item["syncStatus"]["S"] for item in _scan(dynamodb, "syncStatus"))
         in_dlq = int(
             sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])[
                 "Attributes"
@@ -263,11 +293,12 @@ def settle(stack: Stack, limit: float) -> dict[str, int]:
         )
         if (statuses["pending"] == 0 and in_dlq >= statuses["failed"]) or time.monotonic() > deadline:
             return dict(statuses) | {"dlq": in_dlq}
-        time.sleep(5)
+        time.sleep(10)
 
 
-def _scan(dynamodb: Any) -> list[dict[str, Any]]:
-    pages = dynamodb.get_paginator("scan").paginate(TableName=f"{STACK_PREFIX}-PunchesTable")
+def _scan(dynamodb: Any, attributes: str | None = None) -> list[dict[str, Any]]:
+    projection = {"ProjectionExpression": attributes} if attributes else {}
+    pages = dynamodb.get_paginator("scan").paginate(TableName=f"{STACK_PREFIX}-PunchesTable", **projection)
     return [item for page in pages for item in page["Items"]]
 
 
@@ -312,6 +343,7 @@ def account(stack: Stack, sent: Sent) -> dict[str, int]:
         "unique": len(stored),
         "delivered": len(delivered),
         "dead-lettered": len(dead_lettered),
+        "dead-lettered, though the CRM has it (its reply was lost)": len(dead_lettered & delivered),
         "lost": len(unaccounted_stored) + len(lost_sent),
         "delivered twice": sum(1 for n in identities.values() if n > 1),
         "CRM calls repeated (absorbed by Idempotency-Key)": sum(p["deliveries"] - 1 for p in crm["punches"]),
@@ -325,7 +357,7 @@ def run(scale: int, seed: int = 7) -> dict[str, int]:
     ) - timedelta(days=1)
     stack = start_stack()
     sent = Sent()
-    simulators = []
+    pollers: list[EdgePoller] = []
     try:
         httpx.post(
             stack.crm + "/crm/_behaviour",
@@ -333,7 +365,8 @@ def run(scale: int, seed: int = 7) -> dict[str, int]:
             timeout=10,
         )
         print(
-            f"chaos phase: {scale * 4} punches from four sources, the CRM failing a third of the time",
+            f"chaos phase: {scale * 3} punches (and their duplicates) from four sources, the CRM failing a third"
+            " of the time",
             file=sys.stderr,
         )
         threads = [
@@ -343,9 +376,10 @@ def run(scale: int, seed: int = 7) -> dict[str, int]:
         for thread in threads:
             thread.start()
         for kill in (False, True):
-            simulators.append(edge_source(stack, sent, scale // 2, day, kill))
+            pollers.append(edge_source(stack, sent, scale // 2, day, kill))
         for thread in threads:
             thread.join()
+        wait_for_pollers(pollers, limit=300 + scale)
         time.sleep(20)
         httpx.post(
             stack.crm + "/crm/_behaviour", json={"failRate": 0, "slowRate": 0, "delayMs": 0}, timeout=10
@@ -354,15 +388,19 @@ def run(scale: int, seed: int = 7) -> dict[str, int]:
         settle(stack, limit=300 + scale)
         return account(stack, sent)
     finally:
-        for simulator, pid in simulators:
-            os.kill(int(pid), signal.SIGTERM)
-            simulator.stop()
+        for poller in pollers:
+            poller.stop()
         stack.stop()
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--scale", type=int, default=250, help="punches per source (four sources)")
+    parser.add_argument(
+        "--scale",
+        type=int,
+        default=1000,
+        help="punches from the API and from ADMS; half as many from each of two edge pollers",
+    )
     figures = run(parser.parse_args().scale)
     width = max(map(len, figures))
     for label, value in figures.items():

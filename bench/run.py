@@ -13,15 +13,19 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from collections import Counter
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import boto3
 import httpx
 from moto import mock_aws
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from bench.edge_poller_bench import measure as measure_edge
 from local_stack.events import LambdaContext, http_api_event
@@ -31,6 +35,9 @@ from local_stack.template import TEMPLATE_PATH, function_environment, load_templ
 
 ROOT = TEMPLATE_PATH.parent
 DOC = ROOT / "docs" / "PERFORMANCE.md"
+LAYER_REQUIREMENTS = ROOT / "layer" / "requirements.txt"
+PROJECT = canonicalize_name(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["name"])
+RUNTIME_PROVIDED = ("boto3",)  # the Lambda Python runtime brings boto3 and its dependencies
 COLD_RUNS = 5
 
 # us-east-1 list prices used by the cost model (AWS price pages; check before quoting).
@@ -48,46 +55,132 @@ PRICE = {
 }
 
 
-def cold_starts() -> list[tuple[str, float]]:
-    """Import-and-init of each handler module in a fresh interpreter, as Lambda loads it (median of runs)."""
+LOAD_AS_ON_LAMBDA = (
+    "import importlib.abc, json, sys, time\n"
+    "class Absent(importlib.abc.MetaPathFinder):\n"
+    "    def find_spec(self, name, path, target=None):\n"
+    "        if name.split('.')[0] in BLOCKED: raise ImportError(name)\n"
+    "BLOCKED = set(json.loads(sys.argv[4])); sys.meta_path.insert(0, Absent())\n"
+    "sys.path[:0] = sys.argv[1:3]; t = time.perf_counter(); __import__(sys.argv[3])\n"
+    "print(time.perf_counter() - t)"
+)
+PACKAGE_GROUPS = {  # top-level module -> the group a cold start's breakdown shows it in
+    "aws_xray_sdk": "X-Ray SDK",
+    "wrapt": "X-Ray SDK",
+    "botocore": "boto3 and botocore",
+    "boto3": "boto3 and botocore",
+    "s3transfer": "boto3 and botocore",
+    "urllib3": "boto3 and botocore",
+    "jmespath": "boto3 and botocore",
+    "dateutil": "boto3 and botocore",
+    "pydantic": "pydantic",
+    "pydantic_core": "pydantic",
+    "pydantic_settings": "pydantic",
+    "annotated_types": "pydantic",
+    "typing_extensions": "pydantic",
+    "typing_inspection": "pydantic",
+    "aws_lambda_powertools": "Powertools",
+    "attendance": "our code",
+    "app": "our code",
+}
+
+
+def cold_starts() -> dict[str, tuple[float, float]]:
+    """Import-and-init of each handler module in a fresh interpreter, as Lambda loads it: with the
+    function's code and the layer on the path, and none of the packages installed here only for
+    development. Seconds with tracing on and off, each the median of runs taken in turn, so that a
+    busy moment of the machine weighs on both alike."""
+    figures = {}
+    for logical_id, arguments in _handler_modules():
+        runs: dict[bool, list[float]] = {True: [], False: []}
+        for _ in range(COLD_RUNS):
+            for tracing in runs:
+                runs[tracing].append(_timed_import(["-c", LOAD_AS_ON_LAMBDA, *arguments], _tracing(tracing)))
+        figures[logical_id] = (statistics.median(runs[True]), statistics.median(runs[False]))
+    return figures
+
+
+def import_breakdown(logical_id: str = "IngestFunction") -> dict[str, float]:
+    """Seconds of one function's import by package group (python -X importtime, tracing on)."""
+    arguments = dict(_handler_modules())[logical_id]
+    report = subprocess.run(
+        [sys.executable, "-I", "-X", "importtime", "-c", LOAD_AS_ON_LAMBDA, *arguments],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd="/",
+        env=os.environ | {"AWS_DEFAULT_REGION": "us-east-1"} | _tracing(True),
+    ).stderr
+    groups: Counter = Counter()
+    for line in report.splitlines():
+        if line.startswith("import time:") and "self [us]" not in line:
+            self_us, _, name = (part.strip() for part in line.removeprefix("import time:").split("|"))
+            groups[PACKAGE_GROUPS.get(name.split(".")[0], "Python's standard library and the rest")] += (
+                int(self_us) / 1e6
+            )
+    return dict(groups.most_common())
+
+
+def _handler_modules() -> list[tuple[str, list[str]]]:
     template = load_template()
-    layer = ROOT / "layer"
-    script = (
-        "import sys, time; sys.path[:0] = sys.argv[1:3]; t = time.perf_counter(); "
-        "__import__(sys.argv[3]); print(time.perf_counter() - t)"
-    )
-    rows = [
-        (
-            "import boto3 (baseline)",
-            _median_run(
-                ["-c", "import time; t = time.perf_counter(); import boto3; print(time.perf_counter() - t)"]
-            ),
-        )
-    ]
+    blocked = json.dumps(modules_outside_lambda())
+    modules = []
     for logical_id, resource in sorted(resources_of_type(template, "AWS::Serverless::Function").items()):
         properties = resource["Properties"]
         module = properties["Handler"].rsplit(".", 1)[0]
-        code = ROOT / properties["CodeUri"]
-        rows.append((logical_id, _median_run(["-c", script, str(code), str(layer), module])))
-    return rows
-
-
-def _median_run(arguments: list[str]) -> float:
-    environment = os.environ | {"POWERTOOLS_TRACE_DISABLED": "true", "AWS_DEFAULT_REGION": "us-east-1"}
-    times = [
-        float(
-            subprocess.run(
-                [sys.executable, "-I", *arguments],
-                capture_output=True,
-                text=True,
-                check=True,
-                cwd="/",
-                env=environment,
-            ).stdout
+        modules.append(
+            (logical_id, [str(ROOT / properties["CodeUri"]), str(ROOT / "layer"), module, blocked])
         )
-        for _ in range(COLD_RUNS)
-    ]
-    return statistics.median(times)
+    return modules
+
+
+def _tracing(on: bool) -> dict[str, str]:
+    return {"POWERTOOLS_TRACE_DISABLED": "false", "TRACING_MODE": "Active" if on else "PassThrough"}
+
+
+def boto3_import() -> float:
+    script = "import time; t = time.perf_counter(); import boto3; print(time.perf_counter() - t)"
+    return statistics.median(_timed_import(["-c", script]) for _ in range(COLD_RUNS))
+
+
+def modules_outside_lambda() -> list[str]:
+    """Top-level modules of the distributions installed here that a function on Lambda would not have:
+    it gets the layer's requirements and the runtime's boto3, with their dependencies, and nothing else
+    (httpx, for one, imports its command line's rich and click when they happen to be installed)."""
+    lines = LAYER_REQUIREMENTS.read_text().splitlines()
+    wanted = [Requirement(line) for line in lines if line.strip() and not line.startswith("#")]
+    wanted += [Requirement(name) for name in RUNTIME_PROVIDED]
+    shipped: set[str] = set()
+    while wanted:
+        requirement = wanted.pop()
+        shipped.add(canonicalize_name(requirement.name))
+        for line in metadata.requires(requirement.name) or []:
+            dependency = Requirement(line)
+            extras = {""} | requirement.extras
+            applies = dependency.marker is None or any(
+                dependency.marker.evaluate({"extra": e}) for e in extras
+            )
+            if applies and canonicalize_name(dependency.name) not in shipped:
+                wanted.append(dependency)
+    return sorted(
+        module
+        for module, distributions in metadata.packages_distributions().items()
+        if not (shipped | {PROJECT}) & {canonicalize_name(d) for d in distributions}
+    )
+
+
+def _timed_import(arguments: list[str], environment: dict[str, str] | None = None) -> float:
+    """Seconds a fresh interpreter reports for its import (the script prints them)."""
+    return float(
+        subprocess.run(
+            [sys.executable, "-I", *arguments],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd="/",
+            env=os.environ | {"AWS_DEFAULT_REGION": "us-east-1"} | (environment or {}),
+        ).stdout
+    )
 
 
 class AwsCallCounter:
@@ -318,7 +411,9 @@ def cost_model(calls: dict[str, Any]) -> dict[str, float]:
 
 def main() -> None:
     print("measuring cold starts...", file=sys.stderr)
+    baseline = boto3_import()
     cold = cold_starts()
+    breakdown = import_breakdown()
     print("counting AWS requests...", file=sys.stderr)
     calls = requests_per_punch()
     print("driving the local stack...", file=sys.stderr)
@@ -326,15 +421,21 @@ def main() -> None:
     print("edge poller, 50,000 records...", file=sys.stderr)
     edge = measure_edge(50_000)
     cost = cost_model(calls)
-    baseline = cold[0][1]
-    rows = [("Cold start (import + init, median of 5, fresh interpreter)", "", "")]
+    rows = [(f"Cold start (import + init, median of {COLD_RUNS}, as on Lambda)", "", "")]
+    rows += [("  import boto3 (baseline)", f"{baseline * 1000:.0f} ms", "")]
     rows += [
         (
             f"  {name}",
-            f"{seconds * 1000:.0f} ms",
-            "" if name.startswith("import") else f"{seconds / baseline:.1f}x boto3",
+            f"{on * 1000:.0f} ms",
+            f"{on / baseline:.1f}x boto3; tracing off: {off * 1000:.0f} ms ({off / baseline:.1f}x)",
         )
-        for name, seconds in cold
+        for name, (on, off) in cold.items()
+    ]
+    total = sum(breakdown.values())
+    rows += [("IngestFunction's import by package (tracing on)", "", "")]
+    rows += [
+        (f"  {group}", f"{seconds * 1000:.0f} ms", f"{seconds / total:.0%}")
+        for group, seconds in breakdown.items()
     ]
     rows += [("AWS requests per punch", "", "")]
     rows += [

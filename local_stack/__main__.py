@@ -6,6 +6,7 @@ import sys
 from datetime import datetime
 from types import FrameType
 
+from local_stack.functions import FunctionError
 from local_stack.stack import LocalConfig, LocalStack, wait_for_stop
 
 
@@ -55,6 +56,10 @@ def main() -> int:
         stack.start()
     except OSError as error:
         print(f"could not start: {error} (is another stack running? set API_PORT, AWS_PORT, CRM_PORT)")
+        stack.stop()
+        return 1
+    except FunctionError as error:  # a handler that does not load: its traceback is printed above
+        print(f"could not start: {error}")
         stack.stop()
         return 1
     print(banner(stack), flush=True)

@@ -28,6 +28,7 @@ def main() -> int:
     try:
         handler = load_handler(os.environ["LOCAL_HANDLER"])
     except Exception as error:  # the function cannot start: say why, as Lambda's Runtime.ImportModuleError
+        traceback.print_exc()
         _write(results, {"errorType": "Runtime.ImportModuleError", "errorMessage": repr(error)})
         return 1
     if float(os.environ.get(CRASH_VARIABLE) or 0):

@@ -79,7 +79,11 @@ class Container:
         )
         os.close(write_end)
         self._results = os.fdopen(read_end, "rb")
-        self._read(COLD_START_LIMIT)  # the cold start: raises if the handler cannot be imported
+        try:  # the cold start: fails if the handler cannot be imported
+            self._read(COLD_START_LIMIT, f"init timed out after {COLD_START_LIMIT:.0f} seconds")
+        except FunctionError:
+            self.stop()
+            raise
 
     def invoke(self, event: dict[str, Any]) -> Any:
         assert self._process.stdin
@@ -87,8 +91,10 @@ class Container:
             self._process.stdin.write(json.dumps(event).encode() + b"\n")
             self._process.stdin.flush()
         except BrokenPipeError as error:
-            raise FunctionError(f"{self.spec.logical_id}: the runtime exited") from error
-        return self._read(self.spec.timeout + RESULT_GRACE)
+            raise FunctionError(f"{self.spec.logical_id}: Runtime exited") from error
+        return self._read(
+            self.spec.timeout + RESULT_GRACE, f"Task timed out after {self.spec.timeout:.2f} seconds"
+        )
 
     @property
     def alive(self) -> bool:
@@ -104,24 +110,27 @@ class Container:
             self._process.wait()
         self._results.close()
 
-    def _read(self, timeout: float) -> Any:
-        ready, _, _ = select.select([self._results], [], [], timeout)
+    def _read(self, limit: float, timed_out: str) -> Any:
+        ready, _, _ = select.select([self._results], [], [], limit)
         if not ready:  # Lambda stops the environment of an invocation that runs out of time
             self._process.kill()
             self._process.wait()
-            raise FunctionError(
-                f"{self.spec.logical_id}: task timed out after {self.spec.timeout:.2f} seconds"
-            )
+            self._fail(timed_out)
         line = self._results.readline()
         if not line:
             self._process.wait()
-            raise FunctionError(
-                f"{self.spec.logical_id}: the runtime exited with status {self._process.returncode}"
-            )
+            self._fail(f"Runtime exited with error: exit status {self._process.returncode}")
         reply = json.loads(line)
         if "errorType" in reply:
             raise FunctionError(f"{self.spec.logical_id}: {reply['errorType']}: {reply['errorMessage']}")
         return reply.get("result")
+
+    def _fail(self, message: str) -> None:
+        """Log it as Lambda logs it (the handler cannot), and report it to the caller."""
+        print(
+            json.dumps({"function": self.spec.logical_id, "level": "ERROR", "message": message}), flush=True
+        )
+        raise FunctionError(f"{self.spec.logical_id}: {message}")
 
 
 class FunctionPool:
@@ -171,8 +180,10 @@ class FunctionPool:
             while not self._idle and self._running >= self.concurrency:
                 self._available.wait()
             self._running += 1
-            if self._idle:
-                return self._idle.pop()
+            while self._idle:
+                container = self._idle.pop()
+                if container.alive:
+                    return container
         try:
             return self._start_container()
         except BaseException:

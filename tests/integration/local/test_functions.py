@@ -77,9 +77,9 @@ def test_an_invocation_past_the_timeout_is_stopped_with_its_environment(pools):
 def test_a_runtime_that_dies_is_replaced(pools):
     function = pool("die", concurrency=1)
     pools.append(function)
-    with pytest.raises(FunctionError, match="exited with status 3"):
+    with pytest.raises(FunctionError, match="exit status 3"):
         function.invoke({})
-    with pytest.raises(FunctionError, match="exited with status 3"):
+    with pytest.raises(FunctionError, match="exit status 3"):
         function.invoke({})
     assert function.cold_starts == 2
 

@@ -50,6 +50,11 @@ class Sent:
     sends: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def resend(self, count: int) -> None:
+        """Punches sent again exactly as before (their identities are known already)."""
+        with self.lock:
+            self.sends += count
+
     def add(self, device: str, user: str, local: datetime, kind: PunchType) -> None:
         instant = local.replace(tzinfo=ZoneInfo(ZONE))
         with self.lock:
@@ -197,8 +202,10 @@ def adms_source(stack: Stack, sent: Sent, count: int, rng: random.Random, day: d
             lines.append(f"{user}\t{at:%Y-%m-%d %H:%M:%S}\t{TYPES.index(kind)}\t1\t\t0\t0")
             sent.add(serial, user, at, kind)
         body = "\r\n".join(lines) + "\r\n"
-        for _ in range(2 if rng.random() < 0.2 else 1):
+        for attempt in range(2 if rng.random() < 0.2 else 1):
             # Not OK: the device keeps the records and sends them again later.
+            if attempt:
+                sent.resend(len(lines))
             _until(
                 lambda body=body: client.post(
                     stack.api + "/iclock/cdata",
@@ -237,11 +244,12 @@ def edge_source(stack: Stack, sent: Sent, count: int, day: datetime, kill: bool)
     """An edge poller reading a simulated clock; optionally killed mid-push (kill -9) and restarted."""
     serial = f"SOAK-EDGE-{'K' if kill else 'N'}"
     device = DeviceState(serial=serial, time_zone=ZONE)
-    for user, at, kind in day_of_punches(
-        random.Random(serial), [f"{serial}-{n}" for n in range(20)], day, count
-    ):
-        device.punch(user, punch=TYPES.index(kind), at=at)
-        sent.add(serial, user, at, kind)
+    rng = random.Random(serial)
+    for user, at, kind in day_of_punches(rng, [f"{serial}-{n}" for n in range(20)], day, count):
+        taps = [at, at + timedelta(seconds=rng.randint(1, 40))] if rng.random() < 0.2 else [at]
+        for tap in taps:  # a fifth tapped twice within seconds: the clock keeps both records
+            device.punch(user, punch=TYPES.index(kind), at=tap)
+            sent.add(serial, user, tap, kind)
     simulator = ZkSimulator(device, port=0).start()
     state = Path(tempfile.mkdtemp(prefix="soak-edge-"))
     config = state / "edge-poller.toml"
@@ -263,7 +271,7 @@ def edge_source(stack: Stack, sent: Sent, count: int, day: datetime, kill: bool)
         poller.send_signal(signal.SIGKILL)
         poller.wait()
         poller = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return EdgePoller(simulator, poller, state, count)
+    return EdgePoller(simulator, poller, state, len(device.records))
 
 
 def wait_for_pollers(pollers: list[EdgePoller], limit: float) -> None:

@@ -44,10 +44,6 @@ RUNTIME_VARIABLES = {
 
 @pytest.fixture(scope="module")
 def transformed(template: dict[str, Any]) -> dict[str, Any]:
-    return translate(template, {})
-
-
-def translate(template: dict[str, Any], parameters: dict[str, str]) -> dict[str, Any]:
     """The CloudFormation that `sam deploy` submits, produced offline with S3-style code locations."""
     fragment = json.loads(json.dumps(template))
     for resource in fragment["Resources"].values():
@@ -56,7 +52,7 @@ def translate(template: dict[str, Any], parameters: dict[str, str]) -> dict[str,
                 resource["Properties"][uri] = "s3://bucket/code.zip"
     # The translator asks IAM for managed policy ARNs only for policies named in Policies; we name none.
     translator = Translator({}, Parser(), boto_session=Session(region_name="us-east-1"))
-    return translator.translate(fragment, parameter_values=parameters)
+    return translator.translate(fragment, parameter_values={})
 
 
 def assert_lint_clean(text: str) -> None:
@@ -157,12 +153,11 @@ def test_kept_data_survives_stack_deletion(template):
 
 
 def test_the_tracing_parameter_sets_every_functions_tracing_and_tells_the_code(template, transformed):
-    cloudformation = transformed
-    lambdas = resources_of_type(cloudformation, "AWS::Lambda::Function").values()
+    lambdas = resources_of_type(transformed, "AWS::Lambda::Function").values()
     assert [f["Properties"]["TracingConfig"] for f in lambdas] == [{"Mode": {"Ref": "Tracing"}}] * len(
         lambdas
     )
-    assert cloudformation["Parameters"]["Tracing"]["AllowedValues"] == ["Active", "PassThrough"]
+    assert transformed["Parameters"]["Tracing"]["AllowedValues"] == ["Active", "PassThrough"]
     assert template["Globals"]["Function"]["Environment"]["Variables"]["TRACING_MODE"] == {"Ref": "Tracing"}
 
 

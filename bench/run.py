@@ -4,6 +4,7 @@ and the cost model. Prints a table and rewrites docs/PERFORMANCE.md with the fig
 Figures are measurements on this machine and on moto, not on AWS: they compare, they do not promise.
 """
 
+import functools
 import gzip
 import json
 import os
@@ -103,13 +104,8 @@ def cold_starts() -> dict[str, tuple[float, float]]:
 def import_breakdown(logical_id: str = "IngestFunction") -> dict[str, float]:
     """Seconds of one function's import by package group (python -X importtime, tracing on)."""
     arguments = dict(_handler_modules())[logical_id]
-    report = subprocess.run(
-        [sys.executable, "-I", "-X", "importtime", "-c", LOAD_AS_ON_LAMBDA, *arguments],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd="/",
-        env=os.environ | {"AWS_DEFAULT_REGION": "us-east-1"} | _tracing(True),
+    report = _fresh_interpreter(
+        ["-X", "importtime", "-c", LOAD_AS_ON_LAMBDA, *arguments], _tracing(True)
     ).stderr
     groups: Counter = Counter()
     for line in report.splitlines():
@@ -121,6 +117,7 @@ def import_breakdown(logical_id: str = "IngestFunction") -> dict[str, float]:
     return dict(groups.most_common())
 
 
+@functools.cache
 def _handler_modules() -> list[tuple[str, list[str]]]:
     template = load_template()
     blocked = json.dumps(modules_outside_lambda())
@@ -171,15 +168,17 @@ def modules_outside_lambda() -> list[str]:
 
 def _timed_import(arguments: list[str], environment: dict[str, str] | None = None) -> float:
     """Seconds a fresh interpreter reports for its import (the script prints them)."""
-    return float(
-        subprocess.run(
-            [sys.executable, "-I", *arguments],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd="/",
-            env=os.environ | {"AWS_DEFAULT_REGION": "us-east-1"} | (environment or {}),
-        ).stdout
+    return float(_fresh_interpreter(arguments, environment or {}).stdout)
+
+
+def _fresh_interpreter(arguments: list[str], environment: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-I", *arguments],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd="/",
+        env=os.environ | {"AWS_DEFAULT_REGION": "us-east-1"} | environment,
     )
 
 

@@ -74,32 +74,27 @@ class PunchStore:
 
     def pending_queued_before(self, cutoff: datetime) -> list[PunchRecord]:
         """Punches still pending whose last trip to the queue is older than the cutoff."""
-        records = []
-        with unavailable_on_aws_errors("listing pending punches"):
-            pages = self._client.get_paginator("query").paginate(
-                TableName=self._punches_table,
-                IndexName=STATUS_INDEX,
-                KeyConditionExpression="syncStatus = :pending AND receivedAt < :cutoff",
-                FilterExpression="queuedAt < :cutoff",
-                ExpressionAttributeValues=to_item({":pending": SyncStatus.PENDING, ":cutoff": iso(cutoff)}),
-            )
-            for page in pages:
-                records += [record_from_item(item) for item in page["Items"]]
-        return records
+        pages = self._query_pages(
+            "listing pending punches",
+            STATUS_INDEX,
+            "syncStatus = :pending AND receivedAt < :cutoff",
+            {":pending": SyncStatus.PENDING, ":cutoff": iso(cutoff)},
+            FilterExpression="queuedAt < :cutoff",
+        )
+        return [record_from_item(item) for page in pages for item in page["Items"]]
 
     def count_by_status(self) -> dict[str, int]:
         """How many punches are in each sync status, counted on the status index."""
         counts = {}
-        with unavailable_on_aws_errors("counting punches"):
-            for status in SyncStatus:
-                pages = self._client.get_paginator("query").paginate(
-                    TableName=self._punches_table,
-                    IndexName=STATUS_INDEX,
-                    Select="COUNT",
-                    KeyConditionExpression="syncStatus = :status",
-                    ExpressionAttributeValues=to_item({":status": status.value}),
-                )
-                counts[status.value] = sum(page["Count"] for page in pages)
+        for status in SyncStatus:
+            pages = self._query_pages(
+                "counting punches",
+                STATUS_INDEX,
+                "syncStatus = :status",
+                {":status": status.value},
+                Select="COUNT",
+            )
+            counts[status.value] = sum(page["Count"] for page in pages)
         return counts
 
     def oldest_pending(self) -> PunchRecord | None:
@@ -117,17 +112,16 @@ class PunchStore:
     def count_on_date(self, local_date: str) -> dict[str, int]:
         """Sync statuses of one device-local date's punches, on the date index."""
         counts = dict.fromkeys((status.value for status in SyncStatus), 0)
-        with unavailable_on_aws_errors("counting punches"):
-            pages = self._client.get_paginator("query").paginate(
-                TableName=self._punches_table,
-                IndexName=DATE_INDEX,
-                ProjectionExpression="syncStatus",
-                KeyConditionExpression="localDate = :date",
-                ExpressionAttributeValues=to_item({":date": local_date}),
-            )
-            for page in pages:
-                for item in page["Items"]:
-                    counts[item["syncStatus"]["S"]] += 1
+        pages = self._query_pages(
+            "counting punches",
+            DATE_INDEX,
+            "localDate = :date",
+            {":date": local_date},
+            ProjectionExpression="syncStatus",
+        )
+        for page in pages:
+            for item in page["Items"]:
+                counts[item["syncStatus"]["S"]] += 1
         return counts
 
     def on_local_dates(self, dates: list[str], user_id: str | None = None) -> list[Punch]:
@@ -139,26 +133,32 @@ class PunchStore:
             if user_id:
                 filters = {"FilterExpression": "userId = :user"}
                 values[":user"] = user_id
-            punches += self._query(DATE_INDEX, condition, values, filters)
+            punches += self._punches(DATE_INDEX, condition, values, **filters)
         return punches
 
     def of_user(self, user_id: str, start: datetime, end: datetime) -> list[Punch]:
         """One employee's punches between two instants, by the user index."""
         values = {":user": user_id, ":start": iso(start), ":end": iso(end)}
-        return self._query(USER_INDEX, "userId = :user AND punchTime BETWEEN :start AND :end", values, {})
+        return self._punches(USER_INDEX, "userId = :user AND punchTime BETWEEN :start AND :end", values)
 
-    def _query(
-        self, index: str, condition: str, values: dict[str, Any], extra: dict[str, Any]
-    ) -> list[Punch]:
-        with unavailable_on_aws_errors("querying punches"):
-            pages = self._client.get_paginator("query").paginate(
-                TableName=self._punches_table,
-                IndexName=index,
-                KeyConditionExpression=condition,
-                ExpressionAttributeValues=to_item(values),
-                **extra,
+    def _punches(self, index: str, condition: str, values: dict[str, Any], **extra: Any) -> list[Punch]:
+        pages = self._query_pages("querying punches", index, condition, values, **extra)
+        return [record_from_item(item).punch for page in pages for item in page["Items"]]
+
+    def _query_pages(
+        self, action: str, index: str, condition: str, values: dict[str, Any], **extra: Any
+    ) -> list[dict[str, Any]]:
+        """Every page of a query on one of the punches table's indexes."""
+        with unavailable_on_aws_errors(action):
+            return list(
+                self._client.get_paginator("query").paginate(
+                    TableName=self._punches_table,
+                    IndexName=index,
+                    KeyConditionExpression=condition,
+                    ExpressionAttributeValues=to_item(values),
+                    **extra,
+                )
             )
-            return [record_from_item(item).punch for page in pages for item in page["Items"]]
 
     def mark_queued(self, log_id: str, now: datetime) -> None:
         # A punch delivered meanwhile is no longer pending: nothing to mark.

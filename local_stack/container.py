@@ -3,7 +3,8 @@
 The process imports its function's handler once (the cold start), then runs one invocation at a time:
 an event arrives as a JSON line on stdin, the result (or the error) leaves as a JSON line on the pipe
 named by LOCAL_RESULT_FD. The handler's logs go to stdout and stderr, as they go to CloudWatch on AWS.
-Like Lambda, the environment holds only the function's own variables, and a result must be JSON.
+Like Lambda, the environment holds its function's variables and no other function's, and a result must
+be JSON.
 """
 
 import importlib
@@ -31,8 +32,8 @@ def main() -> int:
         traceback.print_exc()
         _write(results, {"errorType": "Runtime.ImportModuleError", "errorMessage": repr(error)})
         return 1
-    if float(os.environ.get(CRASH_VARIABLE) or 0):
-        install_crash_before_queue(float(os.environ[CRASH_VARIABLE]))
+    if crash_probability := float(os.environ.get(CRASH_VARIABLE) or 0):
+        install_crash_before_queue(crash_probability)
     _write(results, {"ready": True})
     name, timeout = os.environ["AWS_LAMBDA_FUNCTION_NAME"], float(os.environ["LOCAL_TIMEOUT"])
     for line in sys.stdin.buffer:

@@ -13,8 +13,8 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
-from zoneinfo import ZoneInfo
 
+from attendance.domain.clock import wall_clock_now
 from edge_poller.cloud import CloudClient
 from edge_poller.config import DEFAULT_CONFIG, ConfigError, DeviceConfig, PollerConfig, load_config
 from edge_poller.hikvision import HikvisionDevice
@@ -193,7 +193,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(f"{device.name}: UNREACHABLE {error}")
             healthy = False
             continue
-        host_now = datetime.now(ZoneInfo(device.time_zone)).replace(tzinfo=None)
+        host_now = wall_clock_now(device.time_zone)
         drift = (info.clock - host_now).total_seconds() / 60
         print(
             f"{device.name}: serial {info.serial}, firmware {info.firmware}, users {info.users}, "

@@ -4,11 +4,10 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
-from attendance.domain.clock import resolve_timestamp
+from attendance.domain.clock import parse_zone, resolve_timestamp
 from attendance.domain.punch import PunchSource, PunchSubmission, PunchType, describe_validation_error
 from edge_poller.config import DeviceConfig
 from edge_poller.store import NewRecord
@@ -64,7 +63,7 @@ def submission(
     record: DeviceRecord, punch_type: PunchType, device: DeviceConfig, device_id: str
 ) -> PunchSubmission:
     resolved = resolve_timestamp(record.timestamp.isoformat(), device.time_zone, device.time_zone)
-    with_offset = resolved.instant.astimezone(ZoneInfo(device.time_zone)).isoformat()
+    with_offset = resolved.instant.astimezone(parse_zone(device.time_zone)).isoformat()
     return PunchSubmission.model_validate(
         {
             "deviceId": device_id,

@@ -9,8 +9,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
+from attendance.domain.clock import wall_clock_now
 from edge_poller.cloud import CloudClient, PushFailed
 from edge_poller.config import DeviceConfig, PollerConfig
 from edge_poller.hikvision import HikvisionDevice
@@ -172,7 +172,7 @@ class Poller:
         outbox = to_outbox(records, device, device_id)
         keys = [record.record_key for record in outbox]
         if since is not None:
-            start = datetime.now(ZoneInfo(device.time_zone)).replace(tzinfo=None) - since
+            start = wall_clock_now(device.time_zone) - since
             chosen = [item for item, record in zip(outbox, records, strict=True) if record.timestamp >= start]
             self.store.requeue([item.record_key for item in chosen])
         elif 0 < count <= len(keys) and keys[count - 1] == last_key:
@@ -195,10 +195,10 @@ class Poller:
         if not (due or sync_clock):
             return None
         self._drift_checked[device.name] = time.monotonic()
-        host_now = datetime.now(ZoneInfo(device.time_zone)).replace(tzinfo=None)
+        host_now = wall_clock_now(device.time_zone)
         drift = (connection.get_time() - host_now).total_seconds() / 60  # type: ignore[attr-defined]
         if sync_clock:
-            connection.set_time(datetime.now(ZoneInfo(device.time_zone)).replace(tzinfo=None))  # type: ignore[attr-defined]
+            connection.set_time(wall_clock_now(device.time_zone))  # type: ignore[attr-defined]
             logger.info("device %s: clock set (was %+.1f min off)", device.name, drift)
         elif abs(drift) > self.config.clock_drift_warn_minutes:
             logger.warning(
@@ -235,9 +235,7 @@ class Poller:
             connection.disable_device()
             try:
                 records = driver.records(connection)
-                limit = datetime.now(ZoneInfo(device.time_zone)).replace(tzinfo=None) - timedelta(
-                    days=device.clear_after_days or 0
-                )
+                limit = wall_clock_now(device.time_zone) - timedelta(days=device.clear_after_days or 0)
                 if not records or device_id is None or records[0].timestamp > limit:
                     return False
                 if not self.store.all_settled([record.key(device_id) for record in records]):

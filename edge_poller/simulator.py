@@ -21,9 +21,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from zk.base import make_commkey
+
+from attendance.domain.clock import wall_clock_now
 
 FRAME_MAGIC = b"\x50\x50\x82\x7d"
 CMD_CONNECT, CMD_EXIT, CMD_ENABLEDEVICE, CMD_DISABLEDEVICE = 1000, 1001, 1002, 1003
@@ -96,7 +97,7 @@ class DeviceState:
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def now(self) -> datetime:
-        local = datetime.now(ZoneInfo(self.time_zone)).replace(tzinfo=None, microsecond=0)
+        local = wall_clock_now(self.time_zone).replace(microsecond=0)
         return local + timedelta(minutes=self.clock_offset_minutes)
 
     def punch(self, user_id: str, punch: int = 0, at: datetime | None = None, status: int = 1) -> SimRecord:

@@ -213,12 +213,6 @@ class Store:
         with self._lock:
             return self._db.execute("SELECT COUNT(*) FROM outbox WHERE state = 'pending'").fetchone()[0]
 
-    def unconfirmed_count(self, device: str) -> int:
-        with self._lock:
-            return self._db.execute(
-                "SELECT COUNT(*) FROM outbox WHERE device = ? AND state != 'delivered'", (device,)
-            ).fetchone()[0]
-
     def forget_delivered_before(self, cutoff: timedelta) -> int:
         """Delivered rows are kept to recognise re-read logs; past this age a log is long cleared."""
         limit = (datetime.now(UTC) - cutoff).isoformat(timespec="seconds")

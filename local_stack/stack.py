@@ -10,12 +10,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import boto3
 from moto.server import ThreadedMotoServer
 
 from attendance.data.api_keys import ApiKeyStore
+from attendance.domain.clock import parse_zone
 from attendance.domain.keys import Scope
 from local_stack.api_server import LocalApiServer
 from local_stack.functions import FunctionPool, function_pools, http_routes
@@ -237,7 +237,7 @@ def seconds_until_next(expression: str, zone: str, now: datetime) -> float:
     daily = re.fullmatch(r"cron\((\d+) (\d+) \* \* \? \*\)", expression.strip())
     if not daily:
         raise ValueError(f"unsupported schedule {expression!r}: use rate(...) or cron(M H * * ? *)")
-    local_now = now.astimezone(ZoneInfo(zone))
+    local_now = now.astimezone(parse_zone(zone))
     run = local_now.replace(hour=int(daily[2]), minute=int(daily[1]), second=0, microsecond=0)
     if run <= local_now:
         run += timedelta(days=1)

@@ -4,9 +4,8 @@ Idempotent: a run for the same day writes the same key with the report as it sta
 day again, invoke with {"date": "YYYY-MM-DD"}.
 """
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -15,6 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from attendance.data.aws import client, unavailable_on_aws_errors
 from attendance.data.punches import PunchStore
 from attendance.data.schedules import ScheduleStore
+from attendance.domain.clock import wall_clock_now
 from attendance.reports.render import as_csv
 from attendance.reports.service import ReportService
 from attendance.settings import ExportSettings
@@ -53,4 +53,4 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
 
 def _yesterday(zone: str) -> date:
-    return (datetime.now(ZoneInfo(zone)) - timedelta(days=1)).date()
+    return (wall_clock_now(zone) - timedelta(days=1)).date()

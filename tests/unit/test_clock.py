@@ -4,7 +4,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from attendance.domain.clock import InvalidTime, check_plausible, parse_zone, resolve_timestamp
+from attendance.domain.clock import (
+    InvalidTime,
+    check_plausible,
+    parse_zone,
+    resolve_timestamp,
+    wall_clock_now,
+)
 
 
 @pytest.mark.parametrize(
@@ -65,6 +71,27 @@ def test_unknown_zone_is_named():
 def test_fixed_offsets_are_zones():
     assert parse_zone("+05:30").utcoffset(None) == timedelta(hours=5, minutes=30)
     assert parse_zone("-03:00").utcoffset(None) == timedelta(hours=-3)
+
+
+def test_a_zone_is_resolved_once_per_name():
+    # Given a zone already resolved for an earlier punch
+    first = parse_zone("+05:30")
+    # When the next punch asks for it again
+    again = parse_zone("+05:30")
+    # Then the same zone answers, without parsing the name again
+    assert again is first
+
+
+@pytest.mark.parametrize("zone", ["+05:30", "Asia/Kolkata"])
+def test_wall_clock_now_is_what_a_clock_in_the_zone_shows(zone):
+    # Given a clock set to India's time, by offset or by name (no DST there)
+    # When we ask what it shows now
+    before = datetime.now(UTC).replace(tzinfo=None)
+    shown = wall_clock_now(zone)
+    after = datetime.now(UTC).replace(tzinfo=None)
+    # Then it is UTC plus five and a half hours, with no zone attached, as device clocks keep time
+    assert shown.tzinfo is None
+    assert before + timedelta(hours=5, minutes=30) <= shown <= after + timedelta(hours=5, minutes=30)
 
 
 def test_plausibility_window():

@@ -1,23 +1,24 @@
 """Timesheet rules as worked examples a payroll clerk can check by hand."""
 
-from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime, time
 
 import pytest
 
+from attendance.domain.clock import parse_zone
 from attendance.domain.punch import PunchType
-from attendance.domain.timesheet import Schedule, TimedPunch, compute_day
+from attendance.domain.timesheet import Schedule, ScheduleLookup, TimedPunch, compute_day, group_by_work_day
 
 BERLIN = "Europe/Berlin"
 OFFICE = Schedule(start=time(9, 0), end=time(17, 0), grace_minutes=5, time_zone=BERLIN)  # Mon-Fri
 NIGHTS = Schedule(
     days=frozenset(range(7)), start=time(22, 0), end=time(6, 0), grace_minutes=10, time_zone=BERLIN
 )
+INDIA = Schedule(start=time(9, 0), end=time(17, 0), grace_minutes=5, time_zone="+05:30")  # a fixed offset
 
 
 def day(schedule: Schedule | None, on: str, *punches: tuple[str, str]) -> dict:
     """Punches as ("YYYY-MM-DD HH:MM" local, type); returns the report in minutes."""
-    zone = ZoneInfo(schedule.time_zone if schedule else BERLIN)
+    zone = parse_zone(schedule.time_zone if schedule else BERLIN)
     timed = [
         TimedPunch(datetime.fromisoformat(at).replace(tzinfo=zone), PunchType(kind)) for at, kind in punches
     ]
@@ -185,6 +186,13 @@ WORKED_EXAMPLES = [
         {"worked": 480, "breaks": 0, "overtime": 0, "late": 0, "early": 0, "punches": 2, "anomalies": []},
         id="no schedule: just the times",
     ),
+    pytest.param(
+        INDIA,
+        "2025-02-10",
+        [("2025-02-10 09:20", "in"), ("2025-02-10 17:00", "out")],
+        {"worked": 460, "breaks": 0, "overtime": 0, "late": 20, "early": 0, "punches": 2, "anomalies": []},
+        id="a fixed-offset zone: 09:20 in +05:30 is 20 min late for a 09:00 shift there",
+    ),
 ]
 
 
@@ -202,8 +210,20 @@ def test_worked_examples(schedule, on, punches, expected):
         (NIGHTS, "2025-02-11 06:05", "2025-02-10"),
         (NIGHTS, "2025-02-10 21:50", "2025-02-10"),
         (NIGHTS, "2025-02-10 13:00", "2025-02-09"),
+        (INDIA, "2025-02-11 00:30", "2025-02-10"),
+        (INDIA, "2025-02-11 01:30", "2025-02-11"),
     ],
 )
 def test_each_punch_belongs_to_the_work_day_whose_window_holds_it(schedule, local, work_day):
-    instant = datetime.fromisoformat(local).replace(tzinfo=ZoneInfo(schedule.time_zone))
+    instant = datetime.fromisoformat(local).replace(tzinfo=parse_zone(schedule.time_zone))
     assert schedule.work_day_of(instant) == date.fromisoformat(work_day)
+
+
+def test_without_a_schedule_the_work_day_is_the_calendar_day_in_a_fixed_offset_default_zone():
+    # Given no schedules and a default zone of +05:30
+    no_schedules = ScheduleLookup({})
+    # When a punch at 20:00 UTC on the 10th (01:30 on the 11th in India) is grouped
+    punch = TimedPunch(datetime(2025, 2, 10, 20, 0, tzinfo=UTC), PunchType.IN)
+    days = group_by_work_day([("E1", punch)], no_schedules, "+05:30")
+    # Then it belongs to the 11th, India's calendar day
+    assert days == {("E1", date(2025, 2, 11)): [punch]}

@@ -5,16 +5,21 @@ A naive timestamp is what the device's clock showed. We read it in the device's 
   before the change, which lands it after the gap (02:30 -> 03:30 local): a clock not yet adjusted;
 - in a DST overlap (01:30 happens twice on a fall-back night) it is the first occurrence.
 Clients that know better send an offset, which is always taken as is.
+
+Every zone in the system (devices, schedules, settings, punches) goes through `parse_zone`, so a fixed
+offset such as +05:30 works wherever an IANA name does.
 """
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator, WithJsonSchema
 
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _OFFSET = re.compile(r"^(?P<sign>[+-])(?P<hours>\d{2}):(?P<minutes>\d{2})$")
 
 
@@ -22,6 +27,7 @@ class InvalidTime(ValueError):
     """A timestamp or zone that cannot be used; the message names the problem for the client."""
 
 
+@lru_cache(maxsize=256)  # every punch and report row asks; a deployment has a handful of zones
 def parse_zone(name: str) -> tzinfo:
     """An IANA zone name (Europe/Berlin) or a fixed offset (+05:30, UTC)."""
     match = _OFFSET.match(name)
@@ -39,8 +45,27 @@ def _known_zone(name: str) -> str:
     return name
 
 
+def _iso_date_text(value: object) -> object:
+    if isinstance(value, str) and not _ISO_DATE.match(value):
+        raise ValueError("must be a date as YYYY-MM-DD")
+    return value
+
+
+# A calendar date written exactly as YYYY-MM-DD (pydantic alone would take a midnight datetime too).
+IsoDate = Annotated[
+    date,
+    BeforeValidator(_iso_date_text),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": _ISO_DATE.pattern}),
+]
+
+
 # A time zone setting or field: an IANA name or a fixed offset, checked when the model is built.
 ZoneName = Annotated[str, AfterValidator(_known_zone)]
+
+
+def wall_clock_now(zone_name: str) -> datetime:
+    """What a clock set to this zone shows now, without a zone: device clocks keep time that way."""
+    return datetime.now(parse_zone(zone_name)).replace(tzinfo=None)
 
 
 def offset_name(moment: datetime) -> str:

@@ -18,7 +18,7 @@ class Device(BaseModel):
     device_id: str
     kind: DeviceKind = DeviceKind.ZKTECO
     serial: str | None = None  # ZKTeco ADMS identifies a device by its serial number alone
-    time_zone: str | None = None  # IANA zone of the device's wall clock; None: the stack default
+    time_zone: str | None = None  # zone of the device's wall clock (IANA or +05:30); None: the stack default
     enabled: bool = True
     push_token_hash: str | None = None  # Hikvision terminals push to /hikvision/events/{token}
     default_type: PunchType = PunchType.IN  # for punches that carry no state

@@ -15,13 +15,12 @@ Rules, per employee per work day:
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from attendance.domain.clock import ZoneName
+from attendance.domain.clock import ZoneName, parse_zone
 from attendance.domain.punch import PunchType
 
 DEFAULT_SCHEDULE_ID = "*default*"
@@ -45,8 +44,8 @@ class Schedule(BaseModel):
     time_zone: ZoneName = "UTC"
 
     @property
-    def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.time_zone)
+    def zone(self) -> tzinfo:
+        return parse_zone(self.time_zone)
 
     @property
     def crosses_midnight(self) -> bool:
@@ -230,7 +229,7 @@ def group_by_work_day(
         work_day = (
             schedule.work_day_of(punch.instant)
             if schedule
-            else punch.instant.astimezone(ZoneInfo(default_zone)).date()
+            else punch.instant.astimezone(parse_zone(default_zone)).date()
         )
         days.setdefault((user_id, work_day), []).append(punch)
     return days

@@ -6,8 +6,8 @@ PIN, "YYYY-MM-DD HH:MM:SS" (the device's wall clock), state (0-5), verify mode, 
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
+from attendance.domain.clock import parse_zone
 from attendance.domain.devices import Device
 from attendance.domain.punch import PunchSource, PunchType
 
@@ -60,7 +60,7 @@ def parse_attlog(body: str, device: Device) -> tuple[list[dict[str, str]], list[
 def options_reply(serial: str, device: Device, now: datetime) -> str:
     """The handshake reply. TimeZone is the device's registered zone's current UTC offset in hours: the
     device combines it with our HTTP Date header to set its clock, so a wrong value shifts its clock."""
-    offset = now.astimezone(ZoneInfo(device.time_zone or "UTC")).utcoffset() or timedelta(0)
+    offset = now.astimezone(parse_zone(device.time_zone or "UTC")).utcoffset() or timedelta(0)
     hours = offset.total_seconds() / 3600
     options = [
         f"GET OPTION FROM: {serial}",

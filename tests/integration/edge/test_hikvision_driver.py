@@ -1,6 +1,6 @@
 """The Hikvision driver against a fake ISAPI server that pages and requires digest auth."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -59,6 +59,18 @@ def test_next_read_asks_only_since_the_last_event(terminal, cloud, write_config)
     assert datetime.fromisoformat(last_search["startTime"]) > datetime.now(UTC) - timedelta(minutes=63)
     assert len(cloud.punches()) == 2
     assert cloud.requests == requests_before + 1
+
+
+def test_a_fixed_offset_terminal_is_read_in_its_zone(terminal, cloud, write_config):
+    # Given a terminal in India set to +05:30 with a check-in an hour ago, stamped with its offset
+    at = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0)
+    terminal.add("1001", at.astimezone(timezone(timedelta(hours=5, minutes=30))).isoformat())
+    config = write_config(cloud.url, [hik(terminal, time_zone="+05:30")])
+    # When the poller reads it
+    assert main(["--config", str(config), "once"]) == 0
+    # Then the punch is at the same instant, in the terminal's zone
+    [punch] = cloud.punches()
+    assert (punch["punchTime"], punch["timeZone"]) == (at.strftime("%Y-%m-%dT%H:%M:%SZ"), "+05:30")
 
 
 def test_wrong_password_is_reported(terminal, cloud, write_config, capsys):

@@ -125,6 +125,22 @@ def test_device_wall_clock_is_read_in_its_zone(device, cloud, write_config):
     ]
 
 
+def test_a_fixed_offset_device_is_read_and_its_clock_kept_in_its_zone(device, cloud, write_config, capsys):
+    # Given a clock in India set to +05:30, running 30 min slow, with a check-in at 08:59:12 on it
+    state, simulator = device(serial="IN1", time_zone="+05:30", clock_offset_minutes=-30)
+    state.punch("5001", punch=0, at=datetime(2025, 2, 10, 8, 59, 12))
+    config = write_config(cloud.url, [("pune", simulator.port, {"time_zone": "+05:30"})])
+    # When the poller checks it, then reads it and sets its clock
+    main(["--config", str(config), "check"])
+    assert once(config, "--sync-clock") == 0
+    # Then the drift is measured in its zone, its clock now agrees, and the punch is at 03:29:12 UTC
+    assert "clock -30.0 min" in capsys.readouterr().out
+    assert abs(state.clock_offset_minutes) < 0.1
+    assert [(p["punchTime"], p["localTime"], p["timeZone"]) for p in cloud.punches()] == [
+        ("2025-02-10T03:29:12Z", "2025-02-10T08:59:12", "+05:30")
+    ]
+
+
 def test_punches_without_a_state_alternate_or_take_the_configured_type(device, cloud, write_config):
     state, simulator = device(serial="NOSTATE")
     for hour in (8, 12, 13, 17):

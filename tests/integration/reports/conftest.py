@@ -23,8 +23,14 @@ REPORTS_KEY, INGEST_KEY = "reports-key", "ingest-only-key"
 
 
 @pytest.fixture
-def reports_env(use_function_env) -> dict[str, str]:
-    environment = use_function_env("ReportsFunction", DEFAULT_TIME_ZONE="Europe/Berlin")
+def default_zone() -> str:
+    """The stack's DefaultTimeZone; a test parametrizes `default_zone` to use another."""
+    return "Europe/Berlin"
+
+
+@pytest.fixture
+def reports_env(use_function_env, default_zone) -> dict[str, str]:
+    environment = use_function_env("ReportsFunction", DEFAULT_TIME_ZONE=default_zone)
     importlib.reload(reports_app)
     keys = ApiKeyStore(boto3.client("dynamodb"), environment["API_KEYS_TABLE"])
     keys.create("hr", frozenset({Scope.REPORTS}), raw_key=REPORTS_KEY)

@@ -6,14 +6,13 @@ from zoneinfo import ZoneInfo
 
 import boto3
 
+from attendance.domain.clock import parse_zone
 from functions.reports import export
 from local_stack.events import LambdaContext
 
 
-def run_export(use_function_env, event: dict) -> dict:
-    use_function_env(
-        "DailyExportFunction", EXPORT_TIME_ZONE="Europe/Berlin", DEFAULT_TIME_ZONE="Europe/Berlin"
-    )
+def run_export(use_function_env, event: dict, zone: str = "Europe/Berlin") -> dict:
+    use_function_env("DailyExportFunction", EXPORT_TIME_ZONE=zone, DEFAULT_TIME_ZONE=zone)
     importlib.reload(export)
     return export.lambda_handler(event, LambdaContext("daily_export"))
 
@@ -39,3 +38,13 @@ def test_a_given_day_can_be_exported_again(use_function_env, add_punch, stack):
     add_punch("BEN", "2025-02-10T09:00:00", "in")
     result = run_export(use_function_env, {"date": "2025-02-10"})
     assert (result["key"], result["rows"]) == ("daily/2025-02-10.csv", 1)
+
+
+def test_yesterday_in_a_fixed_offset_zone_is_exported(use_function_env, add_punch, stack):
+    # Given an export zone of +05:30 and a punch yesterday there
+    yesterday = (datetime.now(parse_zone("+05:30")) - timedelta(days=1)).date()
+    add_punch("RAVI", f"{yesterday}T09:00:00", "in", zone="+05:30")
+    # When the scheduled run comes
+    result = run_export(use_function_env, {"source": "aws.scheduler"}, zone="+05:30")
+    # Then it exports India's yesterday
+    assert (result["key"], result["rows"]) == (f"daily/{yesterday}.csv", 1)

@@ -8,7 +8,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from local_stack.provision import STACK_PREFIX
+from attendance.stack_names import STACK_PREFIX
 
 OUTPUTS = {
     "punches_table": "PunchesTableName",

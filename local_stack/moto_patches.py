@@ -8,8 +8,9 @@ Holding one lock per request restores that model without changing any request's 
 concurrent invocations (batch workers, racing requests) behave as they would on AWS.
 
 moto also deep-copies every table a transaction touches, to roll back on failure: each punch stored
-costs a copy of the whole punches table, so a local stack slows down as it fills. Under the lock we can
-check every condition first and apply only when all hold, which needs no rollback.
+costs a copy of the whole punches table, so a local stack slows down as it fills. We run a transaction
+as moto does, action by action, with the same replies, but keep only the items it writes, as they were,
+and put back just those when it is cancelled.
 
 SQS requests atomic too: moto's SQS is no more thread-safe than its DynamoDB (two pollers receiving at
 once can both move a message to the dead-letter queue, and one of them fails). Each request holds the
@@ -25,17 +26,21 @@ backend; the list never changes while it runs, so we read it once.
 import functools
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from moto import backends
 from moto.core.utils import unix_time, unix_time_millis
 from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.exceptions import (
+    MockValidationException,
     MultipleTransactionsException,
     TooManyTransactionsException,
     TransactionCanceledException,
+    TransactWriteSingleOpException,
 )
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import Item
 from moto.sqs.models import Message, Queue, SQSBackend
 
 _LOCK = threading.RLock()
@@ -62,7 +67,7 @@ def apply_moto_patches() -> None:
     Queue.approximate_number_of_messages_delayed = property(_count_delayed)  # type: ignore[method-assign,assignment]
     for name in _WRITES_AND_READS:
         setattr(DynamoDBBackend, name, _locked(getattr(DynamoDBBackend, name)))
-    DynamoDBBackend.transact_write_items = _locked(_check_then_apply)  # type: ignore[method-assign]
+    DynamoDBBackend.transact_write_items = _locked(_transact_write_items)  # type: ignore[method-assign]
     for name in _QUEUE_REQUESTS:
         setattr(SQSBackend, name, _locked(getattr(SQSBackend, name)))
     SQSBackend.receive_message = _long_poll_outside_the_lock(SQSBackend.receive_message)  # type: ignore[method-assign]
@@ -109,21 +114,72 @@ def _count_delayed(queue: Queue) -> int:
     return sum(1 for message in queue._messages if now < message.delayed_until)
 
 
-def _check_then_apply(backend: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
-    """TransactWriteItems: every condition against the state before it, then every write, or none."""
+_Reason = tuple[str | None, str | None, dict[str, Any] | None]  # code, message, old item: as moto reports
+_WENT_THROUGH: _Reason = (None, None, None)
+_OPERATIONS = ("ConditionCheck", "Put", "Delete", "Update")
+
+
+@dataclass
+class _Transaction:
+    """The items one transaction has claimed, and each written item as it was before, to undo it."""
+
+    backend: DynamoDBBackend
+    claimed: set[tuple[str, str]] = field(default_factory=set)
+    before: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = field(default_factory=list)
+
+    def claim(self, table_name: str, key: dict[str, Any]) -> None:
+        target = (table_name, str(dict(sorted(key.items()))))  # the same item, whatever its key's order
+        if target in self.claimed:
+            raise MultipleTransactionsException()
+        self.claimed.add(target)
+
+    def write(self, op_type: str, op: dict[str, Any], key: dict[str, Any], current: Item | None) -> None:
+        self.before.append((op["TableName"], key, current.to_json()["Attributes"] if current else None))
+        _apply(self.backend, op_type, op)
+
+    def undo(self) -> None:
+        for table_name, key, attributes in reversed(self.before):
+            if attributes is None:
+                self.backend.delete_item(table_name, key)
+            else:
+                self.backend.put_item(table_name, attributes)
+
+
+def _transact_write_items(backend: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+    """TransactWriteItems: moto's replies and outcome, with an undo of its own writes instead of table copies."""
     if len(transact_items) > 100:
         raise TooManyTransactionsException()
-    targets = [
-        (op["TableName"], str(_key_of(backend, kind, op)))
-        for kind, op in (next(iter(i.items())) for i in transact_items)
-    ]
-    if len(set(targets)) != len(targets):
-        raise MultipleTransactionsException()
-    reasons = [_failed_condition(backend, item) for item in transact_items]
-    if any(reason[0] for reason in reasons):
+    transaction = _Transaction(backend)
+    try:
+        reasons = [_write_one(transaction, item) for item in transact_items]
+    except MockValidationException:
+        transaction.undo()
+        raise
+    if any(code is not None for code, _, _ in reasons):
+        transaction.undo()
         raise TransactionCanceledException(reasons)
-    for item in transact_items:
-        _apply(backend, *next(iter(item.items())))
+
+
+def _write_one(transaction: _Transaction, item: dict[str, Any]) -> _Reason:
+    """One action as moto runs it: an invalid one refuses the request, any other failure is its reason."""
+    if len(item) > 1:
+        raise TransactWriteSingleOpException()
+    op_type, op = next(iter(item.items()))
+    try:
+        if op_type not in _OPERATIONS:
+            raise ValueError("Unsupported transaction operation")
+        key = _key_of(transaction.backend, op_type, op)
+        transaction.claim(op["TableName"], key)
+        current = transaction.backend.get_item(op["TableName"], key)
+        if not _holds(op, current):
+            return "ConditionalCheckFailed", "The conditional request failed", _old_item(op, current)
+        if op_type != "ConditionCheck":
+            transaction.write(op_type, op, key, current)
+    except MockValidationException:
+        raise
+    except Exception as error:  # as moto: a table not found, or a write it cannot make, cancels
+        return type(error).__name__, str(error), None
+    return _WENT_THROUGH
 
 
 def _key_of(backend: DynamoDBBackend, op_type: str, op: dict[str, Any]) -> dict[str, Any]:
@@ -136,24 +192,17 @@ def _key_of(backend: DynamoDBBackend, op_type: str, op: dict[str, Any]) -> dict[
     return key
 
 
-def _failed_condition(backend: DynamoDBBackend, item: dict[str, Any]) -> tuple[Any, Any, Any]:
-    """(code, message, old item) as moto reports a cancellation reason; (None, None, None) when it holds."""
-    op_type, op = next(iter(item.items()))
+def _holds(op: dict[str, Any], current: Item | None) -> bool:
     expression = op.get("ConditionExpression")
     if expression is None:
-        return None, None, None
-    current = backend.get_item(op["TableName"], _key_of(backend, op_type, op))
-    condition = get_filter_expression(
-        expression, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
-    )
-    if condition.expr(current):
-        return None, None, None
-    old = (
-        current.to_json()["Attributes"]
-        if current and op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD"
-        else None
-    )
-    return "ConditionalCheckFailed", "The conditional request failed", old
+        return True
+    names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+    return get_filter_expression(expression, names, values).expr(current)
+
+
+def _old_item(op: dict[str, Any], current: Item | None) -> dict[str, Any] | None:
+    wanted = op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD"
+    return current.to_json()["Attributes"] if current and wanted else None
 
 
 def _apply(backend: DynamoDBBackend, op_type: str, op: dict[str, Any]) -> None:

@@ -5,9 +5,8 @@ from typing import Any
 
 import boto3
 
+from attendance.stack_names import STACK_PREFIX
 from local_stack.template import Resolver, resources_of_type
-
-STACK_PREFIX = "attendance-sync"
 
 
 def provision(

@@ -371,9 +371,10 @@ def cost_model(calls: dict[str, Any]) -> dict[str, float]:
         2 * 4 + 3
     )  # a transaction of 2 puts and 2 condition checks (2 units each), 3 GSI copies
     worker_units = (
-        1,
-        1 + 2 + 2,
-    )  # read the punch; update it: the item, the status index (moves), two indexes
+        0,
+        (1 + 1 + 2) + (1 + 2 + 2),
+    )  # lease the punch (the item and its copy in each of the three indexes, which project everything);
+    # record the outcome (the item, the status index where the item moves, two indexes)
     worker_per_punch_requests = (
         0.1 + 0.1 + 0.1
     )  # the mapping's receive and delete, and the worker's invoke per batch of 10

@@ -4,8 +4,12 @@ POST /crm/attendance/punch             generic format; 201 {"id": ...}, 200 for 
 POST /api/method/<frappe check-in>     Frappe HR (hrms or erpnext path); 417 for a repeated check-in
 GET  /crm/attendance                   what it holds, with a delivery count per logId
 POST /crm/_behaviour                   {"failRate": 0..1, "status": 503, "delayMs": 0, "slowRate": 0..1,
-                                        "failFirst": 0, "failUsers": []}
-POST /crm/_reset                       forget everything, back to healthy
+                                        "failFirst": 0, "failUsers": [], "requireToken": null}
+POST /crm/_reset                       forget everything, back to healthy and open to any credential
+
+With requireToken set, a punch without exactly that credential gets 401, as from a real CRM: the generic
+path wants `Authorization: Bearer <token>`, the Frappe paths `Authorization: token <token>` (the token
+being Frappe's "api_key:api_secret").
 
 Users whose id starts with UNKNOWN are refused as unknown employees (422 generic, 417 Frappe): a
 permanent failure to try the dead-letter path with.
@@ -36,6 +40,9 @@ class Behaviour(BaseModel):
     fail_first: int = Field(default=0, ge=0, alias="failFirst")
     fail_users: list[str] = Field(default_factory=list, alias="failUsers")
     slow_rate: float = Field(default=0.0, ge=0, le=1, alias="slowRate")  # share delayed by delayMs (0: all)
+    require_token: str | None = Field(
+        default=None, min_length=1, alias="requireToken"
+    )  # None: any credential
 
 
 @dataclass
@@ -126,7 +133,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         key = self.headers.get("Idempotency-Key") or str(body.get("logId", ""))
         user = str(body.get("employee_field_value" if frappe else "userId", ""))
-        failure = self._planned_failure(key, user)
+        self._count(key)
+        if not self._authorized(frappe):
+            self._refuse_credentials(frappe)
+            return
+        failure = self._planned_failure(user)
         behaviour = state.behaviour
         if behaviour.delay_ms and (not behaviour.slow_rate or random.random() < behaviour.slow_rate):  # noqa: S311
             time.sleep(behaviour.delay_ms / 1000)
@@ -137,12 +148,29 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._record(key, body, frappe)
 
-    def _planned_failure(self, key: str, user: str) -> int | None:
+    def _count(self, key: str) -> None:
         state = self.server.state
         with state.lock:
             state.requests += 1
             state.attempts[key] = state.attempts.get(key, 0) + 1
             state.attempt_times.setdefault(key, []).append(time.time())
+
+    def _authorized(self, frappe: bool) -> bool:
+        """Checked before anything else, as a real CRM does; each path with its own (case-blind) scheme."""
+        required = self.server.state.behaviour.require_token
+        scheme, _, credential = (self.headers.get("Authorization") or "").partition(" ")
+        expected = "token" if frappe else "bearer"
+        return required is None or (scheme.lower() == expected and credential == required)
+
+    def _refuse_credentials(self, frappe: bool) -> None:
+        if frappe:  # Frappe's AuthenticationError
+            self._reply(HTTPStatus.UNAUTHORIZED, {"exc_type": "AuthenticationError"})
+        else:
+            self._reply(HTTPStatus.UNAUTHORIZED, {"error": "invalid or missing token"})
+
+    def _planned_failure(self, user: str) -> int | None:
+        state = self.server.state
+        with state.lock:
             behaviour = state.behaviour
             if behaviour.fail_first > 0:
                 state.behaviour = behaviour.model_copy(update={"fail_first": behaviour.fail_first - 1})

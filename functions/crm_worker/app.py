@@ -1,7 +1,6 @@
 """CRM worker: SQS-triggered; delivers each queued punch, reporting failed messages one by one."""
 
 import asyncio
-import json
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from typing import Any
@@ -19,8 +18,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from attendance.data.aws import client
 from attendance.data.punches import PunchStore
-from attendance.data.queue import PunchQueue
-from attendance.delivery.secrets import crm_secret
+from attendance.data.queue import PunchQueue, log_id_in
+from attendance.delivery.crm import CrmClient
+from attendance.delivery.secrets import CrmSecret
 from attendance.delivery.service import DeliveryFailed, DeliveryService
 from attendance.delivery.targets import TARGETS
 from attendance.settings import WorkerSettings
@@ -38,22 +38,28 @@ _CALLS = ThreadPoolExecutor(max_workers=10, thread_name_prefix="crm")  # one per
 @cache
 def dependencies() -> tuple[WorkerSettings, DeliveryService]:
     settings = WorkerSettings()
-    target = TARGETS[settings.crm_target](
-        settings.crm_url, crm_secret(settings.crm_secret_parameter), {"version": settings.crm_frappe_version}
-    )
-    service = DeliveryService(
-        PunchStore(client("dynamodb"), settings.punches_table),
-        PunchQueue(client("sqs"), settings.punch_dlq_url),
-        target,
+    return settings, delivery_service(settings)
+
+
+def delivery_service(settings: WorkerSettings) -> DeliveryService:
+    """Everything one execution environment keeps between invocations; the CRM secret is only named here,
+    and read (through Powertools' five-minute cache) for every delivery."""
+    crm = CrmClient(
+        TARGETS[settings.crm_target](settings.crm_url, {"version": settings.crm_frappe_version}),
+        CrmSecret(settings.crm_secret_parameter),
         httpx.Client(timeout=settings.crm_timeout_seconds, follow_redirects=False),
         settings.crm_timeout_seconds,
     )
-    return settings, service
+    return DeliveryService(
+        PunchStore(client("dynamodb"), settings.punches_table),
+        PunchQueue(client("sqs"), settings.punch_dlq_url),
+        crm,
+    )
 
 
 async def deliver_record(record: SQSRecord, lambda_context: LambdaContext) -> None:
     settings, service = dependencies()
-    log_id = json.loads(record.body)["logId"]
+    log_id = log_id_in(record.body)
     receive_count = int(record.attributes.approximate_receive_count)
 
     def seconds_left() -> float:

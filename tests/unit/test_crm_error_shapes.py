@@ -1,4 +1,5 @@
-"""How each CRM answer is judged, through httpx's mock transport: no network, real httpx responses."""
+"""How each CRM answer is judged, by the worker's CRM client over httpx's mock transport: no network, real
+httpx responses and errors, the same code path as a delivery."""
 
 import json
 from datetime import UTC, datetime
@@ -6,7 +7,9 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from attendance.delivery.outcome import Verdict
+from attendance.delivery.crm import CrmClient
+from attendance.delivery.outcome import DeliveryOutcome, Verdict
+from attendance.delivery.secrets import CrmSecret
 from attendance.delivery.targets import TARGETS
 from attendance.domain.punch import Punch, PunchSource, PunchType
 
@@ -23,20 +26,20 @@ PUNCH = Punch(
 )
 
 
-def answer(target_name: str, response: httpx.Response | Exception) -> Verdict:
+def outcome(target_name: str, response: httpx.Response | Exception) -> DeliveryOutcome:
     def reply(request: httpx.Request) -> httpx.Response:
         if isinstance(response, Exception):
             raise response
         return response
 
-    target = TARGETS[target_name]("http://crm.test/x", "secret")
-    request = target.request_for(PUNCH)
+    target = TARGETS[target_name]("http://crm.test/x")
     with httpx.Client(transport=httpx.MockTransport(reply)) as http:
-        try:
-            got = http.post(request.url, json=request.json, headers=request.headers)
-        except httpx.HTTPError:
-            return Verdict.TRANSIENT  # what DeliveryService does with transport errors
-    return target.judge(got).verdict
+        crm = CrmClient(target, CrmSecret(""), http, call_timeout=5)
+        return crm.deliver(PUNCH, seconds_left=lambda: 5.0)
+
+
+def answer(target_name: str, response: httpx.Response | Exception) -> Verdict:
+    return outcome(target_name, response).verdict
 
 
 @pytest.mark.parametrize(
@@ -85,12 +88,26 @@ def test_frappe_answers(response, verdict):
     assert answer("frappe", response) == verdict
 
 
-@pytest.mark.parametrize("error", [httpx.ConnectError("refused"), httpx.ReadTimeout("slow")])
-def test_transport_errors_are_transient(error):
-    assert answer("generic", error) is Verdict.TRANSIENT
+@pytest.mark.parametrize(
+    ("error", "detail"),
+    [
+        (httpx.ConnectError("refused"), "CRM unreachable: ConnectError: refused"),
+        (httpx.ReadTimeout("slow"), "CRM did not answer within 5.0 s"),
+    ],
+)
+def test_transport_errors_are_transient(error, detail):
+    assert outcome("generic", error) == DeliveryOutcome(Verdict.TRANSIENT, detail)
 
 
 def test_generic_body_carries_the_offset_timestamp():
-    request = TARGETS["generic"]("http://crm.test/x", None).request_for(PUNCH)
+    request = TARGETS["generic"]("http://crm.test/x").request_for(PUNCH)
     assert request.json["timestamp"] == "2025-02-10T09:16:00+01:00"
-    assert request.headers == {}
+
+
+@pytest.mark.parametrize(
+    ("target_name", "authorization"), [("generic", "Bearer s3cret"), ("frappe", "token s3cret")]
+)
+def test_each_target_sends_the_secret_in_its_own_scheme_and_nothing_without_one(target_name, authorization):
+    target = TARGETS[target_name]("http://crm.test/x")
+    assert target.credentials("s3cret") == {"Authorization": authorization}
+    assert target.credentials(None) == {}

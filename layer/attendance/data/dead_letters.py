@@ -4,24 +4,17 @@ SQS has no "peek": listing receives every message with a short visibility timeou
 visible again. StartMessageMoveTask redrives a whole queue only, so chosen messages are redriven here.
 """
 
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import Enum
 from typing import Any
 
-from attendance.data.aws import to_item, unavailable_on_aws_errors
-from attendance.data.punches import iso
+from attendance.data.aws import StoreUnavailable, unavailable_on_aws_errors
+from attendance.data.punches import PunchStore, StatusChange
+from attendance.data.queue import PunchQueue, log_id_in
 from attendance.domain.punch import SyncStatus
 
 PEEK_SECONDS = 30
-
-
-class _Found(Enum):
-    UPDATED = "updated"
-    SYNCED = "synced"
-    MISSING = "missing"
 
 
 @dataclass(frozen=True)
@@ -34,8 +27,9 @@ class DeadLetter:
 
 class DeadLetterQueue:
     def __init__(self, sqs: Any, dynamodb: Any, dlq_url: str, queue_url: str, punches_table: str) -> None:
-        self._sqs, self._dynamodb = sqs, dynamodb
-        self._dlq_url, self._queue_url, self._punches_table = dlq_url, queue_url, punches_table
+        self._sqs, self._dlq_url = sqs, dlq_url
+        self._punches = PunchStore(dynamodb, punches_table)
+        self._queue = PunchQueue(sqs, queue_url)
 
     def peek(self) -> list[DeadLetter]:
         """Every message in the DLQ; they stay there (visible again at once)."""
@@ -53,18 +47,16 @@ class DeadLetterQueue:
         done = []
         for letter in chosen:
             # Pending first, then queued, then gone from the DLQ: a crash in between leaves a punch that
-            # the worker delivers at most once (it skips synced punches; the CRM has the idempotency key).
+            # the worker delivers at most once (it skips synced punches and leases the punch it calls for).
             found = self._set_status(letter.log_id, SyncStatus.PENDING, "redriven by an admin")
-            if found is _Found.MISSING:
+            if found is StatusChange.MISSING:
                 self._release([letter])  # no such punch: nothing to deliver, leave it for a look
                 continue
-            if found is _Found.SYNCED:
+            if found is StatusChange.SYNCED:
                 self._delete(letter)  # delivered meanwhile (e.g. after an invocation timed out): stale
                 continue
-            with unavailable_on_aws_errors("redriving a punch"):
-                self._sqs.send_message(
-                    QueueUrl=self._queue_url, MessageBody=json.dumps({"logId": letter.log_id})
-                )
+            if self._queue.send([letter.log_id]):
+                raise StoreUnavailable("redriving a punch failed: the punch queue refused it")
             self._delete(letter)
             done.append(letter.log_id)
             progress(len(done))
@@ -78,7 +70,7 @@ class DeadLetterQueue:
                 letter.log_id, SyncStatus.ABANDONED, "abandoned by an admin (DLQ purged)"
             )
             self._delete(letter)
-            if found is _Found.UPDATED:  # a punch already delivered stays synced
+            if found is StatusChange.UPDATED:  # a punch already delivered stays synced
                 done.append(letter.log_id)
                 progress(len(done))
         return done
@@ -111,31 +103,13 @@ class DeadLetterQueue:
         with unavailable_on_aws_errors("deleting a dead-letter message"):
             self._sqs.delete_message(QueueUrl=self._dlq_url, ReceiptHandle=letter.receipt_handle)
 
-    def _set_status(self, log_id: str, status: SyncStatus, note: str) -> "_Found":
-        """Set the status of a punch not yet delivered; a synced punch is never changed."""
-        now = iso(datetime.now(UTC))
-        entry = {"at": now, "status": status.value, "detail": note}
-        missing = self._dynamodb.exceptions.ConditionalCheckFailedException
-        values = {":status": status.value, ":now": now, ":entry": [entry], ":empty": [], ":synced": "synced"}
-        with unavailable_on_aws_errors("updating a punch"):
-            try:
-                self._dynamodb.update_item(
-                    TableName=self._punches_table,
-                    Key=to_item({"logId": log_id}),
-                    UpdateExpression="SET syncStatus = :status, queuedAt = :now, "
-                    "history = list_append(if_not_exists(history, :empty), :entry)",
-                    ConditionExpression="attribute_exists(logId) AND syncStatus <> :synced",
-                    ExpressionAttributeValues=to_item(values),
-                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                )
-            except missing as refused:
-                return _Found.SYNCED if refused.response.get("Item") else _Found.MISSING
-        return _Found.UPDATED
+    def _set_status(self, log_id: str, status: SyncStatus, note: str) -> StatusChange:
+        return self._punches.change_status(log_id, status, note, datetime.now(UTC))
 
 
 def _letter(message: dict[str, Any]) -> DeadLetter:
     try:
-        log_id = json.loads(message["Body"])["logId"]
+        log_id = log_id_in(message["Body"])
     except (ValueError, KeyError, TypeError):
         log_id = f"(unreadable message {message['MessageId']})"
     sent = int(message.get("Attributes", {}).get("SentTimestamp", "0")) / 1000

@@ -30,6 +30,23 @@ class StoreResult:
     log_id: str  # the new punch's logId, or the earlier punch's for a duplicate
 
 
+@dataclass(frozen=True)
+class DeliveryClaim:
+    won: bool  # this delivery holds the lease; else another one does, or the punch is not pending
+    record: PunchRecord | None  # the punch as the claim found it; None when there is no such punch
+
+
+class StatusChange(StrEnum):
+    UPDATED = "updated"
+    SYNCED = "synced"  # delivered meanwhile: left as it is
+    MISSING = "missing"
+
+
+# A delivered punch is never downgraded, and an update never creates a punch.
+_NOT_DELIVERED = "attribute_exists(logId) AND syncStatus <> :synced"
+_APPEND_HISTORY = "history = list_append(if_not_exists(history, :empty), :entry)"
+
+
 def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -172,23 +189,45 @@ class PunchStore:
                 ExpressionAttributeValues=to_item({":now": iso(now), ":pending": SyncStatus.PENDING}),
             )
 
+    def claim_delivery(self, log_id: str, owner: str, now: datetime, seconds: float) -> DeliveryClaim:
+        """Lease a pending punch to one delivery for `seconds`, unless another holds a live lease.
+
+        DynamoDB judges the condition, so of copies racing for one punch exactly one wins. leaseUntil is
+        in epoch seconds, and a lease is live while leaseUntil >= now (whole seconds): it lasts at least
+        `seconds`, at most one more. Claiming counts no attempt: record_delivery does, and ends the lease.
+        """
+        values = {
+            ":owner": owner,
+            ":until": int(now.timestamp() + seconds),
+            ":now": int(now.timestamp()),
+            ":pending": SyncStatus.PENDING,
+        }
+        refused = self._client.exceptions.ConditionalCheckFailedException
+        with unavailable_on_aws_errors("leasing a punch for delivery"):
+            try:
+                reply = self._client.update_item(
+                    TableName=self._punches_table,
+                    Key=to_item({"logId": log_id}),
+                    UpdateExpression="SET leaseUntil = :until, leaseOwner = :owner",
+                    ConditionExpression="syncStatus = :pending "
+                    "AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)",
+                    ExpressionAttributeValues=to_item(values),
+                    ReturnValues="ALL_NEW",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+            except refused as error:
+                found = error.response.get("Item")
+                return DeliveryClaim(False, record_from_item(found) if found else None)
+        return DeliveryClaim(True, record_from_item(reply["Attributes"]))
+
     def record_delivery(
         self, log_id: str, now: datetime, status: SyncStatus, detail: str, crm_reference: str | None = None
     ) -> None:
-        """Count a delivery attempt and its outcome; a punch already synced is never downgraded."""
-        entry = {"at": iso(now), "status": status.value, "detail": detail[:500]}
-        values = {
-            ":status": status.value,
-            ":now": iso(now),
-            ":one": 1,
-            ":zero": 0,
-            ":entry": [entry],
-            ":empty": [],
-            ":synced": SyncStatus.SYNCED.value,
-        }
+        """Count a delivery attempt and its outcome, ending its lease; a synced punch is never downgraded."""
+        values = _history_values(now, status, detail) | {":one": 1, ":zero": 0}
         update = (
             "SET syncStatus = :status, lastAttemptAt = :now, attempts = if_not_exists(attempts, :zero) + :one, "
-            "history = list_append(if_not_exists(history, :empty), :entry)"
+            + _APPEND_HISTORY
         )
         if status is SyncStatus.SYNCED:
             update += ", syncedAt = :now" + (", crmReference = :reference" if crm_reference else "")
@@ -201,10 +240,28 @@ class PunchStore:
             self._client.update_item(
                 TableName=self._punches_table,
                 Key=to_item({"logId": log_id}),
-                UpdateExpression=update,
-                ConditionExpression="attribute_exists(logId) AND syncStatus <> :synced",
+                UpdateExpression=update + " REMOVE leaseUntil, leaseOwner",
+                ConditionExpression=_NOT_DELIVERED,
                 ExpressionAttributeValues=to_item(values),
             )
+
+    def change_status(self, log_id: str, status: SyncStatus, note: str, now: datetime) -> StatusChange:
+        """An admin's change of a punch not yet delivered (redriven: pending, purged: abandoned), with its
+        history entry; it counts as queued now. A synced punch is left as it is."""
+        refused = self._client.exceptions.ConditionalCheckFailedException
+        with unavailable_on_aws_errors("updating a punch"):
+            try:
+                self._client.update_item(
+                    TableName=self._punches_table,
+                    Key=to_item({"logId": log_id}),
+                    UpdateExpression="SET syncStatus = :status, queuedAt = :now, " + _APPEND_HISTORY,
+                    ConditionExpression=_NOT_DELIVERED,
+                    ExpressionAttributeValues=to_item(_history_values(now, status, note)),
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+            except refused as error:
+                return StatusChange.SYNCED if error.response.get("Item") else StatusChange.MISSING
+        return StatusChange.UPDATED
 
     def _put_punch(self, punch: Punch, now: datetime) -> dict[str, Any]:
         return {
@@ -270,6 +327,18 @@ def _duplicate_from(reasons: list[dict[str, Any]], log_id: str) -> StoreResult |
             earlier = from_item(reason.get("Item", {}))
             return StoreResult(StoreOutcome.NEAR_DUPLICATE, str(earlier.get("logId", "")))
     return None  # only conflicts with concurrent transactions
+
+
+def _history_values(now: datetime, status: SyncStatus, detail: str) -> dict[str, Any]:
+    """The values of a status update and its history entry (_APPEND_HISTORY, _NOT_DELIVERED)."""
+    entry = {"at": iso(now), "status": status.value, "detail": detail[:500]}
+    return {
+        ":status": status.value,
+        ":now": iso(now),
+        ":entry": [entry],
+        ":empty": [],
+        ":synced": SyncStatus.SYNCED.value,
+    }
 
 
 def punch_item(punch: Punch, now: datetime) -> dict[str, Any]:

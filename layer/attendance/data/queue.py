@@ -12,6 +12,16 @@ logger = Logger(child=True)
 SQS_BATCH_LIMIT = 10
 
 
+def message_body(log_id: str) -> str:
+    """The one message format of the punch queue, and so of its dead-letter queue."""
+    return json.dumps({"logId": log_id})
+
+
+def log_id_in(body: str) -> str:
+    """The logId a punch message carries; raises ValueError, KeyError or TypeError for any other body."""
+    return str(json.loads(body)["logId"])
+
+
 class PunchQueue:
     def __init__(self, client: Any, queue_url: str) -> None:
         self._client = client
@@ -25,8 +35,7 @@ class PunchQueue:
         unsent: list[str] = []
         for group in batched(log_ids, SQS_BATCH_LIMIT):
             entries = [
-                {"Id": str(index), "MessageBody": json.dumps({"logId": log_id})}
-                for index, log_id in enumerate(group)
+                {"Id": str(index), "MessageBody": message_body(log_id)} for index, log_id in enumerate(group)
             ]
             try:
                 reply = self._client.send_message_batch(QueueUrl=self._queue_url, Entries=entries)

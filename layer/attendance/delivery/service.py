@@ -6,22 +6,34 @@
 | transient, attempts left           | pending (+ attempt, error) | failed: SQS retries it          |
 | transient, last allowed attempt    | failed (+ error)           | failed: SQS moves it to the DLQ |
 | permanent (other 4xx)              | failed (+ reason)          | sent to the DLQ now, acked      |
+
+One punch can have several messages at once (an SQS duplicate, the sweep re-queueing a punch whose
+message waits behind a backlog, a redrive), and Frappe HR has no idempotency key. So a delivery first
+leases the punch in the table, a conditional update that DynamoDB grants to one copy at a time. A copy
+that finds a live lease makes no call, records nothing and is acknowledged: the holder owns the delivery
+and its own message is retried if it fails. Retrying the copy instead would spend receives of a message
+whose punch is fine, and could dead-letter it. Should the holder die, its lease runs out, shorter than
+the visibility timeout: the holder's message, visible again, takes the punch over, and failing that the
+pending sweep queues it again. Recording the outcome ends the lease; an outcome that could not be
+recorded (DynamoDB unreachable, the DLQ refusing) lets it run out the same way.
 """
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from uuid import uuid4
 
-import httpx
 from aws_lambda_powertools import Logger
 
 from attendance.data.punches import PunchStore
 from attendance.data.queue import PunchQueue
+from attendance.delivery.crm import CrmClient
 from attendance.delivery.outcome import DeliveryOutcome, Verdict
-from attendance.delivery.targets.base import CrmTarget
-from attendance.domain.punch import Punch, SyncStatus
+from attendance.domain.punch import SyncStatus
+from attendance.domain.records import PunchRecord
 
 logger = Logger(child=True)
-MIN_CALL_SECONDS = 0.2  # below this there is no point in calling: count it as a transient failure
+# The CRM calls end within seconds_left(); the lease also covers recording their outcome after them.
+LEASE_MARGIN_SECONDS = 1.0
 
 
 class DeliveryFailed(Exception):
@@ -33,30 +45,24 @@ class DeliveryService:
         self,
         store: PunchStore,
         dead_letters: PunchQueue,
-        target: CrmTarget,
-        http: httpx.Client,
-        call_timeout: float,
+        crm: CrmClient,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._store = store
         self._dead_letters = dead_letters
-        self._target = target
-        self._http = http
-        self._call_timeout = call_timeout
+        self._crm = crm
         self._clock = clock
 
     def deliver(
         self, log_id: str, receive_count: int, max_receives: int, seconds_left: Callable[[], float]
     ) -> None:
         """Raises DeliveryFailed when SQS should deliver the message again."""
-        record = self._store.get(log_id)
-        if record is None:
-            logger.error("queued logId has no punch; dropping the message", extra={"logId": log_id})
+        lease = seconds_left() + LEASE_MARGIN_SECONDS
+        claim = self._store.claim_delivery(log_id, uuid4().hex, self._clock(), lease)
+        if claim.record is None or not claim.won:
+            _log_unclaimed(log_id, claim.record)
             return
-        if record.status is not SyncStatus.PENDING:
-            logger.info("punch already " + record.status.value + "; no CRM call", extra={"logId": log_id})
-            return
-        outcome = self._call(record.punch, seconds_left())
+        outcome = self._crm.deliver(claim.record.punch, seconds_left)
         logger.info("CRM " + outcome.verdict.value, extra={"logId": log_id, "detail": outcome.detail})
         if outcome.verdict is Verdict.DELIVERED:
             self._store.record_delivery(
@@ -76,17 +82,14 @@ class DeliveryService:
             raise DeliveryFailed("permanent failure, but the dead-letter queue refused the message")
         self._store.record_delivery(log_id, self._clock(), SyncStatus.FAILED, outcome.detail)
 
-    def _call(self, punch: Punch, seconds_left: float) -> DeliveryOutcome:
-        budget = min(self._call_timeout, seconds_left)
-        if budget < MIN_CALL_SECONDS:
-            return DeliveryOutcome(Verdict.TRANSIENT, "no time left in this invocation to call the CRM")
-        request = self._target.request_for(punch)
-        headers = request.headers | {"Idempotency-Key": punch.log_id}
-        try:
-            # httpx times each phase; halving the budget keeps connect + read inside it.
-            response = self._http.post(request.url, json=request.json, headers=headers, timeout=budget / 2)
-        except httpx.TimeoutException:
-            return DeliveryOutcome(Verdict.TRANSIENT, f"CRM did not answer within {budget:.1f} s")
-        except httpx.HTTPError as error:
-            return DeliveryOutcome(Verdict.TRANSIENT, f"CRM unreachable: {type(error).__name__}: {error}")
-        return self._target.judge(response)
+
+def _log_unclaimed(log_id: str, record: PunchRecord | None) -> None:
+    """Why this copy of the message is acknowledged without a CRM call."""
+    if record is None:
+        logger.error("queued logId has no punch; dropping the message", extra={"logId": log_id})
+    elif record.status is not SyncStatus.PENDING:
+        logger.info("punch already " + record.status.value + "; no CRM call", extra={"logId": log_id})
+    else:
+        logger.info(
+            "punch leased by another delivery of it; this copy is acknowledged", extra={"logId": log_id}
+        )

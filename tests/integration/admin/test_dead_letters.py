@@ -7,7 +7,8 @@ import boto3
 import pytest
 
 from attendance.data.dead_letters import DeadLetterQueue
-from attendance.data.punches import PunchStore
+from attendance.data.punches import PunchStore, StatusChange
+from attendance.data.queue import message_body
 from attendance.domain.punch import Punch, PunchSource, PunchType, SyncStatus, punch_log_id
 
 
@@ -38,9 +39,7 @@ def setup(stack):
         )
         store.add(punch, 60, timedelta(days=1), datetime.now(UTC))
         store.record_delivery(punch.log_id, datetime.now(UTC), status, "HTTP 503")
-        sqs.send_message(
-            QueueUrl=stack.refs["PunchDeadLetterQueue"], MessageBody=json.dumps({"logId": punch.log_id})
-        )
+        sqs.send_message(QueueUrl=stack.refs["PunchDeadLetterQueue"], MessageBody=message_body(punch.log_id))
         return punch.log_id
 
     return store, dlq, dead
@@ -71,3 +70,34 @@ def test_purge_abandons_failed_punches_but_never_a_delivered_one(setup):
     assert store.get(failed).status is SyncStatus.ABANDONED
     assert store.get(delivered).status is SyncStatus.SYNCED
     assert dlq.peek() == []
+
+
+def test_redrive_leaves_the_message_of_an_unknown_punch_in_the_dlq_for_a_look(setup, stack):
+    _, dlq, _ = setup
+    boto3.client("sqs").send_message(
+        QueueUrl=stack.refs["PunchDeadLetterQueue"], MessageBody=message_body("no-such-punch")
+    )
+    assert dlq.redrive(None) == []
+    assert [letter.log_id for letter in dlq.peek()] == ["no-such-punch"]
+    queued = boto3.client("sqs").receive_message(QueueUrl=stack.refs["PunchQueue"])
+    assert "Messages" not in queued
+
+
+def test_an_admin_status_change_is_kept_in_the_history_and_never_touches_a_delivered_punch(setup):
+    store, _, dead = setup
+    failed, delivered = dead("A", SyncStatus.FAILED), dead("B", SyncStatus.SYNCED)
+    now = datetime(2025, 3, 1, 12, tzinfo=UTC)
+    assert (
+        store.change_status(failed, SyncStatus.PENDING, "redriven by an admin", now) is StatusChange.UPDATED
+    )
+    assert store.change_status(delivered, SyncStatus.PENDING, "redriven", now) is StatusChange.SYNCED
+    assert store.change_status("no-such-punch", SyncStatus.PENDING, "redriven", now) is StatusChange.MISSING
+    record = store.get(failed)
+    assert (record.status, record.attempts, record.queued_at) == (SyncStatus.PENDING, 1, now)
+    assert record.history[-1] == {
+        "at": "2025-03-01T12:00:00Z",
+        "status": "pending",
+        "detail": "redriven by an admin",
+    }
+    assert store.get(delivered).status is SyncStatus.SYNCED
+    assert store.get("no-such-punch") is None

@@ -10,6 +10,7 @@ import boto3
 import httpx
 import pytest
 from aws_lambda_powertools.utilities import parameters
+from moto.ssm.responses import SimpleSystemManagerResponse
 
 from attendance.data.aws import from_item
 from attendance.data.punches import PunchStore
@@ -63,9 +64,13 @@ def trigger(stack: Resolver, worker_env) -> SqsTrigger:
 
 
 @pytest.fixture
-def enqueue(stack: Resolver) -> Callable[..., str]:
+def store(stack: Resolver) -> PunchStore:
+    return PunchStore(boto3.client("dynamodb"), stack.refs["PunchesTable"], stack.refs["DedupTable"])
+
+
+@pytest.fixture
+def enqueue(stack: Resolver, store: PunchStore) -> Callable[..., str]:
     """Store a punch as ingest does and put its logId on the punch queue."""
-    store = PunchStore(boto3.client("dynamodb"), stack.refs["PunchesTable"], stack.refs["DedupTable"])
     queue = PunchQueue(boto3.client("sqs"), stack.refs["PunchQueue"])
     counter = iter(range(10_000))
 
@@ -114,12 +119,40 @@ def dead_letters(stack: Resolver) -> Callable[[], list[str]]:
     return drain
 
 
+@pytest.fixture
+def ssm_reads(monkeypatch: pytest.MonkeyPatch, aws: None) -> Callable[[], int]:
+    """How many GetParameter requests SSM (moto) has answered so far."""
+    reads: list[str] = []
+    answer = SimpleSystemManagerResponse.get_parameter
+
+    def counted(response: SimpleSystemManagerResponse) -> Any:
+        reads.append(response._get_param("Name"))
+        return answer(response)
+
+    monkeypatch.setattr(SimpleSystemManagerResponse, "get_parameter", counted)
+    return lambda: len(reads)
+
+
+def put_secret(value: str, name: str = "/attendance-sync/crm-secret") -> None:
+    """Create or rotate the CRM secret, as `aws ssm put-parameter --overwrite` does."""
+    boto3.client("ssm").put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
+
+
 def crm_view(crm: MockCrmServer) -> dict[str, Any]:
     return httpx.get(crm.url + "/crm/attendance", timeout=5).json()
 
 
 def set_behaviour(crm: MockCrmServer, **behaviour: Any) -> None:
     httpx.post(crm.url + "/crm/_behaviour", json=behaviour, timeout=5).raise_for_status()
+
+
+def held(crm: MockCrmServer) -> dict[str, dict[str, Any]]:
+    """The punches the CRM holds, by logId."""
+    return {punch["logId"]: punch for punch in crm_view(crm)["punches"]}
+
+
+def synced(stored: Callable[[str], dict[str, Any]], *log_ids: str) -> Callable[[], bool]:
+    return lambda: all(stored(log_id)["syncStatus"] == "synced" for log_id in log_ids)
 
 
 def run_until(trigger: SqsTrigger, done: Callable[[], bool], limit_seconds: float = 30) -> list:

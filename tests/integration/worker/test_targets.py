@@ -3,11 +3,7 @@
 import boto3
 
 from local_stack.mock_crm import FRAPPE_PATHS
-from tests.integration.worker.conftest import crm_view, run_until
-
-
-def put_secret(value: str, name: str = "/attendance-sync/crm-secret") -> None:
-    boto3.client("ssm").put_parameter(Name=name, Value=value, Type="SecureString")
+from tests.integration.worker.conftest import crm_view, put_secret, run_until
 
 
 def test_generic_target_sends_the_bearer_token_from_ssm(worker_env, trigger, enqueue, crm, stored):

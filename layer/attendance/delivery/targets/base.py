@@ -2,7 +2,7 @@
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
@@ -14,18 +14,22 @@ from attendance.domain.punch import Punch
 class CrmRequest:
     url: str
     json: dict[str, Any]
-    headers: dict[str, str]
 
 
 class CrmTarget(ABC):
-    def __init__(self, url: str, secret: str | None, options: dict[str, Any] | None = None) -> None:
+    # The secret is not the target's: it is read for every call, so a rotated one is used at once.
+    auth_scheme: ClassVar[str]  # the Authorization header's scheme; the secret follows it
+
+    def __init__(self, url: str, options: dict[str, Any] | None = None) -> None:
         self.url = url
-        self.secret = secret
         self.options = options or {}
 
     @abstractmethod
     def request_for(self, punch: Punch) -> CrmRequest:
-        """The HTTP POST that delivers this punch (the Idempotency-Key header is added by the caller)."""
+        """The HTTP POST that delivers this punch (credentials and Idempotency-Key are added by the caller)."""
+
+    def credentials(self, secret: str | None) -> dict[str, str]:
+        return {"Authorization": f"{self.auth_scheme} {secret}"} if secret else {}
 
     def judge(self, response: httpx.Response) -> DeliveryOutcome:
         """2xx delivered, 408/429/5xx transient, other 4xx permanent; targets refine this."""

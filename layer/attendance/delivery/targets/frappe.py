@@ -27,6 +27,8 @@ _ALREADY_THERE = "already has a log with the same timestamp"
 
 
 class FrappeTarget(CrmTarget):
+    auth_scheme = "token"  # the secret is "api_key:api_secret"
+
     @property
     def endpoint(self) -> str:
         module = "hrms" if int(self.options.get("version", 15)) >= 14 else "erpnext"
@@ -39,8 +41,7 @@ class FrappeTarget(CrmTarget):
             "device_id": punch.device_id,
             "log_type": _LOG_TYPE[punch.type],
         }
-        headers = {"Authorization": f"token {self.secret}"} if self.secret else {}
-        return CrmRequest(self.endpoint, body, headers)
+        return CrmRequest(self.endpoint, body)
 
     def judge(self, response: httpx.Response) -> DeliveryOutcome:
         if response.status_code == httpx.codes.EXPECTATION_FAILED:  # Frappe's ValidationError

@@ -8,6 +8,8 @@ from attendance.domain.punch import Punch
 
 
 class GenericTarget(CrmTarget):
+    auth_scheme = "Bearer"
+
     def request_for(self, punch: Punch) -> CrmRequest:
         body = {
             "logId": punch.log_id,
@@ -17,8 +19,7 @@ class GenericTarget(CrmTarget):
             "localTime": punch.local_time,
             "type": punch.type.value,
         }
-        headers = {"Authorization": f"Bearer {self.secret}"} if self.secret else {}
-        return CrmRequest(self.url, body, headers)
+        return CrmRequest(self.url, body)
 
     def judge(self, response: httpx.Response) -> DeliveryOutcome:
         if response.status_code == httpx.codes.CONFLICT:

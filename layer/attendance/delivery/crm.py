@@ -1,0 +1,67 @@
+"""One delivery attempt over HTTP: the target's request, the current secret, the answer judged.
+
+A 401 may mean no more than a secret rotated since it was cached: the secret is read afresh once and,
+if it changed, the call is made once more before the answer is judged. A 401 with the fresh secret is
+judged like any other 4xx (permanent): the secret in SSM is wrong, and retrying cannot fix it.
+"""
+
+from collections.abc import Callable
+
+import httpx
+from aws_lambda_powertools import Logger
+
+from attendance.delivery.outcome import DeliveryOutcome, Verdict
+from attendance.delivery.secrets import CrmSecret
+from attendance.delivery.targets.base import CrmTarget
+from attendance.domain.punch import Punch
+
+logger = Logger(child=True)
+MIN_CALL_SECONDS = 0.2  # below this there is no point in calling: count it as a transient failure
+
+
+class _NotAnswered(Exception):
+    """No answer to judge (no time left, a timeout, a connection error): a transient failure."""
+
+
+class CrmClient:
+    def __init__(self, target: CrmTarget, secret: CrmSecret, http: httpx.Client, call_timeout: float) -> None:
+        self._target = target
+        self._secret = secret
+        self._http = http
+        self._call_timeout = call_timeout
+
+    def deliver(self, punch: Punch, seconds_left: Callable[[], float]) -> DeliveryOutcome:
+        """Every call ends within seconds_left() as it is when the call starts."""
+        secret = self._secret.current()
+        try:
+            response = self._post(punch, secret, seconds_left())
+            if response.status_code == httpx.codes.UNAUTHORIZED:
+                response = self._with_fresh_secret(punch, secret, seconds_left) or response
+        except _NotAnswered as failure:
+            return DeliveryOutcome(Verdict.TRANSIENT, str(failure))
+        return self._target.judge(response)
+
+    def _with_fresh_secret(
+        self, punch: Punch, refused: str | None, seconds_left: Callable[[], float]
+    ) -> httpx.Response | None:
+        fresh = self._secret.after_refusal(refused)
+        if fresh == refused:
+            return None  # nothing new to try: the 401 stands
+        logger.info(
+            "CRM refused the cached secret; calling again with a fresh one", extra={"logId": punch.log_id}
+        )
+        return self._post(punch, fresh, seconds_left())
+
+    def _post(self, punch: Punch, secret: str | None, seconds_left: float) -> httpx.Response:
+        budget = min(self._call_timeout, seconds_left)
+        if budget < MIN_CALL_SECONDS:
+            raise _NotAnswered("no time left in this invocation to call the CRM")
+        request = self._target.request_for(punch)
+        headers = self._target.credentials(secret) | {"Idempotency-Key": punch.log_id}
+        try:
+            # httpx times each phase; halving the budget keeps connect + read inside it.
+            return self._http.post(request.url, json=request.json, headers=headers, timeout=budget / 2)
+        except httpx.TimeoutException as error:
+            raise _NotAnswered(f"CRM did not answer within {budget:.1f} s") from error
+        except httpx.HTTPError as error:
+            raise _NotAnswered(f"CRM unreachable: {type(error).__name__}: {error}") from error

@@ -12,7 +12,7 @@ SAM_CLI_VERSION := 1.170.0
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install test lint format build run demo openapi soak bench bench-edge clean check-python
+.PHONY: help install test lint format build run demo openapi fuzz-api soak bench bench-edge clean check-python
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -47,6 +47,9 @@ demo: install ## a day of punches through a running stack (or one it starts), wi
 
 openapi: install ## regenerate docs/openapi.json from the handlers' routes
 	$(BIN)/python -m local_stack.openapi
+
+fuzz-api: install ## the API contract fuzz at a larger budget: schemathesis, every check, against a fresh local stack
+	$(BIN)/python -m tests.contract.fuzz_api --max-examples 300
 
 soak: install ## chaos soak through the local stack (3,000 punches from four sources); prints sent, delivered, lost, twice
 	$(BIN)/python -m bench.soak --scale 1000

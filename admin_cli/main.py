@@ -472,7 +472,9 @@ def report_daily(
     if csv:
         sys.stdout.write(as_csv(reports).removeprefix("\ufeff"))
         return
-    _show(ctx, [as_row(report) for report in reports], f"Daily report {on}", "No punches that day.")
+    _show(
+        ctx, [as_row(report).model_dump() for report in reports], f"Daily report {on}", "No punches that day."
+    )
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 import base64
 import json
+from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -20,17 +21,12 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         self.server.log(f"{self.command} {self.path} -> {args[1] if len(args) > 1 else ''}")
 
-    def do_GET(self) -> None:
-        self._dispatch()
-
-    def do_POST(self) -> None:
-        self._dispatch()
-
-    def do_PUT(self) -> None:
-        self._dispatch()
-
-    def do_DELETE(self) -> None:
-        self._dispatch()
+    def __getattr__(self, name: str) -> Callable[[], None]:
+        # Every method reaches the routes, as on API Gateway: the HTTP server would answer an unknown
+        # method (TRACE, PATCH, ...) with its own HTML 501 page.
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
 
     def _dispatch(self) -> None:
         url = urlsplit(self.path)
@@ -47,7 +43,7 @@ class _Handler(BaseHTTPRequestHandler):
                     url.path,
                     body,
                     dict(self.headers.items()),
-                    dict(parse_qsl(url.query)) or None,
+                    query_parameters(url.query),
                 )
                 event["routeKey"] = f"{route.method.upper()} {route.path}"
                 event["pathParameters"] = parameters or None
@@ -63,6 +59,7 @@ class _Handler(BaseHTTPRequestHandler):
                     return
                 self._respond(result)
                 return
+        # API Gateway's own answer when no route matches the method and path
         self._send(HTTPStatus.NOT_FOUND, {"content-type": "application/json"}, b'{"message":"Not Found"}')
 
     def _respond(self, result: dict[str, Any]) -> None:
@@ -78,7 +75,16 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_header(key, value)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
-        self.wfile.write(payload)
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+
+def query_parameters(query: str) -> dict[str, str] | None:
+    """As payload 2.0 has them: a parameter sent more than once arrives as its values joined by commas."""
+    values: dict[str, list[str]] = {}
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        values.setdefault(name, []).append(value)
+    return {name: ",".join(each) for name, each in values.items()} or None
 
 
 class LocalApiServer(ThreadingHTTPServer):

@@ -104,7 +104,8 @@ class Demo:
         status = body.get("status", "rejected")
         self.tally.sent += 1
         self.tally.count(status, body.get("logId"))
-        print(f"  {describe(item):42} {reply.status_code} {status:9} {body.get('reason', '')}")
+        reason = body.get("reason") or body.get("message", "")  # a refusal is an ErrorBody
+        print(f"  {describe(item):42} {reply.status_code} {status:9} {reason}")
 
     def settle(self) -> None:
         """Until nothing is pending and every failed punch has reached the DLQ (on its next receive)."""

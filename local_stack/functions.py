@@ -208,6 +208,9 @@ class FunctionPool:
         return container
 
 
+ANY_METHOD = "ANY"
+
+
 @dataclass(frozen=True)
 class HttpRoute:
     method: str
@@ -215,7 +218,7 @@ class HttpRoute:
     function: Invocable
 
     def match(self, method: str, path: str) -> dict[str, str] | None:
-        if method.upper() != self.method.upper():
+        if self.method.upper() not in (method.upper(), ANY_METHOD):
             return None
         pattern = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", self.path) + "$"
         found = re.match(pattern, path)
@@ -261,9 +264,11 @@ def _concurrency(events: dict[str, dict[str, Any]], resolver: Resolver, default:
 
 
 def http_routes(functions: dict[str, FunctionPool]) -> list[HttpRoute]:
-    return [
+    """Every HttpApi route; as on API Gateway, a route for the very method wins over an ANY route."""
+    routes = [
         HttpRoute(event["Properties"]["Method"], event["Properties"]["Path"], function)
         for function in functions.values()
         for event in function.events.values()
         if event["Type"] == "HttpApi"
     ]
+    return sorted(routes, key=lambda route: route.method.upper() == ANY_METHOD)

@@ -1,4 +1,4 @@
-"""docs/openapi.json from the handlers' own route definitions (Powertools), for every HttpApi function.
+"""docs/openapi.json from the handlers' own routes and models (Powertools), merged over every HttpApi function.
 
 `python -m local_stack.openapi` (make openapi) rewrites it; a test fails when it is stale.
 """
@@ -6,63 +6,120 @@
 import importlib
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-from attendance.domain.punch import PunchSubmission
+from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
+from aws_lambda_powertools.event_handler.openapi.models import Server, ServerVariable
+
+from attendance.api import API_KEY_SCHEME
+from attendance.push.docs import SECURITY_SCHEMES, request_bodies
 from local_stack.template import TEMPLATE_PATH, load_template, resources_of_type
 
 OPENAPI_PATH = TEMPLATE_PATH.parent / "docs" / "openapi.json"
 TITLE, VERSION = "attendance-sync", "1.0.0"
+DESCRIPTION = (
+    "Biometric time-clock punches in, exactly once, to the HR/CRM system.\n\n"
+    "Every refusal is an `ErrorBody`: `{error, message, details?}`. 400 means the request does not match "
+    "this document (`details` names each field); 422 means it matches but breaks a rule a schema cannot "
+    "state (a date that does not exist, a time too far from now, a range backwards or too long); "
+    "401/403 a missing or insufficient credential; 404 no such route; 405 a method this route does not "
+    "take (with `Allow`); 503 storage unavailable (retry after `Retry-After`). ADMS routes answer in "
+    "plain text, as ZKTeco devices expect (`ERROR: <reason>`)."
+)
+SECURITY_SCHEMES_ALL: dict[str, Any] = {
+    API_KEY_SCHEME: {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API key from `attendance keys create`, sent as `Authorization: Bearer <key>`",
+    },
+    **SECURITY_SCHEMES,
+}
+SERVERS = [
+    Server(
+        url="https://{apiId}.execute-api.{region}.amazonaws.com",
+        variables={"apiId": ServerVariable(default="api"), "region": ServerVariable(default="us-east-1")},
+    ),
+    Server(url="http://127.0.0.1:3000", description="make run"),
+]
 
 
-def _request_bodies() -> dict[tuple[str, str], dict[str, Any]]:
-    """Bodies Powertools cannot see, as the handlers parse them themselves (gzip, per-item results)."""
-    punch = PunchSubmission.model_json_schema(by_alias=True)
-    batch = {
-        "type": "object",
-        "required": ["punches"],
-        "properties": {"punches": {"type": "array", "items": punch, "minItems": 1, "maxItems": 500}},
-    }
-    json_body = {"required": True, "content": {"application/json": {"schema": {"oneOf": [punch, batch]}}}}
-    return {("/punches", "post"): json_body, ("/device/punch", "post"): json_body}
+def http_function_modules() -> Iterator[ModuleType]:
+    """The handler module of every function that serves HttpApi routes in template.yaml."""
+    for resource in resources_of_type(load_template(), "AWS::Serverless::Function").values():
+        properties = resource["Properties"]
+        if any(event["Type"] == "HttpApi" for event in properties.get("Events", {}).values()):
+            package = properties["CodeUri"].strip("/").replace("/", ".")
+            yield importlib.import_module(f"{package}.{properties['Handler'].rsplit('.', 1)[0]}")
 
 
 def build() -> dict[str, Any]:
-    spec: dict[str, Any] = {
-        "openapi": "3.1.0",
-        "info": {
-            "title": TITLE,
-            "version": VERSION,
-            "description": "Biometric time-clock punches in, exactly once, to the HR/CRM system.",
-        },
-        "servers": [
-            {
-                "url": "https://{apiId}.execute-api.{region}.amazonaws.com",
-                "variables": {"apiId": {"default": "api"}, "region": {"default": "us-east-1"}},
-            },
-            {"url": "http://127.0.0.1:3000", "description": "make run"},
-        ],
-        "paths": {},
-        "components": {"securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer"}}},
-    }
-    for resource in resources_of_type(load_template(), "AWS::Serverless::Function").values():
-        properties = resource["Properties"]
-        if not any(event["Type"] == "HttpApi" for event in properties.get("Events", {}).values()):
-            continue
-        package = properties["CodeUri"].strip("/").replace("/", ".")
-        module = importlib.import_module(f"{package}.{properties['Handler'].rsplit('.', 1)[0]}")
-        generated = json.loads(module.app.get_openapi_json_schema(title=TITLE, version=VERSION))
-        for path, operations in generated["paths"].items():
-            spec["paths"].setdefault(path, {}).update(operations)
-    for (path, method), body in _request_bodies().items():
+    merge = OpenAPIMerge(
+        title=TITLE,
+        version=VERSION,
+        description=DESCRIPTION,
+        servers=SERVERS,
+        security_schemes=SECURITY_SCHEMES_ALL,
+        on_conflict="error",
+    )
+    for module in http_function_modules():
+        schema = module.app.get_openapi_schema(
+            title=TITLE, version=VERSION, security_schemes=SECURITY_SCHEMES_ALL
+        )
+        merge.add_schema(schema)
+    spec = json.loads(merge.get_openapi_json_schema())
+    for (path, method), body in request_bodies().items():
         spec["paths"][path][method]["requestBody"] = body
-    for path, operations in spec["paths"].items():
-        if path.startswith(("/punches", "/device/", "/reports/")):
-            for operation in operations.values():
-                operation["security"] = [{"apiKey": []}]
+    _drop_unused_validation_error(spec)
+    _optional_parameters_are_absent_not_null(spec)
+    _whole_number_bounds(spec)
     spec["paths"] = dict(sorted(spec["paths"].items()))
+    spec["components"]["schemas"] = dict(sorted(spec["components"]["schemas"].items()))
     return spec
+
+
+def _drop_unused_validation_error(spec: dict[str, Any]) -> None:
+    """Powertools documents its own 422 body on every validated route; ours answer 400 with an ErrorBody
+    instead, and 422 only where a route declares it."""
+    powertools_422 = "#/components/schemas/HTTPValidationError"
+    for operations in spec["paths"].values():
+        for operation in operations.values():
+            content = operation["responses"].get("422", {}).get("content", {})
+            if content.get("application/json", {}).get("schema", {}).get("$ref") == powertools_422:
+                del operation["responses"]["422"]
+    for name in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
+        spec["components"]["schemas"].pop(name, None)
+
+
+def _optional_parameters_are_absent_not_null(spec: dict[str, Any]) -> None:
+    """A query parameter typed `X | None` is one that may be left out: it is never sent as null."""
+    for operations in spec["paths"].values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                schema = parameter["schema"]
+                options = [option for option in schema.get("anyOf", []) if option != {"type": "null"}]
+                if len(options) == 1 and len(schema["anyOf"]) == 2:
+                    del schema["anyOf"]
+                    schema.update(options[0])
+
+
+_BOUNDS = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"})
+
+
+def _whole_number_bounds(node: Any) -> None:
+    """Powertools' OpenAPI model writes every bound as a float (minimum: 0.0); an integer's bounds are
+    whole numbers, and generators of integer data read them as such."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in _BOUNDS and isinstance(value, float) and value.is_integer():
+                node[key] = int(value)
+            else:
+                _whole_number_bounds(value)
+    elif isinstance(node, list):
+        for item in node:
+            _whole_number_bounds(item)
 
 
 def render() -> str:

@@ -3,27 +3,34 @@
 from datetime import date, timedelta
 from functools import cache
 from http import HTTPStatus
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler import Depends, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict, Field
 
 from attendance.api import (
+    API_KEY_SECURITY,
+    AUTH_ERRORS,
+    COMMON_ERRORS,
     ApiError,
-    authenticate,
-    internal_error_response,
-    json_response,
-    unavailable_response,
+    error_responses,
+    http_api,
+    install_error_handlers,
+    require_key,
 )
 from attendance.data.api_keys import ApiKeyStore
-from attendance.data.aws import StoreUnavailable, client
+from attendance.data.aws import client
 from attendance.data.punches import PunchStore
 from attendance.data.schedules import ScheduleStore
-from attendance.domain.keys import Scope
+from attendance.domain.clock import IsoDate
+from attendance.domain.keys import ApiKey, Scope
+from attendance.domain.punch import Identifier
 from attendance.domain.timesheet import DayReport
-from attendance.reports.render import as_csv, as_row
+from attendance.reports.render import ReportRow, as_csv, as_row
 from attendance.reports.service import MAX_TIMESHEET_DAYS, ReportService
 from attendance.settings import ReportsSettings
 from attendance.tracing import create_tracer
@@ -31,7 +38,8 @@ from attendance.tracing import create_tracer
 logger = Logger()
 tracer = create_tracer()
 metrics = Metrics()
-app = APIGatewayHttpResolver()
+app = http_api()
+install_error_handlers(app, logger, metrics, "reports")
 
 
 @cache
@@ -46,90 +54,112 @@ def dependencies() -> tuple[ApiKeyStore, ReportService]:
     return ApiKeyStore(dynamodb, settings.api_keys_table), service
 
 
-def _authorised() -> ReportService:
-    keys, service = dependencies()
-    authenticate(app.current_event.headers, keys, Scope.REPORTS)
-    return service
+class DailyReport(BaseModel):
+    model_config = ConfigDict(serialize_by_alias=True, validate_by_name=True)
+
+    date: str
+    user_id: str | None = Field(alias="userId", description="The employee asked for, or null for everyone")
+    count: int
+    rows: list[ReportRow]
 
 
-def _query(name: str, required: bool = True) -> str | None:
-    value = app.current_event.get_query_string_value(name)
-    if required and not value:
-        raise ApiError(HTTPStatus.BAD_REQUEST, "invalid_query", f"query parameter '{name}' is required")
-    return value
+class Timesheet(BaseModel):
+    model_config = ConfigDict(serialize_by_alias=True, validate_by_name=True)
+
+    user_id: str = Field(alias="userId")
+    start: str = Field(alias="from")
+    end: str = Field(alias="to")
+    count: int
+    rows: list[ReportRow]
 
 
-def _date(name: str) -> date:
-    raw = _query(name) or ""
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise ApiError(
-            HTTPStatus.BAD_REQUEST, "invalid_query", f"'{name}' must be a date as YYYY-MM-DD"
-        ) from None
+Caller = Annotated[ApiKey, Depends(require_key(Scope.REPORTS, lambda: dependencies()[0]))]
+Output = Annotated[
+    Literal["json", "csv"], Query(alias="format", description="json (default), or csv for a spreadsheet")
+]
+UserId = Annotated[Identifier, Query(alias="userId", description="The employee's ID")]
+_ERRORS = error_responses(
+    {
+        400: "A query parameter is missing or malformed; `details` names it",
+        **AUTH_ERRORS,
+        **COMMON_ERRORS,
+    }
+)
 
 
-def _reply(reports: list[DayReport], filename: str, meta: dict[str, Any]) -> Response:
-    output = (_query("format", required=False) or "json").lower()
-    if output == "csv":
-        headers = {"Content-Disposition": f'attachment; filename="{filename}.csv"'}
-        return Response(HTTPStatus.OK, "text/csv; charset=utf-8", as_csv(reports), headers)
-    if output != "json":
-        raise ApiError(HTTPStatus.BAD_REQUEST, "invalid_query", "format must be json or csv")
-    body = meta | {"count": len(reports), "rows": [as_row(report) for report in reports]}
-    return json_response(HTTPStatus.OK, body)
+def _report_responses(model: type[BaseModel], rule: str | None = None) -> dict[int, Any]:
+    csv_text = {"schema": {"type": "string", "description": "CSV with a header row, UTF-8 with a BOM"}}
+    ok = {
+        "description": "The report",
+        "content": {"application/json": {"model": model}, "text/csv": csv_text},
+    }
+    return {200: ok, **_ERRORS, **(error_responses({422: rule}) if rule else {})}
 
 
 @app.get(
     "/reports/daily",
-    summary="Everyone's (or one employee's) day: ?date=YYYY-MM-DD[&userId=][&format=csv]",
+    summary="Everyone's (or one employee's) work day",
     tags=["reports"],
+    responses=_report_responses(DailyReport),
+    security=API_KEY_SECURITY,
 )
-def daily() -> Response[Any]:
-    service = _authorised()
-    day, user_id = _date("date"), _query("userId", required=False)
+def daily(
+    day: Annotated[IsoDate, Query(alias="date", description="The work day, YYYY-MM-DD")],
+    caller: Caller,
+    user_id: Annotated[Identifier | None, Query(alias="userId", description="Only this employee")] = None,
+    output: Output = "json",
+) -> Response[DailyReport | str]:
+    _, service = dependencies()
     reports = service.daily(day, user_id)
-    return _reply(reports, f"daily-{day}", {"date": day.isoformat(), "userId": user_id})
+    body = DailyReport(date=day.isoformat(), user_id=user_id, count=len(reports), rows=_rows(reports))
+    return _reply(output, body, reports, f"daily-{day}")
 
 
 @app.get(
     "/reports/timesheet",
-    summary="One employee over at most 31 days: ?userId=&from=&to=[&format=csv]",
+    summary=f"One employee over at most {MAX_TIMESHEET_DAYS} days",
     tags=["reports"],
+    responses=_report_responses(
+        Timesheet, f"`to` is before `from`, or the range is over {MAX_TIMESHEET_DAYS} days"
+    ),
+    security=API_KEY_SECURITY,
 )
-def timesheet() -> Response[Any]:
-    service = _authorised()
-    user_id, start, end = _query("userId") or "", _date("from"), _date("to")
+def timesheet(
+    user_id: UserId,
+    start: Annotated[IsoDate, Query(alias="from", description="First work day, YYYY-MM-DD")],
+    end: Annotated[IsoDate, Query(alias="to", description="Last work day, YYYY-MM-DD (inclusive)")],
+    caller: Caller,
+    output: Output = "json",
+) -> Response[Timesheet | str]:
+    _check_range(start, end)
+    _, service = dependencies()
+    reports = service.timesheet(user_id, start, end)
+    body = Timesheet(
+        user_id=user_id, start=start.isoformat(), end=end.isoformat(), count=len(reports), rows=_rows(reports)
+    )
+    return _reply(output, body, reports, f"timesheet-{user_id}-{start}-{end}")
+
+
+def _check_range(start: date, end: date) -> None:
     if end < start:
-        raise ApiError(HTTPStatus.BAD_REQUEST, "invalid_query", "'to' must not be before 'from'")
+        raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY, "invalid_range", "'to' must not be before 'from'")
     if end - start >= timedelta(days=MAX_TIMESHEET_DAYS):
         raise ApiError(
-            HTTPStatus.BAD_REQUEST, "invalid_query", f"a timesheet covers at most {MAX_TIMESHEET_DAYS} days"
+            HTTPStatus.UNPROCESSABLE_ENTITY,
+            "invalid_range",
+            f"a timesheet covers at most {MAX_TIMESHEET_DAYS} days",
         )
-    reports = service.timesheet(user_id, start, end)
-    return _reply(
-        reports,
-        f"timesheet-{user_id}-{start}-{end}",
-        {"userId": user_id, "from": start.isoformat(), "to": end.isoformat()},
-    )
 
 
-@app.exception_handler(ApiError)
-def handle_api_error(error: ApiError) -> Response:
-    logger.info("request refused", extra={"error": error.code, "reason": error.message})
-    return json_response(error.status, error.body())
+def _rows(reports: list[DayReport]) -> list[ReportRow]:
+    return [as_row(report) for report in reports]
 
 
-@app.exception_handler(StoreUnavailable)
-def handle_store_unavailable(error: StoreUnavailable) -> Response:
-    logger.exception("storage unavailable")
-    return unavailable_response("reports")
-
-
-@app.exception_handler(Exception)
-def handle_unexpected(error: Exception) -> Response:
-    logger.exception("unexpected error")
-    return internal_error_response()
+def _reply(output: str, body: BaseModel, reports: list[DayReport], filename: str) -> Response[Any]:
+    if output == "csv":
+        headers = {"Content-Disposition": f'attachment; filename="{filename}.csv"'}
+        return Response(HTTPStatus.OK, "text/csv; charset=utf-8", as_csv(reports), headers)
+    return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, body)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

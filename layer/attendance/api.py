@@ -1,48 +1,200 @@
-"""What every HTTP edge shares: client errors with a JSON body, and API-key authentication."""
+"""What every HTTP function shares: the validating resolver, one JSON error shape, API-key auth.
 
-from collections.abc import Mapping
+Status codes follow one rule across the API:
+- 400: the request does not match the documented contract (the body says which fields);
+- 422: it matches, but breaks a rule a schema cannot state (a date that does not exist, a time too far
+  from now, a range backwards or too long);
+- 401 / 403: no valid key, or a key without the scope; 404 / 405: no such route, or not this method.
+"""
+
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Request, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import BaseModel, Field
 
 from attendance.data.api_keys import ApiKeyStore
+from attendance.data.aws import StoreUnavailable
 from attendance.domain.keys import ApiKey, Scope
+
+_FIELD_NAME = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*|[0-9]+)$")
+API_KEY_SCHEME = "apiKey"
+API_KEY_SECURITY = [{API_KEY_SCHEME: []}]
+RETRY_AFTER_SECONDS = "30"
+
+
+class FieldProblem(BaseModel):
+    location: str = Field(description="Where the field is: body, query, path or header")
+    field: str = Field(description="The field's path, e.g. punch.userId or batch.punches; empty for all")
+    problem: str
+
+
+class ErrorBody(BaseModel):
+    """Every refused request: a code for programs, a message for people, and the fields at fault."""
+
+    error: str = Field(description="A stable code, e.g. invalid_request, unauthorized, invalid_timestamp")
+    message: str
+    details: list[FieldProblem] | None = Field(default=None, description="One entry per invalid field")
 
 
 class ApiError(Exception):
     """A request we refuse, with the status and the JSON body that names the problem."""
 
-    def __init__(self, status: HTTPStatus, code: str, message: str, details: list[Any] | None = None) -> None:
+    def __init__(
+        self, status: HTTPStatus, code: str, message: str, details: list[FieldProblem] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.details = details
 
-    def body(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"error": self.code, "message": self.message}
-        if self.details:
-            body["details"] = self.details
-        return body
+    def body(self) -> ErrorBody:
+        return ErrorBody(error=self.code, message=self.message, details=self.details)
 
 
-def json_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
-    return Response(status, content_types.APPLICATION_JSON, body, headers)
+# How an error reaches the client: JSON for the API, plain text for devices that only read text.
+ErrorRenderer = Callable[[int, ErrorBody, dict[str, str]], Response]
 
 
-def unavailable_body(what: str) -> dict[str, str]:
-    """A 503's body: the caller may retry; nothing about why (that goes to the log)."""
-    return {"error": "unavailable", "message": f"{what} is unavailable; try again later"}
+def json_error(status: int, body: ErrorBody, headers: dict[str, str]) -> Response:
+    return Response(status, content_types.APPLICATION_JSON, body.model_dump(exclude_none=True), headers)
 
 
-def unavailable_response(what: str) -> Response:
-    """503 with Retry-After, for clients of the JSON API."""
-    return json_response(HTTPStatus.SERVICE_UNAVAILABLE, unavailable_body(what), {"Retry-After": "30"})
+def http_api() -> APIGatewayHttpResolver:
+    """A resolver that validates every request and response against the route's pydantic models."""
+    return APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=_load_json)
 
 
-def internal_error_response() -> Response:
-    return json_response(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": "internal", "message": "internal error"})
+def _load_json(text: str) -> Any:
+    """json.loads, where anything undecodable (deep nesting too) is an invalid body, never a 500."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise json.JSONDecodeError("nesting too deep", text[:40], 0) from None
+
+
+def error_responses(described: Mapping[int, str]) -> dict[int, OpenAPIResponse]:
+    """OpenAPI responses for refusals, each with the ErrorBody schema."""
+    return {
+        status: {"description": text, "content": {"application/json": {"model": ErrorBody}}}
+        for status, text in described.items()
+    }
+
+
+COMMON_ERRORS = {
+    500: "Unexpected failure (logged); nothing half-stored",
+    503: "Storage unavailable; send again after Retry-After seconds",
+}
+AUTH_ERRORS = {
+    401: "No API key, or an unknown or revoked one",
+    403: "The key lacks the scope this route needs",
+}
+
+
+def install_error_handlers(
+    app: APIGatewayHttpResolver,
+    logger: Logger,
+    metrics: Metrics,
+    what: str,
+    render: ErrorRenderer = json_error,
+) -> None:
+    """Every failure becomes one ErrorBody with the right status; `what` names the service in a 503."""
+
+    def refuse(error: ApiError, headers: dict[str, str] | None = None) -> Response:
+        logger.info("request refused", extra={"error": error.code, "reason": error.message})
+        metrics.add_metric(name="RequestsRefused", unit=MetricUnit.Count, value=1)
+        return render(error.status, error.body(), headers or {})
+
+    @app.exception_handler(ApiError)
+    def handle_api_error(error: ApiError) -> Response:
+        return refuse(error)
+
+    @app.exception_handler(RequestValidationError)
+    def handle_invalid(error: RequestValidationError) -> Response:
+        return refuse(invalid_request(error.errors()))
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def handle_content_type(error: RequestUnsupportedContentType) -> Response:
+        media_type = app.current_event.headers.get("content-type", "")
+        return refuse(unsupported_media_type(media_type))
+
+    @app.exception_handler(NotFoundError)
+    def handle_no_route(error: NotFoundError) -> Response:
+        allowed = allowed_methods(app)
+        if not allowed:
+            return refuse(ApiError(HTTPStatus.NOT_FOUND, "not_found", "no such route"))
+        refusal = ApiError(
+            HTTPStatus.METHOD_NOT_ALLOWED, "method_not_allowed", f"use {' or '.join(allowed)} on this route"
+        )
+        return refuse(refusal, {"Allow": ", ".join(allowed)})
+
+    @app.exception_handler(StoreUnavailable)
+    def handle_store_unavailable(error: StoreUnavailable) -> Response:
+        logger.exception("storage unavailable")
+        body = ErrorBody(error="unavailable", message=f"{what} is unavailable; try again later")
+        return render(HTTPStatus.SERVICE_UNAVAILABLE, body, {"Retry-After": RETRY_AFTER_SECONDS})
+
+    @app.exception_handler(Exception)
+    def handle_unexpected(error: Exception) -> Response:
+        logger.exception("unexpected error")
+        return render(
+            HTTPStatus.INTERNAL_SERVER_ERROR, ErrorBody(error="internal", message="internal error"), {}
+        )
+
+
+def allowed_methods(app: APIGatewayHttpResolver) -> list[str]:
+    """The methods this function serves on the requested path (API Gateway sends it the others too)."""
+    path = app.current_event.path
+    routes = app._static_routes + app._dynamic_routes  # Powertools keeps no public route table
+    return sorted({route.method for route in routes if route.rule.match(path)})
+
+
+def invalid_request(errors: Sequence[Any]) -> ApiError:
+    """A 400 naming each field that breaks the contract (once, however many union members it failed)."""
+    details = list({(problem.location, problem.field): problem for problem in map(_problem, errors)}.values())
+    if any(error.get("type") == "json_invalid" for error in errors):
+        return ApiError(HTTPStatus.BAD_REQUEST, "invalid_json", "body is not valid JSON")
+    message = "; ".join(f"{detail.field or detail.location}: {detail.problem}" for detail in details)
+    return ApiError(HTTPStatus.BAD_REQUEST, "invalid_request", message, details)
+
+
+def _problem(error: Mapping[str, Any]) -> FieldProblem:
+    location, *parts = [str(part) for part in error.get("loc", ())] or ["body"]
+    # pydantic names the union member that failed (constrained-str, function-after[...]): not a field
+    path = [part for part in parts if _FIELD_NAME.match(part)]
+    problem = error.get("msg") or str(error.get("type", "invalid"))
+    if error.get("type") == "missing" and not path and location == "body":
+        problem = "a JSON body is required"
+    return FieldProblem(location=location, field=".".join(path), problem=problem)
+
+
+def unsupported_media_type(media_type: str) -> ApiError:
+    return ApiError(
+        HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        f"Content-Type must be application/json, not {media_type or 'missing'!r}",
+    )
+
+
+def require_key(scope: Scope, keys: Callable[[], ApiKeyStore]) -> Callable[[Request], ApiKey]:
+    """A route dependency: the caller's live key with `scope`, or a 401/403."""
+
+    def caller(request: Request) -> ApiKey:
+        return authenticate(request.headers, keys(), scope)
+
+    return caller
 
 
 def authenticate(headers: Mapping[str, str], keys: ApiKeyStore, scope: Scope) -> ApiKey:
@@ -60,3 +212,13 @@ def authenticate(headers: Mapping[str, str], keys: ApiKeyStore, scope: Scope) ->
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
     return next((value for key, value in headers.items() if key.lower() == name), None)
+
+
+def proxy_error(error: ApiError) -> dict[str, Any]:
+    """An API Gateway result for a request refused before it reaches the resolver."""
+    return {
+        "statusCode": int(error.status),
+        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "body": error.body().model_dump_json(exclude_none=True),
+        "isBase64Encoded": False,
+    }

@@ -106,7 +106,7 @@ def test_keys_devices_schedules_and_reports(stack, cli):
         stack,
         {"deviceId": "D1", "userId": "K1", "timestamp": "2025-02-10T09:00:00", "type": "in"},
         key=created["key"],
-    ).status_code in (202, 400)
+    ).status_code in (202, 422)  # allowed for D1 (the date may be too old to take)
     assert (
         post(
             stack,

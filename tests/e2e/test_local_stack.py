@@ -75,3 +75,33 @@ def test_with_the_crm_failing_a_punch_is_dead_lettered_after_three_attempts_10_s
     times = view["attemptTimes"][log_id]
     gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
     assert all(gap >= 9.5 for gap in gaps), gaps  # the visibility timeout, not a speed figure
+
+
+@pytest.mark.parametrize("method", ["TRACE", "PATCH", "DELETE", "GET", "PUT", "OPTIONS"])
+def test_any_method_on_a_route_gets_a_json_405_naming_the_allowed_ones(stack, method):
+    # Given a route that takes POST only; When another method is sent
+    reply = httpx.request(method, stack.api_url + "/punches", timeout=10)
+    # Then the function behind the route answers 405 in JSON, with Allow, as on API Gateway
+    assert reply.status_code == 405
+    assert reply.headers["allow"] == "POST"
+    assert reply.json()["error"] == "method_not_allowed"
+
+
+@pytest.mark.parametrize("method", ["TRACE", "GET", "POST", "HEAD"])
+def test_an_unknown_route_gets_api_gateways_json_404(stack, method):
+    reply = httpx.request(method, stack.api_url + "/no/such/route", timeout=10)
+    assert reply.status_code == 404
+    assert reply.headers["content-type"] == "application/json"
+    if method != "HEAD":
+        assert reply.json() == {"message": "Not Found"}
+
+
+def test_a_repeated_query_parameter_arrives_joined_by_commas(stack):
+    # Given a parameter sent twice, which payload 2.0 hands over as "a,b"
+    headers = {"Authorization": f"Bearer {stack.api_key}"}
+    reply = httpx.get(
+        stack.api_url + "/reports/daily?date=2025-02-10&date=2025-02-11", headers=headers, timeout=10
+    )
+    # Then it is no date, and the 400 says so
+    assert reply.status_code == 400
+    assert reply.json()["details"][0]["field"] == "date"

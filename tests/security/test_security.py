@@ -71,7 +71,10 @@ def test_no_write_path_works_without_a_valid_key_or_registered_device(functions)
     )
     assert adms["statusCode"] == 403
     hik = call(
-        push_app, "POST", "/hikvision/events/guessed-token", json.dumps({"eventType": "heartBeat"}).encode()
+        push_app,
+        "POST",
+        "/hikvision/events/guessed-token-0123456789",
+        json.dumps({"eventType": "heartBeat"}).encode(),
     )
     assert hik["statusCode"] == 403
     assert call(reports_app, "GET", "/reports/daily", query={"date": "2025-02-10"})["statusCode"] == 401

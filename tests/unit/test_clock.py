@@ -102,3 +102,17 @@ def test_plausibility_window():
         check_plausible(now + timedelta(hours=25), now, timedelta(days=1), timedelta(days=400))
     with pytest.raises(InvalidTime, match="in the past"):
         check_plausible(now - timedelta(days=401), now, timedelta(days=1), timedelta(days=400))
+
+
+@pytest.mark.parametrize(
+    ("raw", "zone"),
+    [
+        ("0001-01-01T00:00+01:00", None),
+        ("0001-01-01T00:00", "Europe/Berlin"),
+        ("9999-12-31T23:59:59", "-12:00"),
+    ],
+)
+def test_a_time_at_the_edge_of_the_calendar_is_invalid_not_an_overflow(raw, zone):
+    # Found by the contract fuzz: these were a 500
+    with pytest.raises(InvalidTime, match="outside the calendar"):
+        resolve_timestamp(raw, zone, "Europe/Berlin")

@@ -96,9 +96,12 @@ def resolve_timestamp(raw: str, device_zone: str | None, default_zone: str) -> R
     else:
         zone_name = device_zone or offset_name(parsed)
         local = parsed
-    instant = local.astimezone(UTC)
-    # Normalise through UTC so a time in a DST gap is reported as the wall-clock time it really was.
-    wall_clock = instant.astimezone(parse_zone(zone_name)).replace(tzinfo=None)
+    try:
+        instant = local.astimezone(UTC)
+        # Normalise through UTC so a time in a DST gap is reported as the wall-clock time it really was.
+        wall_clock = instant.astimezone(parse_zone(zone_name)).replace(tzinfo=None)
+    except OverflowError:  # 0001-01-01 east of UTC, 9999-12-31 west of it: before or after all time
+        raise InvalidTime(f"timestamp {raw!r} is outside the calendar in UTC") from None
     return ResolvedTime(instant=instant, local_time=wall_clock.isoformat(), time_zone=zone_name)
 
 

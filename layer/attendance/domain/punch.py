@@ -5,7 +5,17 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+from annotated_types import Ge
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
 from attendance.domain.clock import parse_zone
 
@@ -36,38 +46,53 @@ class SyncStatus(StrEnum):
     ABANDONED = "abandoned"
 
 
-Identifier = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:@/+\-]+$"),
-]
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:@/+\-]+$")]
+# ISO 8601 date and time, to the minute or finer, with an optional offset. ASCII digits only: the same
+# pattern holds in JSON Schema (ECMA-262) and in the validator. Whether the date exists and is plausible
+# is checked when the punch is read (attendance.domain.clock).
+ISO_TIMESTAMP_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"  # date
+    r"[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]{1,6})?)?"  # time, to the minute or finer
+    r"(Z|[+-][0-9]{2}:?[0-9]{2})?$"  # offset
+)
+EXAMPLE_PUNCH = {"deviceId": "DEV001", "userId": "EMP789", "timestamp": "2025-02-10T09:16:00", "type": "in"}
+
+
+def _whole_number(value: object) -> object:
+    # JSON Schema counts 15.0 as an integer; booleans are not numbers.
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+VerifyMode = (
+    Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    | Annotated[int, Strict(), Ge(0), BeforeValidator(_whole_number)]
+)
 
 
 class PunchSubmission(BaseModel):
-    """A punch as a client, device or the edge poller sends it. Unknown fields are ignored."""
+    """A punch as a client, device or the edge poller sends it. Values are taken exactly as sent (no
+    trimming, types in lower case); unknown fields are ignored."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, json_schema_extra={"examples": [EXAMPLE_PUNCH]})
 
-    device_id: Identifier = Field(alias="deviceId")
-    user_id: Identifier = Field(alias="userId")
-    timestamp: Annotated[str, StringConstraints(strip_whitespace=True, min_length=16, max_length=40)] = Field(
+    device_id: Identifier = Field(alias="deviceId", description="The time clock's ID")
+    user_id: Identifier = Field(alias="userId", description="The employee's ID on the clock")
+    timestamp: Annotated[str, StringConstraints(pattern=ISO_TIMESTAMP_PATTERN)] = Field(
         description="ISO 8601. With an offset it is taken as is; without, it is the device's wall-clock time."
     )
     type: PunchType
-    verify_mode: Annotated[str, StringConstraints(max_length=32)] | None = Field(
-        default=None, alias="verifyMode"
+    verify_mode: VerifyMode | None = Field(
+        default=None,
+        alias="verifyMode",
+        description="How the employee was identified: a device code (1 fingerprint, 15 face) or a name",
     )
     source: PunchSource | None = None
 
-    @field_validator("type", mode="before")
+    @field_validator("verify_mode")
     @classmethod
-    def _lowercase_type(cls, value: object) -> object:
-        return value.strip().lower() if isinstance(value, str) else value
-
-    @field_validator("verify_mode", mode="before")
-    @classmethod
-    def _verify_mode_as_text(cls, value: object) -> object:
-        # Devices report verify modes as numbers (1 fingerprint, 15 face) or names.
-        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    def _verify_mode_as_text(cls, value: str | int | None) -> str | None:
+        # Devices report verify modes as numbers or names; they are kept as text.
+        return None if value is None else str(value)
 
 
 class Punch(BaseModel):

@@ -1,33 +1,70 @@
-"""Decoding a punch request body with hard limits, before anything is stored."""
+"""A punch request's body: its transport (media type, size, gzip) and its shape (one punch or a batch)."""
 
 import base64
 import binascii
-import json
 import zlib
 from collections.abc import Mapping
 from http import HTTPStatus
-from typing import Any
+from typing import Annotated, Any
 
-from attendance.api import ApiError
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+
+from attendance.api import ApiError, unsupported_media_type
+from attendance.domain.punch import EXAMPLE_PUNCH, PunchSubmission
 
 MAX_BODY_BYTES = 1024 * 1024  # decompressed; 500 punches need about 100 KiB
 MAX_BATCH = 500
 
 
-def decode_json_body(body: str | None, is_base64: bool, headers: Mapping[str, str]) -> Any:
-    """The JSON document of a request, checking content type, size and gzip on the way."""
-    headers = {key.lower(): value for key, value in headers.items()}
-    media_type = headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type != "application/json" and not media_type.endswith("+json"):
-        raise ApiError(
-            HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            f"Content-Type must be application/json, not {media_type or 'missing'!r}",
-        )
-    raw = _raw_bytes(body, is_base64)
+def _not_a_batch(schema: dict[str, Any]) -> None:
+    schema["not"] = {"required": ["punches"]}  # a document with `punches` is read as a batch
+    schema["examples"] = [EXAMPLE_PUNCH]
+
+
+class SinglePunch(PunchSubmission):
+    """One punch. A document with a `punches` field is a batch instead."""
+
+    model_config = ConfigDict(title="Punch", json_schema_extra=_not_a_batch)
+
+
+class PunchBatch(BaseModel):
+    """Up to 500 punches. Each item is checked on its own, as a Punch: an invalid item is rejected in
+    its result and the others still go through."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"punches": [EXAMPLE_PUNCH]}]})
+
+    punches: Annotated[
+        list[dict[str, Any]],
+        Field(min_length=1, max_length=MAX_BATCH, description="Punch objects, validated one by one"),
+    ]
+
+
+def _body_kind(document: Any) -> str:
+    return "batch" if isinstance(document, dict) and "punches" in document else "punch"
+
+
+PunchBody = Annotated[
+    Annotated[PunchBatch, Tag("batch")] | Annotated[SinglePunch, Tag("punch")], Discriminator(_body_kind)
+]
+
+
+def punch_items(body: PunchBatch | SinglePunch) -> tuple[list[Any], bool]:
+    """The items to ingest and whether the request was a batch."""
+    if isinstance(body, PunchBatch):
+        return list(body.punches), True
+    return [body], False
+
+
+def decoded_json_event(event: dict[str, Any]) -> dict[str, Any]:
+    """The event with its body as JSON text: media type and size checked, base64 and gzip undone.
+
+    Runs before routing, since the resolver validates the JSON body before any route code runs."""
+    headers = {key.lower(): value for key, value in (event.get("headers") or {}).items()}
+    _check_media_type(headers)
+    raw = _raw_bytes(event.get("body"), bool(event.get("isBase64Encoded")))
     if len(raw) > MAX_BODY_BYTES:
         raise _too_large()
-    encoding = headers.get("content-encoding", "identity").strip().lower()
+    encoding = headers.pop("content-encoding", "identity").strip().lower()
     if encoding == "gzip":
         raw = _gunzip(raw)
     elif encoding not in ("identity", ""):
@@ -39,29 +76,17 @@ def decode_json_body(body: str | None, is_base64: bool, headers: Mapping[str, st
     if not raw.strip():
         raise ApiError(HTTPStatus.BAD_REQUEST, "invalid_json", "request body is empty")
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
-        raise ApiError(HTTPStatus.BAD_REQUEST, "invalid_json", f"body is not valid JSON: {error}") from None
+        text = raw.decode()
+    except UnicodeDecodeError:
+        raise ApiError(HTTPStatus.BAD_REQUEST, "invalid_json", "body is not UTF-8 JSON") from None
+    headers["content-type"] = "application/json"
+    return event | {"headers": headers, "body": text, "isBase64Encoded": False}
 
 
-def split_punches(document: Any) -> tuple[list[Any], bool]:
-    """The punch items of a document and whether it was a batch ({"punches": [...]})."""
-    if not isinstance(document, dict):
-        raise ApiError(
-            HTTPStatus.BAD_REQUEST, "invalid_body", 'body must be a punch object or {"punches": [...]}'
-        )
-    if "punches" not in document:
-        return [document], False
-    items = document["punches"]
-    if not isinstance(items, list) or not items:
-        raise ApiError(HTTPStatus.BAD_REQUEST, "invalid_body", "'punches' must be a non-empty list")
-    if len(items) > MAX_BATCH:
-        raise ApiError(
-            HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-            "batch_too_large",
-            f"a batch holds at most {MAX_BATCH} punches, this one has {len(items)}",
-        )
-    return items, True
+def _check_media_type(headers: Mapping[str, str]) -> None:
+    media_type = headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise unsupported_media_type(media_type)
 
 
 def _raw_bytes(body: str | None, is_base64: bool) -> bytes:

@@ -3,13 +3,12 @@
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from attendance.data.aws import StoreUnavailable
 from attendance.data.devices import DeviceStore
@@ -37,18 +36,28 @@ class ItemStatus(StrEnum):
     REJECTED = "rejected"
 
 
-@dataclass(frozen=True)
-class ItemResult:
-    index: int
-    status: ItemStatus
-    log_id: str | None = None
-    error: str | None = None  # machine-readable code of a rejection
-    reason: str | None = None  # for people: why it was rejected or is a duplicate
+def _omitted_when_none(value: object) -> bool:
+    return value is None
 
-    def as_json(self) -> dict[str, Any]:
-        fields = {"index": self.index, "status": self.status.value, "logId": self.log_id}
-        fields |= {"error": self.error, "reason": self.reason}
-        return {key: value for key, value in fields.items() if value is not None}
+
+class ItemResult(BaseModel):
+    """What became of one submitted punch."""
+
+    model_config = ConfigDict(frozen=True, serialize_by_alias=True, validate_by_name=True)
+
+    index: int = Field(description="The item's position in the request, from 0")
+    status: ItemStatus
+    log_id: str | None = Field(
+        default=None, alias="logId", exclude_if=_omitted_when_none, description="The punch's ID"
+    )
+    error: str | None = Field(
+        default=None, exclude_if=_omitted_when_none, description="Why it was rejected, as a code"
+    )
+    reason: str | None = Field(
+        default=None,
+        exclude_if=_omitted_when_none,
+        description="For people: why it was rejected or is a duplicate",
+    )
 
 
 class IngestRejected(Exception):
@@ -86,7 +95,7 @@ class IngestService:
                 punches.append((index, self._prepare(item, caller, source, now, device_lookup)))
             except IngestRejected as rejected:
                 results[index] = ItemResult(
-                    index, ItemStatus.REJECTED, error=rejected.code, reason=rejected.reason
+                    index=index, status=ItemStatus.REJECTED, error=rejected.code, reason=rejected.reason
                 )
         stored, failure = self._store_all(punches, now)
         results |= stored
@@ -170,14 +179,14 @@ def _result_of(
     index: int, punch: Punch, outcome: StoreOutcome, log_id: str, settings: PunchIntakeSettings
 ) -> ItemResult:
     if outcome is StoreOutcome.ACCEPTED:
-        return ItemResult(index, ItemStatus.ACCEPTED, log_id=log_id)
+        return ItemResult(index=index, status=ItemStatus.ACCEPTED, log_id=log_id)
     if outcome is StoreOutcome.DUPLICATE:
         return ItemResult(
-            index, ItemStatus.DUPLICATE, log_id=log_id, reason="this punch was already received"
+            index=index, status=ItemStatus.DUPLICATE, log_id=log_id, reason="this punch was already received"
         )
     window = settings.dedup_window_seconds
     reason = f"user {punch.user_id} has an accepted punch less than {window} s from this one"
-    return ItemResult(index, ItemStatus.DUPLICATE, log_id=log_id, reason=reason)
+    return ItemResult(index=index, status=ItemStatus.DUPLICATE, log_id=log_id, reason=reason)
 
 
 class _CachedDevices:

@@ -2,9 +2,10 @@
 
 import csv
 import io
-from datetime import datetime, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta, tzinfo
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
 
 from attendance.domain.clock import parse_zone
 from attendance.domain.timesheet import DayReport
@@ -27,23 +28,43 @@ COLUMNS = [
 UTF8_BOM = "\ufeff"  # without it, Excel reads UTF-8 CSV as the local code page
 
 
-def as_row(report: DayReport) -> dict[str, Any]:
+class ReportRow(BaseModel):
+    """One employee's work day: the JSON row and the CSV line carry the same fields."""
+
+    model_config = ConfigDict(alias_generator=to_camel, serialize_by_alias=True, validate_by_name=True)
+
+    date: str = Field(description="The work day, YYYY-MM-DD")
+    user_id: str
+    first_in: str | None = Field(description="Local time, ISO 8601 without offset (see timeZone)")
+    last_out: str | None
+    worked_minutes: int
+    break_minutes: int
+    overtime_minutes: int
+    late_minutes: int
+    early_leave_minutes: int
+    punches: int
+    anomalies: list[str]
+    schedule: str | None
+    time_zone: str
+
+
+def as_row(report: DayReport) -> ReportRow:
     zone = parse_zone(report.time_zone)
-    return {
-        "date": report.work_day.isoformat(),
-        "userId": report.user_id,
-        "firstIn": _local(report.first_in, zone),
-        "lastOut": _local(report.last_out, zone),
-        "workedMinutes": _minutes(report.worked),
-        "breakMinutes": _minutes(report.breaks),
-        "overtimeMinutes": _minutes(report.overtime),
-        "lateMinutes": _minutes(report.late),
-        "earlyLeaveMinutes": _minutes(report.early_leave),
-        "punches": report.punches,
-        "anomalies": [str(anomaly) for anomaly in report.anomalies],
-        "schedule": report.schedule,
-        "timeZone": report.time_zone,
-    }
+    return ReportRow(
+        date=report.work_day.isoformat(),
+        user_id=report.user_id,
+        first_in=_local(report.first_in, zone),
+        last_out=_local(report.last_out, zone),
+        worked_minutes=_minutes(report.worked),
+        break_minutes=_minutes(report.breaks),
+        overtime_minutes=_minutes(report.overtime),
+        late_minutes=_minutes(report.late),
+        early_leave_minutes=_minutes(report.early_leave),
+        punches=report.punches,
+        anomalies=[str(anomaly) for anomaly in report.anomalies],
+        schedule=report.schedule,
+        time_zone=report.time_zone,
+    )
 
 
 def as_csv(reports: list[DayReport]) -> str:
@@ -51,7 +72,7 @@ def as_csv(reports: list[DayReport]) -> str:
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     for report in reports:
-        row = as_row(report)
+        row = as_row(report).model_dump()
         row["anomalies"] = "; ".join(row["anomalies"])
         row["schedule"] = row["schedule"] or ""
         row["firstIn"], row["lastOut"] = row["firstIn"] or "", row["lastOut"] or ""
@@ -59,7 +80,7 @@ def as_csv(reports: list[DayReport]) -> str:
     return UTF8_BOM + buffer.getvalue()
 
 
-def _local(moment: datetime | None, zone: ZoneInfo | Any) -> str | None:
+def _local(moment: datetime | None, zone: tzinfo) -> str | None:
     """ISO 8601 local time, to the second, without offset (the timeZone column says which)."""
     return moment.astimezone(zone).replace(tzinfo=None).isoformat(timespec="seconds") if moment else None
 

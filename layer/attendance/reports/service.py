@@ -28,13 +28,13 @@ class ReportService:
         """Every employee's (or one's) report for the work day `day`."""
         # A work day's punches sit on its own date and, for night shifts or late work, the next one;
         # the day before is read too, since device dates and schedule zones may differ.
-        dates = [(day + timedelta(days=offset)).isoformat() for offset in (-1, 0, 1)]
+        dates = sorted({_shifted(day, offset).isoformat() for offset in (-1, 0, 1)})
         return self._reports(self._punches.on_local_dates(dates, user_id), {day})
 
     def timesheet(self, user_id: str, start: date, end: date) -> list[DayReport]:
         """One employee's reports from start to end (inclusive), at most MAX_TIMESHEET_DAYS days."""
-        first = datetime.combine(start - timedelta(days=1), time(), UTC)
-        last = datetime.combine(end + timedelta(days=2), time(), UTC)
+        first = datetime.combine(_shifted(start, -1), time(), UTC)
+        last = datetime.combine(_shifted(end, 2), time(), UTC)
         days = {start + timedelta(days=n) for n in range((end - start).days + 1)}
         return self._reports(self._punches.of_user(user_id, first, last), days)
 
@@ -51,3 +51,11 @@ class ReportService:
             if work_day in days
         ]
         return sorted(reports, key=lambda report: (report.work_day, report.user_id))
+
+
+def _shifted(day: date, days: int) -> date:
+    """`day` moved by `days`, kept within the calendar (0001-01-01 has no day before it)."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return date.min if days < 0 else date.max

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 import boto3
+import pytest
 
 from attendance.domain.devices import Device
 from tests.integration.device_push.conftest import call
@@ -38,6 +39,32 @@ def test_handshake_sends_the_devices_time_zone_and_a_correct_date(zk_device):
     assert any(line.startswith("TransFlag=") and "AttLog" in line for line in lines)
     sent = parsedate_to_datetime(reply.headers["Date"])
     assert abs((sent - datetime.now(UTC)).total_seconds()) < 5
+
+
+@pytest.mark.parametrize(("zone", "hours"), [("+05:30", "5.5"), ("-03:30", "-3.5"), ("+04:00", "4")])
+def test_handshake_sends_a_fixed_offset_zone_in_hours(registry, zone, hours):
+    # Given a clock registered with a fixed-offset zone
+    registry.put(Device(device_id="FIXED", serial="FIXED1", time_zone=zone))
+    # When it asks for its options
+    reply = call("GET", "/iclock/cdata", None, {"SN": "FIXED1", "options": "all"})
+    # Then TimeZone is that offset in hours, so the device does not shift its clock
+    assert reply.status == 200
+    assert f"TimeZone={hours}" in reply.text.splitlines()
+
+
+def test_a_fixed_offset_device_gets_correct_utc_through_adms(registry, stored):
+    # Given a clock in India registered as +05:30
+    registry.put(Device(device_id="PUNE-GATE", serial="IN0001", time_zone="+05:30"))
+    # When it handshakes, then uploads a check-in at 08:59:12 on its clock
+    assert call("GET", "/iclock/cdata", None, {"SN": "IN0001", "options": "all"}).status == 200
+    assert upload(b"1001\t2025-02-10 08:59:12\t0\t1\t\t0\t0\r\n", serial="IN0001").text == "OK: 1"
+    # Then the punch is at 03:29:12 UTC, shown as the device's wall clock in its zone
+    [punch] = stored()
+    assert (punch["punchTime"], punch["localTime"], punch["timeZone"]) == (
+        "2025-02-10T03:29:12Z",
+        "2025-02-10T08:59:12",
+        "+05:30",
+    )
 
 
 def test_attlog_upload_is_stored_like_any_punch_and_acknowledged(zk_device, stored, queued):
@@ -94,7 +121,8 @@ def test_unknown_and_disabled_devices_are_refused(zk_device, registry, stored):
     assert unknown.text.startswith("ERROR")
     registry.put(Device(device_id="OLD", serial="DISABLED1", time_zone="UTC", enabled=False))
     assert upload(ATTLOG, serial="DISABLED1").status == 403
-    assert call("GET", "/iclock/cdata", None, {}).status == 403  # no SN at all
+    no_serial = call("GET", "/iclock/cdata", None, {})
+    assert (no_serial.status, no_serial.text) == (403, "ERROR: unknown device")
     assert stored() == []
 
 

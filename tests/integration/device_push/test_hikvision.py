@@ -2,6 +2,7 @@
 
 import json
 
+from attendance.domain.devices import Device
 from tests.integration.device_push.conftest import call
 
 
@@ -126,9 +127,12 @@ def test_a_resent_event_is_a_duplicate_and_still_200(hik_token, stored):
 
 
 def test_unknown_token_is_refused(hik_token, stored):
-    reply = post_json("not-a-token", event())
-    assert reply.status == 403
-    assert reply.json()["error"] == "device_refused"
+    # Given a token shaped like ours that no terminal holds, and one that could never be ours
+    unknown = post_json("x" * len(hik_token), event())
+    malformed = post_json("not a token", event())
+    # Then the first is refused as an unknown device, the second as a malformed path
+    assert (unknown.status, unknown.json()["error"]) == (403, "device_refused")
+    assert (malformed.status, malformed.json()["details"][0]["field"]) == (400, "token")
     assert stored() == []
 
 
@@ -147,3 +151,16 @@ def test_malformed_events_are_400_and_store_nothing(hik_token, stored):
         assert reply.status == 400, body
         assert reply.json()["error"] == "malformed_event"
     assert stored() == []
+
+
+def test_a_fixed_offset_terminal_gets_correct_utc(registry, stored):
+    # Given a terminal in India registered as +05:30
+    token, _ = registry.register_hikvision(Device(device_id="HIK-PUNE", time_zone="+05:30"))
+    # When it pushes a check-in stamped with its offset, and one stamped without (older firmware)
+    post_json(token, event(employee="1001", dateTime="2024-08-26T12:32:28+05:30"))
+    post_json(token, event(employee="1002", dateTime="2024-08-26T12:40:00"))
+    # Then both are at the right UTC instant and shown as wall-clock times in the terminal's zone
+    assert [(p["userId"], p["punchTime"], p["localTime"], p["timeZone"]) for p in stored()] == [
+        ("1001", "2024-08-26T07:02:28Z", "2024-08-26T12:32:28", "+05:30"),
+        ("1002", "2024-08-26T07:10:00Z", "2024-08-26T12:40:00", "+05:30"),
+    ]

@@ -43,9 +43,15 @@ def test_optional_fields_are_kept(api, punches_table):
     assert "deviceName" not in stored
 
 
-def test_type_is_case_insensitive(api, punches_table):
-    assert api.post(punch(kind="BREAK_OUT")).status == 202
-    assert punches_table()[0]["type"] == "break_out"
+def test_values_are_taken_exactly_as_the_contract_states(api, punches_table):
+    # Given punches whose type is not in lower case, or whose IDs carry spaces
+    # When they are posted
+    shouted = api.post(punch(kind="BREAK_OUT"))
+    padded = api.post(punch(user=" EMP789 "))
+    # Then each is refused naming the field, and nothing is stored
+    assert (shouted.status, shouted.body["details"][0]["field"]) == (400, "punch.type")
+    assert (padded.status, padded.body["details"][0]["field"]) == (400, "punch.userId")
+    assert punches_table() == []
 
 
 def test_same_punch_always_has_the_same_log_id(api, queued):

@@ -3,6 +3,7 @@
 import csv
 import io
 from datetime import time
+from unittest.mock import ANY
 
 import boto3
 import pytest
@@ -14,6 +15,7 @@ OFFICE = Schedule(start=time(9, 0), end=time(17, 0), grace_minutes=5, time_zone=
 NIGHTS = Schedule(
     days=frozenset(range(7)), start=time(22, 0), end=time(6, 0), grace_minutes=10, time_zone="Europe/Berlin"
 )
+INDIA = Schedule(start=time(9, 0), end=time(17, 0), grace_minutes=5, time_zone="+05:30")
 
 
 @pytest.fixture
@@ -57,6 +59,39 @@ def test_daily_report_for_everyone(a_day, get):
     assert rows["NIGHT1"]["lastOut"] == "2025-02-11T06:02:00"
     assert rows["NIGHT1"]["workedMinutes"] == 487
     assert rows["NIGHT1"]["schedule"] == "22:00-06:00 Europe/Berlin"
+
+
+@pytest.mark.parametrize("default_zone", ["+05:30"])
+def test_fixed_offset_zones_report_like_named_ones(add_punch, schedules, get, default_zone):
+    # Given an office on +05:30: RAVI on a +05:30 schedule, MEERA on none (the default zone, +05:30,
+    # decides her day), every punch recorded in +05:30
+    schedules.put("RAVI", INDIA)
+    for user, at, kind in [
+        ("RAVI", "2025-02-10 09:20:00", "in"),
+        ("RAVI", "2025-02-10 17:00:00", "out"),
+        ("MEERA", "2025-02-10 02:00:00", "in"),  # still the 9th in UTC
+        ("MEERA", "2025-02-10 04:00:00", "out"),
+    ]:
+        add_punch(user, at, kind, zone="+05:30")
+    # When HR asks for the day as JSON and as CSV, and for RAVI's timesheet
+    status, body, _ = get("/reports/daily", date="2025-02-10")
+    csv_status, text, _ = get("/reports/daily", date="2025-02-10", format="csv")
+    sheet_status, sheet, _ = get(
+        "/reports/timesheet", userId="RAVI", **{"from": "2025-02-10", "to": "2025-02-10"}
+    )
+    # Then every answer is a report, with times, lateness and work days in +05:30
+    assert (status, csv_status, sheet_status) == (200, 200, 200)
+    rows = {row["userId"]: row for row in body["rows"]}
+    assert sheet["rows"] == [rows["RAVI"]]
+    assert (rows["RAVI"]["firstIn"], rows["RAVI"]["lateMinutes"], rows["RAVI"]["workedMinutes"]) == (
+        "2025-02-10T09:20:00",
+        20,
+        460,
+    )
+    assert (rows["RAVI"]["schedule"], rows["RAVI"]["timeZone"]) == ("09:00-17:00 +05:30", "+05:30")
+    assert (rows["MEERA"]["firstIn"], rows["MEERA"]["workedMinutes"]) == ("2025-02-10T02:00:00", 120)
+    assert (rows["MEERA"]["schedule"], rows["MEERA"]["timeZone"]) == (None, "+05:30")
+    assert "2025-02-10,MEERA,2025-02-10T02:00:00," in text
 
 
 def test_daily_report_for_one_employee(a_day, get):
@@ -111,19 +146,37 @@ def test_reports_need_the_reports_scope(a_day, get):
 
 
 @pytest.mark.parametrize(
-    ("path", "query", "message"),
+    ("path", "query", "field", "message"),
     [
-        ("/reports/daily", {}, "'date' is required"),
-        ("/reports/daily", {"date": "10/02/2025"}, "YYYY-MM-DD"),
-        ("/reports/daily", {"date": "2025-02-10", "format": "xml"}, "json or csv"),
-        ("/reports/timesheet", {"from": "2025-02-01", "to": "2025-02-10"}, "'userId' is required"),
-        ("/reports/timesheet", {"userId": "A", "from": "2025-02-10", "to": "2025-02-01"}, "before"),
-        ("/reports/timesheet", {"userId": "A", "from": "2025-01-01", "to": "2025-02-01"}, "at most 31 days"),
+        ("/reports/daily", {}, "date", "date: Field required"),
+        ("/reports/daily", {"date": "10/02/2025"}, "date", "YYYY-MM-DD"),
+        ("/reports/daily", {"date": "2025-02-10T00:00:00"}, "date", "YYYY-MM-DD"),
+        ("/reports/daily", {"date": "2025-02-10", "format": "xml"}, "format", "'json' or 'csv'"),
+        ("/reports/daily", {"date": "2025-02-10", "userId": "a b"}, "userId", "pattern"),
+        (
+            "/reports/timesheet",
+            {"from": "2025-02-01", "to": "2025-02-10"},
+            "userId",
+            "userId: Field required",
+        ),
     ],
 )
-def test_bad_queries_are_named(get, path, query, message):
+def test_malformed_queries_are_400_naming_the_parameter(get, path, query, field, message):
+    # Given a query that breaks the documented contract
     status, body, _ = get(path, **query)
-    assert status == 400
+    # Then a 400 names the parameter, in the message and in the details
+    assert (status, body["error"]) == (400, "invalid_request")
+    assert message in body["message"]
+    assert {"location": "query", "field": field} | {"problem": ANY} in body["details"]
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "message"),
+    [("2025-02-10", "2025-02-01", "before"), ("2025-01-01", "2025-02-01", "at most 31 days")],
+)
+def test_ranges_a_schema_cannot_refuse_are_422(get, start, end, message):
+    status, body, _ = get("/reports/timesheet", userId="A", **{"from": start, "to": end})
+    assert (status, body["error"]) == (422, "invalid_range")
     assert message in body["message"]
 
 
@@ -143,3 +196,19 @@ def test_a_day_is_read_by_index_never_by_scan(a_day, get):
     get("/reports/timesheet", userId="ANNA", **{"from": "2025-02-10", "to": "2025-02-11"})
     assert "scan" not in scans
     assert scans.count("query") >= 4  # three dates by the date index, one range by the user index
+
+
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [
+        ("/reports/daily", {"date": "0001-01-01"}),
+        ("/reports/daily", {"date": "9999-12-31"}),
+        ("/reports/timesheet", {"userId": "A", "from": "0001-01-01", "to": "0001-01-02"}),
+        ("/reports/timesheet", {"userId": "A", "from": "9999-12-30", "to": "9999-12-31"}),
+    ],
+)
+def test_the_first_and_last_days_of_the_calendar_are_empty_reports_not_errors(get, path, query):
+    # Given a day whose neighbours do not exist (found by the contract fuzz: it was a 500)
+    status, body, _ = get(path, **query)
+    # Then the report is simply empty
+    assert (status, body["count"]) == (200, 0)

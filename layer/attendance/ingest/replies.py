@@ -1,0 +1,50 @@
+"""What ingest answers: a single punch's status, or a batch's counts with one result per item."""
+
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from attendance.api import ApiError
+from attendance.ingest.service import ItemResult, ItemStatus
+
+_SINGLE_STATUS = {ItemStatus.ACCEPTED: HTTPStatus.ACCEPTED, ItemStatus.DUPLICATE: HTTPStatus.CONFLICT}
+# A rejected single punch: a key that may not write for its device is a 403; the rest are punches that
+# match the contract but cannot be accepted (422).
+_REJECTION_STATUS = {"device_not_allowed": HTTPStatus.FORBIDDEN, "device_disabled": HTTPStatus.FORBIDDEN}
+
+
+class PunchReply(BaseModel):
+    """202 for a new punch; 409 for a duplicate, with the earlier punch's logId."""
+
+    model_config = ConfigDict(serialize_by_alias=True, validate_by_name=True)
+
+    status: Literal["accepted", "duplicate"]
+    log_id: str = Field(alias="logId")
+    reason: str | None = Field(default=None, exclude_if=lambda value: value is None)
+
+
+class BatchReply(BaseModel):
+    """200 for every batch: how many of each outcome, and each item's result in order."""
+
+    received: int
+    accepted: int
+    duplicate: int
+    rejected: int
+    results: list[ItemResult]
+
+
+def single_reply(result: ItemResult) -> tuple[HTTPStatus, PunchReply]:
+    """The status and body for one punch; a rejection is raised as an ApiError."""
+    if result.status is ItemStatus.REJECTED:
+        code = result.error or "invalid_punch"
+        status = _REJECTION_STATUS.get(code, HTTPStatus.UNPROCESSABLE_ENTITY)
+        raise ApiError(status, code, result.reason or "punch rejected")
+    reply = PunchReply(status=result.status.value, log_id=result.log_id or "", reason=result.reason)
+    return _SINGLE_STATUS[result.status], reply
+
+
+def batch_reply(results: Sequence[ItemResult]) -> BatchReply:
+    counts = {status.value: sum(result.status is status for result in results) for status in ItemStatus}
+    return BatchReply(received=len(results), results=list(results), **counts)

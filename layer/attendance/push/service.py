@@ -1,0 +1,141 @@
+"""Devices that push: who they are (registration), what they sent, and what we answer them.
+
+Both ZKTeco ADMS and Hikvision end in the same validation, dedup and storage as POST /punches. An ADMS
+device authenticates by its registered serial number, a Hikvision terminal by the token in its push URL.
+"""
+
+import base64
+import binascii
+from datetime import UTC, datetime
+from http import HTTPStatus
+from itertools import batched
+from typing import Literal
+
+from aws_lambda_powertools import Logger
+from pydantic import BaseModel, ConfigDict, Field
+
+from attendance.api import ApiError
+from attendance.data.devices import DeviceStore
+from attendance.domain.devices import Device, DeviceKind
+from attendance.domain.keys import ApiKey, Scope
+from attendance.domain.punch import PunchSource
+from attendance.ingest.body import MAX_BATCH
+from attendance.ingest.service import IngestService, ItemResult, ItemStatus
+from attendance.push.adms import options_reply, parse_attlog
+from attendance.push.hikvision import MalformedEvent, event_document, read_event
+
+logger = Logger(child=True)
+MAX_PUSH_BYTES = 2 * 1024 * 1024  # an ADMS backlog or a Hikvision event with its picture
+ATTENDANCE_TABLE = "ATTLOG"
+
+
+class DeviceRefused(ApiError):
+    """Unknown or disabled device: refused and logged."""
+
+    def __init__(self, state: str) -> None:
+        super().__init__(HTTPStatus.FORBIDDEN, "device_refused", f"{state} device")
+
+
+def malformed(reason: str) -> ApiError:
+    return ApiError(HTTPStatus.BAD_REQUEST, "malformed_event", reason)
+
+
+class HikvisionReply(BaseModel):
+    """What a terminal gets back: 200 for every event we read, so it does not resend it."""
+
+    model_config = ConfigDict(serialize_by_alias=True, validate_by_name=True)
+
+    status: Literal["ok"] = "ok"
+    result: Literal["accepted", "duplicate", "rejected", "ignored"]
+    log_id: str | None = Field(default=None, alias="logId", exclude_if=lambda value: value is None)
+    note: str | None = Field(default=None, exclude_if=lambda value: value is None)
+
+
+def push_body(body: str | None, is_base64: bool) -> bytes:
+    """The bytes a device sent (pictures included), within MAX_PUSH_BYTES."""
+    raw = body or ""
+    if len(raw) > MAX_PUSH_BYTES * 4 // 3 + 4:
+        raise malformed("body too large")
+    try:
+        return base64.b64decode(raw) if is_base64 else raw.encode()
+    except binascii.Error:
+        raise malformed("body is not valid base64") from None
+
+
+class PushService:
+    def __init__(self, devices: DeviceStore, ingest: IngestService) -> None:
+        self._devices = devices
+        self._ingest = ingest
+
+    # ZKTeco ADMS
+
+    def adms_device(self, serial: str) -> Device:
+        device = self._devices.by_serial(serial) if serial else None
+        return _registered(device, DeviceKind.ZKTECO, f"SN={serial}")
+
+    def adms_options(self, serial: str) -> str:
+        return options_reply(serial, self.adms_device(serial), datetime.now(UTC))
+
+    def adms_upload(self, serial: str, table: str | None, body: bytes) -> tuple[str, list[ItemResult]]:
+        """The device's acknowledgement (`OK: <records read>`) once every record is stored."""
+        device = self.adms_device(serial)
+        if (table or "").upper() != ATTENDANCE_TABLE:
+            return "OK", []  # OPERLOG, USERINFO, photos: acknowledged so the device does not resend them
+        punches, malformed = parse_attlog(body.decode("utf-8", errors="replace"), device)
+        for line in malformed:
+            logger.warning(
+                "malformed ATTLOG line skipped",
+                extra={"device": device.device_id, "line": line.number, "reason": line.reason},
+            )
+        results = self._store(device, punches, PunchSource.ADMS)
+        # Only now, with every record stored, may the device forget them.
+        return f"OK: {len(punches) + len(malformed)}", results
+
+    # Hikvision
+
+    def hikvision_event(
+        self, token: str, body: bytes, content_type: str
+    ) -> tuple[HikvisionReply, list[ItemResult]]:
+        device = self._devices.by_push_token(token)
+        device = _registered(device, DeviceKind.HIKVISION, "hikvision push token")
+        try:
+            outcome = read_event(event_document(body, content_type), device)
+        except MalformedEvent as error:
+            logger.warning("malformed push", extra={"device": device.device_id, "reason": str(error)})
+            raise malformed(str(error)) from None
+        if outcome.punch is None:
+            logger.info("event acknowledged", extra={"device": device.device_id, "note": outcome.note})
+            return HikvisionReply(result="ignored", note=outcome.note), []
+        [result] = self._store(device, [outcome.punch], PunchSource.HIKVISION)
+        reply = HikvisionReply(result=result.status.value, log_id=result.log_id, note=result.reason)
+        return reply, [result]
+
+    def _store(self, device: Device, punches: list[dict[str, str]], source: PunchSource) -> list[ItemResult]:
+        results: list[ItemResult] = []
+        for chunk in batched(punches, MAX_BATCH):
+            results += self._ingest.ingest(list(chunk), _as_caller(device), source)
+        for result in results:
+            if result.status is ItemStatus.REJECTED:
+                logger.warning(
+                    "pushed punch rejected", extra={"device": device.device_id, "reason": result.reason}
+                )
+        return results
+
+
+def _as_caller(device: Device) -> ApiKey:
+    """A registered device may write for itself only."""
+    return ApiKey(
+        key_id=f"device:{device.device_id}",
+        name=device.device_id,
+        scopes=frozenset({Scope.INGEST}),
+        devices=frozenset({device.device_id}),
+        created_at=datetime.now(UTC),
+    )
+
+
+def _registered(device: Device | None, kind: DeviceKind, described_as: str) -> Device:
+    if device is None or device.kind is not kind or not device.enabled:
+        state = "disabled" if device and not device.enabled else "unknown"
+        logger.warning("push refused", extra={"device": described_as, "reason": state})
+        raise DeviceRefused(state)
+    return device

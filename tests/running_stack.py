@@ -1,0 +1,66 @@
+"""`python -m local_stack` as a user runs it, on free ports, for the end-to-end tests and the contract fuzz."""
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edge_poller.simulator import free_tcp_port
+from local_stack.stack import local_client
+
+ROOT = Path(__file__).resolve().parents[1]
+START_SECONDS = 90
+
+
+@dataclass
+class RunningStack:
+    api_url: str
+    aws_url: str
+    crm_url: str
+    api_key: str
+    output: list[str] = field(default_factory=list)
+
+    def sqs(self) -> Any:
+        return local_client("sqs", self.aws_url)
+
+    def queue_url(self, logical_id: str) -> str:
+        return self.sqs().get_queue_url(QueueName=f"attendance-sync-{logical_id}")["QueueUrl"]
+
+
+@contextmanager
+def running_local_stack(api_key: str) -> Iterator[RunningStack]:
+    """Starts the stack, waits until it says it is up, and stops it when the block ends."""
+    ports = {"API_PORT": free_tcp_port(), "AWS_PORT": free_tcp_port(), "CRM_PORT": free_tcp_port()}
+    environment = os.environ | {name: str(port) for name, port in ports.items()} | {"LOCAL_API_KEY": api_key}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local_stack"],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output: list[str] = []
+    threading.Thread(target=lambda: output.extend(process.stdout or []), daemon=True).start()
+    try:
+        deadline = time.monotonic() + START_SECONDS
+        while not any("local stack is up" in line for line in output):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the local stack did not start:\n" + "".join(output))
+            time.sleep(0.2)
+        yield RunningStack(
+            f"http://127.0.0.1:{ports['API_PORT']}",
+            f"http://127.0.0.1:{ports['AWS_PORT']}",
+            f"http://127.0.0.1:{ports['CRM_PORT']}",
+            api_key,
+            output,
+        )
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -230,7 +230,7 @@ def keys_create(
     ctx: typer.Context,
     name: Annotated[str, typer.Option(help="who or what uses the key")],
     devices: Annotated[str | None, typer.Option(help="limit to these device IDs, comma-separated")] = None,
-    scope: Annotated[list[Scope] | None, typer.Option(help="ingest (default) and/or reports")] = None,
+    scope: Annotated[list[Scope] | None, typer.Option(help="ingest (default), reports, read (devices, employees, presence) and/or admin")] = None,
 ) -> None:
     """A new API key, printed once."""
     limited = frozenset(d.strip() for d in devices.split(",") if d.strip()) if devices else None

@@ -55,7 +55,7 @@ def dependencies() -> tuple[ApiKeyStore, IngestService]:
     return ApiKeyStore(dynamodb, settings.api_keys_table), service
 
 
-Caller = Annotated[ApiKey, Depends(require_key(Scope.INGEST, lambda: dependencies()[0]))]
+Caller = Annotated[ApiKey, Depends(require_key(lambda: dependencies()[0], Scope.INGEST))]
 Punches = Annotated[PunchBody, Body(description="One punch, or a batch of up to 500")]
 _RESPONSES = {
     200: {

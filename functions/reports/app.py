@@ -73,7 +73,7 @@ class Timesheet(BaseModel):
     rows: list[ReportRow]
 
 
-Caller = Annotated[ApiKey, Depends(require_key(Scope.REPORTS, lambda: dependencies()[0]))]
+Caller = Annotated[ApiKey, Depends(require_key(lambda: dependencies()[0], Scope.REPORTS))]
 Output = Annotated[
     Literal["json", "csv"], Query(alias="format", description="json (default), or csv for a spreadsheet")
 ]

@@ -188,25 +188,27 @@ def unsupported_media_type(media_type: str) -> ApiError:
     )
 
 
-def require_key(scope: Scope, keys: Callable[[], ApiKeyStore]) -> Callable[[Request], ApiKey]:
-    """A route dependency: the caller's live key with `scope`, or a 401/403."""
+def require_key(keys: Callable[[], ApiKeyStore], *scopes: Scope) -> Callable[[Request], ApiKey]:
+    """A route dependency: the caller's live key with one of `scopes`, or a 401/403."""
 
     def caller(request: Request) -> ApiKey:
-        return authenticate(request.headers, keys(), scope)
+        return authenticate(request.headers, keys(), *scopes)
 
     return caller
 
 
-def authenticate(headers: Mapping[str, str], keys: ApiKeyStore, scope: Scope) -> ApiKey:
-    """The caller's key from `Authorization: Bearer <key>`; 401 without a live key, 403 without the scope."""
+def authenticate(headers: Mapping[str, str], keys: ApiKeyStore, *scopes: Scope) -> ApiKey:
+    """The caller's key from `Authorization: Bearer <key>`; 401 without a live key, 403 without any of
+    the scopes."""
     scheme, _, token = (_header(headers, "authorization") or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(HTTPStatus.UNAUTHORIZED, "unauthorized", "send 'Authorization: Bearer <api key>'")
     key = keys.find(token.strip())
     if key is None or key.revoked:
         raise ApiError(HTTPStatus.UNAUTHORIZED, "unauthorized", "API key is unknown or revoked")
-    if scope not in key.scopes:
-        raise ApiError(HTTPStatus.FORBIDDEN, "forbidden", f"API key lacks the '{scope}' scope")
+    if not key.scopes & set(scopes):
+        wanted = " or ".join(f"'{scope}'" for scope in scopes)
+        raise ApiError(HTTPStatus.FORBIDDEN, "forbidden", f"API key lacks the {wanted} scope")
     return key
 
 

@@ -29,17 +29,36 @@ class DeviceStore:
         return self._query_one(PUSH_INDEX, "pushTokenHash", hash_key(raw_token))
 
     def put(self, device: Device) -> None:
-        item = {
-            "deviceId": device.device_id,
+        """Register or update a device. Only its registration is written: what the device itself reports
+        (when it was last seen, its model, ...) lives on the same item and is kept."""
+        registration = {
             "kind": device.kind.value,
             "serial": device.serial,
             "timeZone": device.time_zone,
             "enabled": device.enabled,
             "pushTokenHash": device.push_token_hash,
             "defaultType": device.default_type.value,
+            "name": device.name,
+            "site": device.site,
+            "silentAfterMinutes": device.silent_after_minutes,
         }
+        kept = {name: value for name, value in registration.items() if value is not None}
+        cleared = [name for name, value in registration.items() if value is None]
+        names = {f"#{name}": name for name in registration}
+        update = "SET " + ", ".join(f"#{name} = :{name}" for name in kept)
+        update += (" REMOVE " + ", ".join(f"#{name}" for name in cleared)) if cleared else ""
         with unavailable_on_aws_errors("registering a device"):
-            self._client.put_item(TableName=self._table, Item=to_item(item))
+            self._client.update_item(
+                TableName=self._table,
+                Key=to_item({"deviceId": device.device_id}),
+                UpdateExpression=update,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=to_item({f":{name}": value for name, value in kept.items()}),
+            )
+
+    def in_site(self, site: str) -> list[Device]:
+        """The enabled devices of one site (a small table: read whole)."""
+        return [device for device in self.list() if device.site == site and device.enabled]
 
     def list(self) -> list[Device]:
         """Every registered device (a small table)."""
@@ -81,4 +100,7 @@ def _device(item: dict[str, Any]) -> Device:
         enabled=values.get("enabled", True),
         push_token_hash=values.get("pushTokenHash"),
         default_type=PunchType(values.get("defaultType", PunchType.IN)),
+        name=values.get("name"),
+        site=values.get("site"),
+        silent_after_minutes=int(values.get("silentAfterMinutes", 15)),
     )

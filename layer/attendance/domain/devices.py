@@ -22,3 +22,6 @@ class Device(BaseModel):
     enabled: bool = True
     push_token_hash: str | None = None  # Hikvision terminals push to /hikvision/events/{token}
     default_type: PunchType = PunchType.IN  # for punches that carry no state
+    name: str | None = None  # for people: "Front door"
+    site: str | None = None  # where it hangs ("berlin-hq"): commands can go to every clock of a site
+    silent_after_minutes: int = 15  # seen, then silent longer than this: the device is `silent`

@@ -9,8 +9,10 @@ from pydantic import BaseModel, ConfigDict
 
 
 class Scope(StrEnum):
-    INGEST = "ingest"
-    REPORTS = "reports"
+    INGEST = "ingest"  # send punches
+    REPORTS = "reports"  # daily reports and timesheets
+    READ = "read"  # see devices, employees and presence
+    ADMIN = "admin"  # everything read sees, and change devices and employees, queue commands
 
 
 class ApiKey(BaseModel):

@@ -1,0 +1,35 @@
+"""The employees table: the directory, one item per userId."""
+
+from typing import Any
+
+from attendance.data.aws import from_item, to_item, unavailable_on_aws_errors
+from attendance.domain.employees import Employee
+
+
+class EmployeeStore:
+    def __init__(self, client: Any, table: str) -> None:
+        self._client = client
+        self._table = table
+
+    def get(self, user_id: str) -> Employee | None:
+        with unavailable_on_aws_errors("reading an employee"):
+            reply = self._client.get_item(TableName=self._table, Key=to_item({"userId": user_id}))
+        return _employee(reply["Item"]) if "Item" in reply else None
+
+    def put(self, employee: Employee) -> None:
+        item = {"userId": employee.user_id, "name": employee.name, "department": employee.department}
+        with unavailable_on_aws_errors("saving an employee"):
+            self._client.put_item(TableName=self._table, Item=to_item(item))
+
+    def list(self) -> list[Employee]:
+        """Every employee, by userId."""
+        with unavailable_on_aws_errors("listing employees"):
+            pages = self._client.get_paginator("scan").paginate(TableName=self._table)
+            return sorted(
+                (_employee(item) for page in pages for item in page["Items"]), key=lambda e: e.user_id
+            )
+
+
+def _employee(item: dict[str, Any]) -> Employee:
+    values = from_item(item)
+    return Employee(user_id=values["userId"], name=values["name"], department=values.get("department"))

@@ -22,7 +22,8 @@ from edge_poller.store import Store
 
 
 class _AcceptingCloud(BaseHTTPRequestHandler):
-    requests = 0
+    requests = 0  # every request: punch batches and health reports
+    health_reports = 0
     bytes_in = 0
 
     def log_message(self, format: str, *args: object) -> None:
@@ -31,11 +32,19 @@ class _AcceptingCloud(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         type(self).requests += 1
+        if self.path.endswith("/health"):
+            type(self).health_reports += 1
+            device_id = self.path.split("/")[2]
+            self._reply(202, {"deviceId": device_id, "recorded": True})
+            return
         type(self).bytes_in += len(body)
         punches = json.loads(gzip.decompress(body))["punches"]
         results = [{"index": i, "status": "accepted", "logId": f"L{i}"} for i in range(len(punches))]
-        payload = json.dumps({"results": results}).encode()
-        self.send_response(200)
+        self._reply(200, {"results": results})
+
+    def _reply(self, status: int, body: dict) -> None:
+        payload = json.dumps(body).encode()
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
@@ -74,23 +83,30 @@ def measure(records: int) -> list[tuple[str, str]]:
         push_started = time.perf_counter()
         poller.drain()
         push_seconds = time.perf_counter() - push_started
+        pushes = _AcceptingCloud.requests
+        poller.health.report()
         rows += [
             (f"first sync: records read ({records:,} on device)", f"{report.fetched:,}"),
             ("first sync: device read + outbox write", f"{read_seconds:.2f} s"),
             ("first sync: device bytes (both directions)", f"{device_bytes:,}"),
-            ("first sync: push to cloud", f"{push_seconds:.2f} s in {_AcceptingCloud.requests} requests"),
+            ("first sync: push to cloud", f"{push_seconds:.2f} s in {pushes} requests"),
             ("first sync: bytes to cloud (gzip)", f"{_AcceptingCloud.bytes_in:,}"),
+            ("first sync: health reports", f"{_AcceptingCloud.health_reports}"),
         ]
         before_bytes, before_requests = device.bytes_sent + device.bytes_received, device.requests
-        cloud_before = _AcceptingCloud.requests
+        cloud_before, health_before = _AcceptingCloud.requests, _AcceptingCloud.health_reports
         started = time.perf_counter()
         [idle] = poller.read_devices()
         poller.drain()
+        poller.health.report()
         rows += [
             ("idle cycle: time", f"{(time.perf_counter() - started) * 1000:.0f} ms"),
             ("idle cycle: device requests (connect, sizes, exit)", f"{device.requests - before_requests}"),
             ("idle cycle: device bytes", f"{device.bytes_sent + device.bytes_received - before_bytes}"),
-            ("idle cycle: cloud requests", f"{_AcceptingCloud.requests - cloud_before}"),
+            (
+                "idle cycle: cloud requests (of them health reports)",
+                f"{_AcceptingCloud.requests - cloud_before} ({_AcceptingCloud.health_reports - health_before})",
+            ),
         ]
         assert idle.unchanged
         poller.close()

@@ -1,9 +1,12 @@
-"""Pushing punches to the ingest endpoint: gzip batches of up to 500, explicit timeouts, the key never logged."""
+"""Pushing punches to the ingest endpoint (gzip batches of up to 500) and device health reports; explicit
+timeouts, the key never logged."""
 
+import enum
 import gzip
 import json
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -24,15 +27,33 @@ class ItemOutcome:
         return self.status in ("accepted", "duplicate")
 
 
+class HealthAnswer(enum.Enum):
+    ACCEPTED = "accepted"
+    NOT_REGISTERED = "not registered"  # 404: the cloud does not know this device ID
+    REFUSED = "refused"  # the key or the body: sending the same again would be refused again
+    FAILED = "failed"  # unreachable, timeout, 5xx: worth trying again next cycle
+
+
+@dataclass(frozen=True)
+class HealthOutcome:
+    answer: HealthAnswer
+    detail: str = ""
+
+
+HEALTH_TIMEOUT_SECONDS = 10.0  # a report is small; a slow cloud must not hold up the next read for long
+_GZIP = {"Content-Encoding": "gzip"}
+
+
 class CloudClient:
     def __init__(self, base_url: str, api_key: str, timeout_seconds: float) -> None:
-        self._url = base_url.rstrip("/") + "/punches"
+        self._base = base_url.rstrip("/")
+        self._url = self._base + "/punches"
+        self._health_timeout = min(HEALTH_TIMEOUT_SECONDS, timeout_seconds)
         self._http = httpx.Client(
             timeout=httpx.Timeout(timeout_seconds, connect=min(10.0, timeout_seconds)),
             headers={
                 "Authorization": f"Bearer {api_key}",
                 "Content-Type": "application/json",
-                "Content-Encoding": "gzip",
                 "User-Agent": "attendance-sync-edge-poller",
             },
         )
@@ -42,7 +63,7 @@ class CloudClient:
         body = gzip.compress(json.dumps({"punches": punches}).encode())
         self.requests += 1
         try:
-            response = self._http.post(self._url, content=body)
+            response = self._http.post(self._url, content=body, headers=_GZIP)
         except httpx.HTTPError as error:
             raise PushFailed(f"cloud unreachable: {type(error).__name__}: {error}") from error
         if response.status_code != httpx.codes.OK:
@@ -58,12 +79,32 @@ class CloudClient:
     def check(self) -> str:
         """Does the endpoint answer and take our key? An empty batch is refused only after auth."""
         try:
-            response = self._http.post(self._url, content=gzip.compress(b'{"punches": []}'))
+            response = self._http.post(self._url, content=gzip.compress(b'{"punches": []}'), headers=_GZIP)
         except httpx.HTTPError as error:
             return f"unreachable: {error}"
         if response.status_code in (httpx.codes.UNAUTHORIZED, httpx.codes.FORBIDDEN):
             return f"reachable, but the API key is refused (HTTP {response.status_code})"
         return "reachable, API key accepted"
+
+    def report_health(self, device_id: str, report: dict[str, Any]) -> HealthOutcome:
+        """POST /devices/{deviceId}/health: 202 is the only answer that means the cloud has the report."""
+        self.requests += 1
+        try:
+            response = self._http.post(
+                f"{self._base}/devices/{quote(device_id, safe='')}/health",
+                json=report,
+                timeout=self._health_timeout,
+            )
+        except httpx.HTTPError as error:
+            return HealthOutcome(HealthAnswer.FAILED, f"cloud unreachable: {type(error).__name__}: {error}")
+        detail = f"HTTP {response.status_code}: {response.text[:200]}"
+        if response.status_code == httpx.codes.ACCEPTED:
+            return HealthOutcome(HealthAnswer.ACCEPTED)
+        if response.status_code == httpx.codes.NOT_FOUND:
+            return HealthOutcome(HealthAnswer.NOT_REGISTERED, detail)
+        if response.is_client_error and response.status_code != httpx.codes.TOO_MANY_REQUESTS:
+            return HealthOutcome(HealthAnswer.REFUSED, detail)
+        return HealthOutcome(HealthAnswer.FAILED, detail)
 
     def close(self) -> None:
         self._http.close()

@@ -1,6 +1,8 @@
 """The poller's TOML configuration, validated; the cloud key may come from the environment instead."""
 
 import os
+import re
+import socket
 import tomllib
 from pathlib import Path
 from typing import Literal
@@ -12,6 +14,11 @@ from attendance.domain.punch import PunchType
 
 DEFAULT_CONFIG = Path("edge-poller.toml")
 UnknownPunch = Literal["alternate", "in", "out", "break_out", "break_in", "overtime_in", "overtime_out"]
+
+
+def _host_name() -> str:
+    """The default poller name: this machine's name, in the characters a name may hold."""
+    return re.sub(r"[^A-Za-z0-9._-]", "-", socket.gethostname())[:64] or "edge-poller"
 
 
 class ConfigError(Exception):
@@ -63,6 +70,19 @@ class PollerConfig(BaseModel):
     push_batch_size: int = Field(default=500, ge=1, le=500)
     push_timeout_seconds: float = Field(default=30, gt=0)
     clock_drift_warn_minutes: float = Field(default=5, ge=0)
+    poller_name: str = Field(
+        default_factory=_host_name,
+        pattern=r"^[A-Za-z0-9._-]{1,64}$",
+        description="health reports say they come from edge:<poller_name>; default: the host name",
+    )
+    health_reports: bool = True
+    health_interval_seconds: float = Field(
+        default=300,
+        ge=60,
+        lt=900,
+        description="an unchanged device is reported at least this often: below the cloud's silent "
+        "threshold (15 minutes by default), so a running poller's devices never look silent",
+    )
     devices: list[DeviceConfig] = Field(min_length=1)
 
     @field_validator("devices")

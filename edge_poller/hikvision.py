@@ -34,12 +34,18 @@ class HikvisionDevice:
         self.requests = 0
 
     def serial(self) -> str:
+        return self.device_info()[0]
+
+    def device_info(self) -> tuple[str, str | None, str | None]:
+        """(serial, model, firmware) from one small GET of deviceInfo."""
         reply = self._get("/ISAPI/System/deviceInfo")
         root = ElementTree.fromstring(reply.text)  # noqa: S314 - a device on our LAN, small document
-        serial = next((element.text for element in root.iter() if element.tag.endswith("serialNumber")), None)
-        if not serial:
+        fields: dict[str, str] = {}
+        for element in root.iter():  # tags carry the ISAPI namespace; the first of a name counts
+            fields.setdefault(element.tag.rpartition("}")[2], (element.text or "").strip())
+        if not fields.get("serialNumber"):
             raise DeviceError(f"{self.config.name}: deviceInfo has no serialNumber")
-        return serial.strip()
+        return fields["serialNumber"], fields.get("model") or None, fields.get("firmwareVersion") or None
 
     def events(self, start: datetime, end: datetime) -> list[DeviceRecord]:
         """Every successful authentication between start and end (aware datetimes), page by page."""

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from attendance.domain.clock import wall_clock_now
 from edge_poller.cloud import CloudClient, PushFailed
 from edge_poller.config import DeviceConfig, PollerConfig
+from edge_poller.health import HealthReporter
 from edge_poller.hikvision import HikvisionDevice
 from edge_poller.mapping import DeviceRecord, to_outbox
 from edge_poller.store import Store
@@ -54,10 +55,12 @@ class Poller:
         cloud: CloudClient,
         device_factory: Callable[[DeviceConfig], ZktecoDevice] = ZktecoDevice,
         on_download: Callable[[str, int], None] = lambda name, records: None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.config = config
         self.store = store
         self.cloud = cloud
+        self.health = HealthReporter(config, store, cloud, now)
         self._device_factory = device_factory
         self._on_download = on_download  # told before a full log download: it can take a while
         self._pool = ThreadPoolExecutor(max_workers=max(4, len(config.devices)), thread_name_prefix="device")
@@ -84,6 +87,7 @@ class Poller:
         for future in stuck:
             name = futures[future].name
             logger.error("device %s did not finish its read in %.0f s; moving on", name, limit)
+            self.store.record_error(name, f"read still running after {limit:.0f} s")
             reports.append(DeviceReport(name, error=f"read still running after {limit:.0f} s"))
         return sorted(reports, key=lambda report: report.name)
 
@@ -93,6 +97,7 @@ class Poller:
         except DeviceError as error:
             logger.warning("device %s: %s", device.name, error)
             self.store.record_error(device.name, str(error))
+            self.health.forget_identity(device.name)
             return DeviceReport(device.name, error=str(error))
         finally:
             with self._busy_lock:
@@ -112,6 +117,8 @@ class Poller:
                 device_id = driver.serial(connection)
                 self.store.save_serial(device.name, device_id)
             report.drift_minutes = self._check_clock(device, connection, sync_clock)
+            if not self.health.knows_identity(device.name):  # once per process: not on every idle cycle
+                self.health.observe_identity(device.name, *driver.identity(connection))
             report.records_on_device = driver.record_count(connection)
             if since is None and report.records_on_device == cursor.record_count:
                 report.unchanged = True
@@ -134,9 +141,12 @@ class Poller:
         driver = HikvisionDevice(device)
         try:
             device_id = device.device_id or cursor.serial
-            if device_id is None:
-                device_id = driver.serial()
-                self.store.save_serial(device.name, device_id)
+            if device_id is None or not self.health.knows_identity(device.name):  # once per process
+                serial, model, firmware = driver.device_info()
+                self.health.observe_identity(device.name, model, firmware)
+                if device_id is None:
+                    device_id = serial
+                    self.store.save_serial(device.name, device_id)
             now = datetime.now(UTC)
             if since is not None:
                 start = now - since
@@ -197,6 +207,7 @@ class Poller:
         self._drift_checked[device.name] = time.monotonic()
         host_now = wall_clock_now(device.time_zone)
         drift = (connection.get_time() - host_now).total_seconds() / 60  # type: ignore[attr-defined]
+        self.health.observe_drift(device.name, 0 if sync_clock else round(drift * 60))
         if sync_clock:
             connection.set_time(wall_clock_now(device.time_zone))  # type: ignore[attr-defined]
             logger.info("device %s: clock set (was %+.1f min off)", device.name, drift)
@@ -313,5 +324,6 @@ def run_forever(poller: Poller, stop: threading.Event) -> None:
             else:
                 backoff.succeeded()
                 poller.clear_confirmed_logs()
+        poller.health.report()  # after the push: a report never holds up punches
         poller.store.forget_delivered_before(DELIVERED_MEMORY)
         stop.wait(max(0.0, poller.config.interval_seconds - (time.monotonic() - started)))

@@ -37,6 +37,13 @@ CREATE TABLE IF NOT EXISTS devices (
     last_error TEXT,
     last_error_at TEXT
 );
+CREATE TABLE IF NOT EXISTS health_reports (
+    device TEXT PRIMARY KEY,
+    report_json TEXT,
+    sent_at TEXT,
+    refused_reason TEXT,
+    refused_at TEXT
+);
 """
 
 
@@ -64,6 +71,20 @@ class DeviceStatus:
     rejected: int
     delivered: int
     last_error: str | None
+
+
+@dataclass(frozen=True)
+class HealthRecord:
+    """The last health report the cloud accepted, and the last refusal since (both None if none)."""
+
+    report_json: str | None
+    sent_at: datetime | None
+    refused_reason: str | None
+    refused_at: datetime | None
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
 
 
 def _now() -> str:
@@ -247,6 +268,53 @@ class Store:
             )
             for name in names
         ]
+
+    def read_states(self) -> dict[str, tuple[str | None, str | None, str | None]]:
+        """Per device: (last successful read, last error or None since a good read, serial)."""
+        with self._lock:
+            return {
+                name: (last_read_at, last_error, serial)
+                for name, last_read_at, last_error, serial in self._db.execute(
+                    "SELECT name, last_read_at, last_error, serial FROM devices"
+                )
+            }
+
+    def pending_by_device(self) -> dict[str, int]:
+        with self._lock:
+            return dict(
+                self._db.execute(
+                    "SELECT device, COUNT(*) FROM outbox WHERE state = 'pending' GROUP BY device"
+                )
+            )
+
+    def health(self, device: str) -> HealthRecord | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT report_json, sent_at, refused_reason, refused_at FROM health_reports WHERE device = ?",
+                (device,),
+            ).fetchone()
+        if row is None:
+            return None
+        return HealthRecord(row[0], _parse_time(row[1]), row[2], _parse_time(row[3]))
+
+    def health_accepted(self, device: str, report_json: str, at: datetime) -> None:
+        """The cloud took this report: it is the one later reports are compared with; a refusal is over."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO health_reports (device, report_json, sent_at) VALUES (?, ?, ?) ON CONFLICT (device) "
+                "DO UPDATE SET report_json = excluded.report_json, sent_at = excluded.sent_at, "
+                "refused_reason = NULL, refused_at = NULL",
+                (device, report_json, at.isoformat(timespec="seconds")),
+            )
+
+    def health_refused(self, device: str, reason: str, at: datetime) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO health_reports (device, refused_reason, refused_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (device) DO UPDATE SET refused_reason = excluded.refused_reason, "
+                "refused_at = excluded.refused_at",
+                (device, reason[:500], at.isoformat(timespec="seconds")),
+            )
 
     def rejected(self) -> list[tuple[str, str, str]]:
         with self._lock:

@@ -1,13 +1,14 @@
 """ZKTeco devices through pyzk: one connection per read, always closed, with the configured timeout."""
 
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from zk import ZK
+from zk.exception import ZKErrorResponse
 
 from edge_poller.config import DeviceConfig
 from edge_poller.mapping import DeviceRecord
@@ -93,6 +94,11 @@ class ZktecoDevice:
         ]
 
     @staticmethod
+    def identity(connection: Any) -> tuple[str | None, str | None]:
+        """(model, firmware), each None where this firmware does not say: two small requests."""
+        return _optional(connection.get_device_name), _optional(connection.get_firmware_version)
+
+    @staticmethod
     def info(connection: Any) -> DeviceInfo:
         connection.read_sizes()
         return DeviceInfo(
@@ -103,3 +109,10 @@ class ZktecoDevice:
             capacity=int(connection.rec_cap),
             clock=connection.get_time(),
         )
+
+
+def _optional(ask: Callable[[], str]) -> str | None:
+    try:
+        return ask() or None
+    except (ZKErrorResponse, UnicodeDecodeError):
+        return None

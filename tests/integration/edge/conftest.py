@@ -77,17 +77,23 @@ def device() -> Iterator[Callable[..., tuple[DeviceState, ZkSimulator]]]:
         simulator.stop()
 
 
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value).replace("'", '"')
+
+
 @pytest.fixture
 def write_config(tmp_path: Path) -> Callable[..., Path]:
     """A TOML config for the poller; each device is (name, port, extra settings)."""
 
     def write(cloud_url: str, devices: list[tuple[str, int, dict[str, Any]]], **settings: Any) -> Path:
         lines = [f'cloud_url = "{cloud_url}"', f'api_key = "{CLOUD_KEY}"', 'state_dir = "state"']
-        lines += [f"{key} = {value!r}".replace("'", '"') for key, value in settings.items()]
+        lines += [f"{key} = {_toml(value)}" for key, value in settings.items()]
         for name, port, extra in devices:
             lines += ["[[devices]]", f'name = "{name}"', 'host = "127.0.0.1"', f"port = {port}"]
             lines += [
-                f"{key} = {value!r}".replace("'", '"').replace("True", "true").replace("False", "false")
+                f"{key} = {_toml(value)}"
                 for key, value in ({"time_zone": "UTC", "timeout_seconds": 3} | extra).items()
             ]
         path = tmp_path / "edge-poller.toml"

@@ -66,7 +66,8 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path == "/ISAPI/System/deviceInfo":
             body = (
                 f'<?xml version="1.0" encoding="UTF-8"?><DeviceInfo xmlns="http://www.isapi.org/ver20/XMLSchema">'
-                f"<deviceName>Lobby</deviceName><serialNumber>{self.server.serial}</serialNumber></DeviceInfo>"
+                f"<deviceName>Lobby</deviceName><serialNumber>{self.server.serial}</serialNumber>"
+                "<model>DS-K1T671M</model><firmwareVersion>V3.2.30</firmwareVersion></DeviceInfo>"
             )
             self._send(200, body.encode(), "application/xml")
         else:

@@ -3,43 +3,66 @@
 Exit codes: 0 done; 1 not found or nothing to do; 2 wrong usage; 3 the stack or AWS could not be reached.
 """
 
+import getpass
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import UTC, date, datetime, time
 from functools import cached_property
+from http import HTTPStatus
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import BaseModel, ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
 from admin_cli.target import Target, TargetError, local_target, stack_target
+from attendance.api import ApiError
+from attendance.commands.models import CommandView, PutEmployee, Reboot, RemoveEmployee, ResendLog, SetClock
+from attendance.commands.service import CommandService
 from attendance.data.api_keys import ApiKeyStore
 from attendance.data.aws import StoreUnavailable
+from attendance.data.commands import CommandStore
 from attendance.data.dead_letters import DeadLetterQueue
+from attendance.data.device_punches import DevicePunches
 from attendance.data.devices import DeviceStore
+from attendance.data.employees import EmployeeStore
 from attendance.data.punches import PunchStore
 from attendance.data.schedules import ScheduleStore
-from attendance.domain.devices import Device, DeviceKind
+from attendance.devices.models import DeviceRegistration
+from attendance.devices.service import DeviceService
+from attendance.domain.devices import DeviceKind
+from attendance.domain.employees import Employee
 from attendance.domain.keys import Scope
-from attendance.domain.punch import PunchType
+from attendance.domain.punch import PunchType, describe_validation_error
 from attendance.domain.records import PunchRecord
 from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID, Schedule
+from attendance.employees.csv_import import ImportRejected, read_employees_csv
+from attendance.employees.models import EmployeeView
+from attendance.employees.service import EmployeeService, ImportPlan
 from attendance.reports.render import as_csv, as_row
 from attendance.reports.service import ReportService
 
-EXIT_NOT_FOUND, EXIT_UNREACHABLE = 1, 3
+EXIT_NOT_FOUND, EXIT_USAGE, EXIT_UNREACHABLE = 1, 2, 3
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
 dlq_app = typer.Typer(help="The dead-letter queue: punches the CRM did not take.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys for devices, webhooks and reports.", no_args_is_help=True)
 devices_app = typer.Typer(help="The device registry (ADMS and Hikvision push).", no_args_is_help=True)
+command_app = typer.Typer(
+    help="Commands for ZKTeco ADMS clocks, fetched on their next poll.", no_args_is_help=True
+)
+devices_app.add_typer(command_app, name="command")
 schedules_app = typer.Typer(help="Work schedules for the reports.", no_args_is_help=True)
 logs_app = typer.Typer(help="Stored punches and their delivery.", no_args_is_help=True)
 report_app = typer.Typer(help="Timesheet reports.", no_args_is_help=True)
+employees_app = typer.Typer(help="The employee directory and who is in now.", no_args_is_help=True)
 for sub, name in (
     (dlq_app, "dlq"),
     (keys_app, "keys"),
@@ -47,6 +70,7 @@ for sub, name in (
     (schedules_app, "schedules"),
     (logs_app, "logs"),
     (report_app, "report"),
+    (employees_app, "employees"),
 ):
     app.add_typer(sub, name=name)
 console = Console()
@@ -89,8 +113,23 @@ class Context:
     def devices(self) -> DeviceStore:
         return DeviceStore(self.dynamodb, self.target.devices_table)
 
+    def device_service(self) -> DeviceService:
+        # punchesToday is counted in UTC here: the stack's DefaultTimeZone is not among its outputs
+        punches = DevicePunches(self.dynamodb, self.target.punches_table)
+        return DeviceService(self.devices(), punches, "UTC")
+
     def schedules(self) -> ScheduleStore:
         return ScheduleStore(self.dynamodb, self.target.schedules_table)
+
+    def commands(self) -> CommandService:
+        # Naive resend_log times are the clock's own; a clock without a zone is read in UTC here
+        employees = EmployeeStore(self.dynamodb, self.target.employees_table)
+        store = CommandStore(self.dynamodb, self.target.commands_table)
+        return CommandService(self.devices(), employees, store, "UTC")
+
+    def employees(self, zone: str = "UTC") -> EmployeeService:
+        store = EmployeeStore(self.dynamodb, self.target.employees_table)
+        return EmployeeService(store, self.schedules(), self.punches(), zone)
 
 
 @app.callback()
@@ -230,7 +269,10 @@ def keys_create(
     ctx: typer.Context,
     name: Annotated[str, typer.Option(help="who or what uses the key")],
     devices: Annotated[str | None, typer.Option(help="limit to these device IDs, comma-separated")] = None,
-    scope: Annotated[list[Scope] | None, typer.Option(help="ingest (default), reports, read (devices, employees, presence) and/or admin")] = None,
+    scope: Annotated[
+        list[Scope] | None,
+        typer.Option(help="ingest (default), reports, read (devices, employees, presence) and/or admin"),
+    ] = None,
 ) -> None:
     """A new API key, printed once."""
     limited = frozenset(d.strip() for d in devices.split(",") if d.strip()) if devices else None
@@ -281,38 +323,50 @@ def devices_add(
         str | None, typer.Option(help="serial number (ZKTeco ADMS identifies devices by it)")
     ] = None,
     default_type: Annotated[PunchType, typer.Option(help="type for punches without a state")] = PunchType.IN,
+    name: Annotated[str | None, typer.Option(help="for people: 'Front door'")] = None,
+    site: Annotated[str | None, typer.Option(help="where it hangs, e.g. berlin-hq")] = None,
+    silent_after: Annotated[int, typer.Option(help="minutes without contact before it is silent")] = 15,
 ) -> None:
     """Register a device; a Hikvision terminal gets its push URL (shown once)."""
-    if kind is DeviceKind.ZKTECO and not serial:
-        raise typer.BadParameter("a ZKTeco device needs --serial")
-    device = Device(device_id=device_id, kind=kind, serial=serial, time_zone=zone, default_type=default_type)
-    if kind is DeviceKind.HIKVISION:
-        token, _ = ctx.obj.devices().register_hikvision(device)
-        url = f"{ctx.obj.target.api_url}/hikvision/events/{token}"
+    registration = _valid(
+        DeviceRegistration,
+        device_id=device_id,
+        kind=kind,
+        serial=serial,
+        time_zone=zone,
+        default_type=default_type,
+        name=name,
+        site=site,
+        silent_after_minutes=silent_after,
+    )
+    registered = _device_call(
+        ctx, lambda service: service.register(registration, _cli_user(), _now(), ctx.obj.target.api_url)
+    )
+    if registered.push_url:
         _done(
             ctx,
-            f"registered {device_id}; push URL (shown once):\n{url}",
-            {"deviceId": device_id, "pushUrl": url},
+            f"registered {device_id}; push URL (shown once):\n{registered.push_url}",
+            {"deviceId": device_id, "pushUrl": registered.push_url},
         )
         return
-    ctx.obj.devices().put(device)
     _done(ctx, f"registered {device_id} (ADMS serial {serial})", {"deviceId": device_id, "serial": serial})
 
 
 @devices_app.command("list")
 def devices_list(ctx: typer.Context) -> None:
-    """Every registered device."""
+    """Every registered device with its state (online, silent, never_seen, disabled)."""
     rows = [
         {
             "id": d.device_id,
             "kind": d.kind.value,
             "serial": d.serial,
             "zone": d.time_zone,
-            "enabled": d.enabled,
-            "push token": "set" if d.push_token_hash else "",
+            "state": d.state.value,
+            "last seen": d.last_seen_at,
+            "via": d.via,
             "default type": d.default_type.value,
         }
-        for d in ctx.obj.devices().list()
+        for d in _device_call(ctx, lambda service: service.list(_now()))
     ]
     _show(ctx, rows, "Devices", "No devices registered.")
 
@@ -320,13 +374,134 @@ def devices_list(ctx: typer.Context) -> None:
 @devices_app.command("disable")
 def devices_disable(ctx: typer.Context, device_id: str) -> None:
     """Refuse the device's punches from now on."""
-    store = ctx.obj.devices()
-    device = store.get(device_id)
-    if device is None:
-        _done(ctx, f"no device {device_id}", {"disabled": False})
-        raise typer.Exit(EXIT_NOT_FOUND)
-    store.put(device.model_copy(update={"enabled": False}))
+    _device_call(ctx, lambda service: service.disable(device_id, _cli_user(), _now()))
     _done(ctx, f"disabled {device_id}", {"disabled": True, "deviceId": device_id})
+
+
+def _valid[ModelT: BaseModel](model: type[ModelT], **values: Any) -> ModelT:
+    """The same checks as the HTTP API's, as a usage error."""
+    try:
+        return model.model_validate(values)
+    except ValidationError as error:
+        raise typer.BadParameter("; ".join(problem["msg"] for problem in error.errors())) from None
+
+
+def _device_call[ResultT](ctx: typer.Context, call: Callable[[DeviceService], ResultT]) -> ResultT:
+    """A call to the device service, whose refusals (unknown device, taken ID, bad zone) end the command."""
+    try:
+        return call(ctx.obj.device_service())
+    except ApiError as refused:
+        exit_code = EXIT_NOT_FOUND if refused.status == HTTPStatus.NOT_FOUND else EXIT_USAGE
+        _done(ctx, refused.message, {"error": refused.code, "message": refused.message})
+        raise typer.Exit(exit_code) from None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# devices command
+
+DeviceArgument = Annotated[str, typer.Argument(help="the clock's deviceId")]
+ExpiresIn = Annotated[int | None, typer.Option(help="minutes the clock has to fetch it (default: a day)")]
+
+
+def _queue(ctx: typer.Context, device_id: str, model: type[BaseModel], **values: Any) -> None:
+    """Queue a command through the same service as POST /devices/{deviceId}/commands."""
+    request = _valid(model, **{key: value for key, value in values.items() if value is not None})
+    service = ctx.obj.commands()
+    queued = _command_call(ctx, lambda: service.queue(device_id, request, _cli_user()))
+    view = CommandView.of(queued, service.now())
+    _done(
+        ctx,
+        f"queued {view.kind} for {device_id}: command {view.command_id}, {view.command!r} (expires {view.expires_at})",
+        view.model_dump(mode="json"),
+    )
+
+
+def _command_call[ResultT](ctx: typer.Context, call: Callable[[], ResultT]) -> ResultT:
+    """The service's refusals (unknown device or employee, a Hikvision device, a bad range) end the command."""
+    try:
+        return call()
+    except ApiError as refused:
+        _done(ctx, refused.message, {"error": refused.code, "message": refused.message})
+        raise typer.Exit(EXIT_NOT_FOUND if refused.status == HTTPStatus.NOT_FOUND else EXIT_USAGE) from None
+
+
+@command_app.command("put-employee")
+def command_put_employee(
+    ctx: typer.Context,
+    device_id: DeviceArgument,
+    user: Annotated[str, typer.Argument(help="the employee's userId (their PIN on the clock)")],
+    name: Annotated[str | None, typer.Option(help="default: the name in the employee directory")] = None,
+    expires_in: ExpiresIn = None,
+) -> None:
+    """Add an employee to the clock, or change their name on it."""
+    _queue(
+        ctx, device_id, PutEmployee, kind="put_employee", userId=user, name=name, expiresInMinutes=expires_in
+    )
+
+
+@command_app.command("remove-employee")
+def command_remove_employee(
+    ctx: typer.Context, device_id: DeviceArgument, user: str, expires_in: ExpiresIn = None
+) -> None:
+    """Delete an employee from the clock."""
+    _queue(ctx, device_id, RemoveEmployee, kind="remove_employee", userId=user, expiresInMinutes=expires_in)
+
+
+@command_app.command("resend-log")
+def command_resend_log(
+    ctx: typer.Context,
+    device_id: DeviceArgument,
+    start: Annotated[str, typer.Option("--from", help="ISO 8601; without an offset, the clock's own time")],
+    end: Annotated[str, typer.Option("--to", help="ISO 8601, not before --from")],
+    expires_in: ExpiresIn = None,
+) -> None:
+    """Make the clock upload its attendance log of a range again (dedup absorbs what is already stored)."""
+    _queue(
+        ctx,
+        device_id,
+        ResendLog,
+        kind="resend_log",
+        expiresInMinutes=expires_in,
+        **{"from": start, "to": end},
+    )
+
+
+@command_app.command("set-clock")
+def command_set_clock(ctx: typer.Context, device_id: DeviceArgument, expires_in: ExpiresIn = None) -> None:
+    """Set the clock to the current time of its registered zone (the time when it fetches the command)."""
+    _queue(ctx, device_id, SetClock, kind="set_clock", expiresInMinutes=expires_in)
+
+
+@command_app.command("reboot")
+def command_reboot(ctx: typer.Context, device_id: DeviceArgument, expires_in: ExpiresIn = None) -> None:
+    """Restart the clock."""
+    _queue(ctx, device_id, Reboot, kind="reboot", expiresInMinutes=expires_in)
+
+
+@command_app.command("list")
+def command_list(ctx: typer.Context, device_id: DeviceArgument) -> None:
+    """The clock's commands, newest first: pending, sent, done, failed (with its code) or expired."""
+    service = ctx.obj.commands()
+    commands = _command_call(ctx, lambda: service.history(device_id))
+    now = service.now()
+    rows = [
+        {
+            "id": view.command_id,
+            "kind": view.kind.value,
+            "status": view.status.value,
+            "return": view.return_code,
+            "created": view.created_at,
+            "sent": view.sent_at,
+            "finished": view.finished_at,
+            "by": view.queued_by,
+            "command": view.command,
+        }
+        for view in (CommandView.of(command, now) for command in commands)
+    ]
+    _show(ctx, rows, f"Commands for {device_id}", f"No commands for {device_id}.")
 
 
 # schedules
@@ -346,8 +521,18 @@ def schedules_set(
     """Set an employee's schedule, or the default one."""
     if bool(user) == default:
         raise typer.BadParameter("give a userId or --default")
+    schedule = _schedule(days, start, end, grace, zone)
+    ctx.obj.schedules().put(user or DEFAULT_SCHEDULE_ID, schedule)
+    _done(
+        ctx,
+        f"{user or 'default'}: {_days_label(schedule.days)} {schedule.label()}, grace {grace} min",
+        {"userId": user or DEFAULT_SCHEDULE_ID, "schedule": schedule.model_dump(mode="json")},
+    )
+
+
+def _schedule(days: str, start: str, end: str, grace: int, zone: str) -> Schedule:
     try:
-        schedule = Schedule(
+        return Schedule(
             days=_days(days),
             start=time.fromisoformat(start),
             end=time.fromisoformat(end),
@@ -356,12 +541,6 @@ def schedules_set(
         )
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None
-    ctx.obj.schedules().put(user or DEFAULT_SCHEDULE_ID, schedule)
-    _done(
-        ctx,
-        f"{user or 'default'}: {_days_label(schedule.days)} {schedule.label()}, grace {grace} min",
-        {"userId": user or DEFAULT_SCHEDULE_ID, "schedule": schedule.model_dump(mode="json")},
-    )
 
 
 def _days(text: str) -> frozenset[int]:
@@ -475,6 +654,146 @@ def report_daily(
     _show(
         ctx, [as_row(report).model_dump() for report in reports], f"Daily report {on}", "No punches that day."
     )
+
+
+# employees
+
+CompanyZone = Annotated[str, typer.Option("--zone", help="the company zone (DefaultTimeZone): what today is")]
+
+
+def _employee_row(view: EmployeeView) -> dict[str, Any]:
+    last = view.last_punch
+    return {
+        "userId": view.user_id,
+        "name": view.name,
+        "department": view.department,
+        "schedule": view.schedule.label if view.schedule else None,
+        "status": view.status.value,
+        "last punch": f"{last.time} {last.type.value} on {last.device_id}" if last else None,
+    }
+
+
+@employees_app.command("list")
+def employees_list(ctx: typer.Context, zone: CompanyZone = "UTC") -> None:
+    """Every employee: department, schedule, and status now (in, out, on_break, absent)."""
+    views = ctx.obj.employees(zone).directory()
+    rows = [view.model_dump(mode="json") if ctx.obj.json else _employee_row(view) for view in views]
+    _show(ctx, rows, "Employees", "No employees.")
+
+
+@employees_app.command("show")
+def employees_show(ctx: typer.Context, user_id: str, zone: CompanyZone = "UTC") -> None:
+    """One employee: department, schedule, status now and the last punch."""
+    view = ctx.obj.employees(zone).get(user_id)
+    if view is None:
+        _done(ctx, f"no employee {user_id}", {"found": False})
+        raise typer.Exit(EXIT_NOT_FOUND)
+    if ctx.obj.json:
+        print(view.model_dump_json(indent=2))
+        return
+    for key, value in _employee_row(view).items():
+        console.print(f"[bold]{key:>11}[/bold]  {escape(_cell(value))}", highlight=False)
+
+
+@employees_app.command("set")
+def employees_set(
+    ctx: typer.Context,
+    user_id: str,
+    name: Annotated[str, typer.Option(help="full name")],
+    department: Annotated[str | None, typer.Option(help="department (omit: none)")] = None,
+    days: Annotated[str | None, typer.Option(help="schedule days: mon-fri, or mon,wed,fri")] = None,
+    start: Annotated[str | None, typer.Option(help="schedule shift start, HH:MM (default 09:00)")] = None,
+    end: Annotated[str | None, typer.Option(help="schedule shift end, HH:MM (default 17:00)")] = None,
+    grace: Annotated[int | None, typer.Option(help="schedule grace minutes (default 5)")] = None,
+    zone: Annotated[str | None, typer.Option(help="schedule IANA time zone (default UTC)")] = None,
+) -> None:
+    """Add or change an employee; with any schedule option, also their schedule for the reports."""
+    try:
+        employee = Employee(user_id=user_id, name=name, department=department)
+    except ValidationError as error:
+        raise typer.BadParameter(describe_validation_error(error)) from None
+    wants_schedule = any(option is not None for option in (days, start, end, grace, zone))
+    schedule = (
+        _schedule(
+            days or "mon-fri", start or "09:00", end or "17:00", 5 if grace is None else grace, zone or "UTC"
+        )
+        if wants_schedule
+        else None
+    )
+    view, added = ctx.obj.employees().save(employee, schedule, _cli_user())
+    _done(
+        ctx,
+        f"{'added' if added else 'changed'} {user_id}: {view.name}"
+        + (f" ({view.department})" if view.department else "")
+        + (f"; schedule {_days_label(schedule.days)} {schedule.label()}" if schedule else ""),
+        {"added": added, "employee": view.model_dump(mode="json", exclude={"status", "last_punch"})},
+    )
+
+
+@employees_app.command("import")
+def employees_import(
+    ctx: typer.Context,
+    file: Annotated[
+        Path,
+        typer.Argument(exists=True, dir_okay=False, help="CSV with a header row: userId,name,department"),
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="show what would change, change nothing")
+    ] = False,
+) -> None:
+    """Add and update employees from CSV (a spreadsheet's CSV export works): every row, or none."""
+    try:
+        rows = read_employees_csv(file.read_bytes())
+    except ImportRejected as rejected:
+        problems = [{"line": problem.line, "problem": problem.problem} for problem in rejected.problems]
+        if ctx.obj.json:
+            print(json.dumps({"imported": False, "problems": problems}, indent=2))
+        for problem in rejected.problems:
+            typer.echo(str(problem), err=True)
+        typer.echo("nothing was imported", err=True)
+        raise typer.Exit(2) from None
+    service = ctx.obj.employees()
+    plan = service.plan_import(rows)
+    if not dry_run:
+        service.apply_import(plan, _cli_user())
+    _import_summary(ctx, plan, dry_run)
+
+
+def _import_summary(ctx: typer.Context, plan: ImportPlan, dry_run: bool) -> None:
+    counts = {"added": len(plan.added), "changed": len(plan.changed), "unchanged": len(plan.unchanged)}
+    if ctx.obj.json:
+        payload = {
+            "dryRun": dry_run,
+            **counts,
+            "addedIds": [employee.user_id for employee in plan.added],
+            "changedIds": [change.after.user_id for change in plan.changed],
+        }
+        print(json.dumps(payload, indent=2))
+        return
+    headline = ", ".join(f"{what}: {count}" for what, count in counts.items())
+    console.print(("dry run, nothing changed; would be " if dry_run else "") + headline, highlight=False)
+    for employee in plan.added:
+        console.print(f"  + {employee.user_id}  {employee.name}  {employee.department or ''}", markup=False)
+    for change in plan.changed:
+        console.print(
+            f"  ~ {change.after.user_id}  {_differences(change.before, change.after)}", markup=False
+        )
+
+
+def _differences(before: Employee, after: Employee) -> str:
+    return "; ".join(
+        f"{field}: {getattr(before, field) or '-'} -> {getattr(after, field) or '-'}"
+        for field in ("name", "department")
+        if getattr(before, field) != getattr(after, field)
+    )
+
+
+def _cli_user() -> str:
+    """Who made a change from the CLI, for the directory's changedBy."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except OSError:
+        return "cli"
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ OUTPUTS = {
     "api_keys_table": "ApiKeysTableName",
     "devices_table": "DevicesTableName",
     "schedules_table": "SchedulesTableName",
+    "commands_table": "CommandsTableName",
+    "employees_table": "EmployeesTableName",
     "punch_queue_url": "PunchQueueUrl",
     "dead_letter_queue_url": "PunchDeadLetterQueueUrl",
     "api_url": "ApiUrl",
@@ -36,6 +38,8 @@ class Target:
     api_keys_table: str
     devices_table: str
     schedules_table: str
+    commands_table: str
+    employees_table: str
     punch_queue_url: str
     dead_letter_queue_url: str
     api_url: str

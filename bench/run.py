@@ -368,13 +368,13 @@ def cost_model(calls: dict[str, Any]) -> dict[str, float]:
     # DynamoDB units per punch: reads of 1 KB or less, writes of 1 KB or less.
     ingest_read_units = 1 + 0.5  # the key (strongly consistent) and the device (eventually consistent)
     ingest_write_units = (
-        2 * 4 + 3
-    )  # a transaction of 2 puts and 2 condition checks (2 units each), 3 GSI copies
+        2 * 4 + 4
+    )  # a transaction of 2 puts and 2 condition checks (2 units each), 4 GSI copies
     worker_units = (
         0,
-        (1 + 1 + 2) + (1 + 2 + 2),
+        (1 + 1 + 2) + (1 + 2 + 2 + 1),
     )  # lease the punch (the item and its copy in each of the three indexes, which project everything);
-    # record the outcome (the item, the status index where the item moves, two indexes)
+    # record the outcome (the item, the status index where the item moves, two indexes, byDevice)
     worker_per_punch_requests = (
         0.1 + 0.1 + 0.1
     )  # the mapping's receive and delete, and the worker's invoke per batch of 10

@@ -14,9 +14,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 
+import httpx
+
 from attendance.domain.clock import wall_clock_now
 from edge_poller.cloud import CloudClient
 from edge_poller.config import DEFAULT_CONFIG, ConfigError, DeviceConfig, PollerConfig, load_config
+from edge_poller.health import last_report
 from edge_poller.hikvision import HikvisionDevice
 from edge_poller.poller import Poller, run_forever
 from edge_poller.store import Store
@@ -56,10 +59,20 @@ def _parser() -> argparse.ArgumentParser:
     once.set_defaults(command=cmd_once)
     check = commands.add_parser("check", help="connect to each device and to the cloud, and report")
     check.set_defaults(command=cmd_check)
-    status = commands.add_parser("status", help="per device: last read, last push, outbox depth, last error")
+    status = commands.add_parser(
+        "status", help="per device: last read, last push, outbox depth, last error, last health report"
+    )
     status.set_defaults(command=cmd_status)
     simulate = commands.add_parser(
-        "simulate", help="a simulated ZKTeco device, to try the poller without hardware"
+        "simulate",
+        help="a simulated ZKTeco device, to try the poller without hardware (or, with --adms, the cloud's "
+        "ADMS push and commands)",
+    )
+    simulate.add_argument(
+        "--adms", metavar="URL", help="be an ADMS push device against the stack at URL instead of a TCP one"
+    )
+    simulate.add_argument(
+        "--poll-seconds", type=float, default=3.0, help="ADMS: seconds between command polls and uploads"
     )
     simulate.add_argument("--port", type=int, default=4370)
     simulate.add_argument("--records", type=int, default=100)
@@ -148,6 +161,7 @@ def cmd_once(args: argparse.Namespace) -> int:
     reports = poller.read_devices(args.device, args.since, args.sync_clock)
     push = poller.drain(progress=_progress)
     cleared = [] if push.error else poller.clear_confirmed_logs(force=True)
+    poller.health.report()
     print()
     print(
         f"{'device':16} {'on device':>9} {'fetched':>8} {'new':>6} {'pushed':>7} {'duplicate':>9} "
@@ -231,18 +245,67 @@ def cmd_status(args: argparse.Namespace) -> int:
         )
     for device, punch, reason in store.rejected():
         print(f"rejected from {device}: {punch} ({reason})")
+    _print_health(config, store)
     return EXIT_OK
 
 
+def _print_health(config: PollerConfig, store: Store) -> None:
+    if not config.health_reports:
+        print("health reports: off")
+        return
+    print(
+        f"health reports (as edge:{config.poller_name}, at least every {config.health_interval_seconds:.0f} s):"
+    )
+    for device in config.devices:
+        record = store.health(device.name)
+        report = last_report(record)
+        sent = (
+            f"sent {record.sent_at.isoformat()}: {_summary(report)}"
+            if record and record.sent_at and report
+            else "never sent"
+        )
+        refused = (
+            f"; last refused {record.refused_at.isoformat()}: {record.refused_reason}"
+            if record and record.refused_at
+            else ""
+        )
+        print(f"  {device.name + ':':17} {sent}{refused}")
+
+
+def _summary(report: dict[str, object]) -> str:
+    drift = report.get("clockDriftSeconds")
+    return ", ".join(
+        [
+            f"last read {report.get('lastReadAt') or 'never'}",
+            f"clock {'unknown' if drift is None else f'{drift:+d} s'}",
+            f"outbox {report.get('outboxDepth')}",
+            f"model {report.get('model') or '?'}",
+            f"firmware {report.get('firmware') or '?'}",
+            f"error {report.get('lastError') or 'none'}",
+        ]
+    )
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from edge_poller.simulator import DeviceState, ZkSimulator  # only this command needs it
+    from edge_poller.simulator import AdmsClock, DeviceState, ZkSimulator  # only this command needs it
 
     device = DeviceState(serial=args.serial, comm_key=args.comm_key, time_zone=args.time_zone)
     device.fill(args.records)
-    simulator = ZkSimulator(device, host="127.0.0.1", port=args.port).start()
+    simulator: AdmsClock | ZkSimulator
+    if args.adms:
+        simulator = AdmsClock(args.adms, device, args.poll_seconds, on_command=_announce_command)
+        try:
+            simulator.start()
+        except httpx.HTTPError as error:
+            print(f"ADMS handshake with {args.adms} failed: {error}", file=sys.stderr)
+            return EXIT_FAILED
+        where = f"in ADMS push mode against {args.adms} (polling every {args.poll_seconds:g} s)"
+    else:
+        simulator = ZkSimulator(device, host="127.0.0.1", port=args.port).start()
+        where = f"on 127.0.0.1:{simulator.port} (comm key {args.comm_key})"
     print(
-        f"simulated ZKTeco {args.serial} on 127.0.0.1:{simulator.port} with {args.records} records "
-        f"(comm key {args.comm_key}, zone {args.time_zone}); Ctrl-C stops it",
+        f"simulated ZKTeco {args.serial} {where} with {args.records} records, zone {args.time_zone}; "
+        "Ctrl-C stops it",
         flush=True,
     )
     stop = threading.Event()
@@ -256,6 +319,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             count += 1
     simulator.stop()
     return EXIT_OK
+
+
+def _announce_command(command_id: str, command: str, return_code: int) -> None:
+    print(f"command {command_id}: {command!r} -> Return={return_code}", flush=True)
 
 
 def unit_text(config_path: Path) -> str:

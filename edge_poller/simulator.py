@@ -11,6 +11,8 @@ follows pyzk, the client it must satisfy:
 Fault switches (tests and demos): a wrong comm key is simply a different `comm_key`; `delay_seconds`
 answers slowly; `drop_mid_transfer` closes the connection halfway through a log download;
 `clock_offset_minutes` sets the clock off; `clear_log()` empties the log as an operator would.
+
+`AdmsClock` is the same clock in ADMS push mode, against a running stack (`edge-poller simulate --adms`).
 """
 
 import random
@@ -19,12 +21,16 @@ import socketserver
 import struct
 import threading
 import time
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import httpx
 from zk.base import make_commkey
 
 from attendance.domain.clock import wall_clock_now
+from attendance.push.commands import packed_time
 
 FRAME_MAGIC = b"\x50\x50\x82\x7d"
 CMD_CONNECT, CMD_EXIT, CMD_ENABLEDEVICE, CMD_DISABLEDEVICE = 1000, 1001, 1002, 1003
@@ -53,16 +59,8 @@ def checksum(payload: bytes) -> int:
     return total
 
 
-def encode_time(moment: datetime) -> int:
-    return (
-        ((moment.year % 100) * 12 * 31 + (moment.month - 1) * 31 + moment.day - 1) * 86400
-        + moment.hour * 3600
-        + moment.minute * 60
-        + moment.second
-    )
-
-
 def decode_time(value: int) -> datetime:
+    """The inverse of packed_time, ZKTeco's time encoding (the binary protocol's and ADMS's)."""
     second, value = value % 60, value // 60
     minute, value = value % 60, value // 60
     hour, value = value % 24, value // 24
@@ -87,6 +85,7 @@ class DeviceState:
     time_zone: str = "UTC"
     firmware: str = "Ver 6.60 Apr 28 2018"
     users: dict[str, int] = field(default_factory=dict)  # user_id (PIN) -> uid
+    names: dict[str, str] = field(default_factory=dict)  # user_id (PIN) -> name, when one was set
     records: list[SimRecord] = field(default_factory=list)
     clock_offset_minutes: float = 0.0
     delay_seconds: float = 0.0
@@ -112,6 +111,21 @@ class DeviceState:
         with self.lock:
             self.records.clear()
 
+    def put_user(self, user_id: str, name: str) -> None:
+        """An employee enrolled (or renamed) on the clock."""
+        with self.lock:
+            self.users.setdefault(user_id, max(self.users.values(), default=0) + 1)
+            self.names[user_id] = name
+
+    def remove_user(self, user_id: str) -> bool:
+        with self.lock:
+            self.names.pop(user_id, None)
+            return self.users.pop(user_id, None) is not None
+
+    def set_clock(self, wanted: datetime) -> None:
+        with self.lock:
+            self.clock_offset_minutes += (wanted - self.now()).total_seconds() / 60
+
     def attendance_buffer(self) -> bytes:
         with self.lock:
             body = b"".join(
@@ -120,7 +134,7 @@ class DeviceState:
                     r.uid,
                     r.user_id.encode(),
                     r.status,
-                    struct.pack("<I", encode_time(r.timestamp)),
+                    struct.pack("<I", packed_time(r.timestamp)),
                     r.punch,
                     b"",
                 )
@@ -131,7 +145,16 @@ class DeviceState:
     def user_buffer(self) -> bytes:
         with self.lock:
             body = b"".join(
-                struct.pack("<HB8s24sIx7sx24s", uid, 0, b"", f"User {pin}".encode(), 0, b"1", pin.encode())
+                struct.pack(
+                    "<HB8s24sIx7sx24s",
+                    uid,
+                    0,
+                    b"",
+                    self.names.get(pin, f"User {pin}").encode(),
+                    0,
+                    b"1",
+                    pin.encode(),
+                )
                 for pin, uid in self.users.items()
             )
         return struct.pack("<I", len(body)) + body
@@ -250,12 +273,10 @@ class _Connection(socketserver.BaseRequestHandler):
         if command == CMD_GET_FREE_SIZES:
             return CMD_ACK_OK, device.sizes()
         if command == CMD_GET_TIME:
-            return CMD_ACK_OK, struct.pack("<I", encode_time(device.now()))
+            return CMD_ACK_OK, struct.pack("<I", packed_time(device.now()))
         if command == CMD_SET_TIME:
             (encoded,) = struct.unpack("<I", data[:4])
-            wanted = decode_time(encoded)
-            with device.lock:
-                device.clock_offset_minutes += (wanted - device.now()).total_seconds() / 60
+            device.set_clock(decode_time(encoded))
             return CMD_ACK_OK, b""
         if command == CMD_CLEAR_ATTLOG:
             device.clear_log()
@@ -329,3 +350,152 @@ def free_tcp_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+# ADMS push mode: the same clock, talking HTTP to a stack as pushver 2.x firmware does.
+
+ADMS_TIME = "%Y-%m-%d %H:%M:%S"
+RETURN_OK, RETURN_UNKNOWN_COMMAND, RETURN_BAD_ARGUMENT = 0, -1002, -1003  # codes as firmware reports them
+_TEXT = {"Content-Type": "text/plain"}
+
+
+@dataclass(frozen=True)
+class ExecutedCommand:
+    command_id: str
+    command: str
+    return_code: int
+
+
+class AdmsClock:
+    """A simulated clock in ADMS push mode: handshake (`GET /iclock/cdata?options=all`), upload of new
+    records (`POST /iclock/cdata?table=ATTLOG`), command polls (`GET /iclock/getrequest`) whose commands it
+    runs, and their results (`POST /iclock/devicecmd`). It reads commands as a device does, on its own,
+    rather than with the server's builders, so a mismatch between the two shows."""
+
+    def __init__(
+        self,
+        base_url: str,
+        device: DeviceState,
+        poll_seconds: float = 3.0,
+        timeout: float = 10.0,
+        on_command: Callable[[str, str, int], None] | None = None,
+    ) -> None:
+        self.device = device
+        self.poll_seconds = poll_seconds
+        self.on_command = on_command  # told of each command run: its ID, the command, the result code
+        self.http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout)
+        self.uploaded = 0  # records of the log the server has acknowledged
+        self.handshakes = 0
+        self.options: dict[str, str] = {}
+        self.executed: list[ExecutedCommand] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def handshake(self) -> dict[str, str]:
+        reply = self._get("/iclock/cdata", options="all", pushver="2.4.0", language="69")
+        reply.raise_for_status()  # an unregistered serial is refused
+        lines = reply.text.splitlines()
+        self.options = dict(line.split("=", 1) for line in lines[1:] if "=" in line)
+        self.handshakes += 1
+        return self.options
+
+    def upload_new(self) -> int:
+        """Upload the records recorded since the last acknowledged upload; the number sent."""
+        with self.device.lock:
+            self.uploaded = min(self.uploaded, len(self.device.records))  # the log may have been cleared
+            fresh = self.device.records[self.uploaded :]
+        if fresh and self._upload(fresh):
+            self.uploaded += len(fresh)
+        return len(fresh)
+
+    def poll_once(self) -> list[ExecutedCommand]:
+        """One getrequest; every command it carries is run and its result posted."""
+        reply = self._get("/iclock/getrequest")
+        done = [self._run(line) for line in reply.text.splitlines() if line.startswith("C:")]
+        if done:
+            body = "".join(
+                f"ID={result.command_id}&Return={result.return_code}&CMD={result.command.split(' ', 1)[0]}\r\n"
+                for result in done
+            )
+            self.executed += done  # run before they are reported
+            self._post("/iclock/devicecmd", body)
+        if self.on_command:
+            for result in done:
+                self.on_command(result.command_id, result.command, result.return_code)
+        return done
+
+    def cycle(self) -> None:
+        self.upload_new()
+        self.poll_once()
+
+    def start(self) -> "AdmsClock":
+        self.handshake()
+        self._thread = threading.Thread(target=self._loop, name=f"adms-{self.device.serial}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=self.poll_seconds + 15)
+        self.http.close()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            with suppress(httpx.HTTPError):  # the server is unreachable: a real clock tries again later
+                self.cycle()
+            self._stop.wait(self.poll_seconds)
+
+    def _run(self, line: str) -> ExecutedCommand:
+        _, command_id, command = line.split(":", 2)
+        try:
+            code = self._execute(command)
+        except (ValueError, KeyError):
+            code = RETURN_BAD_ARGUMENT
+        return ExecutedCommand(command_id, command, code)
+
+    def _execute(self, command: str) -> int:
+        fields = _fields(command.partition(" ")[2])
+        if command.startswith("DATA UPDATE USERINFO "):
+            self.device.put_user(fields["PIN"], fields.get("Name", ""))
+        elif command.startswith("DATA DELETE USERINFO "):
+            self.device.remove_user(fields["PIN"])
+        elif command.startswith("DATA QUERY ATTLOG "):
+            start, end = (datetime.strptime(fields[name], ADMS_TIME) for name in ("StartTime", "EndTime"))
+            with self.device.lock:
+                chosen = [record for record in self.device.records if start <= record.timestamp <= end]
+            if chosen and not self._upload(chosen):
+                return RETURN_BAD_ARGUMENT
+        elif command.startswith("SET OPTIONS ") and "DateTime" in fields:
+            self.device.set_clock(decode_time(int(fields["DateTime"])))
+        elif command == "REBOOT":
+            self.handshake()  # a rebooted clock greets the server again
+        else:
+            return RETURN_UNKNOWN_COMMAND
+        return RETURN_OK
+
+    def _upload(self, records: list[SimRecord]) -> bool:
+        body = "".join(
+            f"{r.user_id}\t{r.timestamp:{ADMS_TIME}}\t{r.punch}\t{r.status}\t\t0\t0\r\n" for r in records
+        )
+        reply = self._post("/iclock/cdata", body, table="ATTLOG", Stamp="9999")
+        return reply.text.strip() == f"OK: {len(records)}"  # anything else: the device sends them again
+
+    def _get(self, path: str, **query: str) -> httpx.Response:
+        return self.http.get(path, params={"SN": self.device.serial, **query})
+
+    def _post(self, path: str, body: str, **query: str) -> httpx.Response:
+        return self.http.post(
+            path, params={"SN": self.device.serial, **query}, content=body.encode(), headers=_TEXT
+        )
+
+
+def _fields(argument: str) -> dict[str, str]:
+    """`UPDATE USERINFO PIN=1\tName=A B` -> {"PIN": "1", "Name": "A B"}: tab-separated `name=value`s, the
+    first one after the command's words."""
+    fields = {}
+    for part in argument.split("\t"):
+        head, separator, value = part.partition("=")
+        if separator:
+            fields[head.rsplit(" ", 1)[-1]] = value
+    return fields

@@ -16,8 +16,11 @@ def provision(
     parameters: dict[str, str] | None = None,
     prefix: str = STACK_PREFIX,
     s3: Any = None,
+    sns: Any = None,
 ) -> Resolver:
-    """Create the tables, queues and buckets; returns a resolver that knows their names, URLs and ARNs."""
+    """Create the tables, queues, buckets and topics; returns a resolver that knows their names, URLs and
+    ARNs. Each topic gets an inbox: an SQS queue `<topic name>-Inbox` subscribed to it, where the
+    notifications it sends can be read."""
     resolver = Resolver(template, overrides=parameters or {})
     for logical_id in resources_of_type(template, "AWS::S3::Bucket"):
         name = f"{prefix}-{logical_id}".lower()
@@ -38,7 +41,19 @@ def provision(
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         resolver.attributes[(logical_id, "Arn")] = arn
         resolver.attributes[(logical_id, "QueueName")] = name
+    for logical_id in resources_of_type(template, "AWS::SNS::Topic"):
+        resolver.refs[logical_id] = _create_topic(sns or boto3.client("sns"), sqs, f"{prefix}-{logical_id}")
     return resolver
+
+
+def _create_topic(sns: Any, sqs: Any, name: str) -> str:
+    arn = sns.create_topic(Name=name)["TopicArn"]
+    inbox = sqs.create_queue(QueueName=f"{name}-Inbox")["QueueUrl"]
+    inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=inbox_arn)
+    return arn
 
 
 def _create_table(dynamodb: Any, name: str, properties: dict[str, Any]) -> None:

@@ -5,7 +5,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,10 +34,12 @@ class RunningStack:
 
 
 @contextmanager
-def running_local_stack(api_key: str) -> Iterator[RunningStack]:
-    """Starts the stack, waits until it says it is up, and stops it when the block ends."""
+def running_local_stack(api_key: str, **settings: str) -> Iterator[RunningStack]:
+    """Starts the stack (with extra settings, e.g. LOCAL_SCHEDULE_SECONDS), waits until it says it is up,
+    and stops it when the block ends."""
     ports = {"API_PORT": free_tcp_port(), "AWS_PORT": free_tcp_port(), "CRM_PORT": free_tcp_port()}
     environment = os.environ | {name: str(port) for name, port in ports.items()} | {"LOCAL_API_KEY": api_key}
+    environment |= settings
     process = subprocess.Popen(
         [sys.executable, "-m", "local_stack"],
         cwd=ROOT,
@@ -64,3 +66,11 @@ def running_local_stack(api_key: str) -> Iterator[RunningStack]:
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def wait_for(condition: Callable[[], bool], limit: float = 60.0, every: float = 0.2) -> None:
+    """Until `condition()` holds; fails the test after `limit` seconds."""
+    give_up = time.monotonic() + limit
+    while not condition():
+        assert time.monotonic() < give_up, "condition not met in time"
+        time.sleep(every)

@@ -19,8 +19,11 @@ from attendance.api import (
     http_api,
     install_error_handlers,
     json_error,
+    resolve,
 )
+from attendance.commands.delivery import CommandDelivery
 from attendance.data.aws import client
+from attendance.data.commands import CommandStore
 from attendance.data.devices import DeviceStore
 from attendance.data.punches import PunchStore
 from attendance.data.queue import PunchQueue
@@ -69,7 +72,8 @@ def dependencies() -> PushService:
         devices,
         PunchQueue(client("sqs"), settings.punch_queue_url),
     )
-    return PushService(devices, ingest)
+    commands = CommandDelivery(CommandStore(dynamodb, settings.commands_table), settings.default_time_zone)
+    return PushService(devices, ingest, commands)
 
 
 # The serial is the device's credential: documented as the admsSerial security scheme, and a missing
@@ -114,26 +118,29 @@ def adms_upload(
 
 @app.get(
     "/iclock/getrequest",
-    summary="ZKTeco ADMS command poll: always OK",
+    summary="ZKTeco ADMS command poll: the device's pending commands",
     tags=["device push"],
-    responses=adms_responses("`OK`: no command for the device"),
+    responses=adms_responses(
+        "`C:<id>:<command>` a line, each command handed out once; `OK` when there is none (or the serial "
+        "is not a registered, enabled device)"
+    ),
     security=ADMS_SECURITY,
 )
 def adms_poll_commands(serial: Serial = "") -> Response[str]:
-    dependencies().adms_device(serial)
-    return _text("OK")
+    return _text(dependencies().adms_poll(serial))
 
 
 @app.post(
     "/iclock/devicecmd",
-    summary="ZKTeco ADMS command results: acknowledged",
+    summary="ZKTeco ADMS command results (`ID=<id>&Return=<code>&CMD=<command>` a line): recorded",
     tags=["device push"],
-    responses=adms_responses("`OK`"),
+    responses=adms_responses("`OK`, also for results of unknown commands (logged)"),
     security=ADMS_SECURITY,
 )
 def adms_command_result(serial: Serial = "") -> Response[str]:
-    dependencies().adms_device(serial)
-    return _text("OK")
+    event = app.current_event
+    body = push_body(event.body, event.is_base64_encoded)
+    return _text(dependencies().adms_command_results(serial, body))
 
 
 @app.post(
@@ -181,4 +188,4 @@ def _count(results: list[ItemResult]) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return resolve(app, event, context)

@@ -14,12 +14,11 @@ from attendance.api import (
     API_KEY_SECURITY,
     AUTH_ERRORS,
     COMMON_ERRORS,
-    ApiError,
     error_responses,
     http_api,
     install_error_handlers,
-    proxy_error,
     require_key,
+    resolve,
 )
 from attendance.data.api_keys import ApiKeyStore
 from attendance.data.aws import client
@@ -127,10 +126,4 @@ def _count(results: list[ItemResult]) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    if event.get("requestContext", {}).get("http", {}).get("method") == "POST":
-        try:
-            event = decoded_json_event(event)
-        except ApiError as refused:
-            logger.info("request refused", extra={"error": refused.code, "reason": refused.message})
-            return proxy_error(refused)
-    return app.resolve(event, context)
+    return resolve(app, event, context, decoded_json_event)

@@ -21,6 +21,7 @@ from attendance.api import (
     http_api,
     install_error_handlers,
     require_key,
+    resolve,
 )
 from attendance.data.api_keys import ApiKeyStore
 from attendance.data.aws import client
@@ -166,4 +167,4 @@ def _reply(output: str, body: BaseModel, reports: list[DayReport], filename: str
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return resolve(app, event, context)

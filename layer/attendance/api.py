@@ -7,11 +7,14 @@ Status codes follow one rule across the API:
 - 401 / 403: no valid key, or a key without the scope; 404 / 405: no such route, or not this method.
 """
 
+import base64
+import binascii
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Request, Response, content_types
@@ -28,6 +31,7 @@ from attendance.data.api_keys import ApiKeyStore
 from attendance.data.aws import StoreUnavailable
 from attendance.domain.keys import ApiKey, Scope
 
+_logger = Logger(child=True)
 _FIELD_NAME = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*|[0-9]+)$")
 API_KEY_SCHEME = "apiKey"
 API_KEY_SECURITY = [{API_KEY_SCHEME: []}]
@@ -135,6 +139,12 @@ def install_error_handlers(
         allowed = allowed_methods(app)
         if not allowed:
             return refuse(ApiError(HTTPStatus.NOT_FOUND, "not_found", "no such route"))
+        if app.current_event.http_method in allowed:  # the route exists; a path parameter cannot match
+            return refuse(
+                ApiError(
+                    HTTPStatus.BAD_REQUEST, "invalid_request", "a path parameter holds characters no ID has"
+                )
+            )
         refusal = ApiError(
             HTTPStatus.METHOD_NOT_ALLOWED, "method_not_allowed", f"use {' or '.join(allowed)} on this route"
         )
@@ -155,10 +165,15 @@ def install_error_handlers(
 
 
 def allowed_methods(app: APIGatewayHttpResolver) -> list[str]:
-    """The methods this function serves on the requested path (API Gateway sends it the others too)."""
+    """The methods this function serves on the requested path (API Gateway sends it the others too),
+    whatever characters its path parameters hold."""
     path = app.current_event.path
-    routes = app._static_routes + app._dynamic_routes  # Powertools keeps no public route table
-    return sorted({route.method for route in routes if route.rule.match(path)})
+    return sorted({route.method for route in _routes(app) if _any_parameter(route.path).match(path)})
+
+
+def _any_parameter(template: str) -> re.Pattern[str]:
+    """/devices/<deviceId> as API Gateway matches /devices/{deviceId}: any segment is a parameter."""
+    return re.compile("^" + re.sub(r"<\w+>", "[^/]+", template) + "$")
 
 
 def invalid_request(errors: Sequence[Any]) -> ApiError:
@@ -186,6 +201,56 @@ def unsupported_media_type(media_type: str) -> ApiError:
         "unsupported_media_type",
         f"Content-Type must be application/json, not {media_type or 'missing'!r}",
     )
+
+
+BodyDecoder = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def resolve(
+    app: APIGatewayHttpResolver, event: dict[str, Any], context: Any, decode_body: BodyDecoder | None = None
+) -> dict[str, Any]:
+    """Route a request as API Gateway hands it over.
+
+    Path parameters are matched decoded (IDs may hold `+`, `@`, `:`, which clients percent-encode). A
+    request to a route that reads a JSON body has that body checked first by `decode_body` (default:
+    typed, UTF-8 JSON), since the resolver would otherwise also parse form and multipart bodies, which
+    the contract does not offer, and fail on undecodable bytes."""
+    event = event | {"rawPath": unquote(event.get("rawPath") or "")}
+    method = event.get("requestContext", {}).get("http", {}).get("method", "")
+    if _reads_json_body(app, method, event["rawPath"]):
+        try:
+            event = (decode_body or json_text_event)(event)
+        except ApiError as refused:
+            _logger.info("request refused", extra={"error": refused.code, "reason": refused.message})
+            return proxy_error(refused)
+    return app.resolve(event, context)
+
+
+def _reads_json_body(app: APIGatewayHttpResolver, method: str, path: str) -> bool:
+    return any(
+        route.method == method and route.rule.match(path) and route.dependant.body_params
+        for route in _routes(app)
+    )
+
+
+def _routes(app: APIGatewayHttpResolver) -> list[Any]:
+    return app._static_routes + app._dynamic_routes  # Powertools keeps no public route table
+
+
+def json_text_event(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The event with its body as JSON text, or an ApiError: 415 when the body is not typed JSON, 400
+    when it is not UTF-8. Checked before routing: the resolver would otherwise parse form and multipart
+    bodies too, which the contract does not offer, and fail on undecodable bytes."""
+    headers = {key.lower(): value for key, value in (event.get("headers") or {}).items()}
+    media_type = headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise unsupported_media_type(media_type)
+    body = event.get("body") or ""
+    try:
+        text = base64.b64decode(body).decode() if event.get("isBase64Encoded") else body
+    except (binascii.Error, UnicodeDecodeError):
+        raise ApiError(HTTPStatus.BAD_REQUEST, "invalid_json", "body is not UTF-8 JSON") from None
+    return {**event, "body": text, "isBase64Encoded": False}
 
 
 def require_key(keys: Callable[[], ApiKeyStore], *scopes: Scope) -> Callable[[Request], ApiKey]:

@@ -42,6 +42,8 @@ class IngestSettings(PunchIntakeSettings):
 class DevicePushSettings(PunchIntakeSettings):
     """Devices authenticate by registration (serial or push token), not by API key."""
 
+    commands_table: str  # ZKTeco ADMS clocks fetch their commands and post the results
+
 
 class SweepSettings(_FromEnvironment):
     punches_table: str
@@ -60,9 +62,27 @@ class WorkerSettings(_FromEnvironment):
     crm_frappe_version: int = Field(default=15, ge=10)
 
 
+class DeviceCommandsSettings(_FromEnvironment):
+    api_keys_table: str
+    devices_table: str
+    employees_table: str
+    commands_table: str
+    default_time_zone: ZoneName = "UTC"
+
+
 class ReportsSettings(_FromEnvironment):
     punches_table: str
     schedules_table: str
+    api_keys_table: str
+    default_time_zone: ZoneName = "UTC"
+
+
+class EmployeesSettings(_FromEnvironment):
+    """The directory, schedules and today's punches; the company zone decides what today is."""
+
+    employees_table: str
+    schedules_table: str
+    punches_table: str
     api_keys_table: str
     default_time_zone: ZoneName = "UTC"
 
@@ -73,3 +93,19 @@ class ExportSettings(_FromEnvironment):
     reports_bucket: str
     default_time_zone: ZoneName = "UTC"
     export_time_zone: ZoneName = "UTC"
+
+
+class DevicesSettings(_FromEnvironment):
+    """The devices API: the registry, health reports, and each device's punches (by the byDevice index)."""
+
+    devices_table: str
+    punches_table: str
+    api_keys_table: str
+    default_time_zone: ZoneName = "UTC"
+
+
+class DeviceHealthSettings(_FromEnvironment):
+    """The scheduled silent-device check."""
+
+    devices_table: str
+    alarm_topic_arn: str

@@ -10,7 +10,8 @@ from tests.running_stack import RunningStack, running_local_stack
 
 @pytest.fixture(scope="session")
 def local_stack() -> Iterator[RunningStack]:
-    with running_local_stack("e2e-key") as stack:
+    # Scheduled functions every 3 s rather than each rate(): the device check sees a silence at once.
+    with running_local_stack("e2e-key", LOCAL_SCHEDULE_SECONDS="3") as stack:
         yield stack
 
 

@@ -1,7 +1,6 @@
 """The `attendance` CLI against the running local stack, through Typer's runner."""
 
 import json
-import time
 from datetime import datetime, timedelta
 
 import httpx
@@ -9,8 +8,14 @@ import pytest
 from typer.testing import CliRunner
 
 from admin_cli.main import app
+from tests.running_stack import wait_for as wait_until
 
 pytestmark = pytest.mark.e2e
+
+
+def wait_for(condition, limit: float = 90) -> None:
+    """Three delivery attempts, 10 s apart, then the DLQ: longer than most waits."""
+    wait_until(condition, limit)
 
 
 @pytest.fixture
@@ -40,13 +45,6 @@ def post(stack, body: dict, key: str | None = None) -> httpx.Response:
 
 def crm(stack) -> dict:
     return httpx.get(stack.crm_url + "/crm/attendance", timeout=5).json()
-
-
-def wait_for(condition, limit: float = 90) -> None:
-    give_up = time.monotonic() + limit
-    while not condition():
-        assert time.monotonic() < give_up
-        time.sleep(0.5)
 
 
 def test_a_dead_lettered_punch_is_listed_redriven_and_delivered_once(stack, cli):

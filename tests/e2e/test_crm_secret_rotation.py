@@ -1,6 +1,5 @@
 """End to end: the CRM secret rotated in the running stack's SSM reaches the CRM without a restart."""
 
-import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
@@ -9,6 +8,7 @@ import pytest
 
 from local_stack.stack import local_client
 from local_stack.template import load_template
+from tests.running_stack import wait_for
 
 pytestmark = pytest.mark.e2e
 ROTATED = "rotated-e2e-secret"
@@ -36,13 +36,6 @@ def authorizations(stack) -> dict[str, str]:
     """The Authorization header each punch the CRM holds came with, by logId."""
     held = httpx.get(stack.crm_url + "/crm/attendance", timeout=5).json()["punches"]
     return {p["logId"]: p["authorization"] for p in held}
-
-
-def wait_for(condition: Callable[[], bool], limit: float = 60.0) -> None:
-    give_up = time.monotonic() + limit
-    while not condition():
-        assert time.monotonic() < give_up, "condition not met in time"
-        time.sleep(0.2)
 
 
 @pytest.fixture

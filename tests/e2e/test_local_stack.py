@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 
+from tests.running_stack import wait_for
+
 pytestmark = pytest.mark.e2e
 
 
@@ -22,13 +24,6 @@ def post(stack, body: dict, path: str = "/punches") -> httpx.Response:
 
 def crm(stack) -> dict:
     return httpx.get(stack.crm_url + "/crm/attendance", timeout=5).json()
-
-
-def wait_for(condition, limit: float = 60.0) -> None:
-    give_up = time.monotonic() + limit
-    while not condition():
-        assert time.monotonic() < give_up, "condition not met in time"
-        time.sleep(0.2)
 
 
 def test_a_posted_punch_reaches_the_crm(stack):

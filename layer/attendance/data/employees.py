@@ -1,8 +1,10 @@
 """The employees table: the directory, one item per userId."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 from attendance.data.aws import from_item, to_item, unavailable_on_aws_errors
+from attendance.data.punches import iso
 from attendance.domain.employees import Employee
 
 
@@ -16,8 +18,15 @@ class EmployeeStore:
             reply = self._client.get_item(TableName=self._table, Key=to_item({"userId": user_id}))
         return _employee(reply["Item"]) if "Item" in reply else None
 
-    def put(self, employee: Employee) -> None:
-        item = {"userId": employee.user_id, "name": employee.name, "department": employee.department}
+    def put(self, employee: Employee, changed_by: str | None = None) -> None:
+        """Write the employee; `changed_by` (an API key's ID, or who ran the CLI) is kept with the time."""
+        item = {
+            "userId": employee.user_id,
+            "name": employee.name,
+            "department": employee.department,
+            "changedBy": changed_by,
+            "changedAt": iso(datetime.now(UTC)) if changed_by else None,
+        }
         with unavailable_on_aws_errors("saving an employee"):
             self._client.put_item(TableName=self._table, Item=to_item(item))
 

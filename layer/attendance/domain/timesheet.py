@@ -225,14 +225,14 @@ def group_by_work_day(
     """(user, work day) -> that day's punches."""
     days: dict[tuple[str, date], list[TimedPunch]] = {}
     for user_id, punch in punches:
-        schedule = schedule_of(user_id)
-        work_day = (
-            schedule.work_day_of(punch.instant)
-            if schedule
-            else punch.instant.astimezone(parse_zone(default_zone)).date()
-        )
+        work_day = work_day_of(punch.instant, schedule_of(user_id), default_zone)
         days.setdefault((user_id, work_day), []).append(punch)
     return days
+
+
+def work_day_of(instant: datetime, schedule: Schedule | None, default_zone: str) -> date:
+    """The work day an instant belongs to: by the schedule's windows, else the calendar day in the zone."""
+    return schedule.work_day_of(instant) if schedule else instant.astimezone(parse_zone(default_zone)).date()
 
 
 class ScheduleLookup:

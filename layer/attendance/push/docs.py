@@ -74,7 +74,8 @@ def request_bodies() -> dict[tuple[str, str], dict[str, Any]]:
     command_results = {
         "required": False,
         "content": {"text/plain": {"schema": {"type": "string"}}},
-        "description": "The device's command results; acknowledged",
+        "description": "The device's command results, `ID=<id>&Return=<code>&CMD=<command>` a line "
+        "(Return=0: done); each is recorded against its command, unknown IDs are logged",
     }
     return {
         ("/iclock/cdata", "post"): attlog,

@@ -15,8 +15,11 @@ from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict, Field
 
 from attendance.api import ApiError
+from attendance.commands.delivery import CommandDelivery
+from attendance.data.aws import StoreUnavailable
 from attendance.data.devices import DeviceStore
 from attendance.domain.devices import Device, DeviceKind
+from attendance.domain.health import Contact
 from attendance.domain.keys import ApiKey, Scope
 from attendance.domain.punch import PunchSource
 from attendance.ingest.body import MAX_BATCH
@@ -63,18 +66,35 @@ def push_body(body: str | None, is_base64: bool) -> bytes:
 
 
 class PushService:
-    def __init__(self, devices: DeviceStore, ingest: IngestService) -> None:
+    def __init__(
+        self, devices: DeviceStore, ingest: IngestService, commands: CommandDelivery | None = None
+    ) -> None:
         self._devices = devices
         self._ingest = ingest
+        self._commands = commands
 
     # ZKTeco ADMS
 
     def adms_device(self, serial: str) -> Device:
         device = self._devices.by_serial(serial) if serial else None
-        return _registered(device, DeviceKind.ZKTECO, f"SN={serial}")
+        return self._heard_from(_registered(device, DeviceKind.ZKTECO, f"SN={serial}"), "adms")
 
     def adms_options(self, serial: str) -> str:
         return options_reply(serial, self.adms_device(serial), datetime.now(UTC))
+
+    def adms_poll(self, serial: str) -> str:
+        """getrequest: the device's pending commands, each handed out once."""
+        device = self.adms_device(serial)
+        if self._commands is None:
+            return "OK"
+        return self._commands.poll(device, datetime.now(UTC))
+
+    def adms_command_results(self, serial: str, body: bytes) -> str:
+        """devicecmd: each result recorded against its command; always `OK`, so it is not sent again."""
+        device = self.adms_device(serial)
+        if self._commands is not None:
+            self._commands.record_results(device, body.decode("utf-8", errors="replace"), datetime.now(UTC))
+        return "OK"
 
     def adms_upload(self, serial: str, table: str | None, body: bytes) -> tuple[str, list[ItemResult]]:
         """The device's acknowledgement (`OK: <records read>`) once every record is stored."""
@@ -96,8 +116,8 @@ class PushService:
     def hikvision_event(
         self, token: str, body: bytes, content_type: str
     ) -> tuple[HikvisionReply, list[ItemResult]]:
-        device = self._devices.by_push_token(token)
-        device = _registered(device, DeviceKind.HIKVISION, "hikvision push token")
+        device = _registered(self._devices.by_push_token(token), DeviceKind.HIKVISION, "hikvision push token")
+        self._heard_from(device, "hikvision")
         try:
             outcome = read_event(event_document(body, content_type), device)
         except MalformedEvent as error:
@@ -109,6 +129,15 @@ class PushService:
         [result] = self._store(device, [outcome.punch], PunchSource.HIKVISION)
         reply = HikvisionReply(result=result.status.value, log_id=result.log_id, note=result.reason)
         return reply, [result]
+
+    def _heard_from(self, device: Device, via: str) -> Device:
+        """Every contact is a heartbeat (written at most once a minute); a failure to record it is logged,
+        never a reason to refuse the device."""
+        try:
+            self._devices.record_contact(device.device_id, Contact(via=via), datetime.now(UTC))
+        except StoreUnavailable:
+            logger.warning("device contact not recorded", extra={"device": device.device_id}, exc_info=True)
+        return device
 
     def _store(self, device: Device, punches: list[dict[str, str]], source: PunchSource) -> list[ItemResult]:
         results: list[ItemResult] = []

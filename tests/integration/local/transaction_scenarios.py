@@ -103,6 +103,7 @@ def run(scenario: Scenario) -> dict[str, Any]:
             boto3.client("sqs", region_name="us-east-1"),
             prefix="conformance",
             s3=boto3.client("s3", region_name="us-east-1"),
+            sns=boto3.client("sns", region_name="us-east-1"),
         )
         replies = _Replies()
         dynamodb.meta.events.register(f"before-parameter-build.dynamodb.{_TRANSACTIONS}", replies.sending)

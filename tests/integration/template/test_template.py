@@ -14,7 +14,11 @@ from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
 
 from attendance.settings import (
+    DeviceCommandsSettings,
+    DeviceHealthSettings,
     DevicePushSettings,
+    DevicesSettings,
+    EmployeesSettings,
     ExportSettings,
     IngestSettings,
     ReportsSettings,
@@ -32,6 +36,10 @@ FUNCTION_SETTINGS = {
     "DevicePushFunction": DevicePushSettings,
     "ReportsFunction": ReportsSettings,
     "DailyExportFunction": ExportSettings,
+    "DeviceCommandsFunction": DeviceCommandsSettings,
+    "DevicesFunction": DevicesSettings,
+    "DeviceHealthFunction": DeviceHealthSettings,
+    "EmployeesFunction": EmployeesSettings,
 }
 # Read by Powertools, and by attendance.tracing to choose a tracer before any settings are parsed.
 RUNTIME_VARIABLES = {

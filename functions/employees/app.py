@@ -1,0 +1,165 @@
+"""Employees API: the directory with schedules and today's status, changes to it, and who is in now."""
+
+from functools import cache
+from http import HTTPStatus
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import Depends, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from attendance.api import (
+    API_KEY_SECURITY,
+    AUTH_ERRORS,
+    COMMON_ERRORS,
+    ApiError,
+    error_responses,
+    http_api,
+    install_error_handlers,
+    require_key,
+    resolve,
+)
+from attendance.data.api_keys import ApiKeyStore
+from attendance.data.aws import client
+from attendance.data.employees import EmployeeStore
+from attendance.data.punches import PunchStore
+from attendance.data.schedules import ScheduleStore
+from attendance.domain.clock import InvalidTime
+from attendance.domain.employees import Employee
+from attendance.domain.keys import ApiKey, Scope
+from attendance.domain.punch import Identifier
+from attendance.domain.timesheet import Schedule
+from attendance.employees.models import EmployeeList, EmployeeUpdate, EmployeeView, PresenceReport
+from attendance.employees.service import EmployeeService
+from attendance.settings import EmployeesSettings
+from attendance.tracing import create_tracer
+
+logger = Logger()
+tracer = create_tracer()
+metrics = Metrics()
+app = http_api()
+install_error_handlers(app, logger, metrics, "the employee directory")
+
+
+@cache
+def dependencies() -> tuple[ApiKeyStore, EmployeeService]:
+    settings = EmployeesSettings()
+    dynamodb = client("dynamodb")
+    service = EmployeeService(
+        EmployeeStore(dynamodb, settings.employees_table),
+        ScheduleStore(dynamodb, settings.schedules_table),
+        PunchStore(dynamodb, settings.punches_table),
+        settings.default_time_zone,
+    )
+    return ApiKeyStore(dynamodb, settings.api_keys_table), service
+
+
+def _keys() -> ApiKeyStore:
+    return dependencies()[0]
+
+
+Reader = Annotated[ApiKey, Depends(require_key(_keys, Scope.READ, Scope.ADMIN))]
+Admin = Annotated[ApiKey, Depends(require_key(_keys, Scope.ADMIN))]
+UserId = Annotated[Identifier, Path(alias="userId", description="The ID the clocks know the employee by")]
+_READ_ERRORS = {
+    400: "The request does not match this contract; `details` names the field",
+    **AUTH_ERRORS,
+    403: "The key has neither the read nor the admin scope",
+    **COMMON_ERRORS,
+}
+
+
+def _ok(model: type, text: str) -> dict[str, Any]:
+    return {"description": text, "content": {"application/json": {"model": model}}}
+
+
+@app.get(
+    "/employees",
+    summary="Every employee: department, schedule, and status now (in, out, on_break, absent)",
+    tags=["employees"],
+    responses={200: _ok(EmployeeList, "The directory, by userId"), **error_responses(_READ_ERRORS)},
+    security=API_KEY_SECURITY,
+)
+def list_employees(caller: Reader) -> Response[EmployeeList]:
+    employees = dependencies()[1].directory()
+    return _json(HTTPStatus.OK, EmployeeList(count=len(employees), employees=employees))
+
+
+@app.get(
+    "/employees/<userId>",
+    summary="One employee, with schedule and status now",
+    tags=["employees"],
+    responses={
+        200: _ok(EmployeeView, "The employee"),
+        **error_responses({**_READ_ERRORS, 400: "The userId is malformed", 404: "No such employee"}),
+    },
+    security=API_KEY_SECURITY,
+)
+def get_employee(user_id: UserId, caller: Reader) -> Response[EmployeeView]:
+    view = dependencies()[1].get(user_id)
+    if view is None:
+        raise ApiError(HTTPStatus.NOT_FOUND, "not_found", f"no employee {user_id}")
+    return _json(HTTPStatus.OK, view)
+
+
+@app.put(
+    "/employees/<userId>",
+    summary="Add or change an employee: name, department, and optionally the schedule for reports",
+    tags=["employees"],
+    responses={
+        200: _ok(EmployeeView, "Changed"),
+        201: _ok(EmployeeView, "Added to the directory"),
+        **error_responses(
+            {
+                400: "The body does not match this contract; `details` names the fields",
+                401: AUTH_ERRORS[401],
+                403: "The key lacks the admin scope",
+                415: "Not application/json",
+                422: "The schedule's time zone is not a known IANA name or offset",
+                **COMMON_ERRORS,
+            }
+        ),
+    },
+    security=API_KEY_SECURITY,
+)
+def put_employee(
+    user_id: UserId, update: Annotated[EmployeeUpdate, Body()], caller: Admin
+) -> Response[EmployeeView]:
+    employee = Employee(user_id=user_id, name=update.name, department=update.department)
+    view, added = dependencies()[1].save(employee, _schedule(update), caller.key_id)
+    return _json(HTTPStatus.CREATED if added else HTTPStatus.OK, view)
+
+
+def _schedule(update: EmployeeUpdate) -> Schedule | None:
+    if update.schedule is None:
+        return None
+    try:
+        return update.schedule.to_schedule()
+    except InvalidTime as error:  # the one rule the schema cannot state: the zone must exist
+        raise ApiError(
+            HTTPStatus.UNPROCESSABLE_ENTITY, "invalid_time_zone", f"schedule.timeZone: {error}"
+        ) from None
+
+
+@app.get(
+    "/presence",
+    summary="Who is in, on a break or out now (lists), and how many are absent",
+    tags=["employees"],
+    responses={200: _ok(PresenceReport, "Now, in the company zone"), **error_responses(_READ_ERRORS)},
+    security=API_KEY_SECURITY,
+)
+def presence(caller: Reader) -> Response[PresenceReport]:
+    return _json(HTTPStatus.OK, dependencies()[1].presence())
+
+
+def _json(status: HTTPStatus, body: Any) -> Response[Any]:
+    return Response(status, content_types.APPLICATION_JSON, body)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return resolve(app, event, context)

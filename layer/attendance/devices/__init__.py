@@ -1,0 +1,1 @@
+"""Device registry and health: registering and changing devices, their state, silent-device alerts."""

@@ -1,0 +1,1 @@
+"""The employee directory and who is in now: shared by the employees API and the admin CLI."""

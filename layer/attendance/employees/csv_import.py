@@ -1,0 +1,116 @@
+"""Reading the employee directory from CSV: columns userId, name, department, with a header row.
+
+Spreadsheets export CSV with a byte-order mark (Excel's "CSV UTF-8"), CRLF line ends, quoted cells,
+stray spaces around cells, empty trailing rows and columns, and, in locales with a decimal comma,
+semicolons between cells: all of that is read. Every row is validated before anything is written; every
+bad row is reported with its line number.
+"""
+
+import csv
+import io
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from attendance.domain.employees import Employee
+from attendance.domain.punch import describe_validation_error
+
+COLUMNS = {"userid": "userId", "name": "name", "department": "department"}
+REQUIRED = ("userid", "name")
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    line: int
+    problem: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.problem}"
+
+
+class ImportRejected(Exception):
+    """The file cannot be imported; nothing was written."""
+
+    def __init__(self, problems: list[RowProblem]) -> None:
+        super().__init__("; ".join(map(str, problems)))
+        self.problems = problems
+
+
+def read_employees_csv(data: bytes) -> list[Employee]:
+    """The employees of a CSV file, or ImportRejected naming every bad row."""
+    rows = _rows(_text(data))
+    if not rows:
+        raise ImportRejected([RowProblem(1, "no header row (userId,name,department)")])
+    (header_line, header), *records = rows
+    columns = _columns(header_line, header)
+    employees, problems, first_seen = [], [], {}
+    for line, cells in records:
+        try:
+            employee = _employee(cells, columns)
+        except ValueError as error:
+            problems.append(RowProblem(line, str(error)))
+            continue
+        if employee.user_id in first_seen:
+            earlier = first_seen[employee.user_id]
+            problems.append(RowProblem(line, f"userId {employee.user_id} is also on line {earlier}"))
+            continue
+        first_seen[employee.user_id] = line
+        employees.append(employee)
+    if problems:
+        raise ImportRejected(problems)
+    return employees
+
+
+def _text(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")  # with or without the byte-order mark
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise ImportRejected([RowProblem(line, "not UTF-8: save the file as CSV UTF-8")]) from None
+
+
+def _rows(text: str) -> list[tuple[int, list[str]]]:
+    """(line number, stripped cells) of every row that is not blank; a quoted cell may span lines."""
+    first_line = text.split("\n", 1)[0]
+    delimiter = ";" if ";" in first_line and "," not in first_line else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True)
+    rows, line = [], 1
+    for cells in reader:
+        stripped = [cell.strip() for cell in cells]
+        if any(stripped):
+            rows.append((line, stripped))
+        line = reader.line_num + 1
+    return rows
+
+
+def _columns(line: int, header: list[str]) -> dict[str, int]:
+    """Column name -> position; empty header cells (trailing spreadsheet columns) are ignored."""
+    positions: dict[str, int] = {}
+    for position, name in enumerate(header):
+        key = name.casefold()
+        if not key:
+            continue
+        if key not in COLUMNS:
+            raise ImportRejected([RowProblem(line, f"unknown column {name!r}: use userId, name, department")])
+        if key in positions:
+            raise ImportRejected([RowProblem(line, f"column {name!r} appears twice")])
+        positions[key] = position
+    missing = [COLUMNS[key] for key in REQUIRED if key not in positions]
+    if missing:
+        raise ImportRejected([RowProblem(line, f"missing column {', '.join(missing)}")])
+    return positions
+
+
+def _employee(cells: list[str], columns: dict[str, int]) -> Employee:
+    used = set(columns.values())
+    extra = [cell for position, cell in enumerate(cells) if position not in used and cell]
+    if extra:
+        raise ValueError(f"more cells than columns: {', '.join(extra)}")
+    values = {
+        COLUMNS[key]: cells[position] if position < len(cells) else "" for key, position in columns.items()
+    }
+    values["department"] = values.get("department") or None
+    try:
+        return Employee.model_validate(values)
+    except ValidationError as error:
+        raise ValueError(describe_validation_error(error)) from None

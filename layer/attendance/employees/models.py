@@ -1,0 +1,146 @@
+"""The employees API's request and reply models (JSON in camelCase), and how a schedule is written."""
+
+from datetime import time
+from typing import Annotated, Literal
+
+from annotated_types import Ge, Le
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, StringConstraints
+from pydantic.alias_generators import to_camel
+
+from attendance.domain.clock import InvalidTime, parse_zone
+from attendance.domain.employees import PersonName
+from attendance.domain.presence import PresenceStatus
+from attendance.domain.punch import Punch, PunchType, _whole_number
+from attendance.domain.timesheet import Schedule
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+ClockTime = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+# Which names exist is checked against the zone database (422 invalid_time_zone), not by the schema.
+ZoneText = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_+/:-]+$")]
+GraceMinutes = Annotated[int, Strict(), Ge(0), Le(240), BeforeValidator(_whole_number)]
+
+
+class _Camel(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, serialize_by_alias=True, validate_by_name=True, frozen=True
+    )
+
+
+class ScheduleFields(_Camel):
+    """A work schedule as the reports use it: weekdays, shift start and end, grace, zone."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    days: list[Weekday] = Field(min_length=1, max_length=7, description="Work days, e.g. mon, tue, wed")
+    start: ClockTime = Field(description="Shift start, HH:MM local time")
+    end: ClockTime = Field(description="Shift end, HH:MM; not after start: the shift crosses midnight")
+    grace_minutes: GraceMinutes = Field(default=5, description="Minutes late or early before it counts")
+    time_zone: ZoneText = Field(description="IANA zone (Europe/Berlin) or fixed offset (+05:30)")
+
+    def to_schedule(self) -> Schedule:
+        """The schedule; InvalidTime when its zone is unknown."""
+        try:
+            parse_zone(self.time_zone)
+        except ValueError:  # parse_zone refuses impossible offsets such as +99:00 with a plain ValueError
+            raise InvalidTime(f"unknown time zone {self.time_zone!r}") from None
+        return Schedule(
+            days=frozenset(WEEKDAYS.index(day) for day in self.days),
+            start=time.fromisoformat(self.start),
+            end=time.fromisoformat(self.end),
+            grace_minutes=self.grace_minutes,
+            time_zone=self.time_zone,
+        )
+
+
+class ScheduleView(ScheduleFields):
+    label: str = Field(description="As the reports show it, e.g. 09:00-17:00 Europe/Berlin")
+    is_default: bool = Field(description="true: the employee has none of their own; this is the default")
+
+    @classmethod
+    def of(cls, schedule: Schedule, is_default: bool) -> "ScheduleView":
+        return cls(
+            days=[WEEKDAYS[day] for day in sorted(schedule.days)],
+            start=f"{schedule.start:%H:%M}",
+            end=f"{schedule.end:%H:%M}",
+            grace_minutes=schedule.grace_minutes,
+            time_zone=schedule.time_zone,
+            label=schedule.label(),
+            is_default=is_default,
+        )
+
+
+class EmployeeUpdate(_Camel):
+    """PUT /employees/{userId}: the directory entry, and optionally the schedule."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Anna Berg",
+                    "department": "Sales",
+                    "schedule": {
+                        "days": ["mon", "tue", "wed", "thu", "fri"],
+                        "start": "09:00",
+                        "end": "17:00",
+                        "graceMinutes": 5,
+                        "timeZone": "Europe/Berlin",
+                    },
+                }
+            ]
+        },
+    )
+
+    name: PersonName
+    department: PersonName | None = Field(default=None, description="Omitted or null: none")
+    schedule: ScheduleFields | None = Field(
+        default=None, description="The employee's own schedule for reports; omitted or null: kept as it is"
+    )
+
+
+class LastPunch(_Camel):
+    time: str = Field(description="ISO 8601 with the offset of the punch's zone")
+    type: PunchType
+    device_id: str
+
+    @classmethod
+    def of(cls, punch: Punch) -> "LastPunch":
+        return cls(time=punch.timestamp_with_offset, type=punch.type, device_id=punch.device_id)
+
+
+class EmployeeView(_Camel):
+    user_id: str
+    name: str
+    department: str | None
+    schedule: ScheduleView | None = Field(description="The schedule the reports use; null: none at all")
+    status: PresenceStatus = Field(description="Now, from the last punch of the current work day")
+    last_punch: LastPunch | None = Field(description="The punch that decided the status; null when absent")
+
+
+class EmployeeList(_Camel):
+    count: int
+    employees: list[EmployeeView]
+
+
+class PresentEmployee(_Camel):
+    user_id: str
+    name: str | None = Field(description="null: the userId punches but is not in the directory")
+    department: str | None
+    last_punch: LastPunch
+
+
+class PresenceCounts(_Camel):
+    present: int = Field(alias="in")
+    on_break: int
+    out: int
+    absent: int = Field(description="In the directory, and no punch in the current work day")
+
+
+class PresenceReport(_Camel):
+    at: str = Field(description="When the status was taken, ISO 8601 in the company zone")
+    time_zone: str = Field(description="The company zone (DefaultTimeZone)")
+    counts: PresenceCounts
+    present: list[PresentEmployee] = Field(alias="in")
+    on_break: list[PresentEmployee]
+    out: list[PresentEmployee]

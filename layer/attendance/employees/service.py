@@ -1,0 +1,207 @@
+"""The directory with each employee's schedule and status now, who is in, and directory changes.
+
+Today's punches are read from the punches table's date index: the company's today and the days either
+side (device dates and schedule zones may differ from the company zone, and a night shift's work day
+began yesterday), one partition per date. Nothing scans the punches.
+"""
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from aws_lambda_powertools import Logger
+
+from attendance.data.employees import EmployeeStore
+from attendance.data.punches import PunchStore
+from attendance.data.schedules import ScheduleStore
+from attendance.domain.clock import parse_zone
+from attendance.domain.employees import Employee
+from attendance.domain.presence import Presence, PresenceStatus, presence_now
+from attendance.domain.punch import Punch
+from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID, Schedule, ScheduleLookup
+from attendance.employees.models import (
+    EmployeeView,
+    LastPunch,
+    PresenceCounts,
+    PresenceReport,
+    PresentEmployee,
+    ScheduleView,
+)
+
+logger = Logger(child=True)
+
+
+@dataclass(frozen=True)
+class Change:
+    before: Employee
+    after: Employee
+
+
+@dataclass
+class ImportPlan:
+    """What an import would do, compared with the directory as it is."""
+
+    added: list[Employee] = field(default_factory=list)
+    changed: list[Change] = field(default_factory=list)
+    unchanged: list[Employee] = field(default_factory=list)
+
+
+class EmployeeService:
+    def __init__(
+        self,
+        employees: EmployeeStore,
+        schedules: ScheduleStore,
+        punches: PunchStore,
+        default_zone: str,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._employees = employees
+        self._schedules = schedules
+        self._punches = punches
+        self._default_zone = default_zone
+        self._clock = clock
+
+    def directory(self) -> list[EmployeeView]:
+        """Every employee in the directory, by userId, with schedule and status now."""
+        employees = self._employees.list()
+        return self._views(employees, self._todays_punches())
+
+    def get(self, user_id: str) -> EmployeeView | None:
+        employee = self._employees.get(user_id)
+        if employee is None:
+            return None
+        [view] = self._views([employee], self._todays_punches(user_id))
+        return view
+
+    def save(
+        self, employee: Employee, schedule: Schedule | None, changed_by: str
+    ) -> tuple[EmployeeView, bool]:
+        """Write the directory entry (and the schedule, when given); True when the employee is new."""
+        before = self._employees.get(employee.user_id)
+        self._employees.put(employee, changed_by)
+        if schedule is not None:
+            self._schedules.put(employee.user_id, schedule)
+        _log_change(before, employee, changed_by, schedule)
+        # Built from what was written: reads right after a write may not see it yet.
+        written = {employee.user_id: schedule} if schedule else {}
+        [view] = self._views([employee], self._todays_punches(employee.user_id), written)
+        return view, before is None
+
+    def presence(self) -> PresenceReport:
+        """Who is in, on a break or out now (lists), and how many are absent (a count)."""
+        now = self._clock()
+        directory = {employee.user_id: employee for employee in self._employees.list()}
+        by_user = _by_user(self._todays_punches())
+        schedule_of = self._schedule_lookup(set(directory) | set(by_user))
+        lists: dict[PresenceStatus, list[PresentEmployee]] = defaultdict(list)
+        absent = 0
+        for user_id in sorted(set(directory) | set(by_user)):
+            presence = presence_now(by_user[user_id], now, schedule_of(user_id), self._default_zone)
+            if presence.last_punch is None:
+                absent += 1 if user_id in directory else 0  # only the directory's people can be absent
+                continue
+            lists[presence.status].append(_present(user_id, directory.get(user_id), presence.last_punch))
+        return PresenceReport(
+            at=now.astimezone(parse_zone(self._default_zone)).isoformat(timespec="seconds"),
+            time_zone=self._default_zone,
+            counts=PresenceCounts(
+                present=len(lists[PresenceStatus.IN]),
+                on_break=len(lists[PresenceStatus.ON_BREAK]),
+                out=len(lists[PresenceStatus.OUT]),
+                absent=absent,
+            ),
+            present=lists[PresenceStatus.IN],
+            on_break=lists[PresenceStatus.ON_BREAK],
+            out=lists[PresenceStatus.OUT],
+        )
+
+    def plan_import(self, rows: Iterable[Employee]) -> ImportPlan:
+        """Compare validated rows with the directory; changes nothing."""
+        current = {employee.user_id: employee for employee in self._employees.list()}
+        plan = ImportPlan()
+        for row in rows:
+            before = current.get(row.user_id)
+            if before is None:
+                plan.added.append(row)
+            elif before != row:
+                plan.changed.append(Change(before, row))
+            else:
+                plan.unchanged.append(row)
+        return plan
+
+    def apply_import(self, plan: ImportPlan, changed_by: str) -> None:
+        for employee in plan.added:
+            self._employees.put(employee, changed_by)
+            _log_change(None, employee, changed_by)
+        for change in plan.changed:
+            self._employees.put(change.after, changed_by)
+            _log_change(change.before, change.after, changed_by)
+
+    def _views(
+        self, employees: list[Employee], punches: list[Punch], written: dict[str, Schedule] | None = None
+    ) -> list[EmployeeView]:
+        now = self._clock()
+        user_ids = {employee.user_id for employee in employees}
+        kept = self._schedules.get_many(user_ids | {DEFAULT_SCHEDULE_ID}) if user_ids else {}
+        kept |= written or {}
+        schedule_of = ScheduleLookup(kept)
+        by_user = _by_user(punches)
+        views = []
+        for employee in employees:
+            schedule = schedule_of(employee.user_id)
+            presence = presence_now(by_user[employee.user_id], now, schedule, self._default_zone)
+            views.append(_view(employee, schedule, employee.user_id not in kept, presence))
+        return views
+
+    def _schedule_lookup(self, user_ids: set[str]) -> ScheduleLookup:
+        return ScheduleLookup(self._schedules.get_many(user_ids | {DEFAULT_SCHEDULE_ID}))
+
+    def _todays_punches(self, user_id: str | None = None) -> list[Punch]:
+        today = self._clock().astimezone(parse_zone(self._default_zone)).date()
+        dates = [(today + timedelta(days=offset)).isoformat() for offset in (-1, 0, 1)]
+        return self._punches.on_local_dates(dates, user_id)
+
+
+def _by_user(punches: Iterable[Punch]) -> defaultdict[str, list[Punch]]:
+    grouped: defaultdict[str, list[Punch]] = defaultdict(list)
+    for punch in punches:
+        grouped[punch.user_id].append(punch)
+    return grouped
+
+
+def _view(
+    employee: Employee, schedule: Schedule | None, is_default: bool, presence: Presence
+) -> EmployeeView:
+    return EmployeeView(
+        user_id=employee.user_id,
+        name=employee.name,
+        department=employee.department,
+        schedule=ScheduleView.of(schedule, is_default) if schedule else None,
+        status=presence.status,
+        last_punch=LastPunch.of(presence.last_punch) if presence.last_punch else None,
+    )
+
+
+def _present(user_id: str, employee: Employee | None, last_punch: Punch) -> PresentEmployee:
+    return PresentEmployee(
+        user_id=user_id,
+        name=employee.name if employee else None,
+        department=employee.department if employee else None,
+        last_punch=LastPunch.of(last_punch),
+    )
+
+
+def _log_change(
+    before: Employee | None, after: Employee, changed_by: str, schedule: Schedule | None = None
+) -> None:
+    logger.info(
+        "employee added" if before is None else "employee changed",
+        extra={
+            "userId": after.user_id,
+            "changedBy": changed_by,
+            "before": before.model_dump(mode="json") if before else None,
+            "after": after.model_dump(mode="json"),
+            "schedule": schedule.label() if schedule else None,
+        },
+    )

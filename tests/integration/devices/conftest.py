@@ -1,0 +1,183 @@
+"""The devices API, the device push handler and the scheduled health check, through real events against moto."""
+
+import importlib
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+
+from attendance.data.api_keys import ApiKeyStore
+from attendance.data.devices import DeviceStore
+from attendance.data.punches import PunchStore
+from attendance.domain.keys import Scope
+from attendance.domain.punch import Punch, PunchSource, PunchType, punch_log_id
+from functions.device_health import app as health_app
+from functions.device_push import app as push_app
+from functions.devices import app as devices_app
+from local_stack.events import LambdaContext, http_api_event
+from local_stack.template import Resolver
+from tests.integration.device_push.conftest import PushReply
+from tests.integration.device_push.conftest import call as push_call
+
+ADMIN_KEY, READ_KEY, INGEST_KEY, POLLER_KEY = "admin-key", "read-key", "ingest-key", "poller-key"
+POLLER_DEVICES = frozenset({"EDGE-1"})  # the poller's key may report for these devices only
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+
+@pytest.fixture
+def devices_env(use_function_env) -> dict[str, str]:
+    environment = use_function_env("DevicesFunction", DEFAULT_TIME_ZONE="Europe/Berlin")
+    importlib.reload(devices_app)
+    keys = ApiKeyStore(boto3.client("dynamodb"), environment["API_KEYS_TABLE"])
+    keys.create("ops", frozenset({Scope.ADMIN}), raw_key=ADMIN_KEY)
+    keys.create("dashboard", frozenset({Scope.READ}), raw_key=READ_KEY)
+    keys.create("webhook", frozenset({Scope.INGEST}), raw_key=INGEST_KEY)
+    keys.create("edge", frozenset({Scope.INGEST}), devices=POLLER_DEVICES, raw_key=POLLER_KEY)
+    return environment
+
+
+@pytest.fixture
+def api(devices_env) -> Callable[..., Reply]:
+    """Calls the devices API: api("GET", "/devices/{deviceId}", deviceId="X", key=READ_KEY)."""
+
+    def call(
+        method: str,
+        route: str,
+        key: str | None = ADMIN_KEY,
+        body: Any = None,
+        query: dict[str, str] | None = None,
+        content_type: str = "application/json",
+        **path: str,
+    ) -> Reply:
+        headers = {
+            "content-type": content_type,
+            "host": "api.example.com",
+            "x-forwarded-proto": "https",
+        }
+        if key:
+            headers["authorization"] = f"Bearer {key}"
+        raw = body if body is None or isinstance(body, str | bytes) else json.dumps(body)
+        concrete = route
+        for name, value in path.items():
+            concrete = concrete.replace("{" + name + "}", value)
+        event = http_api_event(method, concrete, raw, headers, query)
+        event["routeKey"] = f"{method} {route}"
+        event["pathParameters"] = path or None
+        response = devices_app.lambda_handler(event, LambdaContext("devices"))
+        text = response.get("body") or ""
+        return Reply(response["statusCode"], json.loads(text) if text else None, response.get("headers", {}))
+
+    return call
+
+
+@pytest.fixture
+def register(api) -> Callable[..., dict[str, Any]]:
+    def add(device_id: str, kind: str = "zkteco", **fields: Any) -> dict[str, Any]:
+        body = {"deviceId": device_id, "kind": kind, **fields}
+        if kind == "zkteco":
+            body.setdefault("serial", f"SN-{device_id}")
+        reply = api("POST", "/devices", body=body)
+        assert reply.status == 201, reply.body
+        return reply.body
+
+    return add
+
+
+@pytest.fixture
+def push(use_function_env, devices_env) -> Callable[..., PushReply]:
+    """The device push handler (ADMS, Hikvision) with its own environment, as on Lambda."""
+    use_function_env("DevicePushFunction")
+    importlib.reload(push_app)
+    return push_call
+
+
+@pytest.fixture
+def registry(stack: Resolver) -> DeviceStore:
+    return DeviceStore(boto3.client("dynamodb"), stack.refs["DevicesTable"])
+
+
+@pytest.fixture
+def add_punch(stack: Resolver) -> Callable[..., str]:
+    store = PunchStore(boto3.client("dynamodb"), stack.refs["PunchesTable"], stack.refs["DedupTable"])
+
+    def add(device_id: str, user_id: str, instant: datetime) -> str:
+        punch = Punch(
+            log_id=punch_log_id(device_id, user_id, instant, PunchType.IN),
+            device_id=device_id,
+            user_id=user_id,
+            instant=instant,
+            local_time=instant.replace(tzinfo=None).isoformat(timespec="seconds"),
+            time_zone="UTC",
+            type=PunchType.IN,
+            source=PunchSource.API,
+            received_at=datetime.now(UTC),
+        )
+        store.add(punch, 0, timedelta(days=1), datetime.now(UTC))
+        return punch.log_id
+
+    return add
+
+
+@pytest.fixture
+def device_writes(stack: Resolver) -> Iterator[list[dict[str, Any]]]:
+    """Every UpdateItem on the devices table that DynamoDB carried out (a refused condition is not one),
+    by clients created after this fixture (handlers build theirs on their first request)."""
+    writes: list[dict[str, Any]] = []
+    table = stack.refs["DevicesTable"]
+
+    def remember(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        if params.get("TableName") == table:
+            context["device_update"] = params
+
+    def count(parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        if "device_update" in context and "Error" not in parsed:
+            writes.append(context["device_update"])
+
+    events = boto3._get_default_session().events
+    events.register("provide-client-params.dynamodb.UpdateItem", remember)
+    events.register("after-call.dynamodb.UpdateItem", count)
+    yield writes
+    events.unregister("provide-client-params.dynamodb.UpdateItem", remember)
+    events.unregister("after-call.dynamodb.UpdateItem", count)
+
+
+@pytest.fixture
+def check(use_function_env, stack: Resolver) -> Callable[[datetime], dict[str, Any]]:
+    """The scheduled health check, run as the scheduler runs it at `moment`."""
+    use_function_env("DeviceHealthFunction")
+    importlib.reload(health_app)
+
+    def run(moment: datetime) -> dict[str, Any]:
+        event = {"source": "aws.scheduler", "time": moment.isoformat()}
+        return health_app.lambda_handler(event, LambdaContext("device_health"))
+
+    return run
+
+
+@pytest.fixture
+def notifications(stack: Resolver) -> Callable[[], list[dict[str, Any]]]:
+    """What the alarm topic sent so far, read from its local inbox queue."""
+    sqs = boto3.client("sqs")
+    inbox = sqs.get_queue_url(QueueName=stack.refs["AlarmTopic"].rsplit(":", 1)[1] + "-Inbox")["QueueUrl"]
+    received: list[dict[str, Any]] = []
+
+    def read() -> list[dict[str, Any]]:
+        while True:
+            messages = sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10).get("Messages", [])
+            if not messages:
+                return received
+            for message in messages:
+                received.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=inbox, ReceiptHandle=message["ReceiptHandle"])
+
+    return read

@@ -1,0 +1,271 @@
+"""The devices API: registry, scopes, unknown IDs, device states and punches."""
+
+import logging
+import os
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+
+from attendance.data.api_keys import ApiKeyStore
+from tests.integration.devices.conftest import ADMIN_KEY, INGEST_KEY, READ_KEY
+
+
+def test_a_registered_device_is_listed_as_never_seen_until_it_calls(api, register):
+    # Given a ZKTeco clock registered by an admin
+    reply = register(
+        "REG-ZK1", name="Front door", site="berlin-hq", timeZone="Europe/Berlin", silentAfterMinutes=10
+    )
+    assert reply["device"]["state"] == "never_seen"
+    assert "pushUrl" not in reply
+
+    # When anyone with the read scope lists the devices
+    listed = api("GET", "/devices", key=READ_KEY)
+
+    # Then it is there, never seen, with its registration
+    assert listed.status == 200
+    [device] = [d for d in listed.body["devices"] if d["deviceId"] == "REG-ZK1"]
+    assert device["punchesToday"] == 0
+    assert device["state"] == "never_seen"
+    assert (device["lastSeenAt"], device["lastPunchAt"], device["via"]) == (None, None, None)
+    assert (device["name"], device["site"], device["silentAfterMinutes"]) == ("Front door", "berlin-hq", 10)
+    assert not {"clockDriftSeconds", "model", "firmware"} & set(device)
+    assert api("GET", "/devices/{deviceId}", key=READ_KEY, deviceId="REG-ZK1").body == device
+
+
+def test_a_hikvision_registration_answers_its_push_url_once(api, register):
+    # When an admin registers a Hikvision terminal
+    reply = register("REG-HIK1", kind="hikvision", timeZone="Europe/London")
+
+    # Then the reply holds its push URL, on the host the API was called at, and nothing shows it again
+    assert reply["pushUrl"].startswith("https://api.example.com/hikvision/events/")
+    again = api("GET", "/devices/{deviceId}", deviceId="REG-HIK1").body
+    assert reply["pushUrl"].rsplit("/", 1)[1] not in str(again)
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "error"),
+    [
+        ({"deviceId": "REG-BAD", "kind": "zkteco"}, 422, "missing_serial"),
+        (
+            {"deviceId": "REG-BAD", "kind": "zkteco", "serial": "S1", "timeZone": "Mars/Olympus"},
+            422,
+            "invalid_time_zone",
+        ),
+        (
+            {"deviceId": "REG-BAD", "kind": "zkteco", "serial": "S1", "silentAfterMinutes": True},
+            400,
+            "invalid_request",
+        ),
+        ({"deviceId": "REG BAD", "kind": "zkteco", "serial": "S1"}, 400, "invalid_request"),
+        ({"deviceId": "REG-BAD", "kind": "suprema", "serial": "S1"}, 400, "invalid_request"),
+    ],
+)
+def test_a_registration_that_breaks_the_contract_or_a_rule_is_refused(api, body, status, error):
+    # When an admin sends an impossible registration
+    reply = api("POST", "/devices", body=body)
+
+    # Then it is refused with the documented status, and nothing is registered
+    assert (reply.status, reply.body["error"]) == (status, error)
+    assert api("GET", "/devices/{deviceId}", deviceId="REG-BAD").status in (400, 404)
+
+
+def test_registering_a_taken_id_is_a_conflict_and_changes_nothing(api, register):
+    # Given a registered device
+    register("REG-ZK2", name="Original")
+
+    # When the same ID is registered again
+    reply = api(
+        "POST", "/devices", body={"deviceId": "REG-ZK2", "kind": "zkteco", "serial": "OTHER", "name": "New"}
+    )
+
+    # Then it is a 409 and the device is as it was
+    assert (reply.status, reply.body["error"]) == (409, "already_registered")
+    device = api("GET", "/devices/{deviceId}", deviceId="REG-ZK2").body
+    assert (device["name"], device["serial"]) == ("Original", "SN-REG-ZK2")
+
+
+def test_an_admin_changes_and_disables_a_device(api, register):
+    # Given a registered device
+    register("REG-ZK3", name="Gate", site="plant-1")
+
+    # When an admin renames it, moves it, changes its threshold and clears its zone
+    changed = api(
+        "PATCH",
+        "/devices/{deviceId}",
+        body={"name": "Gate 2", "site": "plant-2", "silentAfterMinutes": 30, "timeZone": None},
+        deviceId="REG-ZK3",
+    )
+
+    # Then exactly those fields changed
+    assert changed.status == 200
+    body = changed.body
+    assert (body["name"], body["site"], body["silentAfterMinutes"], body["timeZone"]) == (
+        "Gate 2",
+        "plant-2",
+        30,
+        None,
+    )
+    assert (body["enabled"], body["serial"]) == (True, "SN-REG-ZK3")
+
+    # And when it is disabled, it is listed as disabled
+    disabled = api("POST", "/devices/{deviceId}/disable", deviceId="REG-ZK3")
+    assert (disabled.status, disabled.body["state"], disabled.body["enabled"]) == (200, "disabled", False)
+    assert api("GET", "/devices/{deviceId}", deviceId="REG-ZK3").body["state"] == "disabled"
+
+    # And re-enabled by PATCH, it is never_seen again
+    enabled = api("PATCH", "/devices/{deviceId}", body={"enabled": True}, deviceId="REG-ZK3")
+    assert enabled.body["state"] == "never_seen"
+
+
+@pytest.mark.parametrize("body", [{"silentAfterMinutes": None}, {"enabled": None}])
+def test_a_change_cannot_clear_a_required_setting(api, register, body):
+    register("REG-ZK4")
+    reply = api("PATCH", "/devices/{deviceId}", body=body, deviceId="REG-ZK4")
+    assert (reply.status, reply.body["error"]) == (422, "invalid_change")
+
+
+def test_a_change_with_a_number_as_text_or_a_bool_as_number_is_a_400(api, register):
+    register("REG-ZK5")
+    assert (
+        api("PATCH", "/devices/{deviceId}", body={"silentAfterMinutes": "30"}, deviceId="REG-ZK5").status
+        == 400
+    )
+    assert api("PATCH", "/devices/{deviceId}", body={"enabled": 1}, deviceId="REG-ZK5").status == 400
+
+
+def test_a_read_key_reads_but_cannot_change(api, register):
+    register("REG-ZK6")
+    assert api("GET", "/devices", key=READ_KEY).status == 200
+    assert api("GET", "/devices/{deviceId}/punches", key=READ_KEY, deviceId="REG-ZK6").status == 200
+    refused = [
+        api("POST", "/devices", key=READ_KEY, body={"deviceId": "REG-RD", "kind": "hikvision"}),
+        api("PATCH", "/devices/{deviceId}", key=READ_KEY, body={"name": "x"}, deviceId="REG-ZK6"),
+        api("POST", "/devices/{deviceId}/disable", key=READ_KEY, deviceId="REG-ZK6"),
+    ]
+    assert [(r.status, r.body["error"]) for r in refused] == [(403, "forbidden")] * 3
+    assert api("GET", "/devices/{deviceId}", deviceId="REG-ZK6").body["enabled"] is True
+    assert api("GET", "/devices/{deviceId}", deviceId="REG-RD").status == 404
+
+
+def test_an_ingest_key_cannot_list_devices_and_no_key_is_a_401(api):
+    assert (api("GET", "/devices", key=INGEST_KEY).status, api("GET", "/devices", key=None).status) == (
+        403,
+        401,
+    )
+    assert api("GET", "/devices/{deviceId}", key="not-a-key", deviceId="X").status == 401
+
+
+@pytest.mark.parametrize(
+    ("method", "route", "body"),
+    [
+        ("GET", "/devices/{deviceId}", None),
+        ("PATCH", "/devices/{deviceId}", {"name": "x"}),
+        ("POST", "/devices/{deviceId}/disable", None),
+        ("GET", "/devices/{deviceId}/punches", None),
+        ("POST", "/devices/{deviceId}/health", {"via": "edge:office"}),
+    ],
+)
+def test_unknown_device_ids_are_404(api, method, route, body):
+    key = INGEST_KEY if route.endswith("/health") else ADMIN_KEY  # the health report is the poller's
+    reply = api(method, route, key=key, body=body, deviceId="NO-SUCH-DEVICE")
+    assert (reply.status, reply.body["error"]) == (404, "not_found")
+
+
+def test_other_methods_get_405_with_allow(api):
+    reply = api("DELETE", "/devices/{deviceId}", deviceId="X")
+    assert reply.status == 405
+    assert reply.headers["Allow"] == "GET, PATCH"
+
+
+def test_a_devices_punches_newest_first_with_delivery_status_and_todays_count(api, register, add_punch):
+    # Given a device with three punches today and one yesterday (in the stack's zone, Europe/Berlin),
+    # and a punch of another device
+    register("REG-ZK7")
+    now = datetime.now(UTC).replace(microsecond=0)
+    today_start = now.astimezone(_berlin()).replace(hour=0, minute=0, second=0).astimezone(UTC)
+    times = [today_start + timedelta(seconds=s) for s in (0, 60, 120)] + [today_start - timedelta(seconds=1)]
+    log_ids = [add_punch("REG-ZK7", f"U{i}", moment) for i, moment in enumerate(times)]
+    add_punch("REG-OTHER", "U9", today_start + timedelta(seconds=30))
+
+    # When its punches and its view are read
+    punches = api("GET", "/devices/{deviceId}/punches", deviceId="REG-ZK7", query={"limit": "2"})
+    device = api("GET", "/devices/{deviceId}", deviceId="REG-ZK7").body
+
+    # Then the latest come first, with their delivery status, and today's count leaves yesterday out
+    assert punches.status == 200
+    assert [p["logId"] for p in punches.body["punches"]] == [log_ids[2], log_ids[1]]
+    first = punches.body["punches"][0]
+    assert (first["syncStatus"], first["attempts"], first["lastError"], first["userId"]) == (
+        "pending",
+        0,
+        None,
+        "U2",
+    )
+    assert device["punchesToday"] == 3
+    assert device["lastPunchAt"] == times[2].strftime("%Y-%m-%dT%H:%M:%SZ")
+    all_punches = api("GET", "/devices/{deviceId}/punches", deviceId="REG-ZK7").body
+    assert all_punches["count"] == 4
+
+
+@pytest.mark.parametrize("limit", ["0", "201", "ten"])
+def test_a_punch_limit_outside_1_to_200_is_a_400(api, register, limit):
+    register("REG-ZK8")
+    reply = api("GET", "/devices/{deviceId}/punches", deviceId="REG-ZK8", query={"limit": limit})
+    assert (reply.status, reply.body["error"]) == (400, "invalid_request")
+
+
+def _berlin():
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo("Europe/Berlin")
+
+
+@pytest.mark.parametrize(
+    ("method", "route", "key"),
+    [
+        ("POST", "/devices", ADMIN_KEY),
+        ("PATCH", "/devices/{deviceId}", ADMIN_KEY),
+        ("POST", "/devices/{deviceId}/health", INGEST_KEY),
+    ],
+)
+def test_a_body_that_is_not_typed_utf8_json_is_refused_before_anything_else(
+    api, register, method, route, key
+):
+    register("REG-ZK9")
+    form = api(
+        method, route, key=key, body='{"name": "x"}', content_type="multipart/form-data", deviceId="REG-ZK9"
+    )
+    garbage = api(method, route, key=key, body=b"\xffi", deviceId="REG-ZK9")
+    assert (form.status, form.body["error"]) == (415, "unsupported_media_type")
+    assert (garbage.status, garbage.body["error"]) == (400, "invalid_json")
+    assert api("GET", "/devices/{deviceId}", deviceId="REG-ZK9").body["name"] is None
+
+
+def test_an_id_with_characters_clients_percent_encode_is_found(api, register):
+    register("REG+ZK@1:a")
+    reply = api("GET", "/devices/{deviceId}", deviceId="REG%2BZK%401%3Aa")
+    assert (reply.status, reply.body["deviceId"]) == (200, "REG+ZK@1:a")
+
+
+def test_every_change_is_logged_with_the_key_that_made_it(api, register, caplog):
+    # Given the admin key's ID
+    admin_key_id = ApiKeyStore(boto3.client("dynamodb"), os.environ["API_KEYS_TABLE"]).find(ADMIN_KEY).key_id
+    caplog.set_level(logging.INFO)
+
+    # When it registers, changes and disables a device
+    register("REG-LOG1")
+    api("PATCH", "/devices/{deviceId}", body={"site": "plant-9"}, deviceId="REG-LOG1")
+    api("POST", "/devices/{deviceId}/disable", deviceId="REG-LOG1")
+
+    # Then each change is a log line naming the device and that key
+    changes = [
+        (record.getMessage(), record.__dict__.get("device"), record.__dict__.get("fields"))
+        for record in caplog.records
+        if record.__dict__.get("keyId") == admin_key_id
+    ]
+    assert changes == [
+        ("device registered", "REG-LOG1", None),
+        ("device changed", "REG-LOG1", ["site"]),
+        ("device changed", "REG-LOG1", ["enabled"]),
+    ]

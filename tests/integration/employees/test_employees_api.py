@@ -1,0 +1,249 @@
+"""GET/PUT /employees and GET /presence through the handler against moto."""
+
+import importlib
+import json
+
+import boto3
+import pytest
+
+from attendance.data.api_keys import ApiKeyStore
+from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID, Schedule
+from functions.employees import app as employees_app
+from local_stack.events import LambdaContext, http_api_event
+from tests.integration.employees.conftest import ADMIN_KEY, INGEST_KEY, READ_KEY
+
+ROUTES = [
+    ("GET", "/employees", None),
+    ("GET", "/employees/EMP-A1", None),
+    ("PUT", "/employees/EMP-A1", {"name": "Anna Berg"}),
+    ("GET", "/presence", None),
+]
+OFFICE = {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "17:00", "graceMinutes": 5}
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ROUTES)
+def test_an_ingest_only_key_is_refused_on_every_route(call, method, path, body):
+    reply = call(method, path, body, key=INGEST_KEY)
+    assert (reply.status, reply.body["error"]) == (403, "forbidden")
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ROUTES)
+def test_no_key_is_401_on_every_route(call, method, path, body):
+    assert call(method, path, body, key=None).status == 401
+
+
+def test_a_read_key_lists_and_reads_but_cannot_change(call, directory):
+    # Given an employee an admin added
+    assert call("PUT", "/employees/EMP-R1", {"name": "Rita Roe"}, key=ADMIN_KEY).status == 201
+    # When a read key lists, reads, and tries to rename her
+    listed, shown = call("GET", "/employees"), call("GET", "/employees/EMP-R1")
+    refused = call("PUT", "/employees/EMP-R1", {"name": "Someone Else"}, key=READ_KEY)
+    # Then it sees her, and the change is refused and not made
+    assert (listed.status, listed.body["count"]) == (200, 1)
+    assert (shown.status, shown.body["name"]) == (200, "Rita Roe")
+    assert (refused.status, refused.body["error"]) == (403, "forbidden")
+    assert directory.get("EMP-R1").name == "Rita Roe"
+
+
+def test_admin_adds_then_changes_an_employee_and_schedule(call, directory, schedules, employees_env, caplog):
+    admin_key_id = (
+        ApiKeyStore(boto3.client("dynamodb"), employees_env["API_KEYS_TABLE"]).find(ADMIN_KEY).key_id
+    )
+    # When an admin adds an employee with a Berlin office schedule
+    body = {"name": "Anna Berg", "department": "Sales", "schedule": OFFICE | {"timeZone": "Europe/Berlin"}}
+    added = call("PUT", "/employees/EMP-A1", body, key=ADMIN_KEY)
+    # Then she is new (201), with the schedule rendered as the reports show it, and absent today
+    assert added.status == 201
+    assert added.body == {
+        "userId": "EMP-A1",
+        "name": "Anna Berg",
+        "department": "Sales",
+        "schedule": OFFICE
+        | {"timeZone": "Europe/Berlin", "label": "09:00-17:00 Europe/Berlin", "isDefault": False},
+        "status": "absent",
+        "lastPunch": None,
+    }
+    assert schedules.get_many({"EMP-A1"})["EMP-A1"].label() == "09:00-17:00 Europe/Berlin"
+    # When she moves department and her schedule is left out
+    changed = call("PUT", "/employees/EMP-A1", {"name": "Anna Berg", "department": "Support"}, key=ADMIN_KEY)
+    # Then the change is 200, the department is new and the schedule is kept
+    assert (changed.status, changed.body["department"]) == (200, "Support")
+    assert changed.body["schedule"]["label"] == "09:00-17:00 Europe/Berlin"
+    assert call("GET", "/employees/EMP-A1").body == changed.body
+    # And each change is logged with the admin key that made it, before and after
+    logged = [record for record in caplog.records if record.getMessage().startswith("employee ")]
+    assert [(record.getMessage(), record.changedBy) for record in logged] == [
+        ("employee added", admin_key_id),
+        ("employee changed", admin_key_id),
+    ]
+    assert (logged[1].before["department"], logged[1].after["department"]) == ("Sales", "Support")
+    # And the directory keeps who changed it last
+    item = boto3.client("dynamodb").get_item(
+        TableName=employees_env["EMPLOYEES_TABLE"], Key={"userId": {"S": "EMP-A1"}}
+    )["Item"]
+    assert item["changedBy"] == {"S": admin_key_id}
+
+
+def test_the_default_schedule_is_shown_as_the_default(call, schedules):
+    # Given a default schedule and an employee without one of their own
+    call("PUT", "/employees/EMP-D1", {"name": "Dan Doe"}, key=ADMIN_KEY)
+    call(
+        "PUT",
+        "/employees/EMP-D2",
+        {"name": "Dee Doe", "schedule": OFFICE | {"timeZone": "+05:30"}},
+        key=ADMIN_KEY,
+    )
+    schedules.put(DEFAULT_SCHEDULE_ID, Schedule(time_zone="Europe/London"))
+    # Then the list shows the default for the one, their own for the other
+    rows = {row["userId"]: row["schedule"] for row in call("GET", "/employees").body["employees"]}
+    assert (rows["EMP-D1"]["label"], rows["EMP-D1"]["isDefault"]) == ("09:00-17:00 Europe/London", True)
+    assert (rows["EMP-D2"]["label"], rows["EMP-D2"]["isDefault"]) == ("09:00-17:00 +05:30", False)
+
+
+def test_an_unknown_employee_is_404(call):
+    reply = call("GET", "/employees/EMP-NOBODY")
+    assert (reply.status, reply.body["error"]) == (404, "not_found")
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "name"),
+        ({"name": ""}, "name"),
+        ({"name": "Anna", "department": 5}, "department"),
+        ({"name": "Anna", "nmae": "typo"}, "nmae"),
+        ({"name": "Anna", "schedule": OFFICE | {"timeZone": "UTC", "start": "9:00"}}, "schedule.start"),
+        ({"name": "Anna", "schedule": OFFICE | {"timeZone": "UTC", "days": ["funday"]}}, "schedule.days.0"),
+        ({"name": "Anna", "schedule": OFFICE | {"timeZone": "UTC", "days": []}}, "schedule.days"),
+        (
+            {"name": "Anna", "schedule": OFFICE | {"timeZone": "UTC", "graceMinutes": True}},
+            "schedule.graceMinutes",
+        ),
+        (
+            {"name": "Anna", "schedule": OFFICE | {"timeZone": "UTC", "graceMinutes": "5"}},
+            "schedule.graceMinutes",
+        ),
+        ({"name": "Anna", "schedule": OFFICE}, "schedule.timeZone"),
+    ],
+)
+def test_a_malformed_body_is_400_naming_the_field(call, directory, body, field):
+    reply = call("PUT", "/employees/EMP-M1", body, key=ADMIN_KEY)
+    assert (reply.status, reply.body["error"]) == (400, "invalid_request")
+    assert [detail["field"] for detail in reply.body["details"]] == [field]
+    assert directory.get("EMP-M1") is None
+
+
+def test_a_body_that_is_not_json_is_400(call):
+    reply = call("PUT", "/employees/EMP-M1", raw="{name: Anna", key=ADMIN_KEY)
+    assert (reply.status, reply.body["error"]) == (400, "invalid_json")
+
+
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "multipart/form-data", None])
+def test_a_body_that_is_not_json_by_its_content_type_is_415(employees_env, directory, content_type):
+    # Given a form body the resolver could parse, or a multipart type without a boundary
+    headers = {"authorization": f"Bearer {ADMIN_KEY}"} | (
+        {"content-type": content_type} if content_type else {}
+    )
+    event = http_api_event("PUT", "/employees/EMP-F1", "name=Anna", headers)
+    response = employees_app.lambda_handler(event, LambdaContext("employees"))
+    # Then it is refused as not JSON, and nothing is written
+    assert (response["statusCode"], json.loads(response["body"])["error"]) == (415, "unsupported_media_type")
+    assert directory.get("EMP-F1") is None
+
+
+def test_a_body_that_is_not_utf8_is_400(employees_env, directory):
+    headers = {"authorization": f"Bearer {ADMIN_KEY}", "content-type": "application/json"}
+    event = http_api_event("PUT", "/employees/EMP-F1", b'{"name": "\xff\xfe"}', headers)
+    response = employees_app.lambda_handler(event, LambdaContext("employees"))
+    assert (response["statusCode"], json.loads(response["body"])["error"]) == (400, "invalid_json")
+    assert directory.get("EMP-F1") is None
+
+
+def test_a_malformed_user_id_is_400(call):
+    reply = call("GET", "/employees/EMP%20A1")
+    assert (reply.status, reply.body["details"][0]["field"]) == (400, "userId")
+
+
+def test_an_unknown_time_zone_is_422_and_nothing_is_written(call, directory, schedules):
+    body = {"name": "Zed", "schedule": OFFICE | {"timeZone": "Mars/Olympus_Mons"}}
+    reply = call("PUT", "/employees/EMP-Z1", body, key=ADMIN_KEY)
+    assert (reply.status, reply.body["error"]) == (422, "invalid_time_zone")
+    assert "Mars/Olympus_Mons" in reply.body["message"]
+    assert directory.get("EMP-Z1") is None
+    assert schedules.get_many({"EMP-Z1"}) == {}
+
+
+def test_other_methods_are_405_with_allow(call):
+    reply = call("DELETE", "/employees/EMP-A1", key=ADMIN_KEY)
+    assert (reply.status, reply.headers["Allow"]) == (405, "GET, PUT")
+
+
+@pytest.fixture
+def a_morning(call, punch):
+    """Four people in the directory, and a fifth who punches but is not in it."""
+    for user, name in [
+        ("EMP-S1", "Ann In"),
+        ("EMP-S2", "Bob Break"),
+        ("EMP-S3", "Cat Out"),
+        ("EMP-S4", "Dan Away"),
+    ]:
+        call("PUT", f"/employees/{user}", {"name": name, "department": "Ops"}, key=ADMIN_KEY)
+    punch("EMP-S1", "in", 180)
+    punch("EMP-S1", "break_out", 120)
+    last_in = punch("EMP-S1", "break_in", 90, device="DEV-LOBBY")
+    punch("EMP-S2", "in", 150)
+    punch("EMP-S2", "break_out", 10)
+    punch("EMP-S3", "in", 170)
+    punch("EMP-S3", "out", 5)
+    punch("EMP-S4", "in", 24 * 60)  # yesterday, at this time
+    punch("EMP-S4", "out", 23 * 60)
+    punch("EMP-X9", "overtime_in", 30)  # not in the directory
+    return last_in
+
+
+def test_statuses_come_from_the_last_punch_of_today(call, a_morning):
+    # When the directory is listed
+    reply = call("GET", "/employees")
+    # Then each status follows the day's last punch, and yesterday's punches leave Dan absent
+    statuses = {row["userId"]: row["status"] for row in reply.body["employees"]}
+    assert statuses == {"EMP-S1": "in", "EMP-S2": "on_break", "EMP-S3": "out", "EMP-S4": "absent"}
+    # And the last punch is named: time (with offset), type and device
+    ann = call("GET", "/employees/EMP-S1").body
+    assert ann["status"] == "in"
+    assert ann["lastPunch"] == {"time": a_morning, "type": "break_in", "deviceId": "DEV-LOBBY"}
+    assert call("GET", "/employees/EMP-S4").body["lastPunch"] is None
+
+
+def test_presence_counts_and_lists_who_is_in_on_break_and_out(call, a_morning, company_zone):
+    reply = call("GET", "/presence")
+    assert reply.status == 200
+    body = reply.body
+    assert body["counts"] == {"in": 2, "onBreak": 1, "out": 1, "absent": 1}
+    assert body["timeZone"] == company_zone
+    assert body["at"].endswith(company_zone)
+    # Then those present are listed with name and department; one not in the directory by userId alone
+    assert [(e["userId"], e["name"]) for e in body["in"]] == [("EMP-S1", "Ann In"), ("EMP-X9", None)]
+    assert body["in"][1]["lastPunch"]["type"] == "overtime_in"
+    assert [e["userId"] for e in body["onBreak"]] == ["EMP-S2"]
+    assert [(e["userId"], e["department"]) for e in body["out"]] == [("EMP-S3", "Ops")]
+    # And the absent are only counted
+    assert "absent" not in body
+
+
+def test_presence_reads_punches_by_the_date_index_never_by_scan(call, a_morning, employees_env):
+    # Given every DynamoDB call the handler makes is recorded
+    calls: list[tuple[str, dict]] = []
+    session = boto3._get_default_session()
+    recorder = lambda model, params, **_: calls.append((model.name, params))  # noqa: E731
+    session.events.register("provide-client-params.dynamodb", recorder)
+    try:
+        importlib.reload(employees_app)  # new clients, which carry the recorder
+        assert call("GET", "/presence").status == 200
+    finally:
+        session.events.unregister("provide-client-params.dynamodb", recorder)
+    # Then the punches table was only queried, on its byLocalDate index
+    punches = [
+        (name, params) for name, params in calls if params.get("TableName") == employees_env["PUNCHES_TABLE"]
+    ]
+    assert punches
+    assert {(name, params.get("IndexName")) for name, params in punches} == {("Query", "byLocalDate")}

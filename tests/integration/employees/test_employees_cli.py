@@ -1,0 +1,116 @@
+"""`attendance employees ...` in-process against moto: import (dry run, real, bad rows), list, show, set."""
+
+import json
+
+import pytest
+
+from attendance.domain.employees import Employee
+
+EXCEL_EXPORT = '\ufeffuserId,name,department\r\nCLI-E1,"Berg, Anna",Sales\r\nCLI-E2,Jürgen Öz,\r\nCLI-E3,Cara Lee,Ops\r\n,,\r\n'
+
+
+@pytest.fixture
+def csv_file(tmp_path):
+    def write(text: str, name: str = "staff.csv"):
+        path = tmp_path / name
+        path.write_bytes(text.encode())
+        return str(path)
+
+    return write
+
+
+def test_a_dry_run_shows_what_would_change_and_changes_nothing(cli, csv_file, directory):
+    # Given one of the file's employees is already in the directory, under an old department
+    directory.put(Employee(user_id="CLI-E3", name="Cara Lee", department="Sales"))
+    # When the spreadsheet export is imported with --dry-run
+    output = cli("employees", "import", csv_file(EXCEL_EXPORT), "--dry-run").output
+    # Then it says what would be added and changed
+    assert "dry run, nothing changed; would be added: 2, changed: 1, unchanged: 0" in output
+    assert "+ CLI-E1  Berg, Anna  Sales" in output
+    assert "~ CLI-E3  department: Sales -> Ops" in output
+    # And the directory is as it was
+    assert [employee.user_id for employee in directory.list()] == ["CLI-E3"]
+    assert directory.get("CLI-E3").department == "Sales"
+
+
+def test_the_real_run_prints_the_same_summary_and_writes_the_directory(cli, csv_file, directory):
+    directory.put(Employee(user_id="CLI-E3", name="Cara Lee", department="Sales"))
+    path = csv_file(EXCEL_EXPORT)
+    dry = cli("employees", "import", path, "--dry-run").output
+    # When it is imported for real
+    real = cli("employees", "import", path).output
+    # Then the summary is the dry run's, and the directory holds the file
+    assert real.replace("added: 2", "").splitlines()[1:] == dry.replace("added: 2", "").splitlines()[1:]
+    assert real.splitlines()[0] == "added: 2, changed: 1, unchanged: 0"
+    assert directory.list() == [
+        Employee(user_id="CLI-E1", name="Berg, Anna", department="Sales"),
+        Employee(user_id="CLI-E2", name="Jürgen Öz", department=None),
+        Employee(user_id="CLI-E3", name="Cara Lee", department="Ops"),
+    ]
+    # And importing the same file again changes nothing
+    again = json.loads(cli("--json", "employees", "import", path).output)
+    assert (again["added"], again["changed"], again["unchanged"]) == (0, 0, 3)
+
+
+def test_a_bad_row_is_reported_by_line_and_nothing_is_imported(cli, csv_file, directory):
+    directory.put(Employee(user_id="CLI-E3", name="Cara Lee", department="Sales"))
+    # Given a file whose fourth line has a userId with a space
+    text = "userId,name,department\nCLI-E1,Anna,Sales\nCLI-E3,Cara Lee,Ops\nCLI E4,Dan,Ops\n"
+    # When it is imported
+    result = cli("employees", "import", csv_file(text), expect=2)
+    # Then the line is named, and not even the good rows were written
+    assert "line 4: userId: String should match pattern" in result.output
+    assert "nothing was imported" in result.output
+    assert [employee.user_id for employee in directory.list()] == ["CLI-E3"]
+    assert directory.get("CLI-E3").department == "Sales"
+
+
+def test_a_semicolon_separated_export_imports(cli, csv_file, directory):
+    cli("employees", "import", csv_file("\ufeffuserId;name;department\r\nCLI-S1;Ola Nordmann;Lager\r\n"))
+    assert directory.get("CLI-S1") == Employee(user_id="CLI-S1", name="Ola Nordmann", department="Lager")
+
+
+def test_set_show_and_list(cli, directory, schedules, punch):
+    # When an employee is set with a night schedule
+    added = cli(
+        "employees",
+        "set",
+        "CLI-N1",
+        "--name",
+        "Nina Night",
+        "--department",
+        "Security",
+        "--days",
+        "mon-sun",
+        "--start",
+        "22:00",
+        "--end",
+        "06:00",
+        "--zone",
+        "Europe/Berlin",
+    ).output
+    # Then the directory and the schedule are written
+    assert " ".join(added.split()) == (
+        "added CLI-N1: Nina Night (Security); schedule mon,tue,wed,thu,fri,sat,sun 22:00-06:00 Europe/Berlin"
+    )
+    assert directory.get("CLI-N1").department == "Security"
+    assert schedules.get_many({"CLI-N1"})["CLI-N1"].label() == "22:00-06:00 Europe/Berlin"
+    # And show and list give her schedule and status
+    shown = json.loads(cli("--json", "employees", "show", "CLI-N1").output)
+    assert (shown["schedule"]["label"], shown["status"]) == ("22:00-06:00 Europe/Berlin", "absent")
+    listed = json.loads(cli("--json", "employees", "list").output)
+    assert [row["userId"] for row in listed] == ["CLI-N1"]
+    # And a change without schedule options keeps the schedule
+    assert "changed CLI-N1: Nina Night" in cli("employees", "set", "CLI-N1", "--name", "Nina Night").output
+    assert schedules.get_many({"CLI-N1"})["CLI-N1"].label() == "22:00-06:00 Europe/Berlin"
+    assert directory.get("CLI-N1").department is None
+    # And an unknown employee is exit 1
+    assert "no employee CLI-NOBODY" in cli("employees", "show", "CLI-NOBODY", expect=1).output
+
+
+def test_the_status_in_the_cli_follows_todays_punches(cli, punch, company_zone):
+    cli("employees", "set", "CLI-P1", "--name", "Pia In")
+    punch("CLI-P1", "in", 60)
+    shown = json.loads(cli("--json", "employees", "show", "CLI-P1", "--zone", company_zone).output)
+    assert (shown["status"], shown["lastPunch"]["type"]) == ("in", "in")
+    assert "Pia In" in cli("employees", "list", "--zone", company_zone).output

@@ -1,0 +1,76 @@
+"""Reading the employee directory from CSV as spreadsheets export it."""
+
+import pytest
+
+from attendance.domain.employees import Employee
+from attendance.employees.csv_import import ImportRejected, read_employees_csv
+
+ANNA = Employee(user_id="E1", name="Berg, Anna", department="Sales")
+JURGEN = Employee(user_id="E2", name="Jürgen Öz", department=None)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            'userId,name,department\nE1,"Berg, Anna",Sales\nE2,Jürgen Öz,\n', [ANNA, JURGEN], id="plain"
+        ),
+        pytest.param(
+            '\ufeffuserId,name,department\r\nE1,"Berg, Anna",Sales\r\nE2,Jürgen Öz,\r\n,,\r\n\r\n',
+            [ANNA, JURGEN],
+            id="excel csv utf-8: BOM, CRLF, empty trailing rows",
+        ),
+        pytest.param(
+            "\ufeffuserId;name;department;;\r\nE1;Berg, Anna;Sales;;\r\nE2;Jürgen Öz;;;\r\n",
+            [ANNA, JURGEN],
+            id="semicolons and empty trailing columns",
+        ),
+        pytest.param(
+            'UserID , Name , Department\nE1 , "Berg, Anna" , Sales \nE2,Jürgen Öz\n',
+            [ANNA, JURGEN],
+            id="header in any case, stray spaces, a short row",
+        ),
+        pytest.param(
+            'name,userId\n"Berg, Anna",E1\n',
+            [ANNA.model_copy(update={"department": None})],
+            id="columns in any order, department optional",
+        ),
+    ],
+)
+def test_spreadsheet_exports_are_read(text, expected):
+    assert read_employees_csv(text.encode()) == expected
+
+
+def problems_of(data: bytes) -> list[str]:
+    with pytest.raises(ImportRejected) as rejected:
+        read_employees_csv(data)
+    return [str(problem) for problem in rejected.value.problems]
+
+
+def test_every_bad_row_is_reported_with_its_line_number():
+    data = b"userId,name,department\nE1,Anna,Sales\nE 2,Bob,\nE3,,Ops\nE1,Anna Again,\nE4,Dan,Ops,extra\n"
+    assert problems_of(data) == [
+        "line 3: userId: String should match pattern '^[A-Za-z0-9._:@/+\\-]+$'",
+        "line 4: name: String should have at least 1 character",
+        "line 5: userId E1 is also on line 2",
+        "line 6: more cells than columns: extra",
+    ]
+
+
+def test_a_quoted_cell_over_two_lines_keeps_the_line_numbers_right():
+    data = b'userId,name,department\nE1,"Anna\nBerg",Sales\nE 2,Bob,\n'
+    assert problems_of(data) == ["line 4: userId: String should match pattern '^[A-Za-z0-9._:@/+\\-]+$'"]
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (b"", "line 1: no header row (userId,name,department)"),
+        (b"id,name\nE1,Anna\n", "line 1: unknown column 'id': use userId, name, department"),
+        (b"userId,department\nE1,Sales\n", "line 1: missing column name"),
+        (b"userId,name,name\n", "line 1: column 'name' appears twice"),
+        (b"userId,name\nE1,Anna\nE2,J\xfcrgen\n", "line 3: not UTF-8: save the file as CSV UTF-8"),
+    ],
+)
+def test_a_file_that_is_not_a_directory_is_refused(data, problem):
+    assert problems_of(data) == [problem]

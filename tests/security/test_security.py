@@ -12,7 +12,10 @@ from attendance.data.api_keys import ApiKeyStore
 from attendance.data.devices import DeviceStore
 from attendance.domain.devices import Device
 from attendance.domain.keys import Scope, hash_key
+from functions.device_commands import app as commands_app
 from functions.device_push import app as push_app
+from functions.devices import app as devices_app
+from functions.employees import app as employees_app
 from functions.ingest import app as ingest_app
 from functions.reports import app as reports_app
 from local_stack.events import LambdaContext, http_api_event
@@ -28,6 +31,9 @@ def functions(use_function_env):
         ("IngestFunction", ingest_app),
         ("DevicePushFunction", push_app),
         ("ReportsFunction", reports_app),
+        ("DevicesFunction", devices_app),
+        ("EmployeesFunction", employees_app),
+        ("DeviceCommandsFunction", commands_app),
     ):
         environment |= use_function_env(logical_id, MAX_PAST_DAYS="3650")
         importlib.reload(module)
@@ -176,3 +182,33 @@ def test_template_keeps_secrets_out_of_plain_parameters(template):
     worker_policy = json.dumps(template["Resources"]["CrmWorkerFunction"]["Properties"]["Policies"])
     assert "ssm:GetParameter" in worker_policy
     assert '"*"' not in worker_policy
+
+
+ADMIN_CHANGES = [
+    (devices_app, "POST", "/devices", {"deviceId": "NEW-1", "kind": "zkteco", "serial": "SN-NEW-1"}),
+    (devices_app, "PATCH", "/devices/FRONT", {"name": "renamed"}),
+    (devices_app, "POST", "/devices/FRONT/disable", None),
+    (commands_app, "POST", "/devices/FRONT/commands", {"kind": "reboot"}),
+    (employees_app, "PUT", "/employees/E1", {"name": "Eve"}),
+]
+
+
+@pytest.mark.parametrize(("module", "method", "path", "body"), ADMIN_CHANGES)
+def test_only_an_admin_key_changes_devices_employees_and_commands(functions, module, method, path, body):
+    # Given a registered clock, and keys of every scope but admin
+    keys, environment = functions
+    DeviceStore(boto3.client("dynamodb"), environment["DEVICES_TABLE"]).put(
+        Device(device_id="FRONT", serial="SN-1", time_zone="UTC")
+    )
+    raw = json.dumps(body).encode() if body is not None else None
+    # When each tries the change, and so does a caller without any key
+    statuses = [call(module, method, path, raw)["statusCode"]]
+    for scope in (Scope.INGEST, Scope.REPORTS, Scope.READ):
+        key, _ = keys.create(f"{scope}-only", frozenset({scope}))
+        statuses.append(call(module, method, path, raw, {"authorization": f"Bearer {key}"})["statusCode"])
+    # Then all are refused, and nothing changed
+    assert statuses == [401, 403, 403, 403]
+    [device] = DeviceStore(boto3.client("dynamodb"), environment["DEVICES_TABLE"]).list()
+    assert (device.device_id, device.name, device.enabled) == ("FRONT", None, True)
+    for table in ("EMPLOYEES_TABLE", "COMMANDS_TABLE"):
+        assert boto3.client("dynamodb").scan(TableName=environment[table])["Count"] == 0

@@ -6,7 +6,7 @@ from http import HTTPStatus
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import Depends, Response, content_types
+from aws_lambda_powertools.event_handler import Depends, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -18,6 +18,8 @@ from attendance.api import (
     error_responses,
     http_api,
     install_error_handlers,
+    json_reply,
+    model_response,
     require_key,
     resolve,
 )
@@ -69,16 +71,12 @@ DeviceId = Annotated[Identifier, Path(alias="deviceId", description="The clock's
 _BAD_REQUEST = {400: "A parameter or the body does not match this contract; `details` names the fields"}
 
 
-def _ok(status: int, model: type, text: str) -> dict[int, Any]:
-    return {status: {"description": text, "content": {"application/json": {"model": model}}}}
-
-
 @app.post(
     "/devices/<deviceId>/commands",
     summary="Queue a command for a ZKTeco ADMS clock; it is delivered on the clock's next poll",
     tags=["device commands"],
     responses={
-        **_ok(201, CommandView, "Queued (status pending)"),
+        201: model_response(CommandView, "Queued (status pending)"),
         **error_responses(
             {
                 **_BAD_REQUEST,
@@ -103,7 +101,7 @@ def queue_command(
 ) -> Response[CommandView]:
     service = dependencies()[1]
     queued = service.queue(device_id, command, caller.key_id)
-    return Response(HTTPStatus.CREATED, content_types.APPLICATION_JSON, CommandView.of(queued, service.now()))
+    return json_reply(HTTPStatus.CREATED, CommandView.of(queued, service.now()))
 
 
 @app.get(
@@ -111,7 +109,9 @@ def queue_command(
     summary="A clock's commands, newest first, with their status and result",
     tags=["device commands"],
     responses={
-        **_ok(200, CommandHistory, "pending, sent, done, failed (with the device's code) or expired"),
+        200: model_response(
+            CommandHistory, "pending, sent, done, failed (with the device's code) or expired"
+        ),
         **error_responses({**_BAD_REQUEST, **AUTH_ERRORS, 404: "No such device", **COMMON_ERRORS}),
     },
     security=API_KEY_SECURITY,
@@ -121,7 +121,7 @@ def command_history(device_id: DeviceId, caller: Reader) -> Response[CommandHist
     now = service.now()
     views = [CommandView.of(command, now) for command in service.history(device_id)]
     body = CommandHistory(device_id=device_id, count=len(views), commands=views)
-    return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, body)
+    return json_reply(HTTPStatus.OK, body)
 
 
 @app.post(
@@ -129,7 +129,9 @@ def command_history(device_id: DeviceId, caller: Reader) -> Response[CommandHist
     summary="Put a directory employee on every enabled ZKTeco clock of a site",
     tags=["device commands"],
     responses={
-        **_ok(201, EmployeePush, "One put_employee command queued per clock (none if the site has none)"),
+        201: model_response(
+            EmployeePush, "One put_employee command queued per clock (none if the site has none)"
+        ),
         **error_responses(
             {**_BAD_REQUEST, **AUTH_ERRORS, 404: "The employee is not in the directory", **COMMON_ERRORS}
         ),
@@ -146,7 +148,7 @@ def push_employee(
     now = service.now()
     views = [CommandView.of(command, now) for command in queued]
     body = EmployeePush(user_id=user_id, site=site, count=len(views), commands=views)
-    return Response(HTTPStatus.CREATED, content_types.APPLICATION_JSON, body)
+    return json_reply(HTTPStatus.CREATED, body)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

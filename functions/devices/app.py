@@ -7,11 +7,10 @@ from http import HTTPStatus
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import Depends, Response, content_types
+from aws_lambda_powertools.event_handler import Depends, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
 
 from attendance.api import (
     API_KEY_SECURITY,
@@ -21,6 +20,8 @@ from attendance.api import (
     error_responses,
     http_api,
     install_error_handlers,
+    json_reply,
+    model_response,
     require_key,
     resolve,
 )
@@ -73,10 +74,6 @@ Reporter = Annotated[ApiKey, Depends(require_key(_keys, Scope.INGEST))]
 DeviceId = Annotated[Identifier, Path(alias="deviceId", description="The device's ID")]
 
 
-def _ok(model: type[BaseModel], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"model": model}}}
-
-
 READ_FORBIDDEN = "The key lacks the read or admin scope"
 ADMIN_FORBIDDEN = "The key lacks the admin scope"
 
@@ -97,76 +94,75 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _json(status: int, body: BaseModel) -> Response[Any]:
-    return Response(status, content_types.APPLICATION_JSON, body)
-
-
 @app.get(
     "/devices",
     summary="Every registered device with its state (online, silent, never_seen, disabled)",
     tags=["devices"],
-    responses={200: _ok(DeviceList, "The devices, by ID"), **_errors(READ_FORBIDDEN)},
+    responses={200: model_response(DeviceList, "The devices, by ID"), **_errors(READ_FORBIDDEN)},
     security=API_KEY_SECURITY,
 )
 def list_devices(caller: Reader) -> Response[DeviceList]:
     devices = dependencies()[1].list(_now())
-    return _json(HTTPStatus.OK, DeviceList(count=len(devices), devices=devices))
+    return json_reply(HTTPStatus.OK, DeviceList(count=len(devices), devices=devices))
 
 
 @app.post(
     "/devices",
     summary="Register a device; a Hikvision terminal's push URL is answered this once",
     tags=["devices"],
-    responses={201: _ok(Registered, "Registered"), **_errors(ADMIN_FORBIDDEN, 400, 409, 415, 422)},
+    responses={201: model_response(Registered, "Registered"), **_errors(ADMIN_FORBIDDEN, 400, 409, 415, 422)},
     security=API_KEY_SECURITY,
 )
 def register_device(
     registration: Annotated[DeviceRegistration, Body()], caller: Admin
 ) -> Response[Registered]:
     registered = dependencies()[1].register(registration, caller.key_id, _now(), _api_url())
-    return _json(HTTPStatus.CREATED, registered)
+    return json_reply(HTTPStatus.CREATED, registered)
 
 
 @app.get(
     "/devices/<deviceId>",
     summary="One device with its state",
     tags=["devices"],
-    responses={200: _ok(DeviceView, "The device"), **_errors(READ_FORBIDDEN, 400, 404)},
+    responses={200: model_response(DeviceView, "The device"), **_errors(READ_FORBIDDEN, 400, 404)},
     security=API_KEY_SECURITY,
 )
 def get_device(device_id: DeviceId, caller: Reader) -> Response[DeviceView]:
-    return _json(HTTPStatus.OK, dependencies()[1].get(device_id, _now()))
+    return json_reply(HTTPStatus.OK, dependencies()[1].get(device_id, _now()))
 
 
 @app.patch(
     "/devices/<deviceId>",
     summary="Change a device's name, site, timeZone, silentAfterMinutes or enabled",
     tags=["devices"],
-    responses={200: _ok(DeviceView, "The device as changed"), **_errors(ADMIN_FORBIDDEN, 400, 404, 415, 422)},
+    responses={
+        200: model_response(DeviceView, "The device as changed"),
+        **_errors(ADMIN_FORBIDDEN, 400, 404, 415, 422),
+    },
     security=API_KEY_SECURITY,
 )
 def change_device(
     device_id: DeviceId, change: Annotated[DeviceChange, Body()], caller: Admin
 ) -> Response[DeviceView]:
-    return _json(HTTPStatus.OK, dependencies()[1].change(device_id, change, caller.key_id, _now()))
+    return json_reply(HTTPStatus.OK, dependencies()[1].change(device_id, change, caller.key_id, _now()))
 
 
 @app.post(
     "/devices/<deviceId>/disable",
     summary="Refuse the device's punches from now on",
     tags=["devices"],
-    responses={200: _ok(DeviceView, "The device, disabled"), **_errors(ADMIN_FORBIDDEN, 400, 404)},
+    responses={200: model_response(DeviceView, "The device, disabled"), **_errors(ADMIN_FORBIDDEN, 400, 404)},
     security=API_KEY_SECURITY,
 )
 def disable_device(device_id: DeviceId, caller: Admin) -> Response[DeviceView]:
-    return _json(HTTPStatus.OK, dependencies()[1].disable(device_id, caller.key_id, _now()))
+    return json_reply(HTTPStatus.OK, dependencies()[1].disable(device_id, caller.key_id, _now()))
 
 
 @app.get(
     "/devices/<deviceId>/punches",
     summary="The device's most recent punches, newest first, with their delivery status",
     tags=["devices"],
-    responses={200: _ok(DevicePunchList, "The punches"), **_errors(READ_FORBIDDEN, 400, 404)},
+    responses={200: model_response(DevicePunchList, "The punches"), **_errors(READ_FORBIDDEN, 400, 404)},
     security=API_KEY_SECURITY,
 )
 def device_punches(
@@ -174,7 +170,7 @@ def device_punches(
     caller: Reader,
     limit: Annotated[int, Query(ge=1, le=200, description="How many, 1 to 200")] = 50,
 ) -> Response[DevicePunchList]:
-    return _json(HTTPStatus.OK, dependencies()[1].punches(device_id, limit))
+    return json_reply(HTTPStatus.OK, dependencies()[1].punches(device_id, limit))
 
 
 @app.post(
@@ -182,7 +178,9 @@ def device_punches(
     summary="The edge poller's report on a device it reads (a heartbeat, with what it saw)",
     tags=["devices"],
     responses={
-        202: _ok(HealthRecorded, "Taken; `recorded` is false for a plain heartbeat within the minute"),
+        202: model_response(
+            HealthRecorded, "Taken; `recorded` is false for a plain heartbeat within the minute"
+        ),
         **_errors("The key lacks the ingest scope or may not report for this device", 400, 404, 415, 422),
     },
     security=API_KEY_SECURITY,
@@ -194,7 +192,7 @@ def report_health(
         raise ApiError(
             HTTPStatus.FORBIDDEN, "device_not_allowed", f"this API key may not report for {device_id}"
         )
-    return _json(HTTPStatus.ACCEPTED, dependencies()[1].report_health(device_id, report, _now()))
+    return json_reply(HTTPStatus.ACCEPTED, dependencies()[1].report_health(device_id, report, _now()))
 
 
 def _api_url() -> str:

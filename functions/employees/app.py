@@ -5,7 +5,7 @@ from http import HTTPStatus
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import Depends, Response, content_types
+from aws_lambda_powertools.event_handler import Depends, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -18,6 +18,8 @@ from attendance.api import (
     error_responses,
     http_api,
     install_error_handlers,
+    json_reply,
+    model_response,
     require_key,
     resolve,
 )
@@ -71,20 +73,19 @@ _READ_ERRORS = {
 }
 
 
-def _ok(model: type, text: str) -> dict[str, Any]:
-    return {"description": text, "content": {"application/json": {"model": model}}}
-
-
 @app.get(
     "/employees",
     summary="Every employee: department, schedule, and status now (in, out, on_break, absent)",
     tags=["employees"],
-    responses={200: _ok(EmployeeList, "The directory, by userId"), **error_responses(_READ_ERRORS)},
+    responses={
+        200: model_response(EmployeeList, "The directory, by userId"),
+        **error_responses(_READ_ERRORS),
+    },
     security=API_KEY_SECURITY,
 )
 def list_employees(caller: Reader) -> Response[EmployeeList]:
     employees = dependencies()[1].directory()
-    return _json(HTTPStatus.OK, EmployeeList(count=len(employees), employees=employees))
+    return json_reply(HTTPStatus.OK, EmployeeList(count=len(employees), employees=employees))
 
 
 @app.get(
@@ -92,7 +93,7 @@ def list_employees(caller: Reader) -> Response[EmployeeList]:
     summary="One employee, with schedule and status now",
     tags=["employees"],
     responses={
-        200: _ok(EmployeeView, "The employee"),
+        200: model_response(EmployeeView, "The employee"),
         **error_responses({**_READ_ERRORS, 400: "The userId is malformed", 404: "No such employee"}),
     },
     security=API_KEY_SECURITY,
@@ -101,7 +102,7 @@ def get_employee(user_id: UserId, caller: Reader) -> Response[EmployeeView]:
     view = dependencies()[1].get(user_id)
     if view is None:
         raise ApiError(HTTPStatus.NOT_FOUND, "not_found", f"no employee {user_id}")
-    return _json(HTTPStatus.OK, view)
+    return json_reply(HTTPStatus.OK, view)
 
 
 @app.put(
@@ -109,8 +110,8 @@ def get_employee(user_id: UserId, caller: Reader) -> Response[EmployeeView]:
     summary="Add or change an employee: name, department, and optionally the schedule for reports",
     tags=["employees"],
     responses={
-        200: _ok(EmployeeView, "Changed"),
-        201: _ok(EmployeeView, "Added to the directory"),
+        200: model_response(EmployeeView, "Changed"),
+        201: model_response(EmployeeView, "Added to the directory"),
         **error_responses(
             {
                 400: "The body does not match this contract; `details` names the fields",
@@ -129,7 +130,7 @@ def put_employee(
 ) -> Response[EmployeeView]:
     employee = Employee(user_id=user_id, name=update.name, department=update.department)
     view, added = dependencies()[1].save(employee, _schedule(update), caller.key_id)
-    return _json(HTTPStatus.CREATED if added else HTTPStatus.OK, view)
+    return json_reply(HTTPStatus.CREATED if added else HTTPStatus.OK, view)
 
 
 def _schedule(update: EmployeeUpdate) -> Schedule | None:
@@ -147,15 +148,14 @@ def _schedule(update: EmployeeUpdate) -> Schedule | None:
     "/presence",
     summary="Who is in, on a break or out now (lists), and how many are absent",
     tags=["employees"],
-    responses={200: _ok(PresenceReport, "Now, in the company zone"), **error_responses(_READ_ERRORS)},
+    responses={
+        200: model_response(PresenceReport, "Now, in the company zone"),
+        **error_responses(_READ_ERRORS),
+    },
     security=API_KEY_SECURITY,
 )
 def presence(caller: Reader) -> Response[PresenceReport]:
-    return _json(HTTPStatus.OK, dependencies()[1].presence())
-
-
-def _json(status: HTTPStatus, body: Any) -> Response[Any]:
-    return Response(status, content_types.APPLICATION_JSON, body)
+    return json_reply(HTTPStatus.OK, dependencies()[1].presence())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

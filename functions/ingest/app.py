@@ -17,6 +17,7 @@ from attendance.api import (
     error_responses,
     http_api,
     install_error_handlers,
+    model_response,
     require_key,
     resolve,
 )
@@ -57,15 +58,9 @@ def dependencies() -> tuple[ApiKeyStore, IngestService]:
 Caller = Annotated[ApiKey, Depends(require_key(lambda: dependencies()[0], Scope.INGEST))]
 Punches = Annotated[PunchBody, Body(description="One punch, or a batch of up to 500")]
 _RESPONSES = {
-    200: {
-        "description": "A batch: counts and one result per item",
-        "content": {"application/json": {"model": BatchReply}},
-    },
-    202: {"description": "The punch was accepted", "content": {"application/json": {"model": PunchReply}}},
-    409: {
-        "description": "A duplicate: `logId` is the earlier punch's",
-        "content": {"application/json": {"model": PunchReply}},
-    },
+    200: model_response(BatchReply, "A batch: counts and one result per item"),
+    202: model_response(PunchReply, "The punch was accepted"),
+    409: model_response(PunchReply, "A duplicate: `logId` is the earlier punch's"),
     **error_responses(
         {
             400: "The body does not match this contract (invalid JSON, gzip or field); `details` names the fields",

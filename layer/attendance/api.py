@@ -89,12 +89,19 @@ def _load_json(text: str) -> Any:
         raise json.JSONDecodeError("nesting too deep", text[:40], 0) from None
 
 
+def model_response(model: type[BaseModel], description: str) -> OpenAPIResponse:
+    """An OpenAPI response whose JSON body is `model`."""
+    return {"description": description, "content": {"application/json": {"model": model}}}
+
+
+def json_reply(status: int, body: Any) -> Response[Any]:
+    """A JSON reply; the route's reply model validates and serialises `body`."""
+    return Response(status, content_types.APPLICATION_JSON, body)
+
+
 def error_responses(described: Mapping[int, str]) -> dict[int, OpenAPIResponse]:
     """OpenAPI responses for refusals, each with the ErrorBody schema."""
-    return {
-        status: {"description": text, "content": {"application/json": {"model": ErrorBody}}}
-        for status, text in described.items()
-    }
+    return {status: model_response(ErrorBody, text) for status, text in described.items()}
 
 
 COMMON_ERRORS = {
@@ -242,15 +249,24 @@ def json_text_event(event: Mapping[str, Any]) -> dict[str, Any]:
     when it is not UTF-8. Checked before routing: the resolver would otherwise parse form and multipart
     bodies too, which the contract does not offer, and fail on undecodable bytes."""
     headers = {key.lower(): value for key, value in (event.get("headers") or {}).items()}
-    media_type = headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type != "application/json" and not media_type.endswith("+json"):
-        raise unsupported_media_type(media_type)
+    require_json_media_type(headers)
     body = event.get("body") or ""
     try:
         text = base64.b64decode(body).decode() if event.get("isBase64Encoded") else body
     except (binascii.Error, UnicodeDecodeError):
         raise ApiError(HTTPStatus.BAD_REQUEST, "invalid_json", "body is not UTF-8 JSON") from None
-    return {**event, "body": text, "isBase64Encoded": False}
+    return {**event, "headers": headers | JSON_CONTENT, "body": text, "isBase64Encoded": False}
+
+
+# What the resolver is shown once the media type is checked: it reads only application/json itself.
+JSON_CONTENT = {"content-type": content_types.APPLICATION_JSON}
+
+
+def require_json_media_type(headers: Mapping[str, str]) -> None:
+    """application/json or any +json type (headers with lower-case names); else a 415."""
+    media_type = headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise unsupported_media_type(media_type)
 
 
 def require_key(keys: Callable[[], ApiKeyStore], *scopes: Scope) -> Callable[[Request], ApiKey]:

@@ -3,13 +3,12 @@
 import base64
 import binascii
 import zlib
-from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
-from attendance.api import ApiError, unsupported_media_type
+from attendance.api import JSON_CONTENT, ApiError, require_json_media_type
 from attendance.domain.punch import EXAMPLE_PUNCH, PunchSubmission
 
 MAX_BODY_BYTES = 1024 * 1024  # decompressed; 500 punches need about 100 KiB
@@ -60,7 +59,7 @@ def decoded_json_event(event: dict[str, Any]) -> dict[str, Any]:
 
     Runs before routing, since the resolver validates the JSON body before any route code runs."""
     headers = {key.lower(): value for key, value in (event.get("headers") or {}).items()}
-    _check_media_type(headers)
+    require_json_media_type(headers)
     raw = _raw_bytes(event.get("body"), bool(event.get("isBase64Encoded")))
     if len(raw) > MAX_BODY_BYTES:
         raise _too_large()
@@ -79,14 +78,7 @@ def decoded_json_event(event: dict[str, Any]) -> dict[str, Any]:
         text = raw.decode()
     except UnicodeDecodeError:
         raise ApiError(HTTPStatus.BAD_REQUEST, "invalid_json", "body is not UTF-8 JSON") from None
-    headers["content-type"] = "application/json"
-    return event | {"headers": headers, "body": text, "isBase64Encoded": False}
-
-
-def _check_media_type(headers: Mapping[str, str]) -> None:
-    media_type = headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type != "application/json" and not media_type.endswith("+json"):
-        raise unsupported_media_type(media_type)
+    return event | {"headers": headers | JSON_CONTENT, "body": text, "isBase64Encoded": False}
 
 
 def _raw_bytes(body: str | None, is_base64: bool) -> bytes:

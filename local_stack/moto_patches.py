@@ -19,17 +19,27 @@ lock; a long poll holds it only while it looks, never while it waits for message
 SQS visibility checks cheap: moto asks every message of a queue for the time, twice, whenever it counts
 the visible ones, which it does on every SendMessage; we read the clock once per count instead.
 
+DynamoDB Streams as DynamoDB writes them: a stream record for each change that happened, and only then.
+A cancelled transaction leaves no record (moto's would show its writes and their undo); a PutItem or
+UpdateItem that leaves an item as it was writes none; an UpdateItem that creates an item writes one
+INSERT (moto writes two, the first with the key alone); ApproximateCreationDateTime is rounded down to
+the second. Stream reads take the lock too, so a reader never sees a transaction half done. A shard
+iterator expires 15 minutes after it was handed out, as on AWS: moto keeps every iterator for ever, and a
+mapping that polls four times a second would fill the memory with them.
+
 The server's routing cheap: for every request moto lists its own package folders on disk to find the
 backend; the list never changes while it runs, so we read it once.
 """
 
 import functools
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from moto import backends
+from moto.core.exceptions import JsonRESTError
 from moto.core.utils import unix_time, unix_time_millis
 from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.exceptions import (
@@ -41,10 +51,15 @@ from moto.dynamodb.exceptions import (
 )
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import Item
+from moto.dynamodb.models.table import StreamRecord, StreamShard, Table
+from moto.dynamodbstreams.models import DynamoDBStreamsBackend, ShardIterator
 from moto.sqs.models import Message, Queue, SQSBackend
 
 _LOCK = threading.RLock()
 _WRITES_AND_READS = ("put_item", "get_item", "update_item", "delete_item", "query", "scan")
+_STREAM_READS = ("describe_stream", "get_shard_iterator", "get_records")
+ITERATOR_LIFETIME = 15 * 60.0  # seconds
+_clock = time.monotonic
 _MOTO_MODULES = backends.list_of_moto_modules
 _QUEUE_REQUESTS = (
     "send_message",
@@ -65,8 +80,15 @@ def apply_moto_patches() -> None:
     Queue.messages = property(_visible_messages)  # type: ignore[method-assign,assignment]
     Queue.approximate_number_of_messages_not_visible = property(_count_not_visible)  # type: ignore[method-assign,assignment]
     Queue.approximate_number_of_messages_delayed = property(_count_delayed)  # type: ignore[method-assign,assignment]
+    StreamShard.add = _only_changes(StreamShard.add)  # type: ignore[method-assign]
+    StreamRecord.__init__ = _created_to_the_second(StreamRecord.__init__)  # type: ignore[method-assign]
+    DynamoDBBackend.update_item = _one_record_per_update(DynamoDBBackend.update_item)  # type: ignore[method-assign]
     for name in _WRITES_AND_READS:
         setattr(DynamoDBBackend, name, _locked(getattr(DynamoDBBackend, name)))
+    DynamoDBStreamsBackend.get_shard_iterator = _issuing(DynamoDBStreamsBackend.get_shard_iterator)  # type: ignore[method-assign]
+    DynamoDBStreamsBackend.get_records = _expiring(DynamoDBStreamsBackend.get_records)  # type: ignore[method-assign]
+    for name in _STREAM_READS:
+        setattr(DynamoDBStreamsBackend, name, _locked(getattr(DynamoDBStreamsBackend, name)))
     DynamoDBBackend.transact_write_items = _locked(_transact_write_items)  # type: ignore[method-assign]
     for name in _QUEUE_REQUESTS:
         setattr(SQSBackend, name, _locked(getattr(SQSBackend, name)))
@@ -114,6 +136,99 @@ def _count_delayed(queue: Queue) -> int:
     return sum(1 for message in queue._messages if now < message.delayed_until)
 
 
+def _only_changes(add: Callable[[StreamShard, Item | None, Item | None], None]) -> Callable[..., None]:
+    """No stream record for a write that leaves the item as it was."""
+
+    @functools.wraps(add)
+    def add_change(shard: StreamShard, old: Item | None, new: Item | None) -> None:
+        if old is not None and new is not None and old == new:
+            return
+        add(shard, old, new)
+
+    return add_change
+
+
+def _created_to_the_second(init: Callable[..., None]) -> Callable[..., None]:
+    @functools.wraps(init)
+    def init_record(record: StreamRecord, *args: Any, **kwargs: Any) -> None:
+        init(record, *args, **kwargs)
+        created = record.record["dynamodb"]["ApproximateCreationDateTime"]
+        record.record["dynamodb"]["ApproximateCreationDateTime"] = created.replace(microsecond=0)
+
+    return init_record
+
+
+def _one_record_per_update(update: Callable[..., Item]) -> Callable[..., Item]:
+    """moto creates a missing item with its key first (one INSERT), then updates it (a second INSERT):
+    keep the second, under the first one's sequence number, so the sequence stays without gaps."""
+
+    @functools.wraps(update)
+    def update_item(backend: DynamoDBBackend, table_name: str, *args: Any, **kwargs: Any) -> Item:
+        shard = _stream_of(backend.tables.get(table_name))
+        if shard is None:
+            return update(backend, table_name, *args, **kwargs)
+        before = len(shard.items)
+        item = update(backend, table_name, *args, **kwargs)
+        if len(shard.items) - before > 1:
+            creation, update_record = shard.items[before].record["dynamodb"], shard.items[-1]
+            update_record.record["dynamodb"]["SequenceNumber"] = creation["SequenceNumber"]
+            shard.items[before:] = [update_record]
+        return item
+
+    return update_item
+
+
+def _stream_of(table: Table | None) -> StreamShard | None:
+    return table.stream_shard if table is not None else None
+
+
+class ExpiredIteratorException(JsonRESTError):
+    def __init__(self) -> None:
+        super().__init__("ExpiredIteratorException", "Iterator expired")
+
+
+def _issuing(get_shard_iterator: Callable[..., ShardIterator]) -> Callable[..., ShardIterator]:
+    @functools.wraps(get_shard_iterator)
+    def issue(backend: DynamoDBStreamsBackend, *args: Any, **kwargs: Any) -> ShardIterator:
+        iterator = get_shard_iterator(backend, *args, **kwargs)
+        _issued(backend, iterator.arn)
+        return iterator
+
+    return issue
+
+
+def _expiring(get_records: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    """GetRecords with an iterator handed out in the last 15 minutes; the one it returns is new."""
+
+    @functools.wraps(get_records)
+    def get_records_in_time(backend: DynamoDBStreamsBackend, iterator_arn: str, limit: int) -> dict[str, Any]:
+        _forget_expired(backend)
+        if iterator_arn not in backend.shard_iterators:
+            raise ExpiredIteratorException()
+        result = get_records(backend, iterator_arn, limit)
+        _issued(backend, result["NextShardIterator"])
+        return result
+
+    return get_records_in_time
+
+
+def _issued(backend: DynamoDBStreamsBackend, iterator_arn: str) -> None:
+    issued_at: dict[str, float] = backend.__dict__.setdefault("iterators_issued_at", {})
+    issued_at[iterator_arn] = _clock()
+
+
+def _forget_expired(backend: DynamoDBStreamsBackend) -> None:
+    """Drops the iterators older than their lifetime: the oldest come first, in the order handed out."""
+    issued_at: dict[str, float] = backend.__dict__.setdefault("iterators_issued_at", {})
+    oldest_kept = _clock() - ITERATOR_LIFETIME
+    while issued_at:
+        iterator_arn, at = next(iter(issued_at.items()))
+        if at >= oldest_kept:
+            return
+        del issued_at[iterator_arn]
+        backend.shard_iterators.pop(iterator_arn, None)
+
+
 _Reason = tuple[str | None, str | None, dict[str, Any] | None]  # code, message, old item: as moto reports
 _WENT_THROUGH: _Reason = (None, None, None)
 _OPERATIONS = ("ConditionCheck", "Put", "Delete", "Update")
@@ -121,11 +236,13 @@ _OPERATIONS = ("ConditionCheck", "Put", "Delete", "Update")
 
 @dataclass
 class _Transaction:
-    """The items one transaction has claimed, and each written item as it was before, to undo it."""
+    """The items one transaction has claimed, each written item as it was before, and where each table's
+    stream ended before it, to undo it."""
 
     backend: DynamoDBBackend
     claimed: set[tuple[str, str]] = field(default_factory=set)
     before: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = field(default_factory=list)
+    stream_ends: dict[str, tuple[StreamShard, int]] = field(default_factory=dict)
 
     def claim(self, table_name: str, key: dict[str, Any]) -> None:
         target = (table_name, str(dict(sorted(key.items()))))  # the same item, whatever its key's order
@@ -135,6 +252,9 @@ class _Transaction:
 
     def write(self, op_type: str, op: dict[str, Any], key: dict[str, Any], current: Item | None) -> None:
         self.before.append((op["TableName"], key, current.to_json()["Attributes"] if current else None))
+        shard = _stream_of(self.backend.get_table(op["TableName"]))
+        if shard is not None and op["TableName"] not in self.stream_ends:
+            self.stream_ends[op["TableName"]] = (shard, len(shard.items))
         _apply(self.backend, op_type, op)
 
     def undo(self) -> None:
@@ -143,6 +263,9 @@ class _Transaction:
                 self.backend.delete_item(table_name, key)
             else:
                 self.backend.put_item(table_name, attributes)
+        # The transaction never happened: neither its writes nor their undoing are changes to stream.
+        for shard, end in self.stream_ends.values():
+            del shard.items[end:]
 
 
 def _transact_write_items(backend: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:

@@ -29,9 +29,11 @@ def provision(
         resolver.attributes[(logical_id, "Arn")] = f"arn:aws:s3:::{name}"
     for logical_id, resource in resources_of_type(template, "AWS::DynamoDB::Table").items():
         name = f"{prefix}-{logical_id}"
-        _create_table(dynamodb, name, resolver.resolve(resource["Properties"]))
+        stream_arn = _create_table(dynamodb, name, resolver.resolve(resource["Properties"]))
         resolver.refs[logical_id] = name
         resolver.attributes[(logical_id, "Arn")] = f"arn:aws:dynamodb:us-east-1:123456789012:table/{name}"
+        if stream_arn:
+            resolver.attributes[(logical_id, "StreamArn")] = stream_arn
     queues = resources_of_type(template, "AWS::SQS::Queue")
     # Dead-letter queues first: their ARNs go into the others' redrive policies.
     for logical_id in sorted(queues, key=lambda q: "RedrivePolicy" in queues[q]["Properties"]):
@@ -43,7 +45,17 @@ def provision(
         resolver.attributes[(logical_id, "QueueName")] = name
     for logical_id in resources_of_type(template, "AWS::SNS::Topic"):
         resolver.refs[logical_id] = _create_topic(sns or boto3.client("sns"), sqs, f"{prefix}-{logical_id}")
+    _name_websocket_apis(template, resolver)
     return resolver
+
+
+def _name_websocket_apis(template: dict[str, Any], resolver: Resolver) -> None:
+    """The WebSocket API is served by the local stack itself: its ID and stage name resolve, its URLs are
+    the local server's (set on the functions by the stack)."""
+    for logical_id in resources_of_type(template, "AWS::ApiGatewayV2::Api"):
+        resolver.refs[logical_id] = "local"
+    for logical_id, resource in resources_of_type(template, "AWS::ApiGatewayV2::Stage").items():
+        resolver.refs[logical_id] = resource["Properties"]["StageName"]
 
 
 def _create_topic(sns: Any, sqs: Any, name: str) -> str:
@@ -56,7 +68,8 @@ def _create_topic(sns: Any, sqs: Any, name: str) -> str:
     return arn
 
 
-def _create_table(dynamodb: Any, name: str, properties: dict[str, Any]) -> None:
+def _create_table(dynamodb: Any, name: str, properties: dict[str, Any]) -> str | None:
+    """Creates the table; returns its stream's ARN, if it has one."""
     arguments: dict[str, Any] = {
         "TableName": name,
         "BillingMode": properties["BillingMode"],
@@ -67,13 +80,17 @@ def _create_table(dynamodb: Any, name: str, properties: dict[str, Any]) -> None:
         arguments["GlobalSecondaryIndexes"] = properties["GlobalSecondaryIndexes"]
     if properties.get("SSESpecification", {}).get("SSEEnabled"):
         arguments["SSESpecification"] = {"Enabled": True}
-    dynamodb.create_table(**arguments)
+    if "StreamSpecification" in properties:
+        view_type = properties["StreamSpecification"]["StreamViewType"]
+        arguments["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": view_type}
+    description = dynamodb.create_table(**arguments)["TableDescription"]
     ttl = properties.get("TimeToLiveSpecification")
     if ttl:
         dynamodb.update_time_to_live(
             TableName=name,
             TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": bool(ttl["Enabled"])},
         )
+    return description.get("LatestStreamArn")
 
 
 def _create_queue(sqs: Any, name: str, properties: dict[str, Any]) -> str:

@@ -19,8 +19,8 @@ from attendance.data.devices import DeviceStore
 from attendance.domain.devices import Device, DeviceKind
 from attendance.stack_names import STACK_PREFIX
 from local_stack.openapi import OPENAPI_PATH
+from local_stack.running import ROOT, RunningStack, running_local_stack
 from local_stack.stack import local_client
-from tests.running_stack import ROOT, RunningStack, running_local_stack
 
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 ADMS_SERIAL = "FUZZ0000000001"

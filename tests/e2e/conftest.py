@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.running_stack import RunningStack, running_local_stack
+from local_stack.running import RunningStack, running_local_stack
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from admin_cli.main import app
-from tests.running_stack import wait_for as wait_until
+from local_stack.running import wait_for as wait_until
 
 pytestmark = pytest.mark.e2e
 

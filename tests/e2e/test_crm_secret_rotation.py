@@ -6,9 +6,9 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 
+from local_stack.running import wait_for
 from local_stack.stack import local_client
 from local_stack.template import load_template
-from tests.running_stack import wait_for
 
 pytestmark = pytest.mark.e2e
 ROTATED = "rotated-e2e-secret"

@@ -11,8 +11,8 @@ from admin_cli.main import app as cli_app
 from attendance.data.devices import DeviceStore
 from attendance.domain.devices import Device
 from edge_poller.simulator import AdmsClock, DeviceState
+from local_stack.running import wait_for
 from local_stack.stack import local_client
-from tests.running_stack import wait_for
 
 pytestmark = pytest.mark.e2e
 DEVICE_ID, SERIAL = "E2E-CMD-GATE", "E2ECMD0001"

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from edge_poller.simulator import AdmsClock, DeviceState
+from local_stack.running import wait_for
 from local_stack.stack import local_client
-from tests.running_stack import wait_for
 
 pytestmark = pytest.mark.e2e
 DEVICE_ID, SERIAL = "E2E-LIFE-GATE", "E2ELIFE0001"

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 
-from tests.running_stack import wait_for
+from local_stack.running import wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -1,4 +1,5 @@
-"""`python -m local_stack` as a user runs it, on free ports, for the end-to-end tests and the contract fuzz."""
+"""`python -m local_stack` as a user runs it, on free ports: for the end-to-end tests, the contract fuzz and
+the benchmarks."""
 
 import os
 import subprocess
@@ -25,6 +26,8 @@ class RunningStack:
     crm_url: str
     api_key: str
     output: list[str] = field(default_factory=list)
+    ws_url: str = "ws://127.0.0.1:3001"  # the live feed's WebSocket API
+    ws_management_url: str = "http://127.0.0.1:3002"  # its @connections API
 
     def sqs(self) -> Any:
         return local_client("sqs", self.aws_url)
@@ -37,7 +40,10 @@ class RunningStack:
 def running_local_stack(api_key: str, **settings: str) -> Iterator[RunningStack]:
     """Starts the stack (with extra settings, e.g. LOCAL_SCHEDULE_SECONDS), waits until it says it is up,
     and stops it when the block ends."""
-    ports = {"API_PORT": free_tcp_port(), "AWS_PORT": free_tcp_port(), "CRM_PORT": free_tcp_port()}
+    ports = {
+        name: free_tcp_port()
+        for name in ("API_PORT", "AWS_PORT", "CRM_PORT", "WS_PORT", "WS_MANAGEMENT_PORT")
+    }
     environment = os.environ | {name: str(port) for name, port in ports.items()} | {"LOCAL_API_KEY": api_key}
     environment |= settings
     process = subprocess.Popen(
@@ -62,6 +68,8 @@ def running_local_stack(api_key: str, **settings: str) -> Iterator[RunningStack]
             f"http://127.0.0.1:{ports['CRM_PORT']}",
             api_key,
             output,
+            f"ws://127.0.0.1:{ports['WS_PORT']}",
+            f"http://127.0.0.1:{ports['WS_MANAGEMENT_PORT']}",
         )
     finally:
         process.terminate()

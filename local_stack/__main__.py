@@ -30,6 +30,7 @@ attendance-sync local stack is up
   HTTP API    {config.api_url}    {", ".join(routes)}
   AWS (moto)  {config.aws_url}    AWS_ENDPOINT_URL={config.aws_url} for the aws CLI and boto3
   Mock CRM    {config.crm_url}/crm/attendance
+  Live feed   {config.ws_url}    @connections API {config.ws_management_url} (posts to clients)
   API key     {config.api_key}
   Punch queue {stack.resolver.refs["PunchQueue"]}
   DLQ         {stack.resolver.refs["PunchDeadLetterQueue"]}
@@ -55,7 +56,9 @@ def main() -> int:
     try:
         stack.start()
     except OSError as error:
-        print(f"could not start: {error} (is another stack running? set API_PORT, AWS_PORT, CRM_PORT)")
+        print(
+            f"could not start: {error} (is another stack running? set API_PORT, AWS_PORT, CRM_PORT, WS_PORT)"
+        )
         stack.stop()
         return 1
     except FunctionError as error:  # a handler that does not load: its traceback is printed above

@@ -231,11 +231,13 @@ def function_pools(
     concurrency: int,
     base_environment: dict[str, str],
     crash_before_queue: float = 0.0,
+    served_here: dict[str, str] | None = None,
 ) -> dict[str, FunctionPool]:
     """Every function of the template, each with its own environment variables, as Lambda sets them.
 
-    An SQS-triggered function runs at most its mapping's MaximumConcurrency environments, as on AWS;
-    others at most `concurrency`."""
+    `served_here`: variables naming an endpoint the local stack serves itself (the WebSocket API's URLs)
+    get the local value instead of the AWS one. An SQS-triggered function runs at most its mapping's
+    MaximumConcurrency environments, as on AWS; others at most `concurrency`."""
     defaults = template.get("Globals", {}).get("Function", {})
     chaos = {CRASH_VARIABLE: str(crash_before_queue)} if crash_before_queue else {}
     pools = {}
@@ -246,13 +248,17 @@ def function_pools(
             logical_id,
             f"{package}.{properties['Handler']}",
             float(properties.get("Timeout", defaults.get("Timeout", 3))),
-            function_environment(template, logical_id, resolver) | chaos,
+            _serve_here(function_environment(template, logical_id, resolver), served_here or {}) | chaos,
         )
         events = properties.get("Events", {})
         pools[logical_id] = FunctionPool(
             spec, events, _concurrency(events, resolver, concurrency), base_environment
         )
     return pools
+
+
+def _serve_here(environment: dict[str, str], served_here: dict[str, str]) -> dict[str, str]:
+    return environment | {name: value for name, value in served_here.items() if name in environment}
 
 
 def _concurrency(events: dict[str, dict[str, Any]], resolver: Resolver, default: int) -> int:

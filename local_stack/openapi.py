@@ -1,6 +1,7 @@
-"""docs/openapi.json from the handlers' own routes and models (Powertools), merged over every HttpApi function.
+"""docs/openapi.json from the handlers' own routes and models (Powertools), merged over every HttpApi function,
+and docs/feed-events.schema.json, the live feed's messages, from their pydantic models.
 
-`python -m local_stack.openapi` (make openapi) rewrites it; a test fails when it is stale.
+`python -m local_stack.openapi` (make openapi) rewrites both; a test fails when either is stale.
 """
 
 import importlib
@@ -15,10 +16,12 @@ from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
 from aws_lambda_powertools.event_handler.openapi.models import Server, ServerVariable
 
 from attendance.api import API_KEY_SCHEME
+from attendance.feed.events import json_schema as feed_json_schema
 from attendance.push.docs import SECURITY_SCHEMES, request_bodies
 from local_stack.template import TEMPLATE_PATH, load_template, resources_of_type
 
 OPENAPI_PATH = TEMPLATE_PATH.parent / "docs" / "openapi.json"
+FEED_SCHEMA_PATH = TEMPLATE_PATH.parent / "docs" / "feed-events.schema.json"
 TITLE, VERSION = "attendance-sync", "1.0.0"
 DESCRIPTION = (
     "Biometric time-clock punches in, exactly once, to the HR/CRM system.\n\n"
@@ -126,12 +129,15 @@ def render() -> str:
     return json.dumps(build(), indent=2, sort_keys=False) + "\n"
 
 
+def render_feed_schema() -> str:
+    return json.dumps(feed_json_schema(), indent=2) + "\n"
+
+
 def main() -> int:
     OPENAPI_PATH.parent.mkdir(exist_ok=True)
-    OPENAPI_PATH.write_text(render())
-    print(
-        f"wrote {OPENAPI_PATH.relative_to(Path.cwd()) if OPENAPI_PATH.is_relative_to(Path.cwd()) else OPENAPI_PATH}"
-    )
+    for path, text in ((OPENAPI_PATH, render()), (FEED_SCHEMA_PATH, render_feed_schema())):
+        path.write_text(text)
+        print(f"wrote {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
     return 0
 
 

@@ -23,7 +23,9 @@ from local_stack.mock_crm import GENERIC_PATH, MockCrmServer
 from local_stack.moto_patches import apply_moto_patches
 from local_stack.provision import provision
 from local_stack.sqs_trigger import SqsTrigger
+from local_stack.stream_trigger import StreamTrigger, poll_stream_until
 from local_stack.template import Resolver, load_template
+from local_stack.websocket_api import LocalWebSocketApi, websocket_routes
 
 HOST = "127.0.0.1"
 LOCAL_CRM_TOKEN = "local-crm-token"  # noqa: S105 - the mock CRM's bearer token
@@ -34,6 +36,8 @@ class LocalConfig:
     api_port: int = 3000
     aws_port: int = 4566
     crm_port: int = 5001
+    ws_port: int = 3001  # the live feed's WebSocket API
+    ws_management_port: int = 3002  # its @connections API, where functions post to clients
     api_key: str = "local-dev-key"
     # For soak tests and experiments: template parameter overrides ("Name=value,Name=value"), every
     # rate() schedule every N seconds instead of its own (daily crons keep their time), and a chance that
@@ -55,6 +59,8 @@ class LocalConfig:
             api_port=int(os.environ.get("API_PORT", cls.api_port)),
             aws_port=int(os.environ.get("AWS_PORT", cls.aws_port)),
             crm_port=int(os.environ.get("CRM_PORT", cls.crm_port)),
+            ws_port=int(os.environ.get("WS_PORT", cls.ws_port)),
+            ws_management_port=int(os.environ.get("WS_MANAGEMENT_PORT", cls.ws_management_port)),
             api_key=os.environ.get("LOCAL_API_KEY", cls.api_key),
             parameters=tuple((name.strip(), value.strip()) for name, value in overrides),
             schedule_seconds=float(schedule) if schedule else None,
@@ -74,6 +80,14 @@ class LocalConfig:
     def crm_url(self) -> str:
         return f"http://{HOST}:{self.crm_port}"
 
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{HOST}:{self.ws_port}"
+
+    @property
+    def ws_management_url(self) -> str:
+        return f"http://{HOST}:{self.ws_management_port}"
+
 
 class LocalStack:
     def __init__(
@@ -86,6 +100,7 @@ class LocalStack:
         self._moto: ThreadedMotoServer | None = None
         self._crm: MockCrmServer | None = None
         self._api: LocalApiServer | None = None
+        self._feed: LocalWebSocketApi | None = None
         self.resolver: Resolver | None = None
         self.functions: dict[str, FunctionPool] = {}
 
@@ -115,6 +130,11 @@ class LocalStack:
             self.config.concurrency,
             {k: v for k, v in os.environ.items() if not k.startswith("LOCAL_")},
             self.config.crash_before_queue,
+            # the WebSocket API and its @connections API are served by this stack, not by AWS
+            served_here={
+                "FEED_URL": self.config.ws_url,
+                "FEED_CONNECTIONS_ENDPOINT": self.config.ws_management_url,
+            },
         )
         self._warm_up()
         ApiKeyStore(boto3.client("dynamodb"), self.resolver.refs["ApiKeysTable"]).create(
@@ -122,6 +142,14 @@ class LocalStack:
         )
         self._api = LocalApiServer(HOST, self.config.api_port, http_routes(self.functions))
         self._spawn("http-api", self._api.serve_forever)
+        self._feed = LocalWebSocketApi(
+            HOST,
+            self.config.ws_port,
+            self.config.ws_management_port,
+            websocket_routes(template, self.functions),
+            log=self.log,
+        )
+        self._feed.start()
         for function in self.functions.values():
             self._start_event_sources(function)
 
@@ -131,6 +159,8 @@ class LocalStack:
             if server:
                 server.shutdown()
                 server.server_close()
+        if self._feed:
+            self._feed.stop()
         for thread in self._threads:
             thread.join(timeout=15)
         for function in self.functions.values():
@@ -158,7 +188,7 @@ class LocalStack:
     def _start_event_sources(self, function: FunctionPool) -> None:
         assert self.resolver
         for name, event in function.events.items():
-            if event["Type"] not in ("SQS", "Schedule", "ScheduleV2"):
+            if event["Type"] not in ("SQS", "DynamoDB", "Schedule", "ScheduleV2"):
                 continue  # HttpApi events are served by the local API
             properties = self.resolver.resolve(event["Properties"])
             if event["Type"] == "SQS":
@@ -175,6 +205,18 @@ class LocalStack:
                     self._spawn(
                         f"sqs-{function.logical_id}-{poller}", lambda t=trigger: self._poll_forever(t)
                     )
+            elif event["Type"] == "DynamoDB":
+                stream = StreamTrigger.for_event(
+                    properties,
+                    function.invoke,
+                    boto3.client("dynamodbstreams"),
+                    boto3.client("sqs"),
+                    self._queue_url,
+                    function.logical_id,
+                    should_stop=self._stop.is_set,
+                )
+                stream.start()  # LATEST: from the changes made once the stack is up
+                self._spawn(f"stream-{name}", lambda t=stream: poll_stream_until(t, self._stop, self.log))
             elif event["Type"] in ("Schedule", "ScheduleV2"):
                 expression = properties["ScheduleExpression"]
                 zone = properties.get("ScheduleExpressionTimezone", "UTC")

@@ -109,3 +109,22 @@ class DeviceHealthSettings(_FromEnvironment):
 
     devices_table: str
     alarm_topic_arn: str
+
+
+class FeedConnectionsSettings(_FromEnvironment):
+    """The WebSocket API's routes: the connections table and the key that checks sign-in tokens."""
+
+    feed_connections_table: str
+    feed_signing_key_parameter: str
+
+
+class FeedTokenSettings(_FromEnvironment):
+    api_keys_table: str
+    feed_signing_key_parameter: str
+    feed_url: str = Field(pattern=r"^wss?://\S+$")
+    feed_token_minutes: int = Field(default=15, ge=1, le=15)
+
+
+class FeedFanoutSettings(_FromEnvironment):
+    feed_connections_table: str
+    feed_connections_endpoint: str = Field(pattern=r"^https?://\S+$")

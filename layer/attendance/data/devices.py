@@ -200,6 +200,11 @@ def contact_request(table: str, device_id: str, contact: Contact, now: datetime)
     return {"TableName": table, "Key": to_item({"deviceId": device_id}), **_contact_update(contact, now)}
 
 
+def device_from_item(item: dict[str, Any]) -> tuple[Device, DeviceHealth]:
+    """A device item (as a read or a stream image has it) as the registration and its health."""
+    return _device(item), _health(item)
+
+
 def _health(item: dict[str, Any]) -> DeviceHealth:
     values = from_item(item)
     seen = values.get("lastSeenAt")

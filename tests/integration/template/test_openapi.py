@@ -4,9 +4,10 @@ import json
 import re
 
 import pytest
+from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
-from local_stack.openapi import OPENAPI_PATH, render
+from local_stack.openapi import FEED_SCHEMA_PATH, OPENAPI_PATH, render, render_feed_schema
 from local_stack.template import resources_of_type
 
 
@@ -23,6 +24,16 @@ def test_committed_openapi_is_current():
     assert OPENAPI_PATH.read_text() == render(), (
         "docs/openapi.json is stale: run `make openapi` and commit it"
     )
+
+
+def test_committed_feed_schema_is_current_and_valid_json_schema():
+    assert FEED_SCHEMA_PATH.read_text() == render_feed_schema(), (
+        "docs/feed-events.schema.json is stale: run `make openapi` and commit it"
+    )
+    schema = json.loads(FEED_SCHEMA_PATH.read_text())
+    Draft202012Validator.check_schema(schema)
+    accepted = {"type": "punch.accepted", "version": 1, "at": "2026-11-30T08:00:00.000Z", "punch": {}}
+    assert list(Draft202012Validator(schema).iter_errors(accepted)), "an empty punch must not validate"
 
 
 def test_it_is_valid_openapi_with_no_dangling_reference(spec):

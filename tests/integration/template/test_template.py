@@ -20,6 +20,9 @@ from attendance.settings import (
     DevicesSettings,
     EmployeesSettings,
     ExportSettings,
+    FeedConnectionsSettings,
+    FeedFanoutSettings,
+    FeedTokenSettings,
     IngestSettings,
     ReportsSettings,
     SweepSettings,
@@ -40,6 +43,9 @@ FUNCTION_SETTINGS = {
     "DevicesFunction": DevicesSettings,
     "DeviceHealthFunction": DeviceHealthSettings,
     "EmployeesFunction": EmployeesSettings,
+    "FeedConnectionsFunction": FeedConnectionsSettings,
+    "FeedTokenFunction": FeedTokenSettings,
+    "FeedFanoutFunction": FeedFanoutSettings,
 }
 # Read by Powertools, and by attendance.tracing to choose a tracer before any settings are parsed.
 RUNTIME_VARIABLES = {
@@ -213,7 +219,21 @@ def test_transformed_mapping_keeps_worker_timeout_below_visibility(transformed):
     mappings = resources_of_type(transformed, "AWS::Lambda::EventSourceMapping")
     assert [m["Properties"]["FunctionResponseTypes"] for m in mappings.values()] == [
         ["ReportBatchItemFailures"]
-    ]
+    ] * 3
+
+
+def test_the_feed_never_holds_up_the_tables_streams(transformed):
+    """A failing fan-out retries a batch twice (halving it), then hands it on and the stream moves on."""
+    mappings = resources_of_type(transformed, "AWS::Lambda::EventSourceMapping")
+    streams = [m["Properties"] for m in mappings.values() if "StartingPosition" in m["Properties"]]
+    assert sorted(m["EventSourceArn"]["Fn::GetAtt"][0] for m in streams) == ["DevicesTable", "PunchesTable"]
+    for mapping in streams:
+        assert mapping["BisectBatchOnFunctionError"] is True
+        assert mapping["MaximumRetryAttempts"] == 2
+        assert mapping["MaximumRecordAgeInSeconds"] == {"Ref": "FeedMaxRecordAgeSeconds"}
+        assert mapping["DestinationConfig"] == {
+            "OnFailure": {"Destination": {"Fn::GetAtt": ["FeedFailureQueue", "Arn"]}}
+        }
 
 
 def test_alarms_notify_the_alarm_topic(template):
@@ -229,3 +249,27 @@ def test_alarms_notify_the_alarm_topic(template):
     subscription = template["Resources"]["AlarmEmailSubscription"]
     assert subscription["Condition"] == "HasAlarmEmail"
     assert template["Parameters"]["AlarmEmail"]["Default"] == ""
+
+
+def test_the_live_feed_has_its_routes_a_ttl_and_least_privilege(template):
+    routes = resources_of_type(template, "AWS::ApiGatewayV2::Route")
+    assert {route["Properties"]["RouteKey"] for route in routes.values()} == {
+        "$connect",
+        "$disconnect",
+        "subscribe",
+        "unsubscribe",
+        "$default",
+    }
+    table = template["Resources"]["FeedConnectionsTable"]["Properties"]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
+    policies = {
+        name: json.dumps(template["Resources"][name]["Properties"]["Policies"])
+        for name in ("FeedFanoutFunction", "FeedConnectionsFunction", "FeedTokenFunction")
+    }
+    # only the fan-out posts to connections, and only through its own stage
+    assert "${FeedApi}/${FeedStage}/POST/@connections/*" in policies["FeedFanoutFunction"]
+    assert "execute-api" not in policies["FeedConnectionsFunction"] + policies["FeedTokenFunction"]
+    # only the sign-in may create the signing key; the fan-out never sees it
+    assert "ssm:PutParameter" in policies["FeedTokenFunction"]
+    assert "ssm:PutParameter" not in policies["FeedConnectionsFunction"]
+    assert "ssm" not in policies["FeedFanoutFunction"]

@@ -22,6 +22,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from admin_cli.target import Target, TargetError, local_target, stack_target
+from admin_cli.watch import feed_access, feed_rooms, watch_feed
 from attendance.api import ApiError
 from attendance.commands.models import CommandView, PutEmployee, Reboot, RemoveEmployee, ResendLog, SetClock
 from attendance.commands.service import CommandService
@@ -786,6 +787,35 @@ def _differences(before: Employee, after: Employee) -> str:
         for field in ("name", "department")
         if getattr(before, field) != getattr(after, field)
     )
+
+
+# live feed
+
+
+@app.command("watch")
+def watch(
+    ctx: typer.Context,
+    device: Annotated[
+        list[str] | None, typer.Option(metavar="ID", help="this device's events (repeatable)")
+    ] = None,
+    user: Annotated[
+        list[str] | None, typer.Option(metavar="ID", help="this employee's punches (repeatable)")
+    ] = None,
+    deliveries: Annotated[bool, typer.Option("--deliveries", help="failed and dead-lettered")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="each event as received, one a line")] = False,
+    api_url: Annotated[
+        str | None, typer.Option(envvar="ATTENDANCE_API_URL", help="the HTTP API (default: the stack's)")
+    ] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option(envvar="ATTENDANCE_API_KEY", help="read or admin scope (local stack: its own key)"),
+    ] = None,
+) -> None:
+    """Follow the live feed: punches accepted, delivered, failed, and device states (Ctrl-C ends it)."""
+    local = ctx.obj.local or not ctx.obj.stack_name
+    access = feed_access(api_url, api_key, local, lambda: ctx.obj.target.api_url)
+    rooms = feed_rooms(device or [], user or [], deliveries)
+    raise typer.Exit(watch_feed(access, rooms, as_json or ctx.obj.json))
 
 
 def _cli_user() -> str:

@@ -66,10 +66,19 @@ def local_target() -> Target:
         for name, output in OUTPUTS.items()
         if output.endswith("TableName")
     }
-    api_url = f"http://127.0.0.1:{os.environ.get('API_PORT', '3000')}"
     return Target(
-        session, endpoint, punch_queue_url=queue_url, dead_letter_queue_url=dlq_url, api_url=api_url, **names
+        session,
+        endpoint,
+        punch_queue_url=queue_url,
+        dead_letter_queue_url=dlq_url,
+        api_url=local_api_url(),
+        **names,
     )
+
+
+def local_api_url() -> str:
+    """The local stack's HTTP API on API_PORT (3000): known without asking moto, so it needs no moto up."""
+    return f"http://127.0.0.1:{os.environ.get('API_PORT', '3000')}"
 
 
 def stack_target(stack_name: str, region: str | None, profile: str | None) -> Target:

@@ -29,6 +29,8 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from bench.edge_poller_bench import measure as measure_edge
+from bench.feed_bench import measure as measure_feed
+from bench.feed_bench import rows as feed_rows
 from local_stack.events import LambdaContext, http_api_event
 from local_stack.moto_patches import apply_moto_patches
 from local_stack.provision import provision
@@ -53,6 +55,8 @@ PRICE = {
     "dynamodb_gb_month": 0.25,
     "dynamodb_pitr_gb_month": 0.20,
     "logs_gb": 0.50,
+    "websocket_message": 1.00 / 1e6,  # per 32 KB unit, in or out
+    "websocket_connection_minute": 0.25 / 1e6,
 }
 
 
@@ -60,7 +64,7 @@ LOAD_AS_ON_LAMBDA = (
     "import importlib.abc, json, sys, time\n"
     "class Absent(importlib.abc.MetaPathFinder):\n"
     "    def find_spec(self, name, path, target=None):\n"
-    "        if name.split('.')[0] in BLOCKED: raise ImportError(name)\n"
+    "        if name.split('.')[0] in BLOCKED: raise ModuleNotFoundError(name)\n"
     "BLOCKED = set(json.loads(sys.argv[4])); sys.meta_path.insert(0, Absent())\n"
     "sys.path[:0] = sys.argv[1:3]; t = time.perf_counter(); __import__(sys.argv[3])\n"
     "print(time.perf_counter() - t)"
@@ -420,6 +424,8 @@ def main() -> None:
     stack = through_local_stack()
     print("edge poller, 50,000 records...", file=sys.stderr)
     edge = measure_edge(50_000)
+    print("the live feed through the local stack...", file=sys.stderr)
+    feed = measure_feed()
     cost = cost_model(calls)
     rows = [(f"Cold start (import + init, median of {COLD_RUNS}, as on Lambda)", "", "")]
     rows += [("  import boto3 (baseline)", f"{baseline * 1000:.0f} ms", "")]
@@ -477,6 +483,7 @@ def main() -> None:
             "",
         ),
     ]
+    rows += feed_rows(feed)
     width = max(len(row[0]) for row in rows) + 2
     table = "\n".join(f"{label:{width}}{value:>22}  {note}".rstrip() for label, value, note in rows)
     print(table)

@@ -73,7 +73,11 @@ def running_local_stack(api_key: str, **settings: str) -> Iterator[RunningStack]
         )
     finally:
         process.terminate()
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a stop that hangs must not leave the stack running
+            process.kill()
+            process.wait()
 
 
 def wait_for(condition: Callable[[], bool], limit: float = 60.0, every: float = 0.2) -> None:

@@ -1,4 +1,5 @@
-"""Reports API: GET /reports/daily and GET /reports/timesheet, JSON or CSV; needs a key with the reports scope."""
+"""Reports API: GET /reports/daily and GET /reports/timesheet, JSON or CSV; needs a key with the reports, read or
+admin scope."""
 
 from datetime import date, timedelta
 from functools import cache
@@ -74,7 +75,10 @@ class Timesheet(BaseModel):
     rows: list[ReportRow]
 
 
-Caller = Annotated[ApiKey, Depends(require_key(lambda: dependencies()[0], Scope.REPORTS))]
+# The dashboard signs in with a read or admin key: both may read reports, as a reports key may.
+Caller = Annotated[
+    ApiKey, Depends(require_key(lambda: dependencies()[0], Scope.REPORTS, Scope.READ, Scope.ADMIN))
+]
 Output = Annotated[
     Literal["json", "csv"], Query(alias="format", description="json (default), or csv for a spreadsheet")
 ]

@@ -128,3 +128,10 @@ class FeedTokenSettings(_FromEnvironment):
 class FeedFanoutSettings(_FromEnvironment):
     feed_connections_table: str
     feed_connections_endpoint: str = Field(pattern=r"^https?://\S+$")
+
+
+class DashboardSettings(_FromEnvironment):
+    """The web dashboard: the company's zone for every time it shows, and the feed it may connect to."""
+
+    default_time_zone: ZoneName = "UTC"
+    feed_url: str = Field(pattern=r"^wss?://\S+$")

@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from local_stack.running import RunningStack, running_local_stack
+from tests.e2e.browser import chromium, page  # noqa: F401 - fixtures for the dashboard tests
 
 
 @pytest.fixture(scope="session")

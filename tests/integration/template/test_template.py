@@ -14,6 +14,7 @@ from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
 
 from attendance.settings import (
+    DashboardSettings,
     DeviceCommandsSettings,
     DeviceHealthSettings,
     DevicePushSettings,
@@ -46,6 +47,7 @@ FUNCTION_SETTINGS = {
     "FeedConnectionsFunction": FeedConnectionsSettings,
     "FeedTokenFunction": FeedTokenSettings,
     "FeedFanoutFunction": FeedFanoutSettings,
+    "DashboardFunction": DashboardSettings,
 }
 # Read by Powertools, and by attendance.tracing to choose a tracer before any settings are parsed.
 RUNTIME_VARIABLES = {

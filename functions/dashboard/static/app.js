@@ -1,0 +1,104 @@
+// The dashboard's shell: sign-in, navigation and the router. Each page is a module of its own
+// (page-*.js) exporting render(view, params) -> optional cleanup function.
+import { ApiFailure, api, feed, h, session, showError, zone } from "./core.js";
+
+const PAGES = {
+  live: () => import("./page-live.js"),
+  devices: () => import("./page-devices.js"),
+  employees: () => import("./page-employees.js"),
+  reports: () => import("./page-reports.js"),
+  deliveries: () => import("./page-deliveries.js"),
+};
+const TITLES = { live: "Live", devices: "Devices", employees: "Employees", reports: "Reports", deliveries: "Deliveries" };
+
+let cleanup = null;
+const view = () => document.getElementById("view");
+
+/** The scopes a key's feed token carries (read, admin): whether admin actions are shown. */
+async function scopesOf() {
+  const grant = await api("/auth/token", { method: "POST" });
+  const payload = grant.token.split(".")[1].replaceAll("-", "+").replaceAll("_", "/");
+  return JSON.parse(atob(payload)).scope || [];
+}
+
+function showSignIn(message) {
+  feed.stop();
+  if (cleanup) cleanup();
+  cleanup = null;
+  document.getElementById("nav").hidden = true;
+  document.getElementById("session").hidden = true;
+  const form = signInForm();
+  view().replaceChildren(form);
+  form.hidden = false;
+  const error = form.querySelector("#sign-in-error");
+  error.hidden = !message;
+  error.textContent = message || "";
+  form.querySelector("#api-key").focus();
+}
+
+let signInTemplate = null;
+function signInForm() {
+  signInTemplate ||= document.getElementById("sign-in");
+  return signInTemplate;
+}
+
+async function signIn(key) {
+  session.start(key, []);
+  try {
+    session.scopes = await scopesOf();
+  } catch (error) {
+    session.end();
+    const why = error instanceof ApiFailure && error.status === 401 ? "This API key is unknown or revoked."
+      : error instanceof ApiFailure && error.status === 403 ? "This API key has neither the read nor the admin scope."
+      : error.message;
+    showSignIn(why);
+    return;
+  }
+  document.getElementById("nav").hidden = false;
+  document.getElementById("session").hidden = false;
+  document.getElementById("zone-note").textContent = `Times in ${zone}`;
+  document.body.classList.toggle("admin", session.isAdmin);
+  feed.start();
+  if (!location.hash || location.hash === "#/") location.hash = "#/live";
+  else route();
+}
+
+async function route() {
+  if (!session.key) return showSignIn();
+  const [name, ...params] = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
+  const page = PAGES[name] ? name : "live";
+  for (const link of document.querySelectorAll("#nav a")) {
+    if (link.getAttribute("href") === `#/${page}`) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  document.title = `${TITLES[page]} · attendance-sync`;
+  if (cleanup) cleanup();
+  cleanup = null;
+  const container = h("section", { class: "page", "aria-labelledby": "page-title" });
+  view().replaceChildren(container);
+  try {
+    const module = await PAGES[page]();
+    cleanup = (await module.render(container, params.filter(Boolean))) || null;
+  } catch (error) {
+    showError(container, error);
+  }
+  view().focus({ preventScroll: true });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  signInForm().addEventListener("submit", (event) => {
+    event.preventDefault();
+    const input = signInForm().querySelector("#api-key");
+    const key = input.value.trim();
+    input.value = "";
+    signIn(key);
+  });
+  document.getElementById("sign-out").addEventListener("click", () => {
+    session.end();
+    location.hash = "";
+    showSignIn();
+  });
+  window.addEventListener("hashchange", route);
+  if (session.key) signIn(session.key);
+  else showSignIn();
+});

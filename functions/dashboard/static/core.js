@@ -1,0 +1,242 @@
+// What every page of the dashboard shares: the session, the API, the live feed, times in the company's
+// zone, and a few accessible building blocks. Plain ES modules: no build step, no third-party code.
+
+export const zone = document.querySelector('meta[name="company-zone"]')?.content || "UTC";
+
+const KEY = "attendance-sync.api-key";
+
+/** The signed-in key lives in sessionStorage: this tab only, gone when it closes or on sign-out. */
+export const session = {
+  get key() { return sessionStorage.getItem(KEY); },
+  scopes: [],
+  get isAdmin() { return this.scopes.includes("admin"); },
+  start(key, scopes) { sessionStorage.setItem(KEY, key); this.scopes = scopes; },
+  end() { sessionStorage.removeItem(KEY); this.scopes = []; },
+};
+
+export class ApiFailure extends Error {
+  constructor(status, error, message) {
+    super(message);
+    this.status = status;
+    this.error = error;
+  }
+}
+
+function url(path, query) {
+  const target = new URL(path, location.origin);
+  for (const [name, value] of Object.entries(query || {})) {
+    if (value !== undefined && value !== null && value !== "") target.searchParams.set(name, value);
+  }
+  return target;
+}
+
+async function request(path, { method = "GET", body, query, accept = "application/json" } = {}) {
+  const headers = { Authorization: `Bearer ${session.key}`, Accept: accept };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let reply;
+  try {
+    reply = await fetch(url(path, query), { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch {
+    throw new ApiFailure(0, "unreachable", "The API cannot be reached. Check the connection and try again.");
+  }
+  if (!reply.ok) {
+    let problem = {};
+    try { problem = await reply.json(); } catch { /* not JSON: API Gateway's own answer */ }
+    throw new ApiFailure(reply.status, problem.error || "error", problem.message || `${reply.status} ${reply.statusText}`);
+  }
+  return reply;
+}
+
+/** JSON from the API; a refusal becomes an ApiFailure with the API's own message. */
+export async function api(path, options) {
+  const reply = await request(path, options);
+  return reply.status === 204 ? null : reply.json();
+}
+
+/** Text (CSV) from the API. */
+export async function apiText(path, options) {
+  return (await request(path, { ...options, accept: "text/csv" })).text();
+}
+
+// ---- times: every time shown is in the company's zone, and says so once in the header ----
+
+const instantFormat = new Intl.DateTimeFormat(undefined, {
+  timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit",
+});
+const clockFormat = new Intl.DateTimeFormat(undefined, { timeZone: zone, hour: "2-digit", minute: "2-digit", second: "2-digit" });
+
+/** An instant (ISO, UTC) as date and time in the company's zone; "–" for none. */
+export function formatInstant(iso) {
+  return iso ? instantFormat.format(new Date(iso)) : "–";
+}
+
+/** An instant as a time of day in the company's zone. */
+export function formatClock(iso) {
+  return iso ? clockFormat.format(new Date(iso)) : "–";
+}
+
+/** Today's date (YYYY-MM-DD) in the company's zone. */
+export function today() {
+  const parts = new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" });
+  return parts.format(new Date());
+}
+
+// ---- building blocks ----
+
+/** h("a", {href: "#/x"}, "text", child): an element; attributes starting with "on" are listeners. */
+export function h(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name.startsWith("on")) node.addEventListener(name.slice(2).toLowerCase(), value);
+    else if (name === "dataset") Object.assign(node.dataset, value);
+    else node.setAttribute(name, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child !== undefined && child !== null && child !== false) node.append(child instanceof Node ? child : String(child));
+  }
+  return node;
+}
+
+/**
+ * A table with a caption; `columns` are [{label, cell: row => Node|string}], `key` names each row
+ * (data-key) so live updates can find it. An empty list shows `empty` instead.
+ */
+export function table({ caption, columns, rows, empty, key }) {
+  if (!rows.length) return h("p", { class: "empty" }, empty);
+  const body = h("tbody", {}, rows.map((row) => tableRow(columns, row, key)));
+  return h("div", { class: "table-wrap" },
+    h("table", {}, h("caption", {}, caption),
+      h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col" }, c.label)))), body));
+}
+
+export function tableRow(columns, row, key) {
+  return h("tr", { dataset: key ? { key: key(row) } : undefined }, columns.map((c) => h("td", { dataset: { label: c.label } }, c.cell(row))));
+}
+
+/** A status word with its colour; the word itself carries the meaning (not the colour alone). */
+export function badge(value) {
+  const text = String(value ?? "–").replaceAll("_", " ");
+  return h("span", { class: `badge badge-${String(value).replaceAll("_", "-")}` }, text);
+}
+
+export function loading(view, what) {
+  view.replaceChildren(h("p", { class: "loading", role: "status" }, `Loading ${what}…`));
+}
+
+/** A failure, said plainly where the content would be. */
+export function showError(container, error) {
+  const message = error instanceof ApiFailure ? error.message : `Something went wrong: ${error.message || error}`;
+  container.replaceChildren(h("p", { class: "error", role: "alert" }, message));
+}
+
+/** A confirmation in an accessible modal dialog; resolves true when confirmed. */
+export function confirmAction(question, confirmLabel) {
+  return new Promise((resolve) => {
+    const dialog = h("dialog", { class: "confirm", "aria-labelledby": "confirm-text" },
+      h("p", { id: "confirm-text" }, question),
+      h("div", { class: "actions" },
+        h("button", { type: "button", value: "cancel", onclick: () => dialog.close("cancel") }, "Cancel"),
+        h("button", { type: "button", class: "danger", onclick: () => dialog.close("confirm") }, confirmLabel)));
+    dialog.addEventListener("close", () => { dialog.remove(); resolve(dialog.returnValue === "confirm"); });
+    document.body.append(dialog);
+    dialog.showModal();
+  });
+}
+
+/** A message that appears for a moment (and for screen readers). */
+export function notify(message, kind = "info") {
+  const area = document.getElementById("notices") || document.body.appendChild(h("div", { id: "notices", role: "status", "aria-live": "polite" }));
+  const note = h("p", { class: `notice notice-${kind}` }, message);
+  area.append(note);
+  setTimeout(() => note.remove(), 6000);
+}
+
+// ---- the live feed ----
+
+const PING_SECONDS = 300; // inside API Gateway's 10 idle minutes
+
+/**
+ * One WebSocket for the whole app (room `all`); pages listen for the event types they show. It
+ * reconnects by itself (1 s, doubling to 30 s) with a fresh token, and shows its state in the header.
+ */
+class Feed {
+  #socket = null;
+  #listeners = new Set();
+  #backoff = 1;
+  #timer = null;
+  #pinger = null;
+  #running = false;
+
+  start() {
+    this.#running = true;
+    this.#connect();
+  }
+
+  stop() {
+    this.#running = false;
+    clearTimeout(this.#timer);
+    clearInterval(this.#pinger);
+    this.#socket?.close(1000);
+    this.#socket = null;
+    this.#status("offline", "Live feed: offline");
+  }
+
+  /** listener(message) for every feed message; returns the function that stops listening. */
+  listen(listener) {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  async #connect() {
+    if (!this.#running) return;
+    this.#status("connecting", "Live feed: connecting…");
+    let socket;
+    try {
+      const grant = await api("/auth/token", { method: "POST" });
+      socket = new WebSocket(`${grant.url}?token=${encodeURIComponent(grant.token)}`);
+    } catch {
+      this.#retry();
+      return;
+    }
+    this.#socket = socket;
+    socket.addEventListener("open", () => {
+      this.#backoff = 1;
+      this.#status("online", "Live feed: connected");
+      clearInterval(this.#pinger);
+      this.#pinger = setInterval(() => socket.send(JSON.stringify({ action: "ping" })), PING_SECONDS * 1000);
+    });
+    socket.addEventListener("message", (event) => {
+      let message;
+      try { message = JSON.parse(event.data); } catch { return; }
+      for (const listener of this.#listeners) listener(message);
+    });
+    socket.addEventListener("close", () => {
+      clearInterval(this.#pinger);
+      if (this.#socket === socket) this.#retry();
+    });
+  }
+
+  #retry() {
+    if (!this.#running) return;
+    this.#status("reconnecting", `Live feed: reconnecting in ${this.#backoff} s`);
+    this.#timer = setTimeout(() => this.#connect(), this.#backoff * 1000);
+    this.#backoff = Math.min(this.#backoff * 2, 30);
+  }
+
+  #status(state, text) {
+    const indicator = document.getElementById("feed-status");
+    if (!indicator) return;
+    indicator.dataset.state = state;
+    indicator.textContent = text;
+  }
+}
+
+export const feed = new Feed();
+
+/** A page's own stylesheet (`page-<name>.css` among the assets), added to the document once. */
+export function useStyles(name) {
+  if (!document.querySelector(`link[data-page-css="${name}"]`)) {
+    document.head.append(h("link", { rel: "stylesheet", href: `/assets/${name}`, dataset: { pageCss: name } }));
+  }
+}

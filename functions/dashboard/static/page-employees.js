@@ -1,0 +1,6 @@
+// The employees page (being built).
+import { h } from "./core.js";
+
+export async function render(view) {
+  view.replaceChildren(h("h1", { id: "page-title" }, "Employees"));
+}

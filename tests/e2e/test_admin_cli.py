@@ -48,8 +48,9 @@ def crm(stack) -> dict:
 
 
 def test_a_dead_lettered_punch_is_listed_redriven_and_delivered_once(stack, cli):
-    # Given the CRM is down long enough for a punch to exhaust its three attempts
-    httpx.post(stack.crm_url + "/crm/_behaviour", json={"failRate": 1, "status": 502}, timeout=5)
+    # Given the CRM refuses a punch for good (the three-attempt path is tested in test_local_stack)
+    refuse = {"failUsers": ["CLI-1"], "status": 422}
+    httpx.post(stack.crm_url + "/crm/_behaviour", json=refuse, timeout=5)
     at = (datetime.now() - timedelta(minutes=30)).replace(microsecond=0).isoformat()
     log_id = post(stack, {"deviceId": "DEV001", "userId": "CLI-1", "timestamp": at, "type": "in"}).json()[
         "logId"
@@ -64,14 +65,14 @@ def test_a_dead_lettered_punch_is_listed_redriven_and_delivered_once(stack, cli)
     )
     # Then `dlq list` shows it with its error, and `dlq show` its history
     [row] = [r for r in json.loads(cli("--json", "dlq", "list").output) if r["logId"] == log_id]
-    assert (row["user"], row["status"], row["attempts"]) == ("CLI-1", "failed", 3)
-    assert "HTTP 502" in row["last error"]
+    assert (row["user"], row["status"], row["attempts"]) == ("CLI-1", "failed", 1)
+    assert "HTTP 422" in row["last error"]
     assert row["died"]
     shown = cli("dlq", "show", log_id).output
-    assert "HTTP 502" in shown
+    assert "HTTP 422" in shown
     assert "failed" in shown
     # When the CRM recovers and the punch is redriven
-    httpx.post(stack.crm_url + "/crm/_behaviour", json={"failRate": 0}, timeout=5)
+    httpx.post(stack.crm_url + "/crm/_behaviour", json={"failUsers": []}, timeout=5)
     assert "redriven: 1" in cli("dlq", "redrive", log_id).output
     # Then it reaches the CRM exactly once, and the DLQ no longer holds it
     wait_for(lambda: any(p["logId"] == log_id for p in crm(stack)["punches"]))
@@ -84,7 +85,7 @@ def test_a_dead_lettered_punch_is_listed_redriven_and_delivered_once(stack, cli)
 
 
 def test_purge_marks_punches_abandoned(stack, cli):
-    httpx.post(stack.crm_url + "/crm/_behaviour", json={"failRate": 1, "status": 503}, timeout=5)
+    httpx.post(stack.crm_url + "/crm/_behaviour", json={"failUsers": ["CLI-2"], "status": 422}, timeout=5)
     at = (datetime.now() - timedelta(minutes=40)).replace(microsecond=0).isoformat()
     log_id = post(stack, {"deviceId": "DEV001", "userId": "CLI-2", "timestamp": at, "type": "out"}).json()[
         "logId"

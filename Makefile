@@ -12,7 +12,7 @@ SAM_CLI_VERSION := 1.170.0
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install browser test lint format build run demo openapi fuzz-api soak bench bench-edge clean check-python
+.PHONY: help install browser test lint format build run demo openapi fuzz-api soak bench bench-edge screenshots clean check-python
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -75,6 +75,9 @@ bench: install ## the benchmark suite: prints a table and writes the figures int
 
 bench-edge: install ## edge poller figures: first sync of 50,000 records, idle cycle
 	$(BIN)/python -m bench.edge_poller_bench --records 50000
+
+screenshots: install browser ## the README's dashboard screenshots (docs/screenshots/) from a seeded local stack
+	$(BIN)/python -m bench.dashboard_screenshots
 
 $(SAM_VENV)/.installed: Makefile | check-python
 	$(PYTHON) -m venv $(SAM_VENV)

@@ -35,6 +35,7 @@ from attendance.data.devices import DeviceStore
 from attendance.data.employees import EmployeeStore
 from attendance.data.punches import PunchStore
 from attendance.data.schedules import ScheduleStore
+from attendance.deliveries.service import DeadLetterService
 from attendance.devices.models import DeviceRegistration
 from attendance.devices.service import DeviceService
 from attendance.domain.devices import DeviceKind
@@ -107,6 +108,9 @@ class Context:
             target.punch_queue_url,
             target.punches_table,
         )
+
+    def dead_letter_service(self) -> DeadLetterService:
+        return DeadLetterService(self.punches(), self.dead_letters())
 
     def keys(self) -> ApiKeyStore:
         return ApiKeyStore(self.dynamodb, self.target.api_keys_table)
@@ -206,19 +210,13 @@ def _done(ctx: typer.Context, message: str, payload: dict[str, Any]) -> None:
 @dlq_app.command("list")
 def dlq_list(ctx: typer.Context) -> None:
     """Every dead-lettered punch: logId, user, device, punch time, attempts, last error, when it died."""
-    store = ctx.obj.punches()
     rows = []
-    for letter in ctx.obj.dead_letters().peek():
-        record = store.get(letter.log_id)
-        row = _record_row(record) if record else {"logId": letter.log_id, "status": "not in the table"}
-        row["died"] = _died(record) if record else None
+    for entry in ctx.obj.dead_letter_service().entries():
+        record = entry.record
+        row = _record_row(record) if record else {"logId": entry.log_id, "status": "not in the table"}
+        row["died"] = entry.dead_lettered_at
         rows.append(row)
     _show(ctx, rows, "Dead-lettered punches", "The dead-letter queue is empty.")
-
-
-def _died(record: PunchRecord) -> str | None:
-    final = [entry for entry in (record.history or []) if entry.get("status") == "failed"]
-    return final[-1]["at"] if final else None
 
 
 @dlq_app.command("show")
@@ -238,10 +236,10 @@ def dlq_redrive(
         raise typer.BadParameter("give logIds or --all (not both)")
     with Progress(console=console, transient=True, disable=ctx.obj.json) as progress:
         task = progress.add_task("redriving", total=None)
-        done = ctx.obj.dead_letters().redrive(
+        result = ctx.obj.dead_letter_service().redrive(
             None if all_ else set(log_ids or []), lambda n: progress.update(task, completed=n)
         )
-    missing = sorted(set(log_ids or []) - set(done))
+    done, missing = result.redriven, result.not_in_dlq
     _done(
         ctx,
         f"redriven: {len(done)}" + (f"; not in the DLQ: {', '.join(missing)}" if missing else ""),

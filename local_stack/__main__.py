@@ -27,6 +27,7 @@ def banner(stack: LocalStack) -> str:
     )
     return f"""
 attendance-sync local stack is up
+  Dashboard   {config.api_url}/    open it in a browser and sign in with the API key below
   HTTP API    {config.api_url}    {", ".join(routes)}
   AWS (moto)  {config.aws_url}    AWS_ENDPOINT_URL={config.aws_url} for the aws CLI and boto3
   Mock CRM    {config.crm_url}/crm/attendance
@@ -40,6 +41,8 @@ Send a punch:
     -H 'Content-Type: application/json' -d '{json.dumps(punch)}'
 See it arrive at the CRM:
   curl -s {config.crm_url}/crm/attendance
+Watch punches arrive as they happen:
+  attendance watch            (or the dashboard's Live page)
 
 Ctrl-C stops everything.
 """

@@ -135,3 +135,12 @@ class DashboardSettings(_FromEnvironment):
 
     default_time_zone: ZoneName = "UTC"
     feed_url: str = Field(pattern=r"^wss?://\S+$")
+
+
+class DeliveriesSettings(_FromEnvironment):
+    """The deliveries API: counts by sync status, the dead-letter queue, redrives onto the punch queue."""
+
+    punches_table: str
+    api_keys_table: str
+    punch_queue_url: str
+    punch_dlq_url: str

@@ -35,7 +35,9 @@ def browser_required() -> bool:
     return bool(os.environ.get("CI") or os.environ.get("REQUIRE_BROWSER"))
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: while Playwright's sync API runs, its event loop is the thread's, and
+# code under test that calls asyncio.run (the worker's batch processing) would fail after it.
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[object]:
     if not CHROMIUM.exists():
         reason = (

@@ -12,6 +12,7 @@ from attendance.data.api_keys import ApiKeyStore
 from attendance.data.devices import DeviceStore
 from attendance.domain.devices import Device
 from attendance.domain.keys import Scope, hash_key
+from functions.deliveries import app as deliveries_app
 from functions.device_commands import app as commands_app
 from functions.device_push import app as push_app
 from functions.devices import app as devices_app
@@ -34,6 +35,7 @@ def functions(use_function_env):
         ("DevicesFunction", devices_app),
         ("EmployeesFunction", employees_app),
         ("DeviceCommandsFunction", commands_app),
+        ("DeliveriesFunction", deliveries_app),
     ):
         environment |= use_function_env(logical_id, MAX_PAST_DAYS="3650")
         importlib.reload(module)
@@ -192,11 +194,14 @@ ADMIN_CHANGES = [
     (devices_app, "POST", "/devices/FRONT/disable", None),
     (commands_app, "POST", "/devices/FRONT/commands", {"kind": "reboot"}),
     (employees_app, "PUT", "/employees/E1", {"name": "Eve"}),
+    (deliveries_app, "POST", "/deliveries/dead-letters/redrive", {"all": True}),
 ]
 
 
 @pytest.mark.parametrize(("module", "method", "path", "body"), ADMIN_CHANGES)
-def test_only_an_admin_key_changes_devices_employees_and_commands(functions, module, method, path, body):
+def test_only_an_admin_key_changes_devices_employees_commands_and_deliveries(
+    functions, module, method, path, body
+):
     # Given a registered clock, and keys of every scope but admin
     keys, environment = functions
     DeviceStore(boto3.client("dynamodb"), environment["DEVICES_TABLE"]).put(

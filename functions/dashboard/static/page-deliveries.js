@@ -1,6 +1,263 @@
-// The deliveries page (being built).
-import { h } from "./core.js";
+// The deliveries page: punches by delivery status, the dead-letter queue with each punch's last error,
+// and, for admins, redrives (one or all, confirmed first) whose outcome shows live from the feed.
+// Route: #/deliveries.
+import {
+  api, badge, confirmAction, feed, formatClock, formatInstant, h, loading, notify, session, showError, table, tableRow,
+  useStyles,
+} from "./core.js";
+
+const REDRIVE = "/deliveries/dead-letters/redrive";
+const COUNTS = [
+  ["pending", "pending", "stored, on the way to the CRM"],
+  ["synced", "delivered", "taken by the CRM"],
+  ["failed", "dead-lettered", "given up on, waiting for a redrive"],
+  ["abandoned", "abandoned", "dead-lettered, then purged"],
+];
+const COUNTS_EVERY_MS = 3_000; // counting reads the whole status index: at most this often from the feed
+const EMPTY = "No dead letters: every punch was delivered or is on its way.";
+// What a dead letter's punch is now: its stored status at first, then what the feed says.
+const STATE_OF_STATUS = { failed: "dead_lettered", synced: "delivered", pending: "pending", abandoned: "abandoned" };
+const REDRIVABLE = new Set(["dead_lettered", "pending"]); // in the dead-letter queue, as far as the page knows
 
 export async function render(view) {
-  view.replaceChildren(h("h1", { id: "page-title" }, "Deliveries"));
+  useStyles("page-deliveries.css");
+  const counts = h("div", { class: "delivery-counts", "aria-live": "polite" });
+  const list = h("div", { class: "dead-letter-list" });
+  const progress = h("p", { class: "redrive-progress", role: "status", "aria-live": "polite", hidden: true });
+  const redriveAll = h("button", { type: "button", class: "danger admin-only", disabled: true }, "Redrive all");
+  const refresh = h("button", { type: "button", class: "secondary" }, "Refresh");
+  view.replaceChildren(
+    h("h1", { id: "page-title" }, "Deliveries"),
+    h("p", { class: "muted" }, "Every punch on its way to the CRM, and those it did not take: they wait in the dead-letter queue until an admin redrives them."),
+    h("h2", { id: "counts-title" }, "Punches by delivery status"),
+    counts,
+    h("div", { class: "dead-letter-head" },
+      h("h2", { id: "dead-letters-title" }, "Dead letters"),
+      h("div", { class: "dead-letter-actions" }, refresh, redriveAll)),
+    progress,
+    list);
+
+  const letters = new Map(); // logId -> the dead letter, with the nodes that change live
+  const redriven = new Set(); // logIds redriven from this page, followed until delivered or dead again
+  let countsTimer = null;
+  let countsAt = 0;
+  let alive = true;
+
+  // ---- counts ----
+
+  async function loadCounts() {
+    countsAt = Date.now();
+    try {
+      const overview = await api("/deliveries");
+      if (alive) showCounts(counts, overview);
+    } catch (error) {
+      if (alive) showError(counts, error);
+    }
+  }
+
+  /** Counts again soon: at once if the last count is old enough, else when it is. */
+  function countsSoon() {
+    if (countsTimer) return;
+    const wait = Math.max(0, countsAt + COUNTS_EVERY_MS - Date.now());
+    countsTimer = setTimeout(() => { countsTimer = null; loadCounts(); }, wait);
+  }
+
+  // ---- the dead letters ----
+
+  const columns = [
+    { label: "Log ID", cell: (l) => h("code", { class: "log-id", title: l.logId }, shortId(l.logId)) },
+    { label: "Employee", cell: (l) => l.userId ? h("a", { href: `#/employees/${encodeURIComponent(l.userId)}` }, l.userId) : "–" },
+    { label: "Device", cell: (l) => l.deviceId ? h("a", { href: `#/devices/${encodeURIComponent(l.deviceId)}` }, l.deviceId) : "–" },
+    { label: "Punch time", cell: (l) => formatInstant(l.punchTime) },
+    { label: "Attempts", cell: (l) => (l.attemptsNode = h("span", {}, String(l.attempts))) },
+    { label: "Last error", cell: (l) => (l.errorNode = h("span", { class: "last-error" }, l.lastError || "–")) },
+    { label: "Status", cell: (l) => (l.statusNode = h("span", { class: "letter-status" }, statusView(l))) },
+  ];
+  if (session.isAdmin) {
+    columns.push({
+      label: "Action",
+      cell: (l) => (l.button = h("button", {
+        type: "button", class: "secondary admin-only", "aria-label": `Redrive the punch of ${l.userId || l.logId}`,
+        disabled: !REDRIVABLE.has(l.state), onclick: () => redriveOne(l),
+      }, "Redrive")),
+    });
+  }
+
+  function showList() {
+    const rows = [...letters.values()];
+    list.replaceChildren(table({
+      caption: `Dead-lettered punches (${rows.length})`,
+      columns, rows, empty: EMPTY, key: (l) => l.logId,
+    }));
+    updateRedriveAll();
+  }
+
+  async function loadList() {
+    loading(list, "the dead letters");
+    redriveAll.disabled = true;
+    try {
+      const reply = await api("/deliveries/dead-letters");
+      if (!alive) return;
+      letters.clear();
+      for (const letter of reply.deadLetters) {
+        letters.set(letter.logId, { ...letter, state: letter.syncStatus ? STATE_OF_STATUS[letter.syncStatus] : "not_stored" });
+      }
+      showList();
+    } catch (error) {
+      if (alive) showError(list, error);
+    }
+  }
+
+  function setState(letter, state, detail) {
+    letter.state = state;
+    letter.detail = detail;
+    letter.statusNode?.replaceChildren(statusView(letter));
+    if (letter.button) letter.button.disabled = !REDRIVABLE.has(state);
+    updateRedriveAll();
+  }
+
+  function updateRedriveAll() {
+    redriveAll.disabled = ![...letters.values()].some((l) => l.state === "dead_lettered");
+  }
+
+  /** A punch dead-lettered while the page is open: a row of its own, from the event. */
+  function addFromEvent(message) {
+    const punch = message.punch;
+    const letter = {
+      logId: punch.logId, userId: punch.userId, deviceId: punch.deviceId, punchTime: punch.punchTime,
+      attempts: punch.attempts, lastError: message.error, syncStatus: punch.syncStatus, state: "dead_lettered",
+    };
+    letters.set(letter.logId, letter);
+    const body = list.querySelector("tbody");
+    if (body) body.prepend(tableRow(columns, letter, (l) => l.logId));
+    else showList();
+    const caption = list.querySelector("caption");
+    if (caption) caption.textContent = `Dead-lettered punches (${letters.size})`;
+    updateRedriveAll();
+  }
+
+  // ---- redrives ----
+
+  async function redriveOne(letter) {
+    const who = letter.userId ? `the punch of ${letter.userId} at ${formatInstant(letter.punchTime)}` : `punch ${letter.logId}`;
+    const question = `Redrive ${who}? It goes back to the queue and the CRM gets it once more.`;
+    if (!(await confirmAction(question, "Redrive"))) return;
+    await redrive({ logIds: [letter.logId] }, letter.button);
+  }
+
+  async function redriveEvery() {
+    const waiting = [...letters.values()].filter((l) => l.state === "dead_lettered").length;
+    const question = `Redrive every dead-lettered punch (${waiting} listed here)? Each goes back to the queue and the CRM gets it once more.`;
+    if (!(await confirmAction(question, "Redrive all"))) return;
+    await redrive({ all: true }, redriveAll);
+  }
+
+  async function redrive(body, button) {
+    if (button) button.disabled = true;
+    let result;
+    try {
+      result = await api(REDRIVE, { method: "POST", body });
+    } catch (error) {
+      notify(`The redrive failed: ${error.message}`, "error");
+      if (button) button.disabled = false;
+      updateRedriveAll();
+      return;
+    }
+    if (!alive) return;
+    for (const logId of result.redriven) {
+      redriven.add(logId);
+      const letter = letters.get(logId);
+      // The feed may have told of its delivery before this answer came: that stays.
+      if (letter && letter.state !== "delivered") setState(letter, "redriven");
+    }
+    for (const logId of result.notInDlq) {
+      const letter = letters.get(logId);
+      if (letter) setState(letter, letter.state, "not in the dead-letter queue (yet)");
+    }
+    notify(redriveSummary(result), result.redriven.length ? "info" : "error");
+    showProgress();
+    loadCounts();
+  }
+
+  function showProgress() {
+    if (!redriven.size) return;
+    const states = [...redriven].map((logId) => letters.get(logId)?.state);
+    const delivered = states.filter((s) => s === "delivered").length;
+    const failed = states.filter((s) => s === "dead_lettered" || s === "failed").length;
+    const waiting = redriven.size - delivered - failed;
+    progress.hidden = false;
+    progress.textContent = `Redriven from this page: ${redriven.size} · delivered: ${delivered} · failed again: ${failed} · on the way: ${waiting}`;
+  }
+
+  // ---- the feed: what happens to the punches shown ----
+
+  const stop = feed.listen((message) => {
+    const punch = message.punch;
+    if (!punch || !message.type?.startsWith("punch.") || message.type === "punch.accepted") return;
+    const letter = letters.get(punch.logId);
+    if (message.type === "punch.dead_lettered") {
+      if (letter) {
+        letter.attempts = punch.attempts;
+        letter.lastError = message.error;
+        letter.attemptsNode?.replaceChildren(String(punch.attempts));
+        letter.errorNode?.replaceChildren(message.error);
+        setState(letter, "dead_lettered");
+      } else {
+        addFromEvent(message);
+      }
+    } else if (letter && message.type === "punch.delivered") {
+      setState(letter, "delivered");
+    } else if (letter && message.type === "punch.failed" && !message.final) {
+      letter.attemptsNode?.replaceChildren(String(punch.attempts));
+      letter.errorNode?.replaceChildren(message.error);
+      setState(letter, "failed", `attempt ${message.attempt}, retrying`);
+    }
+    if (letter && redriven.has(punch.logId)) showProgress();
+    // Counted again for the punches shown here and for new dead letters only, not for every punch
+    if (letter || message.type === "punch.dead_lettered") countsSoon();
+  });
+
+  refresh.addEventListener("click", () => {
+    redriven.clear();
+    progress.hidden = true;
+    loadCounts();
+    loadList();
+  });
+  redriveAll.addEventListener("click", redriveEvery);
+  loading(counts, "the delivery counts");
+  await Promise.all([loadCounts(), loadList()]);
+  return () => {
+    alive = false;
+    stop();
+    clearTimeout(countsTimer);
+  };
+}
+
+function showCounts(container, overview) {
+  const stats = h("ul", { class: "stats delivery-stats", "aria-labelledby": "counts-title" },
+    COUNTS.map(([status, label, meaning]) => h("li", { class: `stat-${status}` },
+      h("strong", {}, String(overview.counts[status])), h("span", {}, label),
+      h("span", { class: "muted stat-meaning" }, meaning))));
+  const oldest = overview.oldestPending;
+  container.replaceChildren(stats,
+    h("p", { class: "delivery-facts" },
+      h("span", {}, `In the dead-letter queue: ${overview.deadLetters}`),
+      h("span", {}, oldest ? `Oldest pending: received ${formatInstant(oldest.receivedAt)}` : "Nothing pending"),
+      h("span", {}, `Counted at ${formatClock(new Date().toISOString())}`)));
+}
+
+function statusView(letter) {
+  const word = letter.state === "not_stored" ? badge("not_stored") : badge(letter.state);
+  return letter.detail ? h("span", {}, word, " ", h("span", { class: "muted" }, letter.detail)) : word;
+}
+
+function shortId(logId) {
+  return logId.length > 10 ? `${logId.slice(0, 8)}…` : logId;
+}
+
+function redriveSummary(result) {
+  const done = result.redriven.length;
+  const parts = [done ? `Redriven: ${done} punch${done === 1 ? "" : "es"}, on the way to the CRM` : "Nothing was redriven"];
+  if (result.notInDlq.length) parts.push(`not in the dead-letter queue: ${result.notInDlq.length}`);
+  return parts.join("; ") + ".";
 }

@@ -1,6 +1,392 @@
-// The devices page (being built).
-import { h } from "./core.js";
+// The devices page: every device with its state (live from the feed), and one device's page with its
+// recent punches (live), its command history and, for admins, a form to queue a command.
+// Routes: #/devices, #/devices/<deviceId>.
+import {
+  ApiFailure, api, badge, confirmAction, feed, formatInstant, h, loading, notify, session, showError, table,
+  tableRow, today, useStyles, zone,
+} from "./core.js";
 
-export async function render(view) {
-  view.replaceChildren(h("h1", { id: "page-title" }, "Devices"));
+const PUNCH_LIMIT = 50;
+const COMMAND_REFRESH_MS = 10_000; // while a command waits for the clock, its status is read again
+const PUNCH_EVENTS = new Set(["punch.accepted", "punch.delivered", "punch.failed", "punch.dead_lettered"]);
+const dayFormat = new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" });
+
+export async function render(view, params = []) {
+  useStyles("page-devices.css");
+  return params[0] ? renderDevice(view, params[0]) : renderList(view);
+}
+
+const devicePath = (deviceId) => `/devices/${encodeURIComponent(deviceId)}`;
+const deviceLink = (deviceId) => h("a", { href: `#/devices/${encodeURIComponent(deviceId)}` }, deviceId);
+const employeeLink = (userId) => h("a", { href: `#/employees/${encodeURIComponent(userId)}` }, userId);
+
+/** Clock drift as people read it: "+12 s", "−3 min 5 s"; "–" when unknown. */
+function drift(seconds) {
+  if (seconds === null || seconds === undefined) return "–";
+  const sign = seconds > 0 ? "+" : seconds < 0 ? "−" : "";
+  const size = Math.abs(seconds);
+  if (size < 60) return `${sign}${size} s`;
+  const minutes = Math.floor(size / 60);
+  if (minutes < 60) return `${sign}${minutes} min ${size % 60} s`;
+  return `${sign}${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+function isToday(iso) {
+  return iso ? dayFormat.format(new Date(iso)) === today() : false;
+}
+
+// ---- the list ----
+
+const LIST_COLUMNS = [
+  { label: "Device", cell: (d) => h("span", { class: "device-name" }, deviceLink(d.deviceId), d.name ? h("span", { class: "muted" }, d.name) : null) },
+  { label: "State", cell: (d) => badge(d.state) },
+  { label: "Kind", cell: (d) => d.kind },
+  { label: "Site", cell: (d) => d.site || "–" },
+  { label: "Last seen", cell: (d) => formatInstant(d.lastSeenAt) },
+  { label: "Last punch", cell: (d) => formatInstant(d.lastPunchAt) },
+  { label: "Punches today", cell: (d) => String(d.punchesToday) },
+  { label: "Clock drift", cell: (d) => drift(d.clockDriftSeconds) },
+];
+
+async function renderList(view) {
+  const summary = h("ul", { class: "stats device-stats", "aria-label": "Devices by state" });
+  const body = h("div", { class: "device-list" });
+  const announce = h("p", { class: "visually-hidden", role: "status", "aria-live": "polite" });
+  view.replaceChildren(
+    h("h1", { id: "page-title" }, "Devices"),
+    h("p", { class: "muted" }, "States change here as the devices are heard from, fall silent or are disabled."),
+    summary, announce, body);
+  loading(body, "the devices");
+
+  const devices = new Map();
+  const seenPunches = new Set(); // the feed is at-least-once: a punch counted once
+  let stale = false;
+
+  function draw() {
+    const rows = [...devices.values()].sort((a, b) => a.deviceId.localeCompare(b.deviceId));
+    const counts = { online: 0, silent: 0, never_seen: 0, disabled: 0 };
+    for (const device of rows) counts[device.state] = (counts[device.state] || 0) + 1;
+    summary.replaceChildren(...Object.entries(counts).map(([state, count]) =>
+      h("li", { class: `stat-${state.replaceAll("_", "-")}` }, h("strong", {}, String(count)), state.replaceAll("_", " "))));
+    body.replaceChildren(table({
+      caption: `${rows.length} registered device${rows.length === 1 ? "" : "s"}`,
+      columns: LIST_COLUMNS,
+      rows,
+      key: (d) => d.deviceId,
+      empty: "No devices are registered yet. Register one with POST /devices or the attendance CLI.",
+    }));
+  }
+
+  function redrawRow(deviceId) {
+    const row = body.querySelector(`tr[data-key="${CSS.escape(deviceId)}"]`);
+    if (!row) return draw();
+    const fresh = tableRow(LIST_COLUMNS, devices.get(deviceId), (d) => d.deviceId);
+    fresh.classList.add("fresh");
+    row.replaceWith(fresh);
+    const rows = [...devices.values()];
+    for (const item of summary.querySelectorAll("li")) {
+      const state = item.className.replace("stat-", "").replaceAll("-", "_");
+      item.querySelector("strong").textContent = String(rows.filter((d) => d.state === state).length);
+    }
+  }
+
+  async function load() {
+    const reply = await api("/devices");
+    devices.clear();
+    for (const device of reply.devices) devices.set(device.deviceId, device);
+    draw();
+  }
+
+  const stop = feed.listen((message) => {
+    if (message.type === "device.state") {
+      const change = message.device;
+      const known = devices.get(change.deviceId);
+      if (!known) { // a device registered meanwhile: the list of record has it
+        if (!stale) { stale = true; load().catch(() => {}).finally(() => { stale = false; }); }
+        return;
+      }
+      Object.assign(known, { state: change.state, lastSeenAt: change.lastSeenAt ?? known.lastSeenAt, name: change.name ?? known.name, site: change.site ?? known.site });
+      announce.textContent = `${change.deviceId} is ${change.state.replaceAll("_", " ")}.`;
+      redrawRow(change.deviceId);
+      // the event carries the state; the rest (drift, last punch, ...) is read from the record
+      api(devicePath(change.deviceId)).then((fresh) => {
+        if (!devices.has(fresh.deviceId)) return;
+        devices.set(fresh.deviceId, fresh);
+        redrawRow(fresh.deviceId);
+      }).catch(() => {});
+    } else if (message.type === "punch.accepted") {
+      const punch = message.punch;
+      const known = devices.get(punch.deviceId);
+      if (!known || seenPunches.has(punch.logId)) return;
+      seenPunches.add(punch.logId);
+      if (!known.lastPunchAt || punch.punchTime > known.lastPunchAt) known.lastPunchAt = punch.punchTime;
+      if (isToday(punch.punchTime)) known.punchesToday += 1;
+      redrawRow(punch.deviceId);
+    }
+  });
+
+  try {
+    await load();
+  } catch (error) {
+    showError(body, error);
+  }
+  return stop;
+}
+
+// ---- one device ----
+
+function facts(device) {
+  const rows = [
+    ["State", badge(device.state)],
+    ["Name", device.name || "–"],
+    ["Kind", device.kind],
+    ["Serial", device.serial || "–"],
+    ["Site", device.site || "–"],
+    ["Clock zone", device.timeZone || `${zone} (the company's)`],
+    ["Heard from via", device.via || "–"],
+    ["Last seen", formatInstant(device.lastSeenAt)],
+    ["Last punch", formatInstant(device.lastPunchAt)],
+    ["Punches today", String(device.punchesToday)],
+    ["Silent after", `${device.silentAfterMinutes} min without contact`],
+    ["Clock drift", drift(device.clockDriftSeconds)],
+    ["Model", device.model || "–"],
+    ["Firmware", device.firmware || "–"],
+    ["Last read by the poller", formatInstant(device.lastReadAt)],
+    ["Poller outbox", device.outboxDepth ?? "–"],
+    ["Last error", device.lastError || "–"],
+  ];
+  return h("dl", { class: "facts" }, rows.map(([term, value]) => h("div", {}, h("dt", {}, term), h("dd", {}, value))));
+}
+
+const PUNCH_COLUMNS = [
+  { label: "Time", cell: (p) => formatInstant(p.punchTime) },
+  { label: "Device time", cell: (p) => (p.localTime || "").replace("T", " ") || "–" },
+  { label: "Employee", cell: (p) => employeeLink(p.userId) },
+  { label: "Type", cell: (p) => p.type.replaceAll("_", " ") },
+  { label: "Source", cell: (p) => p.source },
+  { label: "Delivery", cell: (p) => badge(p.syncStatus) },
+  { label: "Attempts", cell: (p) => String(p.attempts) },
+  { label: "Last error", cell: (p) => p.lastError || "–" },
+];
+
+const COMMAND_COLUMNS = [
+  { label: "Queued", cell: (c) => formatInstant(c.createdAt) },
+  { label: "Kind", cell: (c) => c.kind.replaceAll("_", " ") },
+  { label: "Command", cell: (c) => h("code", { class: "command-text" }, c.command) },
+  { label: "Status", cell: (c) => badge(c.status) },
+  { label: "Result", cell: (c) => (c.returnCode === null ? "–" : c.returnCode === 0 ? "0 (success)" : String(c.returnCode)) },
+  { label: "Sent", cell: (c) => formatInstant(c.sentAt) },
+  { label: "Finished", cell: (c) => formatInstant(c.finishedAt) },
+  { label: "Expires", cell: (c) => formatInstant(c.expiresAt) },
+  { label: "Queued by", cell: (c) => c.queuedBy },
+];
+
+async function renderDevice(view, deviceId) {
+  const title = h("h1", { id: "page-title" }, `Device ${deviceId}`);
+  const about = h("div", { class: "card device-facts" });
+  const punches = h("div", { class: "device-punches" });
+  const announce = h("p", { class: "visually-hidden", role: "status", "aria-live": "polite" });
+  const commands = h("div", { class: "device-commands" });
+  view.replaceChildren(
+    h("p", { class: "back" }, h("a", { href: "#/devices" }, "← All devices")),
+    title, about);
+  loading(about, "the device");
+
+  let device;
+  try {
+    device = await api(devicePath(deviceId));
+  } catch (error) {
+    showError(about, error instanceof ApiFailure && error.status === 404 ? new ApiFailure(404, "not_found", `No device ${deviceId} is registered.`) : error);
+    return undefined;
+  }
+  if (device.name) title.textContent = `Device ${deviceId} · ${device.name}`;
+  about.replaceChildren(facts(device));
+
+  const layout = h("div", { class: "device-layout" },
+    h("section", { "aria-labelledby": "punches-title" },
+      h("h2", { id: "punches-title" }, "Recent punches"),
+      h("p", { class: "muted" }, `The last ${PUNCH_LIMIT}, newest first; new ones appear as they arrive.`),
+      announce, punches),
+    h("section", { "aria-labelledby": "commands-title" },
+      h("h2", { id: "commands-title" }, "Commands"),
+      commandForm(device, () => refreshCommands()),
+      commands));
+  view.append(layout);
+
+  // recent punches, then live from the feed
+  let rows = [];
+  function drawPunches(freshId) {
+    punches.replaceChildren(table({
+      caption: `Recent punches of ${deviceId}`,
+      columns: PUNCH_COLUMNS,
+      rows,
+      key: (p) => p.logId,
+      empty: "No punches from this device yet.",
+    }));
+    if (freshId) punches.querySelector(`tr[data-key="${CSS.escape(freshId)}"]`)?.classList.add("fresh");
+  }
+  loading(punches, "the punches");
+  let gone = false;
+  const stop = feed.listen((message) => {
+    if (message.type === "device.state" && message.device.deviceId === deviceId) {
+      Object.assign(device, { state: message.device.state, lastSeenAt: message.device.lastSeenAt ?? device.lastSeenAt });
+      about.replaceChildren(facts(device));
+      api(devicePath(deviceId)).then((fresh) => { if (!gone) { device = fresh; about.replaceChildren(facts(device)); } }).catch(() => {});
+      return;
+    }
+    if (!PUNCH_EVENTS.has(message.type) || message.punch?.deviceId !== deviceId) return;
+    const punch = message.punch;
+    const known = rows.find((p) => p.logId === punch.logId);
+    if (known) {
+      Object.assign(known, { syncStatus: punch.syncStatus, attempts: punch.attempts, lastError: message.error ?? known.lastError });
+      drawPunches();
+    } else {
+      rows = [{ ...punch, lastError: message.error ?? null }, ...rows].slice(0, PUNCH_LIMIT);
+      if (message.type === "punch.accepted") {
+        device.punchesToday += isToday(punch.punchTime) ? 1 : 0;
+        if (!device.lastPunchAt || punch.punchTime > device.lastPunchAt) device.lastPunchAt = punch.punchTime;
+        about.replaceChildren(facts(device));
+        announce.textContent = `New punch: ${punch.userId}, ${punch.type.replaceAll("_", " ")}, ${formatInstant(punch.punchTime)}.`;
+      }
+      drawPunches(punch.logId);
+    }
+  });
+  api(`${devicePath(deviceId)}/punches`, { query: { limit: PUNCH_LIMIT } })
+    .then((reply) => {
+      const live = new Set(rows.map((p) => p.logId));
+      rows = [...rows, ...reply.punches.filter((p) => !live.has(p.logId))].slice(0, PUNCH_LIMIT);
+      drawPunches();
+    })
+    .catch((error) => showError(punches, error));
+
+  // the command history, read again while a command waits for the clock
+  let timer = null;
+  async function refreshCommands() {
+    clearTimeout(timer);
+    try {
+      const history = await api(`${devicePath(deviceId)}/commands`);
+      if (gone) return;
+      commands.replaceChildren(table({
+        caption: `Command history of ${deviceId}, newest first`,
+        columns: COMMAND_COLUMNS,
+        rows: history.commands,
+        key: (c) => c.commandId,
+        empty: "No commands were queued for this device.",
+      }));
+      if (history.commands.some((c) => c.status === "pending" || c.status === "sent")) {
+        timer = setTimeout(refreshCommands, COMMAND_REFRESH_MS);
+      }
+    } catch (error) {
+      if (!gone) showError(commands, error);
+    }
+  }
+  loading(commands, "the command history");
+  refreshCommands();
+
+  return () => {
+    gone = true;
+    clearTimeout(timer);
+    stop();
+  };
+}
+
+// ---- queueing a command (admins) ----
+
+const KINDS = [
+  ["set_clock", "Sync the clock to the current time"],
+  ["resend_log", "Re-send its logs for a time range"],
+  ["put_employee", "Push employees to the clock"],
+  ["remove_employee", "Remove an employee from the clock"],
+  ["reboot", "Reboot the clock"],
+];
+
+function field(id, label, input, hint) {
+  return h("div", { class: "field" }, h("label", { for: id }, label), input, hint ? h("small", { class: "muted", id: `${id}-hint` }, hint) : null);
+}
+
+function commandForm(device, queued) {
+  if (!session.isAdmin) return null; // the API refuses anyway; read keys see no controls
+  const wrap = h("div", { class: "card command-card admin-only" });
+  if (device.kind !== "zkteco") {
+    wrap.append(h("p", { class: "muted" }, "Commands reach ZKTeco clocks over ADMS only; this device is a ",
+      `${device.kind} terminal.`));
+    return wrap;
+  }
+  const kind = h("select", { id: "command-kind", name: "kind" },
+    KINDS.map(([value, label]) => h("option", { value }, label)));
+  const from = h("input", { id: "command-from", name: "from", type: "datetime-local" });
+  const to = h("input", { id: "command-to", name: "to", type: "datetime-local" });
+  const users = h("input", { id: "command-users", name: "users", type: "text", autocomplete: "off", "aria-describedby": "command-users-hint" });
+  const everyone = h("input", { id: "command-everyone", name: "everyone", type: "checkbox" });
+  const removed = h("input", { id: "command-user", name: "user", type: "text", autocomplete: "off" });
+  const result = h("div", { class: "command-result", "aria-live": "polite" });
+  const button = h("button", { type: "submit" }, "Queue command");
+
+  const groups = {
+    resend_log: h("div", { class: "command-fields" },
+      field("command-from", "From (the clock's time)", from),
+      field("command-to", "To (the clock's time)", to)),
+    put_employee: h("div", { class: "command-fields" },
+      field("command-users", "Employee IDs", users, "Separated by spaces or commas; each is put on the clock with the directory's name."),
+      h("div", { class: "field check" }, everyone, h("label", { for: "command-everyone" }, "Every employee in the directory"))),
+    remove_employee: h("div", { class: "command-fields" }, field("command-user", "Employee ID", removed)),
+  };
+
+  function show() {
+    for (const [name, group] of Object.entries(groups)) group.hidden = name !== kind.value;
+    from.required = to.required = kind.value === "resend_log";
+    removed.required = kind.value === "remove_employee";
+    users.required = kind.value === "put_employee" && !everyone.checked;
+    users.disabled = everyone.checked;
+  }
+  kind.addEventListener("change", show);
+  everyone.addEventListener("change", show);
+  const yesterday = new Date(Date.now() - 86_400_000);
+  const day = dayFormat.format(yesterday);
+  from.value = `${day}T00:00`;
+  to.value = `${day}T23:59`;
+  show();
+
+  async function userIds() {
+    if (!everyone.checked) return users.value.split(/[\s,;]+/).filter(Boolean);
+    const directory = await api("/employees");
+    return directory.employees.map((e) => e.userId);
+  }
+
+  async function submit(event) {
+    event.preventDefault();
+    if (!form.reportValidity()) return;
+    if (kind.value === "reboot" && !(await confirmAction(`Reboot ${device.deviceId}? It stops taking punches until it is back.`, "Reboot"))) return;
+    button.disabled = true;
+    result.replaceChildren();
+    try {
+      let bodies;
+      if (kind.value === "resend_log") bodies = [{ kind: "resend_log", from: from.value, to: to.value }];
+      else if (kind.value === "put_employee") bodies = (await userIds()).map((userId) => ({ kind: "put_employee", userId }));
+      else if (kind.value === "remove_employee") bodies = [{ kind: "remove_employee", userId: removed.value.trim() }];
+      else bodies = [{ kind: kind.value }];
+      if (!bodies.length) {
+        result.replaceChildren(h("p", { class: "error", role: "alert" }, "The directory has no employees to push."));
+        return;
+      }
+      for (const body of bodies) await api(`${devicePath(device.deviceId)}/commands`, { method: "POST", body });
+      const what = bodies.length === 1 ? "Command queued" : `${bodies.length} commands queued`;
+      result.replaceChildren(h("p", { class: "ok" }, `${what}: the clock fetches it on its next poll.`));
+      notify(`${what} for ${device.deviceId}.`);
+    } catch (error) {
+      showError(result, error);
+    } finally {
+      button.disabled = false;
+      queued();
+    }
+  }
+
+  const form = h("form", { class: "command-form", "aria-labelledby": "queue-title", onsubmit: submit },
+    h("h3", { id: "queue-title" }, "Queue a command"),
+    field("command-kind", "Command", kind),
+    ...Object.values(groups),
+    h("div", { class: "actions" }, button),
+    result);
+  wrap.append(form);
+  return wrap;
 }

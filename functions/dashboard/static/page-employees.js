@@ -1,6 +1,332 @@
-// The employees page (being built).
-import { h } from "./core.js";
+// The employees page: the directory with each one's status today, and one employee's page with their
+// recent days, a timesheet for a chosen range and, for admins, a form to change name, department and
+// schedule. Routes: #/employees, #/employees/<userId>.
+import {
+  ApiFailure, api, badge, feed, formatInstant, h, loading, notify, session, showError, table, today, useStyles, zone,
+} from "./core.js";
 
-export async function render(view) {
-  view.replaceChildren(h("h1", { id: "page-title" }, "Employees"));
+const RECENT_DAYS = 7;
+const DAYS = [["mon", "Mon"], ["tue", "Tue"], ["wed", "Wed"], ["thu", "Thu"], ["fri", "Fri"], ["sat", "Sat"], ["sun", "Sun"]];
+
+export async function render(view, params = []) {
+  useStyles("page-employees.css");
+  return params[0] ? renderEmployee(view, params[0]) : renderList(view);
+}
+
+const employeePath = (userId) => `/employees/${encodeURIComponent(userId)}`;
+const employeeLink = (userId) => h("a", { href: `#/employees/${encodeURIComponent(userId)}` }, userId);
+const deviceLink = (deviceId) => h("a", { href: `#/devices/${encodeURIComponent(deviceId)}` }, deviceId);
+const words = (value) => String(value ?? "–").replaceAll("_", " ");
+
+/** A calendar date (YYYY-MM-DD) moved by `days`. */
+function addDays(date, days) {
+  const moment = new Date(`${date}T12:00:00Z`);
+  moment.setUTCDate(moment.getUTCDate() + days);
+  return moment.toISOString().slice(0, 10);
+}
+
+/** Monday of the week `date` is in. */
+function mondayOf(date) {
+  const weekday = (new Date(`${date}T12:00:00Z`).getUTCDay() + 6) % 7; // Monday 0
+  return addDays(date, -weekday);
+}
+
+function lastPunch(punch) {
+  if (!punch) return "–";
+  return h("span", {}, `${formatInstant(punch.time)}, ${words(punch.type)} at `, deviceLink(punch.deviceId));
+}
+
+// ---- the directory ----
+
+const LIST_COLUMNS = [
+  { label: "Employee", cell: (e) => employeeLink(e.userId) },
+  { label: "Name", cell: (e) => e.name },
+  { label: "Department", cell: (e) => e.department || "–" },
+  { label: "Today", cell: (e) => badge(e.status) },
+  { label: "Last punch", cell: (e) => lastPunch(e.lastPunch) },
+  { label: "Schedule", cell: (e) => scheduleText(e.schedule) },
+];
+
+function scheduleText(schedule) {
+  if (!schedule) return "none";
+  return schedule.isDefault ? `${schedule.label} (default)` : schedule.label;
+}
+
+async function renderList(view) {
+  const filter = h("input", { id: "employee-filter", type: "search", autocomplete: "off", placeholder: "Name, ID or department" });
+  const body = h("div", { class: "employee-list" });
+  const summary = h("ul", { class: "stats employee-stats", "aria-label": "Employees by status today" });
+  view.replaceChildren(
+    h("h1", { id: "page-title" }, "Employees"),
+    summary,
+    h("div", { class: "employee-filter" }, h("label", { for: "employee-filter" }, "Filter"), filter),
+    body);
+  loading(body, "the employees");
+
+  let employees = [];
+  function draw() {
+    const needle = filter.value.trim().toLowerCase();
+    const rows = employees.filter((e) => !needle || [e.userId, e.name, e.department || ""].some((v) => v.toLowerCase().includes(needle)));
+    const counts = { in: 0, on_break: 0, out: 0, absent: 0 };
+    for (const e of employees) counts[e.status] = (counts[e.status] || 0) + 1;
+    summary.replaceChildren(...Object.entries(counts).map(([status, count]) => h("li", { class: `stat-${status.replaceAll("_", "-")}` }, h("strong", {}, String(count)), words(status))));
+    body.replaceChildren(table({
+      caption: needle ? `${rows.length} of ${employees.length} employees match “${filter.value.trim()}”` : `${employees.length} employee${employees.length === 1 ? "" : "s"}, status today`,
+      columns: LIST_COLUMNS,
+      rows,
+      key: (e) => e.userId,
+      empty: employees.length ? "No employee matches the filter." : "The directory is empty. Add employees with PUT /employees/{userId} or the attendance CLI.",
+    }));
+  }
+  filter.addEventListener("input", draw);
+
+  // A punch changes its employee's status: read that employee again (the API decides the status).
+  const due = new Set();
+  let timer = null;
+  const stop = feed.listen((message) => {
+    if (message.type !== "punch.accepted" || !employees.some((e) => e.userId === message.punch.userId)) return;
+    due.add(message.punch.userId);
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      const users = [...due];
+      due.clear();
+      for (const userId of users) {
+        try {
+          const fresh = await api(employeePath(userId));
+          employees = employees.map((e) => (e.userId === userId ? fresh : e));
+        } catch { /* the next read shows it */ }
+      }
+      draw();
+      for (const userId of users) body.querySelector(`tr[data-key="${CSS.escape(userId)}"]`)?.classList.add("fresh");
+    }, 500);
+  });
+
+  try {
+    employees = (await api("/employees")).employees;
+    draw();
+  } catch (error) {
+    showError(body, error);
+  }
+  return () => { clearTimeout(timer); stop(); };
+}
+
+// ---- one employee ----
+
+function minutes(value) {
+  if (!value) return "0:00";
+  return `${Math.floor(value / 60)}:${String(value % 60).padStart(2, "0")}`;
+}
+
+/** A report's local time (ISO without offset) as a time of day, with the date when it is another day. */
+function localTime(value, date) {
+  if (!value) return "–";
+  const [day, time] = value.split("T");
+  const clock = (time || "").slice(0, 5);
+  return day === date ? clock : `${day} ${clock}`;
+}
+
+const SHEET_COLUMNS = [
+  { label: "Date", cell: (r) => r.date },
+  { label: "First in", cell: (r) => localTime(r.firstIn, r.date) },
+  { label: "Last out", cell: (r) => localTime(r.lastOut, r.date) },
+  { label: "Worked (h:mm)", cell: (r) => minutes(r.workedMinutes) },
+  { label: "Break", cell: (r) => minutes(r.breakMinutes) },
+  { label: "Overtime", cell: (r) => minutes(r.overtimeMinutes) },
+  { label: "Late", cell: (r) => minutes(r.lateMinutes) },
+  { label: "Early leave", cell: (r) => minutes(r.earlyLeaveMinutes) },
+  { label: "Punches", cell: (r) => String(r.punches) },
+  { label: "Anomalies", cell: (r) => (r.anomalies.length ? r.anomalies.map(words).join(", ") : "–") },
+];
+const RECENT_COLUMNS = SHEET_COLUMNS.filter((c) => ["Date", "First in", "Last out", "Worked (h:mm)", "Punches", "Anomalies"].includes(c.label));
+
+function zonesOf(rows) {
+  const zones = [...new Set(rows.map((r) => r.timeZone))];
+  return zones.length ? `times in ${zones.join(", ")}` : `times in ${zone}`;
+}
+
+function facts(employee) {
+  const rows = [
+    ["Employee ID", employee.userId],
+    ["Name", employee.name],
+    ["Department", employee.department || "–"],
+    ["Today", badge(employee.status)],
+    ["Last punch", lastPunch(employee.lastPunch)],
+    ["Schedule", scheduleText(employee.schedule)],
+  ];
+  return h("dl", { class: "facts" }, rows.map(([term, value]) => h("div", {}, h("dt", {}, term), h("dd", {}, value))));
+}
+
+async function renderEmployee(view, userId) {
+  const title = h("h1", { id: "page-title" }, `Employee ${userId}`);
+  const about = h("div", { class: "card employee-facts", "aria-live": "polite" });
+  view.replaceChildren(h("p", { class: "back" }, h("a", { href: "#/employees" }, "← All employees")), title, about);
+  loading(about, "the employee");
+
+  let employee;
+  try {
+    employee = await api(employeePath(userId));
+  } catch (error) {
+    showError(about, error instanceof ApiFailure && error.status === 404 ? new ApiFailure(404, "not_found", `No employee ${userId} is in the directory.`) : error);
+    return undefined;
+  }
+  function show(current) {
+    employee = current;
+    title.textContent = `${employee.name} (${userId})`;
+    about.replaceChildren(facts(employee));
+  }
+  show(employee);
+
+  const recent = h("div", { class: "employee-recent" });
+  const sheet = timesheetSection(userId);
+  view.append(...[
+    h("section", { "aria-labelledby": "recent-title" },
+      h("h2", { id: "recent-title" }, "Recent punches"),
+      h("p", { class: "muted" }, `The last ${RECENT_DAYS} days, newest first; a new punch updates them.`),
+      recent),
+    sheet.section,
+    editSection(employee, show)].filter(Boolean));
+
+  let gone = false;
+  async function loadRecent() {
+    const to = today();
+    try {
+      const reply = await api("/reports/timesheet", { query: { userId, from: addDays(to, -(RECENT_DAYS - 1)), to } });
+      if (gone) return;
+      const rows = reply.rows.filter((r) => r.punches > 0).reverse();
+      recent.replaceChildren(table({
+        caption: `Punches of ${userId} by day, ${zonesOf(reply.rows)}`,
+        columns: RECENT_COLUMNS,
+        rows,
+        key: (r) => r.date,
+        empty: `No punches in the last ${RECENT_DAYS} days.`,
+      }));
+    } catch (error) {
+      if (!gone) showError(recent, error);
+    }
+  }
+  loading(recent, "the recent punches");
+  loadRecent();
+  sheet.run();
+
+  let timer = null;
+  const stop = feed.listen((message) => {
+    if (message.type !== "punch.accepted" || message.punch.userId !== userId) return;
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      try { show(await api(employeePath(userId))); } catch { /* shown at the next read */ }
+      loadRecent();
+    }, 500);
+  });
+  return () => { gone = true; clearTimeout(timer); stop(); };
+}
+
+function timesheetSection(userId) {
+  const end = today();
+  const from = h("input", { id: "sheet-from", name: "from", type: "date", required: true, value: mondayOf(end) });
+  const to = h("input", { id: "sheet-to", name: "to", type: "date", required: true, value: addDays(mondayOf(end), 6) });
+  const result = h("div", { class: "sheet-result", "aria-live": "polite" });
+  let asked = 0;
+
+  async function run() {
+    if (!form.reportValidity()) return;
+    const ticket = ++asked;
+    loading(result, "the timesheet");
+    try {
+      const reply = await api("/reports/timesheet", { query: { userId, from: from.value, to: to.value } });
+      if (ticket !== asked) return;
+      const total = (name) => reply.rows.reduce((sum, r) => sum + r[name], 0);
+      result.replaceChildren(
+        h("p", { class: "sheet-totals" },
+          reply.rows.length ? `${reply.rows.length} day${reply.rows.length === 1 ? "" : "s"}; worked ${minutes(total("workedMinutes"))}, ` : null,
+          reply.rows.length ? `overtime ${minutes(total("overtimeMinutes"))}, late ${minutes(total("lateMinutes"))}. ` : null,
+          h("a", { href: `#/reports/timesheet/${encodeURIComponent(userId)}/${reply.from}/${reply.to}` }, "Open in Reports (CSV)")),
+        table({
+          caption: `Timesheet of ${userId}, ${reply.from} to ${reply.to}, ${zonesOf(reply.rows)}`,
+          columns: SHEET_COLUMNS,
+          rows: reply.rows,
+          key: (r) => r.date,
+          empty: `No punches from ${reply.from} to ${reply.to}.`,
+        }));
+    } catch (error) {
+      if (ticket === asked) showError(result, error);
+    }
+  }
+
+  const form = h("form", { class: "inline sheet-form", onsubmit: (event) => { event.preventDefault(); run(); } },
+    h("div", {}, h("label", { for: "sheet-from" }, "From"), from),
+    h("div", {}, h("label", { for: "sheet-to" }, "To"), to),
+    h("button", { type: "submit" }, "Show timesheet"));
+  const section = h("section", { "aria-labelledby": "sheet-title" },
+    h("h2", { id: "sheet-title" }, "Timesheet"),
+    h("p", { class: "muted" }, "Up to 31 days; the default is the current week."),
+    form, result);
+  return { section, run };
+}
+
+// ---- editing (admins) ----
+
+function editSection(employee, saved) {
+  if (!session.isAdmin) return null; // the API refuses anyway; read keys see no controls
+  const schedule = employee.schedule;
+  const name = h("input", { id: "edit-name", name: "name", required: true, maxlength: 128, value: employee.name, autocomplete: "off" });
+  const department = h("input", { id: "edit-department", name: "department", maxlength: 128, value: employee.department || "", autocomplete: "off" });
+  const own = h("input", { id: "edit-own-schedule", type: "checkbox", checked: Boolean(schedule && !schedule.isDefault) });
+  const days = DAYS.map(([value, label]) => {
+    const box = h("input", { id: `edit-day-${value}`, type: "checkbox", value, checked: schedule ? schedule.days.includes(value) : !["sat", "sun"].includes(value) });
+    return h("span", { class: "day" }, box, h("label", { for: `edit-day-${value}` }, label));
+  });
+  const start = h("input", { id: "edit-start", type: "time", required: true, value: schedule?.start || "09:00" });
+  const end = h("input", { id: "edit-end", type: "time", required: true, value: schedule?.end || "17:00" });
+  const grace = h("input", { id: "edit-grace", type: "number", min: 0, max: 240, step: 1, required: true, value: schedule?.graceMinutes ?? 5 });
+  const scheduleZone = h("input", { id: "edit-zone", required: true, maxlength: 64, value: schedule?.timeZone || zone, autocomplete: "off" });
+  const scheduleFields = h("fieldset", { class: "schedule-fields" },
+    h("legend", {}, "Schedule"),
+    h("fieldset", { class: "days" }, h("legend", {}, "Work days"), days),
+    h("div", { class: "field" }, h("label", { for: "edit-start" }, "Shift start"), start),
+    h("div", { class: "field" }, h("label", { for: "edit-end" }, "Shift end"), end),
+    h("div", { class: "field" }, h("label", { for: "edit-grace" }, "Grace (minutes)"), grace),
+    h("div", { class: "field" }, h("label", { for: "edit-zone" }, "Schedule time zone"), scheduleZone));
+  const result = h("div", { class: "edit-result", "aria-live": "polite" });
+  const button = h("button", { type: "submit" }, "Save changes");
+
+  function toggle() { scheduleFields.disabled = !own.checked; }
+  own.addEventListener("change", toggle);
+  toggle();
+
+  async function submit(event) {
+    event.preventDefault();
+    if (!form.reportValidity()) return;
+    const body = { name: name.value.trim(), department: department.value.trim() || null };
+    if (own.checked) {
+      const chosen = days.map((d) => d.querySelector("input")).filter((b) => b.checked).map((b) => b.value);
+      if (!chosen.length) {
+        result.replaceChildren(h("p", { class: "error", role: "alert" }, "Choose at least one work day."));
+        return;
+      }
+      body.schedule = { days: chosen, start: start.value, end: end.value, graceMinutes: Number(grace.value), timeZone: scheduleZone.value.trim() };
+    }
+    button.disabled = true;
+    result.replaceChildren();
+    try {
+      const changed = await api(employeePath(employee.userId), { method: "PUT", body });
+      saved(changed);
+      result.replaceChildren(h("p", { class: "ok" }, "Saved."));
+      notify(`${changed.name} saved.`);
+    } catch (error) {
+      showError(result, error);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  const form = h("form", { class: "card edit-form", "aria-labelledby": "edit-title", onsubmit: submit },
+    h("div", { class: "field" }, h("label", { for: "edit-name" }, "Name"), name),
+    h("div", { class: "field" }, h("label", { for: "edit-department" }, "Department"), department),
+    h("div", { class: "field check" }, own,
+      h("label", { for: "edit-own-schedule" }, "Give them their own schedule (unticked: the schedule stays as it is)")),
+    scheduleFields,
+    h("div", { class: "actions" }, button),
+    result);
+  return h("section", { class: "admin-only", "aria-labelledby": "edit-title" },
+    h("h2", { id: "edit-title" }, "Edit employee"), form);
 }

@@ -1,6 +1,277 @@
-// The reports page (being built).
-import { h } from "./core.js";
+// The reports page: the daily report and an employee's timesheet, as tables, each with a download of the
+// API's own CSV (format=csv). Routes: #/reports, #/reports/daily/<date>[/<userId>],
+// #/reports/timesheet/<userId>[/<from>/<to>] (an employee's page links here).
+import { api, apiText, h, notify, showError, table, today, useStyles, zone } from "./core.js";
 
-export async function render(view) {
-  view.replaceChildren(h("h1", { id: "page-title" }, "Reports"));
+const MAX_DAYS = 31; // the API's limit for a timesheet (it answers 422 beyond it, with the reason)
+const USER_PATTERN = "[A-Za-z0-9._:@\\/+\\-]+"; // the API's pattern for an employee ID
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+export async function render(view, params = []) {
+  useStyles("page-reports.css");
+  const [kind, ...rest] = params;
+  const urls = new Set(); // Blob URLs of downloads, released when leaving the page
+
+  const daily = dailyPanel(urls);
+  const sheet = timesheetPanel(urls);
+  view.replaceChildren(
+    h("h1", { id: "page-title" }, "Reports"),
+    h("p", { class: "muted reports-intro" },
+      `Work days computed from the punches, times in ${zone}. Download CSV saves the API's own file (format=csv).`),
+    h("div", { class: "reports-panels" }, daily.panel, sheet.panel),
+  );
+
+  if (kind === "timesheet" && rest[0]) {
+    sheet.fill(rest[0], DATE.test(rest[1] || "") ? rest[1] : undefined, DATE.test(rest[2] || "") ? rest[2] : undefined);
+    sheet.run();
+    daily.run();
+    sheet.panel.scrollIntoView({ block: "start" }); // a link from an employee's page: their timesheet first
+  } else {
+    if (kind === "daily") daily.fill(DATE.test(rest[0] || "") ? rest[0] : undefined, rest[1]);
+    daily.run();
+  }
+
+  return () => {
+    for (const url of urls) URL.revokeObjectURL(url);
+    urls.clear();
+  };
+}
+
+// ---- the two forms ----
+
+function dailyPanel(urls) {
+  const date = h("input", { id: "daily-date", name: "date", type: "date", required: true, value: today() });
+  const user = employeeInput("daily-user", false);
+  const result = resultArea();
+  let asked = 0;
+
+  async function run() {
+    if (!form.reportValidity()) return;
+    const query = { date: date.value, userId: user.value.trim() || undefined };
+    const ticket = ++asked;
+    result.wait("the daily report");
+    try {
+      const report = await api("/reports/daily", { query });
+      if (ticket !== asked) return; // a newer request is on its way
+      const who = query.userId ? ` for ${query.userId}` : "";
+      result.show(
+        `${count(report.rows.length, "employee")} on ${query.date}${who}.`,
+        download(urls, "/reports/daily", query, `daily-${query.date}.csv`),
+        table({
+          caption: `Daily report, ${query.date}${who}`,
+          columns: columns(report.rows, { date: false, user: true }),
+          rows: report.rows,
+          key: (row) => row.userId,
+          empty: query.userId ? `No punches from ${query.userId} on ${query.date}.` : `No punches on ${query.date}.`,
+        }),
+      );
+    } catch (error) {
+      if (ticket === asked) result.fail(error);
+    }
+  }
+
+  const form = h("form", { class: "inline report-form", onsubmit: (event) => { event.preventDefault(); run(); } },
+    field("daily-date", "Date", date),
+    field("daily-user", "Employee ID (optional)", user),
+    h("button", { type: "submit" }, "Show report"));
+
+  const panel = h("section", { class: "card report-panel", "aria-labelledby": "daily-title" },
+    h("h2", { id: "daily-title" }, "Daily report"),
+    h("p", { class: "muted" }, "Everyone who punched on a day, or one employee."),
+    form, result.node);
+
+  return {
+    panel,
+    run,
+    fill(day, userId) {
+      if (day) date.value = day;
+      if (userId) user.value = userId;
+    },
+  };
+}
+
+function timesheetPanel(urls) {
+  const user = employeeInput("sheet-user", true);
+  const end = today();
+  const from = h("input", { id: "sheet-from", name: "from", type: "date", required: true, value: `${end.slice(0, 8)}01` });
+  const to = h("input", { id: "sheet-to", name: "to", type: "date", required: true, value: end });
+  const result = resultArea(
+    h("p", { class: "empty" }, `One employee's work days over at most ${MAX_DAYS} days: enter an employee ID.`));
+  let asked = 0;
+
+  async function run() {
+    if (!form.reportValidity()) return;
+    const query = { userId: user.value.trim(), from: from.value, to: to.value };
+    const ticket = ++asked;
+    result.wait("the timesheet");
+    try {
+      const sheet = await api("/reports/timesheet", { query });
+      if (ticket !== asked) return;
+      const range = `${query.from} to ${query.to}`;
+      result.show(
+        `${count(sheet.rows.length, "work day")} for ${query.userId}, ${range}.${totals(sheet.rows)}`,
+        download(urls, "/reports/timesheet", query, `timesheet-${safe(query.userId)}-${query.from}-${query.to}.csv`),
+        table({
+          caption: `Timesheet for ${query.userId}, ${range}`,
+          columns: columns(sheet.rows, { date: true, user: false }),
+          rows: sheet.rows,
+          key: (row) => row.date,
+          empty: `No punches from ${query.userId} from ${range}.`,
+        }),
+      );
+    } catch (error) {
+      if (ticket === asked) result.fail(error); // e.g. the API's "a timesheet covers at most 31 days"
+    }
+  }
+
+  const form = h("form", { class: "inline report-form", onsubmit: (event) => { event.preventDefault(); run(); } },
+    field("sheet-user", "Employee ID", user),
+    field("sheet-from", "From", from),
+    field("sheet-to", "To", to),
+    h("button", { type: "submit" }, "Show timesheet"));
+
+  const panel = h("section", { class: "card report-panel", "aria-labelledby": "sheet-title" },
+    h("h2", { id: "sheet-title" }, "Timesheet"),
+    h("p", { class: "muted" }, `One employee, day by day, over at most ${MAX_DAYS} days.`),
+    form, result.node);
+
+  return {
+    panel,
+    run,
+    fill(userId, first, last) {
+      user.value = userId;
+      if (first) from.value = first;
+      if (last) to.value = last;
+    },
+  };
+}
+
+function employeeInput(id, required) {
+  return h("input", {
+    id, name: "userId", type: "text", required, maxlength: "64", pattern: USER_PATTERN, autocomplete: "off",
+    spellcheck: "false", title: "Letters, digits and . _ : @ / + -",
+  });
+}
+
+function field(id, label, input) {
+  return h("div", {}, h("label", { for: id }, label), input);
+}
+
+/**
+ * Where a report appears: a status line (announced to screen readers: loading, then the summary; the
+ * table itself is read when a person goes to it), the Download CSV button, and the table or the error.
+ */
+function resultArea(initial) {
+  const status = h("p", { role: "status", class: "report-status" });
+  const action = h("div", { class: "report-action" });
+  const content = h("div", { class: "report-content" }, initial);
+  const node = h("div", { class: "report-result" }, h("div", { class: "report-toolbar" }, status, action), content);
+  return {
+    node,
+    wait(what) {
+      status.textContent = `Loading ${what}…`;
+      status.classList.add("loading");
+      action.replaceChildren();
+      content.replaceChildren();
+    },
+    show(summary, button, body) {
+      status.textContent = summary;
+      status.classList.remove("loading");
+      action.replaceChildren(button);
+      content.replaceChildren(body);
+    },
+    fail(error) {
+      status.textContent = "";
+      status.classList.remove("loading");
+      showError(content, error);
+    },
+  };
+}
+
+// ---- the table ----
+
+/** Columns from the API's rows: a date or an employee column, the day's figures, and the zone when a
+ * row was computed in another zone than the company's (a device registered elsewhere). */
+function columns(rows, { date, user }) {
+  const list = [];
+  if (date) list.push({ label: "Date", cell: (row) => row.date });
+  if (user) list.push({ label: "Employee", cell: (row) => h("a", { href: `#/employees/${encodeURIComponent(row.userId)}` }, row.userId) });
+  list.push(
+    { label: "First in", cell: (row) => localTime(row.firstIn, row.date) },
+    { label: "Last out", cell: (row) => localTime(row.lastOut, row.date) },
+    { label: "Worked", cell: (row) => minutes(row.workedMinutes) },
+    { label: "Break", cell: (row) => minutes(row.breakMinutes) },
+    { label: "Overtime", cell: (row) => minutes(row.overtimeMinutes) },
+    { label: "Late", cell: (row) => minutes(row.lateMinutes) },
+    { label: "Left early", cell: (row) => minutes(row.earlyLeaveMinutes) },
+    { label: "Punches", cell: (row) => String(row.punches) },
+    { label: "Schedule", cell: (row) => row.schedule || "–" },
+    { label: "Anomalies", cell: (row) => anomalies(row.anomalies) },
+  );
+  if (rows.some((row) => row.timeZone && row.timeZone !== zone)) list.push({ label: "Zone", cell: (row) => row.timeZone });
+  return list;
+}
+
+/** The API's local time (ISO, no offset, already in the report's zone): the time, and the date too when
+ * it is not the work day's (a night shift). */
+function localTime(value, day) {
+  if (!value) return "–";
+  const [date, time] = value.split("T");
+  const clock = (time || "").slice(0, 5);
+  return date === day ? h("time", { datetime: value }, clock) : h("time", { datetime: value }, `${date} ${clock}`);
+}
+
+function minutes(total) {
+  if (!total) return "0";
+  const hours = Math.floor(total / 60);
+  const rest = total % 60;
+  return hours ? `${hours} h ${String(rest).padStart(2, "0")} min` : `${rest} min`;
+}
+
+function anomalies(list) {
+  if (!list?.length) return "–";
+  return h("ul", { class: "anomalies" }, list.map((name) => h("li", { class: "anomaly" }, name.replaceAll("_", " "))));
+}
+
+function totals(rows) {
+  if (!rows.length) return "";
+  const sum = (name) => rows.reduce((total, row) => total + (row[name] || 0), 0);
+  return ` Worked ${minutes(sum("workedMinutes"))}, overtime ${minutes(sum("overtimeMinutes"))}.`;
+}
+
+function count(n, noun) {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
+// ---- CSV download: fetched with the key in the header (never in a URL), saved from a Blob URL ----
+
+function download(urls, path, query, filename) {
+  const button = h("button", { type: "button", class: "secondary" }, "Download CSV");
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    button.textContent = "Downloading…";
+    try {
+      const text = await apiText(path, { query: { ...query, format: "csv" } });
+      // Reading the reply as text drops the byte-order mark the API sends for spreadsheets: put it back,
+      // so the file is the API's own, byte for byte.
+      const blob = new Blob([text.startsWith("\ufeff") ? "" : "\ufeff", text], { type: "text/csv;charset=utf-8" });
+      const url = URL.createObjectURL(blob);
+      urls.add(url);
+      const link = h("a", { href: url, download: filename, class: "hidden-link" });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      notify(`Downloaded ${filename}`);
+    } catch (error) {
+      notify(error.message || String(error), "error");
+    } finally {
+      button.disabled = false;
+      button.textContent = "Download CSV";
+    }
+  });
+  return button;
+}
+
+function safe(name) {
+  return name.replace(/[^A-Za-z0-9._@+-]+/g, "_");
 }

@@ -15,6 +15,7 @@ from samtranslator.translator.translator import Translator
 
 from attendance.settings import (
     DashboardSettings,
+    DeliveriesSettings,
     DeviceCommandsSettings,
     DeviceHealthSettings,
     DevicePushSettings,
@@ -48,6 +49,7 @@ FUNCTION_SETTINGS = {
     "FeedTokenFunction": FeedTokenSettings,
     "FeedFanoutFunction": FeedFanoutSettings,
     "DashboardFunction": DashboardSettings,
+    "DeliveriesFunction": DeliveriesSettings,
 }
 # Read by Powertools, and by attendance.tracing to choose a tracer before any settings are parsed.
 RUNTIME_VARIABLES = {

@@ -1,0 +1,209 @@
+"""The README's screenshots of the web dashboard, taken from a real run: a local stack with two devices,
+three employees and a morning of punches (one of them from an unknown employee, which the CRM refuses for
+good), each page opened in headless Chromium, signed in as an admin.
+
+Writes docs/screenshots/<page>.png at 1280 px wide, and live-phone.png at 390 px.
+Run: `make screenshots` (or `python -m bench.dashboard_screenshots`); needs Chromium, as the browser tests do.
+"""
+
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from local_stack.running import ROOT, RunningStack, running_local_stack
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS
+
+API_KEY = "screenshots-key"
+OUT = ROOT / "docs" / "screenshots"
+WAIT_MS = 30_000
+DESKTOP = {"width": 1280, "height": 720}
+MAX_HEIGHT = 1400  # a long page is cut here: the README shows its top
+PHONE = {"width": 390, "height": 844}
+
+DEVICES = [
+    {"deviceId": "FRONT-DOOR", "kind": "zkteco", "serial": "ZK24000117", "name": "Front door", "site": "HQ"},
+    {"deviceId": "WAREHOUSE", "kind": "hikvision", "name": "Warehouse gate", "site": "Depot"},
+]
+EMPLOYEES = {
+    "EMP001": {"name": "Anna Berg", "department": "Sales"},
+    "EMP002": {"name": "Ben Okafor", "department": "Warehouse"},
+    "EMP003": {"name": "Chen Li", "department": "Support"},
+}
+# (minutes before now, device, employee, type)
+PUNCHES = [
+    (185, "FRONT-DOOR", "EMP001", "in"),
+    (170, "WAREHOUSE", "EMP002", "in"),
+    (150, "FRONT-DOOR", "EMP003", "in"),
+    (95, "WAREHOUSE", "EMP002", "break_out"),
+    (70, "WAREHOUSE", "EMP002", "break_in"),
+    (40, "FRONT-DOOR", "EMP003", "out"),
+    (12, "FRONT-DOOR", "UNKNOWN-4711", "in"),  # not in the CRM: dead-lettered at once
+    (3, "FRONT-DOOR", "EMP001", "break_out"),
+]
+# Sent while the Live page is open, so it shows punches arriving: (device, employee, type)
+LIVE_PUNCHES = {
+    "live": [
+        ("FRONT-DOOR", "EMP003", "in"),
+        ("FRONT-DOOR", "UNKNOWN-0815", "in"),
+        ("FRONT-DOOR", "EMP001", "break_in"),
+    ],
+    "live-phone": [("WAREHOUSE", "EMP002", "out")],  # each employee's punches a minute apart: no duplicates
+}
+# (file, route, viewport)
+PAGES = [
+    ("live", "#/live", DESKTOP),
+    ("devices", "#/devices", DESKTOP),
+    ("device", "#/devices/FRONT-DOOR", DESKTOP),
+    ("employees", "#/employees", DESKTOP),
+    ("employee", "#/employees/EMP001", DESKTOP),
+    ("reports", "#/reports/timesheet/EMP002", DESKTOP),
+    ("deliveries", "#/deliveries", DESKTOP),
+    ("live-phone", "#/live", PHONE),
+]
+
+
+def call(stack: RunningStack, method: str, path: str, body: Any = None) -> Any:
+    reply = httpx.request(
+        method,
+        stack.api_url + path,
+        headers={"Authorization": f"Bearer {API_KEY}"},
+        json=body,
+        timeout=30,
+    )
+    if reply.status_code >= 400:
+        raise RuntimeError(f"{method} {path}: {reply.status_code} {reply.text}")
+    return reply.json() if reply.content else None
+
+
+def company_zone(stack: RunningStack) -> ZoneInfo:
+    page = httpx.get(stack.api_url + "/", timeout=30).text
+    return ZoneInfo(page.split('name="company-zone" content="', 1)[1].split('"', 1)[0])
+
+
+def seed(stack: RunningStack) -> None:
+    """Devices, employees and a morning of punches (none before today's midnight in the company's zone)."""
+    zone = company_zone(stack)
+    for device in DEVICES:
+        registered = call(stack, "POST", "/devices", device | {"timeZone": zone.key})
+        # Heard from, as the devices themselves would be: the clock's ADMS handshake, the terminal's heartbeat
+        if device["kind"] == "zkteco":
+            httpx.get(
+                stack.api_url + "/iclock/cdata", params={"SN": device["serial"]}, timeout=30
+            ).raise_for_status()
+        else:
+            httpx.post(registered["pushUrl"], json={"eventType": "heartBeat"}, timeout=30).raise_for_status()
+    schedule = {
+        "days": ["mon", "tue", "wed", "thu", "fri"],
+        "start": "09:00",
+        "end": "17:00",
+        "timeZone": zone.key,
+    }
+    for user, entry in EMPLOYEES.items():
+        call(stack, "PUT", f"/employees/{user}", entry | {"schedule": schedule})
+    now = datetime.now(UTC).replace(microsecond=0)
+    midnight = datetime.combine(now.astimezone(zone).date(), datetime.min.time(), zone).astimezone(UTC)
+    for offset, (minutes, device, user, kind) in enumerate(PUNCHES):
+        at = max(now - timedelta(minutes=minutes), midnight + timedelta(minutes=offset + 1))
+        punch = {"deviceId": device, "userId": user, "timestamp": at.isoformat(), "type": kind}
+        call(stack, "POST", "/punches", punch)
+    # Until every punch has been delivered or dead-lettered: the pages then show settled states.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        rows = [
+            punch
+            for device in DEVICES
+            for punch in call(stack, "GET", f"/devices/{device['deviceId']}/punches")["punches"]
+        ]
+        if len(rows) >= len(PUNCHES) and all(row["syncStatus"] != "pending" for row in rows):
+            return
+        time.sleep(0.5)
+    print("some punches are still pending; the screenshots show them so", file=sys.stderr)
+
+
+def settled(tab: Any, condition: str, otherwise: str) -> None:
+    """Waits for `condition` (JavaScript) on the page; when it never holds, says so and goes on."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        tab.wait_for_function(condition, timeout=WAIT_MS)
+    except PlaywrightTimeout:
+        print(otherwise, file=sys.stderr)
+
+
+def shoot(stack: RunningStack) -> list[Path]:
+    from playwright.sync_api import sync_playwright
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    written = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        for name, route, viewport in PAGES:
+            context = browser.new_context(viewport=viewport)
+            tab = context.new_page()
+            tab.set_default_timeout(WAIT_MS)
+            problems: list[str] = []
+            tab.on(
+                "console",
+                lambda message, p=problems: p.append(message.text) if message.type == "error" else None,
+            )
+            tab.on("pageerror", lambda error, p=problems: p.append(str(error)))
+            tab.goto(stack.api_url + "/")
+            tab.get_by_label("API key").fill(API_KEY)
+            tab.get_by_role("button", name="Sign in").click()
+            tab.locator('#feed-status[data-state="online"]').wait_for()
+            tab.goto(f"{stack.api_url}/{route}")
+            tab.locator("#page-title").wait_for()
+            settled(tab, "() => !document.querySelector('.loading')", f"{name}: still loading")
+            for device, user, kind in LIVE_PUNCHES.get(name, []):
+                now = datetime.now(UTC).replace(microsecond=0).isoformat()
+                call(
+                    stack,
+                    "POST",
+                    "/punches",
+                    {"deviceId": device, "userId": user, "timestamp": now, "type": kind},
+                )
+                settled(
+                    tab,
+                    f"() => [...document.querySelectorAll('main tbody tr')].some(r => r.textContent.includes('{user}'))",
+                    f"{name}: {user}'s punch did not appear",
+                )
+                time.sleep(1.1)  # a second apart: they arrive in order, as people at a door would
+            tab.wait_for_timeout(800)  # let the last rows and fonts settle; not a measurement
+            path = OUT / f"{name}.png"
+            if viewport is PHONE:
+                tab.screenshot(path=path)  # one phone screen
+            else:
+                height = min(tab.evaluate("() => document.documentElement.scrollHeight"), MAX_HEIGHT)
+                tab.screenshot(
+                    path=path,
+                    full_page=True,
+                    clip={"x": 0, "y": 0, "width": viewport["width"], "height": height},
+                )
+            written.append(path)
+            if problems:
+                print(f"{name}: errors in the browser console: {problems}", file=sys.stderr)
+            context.close()
+        browser.close()
+    return written
+
+
+def main() -> int:
+    if not CHROMIUM.exists():
+        print(
+            f"Chromium is not installed at {CHROMIUM}: run `make browser`, or set CHROMIUM=/path/to/chromium"
+        )
+        return 1
+    with running_local_stack(API_KEY, LOCAL_SCHEDULE_SECONDS="5") as stack:
+        seed(stack)
+        for path in shoot(stack):
+            print(f"wrote {path.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

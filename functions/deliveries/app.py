@@ -1,0 +1,135 @@
+"""Deliveries API: punches by sync status, the dead-letter queue with each punch's error, and redrives.
+Reading needs the read or admin scope, redriving the admin scope."""
+
+from functools import cache
+from http import HTTPStatus
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import Depends, Response
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from attendance.api import (
+    API_KEY_SECURITY,
+    AUTH_ERRORS,
+    COMMON_ERRORS,
+    error_responses,
+    http_api,
+    install_error_handlers,
+    json_reply,
+    model_response,
+    require_key,
+    resolve,
+)
+from attendance.data.api_keys import ApiKeyStore
+from attendance.data.aws import client
+from attendance.data.dead_letters import DeadLetterQueue
+from attendance.data.punches import PunchStore
+from attendance.deliveries.models import (
+    DeadLetterList,
+    DeliveryOverview,
+    RedriveChosen,
+    RedriveRequest,
+    RedriveResult,
+)
+from attendance.deliveries.service import DeadLetterService
+from attendance.domain.keys import ApiKey, Scope
+from attendance.settings import DeliveriesSettings
+from attendance.tracing import create_tracer
+
+logger = Logger()
+tracer = create_tracer()
+metrics = Metrics()
+app = http_api()
+install_error_handlers(app, logger, metrics, "the delivery status")
+
+
+@cache
+def dependencies() -> tuple[ApiKeyStore, DeadLetterService]:
+    settings = DeliveriesSettings()
+    dynamodb, sqs = client("dynamodb"), client("sqs")
+    punches = PunchStore(dynamodb, settings.punches_table)
+    queue = DeadLetterQueue(
+        sqs, dynamodb, settings.punch_dlq_url, settings.punch_queue_url, settings.punches_table
+    )
+    service = DeadLetterService(punches, queue, sqs, settings.punch_dlq_url)
+    return ApiKeyStore(dynamodb, settings.api_keys_table), service
+
+
+def _keys() -> ApiKeyStore:
+    return dependencies()[0]
+
+
+Reader = Annotated[ApiKey, Depends(require_key(_keys, Scope.READ, Scope.ADMIN))]
+Admin = Annotated[ApiKey, Depends(require_key(_keys, Scope.ADMIN))]
+
+
+def _errors(forbidden: str, *extra: int) -> dict[int, Any]:
+    texts = {
+        400: "The body is not {logIds: [...]} or {all: true} (exactly one); `details` names the fields",
+        415: "The body is not application/json",
+    }
+    described = {status: texts[status] for status in extra}
+    return error_responses({**described, **AUTH_ERRORS, 403: forbidden, **COMMON_ERRORS})
+
+
+@app.get(
+    "/deliveries",
+    summary="Punches by sync status, the oldest pending punch, and the dead-letter queue's size",
+    tags=["deliveries"],
+    responses={
+        200: model_response(DeliveryOverview, "How delivery stands"),
+        **_errors("The key lacks the read or admin scope"),
+    },
+    security=API_KEY_SECURITY,
+)
+def overview(caller: Reader) -> Response[DeliveryOverview]:
+    return json_reply(HTTPStatus.OK, dependencies()[1].overview())
+
+
+@app.get(
+    "/deliveries/dead-letters",
+    summary="Every dead-lettered punch with its last error and attempts (the messages stay in the queue)",
+    tags=["deliveries"],
+    responses={
+        200: model_response(DeadLetterList, "The dead letters, most recently given up on first"),
+        **_errors("The key lacks the read or admin scope"),
+    },
+    security=API_KEY_SECURITY,
+)
+def dead_letters(caller: Reader) -> Response[DeadLetterList]:
+    return json_reply(HTTPStatus.OK, dependencies()[1].listing())
+
+
+@app.post(
+    "/deliveries/dead-letters/redrive",
+    summary="Redrive dead-lettered punches: pending again and queued, so the CRM gets each once more",
+    description='Send `{"logIds": [...]}` for chosen punches (at most 100) or `{"all": true}` for '
+    "every one. A logId that is not in the dead-letter queue (or was delivered meanwhile) is answered "
+    "in `notInDlq`.",
+    tags=["deliveries"],
+    responses={
+        200: model_response(RedriveResult, "What was redriven"),
+        **_errors("The key lacks the admin scope", 400, 415),
+    },
+    security=API_KEY_SECURITY,
+)
+def redrive(request: Annotated[RedriveRequest, Body()], caller: Admin) -> Response[RedriveResult]:
+    chosen = set(request.log_ids) if isinstance(request, RedriveChosen) else None
+    result = dependencies()[1].redrive(chosen)
+    logger.info(
+        "dead letters redriven",
+        extra={"keyId": caller.key_id, "redriven": result.redriven, "notInDlq": result.not_in_dlq},
+    )
+    metrics.add_metric(name="PunchesRedriven", unit=MetricUnit.Count, value=len(result.redriven))
+    return json_reply(HTTPStatus.OK, result)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return resolve(app, event, context)

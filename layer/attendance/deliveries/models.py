@@ -1,0 +1,110 @@
+"""What the deliveries API answers: counts by sync status, the dead letters, and what a redrive did."""
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from attendance.domain.punch import Identifier, PunchType, SyncStatus
+
+_MODEL = ConfigDict(serialize_by_alias=True, validate_by_name=True, frozen=True)
+MAX_REDRIVE_IDS = 100
+
+
+def _exactly_true(value: Any) -> Any:
+    """JSON true only: 1 or "true" are not (Literal[True] alone takes 1 as True)."""
+    if value is not True:
+        raise ValueError("must be true")
+    return value
+
+
+class StatusCounts(BaseModel):
+    model_config = _MODEL
+
+    pending: int = Field(description="Stored, not yet delivered (queued or being retried)")
+    synced: int = Field(description="Delivered to the CRM")
+    failed: int = Field(description="Given up on: dead-lettered, waiting for a redrive")
+    abandoned: int = Field(description="Dead-lettered, then purged by an admin (kept in the table)")
+
+
+class OldestPending(BaseModel):
+    model_config = _MODEL
+
+    log_id: str = Field(alias="logId")
+    received_at: str = Field(alias="receivedAt", description="When the API took it (UTC)")
+
+
+class DeliveryOverview(BaseModel):
+    """How delivery stands: punches by sync status, the oldest still pending, the dead-letter queue's size."""
+
+    model_config = _MODEL
+
+    counts: StatusCounts
+    oldest_pending: OldestPending | None = Field(
+        alias="oldestPending", description="null when nothing is pending"
+    )
+    dead_letters: int = Field(
+        alias="deadLetters", description="Messages in the dead-letter queue (SQS's approximate count)"
+    )
+
+
+class DeadLetterView(BaseModel):
+    """One message of the dead-letter queue with its punch; the punch fields are null when the message
+    names no stored punch."""
+
+    model_config = _MODEL
+
+    log_id: str = Field(alias="logId")
+    user_id: str | None = Field(alias="userId")
+    device_id: str | None = Field(alias="deviceId")
+    punch_time: str | None = Field(alias="punchTime", description="The punch's instant (UTC)")
+    local_time: str | None = Field(alias="localTime", description="As the device's clock showed it")
+    time_zone: str | None = Field(alias="timeZone", description="The device's zone")
+    type: PunchType | None
+    sync_status: SyncStatus | None = Field(alias="syncStatus")
+    attempts: int = Field(description="Delivery attempts so far")
+    last_error: str | None = Field(
+        alias="lastError", description="The CRM's last answer, or why the call failed"
+    )
+    dead_lettered_at: str | None = Field(
+        alias="deadLetteredAt", description="When delivery gave up (UTC); null when unknown"
+    )
+
+
+class DeadLetterList(BaseModel):
+    model_config = _MODEL
+
+    count: int
+    dead_letters: list[DeadLetterView] = Field(alias="deadLetters")
+
+
+class RedriveChosen(BaseModel):
+    """Redrive these dead-lettered punches."""
+
+    model_config = _MODEL | ConfigDict(extra="forbid")
+
+    log_ids: list[Identifier] = Field(
+        alias="logIds", min_length=1, max_length=MAX_REDRIVE_IDS, description="Their logIds"
+    )
+
+
+class RedriveAll(BaseModel):
+    """Redrive every punch in the dead-letter queue."""
+
+    model_config = _MODEL | ConfigDict(extra="forbid")
+
+    all: Annotated[Literal[True], BeforeValidator(_exactly_true)]
+
+
+RedriveRequest = RedriveChosen | RedriveAll
+
+
+class RedriveResult(BaseModel):
+    """Each redriven punch is pending again and queued: the CRM gets it once more."""
+
+    model_config = _MODEL
+
+    redriven: list[str] = Field(description="The logIds redriven")
+    not_in_dlq: list[str] = Field(
+        alias="notInDlq",
+        description="logIds asked for but not redriven: not in the dead-letter queue, or delivered meanwhile",
+    )

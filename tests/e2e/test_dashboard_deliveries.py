@@ -1,0 +1,55 @@
+"""The Deliveries page, as an admin uses it in a real browser: a punch the CRM refuses is dead-lettered,
+shown with its error, redriven once the CRM is fixed, and seen delivered without a reload."""
+
+import uuid
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from local_stack.running import RunningStack
+from tests.e2e.browser import sign_in
+from tests.e2e.test_live_feed import post_punch
+
+pytestmark = pytest.mark.e2e
+
+
+def test_a_refused_punch_is_dead_lettered_redriven_and_seen_delivered(page, stack: RunningStack) -> None:
+    # Given an admin on the Deliveries page, and a CRM that refuses one employee's punches for good (an
+    # employee it does not know yet: 422, dead-lettered at the first attempt)
+    user = f"DLQ-{uuid.uuid4().hex[:8]}"
+    httpx.post(stack.crm_url + "/crm/_behaviour", json={"failUsers": [user], "status": 422}, timeout=5)
+    sign_in(page, stack)
+    page.get_by_role("link", name="Deliveries", exact=True).click()
+    expect(page.get_by_role("heading", name="Deliveries", level=1)).to_be_visible()
+    expect(page.get_by_role("list", name="Punches by delivery status")).to_contain_text("delivered")
+
+    # When a punch of that employee comes in
+    log_id = post_punch(stack, "DEV001", user)
+
+    # Then it appears among the dead letters as it happens, with the CRM's answer
+    row = page.get_by_role("row").filter(has_text=user)
+    expect(row).to_contain_text("HTTP 422")
+    expect(row).to_contain_text("dead lettered")
+    # and the list read from the API says the same after a reload
+    page.reload()
+    expect(page.locator("#feed-status")).to_have_attribute("data-state", "online")
+    expect(row).to_contain_text("HTTP 422")
+    expect(row.locator("code")).to_have_attribute("title", log_id)
+
+    # When the CRM knows the employee again and the admin redrives the punch, confirming it
+    httpx.post(stack.crm_url + "/crm/_reset", timeout=5).raise_for_status()
+    row.get_by_role("button", name="Redrive").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text(user)
+    dialog.get_by_role("button", name="Redrive", exact=True).click()
+
+    # Then the page says what was redriven, and shows the punch delivered without a reload
+    expect(page.get_by_text("Redriven: 1 punch")).to_be_visible()
+    expect(row).to_contain_text("delivered")
+    expect(page.get_by_role("status").filter(has_text="Redriven from this page")).to_contain_text(
+        "delivered: 1"
+    )
+    # and the CRM holds it once
+    held = httpx.get(stack.crm_url + "/crm/attendance", timeout=5).json()["punches"]
+    assert [p["deliveries"] for p in held if p["logId"] == log_id] == [1]

@@ -1,0 +1,129 @@
+"""The dashboard's Devices pages, as a person uses them in a real browser."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from attendance.data.api_keys import ApiKeyStore
+from attendance.data.punches import iso
+from attendance.domain.keys import Scope
+from local_stack.running import RunningStack
+from local_stack.stack import local_client
+from tests.e2e.browser import sign_in
+
+pytestmark = pytest.mark.e2e
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8].upper()}"
+
+
+def call(stack: RunningStack, method: str, path: str, body: dict | None = None) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {stack.api_key}"}
+    reply = httpx.request(method, stack.api_url + path, json=body, headers=headers, timeout=15)
+    assert reply.status_code < 300, reply.text
+    return reply
+
+
+def register_clock(stack: RunningStack, **fields: object) -> str:
+    device_id = unique("E2E-DASH-ZK")
+    call(stack, "POST", "/devices", {"deviceId": device_id, "kind": "zkteco", "serial": device_id, **fields})
+    return device_id
+
+
+def last_seen_long_ago(stack: RunningStack, device_id: str) -> None:
+    """The device's record as it is when the device was last heard from two hours ago: a silence
+    without waiting out its threshold (a minute at the shortest)."""
+    local_client("dynamodb", stack.aws_url).update_item(
+        TableName="attendance-sync-DevicesTable",
+        Key={"deviceId": {"S": device_id}},
+        UpdateExpression="SET lastSeenAt = :seen, via = :via",
+        ExpressionAttributeValues={
+            ":seen": {"S": iso(datetime.now(UTC) - timedelta(hours=2))},
+            ":via": {"S": "adms"},
+        },
+    )
+
+
+def row(page, key: str):
+    return page.locator(f'tr[data-key="{key}"]')
+
+
+@pytest.mark.console_allows(r"status of 422")  # the browser's own line for the refused command
+def test_device_states_live_updates_and_queueing_a_command(page, stack: RunningStack) -> None:
+    # Given a clock never heard from and one last heard from two hours ago (silent after a minute)
+    waiting = register_clock(stack)
+    silent = register_clock(stack, silentAfterMinutes=1, name="Back door")
+    last_seen_long_ago(stack, silent)
+
+    # When an admin opens Devices
+    sign_in(page, stack)
+    page.get_by_role("link", name="Devices", exact=True).click()
+    expect(page.get_by_role("heading", name="Devices", level=1)).to_be_visible()
+
+    # Then each shows its state in words
+    expect(row(page, waiting).get_by_text("never seen")).to_be_visible()
+    expect(row(page, silent).get_by_text("silent", exact=True)).to_be_visible()
+    expect(row(page, silent)).to_contain_text("Back door")
+
+    # When the first one reports (a poller's health report with its clock drift), the row follows live
+    call(stack, "POST", f"/devices/{waiting}/health", {"via": "http", "clockDriftSeconds": 4})
+    expect(row(page, waiting).get_by_text("online")).to_be_visible()
+    expect(row(page, waiting)).to_contain_text("+4 s")
+
+    # When the admin opens its page
+    row(page, waiting).get_by_role("link", name=waiting).click()
+    expect(page.get_by_role("heading", name=f"Device {waiting}", level=1)).to_be_visible()
+    expect(page.get_by_text("No commands were queued for this device.")).to_be_visible()
+    expect(page.get_by_text("No punches from this device yet.")).to_be_visible()
+
+    # Then a punch from it appears in its recent punches as it arrives
+    user = unique("E2E-DASH-U")
+    now = datetime.now(UTC).replace(microsecond=0).isoformat()
+    call(stack, "POST", "/punches", {"deviceId": waiting, "userId": user, "timestamp": now, "type": "in"})
+    punches = page.get_by_role("table", name=f"Recent punches of {waiting}")
+    expect(punches.get_by_role("link", name=user)).to_be_visible()
+
+    # When the admin queues a clock sync, then it is in the command history, pending
+    page.get_by_label("Command", exact=True).select_option(label="Sync the clock to the current time")
+    page.get_by_role("button", name="Queue command").click()
+    history = page.get_by_role("table", name=f"Command history of {waiting}, newest first")
+    expect(history).to_contain_text("set clock")
+    expect(history.get_by_text("pending")).to_be_visible()
+
+    # and a range that runs backwards is refused with the API's own reason
+    page.get_by_label("Command", exact=True).select_option("resend_log")
+    page.get_by_label("From (the clock's time)").fill("2026-01-02T10:00")
+    page.get_by_label("To (the clock's time)").fill("2026-01-01T10:00")
+    page.get_by_role("button", name="Queue command").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    expect(history.get_by_role("row")).to_have_count(2)  # the header and the one clock sync
+
+
+def test_a_read_key_sees_no_admin_controls(page, stack: RunningStack) -> None:
+    # Given a read-only key, a clock and an employee
+    viewer = f"e2e-viewer-{uuid.uuid4().hex}"
+    keys = ApiKeyStore(local_client("dynamodb", stack.aws_url), "attendance-sync-ApiKeysTable")
+    keys.create("dashboard viewer", frozenset({Scope.READ}), raw_key=viewer)
+    device_id = register_clock(stack)
+    user = unique("E2E-DASH-U")
+    call(stack, "PUT", f"/employees/{user}", {"name": "Vera Viewer", "department": "Ops"})
+
+    # When the viewer, at phone width, opens the device's page and the employee's page
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, stack, key=viewer)
+    page.goto(f"{stack.api_url}/#/devices/{device_id}")
+    expect(page.get_by_text("No commands were queued for this device.")).to_be_visible()
+    # Then neither shows a control only admins may use
+    expect(page.get_by_role("button", name="Queue command")).to_have_count(0)
+    expect(page.get_by_label("Command", exact=True)).to_have_count(0)
+    page.goto(f"{stack.api_url}/#/employees/{user}")
+    expect(page.get_by_role("heading", name=f"Vera Viewer ({user})", level=1)).to_be_visible()
+    expect(page.get_by_text("No punches in the last 7 days.")).to_be_visible()
+    expect(page.get_by_text("No punches from")).to_be_visible()  # this week's timesheet, empty
+    expect(page.get_by_role("button", name="Save changes")).to_have_count(0)
+    expect(page.get_by_label("Department")).to_have_count(0)
+    assert page.locator("form.admin-only, .admin-only form, .admin-only button").count() == 0

@@ -1,0 +1,63 @@
+"""The dashboard's Employees pages, as a person uses them in a real browser."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from local_stack.running import RunningStack
+from tests.e2e.browser import sign_in
+
+pytestmark = pytest.mark.e2e
+
+
+def call(stack: RunningStack, method: str, path: str, body: dict | None = None) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {stack.api_key}"}
+    reply = httpx.request(method, stack.api_url + path, json=body, headers=headers, timeout=15)
+    assert reply.status_code < 300, reply.text
+    return reply
+
+
+def test_the_directory_an_employees_timesheet_and_an_admin_edit(page, stack: RunningStack) -> None:
+    # Given an employee in the directory who clocked in just now
+    user = f"E2E-DASH-EMP-{uuid.uuid4().hex[:8].upper()}"
+    call(stack, "PUT", f"/employees/{user}", {"name": "Ada Example", "department": "Sales"})
+    now = datetime.now(UTC).replace(microsecond=0).isoformat()
+    device = f"E2E-DASH-DEV-{uuid.uuid4().hex[:6].upper()}"
+    call(stack, "POST", "/punches", {"deviceId": device, "userId": user, "timestamp": now, "type": "in"})
+
+    # When an admin opens Employees
+    sign_in(page, stack)
+    page.get_by_role("link", name="Employees", exact=True).click()
+    expect(page.get_by_role("heading", name="Employees", level=1)).to_be_visible()
+
+    # Then the employee is listed with their department and today's status
+    page.get_by_label("Filter").fill(user)
+    listed = page.locator(f'tr[data-key="{user}"]')
+    expect(listed).to_contain_text("Ada Example")
+    expect(listed).to_contain_text("Sales")
+    expect(listed.get_by_text("in", exact=True)).to_be_visible()
+
+    # When the admin opens their page, then it shows the recent punches and this week's timesheet
+    listed.get_by_role("link", name=user).click()
+    expect(page.get_by_role("heading", name=f"Ada Example ({user})", level=1)).to_be_visible()
+    expect(page.get_by_role("table", name=f"Punches of {user} by day")).to_be_visible()
+    sheet = page.get_by_role("table", name=f"Timesheet of {user}")
+    expect(sheet).to_be_visible()
+    # and another range on asking: the two days up to today (the stack's zone is UTC)
+    today = datetime.now(UTC).date()
+    first = today - timedelta(days=1)
+    page.get_by_label("From", exact=True).fill(first.isoformat())
+    page.get_by_label("To", exact=True).fill(today.isoformat())
+    page.get_by_role("button", name="Show timesheet").click()
+    chosen = page.get_by_role("table", name=f"Timesheet of {user}, {first} to {today}")
+    expect(chosen.get_by_role("cell", name=today.isoformat())).to_be_visible()
+
+    # When the admin changes the department
+    page.get_by_label("Department").fill("Logistics")
+    page.get_by_role("button", name="Save changes").click()
+    # Then the page shows the change, and so does the API
+    expect(page.locator(".employee-facts")).to_contain_text("Logistics")
+    assert call(stack, "GET", f"/employees/{user}").json()["department"] == "Logistics"

@@ -1,0 +1,92 @@
+"""The dashboard's Live page in a real browser: punches posted over HTTP appear without a reload, and
+their delivery status changes in place."""
+
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from local_stack.running import RunningStack
+from tests.e2e.browser import SCREENSHOTS, sign_in
+
+pytestmark = pytest.mark.e2e
+
+
+def send(stack: RunningStack, method: str, path: str, body: dict) -> httpx.Response:
+    return httpx.request(
+        method,
+        stack.api_url + path,
+        headers={"Authorization": f"Bearer {stack.api_key}"},
+        json=body,
+        timeout=15,
+    )
+
+
+def post_punch(stack: RunningStack, device: str, user: str, kind: str = "in", minutes_ago: int = 0) -> str:
+    at = (datetime.now(UTC) - timedelta(minutes=minutes_ago)).replace(microsecond=0).isoformat()
+    punch = {"deviceId": device, "userId": user, "timestamp": at, "type": kind}
+    reply = send(stack, "POST", "/punches", punch)
+    assert reply.status_code == 202, reply.text
+    return reply.json()["logId"]
+
+
+def open_live(page, stack: RunningStack) -> None:
+    sign_in(page, stack)
+    expect(page.get_by_role("heading", name="Live", level=1)).to_be_visible()
+    # the state of record is read (counts and who is in) before anything is posted
+    expect(page.get_by_text("Loading today's counts…")).to_have_count(0)
+    expect(page.get_by_text("Loading who is in…")).to_have_count(0)
+
+
+def test_a_punch_appears_without_a_reload_then_turns_delivered(page, stack: RunningStack) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    user, device, name = f"LIVE-{suffix}", f"LIVEDEV-{suffix}", f"Lena Live {suffix}"
+    added = send(stack, "PUT", f"/employees/{user}", {"name": name, "department": "Ops"})
+    assert added.status_code in (200, 201), added.text
+    # Given an admin on the Live page, with nothing arrived yet
+    open_live(page, stack)
+    expect(page.get_by_text("Waiting for punches… they appear here as they arrive.")).to_be_visible()
+    page.screenshot(path=SCREENSHOTS / "live-empty.png", full_page=True)
+    url = page.url
+    # When a clock sends a punch over HTTP
+    log_id = post_punch(stack, device, user, minutes_ago=1)
+    # Then its row appears at the top of the table, with the employee's name, without a reload ...
+    table = page.get_by_role("table", name="Punches as they arrive")
+    row = table.get_by_role("row").filter(has_text=name)
+    expect(row).to_be_visible()
+    expect(page.locator(f'tr[data-key="{log_id}"]')).to_have_class(re.compile(r"\bfresh\b"))
+    expect(row).to_contain_text(user)
+    expect(row).to_contain_text(device)
+    # ... and turns delivered once the CRM took it, in place
+    expect(row.get_by_text("delivered", exact=True)).to_be_visible()
+    expect(table.get_by_role("row").filter(has_text=name)).to_have_count(1)
+    # and the person is in now, counted today
+    who = page.get_by_role("region", name="Who is in now")
+    expect(who.get_by_text(name)).to_be_visible()
+    expect(page.get_by_text("Waiting for punches…")).to_be_hidden()
+    assert page.url == url  # no navigation, no reload
+    assert page.evaluate("() => performance.getEntriesByType('navigation').length") == 1
+    page.screenshot(path=SCREENSHOTS / "live-desktop.png", full_page=True)
+    # When they clock out, they leave the list
+    post_punch(stack, device, user, "out")
+    expect(table.get_by_role("row").filter(has_text=name)).to_have_count(2)
+    expect(who.get_by_text(name)).to_have_count(0)
+    # At phone width the table reads as cards (the fixture saves that screenshot)
+    page.set_viewport_size({"width": 390, "height": 844})
+    expect(row.get_by_text("delivered", exact=True)).to_have_count(2)
+    page.screenshot(path=SCREENSHOTS / "live-phone.png", full_page=True)
+
+
+def test_a_refused_punch_shows_dead_lettered_with_the_reason(page, stack: RunningStack) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    user, device = f"UNKNOWN-{suffix}", f"LIVEDEV-{suffix}"
+    open_live(page, stack)
+    post_punch(stack, device, user)
+    # An employee the CRM refuses for good: the row names the ID, and its status says it gave up, and why
+    row = page.get_by_role("table", name="Punches as they arrive").get_by_role("row").filter(has_text=user)
+    expect(row).to_contain_text("not in the directory")
+    expect(row.get_by_text("dead lettered", exact=True)).to_be_visible()
+    expect(row.locator(".problem")).not_to_be_empty()

@@ -1,0 +1,100 @@
+"""The dashboard's Reports page in a real browser: the daily report and a timesheet as tables, and a CSV
+download that is the API's own CSV, byte for byte."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from local_stack.running import RunningStack
+from tests.e2e.browser import sign_in
+
+pytestmark = pytest.mark.e2e
+
+
+def post_punch(stack: RunningStack, user: str, at: datetime, kind: str) -> None:
+    punch = {"deviceId": "REPORTS1", "userId": user, "timestamp": at.isoformat(), "type": kind}
+    reply = httpx.post(
+        stack.api_url + "/punches",
+        headers={"Authorization": f"Bearer {stack.api_key}"},
+        json=punch,
+        timeout=15,
+    )
+    assert reply.status_code in (200, 201, 202), reply.text
+
+
+def zone_of(page) -> str:
+    return page.locator('meta[name="company-zone"]').get_attribute("content")
+
+
+def worked_today(stack: RunningStack, page) -> tuple[str, str]:
+    """A new employee who came in and left a few minutes ago; returns (user, work day in the company's zone)."""
+    user = f"REP-{uuid.uuid4().hex[:10]}"
+    now = datetime.now(UTC).replace(microsecond=0)
+    arrived = now - timedelta(minutes=5)
+    post_punch(stack, user, arrived, "in")
+    post_punch(stack, user, now - timedelta(minutes=1), "out")
+    return user, arrived.astimezone(ZoneInfo(zone_of(page))).date().isoformat()
+
+
+def test_the_daily_report_as_a_table_and_its_csv_is_the_apis(page, stack: RunningStack) -> None:
+    # Given an admin signed in, and an employee who punched in and out today
+    sign_in(page, stack)
+    user, day = worked_today(stack, page)
+    # When they open Reports and ask for that day's report
+    page.get_by_role("link", name="Reports", exact=True).click()
+    daily = page.get_by_role("region", name="Daily report")
+    date = daily.get_by_label("Date")
+    expect(date).to_have_value(datetime.now(ZoneInfo(zone_of(page))).date().isoformat())  # today, by default
+    date.fill(day)
+    daily.get_by_role("button", name="Show report").click()
+    # Then the employee's row is in the table, with both punches
+    report = daily.get_by_role("table", name=f"Daily report, {day}")
+    row = report.get_by_role("row").filter(has_text=user)
+    expect(row).to_have_count(1)
+    expect(row.locator('td[data-label="Punches"]')).to_have_text("2")
+    # And Download CSV saves the API's own CSV for that day (the key only ever in a header)
+    with page.expect_download() as info:
+        daily.get_by_role("button", name="Download CSV").click()
+    download = info.value
+    assert download.suggested_filename == f"daily-{day}.csv"
+    assert download.url.startswith("blob:")
+    assert stack.api_key not in download.url
+    saved = Path(download.path()).read_bytes()
+    expected = httpx.get(
+        stack.api_url + "/reports/daily",
+        params={"date": day, "format": "csv"},
+        headers={"Authorization": f"Bearer {stack.api_key}"},
+        timeout=15,
+    )
+    assert expected.status_code == 200, expected.text
+    assert saved == expected.content
+    assert user in saved.decode("utf-8-sig")
+
+
+@pytest.mark.console_allows(r"status of 422")  # the browser's own line for the refused 40-day range
+def test_a_timesheet_for_a_range_and_the_apis_limit_told_plainly(page, stack: RunningStack) -> None:
+    sign_in(page, stack)
+    user, day = worked_today(stack, page)
+    page.get_by_role("link", name="Reports", exact=True).click()
+    sheet = page.get_by_role("region", name="Timesheet")
+    expect(sheet.get_by_text("enter an employee ID")).to_be_visible()  # nothing asked yet
+    # When they ask for the employee's timesheet over the week up to that day
+    first = (datetime.fromisoformat(day) - timedelta(days=6)).date().isoformat()
+    sheet.get_by_label("Employee ID").fill(user)
+    sheet.get_by_label("From").fill(first)
+    sheet.get_by_label("To").fill(day)
+    sheet.get_by_role("button", name="Show timesheet").click()
+    # Then one work day is in the table
+    table = sheet.get_by_role("table", name=f"Timesheet for {user}, {first} to {day}")
+    expect(table.locator("tbody tr")).to_have_count(1)
+    expect(table.locator('td[data-label="Date"]')).to_have_text(day)
+    # And a range over 31 days gets the API's own reason, where the table was
+    sheet.get_by_label("From").fill((datetime.fromisoformat(day) - timedelta(days=40)).date().isoformat())
+    sheet.get_by_role("button", name="Show timesheet").click()
+    expect(sheet.get_by_role("alert")).to_have_text("a timesheet covers at most 31 days")
+    expect(table).to_be_hidden()

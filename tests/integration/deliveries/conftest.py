@@ -1,0 +1,124 @@
+"""The deliveries API through real API Gateway events against moto, with punches dead-lettered as the worker
+does it (the failure recorded on the punch, its logId sent to the dead-letter queue)."""
+
+import importlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+
+from attendance.data.api_keys import ApiKeyStore
+from attendance.data.punches import PunchStore
+from attendance.data.queue import PunchQueue, log_id_in
+from attendance.domain.keys import Scope
+from attendance.domain.punch import Punch, PunchSource, PunchType, SyncStatus, punch_log_id
+from functions.deliveries import app as deliveries_app
+from local_stack.events import LambdaContext, http_api_event
+from local_stack.template import Resolver
+
+ADMIN_KEY, READ_KEY, INGEST_KEY = "admin-key", "read-key", "ingest-key"
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any
+
+
+@pytest.fixture
+def deliveries_env(use_function_env) -> dict[str, str]:
+    environment = use_function_env("DeliveriesFunction")
+    importlib.reload(deliveries_app)
+    keys = ApiKeyStore(boto3.client("dynamodb"), environment["API_KEYS_TABLE"])
+    keys.create("ops", frozenset({Scope.ADMIN}), raw_key=ADMIN_KEY)
+    keys.create("dashboard", frozenset({Scope.READ}), raw_key=READ_KEY)
+    keys.create("webhook", frozenset({Scope.INGEST}), raw_key=INGEST_KEY)
+    return environment
+
+
+@pytest.fixture
+def api(deliveries_env) -> Callable[..., Reply]:
+    """Calls the deliveries API: api("POST", "/deliveries/dead-letters/redrive", body={...})."""
+
+    def call(
+        method: str,
+        path: str,
+        key: str | None = ADMIN_KEY,
+        body: Any = None,
+        content_type: str = "application/json",
+    ) -> Reply:
+        headers = {"content-type": content_type}
+        if key:
+            headers["authorization"] = f"Bearer {key}"
+        raw = body if body is None or isinstance(body, str) else json.dumps(body)
+        event = http_api_event(method, path, raw, headers, None)
+        event["routeKey"] = f"{method} {path}"
+        response = deliveries_app.lambda_handler(event, LambdaContext("deliveries"))
+        text = response.get("body") or ""
+        return Reply(response["statusCode"], json.loads(text) if text else None)
+
+    return call
+
+
+@pytest.fixture
+def punches(stack: Resolver) -> PunchStore:
+    return PunchStore(boto3.client("dynamodb"), stack.refs["PunchesTable"], stack.refs["DedupTable"])
+
+
+@pytest.fixture
+def add_punch(punches: PunchStore) -> Callable[..., str]:
+    def add(user_id: str, device_id: str = "DEV-1", minutes_ago: int = 5) -> str:
+        instant = (datetime.now(UTC) - timedelta(minutes=minutes_ago)).replace(microsecond=0)
+        punch = Punch(
+            log_id=punch_log_id(device_id, user_id, instant, PunchType.IN),
+            device_id=device_id,
+            user_id=user_id,
+            instant=instant,
+            local_time=instant.replace(tzinfo=None).isoformat(timespec="seconds"),
+            time_zone="UTC",
+            type=PunchType.IN,
+            source=PunchSource.API,
+            received_at=instant,
+        )
+        punches.add(punch, 0, timedelta(days=1), datetime.now(UTC))
+        return punch.log_id
+
+    return add
+
+
+@pytest.fixture
+def dead_letter(stack: Resolver, punches: PunchStore, add_punch) -> Callable[..., str]:
+    """A punch the CRM refused, attempts recorded, its logId in the dead-letter queue."""
+    dlq = PunchQueue(boto3.client("sqs"), stack.refs["PunchDeadLetterQueue"])
+
+    def add(user_id: str, error: str = "HTTP 422: unknown employee", attempts: int = 1) -> str:
+        log_id = add_punch(user_id)
+        for attempt in range(1, attempts + 1):
+            status = SyncStatus.FAILED if attempt == attempts else SyncStatus.PENDING
+            punches.record_delivery(log_id, datetime.now(UTC), status, error)
+        assert dlq.send([log_id]) == []
+        return log_id
+
+    return add
+
+
+@pytest.fixture
+def punch_queue(stack: Resolver) -> Callable[[], list[str]]:
+    """The logIds waiting in the punch queue (taken off it)."""
+    sqs = boto3.client("sqs")
+
+    def read() -> list[str]:
+        found = []
+        while messages := sqs.receive_message(QueueUrl=stack.refs["PunchQueue"], MaxNumberOfMessages=10).get(
+            "Messages", []
+        ):
+            for message in messages:
+                found.append(log_id_in(message["Body"]))
+                sqs.delete_message(QueueUrl=stack.refs["PunchQueue"], ReceiptHandle=message["ReceiptHandle"])
+        return found
+
+    return read

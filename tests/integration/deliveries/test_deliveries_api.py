@@ -1,0 +1,143 @@
+"""The deliveries API: counts by status, the dead-letter list with each error, and redrives."""
+
+import pytest
+
+from tests.integration.deliveries.conftest import INGEST_KEY, READ_KEY
+
+REDRIVE = "/deliveries/dead-letters/redrive"
+
+
+def test_the_overview_counts_punches_by_status_and_the_dead_letters(api, add_punch, dead_letter):
+    # Given two punches waiting for delivery (the older first) and one dead-lettered
+    oldest = add_punch("EMP-1", minutes_ago=30)
+    add_punch("EMP-2", minutes_ago=10)
+    dead_letter("UNKNOWN-1")
+
+    # When someone with the read scope asks how delivery stands
+    reply = api("GET", "/deliveries", key=READ_KEY)
+
+    # Then each status is counted, the oldest pending punch named, and the dead letter counted
+    assert reply.status == 200, reply.body
+    assert reply.body["counts"] == {"pending": 2, "synced": 0, "failed": 1, "abandoned": 0}
+    assert reply.body["oldestPending"]["logId"] == oldest
+    assert reply.body["oldestPending"]["receivedAt"].endswith("Z")
+    assert reply.body["deadLetters"] == 1
+
+
+def test_nothing_pending_and_an_empty_queue_are_said_plainly(api):
+    reply = api("GET", "/deliveries")
+    assert reply.body == {
+        "counts": {"pending": 0, "synced": 0, "failed": 0, "abandoned": 0},
+        "oldestPending": None,
+        "deadLetters": 0,
+    }
+    assert api("GET", "/deliveries/dead-letters").body == {"count": 0, "deadLetters": []}
+
+
+def test_the_dead_letter_list_shows_each_punch_with_its_error_and_stays_in_the_queue(api, dead_letter):
+    # Given a punch refused for good and one that failed three times
+    refused = dead_letter("UNKNOWN-2", "HTTP 422: unknown employee")
+    tired = dead_letter("EMP-3", "HTTP 503: simulated failure", attempts=3)
+
+    # When a reader lists the dead letters
+    reply = api("GET", "/deliveries/dead-letters", key=READ_KEY)
+
+    # Then both are there with their punch, attempts and last error
+    assert reply.status == 200, reply.body
+    assert reply.body["count"] == 2
+    letters = {letter["logId"]: letter for letter in reply.body["deadLetters"]}
+    assert letters[refused]["userId"] == "UNKNOWN-2"
+    assert (letters[refused]["attempts"], letters[refused]["lastError"]) == (1, "HTTP 422: unknown employee")
+    assert (letters[tired]["attempts"], letters[tired]["lastError"]) == (3, "HTTP 503: simulated failure")
+    assert letters[tired]["deviceId"] == "DEV-1"
+    assert letters[tired]["syncStatus"] == "failed"
+    assert letters[tired]["punchTime"].endswith("Z")
+    assert letters[tired]["deadLetteredAt"].endswith("Z")
+    # and looking took nothing away
+    assert api("GET", "/deliveries/dead-letters").body["count"] == 2
+
+
+def test_redriving_one_queues_it_again_and_leaves_the_others(api, dead_letter, punches, punch_queue):
+    # Given two dead letters
+    chosen = dead_letter("EMP-4")
+    other = dead_letter("EMP-5")
+
+    # When an admin redrives one of them, and a logId that is not dead-lettered
+    reply = api("POST", REDRIVE, body={"logIds": [chosen, "no-such-punch"]})
+
+    # Then that one is pending and queued again, the other stays, and the unknown one is named
+    assert reply.status == 200, reply.body
+    assert reply.body == {"redriven": [chosen], "notInDlq": ["no-such-punch"]}
+    assert punches.get(chosen).status.value == "pending"
+    assert punch_queue() == [chosen]
+    assert [letter["logId"] for letter in api("GET", "/deliveries/dead-letters").body["deadLetters"]] == [
+        other
+    ]
+
+
+def test_redriving_all_empties_the_queue(api, dead_letter, punches, punch_queue):
+    log_ids = {dead_letter(f"EMP-ALL-{n}") for n in range(3)}
+
+    reply = api("POST", REDRIVE, body={"all": True})
+
+    assert reply.status == 200, reply.body
+    assert set(reply.body["redriven"]) == log_ids
+    assert reply.body["notInDlq"] == []
+    assert set(punch_queue()) == log_ids
+    assert {punches.get(log_id).status.value for log_id in log_ids} == {"pending"}
+    assert api("GET", "/deliveries").body["deadLetters"] == 0
+
+
+def test_only_an_admin_may_redrive(api, dead_letter):
+    log_id = dead_letter("EMP-6")
+
+    assert api("POST", REDRIVE, key=READ_KEY, body={"all": True}).status == 403
+    assert api("POST", REDRIVE, key=INGEST_KEY, body={"logIds": [log_id]}).status == 403
+    assert api("POST", REDRIVE, key=None, body={"all": True}).status == 401
+    # and nothing was redriven
+    assert api("GET", "/deliveries/dead-letters").body["count"] == 1
+
+
+@pytest.mark.parametrize("path", ["/deliveries", "/deliveries/dead-letters"])
+def test_reading_needs_the_read_or_admin_scope(api, path):
+    assert api("GET", path, key=INGEST_KEY).status == 403
+    assert api("GET", path, key=None).status == 401
+    assert api("GET", path, key="no-such-key").status == 401
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"logIds": ["a"], "all": True},
+        {"all": False},
+        {"all": 1},
+        {"logIds": []},
+        {"logIds": "abc"},
+        {"logIds": ["has space"]},
+        {"logIds": [f"id-{n}" for n in range(101)]},
+        {"logids": ["a"]},
+        [],
+        "null",
+    ],
+)
+def test_a_redrive_that_is_not_exactly_logIds_or_all_is_refused(api, dead_letter, body):
+    log_id = dead_letter("EMP-7")
+
+    reply = api("POST", REDRIVE, body=body)
+
+    assert (reply.status, reply.body["error"]) == (400, "invalid_request"), reply.body
+    assert api("GET", "/deliveries/dead-letters").body["deadLetters"][0]["logId"] == log_id
+
+
+def test_a_redrive_body_must_be_json(api):
+    assert (
+        api("POST", REDRIVE, body="all=true", content_type="application/x-www-form-urlencoded").status == 415
+    )
+    assert api("POST", REDRIVE, body="{", content_type="application/json").body["error"] == "invalid_json"
+
+
+def test_other_methods_are_refused_with_allow(api):
+    reply = api("DELETE", "/deliveries/dead-letters")
+    assert (reply.status, reply.body["error"]) == (405, "method_not_allowed")
+    assert api("GET", REDRIVE).status == 405

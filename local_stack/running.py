@@ -9,8 +9,11 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from edge_poller.simulator import free_tcp_port
 from local_stack.stack import local_client
@@ -34,6 +37,19 @@ class RunningStack:
 
     def queue_url(self, logical_id: str) -> str:
         return self.sqs().get_queue_url(QueueName=f"attendance-sync-{logical_id}")["QueueUrl"]
+
+    def post_punch(self, device: str, user: str, at: datetime | None = None, kind: str = "in") -> str:
+        """One punch through POST /punches with the stack's key (now, unless `at`); its logId."""
+        moment = (at or datetime.now(UTC)).replace(microsecond=0)
+        punch = {"deviceId": device, "userId": user, "timestamp": moment.isoformat(), "type": kind}
+        reply = httpx.post(
+            self.api_url + "/punches",
+            headers={"Authorization": f"Bearer {self.api_key}"},
+            json=punch,
+            timeout=15,
+        )
+        assert reply.status_code == 202, reply.text
+        return reply.json()["logId"]
 
 
 @contextmanager

@@ -9,7 +9,6 @@ from playwright.sync_api import expect
 
 from local_stack.running import RunningStack
 from tests.e2e.browser import sign_in
-from tests.e2e.test_live_feed import post_punch
 
 pytestmark = pytest.mark.e2e
 
@@ -25,7 +24,7 @@ def test_a_refused_punch_is_dead_lettered_redriven_and_seen_delivered(page, stac
     expect(page.get_by_role("list", name="Punches by delivery status")).to_contain_text("delivered")
 
     # When a punch of that employee comes in
-    log_id = post_punch(stack, "DEV001", user)
+    log_id = stack.post_punch("DEV001", user)
 
     # Then it appears among the dead letters as it happens, with the CRM's answer
     row = page.get_by_role("row").filter(has_text=user)

@@ -25,14 +25,6 @@ def send(stack: RunningStack, method: str, path: str, body: dict) -> httpx.Respo
     )
 
 
-def post_punch(stack: RunningStack, device: str, user: str, kind: str = "in", minutes_ago: int = 0) -> str:
-    at = (datetime.now(UTC) - timedelta(minutes=minutes_ago)).replace(microsecond=0).isoformat()
-    punch = {"deviceId": device, "userId": user, "timestamp": at, "type": kind}
-    reply = send(stack, "POST", "/punches", punch)
-    assert reply.status_code == 202, reply.text
-    return reply.json()["logId"]
-
-
 def open_live(page, stack: RunningStack) -> None:
     sign_in(page, stack)
     expect(page.get_by_role("heading", name="Live", level=1)).to_be_visible()
@@ -52,7 +44,7 @@ def test_a_punch_appears_without_a_reload_then_turns_delivered(page, stack: Runn
     page.screenshot(path=SCREENSHOTS / "live-empty.png", full_page=True)
     url = page.url
     # When a clock sends a punch over HTTP
-    log_id = post_punch(stack, device, user, minutes_ago=1)
+    log_id = stack.post_punch(device, user, datetime.now(UTC) - timedelta(minutes=1))
     # Then its row appears at the top of the table, with the employee's name, without a reload ...
     table = page.get_by_role("table", name="Punches as they arrive")
     row = table.get_by_role("row").filter(has_text=name)
@@ -71,7 +63,7 @@ def test_a_punch_appears_without_a_reload_then_turns_delivered(page, stack: Runn
     assert page.evaluate("() => performance.getEntriesByType('navigation').length") == 1
     page.screenshot(path=SCREENSHOTS / "live-desktop.png", full_page=True)
     # When they clock out, they leave the list
-    post_punch(stack, device, user, "out")
+    stack.post_punch(device, user, kind="out")
     expect(table.get_by_role("row").filter(has_text=name)).to_have_count(2)
     expect(who.get_by_text(name)).to_have_count(0)
     # At phone width the table reads as cards (the fixture saves that screenshot)
@@ -84,7 +76,7 @@ def test_a_refused_punch_shows_dead_lettered_with_the_reason(page, stack: Runnin
     suffix = uuid.uuid4().hex[:8]
     user, device = f"UNKNOWN-{suffix}", f"LIVEDEV-{suffix}"
     open_live(page, stack)
-    post_punch(stack, device, user)
+    stack.post_punch(device, user)
     # An employee the CRM refuses for good: the row names the ID, and its status says it gave up, and why
     row = page.get_by_role("table", name="Punches as they arrive").get_by_role("row").filter(has_text=user)
     expect(row).to_contain_text("not in the directory")

@@ -16,17 +16,6 @@ from tests.e2e.browser import sign_in
 pytestmark = pytest.mark.e2e
 
 
-def post_punch(stack: RunningStack, user: str, at: datetime, kind: str) -> None:
-    punch = {"deviceId": "REPORTS1", "userId": user, "timestamp": at.isoformat(), "type": kind}
-    reply = httpx.post(
-        stack.api_url + "/punches",
-        headers={"Authorization": f"Bearer {stack.api_key}"},
-        json=punch,
-        timeout=15,
-    )
-    assert reply.status_code in (200, 201, 202), reply.text
-
-
 def zone_of(page) -> str:
     return page.locator('meta[name="company-zone"]').get_attribute("content")
 
@@ -36,8 +25,8 @@ def worked_today(stack: RunningStack, page) -> tuple[str, str]:
     user = f"REP-{uuid.uuid4().hex[:10]}"
     now = datetime.now(UTC).replace(microsecond=0)
     arrived = now - timedelta(minutes=5)
-    post_punch(stack, user, arrived, "in")
-    post_punch(stack, user, now - timedelta(minutes=1), "out")
+    stack.post_punch("REPORTS1", user, arrived, "in")
+    stack.post_punch("REPORTS1", user, now - timedelta(minutes=1), "out")
     return user, arrived.astimezone(ZoneInfo(zone_of(page))).date().isoformat()
 
 

@@ -109,7 +109,7 @@ def test_the_cli_queues_and_lists_commands(local_stack, clock):
     def cli(*args: str, expect: int = 0) -> str:
         result = runner.invoke(cli_app, ["--local", "--json", "devices", "command", *args], env=environment)
         assert result.exit_code == expect, result.output + repr(result.exception)
-        return result.output
+        return result.stdout  # the JSON; logs go to stderr
 
     # When an operator takes an employee off the clock and sets its clock from the CLI
     simulator.device.put_user("E2E-CMD-U9", "Leaver")

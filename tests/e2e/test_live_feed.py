@@ -63,23 +63,6 @@ def no_event(client: ClientConnection, log_id: str, within: float = 3.0) -> bool
     return True
 
 
-def post_punch(stack: RunningStack, device: str, user: str) -> str:
-    punch = {
-        "deviceId": device,
-        "userId": user,
-        "timestamp": datetime.now(UTC).replace(microsecond=0).isoformat(),
-        "type": "in",
-    }
-    reply = httpx.post(
-        stack.api_url + "/punches",
-        headers={"Authorization": f"Bearer {stack.api_key}"},
-        json=punch,
-        timeout=15,
-    )
-    assert reply.status_code in (200, 201, 202), reply.text
-    return reply.json()["logId"]
-
-
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
@@ -88,7 +71,7 @@ def test_a_punch_reaches_a_watching_client_as_accepted_then_delivered(stack: Run
     device, user = unique("DEV"), unique("EMP")
     with watching(stack, f"device:{device}") as client:
         # When a punch is posted over HTTP
-        log_id = post_punch(stack, device, user)
+        log_id = stack.post_punch(device, user)
         # Then the client sees it arrive, then delivered to the CRM
         accepted = next_event(client, "punch.accepted")
         assert (accepted.punch.log_id, accepted.punch.user_id, accepted.punch.sync_status) == (
@@ -107,14 +90,14 @@ def test_rooms_filter_what_each_client_sees(stack: RunningStack) -> None:
         watching(stack, f"user:{other_user}") as by_user,
         watching(stack, "deliveries") as deliveries,
     ):
-        mine = post_punch(stack, device, user)
+        mine = stack.post_punch(device, user)
         assert next_event(by_device, "punch.accepted").punch.log_id == mine
-        theirs = post_punch(stack, unique("DEV"), other_user)
+        theirs = stack.post_punch(unique("DEV"), other_user)
         assert next_event(by_user, "punch.accepted").punch.log_id == theirs
         assert no_event(by_user, mine)
         assert no_event(by_device, theirs)
         # A punch the CRM refuses for good: the deliveries room hears of it, and of nothing else
-        refused = post_punch(stack, device, unique("UNKNOWN"))
+        refused = stack.post_punch(device, unique("UNKNOWN"))
         failed = next_event(deliveries, "punch.failed", "punch.dead_lettered")
         assert failed.punch.log_id == refused
         assert next_event(deliveries, "punch.dead_lettered").punch.log_id == refused
@@ -125,7 +108,7 @@ def test_a_client_changes_its_rooms_while_connected(stack: RunningStack) -> None
     with watching(stack, "user:nobody") as client:
         client.send(json.dumps({"action": "subscribe", "rooms": [f"device:{device}"]}))
         assert next_event(client, "subscribed").rooms == [f"device:{device}", "user:nobody"]
-        log_id = post_punch(stack, device, unique("EMP"))
+        log_id = stack.post_punch(device, unique("EMP"))
         assert next_event(client, "punch.accepted").punch.log_id == log_id
         client.send(json.dumps({"action": "subscribe", "rooms": ["kitchen"]}))
         assert next_event(client, "error").error == "invalid_rooms"
@@ -179,7 +162,7 @@ def test_a_client_that_vanished_is_removed_on_the_next_send(stack: RunningStack)
     dynamodb.put_item(TableName=table, Item=ghost)
     with watching(stack) as alive:
         # When the next punch is fanned out
-        log_id = post_punch(stack, unique("DEV"), unique("EMP"))
+        log_id = stack.post_punch(unique("DEV"), unique("EMP"))
         # Then the live client has it, and the vanished one is gone from the table
         assert next_event(alive, "punch.accepted").punch.log_id == log_id
         wait_for(
@@ -197,7 +180,7 @@ def test_a_hundred_clients_all_receive_one_punch(stack: RunningStack) -> None:
     async def watch_all() -> list[str]:
         clients = [await websockets.connect(url, open_timeout=120) for _ in range(100)]
         try:
-            log_id = await asyncio.to_thread(post_punch, stack, device, unique("EMP"))
+            log_id = await asyncio.to_thread(stack.post_punch, device, unique("EMP"))
             received = await asyncio.gather(*(first_accepted(client) for client in clients))
             assert set(received) == {log_id}
             return received
@@ -241,7 +224,7 @@ def test_ingest_and_delivery_carry_on_when_the_fan_out_fails_every_time(stack: R
     failure_queue = stack.queue_url("FeedFailureQueue")
     try:
         # When a punch comes in
-        log_id = post_punch(stack, unique("DEV"), unique("EMP"))
+        log_id = stack.post_punch(unique("DEV"), unique("EMP"))
         # Then it is delivered to the CRM all the same
         wait_for(lambda: log_id in crm_log_ids(stack), WAIT)
         # and the batch the fan-out gave up on is in the on-failure queue, after its retries

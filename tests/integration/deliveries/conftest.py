@@ -2,9 +2,7 @@
 does it (the failure recorded on the punch, its logId sent to the dead-letter queue)."""
 
 import importlib
-import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,16 +15,10 @@ from attendance.data.queue import PunchQueue, log_id_in
 from attendance.domain.keys import Scope
 from attendance.domain.punch import Punch, PunchSource, PunchType, SyncStatus, punch_log_id
 from functions.deliveries import app as deliveries_app
-from local_stack.events import LambdaContext, http_api_event
 from local_stack.template import Resolver
+from tests.integration.http_calls import Reply, call_route
 
 ADMIN_KEY, READ_KEY, INGEST_KEY = "admin-key", "read-key", "ingest-key"
-
-
-@dataclass
-class Reply:
-    status: int
-    body: Any
 
 
 @pytest.fixture
@@ -44,22 +36,8 @@ def deliveries_env(use_function_env) -> dict[str, str]:
 def api(deliveries_env) -> Callable[..., Reply]:
     """Calls the deliveries API: api("POST", "/deliveries/dead-letters/redrive", body={...})."""
 
-    def call(
-        method: str,
-        path: str,
-        key: str | None = ADMIN_KEY,
-        body: Any = None,
-        content_type: str = "application/json",
-    ) -> Reply:
-        headers = {"content-type": content_type}
-        if key:
-            headers["authorization"] = f"Bearer {key}"
-        raw = body if body is None or isinstance(body, str) else json.dumps(body)
-        event = http_api_event(method, path, raw, headers, None)
-        event["routeKey"] = f"{method} {path}"
-        response = deliveries_app.lambda_handler(event, LambdaContext("deliveries"))
-        text = response.get("body") or ""
-        return Reply(response["statusCode"], json.loads(text) if text else None)
+    def call(method: str, path: str, key: str | None = ADMIN_KEY, **arguments: Any) -> Reply:
+        return call_route(deliveries_app.lambda_handler, method, path, key, **arguments)
 
     return call
 

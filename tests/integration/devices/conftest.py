@@ -3,7 +3,6 @@
 import importlib
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,20 +17,14 @@ from attendance.domain.punch import Punch, PunchSource, PunchType, punch_log_id
 from functions.device_health import app as health_app
 from functions.device_push import app as push_app
 from functions.devices import app as devices_app
-from local_stack.events import LambdaContext, http_api_event
+from local_stack.events import LambdaContext
 from local_stack.template import Resolver
 from tests.integration.device_push.conftest import PushReply
 from tests.integration.device_push.conftest import call as push_call
+from tests.integration.http_calls import Reply, call_route
 
 ADMIN_KEY, READ_KEY, INGEST_KEY, POLLER_KEY = "admin-key", "read-key", "ingest-key", "poller-key"
 POLLER_DEVICES = frozenset({"EDGE-1"})  # the poller's key may report for these devices only
-
-
-@dataclass
-class Reply:
-    status: int
-    body: Any
-    headers: dict[str, str]
 
 
 @pytest.fixture
@@ -50,32 +43,10 @@ def devices_env(use_function_env) -> dict[str, str]:
 def api(devices_env) -> Callable[..., Reply]:
     """Calls the devices API: api("GET", "/devices/{deviceId}", deviceId="X", key=READ_KEY)."""
 
-    def call(
-        method: str,
-        route: str,
-        key: str | None = ADMIN_KEY,
-        body: Any = None,
-        query: dict[str, str] | None = None,
-        content_type: str = "application/json",
-        **path: str,
-    ) -> Reply:
-        headers = {
-            "content-type": content_type,
-            "host": "api.example.com",
-            "x-forwarded-proto": "https",
-        }
-        if key:
-            headers["authorization"] = f"Bearer {key}"
-        raw = body if body is None or isinstance(body, str | bytes) else json.dumps(body)
-        concrete = route
-        for name, value in path.items():
-            concrete = concrete.replace("{" + name + "}", value)
-        event = http_api_event(method, concrete, raw, headers, query)
-        event["routeKey"] = f"{method} {route}"
-        event["pathParameters"] = path or None
-        response = devices_app.lambda_handler(event, LambdaContext("devices"))
-        text = response.get("body") or ""
-        return Reply(response["statusCode"], json.loads(text) if text else None, response.get("headers", {}))
+    def call(method: str, route: str, key: str | None = ADMIN_KEY, **arguments: Any) -> Reply:
+        # a Hikvision push URL is built from the host the API was reached by
+        forwarded = {"host": "api.example.com", "x-forwarded-proto": "https"}
+        return call_route(devices_app.lambda_handler, method, route, key, headers=forwarded, **arguments)
 
     return call
 

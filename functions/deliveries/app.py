@@ -13,13 +13,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from attendance.api import (
+    ADMIN_FORBIDDEN,
     API_KEY_SECURITY,
-    AUTH_ERRORS,
-    COMMON_ERRORS,
-    error_responses,
+    READ_FORBIDDEN,
     http_api,
     install_error_handlers,
     json_reply,
+    keyed_refusals,
     model_response,
     require_key,
     resolve,
@@ -72,8 +72,7 @@ def _errors(forbidden: str, *extra: int) -> dict[int, Any]:
         400: "The body is not {logIds: [...]} or {all: true} (exactly one); `details` names the fields",
         415: "The body is not application/json",
     }
-    described = {status: texts[status] for status in extra}
-    return error_responses({**described, **AUTH_ERRORS, 403: forbidden, **COMMON_ERRORS})
+    return keyed_refusals(forbidden, {status: texts[status] for status in extra})
 
 
 @app.get(
@@ -82,7 +81,7 @@ def _errors(forbidden: str, *extra: int) -> dict[int, Any]:
     tags=["deliveries"],
     responses={
         200: model_response(DeliveryOverview, "How delivery stands"),
-        **_errors("The key lacks the read or admin scope"),
+        **_errors(READ_FORBIDDEN),
     },
     security=API_KEY_SECURITY,
 )
@@ -96,7 +95,7 @@ def overview(caller: Reader) -> Response[DeliveryOverview]:
     tags=["deliveries"],
     responses={
         200: model_response(DeadLetterList, "The dead letters, most recently given up on first"),
-        **_errors("The key lacks the read or admin scope"),
+        **_errors(READ_FORBIDDEN),
     },
     security=API_KEY_SECURITY,
 )
@@ -113,7 +112,7 @@ def dead_letters(caller: Reader) -> Response[DeadLetterList]:
     tags=["deliveries"],
     responses={
         200: model_response(RedriveResult, "What was redriven"),
-        **_errors("The key lacks the admin scope", 400, 415),
+        **_errors(ADMIN_FORBIDDEN, 400, 415),
     },
     security=API_KEY_SECURITY,
 )

@@ -13,14 +13,14 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from attendance.api import (
+    ADMIN_FORBIDDEN,
     API_KEY_SECURITY,
-    AUTH_ERRORS,
-    COMMON_ERRORS,
+    READ_FORBIDDEN,
     ApiError,
-    error_responses,
     http_api,
     install_error_handlers,
     json_reply,
+    keyed_refusals,
     model_response,
     require_key,
     resolve,
@@ -74,10 +74,6 @@ Reporter = Annotated[ApiKey, Depends(require_key(_keys, Scope.INGEST))]
 DeviceId = Annotated[Identifier, Path(alias="deviceId", description="The device's ID")]
 
 
-READ_FORBIDDEN = "The key lacks the read or admin scope"
-ADMIN_FORBIDDEN = "The key lacks the admin scope"
-
-
 def _errors(forbidden: str, *extra: int) -> dict[int, Any]:
     texts = {
         400: "The request does not match this contract; `details` names the fields",
@@ -86,8 +82,7 @@ def _errors(forbidden: str, *extra: int) -> dict[int, Any]:
         409: "A device with this ID is registered already",
         422: "Well-formed but impossible: an unknown time zone, a zkteco device without serial, no such date",
     }
-    described = {status: texts[status] for status in extra}
-    return error_responses({**described, **AUTH_ERRORS, 403: forbidden, **COMMON_ERRORS})
+    return keyed_refusals(forbidden, {status: texts[status] for status in extra})
 
 
 def _now() -> datetime:

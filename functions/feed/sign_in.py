@@ -14,12 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from attendance.api import (
     API_KEY_SECURITY,
-    AUTH_ERRORS,
-    COMMON_ERRORS,
-    error_responses,
+    READ_FORBIDDEN,
     http_api,
     install_error_handlers,
     json_reply,
+    keyed_refusals,
     model_response,
     require_key,
     resolve,
@@ -68,7 +67,7 @@ Reader = Annotated[ApiKey, Depends(require_key(_keys, Scope.READ, Scope.ADMIN))]
     tags=["live feed"],
     responses={
         200: model_response(FeedToken, "The token and where to connect"),
-        **error_responses({**AUTH_ERRORS, 403: "The key lacks the read or admin scope", **COMMON_ERRORS}),
+        **keyed_refusals(READ_FORBIDDEN),
     },
     security=API_KEY_SECURITY,
 )

@@ -112,6 +112,14 @@ AUTH_ERRORS = {
     401: "No API key, or an unknown or revoked one",
     403: "The key lacks the scope this route needs",
 }
+READ_FORBIDDEN = "The key lacks the read or admin scope"
+ADMIN_FORBIDDEN = "The key lacks the admin scope"
+
+
+def keyed_refusals(forbidden: str, described: Mapping[int, str] | None = None) -> dict[int, OpenAPIResponse]:
+    """The refusals of a route that needs a key: those `described`, 401, 403 (`forbidden` says why), 500
+    and 503."""
+    return error_responses({**(described or {}), **AUTH_ERRORS, 403: forbidden, **COMMON_ERRORS})
 
 
 def install_error_handlers(

@@ -39,6 +39,7 @@ def settings() -> DashboardSettings:
     return DashboardSettings()
 
 
+@cache
 def security_headers() -> dict[str, str]:
     """The page may run only its own scripts and talk only to this API and the live feed."""
     feed = urlsplit(settings().feed_url)

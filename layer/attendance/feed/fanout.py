@@ -55,8 +55,8 @@ class FanoutService:
         if not events:
             return report
         connections = self._directory.all()  # one read per batch, whatever its size
-        encoded = [(event, encode(event)) for event in events]
-        outbox = {c.connection_id: _messages_for(c, encoded) for c in connections}
+        addressed = [_Addressed.of(event) for event in events]  # encoded and routed once, not per connection
+        outbox = {c.connection_id: [a.text for a in addressed if a.wanted_by(c)] for c in connections}
         outbox = {connection_id: messages for connection_id, messages in outbox.items() if messages}
         report.connections = len(outbox)
         if not outbox:
@@ -88,10 +88,18 @@ class FanoutService:
             logger.exception("could not remove a gone connection", extra={"connectionId": connection_id})
 
 
-def _messages_for(connection: FeedConnection, events: list[tuple[FeedEvent, str]]) -> list[str]:
-    return [text for event, text in events if _wanted(connection, event)]
+@dataclass(frozen=True)
+class _Addressed:
+    """An event as every connection is offered it: its text, its rooms and its device."""
 
+    text: str
+    rooms: frozenset[str]
+    device_id: str
 
-def _wanted(connection: FeedConnection, event: FeedEvent) -> bool:
-    device_id = event.device.device_id if isinstance(event, DeviceStateChanged) else event.punch.device_id
-    return connection.may_see(device_id) and wants(connection.rooms, rooms_of(event))
+    @classmethod
+    def of(cls, event: FeedEvent) -> "_Addressed":
+        device_id = event.device.device_id if isinstance(event, DeviceStateChanged) else event.punch.device_id
+        return cls(encode(event), rooms_of(event), device_id)
+
+    def wanted_by(self, connection: FeedConnection) -> bool:
+        return connection.may_see(self.device_id) and wants(connection.rooms, self.rooms)

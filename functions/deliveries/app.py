@@ -55,7 +55,7 @@ def dependencies() -> tuple[ApiKeyStore, DeadLetterService]:
     queue = DeadLetterQueue(
         sqs, dynamodb, settings.punch_dlq_url, settings.punch_queue_url, settings.punches_table
     )
-    service = DeadLetterService(punches, queue, sqs, settings.punch_dlq_url)
+    service = DeadLetterService(punches, queue)
     return ApiKeyStore(dynamodb, settings.api_keys_table), service
 
 

@@ -15,6 +15,7 @@ from attendance.data.queue import PunchQueue, log_id_in
 from attendance.domain.punch import SyncStatus
 
 PEEK_SECONDS = 30
+_DEPTH = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,12 @@ class DeadLetterQueue:
         self._sqs, self._dlq_url = sqs, dlq_url
         self._punches = PunchStore(dynamodb, punches_table)
         self._queue = PunchQueue(sqs, queue_url)
+
+    def depth(self) -> int:
+        """How many messages the queue holds, those being looked at (in flight) included."""
+        with unavailable_on_aws_errors("counting the dead-letter queue"):
+            reply = self._sqs.get_queue_attributes(QueueUrl=self._dlq_url, AttributeNames=_DEPTH)
+        return sum(int(reply["Attributes"].get(name, 0)) for name in _DEPTH)
 
     def peek(self) -> list[DeadLetter]:
         """Every message in the DLQ; they stay there (visible again at once)."""

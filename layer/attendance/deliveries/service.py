@@ -3,9 +3,7 @@ dead letter with its punch, redrives, and how delivery stands overall."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-from attendance.data.aws import unavailable_on_aws_errors
 from attendance.data.dead_letters import DeadLetterQueue
 from attendance.data.punches import PunchStore, iso
 from attendance.deliveries.models import (
@@ -19,8 +17,6 @@ from attendance.deliveries.models import (
 from attendance.domain.punch import SyncStatus
 from attendance.domain.records import PunchRecord
 
-_DEPTH = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-
 
 @dataclass(frozen=True)
 class DeadLetterEntry:
@@ -30,12 +26,9 @@ class DeadLetterEntry:
 
 
 class DeadLetterService:
-    def __init__(
-        self, punches: PunchStore, dead_letters: DeadLetterQueue, sqs: Any = None, dlq_url: str = ""
-    ) -> None:
+    def __init__(self, punches: PunchStore, dead_letters: DeadLetterQueue) -> None:
         self._punches = punches
         self._dead_letters = dead_letters
-        self._sqs, self._dlq_url = sqs, dlq_url
 
     def entries(self) -> list[DeadLetterEntry]:
         """Every message in the dead-letter queue with its punch; the messages stay where they are."""
@@ -68,14 +61,8 @@ class DeadLetterService:
             )
             if oldest
             else None,
-            dead_letters=self.waiting(),
+            dead_letters=self._dead_letters.depth(),
         )
-
-    def waiting(self) -> int:
-        """How many messages the dead-letter queue holds, those being looked at included."""
-        with unavailable_on_aws_errors("counting the dead-letter queue"):
-            reply = self._sqs.get_queue_attributes(QueueUrl=self._dlq_url, AttributeNames=_DEPTH)
-        return sum(int(reply["Attributes"].get(name, 0)) for name in _DEPTH)
 
 
 def dead_lettered_at(record: PunchRecord) -> str | None:

@@ -131,7 +131,11 @@ def test_keys_push_tokens_and_secrets_are_stored_hashed(functions):
         (b"{" * 200_000, {}, 400),  # deeply nested: refused by the parser, not a crash
         (b"[" * 100_000 + b"]" * 100_000, {}, 400),
         (b"x" * (2 * 1024 * 1024), {}, 413),  # oversized
-        (gzip.compress(b" " * (64 * 1024 * 1024), mtime=0), {"content-encoding": "gzip"}, 413),  # a 64 MiB gzip bomb
+        (
+            gzip.compress(b" " * (64 * 1024 * 1024), mtime=0),
+            {"content-encoding": "gzip"},
+            413,
+        ),  # a 64 MiB gzip bomb
     ],
 )
 def test_oversized_and_deeply_nested_bodies_are_refused(functions, body, headers, status):

@@ -24,10 +24,10 @@ from attendance.delivery.secrets import CrmSecret
 from attendance.delivery.service import DeliveryFailed, DeliveryService
 from attendance.delivery.targets import TARGETS
 from attendance.settings import WorkerSettings
-from attendance.tracing import create_tracer
+from attendance.tracing import AWS_CALLS, create_tracer
 
 logger = Logger()
-tracer = create_tracer()
+tracer = create_tracer(patch=(*AWS_CALLS, "httpx"))  # the CRM calls too
 metrics = Metrics()
 # Report an all-failed batch item by item too, rather than raising: same retries, clearer logs.
 processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)

@@ -15,7 +15,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from attendance.data.aws import StoreUnavailable, client
-from attendance.data.feed import ConnectionStore, SigningKey
+from attendance.data.feed import ConnectionStore
+from attendance.data.signing_key import SigningKey
 from attendance.domain.punch import describe_validation_error
 from attendance.feed.connections import ConnectionService, Refused
 from attendance.feed.events import FeedError, Pong, Subscribed, encode, now_iso

@@ -25,7 +25,7 @@ from attendance.api import (
 )
 from attendance.data.api_keys import ApiKeyStore
 from attendance.data.aws import client
-from attendance.data.feed import SigningKey
+from attendance.data.signing_key import SigningKey
 from attendance.domain.keys import ApiKey, Scope
 from attendance.feed.tokens import TokenSigner
 from attendance.settings import FeedTokenSettings

@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger, Metrics
@@ -27,9 +27,11 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, Field
 
-from attendance.data.api_keys import ApiKeyStore
-from attendance.data.aws import StoreUnavailable
+from attendance.data.errors import StoreUnavailable
 from attendance.domain.keys import ApiKey, Scope
+
+if TYPE_CHECKING:  # the store comes with boto3, which a function serving no keyed route never needs
+    from attendance.data.api_keys import ApiKeyStore
 
 _logger = Logger(child=True)
 _FIELD_NAME = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*|[0-9]+)$")
@@ -277,7 +279,7 @@ def require_json_media_type(headers: Mapping[str, str]) -> None:
         raise unsupported_media_type(media_type)
 
 
-def require_key(keys: Callable[[], ApiKeyStore], *scopes: Scope) -> Callable[[Request], ApiKey]:
+def require_key(keys: Callable[[], "ApiKeyStore"], *scopes: Scope) -> Callable[[Request], ApiKey]:
     """A route dependency: the caller's live key with one of `scopes`, or a 401/403."""
 
     def caller(request: Request) -> ApiKey:
@@ -286,7 +288,7 @@ def require_key(keys: Callable[[], ApiKeyStore], *scopes: Scope) -> Callable[[Re
     return caller
 
 
-def authenticate(headers: Mapping[str, str], keys: ApiKeyStore, *scopes: Scope) -> ApiKey:
+def authenticate(headers: Mapping[str, str], keys: "ApiKeyStore", *scopes: Scope) -> ApiKey:
     """The caller's key from `Authorization: Bearer <key>`; 401 without a live key, 403 without any of
     the scopes."""
     scheme, _, token = (_header(headers, "authorization") or "").partition(" ")

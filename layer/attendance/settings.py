@@ -1,16 +1,26 @@
 """Each function's configuration, read from its environment (set by template.yaml)."""
 
+import os
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from attendance.domain.clock import ZoneName
 
 
-class _FromEnvironment(BaseSettings):
-    model_config = SettingsConfigDict(frozen=True, case_sensitive=False)
+class _FromEnvironment(BaseModel):
+    """Fields from the variables of the same name in any case; values passed in take precedence. Plain
+    pydantic rather than pydantic-settings, whose sources (dotenv files, secrets, a command line) no
+    function uses and whose import every cold start would pay. Each function reads one of these classes,
+    so each builds its validator when first used, not at import."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+
+    def __init__(self, **values: Any) -> None:
+        environment = {name.lower(): value for name, value in os.environ.items()}
+        fields = type(self).model_fields
+        super().__init__(**{name: environment[name] for name in fields if name in environment} | values)
 
 
 class PunchIntakeSettings(_FromEnvironment):

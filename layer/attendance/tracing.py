@@ -1,9 +1,13 @@
 """Powertools' Tracer, with the X-Ray SDK loaded only when tracing is on.
 
 Powertools defers importing the X-Ray SDK until a Tracer is created, and then imports it even when
-tracing is disabled. That import is about a quarter of a function's cold start (`make bench` measures
-both), so with tracing off (the template's `Tracing=PassThrough`, which sets TRACING_MODE, or Powertools' own
+tracing is disabled. That import is a part of every cold start worth sparing (`make bench` measures
+the cold starts), so with tracing off (the template's `Tracing=PassThrough`, which sets TRACING_MODE, or Powertools' own
 POWERTOOLS_TRACE_DISABLED) the Tracer gets a provider that records nothing and never loads the SDK.
+
+With tracing on, only the libraries a function calls through are patched: by default Powertools patches
+every library the SDK supports that is installed, which imports httpx (and sqlite3) into functions that
+never use them. A library left unpatched is one the function makes no calls with, so no trace changes.
 """
 
 import os
@@ -20,8 +24,14 @@ def tracing_enabled() -> bool:
     return not disabled and os.getenv("TRACING_MODE", "Active") == "Active"
 
 
-def create_tracer() -> Tracer:
-    return Tracer() if tracing_enabled() else Tracer(provider=NoTracing(), disabled=True)
+AWS_CALLS = ("botocore",)  # boto3's clients, Powertools' parameters
+
+
+def create_tracer(patch: Sequence[str] = AWS_CALLS) -> Tracer:
+    """`patch`: the libraries whose calls become subsegments (those the function makes calls with)."""
+    if not tracing_enabled():
+        return Tracer(provider=NoTracing(), disabled=True)
+    return Tracer(patch_modules=patch) if patch else Tracer(auto_patch=False)
 
 
 class _NoSegment(BaseSegment):

@@ -13,13 +13,12 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from attendance.data.errors import StoreUnavailable
+
 _CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
 _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
-
-
-class StoreUnavailable(Exception):
-    """DynamoDB or SQS could not be reached or refused the request: a fault of ours, not of the input."""
+__all__ = ["StoreUnavailable", "client", "from_item", "to_item", "unavailable_on_aws_errors"]
 
 
 def client(service: str) -> Any:

@@ -1,7 +1,5 @@
 """The live feed's AWS side: the connections table, the @connections management API, stream records."""
 
-import secrets
-from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Any
 
@@ -9,7 +7,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from attendance.data.aws import StoreUnavailable, client, from_item, to_item, unavailable_on_aws_errors
+from attendance.data.aws import from_item, to_item, unavailable_on_aws_errors
 from attendance.data.devices import device_from_item
 from attendance.data.punches import record_from_item
 from attendance.feed.changes import DeviceChange, PunchChange
@@ -17,7 +15,6 @@ from attendance.feed.connections import FeedConnection
 from attendance.feed.fanout import Posted
 
 # One post waits briefly and is not retried: a slow client must not hold up the batch.
-KEY_CACHE_SECONDS = 300
 _POST_CONFIG = Config(connect_timeout=1, read_timeout=2, retries={"mode": "standard", "max_attempts": 1})
 
 
@@ -124,38 +121,3 @@ def change_from_record(record: dict[str, Any]) -> PunchChange | DeviceChange:
             crm_reference=reference,
         )
     return DeviceChange(at, device_from_item(old) if old else None, device_from_item(new) if new else None)
-
-
-class SigningKey:
-    """The feed's signing key, an SSM SecureString read through Powertools' cache (a rotation is in use
-    within five minutes). With `create_if_missing`, the first read of a key that does not exist yet puts
-    a random one; of two racing first reads, the second finds the first one's key."""
-
-    def __init__(self, parameter_name: str, create_if_missing: bool = False) -> None:
-        self._name = parameter_name
-        self._create = create_if_missing
-
-    def __call__(self) -> str | None:
-        """The key; None when there is none yet (no token was ever issued, so none can be valid)."""
-        from aws_lambda_powertools.utilities import parameters
-        from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
-
-        try:
-            return str(parameters.get_parameter(self._name, decrypt=True, max_age=KEY_CACHE_SECONDS))
-        except GetParameterError as error:
-            if "ParameterNotFound" not in str(error):
-                raise StoreUnavailable(f"reading the feed's signing key failed: {error}") from error
-        return self._put_new() if self._create else None
-
-    def _put_new(self) -> str:
-        ssm = client("ssm")
-        with unavailable_on_aws_errors("creating the feed's signing key"):
-            with suppress(ssm.exceptions.ParameterAlreadyExists):
-                ssm.put_parameter(
-                    Name=self._name,
-                    Value=secrets.token_urlsafe(48),
-                    Type="SecureString",
-                    Description="attendance-sync live feed: signs sign-in tokens (HS256)",
-                )
-            reply = ssm.get_parameter(Name=self._name, WithDecryption=True)
-        return str(reply["Parameter"]["Value"])

@@ -19,7 +19,7 @@ from moto import mock_aws
 from attendance.data.devices import DeviceStore, contact_request
 from attendance.domain.devices import Device, DeviceKind
 from attendance.domain.health import Contact
-from bench.run import PRICE, PRICES_AS_OF
+from bench.prices import PRICE, PRICES_AS_OF
 from local_stack.provision import provision
 from local_stack.template import load_template
 

@@ -3,7 +3,7 @@ and what the feed adds to the bill, per million punches and per connection-hour.
 
 Everything comes from this run: the fan-out's own log lines (batches, records, messages sent, duration),
 the connection items as the connections table stores them, the frames the clients receive and the round
-trips they make. Only the prices (bench.run.PRICE) and AWS's billing units are given.
+trips they make. Only the prices (bench.prices) and AWS's billing units are given.
 Run: `python -m bench.feed_bench`.
 """
 
@@ -390,7 +390,7 @@ def costs(figures: Measured, price: dict[str, float]) -> dict[str, Any]:
 
 
 def rows(figures: Measured) -> list[tuple[str, str, str]]:
-    from bench.run import PRICE, PRICES_AS_OF  # imported here: bench.run imports this module
+    from bench.prices import PRICE, PRICES_AS_OF
 
     cost = costs(figures, PRICE)
     solo, crowd = figures.solo, figures.crowd

@@ -49,6 +49,7 @@ class Resolver:
     attributes: dict[tuple[str, str], str] = field(default_factory=dict)  # (logical id, attr) -> value
     pseudo: dict[str, str] = field(
         default_factory=lambda: {
+            "AWS::Partition": "aws",
             "AWS::Region": "us-east-1",
             "AWS::AccountId": "123456789012",
             "AWS::URLSuffix": "amazonaws.com",

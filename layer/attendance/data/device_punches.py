@@ -1,6 +1,7 @@
 """A device's punches, read by the punches table's byDevice index (deviceId + punchTime), never a scan.
 
-The index projects only what these queries read, so a punch's delivery updates stay cheap to index.
+The index projects only what never changes, so a punch's delivery updates never rewrite it: the delivery
+status of the few latest punches is read from the table itself.
 """
 
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from attendance.data.aws import from_item, to_item, unavailable_on_aws_errors
 from attendance.data.punches import iso
 
 DEVICE_INDEX = "byDevice"
+_BATCH_GET_LIMIT = 100
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,26 @@ class DevicePunches:
     def recent(self, device_id: str, limit: int) -> list[DevicePunchEntry]:
         """The device's latest punches by punch time, newest first."""
         reply = self._query(device_id, "deviceId = :device", {}, Limit=limit, ScanIndexForward=False)
-        return [_entry(item) for item in reply["Items"]]
+        punches = [from_item(item) for item in reply["Items"]]
+        statuses = self._delivery_statuses([punch["logId"] for punch in punches])
+        return [_entry(punch | statuses.get(punch["logId"], {})) for punch in punches]
+
+    def _delivery_statuses(self, log_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """syncStatus, attempts and lastError of these punches, by logId (at most 100: one request each)."""
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(log_ids), _BATCH_GET_LIMIT):
+            keys = [to_item({"logId": log_id}) for log_id in log_ids[start : start + _BATCH_GET_LIMIT]]
+            request = {
+                self._table: {"Keys": keys, "ProjectionExpression": "logId, syncStatus, attempts, lastError"}
+            }
+            while request:
+                with unavailable_on_aws_errors("reading punches' delivery status"):
+                    reply = self._client.batch_get_item(RequestItems=request)
+                found |= {
+                    item["logId"]: item for item in map(from_item, reply["Responses"].get(self._table, []))
+                }
+                request = reply.get("UnprocessedKeys") or {}
+        return found
 
     def last_punch_at(self, device_id: str) -> datetime | None:
         reply = self._query(
@@ -72,8 +93,7 @@ class DevicePunches:
             )
 
 
-def _entry(item: dict[str, Any]) -> DevicePunchEntry:
-    values = from_item(item)
+def _entry(values: dict[str, Any]) -> DevicePunchEntry:
     return DevicePunchEntry(
         log_id=values["logId"],
         user_id=values["userId"],
@@ -81,7 +101,7 @@ def _entry(item: dict[str, Any]) -> DevicePunchEntry:
         local_time=values["localTime"],
         type=values["type"],
         source=values["source"],
-        sync_status=values["syncStatus"],
+        sync_status=values.get("syncStatus", "pending"),
         attempts=values.get("attempts", 0),
         last_error=values.get("lastError"),
     )

@@ -1,6 +1,7 @@
-"""The punches table (one item per accepted punch, kept) and the dedup slots table (TTL'd)."""
+"""The punches table (one item per accepted punch, kept) and the dedup table (one TTL'd item per user-day)."""
 
 import time
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -8,14 +9,16 @@ from enum import StrEnum
 from typing import Any
 
 from attendance.data.aws import StoreUnavailable, from_item, to_item, unavailable_on_aws_errors
-from attendance.domain.dedup import SlotClaim
+from attendance.domain.dedup import DedupDay, Verdict, days_to_judge, judge
 from attendance.domain.punch import Punch, PunchSource, PunchType, SyncStatus
 from attendance.domain.records import PunchRecord
 
-STATUS_INDEX = "byStatus"
+UNDELIVERED_INDEX = "byUndelivered"
 DATE_INDEX = "byLocalDate"
 USER_INDEX = "byUser"
 _CONFLICT_RETRIES = 5
+_BATCH_GET_LIMIT = 100
+_UNDELIVERED = (SyncStatus.PENDING, SyncStatus.FAILED, SyncStatus.ABANDONED)
 
 
 class StoreOutcome(StrEnum):
@@ -45,6 +48,7 @@ class StatusChange(StrEnum):
 # A delivered punch is never downgraded, and an update never creates a punch.
 _NOT_DELIVERED = "attribute_exists(logId) AND syncStatus <> :synced"
 _APPEND_HISTORY = "history = list_append(if_not_exists(history, :empty), :entry)"
+_VERDICT_OUTCOMES = {Verdict.EXACT: StoreOutcome.DUPLICATE, Verdict.NEAR: StoreOutcome.NEAR_DUPLICATE}
 
 
 def iso(moment: datetime) -> str:
@@ -57,21 +61,96 @@ class PunchStore:
         self._punches_table = punches_table
         self._dedup_table = dedup_table
 
-    def add(self, punch: Punch, window_seconds: int, retention: timedelta, now: datetime) -> StoreResult:
-        """Store a new punch unless it is an exact or near duplicate, atomically."""
-        actions = [self._put_punch(punch, now)]
-        if window_seconds > 0:
-            claim = SlotClaim(punch.user_id, punch.epoch_seconds, window_seconds)
-            actions += self._slot_actions(claim, punch.log_id, now, now + retention)
+    def add(
+        self,
+        punch: Punch,
+        window_seconds: int,
+        retention: timedelta,
+        now: datetime,
+        known_days: dict[str, DedupDay] | None = None,
+    ) -> StoreResult:
+        """Store a new punch unless it is an exact or near duplicate, atomically.
+
+        `known_days` carries the dedup records this caller has read or written, so that one user's punches
+        in a request read each day once; a record that moved on meanwhile is read again.
+        """
+        if window_seconds <= 0:
+            return self._add_alone(punch, now)
+        known = {} if known_days is None else known_days
+        own_key, neighbour_key = days_to_judge(punch.user_id, punch.epoch_seconds, window_seconds)
+        keys = [key for key in (own_key, neighbour_key) if key]
         for attempt in range(_CONFLICT_RETRIES):
+            days = {key: known.get(key) or self._dedup_day(key, now, consistent=attempt > 0) for key in keys}
+            known |= days
+            judgement = judge(punch.log_id, punch.epoch_seconds, window_seconds, days.values())
+            if judgement.verdict is not Verdict.NEW:
+                return StoreResult(_VERDICT_OUTCOMES[judgement.verdict], judgement.log_id)
+            written = days[own_key].with_punch(punch.log_id, punch.epoch_seconds)
+            actions = [self._put_punch(punch, now), self._put_day(written, now + retention)]
+            if neighbour_key:
+                actions.append(self._day_unchanged(days[neighbour_key]))
             reasons = self._transact(actions)
             if reasons is None:
+                known[own_key] = written
                 return StoreResult(StoreOutcome.ACCEPTED, punch.log_id)
-            duplicate = _duplicate_from(reasons, punch.log_id)
-            if duplicate:
-                return duplicate
-            time.sleep(0.02 * 2**attempt)  # a racing request held one of our slots: try again
+            if _failed(reasons[0]):
+                return StoreResult(StoreOutcome.DUPLICATE, punch.log_id)
+            for key in keys:  # a racing request wrote one of the days: read them again
+                known.pop(key, None)
+            if not any(_failed(reason) for reason in reasons):
+                time.sleep(0.02 * 2**attempt)  # a concurrent transaction, not a changed day: back off
         raise StoreUnavailable("storing a punch kept conflicting with concurrent requests")
+
+    def _add_alone(self, punch: Punch, now: datetime) -> StoreResult:
+        """No near-duplicate window: one conditional put decides."""
+        exists = self._client.exceptions.ConditionalCheckFailedException
+        with unavailable_on_aws_errors("storing a punch"):
+            try:
+                self._client.put_item(**self._put_punch(punch, now)["Put"])
+            except exists:
+                return StoreResult(StoreOutcome.DUPLICATE, punch.log_id)
+        return StoreResult(StoreOutcome.ACCEPTED, punch.log_id)
+
+    def dedup_days(self, keys: list[str], now: datetime) -> dict[str, DedupDay]:
+        """Many user-days' records at once (a batch's), a hundred keys a request."""
+        found: dict[str, DedupDay] = {key: DedupDay(key) for key in keys}
+        for start in range(0, len(keys), _BATCH_GET_LIMIT):
+            request = {
+                self._dedup_table: {
+                    "Keys": [to_item({"pk": key}) for key in keys[start : start + _BATCH_GET_LIMIT]]
+                }
+            }
+            while request:
+                with unavailable_on_aws_errors("reading the dedup records"):
+                    reply = self._client.batch_get_item(RequestItems=request)
+                for item in reply["Responses"].get(self._dedup_table, []):
+                    day = _dedup_day_from(from_item(item), now)
+                    found[day.key] = day
+                request = reply.get("UnprocessedKeys") or {}
+        return found
+
+    def _dedup_day(self, key: str, now: datetime, consistent: bool) -> DedupDay:
+        with unavailable_on_aws_errors("reading the dedup records"):
+            reply = self._client.get_item(
+                TableName=self._dedup_table, Key=to_item({"pk": key}), ConsistentRead=consistent
+            )
+        return _dedup_day_from(from_item(reply["Item"]), now) if "Item" in reply else DedupDay(key)
+
+    def _put_day(self, day: DedupDay, expires: datetime) -> dict[str, Any]:
+        item = {"pk": day.key, "version": day.version, "punches": dict(day.punches)}
+        return {
+            "Put": {
+                "TableName": self._dedup_table,
+                "Item": to_item(item | {"expiresAt": int(expires.timestamp())}),
+            }
+            | _read_at(day.version - 1)
+        }
+
+    def _day_unchanged(self, day: DedupDay) -> dict[str, Any]:
+        return {
+            "ConditionCheck": {"TableName": self._dedup_table, "Key": to_item({"pk": day.key})}
+            | _read_at(day.version)
+        }
 
     def _transact(self, actions: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
         """None when the transaction went through, else DynamoDB's reason for each action."""
@@ -89,57 +168,65 @@ class PunchStore:
             )
         return record_from_item(reply["Item"]) if "Item" in reply else None
 
-    def pending_queued_before(self, cutoff: datetime) -> list[PunchRecord]:
-        """Punches still pending whose last trip to the queue is older than the cutoff."""
+    def pending_queued_before(self, cutoff: datetime) -> list[str]:
+        """The logIds of punches still pending whose last trip to the queue is older than the cutoff."""
         pages = self._query_pages(
             "listing pending punches",
-            STATUS_INDEX,
-            "syncStatus = :pending AND receivedAt < :cutoff",
+            UNDELIVERED_INDEX,
+            "undelivered = :pending AND receivedAt < :cutoff",
             {":pending": SyncStatus.PENDING, ":cutoff": iso(cutoff)},
             FilterExpression="queuedAt < :cutoff",
         )
-        return [record_from_item(item) for page in pages for item in page["Items"]]
+        return [item["logId"]["S"] for page in pages for item in page["Items"]]
 
     def count_by_status(self) -> dict[str, int]:
-        """How many punches are in each sync status, counted on the status index."""
-        counts = {}
-        for status in SyncStatus:
-            pages = self._query_pages(
-                "counting punches",
-                STATUS_INDEX,
-                "syncStatus = :status",
-                {":status": status.value},
-                Select="COUNT",
+        """How many punches are in each sync status: the undelivered counted on their sparse index, the
+        delivered as the rest of the table's item count (which DynamoDB refreshes about every six hours)."""
+        counts = self._count_undelivered()
+        with unavailable_on_aws_errors("counting punches"):
+            total = self._client.describe_table(TableName=self._punches_table)["Table"]["ItemCount"]
+        return {SyncStatus.SYNCED.value: max(0, total - sum(counts.values()))} | counts
+
+    def count_on_date(self, local_date: str) -> dict[str, int]:
+        """Sync statuses of one device-local date's punches: all of them on the date index, the undelivered
+        on theirs, the rest delivered."""
+        pages = self._query_pages(
+            "counting punches", DATE_INDEX, "localDate = :date", {":date": local_date}, Select="COUNT"
+        )
+        total = sum(page["Count"] for page in pages)
+        counts = self._count_undelivered(local_date)
+        return {SyncStatus.SYNCED.value: max(0, total - sum(counts.values()))} | counts
+
+    def _count_undelivered(self, local_date: str | None = None) -> dict[str, int]:
+        """One pass over the sparse index, which holds only the undelivered punches."""
+        extra: dict[str, Any] = {"ProjectionExpression": "undelivered"}
+        if local_date:
+            extra |= {
+                "FilterExpression": "localDate = :date",
+                "ExpressionAttributeValues": to_item({":date": local_date}),
+            }
+        counts = dict.fromkeys((status.value for status in _UNDELIVERED), 0)
+        with unavailable_on_aws_errors("counting punches"):
+            pages = self._client.get_paginator("scan").paginate(
+                TableName=self._punches_table, IndexName=UNDELIVERED_INDEX, **extra
             )
-            counts[status.value] = sum(page["Count"] for page in pages)
+            for page in pages:
+                for item in page["Items"]:
+                    counts[item["undelivered"]["S"]] += 1
         return counts
 
     def oldest_pending(self) -> PunchRecord | None:
         with unavailable_on_aws_errors("finding the oldest pending punch"):
             reply = self._client.query(
                 TableName=self._punches_table,
-                IndexName=STATUS_INDEX,
+                IndexName=UNDELIVERED_INDEX,
                 Limit=1,
                 ScanIndexForward=True,
-                KeyConditionExpression="syncStatus = :pending",
+                KeyConditionExpression="undelivered = :pending",
                 ExpressionAttributeValues=to_item({":pending": SyncStatus.PENDING.value}),
             )
-        return record_from_item(reply["Items"][0]) if reply.get("Items") else None
-
-    def count_on_date(self, local_date: str) -> dict[str, int]:
-        """Sync statuses of one device-local date's punches, on the date index."""
-        counts = dict.fromkeys((status.value for status in SyncStatus), 0)
-        pages = self._query_pages(
-            "counting punches",
-            DATE_INDEX,
-            "localDate = :date",
-            {":date": local_date},
-            ProjectionExpression="syncStatus",
-        )
-        for page in pages:
-            for item in page["Items"]:
-                counts[item["syncStatus"]["S"]] += 1
-        return counts
+        items = reply.get("Items")
+        return self.get(items[0]["logId"]["S"]) if items else None
 
     def on_local_dates(self, dates: list[str], user_id: str | None = None) -> list[Punch]:
         """Every punch on these device-local dates, by the date index (a day is one partition)."""
@@ -160,7 +247,7 @@ class PunchStore:
 
     def _punches(self, index: str, condition: str, values: dict[str, Any], **extra: Any) -> list[Punch]:
         pages = self._query_pages("querying punches", index, condition, values, **extra)
-        return [record_from_item(item).punch for page in pages for item in page["Items"]]
+        return [punch_from_values(from_item(item)) for page in pages for item in page["Items"]]
 
     def _query_pages(
         self, action: str, index: str, condition: str, values: dict[str, Any], **extra: Any
@@ -175,6 +262,39 @@ class PunchStore:
                     ExpressionAttributeValues=to_item(values),
                     **extra,
                 )
+            )
+
+    def backfill_undelivered(self, dry_run: bool, progress: Callable[[int, int], None]) -> int:
+        """Give every undelivered punch stored before the byUndelivered index its key there; returns how
+        many needed it. Safe to stop and run again: a punch is written once, under the status it was read
+        with, and a run skips what an earlier one did."""
+        missing = 0
+        pages = self._client.get_paginator("scan").paginate(
+            TableName=self._punches_table,
+            FilterExpression="attribute_not_exists(undelivered) AND syncStatus <> :synced",
+            ProjectionExpression="logId, syncStatus",
+            ExpressionAttributeValues=to_item({":synced": SyncStatus.SYNCED.value}),
+        )
+        scanned = 0
+        with unavailable_on_aws_errors("backfilling the undelivered index"):
+            for page in pages:
+                scanned += page["ScannedCount"]
+                for item in map(from_item, page["Items"]):
+                    missing += 1
+                    if not dry_run:
+                        self._mark_undelivered(item["logId"], item["syncStatus"])
+                progress(scanned, missing)
+        return missing
+
+    def _mark_undelivered(self, log_id: str, status: str) -> None:
+        moved_on = self._client.exceptions.ConditionalCheckFailedException
+        with suppress(moved_on):  # delivered or changed since the scan: its own update keeps the index
+            self._client.update_item(
+                TableName=self._punches_table,
+                Key=to_item({"logId": log_id}),
+                UpdateExpression="SET undelivered = :status",
+                ConditionExpression="syncStatus = :status AND attribute_not_exists(undelivered)",
+                ExpressionAttributeValues=to_item({":status": status}),
             )
 
     def mark_queued(self, log_id: str, now: datetime) -> None:
@@ -229,18 +349,22 @@ class PunchStore:
             "SET syncStatus = :status, lastAttemptAt = :now, attempts = if_not_exists(attempts, :zero) + :one, "
             + _APPEND_HISTORY
         )
+        removed = "leaseUntil, leaseOwner"
         if status is SyncStatus.SYNCED:
             update += ", syncedAt = :now" + (", crmReference = :reference" if crm_reference else "")
             values |= {":reference": crm_reference} if crm_reference else {}
+            removed += ", undelivered"  # out of the sparse index
         else:
             update += ", lastError = :error"
             values[":error"] = detail[:500]
+            if status is not SyncStatus.PENDING:  # a retry leaves the index entry as it is
+                update += ", undelivered = :status"
         not_synced = self._client.exceptions.ConditionalCheckFailedException
         with unavailable_on_aws_errors("recording a delivery"), suppress(not_synced):
             self._client.update_item(
                 TableName=self._punches_table,
                 Key=to_item({"logId": log_id}),
-                UpdateExpression=update + " REMOVE leaseUntil, leaseOwner",
+                UpdateExpression=f"{update} REMOVE {removed}",
                 ConditionExpression=_NOT_DELIVERED,
                 ExpressionAttributeValues=to_item(values),
             )
@@ -254,7 +378,8 @@ class PunchStore:
                 self._client.update_item(
                     TableName=self._punches_table,
                     Key=to_item({"logId": log_id}),
-                    UpdateExpression="SET syncStatus = :status, queuedAt = :now, " + _APPEND_HISTORY,
+                    UpdateExpression="SET syncStatus = :status, undelivered = :status, queuedAt = :now, "
+                    + _APPEND_HISTORY,
                     ConditionExpression=_NOT_DELIVERED,
                     ExpressionAttributeValues=to_item(_history_values(now, status, note)),
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
@@ -272,61 +397,26 @@ class PunchStore:
             }
         }
 
-    def _slot_actions(self, claim: SlotClaim, log_id: str, now: datetime, expires: datetime) -> list[dict]:
-        if not self._dedup_table:
-            raise ValueError("near-duplicate checks need the dedup table")
-        live = "attribute_not_exists(pk) OR expiresAt < :now"
-        now_value = to_item({":now": int(now.timestamp())})
-        own = {
-            "pk": claim.own_key,
-            "logId": log_id,
-            "punchEpoch": claim.epoch,
-            "expiresAt": int(expires.timestamp()),
-        }
-        return [
-            {
-                "Put": {
-                    "TableName": self._dedup_table,
-                    "Item": to_item(own),
-                    "ConditionExpression": live,
-                    "ExpressionAttributeValues": now_value,
-                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                }
-            },
-            self._neighbour_check(
-                claim.before_key,
-                f"{live} OR punchEpoch <= :bound",
-                now_value | to_item({":bound": claim.earliest_allowed_before}),
-            ),
-            self._neighbour_check(
-                claim.after_key,
-                f"{live} OR punchEpoch >= :bound",
-                now_value | to_item({":bound": claim.latest_allowed_after}),
-            ),
-        ]
 
-    def _neighbour_check(self, key: str, condition: str, values: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "ConditionCheck": {
-                "TableName": self._dedup_table,
-                "Key": to_item({"pk": key}),
-                "ConditionExpression": condition,
-                "ExpressionAttributeValues": values,
-                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-            }
-        }
+def _dedup_day_from(values: dict[str, Any], now: datetime) -> DedupDay:
+    """A user-day's record; one past its retention counts as empty but keeps its version."""
+    live = values["expiresAt"] >= int(now.timestamp())
+    punches = {log_id: int(epoch) for log_id, epoch in values["punches"].items()} if live else {}
+    return DedupDay(values["pk"], int(values["version"]), punches)
 
 
-def _duplicate_from(reasons: list[dict[str, Any]], log_id: str) -> StoreResult | None:
-    """Which condition failed: the punch itself (exact duplicate) or a slot (near duplicate)."""
-    failed = [reason.get("Code") == "ConditionalCheckFailed" for reason in reasons]
-    if failed and failed[0]:
-        return StoreResult(StoreOutcome.DUPLICATE, log_id)
-    for reason, did_fail in zip(reasons, failed, strict=True):
-        if did_fail:
-            earlier = from_item(reason.get("Item", {}))
-            return StoreResult(StoreOutcome.NEAR_DUPLICATE, str(earlier.get("logId", "")))
-    return None  # only conflicts with concurrent transactions
+def _failed(reason: dict[str, Any]) -> bool:
+    return reason.get("Code") == "ConditionalCheckFailed"
+
+
+def _read_at(version: int) -> dict[str, Any]:
+    """The condition that a dedup day record is still as it was read (version 0: there was none)."""
+    if version == 0:
+        return {"ConditionExpression": "attribute_not_exists(pk)"}
+    return {
+        "ConditionExpression": "version = :read",
+        "ExpressionAttributeValues": to_item({":read": version}),
+    }
 
 
 def _history_values(now: datetime, status: SyncStatus, detail: str) -> dict[str, Any]:
@@ -357,13 +447,14 @@ def punch_item(punch: Punch, now: datetime) -> dict[str, Any]:
         "receivedAt": iso(punch.received_at),
         "queuedAt": iso(now),
         "syncStatus": SyncStatus.PENDING.value,
+        "undelivered": SyncStatus.PENDING.value,  # its key in the sparse byUndelivered index
         "attempts": 0,
     }
 
 
-def record_from_item(item: dict[str, Any]) -> PunchRecord:
-    values = from_item(item)
-    punch = Punch(
+def punch_from_values(values: dict[str, Any]) -> Punch:
+    """The punch in a table item or in an index entry (every index projects all of the punch)."""
+    return Punch(
         log_id=values["logId"],
         device_id=values["deviceId"],
         user_id=values["userId"],
@@ -375,9 +466,13 @@ def record_from_item(item: dict[str, Any]) -> PunchRecord:
         received_at=datetime.fromisoformat(values["receivedAt"]),
         verify_mode=values.get("verifyMode"),
     )
+
+
+def record_from_item(item: dict[str, Any]) -> PunchRecord:
+    values = from_item(item)
     queued_at = values.get("queuedAt")
     return PunchRecord(
-        punch=punch,
+        punch=punch_from_values(values),
         status=SyncStatus(values["syncStatus"]),
         attempts=values.get("attempts", 0),
         last_error=values.get("lastError"),

@@ -21,7 +21,10 @@ class StatusCounts(BaseModel):
     model_config = _MODEL
 
     pending: int = Field(description="Stored, not yet delivered (queued or being retried)")
-    synced: int = Field(description="Delivered to the CRM")
+    synced: int = Field(
+        description="Delivered to the CRM: the punches table's item count less the others, which DynamoDB "
+        "refreshes about every six hours"
+    )
     failed: int = Field(description="Given up on: dead-lettered, waiting for a redrive")
     abandoned: int = Field(description="Dead-lettered, then purged by an admin (kept in the table)")
 

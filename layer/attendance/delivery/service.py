@@ -63,7 +63,9 @@ class DeliveryService:
             _log_unclaimed(log_id, claim.record)
             return
         outcome = self._crm.deliver(claim.record.punch, seconds_left)
-        logger.info("CRM " + outcome.verdict.value, extra={"logId": log_id, "detail": outcome.detail})
+        # A delivery is in the punch's history and on the live feed; the log keeps the failures.
+        log = logger.debug if outcome.verdict is Verdict.DELIVERED else logger.info
+        log("CRM " + outcome.verdict.value, extra={"logId": log_id, "detail": outcome.detail})
         if outcome.verdict is Verdict.DELIVERED:
             self._store.record_delivery(
                 log_id, self._clock(), SyncStatus.SYNCED, outcome.detail, outcome.crm_reference

@@ -1,48 +1,68 @@
 """Near-duplicate rule: no two accepted punches of one user lie less than the window apart.
 
-Time is cut into window-wide slots per user. Two accepted punches can never share a slot (they would
-be less than a window apart), so a punch is accepted when its own slot is free and the punches, if
-any, in the slots on either side are at least a window away. Each slot is one DynamoDB item, so the
-check and the claim are a single conditional transaction: racing requests serialise on the slots,
-and the outcome depends on the punches' own timestamps, never on when they arrived.
+The dedup table keeps one record per user and UTC day: the punches accepted that day (logId -> epoch
+second) and a version. A punch is judged against its own day, and against the neighbouring day when it
+is less than a window from midnight. It is stored in one transaction with its day written back (the
+version one higher) and the neighbour's version checked, so requests racing for one user serialise on
+those records, and the outcome depends on the punches' own timestamps, never on when they arrived.
 """
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+DAY_SECONDS = 86_400
 
 
 @dataclass(frozen=True)
-class SlotClaim:
-    """The slot items a punch at `epoch` must claim (own) and check (before, after)."""
+class DedupDay:
+    """One user's accepted punches on one UTC day, as read at `version` (0: no record yet)."""
 
-    user_id: str
-    epoch: int
-    window_seconds: int
+    key: str
+    version: int = 0
+    punches: Mapping[str, int] = field(default_factory=dict)  # logId -> epoch second
 
-    @property
-    def slot(self) -> int:
-        return self.epoch // self.window_seconds
+    def with_punch(self, log_id: str, epoch: int) -> "DedupDay":
+        """The record as it is once this punch is accepted."""
+        return DedupDay(self.key, self.version + 1, {**self.punches, log_id: epoch})
 
-    @property
-    def own_key(self) -> str:
-        return self._key(self.slot)
 
-    @property
-    def before_key(self) -> str:
-        return self._key(self.slot - 1)
+class Verdict(StrEnum):
+    NEW = "new"
+    EXACT = "exact"  # this very punch was accepted before
+    NEAR = "near"  # another punch of the user lies less than the window away
 
-    @property
-    def after_key(self) -> str:
-        return self._key(self.slot + 1)
 
-    @property
-    def earliest_allowed_before(self) -> int:
-        """A punch in the slot before must be at or before this epoch second."""
-        return self.epoch - self.window_seconds
+@dataclass(frozen=True)
+class Judgement:
+    verdict: Verdict
+    log_id: str  # the punch's own logId, or the earlier punch's for a near duplicate
 
-    @property
-    def latest_allowed_after(self) -> int:
-        """A punch in the slot after must be at or after this epoch second."""
-        return self.epoch + self.window_seconds
 
-    def _key(self, slot: int) -> str:
-        return f"{self.user_id}#{self.window_seconds}#{slot}"
+def day_key(user_id: str, day: int) -> str:
+    return f"{user_id}#day#{day}"
+
+
+def days_to_judge(user_id: str, epoch: int, window_seconds: int) -> tuple[str, str | None]:
+    """The day record a punch is written into, and the neighbouring one it must also be judged against
+    when it lies less than a window from that day's start or end (None otherwise)."""
+    day, into_day = divmod(epoch, DAY_SECONDS)
+    neighbour = None
+    if into_day < window_seconds:
+        neighbour = day - 1
+    elif DAY_SECONDS - into_day < window_seconds:
+        neighbour = day + 1
+    return day_key(user_id, day), day_key(user_id, neighbour) if neighbour is not None else None
+
+
+def judge(log_id: str, epoch: int, window_seconds: int, days: Iterable[DedupDay]) -> Judgement:
+    """Whether a punch is new, already accepted, or too close to an accepted one (the closest is named)."""
+    accepted = {other: at for day in days for other, at in day.punches.items()}
+    if log_id in accepted:
+        return Judgement(Verdict.EXACT, log_id)
+    near = [
+        (abs(at - epoch), at, other) for other, at in accepted.items() if abs(at - epoch) < window_seconds
+    ]
+    if near:
+        return Judgement(Verdict.NEAR, min(near)[2])
+    return Judgement(Verdict.NEW, log_id)

@@ -1,6 +1,6 @@
 """Ingest: validate each punch, store it once (exact and near-duplicate dedup), queue what is new."""
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -15,6 +15,7 @@ from attendance.data.devices import DeviceStore
 from attendance.data.punches import PunchStore, StoreOutcome
 from attendance.data.queue import PunchQueue
 from attendance.domain.clock import InvalidTime, check_plausible, resolve_timestamp
+from attendance.domain.dedup import DedupDay, days_to_judge
 from attendance.domain.devices import Device
 from attendance.domain.keys import ApiKey
 from attendance.domain.punch import (
@@ -103,6 +104,7 @@ class IngestService:
         unqueued = self._queue.send([log_id for log_id in accepted if log_id])
         if unqueued:
             logger.warning("punches stored but not queued yet", extra={"count": len(unqueued)})
+        _log_outcome(list(results.values()))
         if failure:
             raise failure
         return [results[index] for index in sorted(results)]
@@ -151,28 +153,72 @@ class IngestService:
         groups = [
             sorted(group, key=lambda pair: (pair[1].instant, pair[1].log_id)) for group in by_user.values()
         ]
+        try:
+            known = self._dedup_days([punch for _, punch in punches], now)
+        except StoreUnavailable as error:
+            logger.error("store unavailable", extra={"error": str(error)})
+            return {}, error
         results: dict[int, ItemResult] = {}
         failures: list[StoreUnavailable] = []
         with ThreadPoolExecutor(max_workers=max(1, min(_STORE_WORKERS, len(groups)))) as pool:
-            for group_results, failure in pool.map(lambda group: self._store_group(group, now), groups):
+            for group_results, failure in pool.map(
+                lambda group: self._store_group(group, now, known), groups
+            ):
                 results |= group_results
                 failures += [failure] if failure else []
         return results, failures[0] if failures else None
 
+    def _dedup_days(self, punches: list[Punch], now: datetime) -> dict[str, DedupDay]:
+        """The dedup records a batch's punches are judged on, read together (a single punch reads its own)."""
+        window = self._settings.dedup_window_seconds
+        if window <= 0 or len(punches) < 2:
+            return {}
+        keys = {
+            key
+            for punch in punches
+            for key in days_to_judge(punch.user_id, punch.epoch_seconds, window)
+            if key
+        }
+        return self._store.dedup_days(sorted(keys), now)
+
     def _store_group(
-        self, group: list[tuple[int, Punch]], now: datetime
+        self, group: list[tuple[int, Punch]], now: datetime, known: dict[str, DedupDay]
     ) -> tuple[dict[int, ItemResult], StoreUnavailable | None]:
         results: dict[int, ItemResult] = {}
         retention = timedelta(days=self._settings.dedup_retention_days)
+        window = self._settings.dedup_window_seconds
+        # this user's dedup records, as read for the batch; add() keeps them current as it stores
+        known_days = (
+            {
+                key: known[key]
+                for _, punch in group
+                for key in days_to_judge(punch.user_id, punch.epoch_seconds, window)
+                if key in known
+            }
+            if known
+            else {}
+        )
         for index, punch in group:
             try:
-                stored = self._store.add(punch, self._settings.dedup_window_seconds, retention, now)
+                stored = self._store.add(
+                    punch, self._settings.dedup_window_seconds, retention, now, known_days
+                )
             except StoreUnavailable as error:
                 logger.error("store unavailable", extra={"error": str(error)})
                 return results, error
             results[index] = _result_of(index, punch, stored.outcome, stored.log_id, self._settings)
-            logger.info("punch " + results[index].status.value, extra={"logId": stored.log_id})
+            logger.debug("punch " + results[index].status.value, extra={"logId": stored.log_id})
         return results, None
+
+
+def _log_outcome(results: Sequence[ItemResult]) -> None:
+    """One line per request (a line per punch would cost more in log ingestion than storing the punch)."""
+    counts = Counter(result.status.value for result in results)
+    accepted = [result.log_id for result in results if result.status is ItemStatus.ACCEPTED]
+    rejected = Counter(result.error for result in results if result.status is ItemStatus.REJECTED)
+    logger.info(
+        "punches received", extra={"counts": dict(counts), "accepted": accepted, "rejected": dict(rejected)}
+    )
 
 
 def _result_of(

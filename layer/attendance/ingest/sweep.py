@@ -18,7 +18,7 @@ logger = Logger(child=True)
 
 def requeue_stale_pending(store: PunchStore, queue: PunchQueue, now: datetime, max_age: timedelta) -> int:
     """Queue again every punch pending for longer than max_age; returns how many were queued."""
-    stale = [record.punch.log_id for record in store.pending_queued_before(now - max_age)]
+    stale = store.pending_queued_before(now - max_age)
     unsent = set(queue.send(stale))
     requeued = [log_id for log_id in stale if log_id not in unsent]
     for log_id in requeued:

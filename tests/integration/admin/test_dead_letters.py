@@ -9,7 +9,8 @@ import pytest
 from attendance.data.dead_letters import DeadLetterQueue
 from attendance.data.punches import PunchStore, StatusChange
 from attendance.data.queue import message_body
-from attendance.domain.punch import Punch, PunchSource, PunchType, SyncStatus, punch_log_id
+from attendance.domain.punch import SyncStatus
+from tests.punches import utc_punch
 
 
 @pytest.fixture
@@ -25,18 +26,7 @@ def setup(stack):
     )
 
     def dead(user: str, status: SyncStatus) -> str:
-        instant = datetime(2025, 2, 10, 9, tzinfo=UTC)
-        punch = Punch(
-            log_id=punch_log_id("D", user, instant, PunchType.IN),
-            device_id="D",
-            user_id=user,
-            instant=instant,
-            local_time="2025-02-10T09:00:00",
-            time_zone="UTC",
-            type=PunchType.IN,
-            source=PunchSource.API,
-            received_at=datetime.now(UTC),
-        )
+        punch = utc_punch(user, datetime(2025, 2, 10, 9, tzinfo=UTC), device="D")
         store.add(punch, 60, timedelta(days=1), datetime.now(UTC))
         store.record_delivery(punch.log_id, datetime.now(UTC), status, "HTTP 503")
         sqs.send_message(QueueUrl=stack.refs["PunchDeadLetterQueue"], MessageBody=message_body(punch.log_id))

@@ -10,8 +10,8 @@ import pytest
 from tests.integration.ingest.conftest import punch
 
 
-def test_exact_duplicate_is_caught_after_its_dedup_slot_expired(api, stack, queued):
-    # Given a punch whose dedup slot has expired (DynamoDB may keep such items for two days)
+def test_exact_duplicate_is_caught_after_its_dedup_record_expired(api, stack, queued):
+    # Given a punch whose dedup record has expired (DynamoDB may keep such items for two days)
     first = api.post(punch())
     table = stack.refs["DedupTable"]
     dynamodb = boto3.client("dynamodb")
@@ -53,8 +53,8 @@ def test_other_users_are_not_near_duplicates(api):
     assert api.post(punch(user="B", at="2025-02-10T09:16:00")).status == 202
 
 
-def test_expired_slot_is_treated_as_absent(api, stack):
-    # Given a near-duplicate window whose slot item has expired but not yet been deleted by TTL
+def test_expired_dedup_record_is_treated_as_absent(api, stack):
+    # Given a near-duplicate window whose dedup record has expired but not yet been deleted by TTL
     api.post(punch(at="2025-02-10T09:16:00", device="DEV001"))
     dynamodb = boto3.client("dynamodb")
     table = stack.refs["DedupTable"]
@@ -65,12 +65,12 @@ def test_expired_slot_is_treated_as_absent(api, stack):
     assert api.post(punch(at="2025-02-10T09:16:20", device="DEV002")).status == 202
 
 
-def test_slot_items_expire_after_the_retention(api, stack, ingest_env):
+def test_dedup_records_expire_after_the_retention(api, stack, ingest_env):
     before = int(time.time())
     api.post(punch())
-    [slot] = boto3.client("dynamodb").scan(TableName=stack.refs["DedupTable"])["Items"]
+    [record] = boto3.client("dynamodb").scan(TableName=stack.refs["DedupTable"])["Items"]
     retention = int(ingest_env["DEDUP_RETENTION_DAYS"]) * 86400
-    assert before + retention <= int(slot["expiresAt"]["N"]) <= int(time.time()) + retention
+    assert before + retention <= int(record["expiresAt"]["N"]) <= int(time.time()) + retention
 
 
 def a_day_of(user: str, times: list[str]) -> list[dict]:
@@ -105,8 +105,13 @@ def test_batch_outcome_does_not_depend_on_item_order(api, stack):
     assert [r["status"] for r in reply.body["results"]] == ["accepted", "duplicate", "accepted"]
 
 
-def test_racing_requests_accept_exactly_one_of_two_taps(stack, ingest_env, queued):
-    # Given pairs of taps 20 s apart across a slot boundary, each pair sent at the same moment by two concurrent invocations
+@pytest.mark.parametrize(
+    "times",
+    [("2025-02-10T09:00:50", "2025-02-10T09:01:10"), ("2025-02-10T23:59:50", "2025-02-11T00:00:10")],
+    ids=["within a day", "across midnight UTC"],
+)
+def test_racing_requests_accept_exactly_one_of_two_taps(stack, ingest_env, queued, times):
+    # Given pairs of taps 20 s apart, each pair sent at the same moment by two concurrent invocations
     # (two Lambda containers: separate services, one table)
     from attendance.domain.keys import ApiKey, Scope
     from attendance.domain.punch import PunchSource
@@ -126,7 +131,7 @@ def test_racing_requests_accept_exactly_one_of_two_taps(stack, ingest_env, queue
             statuses.append(result.status.value)
 
     for n in range(20):
-        taps = [punch(user=f"U{n}", at="2025-02-10T09:00:50"), punch(user=f"U{n}", at="2025-02-10T09:01:10")]
+        taps = [punch(user=f"U{n}", at=at) for at in times]
         threads = [threading.Thread(target=send, args=pair) for pair in zip(containers, taps, strict=True)]
         for thread in threads:
             thread.start()
@@ -146,3 +151,31 @@ def test_window_zero_turns_near_duplicates_off(use_function_env, keys):
     assert api.post(punch(at="2025-02-10T09:00:00")).status == 202
     assert api.post(punch(at="2025-02-10T09:00:01", kind="out")).status == 202
     assert api.post(punch(at="2025-02-10T09:00:01", kind="out")).status == 409
+
+
+@pytest.mark.parametrize(
+    "times",
+    [("2025-02-10T09:00:50", "2025-02-10T09:01:10"), ("2025-02-10T23:59:50", "2025-02-11T00:00:10")],
+    ids=["within a day", "across midnight UTC"],
+)
+def test_a_punch_judged_on_what_was_read_before_a_racing_write_is_still_refused(stack, times):
+    # Given two taps 20 s apart, each judged on the dedup records as they were before either was stored
+    # (the interleaving two racing requests can have: both read, then both write)
+    from datetime import UTC, datetime, timedelta
+
+    from attendance.data.punches import PunchStore, StoreOutcome
+    from attendance.domain.dedup import DedupDay, days_to_judge
+    from tests.punches import utc_punch
+
+    store = PunchStore(boto3.client("dynamodb"), stack.refs["PunchesTable"], stack.refs["DedupTable"])
+    taps = [
+        utc_punch("U1", datetime.fromisoformat(at + "+00:00"), device)
+        for device, at in zip(("DEV1", "DEV2"), times, strict=True)
+    ]
+    before = {key: DedupDay(key) for tap in taps for key in days_to_judge("U1", tap.epoch_seconds, 60) if key}
+    # When both are stored on that stale view
+    first = store.add(taps[0], 60, timedelta(days=1), datetime.now(UTC), dict(before))
+    second = store.add(taps[1], 60, timedelta(days=1), datetime.now(UTC), dict(before))
+    # Then the write of the second finds the records moved on, reads them again and refuses it
+    assert first.outcome is StoreOutcome.ACCEPTED
+    assert (second.outcome, second.log_id) == (StoreOutcome.NEAR_DUPLICATE, taps[0].log_id)

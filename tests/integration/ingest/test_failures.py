@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 
+from attendance.data.punches import PunchStore
+from attendance.domain.punch import SyncStatus
 from functions.ingest import sweep
 from tests.integration.ingest.conftest import INGEST_KEY, IngestApi, cold_start, punch
 
@@ -80,7 +82,7 @@ def test_sweep_ignores_punches_no_longer_pending(api, stack, use_function_env, q
     age_everything(stack, minutes=30)
     dynamodb = boto3.client("dynamodb")
     [item] = dynamodb.scan(TableName=stack.refs["PunchesTable"])["Items"]
-    item["syncStatus"] = {"S": "synced"}
-    dynamodb.put_item(TableName=stack.refs["PunchesTable"], Item=item)
+    store = PunchStore(dynamodb, stack.refs["PunchesTable"])
+    store.record_delivery(item["logId"]["S"], datetime.now(UTC), SyncStatus.SYNCED, "delivered meanwhile")
     assert run_sweep(use_function_env) == {"requeued": 0}
     assert queued() == []

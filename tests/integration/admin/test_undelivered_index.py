@@ -1,0 +1,88 @@
+"""The sparse byUndelivered index: what enters and leaves it, the counts read from it, and the backfill
+of punches stored before it existed."""
+
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+
+from attendance.data.punches import UNDELIVERED_INDEX, PunchStore
+from attendance.domain.punch import SyncStatus
+from tests.punches import utc_punch
+
+NOW = datetime.now(UTC)
+
+
+def stored(store: PunchStore, user: str, status: SyncStatus | None = None) -> str:
+    punch = utc_punch(user, datetime(2025, 2, 10, 9, tzinfo=UTC), received_at=NOW)
+    store.add(punch, 60, timedelta(days=1), NOW)
+    if status:
+        store.record_delivery(punch.log_id, NOW, status, "outcome")
+    return punch.log_id
+
+
+@pytest.fixture
+def store(stack):
+    return PunchStore(boto3.client("dynamodb"), stack.refs["PunchesTable"], stack.refs["DedupTable"])
+
+
+def indexed(stack) -> dict[str, str]:
+    pages = (
+        boto3.client("dynamodb")
+        .get_paginator("scan")
+        .paginate(TableName=stack.refs["PunchesTable"], IndexName=UNDELIVERED_INDEX)
+    )
+    return {item["logId"]["S"]: item["undelivered"]["S"] for page in pages for item in page["Items"]}
+
+
+def test_a_punch_is_in_the_index_until_it_is_delivered(stack, store):
+    # Given punches that are pending, retried, failed for good and delivered
+    pending = stored(store, "A")
+    retried = stored(store, "B", SyncStatus.PENDING)
+    failed = stored(store, "C", SyncStatus.FAILED)
+    delivered = stored(store, "D", SyncStatus.SYNCED)
+    # Then only the undelivered are indexed, each under its status
+    assert indexed(stack) == {pending: "pending", retried: "pending", failed: "failed"}
+    # And an admin's purge moves the failed one to abandoned, where it stays
+    store.change_status(failed, SyncStatus.ABANDONED, "purged", NOW)
+    assert indexed(stack)[failed] == "abandoned"
+    assert delivered not in indexed(stack)
+
+
+def test_counts_come_from_the_index_and_the_table(store):
+    stored(store, "A")
+    stored(store, "B", SyncStatus.FAILED)
+    stored(store, "C", SyncStatus.SYNCED)
+    stored(store, "D", SyncStatus.SYNCED)
+    expected = {"synced": 2, "pending": 1, "failed": 1, "abandoned": 0}
+    assert store.count_by_status() == expected
+    assert store.count_on_date("2025-02-10") == expected
+    assert store.count_on_date("2025-02-11") == {"synced": 0, "pending": 0, "failed": 0, "abandoned": 0}
+    assert store.oldest_pending().punch.user_id == "A"
+
+
+def test_backfill_indexes_punches_stored_before_the_index(stack, store):
+    # Given punches stored by an earlier release, which wrote no index key
+    pending, failed = stored(store, "A"), stored(store, "B", SyncStatus.FAILED)
+    old = {pending, failed}
+    stored(store, "C", SyncStatus.SYNCED)
+    dynamodb = boto3.client("dynamodb")
+    for log_id in old:
+        dynamodb.update_item(
+            TableName=stack.refs["PunchesTable"],
+            Key={"logId": {"S": log_id}},
+            UpdateExpression="REMOVE undelivered",
+        )
+    assert indexed(stack) == {}
+    seen: list[tuple[int, int]] = []
+    # When a dry run counts them, it changes nothing
+    assert store.backfill_undelivered(dry_run=True, progress=lambda *counts: seen.append(counts)) == 2
+    assert indexed(stack) == {}
+    assert seen[-1] == (3, 2)  # scanned, found
+    # When the backfill runs, the sweep and the counts see them again
+    assert store.backfill_undelivered(dry_run=False, progress=lambda *counts: None) == 2
+    assert set(indexed(stack)) == old
+    assert store.count_by_status()["failed"] == 1
+    assert store.pending_queued_before(NOW + timedelta(minutes=1)) == [pending]
+    # And a second run finds nothing left to do
+    assert store.backfill_undelivered(dry_run=False, progress=lambda *counts: None) == 0

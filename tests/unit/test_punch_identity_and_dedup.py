@@ -1,0 +1,60 @@
+"""A punch's identity and the near-duplicate rule on dedup day records: pure functions, no AWS."""
+
+from datetime import UTC, datetime, timedelta, timezone
+
+from attendance.domain.dedup import DAY_SECONDS, DedupDay, Judgement, Verdict, day_key, days_to_judge, judge
+from attendance.domain.punch import PunchType, punch_log_id
+
+
+def test_log_id_is_stable_and_depends_on_every_part_of_the_identity():
+    instant = datetime(2025, 2, 10, 9, 16, tzinfo=UTC)
+    base = punch_log_id("DEV001", "EMP789", instant, PunchType.IN)
+    assert base == punch_log_id(
+        "DEV001", "EMP789", instant.astimezone(timezone(timedelta(hours=2))), PunchType.IN
+    )
+    assert len(base) == 32
+    variants = {
+        punch_log_id("DEV002", "EMP789", instant, PunchType.IN),
+        punch_log_id("DEV001", "EMP790", instant, PunchType.IN),
+        punch_log_id("DEV001", "EMP789", instant + timedelta(seconds=1), PunchType.IN),
+        punch_log_id("DEV001", "EMP789", instant, PunchType.OUT),
+    }
+    assert base not in variants
+    assert len(variants) == 4
+
+
+def test_a_punch_is_judged_on_its_day_and_on_a_neighbour_less_than_a_window_away():
+    day = 20_000
+    start = day * DAY_SECONDS
+    assert days_to_judge("U", start + 3600, 60) == (day_key("U", day), None)
+    assert days_to_judge("U", start + 59, 60) == (day_key("U", day), day_key("U", day - 1))
+    assert days_to_judge("U", start + 60, 60) == (day_key("U", day), None)
+    assert days_to_judge("U", start + DAY_SECONDS - 59, 60) == (day_key("U", day), day_key("U", day + 1))
+    assert days_to_judge("U", start + DAY_SECONDS - 60, 60) == (day_key("U", day), None)
+
+
+def test_any_two_punches_closer_than_the_window_meet_on_a_day_one_of_them_judges():
+    # Around a midnight, every pair less than the window apart: the later one's judged days hold the
+    # earlier one's day, so whichever is stored second sees the first.
+    window = 60
+    midnight = 20_000 * DAY_SECONDS
+    for first in range(midnight - 2 * window, midnight + 2 * window):
+        for gap in range(window):
+            first_day = days_to_judge("U", first, window)[0]
+            assert first_day in days_to_judge("U", first + gap, window)
+            assert days_to_judge("U", first + gap, window)[0] in days_to_judge("U", first, window)
+
+
+def test_judgement_names_the_exact_or_the_closest_near_duplicate():
+    days = [DedupDay("U#day#1", 3, {"a": 1_000, "b": 1_050}), DedupDay("U#day#0", 1, {"c": 900})]
+    assert judge("a", 1_000, 60, days) == Judgement(Verdict.EXACT, "a")
+    assert judge("new", 1_040, 60, days) == Judgement(Verdict.NEAR, "b")
+    assert judge("new", 1_110, 60, days) == Judgement(Verdict.NEW, "new")  # exactly the window after b
+    assert judge("new", 959, 60, days) == Judgement(Verdict.NEAR, "a")  # 41 s from a, 59 s from c
+    assert judge("new", 2_000, 60, []) == Judgement(Verdict.NEW, "new")
+
+
+def test_a_day_record_gains_the_punch_and_a_version():
+    day = DedupDay("U#day#1", 3, {"a": 1_000})
+    assert day.with_punch("b", 1_100) == DedupDay("U#day#1", 4, {"a": 1_000, "b": 1_100})
+    assert day.punches == {"a": 1_000}

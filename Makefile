@@ -9,10 +9,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 SAM_VENV := .venv-sam
 SAM_CLI_VERSION := 1.170.0
+# checkov in a virtualenv of its own too: its pins conflict with the project's.
+POLICY_VENV := .venv-policy
+CHECKOV_VERSION := 3.3.30
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install browser test lint format build run demo openapi fuzz-api soak bench bench-edge screenshots clean check-python
+.PHONY: help install browser test lint format build run demo openapi fuzz-api soak bench bench-edge screenshots policy clean check-python
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -91,5 +94,16 @@ build: $(SAM_VENV)/.installed install ## sam validate --lint and sam build (offl
 	$(SAM_VENV)/bin/sam validate --lint
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(SAM_VENV)/bin/sam build --parallel
 
+$(POLICY_VENV)/.installed: Makefile | check-python
+	$(PYTHON) -m venv $(POLICY_VENV)
+	$(POLICY_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(POLICY_VENV)/bin/python -m pip install --quiet checkov==$(CHECKOV_VERSION)
+	touch $@
+
+# Every check that does not fit this system is skipped in its resource's Metadata, with the reason
+# (docs/SECURITY.md lists them): any failed check fails the target. Offline: no download of extra data.
+policy: $(POLICY_VENV)/.installed ## checkov on template.yaml: fails on any failed check
+	$(POLICY_VENV)/bin/checkov --file template.yaml --framework cloudformation --compact --quiet --skip-download
+
 clean: ## remove virtualenvs and build output
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(POLICY_VENV) .aws-sam .pytest_cache .ruff_cache

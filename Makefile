@@ -15,7 +15,7 @@ CHECKOV_VERSION := 3.3.30
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install browser test lint format build run demo openapi fuzz-api soak bench bench-edge screenshots policy clean check-python
+.PHONY: help install browser test lint format build run demo openapi fuzz-api soak soak-rush bench bench-edge screenshots policy clean check-python
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -72,8 +72,12 @@ openapi: install ## regenerate docs/openapi.json from the handlers' routes
 fuzz-api: install ## the API contract fuzz at a larger budget: schemathesis, every check, against a fresh local stack
 	$(BIN)/python -m tests.contract.fuzz_api --max-examples 300
 
-soak: install ## chaos soak through the local stack (3,000 punches from four sources); prints sent, delivered, lost, twice
+soak: install ## chaos soak (3,000 punches from four sources), then the rush (soak-rush); prints sent, delivered, lost, twice
 	$(BIN)/python -m bench.soak --scale 1000
+	$(BIN)/python -m bench.rush --punches 10000
+
+soak-rush: install ## 10,000 punches at once against a CRM allowing 20 a second (about 10 min): paced, none lost or twice
+	$(BIN)/python -m bench.rush --punches 10000
 
 bench: install ## the benchmark suite: prints a table and writes the figures into docs/PERFORMANCE.md
 	$(BIN)/python -m bench.run

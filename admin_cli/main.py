@@ -605,18 +605,19 @@ def logs_backfill_index(
     ctx: typer.Context,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="count what needs it; change nothing")] = False,
 ) -> None:
-    """Put punches stored before the undelivered index (pending, failed, abandoned) into it, so the pending
-    sweep, the status counts and the DLQ tools see them. Resumable: run it again after an interruption."""
+    """Give punches stored by an earlier release their keys in the sharded date index and the undelivered
+    index, so reports, the pending sweep, the status counts and the DLQ tools see them. Resumable: run it
+    again after an interruption."""
     with Progress(console=console, transient=True, disable=ctx.obj.json) as progress:
         task = progress.add_task("scanning punches", total=None)
-        done = ctx.obj.punches().backfill_undelivered(
+        done = ctx.obj.punches().backfill_index_keys(
             dry_run,
             lambda scanned, found: progress.update(
                 task, completed=scanned, description=f"scanned {scanned:,}, {found:,} to index"
             ),
         )
     verb = "would index" if dry_run else "indexed"
-    _done(ctx, f"{verb} {done} undelivered punches", {"dryRun": dry_run, "undelivered": done})
+    _done(ctx, f"{verb} {done} punches", {"dryRun": dry_run, "indexed": done})
 
 
 @logs_app.command("stats")

@@ -16,6 +16,7 @@ import json
 import logging
 import math
 import os
+import sys
 import threading
 import time
 from collections import Counter
@@ -63,6 +64,7 @@ class Usage:
     invocations: int = 0
     http_requests: int = 0
     stored_items: dict[str, Item] = field(default_factory=dict)  # the last item each table was written with
+    key_writes: Counter = field(default_factory=Counter)  # ("PunchesTable/byUser", partition key) -> writes
 
     def scaled(self, factor: float) -> "Usage":
         scale = lambda counter: Counter({key: value * factor for key, value in counter.items()})  # noqa: E731
@@ -76,6 +78,7 @@ class Usage:
             self.invocations * factor,
             self.http_requests * factor,
             self.stored_items,
+            scale(self.key_writes),
         )
 
 
@@ -142,8 +145,11 @@ class RequestRecorder:
             after = self._item(table, key) if applied else before
             factor = 2 if transactional else 1
             self.usage.write_units[logical_id] += factor * write_units(before, after)
+            self.usage.key_writes[(logical_id, schema.partition_key(after or before or {}))] += 1
             for index, units in schema.index_write_units(before, after).items():
                 self.usage.write_units[f"{logical_id}/{index}"] += units
+            for index, key in schema.index_keys_written(before, after):
+                self.usage.key_writes[(f"{logical_id}/{index}", key)] += 1
             if after:
                 self.usage.stored_items[logical_id] = after
 
@@ -207,19 +213,21 @@ class _CountingStream(io.TextIOBase):
 @contextlib.contextmanager
 def _logs_into(stream: _CountingStream) -> Iterator[None]:
     """Every log handler (Powertools' loggers write JSON lines to stdout) and stdout itself (metrics)."""
-    handlers = [
-        handler
-        for logger in [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+    loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+    handlers = {  # one handler may serve several loggers: each is swapped once
+        handler: handler.stream
+        for logger in loggers
         if isinstance(logger, logging.Logger)
         for handler in logger.handlers
-        if isinstance(handler, logging.StreamHandler)
-    ]
-    previous = [handler.setStream(stream) for handler in handlers]
+        if isinstance(handler, logging.StreamHandler) and not getattr(handler.stream, "closed", False)
+    }
+    for handler in handlers:
+        handler.setStream(stream)
     try:
         with contextlib.redirect_stdout(stream):
             yield
     finally:
-        for handler, old in zip(handlers, previous, strict=True):
+        for handler, old in handlers.items():
             handler.setStream(old)
 
 
@@ -235,8 +243,45 @@ class Measured:
     tables: dict[str, Table]  # logical id -> keys and indexes
 
 
-def measure(employees: int = 200) -> Measured:
-    """Run the scenarios on an in-process moto with the template's resources and settings."""
+def _cold_start_functions() -> None:
+    """Functions imported by an earlier run keep its clients and settings: start them afresh, as new
+    execution environments would, so that this run's clients (and the recorder's hooks) are used."""
+    for name in (
+        "functions.ingest.app",
+        "functions.crm_worker.app",
+        "functions.reports.app",
+        "functions.deliveries.app",
+    ):
+        module = sys.modules.get(name)
+        if module is not None:
+            module.dependencies.cache_clear()
+
+
+@dataclass(frozen=True)
+class LocalFunctions:
+    """The template's tables and queues on an in-process moto, the functions' environments set, every
+    request recorded."""
+
+    template: dict[str, Any]
+    resolver: Any
+    recorder: "RequestRecorder"
+    tables: dict[str, Table]  # logical id -> keys and indexes
+
+
+@contextlib.contextmanager
+def local_functions() -> Iterator[LocalFunctions]:
+    """Sets the functions' environment variables for the block, and puts the old ones back after it."""
+    saved = dict(os.environ)
+    try:
+        with _local_functions() as local:
+            yield local
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@contextlib.contextmanager
+def _local_functions() -> Iterator[LocalFunctions]:
     os.environ.update(
         AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1"
     )
@@ -258,31 +303,36 @@ def measure(employees: int = 200) -> Measured:
         }
         recorder = RequestRecorder(tables)
         recorder.install()
-        functions = ("IngestFunction", "CrmWorkerFunction", "ReportsFunction", "DeliveriesFunction")
-        for logical_id in functions:
+        for logical_id in ("IngestFunction", "CrmWorkerFunction", "ReportsFunction", "DeliveriesFunction"):
             os.environ.update(function_environment(template, logical_id, resolver))
+        _cold_start_functions()
         from attendance.data.api_keys import ApiKeyStore
         from attendance.domain.keys import Scope
 
         keys = ApiKeyStore(boto3.client("dynamodb"), resolver.refs["ApiKeysTable"])
         keys.create("bench", raw_key="bench", scopes=frozenset({Scope.INGEST, Scope.ADMIN}))
-        single, batch = _ingest(recorder)
-        delivery, batch_size = _deliver(recorder, resolver, template)
-        reports = _reports(recorder, employees)
-    globals_ = template["Globals"]["Function"]
+        yield LocalFunctions(template, resolver, recorder, dict(tables.values()))
+
+
+def measure(employees: int = 200) -> Measured:
+    """Run the scenarios on an in-process moto with the template's resources and settings."""
+    with local_functions() as local:
+        single, batch = _ingest(local.recorder)
+        delivery, batch_size = _deliver(local)
+        reports = _reports(local.recorder, employees)
+    globals_ = local.template["Globals"]["Function"]
     memory = {
         name: resource["Properties"].get("MemorySize", globals_["MemorySize"]) / 1024
-        for name, resource in resources_of_type(template, "AWS::Serverless::Function").items()
+        for name, resource in resources_of_type(local.template, "AWS::Serverless::Function").items()
     }
-    tracing = resolver.resolve(globals_.get("Tracing", "PassThrough")) == "Active"
-    schemas = dict(tables.values())
-    return Measured(single, batch, delivery, batch_size, reports, memory, tracing, schemas)
+    tracing = local.resolver.resolve(globals_.get("Tracing", "PassThrough")) == "Active"
+    return Measured(single, batch, delivery, batch_size, reports, memory, tracing, local.tables)
 
 
 _HEADERS = {"authorization": "Bearer bench", "content-type": "application/json"}
 
 
-def _post(path: str, body: bytes | str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+def post(path: str, body: bytes | str, headers: dict[str, str] | None = None) -> dict[str, Any]:
     from functions.ingest import app
 
     return app.lambda_handler(http_api_event("POST", path, body, _HEADERS | (headers or {})), LambdaContext())
@@ -291,49 +341,68 @@ def _post(path: str, body: bytes | str, headers: dict[str, str] | None = None) -
 def _ingest(recorder: RequestRecorder) -> tuple[Usage, Usage]:
     at = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
     punch = {"deviceId": "D1", "userId": "U0", "timestamp": at, "type": "in"}
-    _post("/punches", json.dumps(punch))  # a warm function: the cold start is measured apart
+    post("/punches", json.dumps(punch))  # a warm function: the cold start is measured apart
     with recorder.measuring() as single:
-        _post("/punches", json.dumps(punch | {"userId": "U1"}))
+        post("/punches", json.dumps(punch | {"userId": "U1"}))
     single.invocations = single.http_requests = 1
     body = gzip.compress(
         json.dumps({"punches": [punch | {"userId": f"B{n}"} for n in range(BATCH)]}).encode()
     )
     with recorder.measuring() as batch:
-        _post("/punches", body, {"content-encoding": "gzip"})
+        post("/punches", body, {"content-encoding": "gzip"})
     batch.invocations = 1
     batch.http_requests = max(1, math.ceil(len(body) / HTTP_API_CHUNK))
     return single, batch
 
 
-def _deliver(recorder: RequestRecorder, resolver: Any, template: dict[str, Any]) -> tuple[Usage, int]:
-    """One full worker batch of stored punches delivered to a local CRM through the local SQS mapping."""
+@contextlib.contextmanager
+def _worker(local: LocalFunctions) -> Iterator[Any]:
+    """The worker behind the local SQS mapping (the template's batch size), delivering to a local CRM."""
     from functions.crm_worker import app as worker
     from local_stack.mock_crm import GENERIC_PATH, MockCrmServer
     from local_stack.sqs_trigger import SqsTrigger
 
-    batch_size = int(resolver.resolve(template["Parameters"]["WorkerBatchSize"]["Default"]))
+    batch_size = int(local.resolver.resolve(local.template["Parameters"]["WorkerBatchSize"]["Default"]))
     crm = MockCrmServer(port=0).start()
     os.environ["CRM_URL"] = crm.url + GENERIC_PATH
     worker.dependencies.cache_clear()
-    sqs, queue = boto3.client("sqs"), resolver.refs["PunchQueue"]
-    trigger = SqsTrigger(
-        sqs, queue, resolver.attributes[("PunchQueue", "Arn")], worker.lambda_handler, batch_size
-    )
-    trigger.poll_once()  # a warm function, its CRM secret read
-    sqs.purge_queue(QueueUrl=queue)
-    scan = boto3.client("dynamodb").scan(
-        TableName=resolver.refs["PunchesTable"], FilterExpression="attribute_exists(undelivered)", Limit=200
-    )
+    queue = local.resolver.refs["PunchQueue"]
+    arn = local.resolver.attributes[("PunchQueue", "Arn")]
+    try:
+        yield SqsTrigger(boto3.client("sqs"), queue, arn, worker.lambda_handler, batch_size)
+    finally:
+        crm.shutdown()
+
+
+def deliver_all(local: LocalFunctions) -> int:
+    """Every queued punch through the worker, batch by batch; how many were delivered."""
+    delivered = 0
+    with _worker(local) as trigger:
+        while (report := trigger.poll_once()).received:
+            delivered += report.succeeded
+    return delivered
+
+
+def _deliver(local: LocalFunctions) -> tuple[Usage, int]:
+    """One full worker batch of stored punches delivered to a local CRM through the local SQS mapping."""
     from attendance.data.queue import PunchQueue
 
-    PunchQueue(sqs, queue).send([item["logId"]["S"] for item in scan["Items"][:batch_size]])
-    with recorder.measuring() as delivery:
-        report = trigger.poll_once()
-    crm.shutdown()
-    if report.succeeded != batch_size:
-        raise RuntimeError(f"the worker delivered {report.succeeded} of {batch_size} punches")
+    with _worker(local) as trigger:
+        trigger.poll_once()  # a warm function, its CRM secret read
+        sqs, queue = boto3.client("sqs"), local.resolver.refs["PunchQueue"]
+        sqs.purge_queue(QueueUrl=queue)
+        scan = boto3.client("dynamodb").scan(
+            TableName=local.resolver.refs["PunchesTable"],
+            FilterExpression="attribute_exists(undelivered)",
+            Limit=200,
+        )
+        PunchQueue(sqs, queue).send([item["logId"]["S"] for item in scan["Items"][: trigger.batch_size]])
+        with local.recorder.measuring() as delivery:
+            report = trigger.poll_once()
+    if report.succeeded != trigger.batch_size:
+        raise RuntimeError(f"the worker delivered {report.succeeded} of {trigger.batch_size} punches")
     delivery.invocations = 1
-    return delivery, batch_size
+    return delivery, trigger.batch_size
 
 
 def _reports(recorder: RequestRecorder, employees: int) -> dict[str, Usage]:
@@ -350,7 +419,7 @@ def _reports(recorder: RequestRecorder, employees: int) -> dict[str, Usage]:
         for at, kind in zip(shifts, kinds, strict=True)
     ]
     for start in range(0, len(punches), BATCH):
-        _post("/punches", json.dumps({"punches": punches[start : start + BATCH]}))
+        post("/punches", json.dumps({"punches": punches[start : start + BATCH]}))
     first = day - timedelta(days=30)
     asks: dict[str, tuple[Callable, str, dict[str, str]]] = {
         f"daily report, {employees} employees ({len(punches)} punches)": (
@@ -404,6 +473,7 @@ def _sum(a: Usage, b: Usage) -> Usage:
         a.invocations + b.invocations,
         a.http_requests + b.http_requests,
         {**a.stored_items, **b.stored_items},
+        a.key_writes + b.key_writes,
     )
 
 

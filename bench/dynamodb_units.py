@@ -93,6 +93,19 @@ class Index:
         kept = {*self.keys, *table_keys} | (self.included if self.projection == "INCLUDE" else set())
         return {name: value for name, value in item.items() if name in kept}
 
+    def keys_written(self, before: Item | None, after: Item | None, table_keys: Iterable[str]) -> list[str]:
+        """The partition keys this change writes an entry under: the old one when an entry goes or moves,
+        the new one when an entry comes, moves or changes."""
+        table_keys = tuple(table_keys)
+        old, new = self.entry(before, table_keys), self.entry(after, table_keys)
+        if old == new:
+            return []
+        partition = self.keys[0]
+        written = (
+            [_key_text(old[partition])] if old and (new is None or old[partition] != new[partition]) else []
+        )
+        return written + ([_key_text(new[partition])] if new else [])
+
     def write_units(self, before: Item | None, after: Item | None, table_keys: Iterable[str]) -> int:
         table_keys = tuple(table_keys)
         old, new = self.entry(before, table_keys), self.entry(after, table_keys)
@@ -133,5 +146,18 @@ class Table:
         spent = {index.name: index.write_units(before, after, self.keys) for index in self.indexes}
         return {name: units for name, units in spent.items() if units}
 
-    def key_of(self, item: Item) -> tuple[str, ...]:
-        return tuple(str(item[key]) for key in self.keys)
+    def index_keys_written(self, before: Item | None, after: Item | None) -> list[tuple[str, str]]:
+        """(index, partition key) of each index entry this change of one item writes."""
+        return [
+            (index.name, key)
+            for index in self.indexes
+            for key in index.keys_written(before, after, self.keys)
+        ]
+
+    def partition_key(self, item: Item) -> str:
+        return _key_text(item.get(self.keys[0], {"S": "?"}))
+
+
+def _key_text(value: Mapping[str, Any]) -> str:
+    ((_, content),) = value.items()
+    return str(content)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import cold_start, cost_model
+from bench import cold_start, cost_model, key_distribution
 from bench.edge_poller_bench import measure as measure_edge
 from bench.feed_bench import measure as measure_feed
 from bench.feed_bench import rows as feed_rows
@@ -108,6 +108,8 @@ def main() -> None:
     breakdown = cold_start.import_breakdown()
     print("the cost of a punch, from its requests...", file=sys.stderr)
     costs = cost_model.measure()
+    print("a morning rush, key by key...", file=sys.stderr)
+    rush = key_distribution.hottest_keys(employees=1_000)
     print("driving the local stack...", file=sys.stderr)
     stack = through_local_stack()
     print("edge poller, 50,000 records...", file=sys.stderr)
@@ -132,6 +134,7 @@ def main() -> None:
     ]
     rows += [("Edge poller", "", "")] + [(f"  {label}", value, "") for label, value in edge]
     rows += cost_model.report_rows(costs)
+    rows += key_distribution.rows(*rush)
     rows += feed_rows(feed)
     width = max(len(row[0]) for row in rows) + 2
     table = "\n".join(f"{label:{width}}{value:>22}  {note}".rstrip() for label, value, note in rows)

@@ -76,17 +76,17 @@ class Stack:
         self.log.close()
 
 
-def start_stack() -> Stack:
+CHAOS = {
+    "LOCAL_PARAMETERS": "PendingRequeueMinutes=1,LogLevel=WARNING",
+    "LOCAL_SCHEDULE_SECONDS": "15",
+    "LOCAL_CHAOS_CRASH_BEFORE_QUEUE": "0.1",
+}
+
+
+def start_stack(settings: dict[str, str] | None = None) -> Stack:
+    """`python -m local_stack` on free ports, with these LOCAL_* settings (the chaos soak's by default)."""
     ports = {"API_PORT": free_tcp_port(), "AWS_PORT": free_tcp_port(), "CRM_PORT": free_tcp_port()}
-    environment = (
-        os.environ
-        | {name: str(port) for name, port in ports.items()}
-        | {
-            "LOCAL_PARAMETERS": "PendingRequeueMinutes=1,LogLevel=WARNING",
-            "LOCAL_SCHEDULE_SECONDS": "15",
-            "LOCAL_CHAOS_CRASH_BEFORE_QUEUE": "0.1",
-        }
-    )
+    environment = os.environ | {name: str(port) for name, port in ports.items()} | (settings or CHAOS)
     log = tempfile.NamedTemporaryFile("w+", prefix="soak-stack-", suffix=".log")  # noqa: SIM115 - closed in stop()
     process = subprocess.Popen(
         [sys.executable, "-m", "local_stack"], cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT

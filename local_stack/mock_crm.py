@@ -4,21 +4,32 @@ POST /crm/attendance/punch             generic format; 201 {"id": ...}, 200 for 
 POST /api/method/<frappe check-in>     Frappe HR (hrms or erpnext path); 417 for a repeated check-in
 GET  /crm/attendance                   what it holds, with a delivery count per logId
 POST /crm/_behaviour                   {"failRate": 0..1, "status": 503, "delayMs": 0, "slowRate": 0..1,
-                                        "failFirst": 0, "failUsers": [], "requireToken": null}
+                                        "failFirst": 0, "failUsers": [], "requireToken": null,
+                                        "retryAfter": null, "rateLimit": null}
 POST /crm/_reset                       forget everything, back to healthy and open to any credential
 
 With requireToken set, a punch without exactly that credential gets 401, as from a real CRM: the generic
 path wants `Authorization: Bearer <token>`, the Frappe paths `Authorization: token <token>` (the token
 being Frappe's "api_key:api_secret").
 
+A simulated failure (failRate, failFirst, failUsers) carries `Retry-After: <retryAfter>` when that is set
+(seconds or an HTTP date, sent as given).
+
+With rateLimit set (requests a second), a punch request beyond that many in the last second (a sliding
+window, across all connections, on both paths) gets 429 with `Retry-After`: the whole seconds until the
+oldest of them is a second old. Refused requests do not fill the window; the snapshot counts them as
+`rateLimited`.
+
 Users whose id starts with UNKNOWN are refused as unknown employees (422 generic, 417 Frappe): a
 permanent failure to try the dead-letter path with.
 """
 
 import json
+import math
 import random
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -43,6 +54,8 @@ class Behaviour(BaseModel):
     require_token: str | None = Field(
         default=None, min_length=1, alias="requireToken"
     )  # None: any credential
+    retry_after: str | None = Field(default=None, min_length=1, alias="retryAfter")  # on simulated failures
+    rate_limit: float | None = Field(default=None, gt=0, alias="rateLimit")  # requests a second; None: any
 
 
 @dataclass
@@ -62,7 +75,23 @@ class CrmState:
     attempts: dict[str, int] = field(default_factory=dict)  # every request per key, failed ones too
     attempt_times: dict[str, list[float]] = field(default_factory=dict)
     requests: int = 0
+    rate_limited: int = 0
+    admitted: deque[float] = field(default_factory=deque)  # times of the last second's admitted requests
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def over_rate(self, now: float) -> float | None:
+        """Seconds until a request would be admitted, or None: this one is admitted (and counted)."""
+        with self.lock:
+            limit = self.behaviour.rate_limit
+            if limit is None:
+                return None
+            while self.admitted and self.admitted[0] <= now - 1:
+                self.admitted.popleft()
+            if len(self.admitted) >= limit:
+                self.rate_limited += 1
+                return self.admitted[0] + 1 - now
+            self.admitted.append(now)
+            return None
 
     def snapshot(self) -> dict[str, Any]:
         with self.lock:
@@ -81,6 +110,7 @@ class CrmState:
             return {
                 "count": len(punches),
                 "requests": self.requests,
+                "rateLimited": self.rate_limited,
                 "attempts": dict(self.attempts),
                 "attemptTimes": {key: list(times) for key, times in self.attempt_times.items()},
                 "punches": punches,
@@ -134,6 +164,13 @@ class _Handler(BaseHTTPRequestHandler):
         key = self.headers.get("Idempotency-Key") or str(body.get("logId", ""))
         user = str(body.get("employee_field_value" if frappe else "userId", ""))
         self._count(key)
+        wait = state.over_rate(time.monotonic())
+        if wait is not None:
+            retry_after = str(max(1, math.ceil(wait)))
+            self._reply(
+                HTTPStatus.TOO_MANY_REQUESTS, {"error": "rate limit exceeded"}, {"Retry-After": retry_after}
+            )
+            return
         if not self._authorized(frappe):
             self._refuse_credentials(frappe)
             return
@@ -142,7 +179,8 @@ class _Handler(BaseHTTPRequestHandler):
         if behaviour.delay_ms and (not behaviour.slow_rate or random.random() < behaviour.slow_rate):  # noqa: S311
             time.sleep(behaviour.delay_ms / 1000)
         if failure:
-            self._reply(failure, {"error": "simulated failure", "status": failure})
+            retry_after = {"Retry-After": behaviour.retry_after} if behaviour.retry_after else {}
+            self._reply(failure, {"error": "simulated failure", "status": failure}, retry_after)
         elif user.startswith("UNKNOWN"):
             self._refuse_unknown(frappe)
         else:
@@ -219,11 +257,13 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             return None
 
-    def _reply(self, status: int, body: Any) -> None:
+    def _reply(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         payload = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(payload)
 
@@ -247,6 +287,8 @@ class MockCrmServer(ThreadingHTTPServer):
             self.state.attempts.clear()
             self.state.attempt_times.clear()
             self.state.requests = 0
+            self.state.rate_limited = 0
+            self.state.admitted.clear()
 
     def start(self) -> "MockCrmServer":
         threading.Thread(target=self.serve_forever, name="mock-crm", daemon=True).start()

@@ -5,6 +5,7 @@ them, if it raises) are left alone, so they reappear after the visibility timeou
 redrive policy moves them to the dead-letter queue after maxReceiveCount receives.
 """
 
+import base64
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -73,9 +74,21 @@ def _record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
         "receiptHandle": message["ReceiptHandle"],
         "body": message["Body"],
         "attributes": message.get("Attributes", {}),
-        "messageAttributes": message.get("MessageAttributes", {}),
+        "messageAttributes": {
+            name: _attribute(value) for name, value in message.get("MessageAttributes", {}).items()
+        },
         "md5OfBody": hashlib.md5(message["Body"].encode()).hexdigest(),  # noqa: S324 - SQS's own checksum
         "eventSource": "aws:sqs",
         "eventSourceARN": queue_arn,
         "awsRegion": "us-east-1",
     }
+
+
+def _attribute(value: dict[str, Any]) -> dict[str, Any]:
+    """A message attribute as Lambda puts it in the event: lowerCamel keys, empty lists included."""
+    attribute = {"stringListValues": [], "binaryListValues": [], "dataType": value["DataType"]}
+    if "StringValue" in value:
+        attribute["stringValue"] = value["StringValue"]
+    if "BinaryValue" in value:
+        attribute["binaryValue"] = base64.b64encode(value["BinaryValue"]).decode()
+    return attribute

@@ -1,8 +1,11 @@
-"""CRM worker: SQS-triggered; delivers each queued punch, reporting failed messages one by one."""
+"""CRM worker: SQS-triggered; delivers each queued punch, reporting failed messages one by one.
+
+Each invocation paces its CRM calls (attendance.delivery.backpressure): its share of CrmMaxRatePerSecond.
+"""
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 import httpx
@@ -18,8 +21,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from attendance.data.aws import client
 from attendance.data.punches import PunchStore
-from attendance.data.queue import PunchQueue, log_id_in
+from attendance.data.queue import PunchQueue, attempts_in, log_id_in
+from attendance.delivery.backpressure import CallPacer, pacing_interval
 from attendance.delivery.crm import CrmClient
+from attendance.delivery.outcome import Verdict
 from attendance.delivery.secrets import CrmSecret
 from attendance.delivery.service import DeliveryFailed, DeliveryService
 from attendance.delivery.targets import TARGETS
@@ -29,8 +34,6 @@ from attendance.tracing import AWS_CALLS, create_tracer
 logger = Logger()
 tracer = create_tracer(patch=(*AWS_CALLS, "httpx"))  # the CRM calls too
 metrics = Metrics()
-# Report an all-failed batch item by item too, rather than raising: same retries, clearer logs.
-processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 SAFETY_SECONDS = 1.5  # left after the CRM calls for the table updates and the batch response
 _CALLS = ThreadPoolExecutor(max_workers=10, thread_name_prefix="crm")  # one per record of a full batch
 
@@ -54,30 +57,49 @@ def delivery_service(settings: WorkerSettings) -> DeliveryService:
         PunchStore(client("dynamodb"), settings.punches_table),
         PunchQueue(client("sqs"), settings.punch_dlq_url),
         crm,
+        PunchQueue(client("sqs"), settings.punch_queue_url),
     )
 
 
-async def deliver_record(record: SQSRecord, lambda_context: LambdaContext) -> None:
+_RATE_METRICS = {Verdict.RATE_LIMITED: "DeliveryRateLimited", Verdict.PACED: "DeliveryPaced"}
+
+
+async def deliver_record(record: SQSRecord, lambda_context: LambdaContext, pacer: CallPacer) -> None:
     settings, service = dependencies()
     log_id = log_id_in(record.body)
     receive_count = int(record.attributes.approximate_receive_count)
+    earlier = attempts_in(record.raw_event.get("messageAttributes"))
 
     def seconds_left() -> float:
         """The CRM call must end before the function does (and so before the message is visible again)."""
         return lambda_context.get_remaining_time_in_millis() / 1000 - SAFETY_SECONDS
 
+    deliver = partial(
+        service.deliver,
+        log_id,
+        receive_count,
+        settings.max_receive_count,
+        seconds_left,
+        earlier_attempts=earlier,
+        pacer=pacer,
+    )
     try:
-        await asyncio.get_running_loop().run_in_executor(
-            _CALLS, service.deliver, log_id, receive_count, settings.max_receive_count, seconds_left
-        )
+        verdict = await asyncio.get_running_loop().run_in_executor(_CALLS, deliver)
     except DeliveryFailed:
         metrics.add_metric(name="DeliveryFailed", unit=MetricUnit.Count, value=1)
         raise
-    metrics.add_metric(name="DeliveryHandled", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=_RATE_METRICS.get(verdict, "DeliveryHandled"), unit=MetricUnit.Count, value=1)
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return async_process_partial_response(event, deliver_record, processor, context)
+    settings, _ = dependencies()
+    pacer = CallPacer(pacing_interval(settings.crm_max_rate_per_second, settings.worker_max_concurrency))
+    # Report an all-failed batch item by item too, rather than raising: same retries, clearer logs.
+    processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    try:
+        return async_process_partial_response(event, partial(deliver_record, pacer=pacer), processor, context)
+    finally:
+        pacer.settle()  # the next invocation in this one's place may then call at once

@@ -63,8 +63,12 @@ class SweepSettings(_FromEnvironment):
 
 class WorkerSettings(_FromEnvironment):
     punches_table: str
+    punch_queue_url: str  # a punch told to wait by the CRM comes back on a new message
     punch_dlq_url: str
     max_receive_count: int = Field(default=3, ge=1)
+    # Calls a second to the CRM, all workers together (0: no limit), over at most this many workers.
+    crm_max_rate_per_second: float = Field(default=0, ge=0)
+    worker_max_concurrency: int = Field(default=2, ge=1)
     crm_target: Literal["generic", "frappe"] = "generic"
     crm_url: str = Field(pattern=r"^https?://\S+$")
     crm_secret_parameter: str = ""

@@ -50,7 +50,7 @@ def answer(target_name: str, response: httpx.Response | Exception) -> Verdict:
         (204, Verdict.DELIVERED),
         (409, Verdict.DELIVERED),
         (408, Verdict.TRANSIENT),
-        (429, Verdict.TRANSIENT),
+        (429, Verdict.RATE_LIMITED),  # even without Retry-After: a default pause, no attempt spent
         (500, Verdict.TRANSIENT),
         (502, Verdict.TRANSIENT),
         (503, Verdict.TRANSIENT),

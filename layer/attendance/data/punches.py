@@ -1,7 +1,8 @@
 """The punches table (one item per accepted punch, kept) and the dedup table (one TTL'd item per user-day)."""
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -12,12 +13,14 @@ from attendance.data.aws import StoreUnavailable, from_item, to_item, unavailabl
 from attendance.domain.dedup import DedupDay, Verdict, days_to_judge, judge
 from attendance.domain.punch import Punch, PunchSource, PunchType, SyncStatus
 from attendance.domain.records import PunchRecord
+from attendance.domain.shards import DATE_SHARDS, UNDELIVERED_SHARDS, every_shard, sharded, unsharded
 
 UNDELIVERED_INDEX = "byUndelivered"
 DATE_INDEX = "byLocalDate"
 USER_INDEX = "byUser"
 _CONFLICT_RETRIES = 5
 _BATCH_GET_LIMIT = 100
+_SHARD_READERS = 8  # a date's shards are queried this many at a time
 _UNDELIVERED = (SyncStatus.PENDING, SyncStatus.FAILED, SyncStatus.ABANDONED)
 
 
@@ -169,20 +172,19 @@ class PunchStore:
         return record_from_item(reply["Item"]) if "Item" in reply else None
 
     def pending_queued_before(self, cutoff: datetime) -> list[str]:
-        """The logIds of punches still pending whose last trip to the queue is older than the cutoff."""
-        pages = self._query_pages(
+        """The logIds of punches still pending whose last trip to the queue is older than the cutoff: one
+        pass over the sparse index, which holds only the undelivered punches."""
+        entries = self._undelivered(
             "listing pending punches",
-            UNDELIVERED_INDEX,
-            "undelivered = :pending AND receivedAt < :cutoff",
-            {":pending": SyncStatus.PENDING, ":cutoff": iso(cutoff)},
-            FilterExpression="queuedAt < :cutoff",
+            "begins_with(undelivered, :pending) AND receivedAt < :cutoff AND queuedAt < :cutoff",
+            {":pending": f"{SyncStatus.PENDING}#", ":cutoff": iso(cutoff)},
         )
-        return [item["logId"]["S"] for page in pages for item in page["Items"]]
+        return [entry["logId"] for entry in entries]
 
     def count_by_status(self) -> dict[str, int]:
         """How many punches are in each sync status: the undelivered counted on their sparse index, the
         delivered as the rest of the table's item count (which DynamoDB refreshes about every six hours)."""
-        counts = self._count_undelivered()
+        counts = _by_status(self._undelivered("counting punches"))
         with unavailable_on_aws_errors("counting punches"):
             total = self._client.describe_table(TableName=self._punches_table)["Table"]["ItemCount"]
         return {SyncStatus.SYNCED.value: max(0, total - sum(counts.values()))} | counts
@@ -190,55 +192,64 @@ class PunchStore:
     def count_on_date(self, local_date: str) -> dict[str, int]:
         """Sync statuses of one device-local date's punches: all of them on the date index, the undelivered
         on theirs, the rest delivered."""
-        pages = self._query_pages(
-            "counting punches", DATE_INDEX, "localDate = :date", {":date": local_date}, Select="COUNT"
+        total = sum(
+            page["Count"]
+            for pages in self._each_shard("counting punches", local_date, Select="COUNT")
+            for page in pages
         )
-        total = sum(page["Count"] for page in pages)
-        counts = self._count_undelivered(local_date)
+        undelivered = self._undelivered("counting punches", "localDate = :date", {":date": local_date})
+        counts = _by_status(undelivered)
         return {SyncStatus.SYNCED.value: max(0, total - sum(counts.values()))} | counts
 
-    def _count_undelivered(self, local_date: str | None = None) -> dict[str, int]:
-        """One pass over the sparse index, which holds only the undelivered punches."""
-        extra: dict[str, Any] = {"ProjectionExpression": "undelivered"}
-        if local_date:
-            extra |= {
-                "FilterExpression": "localDate = :date",
-                "ExpressionAttributeValues": to_item({":date": local_date}),
-            }
-        counts = dict.fromkeys((status.value for status in _UNDELIVERED), 0)
-        with unavailable_on_aws_errors("counting punches"):
+    def oldest_pending(self) -> PunchRecord | None:
+        pending = [
+            entry
+            for entry in self._undelivered("finding the oldest pending punch")
+            if unsharded(entry["undelivered"]) == SyncStatus.PENDING
+        ]
+        oldest = min(pending, key=lambda entry: (entry["receivedAt"], entry["logId"]), default=None)
+        return self.get(oldest["logId"]) if oldest else None
+
+    def _undelivered(
+        self, action: str, condition: str | None = None, values: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """Every entry of the sparse byUndelivered index (matching the condition): it holds only the
+        punches not delivered, so reading it whole costs what the backlog is, never the table."""
+        extra: dict[str, Any] = {"ProjectionExpression": "logId, undelivered, receivedAt"}
+        if condition:
+            extra |= {"FilterExpression": condition, "ExpressionAttributeValues": to_item(values or {})}
+        with unavailable_on_aws_errors(action):
             pages = self._client.get_paginator("scan").paginate(
                 TableName=self._punches_table, IndexName=UNDELIVERED_INDEX, **extra
             )
-            for page in pages:
-                for item in page["Items"]:
-                    counts[item["undelivered"]["S"]] += 1
-        return counts
-
-    def oldest_pending(self) -> PunchRecord | None:
-        with unavailable_on_aws_errors("finding the oldest pending punch"):
-            reply = self._client.query(
-                TableName=self._punches_table,
-                IndexName=UNDELIVERED_INDEX,
-                Limit=1,
-                ScanIndexForward=True,
-                KeyConditionExpression="undelivered = :pending",
-                ExpressionAttributeValues=to_item({":pending": SyncStatus.PENDING.value}),
-            )
-        items = reply.get("Items")
-        return self.get(items[0]["logId"]["S"]) if items else None
+            return [from_item(item) for page in pages for item in page["Items"]]
 
     def on_local_dates(self, dates: list[str], user_id: str | None = None) -> list[Punch]:
-        """Every punch on these device-local dates, by the date index (a day is one partition)."""
-        punches: list[Punch] = []
-        for local_date in dates:
-            condition, values = "localDate = :date", {":date": local_date}
-            filters = {}
-            if user_id:
-                filters = {"FilterExpression": "userId = :user"}
-                values[":user"] = user_id
-            punches += self._punches(DATE_INDEX, condition, values, **filters)
-        return punches
+        """Every punch on these device-local dates, by the date index (each date's shards read in turn),
+        in punch time order."""
+        punches = [
+            punch_from_values(from_item(item))
+            for local_date in dates
+            for pages in self._each_shard("querying punches", local_date, user_id)
+            for page in pages
+            for item in page["Items"]
+        ]
+        return sorted(punches, key=lambda punch: (punch.instant, punch.log_id))
+
+    def _each_shard(
+        self, action: str, local_date: str, user_id: str | None = None, **extra: Any
+    ) -> Iterator[list[dict[str, Any]]]:
+        """The pages of one date's punches (one user's only, if given), shard by shard, queried in parallel."""
+        values = {}
+        if user_id:
+            values, extra = {":user": user_id}, extra | {"FilterExpression": "userId = :user"}
+        keys = every_shard(local_date, DATE_SHARDS)
+
+        def query(key: str) -> list[dict[str, Any]]:
+            return self._query_pages(action, DATE_INDEX, "dayShard = :day", values | {":day": key}, **extra)
+
+        with ThreadPoolExecutor(max_workers=_SHARD_READERS) as pool:
+            yield from pool.map(query, keys)
 
     def of_user(self, user_id: str, start: datetime, end: datetime) -> list[Punch]:
         """One employee's punches between two instants, by the user index."""
@@ -264,37 +275,42 @@ class PunchStore:
                 )
             )
 
-    def backfill_undelivered(self, dry_run: bool, progress: Callable[[int, int], None]) -> int:
-        """Give every undelivered punch stored before the byUndelivered index its key there; returns how
-        many needed it. Safe to stop and run again: a punch is written once, under the status it was read
-        with, and a run skips what an earlier one did."""
-        missing = 0
+    def backfill_index_keys(self, dry_run: bool, progress: Callable[[int, int], None]) -> int:
+        """Give every punch stored before the sharded date index and the undelivered index its keys there;
+        returns how many needed them. Safe to stop and run again: each punch is written once, on condition
+        that its status is still the one read, and a run skips what an earlier one did."""
+        missing = scanned = 0
         pages = self._client.get_paginator("scan").paginate(
             TableName=self._punches_table,
-            FilterExpression="attribute_not_exists(undelivered) AND syncStatus <> :synced",
-            ProjectionExpression="logId, syncStatus",
+            FilterExpression="attribute_not_exists(dayShard) "
+            "OR (attribute_not_exists(undelivered) AND syncStatus <> :synced)",
+            ProjectionExpression="logId, syncStatus, localDate",
             ExpressionAttributeValues=to_item({":synced": SyncStatus.SYNCED.value}),
         )
-        scanned = 0
-        with unavailable_on_aws_errors("backfilling the undelivered index"):
+        with unavailable_on_aws_errors("backfilling the index keys"):
             for page in pages:
                 scanned += page["ScannedCount"]
                 for item in map(from_item, page["Items"]):
                     missing += 1
                     if not dry_run:
-                        self._mark_undelivered(item["logId"], item["syncStatus"])
+                        self._add_index_keys(item["logId"], SyncStatus(item["syncStatus"]), item["localDate"])
                 progress(scanned, missing)
         return missing
 
-    def _mark_undelivered(self, log_id: str, status: str) -> None:
+    def _add_index_keys(self, log_id: str, status: SyncStatus, local_date: str) -> None:
+        update = "SET dayShard = :day"
+        values: dict[str, Any] = {":status": status.value, ":day": sharded(local_date, log_id, DATE_SHARDS)}
+        if status is not SyncStatus.SYNCED:
+            update += ", undelivered = :undelivered"
+            values[":undelivered"] = _undelivered_key(status, log_id)
         moved_on = self._client.exceptions.ConditionalCheckFailedException
-        with suppress(moved_on):  # delivered or changed since the scan: its own update keeps the index
+        with suppress(moved_on):  # its status changed since the scan: the next run sees it as it is now
             self._client.update_item(
                 TableName=self._punches_table,
                 Key=to_item({"logId": log_id}),
-                UpdateExpression="SET undelivered = :status",
-                ConditionExpression="syncStatus = :status AND attribute_not_exists(undelivered)",
-                ExpressionAttributeValues=to_item({":status": status}),
+                UpdateExpression=update,
+                ConditionExpression="syncStatus = :status",
+                ExpressionAttributeValues=to_item(values),
             )
 
     def mark_queued(self, log_id: str, now: datetime) -> None:
@@ -358,7 +374,8 @@ class PunchStore:
             update += ", lastError = :error"
             values[":error"] = detail[:500]
             if status is not SyncStatus.PENDING:  # a retry leaves the index entry as it is
-                update += ", undelivered = :status"
+                update += ", undelivered = :undelivered"
+                values[":undelivered"] = _undelivered_key(status, log_id)
         not_synced = self._client.exceptions.ConditionalCheckFailedException
         with unavailable_on_aws_errors("recording a delivery"), suppress(not_synced):
             self._client.update_item(
@@ -366,6 +383,28 @@ class PunchStore:
                 Key=to_item({"logId": log_id}),
                 UpdateExpression=f"{update} REMOVE {removed}",
                 ConditionExpression=_NOT_DELIVERED,
+                ExpressionAttributeValues=to_item(values),
+            )
+
+    def note_rate_limit(self, log_id: str, now: datetime, detail: str, queued_until: datetime) -> None:
+        """A rate-limited try of a pending punch: in its history and lastError, but no attempt counted and
+        its status unchanged; its lease ends, and it counts as queued until its message is visible again
+        (so the pending sweep leaves it be). A punch no longer pending is left as it is."""
+        entry = _history_values(now, SyncStatus.PENDING, detail)
+        values = {name: entry[name] for name in (":now", ":entry", ":empty")} | {
+            ":error": detail[:500],
+            ":queued": iso(queued_until),
+            ":pending": SyncStatus.PENDING.value,
+        }
+        not_pending = self._client.exceptions.ConditionalCheckFailedException
+        with unavailable_on_aws_errors("recording a rate limit"), suppress(not_pending):
+            self._client.update_item(
+                TableName=self._punches_table,
+                Key=to_item({"logId": log_id}),
+                UpdateExpression="SET lastError = :error, lastAttemptAt = :now, queuedAt = :queued, "
+                + _APPEND_HISTORY
+                + " REMOVE leaseUntil, leaseOwner",
+                ConditionExpression="syncStatus = :pending",
                 ExpressionAttributeValues=to_item(values),
             )
 
@@ -378,10 +417,13 @@ class PunchStore:
                 self._client.update_item(
                     TableName=self._punches_table,
                     Key=to_item({"logId": log_id}),
-                    UpdateExpression="SET syncStatus = :status, undelivered = :status, queuedAt = :now, "
+                    UpdateExpression="SET syncStatus = :status, undelivered = :undelivered, queuedAt = :now, "
                     + _APPEND_HISTORY,
                     ConditionExpression=_NOT_DELIVERED,
-                    ExpressionAttributeValues=to_item(_history_values(now, status, note)),
+                    ExpressionAttributeValues=to_item(
+                        _history_values(now, status, note)
+                        | {":undelivered": _undelivered_key(status, log_id)}
+                    ),
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
             except refused as error:
@@ -403,6 +445,18 @@ def _dedup_day_from(values: dict[str, Any], now: datetime) -> DedupDay:
     live = values["expiresAt"] >= int(now.timestamp())
     punches = {log_id: int(epoch) for log_id, epoch in values["punches"].items()} if live else {}
     return DedupDay(values["pk"], int(values["version"]), punches)
+
+
+def _undelivered_key(status: SyncStatus, log_id: str) -> str:
+    return sharded(status.value, log_id, UNDELIVERED_SHARDS)
+
+
+def _by_status(entries: list[dict[str, Any]]) -> dict[str, int]:
+    """Counts of undelivered index entries by status (their key without its shard)."""
+    counts = dict.fromkeys((status.value for status in _UNDELIVERED), 0)
+    for entry in entries:
+        counts[unsharded(entry["undelivered"])] += 1
+    return counts
 
 
 def _failed(reason: dict[str, Any]) -> bool:
@@ -440,6 +494,7 @@ def punch_item(punch: Punch, now: datetime) -> dict[str, Any]:
         "punchEpoch": punch.epoch_seconds,
         "localTime": punch.local_time,
         "localDate": punch.local_time[:10],
+        "dayShard": sharded(punch.local_time[:10], punch.log_id, DATE_SHARDS),  # its key in byLocalDate
         "timeZone": punch.time_zone,
         "type": punch.type.value,
         "source": punch.source.value,
@@ -447,7 +502,7 @@ def punch_item(punch: Punch, now: datetime) -> dict[str, Any]:
         "receivedAt": iso(punch.received_at),
         "queuedAt": iso(now),
         "syncStatus": SyncStatus.PENDING.value,
-        "undelivered": SyncStatus.PENDING.value,  # its key in the sparse byUndelivered index
+        "undelivered": _undelivered_key(SyncStatus.PENDING, punch.log_id),  # its key in byUndelivered
         "attempts": 0,
     }
 

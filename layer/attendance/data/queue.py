@@ -1,4 +1,11 @@
-"""The punch queue: each message is {"logId": ...}; the worker reads the punch from the table."""
+"""The punch queue: each message is {"logId": ...}; the worker reads the punch from the table.
+
+A punch whose delivery is put off (the CRM asked to wait) gets a new message rather than a longer
+visibility timeout: SQS counts every receive of a message, and the queue's redrive policy would
+dead-letter a punch that was only ever told to wait. The failed attempts it has spent ride in a message
+attribute, so the body keeps the queue's one format and a redrive from the dead-letter queue (a fresh
+message) starts counting again.
+"""
 
 import json
 from collections.abc import Sequence
@@ -10,11 +17,22 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 logger = Logger(child=True)
 SQS_BATCH_LIMIT = 10
+ATTEMPTS_ATTRIBUTE = "attempts"
 
 
 def message_body(log_id: str) -> str:
     """The one message format of the punch queue, and so of its dead-letter queue."""
     return json.dumps({"logId": log_id})
+
+
+def attempts_in(message_attributes: dict[str, Any] | None) -> int:
+    """The failed attempts a punch queue record (of Lambda's SQS event) says its punch had before it."""
+    attribute = (message_attributes or {}).get(ATTEMPTS_ATTRIBUTE) or {}
+    value = attribute.get("stringValue") or "0"  # as Lambda's SQS event has it
+    try:
+        return max(0, int(value))
+    except ValueError:
+        return 0
 
 
 def log_id_in(body: str) -> str:
@@ -48,3 +66,18 @@ class PunchQueue:
                 logger.error("queue refused some messages; the sweep will requeue", extra={"logIds": failed})
             unsent += failed
         return unsent
+
+    def send_later(self, log_id: str, delay_seconds: int, attempts: int) -> bool:
+        """Queue the punch again, visible after delay_seconds (0-900), with the attempts it has spent;
+        False when SQS refused."""
+        try:
+            self._client.send_message(
+                QueueUrl=self._queue_url,
+                MessageBody=message_body(log_id),
+                DelaySeconds=delay_seconds,
+                MessageAttributes={ATTEMPTS_ATTRIBUTE: {"DataType": "Number", "StringValue": str(attempts)}},
+            )
+        except (BotoCoreError, ClientError):
+            logger.exception("could not queue a deferred punch again", extra={"logId": log_id})
+            return False
+        return True

@@ -3,6 +3,9 @@
 A 401 may mean no more than a secret rotated since it was cached: the secret is read afresh once and,
 if it changed, the call is made once more before the answer is judged. A 401 with the fresh secret is
 judged like any other 4xx (permanent): the secret in SSM is wrong, and retrying cannot fix it.
+
+Every call waits for its turn from the invocation's pacer; a call that would get none in time is not made
+(PACED). A rate limit from the CRM pauses the pacer, so the rest of the batch holds back too.
 """
 
 from collections.abc import Callable
@@ -10,6 +13,7 @@ from collections.abc import Callable
 import httpx
 from aws_lambda_powertools import Logger
 
+from attendance.delivery.backpressure import CallPacer
 from attendance.delivery.outcome import DeliveryOutcome, Verdict
 from attendance.delivery.secrets import CrmSecret
 from attendance.delivery.targets.base import CrmTarget
@@ -23,6 +27,10 @@ class _NotAnswered(Exception):
     """No answer to judge (no time left, a timeout, a connection error): a transient failure."""
 
 
+class _NoTurn(Exception):
+    """The pacer has no turn for this call within the invocation: not called at all."""
+
+
 class CrmClient:
     def __init__(self, target: CrmTarget, secret: CrmSecret, http: httpx.Client, call_timeout: float) -> None:
         self._target = target
@@ -30,19 +38,28 @@ class CrmClient:
         self._http = http
         self._call_timeout = call_timeout
 
-    def deliver(self, punch: Punch, seconds_left: Callable[[], float]) -> DeliveryOutcome:
+    def deliver(
+        self, punch: Punch, seconds_left: Callable[[], float], pacer: CallPacer | None = None
+    ) -> DeliveryOutcome:
         """Every call ends within seconds_left() as it is when the call starts."""
+        pacer = pacer or CallPacer(0)
         secret = self._secret.current()
         try:
-            response = self._post(punch, secret, seconds_left())
+            response = self._post(punch, secret, seconds_left, pacer)
             if response.status_code == httpx.codes.UNAUTHORIZED:
-                response = self._with_fresh_secret(punch, secret, seconds_left) or response
+                response = self._with_fresh_secret(punch, secret, seconds_left, pacer) or response
         except _NotAnswered as failure:
             return DeliveryOutcome(Verdict.TRANSIENT, str(failure))
-        return self._target.judge(response)
+        except _NoTurn:
+            held = "held back: no turn left in this invocation at CrmMaxRatePerSecond"
+            return DeliveryOutcome(Verdict.PACED, held, retry_after=pacer.seconds_to_next())
+        outcome = self._target.judge(response)
+        if outcome.verdict is Verdict.RATE_LIMITED and outcome.retry_after:
+            pacer.hold(outcome.retry_after)
+        return outcome
 
     def _with_fresh_secret(
-        self, punch: Punch, refused: str | None, seconds_left: Callable[[], float]
+        self, punch: Punch, refused: str | None, seconds_left: Callable[[], float], pacer: CallPacer
     ) -> httpx.Response | None:
         fresh = self._secret.after_refusal(refused)
         if fresh == refused:
@@ -50,10 +67,14 @@ class CrmClient:
         logger.info(
             "CRM refused the cached secret; calling again with a fresh one", extra={"logId": punch.log_id}
         )
-        return self._post(punch, fresh, seconds_left())
+        return self._post(punch, fresh, seconds_left, pacer)
 
-    def _post(self, punch: Punch, secret: str | None, seconds_left: float) -> httpx.Response:
-        budget = min(self._call_timeout, seconds_left)
+    def _post(
+        self, punch: Punch, secret: str | None, seconds_left: Callable[[], float], pacer: CallPacer
+    ) -> httpx.Response:
+        if seconds_left() >= MIN_CALL_SECONDS and not pacer.acquire(seconds_left() - MIN_CALL_SECONDS):
+            raise _NoTurn
+        budget = min(self._call_timeout, seconds_left())
         if budget < MIN_CALL_SECONDS:
             raise _NotAnswered("no time left in this invocation to call the CRM")
         request = self._target.request_for(punch)

@@ -1,11 +1,19 @@
 """Deliver one queued punch to the CRM, exactly once, and keep the table in step with the queues.
 
-| CRM answer                         | table                      | message                         |
-| ---------------------------------- | -------------------------- | ------------------------------- |
-| 2xx, or "already have it"          | synced (+ reference)       | acknowledged                    |
-| transient, attempts left           | pending (+ attempt, error) | failed: SQS retries it          |
-| transient, last allowed attempt    | failed (+ error)           | failed: SQS moves it to the DLQ |
-| permanent (other 4xx)              | failed (+ reason)          | sent to the DLQ now, acked      |
+| CRM answer                          | table                        | message                            |
+| ----------------------------------- | ---------------------------- | ---------------------------------- |
+| 2xx, or "already have it"           | synced (+ reference)         | acknowledged                       |
+| transient, attempts left            | pending (+ attempt, error)   | failed: SQS retries it             |
+| transient, last allowed attempt     | failed (+ error)             | sent to the DLQ now, acked         |
+| permanent (other 4xx)               | failed (+ reason)            | sent to the DLQ now, acked         |
+| rate limit (429, 503 + Retry-After) | pending (+ note, no attempt) | queued anew after the wait, acked  |
+| none: our own rate left no turn     | unchanged                    | queued anew after the lease, acked |
+
+A punch has max_receives attempts (three by default), whichever messages carry them. A message's own
+receives count its failures, and one queued anew carries the failures before it, since its own receive
+count starts again. So the worker dead-letters a punch itself on its last attempt; the redrive policy
+stays the net for a message the worker cannot handle at all. Waiting out a rate limit spends no attempt,
+and on a new message no receive either.
 
 One punch can have several messages at once (an SQS duplicate, the sweep re-queueing a punch whose
 message waits behind a backlog, a redrive), and Frappe HR has no idempotency key. So a delivery first
@@ -19,13 +27,14 @@ recorded (DynamoDB unreachable, the DLQ refusing) lets it run out the same way.
 """
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 from aws_lambda_powertools import Logger
 
 from attendance.data.punches import PunchStore
 from attendance.data.queue import PunchQueue
+from attendance.delivery.backpressure import CallPacer, queue_delay
 from attendance.delivery.crm import CrmClient
 from attendance.delivery.outcome import DeliveryOutcome, Verdict
 from attendance.domain.punch import SyncStatus
@@ -46,40 +55,73 @@ class DeliveryService:
         store: PunchStore,
         dead_letters: PunchQueue,
         crm: CrmClient,
+        punch_queue: PunchQueue,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._store = store
         self._dead_letters = dead_letters
         self._crm = crm
+        self._punch_queue = punch_queue
         self._clock = clock
 
     def deliver(
-        self, log_id: str, receive_count: int, max_receives: int, seconds_left: Callable[[], float]
-    ) -> None:
-        """Raises DeliveryFailed when SQS should deliver the message again."""
+        self,
+        log_id: str,
+        receive_count: int,
+        max_receives: int,
+        seconds_left: Callable[[], float],
+        *,
+        earlier_attempts: int = 0,
+        pacer: CallPacer | None = None,
+    ) -> Verdict | None:
+        """The CRM's verdict (None: no call, another delivery or none was due); raises DeliveryFailed when
+        SQS should deliver the message again. `earlier_attempts`: the failed attempts before this message."""
         lease = seconds_left() + LEASE_MARGIN_SECONDS
+        leased_until = self._clock() + timedelta(seconds=lease)
         claim = self._store.claim_delivery(log_id, uuid4().hex, self._clock(), lease)
         if claim.record is None or not claim.won:
             _log_unclaimed(log_id, claim.record)
-            return
-        outcome = self._crm.deliver(claim.record.punch, seconds_left)
+            return None
+        outcome = self._crm.deliver(claim.record.punch, seconds_left, pacer)
         # A delivery is in the punch's history and on the live feed; the log keeps the failures.
-        log = logger.debug if outcome.verdict is Verdict.DELIVERED else logger.info
+        log = logger.debug if outcome.verdict in (Verdict.DELIVERED, Verdict.PACED) else logger.info
         log("CRM " + outcome.verdict.value, extra={"logId": log_id, "detail": outcome.detail})
+        # This message's earlier receives were failed attempts; this one is not counted yet.
+        spent = earlier_attempts + receive_count - 1
         if outcome.verdict is Verdict.DELIVERED:
             self._store.record_delivery(
                 log_id, self._clock(), SyncStatus.SYNCED, outcome.detail, outcome.crm_reference
             )
         elif outcome.verdict is Verdict.PERMANENT:
             self._dead_letter(log_id, outcome)
+        elif outcome.verdict is Verdict.RATE_LIMITED:
+            self._wait_out_rate_limit(log_id, outcome, spent)
+        elif outcome.verdict is Verdict.PACED:
+            # Nothing happened to record; the lease still stands, so the punch comes back after it.
+            until_lease_ends = (leased_until - self._clock()).total_seconds() + 1
+            self._queue_later(log_id, max(outcome.retry_after or 0, until_lease_ends), spent)
+        elif spent + 1 >= max_receives:
+            self._dead_letter(log_id, outcome)
         else:
-            final = receive_count >= max_receives
-            status = SyncStatus.FAILED if final else SyncStatus.PENDING
-            self._store.record_delivery(log_id, self._clock(), status, outcome.detail)
-            raise DeliveryFailed(outcome.detail + (" (last attempt: on to the DLQ)" if final else ""))
+            self._store.record_delivery(log_id, self._clock(), SyncStatus.PENDING, outcome.detail)
+            raise DeliveryFailed(outcome.detail)
+        return outcome.verdict
+
+    def _wait_out_rate_limit(self, log_id: str, outcome: DeliveryOutcome, spent: int) -> None:
+        """Noted on the punch without an attempt, its lease ended, and queued anew after the wait."""
+        delay = queue_delay(outcome.retry_after or 0)
+        now = self._clock()
+        note = f"rate limited by the CRM ({outcome.detail}); trying again in {delay} s, no attempt spent"
+        self._store.note_rate_limit(log_id, now, note, now + timedelta(seconds=delay))
+        self._queue_later(log_id, delay, spent)
+
+    def _queue_later(self, log_id: str, seconds: float, spent: int) -> None:
+        if not self._punch_queue.send_later(log_id, queue_delay(seconds), spent):
+            raise DeliveryFailed("could not queue the punch again; SQS retries its message")
 
     def _dead_letter(self, log_id: str, outcome: DeliveryOutcome) -> None:
-        """Retrying cannot help: to the DLQ now (first, so a failure here leaves the punch pending)."""
+        """Retrying cannot help, or the last attempt failed: to the DLQ now (first, so a failure here leaves
+        the punch pending)."""
         if self._dead_letters.send([log_id]):
             raise DeliveryFailed("permanent failure, but the dead-letter queue refused the message")
         self._store.record_delivery(log_id, self._clock(), SyncStatus.FAILED, outcome.detail)

@@ -1,5 +1,5 @@
 """The sparse byUndelivered index: what enters and leaves it, the counts read from it, and the backfill
-of punches stored before it existed."""
+of the index keys of punches stored before the sharded keys existed."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -8,6 +8,7 @@ import pytest
 
 from attendance.data.punches import UNDELIVERED_INDEX, PunchStore
 from attendance.domain.punch import SyncStatus
+from attendance.domain.shards import unsharded
 from tests.punches import utc_punch
 
 NOW = datetime.now(UTC)
@@ -32,7 +33,9 @@ def indexed(stack) -> dict[str, str]:
         .get_paginator("scan")
         .paginate(TableName=stack.refs["PunchesTable"], IndexName=UNDELIVERED_INDEX)
     )
-    return {item["logId"]["S"]: item["undelivered"]["S"] for page in pages for item in page["Items"]}
+    return {
+        item["logId"]["S"]: unsharded(item["undelivered"]["S"]) for page in pages for item in page["Items"]
+    }
 
 
 def test_a_punch_is_in_the_index_until_it_is_delivered(stack, store):
@@ -61,28 +64,30 @@ def test_counts_come_from_the_index_and_the_table(store):
     assert store.oldest_pending().punch.user_id == "A"
 
 
-def test_backfill_indexes_punches_stored_before_the_index(stack, store):
-    # Given punches stored by an earlier release, which wrote no index key
+def test_backfill_indexes_punches_stored_before_the_sharded_keys(stack, store):
+    # Given punches stored by an earlier release, which wrote neither the date shard nor the undelivered key
     pending, failed = stored(store, "A"), stored(store, "B", SyncStatus.FAILED)
     old = {pending, failed}
-    stored(store, "C", SyncStatus.SYNCED)
+    delivered = stored(store, "C", SyncStatus.SYNCED)
     dynamodb = boto3.client("dynamodb")
-    for log_id in old:
+    for log_id in {*old, delivered}:
         dynamodb.update_item(
             TableName=stack.refs["PunchesTable"],
             Key={"logId": {"S": log_id}},
-            UpdateExpression="REMOVE undelivered",
+            UpdateExpression="REMOVE undelivered, dayShard",
         )
     assert indexed(stack) == {}
+    assert store.on_local_dates(["2025-02-10"]) == []
     seen: list[tuple[int, int]] = []
     # When a dry run counts them, it changes nothing
-    assert store.backfill_undelivered(dry_run=True, progress=lambda *counts: seen.append(counts)) == 2
+    assert store.backfill_index_keys(dry_run=True, progress=lambda *counts: seen.append(counts)) == 3
     assert indexed(stack) == {}
-    assert seen[-1] == (3, 2)  # scanned, found
-    # When the backfill runs, the sweep and the counts see them again
-    assert store.backfill_undelivered(dry_run=False, progress=lambda *counts: None) == 2
+    assert seen[-1] == (3, 3)  # scanned, found
+    # When the backfill runs, the reports, the sweep and the counts see them again
+    assert store.backfill_index_keys(dry_run=False, progress=lambda *counts: None) == 3
     assert set(indexed(stack)) == old
+    assert {punch.log_id for punch in store.on_local_dates(["2025-02-10"])} == {*old, delivered}
     assert store.count_by_status()["failed"] == 1
     assert store.pending_queued_before(NOW + timedelta(minutes=1)) == [pending]
     # And a second run finds nothing left to do
-    assert store.backfill_undelivered(dry_run=False, progress=lambda *counts: None) == 0
+    assert store.backfill_index_keys(dry_run=False, progress=lambda *counts: None) == 0

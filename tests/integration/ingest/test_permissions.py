@@ -25,5 +25,5 @@ def test_the_sweep_calls_only_what_its_role_allows(api, stack, template, use_fun
     age_everything(stack, minutes=30)
     with calls_made() as calls:
         assert run_sweep(use_function_env) == {"requeued": 1}
-    assert {operation for _, operation, _ in calls} >= {"Query", "SendMessageBatch", "UpdateItem"}
+    assert {operation for _, operation, _ in calls} >= {"Scan", "SendMessageBatch", "UpdateItem"}
     assert refused(template, "PendingSweepFunction", stack, calls) == []

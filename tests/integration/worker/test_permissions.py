@@ -15,10 +15,20 @@ def test_the_worker_calls_only_what_its_role_allows(enqueue, trigger, crm, stack
     enqueue("E1")
     enqueue("E2")
     set_behaviour(crm, failUsers=["E2"], status=422)
-    # When a fresh execution environment delivers them, its mapping polling with clients made now
+    # When a fresh execution environment delivers them, its mapping polling with clients made now,
+    # and then one the CRM rate limits (noted on the punch, queued anew with a delay)
     with calls_made() as calls:
         worker_app.dependencies.cache_clear()
-        dataclasses.replace(trigger, sqs=boto3.client("sqs")).poll_once()
+        polling = dataclasses.replace(trigger, sqs=boto3.client("sqs"))
+        polling.poll_once()
+        set_behaviour(crm, failUsers=[], failFirst=1, status=429, retryAfter="5")
+        enqueue("E3")
+        polling.poll_once(wait_seconds=1)
     # Then the role allows every call
-    assert {operation for _, operation, _ in calls} >= {"ReceiveMessage", "UpdateItem", "SendMessageBatch"}
+    assert {operation for _, operation, _ in calls} >= {
+        "ReceiveMessage",
+        "UpdateItem",
+        "SendMessageBatch",
+        "SendMessage",
+    }
     assert refused(template, "CrmWorkerFunction", stack, calls) == []

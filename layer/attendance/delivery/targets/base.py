@@ -6,7 +6,13 @@ from typing import Any, ClassVar
 
 import httpx
 
-from attendance.delivery.outcome import DeliveryOutcome, Verdict, describe, is_transient_status
+from attendance.delivery.outcome import (
+    DeliveryOutcome,
+    Verdict,
+    describe,
+    is_transient_status,
+    rate_limit_wait,
+)
 from attendance.domain.punch import Punch
 
 
@@ -32,9 +38,13 @@ class CrmTarget(ABC):
         return {"Authorization": f"{self.auth_scheme} {secret}"} if secret else {}
 
     def judge(self, response: httpx.Response) -> DeliveryOutcome:
-        """2xx delivered, 408/429/5xx transient, other 4xx permanent; targets refine this."""
+        """2xx delivered, 429 (or 503 with Retry-After) rate limited, 408/5xx transient, other 4xx permanent;
+        targets refine this."""
         if response.is_success:
             return DeliveryOutcome(Verdict.DELIVERED, "delivered", self.reference_in(response))
+        wait = rate_limit_wait(response)
+        if wait is not None:
+            return DeliveryOutcome(Verdict.RATE_LIMITED, describe(response), retry_after=wait)
         if is_transient_status(response.status_code):
             return DeliveryOutcome(Verdict.TRANSIENT, describe(response))
         return DeliveryOutcome(Verdict.PERMANENT, describe(response))

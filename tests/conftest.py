@@ -1,5 +1,6 @@
 """Shared fixtures: moto as AWS, resources made from template.yaml, handlers called with real events."""
 
+import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -21,6 +22,20 @@ def _offline_aws(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_as_it_was() -> Iterator[None]:
+    """A command line run in-process (the edge poller's) points the root logger at its stdout, which the
+    test closes: later tests' logs would fail on it. Its handlers go when the test does."""
+    root = logging.getLogger()
+    before, level = set(root.handlers), root.level
+    yield
+    for handler in root.handlers[:]:
+        if handler not in before and not type(handler).__module__.startswith("_pytest"):
+            root.removeHandler(handler)
+            handler.close()
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")

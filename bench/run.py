@@ -30,7 +30,13 @@ DOC = ROOT / "docs" / "PERFORMANCE.md"
 
 def through_local_stack() -> dict[str, float]:
     """Latency and throughput over HTTP, and POST-to-CRM time, with `python -m local_stack` as a subprocess."""
-    ports = {"API_PORT": "3911", "AWS_PORT": "4911", "CRM_PORT": "5911"}
+    ports = {
+        "API_PORT": "3911",
+        "AWS_PORT": "4911",
+        "CRM_PORT": "5911",
+        "WS_PORT": "3912",
+        "WS_MANAGEMENT_PORT": "3913",
+    }
     log = tempfile.NamedTemporaryFile("w+", prefix="bench-stack-", suffix=".log")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
         [sys.executable, "-m", "local_stack"],

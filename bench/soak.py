@@ -85,7 +85,14 @@ CHAOS = {
 
 def start_stack(settings: dict[str, str] | None = None) -> Stack:
     """`python -m local_stack` on free ports, with these LOCAL_* settings (the chaos soak's by default)."""
-    ports = {"API_PORT": free_tcp_port(), "AWS_PORT": free_tcp_port(), "CRM_PORT": free_tcp_port()}
+    names = (
+        "API_PORT",
+        "AWS_PORT",
+        "CRM_PORT",
+        "WS_PORT",
+        "WS_MANAGEMENT_PORT",
+    )  # every port: stacks run side by side
+    ports = {name: free_tcp_port() for name in names}
     environment = os.environ | {name: str(port) for name, port in ports.items()} | (settings or CHAOS)
     log = tempfile.NamedTemporaryFile("w+", prefix="soak-stack-", suffix=".log")  # noqa: SIM115 - closed in stop()
     process = subprocess.Popen(

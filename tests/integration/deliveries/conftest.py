@@ -13,10 +13,11 @@ from attendance.data.api_keys import ApiKeyStore
 from attendance.data.punches import PunchStore
 from attendance.data.queue import PunchQueue, log_id_in
 from attendance.domain.keys import Scope
-from attendance.domain.punch import Punch, PunchSource, PunchType, SyncStatus, punch_log_id
+from attendance.domain.punch import SyncStatus
 from functions.deliveries import app as deliveries_app
 from local_stack.template import Resolver
 from tests.integration.http_calls import Reply, call_route
+from tests.punches import utc_punch
 
 ADMIN_KEY, READ_KEY, INGEST_KEY = "admin-key", "read-key", "ingest-key"
 
@@ -51,17 +52,7 @@ def punches(stack: Resolver) -> PunchStore:
 def add_punch(punches: PunchStore) -> Callable[..., str]:
     def add(user_id: str, device_id: str = "DEV-1", minutes_ago: int = 5) -> str:
         instant = (datetime.now(UTC) - timedelta(minutes=minutes_ago)).replace(microsecond=0)
-        punch = Punch(
-            log_id=punch_log_id(device_id, user_id, instant, PunchType.IN),
-            device_id=device_id,
-            user_id=user_id,
-            instant=instant,
-            local_time=instant.replace(tzinfo=None).isoformat(timespec="seconds"),
-            time_zone="UTC",
-            type=PunchType.IN,
-            source=PunchSource.API,
-            received_at=instant,
-        )
+        punch = utc_punch(user_id, instant, device_id, received_at=instant)
         punches.add(punch, 0, timedelta(days=1), datetime.now(UTC))
         return punch.log_id
 

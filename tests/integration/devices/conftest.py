@@ -13,7 +13,6 @@ from attendance.data.api_keys import ApiKeyStore
 from attendance.data.devices import DeviceStore
 from attendance.data.punches import PunchStore
 from attendance.domain.keys import Scope
-from attendance.domain.punch import Punch, PunchSource, PunchType, punch_log_id
 from functions.device_health import app as health_app
 from functions.device_push import app as push_app
 from functions.devices import app as devices_app
@@ -22,6 +21,7 @@ from local_stack.template import Resolver
 from tests.integration.device_push.conftest import PushReply
 from tests.integration.device_push.conftest import call as push_call
 from tests.integration.http_calls import Reply, call_route
+from tests.punches import utc_punch
 
 ADMIN_KEY, READ_KEY, INGEST_KEY, POLLER_KEY = "admin-key", "read-key", "ingest-key", "poller-key"
 POLLER_DEVICES = frozenset({"EDGE-1"})  # the poller's key may report for these devices only
@@ -82,17 +82,7 @@ def add_punch(stack: Resolver) -> Callable[..., str]:
     store = PunchStore(boto3.client("dynamodb"), stack.refs["PunchesTable"], stack.refs["DedupTable"])
 
     def add(device_id: str, user_id: str, instant: datetime) -> str:
-        punch = Punch(
-            log_id=punch_log_id(device_id, user_id, instant, PunchType.IN),
-            device_id=device_id,
-            user_id=user_id,
-            instant=instant,
-            local_time=instant.replace(tzinfo=None).isoformat(timespec="seconds"),
-            time_zone="UTC",
-            type=PunchType.IN,
-            source=PunchSource.API,
-            received_at=datetime.now(UTC),
-        )
+        punch = utc_punch(user_id, instant, device_id)
         store.add(punch, 0, timedelta(days=1), datetime.now(UTC))
         return punch.log_id
 

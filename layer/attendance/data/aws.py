@@ -17,8 +17,9 @@ from attendance.data.errors import StoreUnavailable
 
 _CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
 _SERIALIZER = TypeSerializer()
+_BATCH_GET_LIMIT = 100
 _DESERIALIZER = TypeDeserializer()
-__all__ = ["StoreUnavailable", "client", "from_item", "to_item", "unavailable_on_aws_errors"]
+__all__ = ["StoreUnavailable", "batch_get", "client", "from_item", "to_item", "unavailable_on_aws_errors"]
 
 
 def client(service: str) -> Any:
@@ -31,6 +32,22 @@ def unavailable_on_aws_errors(action: str) -> Iterator[None]:
         yield
     except (BotoCoreError, ClientError) as error:
         raise StoreUnavailable(f"{action} failed: {error}") from error
+
+
+def batch_get(
+    client: Any, table: str, keys: list[dict[str, Any]], action: str, **extra: Any
+) -> list[dict[str, Any]]:
+    """Every item of these keys that exists (as plain dicts), a hundred keys a BatchGetItem, with the keys
+    DynamoDB left unprocessed asked again. `extra`: ProjectionExpression and the like."""
+    found: list[dict[str, Any]] = []
+    for start in range(0, len(keys), _BATCH_GET_LIMIT):
+        request = {table: {"Keys": [to_item(key) for key in keys[start : start + _BATCH_GET_LIMIT]], **extra}}
+        while request:
+            with unavailable_on_aws_errors(action):
+                reply = client.batch_get_item(RequestItems=request)
+            found += [from_item(item) for item in reply["Responses"].get(table, [])]
+            request = reply.get("UnprocessedKeys") or {}
+    return found
 
 
 def to_item(values: dict[str, Any]) -> dict[str, Any]:

@@ -8,11 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from attendance.data.aws import from_item, to_item, unavailable_on_aws_errors
+from attendance.data.aws import batch_get, from_item, to_item, unavailable_on_aws_errors
 from attendance.data.punches import iso
 
 DEVICE_INDEX = "byDevice"
-_BATCH_GET_LIMIT = 100
 
 
 @dataclass(frozen=True)
@@ -41,21 +40,15 @@ class DevicePunches:
         return [_entry(punch | statuses.get(punch["logId"], {})) for punch in punches]
 
     def _delivery_statuses(self, log_ids: list[str]) -> dict[str, dict[str, Any]]:
-        """syncStatus, attempts and lastError of these punches, by logId (at most 100: one request each)."""
-        found: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(log_ids), _BATCH_GET_LIMIT):
-            keys = [to_item({"logId": log_id}) for log_id in log_ids[start : start + _BATCH_GET_LIMIT]]
-            request = {
-                self._table: {"Keys": keys, "ProjectionExpression": "logId, syncStatus, attempts, lastError"}
-            }
-            while request:
-                with unavailable_on_aws_errors("reading punches' delivery status"):
-                    reply = self._client.batch_get_item(RequestItems=request)
-                found |= {
-                    item["logId"]: item for item in map(from_item, reply["Responses"].get(self._table, []))
-                }
-                request = reply.get("UnprocessedKeys") or {}
-        return found
+        """syncStatus, attempts and lastError of these punches, by logId."""
+        items = batch_get(
+            self._client,
+            self._table,
+            [{"logId": log_id} for log_id in log_ids],
+            "reading punches' delivery status",
+            ProjectionExpression="logId, syncStatus, attempts, lastError",
+        )
+        return {item["logId"]: item for item in items}
 
     def last_punch_at(self, device_id: str) -> datetime | None:
         reply = self._query(

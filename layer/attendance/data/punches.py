@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from attendance.data.aws import StoreUnavailable, from_item, to_item, unavailable_on_aws_errors
+from attendance.data.aws import StoreUnavailable, batch_get, from_item, to_item, unavailable_on_aws_errors
 from attendance.domain.dedup import DedupDay, Verdict, days_to_judge, judge
 from attendance.domain.punch import Punch, PunchSource, PunchType, SyncStatus
 from attendance.domain.records import PunchRecord
@@ -19,7 +19,6 @@ UNDELIVERED_INDEX = "byUndelivered"
 DATE_INDEX = "byLocalDate"
 USER_INDEX = "byUser"
 _CONFLICT_RETRIES = 5
-_BATCH_GET_LIMIT = 100
 _SHARD_READERS = 8  # a date's shards are queried this many at a time
 _UNDELIVERED = (SyncStatus.PENDING, SyncStatus.FAILED, SyncStatus.ABANDONED)
 
@@ -116,20 +115,12 @@ class PunchStore:
 
     def dedup_days(self, keys: list[str], now: datetime) -> dict[str, DedupDay]:
         """Many user-days' records at once (a batch's), a hundred keys a request."""
-        found: dict[str, DedupDay] = {key: DedupDay(key) for key in keys}
-        for start in range(0, len(keys), _BATCH_GET_LIMIT):
-            request = {
-                self._dedup_table: {
-                    "Keys": [to_item({"pk": key}) for key in keys[start : start + _BATCH_GET_LIMIT]]
-                }
-            }
-            while request:
-                with unavailable_on_aws_errors("reading the dedup records"):
-                    reply = self._client.batch_get_item(RequestItems=request)
-                for item in reply["Responses"].get(self._dedup_table, []):
-                    day = _dedup_day_from(from_item(item), now)
-                    found[day.key] = day
-                request = reply.get("UnprocessedKeys") or {}
+        found = {key: DedupDay(key) for key in keys}
+        items = batch_get(
+            self._client, self._dedup_table, [{"pk": key} for key in keys], "reading the dedup records"
+        )
+        for day in (_dedup_day_from(item, now) for item in items):
+            found[day.key] = day
         return found
 
     def _dedup_day(self, key: str, now: datetime, consistent: bool) -> DedupDay:

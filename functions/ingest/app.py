@@ -58,7 +58,9 @@ def dependencies() -> tuple[ApiKeyStore, IngestService]:
 Caller = Annotated[ApiKey, Depends(require_key(lambda: dependencies()[0], Scope.INGEST))]
 Punches = Annotated[PunchBody, Body(description="One punch, or a batch of up to 500")]
 _RESPONSES = {
-    200: model_response(BatchReply, "A batch: counts and one result per item"),
+    200: model_response(
+        BatchReply, "A batch: counts and one result per item; send `retry` items again after `Retry-After`"
+    ),
     202: model_response(PunchReply, "The punch was accepted"),
     409: model_response(PunchReply, "A duplicate: `logId` is the earlier punch's"),
     **error_responses(
@@ -100,21 +102,32 @@ def post_device_punch(body: Punches, caller: Caller) -> Response[PunchReply | Ba
 def _ingest(body: Any, caller: ApiKey, source: PunchSource) -> Response[PunchReply | BatchReply]:
     _, service = dependencies()
     items, is_batch = punch_items(body)
-    results = service.ingest(items, caller, source)
+    # a batch stops starting punches before the function's time runs out; a single punch is always tried
+    remaining_ms = app.lambda_context.get_remaining_time_in_millis if is_batch else None
+    results = service.ingest(items, caller, source, remaining_ms)
     _count(results)
     if is_batch:
-        return Response(200, content_types.APPLICATION_JSON, batch_reply(results))
+        reply = batch_reply(results)
+        wait = {"Retry-After": str(reply.retry_after)} if reply.retry_after else None
+        return Response(200, content_types.APPLICATION_JSON, reply, wait)
     logger.set_correlation_id(results[0].log_id)
     status, reply = single_reply(results[0])
     return Response(status, content_types.APPLICATION_JSON, reply)
 
 
+_METRIC_NAMES = {
+    ItemStatus.ACCEPTED: "PunchesAccepted",
+    ItemStatus.DUPLICATE: "PunchesDuplicate",
+    ItemStatus.REJECTED: "PunchesRejected",
+    ItemStatus.RETRY: "PunchesDeferred",
+}
+
+
 def _count(results: list[ItemResult]) -> None:
-    names = {ItemStatus.ACCEPTED: "PunchesAccepted", ItemStatus.DUPLICATE: "PunchesDuplicate"}
     for status in ItemStatus:
         count = sum(result.status is status for result in results)
         if count:
-            metrics.add_metric(name=names.get(status, "PunchesRejected"), unit=MetricUnit.Count, value=count)
+            metrics.add_metric(name=_METRIC_NAMES[status], unit=MetricUnit.Count, value=count)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

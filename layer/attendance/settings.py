@@ -35,6 +35,9 @@ class PunchIntakeSettings(_FromEnvironment):
     default_time_zone: ZoneName = "UTC"
     max_future_minutes: int = Field(default=1440, ge=1)
     max_past_days: int = Field(default=400, ge=1)
+    # A batch starts no punch once less than this is left of the function's time: enough for the stores
+    # in flight (one per worker thread, with botocore's retries) and the queue sends that follow.
+    batch_time_reserve_seconds: float = Field(default=3.0, ge=0.5, le=25)
 
     @property
     def max_future(self) -> timedelta:
@@ -74,6 +77,12 @@ class WorkerSettings(_FromEnvironment):
     crm_secret_parameter: str = ""
     crm_timeout_seconds: float = Field(default=5.0, gt=0, le=30)
     crm_frappe_version: int = Field(default=15, ge=10)
+    default_time_zone: ZoneName = "UTC"
+    crm_time_zone: ZoneName | Literal[""] = ""  # the HR system's zone; empty: the stack's
+
+    @property
+    def crm_zone(self) -> str:
+        return self.crm_time_zone or self.default_time_zone
 
 
 class DeviceCommandsSettings(_FromEnvironment):

@@ -25,13 +25,31 @@ class PunchReply(BaseModel):
     reason: str | None = Field(default=None, exclude_if=lambda value: value is None)
 
 
+# How long a client should wait before sending again what a batch left for retry: the time a busy store
+# needs to catch up, short enough that an edge poller drains its backlog without idling.
+RETRY_AFTER_SECONDS = 2
+
+
 class BatchReply(BaseModel):
-    """200 for every batch: how many of each outcome, and each item's result in order."""
+    """200 for every batch: how many of each outcome, and each item's result in order.
+
+    An item whose status is `retry` was not stored: the request ran short of time before reaching it (a
+    slow or throttled store). Send those items again after `retryAfter` seconds (also the `Retry-After`
+    header); every other item's result is final."""
+
+    model_config = ConfigDict(serialize_by_alias=True, validate_by_name=True)
 
     received: int
     accepted: int
     duplicate: int
     rejected: int
+    retry: int = Field(description="Items not reached in time and not stored: send them again")
+    retry_after: int | None = Field(
+        default=None,
+        alias="retryAfter",
+        exclude_if=lambda value: value is None,
+        description="Seconds to wait before sending the retry items again; present when retry > 0",
+    )
     results: list[ItemResult]
 
 
@@ -47,4 +65,5 @@ def single_reply(result: ItemResult) -> tuple[HTTPStatus, PunchReply]:
 
 def batch_reply(results: Sequence[ItemResult]) -> BatchReply:
     counts = {status.value: sum(result.status is status for result in results) for status in ItemStatus}
-    return BatchReply(received=len(results), results=list(results), **counts)
+    retry_after = RETRY_AFTER_SECONDS if counts[ItemStatus.RETRY.value] else None
+    return BatchReply(received=len(results), results=list(results), retry_after=retry_after, **counts)

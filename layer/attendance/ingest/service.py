@@ -25,6 +25,7 @@ from attendance.domain.punch import (
     describe_validation_error,
     punch_log_id,
 )
+from attendance.ingest.budget import UNLIMITED, TimeBudget
 from attendance.settings import PunchIntakeSettings
 
 logger = Logger(child=True)
@@ -35,6 +36,7 @@ class ItemStatus(StrEnum):
     ACCEPTED = "accepted"
     DUPLICATE = "duplicate"
     REJECTED = "rejected"
+    RETRY = "retry"  # not stored: the request ran short of time before reaching it
 
 
 def _omitted_when_none(value: object) -> bool:
@@ -85,9 +87,19 @@ class IngestService:
         self._queue = queue
         self._clock = clock
 
-    def ingest(self, items: Sequence[Any], caller: ApiKey, source: PunchSource) -> list[ItemResult]:
-        """One result per item, in order. Raises StoreUnavailable after queueing whatever was stored."""
+    def ingest(
+        self,
+        items: Sequence[Any],
+        caller: ApiKey,
+        source: PunchSource,
+        remaining_ms: Callable[[], int] | None = None,
+    ) -> list[ItemResult]:
+        """One result per item, in order. Given the invocation's clock (`remaining_ms`), punches it leaves
+        no time for come back as RETRY. Raises StoreUnavailable after queueing whatever was stored."""
         now = self._clock()
+        budget = (
+            TimeBudget(remaining_ms, self._settings.batch_time_reserve_seconds) if remaining_ms else UNLIMITED
+        )
         device_lookup = _CachedDevices(self._devices)
         results: dict[int, ItemResult] = {}
         punches: list[tuple[int, Punch]] = []
@@ -98,7 +110,7 @@ class IngestService:
                 results[index] = ItemResult(
                     index=index, status=ItemStatus.REJECTED, error=rejected.code, reason=rejected.reason
                 )
-        stored, failure = self._store_all(punches, now)
+        stored, failure = self._store_all(punches, now, budget)
         results |= stored
         accepted = [result.log_id for result in stored.values() if result.status is ItemStatus.ACCEPTED]
         unqueued = self._queue.send([log_id for log_id in accepted if log_id])
@@ -144,7 +156,7 @@ class IngestService:
         )
 
     def _store_all(
-        self, punches: list[tuple[int, Punch]], now: datetime
+        self, punches: list[tuple[int, Punch]], now: datetime, budget: TimeBudget
     ) -> tuple[dict[int, ItemResult], StoreUnavailable | None]:
         """Users in parallel; each user's punches in timestamp order, so a batch's outcome is fixed."""
         by_user: dict[str, list[tuple[int, Punch]]] = defaultdict(list)
@@ -162,7 +174,7 @@ class IngestService:
         failures: list[StoreUnavailable] = []
         with ThreadPoolExecutor(max_workers=max(1, min(_STORE_WORKERS, len(groups)))) as pool:
             for group_results, failure in pool.map(
-                lambda group: self._store_group(group, now, known), groups
+                lambda group: self._store_group(group, now, known, budget), groups
             ):
                 results |= group_results
                 failures += [failure] if failure else []
@@ -182,7 +194,7 @@ class IngestService:
         return self._store.dedup_days(sorted(keys), now)
 
     def _store_group(
-        self, group: list[tuple[int, Punch]], now: datetime, known: dict[str, DedupDay]
+        self, group: list[tuple[int, Punch]], now: datetime, known: dict[str, DedupDay], budget: TimeBudget
     ) -> tuple[dict[int, ItemResult], StoreUnavailable | None]:
         results: dict[int, ItemResult] = {}
         retention = timedelta(days=self._settings.dedup_retention_days)
@@ -198,7 +210,10 @@ class IngestService:
             if known
             else {}
         )
-        for index, punch in group:
+        for position, (index, punch) in enumerate(group):
+            if not budget.allows_another():
+                results |= {later: _not_reached(later) for later, _ in group[position:]}
+                break
             try:
                 stored = self._store.add(
                     punch, self._settings.dedup_window_seconds, retention, now, known_days
@@ -219,6 +234,11 @@ def _log_outcome(results: Sequence[ItemResult]) -> None:
     logger.info(
         "punches received", extra={"counts": dict(counts), "accepted": accepted, "rejected": dict(rejected)}
     )
+
+
+def _not_reached(index: int) -> ItemResult:
+    reason = "not stored: the request ran short of time before reaching it; send it again"
+    return ItemResult(index=index, status=ItemStatus.RETRY, reason=reason)
 
 
 def _result_of(

@@ -43,6 +43,7 @@ class IngestApi:
         headers: dict[str, str] | None = None,
         compress: bool = False,
         raw: bytes | None = None,
+        timeout_seconds: float = 10.0,
     ) -> Reply:
         body = raw if raw is not None else json.dumps(payload).encode()
         sent = {"content-type": "application/json"}
@@ -53,7 +54,8 @@ class IngestApi:
             sent["authorization"] = f"Bearer {key or self.key}"
         sent |= headers or {}
         event = http_api_event("POST", path, body, sent)
-        response = ingest_app.lambda_handler(event, LambdaContext(function_name="ingest"))
+        context = LambdaContext(function_name="ingest", timeout_seconds=timeout_seconds)
+        response = ingest_app.lambda_handler(event, context)
         return Reply(response["statusCode"], json.loads(response["body"]), response.get("headers", {}))
 
 

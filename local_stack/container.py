@@ -10,30 +10,28 @@ be JSON.
 import importlib
 import json
 import os
-import random
 import signal
 import sys
 import traceback
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
+from local_stack.chaos import Chaos
 from local_stack.events import LambdaContext
 
 Handler = Callable[[dict[str, Any], Any], Any]
-CRASH_VARIABLE = "LOCAL_CHAOS_CRASH_BEFORE_QUEUE"
 
 
 def main() -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the stack stops us
     results = os.fdopen(int(os.environ["LOCAL_RESULT_FD"]), "wb")
     try:
+        Chaos.from_environment().install()  # before the handler creates its clients
         handler = load_handler(os.environ["LOCAL_HANDLER"])
     except Exception as error:  # the function cannot start: say why, as Lambda's Runtime.ImportModuleError
         traceback.print_exc()
         _write(results, {"errorType": "Runtime.ImportModuleError", "errorMessage": repr(error)})
         return 1
-    if crash_probability := float(os.environ.get(CRASH_VARIABLE) or 0):
-        install_crash_before_queue(crash_probability)
     _write(results, {"ready": True})
     name, timeout = os.environ["AWS_LAMBDA_FUNCTION_NAME"], float(os.environ["LOCAL_TIMEOUT"])
     for line in sys.stdin.buffer:
@@ -61,30 +59,6 @@ def invoke(handler: Handler, event: dict[str, Any], context: LambdaContext) -> d
 def _write(results: BinaryIO, message: dict[str, Any]) -> None:
     results.write(json.dumps(message).encode() + b"\n")
     results.flush()
-
-
-def install_crash_before_queue(probability: float) -> None:
-    """Chaos: now and then, the process dies after storing punches and before queueing them, as a Lambda
-    killed at that moment would. The punches stay pending; the scheduled sweep must queue them."""
-    from attendance.ingest.service import IngestService
-
-    class CrashingQueue:
-        def __init__(self, queue: Any) -> None:
-            self._queue = queue
-
-        def send(self, log_ids: Any) -> list[str]:
-            if log_ids and random.random() < probability:  # noqa: S311 - chaos, not crypto
-                print("chaos: the function dies between the table write and the queue send", flush=True)
-                os._exit(137)
-            return self._queue.send(log_ids)
-
-    original_init = IngestService.__init__
-
-    def init(service: IngestService, *args: Any, **kwargs: Any) -> None:
-        original_init(service, *args, **kwargs)
-        service._queue = CrashingQueue(service._queue)  # type: ignore[assignment]
-
-    IngestService.__init__ = init  # type: ignore[method-assign]
 
 
 if __name__ == "__main__":

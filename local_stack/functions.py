@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from local_stack.container import CRASH_VARIABLE
+from local_stack.chaos import NO_CHAOS, Chaos
 from local_stack.events import LambdaContext
 from local_stack.template import Resolver, function_environment, resources_of_type
 
@@ -230,7 +230,7 @@ def function_pools(
     resolver: Resolver,
     concurrency: int,
     base_environment: dict[str, str],
-    crash_before_queue: float = 0.0,
+    chaos: Chaos = NO_CHAOS,
     served_here: dict[str, str] | None = None,
 ) -> dict[str, FunctionPool]:
     """Every function of the template, each with its own environment variables, as Lambda sets them.
@@ -239,7 +239,6 @@ def function_pools(
     get the local value instead of the AWS one. An SQS-triggered function runs at most its mapping's
     MaximumConcurrency environments, as on AWS; others at most `concurrency`."""
     defaults = template.get("Globals", {}).get("Function", {})
-    chaos = {CRASH_VARIABLE: str(crash_before_queue)} if crash_before_queue else {}
     pools = {}
     for logical_id, resource in resources_of_type(template, "AWS::Serverless::Function").items():
         properties = resource["Properties"]
@@ -248,7 +247,8 @@ def function_pools(
             logical_id,
             f"{package}.{properties['Handler']}",
             float(properties.get("Timeout", defaults.get("Timeout", 3))),
-            _serve_here(function_environment(template, logical_id, resolver), served_here or {}) | chaos,
+            _serve_here(function_environment(template, logical_id, resolver), served_here or {})
+            | chaos.environment(),
         )
         events = properties.get("Events", {})
         pools[logical_id] = FunctionPool(

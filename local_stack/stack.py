@@ -18,6 +18,7 @@ from attendance.data.api_keys import ApiKeyStore
 from attendance.domain.clock import parse_zone
 from attendance.domain.keys import Scope
 from local_stack.api_server import LocalApiServer
+from local_stack.chaos import NO_CHAOS, Chaos
 from local_stack.functions import FunctionPool, function_pools, http_routes
 from local_stack.mock_crm import GENERIC_PATH, MockCrmServer
 from local_stack.moto_patches import apply_moto_patches
@@ -40,11 +41,11 @@ class LocalConfig:
     ws_management_port: int = 3002  # its @connections API, where functions post to clients
     api_key: str = "local-dev-key"
     # For soak tests and experiments: template parameter overrides ("Name=value,Name=value"), every
-    # rate() schedule every N seconds instead of its own (daily crons keep their time), and a chance that
-    # ingest dies between storing punches and queueing them.
+    # rate() schedule every N seconds instead of its own (daily crons keep their time), and chaos in the
+    # functions (LOCAL_CHAOS_*: see local_stack.chaos).
     parameters: tuple[tuple[str, str], ...] = ()
     schedule_seconds: float | None = None
-    crash_before_queue: float = 0.0
+    chaos: Chaos = NO_CHAOS
     # Execution environments (processes) each function may run at once; an SQS-triggered function runs
     # as many as its mapping's MaximumConcurrency instead, as on AWS.
     concurrency: int = 4
@@ -64,7 +65,7 @@ class LocalConfig:
             api_key=os.environ.get("LOCAL_API_KEY", cls.api_key),
             parameters=tuple((name.strip(), value.strip()) for name, value in overrides),
             schedule_seconds=float(schedule) if schedule else None,
-            crash_before_queue=float(os.environ.get("LOCAL_CHAOS_CRASH_BEFORE_QUEUE", "0")),
+            chaos=Chaos.from_environment(),
             concurrency=int(os.environ.get("LOCAL_CONCURRENCY", cls.concurrency)),
         )
 
@@ -129,7 +130,7 @@ class LocalStack:
             self.resolver,
             self.config.concurrency,
             {k: v for k, v in os.environ.items() if not k.startswith("LOCAL_")},
-            self.config.crash_before_queue,
+            self.config.chaos,
             # the WebSocket API and its @connections API are served by this stack, not by AWS
             served_here={
                 "FEED_URL": self.config.ws_url,

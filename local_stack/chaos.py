@@ -1,0 +1,83 @@
+"""Chaos for soaks and experiments, set by LOCAL_CHAOS_* variables when the stack starts and installed in
+each execution environment (the functions' own processes), where the failures happen on AWS.
+
+LOCAL_CHAOS_CRASH_BEFORE_QUEUE=p    ingest dies, with chance p, after storing punches and before queueing
+LOCAL_CHAOS_DYNAMODB_LATENCY_MS=n   every DynamoDB request a function sends waits n ms first, as against a
+                                    throttled table whose requests botocore backs off and retries
+"""
+
+import os
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+CRASH_VARIABLE = "LOCAL_CHAOS_CRASH_BEFORE_QUEUE"
+LATENCY_VARIABLE = "LOCAL_CHAOS_DYNAMODB_LATENCY_MS"
+
+
+@dataclass(frozen=True)
+class Chaos:
+    crash_before_queue: float = 0.0
+    dynamodb_latency_ms: float = 0.0
+
+    @classmethod
+    def from_environment(cls, environment: Mapping[str, str] = os.environ) -> "Chaos":
+        return cls(
+            crash_before_queue=float(environment.get(CRASH_VARIABLE) or 0),
+            dynamodb_latency_ms=float(environment.get(LATENCY_VARIABLE) or 0),
+        )
+
+    def environment(self) -> dict[str, str]:
+        """The variables that carry this chaos into an execution environment."""
+        values = {CRASH_VARIABLE: self.crash_before_queue, LATENCY_VARIABLE: self.dynamodb_latency_ms}
+        return {name: str(value) for name, value in values.items() if value}
+
+    def install(self) -> None:
+        """In an execution environment, before its handler creates its clients."""
+        if self.crash_before_queue:
+            install_crash_before_queue(self.crash_before_queue)
+        if self.dynamodb_latency_ms:
+            slow_dynamodb(self.dynamodb_latency_ms)
+
+
+NO_CHAOS = Chaos()
+
+
+def slow_dynamodb(milliseconds: float) -> Callable[[], None]:
+    """Delay every DynamoDB request of the clients boto3 creates from now on; returns the undo."""
+    import boto3
+
+    def wait(**_: Any) -> None:
+        time.sleep(milliseconds / 1000)
+
+    if boto3.DEFAULT_SESSION is None:
+        boto3.setup_default_session()
+    events = boto3.DEFAULT_SESSION.events  # type: ignore[union-attr]
+    events.register("before-sign.dynamodb", wait, unique_id="chaos-dynamodb-latency")
+    return lambda: events.unregister("before-sign.dynamodb", unique_id="chaos-dynamodb-latency")
+
+
+def install_crash_before_queue(probability: float) -> None:
+    """Now and then, the process dies after storing punches and before queueing them, as a Lambda killed
+    at that moment would. The punches stay pending; the scheduled sweep must queue them."""
+    from attendance.ingest.service import IngestService
+
+    class CrashingQueue:
+        def __init__(self, queue: Any) -> None:
+            self._queue = queue
+
+        def send(self, log_ids: Any) -> list[str]:
+            if log_ids and random.random() < probability:  # noqa: S311 - chaos, not crypto
+                print("chaos: the function dies between the table write and the queue send", flush=True)
+                os._exit(137)
+            return self._queue.send(log_ids)
+
+    original_init = IngestService.__init__
+
+    def init(service: IngestService, *args: Any, **kwargs: Any) -> None:
+        original_init(service, *args, **kwargs)
+        service._queue = CrashingQueue(service._queue)  # type: ignore[assignment]
+
+    IngestService.__init__ = init  # type: ignore[method-assign]

@@ -23,7 +23,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from bench.soak import ZONE, Stack, _scan, _until, settle, start_stack
+from bench.soak import ZONE, _scan, _until, settle
+from bench.stack_process import Stack, start_stack
 from local_stack.provision import STACK_PREFIX
 from local_stack.stack import local_client
 

@@ -30,7 +30,8 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from attendance.domain.punch import PunchType, punch_log_id
-from edge_poller.simulator import DeviceState, ZkSimulator, free_tcp_port
+from bench.stack_process import Stack, start_stack
+from edge_poller.simulator import DeviceState, ZkSimulator
 from local_stack.provision import STACK_PREFIX
 from local_stack.stack import local_client
 
@@ -62,53 +63,11 @@ class Sent:
             self.punches[punch_log_id(device, user, instant, kind)] = (device, user, instant)
 
 
-@dataclass
-class Stack:
-    api: str
-    aws: str
-    crm: str
-    process: subprocess.Popen
-    log: Any
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=60)
-        self.log.close()
-
-
 CHAOS = {
     "LOCAL_PARAMETERS": "PendingRequeueMinutes=1,LogLevel=WARNING",
     "LOCAL_SCHEDULE_SECONDS": "15",
     "LOCAL_CHAOS_CRASH_BEFORE_QUEUE": "0.1",
 }
-
-
-def start_stack(settings: dict[str, str] | None = None) -> Stack:
-    """`python -m local_stack` on free ports, with these LOCAL_* settings (the chaos soak's by default)."""
-    names = (
-        "API_PORT",
-        "AWS_PORT",
-        "CRM_PORT",
-        "WS_PORT",
-        "WS_MANAGEMENT_PORT",
-    )  # every port: stacks run side by side
-    ports = {name: free_tcp_port() for name in names}
-    environment = os.environ | {name: str(port) for name, port in ports.items()} | (settings or CHAOS)
-    log = tempfile.NamedTemporaryFile("w+", prefix="soak-stack-", suffix=".log")  # noqa: SIM115 - closed in stop()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local_stack"], cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT
-    )
-    while "local stack is up" not in Path(log.name).read_text():
-        if process.poll() is not None:
-            sys.exit(Path(log.name).read_text())
-        time.sleep(0.3)
-    return Stack(
-        f"http://127.0.0.1:{ports['API_PORT']}",
-        f"http://127.0.0.1:{ports['AWS_PORT']}",
-        f"http://127.0.0.1:{ports['CRM_PORT']}",
-        process,
-        log,
-    )
 
 
 def day_of_punches(
@@ -370,7 +329,7 @@ def run(scale: int, seed: int = 7) -> dict[str, int]:
     day = datetime.now(ZoneInfo(ZONE)).replace(
         tzinfo=None, hour=0, minute=0, second=0, microsecond=0
     ) - timedelta(days=1)
-    stack = start_stack()
+    stack = start_stack(CHAOS)
     sent = Sent()
     pollers: list[EdgePoller] = []
     try:

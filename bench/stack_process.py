@@ -1,0 +1,56 @@
+"""A local stack (`python -m local_stack`) in a process of its own, on free ports, for benchmarks and soaks."""
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edge_poller.simulator import free_tcp_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Stack:
+    api: str
+    aws: str
+    crm: str
+    process: subprocess.Popen
+    log: Any
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=60)
+        self.log.close()
+
+
+def start_stack(settings: dict[str, str] | None = None) -> Stack:
+    """`python -m local_stack` on free ports, with these LOCAL_* settings; returns once it is up."""
+    names = (
+        "API_PORT",
+        "AWS_PORT",
+        "CRM_PORT",
+        "WS_PORT",
+        "WS_MANAGEMENT_PORT",
+    )  # every port: stacks run side by side
+    ports = {name: free_tcp_port() for name in names}
+    environment = os.environ | {name: str(port) for name, port in ports.items()} | (settings or {})
+    log = tempfile.NamedTemporaryFile("w+", prefix="local-stack-", suffix=".log")  # noqa: SIM115 - closed in stop()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local_stack"], cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT
+    )
+    while "local stack is up" not in Path(log.name).read_text():
+        if process.poll() is not None:
+            sys.exit(Path(log.name).read_text())
+        time.sleep(0.3)
+    return Stack(
+        f"http://127.0.0.1:{ports['API_PORT']}",
+        f"http://127.0.0.1:{ports['AWS_PORT']}",
+        f"http://127.0.0.1:{ports['CRM_PORT']}",
+        process,
+        log,
+    )

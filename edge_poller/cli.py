@@ -17,6 +17,7 @@ from types import FrameType
 import httpx
 
 from attendance.domain.clock import wall_clock_now
+from edge_poller.batch_size import BatchSize
 from edge_poller.cloud import CloudClient
 from edge_poller.config import DEFAULT_CONFIG, ConfigError, DeviceConfig, PollerConfig, load_config
 from edge_poller.health import last_report
@@ -60,7 +61,9 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="connect to each device and to the cloud, and report")
     check.set_defaults(command=cmd_check)
     status = commands.add_parser(
-        "status", help="per device: last read, last push, outbox depth, last error, last health report"
+        "status",
+        help="per device: last read, last push, outbox depth, last error; the push batch size; the last "
+        "health report",
     )
     status.set_defaults(command=cmd_status)
     simulate = commands.add_parser(
@@ -181,8 +184,10 @@ def cmd_once(args: argparse.Namespace) -> int:
         print(f"{name}: log cleared on the device (every record confirmed by the cloud)")
     if push.error:
         print(f"push failed: {push.error}; {pending} punches wait in the outbox")
+    if push.deferred:
+        print(f"push paused: {push.deferred}; {pending} punches wait in the outbox")
     poller.close()
-    failed = push.error or any(report.error for report in reports)
+    failed = push.error or push.deferred or any(report.error for report in reports)
     return EXIT_FAILED if failed else EXIT_OK
 
 
@@ -245,6 +250,11 @@ def cmd_status(args: argparse.Namespace) -> int:
         )
     for device, punch, reason in store.rejected():
         print(f"rejected from {device}: {punch} ({reason})")
+    size = BatchSize(config.push_batch_min, config.push_batch_size, store.batch_size())
+    print(
+        f"push batch size: {size.current} (adapts between push_batch_min {size.minimum} "
+        f"and push_batch_size {size.maximum})"
+    )
     _print_health(config, store)
     return EXIT_OK
 

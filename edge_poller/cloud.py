@@ -14,10 +14,14 @@ import httpx
 class PushFailed(Exception):
     """The batch was not answered for; everything stays in the outbox."""
 
+    def __init__(self, message: str, overloaded: bool = False) -> None:
+        super().__init__(message)
+        self.overloaded = overloaded  # a smaller batch may get through where this one did not
+
 
 @dataclass(frozen=True)
 class ItemOutcome:
-    status: str  # accepted | duplicate | rejected
+    status: str  # accepted | duplicate | rejected | retry
     log_id: str | None
     reason: str | None
 
@@ -25,6 +29,21 @@ class ItemOutcome:
     def delivered(self) -> bool:
         """Accepted and duplicate both mean the cloud has the punch."""
         return self.status in ("accepted", "duplicate")
+
+    @property
+    def retry(self) -> bool:
+        """Not stored: the cloud ran short of time before reaching it; send it again later."""
+        return self.status == "retry"
+
+
+@dataclass(frozen=True)
+class PushAnswer:
+    outcomes: list[ItemOutcome]  # in the order of the punches sent
+    retry_after: float  # seconds to wait before sending the retry items again (0 when there are none)
+
+    @property
+    def retries(self) -> int:
+        return sum(outcome.retry for outcome in self.outcomes)
 
 
 class HealthAnswer(enum.Enum):
@@ -40,6 +59,10 @@ class HealthOutcome:
     detail: str = ""
 
 
+DEFAULT_RETRY_AFTER_SECONDS = 2.0  # when a partial answer names no wait
+# Answers that say the batch was too much for the cloud at that moment (a 500 is also what a function
+# that ran out of time gives through API Gateway)
+_OVERLOADED = {413, 429, 500, 502, 503, 504}
 HEALTH_TIMEOUT_SECONDS = 10.0  # a report is small; a slow cloud must not hold up the next read for long
 _GZIP = {"Content-Encoding": "gzip"}
 
@@ -48,6 +71,7 @@ class CloudClient:
     def __init__(self, base_url: str, api_key: str, timeout_seconds: float) -> None:
         self._base = base_url.rstrip("/")
         self._url = self._base + "/punches"
+        self._timeout = timeout_seconds
         self._health_timeout = min(HEALTH_TIMEOUT_SECONDS, timeout_seconds)
         self._http = httpx.Client(
             timeout=httpx.Timeout(timeout_seconds, connect=min(10.0, timeout_seconds)),
@@ -59,22 +83,39 @@ class CloudClient:
         )
         self.requests = 0
 
-    def push(self, punches: list[dict[str, Any]]) -> list[ItemOutcome]:
+    def push(self, punches: list[dict[str, Any]]) -> PushAnswer:
         body = gzip.compress(json.dumps({"punches": punches}).encode())
         self.requests += 1
         try:
             response = self._http.post(self._url, content=body, headers=_GZIP)
+        except httpx.TimeoutException as error:
+            # No connection at all is no sign of load; a request sent and not answered in time is
+            connected = not isinstance(error, httpx.ConnectTimeout)
+            raise PushFailed(
+                f"no answer in {self._timeout:g} s ({type(error).__name__})", connected
+            ) from error
+        except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError) as error:
+            # Connected, then dropped mid-request: the server (or a proxy) gave up on it
+            raise PushFailed(f"connection lost mid-push: {type(error).__name__}: {error}", True) from error
         except httpx.HTTPError as error:
             raise PushFailed(f"cloud unreachable: {type(error).__name__}: {error}") from error
         if response.status_code != httpx.codes.OK:
-            raise PushFailed(f"cloud answered HTTP {response.status_code}: {response.text[:200]}")
-        results = response.json().get("results", [])
+            raise PushFailed(
+                f"cloud answered HTTP {response.status_code}: {response.text[:200]}",
+                response.status_code in _OVERLOADED,
+            )
+        document = response.json()
+        results = document.get("results", [])
         if len(results) != len(punches):
             raise PushFailed("cloud answered with a different number of results")
-        return [
+        outcomes = [
             ItemOutcome(r["status"], r.get("logId"), r.get("reason") or r.get("error"))
             for r in sorted(results, key=lambda r: r["index"])
         ]
+        wait = 0.0
+        if any(outcome.retry for outcome in outcomes):
+            wait = _retry_after(document.get("retryAfter"), response.headers.get("Retry-After"))
+        return PushAnswer(outcomes, wait)
 
     def check(self) -> str:
         """Does the endpoint answer and take our key? An empty batch is refused only after auth."""
@@ -108,3 +149,15 @@ class CloudClient:
 
     def close(self) -> None:
         self._http.close()
+
+
+def _retry_after(*candidates: object) -> float:
+    """The first wait given in seconds (the body's retryAfter, then the Retry-After header)."""
+    for value in candidates:
+        try:
+            seconds = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            continue  # absent, or an HTTP date
+        if 0 <= seconds < float("inf"):
+            return seconds
+    return DEFAULT_RETRY_AFTER_SECONDS

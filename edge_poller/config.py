@@ -7,7 +7,15 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from attendance.domain.clock import ZoneName
 from attendance.domain.punch import PunchType
@@ -67,7 +75,16 @@ class PollerConfig(BaseModel):
     api_key: SecretStr
     interval_seconds: float = Field(default=60, ge=1)
     state_dir: Path = Path("edge-poller-state")
-    push_batch_size: int = Field(default=500, ge=1, le=500)
+    push_batch_size: int = Field(
+        default=500, ge=1, le=500, description="the most punches in one push; the size adapts below it"
+    )
+    push_batch_min: int = Field(
+        default=25,
+        ge=1,
+        le=500,
+        description="the fewest punches in one push when the cloud struggles (default: 25, or push_batch_size "
+        "if that is smaller)",
+    )
     push_timeout_seconds: float = Field(default=30, gt=0)
     clock_drift_warn_minutes: float = Field(default=5, ge=0)
     poller_name: str = Field(
@@ -92,6 +109,16 @@ class PollerConfig(BaseModel):
         if len(set(names)) != len(names):
             raise ValueError("device names must be unique")
         return devices
+
+    @model_validator(mode="after")
+    def _batch_bounds(self) -> "PollerConfig":
+        if self.push_batch_min > self.push_batch_size:
+            if "push_batch_min" in self.model_fields_set:
+                raise ValueError(
+                    f"push_batch_min ({self.push_batch_min}) must not exceed push_batch_size ({self.push_batch_size})"
+                )
+            self.push_batch_min = self.push_batch_size  # only a small size was set: it is the floor too
+        return self
 
     def device(self, name: str) -> DeviceConfig:
         for device in self.devices:

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from attendance.domain.clock import wall_clock_now
-from edge_poller.cloud import CloudClient, PushFailed
+from edge_poller.batch_size import BatchSize
+from edge_poller.cloud import CloudClient, PushAnswer, PushFailed
 from edge_poller.config import DeviceConfig, PollerConfig
 from edge_poller.health import HealthReporter
 from edge_poller.hikvision import HikvisionDevice
@@ -24,6 +25,10 @@ DRIFT_CHECK_EVERY = timedelta(hours=1)
 HIKVISION_OVERLAP = timedelta(minutes=2)
 CLEAR_CHECK_EVERY = timedelta(days=1)
 DELIVERED_MEMORY = timedelta(days=400)  # how long delivered punches are remembered to recognise re-read logs
+# A partial answer's retryAfter up to this long is waited out within the pass, so a backlog keeps draining
+# (and `once` finishes its job); a longer one ends the pass, and no push starts before it has passed.
+RETRY_WAIT_LIMIT = 30.0
+LONGEST_HOLD = 900.0  # no answer (nor a clock that jumped) holds pushes back longer than this
 
 
 @dataclass
@@ -42,6 +47,7 @@ class PushReport:
     requests: int = 0
     by_device: dict[str, Counter] = field(default_factory=dict)
     error: str | None = None
+    deferred: str | None = None  # the cloud asked for time: the rest waits for a later pass
 
     def count(self, device: str, status: str) -> None:
         self.by_device.setdefault(device, Counter())[status] += 1
@@ -68,6 +74,10 @@ class Poller:
         self._busy_lock = threading.Lock()
         self._drift_checked: dict[str, float] = {}
         self._clear_checked: dict[str, float] = {}
+        self.batch_size = BatchSize(config.push_batch_min, config.push_batch_size, store.batch_size())
+        held = store.pushes_held_until()  # kept across restarts; monotonic time is not
+        remaining = (held - datetime.now(UTC)).total_seconds() if held else 0.0
+        self._no_push_before = time.monotonic() + min(max(0.0, remaining), LONGEST_HOLD)
 
     def read_devices(
         self, names: Sequence[str] | None = None, since: timedelta | None = None, sync_clock: bool = False
@@ -259,34 +269,100 @@ class Poller:
             finally:
                 connection.enable_device()
 
-    def drain(self, progress: Callable[[int, int], None] | None = None) -> PushReport:
-        """Push the outbox, oldest first, batch by batch, until it is empty or the cloud fails."""
+    def drain(
+        self, progress: Callable[[int, int], None] | None = None, stop: threading.Event | None = None
+    ) -> PushReport:
+        """Push the outbox, oldest first, batch by batch, until it is empty, the cloud fails, or the cloud
+        asks for more time than RETRY_WAIT_LIMIT. Items answered "retry" stay pending and, being the
+        oldest, lead the next push."""
         report = PushReport()
         total = self.store.pending_count()
         done = 0
-        while batch := self.store.pending_batch(self.config.push_batch_size):
+        pause = stop or threading.Event()
+        while batch := self.store.pending_batch(self.batch_size.current):
+            wait = self._no_push_before - time.monotonic()
+            if wait > RETRY_WAIT_LIMIT:
+                report.deferred = f"the cloud asked for {wait:.0f} s before the next push"
+                break
+            if wait > 0 and pause.wait(wait):
+                break  # stopping
+            started = time.monotonic()
             try:
-                outcomes = self.cloud.push([json.loads(punch) for _, _, punch in batch])
+                answer = self.cloud.push([json.loads(punch) for _, _, punch in batch])
             except PushFailed as error:
                 report.error = str(error)
                 logger.warning(
-                    "push failed, %d punches wait in the outbox: %s", self.store.pending_count(), error
+                    "push of %d failed, %d punches wait in the outbox: %s",
+                    len(batch),
+                    self.store.pending_count(),
+                    error,
                 )
+                if error.overloaded:
+                    before = self.batch_size.current
+                    self.batch_size.shrink()
+                    self._resized(before, str(error).split(":")[0])
                 break
             report.requests += 1
-            delivered, rejected = [], []
-            for (row_id, device, _), outcome in zip(batch, outcomes, strict=True):
-                report.count(device, outcome.status)
-                if outcome.delivered:
-                    delivered.append((row_id, outcome.log_id or ""))
-                else:
-                    rejected.append((row_id, outcome.reason or "rejected"))
-                    logger.error("device %s: punch rejected by the cloud: %s", device, outcome.reason)
-            self.store.settle(delivered, rejected)
-            done += len(batch)
+            self._settle(batch, answer, report, time.monotonic() - started)
+            settled = len(batch) - answer.retries
+            done += settled
             if progress:
                 progress(done, max(total, done))
+            before = self.batch_size.current
+            if not answer.retries:
+                self.batch_size.clean(len(batch))
+                self._resized(before, f"{self.batch_size.grow_after} full batches in a row answered in full")
+                continue
+            self.batch_size.shrink()
+            self._resized(before, f"the cloud answered for {settled} of {len(batch)} in its time")
+            hold = min(answer.retry_after, LONGEST_HOLD)
+            self._no_push_before = time.monotonic() + hold
+            self.store.hold_pushes_until(datetime.now(UTC) + timedelta(seconds=hold))
+            if not settled:  # nothing got through: leave it to the next pass rather than spin here
+                report.deferred = f"the cloud answered for none of {len(batch)} punches in its time"
+                break
         return report
+
+    def _settle(
+        self, batch: list[tuple[int, str, str]], answer: PushAnswer, report: PushReport, seconds: float
+    ) -> None:
+        delivered, rejected = [], []
+        for (row_id, device, _), outcome in zip(batch, answer.outcomes, strict=True):
+            report.count(device, outcome.status)
+            if outcome.delivered:
+                delivered.append((row_id, outcome.log_id or ""))
+            elif not outcome.retry:  # a retry item stays pending, as if never sent
+                rejected.append((row_id, outcome.reason or "rejected"))
+                logger.error("device %s: punch rejected by the cloud: %s", device, outcome.reason)
+        self.store.settle(delivered, rejected)
+        counts = Counter(outcome.status for outcome in answer.outcomes)
+        logger.info(
+            "pushed %d punches in %.1f s: %d accepted, %d duplicate, %d rejected, %d to retry%s",
+            len(batch),
+            seconds,
+            counts["accepted"],
+            counts["duplicate"],
+            counts["rejected"],
+            counts["retry"],
+            f" after {answer.retry_after:g} s" if counts["retry"] else "",
+        )
+
+    def _resized(self, before: int, why: str) -> None:
+        """A new batch size is kept in the store (a restart starts from it) and logged: a shrink as a
+        warning, since it means the cloud is struggling."""
+        after = self.batch_size.current
+        if after == before:
+            return
+        self.store.save_batch_size(after)
+        logger.log(
+            logging.WARNING if after < before else logging.INFO,
+            "push batch size %d -> %d (bounds %d..%d): %s",
+            before,
+            after,
+            self.batch_size.minimum,
+            self.batch_size.maximum,
+            why,
+        )
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -319,7 +395,7 @@ def run_forever(poller: Poller, stop: threading.Event) -> None:
         started = time.monotonic()
         poller.read_devices()
         if backoff.ready():
-            if poller.drain().error:
+            if poller.drain(stop=stop).error:
                 backoff.failed()
             else:
                 backoff.succeeded()

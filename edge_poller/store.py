@@ -2,7 +2,9 @@
 
 A read is committed in one transaction: its new punches into the outbox and the device's cursor. A punch
 leaves the outbox only when the cloud has answered for it: delivered rows stay (with their logId) so a
-re-read log is recognised, and rejected rows are kept aside with the reason.
+re-read log is recognised, and rejected rows are kept aside with the reason. The push batch size the
+poller adapted to and the cloud's last "retry after" are kept too: a restart neither begins again with
+batches the cloud could not take nor pushes sooner than it asked.
 """
 
 import sqlite3
@@ -36,6 +38,10 @@ CREATE TABLE IF NOT EXISTS devices (
     last_push_at TEXT,
     last_error TEXT,
     last_error_at TEXT
+);
+CREATE TABLE IF NOT EXISTS poller_state (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS health_reports (
     device TEXT PRIMARY KEY,
@@ -216,6 +222,34 @@ class Store:
                 else set()
             )
             db.executemany("UPDATE devices SET last_push_at = ? WHERE name = ?", [(now, d) for d in devices])
+
+    def batch_size(self) -> int | None:
+        """The push batch size the poller last settled on (None before its first change)."""
+        value = self._state("batch_size")
+        return int(value) if value else None
+
+    def save_batch_size(self, size: int) -> None:
+        self._save_state("batch_size", str(size))
+
+    def pushes_held_until(self) -> datetime | None:
+        """When the cloud last asked for time before the next push (a partial answer's retryAfter)."""
+        return _parse_time(self._state("no_push_before"))
+
+    def hold_pushes_until(self, at: datetime) -> None:
+        self._save_state("no_push_before", at.isoformat())
+
+    def _state(self, name: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM poller_state WHERE name = ?", (name,)).fetchone()
+        return row[0] if row else None
+
+    def _save_state(self, name: str, value: str) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO poller_state (name, value) VALUES (?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                (name, value),
+            )
 
     def all_settled(self, keys: Sequence[str]) -> bool:
         """Every one of these records is delivered to the cloud or kept aside here: none lives only on the device."""

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import cold_start, cost_model, key_distribution
+from bench import cold_start, cost_model, key_distribution, partial_batches
 from bench.edge_poller_bench import measure as measure_edge
 from bench.feed_bench import measure as measure_feed
 from bench.feed_bench import rows as feed_rows
@@ -118,6 +118,8 @@ def main() -> None:
     rush = key_distribution.hottest_keys(employees=1_000)
     print("driving the local stack...", file=sys.stderr)
     stack = through_local_stack()
+    print("batches on a slow store...", file=sys.stderr)
+    slow = partial_batches.measure((0, 50, 100))
     print("edge poller, 50,000 records...", file=sys.stderr)
     edge = measure_edge(50_000)
     print("the live feed through the local stack...", file=sys.stderr)
@@ -138,6 +140,7 @@ def main() -> None:
             "30 punches",
         ),
     ]
+    rows += partial_batches.rows(slow)
     rows += [("Edge poller", "", "")] + [(f"  {label}", value, "") for label, value in edge]
     rows += cost_model.report_rows(costs)
     rows += key_distribution.rows(*rush)

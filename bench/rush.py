@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from bench.soak import ZONE, _scan, _until, settle
+from bench.soak import ZONE, _until, scan_punches, settle
 from bench.stack_process import Stack, start_stack
 from local_stack.provision import STACK_PREFIX
 from local_stack.stack import local_client
@@ -99,7 +99,7 @@ def account(
 ) -> dict[str, Any]:
     """`sent`: the logIds the API gave the `count` punches posted (a punch it refused has none: lost)."""
     dynamodb, sqs = local_client("dynamodb", stack.aws), local_client("sqs", stack.aws)
-    stored = {item["logId"]["S"]: item for item in _scan(dynamodb, "logId, syncStatus")}
+    stored = {item["logId"]["S"]: item for item in scan_punches(dynamodb, "logId, syncStatus")}
     crm = httpx.get(stack.crm + "/crm/attendance", timeout=60).json()
     held = {punch["logId"]: punch for punch in crm["punches"]}
     dlq = sqs.get_queue_url(QueueName=f"{STACK_PREFIX}-PunchDeadLetterQueue")["QueueUrl"]

@@ -253,7 +253,7 @@ def settle(stack: Stack, limit: float) -> dict[str, int]:
     dlq = sqs.get_queue_url(QueueName=f"{STACK_PREFIX}-PunchDeadLetterQueue")["QueueUrl"]
     deadline = time.monotonic() + limit
     while True:
-        statuses = Counter(item["syncStatus"]["S"] for item in _scan(dynamodb, "syncStatus"))
+        statuses = Counter(item["syncStatus"]["S"] for item in scan_punches(dynamodb, "syncStatus"))
         in_dlq = int(
             sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])[
                 "Attributes"
@@ -270,7 +270,7 @@ def settle(stack: Stack, limit: float) -> dict[str, int]:
         time.sleep(10)
 
 
-def _scan(dynamodb: Any, attributes: str | None = None) -> list[dict[str, Any]]:
+def scan_punches(dynamodb: Any, attributes: str | None = None) -> list[dict[str, Any]]:
     projection = {"ProjectionExpression": attributes} if attributes else {}
     pages = dynamodb.get_paginator("scan").paginate(TableName=f"{STACK_PREFIX}-PunchesTable", **projection)
     return [item for page in pages for item in page["Items"]]
@@ -278,7 +278,7 @@ def _scan(dynamodb: Any, attributes: str | None = None) -> list[dict[str, Any]]:
 
 def account(stack: Stack, sent: Sent) -> dict[str, int]:
     dynamodb, sqs = local_client("dynamodb", stack.aws), local_client("sqs", stack.aws)
-    stored = {item["logId"]["S"]: item for item in _scan(dynamodb)}
+    stored = {item["logId"]["S"]: item for item in scan_punches(dynamodb)}
     crm = httpx.get(stack.crm + "/crm/attendance", timeout=30).json()
     held = {p["logId"]: p for p in crm["punches"]}
     dlq_url = sqs.get_queue_url(QueueName=f"{STACK_PREFIX}-PunchDeadLetterQueue")["QueueUrl"]

@@ -29,6 +29,7 @@ from attendance.data.queue import PunchQueue
 from attendance.domain.keys import ApiKey, Scope
 from attendance.domain.punch import PunchSource
 from attendance.ingest.body import PunchBody, decoded_json_event, punch_items
+from attendance.ingest.budget import UNLIMITED, TimeBudget
 from attendance.ingest.replies import BatchReply, PunchReply, batch_reply, single_reply
 from attendance.ingest.service import IngestService, ItemResult, ItemStatus
 from attendance.settings import IngestSettings
@@ -42,9 +43,14 @@ install_error_handlers(app, logger, metrics, "punch storage")
 
 
 @cache
+def ingest_settings() -> IngestSettings:
+    return IngestSettings()
+
+
+@cache
 def dependencies() -> tuple[ApiKeyStore, IngestService]:
     """Built once per container, on first use."""
-    settings = IngestSettings()
+    settings = ingest_settings()
     dynamodb = client("dynamodb")
     service = IngestService(
         settings,
@@ -102,9 +108,7 @@ def post_device_punch(body: Punches, caller: Caller) -> Response[PunchReply | Ba
 def _ingest(body: Any, caller: ApiKey, source: PunchSource) -> Response[PunchReply | BatchReply]:
     _, service = dependencies()
     items, is_batch = punch_items(body)
-    # a batch stops starting punches before the function's time runs out; a single punch is always tried
-    remaining_ms = app.lambda_context.get_remaining_time_in_millis if is_batch else None
-    results = service.ingest(items, caller, source, remaining_ms)
+    results = service.ingest(items, caller, source, _budget() if is_batch else UNLIMITED)
     _count(results)
     if is_batch:
         reply = batch_reply(results)
@@ -113,6 +117,12 @@ def _ingest(body: Any, caller: ApiKey, source: PunchSource) -> Response[PunchRep
     logger.set_correlation_id(results[0].log_id)
     status, reply = single_reply(results[0])
     return Response(status, content_types.APPLICATION_JSON, reply)
+
+
+def _budget() -> TimeBudget:
+    """A batch stops starting punches before the function's time runs out (a single punch is always tried)."""
+    reserve = ingest_settings().batch_time_reserve_seconds
+    return TimeBudget(app.lambda_context.get_remaining_time_in_millis, reserve)
 
 
 _METRIC_NAMES = {

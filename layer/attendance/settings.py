@@ -35,9 +35,6 @@ class PunchIntakeSettings(_FromEnvironment):
     default_time_zone: ZoneName = "UTC"
     max_future_minutes: int = Field(default=1440, ge=1)
     max_past_days: int = Field(default=400, ge=1)
-    # A batch starts no punch once less than this is left of the function's time: enough for the stores
-    # in flight (one per worker thread, with botocore's retries) and the queue sends that follow.
-    batch_time_reserve_seconds: float = Field(default=3.0, ge=0.5, le=25)
 
     @property
     def max_future(self) -> timedelta:
@@ -50,6 +47,9 @@ class PunchIntakeSettings(_FromEnvironment):
 
 class IngestSettings(PunchIntakeSettings):
     api_keys_table: str
+    # A batch starts no punch once less than this is left of the function's time: enough for the stores
+    # in flight (one per worker thread, with botocore's retries) and the queue sends that follow.
+    batch_time_reserve_seconds: float = Field(default=3.0, ge=0.5, le=25)
 
 
 class DevicePushSettings(PunchIntakeSettings):

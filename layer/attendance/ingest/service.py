@@ -88,18 +88,11 @@ class IngestService:
         self._clock = clock
 
     def ingest(
-        self,
-        items: Sequence[Any],
-        caller: ApiKey,
-        source: PunchSource,
-        remaining_ms: Callable[[], int] | None = None,
+        self, items: Sequence[Any], caller: ApiKey, source: PunchSource, budget: TimeBudget = UNLIMITED
     ) -> list[ItemResult]:
-        """One result per item, in order. Given the invocation's clock (`remaining_ms`), punches it leaves
-        no time for come back as RETRY. Raises StoreUnavailable after queueing whatever was stored."""
+        """One result per item, in order; punches the budget leaves no time for come back as RETRY.
+        Raises StoreUnavailable after queueing whatever was stored."""
         now = self._clock()
-        budget = (
-            TimeBudget(remaining_ms, self._settings.batch_time_reserve_seconds) if remaining_ms else UNLIMITED
-        )
         device_lookup = _CachedDevices(self._devices)
         results: dict[int, ItemResult] = {}
         punches: list[tuple[int, Punch]] = []

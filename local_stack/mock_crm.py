@@ -1,12 +1,26 @@
-"""A mock HR/CRM: records what it receives, honours Idempotency-Key, and fails on request.
+"""A mock HR/CRM: records what it receives, keys it as the real system does, and fails on request.
 
 POST /crm/attendance/punch             generic format; 201 {"id": ...}, 200 for a repeated Idempotency-Key
 POST /api/method/<frappe check-in>     Frappe HR (hrms or erpnext path); 417 for a repeated check-in
-GET  /crm/attendance                   what it holds, with a delivery count per logId
+GET  /crm/attendance                   what it holds, with a delivery count per key
 POST /crm/_behaviour                   {"failRate": 0..1, "status": 503, "delayMs": 0, "slowRate": 0..1,
                                         "failFirst": 0, "failUsers": [], "requireToken": null,
                                         "retryAfter": null, "rateLimit": null}
 POST /crm/_reset                       forget everything, back to healthy and open to any credential
+
+Each path keys what it holds as the real system does. The generic path keys a punch by its
+`Idempotency-Key` header (the logId when absent). Frappe HR has no idempotency key and ignores the
+header: it refuses a check-in when the same employee already has one at the same time (to the second),
+with HTTP 417, ValidationError, "This employee already has a log with the same timestamp." From version
+14 (the hrms path) a check-in's log type is part of that comparison, so an IN and an OUT at the same
+second are both kept; before it (the erpnext path) employee and time alone decide. Without an employee
+or a timestamp Frappe refuses the check-in (417) before looking further.
+
+The snapshot (GET) lists each held punch under its `key`: the generic path's idempotency key (also
+given as `logId`), or for Frappe `<employee>|<YYYY-MM-DD HH:MM:SS>|<log type>` (hrms) or
+`<employee>|<YYYY-MM-DD HH:MM:SS>` (erpnext). `deliveries` counts the requests that found it stored or
+stored it; `attempts` (per entry, and for every key in the top-level map) counts every request made
+with that key, failed ones too.
 
 With requireToken set, a punch without exactly that credential gets 401, as from a real CRM: the generic
 path wants `Authorization: Bearer <token>`, the Frappe paths `Authorization: token <token>` (the token
@@ -32,6 +46,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -40,6 +55,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 GENERIC_PATH = "/crm/attendance/punch"
 FRAPPE_METHOD = ".hr.doctype.employee_checkin.employee_checkin.add_log_based_on_employee_field"
+# hrms from version 14 on, whose duplicate check takes the log type in; erpnext before, whose does not
 FRAPPE_PATHS = tuple(f"/api/method/{module}{FRAPPE_METHOD}" for module in ("hrms", "erpnext"))
 
 
@@ -59,12 +75,35 @@ class Behaviour(BaseModel):
     rate_limit: float | None = Field(default=None, gt=0, alias="rateLimit")  # requests a second; None: any
 
 
+def frappe_checkin_key(body: dict[str, Any], with_log_type: bool) -> str | None:
+    """What Frappe compares to find a check-in it already has: the employee (the mock's employees are
+    their attendance device IDs) and the time to the second, with the log type from version 14 on. None:
+    the employee or the timestamp is missing, which Frappe refuses outright."""
+    employee, timestamp = body.get("employee_field_value"), body.get("timestamp")
+    if not employee or not timestamp:
+        return None
+    parts = [str(employee), _frappe_time(str(timestamp))]
+    if with_log_type:
+        parts.append(str(body.get("log_type") or ""))  # no log type matches only no log type
+    return "|".join(parts)
+
+
+def _frappe_time(timestamp: str) -> str:
+    """Frappe drops the microseconds before it compares, so 09:16:00.000000 is 09:16:00."""
+    try:
+        moment = datetime.fromisoformat(timestamp)
+    except ValueError:
+        return timestamp
+    return moment.replace(microsecond=0).strftime("%Y-%m-%d %H:%M:%S")
+
+
 @dataclass
 class Received:
-    log_id: str
+    key: str  # the generic path's idempotency key, or Frappe's check-in key
     body: dict[str, Any]
     headers: dict[str, str]
     crm_id: str
+    frappe: bool
     deliveries: int = 1
     first_at: float = field(default_factory=time.time)
 
@@ -72,7 +111,7 @@ class Received:
 @dataclass
 class CrmState:
     behaviour: Behaviour = field(default_factory=Behaviour)
-    held: dict[str, Received] = field(default_factory=dict)  # by Idempotency-Key (logId)
+    held: dict[str, Received] = field(default_factory=dict)  # by key, as each path keys punches
     attempts: dict[str, int] = field(default_factory=dict)  # every request per key, failed ones too
     attempt_times: dict[str, list[float]] = field(default_factory=dict)
     requests: int = 0
@@ -98,9 +137,10 @@ class CrmState:
         with self.lock:
             punches = [
                 {
-                    "logId": r.log_id,
+                    "key": r.key,
+                    **({} if r.frappe else {"logId": r.key}),
                     "deliveries": r.deliveries,
-                    "attempts": self.attempts.get(r.log_id, 0),
+                    "attempts": self.attempts.get(r.key, 0),
                     "crmId": r.crm_id,
                     "receivedAt": r.first_at,
                     "body": r.body,
@@ -139,10 +179,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(HTTPStatus.OK, {"reset": True})
         elif path == "/crm/_behaviour":
             self._set_behaviour(body)
-        elif path == GENERIC_PATH:
-            self._punch(body, frappe=False)
-        elif path in FRAPPE_PATHS:
-            self._punch(body, frappe=True)
+        elif path == GENERIC_PATH or path in FRAPPE_PATHS:
+            self._punch(body, path)
         else:
             self._reply(HTTPStatus.NOT_FOUND, {"error": "not found"})
 
@@ -157,14 +195,18 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._reply(HTTPStatus.OK, state.behaviour.model_dump(by_alias=True))
 
-    def _punch(self, body: Any, frappe: bool) -> None:
+    def _punch(self, body: Any, path: str) -> None:
         state = self.server.state
         if not isinstance(body, dict):
             self._reply(HTTPStatus.BAD_REQUEST, {"error": "JSON object expected"})
             return
-        key = self.headers.get("Idempotency-Key") or str(body.get("logId", ""))
+        frappe = path in FRAPPE_PATHS
+        if frappe:  # Frappe has no idempotency key: the header is ignored
+            key = frappe_checkin_key(body, with_log_type=path == FRAPPE_PATHS[0])
+        else:
+            key = self.headers.get("Idempotency-Key") or str(body.get("logId", ""))
         user = str(body.get("employee_field_value" if frappe else "userId", ""))
-        self._count(key)
+        self._count(key or "")
         wait = state.over_rate(time.monotonic())
         if wait is not None:
             retry_after = str(max(1, math.ceil(wait)))
@@ -182,6 +224,8 @@ class _Handler(BaseHTTPRequestHandler):
         if failure:
             retry_after = {"Retry-After": behaviour.retry_after} if behaviour.retry_after else {}
             self._reply(failure, {"error": "simulated failure", "status": failure}, retry_after)
+        elif key is None:
+            self._frappe_refusal("ValidationError", "'employee_field_value' and 'timestamp' are required.")
         elif user.startswith("UNKNOWN"):
             self._refuse_unknown(frappe)
         else:
@@ -220,11 +264,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _refuse_unknown(self, frappe: bool) -> None:
         if frappe:
-            message = json.dumps({"message": "No Employee found for the given employee field value"})
-            self._reply(
-                HTTPStatus.EXPECTATION_FAILED,
-                {"exc_type": "DoesNotExistError", "_server_messages": json.dumps([message])},
-            )
+            self._frappe_refusal("DoesNotExistError", "No Employee found for the given employee field value")
         else:
             self._reply(HTTPStatus.UNPROCESSABLE_ENTITY, {"error": "unknown employee"})
 
@@ -236,12 +276,11 @@ class _Handler(BaseHTTPRequestHandler):
                 held.deliveries += 1
             else:
                 crm_id = f"{'EMP-CKIN' if frappe else 'crm'}-{len(state.held) + 1:05d}"
-                state.held[key] = Received(key, body, {k.lower(): v for k, v in self.headers.items()}, crm_id)
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                state.held[key] = Received(key, body, headers, crm_id, frappe)
         if held and frappe:
-            message = json.dumps({"message": "This employee already has a log with the same timestamp."})
-            self._reply(
-                HTTPStatus.EXPECTATION_FAILED,
-                {"exc_type": "ValidationError", "_server_messages": json.dumps([message])},
+            self._frappe_refusal(
+                "ValidationError", "This employee already has a log with the same timestamp."
             )
         elif held:
             self._reply(HTTPStatus.OK, {"id": held.crm_id, "duplicate": True})
@@ -249,6 +288,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(HTTPStatus.OK, {"message": {"name": state.held[key].crm_id}})
         else:
             self._reply(HTTPStatus.CREATED, {"id": state.held[key].crm_id})
+
+    def _frappe_refusal(self, exc_type: str, message: str) -> None:
+        """Frappe's answer to a failed check: 417, its messages JSON-encoded twice in `_server_messages`."""
+        messages = json.dumps([json.dumps({"message": message})])
+        self._reply(HTTPStatus.EXPECTATION_FAILED, {"exc_type": exc_type, "_server_messages": messages})
 
     def _body(self) -> Any:
         length = int(self.headers.get("Content-Length") or 0)

@@ -48,7 +48,9 @@ def delivery_service(settings: WorkerSettings) -> DeliveryService:
     """Everything one execution environment keeps between invocations; the CRM secret is only named here,
     and read (through Powertools' five-minute cache) for every delivery."""
     crm = CrmClient(
-        TARGETS[settings.crm_target](settings.crm_url, {"version": settings.crm_frappe_version}),
+        TARGETS[settings.crm_target](
+            settings.crm_url, {"version": settings.crm_frappe_version, "time_zone": settings.crm_zone}
+        ),
         CrmSecret(settings.crm_secret_parameter),
         httpx.Client(timeout=settings.crm_timeout_seconds, follow_redirects=False),
         settings.crm_timeout_seconds,

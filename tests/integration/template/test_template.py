@@ -1,11 +1,13 @@
 """template.yaml: lint-clean as SAM and as the CloudFormation it becomes, and true to the code."""
 
 import json
+import re
 import subprocess
 import sys
 import tomllib
 from pathlib import Path
 from typing import Any
+from zoneinfo import available_timezones
 
 import pytest
 from boto3.session import Session
@@ -209,6 +211,17 @@ def test_worker_finishes_before_its_messages_become_visible_again(template):
     assert worker["Timeout"] < visibility["MinValue"] <= visibility["Default"]
     crm_timeout = template["Parameters"]["CrmTimeoutSeconds"]["MaxValue"]
     assert crm_timeout < worker["Timeout"]
+
+
+def test_crm_time_zone_admits_its_empty_default_and_every_zone_the_worker_takes(template):
+    parameter = template["Parameters"]["CrmTimeZone"]
+    pattern = re.compile(parameter["AllowedPattern"])
+    for zone in [parameter["Default"], "+05:30", "-03:00", *sorted(available_timezones())]:
+        assert pattern.fullmatch(zone), zone
+    # and the default means the stack's zone
+    names = {"punches_table": "t", "punch_queue_url": "q", "punch_dlq_url": "d", "crm_url": "https://hr.test"}
+    settings = WorkerSettings(**names, default_time_zone="Asia/Kolkata", crm_time_zone=parameter["Default"])
+    assert settings.crm_zone == "Asia/Kolkata"
 
 
 def test_worker_reports_batch_item_failures_with_capped_concurrency(template):

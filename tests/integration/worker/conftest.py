@@ -5,6 +5,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import boto3
 import httpx
@@ -74,16 +75,18 @@ def enqueue(stack: Resolver, store: PunchStore) -> Callable[..., str]:
     queue = PunchQueue(boto3.client("sqs"), stack.refs["PunchQueue"])
     counter = iter(range(10_000))
 
-    def add(user: str = "EMP1", kind: PunchType = PunchType.IN, local: str | None = None) -> str:
-        instant = datetime(2025, 2, 10, 8, 0, tzinfo=UTC) + timedelta(minutes=5 * next(counter))
-        local_time = local or instant.replace(tzinfo=None).isoformat()
+    def add(
+        user: str = "EMP1", kind: PunchType = PunchType.IN, at: datetime | None = None, zone: str = "UTC"
+    ) -> str:
+        """A punch at `at` (by default five minutes after the one before), from a device in `zone`."""
+        instant = at or datetime(2025, 2, 10, 8, 0, tzinfo=UTC) + timedelta(minutes=5 * next(counter))
         punch = Punch(
             log_id=punch_log_id("DEV001", user, instant, PunchType(kind)),
             device_id="DEV001",
             user_id=user,
             instant=instant,
-            local_time=local_time,
-            time_zone="UTC",
+            local_time=instant.astimezone(ZoneInfo(zone)).replace(tzinfo=None).isoformat(),
+            time_zone=zone,
             type=PunchType(kind),
             source=PunchSource.API,
             received_at=datetime.now(UTC),
@@ -147,8 +150,17 @@ def set_behaviour(crm: MockCrmServer, **behaviour: Any) -> None:
 
 
 def held(crm: MockCrmServer) -> dict[str, dict[str, Any]]:
-    """The punches the CRM holds, by logId."""
-    return {punch["logId"]: punch for punch in crm_view(crm)["punches"]}
+    """The punches the CRM holds, by the key it holds them under: the logId on the generic path,
+    `<employee>|<site time>|<log type>` on Frappe's."""
+    return {punch["key"]: punch for punch in crm_view(crm)["punches"]}
+
+
+def held_by_user(crm: MockCrmServer) -> dict[str, dict[str, Any]]:
+    """The punches the CRM holds, by the user each is for (one punch each), whichever the target."""
+    return {
+        punch["body"].get("userId") or punch["body"]["employee_field_value"]: punch
+        for punch in crm_view(crm)["punches"]
+    }
 
 
 def synced(stored: Callable[[str], dict[str, Any]], *log_ids: str) -> Callable[[], bool]:

@@ -9,7 +9,15 @@ import pytest
 
 from attendance.delivery import secrets
 from functions.crm_worker import app as worker_app
-from tests.integration.worker.conftest import crm_view, held, put_secret, run_until, set_behaviour, synced
+from tests.integration.worker.conftest import (
+    crm_view,
+    held,
+    held_by_user,
+    put_secret,
+    run_until,
+    set_behaviour,
+    synced,
+)
 
 SCHEMES = {"generic": "Bearer", "frappe": "token"}
 
@@ -36,9 +44,10 @@ def test_a_401_after_rotation_means_one_fresh_read_and_the_call_again_with_the_n
     run_until(trigger, synced(stored, second))
     # Then the same worker delivered it with the new secret: one refused call, one fresh read, one more call
     assert worker_app.dependencies()[1] is service
-    assert held(crm)[first]["authorization"] == f"{SCHEMES[target]} key:first-secret"
-    assert held(crm)[second]["authorization"] == f"{SCHEMES[target]} key:second-secret"
-    assert crm_view(crm)["attempts"][second] == 2
+    punches = held_by_user(crm)
+    assert punches["1001"]["authorization"] == f"{SCHEMES[target]} key:first-secret"
+    assert punches["1002"]["authorization"] == f"{SCHEMES[target]} key:second-secret"
+    assert punches["1002"]["attempts"] == 2
     assert ssm_reads() - reads_before == 1
     # and the refused call was no attempt of its own
     record = stored(second)

@@ -1,9 +1,11 @@
 """Both CRM targets against the mock CRM over real HTTP, with their secrets from SSM."""
 
+from datetime import UTC, datetime
+
 import boto3
 
 from local_stack.mock_crm import FRAPPE_PATHS
-from tests.integration.worker.conftest import crm_view, put_secret, run_until
+from tests.integration.worker.conftest import crm_view, held, put_secret, run_until
 
 
 def test_generic_target_sends_the_bearer_token_from_ssm(worker_env, trigger, enqueue, crm, stored):
@@ -27,19 +29,21 @@ def frappe(worker_env, crm, version: str = "15") -> None:
 
 def test_frappe_checkin_shape(worker_env, trigger, enqueue, crm, stored):
     frappe(worker_env, crm)
-    ins = enqueue(user="1001", local="2025-02-10T09:16:00")
-    breaks = enqueue(user="1001", local="2025-02-10T12:00:00", kind="break_out")
+    ins = enqueue(user="1001", at=datetime(2025, 2, 10, 9, 16, tzinfo=UTC))
+    breaks = enqueue(user="1001", at=datetime(2025, 2, 10, 12, 0, tzinfo=UTC), kind="break_out")
     run_until(trigger, lambda: all(stored(i)["syncStatus"] == "synced" for i in (ins, breaks)))
-    held = {p["logId"]: p for p in crm_view(crm)["punches"]}
-    assert held[ins]["body"] == {
+    checkins = held(crm)  # Frappe holds them by employee, time and log type
+    checkin = checkins["1001|2025-02-10 09:16:00|IN"]
+    assert checkin["body"] == {
         "employee_field_value": "1001",
         "timestamp": "2025-02-10 09:16:00",
         "device_id": "DEV001",
         "log_type": "IN",
     }
-    assert held[breaks]["body"]["log_type"] == "OUT"
-    assert held[ins]["authorization"] == "token api-key:api-secret"
-    assert stored(ins)["crmReference"].startswith("EMP-CKIN-")
+    assert checkins["1001|2025-02-10 12:00:00|OUT"]["body"]["log_type"] == "OUT"
+    assert checkin["authorization"] == "token api-key:api-secret"
+    assert stored(ins)["crmReference"] == checkin["crmId"]
+    assert checkin["crmId"].startswith("EMP-CKIN-")
 
 
 def test_frappe_before_14_uses_the_erpnext_path(worker_env, trigger, enqueue, crm, stored):

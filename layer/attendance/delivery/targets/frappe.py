@@ -2,16 +2,22 @@
 
 POST {base}/api/method/<module>.hr.doctype.employee_checkin.employee_checkin.add_log_based_on_employee_field
 with `Authorization: token <api_key>:<api_secret>`. The module is `hrms` from version 14 on, `erpnext`
-before. The timestamp is naive, in the site's local time: we send the punch's local wall-clock time,
-so devices must be registered in the site's zone.
+before. The timestamp is naive, in the site's local time: we send the punch's instant as the site's
+wall clock shows it (option `time_zone`, UTC when not given), so devices in any zone feed one site.
+
+Frappe has no idempotency key: it refuses a check-in when the employee already has one at the same
+time (and, from version 14, of the same log type), with 417 "This employee already has a log with the
+same timestamp". A check-in sent again (a redelivered message) is answered so, and is delivered.
 """
 
 import json
+from datetime import datetime
 
 import httpx
 
 from attendance.delivery.outcome import DeliveryOutcome, Verdict, describe
 from attendance.delivery.targets.base import CrmRequest, CrmTarget
+from attendance.domain.clock import parse_zone
 from attendance.domain.punch import Punch, PunchType
 
 _METHOD = "{module}.hr.doctype.employee_checkin.employee_checkin.add_log_based_on_employee_field"
@@ -37,7 +43,7 @@ class FrappeTarget(CrmTarget):
     def request_for(self, punch: Punch) -> CrmRequest:
         body = {
             "employee_field_value": punch.user_id,
-            "timestamp": punch.local_time.replace("T", " "),
+            "timestamp": site_time(punch.instant, self.options.get("time_zone", "UTC")),
             "device_id": punch.device_id,
             "log_type": _LOG_TYPE[punch.type],
         }
@@ -59,6 +65,11 @@ class FrappeTarget(CrmTarget):
         except (ValueError, AttributeError):
             return None
         return str(name) if name else None
+
+
+def site_time(instant: datetime, zone: str) -> str:
+    """The instant as a clock in the site's zone shows it: Frappe reads the naive timestamp so."""
+    return instant.astimezone(parse_zone(zone)).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _frappe_message(response: httpx.Response) -> str:

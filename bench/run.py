@@ -9,19 +9,17 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 
-from bench import cold_start, cost_model, key_distribution, partial_batches
+from bench import cold_start, cost_model, key_distribution, local_stack_speed, partial_batches
 from bench.edge_poller_bench import measure as measure_edge
 from bench.feed_bench import measure as measure_feed
 from bench.feed_bench import rows as feed_rows
+from bench.stack_process import start_stack
 from local_stack.template import TEMPLATE_PATH
 
 ROOT = TEMPLATE_PATH.parent
@@ -30,27 +28,9 @@ DOC = ROOT / "docs" / "PERFORMANCE.md"
 
 def through_local_stack() -> dict[str, float]:
     """Latency and throughput over HTTP, and POST-to-CRM time, with `python -m local_stack` as a subprocess."""
-    ports = {
-        "API_PORT": "3911",
-        "AWS_PORT": "4911",
-        "CRM_PORT": "5911",
-        "WS_PORT": "3912",
-        "WS_MANAGEMENT_PORT": "3913",
-    }
-    log = tempfile.NamedTemporaryFile("w+", prefix="bench-stack-", suffix=".log")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local_stack"],
-        cwd=ROOT,
-        env=os.environ | ports,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    stack = start_stack()
     try:
-        while "local stack is up" not in Path(log.name).read_text():
-            if process.poll() is not None:
-                raise RuntimeError(Path(log.name).read_text())
-            time.sleep(0.3)
-        api, crm = f"http://127.0.0.1:{ports['API_PORT']}", f"http://127.0.0.1:{ports['CRM_PORT']}"
+        api, crm = stack.api, stack.crm
         client = httpx.Client(timeout=60, headers={"Authorization": "Bearer local-dev-key"})
         base = datetime.now() - timedelta(hours=2)
         latencies, sent_at = [], {}
@@ -103,9 +83,7 @@ def through_local_stack() -> dict[str, float]:
             "delivery_p95_s": delivery[int(len(delivery) * 0.95)] if delivery else float("nan"),
         }
     finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
+        stack.stop()
 
 
 def main() -> None:
@@ -118,6 +96,8 @@ def main() -> None:
     rush = key_distribution.hottest_keys(employees=1_000)
     print("driving the local stack...", file=sys.stderr)
     stack = through_local_stack()
+    print("the local stack's speed, as its tables grow to 100,000 punches...", file=sys.stderr)
+    speed = local_stack_speed.measure()
     print("batches on a slow store...", file=sys.stderr)
     slow = partial_batches.measure((0, 50, 100))
     print("edge poller, 50,000 records...", file=sys.stderr)
@@ -140,6 +120,7 @@ def main() -> None:
             "30 punches",
         ),
     ]
+    rows += local_stack_speed.rows(speed)
     rows += partial_batches.rows(slow)
     rows += [("Edge poller", "", "")] + [(f"  {label}", value, "") for label, value in edge]
     rows += cost_model.report_rows(costs)

@@ -3,6 +3,7 @@
 POST /crm/attendance/punch             generic format; 201 {"id": ...}, 200 for a repeated Idempotency-Key
 POST /api/method/<frappe check-in>     Frappe HR (hrms or erpnext path); 417 for a repeated check-in
 GET  /crm/attendance                   what it holds, with a delivery count per key
+GET  /crm/attendance/count             only the counts (cheap to poll while thousands arrive)
 POST /crm/_behaviour                   {"failRate": 0..1, "status": 503, "delayMs": 0, "slowRate": 0..1,
                                         "failFirst": 0, "failUsers": [], "requireToken": null,
                                         "retryAfter": null, "rateLimit": null}
@@ -133,6 +134,10 @@ class CrmState:
             self.admitted.append(now)
             return None
 
+    def counts(self) -> dict[str, int]:
+        with self.lock:
+            return {"count": len(self.held), "requests": self.requests, "rateLimited": self.rate_limited}
+
     def snapshot(self) -> dict[str, Any]:
         with self.lock:
             punches = [
@@ -166,8 +171,11 @@ class _Handler(BaseHTTPRequestHandler):
         """Quiet: the local stack prints its own summary."""
 
     def do_GET(self) -> None:
-        if self.path.split("?")[0] == "/crm/attendance":
+        path = self.path.split("?")[0]
+        if path == "/crm/attendance":
             self._reply(HTTPStatus.OK, self.server.state.snapshot())
+        elif path == "/crm/attendance/count":
+            self._reply(HTTPStatus.OK, self.server.state.counts())
         else:
             self._reply(HTTPStatus.NOT_FOUND, {"error": "not found"})
 

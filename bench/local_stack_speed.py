@@ -1,0 +1,179 @@
+"""How fast the local stack carries punches: end to end from `POST /punches` batches to the mock CRM, each
+batch's time while the worker drains, and a batch's time as the tables grow.
+
+    python -m bench.local_stack_speed [--punches 2000] [--sizes 1000,10000,100000]
+
+The tables are grown with copies of a delivered punch the stack stored itself (new logId and user, the rest
+as stored, indexes included), written with BatchWriteItem: 100,000 punches through the API would take the
+benchmark longer than the figure is worth.
+"""
+
+import argparse
+import gzip
+import json
+import statistics
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from itertools import batched, count
+from typing import Any
+
+import httpx
+
+from bench.stack_process import Stack, start_stack
+from local_stack.provision import STACK_PREFIX
+from local_stack.stack import local_client
+
+BATCH = 500
+_users = count()
+
+
+def post_until_stored(client: httpx.Client, api: str, punches: list[dict[str, str]]) -> float:
+    """One batch, and its `retry` items again until every punch has a final answer; the first answer's time."""
+    first: float | None = None
+    while punches:
+        started = time.perf_counter()
+        reply = client.post(
+            api + "/punches",
+            content=gzip.compress(json.dumps({"punches": punches}).encode()),
+            headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+        )
+        reply.raise_for_status()
+        first = first if first is not None else time.perf_counter() - started
+        body = reply.json()
+        punches = [punches[r["index"]] for r in body["results"] if r["status"] == "retry"]
+        if punches:
+            time.sleep(body["retryAfter"])
+    return first or 0.0
+
+
+def fresh_punches(size: int) -> list[dict[str, str]]:
+    at = (datetime.now() - timedelta(hours=1)).isoformat(timespec="seconds")
+    return [
+        {"deviceId": "SPEED", "userId": f"S{next(_users)}", "timestamp": at, "type": "in"}
+        for _ in range(size)
+    ]
+
+
+def crm_count(client: httpx.Client, crm: str) -> int:
+    return int(client.get(crm + "/crm/attendance/count").json()["count"])
+
+
+def wait_for_crm(client: httpx.Client, crm: str, expected: int, limit: float = 900) -> float:
+    """Seconds until the mock CRM holds `expected` punches (or the limit passes)."""
+    started = time.monotonic()
+    while crm_count(client, crm) < expected and time.monotonic() - started < limit:
+        time.sleep(0.2)
+    return time.monotonic() - started
+
+
+def end_to_end(stack: Stack, client: httpx.Client, total: int, senders: int = 2) -> dict[str, float]:
+    """`total` new punches in 500-punch batches from `senders` at once, the worker draining meanwhile."""
+    before = crm_count(client, stack.crm)
+    batches = [fresh_punches(BATCH) for _ in range(total // BATCH)]
+    started = time.monotonic()
+    with ThreadPoolExecutor(senders) as pool:
+        times = list(pool.map(lambda batch: post_until_stored(client, stack.api, batch), batches))
+    sent = time.monotonic() - started
+    wait_for_crm(client, stack.crm, before + total)
+    elapsed = time.monotonic() - started
+    return {
+        "punches_per_second": total / elapsed,
+        "seconds": elapsed,
+        "sending_seconds": sent,
+        "batch_median": statistics.median(times),
+        "batch_max": max(times),
+    }
+
+
+def grow_to(stack: Stack, stored: int) -> None:
+    """Copies of a delivered punch until the punches table holds `stored` items."""
+    dynamodb = local_client("dynamodb", stack.aws)
+    table = f"{STACK_PREFIX}-PunchesTable"
+    have = dynamodb.describe_table(TableName=table)["Table"]["ItemCount"]
+    model = _a_delivered_punch(dynamodb, table)
+    copies = (_copy(model, n) for n in range(have, stored))
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda chunk: _write(dynamodb, table, chunk), batched(copies, 25)))
+
+
+def _a_delivered_punch(dynamodb: Any, table: str) -> dict[str, Any]:
+    for page in dynamodb.get_paginator("scan").paginate(TableName=table):
+        for item in page["Items"]:
+            if item["syncStatus"]["S"] == "synced":
+                return item
+    raise RuntimeError("no delivered punch to copy")
+
+
+def _copy(model: dict[str, Any], n: int) -> dict[str, Any]:
+    return model | {"logId": {"S": f"grown{n:08d}"}, "userId": {"S": f"G{n % 5000}"}}
+
+
+def _write(dynamodb: Any, table: str, chunk: tuple[dict[str, Any], ...]) -> None:
+    requests = [{"PutRequest": {"Item": item}} for item in chunk]
+    while requests:
+        reply = dynamodb.batch_write_item(RequestItems={table: requests})
+        requests = reply.get("UnprocessedItems", {}).get(table, [])
+
+
+def batch_time_as_tables_grow(stack: Stack, client: httpx.Client, sizes: tuple[int, ...]) -> dict[int, float]:
+    """A 500-punch batch's time (median of three, each delivered before the next) at each table size."""
+    figures = {}
+    for size in sizes:
+        grow_to(stack, size)
+        times = []
+        for _ in range(3):
+            before = crm_count(client, stack.crm)
+            times.append(post_until_stored(client, stack.api, fresh_punches(BATCH)))
+            wait_for_crm(client, stack.crm, before + BATCH)
+        figures[size] = statistics.median(times)
+    return figures
+
+
+def measure(total: int = 2000, sizes: tuple[int, ...] = (1_000, 10_000, 100_000)) -> dict[str, Any]:
+    stack = start_stack()
+    try:
+        client = httpx.Client(timeout=120, headers={"Authorization": "Bearer local-dev-key"})
+        flow = end_to_end(stack, client, total)
+        growth = batch_time_as_tables_grow(stack, client, sizes)
+    finally:
+        stack.stop()
+    return {"total": total, "flow": flow, "growth": growth}
+
+
+def rows(figures: dict[str, Any]) -> list[tuple[str, str, str]]:
+    flow, growth = figures["flow"], figures["growth"]
+    lines = [
+        ("Local stack speed (make run)", "", ""),
+        (
+            "  end to end, POST to the mock CRM",
+            f"{flow['punches_per_second']:.0f} punches/s",
+            f"{figures['total']} punches, 500-punch batches from 2 senders: {flow['seconds']:.1f} s",
+        ),
+        (
+            "  500-punch batch while the worker drains",
+            f"{flow['batch_median']:.2f} s",
+            f"median; slowest {flow['batch_max']:.2f} s",
+        ),
+    ]
+    smallest = min(growth)
+    for size, seconds in growth.items():
+        ratio = f"{seconds / growth[smallest]:.2f}x the time at {smallest:,}" if size != smallest else ""
+        lines.append((f"  500-punch batch, {size:,} stored", f"{seconds:.2f} s", ratio))
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--punches", type=int, default=2000, help="for the end-to-end figure (multiple of 500)"
+    )
+    parser.add_argument("--sizes", default="1000,10000,100000", help="table sizes for the growth figures")
+    args = parser.parse_args()
+    figures = measure(args.punches, tuple(int(size) for size in args.sizes.split(",")))
+    for label, value, note in rows(figures):
+        print(f"{label:44}{value:>18}  {note}".rstrip())
+
+
+if __name__ == "__main__":
+    main()

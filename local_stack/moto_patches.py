@@ -4,8 +4,12 @@ DynamoDB requests atomic, transactions cheap:
 
 moto's in-memory tables are not thread-safe: two transactions from two threads can interleave inside
 moto and corrupt its state. DynamoDB itself applies every request, and every transaction, atomically.
-Holding one lock per request restores that model without changing any request's semantics, so
-concurrent invocations (batch workers, racing requests) behave as they would on AWS.
+Each request holds the lock of its table, and a transaction those of every table it touches, taken in
+one order so two transactions never wait for each other: that restores the model without changing any
+request's semantics, so concurrent invocations (batch workers, racing requests) behave as they would on
+AWS, and a long Scan of one table never holds up the writes to another. An UpdateItem holds its table's
+lock while it reads the item it answers ReturnValues with, so the old values it returns are those it
+replaced.
 
 moto also deep-copies every table a transaction touches, to roll back on failure: each punch stored
 costs a copy of the whole punches table, so a local stack slows down as it fills. We run a transaction
@@ -13,8 +17,10 @@ as moto does, action by action, with the same replies, but keep only the items i
 and put back just those when it is cancelled.
 
 SQS requests atomic too: moto's SQS is no more thread-safe than its DynamoDB (two pollers receiving at
-once can both move a message to the dead-letter queue, and one of them fails). Each request holds the
-lock; a long poll holds it only while it looks, never while it waits for messages to arrive.
+once can both move a message to the dead-letter queue, and one of them fails). Each request holds its
+queue's lock, a receive that may move messages to a dead-letter queue that queue's too (in the same order
+as transactions take theirs); a long poll holds them only while it looks, never while it waits for
+messages to arrive.
 
 SQS visibility checks cheap: moto asks every message of a queue for the time, twice, whenever it counts
 the visible ones, which it does on every SendMessage; we read the clock once per count instead.
@@ -23,18 +29,28 @@ DynamoDB Streams as DynamoDB writes them: a stream record for each change that h
 A cancelled transaction leaves no record (moto's would show its writes and their undo); a PutItem or
 UpdateItem that leaves an item as it was writes none; an UpdateItem that creates an item writes one
 INSERT (moto writes two, the first with the key alone); ApproximateCreationDateTime is rounded down to
-the second. Stream reads take the lock too, so a reader never sees a transaction half done. A shard
-iterator expires 15 minutes after it was handed out, as on AWS: moto keeps every iterator for ever, and a
-mapping that polls four times a second would fill the memory with them.
+the second. Stream reads take their table's lock too, so a reader never sees a transaction half done. A
+shard iterator expires 15 minutes after it was handed out, as on AWS: moto keeps every iterator for ever,
+and a mapping that polls four times a second would fill the memory with them.
+
+Queries and index Scans by key (moto_indexes): moto reads the whole table for each; they read only the
+partition or the index entries that can match, and answer as moto does.
+
+UpdateItem's expressions parsed once per expression string, not twice per request, and the old values
+of its reply read without a deep copy of the item (moto_expressions).
 
 The server's routing cheap: for every request moto lists its own package folders on disk to find the
 backend; the list never changes while it runs, so we read it once.
+
+Replies written directly (moto_replies): DynamoDB and Streams replies are already in wire format, so
+they skip moto's generic serializer wherever the result is one it would write as it is; same JSON.
 """
 
 import functools
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +61,7 @@ from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.exceptions import (
     MockValidationException,
     MultipleTransactionsException,
+    ResourceNotFoundException,
     TooManyTransactionsException,
     TransactionCanceledException,
     TransactWriteSingleOpException,
@@ -52,12 +69,16 @@ from moto.dynamodb.exceptions import (
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import Item
 from moto.dynamodb.models.table import StreamRecord, StreamShard, Table
+from moto.dynamodb.responses import DynamoHandler
 from moto.dynamodbstreams.models import DynamoDBStreamsBackend, ShardIterator
 from moto.sqs.models import Message, Queue, SQSBackend
 
-_LOCK = threading.RLock()
+from local_stack import moto_expressions, moto_indexes, moto_replies
+
+_LOCKS: dict[str, threading.RLock] = {}  # by the ARN of the table or queue each one guards
+_NEW_LOCK = threading.Lock()
+_ITERATORS = threading.Lock()  # the streams' iterator bookkeeping, shared by every table
 _WRITES_AND_READS = ("put_item", "get_item", "update_item", "delete_item", "query", "scan")
-_STREAM_READS = ("describe_stream", "get_shard_iterator", "get_records")
 ITERATOR_LIFETIME = 15 * 60.0  # seconds
 _clock = time.monotonic
 _MOTO_MODULES = backends.list_of_moto_modules
@@ -84,16 +105,20 @@ def apply_moto_patches() -> None:
     StreamRecord.__init__ = _created_to_the_second(StreamRecord.__init__)  # type: ignore[method-assign]
     DynamoDBBackend.update_item = _one_record_per_update(DynamoDBBackend.update_item)  # type: ignore[method-assign]
     for name in _WRITES_AND_READS:
-        setattr(DynamoDBBackend, name, _locked(getattr(DynamoDBBackend, name)))
+        setattr(DynamoDBBackend, name, _per_table(getattr(DynamoDBBackend, name)))
+    DynamoHandler.update_item = _reading_the_old_item_in_the_lock(DynamoHandler.update_item)  # type: ignore[method-assign]
     DynamoDBStreamsBackend.get_shard_iterator = _issuing(DynamoDBStreamsBackend.get_shard_iterator)  # type: ignore[method-assign]
-    DynamoDBStreamsBackend.get_records = _expiring(DynamoDBStreamsBackend.get_records)  # type: ignore[method-assign]
-    for name in _STREAM_READS:
-        setattr(DynamoDBStreamsBackend, name, _locked(getattr(DynamoDBStreamsBackend, name)))
-    DynamoDBBackend.transact_write_items = _locked(_transact_write_items)  # type: ignore[method-assign]
+    DynamoDBStreamsBackend.get_records = _expiring(_per_stream_table(DynamoDBStreamsBackend.get_records))  # type: ignore[method-assign]
+    for name in ("describe_stream", "get_shard_iterator"):
+        setattr(DynamoDBStreamsBackend, name, _per_stream_table(getattr(DynamoDBStreamsBackend, name)))
+    DynamoDBBackend.transact_write_items = _per_table(_transact_write_items, _tables_of_transaction)  # type: ignore[method-assign]
     for name in _QUEUE_REQUESTS:
-        setattr(SQSBackend, name, _locked(getattr(SQSBackend, name)))
+        setattr(SQSBackend, name, _per_queue(getattr(SQSBackend, name)))
     SQSBackend.receive_message = _long_poll_outside_the_lock(SQSBackend.receive_message)  # type: ignore[method-assign]
     backends.list_of_moto_modules = functools.cache(lambda: tuple(_MOTO_MODULES()))  # type: ignore[assignment]
+    moto_expressions.install()
+    moto_indexes.install()
+    moto_replies.install()
 
 
 def _long_poll_outside_the_lock(receive: Callable[..., list[Message]]) -> Callable[..., list[Message]]:
@@ -108,7 +133,7 @@ def _long_poll_outside_the_lock(receive: Callable[..., list[Message]]) -> Callab
     ) -> list[Message]:
         polling_end = unix_time() + wait_seconds_timeout
         while True:
-            with _LOCK:
+            with _holding(_queue_arns(backend, queue_name, with_dead_letters=True)):
                 received = receive(backend, queue_name, count, 0, visibility_timeout, message_attribute_names)
             remaining = polling_end - unix_time()
             if received or remaining <= 0:
@@ -205,7 +230,10 @@ def _expiring(get_records: Callable[..., dict[str, Any]]) -> Callable[..., dict[
         _forget_expired(backend)
         if iterator_arn not in backend.shard_iterators:
             raise ExpiredIteratorException()
-        result = get_records(backend, iterator_arn, limit)
+        try:
+            result = get_records(backend, iterator_arn, limit)
+        except KeyError:  # it expired meanwhile, forgotten by a reader of another table
+            raise ExpiredIteratorException() from None
         _issued(backend, result["NextShardIterator"])
         return result
 
@@ -214,19 +242,21 @@ def _expiring(get_records: Callable[..., dict[str, Any]]) -> Callable[..., dict[
 
 def _issued(backend: DynamoDBStreamsBackend, iterator_arn: str) -> None:
     issued_at: dict[str, float] = backend.__dict__.setdefault("iterators_issued_at", {})
-    issued_at[iterator_arn] = _clock()
+    with _ITERATORS:
+        issued_at[iterator_arn] = _clock()
 
 
 def _forget_expired(backend: DynamoDBStreamsBackend) -> None:
     """Drops the iterators older than their lifetime: the oldest come first, in the order handed out."""
     issued_at: dict[str, float] = backend.__dict__.setdefault("iterators_issued_at", {})
     oldest_kept = _clock() - ITERATOR_LIFETIME
-    while issued_at:
-        iterator_arn, at = next(iter(issued_at.items()))
-        if at >= oldest_kept:
-            return
-        del issued_at[iterator_arn]
-        backend.shard_iterators.pop(iterator_arn, None)
+    with _ITERATORS:
+        while issued_at:
+            iterator_arn, at = next(iter(issued_at.items()))
+            if at >= oldest_kept:
+                return
+            del issued_at[iterator_arn]
+            backend.shard_iterators.pop(iterator_arn, None)
 
 
 _Reason = tuple[str | None, str | None, dict[str, Any] | None]  # code, message, old item: as moto reports
@@ -344,11 +374,105 @@ def _apply(backend: DynamoDBBackend, op_type: str, op: dict[str, Any]) -> None:
         )
 
 
-def _locked(method: Callable[..., Any]) -> Callable[..., Any]:
+def _lock_for(arn: str) -> threading.RLock:
+    lock = _LOCKS.get(arn)
+    if lock is None:
+        with _NEW_LOCK:
+            lock = _LOCKS.setdefault(arn, threading.RLock())
+    return lock
+
+
+@contextmanager
+def _holding(arns: Iterable[str]) -> Iterator[None]:
+    """The locks of these tables or queues, always in the same order: two requests that need the same
+    two never each hold one while waiting for the other."""
+    with ExitStack() as held:
+        for arn in sorted(set(arns)):
+            held.enter_context(_lock_for(arn))
+        yield
+
+
+def _table_arns(backend: DynamoDBBackend, table_names: Iterable[Any]) -> list[str]:
+    """The tables found: a request naming one that is not there fails in moto, holding nothing."""
+    arns = []
+    for name in table_names:
+        try:
+            arns.append(backend.get_table(name).table_arn)
+        except (ResourceNotFoundException, TypeError):
+            continue
+    return arns
+
+
+def _tables_of_transaction(transact_items: Any, *_: Any, **__: Any) -> list[Any]:
+    actions = transact_items if isinstance(transact_items, list) else []
+    return [
+        op.get("TableName")
+        for action in actions
+        if isinstance(action, dict)
+        for op in action.values()
+        if isinstance(op, dict)
+    ]
+
+
+def _named_table(table_name: Any, *_: Any, **__: Any) -> list[Any]:
+    return [table_name]
+
+
+def _per_table(
+    method: Callable[..., Any], tables: Callable[..., list[Any]] = _named_table
+) -> Callable[..., Any]:
+    """A backend request holding the locks of the tables it names (`tables` of its arguments)."""
+
     @functools.wraps(method)
-    def locked(*args: Any, **kwargs: Any) -> Any:
-        with _LOCK:
-            return method(*args, **kwargs)
+    def locked(backend: DynamoDBBackend, *args: Any, **kwargs: Any) -> Any:
+        with _holding(_table_arns(backend, tables(*args, **kwargs))):
+            return method(backend, *args, **kwargs)
 
     locked._atomic = True  # type: ignore[attr-defined]
+    return locked
+
+
+def _reading_the_old_item_in_the_lock(
+    handle: Callable[[DynamoHandler], Any],
+) -> Callable[[DynamoHandler], Any]:
+    """moto reads the item it answers ReturnValues with before the update, in a request of its own."""
+
+    @functools.wraps(handle)
+    def update_item(handler: DynamoHandler) -> Any:
+        with _holding(_table_arns(handler.dynamodb_backend, [handler.body.get("TableName")])):
+            return handle(handler)
+
+    return update_item
+
+
+def _per_stream_table(method: Callable[..., Any]) -> Callable[..., Any]:
+    """A stream read holding its table's lock: by the stream's ARN, or by the shard iterator's."""
+
+    @functools.wraps(method)
+    def locked(backend: DynamoDBStreamsBackend, arn: str, *args: Any, **kwargs: Any) -> Any:
+        iterator = backend.shard_iterators.get(arn)
+        try:
+            table = iterator.stream_shard.table if iterator else backend._get_table_from_arn(arn)
+        except (ResourceNotFoundException, IndexError):
+            return method(backend, arn, *args, **kwargs)
+        with _holding([table.table_arn]):
+            return method(backend, arn, *args, **kwargs)
+
+    return locked
+
+
+def _queue_arns(backend: SQSBackend, queue_name: str, with_dead_letters: bool = False) -> list[str]:
+    queue = backend.queues.get(queue_name)
+    if queue is None:  # moto answers QueueDoesNotExist
+        return []
+    dead_letters = queue.dead_letter_queue if with_dead_letters else None
+    return [queue.queue_arn] + ([dead_letters.queue_arn] if dead_letters is not None else [])
+
+
+def _per_queue(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def locked(backend: SQSBackend, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+        with _holding(_queue_arns(backend, queue_name)):
+            return method(backend, queue_name, *args, **kwargs)
+
     return locked

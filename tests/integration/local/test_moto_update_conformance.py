@@ -1,0 +1,51 @@
+"""The patched UpdateItem against moto's own: the same replies, items and stream changes, request by request."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from local_stack import moto_patches
+from tests.integration.local.update_scenarios import SCENARIOS, parser, run
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture(scope="module")
+def released() -> dict[str, Any]:
+    """Every scenario on moto as released: in a fresh interpreter, which never imports the patches."""
+    # No AWS_* variable: mock_aws brings its own credentials, and no endpoint may lead elsewhere.
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    finished = subprocess.run(
+        [sys.executable, "-m", "tests.integration.local.update_scenarios"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert finished.returncode == 0, finished.stderr
+    return json.loads(finished.stdout)
+
+
+def test_the_released_side_parses_with_moto_own_parser(released):
+    # Given the scenarios run in a fresh interpreter
+    # Then its UpdateExpression parser was moto's own
+    assert released["parser"] == "moto.dynamodb.parsing.expressions.UpdateExpressionParser.make"
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_patched_updates_conform_to_moto(name, released):
+    # Given what moto as released made of the scenario's requests
+    expected = released["observed"][name]
+    # When the same requests go to moto under the patches, twice (the second time from its caches)
+    moto_patches.apply_moto_patches()
+    assert parser() == "local_stack.moto_expressions._cached_make.<locals>.cached_make"
+    observed = [run(SCENARIOS[name]) for _ in range(2)]
+    # Then the replies, errors included, the items left and the stream changes are moto's
+    assert observed == [expected, expected]

@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
-from moto.server import ThreadedMotoServer
 
 from attendance.data.api_keys import ApiKeyStore
 from attendance.domain.clock import parse_zone
@@ -22,6 +21,7 @@ from local_stack.chaos import NO_CHAOS, Chaos
 from local_stack.functions import FunctionPool, function_pools, http_routes
 from local_stack.mock_crm import GENERIC_PATH, MockCrmServer
 from local_stack.moto_patches import apply_moto_patches
+from local_stack.moto_replies import KeepAliveMotoServer
 from local_stack.provision import provision
 from local_stack.sqs_trigger import SqsTrigger
 from local_stack.stream_trigger import StreamTrigger, poll_stream_until
@@ -98,7 +98,7 @@ class LocalStack:
         self.log = log
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._moto: ThreadedMotoServer | None = None
+        self._moto: KeepAliveMotoServer | None = None
         self._crm: MockCrmServer | None = None
         self._api: LocalApiServer | None = None
         self._feed: LocalWebSocketApi | None = None
@@ -109,7 +109,7 @@ class LocalStack:
         self._point_aws_at_moto()
         apply_moto_patches()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
-        self._moto = ThreadedMotoServer(HOST, self.config.aws_port, verbose=False)
+        self._moto = KeepAliveMotoServer(HOST, self.config.aws_port, verbose=False)
         self._moto.start()
         template = load_template()
         # No X-Ray here: tracing off, which also spares every cold start the X-Ray SDK.

@@ -1,0 +1,134 @@
+"""Direct DynamoDB and Streams replies, on a keep-alive server, against moto as released: the same answers."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from local_stack.moto_replies import KeepAliveMotoServer
+
+ROOT = Path(__file__).resolve().parents[3]
+HOT_ACTIONS = {
+    "GetItem",
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "BatchGetItem",
+    "Query",
+    "Scan",
+    "TransactWriteItems",
+    "GetRecords",
+}
+
+
+def _observed(side: str) -> dict[str, Any]:
+    """The scenario in a fresh interpreter: moto as released, or the direct replies on the local stack's server."""
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    finished = subprocess.run(
+        [sys.executable, "-m", "tests.integration.local.moto_replies_scenarios", side],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert finished.returncode == 0, finished.stderr
+    return json.loads(finished.stdout)
+
+
+@pytest.fixture(scope="module")
+def released() -> dict[str, Any]:
+    return _observed("released")
+
+
+@pytest.fixture(scope="module")
+def direct() -> dict[str, Any]:
+    return _observed("direct")
+
+
+def test_every_reply_is_the_one_moto_gives(released, direct):
+    # Given the same requests to moto as released and to the local stack's moto
+    # Then every status, content type, error type and parsed body is the same, errors included
+    assert [reply["operation"] for reply in direct["replies"]] == [
+        reply["operation"] for reply in released["replies"]
+    ]
+    for expected, observed in zip(released["replies"], direct["replies"], strict=True):
+        assert observed == expected
+
+
+def test_the_scenario_covers_errors_and_stream_records(released):
+    errors = {reply["error_type"] for reply in released["replies"] if reply["status"] != 200}
+    assert {
+        "ConditionalCheckFailedException",
+        "TransactionCanceledException",
+        "ValidationException",
+    } <= errors
+    cancelled = next(
+        reply for reply in released["replies"] if reply["error_type"] == "TransactionCanceledException"
+    )
+    assert [reason["Code"] for reason in cancelled["body"]["CancellationReasons"]] == [
+        "None",
+        "ConditionalCheckFailed",
+    ]
+    records = [
+        record
+        for reply in released["replies"]
+        if reply["operation"] == "GetRecords"
+        for record in reply["body"]["Records"]
+    ]
+    assert {"NewImage", "OldImage"} <= {key for record in records for key in record["dynamodb"]}
+
+
+def test_hot_replies_take_the_direct_path_and_match_moto_serializer(direct):
+    # Then the replies the stack lives on were written directly
+    assert set(direct["direct"]) >= HOT_ACTIONS
+    # And each equals, parsed, what moto's serializer made of the very same result
+    assert direct["mismatches"] == []
+
+
+def test_the_server_keeps_connections_alive_through_every_kind_of_reply():
+    # Given the local stack's moto server, counting the connections it accepts
+    server = KeepAliveMotoServer("127.0.0.1", 0, verbose=False)
+    server.start()
+    accepted = []
+    process_request = server._server.process_request
+    server._server.process_request = lambda request, address: (
+        accepted.append(address),
+        process_request(request, address),
+    )
+    host, port = server.get_host_and_port()
+    options = {
+        "endpoint_url": f"http://{host}:{port}",
+        "region_name": "us-east-1",
+        "aws_access_key_id": "testing",
+        "aws_secret_access_key": "testing",
+    }
+    try:
+        s3 = boto3.client("s3", **options)
+        sqs = boto3.client("sqs", **options)
+        # When one client sends many requests: bodies in and out, a HEAD, an empty reply, an error
+        s3.create_bucket(Bucket="replies")
+        body = bytes(range(256)) * 4096
+        s3.put_object(Bucket="replies", Key="k", Body=body)
+        assert s3.head_object(Bucket="replies", Key="k")["ContentLength"] == len(body)
+        assert s3.get_object(Bucket="replies", Key="k")["Body"].read() == body
+        assert s3.get_object(Bucket="replies", Key="k", Range="bytes=1-3")["Body"].read() == body[1:4]
+        with pytest.raises(ClientError, match="NoSuchKey"):
+            s3.get_object(Bucket="replies", Key="missing")
+        s3.delete_object(Bucket="replies", Key="k")
+        queue = sqs.create_queue(QueueName="replies")["QueueUrl"]
+        for number in range(5):
+            sqs.send_message(QueueUrl=queue, MessageBody=f"m{number}")
+        received = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+        # Then every reply arrived whole, and each client used one connection for all of them
+        assert sorted(message["Body"] for message in received) == [f"m{number}" for number in range(5)]
+        assert len(accepted) == 2
+    finally:
+        server.stop()

@@ -1,11 +1,6 @@
 """Query and Scan by key against moto's walk over the whole table: the same answers, request by request."""
 
-import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -15,26 +10,13 @@ from moto.dynamodb.models.table import Table
 
 from local_stack import moto_indexes, moto_patches
 from tests.integration.local.index_scenarios import SEEDS, run
-
-ROOT = Path(__file__).resolve().parents[3]
+from tests.integration.local.released_moto import observed_in_fresh_interpreter
 
 
 @pytest.fixture(scope="module")
 def released() -> dict[str, Any]:
     """Every workload on moto as released: in a fresh interpreter, which never imports the patches."""
-    # No AWS_* variable: mock_aws brings its own credentials, and no endpoint may lead elsewhere.
-    environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
-    finished = subprocess.run(
-        [sys.executable, "-m", "tests.integration.local.index_scenarios"],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
-    assert finished.returncode == 0, finished.stderr
-    return json.loads(finished.stdout)
+    return observed_in_fresh_interpreter("tests.integration.local.index_scenarios")
 
 
 @pytest.fixture

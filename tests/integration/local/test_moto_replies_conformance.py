@@ -1,10 +1,5 @@
 """Direct DynamoDB and Streams replies, on a keep-alive server, against moto as released: the same answers."""
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -12,8 +7,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from local_stack.moto_replies import KeepAliveMotoServer
+from tests.integration.local.released_moto import observed_in_fresh_interpreter
 
-ROOT = Path(__file__).resolve().parents[3]
 HOT_ACTIONS = {
     "GetItem",
     "PutItem",
@@ -29,18 +24,7 @@ HOT_ACTIONS = {
 
 def _observed(side: str) -> dict[str, Any]:
     """The scenario in a fresh interpreter: moto as released, or the direct replies on the local stack's server."""
-    environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
-    finished = subprocess.run(
-        [sys.executable, "-m", "tests.integration.local.moto_replies_scenarios", side],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    assert finished.returncode == 0, finished.stderr
-    return json.loads(finished.stdout)
+    return observed_in_fresh_interpreter("tests.integration.local.moto_replies_scenarios", side, timeout=120)
 
 
 @pytest.fixture(scope="module")

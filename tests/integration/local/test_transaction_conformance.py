@@ -1,38 +1,20 @@
 """The patched TransactWriteItems against moto's own: the same replies and the same items, request by request."""
 
-import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from unittest import mock
 
 import pytest
 
 from local_stack import moto_patches
+from tests.integration.local.released_moto import observed_in_fresh_interpreter
 from tests.integration.local.transaction_scenarios import SCENARIOS, moto_transactions, run
-
-ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")
 def released() -> dict[str, Any]:
     """Every scenario on moto as released: in a fresh interpreter, which never imports the patches."""
-    # No AWS_* variable: mock_aws brings its own credentials, and no endpoint may lead elsewhere.
-    environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
-    finished = subprocess.run(
-        [sys.executable, "-m", "tests.integration.local.transaction_scenarios"],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
-    assert finished.returncode == 0, finished.stderr
-    return json.loads(finished.stdout)
+    return observed_in_fresh_interpreter("tests.integration.local.transaction_scenarios")
 
 
 @pytest.fixture

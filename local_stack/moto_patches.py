@@ -22,8 +22,8 @@ queue's lock, a receive that may move messages to a dead-letter queue that queue
 as transactions take theirs); a long poll holds them only while it looks, never while it waits for
 messages to arrive.
 
-SQS visibility checks cheap: moto asks every message of a queue for the time, twice, whenever it counts
-the visible ones, which it does on every SendMessage; we read the clock once per count instead.
+SQS requests as cheap with thousands of messages queued as with ten (moto_sqs): moto passed over every
+message of a queue, often more than once, for each message sent, received or deleted.
 
 DynamoDB Streams as DynamoDB writes them: a stream record for each change that happened, and only then.
 A cancelled transaction leaves no record (moto's would show its writes and their undo); a PutItem or
@@ -44,6 +44,8 @@ backend; the list never changes while it runs, so we read it once.
 
 Replies written directly (moto_replies): DynamoDB and Streams replies are already in wire format, so
 they skip moto's generic serializer wherever the result is one it would write as it is; same JSON.
+The local stack's server hands DynamoDB, Streams and SQS JSON requests straight to the handler moto's
+app would pick for their signed service (chosen once per service and region), with the same reply.
 """
 
 import functools
@@ -56,7 +58,7 @@ from typing import Any
 
 from moto import backends
 from moto.core.exceptions import JsonRESTError
-from moto.core.utils import unix_time, unix_time_millis
+from moto.core.utils import unix_time
 from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.exceptions import (
     MockValidationException,
@@ -71,9 +73,9 @@ from moto.dynamodb.models.dynamo_type import Item
 from moto.dynamodb.models.table import StreamRecord, StreamShard, Table
 from moto.dynamodb.responses import DynamoHandler
 from moto.dynamodbstreams.models import DynamoDBStreamsBackend, ShardIterator
-from moto.sqs.models import Message, Queue, SQSBackend
+from moto.sqs.models import Message, SQSBackend
 
-from local_stack import moto_expressions, moto_indexes, moto_replies
+from local_stack import moto_expressions, moto_indexes, moto_replies, moto_sqs
 
 _LOCKS: dict[str, threading.RLock] = {}  # by the ARN of the table or queue each one guards
 _NEW_LOCK = threading.Lock()
@@ -98,9 +100,7 @@ def apply_moto_patches() -> None:
     """Idempotent: patches moto's classes once, for every backend in this process."""
     if getattr(DynamoDBBackend.transact_write_items, "_atomic", False):
         return
-    Queue.messages = property(_visible_messages)  # type: ignore[method-assign,assignment]
-    Queue.approximate_number_of_messages_not_visible = property(_count_not_visible)  # type: ignore[method-assign,assignment]
-    Queue.approximate_number_of_messages_delayed = property(_count_delayed)  # type: ignore[method-assign,assignment]
+    moto_sqs.install()
     StreamShard.add = _only_changes(StreamShard.add)  # type: ignore[method-assign]
     StreamRecord.__init__ = _created_to_the_second(StreamRecord.__init__)  # type: ignore[method-assign]
     DynamoDBBackend.update_item = _one_record_per_update(DynamoDBBackend.update_item)  # type: ignore[method-assign]
@@ -141,24 +141,6 @@ def _long_poll_outside_the_lock(receive: Callable[..., list[Message]]) -> Callab
             backend.get_queue(queue_name).wait_for_messages(min(1, remaining))  # type: ignore[arg-type]
 
     return receive_message
-
-
-def _visible_messages(queue: Queue) -> list[Message]:
-    """moto's Queue.messages (visible, not delayed) with one clock reading."""
-    now = unix_time_millis()
-    return [
-        message for message in queue._messages if message.visible_at < now and message.delayed_until <= now
-    ]
-
-
-def _count_not_visible(queue: Queue) -> int:
-    now = unix_time_millis()
-    return sum(1 for message in queue._messages if not message.visible_at < now)
-
-
-def _count_delayed(queue: Queue) -> int:
-    now = unix_time_millis()
-    return sum(1 for message in queue._messages if now < message.delayed_until)
 
 
 def _only_changes(add: Callable[[StreamShard, Item | None, Item | None], None]) -> Callable[..., None]:

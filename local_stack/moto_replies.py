@@ -11,16 +11,31 @@ to moto's serializer, unchanged.
 
 The server keeps connections alive: werkzeug's development server closes every connection after one
 reply, so each SDK request opened a new connection and the server started a new thread for it.
+
+JSON-protocol requests (DynamoDB, DynamoDB Streams, SQS: the action in an X-Amz-Target header, the
+parameters in a JSON body, always to the endpoint's root) go straight to the handler moto's Flask app
+would pick for them. Finding it anew for every request (sniffing the service from the request, Flask's
+request context and routing, the CORS hook) cost as much as serving most requests. The choice depends
+only on the service and region of the request's signature, so it is made once for each of them by moto's
+own dispatcher and Flask app; the reply is then built as that app builds it, CORS headers included.
+Requests that could be answered differently (a browser's Origin, a query string, another path or method,
+no signature) take the Flask app as before. The handlers also stop listing their class's methods with
+inspect and re-deriving the method name of an action on every request: both are cached.
 """
 
 import base64
+import functools
 import io
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, ClassVar
 
+import moto.core.responses
+from botocore.exceptions import ClientError
 from botocore.model import OperationModel, Shape, StructureShape
+from flask import Flask, Response
 from moto import settings
 from moto.core.responses import ActionResult, BaseResponse
 from moto.core.serialize import (
@@ -30,12 +45,18 @@ from moto.core.serialize import (
     XFormedAttributePicker,
     get_serializer_class,
 )
-from moto.core.utils import get_service_model
+from moto.core.utils import convert_to_flask_response, get_service_model, method_names_from_class
 from moto.dynamodb.responses import DynamoHandler, DynamoResult
 from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+from moto.moto_api import recorder
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-from werkzeug.exceptions import InternalServerError
+from moto.moto_server.werkzeug_app import (
+    BackendRequest,
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.serving import make_server
 
 Convert = Callable[[Any], Any]
@@ -52,10 +73,42 @@ class _Unvouched(Exception):
 
 
 def install() -> None:
-    """Idempotent: DynamoDB and Streams replies take the direct path where it is exact."""
+    """Idempotent: DynamoDB and Streams replies take the direct path where it is exact; handlers find
+    their action's method without listing their class again."""
     for handler in _HANDLERS:
         if not getattr(handler.serialized, "_direct", False):
             handler.serialized = _serialized_directly(handler.serialized)  # type: ignore[method-assign]
+    responses: Any = moto.core.responses
+    if responses.method_names_from_class is method_names_from_class:
+        responses.method_names_from_class = _MethodNames.of
+        # A pure function of the action's name, which comes from a small set.
+        responses.camelcase_to_underscores = functools.lru_cache(maxsize=4096)(
+            responses.camelcase_to_underscores
+        )
+
+
+class _MethodNames:
+    """A class's function names as inspect lists them, listed once; a name not found is looked up afresh
+    (a method added later is found, as before)."""
+
+    _known: ClassVar[dict[type, "_MethodNames"]] = {}
+
+    def __init__(self, owner: type) -> None:
+        self._owner = owner
+        self._names = frozenset(method_names_from_class(owner))
+
+    @classmethod
+    def of(cls, owner: type) -> "_MethodNames":
+        names = cls._known.get(owner)
+        if names is None:
+            names = cls._known[owner] = cls(owner)
+        return names
+
+    def __contains__(self, name: object) -> bool:
+        if name in self._names:
+            return True
+        self._names = frozenset(method_names_from_class(self._owner))
+        return name in self._names
 
 
 def _serialized_directly(generic: Callable[[BaseResponse, ActionResult], Reply]) -> Callable[..., Reply]:
@@ -263,6 +316,7 @@ class KeepAliveMotoServer(ThreadedMotoServer):
     def _server_entry(self) -> None:
         app = DomainDispatcherApplication(create_backend_app)
         self._server = make_server(self._ip_address, self._port, app, True, request_handler=_KeepAliveHandler)
+        self._server.json_routes = _JsonRoutes(app)  # type: ignore[attr-defined]
         self._server_ready_event.set()
         self._server.serve_forever()
 
@@ -294,7 +348,8 @@ class _KeepAliveHandler(MotoRequestHandler):
         self.environ = environ = self.make_environ()
         environ["wsgi.input"] = io.BytesIO(body)
         try:
-            status, headers, payload = _call(self.server.app, environ)
+            app = self.server.json_routes.route(environ) or self.server.app  # type: ignore[attr-defined]
+            status, headers, payload = _call(app, environ)
         except Exception:
             _log.exception("moto failed on %s %s", self.command, self.path)
             status, headers, payload = _call(InternalServerError(), environ)
@@ -311,6 +366,88 @@ class _KeepAliveHandler(MotoRequestHandler):
         if not head:
             self.wfile.write(payload)
         self.wfile.flush()
+
+
+# The JSON protocols' targets: such a request names its action in a header and carries no query string.
+_JSON_TARGETS = ("DynamoDB_20120810.", "DynamoDBStreams_20120810.", "AmazonSQS.")
+_JSON_BACKENDS = frozenset({"dynamodb", "dynamodbstreams", "sqs"})
+# Request headers that change what moto's app adds to a reply (CORS).
+_CORS_REQUEST_HEADERS = ("HTTP_ORIGIN", "HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK")
+
+
+class _JsonRoutes:
+    """For each service and region a JSON request is signed for: the route moto's Flask app takes."""
+
+    def __init__(self, dispatcher: DomainDispatcherApplication) -> None:
+        self._dispatcher = dispatcher
+        self._routes: dict[str, _JsonRoute | None] = {}
+        self._lock = threading.Lock()
+
+    def route(self, environ: dict[str, Any]) -> "_JsonRoute | None":
+        """The direct route for this request, or None when it must go through the Flask app."""
+        if (
+            environ["REQUEST_METHOD"] != "POST"
+            or environ.get("PATH_INFO") != "/"
+            or environ.get("QUERY_STRING")
+            or not environ.get("HTTP_AUTHORIZATION")
+            or not environ.get("HTTP_X_AMZ_TARGET", "").startswith(_JSON_TARGETS)
+            or any(name in environ for name in _CORS_REQUEST_HEADERS)
+        ):
+            return None
+        # The app moto's dispatcher would pick: for a signed request to the root, a function of this host.
+        host = self._dispatcher.infer_service_region_host(environ, "/")
+        if host is None:
+            return None
+        route = self._routes.get(host, _MISSING)
+        if route is _MISSING:
+            with self._lock:
+                route = self._routes[host] = _JsonRoute.of(self._dispatcher.get_application(environ), environ)
+        return route  # type: ignore[return-value]
+
+
+class _JsonRoute:
+    """One JSON service's handler, answering as moto's Flask app does (convert_to_flask_response, then
+    the app's after-request hooks: the CORS headers, the same for every POST to the root without an Origin)."""
+
+    def __init__(self, view: convert_to_flask_response, added_headers: list[tuple[str, str]]) -> None:
+        self._view = view
+        self._added_headers = added_headers
+
+    @classmethod
+    def of(cls, app: Flask, environ: dict[str, Any]) -> "_JsonRoute | None":
+        if getattr(app, "service", None) not in _JSON_BACKENDS:
+            return None
+        try:
+            endpoint, _ = app.url_map.bind_to_environ(environ).match("/", "POST")
+        except HTTPException:  # no rule for the root: the app answers (with its error) as before
+            return None
+        view = app.view_functions.get(endpoint)
+        if not isinstance(view, convert_to_flask_response):
+            return None
+        with app.test_request_context("/", method="POST"):
+            blank = list(Response().headers)
+            hooked = list(app.process_response(Response()).headers)
+        if hooked[: len(blank)] != blank:
+            return None
+        return cls(view, hooked[len(blank) :])
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        # What convert_to_flask_response does with Flask's request, on the same kind of request object.
+        request = BackendRequest(environ)
+        try:
+            recorder._record_request(request)
+            try:
+                reply = self._view.callback(request, request.raw_url, dict(request.headers))
+            except ClientError as error:
+                reply = 400, {}, error.response["Error"]["Message"]
+            status, headers, content = reply if len(reply) == 3 else (200, {}, reply)
+            response = Response(response=content, status=status, headers=headers)
+        except HTTPException as error:  # Flask answers with the error itself
+            response = Response.force_type(error, environ)  # type: ignore[arg-type]
+        if response.headers.get("Access-Control-Allow-Origin") is None:  # set by the handler: CORS keeps it
+            for name, value in self._added_headers:
+                response.headers.add(name, value)
+        return response(environ, start_response)
 
 
 def _call(app: Any, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:

@@ -1,14 +1,18 @@
-"""DynamoDB and DynamoDB Streams requests and moto's answers to them, as the client sees them on the wire.
+"""DynamoDB, DynamoDB Streams and SQS requests and moto's answers to them, as the client sees them on the wire.
 
 `python -m tests.integration.local.moto_replies_scenarios released` serves them with moto's own server
-and serializer, in a fresh interpreter; `... direct` with the local stack's server and direct replies,
-and also checks every direct reply against what moto's serializer makes of the same result. Each prints
-its observations as JSON: status, content type, error type and parsed body of every reply.
+and serializer, in a fresh interpreter; `... direct` with the local stack's server, direct replies and
+direct dispatch of JSON requests, and also checks every direct reply against what moto's serializer makes
+of the same result. Each prints its observations as JSON: status, headers, error type and parsed body of
+every reply, including requests no SDK would send.
 """
 
+import http.client
 import json
 import logging
 import sys
+import zlib
+from collections import Counter
 from typing import Any
 
 import boto3
@@ -35,7 +39,18 @@ _VOLATILE = {
     "LatestStreamArn",
     "LastDecreaseDateTime",
     "LastIncreaseDateTime",
+    "MessageId",
+    "ReceiptHandle",
+    "MD5OfMessageAttributes",
+    "SentTimestamp",
+    "ApproximateFirstReceiveTimestamp",
+    "CreatedTimestamp",
+    "LastModifiedTimestamp",
 }
+# Headers whose values differ between any two replies; the server's own framing headers (the local stack's
+# server keeps connections open, moto's closes them) are not the application's reply.
+_VOLATILE_HEADERS = {"date", "x-amzn-requestid", "x-amz-crc32"}
+_FRAMING_HEADERS = {"connection", "content-length"}
 ITEM = {
     "pk": {"S": "a"},
     "sk": {"N": "1"},
@@ -185,19 +200,165 @@ def scenario(dynamodb: Any, streams: Any) -> None:
         iterator = page["NextShardIterator"] if page["Records"] else None
 
 
+def sqs_scenario(sqs: Any) -> None:
+    """The SQS requests of the stack's queues, in botocore's JSON protocol, and their failures."""
+    url = sqs.create_queue(QueueName="replies-queue", Attributes={"VisibilityTimeout": "30"})["QueueUrl"]
+    sqs.get_queue_url(QueueName="replies-queue")
+    sqs.get_queue_url(QueueName="missing-queue")
+    sqs.send_message(
+        QueueUrl=url, MessageBody="one", MessageAttributes={"k": {"DataType": "String", "StringValue": "v"}}
+    )
+    sqs.send_message_batch(
+        QueueUrl=url, Entries=[{"Id": str(number), "MessageBody": f"m{number}"} for number in range(3)]
+    )
+    sqs.send_message_batch(
+        QueueUrl=url, Entries=[{"Id": "a", "MessageBody": "x"}, {"Id": "a", "MessageBody": "y"}]
+    )
+    sqs.send_message(QueueUrl=url.replace("replies-queue", "missing-queue"), MessageBody="lost")
+    sqs.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "VisibilityTimeout"]
+    )
+    received = sqs.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], AttributeNames=["All"]
+    ).get("Messages", [])
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=received[0]["ReceiptHandle"])
+    sqs.delete_message_batch(
+        QueueUrl=url,
+        Entries=[{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(received[1:])]
+        + [{"Id": "bad", "ReceiptHandle": "not-a-handle"}],
+    )
+    sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+    sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=11)
+    sqs.list_queues(QueueNamePrefix="replies")
+    sqs.purge_queue(QueueUrl=url)
+    sqs.delete_queue(QueueUrl=url)
+
+
+# Requests no SDK sends: a body that is not JSON, an action moto does not know, a service name nobody
+# signs for, a query string and another path, an unsigned request, a browser's Origin.
+_SIGNED = (
+    "AWS4-HMAC-SHA256 Credential=testing/20250101/us-east-1/{}/aws4_request, SignedHeaders=host, Signature=0"
+)
+_RAW_REQUESTS: list[tuple[str, str, dict[str, str], str]] = [
+    (
+        "POST",
+        "/",
+        {"X-Amz-Target": "DynamoDB_20120810.GetItem", "Authorization": _SIGNED.format("dynamodb")},
+        "{not json",
+    ),
+    (
+        "POST",
+        "/",
+        {"X-Amz-Target": "DynamoDB_20120810.GetItem", "Authorization": _SIGNED.format("dynamodb")},
+        "",
+    ),
+    (
+        "POST",
+        "/",
+        {"X-Amz-Target": "DynamoDB_20120810.GetItem", "Authorization": _SIGNED.format("dynamodb")},
+        "[]",
+    ),
+    ("POST", "/", {"X-Amz-Target": "AmazonSQS.GetQueueUrl", "Authorization": _SIGNED.format("sqs")}, "{}"),
+    ("POST", "/", {"X-Amz-Target": "AmazonSQS.NoSuchAction", "Authorization": _SIGNED.format("sqs")}, "{}"),
+    (
+        "POST",
+        "/",
+        {"X-Amz-Target": "DynamoDB_20120810.ListTables", "Authorization": _SIGNED.format("s3")},
+        "{}",
+    ),
+    ("POST", "/", {"X-Amz-Target": "DynamoDB_20120810.ListTables", "Authorization": "Bearer x"}, "{}"),
+    ("POST", "/", {"X-Amz-Target": "DynamoDB_20120810.ListTables"}, "{}"),
+    (
+        "POST",
+        "/?x=1",
+        {"X-Amz-Target": "DynamoDB_20120810.ListTables", "Authorization": _SIGNED.format("dynamodb")},
+        "{}",
+    ),
+    (
+        "GET",
+        "/",
+        {"X-Amz-Target": "DynamoDB_20120810.ListTables", "Authorization": _SIGNED.format("dynamodb")},
+        "",
+    ),
+    (
+        "POST",
+        "/",
+        {
+            "X-Amz-Target": "DynamoDB_20120810.ListTables",
+            "Authorization": _SIGNED.format("dynamodb"),
+            "Origin": "http://example.com",
+        },
+        "{}",
+    ),
+    (
+        "POST",
+        "/",
+        {"X-Amz-Target": "DynamoDBStreams_20120810.ListStreams", "Authorization": _SIGNED.format("dynamodb")},
+        "{}",
+    ),
+]
+
+
+def observe_raw(endpoint: str) -> list[dict[str, Any]]:
+    """The raw requests, each on its own connection: status, headers and body as sent back."""
+    replies = []
+    host, port = endpoint.removeprefix("http://").split(":")
+    for method, path, headers, body in _RAW_REQUESTS:
+        connection = http.client.HTTPConnection(host, int(port), timeout=30)
+        headers = headers | {"Content-Type": "application/x-amz-json-1.0"}
+        connection.request(method, path, body=body.encode(), headers=headers)
+        response = connection.getresponse()
+        content = response.read()
+        connection.close()
+        replies.append(
+            {
+                "operation": f"{method} {path} {headers}",
+                "status": response.status,
+                "content_type": response.getheader("Content-Type"),
+                "error_type": response.getheader("X-Amzn-Errortype"),
+            }
+            | _headers(response.getheaders(), content)
+            | {"body": _json_or_text(content)}
+        )
+    return replies
+
+
+def _json_or_text(content: bytes) -> Any:
+    try:
+        return _steady(json.loads(content))
+    except ValueError:
+        return content.decode()
+
+
+def _headers(headers: list[tuple[str, str]], content: bytes) -> dict[str, Any]:
+    """Every header of a reply, volatile values replaced by what they must be; a CRC32 must be the body's."""
+    steady = []
+    for name, value in headers:
+        name = name.lower()
+        if name == "x-amz-crc32":
+            value = "matches the body" if int(value) == zlib.crc32(content) else f"wrong: {value}"
+        elif name in _VOLATILE_HEADERS:
+            value = "present"
+        if name not in _FRAMING_HEADERS:
+            steady.append([name, value])
+    return {"headers": sorted(steady)}
+
+
 def observe(endpoint: str) -> list[dict[str, Any]]:
     """Run the scenario against a server; every reply as the wire carried it."""
     replies: list[dict[str, Any]] = []
 
     def record(http_response: Any, model: Any, **_: Any) -> None:
+        body = _steady(json.loads(http_response.content)) if http_response.content else None
         replies.append(
             {
                 "operation": model.name,
                 "status": http_response.status_code,
                 "content_type": http_response.headers.get("Content-Type"),
                 "error_type": http_response.headers.get("X-Amzn-Errortype"),
-                "body": _steady(json.loads(http_response.content)),
+                "body": body,
             }
+            | _headers(list(http_response.raw.headers.items()), http_response.content)
         )
 
     options = {
@@ -209,12 +370,15 @@ def observe(endpoint: str) -> list[dict[str, Any]]:
     config = Config(account_id_endpoint_mode="disabled", retries={"max_attempts": 1})
     dynamodb = boto3.client("dynamodb", config=config, **options)
     streams = boto3.client("dynamodbstreams", config=config, **options)
-    for client in (dynamodb, streams):
+    sqs = boto3.client("sqs", config=config, **options)
+    for client in (dynamodb, streams, sqs):
         client.meta.events.register("after-call", record)
         client.meta.events.register("after-call-error", lambda **_: None)
-    _tolerating_errors(dynamodb)
+        _tolerating_errors(client)
     scenario(dynamodb, streams)
-    return replies
+    sqs_scenario(sqs)
+    # Queue URLs name the server's port, which differs from run to run.
+    return json.loads(json.dumps(replies + observe_raw(endpoint)).replace(endpoint, "http://moto"))
 
 
 def _tolerating_errors(client: Any) -> None:
@@ -264,15 +428,30 @@ def _checking_direct_replies(mismatches: list[dict[str, Any]], direct: list[str]
         handler_class.serialized = serialized  # type: ignore[method-assign]
 
 
+def _counting_direct_dispatch(dispatched: Counter[str]) -> None:
+    """Every request answered without moto's Flask app leaves its X-Amz-Target."""
+    from local_stack import moto_replies
+
+    call = moto_replies._JsonRoute.__call__
+
+    def counted(route: Any, environ: dict[str, Any], start_response: Any) -> Any:
+        dispatched[environ["HTTP_X_AMZ_TARGET"]] += 1
+        return call(route, environ, start_response)
+
+    moto_replies._JsonRoute.__call__ = counted  # type: ignore[method-assign]
+
+
 def main(side: str) -> dict[str, Any]:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
     mismatches: list[dict[str, Any]] = []
     direct: list[str] = []
+    dispatched: Counter[str] = Counter()
     if side == "direct":
         from local_stack import moto_replies
 
         moto_replies.install()
         _checking_direct_replies(mismatches, direct)
+        _counting_direct_dispatch(dispatched)
         server: ThreadedMotoServer = moto_replies.KeepAliveMotoServer("127.0.0.1", 0, verbose=False)
     else:
         server = ThreadedMotoServer("127.0.0.1", 0, verbose=False)
@@ -282,7 +461,12 @@ def main(side: str) -> dict[str, Any]:
         replies = observe(f"http://{host}:{port}")
     finally:
         server.stop()
-    return {"replies": replies, "mismatches": mismatches, "direct": sorted(set(direct))}
+    return {
+        "replies": replies,
+        "mismatches": mismatches,
+        "direct": sorted(set(direct)),
+        "dispatched": dict(sorted(dispatched.items())),
+    }
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Direct DynamoDB and Streams replies, on a keep-alive server, against moto as released: the same answers."""
+"""Direct DynamoDB and Streams replies and direct dispatch of JSON requests, on a keep-alive server, against
+moto as released: the same answers, headers included."""
 
 from typing import Any
 
@@ -20,6 +21,15 @@ HOT_ACTIONS = {
     "TransactWriteItems",
     "GetRecords",
 }
+# The requests the stack lives on, which skip moto's Flask app.
+HOT_TARGETS = {f"DynamoDB_20120810.{action}" for action in HOT_ACTIONS - {"GetRecords"}} | {
+    "DynamoDBStreams_20120810.GetRecords",
+    "DynamoDBStreams_20120810.GetShardIterator",
+    "AmazonSQS.SendMessageBatch",
+    "AmazonSQS.ReceiveMessage",
+    "AmazonSQS.DeleteMessageBatch",
+    "AmazonSQS.GetQueueUrl",
+}
 
 
 def _observed(side: str) -> dict[str, Any]:
@@ -39,7 +49,7 @@ def direct() -> dict[str, Any]:
 
 def test_every_reply_is_the_one_moto_gives(released, direct):
     # Given the same requests to moto as released and to the local stack's moto
-    # Then every status, content type, error type and parsed body is the same, errors included
+    # Then every status, header, error type and parsed body is the same, errors and malformed requests included
     assert [reply["operation"] for reply in direct["replies"]] == [
         reply["operation"] for reply in released["replies"]
     ]
@@ -68,6 +78,31 @@ def test_the_scenario_covers_errors_and_stream_records(released):
         for record in reply["body"]["Records"]
     ]
     assert {"NewImage", "OldImage"} <= {key for record in records for key in record["dynamodb"]}
+
+
+def test_the_scenario_covers_sqs_failures_and_requests_no_sdk_sends(released):
+    errors = {reply["error_type"] for reply in released["replies"] if reply["status"] != 200}
+    assert {
+        "com.amazonaws.sqs#QueueDoesNotExist",
+        "com.amazonaws.sqs#BatchEntryIdsNotDistinct",
+        "com.amazonaws.sqs#InvalidParameterValue",
+    } <= errors
+    raw = [reply for reply in released["replies"] if reply["operation"].startswith(("POST", "GET"))]
+    assert {reply["status"] for reply in raw} >= {200, 400, 500}
+    # moto's app adds CORS headers to every reply it makes (a failure's 500 comes from the server)
+    assert all(
+        any(name == "access-control-allow-origin" for name, _ in reply["headers"])
+        for reply in released["replies"]
+        if reply["status"] != 500
+    )
+
+
+def test_json_requests_skip_moto_app_and_the_rest_does_not(direct):
+    # Then the stack's DynamoDB, Streams and SQS requests were dispatched directly
+    assert set(direct["dispatched"]) >= HOT_TARGETS
+    # And of the ListTables requests, only the SDK's went direct: not those signed for another service,
+    # unsigned, with a query string, a GET or a browser's Origin
+    assert direct["dispatched"]["DynamoDB_20120810.ListTables"] == 1
 
 
 def test_hot_replies_take_the_direct_path_and_match_moto_serializer(direct):

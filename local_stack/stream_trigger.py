@@ -12,6 +12,9 @@ As Lambda's mapping does it:
 - Records are retried at most MaximumRetryAttempts times and never once older than
   MaximumRecordAgeInSeconds (-1: no limit for either). Records given up on are described in an
   invocation record sent to the on-failure destination (an SQS queue), and the shard moves on past them.
+
+The stream is read through a StreamReader: over the API with a dynamodbstreams client, or, when moto runs
+in this process, straight from its backend (same records, without a round trip through HTTP and JSON).
 """
 
 import json
@@ -22,9 +25,12 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from botocore.exceptions import ClientError
+from moto.backends import get_backend
+
+from local_stack.moto_patches import ExpiredIteratorException
 
 Invoke = Callable[[dict[str, Any]], Any]
 UNLIMITED = -1
@@ -33,6 +39,91 @@ RETRY_ATTEMPTS_EXHAUSTED = "RetryAttemptsExhausted"
 RECORD_AGE_EXCEEDED = "RecordAgeExceeded"
 SHARD_DISCOVERY_SECONDS = 60.0  # how often the stream is described to find new shards
 QUIET_POLL_SECONDS = 0.25
+
+
+class IteratorExpired(Exception):
+    """A shard iterator handed out more than 15 minutes ago."""
+
+
+@runtime_checkable
+class StreamReader(Protocol):
+    """The three reads a mapping makes of a stream; records as GetRecords answers them."""
+
+    def shard_ids(self, stream_arn: str) -> list[str]: ...
+
+    def iterator(self, stream_arn: str, shard_id: str, position: dict[str, str]) -> str:
+        """`position`: GetShardIterator's ShardIteratorType and, for the _SEQUENCE_NUMBER types, its
+        SequenceNumber."""
+        ...
+
+    def records(self, iterator: str, limit: int) -> tuple[list[dict[str, Any]], str | None]:
+        """The records and the next iterator (None once a closed shard is read to its end); raises
+        IteratorExpired."""
+        ...
+
+
+@dataclass(frozen=True)
+class Boto3StreamReader:
+    """Through the DynamoDB Streams API, with a dynamodbstreams client."""
+
+    client: Any
+
+    def shard_ids(self, stream_arn: str) -> list[str]:
+        description = self.client.describe_stream(StreamArn=stream_arn)["StreamDescription"]
+        return [shard["ShardId"] for shard in description["Shards"]]
+
+    def iterator(self, stream_arn: str, shard_id: str, position: dict[str, str]) -> str:
+        return self.client.get_shard_iterator(StreamArn=stream_arn, ShardId=shard_id, **position)[
+            "ShardIterator"
+        ]
+
+    def records(self, iterator: str, limit: int) -> tuple[list[dict[str, Any]], str | None]:
+        try:
+            reply = self.client.get_records(ShardIterator=iterator, Limit=limit)
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ExpiredIteratorException":
+                raise IteratorExpired() from error
+            raise
+        return reply["Records"], reply.get("NextShardIterator")
+
+
+class MotoStreamReader:
+    """Straight from moto's backend in this process, through the methods its server calls (so with the
+    same locks, iterator expiry and patches). The records are moto's own, not copies: read them only.
+    They differ from a client's in one way, which the events do not show: ApproximateCreationDateTime is
+    a naive UTC datetime."""
+
+    def __init__(self, account_id: str, region: str) -> None:
+        self._backend = get_backend("dynamodbstreams")[account_id][region]
+
+    @classmethod
+    def for_stream(cls, stream_arn: str) -> "MotoStreamReader":
+        _arn, _partition, _service, region, account_id, _resource = stream_arn.split(":", 5)
+        return cls(account_id, region)
+
+    def shard_ids(self, stream_arn: str) -> list[str]:
+        return [shard["ShardId"] for shard in self._backend.describe_stream(stream_arn)["Shards"]]
+
+    def iterator(self, stream_arn: str, shard_id: str, position: dict[str, str]) -> str:
+        sequence = position.get("SequenceNumber")
+        return self._backend.get_shard_iterator(
+            stream_arn,
+            shard_id,
+            position["ShardIteratorType"],
+            int(sequence) if sequence is not None else None,
+        ).arn
+
+    def records(self, iterator: str, limit: int) -> tuple[list[dict[str, Any]], str | None]:
+        try:
+            reply = self._backend.get_records(iterator, limit)
+        except ExpiredIteratorException as error:
+            raise IteratorExpired() from error
+        return reply["Records"], reply.get("NextShardIterator")
+
+
+def stream_reader(streams: Any) -> StreamReader:
+    """A StreamReader as it is, a dynamodbstreams client wrapped in one."""
+    return streams if isinstance(streams, StreamReader) else Boto3StreamReader(streams)
 
 
 @dataclass(frozen=True)
@@ -127,7 +218,7 @@ class _Stopped(Exception):
 
 @dataclass
 class StreamTrigger:
-    streams: Any  # a dynamodbstreams client
+    streams: Any  # a StreamReader, or a dynamodbstreams client to read through
     stream_arn: str
     invoke: Invoke  # raises when the function fails, as FunctionPool.invoke does
     settings: StreamSettings = field(default_factory=StreamSettings)
@@ -142,6 +233,10 @@ class StreamTrigger:
     _shards: dict[str, _Shard] = field(default_factory=dict)
     _finished: set[str] = field(default_factory=set)
     _described_at: float | None = None
+    reader: StreamReader = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.reader = stream_reader(self.streams)
 
     @classmethod
     def for_event(
@@ -184,9 +279,7 @@ class StreamTrigger:
 
     def _discover_shards(self) -> None:
         first_time = self._described_at is None
-        description = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
-        for shard in description["Shards"]:
-            shard_id = shard["ShardId"]
+        for shard_id in self.reader.shard_ids(self.stream_arn):
             if shard_id in self._shards or shard_id in self._finished:
                 continue
             found = _Shard(shard_id, self.settings.starting_position if first_time else "TRIM_HORIZON")
@@ -195,24 +288,20 @@ class StreamTrigger:
         self._described_at = self.clock()
 
     def _iterator(self, shard: _Shard) -> str:
-        return self.streams.get_shard_iterator(
-            StreamArn=self.stream_arn, ShardId=shard.shard_id, **shard.position()
-        )["ShardIterator"]
+        return self.reader.iterator(self.stream_arn, shard.shard_id, shard.position())
 
-    def _read(self, shard: _Shard) -> dict[str, Any]:
+    def _read(self, shard: _Shard) -> tuple[list[dict[str, Any]], str | None]:
+        assert shard.iterator is not None
         try:
-            return self.streams.get_records(ShardIterator=shard.iterator, Limit=self.settings.batch_size)
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "ExpiredIteratorException":
-                raise
-        shard.iterator = self._iterator(shard)  # expired 15 minutes after it was handed out
-        return self.streams.get_records(ShardIterator=shard.iterator, Limit=self.settings.batch_size)
+            return self.reader.records(shard.iterator, self.settings.batch_size)
+        except IteratorExpired:
+            shard.iterator = self._iterator(shard)  # expired 15 minutes after it was handed out
+        return self.reader.records(shard.iterator, self.settings.batch_size)
 
     def _poll(self, shard: _Shard) -> PollReport:
         if shard.iterator is None:
             shard.iterator = self._iterator(shard)
-        reply = self._read(shard)
-        records = reply["Records"]
+        records, next_iterator = self._read(shard)
         report = PollReport(len(records))
         if records:
             # Until the batch is through, an error (or a stop) resumes the shard at its first record.
@@ -223,7 +312,7 @@ class StreamTrigger:
             except _Stopped as stopped:
                 return stopped.report
             shard.handled_through = _sequence(records[-1])
-        shard.iterator, shard.resume_at = reply.get("NextShardIterator"), None
+        shard.iterator, shard.resume_at = next_iterator, None
         if shard.iterator is None:  # a closed shard, read to its end
             del self._shards[shard.shard_id]
             self._finished.add(shard.shard_id)
@@ -344,10 +433,18 @@ def stream_event(records: list[dict[str, Any]], stream_arn: str) -> dict[str, An
     return {"Records": [_event_record(record, stream_arn) for record in records]}
 
 
+# A stream record's fields in the order a client parses them (moto keeps them in another), then the rest.
+_FIELD_ORDER = {
+    name: rank
+    for rank, name in enumerate(
+        ("Keys", "NewImage", "OldImage", "SequenceNumber", "SizeBytes", "StreamViewType")
+    )
+}
+
+
 def _event_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
-    dynamodb = {
-        key: value for key, value in record["dynamodb"].items() if key != "ApproximateCreationDateTime"
-    }
+    fields = sorted(record["dynamodb"].items(), key=lambda item: _FIELD_ORDER.get(item[0], len(_FIELD_ORDER)))
+    dynamodb = {key: value for key, value in fields if key != "ApproximateCreationDateTime"}
     dynamodb["ApproximateCreationDateTime"] = int(_created(record))  # epoch seconds, as in Lambda's events
     return {
         "eventID": record["eventID"],
@@ -382,9 +479,12 @@ def _sequence(record: dict[str, Any]) -> str:
 
 
 def _created(record: dict[str, Any]) -> float:
-    """ApproximateCreationDateTime as epoch seconds, whether the client parsed it or not."""
+    """ApproximateCreationDateTime as epoch seconds, whether parsed by a client (aware), read from moto
+    (naive, in UTC) or a number."""
     created = record["dynamodb"]["ApproximateCreationDateTime"]
-    return created.timestamp() if isinstance(created, datetime) else float(created)
+    if not isinstance(created, datetime):
+        return float(created)
+    return (created if created.tzinfo else created.replace(tzinfo=UTC)).timestamp()
 
 
 def _iso(epoch_seconds: float, timespec: str) -> str:

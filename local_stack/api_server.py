@@ -17,6 +17,7 @@ MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway HTTP API's limit
 class _Handler(BaseHTTPRequestHandler):
     server: "LocalApiServer"
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no delayed-ACK wait between
 
     def log_message(self, format: str, *args: Any) -> None:
         self.server.log(f"{self.command} {self.path} -> {args[1] if len(args) > 1 else ''}")

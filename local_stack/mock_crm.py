@@ -37,11 +37,18 @@ oldest of them is a second old. Refused requests do not fill the window; the sna
 
 Users whose id starts with UNKNOWN are refused as unknown employees (422 generic, 417 Frappe): a
 permanent failure to try the dead-letter path with.
+
+The local stack runs it in a process of its own (`python -m local_stack.mock_crm --port N`, through
+MockCrmProcess), so that its answers wait for nobody else's work; tests may serve it in-process
+(MockCrmServer(...).start()).
 """
 
+import argparse
 import json
 import math
 import random
+import signal
+import subprocess
 import sys
 import threading
 import time
@@ -50,7 +57,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -166,6 +174,9 @@ class CrmState:
 class _Handler(BaseHTTPRequestHandler):
     server: "MockCrmServer"
     protocol_version = "HTTP/1.1"
+    # A reply is two writes (headers, then body): with Nagle's algorithm the body waits for the client's
+    # delayed ACK of the headers, some 40 ms on every request of a kept-alive connection.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the local stack prints its own summary."""
@@ -323,6 +334,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 class MockCrmServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # a worker opens a connection per thread at once; 5 would drop (and delay) some
 
     def __init__(self, host: str = "127.0.0.1", port: int = 5001) -> None:
         super().__init__((host, port), _Handler)
@@ -352,3 +364,63 @@ class MockCrmServer(ThreadingHTTPServer):
     def start(self) -> "MockCrmServer":
         threading.Thread(target=self.serve_forever, name="mock-crm", daemon=True).start()
         return self
+
+
+class MockCrmProcess:
+    """The mock CRM in a process of its own. It ends with stop(), or as soon as the process that started it
+    ends, however that ends: it serves until its standard input, a pipe from here, closes."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 5001) -> None:
+        """Starts the process; start() waits until it serves."""
+        self._process = subprocess.Popen(  # noqa: S603 - this module, on the stack's own host and port
+            [sys.executable, "-m", "local_stack.mock_crm", "--host", host, "--port", str(port)],
+            cwd=Path(__file__).resolve().parents[1],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.url = ""
+
+    def start(self) -> "MockCrmProcess":
+        """Once it serves; OSError (as from binding in-process) when it cannot."""
+        assert self._process.stdout
+        line = self._process.stdout.readline().strip()
+        if not line.startswith("serving "):
+            self.stop()
+            raise OSError(f"mock CRM: {line or f'exited with status {self._process.returncode}'}")
+        self.url = line.removeprefix("serving ")
+        return self
+
+    def stop(self) -> None:
+        pipes: tuple[IO[str] | None, ...] = (self._process.stdin, self._process.stdout)
+        for pipe in pipes:
+            if pipe and not pipe.closed:
+                pipe.close()
+        try:
+            self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="The mock CRM, until standard input closes.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5001)
+    options = parser.parse_args(argv)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the stack stops us
+    try:
+        server = MockCrmServer(options.host, options.port)
+    except OSError as error:
+        print(error, flush=True)
+        return 1
+    server.start()
+    print(f"serving {server.url}", flush=True)
+    sys.stdin.buffer.read()  # EOF: the stack stopped us, or ended without a word
+    server.shutdown()
+    server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

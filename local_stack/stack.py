@@ -19,12 +19,12 @@ from attendance.domain.keys import Scope
 from local_stack.api_server import LocalApiServer
 from local_stack.chaos import NO_CHAOS, Chaos
 from local_stack.functions import FunctionPool, function_pools, http_routes
-from local_stack.mock_crm import GENERIC_PATH, MockCrmServer
+from local_stack.mock_crm import GENERIC_PATH, MockCrmProcess
 from local_stack.moto_patches import apply_moto_patches
 from local_stack.moto_replies import KeepAliveMotoServer
 from local_stack.provision import provision
-from local_stack.sqs_trigger import SqsTrigger
-from local_stack.stream_trigger import StreamTrigger, poll_stream_until
+from local_stack.sqs_trigger import MotoQueueReader, SqsTrigger
+from local_stack.stream_trigger import MotoStreamReader, StreamTrigger, poll_stream_until
 from local_stack.template import Resolver, load_template
 from local_stack.websocket_api import LocalWebSocketApi, websocket_routes
 
@@ -99,7 +99,7 @@ class LocalStack:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._moto: KeepAliveMotoServer | None = None
-        self._crm: MockCrmServer | None = None
+        self._crm: MockCrmProcess | None = None
         self._api: LocalApiServer | None = None
         self._feed: LocalWebSocketApi | None = None
         self.resolver: Resolver | None = None
@@ -107,6 +107,8 @@ class LocalStack:
 
     def start(self) -> None:
         self._point_aws_at_moto()
+        # In a process of its own, so that no delivery's answer waits for moto; it starts meanwhile.
+        self._crm = MockCrmProcess(HOST, self.config.crm_port)
         apply_moto_patches()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
         self._moto = KeepAliveMotoServer(HOST, self.config.aws_port, verbose=False)
@@ -119,7 +121,7 @@ class LocalStack:
         self.resolver = provision(
             template, boto3.client("dynamodb"), boto3.client("sqs"), parameters, s3=boto3.client("s3")
         )
-        self._crm = MockCrmServer(HOST, self.config.crm_port).start()
+        self._crm.start()
         boto3.client("ssm").put_parameter(  # the worker reads its CRM secret from SSM, as on AWS
             Name=self.resolver.parameters()["CrmSecretParameterName"],
             Value=LOCAL_CRM_TOKEN,
@@ -156,10 +158,11 @@ class LocalStack:
 
     def stop(self) -> None:
         self._stop.set()
-        for server in (self._api, self._crm):
-            if server:
-                server.shutdown()
-                server.server_close()
+        if self._api:
+            self._api.shutdown()
+            self._api.server_close()
+        if self._crm:
+            self._crm.stop()
         if self._feed:
             self._feed.stop()
         for thread in self._threads:
@@ -192,10 +195,11 @@ class LocalStack:
             if event["Type"] not in ("SQS", "DynamoDB", "Schedule", "ScheduleV2"):
                 continue  # HttpApi events are served by the local API
             properties = self.resolver.resolve(event["Properties"])
+            # The event sources read moto in this process, as its server would answer them.
             if event["Type"] == "SQS":
                 queue_arn = properties["Queue"]
                 trigger = SqsTrigger(
-                    boto3.client("sqs"),
+                    MotoQueueReader.for_queue(queue_arn),
                     self._queue_url(queue_arn),
                     queue_arn,
                     lambda e, _c, f=function: f.invoke(e),
@@ -210,7 +214,7 @@ class LocalStack:
                 stream = StreamTrigger.for_event(
                     properties,
                     function.invoke,
-                    boto3.client("dynamodbstreams"),
+                    MotoStreamReader.for_stream(properties["Stream"]),
                     boto3.client("sqs"),
                     self._queue_url,
                     function.logical_id,

@@ -542,6 +542,7 @@ _CONNECTION_PATH = re.compile(r"/@connections/([^/]+)/?$")  # after any stage or
 class _ManagementHandler(BaseHTTPRequestHandler):
     server: "_ManagementServer"
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no delayed-ACK wait between
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the fan-out posts many times a second."""

@@ -72,8 +72,8 @@ openapi: install ## regenerate docs/openapi.json from the handlers' routes
 fuzz-api: install ## the API contract fuzz at a larger budget: schemathesis, every check, against a fresh local stack
 	$(BIN)/python -m tests.contract.fuzz_api --max-examples 300
 
-soak: install ## chaos soak (3,000 punches from four sources), then the rush (soak-rush); prints sent, delivered, lost, twice
-	$(BIN)/python -m bench.soak --scale 1000
+soak: install ## chaos soak (10,200 punches from four sources, about 8 min), then the rush (soak-rush); prints sent, delivered, lost, twice
+	$(BIN)/python -m bench.soak --scale 3400
 	$(BIN)/python -m bench.rush --punches 10000
 
 soak-rush: install ## 10,000 punches at once against a CRM allowing 20 a second (about 10 min): paced, none lost or twice

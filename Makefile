@@ -55,10 +55,11 @@ format: install ## apply ruff fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# One worker a core, each test file whole on one worker (each worker starts its own local stack for the
-# end-to-end tests that share one).
+# Two workers a core: the end-to-end tests mostly wait (on schedules, paced workers, a CRM's retries), so
+# a core serves two. Each test file runs whole on one worker, and each worker starts its own local stack
+# for the end-to-end tests that share one.
 test: lint browser ## lint, then every test
-	$(BIN)/pytest -n auto --dist loadfile
+	$(BIN)/pytest -n $$(( 2 * $$(nproc) )) --dist loadfile
 
 run: install ## the whole system locally: moto AWS :4566, HTTP API :3000, mock CRM :5001 (Ctrl-C stops)
 	$(BIN)/python -m local_stack

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from bench.soak import ZONE, _until, scan_punches, settle
+from bench.soak import ZONE, post_until_final, scan_punches, settle
 from bench.stack_process import Stack, start_stack
 from local_stack.provision import STACK_PREFIX
 from local_stack.stack import local_client
@@ -64,8 +64,7 @@ def send(stack: Stack, rush: list[dict[str, str]], senders: int, batch_size: int
         return reply.status_code == 200
 
     def post(batch: list[dict[str, str]]) -> None:
-        reply = _until(lambda: client.post(stack.api + "/punches", json={"punches": batch}), answered)
-        results = reply.json()["results"]
+        results = post_until_final(client, stack.api, batch, answered)
         log_ids.update(result["logId"] for result in results if result["status"] != "rejected")
 
     with ThreadPoolExecutor(max_workers=senders) as pool:

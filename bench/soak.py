@@ -20,6 +20,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -121,11 +122,30 @@ def _item(device: str, user: str, at: datetime, kind: PunchType) -> dict[str, st
 
 
 def _post_batch(client: httpx.Client, api: str, batch: list[dict[str, str]]) -> Counter:
-    """Like a client: a 5xx (the function died, or storage is overloaded) is sent again until answered."""
-    reply = _until(
-        lambda: client.post(api + "/punches", json={"punches": batch}), lambda r: r.status_code == 200
-    )
-    return Counter(result["status"] for result in reply.json()["results"])
+    return Counter(result["status"] for result in post_until_final(client, api, batch))
+
+
+def post_until_final(
+    client: httpx.Client,
+    api: str,
+    batch: list[dict[str, str]],
+    answered: Callable[[httpx.Response], bool] = lambda reply: reply.status_code == 200,
+) -> list[dict[str, Any]]:
+    """Like a client: a 5xx (the function died, or storage is overloaded) is sent again until answered, and
+    the items answered `retry` again after `retryAfter`, until every item has a final result (in order)."""
+    final: dict[int, dict[str, Any]] = {}
+    waiting = list(range(len(batch)))
+    while waiting:
+        body_json = {"punches": [batch[index] for index in waiting]}
+        reply = _until(lambda body_json=body_json: client.post(api + "/punches", json=body_json), answered)
+        body = reply.json()
+        for result in body["results"]:
+            if result["status"] != "retry":
+                final[waiting[result["index"]]] = result
+        waiting = [index for index in waiting if index not in final]
+        if waiting:
+            time.sleep(body.get("retryAfter", 1))
+    return [final[index] for index in range(len(batch))]
 
 
 def _until(send: Any, acknowledged: Any, patience: float = 600) -> Any:

@@ -43,7 +43,7 @@ class IngestApi:
         headers: dict[str, str] | None = None,
         compress: bool = False,
         raw: bytes | None = None,
-        timeout_seconds: float = 10.0,
+        timeout_seconds: float = 30.0,  # in-process, a batch's time is moto's on a shared machine
     ) -> Reply:
         body = raw if raw is not None else json.dumps(payload).encode()
         sent = {"content-type": "application/json"}

@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from bench.soak import post_until_final
 from bench.stack_process import Stack, start_stack
 from local_stack.provision import STACK_PREFIX
 from local_stack.stack import local_client
@@ -29,22 +30,26 @@ _users = count()
 
 
 def post_until_stored(client: httpx.Client, api: str, punches: list[dict[str, str]]) -> float:
-    """One batch, and its `retry` items again until every punch has a final answer; the first answer's time."""
-    first: float | None = None
-    while punches:
-        started = time.perf_counter()
-        reply = client.post(
+    """One gzip batch, and its `retry` items again until every punch has a final answer; the first answer's
+    time. Any status but 200 stops the benchmark: a figure must not hide a failure."""
+    started = time.perf_counter()
+    answer_times: list[float] = []
+
+    def send(items: list[dict[str, str]]) -> httpx.Response:
+        return client.post(
             api + "/punches",
-            content=gzip.compress(json.dumps({"punches": punches}).encode()),
+            content=gzip.compress(json.dumps({"punches": items}).encode()),
             headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
         )
-        reply.raise_for_status()
-        first = first if first is not None else time.perf_counter() - started
-        body = reply.json()
-        punches = [punches[r["index"]] for r in body["results"] if r["status"] == "retry"]
-        if punches:
-            time.sleep(body["retryAfter"])
-    return first or 0.0
+
+    def answered(reply: httpx.Response) -> bool:
+        answer_times.append(time.perf_counter() - started)
+        if reply.status_code != httpx.codes.OK:
+            raise RuntimeError(f"ingest answered HTTP {reply.status_code}: {reply.text[:200]}")
+        return True
+
+    post_until_final(send, punches, answered)
+    return answer_times[0]
 
 
 def fresh_punches(size: int) -> list[dict[str, str]]:

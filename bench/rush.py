@@ -64,7 +64,9 @@ def send(stack: Stack, rush: list[dict[str, str]], senders: int, batch_size: int
         return reply.status_code == 200
 
     def post(batch: list[dict[str, str]]) -> None:
-        results = post_until_final(client, stack.api, batch, answered)
+        results = post_until_final(
+            lambda items: client.post(stack.api + "/punches", json={"punches": items}), batch, answered
+        )
         log_ids.update(result["logId"] for result in results if result["status"] != "rejected")
 
     with ThreadPoolExecutor(max_workers=senders) as pool:

@@ -122,22 +122,23 @@ def _item(device: str, user: str, at: datetime, kind: PunchType) -> dict[str, st
 
 
 def _post_batch(client: httpx.Client, api: str, batch: list[dict[str, str]]) -> Counter:
-    return Counter(result["status"] for result in post_until_final(client, api, batch))
+    results = post_until_final(lambda items: client.post(api + "/punches", json={"punches": items}), batch)
+    return Counter(result["status"] for result in results)
 
 
 def post_until_final(
-    client: httpx.Client,
-    api: str,
+    send: Callable[[list[dict[str, str]]], httpx.Response],
     batch: list[dict[str, str]],
     answered: Callable[[httpx.Response], bool] = lambda reply: reply.status_code == 200,
 ) -> list[dict[str, Any]]:
-    """Like a client: a 5xx (the function died, or storage is overloaded) is sent again until answered, and
-    the items answered `retry` again after `retryAfter`, until every item has a final result (in order)."""
+    """Like a client: a batch `send` posts is sent again until `answered` (a 5xx: the function died, or
+    storage is overloaded), and the items answered `retry` again after `retryAfter`, until every item has
+    a final result (in order)."""
     final: dict[int, dict[str, Any]] = {}
     waiting = list(range(len(batch)))
     while waiting:
-        body_json = {"punches": [batch[index] for index in waiting]}
-        reply = _until(lambda body_json=body_json: client.post(api + "/punches", json=body_json), answered)
+        items = [batch[index] for index in waiting]
+        reply = _until(lambda items=items: send(items), answered)
         body = reply.json()
         for result in body["results"]:
             if result["status"] != "retry":

@@ -263,6 +263,13 @@ def dlq_purge(ctx: typer.Context, yes: Annotated[bool, typer.Option("--yes", hel
 # keys
 
 
+RATE_LIMIT_OPTION = typer.Option(
+    min=0,
+    help="requests a second the key may send to POST /punches and /device/punch; 0: no limit "
+    "(default: the stack's ClientRateLimit)",
+)
+
+
 @keys_app.command("create")
 def keys_create(
     ctx: typer.Context,
@@ -272,15 +279,42 @@ def keys_create(
         list[Scope] | None,
         typer.Option(help="ingest (default), reports, read (devices, employees, presence) and/or admin"),
     ] = None,
+    rate_limit: Annotated[int | None, RATE_LIMIT_OPTION] = None,
 ) -> None:
     """A new API key, printed once."""
     limited = frozenset(d.strip() for d in devices.split(",") if d.strip()) if devices else None
-    raw, key = ctx.obj.keys().create(name, frozenset(scope or [Scope.INGEST]), limited)
+    raw, key = ctx.obj.keys().create(name, frozenset(scope or [Scope.INGEST]), limited, rate_limit=rate_limit)
     _done(
         ctx,
-        f"key {key.key_id} for {name!r} (shown once, store it now):\n{raw}",
-        {"keyId": key.key_id, "key": raw, "scopes": sorted(key.scopes), "devices": sorted(limited or [])},
+        f"key {key.key_id} for {name!r}, {_rate(key.rate_limit)} (shown once, store it now):\n{raw}",
+        {
+            "keyId": key.key_id,
+            "key": raw,
+            "scopes": sorted(key.scopes),
+            "devices": sorted(limited or []),
+            "rateLimit": key.rate_limit,
+        },
     )
+
+
+def _rate(rate_limit: int | None) -> str:
+    if rate_limit is None:
+        return "the stack's default rate limit"
+    return "no rate limit" if rate_limit == 0 else f"at most {rate_limit} ingest requests a second"
+
+
+@keys_app.command("set-rate-limit")
+def keys_set_rate_limit(
+    ctx: typer.Context,
+    key_id: str,
+    rate_limit: Annotated[int | None, RATE_LIMIT_OPTION] = None,
+) -> None:
+    """Change a key's request limit (without --rate-limit: back to the stack's default); it applies from
+    the key's next request."""
+    if not ctx.obj.keys().set_rate_limit(key_id, rate_limit):
+        _done(ctx, f"no key {key_id}", {"changed": False})
+        raise typer.Exit(EXIT_NOT_FOUND)
+    _done(ctx, f"{key_id}: {_rate(rate_limit)}", {"changed": True, "keyId": key_id, "rateLimit": rate_limit})
 
 
 @keys_app.command("list")
@@ -292,6 +326,7 @@ def keys_list(ctx: typer.Context) -> None:
             "name": k.name,
             "scopes": sorted(k.scopes),
             "devices": sorted(k.devices) if k.devices is not None else "any",
+            "rateLimit": "default" if k.rate_limit is None else (k.rate_limit or "none"),
             "revoked": k.revoked,
             "created": k.created_at.isoformat(timespec="seconds"),
         }

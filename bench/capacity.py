@@ -66,6 +66,7 @@ def parameters() -> dict[str, float]:
     names = (
         "ApiThrottlingRateLimit",
         "ApiThrottlingBurstLimit",
+        "ClientRateLimit",
         "WorkerMaxConcurrency",
         "WorkerBatchSize",
         "OldestPunchAgeSeconds",
@@ -93,7 +94,7 @@ def rows(
     ):
         requests = usage.http_requests
         add(
-            "HTTP API, this stage's throttle" + label,
+            "HTTP API, a route's throttle" + label,
             f"{template['ApiThrottlingRateLimit']:.0f} req/s (burst {template['ApiThrottlingBurstLimit']:.0f}): "
             "ApiThrottlingRateLimit",
             f"{requests:g} request",
@@ -102,6 +103,16 @@ def rows(
             binds_at(template["ApiThrottlingRateLimit"], requests),
             "all callers share it: see the notes" if mode == "single" else "",
         )
+    key_limit = template["ClientRateLimit"]
+    add(
+        "One API key at ClientRateLimit (single POSTs)",
+        f"{key_limit:.0f} req/s to the ingest routes, unless the key has its own limit",
+        f"{single.http_requests:g} request",
+        rush_rate(COMPANY) * single.http_requests,
+        "req/s",
+        binds_at(key_limit, single.http_requests),
+        "when every device sends with one key: give each site a key, or the shared key a limit of its own",
+    )
     add(
         "HTTP API, account (single POSTs)",
         f"{QUOTAS['api_account_rps']:,} req/s (burst {QUOTAS['api_account_burst']:,}), all APIs of the Region",
@@ -135,7 +146,9 @@ def rows(
     # DynamoDB: every table and index, then the hottest partition key of each.
     places = sorted((set(batched.write_units) | set(single.read_units)) - {"batch", "other"})
     for place in places:
-        writes, reads = batched.write_units.get(place, 0), single.read_units.get(place, 0)
+        # the larger of the two ways to send: a request's own writes (its key's count) weigh on single POSTs
+        writes = max(batched.write_units.get(place, 0), single.write_units.get(place, 0))
+        reads = single.read_units.get(place, 0)
         load = max(writes / QUOTAS["table_wru"], reads / QUOTAS["table_rru"])
         add(
             f"DynamoDB {place}",

@@ -16,6 +16,7 @@ import boto3
 from attendance.data.api_keys import ApiKeyStore
 from attendance.domain.clock import parse_zone
 from attendance.domain.keys import Scope
+from attendance.domain.rate_limit import NO_LIMIT
 from local_stack.api_server import LocalApiServer
 from local_stack.chaos import NO_CHAOS, Chaos
 from local_stack.functions import FunctionPool, function_pools, http_routes
@@ -141,7 +142,7 @@ class LocalStack:
         )
         self._warm_up()
         ApiKeyStore(boto3.client("dynamodb"), self.resolver.refs["ApiKeysTable"]).create(
-            "local", frozenset(Scope), raw_key=self.config.api_key
+            "local", frozenset(Scope), raw_key=self.config.api_key, rate_limit=NO_LIMIT
         )
         self._api = LocalApiServer(HOST, self.config.api_port, http_routes(self.functions))
         self._spawn("http-api", self._api.serve_forever)

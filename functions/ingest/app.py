@@ -1,5 +1,6 @@
 """Ingest API: POST /punches (and /device/punch for devices set up for the earlier middleware)."""
 
+from dataclasses import dataclass
 from functools import cache
 from typing import Annotated, Any
 
@@ -14,6 +15,7 @@ from attendance.api import (
     API_KEY_SECURITY,
     AUTH_ERRORS,
     COMMON_ERRORS,
+    RATE_LIMITED,
     error_responses,
     http_api,
     install_error_handlers,
@@ -26,12 +28,14 @@ from attendance.data.aws import client
 from attendance.data.devices import DeviceStore
 from attendance.data.punches import PunchStore
 from attendance.data.queue import PunchQueue
+from attendance.data.request_counts import RequestCounts
 from attendance.domain.keys import ApiKey, Scope
 from attendance.domain.punch import PunchSource
 from attendance.ingest.body import PunchBody, decoded_json_event, punch_items
 from attendance.ingest.budget import UNLIMITED, TimeBudget
 from attendance.ingest.replies import BatchReply, PunchReply, batch_reply, single_reply
 from attendance.ingest.service import IngestService, ItemResult, ItemStatus
+from attendance.rate_limiter import KeyRateLimiter
 from attendance.settings import IngestSettings
 from attendance.tracing import create_tracer
 
@@ -47,8 +51,15 @@ def ingest_settings() -> IngestSettings:
     return IngestSettings()
 
 
+@dataclass(frozen=True)
+class Dependencies:
+    keys: ApiKeyStore
+    limiter: KeyRateLimiter
+    service: IngestService
+
+
 @cache
-def dependencies() -> tuple[ApiKeyStore, IngestService]:
+def dependencies() -> Dependencies:
     """Built once per container, on first use."""
     settings = ingest_settings()
     dynamodb = client("dynamodb")
@@ -58,10 +69,16 @@ def dependencies() -> tuple[ApiKeyStore, IngestService]:
         DeviceStore(dynamodb, settings.devices_table),
         PunchQueue(client("sqs"), settings.punch_queue_url),
     )
-    return ApiKeyStore(dynamodb, settings.api_keys_table), service
+    limiter = KeyRateLimiter(
+        RequestCounts(dynamodb, settings.request_counts_table), settings.client_rate_limit
+    )
+    return Dependencies(ApiKeyStore(dynamodb, settings.api_keys_table), limiter, service)
 
 
-Caller = Annotated[ApiKey, Depends(require_key(lambda: dependencies()[0], Scope.INGEST))]
+Caller = Annotated[
+    ApiKey,
+    Depends(require_key(lambda: dependencies().keys, Scope.INGEST, limiter=lambda: dependencies().limiter)),
+]
 Punches = Annotated[PunchBody, Body(description="One punch, or a batch of up to 500")]
 _RESPONSES = {
     200: model_response(
@@ -77,6 +94,7 @@ _RESPONSES = {
             413: "Body over 1 MiB (after gzip)",
             415: "Not application/json, or an encoding other than gzip",
             422: "A well-formed punch whose time cannot be taken: no such date, or too far from now",
+            429: RATE_LIMITED,
             **COMMON_ERRORS,
         }
     ),
@@ -106,7 +124,7 @@ def post_device_punch(body: Punches, caller: Caller) -> Response[PunchReply | Ba
 
 
 def _ingest(body: Any, caller: ApiKey, source: PunchSource) -> Response[PunchReply | BatchReply]:
-    _, service = dependencies()
+    service = dependencies().service
     items, is_batch = punch_items(body)
     results = service.ingest(items, caller, source, _budget() if is_batch else UNLIMITED)
     _count(results)

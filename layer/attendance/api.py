@@ -32,6 +32,7 @@ from attendance.domain.keys import ApiKey, Scope
 
 if TYPE_CHECKING:  # the store comes with boto3, which a function serving no keyed route never needs
     from attendance.data.api_keys import ApiKeyStore
+    from attendance.rate_limiter import KeyRateLimiter
 
 _logger = Logger(child=True)
 _FIELD_NAME = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*|[0-9]+)$")
@@ -58,13 +59,19 @@ class ApiError(Exception):
     """A request we refuse, with the status and the JSON body that names the problem."""
 
     def __init__(
-        self, status: HTTPStatus, code: str, message: str, details: list[FieldProblem] | None = None
+        self,
+        status: HTTPStatus,
+        code: str,
+        message: str,
+        details: list[FieldProblem] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.details = details
+        self.headers = headers or {}
 
     def body(self) -> ErrorBody:
         return ErrorBody(error=self.code, message=self.message, details=self.details)
@@ -114,6 +121,7 @@ AUTH_ERRORS = {
     401: "No API key, or an unknown or revoked one",
     403: "The key lacks the scope this route needs",
 }
+RATE_LIMITED = "The key sent more requests this second than its limit; send again after Retry-After seconds"
 READ_FORBIDDEN = "The key lacks the read or admin scope"
 ADMIN_FORBIDDEN = "The key lacks the admin scope"
 
@@ -133,10 +141,12 @@ def install_error_handlers(
 ) -> None:
     """Every failure becomes one ErrorBody with the right status; `what` names the service in a 503."""
 
-    def refuse(error: ApiError, headers: dict[str, str] | None = None) -> Response:
+    def refuse(error: ApiError) -> Response:
         logger.info("request refused", extra={"error": error.code, "reason": error.message})
         metrics.add_metric(name="RequestsRefused", unit=MetricUnit.Count, value=1)
-        return render(error.status, error.body(), headers or {})
+        if error.status == HTTPStatus.TOO_MANY_REQUESTS:
+            metrics.add_metric(name="RequestsRateLimited", unit=MetricUnit.Count, value=1)
+        return render(error.status, error.body(), error.headers)
 
     @app.exception_handler(ApiError)
     def handle_api_error(error: ApiError) -> Response:
@@ -163,9 +173,12 @@ def install_error_handlers(
                 )
             )
         refusal = ApiError(
-            HTTPStatus.METHOD_NOT_ALLOWED, "method_not_allowed", f"use {' or '.join(allowed)} on this route"
+            HTTPStatus.METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            f"use {' or '.join(allowed)} on this route",
+            headers={"Allow": ", ".join(allowed)},
         )
-        return refuse(refusal, {"Allow": ", ".join(allowed)})
+        return refuse(refusal)
 
     @app.exception_handler(StoreUnavailable)
     def handle_store_unavailable(error: StoreUnavailable) -> Response:
@@ -279,13 +292,31 @@ def require_json_media_type(headers: Mapping[str, str]) -> None:
         raise unsupported_media_type(media_type)
 
 
-def require_key(keys: Callable[[], "ApiKeyStore"], *scopes: Scope) -> Callable[[Request], ApiKey]:
-    """A route dependency: the caller's live key with one of `scopes`, or a 401/403."""
+def require_key(
+    keys: Callable[[], "ApiKeyStore"], *scopes: Scope, limiter: Callable[[], "KeyRateLimiter"] | None = None
+) -> Callable[[Request], ApiKey]:
+    """A route dependency: the caller's live key with one of `scopes`, or a 401/403; with a `limiter`,
+    a 429 when the key is over its request rate."""
 
     def caller(request: Request) -> ApiKey:
-        return authenticate(request.headers, keys(), *scopes)
+        key = authenticate(request.headers, keys(), *scopes)
+        if limiter is not None:
+            refuse_over_limit(key, limiter())
+        return key
 
     return caller
+
+
+def refuse_over_limit(key: ApiKey, limiter: "KeyRateLimiter") -> None:
+    """A 429 with Retry-After when this request takes `key` over its rate."""
+    refusal = limiter.check(key)
+    if refusal is not None:
+        raise ApiError(
+            HTTPStatus.TOO_MANY_REQUESTS,
+            "rate_limited",
+            f"API key {key.key_id} may send {refusal.limit} requests a second; send again after Retry-After seconds",
+            headers={"Retry-After": str(refusal.retry_after)},
+        )
 
 
 def authenticate(headers: Mapping[str, str], keys: "ApiKeyStore", *scopes: Scope) -> ApiKey:
@@ -311,7 +342,7 @@ def proxy_error(error: ApiError) -> dict[str, Any]:
     """An API Gateway result for a request refused before it reaches the resolver."""
     return {
         "statusCode": int(error.status),
-        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "headers": {"Content-Type": content_types.APPLICATION_JSON, **error.headers},
         "body": error.body().model_dump_json(exclude_none=True),
         "isBase64Encoded": False,
     }

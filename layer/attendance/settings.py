@@ -47,6 +47,9 @@ class PunchIntakeSettings(_FromEnvironment):
 
 class IngestSettings(PunchIntakeSettings):
     api_keys_table: str
+    request_counts_table: str
+    # Requests a second an API key may send to the ingest routes unless the key has a limit of its own.
+    client_rate_limit: int = Field(default=10, ge=0)
     # A batch starts no punch once less than this is left of the function's time: enough for the stores
     # in flight (one per worker thread, with botocore's retries) and the queue sends that follow.
     batch_time_reserve_seconds: float = Field(default=3.0, ge=0.5, le=25)

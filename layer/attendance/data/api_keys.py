@@ -26,11 +26,18 @@ class ApiKeyStore:
         scopes: frozenset[Scope] = frozenset({Scope.INGEST}),
         devices: frozenset[str] | None = None,
         raw_key: str | None = None,
+        rate_limit: int | None = None,
     ) -> tuple[str, ApiKey]:
-        """A new key; the raw key is returned once and never stored."""
+        """A new key; the raw key is returned once and never stored. `rate_limit`: requests a second on
+        the ingest routes (0: none; None: the stack's default)."""
         raw_key = raw_key or new_raw_key()
         key = ApiKey(
-            key_id=new_key_id(), name=name, scopes=scopes, devices=devices, created_at=datetime.now(UTC)
+            key_id=new_key_id(),
+            name=name,
+            scopes=scopes,
+            devices=devices,
+            created_at=datetime.now(UTC),
+            rate_limit=rate_limit,
         )
         item = {
             "keyHash": hash_key(raw_key),
@@ -40,6 +47,7 @@ class ApiKeyStore:
             "devices": sorted(key.devices) if key.devices is not None else None,
             "revoked": False,
             "createdAt": key.created_at.isoformat(),
+            "rateLimit": key.rate_limit,
         }
         with unavailable_on_aws_errors("creating an API key"):
             self._client.put_item(TableName=self._table, Item=to_item(item))
@@ -54,7 +62,21 @@ class ApiKeyStore:
 
     def revoke(self, key_id: str) -> bool:
         """Revoke by public key id; False when no such key exists."""
-        with unavailable_on_aws_errors("revoking an API key"):
+        return self._update(key_id, "revoking an API key", "SET revoked = :yes", {":yes": True})
+
+    def set_rate_limit(self, key_id: str, rate_limit: int | None) -> bool:
+        """Requests a second the key may send to the ingest routes (0: none; None: back to the stack's
+        default), from its next request on; False when no such key exists."""
+        if rate_limit is None:
+            return self._update(key_id, "changing an API key's limit", "REMOVE rateLimit", {})
+        return self._update(
+            key_id, "changing an API key's limit", "SET rateLimit = :limit", {":limit": rate_limit}
+        )
+
+    def _update(self, key_id: str, action: str, expression: str, values: dict[str, Any]) -> bool:
+        """Apply `expression` to the key with this public id (found by a scan: the table is keyed by the
+        key's hash); False when there is none."""
+        with unavailable_on_aws_errors(action):
             pages = self._client.get_paginator("scan").paginate(
                 TableName=self._table,
                 FilterExpression="keyId = :id",
@@ -65,8 +87,8 @@ class ApiKeyStore:
                 self._client.update_item(
                     TableName=self._table,
                     Key={"keyHash": key_hash},
-                    UpdateExpression="SET revoked = :yes",
-                    ExpressionAttributeValues=to_item({":yes": True}),
+                    UpdateExpression=expression,
+                    **({"ExpressionAttributeValues": to_item(values)} if values else {}),
                 )
         return bool(hashes)
 
@@ -81,4 +103,5 @@ def _key_from_item(item: dict[str, Any]) -> ApiKey:
         devices=frozenset(devices) if devices is not None else None,
         revoked=values.get("revoked", False),
         created_at=datetime.fromisoformat(values["createdAt"]),
+        rate_limit=values.get("rateLimit"),
     )

@@ -5,7 +5,7 @@ import secrets
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Scope(StrEnum):
@@ -24,6 +24,12 @@ class ApiKey(BaseModel):
     devices: frozenset[str] | None = None  # None: any device
     revoked: bool = False
     created_at: datetime
+    # Requests a second it may send to the ingest routes; None: the stack's default; 0: no limit.
+    rate_limit: int | None = Field(default=None, ge=0)
+
+    def requests_per_second(self, default: int) -> int:
+        """Its own limit, else the stack's `default`; 0: no limit."""
+        return default if self.rate_limit is None else self.rate_limit
 
     def allows_device(self, device_id: str) -> bool:
         return self.devices is None or device_id in self.devices

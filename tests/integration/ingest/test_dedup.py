@@ -121,7 +121,7 @@ def test_racing_requests_accept_exactly_one_of_two_taps(stack, ingest_env, queue
     containers = []
     for _ in range(2):
         ingest_app.dependencies.cache_clear()
-        containers.append(ingest_app.dependencies()[1])
+        containers.append(ingest_app.dependencies().service)
     statuses: list[str] = []
     lock = threading.Lock()
 

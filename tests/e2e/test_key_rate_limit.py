@@ -1,0 +1,104 @@
+"""One key floods the running stack's ingest route over HTTP while another sends as usual: the flood is
+refused beyond its limit, the other key is never refused, and every punch acknowledged is stored."""
+
+import json
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from attendance.data.aws import from_item
+from local_stack.running import RunningStack, local_client
+from tests.e2e.test_admin_cli import cli  # noqa: F401 - the CLI fixture
+
+pytestmark = pytest.mark.e2e
+
+FLOOD_LIMIT = 4
+FLOOD_SECONDS = 3.0
+
+
+def punch(user: str, n: int) -> dict:
+    at = (datetime.now(UTC) - timedelta(hours=1) + timedelta(minutes=n)).strftime("%Y-%m-%dT%H:%M:%S")
+    return {"deviceId": "RL1", "userId": user, "timestamp": at, "type": "in", "timeZone": "UTC"}
+
+
+def test_a_flooding_key_is_held_to_its_limit_and_the_other_keys_go_on(
+    stack: RunningStack,
+    cli,  # noqa: F811
+) -> None:
+    # Given a key limited to 4 requests a second and a key at the stack's default (10)
+    flooder = json.loads(
+        cli("--json", "keys", "create", "--name", "loop", "--rate-limit", str(FLOOD_LIMIT)).output
+    )
+    steady = json.loads(cli("--json", "keys", "create", "--name", "door").output)
+    listed = cli("--json", "keys", "list").output
+    assert f'"rateLimit": {FLOOD_LIMIT}' in listed
+    assert '"rateLimit": "default"' in listed
+
+    # When the first floods from four threads for 3 seconds while the second sends 4 a second
+    flood: list[httpx.Response] = []
+    lock = threading.Lock()
+    deadline = time.monotonic() + FLOOD_SECONDS
+
+    def flood_worker(worker: int) -> None:
+        with httpx.Client(base_url=stack.api_url, timeout=10) as client:
+            n = 0
+            while time.monotonic() < deadline:
+                reply = client.post(
+                    "/punches",
+                    json=punch(f"F{worker}", n),
+                    headers={"Authorization": f"Bearer {flooder['key']}"},
+                )
+                with lock:
+                    flood.append(reply)
+                n += 1
+
+    workers = [threading.Thread(target=flood_worker, args=(w,)) for w in range(4)]
+    for worker in workers:
+        worker.start()
+    steady_replies = []
+    with httpx.Client(base_url=stack.api_url, timeout=10) as client:
+        for n in range(12):
+            headers = {"Authorization": f"Bearer {steady['key']}"}
+            steady_replies.append(client.post("/punches", json=punch("S1", n), headers=headers))
+            time.sleep(0.25)
+    for worker in workers:
+        worker.join()
+
+    # Then the other key was never refused
+    assert [reply.status_code for reply in steady_replies] == [202] * 12
+    # And the flood was refused beyond its limit, with a JSON reason and Retry-After
+    statuses = Counter(reply.status_code for reply in flood)
+    assert set(statuses) <= {202, 429}, statuses
+    assert statuses[429] > 0
+    seconds_spanned = int(FLOOD_SECONDS) + 2  # the flood's windows: its 3 s may touch 4 or 5 of them
+    assert statuses[202] <= FLOOD_LIMIT * seconds_spanned
+    refused = next(reply for reply in flood if reply.status_code == 429)
+    assert refused.headers["Retry-After"] == "1"
+    assert refused.json()["error"] == "rate_limited"
+    # And every punch acknowledged is stored, none refused is
+    taken = {reply.json()["logId"] for reply in flood if reply.status_code == 202}
+    stored = stack_log_ids(stack, {f"F{w}" for w in range(4)})
+    assert stored == taken
+
+    # When an admin lifts the limit, the same flood is taken in full
+    cli("keys", "set-rate-limit", flooder["keyId"], "--rate-limit", "0")
+    with httpx.Client(base_url=stack.api_url, timeout=10) as client:
+        lifted = [
+            client.post(
+                "/punches", json=punch("F9", n), headers={"Authorization": f"Bearer {flooder['key']}"}
+            )
+            for n in range(3 * FLOOD_LIMIT)
+        ]
+    assert {reply.status_code for reply in lifted} == {202}
+
+
+def stack_log_ids(stack: RunningStack, users: set[str]) -> set[str]:
+    """The logIds of the punches the stack holds for these users (read from its table)."""
+    dynamodb = local_client("dynamodb", stack.aws_url)
+    pages = dynamodb.get_paginator("scan").paginate(TableName="attendance-sync-PunchesTable")
+    items = [from_item(item) for page in pages for item in page["Items"]]
+    return {item["logId"] for item in items if item["userId"] in users}

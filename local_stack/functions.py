@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from local_stack.chaos import NO_CHAOS, Chaos
+from local_stack.cpu import yield_cpu
 from local_stack.events import LambdaContext
 from local_stack.template import Resolver, function_environment, resources_of_type
 
@@ -49,12 +50,17 @@ class LocalFunction:
             return self.handler(event, LambdaContext(self.logical_id, self.timeout))
 
 
+# Event sources whose functions nobody waits on: they run at a lower CPU priority (local_stack.cpu).
+BACKGROUND_EVENT_TYPES = {"SQS", "DynamoDB", "Kinesis", "Schedule", "ScheduleV2", "EventBridgeRule"}
+
+
 @dataclass(frozen=True)
 class FunctionSpec:
     logical_id: str
     handler: str  # dotted: functions.ingest.app.handler
     timeout: float
     environment: dict[str, str]
+    background: bool = False  # invoked by event sources only: nobody waits on its answer
 
 
 class Container:
@@ -77,6 +83,8 @@ class Container:
             stdin=subprocess.PIPE,
             pass_fds=[write_end],
         )
+        if spec.background:
+            yield_cpu(self._process.pid)
         os.close(write_end)
         self._results = os.fdopen(read_end, "rb")
         try:  # the cold start: fails if the handler cannot be imported
@@ -243,18 +251,24 @@ def function_pools(
     for logical_id, resource in resources_of_type(template, "AWS::Serverless::Function").items():
         properties = resource["Properties"]
         package = properties["CodeUri"].strip("/").replace("/", ".")
+        events = properties.get("Events", {})
         spec = FunctionSpec(
             logical_id,
             f"{package}.{properties['Handler']}",
             float(properties.get("Timeout", defaults.get("Timeout", 3))),
             _serve_here(function_environment(template, logical_id, resolver), served_here or {})
             | chaos.environment(),
+            background=runs_in_background(events),
         )
-        events = properties.get("Events", {})
         pools[logical_id] = FunctionPool(
             spec, events, _concurrency(events, resolver, concurrency), base_environment
         )
     return pools
+
+
+def runs_in_background(events: dict[str, dict[str, Any]]) -> bool:
+    """Invoked by event sources only (not by an API): nobody waits on its answer."""
+    return bool(events) and all(event["Type"] in BACKGROUND_EVENT_TYPES for event in events.values())
 
 
 def _serve_here(environment: dict[str, str], served_here: dict[str, str]) -> dict[str, str]:

@@ -62,6 +62,8 @@ from typing import IO, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from local_stack.cpu import yield_cpu
+
 GENERIC_PATH = "/crm/attendance/punch"
 FRAPPE_METHOD = ".hr.doctype.employee_checkin.employee_checkin.add_log_based_on_employee_field"
 # hrms from version 14 on, whose duplicate check takes the log type in; erpnext before, whose does not
@@ -379,6 +381,7 @@ class MockCrmProcess:
             stdout=subprocess.PIPE,
             text=True,
         )
+        yield_cpu(self._process.pid)  # an outside system only the worker calls: nobody waits on it
         self.url = ""
 
     def start(self) -> "MockCrmProcess":

@@ -12,6 +12,7 @@ def echo(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "mine": os.environ.get("ONLY_MINE"),
         "function": context.function_name,
         "remaining_ms": context.get_remaining_time_in_millis(),
+        "niceness": os.getpriority(os.PRIO_PROCESS, 0),
     }
 
 

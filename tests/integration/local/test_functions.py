@@ -9,7 +9,15 @@ import httpx
 import pytest
 
 from local_stack.api_server import LocalApiServer
-from local_stack.functions import FunctionError, FunctionPool, FunctionSpec, HttpRoute
+from local_stack.cpu import BACKGROUND_NICENESS
+from local_stack.functions import (
+    FunctionError,
+    FunctionPool,
+    FunctionSpec,
+    HttpRoute,
+    runs_in_background,
+)
+from local_stack.template import load_template, resources_of_type
 
 HANDLERS = "tests.integration.local.handlers"
 
@@ -113,3 +121,30 @@ def test_the_http_api_answers_500_when_the_function_fails(pools):
             server.server_close()
     # Then the caller gets API Gateway's answer
     assert (reply.status_code, reply.json()) == (500, {"message": "Internal Server Error"})
+
+
+def test_event_source_functions_yield_the_cpu_to_those_answering_requests(pools):
+    # Given the template's functions
+    functions = resources_of_type(load_template(), "AWS::Serverless::Function")
+    # Then those only a queue, a stream or a schedule invokes run in the background, the others not
+    background = {
+        logical_id
+        for logical_id, function in functions.items()
+        if runs_in_background(function["Properties"].get("Events", {}))
+    }
+    assert {"CrmWorkerFunction", "FeedFanoutFunction", "PendingSweepFunction"} <= background
+    assert not background & {
+        "IngestFunction",
+        "DevicePushFunction",
+        "FeedConnectionsFunction",
+        "DashboardFunction",
+    }
+
+    # And a background environment runs at a lower CPU priority than a foreground one
+    niceness = {}
+    for background_function in (False, True):
+        spec = FunctionSpec("TestFunction", f"{HANDLERS}.echo", 5.0, {}, background=background_function)
+        function = FunctionPool(spec, {}, 1, dict(os.environ))
+        pools.append(function)
+        niceness[background_function] = function.invoke({})["niceness"]
+    assert niceness[True] - niceness[False] == BACKGROUND_NICENESS

@@ -168,11 +168,12 @@ def test_concurrent_workers_keep_together_to_the_rate(worker_env, enqueue, crm, 
 def test_a_punch_with_no_turn_left_at_the_rate_comes_back_after_its_lease_at_no_cost(
     worker_env, trigger, enqueue, crm, stored
 ):
-    # Given a call every 2.1 s per worker (1 a second over 2 workers, stretched by the margin) and
-    # invocations with 4.2 s for their calls: room for the first call (which must end within its
-    # interval) however slow the claim before it, never for a second one
-    worker_env(CRM_MAX_RATE_PER_SECOND="1", WORKER_MAX_CONCURRENCY="2")
-    short = dataclasses.replace(trigger, function_timeout=4.2 + SAFETY_SECONDS)
+    # Given a call every 4.2 s per worker (1 every 2 s over 2 workers, stretched by the margin) and
+    # invocations with 8.4 s for their calls: room for the first call (which must end within its
+    # interval) if the claim before it takes less than 4.2 s (a loaded machine has taken over 2 s),
+    # never for a second one
+    worker_env(CRM_MAX_RATE_PER_SECOND="0.5", WORKER_MAX_CONCURRENCY="2")
+    short = dataclasses.replace(trigger, function_timeout=8.4 + SAFETY_SECONDS)
     first, second = enqueue("E1"), enqueue("E2")
     # When one invocation gets both: the second call's turn would come too late
     with calls_made() as calls:
@@ -185,7 +186,7 @@ def test_a_punch_with_no_turn_left_at_the_rate_comes_back_after_its_lease_at_no_
     [delivered] = [log_id for log_id in (first, second) if stored(log_id)["syncStatus"] == "synced"]
     [paced] = {first, second} - {delivered}
     [requeued] = requeues(calls)
-    assert requeued["DelaySeconds"] >= 5  # the lease: 4.2 s of calls and 1 s of bookkeeping, whole
+    assert requeued["DelaySeconds"] >= 8  # the lease: 8.4 s of calls and 1.5 s of bookkeeping, whole
     assert requeued["MessageAttributes"]["attempts"]["StringValue"] == "0"
     record = stored(paced)
     assert (record["syncStatus"], record["attempts"], record.get("history", [])) == ("pending", 0, [])

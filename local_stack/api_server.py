@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from local_stack.events import http_api_event
 from local_stack.functions import HttpRoute
+from local_stack.throttle import TOO_MANY_REQUESTS, RouteThrottle, ThrottleSettings
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway HTTP API's limit
 
@@ -48,6 +49,11 @@ class _Handler(BaseHTTPRequestHandler):
                 )
                 event["routeKey"] = f"{route.method.upper()} {route.path}"
                 event["pathParameters"] = parameters or None
+                if not self.server.throttle.admits(event["routeKey"]):
+                    self._send(
+                        HTTPStatus.TOO_MANY_REQUESTS, {"content-type": "application/json"}, TOO_MANY_REQUESTS
+                    )
+                    return
                 try:
                     result = route.function.invoke(event)
                 except Exception as error:  # API Gateway's answer when the function fails
@@ -91,10 +97,19 @@ def query_parameters(query: str) -> dict[str, str] | None:
 class LocalApiServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, host: str, port: int, routes: list[HttpRoute], verbose: bool = False) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        routes: list[HttpRoute],
+        verbose: bool = False,
+        throttle: ThrottleSettings | None = None,
+    ) -> None:
+        """`throttle`: the stage's route throttling (None: none)."""
         super().__init__((host, port), _Handler)
         self.routes = routes
         self.verbose = verbose
+        self.throttle = RouteThrottle(throttle)
 
     def log(self, line: str) -> None:
         if self.verbose:

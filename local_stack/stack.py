@@ -26,7 +26,8 @@ from local_stack.moto_replies import KeepAliveMotoServer
 from local_stack.provision import provision
 from local_stack.sqs_trigger import MotoQueueReader, SqsTrigger
 from local_stack.stream_trigger import MotoStreamReader, StreamTrigger, poll_stream_until
-from local_stack.template import Resolver, load_template
+from local_stack.template import Resolver, load_template, resources_of_type
+from local_stack.throttle import stage_throttle
 from local_stack.websocket_api import LocalWebSocketApi, websocket_routes
 
 HOST = "127.0.0.1"
@@ -144,7 +145,13 @@ class LocalStack:
         ApiKeyStore(boto3.client("dynamodb"), self.resolver.refs["ApiKeysTable"]).create(
             "local", frozenset(Scope), raw_key=self.config.api_key, rate_limit=NO_LIMIT
         )
-        self._api = LocalApiServer(HOST, self.config.api_port, http_routes(self.functions))
+        [http_api] = resources_of_type(template, "AWS::Serverless::HttpApi").values()
+        self._api = LocalApiServer(
+            HOST,
+            self.config.api_port,
+            http_routes(self.functions),
+            throttle=stage_throttle(http_api, self.resolver),
+        )
         self._spawn("http-api", self._api.serve_forever)
         self._feed = LocalWebSocketApi(
             HOST,

@@ -11,6 +11,7 @@ benchmark longer than the figure is worth.
 import argparse
 import gzip
 import json
+import os
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from bench.process_cpu import cpu_seconds
 from bench.soak import post_until_final
 from bench.stack_process import Stack, start_stack
 from local_stack.provision import STACK_PREFIX
@@ -77,6 +79,7 @@ def end_to_end(stack: Stack, client: httpx.Client, total: int, senders: int = 2)
     one more batch alone, sent while the worker still drains the others."""
     before = crm_count(client, stack.crm)
     batches = [fresh_punches(BATCH) for _ in range(total // BATCH)]
+    cpu_before = cpu_seconds(stack.process.pid)
     started = time.monotonic()
     with ThreadPoolExecutor(senders) as pool:
         times = list(pool.map(lambda batch: post_until_stored(client, stack.api, batch), batches))
@@ -84,7 +87,10 @@ def end_to_end(stack: Stack, client: httpx.Client, total: int, senders: int = 2)
     lone = post_until_stored(client, stack.api, fresh_punches(BATCH))
     wait_for_crm(client, stack.crm, before + total + BATCH)
     elapsed = time.monotonic() - started
+    cpu = cpu_seconds(stack.process.pid)
+    cpu.subtract(cpu_before)
     return {
+        "cpu_ms_per_punch": {part: seconds * 1000 / (total + BATCH) for part, seconds in cpu.most_common()},
         "punches_per_second": (total + BATCH) / elapsed,
         "seconds": elapsed,
         "batch_median": statistics.median(times),
@@ -176,10 +182,26 @@ def rows(figures: dict[str, Any]) -> list[tuple[str, str, str]]:
             f"sent alone, {flow['backlog']:.0f} punches still on their way to the CRM",
         ),
     ]
+    lines += cpu_rows(flow["cpu_ms_per_punch"])
     smallest = min(growth)
     for size, seconds in growth.items():
         ratio = f"{seconds / growth[smallest]:.2f}x the time at {smallest:,}" if size != smallest else ""
         lines.append((f"  500-punch batch, {size:,} stored", f"{seconds:.2f} s", ratio))
+    return lines
+
+
+def cpu_rows(ms_per_punch: dict[str, float]) -> list[tuple[str, str, str]]:
+    """Where a punch's CPU went end to end, and the rate that CPU allows on this machine's cores."""
+    total = sum(ms_per_punch.values())
+    cores = os.cpu_count() or 1
+    lines = [
+        (
+            "  CPU per punch, end to end",
+            f"{total:.1f} ms",
+            f"so at most {cores * 1000 / total:.0f} punches/s on {cores} cores, whatever the waits",
+        )
+    ]
+    lines += [(f"    {part}", f"{ms:.2f} ms", "") for part, ms in ms_per_punch.items() if ms >= 0.05]
     return lines
 
 

@@ -40,6 +40,12 @@ class _Handler(BaseHTTPRequestHandler):
         for route in self.server.routes:
             parameters = route.match(self.command, url.path)
             if parameters is not None:
+                route_key = f"{route.method.upper()} {route.path}"
+                if not self.server.throttle.admits(route_key):
+                    self._send(
+                        HTTPStatus.TOO_MANY_REQUESTS, {"content-type": "application/json"}, TOO_MANY_REQUESTS
+                    )
+                    return
                 event = http_api_event(
                     self.command,
                     url.path,
@@ -47,13 +53,8 @@ class _Handler(BaseHTTPRequestHandler):
                     dict(self.headers.items()),
                     query_parameters(url.query),
                 )
-                event["routeKey"] = f"{route.method.upper()} {route.path}"
+                event["routeKey"] = route_key
                 event["pathParameters"] = parameters or None
-                if not self.server.throttle.admits(event["routeKey"]):
-                    self._send(
-                        HTTPStatus.TOO_MANY_REQUESTS, {"content-type": "application/json"}, TOO_MANY_REQUESTS
-                    )
-                    return
                 try:
                     result = route.function.invoke(event)
                 except Exception as error:  # API Gateway's answer when the function fails

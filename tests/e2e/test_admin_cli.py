@@ -5,9 +5,7 @@ from datetime import datetime, timedelta
 
 import httpx
 import pytest
-from typer.testing import CliRunner
 
-from admin_cli.main import app
 from local_stack.running import wait_for as wait_until
 
 pytestmark = pytest.mark.e2e
@@ -16,22 +14,6 @@ pytestmark = pytest.mark.e2e
 def wait_for(condition, limit: float = 90) -> None:
     """Three delivery attempts, 10 s apart, then the DLQ: longer than most waits."""
     wait_until(condition, limit)
-
-
-@pytest.fixture
-def cli(local_stack):
-    runner = CliRunner()
-    environment = {
-        "AWS_PORT": local_stack.aws_url.rsplit(":", 1)[1],
-        "API_PORT": local_stack.api_url.rsplit(":", 1)[1],
-    }
-
-    def run(*args: str, expect: int = 0):
-        result = runner.invoke(app, ["--local", *args], env=environment)
-        assert result.exit_code == expect, result.output + repr(result.exception)
-        return result
-
-    return run
 
 
 def post(stack, body: dict, key: str | None = None) -> httpx.Response:

@@ -5,14 +5,15 @@ import json
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from click.testing import Result
 
 from attendance.data.aws import from_item
 from local_stack.running import RunningStack, local_client
-from tests.e2e.test_admin_cli import cli  # noqa: F401 - the CLI fixture
 
 pytestmark = pytest.mark.e2e
 
@@ -29,8 +30,7 @@ def punch(user: str, n: int) -> dict:
 
 
 def test_a_flooding_key_is_held_to_its_limit_and_the_other_keys_go_on(
-    stack: RunningStack,
-    cli,  # noqa: F811
+    stack: RunningStack, cli: Callable[..., Result]
 ) -> None:
     # Given a key limited to 4 requests a second and a key at the stack's default (10)
     flooder = json.loads(

@@ -14,9 +14,10 @@ import httpx
 class PushFailed(Exception):
     """The batch was not answered for; everything stays in the outbox."""
 
-    def __init__(self, message: str, overloaded: bool = False) -> None:
+    def __init__(self, message: str, overloaded: bool = False, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.overloaded = overloaded  # a smaller batch may get through where this one did not
+        self.retry_after = retry_after  # too many requests: the same batch may go after this many seconds
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ class HealthOutcome:
 DEFAULT_RETRY_AFTER_SECONDS = 2.0  # when a partial answer names no wait
 # Answers that say the batch was too much for the cloud at that moment (a 500 is also what a function
 # that ran out of time gives through API Gateway)
-_OVERLOADED = {413, 429, 500, 502, 503, 504}
+_OVERLOADED = {413, 500, 502, 503, 504}
 HEALTH_TIMEOUT_SECONDS = 10.0  # a report is small; a slow cloud must not hold up the next read for long
 _GZIP = {"Content-Encoding": "gzip"}
 
@@ -99,6 +100,13 @@ class CloudClient:
             raise PushFailed(f"connection lost mid-push: {type(error).__name__}: {error}", True) from error
         except httpx.HTTPError as error:
             raise PushFailed(f"cloud unreachable: {type(error).__name__}: {error}") from error
+        if response.status_code == httpx.codes.TOO_MANY_REQUESTS:
+            # Too many requests (our key's rate, or the API's throttle), not too big a batch: a smaller
+            # one would only mean more requests
+            raise PushFailed(
+                f"cloud answered HTTP 429: {response.text[:200]}",
+                retry_after=_retry_after(response.headers.get("Retry-After")),
+            )
         if response.status_code != httpx.codes.OK:
             raise PushFailed(
                 f"cloud answered HTTP {response.status_code}: {response.text[:200]}",

@@ -28,6 +28,7 @@ DELIVERED_MEMORY = timedelta(days=400)  # how long delivered punches are remembe
 # A partial answer's retryAfter up to this long is waited out within the pass, so a backlog keeps draining
 # (and `once` finishes its job); a longer one ends the pass, and no push starts before it has passed.
 RETRY_WAIT_LIMIT = 30.0
+RATE_LIMIT_HOLD_MIN = 1.0  # a 429 asking for no wait (or "0") still spaces the pushes out
 LONGEST_HOLD = 900.0  # no answer (nor a clock that jumped) holds pushes back longer than this
 
 
@@ -290,6 +291,11 @@ class Poller:
             try:
                 answer = self.cloud.push([json.loads(punch) for _, _, punch in batch])
             except PushFailed as error:
+                if error.retry_after is not None:  # too many requests: the same batch, later
+                    hold = max(error.retry_after, RATE_LIMIT_HOLD_MIN)
+                    logger.info("the cloud asked for fewer requests; next push in %g s", hold)
+                    self._hold_pushes(hold)
+                    continue
                 report.error = str(error)
                 logger.warning(
                     "push of %d failed, %d punches wait in the outbox: %s",
@@ -315,13 +321,17 @@ class Poller:
                 continue
             self.batch_size.shrink()
             self._resized(before, f"the cloud answered for {settled} of {len(batch)} in its time")
-            hold = min(answer.retry_after, LONGEST_HOLD)
-            self._no_push_before = time.monotonic() + hold
-            self.store.hold_pushes_until(datetime.now(UTC) + timedelta(seconds=hold))
+            self._hold_pushes(answer.retry_after)
             if not settled:  # nothing got through: leave it to the next pass rather than spin here
                 report.deferred = f"the cloud answered for none of {len(batch)} punches in its time"
                 break
         return report
+
+    def _hold_pushes(self, seconds: float) -> None:
+        """No push before `seconds` from now, in this pass or after a restart."""
+        hold = min(seconds, LONGEST_HOLD)
+        self._no_push_before = time.monotonic() + hold
+        self.store.hold_pushes_until(datetime.now(UTC) + timedelta(seconds=hold))
 
     def _settle(
         self, batch: list[tuple[int, str, str]], answer: PushAnswer, report: PushReport, seconds: float

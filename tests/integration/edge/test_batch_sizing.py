@@ -1,13 +1,16 @@
 """Push batches that adapt to a struggling cloud: retry items sent again, the size halved and grown back."""
 
 import logging
+import os
 import socket
 import threading
 import time
 from pathlib import Path
 
+import boto3
 import pytest
 
+from attendance.data.api_keys import ApiKeyStore
 from edge_poller.batch_size import BatchSize
 from edge_poller.cli import main
 from edge_poller.cloud import CloudClient, PushFailed
@@ -15,6 +18,7 @@ from edge_poller.config import load_config
 from edge_poller.poller import Poller
 from edge_poller.simulator import free_tcp_port
 from edge_poller.store import Store
+from tests.integration.edge.conftest import CLOUD_KEY
 
 
 def start_poller(config_path: Path) -> Poller:
@@ -238,3 +242,25 @@ def test_which_failures_say_the_batch_was_too_much():
     with pytest.raises(PushFailed, match="cloud unreachable") as refused:
         nobody.push([{"userId": "1"}])
     assert not refused.value.overloaded
+
+
+def test_a_key_over_its_rate_waits_and_keeps_its_batch_size(device, cloud, write_config, caplog):
+    # Given the cloud holds the poller's key to one request a second
+    keys = ApiKeyStore(boto3.client("dynamodb"), os.environ["API_KEYS_TABLE"])
+    assert keys.set_rate_limit(keys.find(CLOUD_KEY).key_id, 1)
+    _, simulator = device(serial="RATE", records=200)
+    config = write_config(cloud.url, [("front", simulator.port, {})], push_batch_size=50, push_batch_min=25)
+    poller = start_poller(config)
+    poller.read_devices()
+    # When it drains 200 records in batches of 50
+    with caplog.at_level(logging.INFO, logger="edge_poller"):
+        report = poller.drain()
+    # Then the cloud's 429s were waited out within the pass, the size never shrank, and all got through once
+    assert report.error is None
+    assert poller.store.pending_count() == 0
+    assert cloud.requests > 4  # some pushes came too soon and were refused
+    assert set(cloud.pushed()) == {50}
+    assert poller.batch_size.current == 50
+    assert "the cloud asked for fewer requests; next push in 1 s" in caplog.text
+    assert_each_punch_stored_once(cloud, 200)
+    poller.close()

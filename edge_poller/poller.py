@@ -380,7 +380,10 @@ class Poller:
 
 
 class Backoff:
-    """Waits between failed pushes: 5 s, doubling to 5 minutes; reset by a success."""
+    """Waits between failed pushes: 5 s, doubling to 5 minutes while nothing gets through; reset by a
+    success. A pass that pushed some batches before one failed found the cloud up: it waits the first
+    step again, so that a cloud failing now and then (a function that died, a timeout) is not treated
+    like one that is down."""
 
     def __init__(self, first: float = 5, longest: float = 300) -> None:
         self.first, self.longest = first, longest
@@ -390,8 +393,9 @@ class Backoff:
     def ready(self) -> bool:
         return time.monotonic() >= self.next_try
 
-    def failed(self) -> None:
-        self.delay = min(self.longest, self.delay * 2 if self.delay else self.first)
+    def failed(self, progressed: bool = False) -> None:
+        doubled = self.delay * 2 if self.delay and not progressed else self.first
+        self.delay = min(self.longest, doubled)
         self.next_try = time.monotonic() + self.delay
 
     def succeeded(self) -> None:
@@ -405,8 +409,9 @@ def run_forever(poller: Poller, stop: threading.Event) -> None:
         started = time.monotonic()
         poller.read_devices()
         if backoff.ready():
-            if poller.drain(stop=stop).error:
-                backoff.failed()
+            report = poller.drain(stop=stop)
+            if report.error:
+                backoff.failed(progressed=report.requests > 0)
             else:
                 backoff.succeeded()
                 poller.clear_confirmed_logs()

@@ -15,7 +15,7 @@ from edge_poller.batch_size import BatchSize
 from edge_poller.cli import main
 from edge_poller.cloud import CloudClient, PushFailed
 from edge_poller.config import load_config
-from edge_poller.poller import Poller
+from edge_poller.poller import Backoff, Poller
 from edge_poller.simulator import free_tcp_port
 from edge_poller.store import Store
 from tests.integration.edge.conftest import CLOUD_KEY
@@ -264,3 +264,22 @@ def test_a_key_over_its_rate_waits_and_keeps_its_batch_size(device, cloud, write
     assert "the cloud asked for fewer requests; next push in 1 s" in caplog.text
     assert_each_punch_stored_once(cloud, 200)
     poller.close()
+
+
+def test_the_backoff_doubles_only_while_nothing_gets_through():
+    # Given the service loop's backoff
+    backoff = Backoff(first=5, longest=300)
+    # When passes fail with nothing pushed, the wait doubles up to the longest
+    delays = []
+    for _ in range(8):
+        backoff.failed(progressed=False)
+        delays.append(backoff.delay)
+    assert delays == [5, 10, 20, 40, 80, 160, 300, 300]
+    # When a pass pushed batches before one failed, the cloud is up: the first step again
+    backoff.failed(progressed=True)
+    assert backoff.delay == 5
+    backoff.failed(progressed=True)
+    assert backoff.delay == 5
+    # And a clean pass resets it
+    backoff.succeeded()
+    assert backoff.ready()

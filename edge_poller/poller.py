@@ -394,8 +394,7 @@ class Backoff:
         return time.monotonic() >= self.next_try
 
     def failed(self, progressed: bool = False) -> None:
-        doubled = self.delay * 2 if self.delay and not progressed else self.first
-        self.delay = min(self.longest, doubled)
+        self.delay = min(self.longest, self.delay * 2 if self.delay and not progressed else self.first)
         self.next_try = time.monotonic() + self.delay
 
     def succeeded(self) -> None:

@@ -239,63 +239,31 @@ def sqs_scenario(sqs: Any) -> None:
 _SIGNED = (
     "AWS4-HMAC-SHA256 Credential=testing/20250101/us-east-1/{}/aws4_request, SignedHeaders=host, Signature=0"
 )
+
+
+def _signed(target: str, service: str) -> dict[str, str]:
+    """The headers of a JSON-protocol request for `target`, signed (in form) for `service`."""
+    return {"X-Amz-Target": target, "Authorization": _SIGNED.format(service)}
+
+
 _RAW_REQUESTS: list[tuple[str, str, dict[str, str], str]] = [
-    (
-        "POST",
-        "/",
-        {"X-Amz-Target": "DynamoDB_20120810.GetItem", "Authorization": _SIGNED.format("dynamodb")},
-        "{not json",
-    ),
-    (
-        "POST",
-        "/",
-        {"X-Amz-Target": "DynamoDB_20120810.GetItem", "Authorization": _SIGNED.format("dynamodb")},
-        "",
-    ),
-    (
-        "POST",
-        "/",
-        {"X-Amz-Target": "DynamoDB_20120810.GetItem", "Authorization": _SIGNED.format("dynamodb")},
-        "[]",
-    ),
-    ("POST", "/", {"X-Amz-Target": "AmazonSQS.GetQueueUrl", "Authorization": _SIGNED.format("sqs")}, "{}"),
-    ("POST", "/", {"X-Amz-Target": "AmazonSQS.NoSuchAction", "Authorization": _SIGNED.format("sqs")}, "{}"),
-    (
-        "POST",
-        "/",
-        {"X-Amz-Target": "DynamoDB_20120810.ListTables", "Authorization": _SIGNED.format("s3")},
-        "{}",
-    ),
+    ("POST", "/", _signed("DynamoDB_20120810.GetItem", "dynamodb"), "{not json"),
+    ("POST", "/", _signed("DynamoDB_20120810.GetItem", "dynamodb"), ""),
+    ("POST", "/", _signed("DynamoDB_20120810.GetItem", "dynamodb"), "[]"),
+    ("POST", "/", _signed("AmazonSQS.GetQueueUrl", "sqs"), "{}"),
+    ("POST", "/", _signed("AmazonSQS.NoSuchAction", "sqs"), "{}"),
+    ("POST", "/", _signed("DynamoDB_20120810.ListTables", "s3"), "{}"),
     ("POST", "/", {"X-Amz-Target": "DynamoDB_20120810.ListTables", "Authorization": "Bearer x"}, "{}"),
     ("POST", "/", {"X-Amz-Target": "DynamoDB_20120810.ListTables"}, "{}"),
-    (
-        "POST",
-        "/?x=1",
-        {"X-Amz-Target": "DynamoDB_20120810.ListTables", "Authorization": _SIGNED.format("dynamodb")},
-        "{}",
-    ),
-    (
-        "GET",
-        "/",
-        {"X-Amz-Target": "DynamoDB_20120810.ListTables", "Authorization": _SIGNED.format("dynamodb")},
-        "",
-    ),
+    ("POST", "/?x=1", _signed("DynamoDB_20120810.ListTables", "dynamodb"), "{}"),
+    ("GET", "/", _signed("DynamoDB_20120810.ListTables", "dynamodb"), ""),
     (
         "POST",
         "/",
-        {
-            "X-Amz-Target": "DynamoDB_20120810.ListTables",
-            "Authorization": _SIGNED.format("dynamodb"),
-            "Origin": "http://example.com",
-        },
+        _signed("DynamoDB_20120810.ListTables", "dynamodb") | {"Origin": "http://example.com"},
         "{}",
     ),
-    (
-        "POST",
-        "/",
-        {"X-Amz-Target": "DynamoDBStreams_20120810.ListStreams", "Authorization": _SIGNED.format("dynamodb")},
-        "{}",
-    ),
+    ("POST", "/", _signed("DynamoDBStreams_20120810.ListStreams", "dynamodb"), "{}"),
 ]
 
 

@@ -96,6 +96,8 @@ _RESPONSES = {
             422: "A well-formed punch whose time cannot be taken: no such date, or too far from now",
             429: RATE_LIMITED,
             **COMMON_ERRORS,
+            503: "Storage unavailable, or a punch of the same user less than the window from this one is still "
+            "being stored by another request (`retry`); send again after Retry-After seconds",
         }
     ),
 }

@@ -56,5 +56,5 @@ def test_judgement_names_the_exact_or_the_closest_near_duplicate():
 
 def test_a_day_record_gains_the_punch_and_a_version():
     day = DedupDay("U#day#1", 3, {"a": 1_000})
-    assert day.with_punch("b", 1_100) == DedupDay("U#day#1", 4, {"a": 1_000, "b": 1_100})
+    assert day.with_punch("b", 1_100, 5_000) == DedupDay("U#day#1", 4, {"a": 1_000, "b": 1_100}, 5_000)
     assert day.punches == {"a": 1_000}

@@ -1,10 +1,16 @@
 """Near-duplicate rule: no two accepted punches of one user lie less than the window apart.
 
 The dedup table keeps one record per user and UTC day: the punches accepted that day (logId -> epoch
-second) and a version. A punch is judged against its own day, and against the neighbouring day when it
-is less than a window from midnight. It is stored in one transaction with its day written back (the
-version one higher) and the neighbour's version checked, so requests racing for one user serialise on
-those records, and the outcome depends on the punches' own timestamps, never on when they arrived.
+second), a version and when a punch was last claimed in it. A punch is judged against its own day, and
+against the neighbouring day when it is less than a window from midnight. Its day is written back (the
+version one higher) on condition that it is still the version read, so requests racing for one user
+serialise on those records, and the outcome depends on the punches' own timestamps, never on when they
+arrived.
+
+The claim in the day record is written before the punch itself (a transaction of the two would cost each
+item twice). A claim can therefore outlive an invocation that died between the two writes: a duplicate
+stands only if the punch it matches is stored, and an abandoned claim is withdrawn once no invocation
+that wrote it can still be running.
 """
 
 from collections.abc import Iterable, Mapping
@@ -12,6 +18,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 DAY_SECONDS = 86_400
+# A claim's writer is a Lambda invocation, which its timeout ends within 15 minutes at most: a claim older
+# than this whose punch is not stored never will be.
+CLAIM_IN_FLIGHT_SECONDS = 900
 
 
 @dataclass(frozen=True)
@@ -21,10 +30,20 @@ class DedupDay:
     key: str
     version: int = 0
     punches: Mapping[str, int] = field(default_factory=dict)  # logId -> epoch second
+    claimed_at: int = 0  # epoch second of the latest claim (0: unknown, from before claims were timed)
 
-    def with_punch(self, log_id: str, epoch: int) -> "DedupDay":
-        """The record as it is once this punch is accepted."""
-        return DedupDay(self.key, self.version + 1, {**self.punches, log_id: epoch})
+    def with_punch(self, log_id: str, epoch: int, now: int) -> "DedupDay":
+        """The record as it is once this punch is claimed at `now`."""
+        return DedupDay(self.key, self.version + 1, {**self.punches, log_id: epoch}, now)
+
+    def without(self, log_id: str) -> "DedupDay":
+        """The record with an abandoned claim withdrawn."""
+        punches = {other: at for other, at in self.punches.items() if other != log_id}
+        return DedupDay(self.key, self.version + 1, punches, self.claimed_at)
+
+    def claims_may_be_in_flight(self, now: int) -> bool:
+        """Whether the invocation of its latest claim may still be about to store that punch."""
+        return now - self.claimed_at < CLAIM_IN_FLIGHT_SECONDS
 
 
 class Verdict(StrEnum):

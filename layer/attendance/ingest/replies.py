@@ -34,7 +34,8 @@ class BatchReply(BaseModel):
     """200 for every batch: how many of each outcome, and each item's result in order.
 
     An item whose status is `retry` was not stored: the request ran short of time before reaching it (a
-    slow or throttled store). Send those items again after `retryAfter` seconds (also the `Retry-After`
+    slow or throttled store), or a punch of the same user less than the window from it was still being
+    stored by another request. Send those items again after `retryAfter` seconds (also the `Retry-After`
     header); every other item's result is final."""
 
     model_config = ConfigDict(serialize_by_alias=True, validate_by_name=True)
@@ -59,6 +60,11 @@ def single_reply(result: ItemResult) -> tuple[HTTPStatus, PunchReply]:
         code = result.error or "invalid_punch"
         status = _REJECTION_STATUS.get(code, HTTPStatus.UNPROCESSABLE_ENTITY)
         raise ApiError(status, code, result.reason or "punch rejected")
+    if result.status is ItemStatus.RETRY:
+        wait = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        raise ApiError(
+            HTTPStatus.SERVICE_UNAVAILABLE, "retry", result.reason or "send it again", headers=wait
+        )
     reply = PunchReply(status=result.status.value, log_id=result.log_id or "", reason=result.reason)
     return _SINGLE_STATUS[result.status], reply
 

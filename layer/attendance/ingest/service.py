@@ -36,7 +36,7 @@ class ItemStatus(StrEnum):
     ACCEPTED = "accepted"
     DUPLICATE = "duplicate"
     REJECTED = "rejected"
-    RETRY = "retry"  # not stored: the request ran short of time before reaching it
+    RETRY = "retry"  # not stored: the request ran short of time before reaching it, or must wait for another
 
 
 def _omitted_when_none(value: object) -> bool:
@@ -239,6 +239,11 @@ def _result_of(
 ) -> ItemResult:
     if outcome is StoreOutcome.ACCEPTED:
         return ItemResult(index=index, status=ItemStatus.ACCEPTED, log_id=log_id)
+    if outcome is StoreOutcome.EARLIER_IN_FLIGHT:
+        reason = (
+            f"an earlier punch of user {punch.user_id} close to this one is still being stored; send it again"
+        )
+        return ItemResult(index=index, status=ItemStatus.RETRY, reason=reason)
     if outcome is StoreOutcome.DUPLICATE:
         return ItemResult(
             index=index, status=ItemStatus.DUPLICATE, log_id=log_id, reason="this punch was already received"

@@ -143,6 +143,9 @@ class PushService:
         results: list[ItemResult] = []
         for chunk in batched(punches, MAX_BATCH):
             results += self._ingest.ingest(list(chunk), _as_caller(device), source)
+        if any(result.status is ItemStatus.RETRY for result in results):
+            # A device resends a push that is not acknowledged; what this one stored is a duplicate then.
+            raise StoreUnavailable("a punch must wait for another of its user still being stored")
         for result in results:
             if result.status is ItemStatus.REJECTED:
                 logger.warning(

@@ -1,8 +1,12 @@
 """Punches for tests that store them below the API: a device in UTC, its local time the instant's."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+import boto3
+
+from attendance.data.punch_intake import PunchIntake, StoreResult
 from attendance.domain.punch import Punch, PunchSource, PunchType, punch_log_id
+from local_stack.template import Resolver
 
 
 def utc_punch(
@@ -23,3 +27,12 @@ def utc_punch(
         source=PunchSource.API,
         received_at=received_at or datetime.now(UTC),
     )
+
+
+def punch_intake(stack: Resolver) -> PunchIntake:
+    return PunchIntake(boto3.client("dynamodb"), stack.refs["PunchesTable"], stack.refs["DedupTable"])
+
+
+def store_punch(stack: Resolver, punch: Punch, window_seconds: int = 0) -> StoreResult:
+    """Store a punch as ingest does (judged on its dedup records when `window_seconds` is set)."""
+    return punch_intake(stack).add(punch, window_seconds, timedelta(days=1), datetime.now(UTC))

@@ -25,7 +25,7 @@ from attendance.commands.delivery import CommandDelivery
 from attendance.data.aws import client
 from attendance.data.commands import CommandStore
 from attendance.data.devices import DeviceStore
-from attendance.data.punches import PunchStore
+from attendance.data.punch_intake import PunchIntake
 from attendance.data.queue import PunchQueue
 from attendance.ingest.service import IngestService, ItemResult, ItemStatus
 from attendance.push.docs import ADMS_SECURITY, PUSH_TOKEN_PATTERN, adms_responses
@@ -68,7 +68,7 @@ def dependencies() -> PushService:
     devices = DeviceStore(dynamodb, settings.devices_table)
     ingest = IngestService(
         settings,
-        PunchStore(dynamodb, settings.punches_table, settings.dedup_table),
+        PunchIntake(dynamodb, settings.punches_table, settings.dedup_table),
         devices,
         PunchQueue(client("sqs"), settings.punch_queue_url),
     )

@@ -26,7 +26,7 @@ from attendance.api import (
 from attendance.data.api_keys import ApiKeyStore
 from attendance.data.aws import client
 from attendance.data.devices import DeviceStore
-from attendance.data.punches import PunchStore
+from attendance.data.punch_intake import PunchIntake
 from attendance.data.queue import PunchQueue
 from attendance.data.request_counts import RequestCounts
 from attendance.domain.keys import ApiKey, Scope
@@ -65,7 +65,7 @@ def dependencies() -> Dependencies:
     dynamodb = client("dynamodb")
     service = IngestService(
         settings,
-        PunchStore(dynamodb, settings.punches_table, settings.dedup_table),
+        PunchIntake(dynamodb, settings.punches_table, settings.dedup_table),
         DeviceStore(dynamodb, settings.devices_table),
         PunchQueue(client("sqs"), settings.punch_queue_url),
     )

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from attendance.data.aws import StoreUnavailable
 from attendance.data.devices import DeviceStore
-from attendance.data.punches import PunchStore, StoreOutcome
+from attendance.data.punch_intake import PunchIntake, StoreOutcome
 from attendance.data.queue import PunchQueue
 from attendance.domain.clock import InvalidTime, check_plausible, resolve_timestamp
 from attendance.domain.dedup import DedupDay, days_to_judge
@@ -76,13 +76,13 @@ class IngestService:
     def __init__(
         self,
         settings: PunchIntakeSettings,
-        store: PunchStore,
+        intake: PunchIntake,
         devices: DeviceStore,
         queue: PunchQueue,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._settings = settings
-        self._store = store
+        self._intake = intake
         self._devices = devices
         self._queue = queue
         self._clock = clock
@@ -184,7 +184,7 @@ class IngestService:
             for key in days_to_judge(punch.user_id, punch.epoch_seconds, window)
             if key
         }
-        return self._store.dedup_days(sorted(keys), now)
+        return self._intake.dedup_days(sorted(keys), now)
 
     def _store_group(
         self, group: list[tuple[int, Punch]], now: datetime, known: dict[str, DedupDay], budget: TimeBudget
@@ -208,7 +208,7 @@ class IngestService:
                 results |= {later: _not_reached(later) for later, _ in group[position:]}
                 break
             try:
-                stored = self._store.add(
+                stored = self._intake.add(
                     punch, self._settings.dedup_window_seconds, retention, now, known_days
                 )
             except StoreUnavailable as error:

@@ -1,7 +1,7 @@
 """The DLQ operations against moto's queues, including a stale message for a punch delivered meanwhile."""
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import boto3
 import pytest
@@ -10,13 +10,13 @@ from attendance.data.dead_letters import DeadLetterQueue
 from attendance.data.punches import PunchStore, StatusChange
 from attendance.data.queue import message_body
 from attendance.domain.punch import SyncStatus
-from tests.punches import utc_punch
+from tests.punches import store_punch, utc_punch
 
 
 @pytest.fixture
 def setup(stack):
     dynamodb, sqs = boto3.client("dynamodb"), boto3.client("sqs")
-    store = PunchStore(dynamodb, stack.refs["PunchesTable"], stack.refs["DedupTable"])
+    store = PunchStore(dynamodb, stack.refs["PunchesTable"])
     dlq = DeadLetterQueue(
         sqs,
         dynamodb,
@@ -27,7 +27,7 @@ def setup(stack):
 
     def dead(user: str, status: SyncStatus) -> str:
         punch = utc_punch(user, datetime(2025, 2, 10, 9, tzinfo=UTC), device="D")
-        store.add(punch, 60, timedelta(days=1), datetime.now(UTC))
+        store_punch(stack, punch, window_seconds=60)
         store.record_delivery(punch.log_id, datetime.now(UTC), status, "HTTP 503")
         sqs.send_message(QueueUrl=stack.refs["PunchDeadLetterQueue"], MessageBody=message_body(punch.log_id))
         return punch.log_id

@@ -9,14 +9,14 @@ import pytest
 from attendance.data.punches import UNDELIVERED_INDEX, PunchStore
 from attendance.domain.punch import SyncStatus
 from attendance.domain.shards import unsharded
-from tests.punches import utc_punch
+from tests.punches import store_punch, utc_punch
 
 NOW = datetime.now(UTC)
 
 
-def stored(store: PunchStore, user: str, status: SyncStatus | None = None) -> str:
+def stored(stack, store: PunchStore, user: str, status: SyncStatus | None = None) -> str:
     punch = utc_punch(user, datetime(2025, 2, 10, 9, tzinfo=UTC), received_at=NOW)
-    store.add(punch, 60, timedelta(days=1), NOW)
+    store_punch(stack, punch, window_seconds=60)
     if status:
         store.record_delivery(punch.log_id, NOW, status, "outcome")
     return punch.log_id
@@ -24,7 +24,7 @@ def stored(store: PunchStore, user: str, status: SyncStatus | None = None) -> st
 
 @pytest.fixture
 def store(stack):
-    return PunchStore(boto3.client("dynamodb"), stack.refs["PunchesTable"], stack.refs["DedupTable"])
+    return PunchStore(boto3.client("dynamodb"), stack.refs["PunchesTable"])
 
 
 def indexed(stack) -> dict[str, str]:
@@ -40,10 +40,10 @@ def indexed(stack) -> dict[str, str]:
 
 def test_a_punch_is_in_the_index_until_it_is_delivered(stack, store):
     # Given punches that are pending, retried, failed for good and delivered
-    pending = stored(store, "A")
-    retried = stored(store, "B", SyncStatus.PENDING)
-    failed = stored(store, "C", SyncStatus.FAILED)
-    delivered = stored(store, "D", SyncStatus.SYNCED)
+    pending = stored(stack, store, "A")
+    retried = stored(stack, store, "B", SyncStatus.PENDING)
+    failed = stored(stack, store, "C", SyncStatus.FAILED)
+    delivered = stored(stack, store, "D", SyncStatus.SYNCED)
     # Then only the undelivered are indexed, each under its status
     assert indexed(stack) == {pending: "pending", retried: "pending", failed: "failed"}
     # And an admin's purge moves the failed one to abandoned, where it stays
@@ -52,11 +52,11 @@ def test_a_punch_is_in_the_index_until_it_is_delivered(stack, store):
     assert delivered not in indexed(stack)
 
 
-def test_counts_come_from_the_index_and_the_table(store):
-    stored(store, "A")
-    stored(store, "B", SyncStatus.FAILED)
-    stored(store, "C", SyncStatus.SYNCED)
-    stored(store, "D", SyncStatus.SYNCED)
+def test_counts_come_from_the_index_and_the_table(stack, store):
+    stored(stack, store, "A")
+    stored(stack, store, "B", SyncStatus.FAILED)
+    stored(stack, store, "C", SyncStatus.SYNCED)
+    stored(stack, store, "D", SyncStatus.SYNCED)
     expected = {"synced": 2, "pending": 1, "failed": 1, "abandoned": 0}
     assert store.count_by_status() == expected
     assert store.count_on_date("2025-02-10") == expected
@@ -66,9 +66,9 @@ def test_counts_come_from_the_index_and_the_table(store):
 
 def test_backfill_indexes_punches_stored_before_the_sharded_keys(stack, store):
     # Given punches stored by an earlier release, which wrote neither the date shard nor the undelivered key
-    pending, failed = stored(store, "A"), stored(store, "B", SyncStatus.FAILED)
+    pending, failed = stored(stack, store, "A"), stored(stack, store, "B", SyncStatus.FAILED)
     old = {pending, failed}
-    delivered = stored(store, "C", SyncStatus.SYNCED)
+    delivered = stored(stack, store, "C", SyncStatus.SYNCED)
     dynamodb = boto3.client("dynamodb")
     for log_id in {*old, delivered}:
         dynamodb.update_item(

@@ -17,7 +17,7 @@ from attendance.domain.punch import SyncStatus
 from functions.deliveries import app as deliveries_app
 from local_stack.template import Resolver
 from tests.integration.http_calls import Reply, call_route
-from tests.punches import utc_punch
+from tests.punches import store_punch, utc_punch
 
 ADMIN_KEY, READ_KEY, INGEST_KEY = "admin-key", "read-key", "ingest-key"
 
@@ -45,15 +45,15 @@ def api(deliveries_env) -> Callable[..., Reply]:
 
 @pytest.fixture
 def punches(stack: Resolver) -> PunchStore:
-    return PunchStore(boto3.client("dynamodb"), stack.refs["PunchesTable"], stack.refs["DedupTable"])
+    return PunchStore(boto3.client("dynamodb"), stack.refs["PunchesTable"])
 
 
 @pytest.fixture
-def add_punch(punches: PunchStore) -> Callable[..., str]:
+def add_punch(stack: Resolver) -> Callable[..., str]:
     def add(user_id: str, device_id: str = "DEV-1", minutes_ago: int = 5) -> str:
         instant = (datetime.now(UTC) - timedelta(minutes=minutes_ago)).replace(microsecond=0)
         punch = utc_punch(user_id, instant, device_id, received_at=instant)
-        punches.add(punch, 0, timedelta(days=1), datetime.now(UTC))
+        store_punch(stack, punch)
         return punch.log_id
 
     return add

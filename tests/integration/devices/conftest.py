@@ -3,7 +3,7 @@
 import importlib
 import json
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -11,7 +11,6 @@ import pytest
 
 from attendance.data.api_keys import ApiKeyStore
 from attendance.data.devices import DeviceStore
-from attendance.data.punches import PunchStore
 from attendance.domain.keys import Scope
 from functions.device_health import app as health_app
 from functions.device_push import app as push_app
@@ -21,7 +20,7 @@ from local_stack.template import Resolver
 from tests.integration.device_push.conftest import PushReply
 from tests.integration.device_push.conftest import call as push_call
 from tests.integration.http_calls import Reply, call_route
-from tests.punches import utc_punch
+from tests.punches import store_punch, utc_punch
 
 ADMIN_KEY, READ_KEY, INGEST_KEY, POLLER_KEY = "admin-key", "read-key", "ingest-key", "poller-key"
 POLLER_DEVICES = frozenset({"EDGE-1"})  # the poller's key may report for these devices only
@@ -79,11 +78,9 @@ def registry(stack: Resolver) -> DeviceStore:
 
 @pytest.fixture
 def add_punch(stack: Resolver) -> Callable[..., str]:
-    store = PunchStore(boto3.client("dynamodb"), stack.refs["PunchesTable"], stack.refs["DedupTable"])
-
     def add(device_id: str, user_id: str, instant: datetime) -> str:
         punch = utc_punch(user_id, instant, device_id)
-        store.add(punch, 0, timedelta(days=1), datetime.now(UTC))
+        store_punch(stack, punch)
         return punch.log_id
 
     return add

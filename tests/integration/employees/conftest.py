@@ -17,7 +17,7 @@ from admin_cli.target import OUTPUTS, Target
 from attendance.data.api_keys import ApiKeyStore
 from attendance.data.devices import DeviceStore
 from attendance.data.employees import EmployeeStore
-from attendance.data.punches import PunchStore
+from attendance.data.punch_intake import PunchIntake
 from attendance.data.queue import PunchQueue
 from attendance.data.schedules import ScheduleStore
 from attendance.domain.keys import Scope
@@ -100,7 +100,7 @@ def punch(stack: Resolver) -> Callable[..., str]:
     dynamodb = boto3.client("dynamodb")
     service = IngestService(
         settings,
-        PunchStore(dynamodb, settings.punches_table, settings.dedup_table),
+        PunchIntake(dynamodb, settings.punches_table, settings.dedup_table),
         DeviceStore(dynamodb, settings.devices_table),
         PunchQueue(boto3.client("sqs"), settings.punch_queue_url),
     )

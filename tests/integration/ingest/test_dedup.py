@@ -163,11 +163,11 @@ def test_a_punch_judged_on_what_was_read_before_a_racing_write_is_still_refused(
     # (the interleaving two racing requests can have: both read, then both write)
     from datetime import UTC, datetime, timedelta
 
-    from attendance.data.punches import PunchStore, StoreOutcome
+    from attendance.data.punch_intake import PunchIntake, StoreOutcome
     from attendance.domain.dedup import DedupDay, days_to_judge
     from tests.punches import utc_punch
 
-    store = PunchStore(boto3.client("dynamodb"), stack.refs["PunchesTable"], stack.refs["DedupTable"])
+    store = PunchIntake(boto3.client("dynamodb"), stack.refs["PunchesTable"], stack.refs["DedupTable"])
     taps = [
         utc_punch("U1", datetime.fromisoformat(at + "+00:00"), device)
         for device, at in zip(("DEV1", "DEV2"), times, strict=True)

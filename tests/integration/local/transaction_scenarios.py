@@ -1,6 +1,6 @@
 """TransactWriteItems requests and what moto makes of them, identical whether or not moto is patched.
 
-Each scenario sends its transactions to a fresh in-process moto, through PunchStore where the project
+Each scenario sends its transactions to a fresh in-process moto, through PunchIntake where the project
 sends them, and observes what came back for each transaction and what the tables hold afterwards.
 `python -m tests.integration.local.transaction_scenarios` prints every observation as JSON from a fresh
 interpreter, where local_stack.moto_patches was never imported: moto exactly as released.
@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.dynamodb.models import DynamoDBBackend
 
-from attendance.data.punches import PunchStore
+from attendance.data.punch_intake import PunchIntake
 from attendance.domain.punch import Punch, PunchSource, PunchType, punch_log_id
 from local_stack.provision import provision
 from local_stack.template import load_template
@@ -62,10 +62,10 @@ class Arrival:
 
 
 def stored(*arrivals: Arrival) -> Scenario:
-    """Each punch through PunchStore.add, in order, as the ingest service stores one user's batch."""
+    """Each punch through PunchIntake.add, in order, as the ingest service stores one user's batch."""
 
     def send(dynamodb: Any) -> list[str]:
-        store = PunchStore(dynamodb, PUNCHES_TABLE, DEDUP_TABLE)
+        store = PunchIntake(dynamodb, PUNCHES_TABLE, DEDUP_TABLE)
         results = [
             store.add(arrival.punch(), arrival.window_seconds, _RETENTION, arrival.now)
             for arrival in arrivals
@@ -191,7 +191,7 @@ SCENARIOS: dict[str, Scenario] = {
         Arrival("08:00:10", user="B"),
         Arrival("08:01:10", user="B"),
     ),
-    # Beyond what PunchStore sends: moto's rules for what a transaction cannot do.
+    # Beyond what PunchIntake sends: moto's rules for what a transaction cannot do.
     "a failed check on an absent item returns no item": raw(
         [
             {

@@ -3,14 +3,13 @@
 import importlib
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 import pytest
 
 from attendance.data.api_keys import ApiKeyStore
-from attendance.data.punches import PunchStore
 from attendance.data.schedules import ScheduleStore
 from attendance.domain.clock import resolve_timestamp
 from attendance.domain.keys import Scope
@@ -18,6 +17,7 @@ from attendance.domain.punch import Punch, PunchSource, PunchType, punch_log_id
 from functions.reports import app as reports_app
 from local_stack.events import LambdaContext, http_api_event
 from local_stack.template import Resolver
+from tests.punches import store_punch
 
 REPORTS_KEY, INGEST_KEY = "reports-key", "ingest-only-key"
 
@@ -45,8 +45,6 @@ def schedules(stack: Resolver) -> ScheduleStore:
 
 @pytest.fixture
 def add_punch(stack: Resolver) -> Callable[..., None]:
-    store = PunchStore(boto3.client("dynamodb"), stack.refs["PunchesTable"], stack.refs["DedupTable"])
-
     def add(user: str, local: str, kind: str, zone: str = "Europe/Berlin", device: str = "DEV1") -> None:
         resolved = resolve_timestamp(local, zone, zone)
         punch = Punch(
@@ -60,7 +58,7 @@ def add_punch(stack: Resolver) -> Callable[..., None]:
             source=PunchSource.API,
             received_at=datetime.now(UTC),
         )
-        store.add(punch, 0, timedelta(days=1), datetime.now(UTC))
+        store_punch(stack, punch)
 
     return add
 

@@ -21,6 +21,7 @@ from functions.crm_worker import app as worker_app
 from local_stack.mock_crm import GENERIC_PATH, MockCrmServer
 from local_stack.sqs_trigger import SqsTrigger
 from local_stack.template import Resolver
+from tests.punches import punch_intake
 
 VISIBILITY_SECONDS = 1  # short in tests; 10 in the template
 
@@ -66,13 +67,14 @@ def trigger(stack: Resolver, worker_env) -> SqsTrigger:
 
 @pytest.fixture
 def store(stack: Resolver) -> PunchStore:
-    return PunchStore(boto3.client("dynamodb"), stack.refs["PunchesTable"], stack.refs["DedupTable"])
+    return PunchStore(boto3.client("dynamodb"), stack.refs["PunchesTable"])
 
 
 @pytest.fixture
-def enqueue(stack: Resolver, store: PunchStore) -> Callable[..., str]:
+def enqueue(stack: Resolver) -> Callable[..., str]:
     """Store a punch as ingest does and put its logId on the punch queue."""
     queue = PunchQueue(boto3.client("sqs"), stack.refs["PunchQueue"])
+    intake = punch_intake(stack)  # its client made now: calls a test records are the worker's alone
     counter = iter(range(10_000))
 
     def add(
@@ -91,7 +93,7 @@ def enqueue(stack: Resolver, store: PunchStore) -> Callable[..., str]:
             source=PunchSource.API,
             received_at=datetime.now(UTC),
         )
-        store.add(punch, 60, timedelta(days=1), datetime.now(UTC))
+        intake.add(punch, 60, timedelta(days=1), datetime.now(UTC))
         assert not queue.send([punch.log_id])
         return punch.log_id
 

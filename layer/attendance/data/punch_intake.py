@@ -1,0 +1,267 @@
+"""Taking punches in: each new punch stored once, judged on its user-day dedup records (domain/dedup.py).
+
+The dedup table holds one TTL'd record per user and UTC day; the punches table one item per accepted punch.
+"""
+
+import time
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from attendance.data.aws import StoreUnavailable, batch_get, from_item, to_item, unavailable_on_aws_errors
+from attendance.data.punches import punch_item
+from attendance.domain.dedup import DedupDay, Judgement, Verdict, days_to_judge, judge
+from attendance.domain.punch import Punch
+
+logger = Logger(child=True)
+
+_CONFLICT_RETRIES = 5
+_CLAIM_CHECK_DELAYS = (0.05, 0.1, 0.2, 0.4, 0.4)  # how long a near duplicate waits for a claimed punch
+
+
+class StoreOutcome(StrEnum):
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    NEAR_DUPLICATE = "near_duplicate"
+    EARLIER_IN_FLIGHT = "earlier_in_flight"  # near a punch claimed but not stored yet: not stored, send again
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    outcome: StoreOutcome
+    log_id: str  # the new punch's logId, or the earlier punch's for a duplicate
+
+
+_VERDICT_OUTCOMES = {Verdict.EXACT: StoreOutcome.DUPLICATE, Verdict.NEAR: StoreOutcome.NEAR_DUPLICATE}
+
+
+class PunchIntake:
+    def __init__(self, client: Any, punches_table: str, dedup_table: str) -> None:
+        self._client = client
+        self._punches_table = punches_table
+        self._dedup_table = dedup_table
+
+    def add(
+        self,
+        punch: Punch,
+        window_seconds: int,
+        retention: timedelta,
+        now: datetime,
+        known_days: dict[str, DedupDay] | None = None,
+    ) -> StoreResult:
+        """Store a new punch unless it is an exact or near duplicate (attendance/domain/dedup.py).
+
+        `known_days` carries the dedup records this caller has read or written, so that one user's punches
+        in a request read each day once; a record that moved on meanwhile is read again.
+        """
+        if window_seconds <= 0:
+            return self._put_new(punch, now)
+        known = {} if known_days is None else known_days
+        keys = [key for key in days_to_judge(punch.user_id, punch.epoch_seconds, window_seconds) if key]
+        for attempt in range(_CONFLICT_RETRIES):
+            days = [known.get(key) or self._dedup_day(key, now, consistent=attempt > 0) for key in keys]
+            known |= {day.key: day for day in days}
+            judgement = judge(punch.log_id, punch.epoch_seconds, window_seconds, days)
+            if judgement.verdict is Verdict.NEW:
+                result = self._store_new(punch, days, retention, now, known, attempt)
+            else:
+                result = self._confirm_earlier(punch, judgement, days, now)
+            if result:
+                return result
+            for key in keys:  # a racing request wrote one of the days, or a claim was withdrawn
+                known.pop(key, None)
+        raise StoreUnavailable("storing a punch kept conflicting with concurrent requests")
+
+    def _store_new(
+        self,
+        punch: Punch,
+        days: list[DedupDay],
+        retention: timedelta,
+        now: datetime,
+        known: dict[str, DedupDay],
+        attempt: int,
+    ) -> StoreResult | None:
+        """Claim the punch in its day, then store it; None when a day moved on since it was read."""
+        own, *neighbour = days
+        claimed = own.with_punch(punch.log_id, punch.epoch_seconds, int(now.timestamp()))
+        expires = now + retention
+        if neighbour:
+            return self._store_beside_midnight(punch, claimed, neighbour[0], expires, now, known, attempt)
+        moved_on = self._client.exceptions.ConditionalCheckFailedException
+        with unavailable_on_aws_errors("storing a punch"):
+            try:
+                self._client.put_item(**self._put_day(claimed, expires)["Put"])
+            except moved_on:
+                return None
+        known[claimed.key] = claimed
+        return self._put_new(punch, now)
+
+    def _store_beside_midnight(
+        self,
+        punch: Punch,
+        claimed: DedupDay,
+        neighbour: DedupDay,
+        expires: datetime,
+        now: datetime,
+        known: dict[str, DedupDay],
+        attempt: int,
+    ) -> StoreResult | None:
+        """A punch less than a window from midnight is judged on two days: its own is written and the
+        neighbour's version checked with the punch itself in one transaction (a rare case, at twice the
+        units), so that nothing lands between the check and the write."""
+        actions = [
+            self._put_punch(punch, now),
+            self._put_day(claimed, expires),
+            self._day_unchanged(neighbour),
+        ]
+        reasons = self._transact(actions)
+        if reasons is None:
+            known[claimed.key] = claimed
+            return StoreResult(StoreOutcome.ACCEPTED, punch.log_id)
+        if _failed(reasons[0]):
+            return StoreResult(StoreOutcome.DUPLICATE, punch.log_id)
+        if not any(_failed(reason) for reason in reasons):
+            time.sleep(0.02 * 2**attempt)  # a concurrent transaction, not a changed day: back off
+        return None
+
+    def _put_new(self, punch: Punch, now: datetime) -> StoreResult:
+        """Put a punch on condition that no punch has its logId: one stored before its dedup record expired,
+        or by a request racing this one to store a claimed punch, makes it a duplicate."""
+        exists = self._client.exceptions.ConditionalCheckFailedException
+        with unavailable_on_aws_errors("storing a punch"):
+            try:
+                self._client.put_item(**self._put_punch(punch, now)["Put"])
+            except exists:
+                return StoreResult(StoreOutcome.DUPLICATE, punch.log_id)
+        return StoreResult(StoreOutcome.ACCEPTED, punch.log_id)
+
+    def _confirm_earlier(
+        self, punch: Punch, judgement: Judgement, days: list[DedupDay], now: datetime
+    ) -> StoreResult | None:
+        """A duplicate stands once the punch it matches is stored. A claim whose punch is missing belongs to
+        an invocation still storing it, or to one that died before it could: this very punch is then
+        stored now; a near duplicate waits for the earlier punch, or for its claim to be withdrawn (None:
+        judge again)."""
+        if self._stored(judgement.log_id, wait=judgement.verdict is Verdict.NEAR):
+            return StoreResult(_VERDICT_OUTCOMES[judgement.verdict], judgement.log_id)
+        if judgement.verdict is Verdict.EXACT:
+            return self._put_new(punch, now)
+        [day] = [day for day in days if judgement.log_id in day.punches]
+        if day.claims_may_be_in_flight(int(now.timestamp())):
+            return StoreResult(StoreOutcome.EARLIER_IN_FLIGHT, judgement.log_id)
+        self._withdraw_claim(day, judgement.log_id)
+        return None
+
+    def _stored(self, log_id: str, wait: bool) -> bool:
+        """Whether the punch is stored; with `wait`, checked again over about a second (an invocation puts
+        its punch a few milliseconds after claiming it)."""
+        for delay in (0.0, *_CLAIM_CHECK_DELAYS) if wait else (0.0,):
+            time.sleep(delay)
+            if self._exists(log_id):
+                return True
+        return False
+
+    def _exists(self, log_id: str) -> bool:
+        with unavailable_on_aws_errors("reading a punch"):
+            reply = self._client.get_item(
+                TableName=self._punches_table,
+                Key=to_item({"logId": log_id}),
+                ConsistentRead=True,
+                ProjectionExpression="logId",
+            )
+        return "Item" in reply
+
+    def _withdraw_claim(self, day: DedupDay, log_id: str) -> None:
+        """Take an abandoned claim out of its day; a day that moved on meanwhile is judged again as it is."""
+        logger.warning("abandoned dedup claim withdrawn", extra={"logId": log_id, "day": day.key})
+        moved_on = self._client.exceptions.ConditionalCheckFailedException
+        with unavailable_on_aws_errors("withdrawing a dedup claim"), suppress(moved_on):
+            self._client.update_item(
+                TableName=self._dedup_table,
+                Key=to_item({"pk": day.key}),
+                UpdateExpression="SET version = :next REMOVE punches.#claim",
+                ConditionExpression="version = :read",
+                ExpressionAttributeNames={"#claim": log_id},
+                ExpressionAttributeValues=to_item({":next": day.version + 1, ":read": day.version}),
+            )
+
+    def dedup_days(self, keys: list[str], now: datetime) -> dict[str, DedupDay]:
+        """Many user-days' records at once (a batch's), a hundred keys a request."""
+        found = {key: DedupDay(key) for key in keys}
+        items = batch_get(
+            self._client, self._dedup_table, [{"pk": key} for key in keys], "reading the dedup records"
+        )
+        for day in (_dedup_day_from(item, now) for item in items):
+            found[day.key] = day
+        return found
+
+    def _dedup_day(self, key: str, now: datetime, consistent: bool) -> DedupDay:
+        with unavailable_on_aws_errors("reading the dedup records"):
+            reply = self._client.get_item(
+                TableName=self._dedup_table, Key=to_item({"pk": key}), ConsistentRead=consistent
+            )
+        return _dedup_day_from(from_item(reply["Item"]), now) if "Item" in reply else DedupDay(key)
+
+    def _put_day(self, day: DedupDay, expires: datetime) -> dict[str, Any]:
+        item = {
+            "pk": day.key,
+            "version": day.version,
+            "punches": dict(day.punches),
+            "claimedAt": day.claimed_at,
+        }
+        return {
+            "Put": {
+                "TableName": self._dedup_table,
+                "Item": to_item(item | {"expiresAt": int(expires.timestamp())}),
+            }
+            | _read_at(day.version - 1)
+        }
+
+    def _day_unchanged(self, day: DedupDay) -> dict[str, Any]:
+        return {
+            "ConditionCheck": {"TableName": self._dedup_table, "Key": to_item({"pk": day.key})}
+            | _read_at(day.version)
+        }
+
+    def _transact(self, actions: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+        """None when the transaction went through, else DynamoDB's reason for each action."""
+        with unavailable_on_aws_errors("storing a punch"):
+            try:
+                self._client.transact_write_items(TransactItems=actions)
+            except self._client.exceptions.TransactionCanceledException as cancelled:
+                return cancelled.response.get("CancellationReasons", [])
+        return None
+
+    def _put_punch(self, punch: Punch, now: datetime) -> dict[str, Any]:
+        return {
+            "Put": {
+                "TableName": self._punches_table,
+                "Item": to_item(punch_item(punch, now)),
+                "ConditionExpression": "attribute_not_exists(logId)",
+            }
+        }
+
+
+def _dedup_day_from(values: dict[str, Any], now: datetime) -> DedupDay:
+    """A user-day's record; one past its retention counts as empty but keeps its version."""
+    live = values["expiresAt"] >= int(now.timestamp())
+    punches = {log_id: int(epoch) for log_id, epoch in values["punches"].items()} if live else {}
+    return DedupDay(values["pk"], int(values["version"]), punches, int(values.get("claimedAt", 0)))
+
+
+def _failed(reason: dict[str, Any]) -> bool:
+    return reason.get("Code") == "ConditionalCheckFailed"
+
+
+def _read_at(version: int) -> dict[str, Any]:
+    """The condition that a dedup day record is still as it was read (version 0: there was none)."""
+    if version == 0:
+        return {"ConditionExpression": "attribute_not_exists(pk)"}
+    return {
+        "ConditionExpression": "version = :read",
+        "ExpressionAttributeValues": to_item({":read": version}),
+    }

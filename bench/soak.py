@@ -3,7 +3,8 @@
 Several sources at once (API batches, ADMS pushes, edge pollers reading device simulators), a fifth of
 the punches duplicates (exact re-sends and near-duplicate taps), a CRM failing a third of the time with
 5xx and timeouts and then recovering, ingest dying between the table write and the queue send now and
-then, and an edge poller killed mid-push and restarted. At the end every punch stored is either
+then, ingest dying between a punch's claim in its dedup record and the punch's own write now and then,
+and an edge poller killed mid-push and restarted. At the end every punch stored is either
 delivered to the CRM exactly once (by Idempotency-Key) or sits in the DLQ marked failed, and every punch
 sent is stored or was a near duplicate of a stored one.
 """
@@ -68,6 +69,13 @@ CHAOS = {
     "LOCAL_PARAMETERS": "PendingRequeueMinutes=1,LogLevel=WARNING",
     "LOCAL_SCHEDULE_SECONDS": "15",
     "LOCAL_CHAOS_CRASH_BEFORE_QUEUE": "0.1",
+    "LOCAL_CHAOS_CRASH_BEFORE_STORE": "0.05",
+}
+# What the stack's log says the chaos did (local_stack/chaos.py; the ingest's warning)
+CHAOS_EVENTS = {
+    "ingest deaths between the table write and the queue send": "dies between the table write and the queue send",
+    "ingest deaths between a punch's claim and its store": "dies between a punch's claim and its store",
+    "abandoned claims withdrawn": "abandoned dedup claim withdrawn",
 }
 
 
@@ -345,12 +353,17 @@ def account(stack: Stack, sent: Sent) -> dict[str, int]:
     }
 
 
-def run(scale: int, seed: int = 7) -> dict[str, int]:
+def chaos_events(stack: Stack) -> dict[str, int]:
+    log = Path(stack.log.name).read_text()
+    return {label: log.count(line) for label, line in CHAOS_EVENTS.items()}
+
+
+def run(scale: int, seed: int = 7, chaos: dict[str, str] = CHAOS) -> dict[str, int]:
     rng = random.Random(seed)
     day = datetime.now(ZoneInfo(ZONE)).replace(
         tzinfo=None, hour=0, minute=0, second=0, microsecond=0
     ) - timedelta(days=1)
-    stack = start_stack(CHAOS)
+    stack = start_stack(chaos)
     started = time.monotonic()
     sent = Sent()
     pollers: list[EdgePoller] = []
@@ -382,9 +395,11 @@ def run(scale: int, seed: int = 7) -> dict[str, int]:
         )
         print("the CRM recovers; waiting for every punch to settle", file=sys.stderr)
         settle(stack, limit=300 + scale)
-        return account(stack, sent) | {
-            "seconds from the first send to all settled": round(time.monotonic() - started)
-        }
+        return (
+            account(stack, sent)
+            | chaos_events(stack)
+            | {"seconds from the first send to all settled": round(time.monotonic() - started)}
+        )
     finally:
         for poller in pollers:
             poller.stop()

@@ -2,42 +2,54 @@
 each execution environment (the functions' own processes), where the failures happen on AWS.
 
 LOCAL_CHAOS_CRASH_BEFORE_QUEUE=p    ingest dies, with chance p, after storing punches and before queueing
+LOCAL_CHAOS_CRASH_BEFORE_STORE=p    ingest dies, with chance p, after claiming a punch in its dedup record and
+                                    before storing the punch itself
 LOCAL_CHAOS_DYNAMODB_LATENCY_MS=n   every DynamoDB request a function sends waits n ms first, as against a
                                     throttled table whose requests botocore backs off and retries
 """
 
 import os
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 CRASH_VARIABLE = "LOCAL_CHAOS_CRASH_BEFORE_QUEUE"
+CLAIM_CRASH_VARIABLE = "LOCAL_CHAOS_CRASH_BEFORE_STORE"
 LATENCY_VARIABLE = "LOCAL_CHAOS_DYNAMODB_LATENCY_MS"
 
 
 @dataclass(frozen=True)
 class Chaos:
     crash_before_queue: float = 0.0
+    crash_before_store: float = 0.0
     dynamodb_latency_ms: float = 0.0
 
     @classmethod
     def from_environment(cls, environment: Mapping[str, str] = os.environ) -> "Chaos":
         return cls(
             crash_before_queue=float(environment.get(CRASH_VARIABLE) or 0),
+            crash_before_store=float(environment.get(CLAIM_CRASH_VARIABLE) or 0),
             dynamodb_latency_ms=float(environment.get(LATENCY_VARIABLE) or 0),
         )
 
     def environment(self) -> dict[str, str]:
         """The variables that carry this chaos into an execution environment."""
-        values = {CRASH_VARIABLE: self.crash_before_queue, LATENCY_VARIABLE: self.dynamodb_latency_ms}
+        values = {
+            CRASH_VARIABLE: self.crash_before_queue,
+            CLAIM_CRASH_VARIABLE: self.crash_before_store,
+            LATENCY_VARIABLE: self.dynamodb_latency_ms,
+        }
         return {name: str(value) for name, value in values.items() if value}
 
     def install(self) -> None:
         """In an execution environment, before its handler creates its clients."""
         if self.crash_before_queue:
             install_crash_before_queue(self.crash_before_queue)
+        if self.crash_before_store:
+            install_crash_before_store(self.crash_before_store)
         if self.dynamodb_latency_ms:
             slow_dynamodb(self.dynamodb_latency_ms)
 
@@ -47,16 +59,49 @@ NO_CHAOS = Chaos()
 
 def slow_dynamodb(milliseconds: float) -> Callable[[], None]:
     """Delay every DynamoDB request of the clients boto3 creates from now on; returns the undo."""
-    import boto3
 
     def wait(**_: Any) -> None:
         time.sleep(milliseconds / 1000)
 
+    return _on_every_client("before-sign.dynamodb", wait, "chaos-dynamodb-latency")
+
+
+def _on_every_client(event: str, handler: Callable[..., None], unique_id: str) -> Callable[[], None]:
+    """A botocore hook on the clients boto3 creates from now on; returns the undo."""
+    import boto3
+
     if boto3.DEFAULT_SESSION is None:
         boto3.setup_default_session()
     events = boto3.DEFAULT_SESSION.events  # type: ignore[union-attr]
-    events.register("before-sign.dynamodb", wait, unique_id="chaos-dynamodb-latency")
-    return lambda: events.unregister("before-sign.dynamodb", unique_id="chaos-dynamodb-latency")
+    events.register(event, handler, unique_id=unique_id)
+    return lambda: events.unregister(event, unique_id=unique_id)
+
+
+def install_crash_before_store(probability: float) -> None:
+    """Now and then, an ingest request dies after its first punch's claim in the dedup table and before the
+    punch itself is put, as a Lambda killed between the two writes would. The client gets no answer and
+    sends the punch again, which stores it; a near duplicate meanwhile is sent back to retry."""
+    from attendance.ingest.service import IngestService
+
+    doomed = threading.Event()
+    punches_table = os.environ.get("PUNCHES_TABLE")
+
+    def die_before_the_punch(params: dict[str, Any], **_: Any) -> None:
+        if doomed.is_set() and params.get("TableName") == punches_table:
+            print("chaos: the function dies between a punch's claim and its store", flush=True)
+            os._exit(137)
+
+    original_ingest = IngestService.ingest
+
+    def ingest(service: IngestService, *args: Any, **kwargs: Any) -> Any:
+        if random.random() < probability:  # noqa: S311 - chaos, not crypto
+            doomed.set()
+        return original_ingest(service, *args, **kwargs)
+
+    _on_every_client(
+        "before-parameter-build.dynamodb.PutItem", die_before_the_punch, "chaos-crash-before-store"
+    )
+    IngestService.ingest = ingest  # type: ignore[method-assign]
 
 
 def install_crash_before_queue(probability: float) -> None:

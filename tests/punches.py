@@ -1,6 +1,7 @@
 """Punches for tests that store them below the API: a device in UTC, its local time the instant's."""
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import boto3
 
@@ -36,3 +37,25 @@ def punch_intake(stack: Resolver) -> PunchIntake:
 def store_punch(stack: Resolver, punch: Punch, window_seconds: int = 0) -> StoreResult:
     """Store a punch as ingest does (judged on its dedup records when `window_seconds` is set)."""
     return punch_intake(stack).add(punch, window_seconds, timedelta(days=1), datetime.now(UTC))
+
+
+class InvocationDied(BaseException):
+    """The Lambda runtime ending an invocation (a timeout, a crash): nothing after it runs."""
+
+
+def claim_without_storing(stack: Resolver, punch: Punch) -> None:
+    """What an ingest invocation that dies between its two writes leaves: the punch claimed in its user-day
+    dedup record, the punch itself not stored."""
+    dynamodb = boto3.client("dynamodb")
+
+    def die(params: dict[str, Any], **_: Any) -> None:
+        if params.get("TableName") == stack.refs["PunchesTable"]:
+            raise InvocationDied
+
+    dynamodb.meta.events.register("before-parameter-build.dynamodb.PutItem", die)
+    intake = PunchIntake(dynamodb, stack.refs["PunchesTable"], stack.refs["DedupTable"])
+    try:
+        intake.add(punch, 60, timedelta(days=1), datetime.now(UTC))
+    except InvocationDied:
+        return
+    raise AssertionError("the punch was stored")

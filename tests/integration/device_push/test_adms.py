@@ -6,8 +6,10 @@ from email.utils import parsedate_to_datetime
 import boto3
 import pytest
 
+from attendance.data.punch_intake import StoreOutcome
 from attendance.domain.devices import Device
 from tests.integration.device_push.conftest import call
+from tests.punches import claim_without_storing, store_punch, utc_punch
 
 SN = "CQZ7224460246"
 # As devices send it: tab-separated, CRLF, trailing tabs for the reserved fields
@@ -89,6 +91,27 @@ def test_a_resent_upload_is_acknowledged_and_stored_once(zk_device, stored, queu
     assert upload(ATTLOG).text == "OK: 4"  # the device did not hear our OK and sends again
     assert len(stored()) == 4
     assert queued() == 4
+
+
+def test_an_upload_near_a_punch_still_being_stored_is_refused_until_it_is(zk_device, stack, stored):
+    # Given user 1001's punch 12 s before the upload's first line, claimed by an ingest that died before
+    # storing it (its client will send it again)
+    earlier = utc_punch("1001", datetime(2025, 2, 10, 7, 59, tzinfo=UTC), device="WEBHOOK")
+    claim_without_storing(stack, earlier)
+    # When the clock uploads while the claim may still be in flight
+    refused = upload(ATTLOG)
+    # Then the upload is not acknowledged (the clock sends it again) and its near duplicate is not stored
+    assert refused.status == 503
+    assert refused.text.startswith("ERROR: ")
+    assert "08:59:12" not in {p["localTime"][11:] for p in stored()}
+    # And once the earlier punch is stored, the resent upload is acknowledged, that line as its duplicate
+    assert store_punch(stack, earlier, window_seconds=60).outcome is StoreOutcome.ACCEPTED
+    assert upload(ATTLOG).text == "OK: 4"
+    assert sorted(p["punchTime"] for p in stored() if p["userId"] == "1001") == [
+        "2025-02-10T07:59:00Z",
+        "2025-02-10T11:00:05Z",
+        "2025-02-10T16:31:00Z",
+    ]
 
 
 def test_malformed_lines_are_skipped_not_fatal(zk_device, stored):

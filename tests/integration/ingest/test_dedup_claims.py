@@ -14,13 +14,10 @@ from attendance.domain.dedup import CLAIM_IN_FLIGHT_SECONDS
 from functions.ingest import app as ingest_app
 from tests.integration.ingest.conftest import punch
 from tests.integration.permissions import calls_made, refused
+from tests.punches import InvocationDied
 
 EARLIER = punch(at="2025-02-10T09:00:00", device="DEV001")
 NEAR = punch(at="2025-02-10T09:00:30", device="DEV002", kind="out")
-
-
-class InvocationDied(BaseException):
-    """The Lambda runtime ending an invocation (a timeout, a crash): nothing after it runs."""
 
 
 @contextmanager

@@ -34,9 +34,11 @@ def punch_intake(stack: Resolver) -> PunchIntake:
     return PunchIntake(boto3.client("dynamodb"), stack.refs["PunchesTable"], stack.refs["DedupTable"])
 
 
-def store_punch(stack: Resolver, punch: Punch, window_seconds: int = 0) -> StoreResult:
+def store_punch(
+    stack: Resolver, punch: Punch, window_seconds: int = 0, now: datetime | None = None
+) -> StoreResult:
     """Store a punch as ingest does (judged on its dedup records when `window_seconds` is set)."""
-    return punch_intake(stack).add(punch, window_seconds, timedelta(days=1), datetime.now(UTC))
+    return punch_intake(stack).add(punch, window_seconds, timedelta(days=1), now or datetime.now(UTC))
 
 
 class InvocationDied(BaseException):

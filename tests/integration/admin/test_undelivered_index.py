@@ -16,7 +16,7 @@ NOW = datetime.now(UTC)
 
 def stored(stack, store: PunchStore, user: str, status: SyncStatus | None = None) -> str:
     punch = utc_punch(user, datetime(2025, 2, 10, 9, tzinfo=UTC), received_at=NOW)
-    store_punch(stack, punch, window_seconds=60)
+    store_punch(stack, punch, window_seconds=60, now=NOW)
     if status:
         store.record_delivery(punch.log_id, NOW, status, "outcome")
     return punch.log_id

@@ -160,11 +160,11 @@ def test_tables_are_on_demand_encrypted_and_recoverable(template):
 
 
 def test_dedup_ttl_is_the_attribute_the_code_writes(template):
-    from attendance.data import punches
+    from attendance.data import punch_intake
 
     ttl = template["Resources"]["DedupTable"]["Properties"]["TimeToLiveSpecification"]
     assert ttl == {"AttributeName": "expiresAt", "Enabled": True}
-    assert '"expiresAt"' in Path(punches.__file__).read_text()
+    assert '"expiresAt"' in Path(punch_intake.__file__).read_text()
 
 
 def test_kept_data_survives_stack_deletion(template):

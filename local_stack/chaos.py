@@ -94,8 +94,11 @@ def install_crash_before_store(probability: float) -> None:
     original_ingest = IngestService.ingest
 
     def ingest(service: IngestService, *args: Any, **kwargs: Any) -> Any:
+        # decided per request: one that dies stores nothing after its first claim
         if random.random() < probability:  # noqa: S311 - chaos, not crypto
             doomed.set()
+        else:
+            doomed.clear()
         return original_ingest(service, *args, **kwargs)
 
     _on_every_client(

@@ -2,7 +2,18 @@
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from attendance.domain.dedup import DAY_SECONDS, DedupDay, Judgement, Verdict, day_key, days_to_judge, judge
+import pytest
+
+from attendance.domain.dedup import (
+    CLAIM_IN_FLIGHT_SECONDS,
+    DAY_SECONDS,
+    DedupDay,
+    Judgement,
+    Verdict,
+    day_key,
+    days_to_judge,
+    judge,
+)
 from attendance.domain.punch import PunchType, punch_log_id
 
 
@@ -58,3 +69,20 @@ def test_a_day_record_gains_the_punch_and_a_version():
     day = DedupDay("U#day#1", 3, {"a": 1_000})
     assert day.with_punch("b", 1_100, 5_000) == DedupDay("U#day#1", 4, {"a": 1_000, "b": 1_100}, 5_000)
     assert day.punches == {"a": 1_000}
+
+
+def test_an_abandoned_claim_is_withdrawn_with_a_new_version_and_its_claim_time_kept():
+    day = DedupDay("U#day#1", 4, {"a": 1_000, "b": 1_100}, 5_000)
+    assert day.without("a") == DedupDay("U#day#1", 5, {"b": 1_100}, 5_000)
+
+
+@pytest.mark.parametrize(
+    ("seconds_since_claim", "in_flight"),
+    [(0, True), (CLAIM_IN_FLIGHT_SECONDS - 1, True), (CLAIM_IN_FLIGHT_SECONDS, False)],
+)
+def test_a_claim_may_be_in_flight_until_no_invocation_can_still_run(seconds_since_claim, in_flight):
+    day = DedupDay("U#day#1", 1, {"a": 1_000}, 5_000)
+    assert day.claims_may_be_in_flight(5_000 + seconds_since_claim) is in_flight
+    assert (
+        DedupDay("U#day#1", 1, {"a": 1_000}).claims_may_be_in_flight(5_000) is False
+    )  # written before claims were timed

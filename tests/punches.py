@@ -1,5 +1,6 @@
 """Punches for tests that store them below the API: a device in UTC, its local time the instant's."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -45,16 +46,25 @@ class InvocationDied(BaseException):
     """The Lambda runtime ending an invocation (a timeout, a crash): nothing after it runs."""
 
 
-def claim_without_storing(stack: Resolver, punch: Punch) -> None:
-    """What an ingest invocation that dies between its two writes leaves: the punch claimed in its user-day
-    dedup record, the punch itself not stored."""
-    dynamodb = boto3.client("dynamodb")
+# The botocore event on which a client dies before putting a punch (after its dedup claim)
+BEFORE_PUT_ITEM = "before-parameter-build.dynamodb.PutItem"
+
+
+def dying_before_a_punch_is_put(stack: Resolver) -> Callable[..., None]:
+    """A botocore hook (for BEFORE_PUT_ITEM) that ends the invocation when it is about to put a punch."""
 
     def die(params: dict[str, Any], **_: Any) -> None:
         if params.get("TableName") == stack.refs["PunchesTable"]:
             raise InvocationDied
 
-    dynamodb.meta.events.register("before-parameter-build.dynamodb.PutItem", die)
+    return die
+
+
+def claim_without_storing(stack: Resolver, punch: Punch) -> None:
+    """What an ingest invocation that dies between its two writes leaves: the punch claimed in its user-day
+    dedup record, the punch itself not stored."""
+    dynamodb = boto3.client("dynamodb")
+    dynamodb.meta.events.register(BEFORE_PUT_ITEM, dying_before_a_punch_is_put(stack))
     intake = PunchIntake(dynamodb, stack.refs["PunchesTable"], stack.refs["DedupTable"])
     try:
         intake.add(punch, 60, timedelta(days=1), datetime.now(UTC))

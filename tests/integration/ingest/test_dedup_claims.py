@@ -14,7 +14,7 @@ from attendance.domain.dedup import CLAIM_IN_FLIGHT_SECONDS
 from functions.ingest import app as ingest_app
 from tests.integration.ingest.conftest import punch
 from tests.integration.permissions import calls_made, refused
-from tests.punches import InvocationDied
+from tests.punches import BEFORE_PUT_ITEM, InvocationDied, dying_before_a_punch_is_put
 
 EARLIER = punch(at="2025-02-10T09:00:00", device="DEV001")
 NEAR = punch(at="2025-02-10T09:00:30", device="DEV002", kind="out")
@@ -23,18 +23,13 @@ NEAR = punch(at="2025-02-10T09:00:30", device="DEV002", kind="out")
 @contextmanager
 def dying_before_the_punch_is_put(stack: Any) -> Iterator[None]:
     """Ingest invocations die after their dedup claim is written, before the punch itself is."""
-
-    def die(params: dict[str, Any], **_: Any) -> None:
-        if params.get("TableName") == stack.refs["PunchesTable"]:
-            raise InvocationDied
-
     session = boto3._get_default_session()._session
-    session.register("before-parameter-build.dynamodb.PutItem", die, unique_id="invocation-dies")
+    session.register(BEFORE_PUT_ITEM, dying_before_a_punch_is_put(stack), unique_id="invocation-dies")
     ingest_app.dependencies.cache_clear()  # a fresh environment, whose clients carry the hook
     try:
         yield
     finally:
-        session.unregister("before-parameter-build.dynamodb.PutItem", unique_id="invocation-dies")
+        session.unregister(BEFORE_PUT_ITEM, unique_id="invocation-dies")
         ingest_app.dependencies.cache_clear()
 
 

@@ -8,9 +8,10 @@ pytestmark = pytest.mark.e2e
 
 
 def test_small_soak_loses_nothing_and_delivers_nothing_twice():
-    # ingest dies between a punch's claim and its store more often than in the big soak, so that a run this
-    # small surely meets it
-    figures = run(scale=60, chaos=CHAOS | {"LOCAL_CHAOS_CRASH_BEFORE_STORE": "0.3"})
+    # ingest dies between a punch's claim and its store in one request in two, against one in twenty in the
+    # big soak: a run this small makes only about a dozen requests that reach a punch's store (at one in
+    # three, one full-suite run met none)
+    figures = run(scale=60, chaos=CHAOS | {"LOCAL_CHAOS_CRASH_BEFORE_STORE": "0.5"})
     assert figures["lost"] == 0, figures
     assert figures["delivered twice"] == 0, figures
     assert figures["unique"] > 100, figures

@@ -222,12 +222,19 @@ class EdgePoller:
     records: int
 
     def delivered(self) -> int:
-        """Records its outbox holds as delivered (read beside the running poller, as SQLite allows)."""
+        return self._outbox_count("WHERE state = 'delivered'")
+
+    def read(self) -> int:
+        """Records read from its clock into its outbox."""
+        return self._outbox_count()
+
+    def _outbox_count(self, where: str = "") -> int:
+        """Read beside the running poller, as SQLite allows."""
         outbox = self.state / "outbox.sqlite3"
         if not outbox.exists():
             return 0
         with closing(sqlite3.connect(f"file:{outbox}?mode=ro", uri=True, timeout=30)) as db:
-            return db.execute("SELECT COUNT(*) FROM outbox WHERE state = 'delivered'").fetchone()[0]
+            return db.execute(f"SELECT COUNT(*) FROM outbox {where}").fetchone()[0]  # noqa: S608 - ours
 
     def stop(self) -> None:
         self.process.terminate()
@@ -397,6 +404,10 @@ def run(scale: int, seed: int = 7, chaos: dict[str, str] = CHAOS) -> dict[str, i
         settle(stack, limit=300 + scale)
         return (
             account(stack, sent)
+            | {
+                "left unread on a clock": sum(p.records - p.read() for p in pollers),
+                "left unsent in an edge poller's outbox": sum(p.read() - p.delivered() for p in pollers),
+            }
             | chaos_events(stack)
             | {"seconds from the first send to all settled": round(time.monotonic() - started)}
         )
@@ -418,7 +429,8 @@ def main() -> int:
     width = max(map(len, figures))
     for label, value in figures.items():
         print(f"{label:{width}}  {value:>7}")
-    return 0 if figures["lost"] == 0 and figures["delivered twice"] == 0 else 1
+    settled = figures["left unread on a clock"] == figures["left unsent in an edge poller's outbox"] == 0
+    return 0 if settled and figures["lost"] == 0 and figures["delivered twice"] == 0 else 1
 
 
 if __name__ == "__main__":

@@ -4,21 +4,50 @@ each execution environment (the functions' own processes), where the failures ha
 LOCAL_CHAOS_CRASH_BEFORE_QUEUE=p    ingest dies, with chance p, after storing punches and before queueing
 LOCAL_CHAOS_CRASH_BEFORE_STORE=p    ingest dies, with chance p, after claiming a punch in its dedup record and
                                     before storing the punch itself
+LOCAL_CHAOS_CRASH_LIMIT=n           no more than n deaths of each kind in the stack's life (unset: no limit), so
+                                    that a high chance gives certain deaths without failing one client's every
+                                    retry until its back-off outlasts the run
 LOCAL_CHAOS_DYNAMODB_LATENCY_MS=n   every DynamoDB request a function sends waits n ms first, as against a
                                     throttled table whose requests botocore backs off and retries
 """
 
 import os
 import random
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 CRASH_VARIABLE = "LOCAL_CHAOS_CRASH_BEFORE_QUEUE"
 CLAIM_CRASH_VARIABLE = "LOCAL_CHAOS_CRASH_BEFORE_STORE"
+LIMIT_VARIABLE = "LOCAL_CHAOS_CRASH_LIMIT"
+LEDGER_VARIABLE = "LOCAL_CHAOS_LEDGER"  # set by the stack: where its environments count their deaths
 LATENCY_VARIABLE = "LOCAL_CHAOS_DYNAMODB_LATENCY_MS"
+
+
+@dataclass(frozen=True)
+class DeathLedger:
+    """The deaths the stack's execution environments (separate processes) may still die, counted in one
+    directory: a death takes a numbered slot with an exclusive create, atomic across processes."""
+
+    directory: str = ""
+    limit: int | None = None
+
+    def may_die(self, kind: str) -> bool:
+        if self.limit is None:
+            return True
+        for slot in range(self.limit):
+            try:
+                os.close(
+                    os.open(Path(self.directory) / f"{kind}-{slot}", os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+                )
+                return True
+            except FileExistsError:
+                continue
+        return False
 
 
 @dataclass(frozen=True)
@@ -26,13 +55,18 @@ class Chaos:
     crash_before_queue: float = 0.0
     crash_before_store: float = 0.0
     dynamodb_latency_ms: float = 0.0
+    deaths: DeathLedger = DeathLedger()
 
     @classmethod
     def from_environment(cls, environment: Mapping[str, str] = os.environ) -> "Chaos":
+        """In the stack, a limit gets a new ledger; in an environment, the stack's ledger is read."""
+        limit = environment.get(LIMIT_VARIABLE)
+        ledger = environment.get(LEDGER_VARIABLE) or (tempfile.mkdtemp(prefix="chaos-") if limit else "")
         return cls(
             crash_before_queue=float(environment.get(CRASH_VARIABLE) or 0),
             crash_before_store=float(environment.get(CLAIM_CRASH_VARIABLE) or 0),
             dynamodb_latency_ms=float(environment.get(LATENCY_VARIABLE) or 0),
+            deaths=DeathLedger(ledger, int(limit) if limit else None),
         )
 
     def environment(self) -> dict[str, str]:
@@ -42,14 +76,17 @@ class Chaos:
             CLAIM_CRASH_VARIABLE: self.crash_before_store,
             LATENCY_VARIABLE: self.dynamodb_latency_ms,
         }
-        return {name: str(value) for name, value in values.items() if value}
+        variables = {name: str(value) for name, value in values.items() if value}
+        if self.deaths.limit is not None:
+            variables |= {LIMIT_VARIABLE: str(self.deaths.limit), LEDGER_VARIABLE: self.deaths.directory}
+        return variables
 
     def install(self) -> None:
         """In an execution environment, before its handler creates its clients."""
         if self.crash_before_queue:
-            install_crash_before_queue(self.crash_before_queue)
+            install_crash_before_queue(self.crash_before_queue, self.deaths)
         if self.crash_before_store:
-            install_crash_before_store(self.crash_before_store)
+            install_crash_before_store(self.crash_before_store, self.deaths)
         if self.dynamodb_latency_ms:
             slow_dynamodb(self.dynamodb_latency_ms)
 
@@ -77,7 +114,7 @@ def _on_every_client(event: str, handler: Callable[..., None], unique_id: str) -
     return lambda: events.unregister(event, unique_id=unique_id)
 
 
-def install_crash_before_store(probability: float) -> None:
+def install_crash_before_store(probability: float, deaths: DeathLedger) -> None:
     """Now and then, an ingest request dies after its first punch's claim in the dedup table and before the
     punch itself is put, as a Lambda killed between the two writes would. The client gets no answer and
     sends the punch again, which stores it; a near duplicate meanwhile is sent back to retry."""
@@ -87,7 +124,7 @@ def install_crash_before_store(probability: float) -> None:
     punches_table = os.environ.get("PUNCHES_TABLE")
 
     def die_before_the_punch(params: dict[str, Any], **_: Any) -> None:
-        if doomed.is_set() and params.get("TableName") == punches_table:
+        if doomed.is_set() and params.get("TableName") == punches_table and deaths.may_die("before-store"):
             print("chaos: the function dies between a punch's claim and its store", flush=True)
             os._exit(137)
 
@@ -107,7 +144,7 @@ def install_crash_before_store(probability: float) -> None:
     IngestService.ingest = ingest  # type: ignore[method-assign]
 
 
-def install_crash_before_queue(probability: float) -> None:
+def install_crash_before_queue(probability: float, deaths: DeathLedger) -> None:
     """Now and then, the process dies after storing punches and before queueing them, as a Lambda killed
     at that moment would. The punches stay pending; the scheduled sweep must queue them."""
     from attendance.ingest.service import IngestService
@@ -117,7 +154,8 @@ def install_crash_before_queue(probability: float) -> None:
             self._queue = queue
 
         def send(self, log_ids: Any) -> list[str]:
-            if log_ids and random.random() < probability:  # noqa: S311 - chaos, not crypto
+            doomed = random.random() < probability  # noqa: S311 - chaos, not crypto
+            if log_ids and doomed and deaths.may_die("before-queue"):
                 print("chaos: the function dies between the table write and the queue send", flush=True)
                 os._exit(137)
             return self._queue.send(log_ids)

@@ -156,6 +156,7 @@ def test_concurrent_workers_keep_together_to_the_rate(worker_env, enqueue, crm, 
     # Then every punch is delivered once, none dead-lettered, the CRM hardly ever had to refuse one (the
     # workers space their calls' starts; on a loaded machine two arrivals can still bunch into the CRM's
     # sliding second, and such a refusal is waited out at no attempt), and no second saw more than the rate
+    # but for the call so refused
     assert done()
     view = crm_view(crm)
     assert all(punch["deliveries"] == 1 for punch in view["punches"])
@@ -163,7 +164,7 @@ def test_concurrent_workers_keep_together_to_the_rate(worker_env, enqueue, crm, 
     assert view["rateLimited"] <= 1
     assert dead_letters() == []
     starts = [at for times in view["attemptTimes"].values() for at in times]
-    assert busiest_second(starts) <= 5
+    assert busiest_second(starts) <= 5 + view["rateLimited"]
 
 
 def test_a_punch_with_no_turn_left_at_the_rate_comes_back_after_its_lease_at_no_cost(

@@ -12,6 +12,7 @@ from attendance.domain.dedup import (
     Verdict,
     day_key,
     days_to_judge,
+    earlier_matches,
     judge,
 )
 from attendance.domain.punch import PunchType, punch_log_id
@@ -63,6 +64,20 @@ def test_judgement_names_the_exact_or_the_closest_near_duplicate():
     assert judge("new", 1_110, 60, days) == Judgement(Verdict.NEW, "new")  # exactly the window after b
     assert judge("new", 959, 60, days) == Judgement(Verdict.NEAR, "a")  # 41 s from a, 59 s from c
     assert judge("new", 2_000, 60, []) == Judgement(Verdict.NEW, "new")
+
+
+def test_a_batch_names_the_accepted_punches_its_duplicates_match_on_the_records_read():
+    # Given the records of user U's day 0 (a and b accepted) and V's, unread
+    midnight = DAY_SECONDS
+    days = {day_key("U", 0): DedupDay(day_key("U", 0), 2, {"a": midnight - 100, "b": midnight - 20})}
+    punches = [
+        ("a", "U", midnight - 100),  # a sent again
+        ("n", "U", midnight - 70),  # near a
+        ("m", "U", midnight + 10),  # just past midnight: near b, on the neighbouring day's record
+        ("new", "U", midnight - 300),
+        ("v", "V", midnight - 100),  # another user, whose records were not read
+    ]
+    assert earlier_matches(punches, days, 60) == {"a", "b"}
 
 
 def test_a_day_record_gains_the_punch_and_a_version():

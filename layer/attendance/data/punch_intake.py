@@ -4,8 +4,9 @@ The dedup table holds one TTL'd record per user and UTC day; the punches table o
 """
 
 import time
+from collections.abc import Iterable
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -39,6 +40,16 @@ class StoreResult:
 _VERDICT_OUTCOMES = {Verdict.EXACT: StoreOutcome.DUPLICATE, Verdict.NEAR: StoreOutcome.NEAR_DUPLICATE}
 
 
+@dataclass
+class IntakeMemory:
+    """What one request has learnt of the store, so that a batch asks it once rather than per punch: the
+    dedup records it read or wrote (a record that moved on is read again), and punches it knows to be
+    stored (a punch, once stored, stays)."""
+
+    days: dict[str, DedupDay] = field(default_factory=dict)
+    stored: set[str] = field(default_factory=set)
+
+
 class PunchIntake:
     def __init__(self, client: Any, punches_table: str, dedup_table: str) -> None:
         self._client = client
@@ -51,29 +62,30 @@ class PunchIntake:
         window_seconds: int,
         retention: timedelta,
         now: datetime,
-        known_days: dict[str, DedupDay] | None = None,
+        memory: IntakeMemory | None = None,
     ) -> StoreResult:
         """Store a new punch unless it is an exact or near duplicate (attendance/domain/dedup.py).
 
-        `known_days` carries the dedup records this caller has read or written, so that one user's punches
-        in a request read each day once; a record that moved on meanwhile is read again.
+        `memory` carries what this caller's request has learnt of the store, and learns what this adds.
         """
         if window_seconds <= 0:
             return self._put_new(punch, now)
-        known = {} if known_days is None else known_days
+        memory = memory or IntakeMemory()
         keys = [key for key in days_to_judge(punch.user_id, punch.epoch_seconds, window_seconds) if key]
         for attempt in range(_CONFLICT_RETRIES):
-            days = [known.get(key) or self._dedup_day(key, now, consistent=attempt > 0) for key in keys]
-            known |= {day.key: day for day in days}
+            days = [memory.days.get(key) or self._dedup_day(key, now, consistent=attempt > 0) for key in keys]
+            memory.days |= {day.key: day for day in days}
             judgement = judge(punch.log_id, punch.epoch_seconds, window_seconds, days)
             if judgement.verdict is Verdict.NEW:
-                result = self._store_new(punch, days, retention, now, known, attempt)
+                result = self._store_new(punch, days, retention, now, memory.days, attempt)
             else:
-                result = self._confirm_earlier(punch, judgement, days, now)
+                result = self._confirm_earlier(punch, judgement, days, now, memory.stored)
             if result:
+                if result.outcome is StoreOutcome.ACCEPTED:
+                    memory.stored.add(punch.log_id)
                 return result
             for key in keys:  # a racing request wrote one of the days, or a claim was withdrawn
-                known.pop(key, None)
+                memory.days.pop(key, None)
         raise StoreUnavailable("storing a punch kept conflicting with concurrent requests")
 
     def _store_new(
@@ -140,13 +152,15 @@ class PunchIntake:
         return StoreResult(StoreOutcome.ACCEPTED, punch.log_id)
 
     def _confirm_earlier(
-        self, punch: Punch, judgement: Judgement, days: list[DedupDay], now: datetime
+        self, punch: Punch, judgement: Judgement, days: list[DedupDay], now: datetime, known_stored: set[str]
     ) -> StoreResult | None:
         """A duplicate stands once the punch it matches is stored. A claim whose punch is missing belongs to
         an invocation still storing it, or to one that died before it could: this very punch is then
         stored now; a near duplicate waits for the earlier punch, or for its claim to be withdrawn (None:
         judge again)."""
-        if self._stored(judgement.log_id, wait=judgement.verdict is Verdict.NEAR):
+        if judgement.log_id in known_stored or self._stored(
+            judgement.log_id, wait=judgement.verdict is Verdict.NEAR
+        ):
             return StoreResult(_VERDICT_OUTCOMES[judgement.verdict], judgement.log_id)
         if judgement.verdict is Verdict.EXACT:
             return self._put_new(punch, now)
@@ -164,6 +178,19 @@ class PunchIntake:
             if self._exists(log_id):
                 return True
         return False
+
+    def stored_among(self, log_ids: Iterable[str]) -> set[str]:
+        """Which of these punches are stored, read together (strongly consistent, as a single check is)."""
+        keys = [{"logId": log_id} for log_id in sorted(set(log_ids))]
+        found = batch_get(
+            self._client,
+            self._punches_table,
+            keys,
+            "reading punches",
+            ConsistentRead=True,
+            ProjectionExpression="logId",
+        )
+        return {item["logId"] for item in found}
 
     def _exists(self, log_id: str) -> bool:
         with unavailable_on_aws_errors("reading a punch"):

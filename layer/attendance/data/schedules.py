@@ -1,13 +1,10 @@
 """The schedules table: one work schedule per employee, plus the default under the id *default*."""
 
 from datetime import time
-from itertools import batched
 from typing import Any
 
-from attendance.data.aws import from_item, to_item, unavailable_on_aws_errors
+from attendance.data.aws import batch_get, from_item, to_item, unavailable_on_aws_errors
 from attendance.domain.timesheet import Schedule
-
-BATCH_GET_LIMIT = 100
 
 
 class ScheduleStore:
@@ -29,17 +26,9 @@ class ScheduleStore:
 
     def get_many(self, user_ids: set[str]) -> dict[str, Schedule]:
         """The schedules of these users that exist, by BatchGetItem (no scan)."""
-        found: dict[str, Schedule] = {}
-        with unavailable_on_aws_errors("reading schedules"):
-            for group in batched(sorted(user_ids), BATCH_GET_LIMIT):
-                request = {self._table: {"Keys": [to_item({"userId": user}) for user in group]}}
-                while request:
-                    reply = self._client.batch_get_item(RequestItems=request)
-                    for item in reply["Responses"].get(self._table, []):
-                        values = from_item(item)
-                        found[values["userId"]] = _schedule(values)
-                    request = reply.get("UnprocessedKeys") or {}
-        return found
+        keys = [{"userId": user} for user in sorted(user_ids)]
+        found = batch_get(self._client, self._table, keys, "reading schedules")
+        return {values["userId"]: _schedule(values) for values in found}
 
     def all(self) -> dict[str, Schedule]:
         """Every schedule (for listing; small: one item per employee)."""

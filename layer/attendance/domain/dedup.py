@@ -74,6 +74,20 @@ def days_to_judge(user_id: str, epoch: int, window_seconds: int) -> tuple[str, s
     return day_key(user_id, day), day_key(user_id, neighbour) if neighbour is not None else None
 
 
+def earlier_matches(
+    punches: Iterable[tuple[str, str, int]], days: Mapping[str, DedupDay], window_seconds: int
+) -> set[str]:
+    """The accepted punches that these punches (logId, userId, epoch second) are duplicates of, judged on
+    these records alone: the ones to confirm as stored before any duplicate can stand."""
+    matches = set()
+    for log_id, user_id, epoch in punches:
+        keys = [key for key in days_to_judge(user_id, epoch, window_seconds) if key in days]
+        judgement = judge(log_id, epoch, window_seconds, [days[key] for key in keys])
+        if judgement.verdict is not Verdict.NEW:
+            matches.add(judgement.log_id)
+    return matches
+
+
 def judge(log_id: str, epoch: int, window_seconds: int, days: Iterable[DedupDay]) -> Judgement:
     """Whether a punch is new, already accepted, or too close to an accepted one (the closest is named)."""
     accepted = {other: at for day in days for other, at in day.punches.items()}

@@ -12,10 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from attendance.data.aws import StoreUnavailable
 from attendance.data.devices import DeviceStore
-from attendance.data.punch_intake import PunchIntake, StoreOutcome
+from attendance.data.punch_intake import IntakeMemory, PunchIntake, StoreOutcome
 from attendance.data.queue import PunchQueue
 from attendance.domain.clock import InvalidTime, check_plausible, resolve_timestamp
-from attendance.domain.dedup import DedupDay, days_to_judge
+from attendance.domain.dedup import days_to_judge, earlier_matches
 from attendance.domain.devices import Device
 from attendance.domain.keys import ApiKey
 from attendance.domain.punch import (
@@ -159,7 +159,7 @@ class IngestService:
             sorted(group, key=lambda pair: (pair[1].instant, pair[1].log_id)) for group in by_user.values()
         ]
         try:
-            known = self._dedup_days([punch for _, punch in punches], now)
+            known = self._read_ahead([punch for _, punch in punches], now)
         except StoreUnavailable as error:
             logger.error("store unavailable", extra={"error": str(error)})
             return {}, error
@@ -173,44 +173,46 @@ class IngestService:
                 failures += [failure] if failure else []
         return results, failures[0] if failures else None
 
-    def _dedup_days(self, punches: list[Punch], now: datetime) -> dict[str, DedupDay]:
-        """The dedup records a batch's punches are judged on, read together (a single punch reads its own)."""
+    def _read_ahead(self, punches: list[Punch], now: datetime) -> IntakeMemory:
+        """For a batch, read together: the dedup records its punches are judged on, and which of the
+        punches those records name as their duplicates' matches are stored (a resent batch's duplicates
+        are confirmed a hundred a request). A single punch reads what it needs itself."""
         window = self._settings.dedup_window_seconds
         if window <= 0 or len(punches) < 2:
-            return {}
+            return IntakeMemory()
         keys = {
             key
             for punch in punches
             for key in days_to_judge(punch.user_id, punch.epoch_seconds, window)
             if key
         }
-        return self._intake.dedup_days(sorted(keys), now)
+        days = self._intake.dedup_days(sorted(keys), now)
+        matches = earlier_matches(((p.log_id, p.user_id, p.epoch_seconds) for p in punches), days, window)
+        return IntakeMemory(days, self._intake.stored_among(matches) if matches else set())
 
     def _store_group(
-        self, group: list[tuple[int, Punch]], now: datetime, known: dict[str, DedupDay], budget: TimeBudget
+        self, group: list[tuple[int, Punch]], now: datetime, known: IntakeMemory, budget: TimeBudget
     ) -> tuple[dict[int, ItemResult], StoreUnavailable | None]:
         results: dict[int, ItemResult] = {}
         retention = timedelta(days=self._settings.dedup_retention_days)
         window = self._settings.dedup_window_seconds
-        # this user's dedup records, as read for the batch; add() keeps them current as it stores
-        known_days = (
+        # this user's dedup records, as read for the batch; add() keeps them current as it stores. The set
+        # of stored punches is shared by every user's thread (a punch is matched by its own user's only).
+        memory = IntakeMemory(
             {
-                key: known[key]
+                key: known.days[key]
                 for _, punch in group
                 for key in days_to_judge(punch.user_id, punch.epoch_seconds, window)
-                if key in known
-            }
-            if known
-            else {}
+                if key in known.days
+            },
+            known.stored,
         )
         for position, (index, punch) in enumerate(group):
             if not budget.allows_another():
                 results |= {later: _not_reached(later) for later, _ in group[position:]}
                 break
             try:
-                stored = self._intake.add(
-                    punch, self._settings.dedup_window_seconds, retention, now, known_days
-                )
+                stored = self._intake.add(punch, self._settings.dedup_window_seconds, retention, now, memory)
             except StoreUnavailable as error:
                 logger.error("store unavailable", extra={"error": str(error)})
                 return results, error

@@ -163,7 +163,7 @@ def test_a_punch_judged_on_what_was_read_before_a_racing_write_is_still_refused(
     # (the interleaving two racing requests can have: both read, then both write)
     from datetime import UTC, datetime, timedelta
 
-    from attendance.data.punch_intake import PunchIntake, StoreOutcome
+    from attendance.data.punch_intake import IntakeMemory, PunchIntake, StoreOutcome
     from attendance.domain.dedup import DedupDay, days_to_judge
     from tests.punches import utc_punch
 
@@ -174,8 +174,8 @@ def test_a_punch_judged_on_what_was_read_before_a_racing_write_is_still_refused(
     ]
     before = {key: DedupDay(key) for tap in taps for key in days_to_judge("U1", tap.epoch_seconds, 60) if key}
     # When both are stored on that stale view
-    first = store.add(taps[0], 60, timedelta(days=1), datetime.now(UTC), dict(before))
-    second = store.add(taps[1], 60, timedelta(days=1), datetime.now(UTC), dict(before))
+    first = store.add(taps[0], 60, timedelta(days=1), datetime.now(UTC), IntakeMemory(dict(before)))
+    second = store.add(taps[1], 60, timedelta(days=1), datetime.now(UTC), IntakeMemory(dict(before)))
     # Then the write of the second finds the records moved on, reads them again and refuses it
     assert first.outcome is StoreOutcome.ACCEPTED
     assert (second.outcome, second.log_id) == (StoreOutcome.NEAR_DUPLICATE, taps[0].log_id)

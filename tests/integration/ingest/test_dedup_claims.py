@@ -103,3 +103,46 @@ def test_an_abandoned_claim_is_withdrawn_and_the_near_duplicate_takes_its_place(
     again = api.post(EARLIER)
     assert (again.status, again.body["logId"]) == (409, reply.body["logId"])
     assert queued() == []
+
+
+def test_a_resent_batch_confirms_its_duplicates_together(api, stack, template, punches_table, queued):
+    # Given a batch of twenty users' punches, stored
+    first = [punch(user=f"R{n}", at="2025-02-10T09:00:00") for n in range(20)]
+    assert {r["status"] for r in api.post({"punches": first}).body["results"]} == {"accepted"}
+    queued()
+    # When the batch is sent again, with a near duplicate of each (a resend after a lost answer, and taps)
+    near = [punch(user=f"R{n}", at="2025-02-10T09:00:20", device="DEV002") for n in range(20)]
+    with calls_made() as calls:
+        ingest_app.dependencies.cache_clear()
+        reply = api.post({"punches": first + near})
+    # Then every one is a duplicate, nothing is stored or queued twice
+    assert {result["status"] for result in reply.body["results"]} == {"duplicate"}
+    assert len(punches_table()) == 20
+    assert queued() == []
+    # And the punches they match were confirmed stored in one strongly consistent read, not one per punch
+    punch_reads = [
+        (operation, params)
+        for _, operation, params in calls
+        if stack.refs["PunchesTable"] in (params.get("TableName"), *params.get("RequestItems", {}))
+    ]
+    assert [operation for operation, _ in punch_reads] == ["BatchGetItem"]
+    request = punch_reads[0][1]["RequestItems"][stack.refs["PunchesTable"]]
+    assert request["ConsistentRead"] is True
+    assert len(request["Keys"]) == 20
+    assert refused(template, "IngestFunction", stack, calls) == []
+
+
+def test_a_resent_batch_still_stores_a_punch_whose_invocation_died_after_its_claim(
+    api, stack, punches_table, queued
+):
+    # Given a batch whose invocation died after claiming its first punch, before storing it
+    batch = {"punches": [EARLIER, punch(user="OTHER")]}
+    with dying_before_the_punch_is_put(stack), pytest.raises(InvocationDied):
+        api.post(batch)
+    assert punches_table() == []
+    # When the client sends the batch again
+    reply = api.post(batch)
+    # Then the claimed punch, not found by the batch's read, is stored now: both accepted, stored and queued once
+    assert [result["status"] for result in reply.body["results"]] == ["accepted", "accepted"]
+    assert len(punches_table()) == 2
+    assert len(queued()) == 2

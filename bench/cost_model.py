@@ -260,6 +260,7 @@ class Measured:
     tracing: bool
     tables: dict[str, Table]  # logical id -> keys and indexes
     resent: Usage = field(default_factory=Usage)  # the same 500-punch batch sent again (its answer lost)
+    backfill: Usage = field(default_factory=Usage)  # a 500-punch batch of whole user-days (an edge backfill)
 
 
 def _cold_start_functions() -> None:
@@ -337,6 +338,7 @@ def measure(employees: int = 200) -> Measured:
     """Run the scenarios on an in-process moto with the template's resources and settings."""
     with local_functions() as local:
         single, batch, resent = _ingest(local.recorder)
+        backfill = _backfill(local.recorder)
         delivery, batch_size = _deliver(local)
         reports = _reports(local.recorder, employees)
     globals_ = local.template["Globals"]["Function"]
@@ -345,7 +347,9 @@ def measure(employees: int = 200) -> Measured:
         for name, resource in resources_of_type(local.template, "AWS::Serverless::Function").items()
     }
     tracing = local.resolver.resolve(globals_.get("Tracing", "PassThrough")) == "Active"
-    return Measured(single, batch, delivery, batch_size, reports, memory, tracing, local.tables, resent)
+    return Measured(
+        single, batch, delivery, batch_size, reports, memory, tracing, local.tables, resent, backfill
+    )
 
 
 _HEADERS = {"authorization": "Bearer bench", "content-type": "application/json"}
@@ -377,6 +381,27 @@ def _ingest(recorder: RequestRecorder) -> tuple[Usage, Usage, Usage]:
     with recorder.measuring() as resent:
         post("/punches", body, {"content-encoding": "gzip"})
     return single, batch, resent
+
+
+def _backfill(recorder: RequestRecorder) -> Usage:
+    """An edge poller catching up on a clock's log: 125 users' four punches of one day, in one batch."""
+    day = (datetime.now(UTC) - timedelta(days=2)).replace(hour=7, minute=0, second=0, microsecond=0)
+    punches = [
+        {
+            "deviceId": "CLOCK",
+            "userId": f"F{n}",
+            "timestamp": (day + timedelta(hours=hours)).isoformat(),
+            "type": kind,
+        }
+        for n in range(BATCH // len(BACKFILL_DAY))
+        for hours, kind in BACKFILL_DAY
+    ]
+    with recorder.measuring() as backfill:
+        post("/punches", json.dumps({"punches": punches}))
+    return backfill
+
+
+BACKFILL_DAY = ((0, "in"), (4, "break_out"), (5, "break_in"), (9, "out"))  # hours after 07:00 UTC
 
 
 @contextlib.contextmanager
@@ -597,6 +622,11 @@ def request_rows(measured: Measured) -> list[tuple[str, str, str]]:
             _calls(measured.resent.calls),
         ),
         (
+            f"  {BATCH}-punch backfill, whole user-days (per punch)",
+            f"{sum(measured.backfill.calls.values()) / BATCH:.2f}",
+            _calls(measured.backfill.calls),
+        ),
+        (
             f"  worker delivery (batch of {size}, per punch)",
             f"{sum(measured.delivery.calls.values()) / size:.2f}",
             _calls(measured.delivery.calls),
@@ -633,6 +663,16 @@ def report_rows(measured: Measured) -> list[tuple[str, str, str]]:
                 _units(punch.read_units),
             )
         )
+    backfill = _sum(
+        measured.backfill.scaled(1 / BATCH), measured.delivery.scaled(1 / measured.delivery_batch_size)
+    )
+    rows.append(
+        (
+            "  write units per punch, backfill batch",
+            f"{sum(backfill.write_units.values()):.2f}",
+            _units(backfill.write_units),
+        )
+    )
     again = measured.resent.scaled(1 / BATCH)
     rows.append(
         (

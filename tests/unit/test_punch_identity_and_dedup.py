@@ -14,6 +14,7 @@ from attendance.domain.dedup import (
     days_to_judge,
     earlier_matches,
     judge,
+    judge_together,
 )
 from attendance.domain.punch import PunchType, punch_log_id
 
@@ -78,6 +79,28 @@ def test_a_batch_names_the_accepted_punches_its_duplicates_match_on_the_records_
         ("v", "V", midnight - 100),  # another user, whose records were not read
     ]
     assert earlier_matches(punches, days, 60) == {"a", "b"}
+
+
+def test_a_user_days_punches_judged_together_get_the_verdicts_of_one_after_another():
+    day = DedupDay("U#day#0", 4, {"old": 1_000})
+    punches = [("a", 2_000), ("b", 2_030), ("c", 2_080), ("a", 2_000)]  # b near a; c 50 s after b, 80 after a
+    one_by_one, seen = [], day
+    for log_id, epoch in punches:
+        one_by_one.append(judge(log_id, epoch, 60, [seen]))
+        if one_by_one[-1].verdict is Verdict.NEW:
+            seen = seen.with_punch(log_id, epoch, 0)
+    assert judge_together(punches, day, 60) == one_by_one
+    assert [j.verdict for j in one_by_one] == [Verdict.NEW, Verdict.NEAR, Verdict.NEW, Verdict.EXACT]
+    # a duplicate of a punch claimed before them must be confirmed first: not judged together
+    assert judge_together([("d", 1_030)], day, 60) is None
+    assert judge_together([("x", 5_000), ("old", 1_000)], day, 60) is None
+
+
+def test_claims_made_together_take_one_version():
+    day = DedupDay("U#day#0", 4, {"old": 1_000}, claimed_at=5)
+    assert day.with_punches({"a": 2_000, "b": 3_000}, 99) == DedupDay(
+        "U#day#0", 5, {"old": 1_000, "a": 2_000, "b": 3_000}, 99
+    )
 
 
 def test_a_day_record_gains_the_punch_and_a_version():

@@ -15,7 +15,7 @@ from aws_lambda_powertools import Logger
 
 from attendance.data.aws import StoreUnavailable, batch_get, from_item, to_item, unavailable_on_aws_errors
 from attendance.data.punches import punch_item
-from attendance.domain.dedup import DedupDay, Judgement, Verdict, days_to_judge, judge
+from attendance.domain.dedup import DedupDay, Judgement, Verdict, days_to_judge, judge, judge_together
 from attendance.domain.punch import Punch
 
 logger = Logger(child=True)
@@ -103,14 +103,56 @@ class PunchIntake:
         expires = now + retention
         if neighbour:
             return self._store_beside_midnight(punch, claimed, neighbour[0], expires, now, known, attempt)
+        if not self._claim(claimed, expires):
+            return None
+        known[claimed.key] = claimed
+        return self._put_new(punch, now)
+
+    def add_day(
+        self,
+        punches: list[Punch],
+        window_seconds: int,
+        retention: timedelta,
+        now: datetime,
+        memory: IntakeMemory,
+    ) -> list[StoreResult] | None:
+        """One user's punches of one UTC day, none less than a window from its midnights, in timestamp
+        order: claimed in one write, then stored one by one, with the outcomes `add` would give each in
+        turn. None, with nothing written, when one of them must first be confirmed against a punch claimed
+        before, or the day moved on since it was read: the caller then adds them one by one."""
+        key, _ = days_to_judge(punches[0].user_id, punches[0].epoch_seconds, window_seconds)
+        day = memory.days.get(key) or self._dedup_day(key, now, consistent=False)
+        judgements = judge_together([(p.log_id, p.epoch_seconds) for p in punches], day, window_seconds)
+        if judgements is None:
+            return None
+        new = {
+            p.log_id: p.epoch_seconds
+            for p, j in zip(punches, judgements, strict=True)
+            if j.verdict is Verdict.NEW
+        }
+        claimed = day.with_punches(new, int(now.timestamp()))
+        if not self._claim(claimed, now + retention):
+            memory.days.pop(key, None)
+            return None
+        memory.days[key] = claimed
+        results = []
+        for punch, judgement in zip(punches, judgements, strict=True):
+            if judgement.verdict is Verdict.NEW:
+                results.append(self._put_new(punch, now))
+                memory.stored.add(punch.log_id)
+            else:  # a duplicate of one of these, stored just before
+                results.append(StoreResult(_VERDICT_OUTCOMES[judgement.verdict], judgement.log_id))
+        return results
+
+    def _claim(self, claimed: DedupDay, expires: datetime) -> bool:
+        """Write a day with its new claims on condition that it is still the version read."""
         moved_on = self._client.exceptions.ConditionalCheckFailedException
         with unavailable_on_aws_errors("storing a punch"):
             try:
                 self._client.put_item(**self._put_day(claimed, expires)["Put"])
             except moved_on:
-                return None
-        known[claimed.key] = claimed
-        return self._put_new(punch, now)
+                return False
+        return True
 
     def _store_beside_midnight(
         self,

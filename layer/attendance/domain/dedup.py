@@ -13,8 +13,8 @@ stands only if the punch it matches is stored, and an abandoned claim is withdra
 that wrote it can still be running.
 """
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 DAY_SECONDS = 86_400
@@ -34,7 +34,11 @@ class DedupDay:
 
     def with_punch(self, log_id: str, epoch: int, now: int) -> "DedupDay":
         """The record as it is once this punch is claimed at `now`."""
-        return DedupDay(self.key, self.version + 1, {**self.punches, log_id: epoch}, now)
+        return self.with_punches({log_id: epoch}, now)
+
+    def with_punches(self, claims: Mapping[str, int], now: int) -> "DedupDay":
+        """The record as it is once these punches (logId -> epoch second) are claimed at `now`, in one write."""
+        return DedupDay(self.key, self.version + 1, {**self.punches, **claims}, now)
 
     def without(self, log_id: str) -> "DedupDay":
         """The record with an abandoned claim withdrawn."""
@@ -86,6 +90,24 @@ def earlier_matches(
         if judgement.verdict is not Verdict.NEW:
             matches.add(judgement.log_id)
     return matches
+
+
+def judge_together(
+    punches: Sequence[tuple[str, int]], day: DedupDay, window_seconds: int
+) -> list[Judgement] | None:
+    """One user's punches (logId, epoch second) of one day, none near its midnights, in timestamp order,
+    judged as one by one would: on the day and on the new ones before them. None when one is a
+    duplicate of a punch claimed before them, which must be confirmed stored before it can stand."""
+    seen = day
+    judgements = []
+    for log_id, epoch in punches:
+        judgement = judge(log_id, epoch, window_seconds, [seen])
+        if judgement.verdict is Verdict.NEW:
+            seen = replace(seen, punches={**seen.punches, log_id: epoch})
+        elif judgement.log_id in day.punches:
+            return None
+        judgements.append(judgement)
+    return judgements
 
 
 def judge(log_id: str, epoch: int, window_seconds: int, days: Iterable[DedupDay]) -> Judgement:

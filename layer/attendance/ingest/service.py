@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from attendance.data.aws import StoreUnavailable
 from attendance.data.devices import DeviceStore
-from attendance.data.punch_intake import IntakeMemory, PunchIntake, StoreOutcome
+from attendance.data.punch_intake import IntakeMemory, PunchIntake, StoreOutcome, StoreResult
 from attendance.data.queue import PunchQueue
 from attendance.domain.clock import InvalidTime, check_plausible, resolve_timestamp
 from attendance.domain.dedup import days_to_judge, earlier_matches
@@ -30,6 +30,7 @@ from attendance.settings import PunchIntakeSettings
 
 logger = Logger(child=True)
 _STORE_WORKERS = 8
+_LONGEST_RUN = 25  # punches of one user-day claimed in one write: bounds the time a run takes
 
 
 class ItemStatus(StrEnum):
@@ -194,7 +195,6 @@ class IngestService:
         self, group: list[tuple[int, Punch]], now: datetime, known: IntakeMemory, budget: TimeBudget
     ) -> tuple[dict[int, ItemResult], StoreUnavailable | None]:
         results: dict[int, ItemResult] = {}
-        retention = timedelta(days=self._settings.dedup_retention_days)
         window = self._settings.dedup_window_seconds
         # this user's dedup records, as read for the batch; add() keeps them current as it stores. The set
         # of stored punches is shared by every user's thread (a punch is matched by its own user's only).
@@ -207,18 +207,44 @@ class IngestService:
             },
             known.stored,
         )
-        for position, (index, punch) in enumerate(group):
+        pending = group
+        while pending:
             if not budget.allows_another():
-                results |= {later: _not_reached(later) for later, _ in group[position:]}
+                results |= {later: _not_reached(later) for later, _ in pending}
                 break
+            run = _one_day_run(pending, window)
             try:
-                stored = self._intake.add(punch, self._settings.dedup_window_seconds, retention, now, memory)
+                stored = self._store_run([punch for _, punch in run], now, memory)
             except StoreUnavailable as error:
                 logger.error("store unavailable", extra={"error": str(error)})
                 return results, error
-            results[index] = _result_of(index, punch, stored.outcome, stored.log_id, self._settings)
-            logger.debug("punch " + results[index].status.value, extra={"logId": stored.log_id})
+            for (index, punch), outcome in zip(run[: len(stored)], stored, strict=True):
+                results[index] = _result_of(index, punch, outcome.outcome, outcome.log_id, self._settings)
+            pending = pending[len(stored) :]
         return results, None
+
+    def _store_run(self, run: list[Punch], now: datetime, memory: IntakeMemory) -> list[StoreResult]:
+        """A run of one user-day's punches claimed together, else its first punch alone (the outcomes of
+        those stored, in order)."""
+        retention = timedelta(days=self._settings.dedup_retention_days)
+        window = self._settings.dedup_window_seconds
+        together = self._intake.add_day(run, window, retention, now, memory) if len(run) > 1 else None
+        return together or [self._intake.add(run[0], window, retention, now, memory)]
+
+
+def _one_day_run(punches: list[tuple[int, Punch]], window_seconds: int) -> list[tuple[int, Punch]]:
+    """The leading punches (in timestamp order) that lie on one UTC day, none less than a window from its
+    midnights: a batch's run of one user-day, claimed in one write. A punch near midnight runs alone."""
+    if window_seconds <= 0:
+        return punches[:1]
+    first = punches[0][1]
+    key, neighbour = days_to_judge(first.user_id, first.epoch_seconds, window_seconds)
+    run = []
+    for index, punch in punches[:_LONGEST_RUN] if neighbour is None else ():
+        if days_to_judge(punch.user_id, punch.epoch_seconds, window_seconds) != (key, None):
+            break
+        run.append((index, punch))
+    return run or punches[:1]
 
 
 def _log_outcome(results: Sequence[ItemResult]) -> None:

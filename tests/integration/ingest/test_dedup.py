@@ -8,6 +8,7 @@ import boto3
 import pytest
 
 from tests.integration.ingest.conftest import punch
+from tests.integration.permissions import calls_made
 
 
 def test_exact_duplicate_is_caught_after_its_dedup_record_expired(api, stack, queued):
@@ -112,34 +113,74 @@ def test_batch_outcome_does_not_depend_on_item_order(api, stack):
 )
 def test_racing_requests_accept_exactly_one_of_two_taps(stack, ingest_env, queued, times):
     # Given pairs of taps 20 s apart, each pair sent at the same moment by two concurrent invocations
-    # (two Lambda containers: separate services, one table)
+    statuses = []
+    for n in range(20):
+        statuses += at_once([[punch(user=f"U{n}", at=at)] for at in times])
+    # Then each pair has exactly one accepted punch, and exactly those were queued
+    assert sorted(statuses) == ["accepted"] * 20 + ["duplicate"] * 20
+    assert len(set(queued())) == 20
+
+
+def test_racing_batches_of_one_user_day_accept_exactly_one_of_each_pair_of_taps(stack, ingest_env, queued):
+    # Given two batches of a user's day, each tap in one 20 s from a tap in the other, sent at the same
+    # moment (each batch's punches of the day are claimed in one write)
+    statuses = []
+    for n in range(20):
+        batches = [
+            [punch(user=f"U{n}", at=f"2025-02-10T{hour}:00:{second}") for hour in ("09", "12", "17")]
+            for second in ("00", "20")
+        ]
+        statuses += at_once(batches)
+    # Then exactly one tap of each pair is accepted, and exactly those were queued
+    assert sorted(statuses) == ["accepted"] * 60 + ["duplicate"] * 60
+    assert len(set(queued())) == 60
+
+
+def at_once(batches: list[list[dict]]) -> list[str]:
+    """Each batch sent by its own concurrent invocation (a Lambda container: its own service, one table),
+    all at the same moment; the statuses of every item."""
     from attendance.domain.keys import ApiKey, Scope
     from attendance.domain.punch import PunchSource
     from functions.ingest import app as ingest_app
 
     caller = ApiKey(key_id="k", name="k", scopes=frozenset({Scope.INGEST}), created_at="2025-01-01T00:00:00Z")
     containers = []
-    for _ in range(2):
+    for _ in batches:
         ingest_app.dependencies.cache_clear()
         containers.append(ingest_app.dependencies().service)
     statuses: list[str] = []
     lock = threading.Lock()
 
-    def send(service, item: dict) -> None:
-        [result] = service.ingest([item], caller, PunchSource.API)
+    def send(service, items: list[dict]) -> None:
+        results = service.ingest(items, caller, PunchSource.API)
         with lock:
-            statuses.append(result.status.value)
+            statuses.extend(result.status.value for result in results)
 
-    for n in range(20):
-        taps = [punch(user=f"U{n}", at=at) for at in times]
-        threads = [threading.Thread(target=send, args=pair) for pair in zip(containers, taps, strict=True)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    # Then each pair has exactly one accepted punch, and exactly those were queued
-    assert sorted(statuses) == ["accepted"] * 20 + ["duplicate"] * 20
-    assert len(set(queued())) == 20
+    threads = [threading.Thread(target=send, args=pair) for pair in zip(containers, batches, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return statuses
+
+
+def test_a_batchs_punches_of_one_user_day_are_claimed_in_one_write(api, stack, punches_table, queued):
+    # Given a batch with a user's day: four punches, one of them a tap 30 s after another
+    day = a_day_of("EMP1", ["08:00:00", "08:00:30", "12:00:00", "17:00:00"])
+    # When it is sent (with calls recorded)
+    with calls_made() as calls:
+        reply = api.post({"punches": day})
+    # Then the outcomes are those of one punch after another, and the day's record was written once
+    assert [r["status"] for r in reply.body["results"]] == ["accepted", "duplicate", "accepted", "accepted"]
+    dedup_writes = [
+        params
+        for _, operation, params in calls
+        if operation in ("PutItem", "UpdateItem", "TransactWriteItems")
+        and params.get("TableName") == stack.refs["DedupTable"]
+    ]
+    assert len(dedup_writes) == 1
+    assert len(punches_table()) == 3
+    assert len(queued()) == 3
 
 
 def test_window_zero_turns_near_duplicates_off(use_function_env, keys):

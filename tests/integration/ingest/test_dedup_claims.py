@@ -146,3 +146,22 @@ def test_a_resent_batch_still_stores_a_punch_whose_invocation_died_after_its_cla
     assert [result["status"] for result in reply.body["results"]] == ["accepted", "accepted"]
     assert len(punches_table()) == 2
     assert len(queued()) == 2
+
+
+def test_a_user_days_punches_claimed_together_by_a_dead_invocation_are_stored_when_sent_again(
+    api, stack, punches_table, queued
+):
+    # Given a batch of one user's day, claimed in one write by an invocation that died before storing any
+    day = [punch(at=f"2025-02-10T{hour}:00:00") for hour in ("08", "12", "17")]
+    with dying_before_the_punch_is_put(stack), pytest.raises(InvocationDied):
+        api.post({"punches": day})
+    [record] = dedup_records(stack)
+    assert len(record["punches"]) == 3
+    assert punches_table() == []
+    # When the batch is sent again, with a tap 20 s after the first punch
+    reply = api.post({"punches": [*day, punch(at="2025-02-10T08:00:20", device="DEV002")]})
+    # Then the three are stored and queued once each, and the tap is their near duplicate
+    statuses = [result["status"] for result in reply.body["results"]]
+    assert statuses == ["accepted", "accepted", "accepted", "duplicate"]
+    assert len(punches_table()) == 3
+    assert len(queued()) == 3

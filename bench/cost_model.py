@@ -91,19 +91,21 @@ class RequestRecorder:
         self._lock = threading.Lock()
         self.usage = Usage()
 
+    def _hooks(self) -> tuple[tuple[str, Callable[..., None], str], ...]:
+        return (
+            ("before-parameter-build", self._parameters, "cost-parameters"),
+            ("before-call", self._before, "cost-before"),
+            ("after-call", self._after, "cost-after"),
+        )
+
     def install(self) -> None:
         session = boto3.DEFAULT_SESSION._session
-        session.register("before-parameter-build", self._parameters, unique_id="cost-parameters")
-        session.register("before-call", self._before, unique_id="cost-before")
-        session.register("after-call", self._after, unique_id="cost-after")
+        for event, handler, unique_id in self._hooks():
+            session.register(event, handler, unique_id=unique_id)
 
     def uninstall(self) -> None:
         session = boto3.DEFAULT_SESSION._session
-        for event, unique_id in (
-            ("before-parameter-build", "cost-parameters"),
-            ("before-call", "cost-before"),
-            ("after-call", "cost-after"),
-        ):
+        for event, _, unique_id in self._hooks():
             session.unregister(event, unique_id=unique_id)
 
     @contextlib.contextmanager

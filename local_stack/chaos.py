@@ -154,8 +154,8 @@ def install_crash_before_queue(probability: float, deaths: DeathLedger) -> None:
             self._queue = queue
 
         def send(self, log_ids: Any) -> list[str]:
-            doomed = random.random() < probability  # noqa: S311 - chaos, not crypto
-            if log_ids and doomed and deaths.may_die("before-queue"):
+            doomed = log_ids and random.random() < probability  # noqa: S311 - chaos, not crypto
+            if doomed and deaths.may_die("before-queue"):
                 print("chaos: the function dies between the table write and the queue send", flush=True)
                 os._exit(137)
             return self._queue.send(log_ids)

@@ -238,13 +238,15 @@ def _one_day_run(punches: list[tuple[int, Punch]], window_seconds: int) -> list[
     if window_seconds <= 0:
         return punches[:1]
     first = punches[0][1]
-    key, neighbour = days_to_judge(first.user_id, first.epoch_seconds, window_seconds)
+    day = days_to_judge(first.user_id, first.epoch_seconds, window_seconds)
+    if day[1] is not None:
+        return punches[:1]
     run = []
-    for index, punch in punches[:_LONGEST_RUN] if neighbour is None else ():
-        if days_to_judge(punch.user_id, punch.epoch_seconds, window_seconds) != (key, None):
+    for index, punch in punches[:_LONGEST_RUN]:
+        if days_to_judge(punch.user_id, punch.epoch_seconds, window_seconds) != day:
             break
         run.append((index, punch))
-    return run or punches[:1]
+    return run
 
 
 def _log_outcome(results: Sequence[ItemResult]) -> None:

@@ -52,3 +52,5 @@ def test_a_refused_punch_is_dead_lettered_redriven_and_seen_delivered(page, stac
     # and the CRM holds it once
     held = httpx.get(stack.crm_url + "/crm/attendance", timeout=5).json()["punches"]
     assert [p["deliveries"] for p in held if p["logId"] == log_id] == [1]
+    # and the counts the reload asked for have come (what the screenshot of this page should show)
+    expect(page.get_by_role("list", name="Punches by delivery status")).to_contain_text("delivered")

@@ -663,9 +663,8 @@ def logs_stats(
     ] = None,
 ) -> None:
     """Counts by status (pending, synced, failed, abandoned) and the oldest pending punch."""
-    store = ctx.obj.punches()
-    counts = store.count_on_date(date.fromisoformat(on).isoformat()) if on else store.count_by_status()
-    oldest = store.oldest_pending()
+    backlog = ctx.obj.punches().backlog(date.fromisoformat(on).isoformat() if on else None)
+    counts, oldest = backlog.counts, backlog.oldest_pending
     payload = {
         "date": on,
         "counts": counts,

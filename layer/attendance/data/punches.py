@@ -27,6 +27,12 @@ class DeliveryClaim:
     record: PunchRecord | None  # the punch as the claim found it; None when there is no such punch
 
 
+@dataclass(frozen=True)
+class Backlog:
+    counts: dict[str, int]  # punches by sync status, the delivered as the rest of the table (or the date)
+    oldest_pending: PunchRecord | None
+
+
 class StatusChange(StrEnum):
     UPDATED = "updated"
     SYNCED = "synced"  # delivered meanwhile: left as it is
@@ -64,41 +70,46 @@ class PunchStore:
         )
         return [entry["logId"] for entry in entries]
 
-    def count_by_status(self) -> dict[str, int]:
-        """How many punches are in each sync status: the undelivered counted on their sparse index, the
-        delivered as the rest of the table's item count (which DynamoDB refreshes about every six hours)."""
-        counts = _by_status(self._undelivered("counting punches"))
-        with unavailable_on_aws_errors("counting punches"):
-            total = self._client.describe_table(TableName=self._punches_table)["Table"]["ItemCount"]
-        return {SyncStatus.SYNCED.value: max(0, total - sum(counts.values()))} | counts
+    def backlog(self, local_date: str | None = None) -> Backlog:
+        """How delivery stands, from one pass over the sparse index (the cost of the backlog, never of the
+        table): the punches in each sync status (one device-local date's only, if given) and the oldest
+        pending punch of all."""
+        entries = self._undelivered("reading the delivery backlog")
+        on_date = (
+            [entry for entry in entries if entry.get("localDate") == local_date] if local_date else entries
+        )
+        counts = _by_status(on_date)
+        total = self._count_on_date(local_date) if local_date else self._item_count()
+        oldest = min(
+            (entry for entry in entries if unsharded(entry["undelivered"]) == SyncStatus.PENDING),
+            key=lambda entry: (entry["receivedAt"], entry["logId"]),
+            default=None,
+        )
+        return Backlog(
+            counts={SyncStatus.SYNCED.value: max(0, total - sum(counts.values()))} | counts,
+            oldest_pending=self.get(oldest["logId"]) if oldest else None,
+        )
 
-    def count_on_date(self, local_date: str) -> dict[str, int]:
-        """Sync statuses of one device-local date's punches: all of them on the date index, the undelivered
-        on theirs, the rest delivered."""
-        total = sum(
+    def _item_count(self) -> int:
+        """The table's item count, which DynamoDB refreshes about every six hours: on AWS a constant-time
+        read, where counting the delivered would read every punch ever delivered."""
+        with unavailable_on_aws_errors("counting punches"):
+            return self._client.describe_table(TableName=self._punches_table)["Table"]["ItemCount"]
+
+    def _count_on_date(self, local_date: str) -> int:
+        """How many punches one device-local date has, on the date index."""
+        return sum(
             page["Count"]
             for pages in self._each_shard("counting punches", local_date, Select="COUNT")
             for page in pages
         )
-        undelivered = self._undelivered("counting punches", "localDate = :date", {":date": local_date})
-        counts = _by_status(undelivered)
-        return {SyncStatus.SYNCED.value: max(0, total - sum(counts.values()))} | counts
-
-    def oldest_pending(self) -> PunchRecord | None:
-        pending = [
-            entry
-            for entry in self._undelivered("finding the oldest pending punch")
-            if unsharded(entry["undelivered"]) == SyncStatus.PENDING
-        ]
-        oldest = min(pending, key=lambda entry: (entry["receivedAt"], entry["logId"]), default=None)
-        return self.get(oldest["logId"]) if oldest else None
 
     def _undelivered(
         self, action: str, condition: str | None = None, values: dict[str, Any] | None = None
     ) -> list[dict[str, Any]]:
         """Every entry of the sparse byUndelivered index (matching the condition): it holds only the
         punches not delivered, so reading it whole costs what the backlog is, never the table."""
-        extra: dict[str, Any] = {"ProjectionExpression": "logId, undelivered, receivedAt"}
+        extra: dict[str, Any] = {"ProjectionExpression": "logId, undelivered, receivedAt, localDate"}
         if condition:
             extra |= {"FilterExpression": condition, "ExpressionAttributeValues": to_item(values or {})}
         with unavailable_on_aws_errors(action):

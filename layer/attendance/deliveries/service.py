@@ -53,9 +53,10 @@ class DeadLetterService:
         return RedriveResult(redriven=done, not_in_dlq=sorted((log_ids or set()) - set(done)))
 
     def overview(self) -> DeliveryOverview:
-        oldest = self._punches.oldest_pending()
+        backlog = self._punches.backlog()
+        oldest = backlog.oldest_pending
         return DeliveryOverview(
-            counts=StatusCounts(**self._punches.count_by_status()),
+            counts=StatusCounts(**backlog.counts),
             oldest_pending=OldestPending(
                 log_id=oldest.punch.log_id, received_at=iso(oldest.punch.received_at)
             )

@@ -58,10 +58,31 @@ def test_counts_come_from_the_index_and_the_table(stack, store):
     stored(stack, store, "C", SyncStatus.SYNCED)
     stored(stack, store, "D", SyncStatus.SYNCED)
     expected = {"synced": 2, "pending": 1, "failed": 1, "abandoned": 0}
-    assert store.count_by_status() == expected
-    assert store.count_on_date("2025-02-10") == expected
-    assert store.count_on_date("2025-02-11") == {"synced": 0, "pending": 0, "failed": 0, "abandoned": 0}
-    assert store.oldest_pending().punch.user_id == "A"
+    assert store.backlog().counts == expected
+    assert store.backlog("2025-02-10").counts == expected
+    other_day = store.backlog("2025-02-11")
+    assert other_day.counts == {"synced": 0, "pending": 0, "failed": 0, "abandoned": 0}
+    # And the oldest pending punch is the oldest of all, whatever the date asked about
+    assert store.backlog().oldest_pending.punch.user_id == "A"
+    assert other_day.oldest_pending.punch.user_id == "A"
+
+
+def test_the_backlog_reads_the_index_once(stack):
+    # Given a backlog of pending and failed punches, and a client whose requests are counted
+    client = boto3.client("dynamodb")
+    store = PunchStore(client, stack.refs["PunchesTable"])
+    stored(stack, store, "A")
+    stored(stack, store, "B", SyncStatus.FAILED)
+    scans: list[str] = []
+    client.meta.events.register(
+        "provide-client-params.dynamodb.Scan", lambda params, **_: scans.append(params.get("IndexName"))
+    )
+    # When the counts and the oldest pending punch are read together
+    backlog = store.backlog()
+    # Then the sparse index was scanned once for both
+    assert scans == [UNDELIVERED_INDEX]
+    assert (backlog.counts["pending"], backlog.counts["failed"]) == (1, 1)
+    assert backlog.oldest_pending.punch.user_id == "A"
 
 
 def test_backfill_indexes_punches_stored_before_the_sharded_keys(stack, store):
@@ -87,7 +108,7 @@ def test_backfill_indexes_punches_stored_before_the_sharded_keys(stack, store):
     assert store.backfill_index_keys(dry_run=False, progress=lambda *counts: None) == 3
     assert set(indexed(stack)) == old
     assert {punch.log_id for punch in store.on_local_dates(["2025-02-10"])} == {*old, delivered}
-    assert store.count_by_status()["failed"] == 1
+    assert store.backlog().counts["failed"] == 1
     assert store.pending_queued_before(NOW + timedelta(minutes=1)) == [pending]
     # And a second run finds nothing left to do
     assert store.backfill_index_keys(dry_run=False, progress=lambda *counts: None) == 0

@@ -4,7 +4,7 @@ A punch sent alone and a 500-punch batch go through the ingest handler, then ten
 the CRM worker (the template's batch size) and a local CRM, all on an in-process moto. botocore's event
 hooks record every request with the items it touched, read before and after it; DynamoDB's capacity
 rules (bench.dynamodb_units) turn those into read and write units, with the indexes the template defines.
-Log bytes are what the handlers wrote at the template's log level. Prices are us-east-1 list prices.
+Log bytes are what the handlers wrote at the template's log level and the HTTP API's access log line. Prices are us-east-1 list prices.
 
 `python -m bench.cost_model` prints the table alone.
 """
@@ -16,6 +16,7 @@ import json
 import logging
 import math
 import os
+import re
 import sys
 import threading
 import time
@@ -339,8 +340,8 @@ def _local_functions() -> Iterator[LocalFunctions]:
 def measure(employees: int = 200) -> Measured:
     """Run the scenarios on an in-process moto with the template's resources and settings."""
     with local_functions() as local:
-        single, batch, resent = _ingest(local.recorder)
-        backfill = _backfill(local.recorder)
+        single, batch, resent = _ingest(local)
+        backfill = _backfill(local)
         delivery, batch_size = _deliver(local)
         reports = _reports(local.recorder, employees)
     globals_ = local.template["Globals"]["Function"]
@@ -358,34 +359,64 @@ _HEADERS = {"authorization": "Bearer bench", "content-type": "application/json"}
 
 
 def post(path: str, body: bytes | str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    return _handled(http_api_event("POST", path, body, _HEADERS | (headers or {})))
+
+
+def _handled(event: dict[str, Any]) -> dict[str, Any]:
     from functions.ingest import app
 
     # Lambda's longest time: in-process, a batch's time is moto's and the recorder's, and a busy machine
     # must not cut the batch short (a partial answer would leave punches out of the figures)
-    context = LambdaContext(timeout_seconds=900)
-    return app.lambda_handler(http_api_event("POST", path, body, _HEADERS | (headers or {})), context)
+    return app.lambda_handler(event, LambdaContext(timeout_seconds=900))
 
 
-def _ingest(recorder: RequestRecorder) -> tuple[Usage, Usage, Usage]:
+def _posted(local: LocalFunctions, body: bytes | str, headers: dict[str, str] | None = None) -> Usage:
+    """What one POST /punches cost, with the line the HTTP API writes to its access log for it."""
+    event = http_api_event("POST", "/punches", body, _HEADERS | (headers or {}))
+    with local.recorder.measuring() as usage:
+        reply = _handled(event)
+    usage.log_bytes += len(access_log_line(local.template, event, reply, usage.seconds).encode())
+    return usage
+
+
+def access_log_line(
+    template: dict[str, Any], event: dict[str, Any], reply: dict[str, Any], seconds: float
+) -> str:
+    """The line the HTTP API writes to its access log for one request, in the template's own format
+    (a variable left empty is written as "-", as API Gateway does)."""
+    context = event["requestContext"]
+    values = {
+        "requestId": context["requestId"],
+        "requestTime": context["time"],
+        "identity.sourceIp": context["http"]["sourceIp"],
+        "identity.userAgent": context["http"]["userAgent"],
+        "routeKey": context["routeKey"],
+        "status": str(reply["statusCode"]),
+        "responseLatency": str(round(seconds * 1000)),
+        "responseLength": str(len(reply.get("body") or "")),
+        "integrationErrorMessage": "",
+    }
+    log_format = template["Resources"]["PunchApi"]["Properties"]["AccessLogSettings"]["Format"]
+    return re.sub(r"\$context\.([\w.]+)", lambda variable: values[variable[1]] or "-", log_format) + "\n"
+
+
+def _ingest(local: LocalFunctions) -> tuple[Usage, Usage, Usage]:
     at = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
     punch = {"deviceId": "D1", "userId": "U0", "timestamp": at, "type": "in"}
     post("/punches", json.dumps(punch))  # a warm function: the cold start is measured apart
-    with recorder.measuring() as single:
-        post("/punches", json.dumps(punch | {"userId": "U1"}))
+    single = _posted(local, json.dumps(punch | {"userId": "U1"}))
     single.invocations = single.http_requests = 1
     body = gzip.compress(
         json.dumps({"punches": [punch | {"userId": f"B{n}"} for n in range(BATCH)]}).encode()
     )
-    with recorder.measuring() as batch:
-        post("/punches", body, {"content-encoding": "gzip"})
+    batch = _posted(local, body, {"content-encoding": "gzip"})
     batch.invocations = 1
     batch.http_requests = max(1, math.ceil(len(body) / HTTP_API_CHUNK))
-    with recorder.measuring() as resent:
-        post("/punches", body, {"content-encoding": "gzip"})
+    resent = _posted(local, body, {"content-encoding": "gzip"})
     return single, batch, resent
 
 
-def _backfill(recorder: RequestRecorder) -> Usage:
+def _backfill(local: LocalFunctions) -> Usage:
     """An edge poller catching up on a clock's log: 125 users' four punches of one day, in one batch."""
     day = (datetime.now(UTC) - timedelta(days=2)).replace(hour=7, minute=0, second=0, microsecond=0)
     punches = [
@@ -398,9 +429,7 @@ def _backfill(recorder: RequestRecorder) -> Usage:
         for n in range(BATCH // len(BACKFILL_DAY))
         for hours, kind in BACKFILL_DAY
     ]
-    with recorder.measuring() as backfill:
-        post("/punches", json.dumps({"punches": punches}))
-    return backfill
+    return _posted(local, json.dumps({"punches": punches}))
 
 
 BACKFILL_DAY = ((0, "in"), (4, "break_out"), (5, "break_in"), (9, "out"))  # hours after 07:00 UTC

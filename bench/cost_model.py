@@ -604,6 +604,25 @@ def floor_per_million(measured: Measured, batched: bool) -> Cost:
     return Cost({line: dollars * 1e6 for line, dollars in lines.items()})
 
 
+# The measured lines the floor leaves out that no storage design removes, by the name the report gives them.
+_EVERY_REQUEST = {
+    "Lambda compute (measured time x memory)": "compute",
+    "CloudWatch Logs": "logs",
+    "X-Ray traces (default sampling)": "traces",
+}
+
+
+def every_request_per_million(measured: Measured, batched: bool) -> dict[str, float]:
+    """What a punch's requests pay here whatever the storage design, in dollars a million punches: the
+    caller's key read and its rate count, the handlers' time, the logs and the traces."""
+    punch = per_punch(measured, batched)
+    cost = cost_per_million(measured, batched)
+    return {
+        "key read": punch.read_units["ApiKeysTable"] * PRICE["dynamodb_rru"] * 1e6,
+        "rate count": punch.write_units["RequestCountsTable"] * PRICE["dynamodb_wru"] * 1e6,
+    } | {name: cost.lines[line] for line, name in _EVERY_REQUEST.items()}
+
+
 INDEX_ENTRY_OVERHEAD = 100  # bytes DynamoDB adds to each index entry for storage
 
 
@@ -678,6 +697,14 @@ def report_rows(measured: Measured) -> list[tuple[str, str, str]]:
         for line, dollars in cost.lines.items():
             beside = f"floor ${floor.lines[line]:.2f}" if line in floor.lines else ""
             rows.append((f"    {line}", f"${dollars:.2f}", beside))
+        kept = every_request_per_million(measured, batched)
+        rows.append(
+            (
+                "    the floor with what every request pays here",
+                f"${floor.total + sum(kept.values()):.2f}",
+                ", ".join(f"{name} ${dollars:.2f}" for name, dollars in kept.items()),
+            )
+        )
     for batched, label in ((False, "single"), (True, "batched")):
         punch = per_punch(measured, batched)
         rows.append(

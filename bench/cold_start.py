@@ -1,19 +1,25 @@
 """Cold starts: each function's init as Lambda runs it, against `import boto3` and the same clients.
 
 A function's init is its handler module's import followed by the creation of the boto3 clients its code
-creates (through `attendance.data.aws.client`, as its first request does). The baseline, measured in the
+creates (through `attendance.data.aws.client`, as its first request does), from the code as `sam build`
+ships it: the layer built by layer/build_layer.py (for this machine's architecture, whose wheels load
+here) and the function's sources without bytecode, which Lambda's read-only file system cannot cache. The baseline, measured in the
 same run and interleaved with it, is a fresh interpreter doing `import boto3` and creating those same
 clients: what any Python function that talks to these services pays. `python -m bench.cold_start` prints
 the table alone; `make bench` prints it with the rest.
 """
 
 import ast
+import atexit
 import functools
 import json
 import os
+import platform
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import tomllib
 from collections import Counter
 from collections.abc import Mapping
@@ -87,7 +93,7 @@ def measure() -> dict[str, dict[str, Any]]:
     """Per function: its init and the baseline (seconds, each the median of runs taken in turn, so that a
     busy moment of the machine weighs on both alike), the clients, and whether tracing is on."""
     figures = {}
-    for function in functions():
+    for function in deployed_functions():
         runs: dict[str, list[float]] = {"init": [], "baseline": []}
         for _ in range(COLD_RUNS):
             runs["init"].append(
@@ -108,7 +114,7 @@ def import_breakdown(logical_id: str = BREAKDOWN_FUNCTION) -> dict[str, float]:
     the init makes (not the interpreter's own start), and the rest of it (creating the clients, running
     module code: the init's median without importtime, less the imports); each group the median of
     its share in runs taken in turn."""
-    function = next(function for function in functions() if function["id"] == logical_id)
+    function = next(function for function in deployed_functions() if function["id"] == logical_id)
     started = _imports(_init_arguments(function | {"module": "json", "clients": []}), function["env"])
     ours = {path.stem for path in Path(function["code"]).glob("*.py")} | {"attendance"}
     runs: list[Counter] = []
@@ -203,6 +209,42 @@ def functions() -> list[dict[str, Any]]:
     return found
 
 
+def deployed_functions() -> list[dict[str, Any]]:
+    """functions(), each from the code as deployed (deployed_code) instead of the sources."""
+    root = deployed_code()
+    return [
+        function
+        | {"code": str(root / Path(function["code"]).relative_to(ROOT)), "layer": str(root / "layer")}
+        | {
+            "env": function["env"]
+            | {"LAMBDA_TASK_ROOT": str(root / Path(function["code"]).relative_to(ROOT))}
+        }
+        for function in functions()
+    ]
+
+
+@functools.cache
+def deployed_code() -> Path:
+    """A folder holding the layer as layer/build_layer.py builds it, for this machine's architecture, and
+    each function's code as SAM copies it: the sources, no bytecode. Removed when the benchmark exits."""
+    root = Path(tempfile.mkdtemp(prefix="cold-start-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    architecture = {"aarch64": "arm64", "arm64": "arm64"}.get(platform.machine(), "x86_64")
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "layer" / "build_layer.py"),
+            str(root / "layer"),
+            "--architecture",
+            architecture,
+        ],
+        check=True,
+    )
+    for code in {Path(function["code"]) for function in functions()}:
+        shutil.copytree(code, root / code.relative_to(ROOT), ignore=shutil.ignore_patterns("__pycache__"))
+    return root
+
+
 def clients_created(source: Path) -> list[str]:
     """The services a handler module creates clients for: each `client("...")` or `boto3.client("...")`
     call in it, in the order written."""
@@ -253,7 +295,7 @@ class _Placeholders(dict):
 def _init_arguments(function: dict[str, Any]) -> list[str]:
     return [
         function["code"],
-        str(ROOT / "layer"),
+        function.get("layer", str(ROOT / "layer")),
         function["module"],
         function["blocked"],
         json.dumps(function["clients"]),
@@ -292,8 +334,8 @@ def _timed(arguments: list[str], environment: dict[str, str] | None = None) -> f
 
 
 def _fresh_interpreter(arguments: list[str], environment: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-I", *arguments],
+    return subprocess.run(  # -B: Lambda's file system is read-only, so no run leaves bytecode for the next
+        [sys.executable, "-I", "-B", *arguments],
         capture_output=True,
         text=True,
         check=True,

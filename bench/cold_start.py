@@ -3,9 +3,10 @@
 A function's init is its handler module's import followed by the creation of the boto3 clients its code
 creates (through `attendance.data.aws.client`, as its first request does), from the code as `sam build`
 ships it: the layer built by layer/build_layer.py (for this machine's architecture, whose wheels load
-here) and the function's sources without bytecode, which Lambda's read-only file system cannot cache. The baseline, measured in the
-same run and interleaved with it, is a fresh interpreter doing `import boto3` and creating those same
-clients: what any Python function that talks to these services pays. `python -m bench.cold_start` prints
+here) and the function's sources without bytecode, which Lambda's read-only file system cannot cache.
+The baseline, measured in the same run and interleaved with it, is a fresh interpreter doing
+`import boto3` and creating those same clients: what any Python function that talks to these services
+pays. `python -m bench.cold_start` prints
 the table alone; `make bench` prints it with the rest.
 """
 
@@ -46,15 +47,20 @@ COLD_RUNS = 7
 TARGET_RATIO = 1.5
 BREAKDOWN_FUNCTION = "IngestFunction"
 
-# argv: function code, layer, handler module, modules Lambda would not have (JSON), services (JSON).
-# The handler's clients are made as its code makes them, by the layer's `client`.
-INIT_AS_ON_LAMBDA = (
+# A script's start that makes its interpreter's path Lambda's. argv: function code, layer (both put first
+# on the path), handler module, modules Lambda would not have (JSON; importing them fails), then the
+# script's own.
+ON_LAMBDA_PATH = (
     "import importlib.abc, json, sys, time\n"
     "class Absent(importlib.abc.MetaPathFinder):\n"
     "    def find_spec(self, name, path, target=None):\n"
     "        if name.split('.')[0] in BLOCKED: raise ModuleNotFoundError(name)\n"
     "BLOCKED = set(json.loads(sys.argv[4])); sys.meta_path.insert(0, Absent())\n"
-    "sys.path[:0] = sys.argv[1:3]; t = time.perf_counter(); __import__(sys.argv[3])\n"
+    "sys.path[:0] = sys.argv[1:3]\n"
+)
+# argv[5]: services (JSON), whose clients are made as the handler's code makes them, by the layer's `client`.
+INIT_AS_ON_LAMBDA = ON_LAMBDA_PATH + (
+    "t = time.perf_counter(); __import__(sys.argv[3])\n"
     "for service in json.loads(sys.argv[5]):\n"
     "    from attendance.data.aws import client; client(service)\n"
     "print(time.perf_counter() - t)"
@@ -212,15 +218,12 @@ def functions() -> list[dict[str, Any]]:
 def deployed_functions() -> list[dict[str, Any]]:
     """functions(), each from the code as deployed (deployed_code) instead of the sources."""
     root = deployed_code()
-    return [
-        function
-        | {"code": str(root / Path(function["code"]).relative_to(ROOT)), "layer": str(root / "layer")}
-        | {
-            "env": function["env"]
-            | {"LAMBDA_TASK_ROOT": str(root / Path(function["code"]).relative_to(ROOT))}
-        }
-        for function in functions()
-    ]
+    deployed = []
+    for function in functions():
+        code = str(root / Path(function["code"]).relative_to(ROOT))
+        environment = function["env"] | {"LAMBDA_TASK_ROOT": code}
+        deployed.append(function | {"code": code, "layer": str(root / "layer"), "env": environment})
+    return deployed
 
 
 @functools.cache

@@ -80,8 +80,6 @@ def remove_distributions(target: Path, names: frozenset[str]) -> list[str]:
 
 def _remove_empty(folder: Path, root: Path) -> None:
     while folder != root and folder.is_relative_to(root) and folder.is_dir():
-        for cache in folder.glob("__pycache__"):
-            shutil.rmtree(cache)
         if any(folder.iterdir()):
             return
         folder.rmdir()

@@ -8,16 +8,11 @@ import sys
 
 import pytest
 
-from bench.cold_start import ROOT, functions
+from bench.cold_start import ON_LAMBDA_PATH, ROOT, functions
 
 WATCHED = ("boto3", "httpx", "pydantic_settings", "sqlite3", "aws_xray_sdk.core")
-IMPORT_AND_REPORT = (
-    "import importlib.abc, json, sys\n"
-    "class Absent(importlib.abc.MetaPathFinder):\n"
-    "    def find_spec(self, name, path, target=None):\n"
-    "        if name.split('.')[0] in BLOCKED: raise ModuleNotFoundError(name)\n"
-    "BLOCKED = set(json.loads(sys.argv[4])); sys.meta_path.insert(0, Absent())\n"
-    "sys.path[:0] = sys.argv[1:3]; __import__(sys.argv[3])\n"
+IMPORT_AND_REPORT = ON_LAMBDA_PATH + (
+    "__import__(sys.argv[3])\n"
     "patched = sys.modules.get('aws_xray_sdk.core.patcher')\n"
     "print(json.dumps({'loaded': [name for name in json.loads(sys.argv[5]) if name in sys.modules],\n"
     "                  'patched': sorted(patched._PATCHED_MODULES) if patched else []}))"

@@ -13,19 +13,14 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from bench.cold_start import ROOT, deployed_code, deployed_functions
+from bench.cold_start import ON_LAMBDA_PATH, ROOT, deployed_code, deployed_functions
 
 spec = importlib.util.spec_from_file_location("build_layer", ROOT / "layer" / "build_layer.py")
 build_layer = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(build_layer)
 
-WHERE_FROM = (
-    "import importlib.abc, json, sys\n"
-    "class Absent(importlib.abc.MetaPathFinder):\n"
-    "    def find_spec(self, name, path, target=None):\n"
-    "        if name.split('.')[0] in BLOCKED: raise ModuleNotFoundError(name)\n"
-    "BLOCKED = set(json.loads(sys.argv[4])); sys.meta_path.insert(0, Absent())\n"
-    "sys.path[:0] = sys.argv[1:3]; __import__(sys.argv[3])\n"
+WHERE_FROM = ON_LAMBDA_PATH + (
+    "__import__(sys.argv[3])\n"
     "print(json.dumps({name: sys.modules[name].__file__ for name in ('attendance', 'pydantic', 'botocore')}))"
 )
 

@@ -36,6 +36,8 @@ def build(target: Path, architecture: str = "arm64") -> None:
         sys.exit(
             f"the layer must be built with Python {'.'.join(map(str, PYTHON))}, not {sys.version.split()[0]}"
         )
+    if target.exists() and any(target.iterdir()):
+        sys.exit(f"{target} is not empty: the layer is built into a new folder")
     install_requirements(target, PLATFORMS[architecture])
     remove_distributions(target, RUNTIME_SDK)
     shutil.rmtree(target / "bin", ignore_errors=True)  # the packages' command-line scripts: nothing runs them

@@ -73,3 +73,32 @@ def test_a_handler_imports_only_what_its_requests_use(function):
         assert set(report["patched"]) == calls_through
     else:
         assert report["patched"] == []
+
+
+FREEZE_REPORT = (
+    "import gc, json\n"
+    "from attendance.data.aws import client\n"
+    "before = gc.get_freeze_count(); client('dynamodb'); first = gc.get_freeze_count()\n"
+    "client('sqs'); print(json.dumps([before, first, gc.get_freeze_count()]))"
+)
+
+
+def test_the_first_client_freezes_what_the_init_made_and_later_ones_do_not():
+    # Given a fresh interpreter that imported the layer's client factory
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            "-c",
+            f"import sys; sys.path.insert(0, {str(ROOT / 'layer')!r})\n" + FREEZE_REPORT,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"AWS_DEFAULT_REGION": "us-east-1", "PATH": "/usr/bin:/bin"},
+    )
+    before, first, second = json.loads(result.stdout)
+    # Then the init's objects were frozen with its first client (the interpreter freezes a few of its own
+    # at start), and not again with the next
+    assert first > before + 10_000
+    assert second == first

@@ -4,7 +4,8 @@ A punch sent alone and a 500-punch batch go through the ingest handler, then ten
 the CRM worker (the template's batch size) and a local CRM, all on an in-process moto. botocore's event
 hooks record every request with the items it touched, read before and after it; DynamoDB's capacity
 rules (bench.dynamodb_units) turn those into read and write units, with the indexes the template defines.
-Log bytes are what the handlers wrote at the template's log level and the HTTP API's access log line. Prices are us-east-1 list prices.
+Log bytes are what the handlers wrote at the template's log level and the HTTP API's access-log line.
+Prices are us-east-1 list prices.
 
 `python -m bench.cost_model` prints the table alone.
 """

@@ -311,24 +311,31 @@ def modules_outside_lambda() -> list[str]:
     (httpx, for one, imports its command line's rich and click when they happen to be installed)."""
     lines = LAYER_REQUIREMENTS.read_text().splitlines()
     wanted = [Requirement(line) for line in lines if line.strip() and not line.startswith("#")]
-    wanted += [Requirement(name) for name in RUNTIME_PROVIDED]
-    shipped: set[str] = set()
+    shipped = requirement_closure(wanted + [Requirement(name) for name in RUNTIME_PROVIDED])
+    return sorted(
+        module
+        for module, distributions in metadata.packages_distributions().items()
+        if not (shipped | {PROJECT}) & {canonicalize_name(d) for d in distributions}
+    )
+
+
+def requirement_closure(wanted: list[Requirement]) -> set[str]:
+    """The normalised names of these distributions and of everything they depend on, as installed here
+    (with the extras asked for)."""
+    found: set[str] = set()
+    wanted = list(wanted)
     while wanted:
         requirement = wanted.pop()
-        shipped.add(canonicalize_name(requirement.name))
+        found.add(canonicalize_name(requirement.name))
         for line in metadata.requires(requirement.name) or []:
             dependency = Requirement(line)
             extras = {""} | requirement.extras
             applies = dependency.marker is None or any(
                 dependency.marker.evaluate({"extra": e}) for e in extras
             )
-            if applies and canonicalize_name(dependency.name) not in shipped:
+            if applies and canonicalize_name(dependency.name) not in found:
                 wanted.append(dependency)
-    return sorted(
-        module
-        for module, distributions in metadata.packages_distributions().items()
-        if not (shipped | {PROJECT}) & {canonicalize_name(d) for d in distributions}
-    )
+    return found
 
 
 def _timed(arguments: list[str], environment: dict[str, str] | None = None) -> float:

@@ -11,7 +11,6 @@ a table stream, a time-to-live. dynalite is installed with npm into .cache/ when
 """
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
@@ -19,7 +18,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -29,6 +27,7 @@ from botocore.exceptions import ClientError
 from attendance.data.punch_intake import PunchIntake
 from attendance.data.punches import PunchStore
 from attendance.domain.punch import Punch, PunchSource, PunchType, SyncStatus, punch_log_id
+from bench.process_cpu import process_seconds
 from edge_poller.simulator import free_tcp_port
 from local_stack.template import TEMPLATE_PATH, load_template
 
@@ -139,18 +138,13 @@ def _punch(user: str, instant: datetime) -> Punch:
 
 
 def _timed(pid: int, punches: list[Punch], step: Callable[[Punch], Any]) -> tuple[float, float]:
-    cpu, started = _cpu_seconds(pid), time.perf_counter()
+    cpu, started = process_seconds(pid), time.perf_counter()
     for punch in punches:
         step(punch)
     return (
         (time.perf_counter() - started) / len(punches) * 1000,
-        (_cpu_seconds(pid) - cpu) / len(punches) * 1000,
+        (process_seconds(pid) - cpu) / len(punches) * 1000,
     )
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def what_it_serves(client: Any) -> dict[str, str]:

@@ -14,10 +14,14 @@ def cpu_seconds(root_pid: int) -> Counter:
     process, each function's execution environments together, the mock CRM."""
     used: Counter = Counter()
     for pid, part in _parts(root_pid).items():
-        fields = _stat(pid)
-        if fields:
-            used[part] += (int(fields[11]) + int(fields[12])) / _TICKS  # utime + stime
+        used[part] += process_seconds(pid)
     return used
+
+
+def process_seconds(pid: int) -> float:
+    """CPU seconds one live process has used so far (0 once it is gone)."""
+    fields = _stat(pid)
+    return (int(fields[11]) + int(fields[12])) / _TICKS if fields else 0.0  # utime + stime
 
 
 def _parts(root_pid: int) -> dict[int, str]:

@@ -430,6 +430,14 @@ def _device_call[ResultT](ctx: typer.Context, call: Callable[[DeviceService], Re
         raise typer.Exit(exit_code) from None
 
 
+def _calendar_day(text: str) -> date:
+    """A --date option's value: a day as YYYY-MM-DD, or the command's usage error."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a date: give YYYY-MM-DD") from None
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -659,14 +667,15 @@ def logs_backfill_index(
 def logs_stats(
     ctx: typer.Context,
     on: Annotated[
-        str | None, typer.Option("--date", help="only punches of this local date, YYYY-MM-DD")
+        date | None,
+        typer.Option("--date", parser=_calendar_day, help="only punches of this local date, YYYY-MM-DD"),
     ] = None,
 ) -> None:
     """Counts by status (pending, synced, failed, abandoned) and the oldest pending punch."""
-    backlog = ctx.obj.punches().backlog(date.fromisoformat(on).isoformat() if on else None)
+    backlog = ctx.obj.punches().backlog(on.isoformat() if on else None)
     counts, oldest = backlog.counts, backlog.oldest_pending
     payload = {
-        "date": on,
+        "date": on.isoformat() if on else None,
         "counts": counts,
         "oldestPending": {"logId": oldest.punch.log_id, "receivedAt": oldest.punch.received_at.isoformat()}
         if oldest
@@ -678,7 +687,7 @@ def logs_stats(
     _show(
         ctx,
         [{"status": status, "punches": count} for status, count in counts.items()],
-        f"Punches{' on ' + on if on else ''}",
+        f"Punches{f' on {on}' if on else ''}",
         "No punches.",
     )
     console.print(
@@ -694,13 +703,13 @@ def logs_stats(
 @report_app.command("daily")
 def report_daily(
     ctx: typer.Context,
-    on: Annotated[str, typer.Option("--date", help="YYYY-MM-DD")],
+    on: Annotated[date, typer.Option("--date", parser=_calendar_day, help="YYYY-MM-DD")],
     csv: Annotated[bool, typer.Option("--csv", help="CSV for a spreadsheet")] = False,
     zone: Annotated[str, typer.Option(help="zone for employees without a schedule")] = "UTC",
 ) -> None:
     """Everyone's worked time, breaks, overtime, lateness and anomalies on one day."""
     service = ReportService(ctx.obj.punches(), ctx.obj.schedules(), zone)
-    reports = service.daily(date.fromisoformat(on))
+    reports = service.daily(on)
     if csv:
         sys.stdout.write(as_csv(reports).removeprefix("\ufeff"))
         return

@@ -148,6 +148,11 @@ def test_keys_devices_schedules_and_reports(stack, cli):
     assert csv_text.splitlines()[0].startswith("date,userId,firstIn")
     stats = json.loads(cli("--json", "logs", "stats", "--date", str(day)).output)
     assert sum(stats["counts"].values()) >= 2
+    assert stats["date"] == str(day)
+    # And a day that is not one is a usage error naming it, for both commands that take --date
+    for command in (("logs", "stats"), ("report", "daily")):
+        refused = cli(*command, "--date", "2026-13-01", expect=2)
+        assert "'2026-13-01' is not a date: give YYYY-MM-DD" in refused.output
 
 
 def test_no_stack_is_exit_code_3(tmp_path):

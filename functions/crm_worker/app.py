@@ -3,6 +3,9 @@
 Each invocation paces its CRM calls (attendance.delivery.backpressure): its share of CrmMaxRatePerSecond.
 """
 
+from attendance import init_phase  # first: the collector rests while the rest imports
+
+# isort: split
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache, partial
@@ -93,6 +96,7 @@ async def deliver_record(record: SQSRecord, lambda_context: LambdaContext, pacer
     metrics.add_metric(name=_RATE_METRICS.get(verdict, "DeliveryHandled"), unit=MetricUnit.Count, value=1)
 
 
+@init_phase.ends_at_first_invocation
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics

@@ -2,6 +2,9 @@
 origin as the API (one URL for everything). Strict content security policy: our own scripts and styles,
 connections to this API and the live feed only."""
 
+from attendance import init_phase  # first: the collector rests while the rest imports
+
+# isort: split
 from functools import cache
 from http import HTTPStatus
 from pathlib import Path
@@ -102,6 +105,7 @@ def asset(name: Annotated[AssetName, PathParam(description="The file's name, e.g
     return Response(HTTPStatus.OK, TYPES[path.suffix], path.read_text(), headers)
 
 
+@init_phase.ends_at_first_invocation
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @tracer.capture_lambda_handler
 @metrics.log_metrics

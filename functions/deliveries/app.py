@@ -1,6 +1,9 @@
 """Deliveries API: punches by sync status, the dead-letter queue with each punch's error, and redrives.
 Reading needs the read or admin scope, redriving the admin scope."""
 
+from attendance import init_phase  # first: the collector rests while the rest imports
+
+# isort: split
 from functools import cache
 from http import HTTPStatus
 from typing import Annotated, Any
@@ -127,6 +130,7 @@ def redrive(request: Annotated[RedriveRequest, Body()], caller: Admin) -> Respon
     return json_reply(HTTPStatus.OK, result)
 
 
+@init_phase.ends_at_first_invocation
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @tracer.capture_lambda_handler
 @metrics.log_metrics

@@ -1,6 +1,9 @@
 """Commands for ZKTeco ADMS clocks: queue them (admin), read a clock's command history (read or admin), and
 put a directory employee on every clock of a site. The clocks fetch them on their next poll (device_push)."""
 
+from attendance import init_phase  # first: the collector rests while the rest imports
+
+# isort: split
 from functools import cache
 from http import HTTPStatus
 from typing import Annotated, Any
@@ -151,6 +154,7 @@ def push_employee(
     return json_reply(HTTPStatus.CREATED, body)
 
 
+@init_phase.ends_at_first_invocation
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @tracer.capture_lambda_handler
 @metrics.log_metrics

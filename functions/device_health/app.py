@@ -1,6 +1,9 @@
 """Scheduled every minute: each device's state, as a metric, and a notification on the alarm topic when an
 enabled device falls silent (once) and when it is back (once). See attendance.devices.health_check."""
 
+from attendance import init_phase  # first: the collector rests while the rest imports
+
+# isort: split
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -37,6 +40,7 @@ def _checked_at(event: dict[str, Any]) -> datetime:
         return datetime.now(UTC)
 
 
+@init_phase.ends_at_first_invocation
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

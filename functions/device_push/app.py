@@ -1,5 +1,8 @@
 """Devices that push: ZKTeco ADMS (/iclock/...) and Hikvision event push (/hikvision/events/{token})."""
 
+from attendance import init_phase  # first: the collector rests while the rest imports
+
+# isort: split
 from email.utils import formatdate
 from functools import cache
 from http import HTTPStatus
@@ -184,6 +187,7 @@ def _count(results: list[ItemResult]) -> None:
             metrics.add_metric(name=f"Pushed{status.value.title()}", unit=MetricUnit.Count, value=count)
 
 
+@init_phase.ends_at_first_invocation
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @tracer.capture_lambda_handler
 @metrics.log_metrics

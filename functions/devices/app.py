@@ -1,6 +1,9 @@
 """Devices API: the registry (list, register, change, disable), each device's state and punches, and the edge
 poller's health reports. Reading needs the read or admin scope, changing the admin scope, reporting ingest."""
 
+from attendance import init_phase  # first: the collector rests while the rest imports
+
+# isort: split
 from datetime import UTC, datetime
 from functools import cache
 from http import HTTPStatus
@@ -198,6 +201,7 @@ def _api_url() -> str:
     return f"{scheme}://{host}"
 
 
+@init_phase.ends_at_first_invocation
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @tracer.capture_lambda_handler
 @metrics.log_metrics

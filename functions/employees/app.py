@@ -1,5 +1,8 @@
 """Employees API: the directory with schedules and today's status, changes to it, and who is in now."""
 
+from attendance import init_phase  # first: the collector rests while the rest imports
+
+# isort: split
 from functools import cache
 from http import HTTPStatus
 from typing import Annotated, Any
@@ -158,6 +161,7 @@ def presence(caller: Reader) -> Response[PresenceReport]:
     return json_reply(HTTPStatus.OK, dependencies()[1].presence())
 
 
+@init_phase.ends_at_first_invocation
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @tracer.capture_lambda_handler
 @metrics.log_metrics

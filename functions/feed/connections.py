@@ -2,6 +2,9 @@
 subscribe and unsubscribe change the rooms (the reply says which it has now), $default answers a ping or
 says what was wrong, $disconnect forgets the connection."""
 
+from attendance import init_phase  # first: the collector rests while the rest imports
+
+# isort: split
 import json
 from datetime import UTC, datetime
 from functools import cache
@@ -44,6 +47,7 @@ def service() -> ConnectionService:
     return ConnectionService(store, TokenSigner(SigningKey(settings.feed_signing_key_parameter)))
 
 
+@init_phase.ends_at_first_invocation
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics

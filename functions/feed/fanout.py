@@ -6,6 +6,9 @@ and finally hands it to the on-failure queue); one connection that is slow or go
 an unreadable connections table fails the whole batch, which is then retried.
 """
 
+from attendance import init_phase  # first: the collector rests while the rest imports
+
+# isort: split
 from functools import cache
 from typing import Any
 
@@ -41,6 +44,7 @@ def events_of(record: DynamoDBRecord) -> list[FeedEvent]:
     return punch_events(change) if isinstance(change, PunchChange) else device_events(change)
 
 
+@init_phase.ends_at_first_invocation
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics

@@ -1,6 +1,9 @@
 """POST /auth/token: an API key with read or admin scope trades itself for a short-lived feed token and the
 WebSocket URL (browsers cannot send an Authorization header on a WebSocket)."""
 
+from attendance import init_phase  # first: the collector rests while the rest imports
+
+# isort: split
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from http import HTTPStatus
@@ -79,6 +82,7 @@ def issue_token(caller: Reader) -> Response[FeedToken]:
     return json_reply(HTTPStatus.OK, reply)
 
 
+@init_phase.ends_at_first_invocation
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @tracer.capture_lambda_handler
 @metrics.log_metrics

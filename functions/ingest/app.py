@@ -1,5 +1,8 @@
 """Ingest API: POST /punches (and /device/punch for devices set up for the earlier middleware)."""
 
+from attendance import init_phase  # first: the collector rests while the rest imports
+
+# isort: split
 from dataclasses import dataclass
 from functools import cache
 from typing import Annotated, Any
@@ -160,6 +163,7 @@ def _count(results: list[ItemResult]) -> None:
             metrics.add_metric(name=_METRIC_NAMES[status], unit=MetricUnit.Count, value=count)
 
 
+@init_phase.ends_at_first_invocation
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @tracer.capture_lambda_handler
 @metrics.log_metrics

@@ -1,5 +1,8 @@
 """Scheduled sweep: queues again punches left pending too long (see attendance.ingest.sweep)."""
 
+from attendance import init_phase  # first: the collector rests while the rest imports
+
+# isort: split
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,6 +20,7 @@ logger = Logger()
 metrics = Metrics()
 
 
+@init_phase.ends_at_first_invocation
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:

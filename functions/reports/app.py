@@ -1,6 +1,9 @@
 """Reports API: GET /reports/daily and GET /reports/timesheet, JSON or CSV; needs a key with the reports, read or
 admin scope."""
 
+from attendance import init_phase  # first: the collector rests while the rest imports
+
+# isort: split
 from datetime import date, timedelta
 from functools import cache
 from http import HTTPStatus
@@ -167,6 +170,7 @@ def _reply(output: str, body: BaseModel, reports: list[DayReport], filename: str
     return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, body)
 
 
+@init_phase.ends_at_first_invocation
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @tracer.capture_lambda_handler
 @metrics.log_metrics

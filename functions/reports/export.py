@@ -4,6 +4,9 @@ Idempotent: a run for the same day writes the same key with the report as it sta
 day again, invoke with {"date": "YYYY-MM-DD"}.
 """
 
+from attendance import init_phase  # first: the collector rests while the rest imports
+
+# isort: split
 from datetime import date, timedelta
 from typing import Any
 
@@ -27,6 +30,7 @@ def export_key(day: date) -> str:
     return f"daily/{day.isoformat()}.csv"
 
 
+@init_phase.ends_at_first_invocation
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

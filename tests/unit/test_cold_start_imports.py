@@ -34,16 +34,19 @@ WITH_TRACER = {
 }
 
 
-def imported(function: dict) -> dict:
-    arguments = [
+def _arguments(function: dict) -> list[str]:
+    return [
         function["code"],
         str(ROOT / "layer"),
         function["module"],
         function["blocked"],
         json.dumps(WATCHED),
     ]
+
+
+def imported(function: dict) -> dict:
     result = subprocess.run(
-        [sys.executable, "-I", "-c", IMPORT_AND_REPORT, *arguments],
+        [sys.executable, "-I", "-c", IMPORT_AND_REPORT, *_arguments(function)],
         capture_output=True,
         text=True,
         check=True,
@@ -75,30 +78,75 @@ def test_a_handler_imports_only_what_its_requests_use(function):
         assert report["patched"] == []
 
 
-FREEZE_REPORT = (
-    "import gc, json\n"
-    "from attendance.data.aws import client\n"
-    "before = gc.get_freeze_count(); client('dynamodb'); first = gc.get_freeze_count()\n"
-    "client('sqs'); print(json.dumps([before, first, gc.get_freeze_count()]))"
+COLLECTOR_REPORT = ON_LAMBDA_PATH + (
+    "import gc\n"
+    "module = __import__(sys.argv[3]); after_import = gc.isenabled()\n"
+    "try: module.lambda_handler({}, None)\n"
+    "except Exception: pass\n"
+    "print(json.dumps([after_import, gc.isenabled(), gc.get_freeze_count()]))"
 )
 
 
-def test_the_first_client_freezes_what_the_init_made_and_later_ones_do_not():
-    # Given a fresh interpreter that imported the layer's client factory
+@pytest.mark.parametrize("function", functions(), ids=lambda function: function["id"])
+def test_the_collector_rests_through_a_handlers_import_until_its_first_invocation(function):
+    # Given the function in its execution environment (AWS_LAMBDA_FUNCTION_NAME is set)
+    # When a fresh interpreter imports its handler, then invokes it (here with an event it refuses)
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", COLLECTOR_REPORT, *_arguments(function)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=function["env"],
+    )
+    after_import, after_invocation, frozen = json.loads(result.stdout.splitlines()[-1])
+    # Then the collector rested through the import, and runs again from the first invocation on, with the
+    # init's objects frozen
+    assert function["env"]["AWS_LAMBDA_FUNCTION_NAME"] == function["id"]
+    assert after_import is False
+    assert after_invocation is True
+    assert frozen > 10_000
+
+
+CLIENTS_REPORT = (
+    "import gc, json\n"
+    "from attendance.data.aws import client\n"
+    "before = (gc.isenabled(), gc.get_freeze_count()); client('dynamodb')\n"
+    "first = (gc.isenabled(), gc.get_freeze_count()); client('sqs')\n"
+    "print(json.dumps([before, first, (gc.isenabled(), gc.get_freeze_count())]))"
+)
+
+
+def _clients_report(environment: dict[str, str]) -> list[list]:
     result = subprocess.run(
         [
             sys.executable,
             "-I",
             "-c",
-            f"import sys; sys.path.insert(0, {str(ROOT / 'layer')!r})\n" + FREEZE_REPORT,
+            f"import sys; sys.path.insert(0, {str(ROOT / 'layer')!r})\n" + CLIENTS_REPORT,
         ],
         capture_output=True,
         text=True,
         check=True,
-        env={"AWS_DEFAULT_REGION": "us-east-1", "PATH": "/usr/bin:/bin"},
+        env={"AWS_DEFAULT_REGION": "us-east-1", "PATH": "/usr/bin:/bin"} | environment,
     )
-    before, first, second = json.loads(result.stdout)
-    # Then the init's objects were frozen with its first client (the interpreter freezes a few of its own
-    # at start), and not again with the next
-    assert first > before + 10_000
+    return json.loads(result.stdout)
+
+
+def test_in_an_environment_the_first_client_ends_the_init_and_later_ones_change_nothing():
+    # Given a fresh interpreter of an execution environment that imported the layer's client factory
+    before, first, second = _clients_report({"AWS_LAMBDA_FUNCTION_NAME": "IngestFunction"})
+    # Then the collector rested until the first client, which froze the init's objects (the interpreter
+    # freezes a few of its own at start) and set the collector going; the next client changed nothing
+    assert before[0] is False
+    assert first[0] is True
+    assert first[1] > before[1] + 10_000
+    assert second == first
+
+
+def test_outside_an_environment_the_collector_never_rests_and_the_first_client_still_freezes():
+    # Given a fresh interpreter that is no execution environment (a test, the command line)
+    before, first, second = _clients_report({})
+    # Then the collector ran throughout; the first client froze the objects made before it, once
+    assert before[0] is first[0] is second[0] is True
+    assert first[1] > before[1] + 10_000
     assert second == first

@@ -3,11 +3,9 @@
 AWS_ENDPOINT_URL (honoured by boto3 itself) points the clients at a local AWS such as moto.
 """
 
-import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
-from functools import cache
 from typing import Any
 
 import boto3
@@ -15,6 +13,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from attendance import init_phase
 from attendance.data.errors import StoreUnavailable
 
 _CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
@@ -25,18 +24,8 @@ __all__ = ["StoreUnavailable", "batch_get", "client", "from_item", "to_item", "u
 
 
 def client(service: str) -> Any:
-    _freeze_what_the_init_made()
+    init_phase.end()  # an environment's first client ends its init (attendance.init_phase)
     return boto3.client(service, config=_CONFIG)
-
-
-@cache
-def _freeze_what_the_init_made() -> None:
-    """Before an environment's first client, which its first request makes: the objects the init made
-    (modules, classes, models, nearly all kept for the environment's life) go to the collector's permanent
-    generation. Creating a client allocates enough to set off a full collection, which walked all of
-    them (about 25 ms of a cold start); it, and every later one, now walks only what came after. The
-    little cyclic garbage the imports left is kept with them."""
-    gc.freeze()
 
 
 @contextmanager

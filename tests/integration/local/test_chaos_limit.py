@@ -1,5 +1,6 @@
 """The chaos death limit: counted once for the whole stack, across its execution environments' processes."""
 
+import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 
 from local_stack.chaos import Chaos, DeathLedger
@@ -24,7 +25,8 @@ def test_environments_racing_to_die_die_no_more_than_the_limit_between_them():
     # Given a limit of two deaths
     ledger = Chaos.from_environment({"LOCAL_CHAOS_CRASH_LIMIT": "2"}).deaths
     # When six processes would die at once
-    with ProcessPoolExecutor(max_workers=6) as pool:
+    # (started afresh, as the stack starts its environments: forking this threaded test process could deadlock)
+    with ProcessPoolExecutor(max_workers=6, mp_context=multiprocessing.get_context("spawn")) as pool:
         allowed = list(pool.map(_die_if_allowed, [ledger] * 6))
     # Then two may, and the kinds are counted apart
     assert sum(allowed) == 2

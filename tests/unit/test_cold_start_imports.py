@@ -5,6 +5,7 @@ X-Ray patching of exactly the libraries it calls through."""
 import json
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -44,15 +45,21 @@ def _arguments(function: dict) -> list[str]:
     ]
 
 
-def imported(function: dict) -> dict:
+def _last_line_on_lambda(script: str, function: dict, environment: dict[str, str]) -> Any:
+    """What `script` (run after ON_LAMBDA_PATH's start) printed last, as JSON, run as the function."""
     result = subprocess.run(
-        [sys.executable, "-I", "-c", IMPORT_AND_REPORT, *_arguments(function)],
+        [sys.executable, "-I", "-c", script, *_arguments(function)],
         capture_output=True,
         text=True,
         check=True,
-        env=function["env"] | {"TRACING_MODE": "Active"},  # the heavier case, whatever the default
+        env=environment,
     )
-    return json.loads(result.stdout)
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def imported(function: dict) -> dict:
+    # tracing on: the heavier case, whatever the default
+    return _last_line_on_lambda(IMPORT_AND_REPORT, function, function["env"] | {"TRACING_MODE": "Active"})
 
 
 @pytest.mark.parametrize("function", functions(), ids=lambda function: function["id"])
@@ -91,14 +98,7 @@ COLLECTOR_REPORT = ON_LAMBDA_PATH + (
 def test_the_collector_rests_through_a_handlers_import_until_its_first_invocation(function):
     # Given the function in its execution environment (AWS_LAMBDA_FUNCTION_NAME is set)
     # When a fresh interpreter imports its handler, then invokes it (here with an event it refuses)
-    result = subprocess.run(
-        [sys.executable, "-I", "-c", COLLECTOR_REPORT, *_arguments(function)],
-        capture_output=True,
-        text=True,
-        check=True,
-        env=function["env"],
-    )
-    after_import, after_invocation, frozen = json.loads(result.stdout.splitlines()[-1])
+    after_import, after_invocation, frozen = _last_line_on_lambda(COLLECTOR_REPORT, function, function["env"])
     # Then the collector rested through the import, and runs again from the first invocation on, with the
     # init's objects frozen
     assert function["env"]["AWS_LAMBDA_FUNCTION_NAME"] == function["id"]

@@ -15,8 +15,10 @@ WATCHED = ("boto3", "httpx", "pydantic_settings", "sqlite3", "aws_xray_sdk.core"
 IMPORT_AND_REPORT = ON_LAMBDA_PATH + (
     "__import__(sys.argv[3])\n"
     "patched = sys.modules.get('aws_xray_sdk.core.patcher')\n"
+    "plugins = sys.modules.get('pydantic.plugin._loader')\n"
     "print(json.dumps({'loaded': [name for name in json.loads(sys.argv[5]) if name in sys.modules],\n"
-    "                  'patched': sorted(patched._PATCHED_MODULES) if patched else []}))"
+    "                  'patched': sorted(patched._PATCHED_MODULES) if patched else [],\n"
+    "                  'plugins_looked_for': plugins is not None and plugins._plugins is not None}))"
 )
 # The functions that create a Tracer (the scheduled ones only log): their AWS calls become subsegments.
 WITH_TRACER = {
@@ -71,6 +73,8 @@ def test_a_handler_imports_only_what_its_requests_use(function):
     # Then httpx comes only with the CRM worker, which calls the CRM with it; nothing reads settings through
     # pydantic-settings; nothing opens SQLite; and a function without AWS clients has no boto3
     assert ("httpx" in loaded) == (function["id"] == "CrmWorkerFunction")
+    # And pydantic, building the handler's models, did not read every package's entry points for a plugin
+    assert report["plugins_looked_for"] is False
     assert "pydantic_settings" not in loaded
     assert "sqlite3" not in loaded
     assert ("boto3" in loaded) == bool(function["clients"])

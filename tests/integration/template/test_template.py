@@ -53,11 +53,12 @@ FUNCTION_SETTINGS = {
     "DashboardFunction": DashboardSettings,
     "DeliveriesFunction": DeliveriesSettings,
 }
-# Read by Powertools, and by attendance.tracing to choose a tracer before any settings are parsed.
+# Read by Powertools, by pydantic, and by attendance.tracing to choose a tracer before any settings are parsed.
 RUNTIME_VARIABLES = {
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_METRICS_NAMESPACE",
     "POWERTOOLS_LOG_LEVEL",
+    "PYDANTIC_DISABLE_PLUGINS",
     "TRACING_MODE",
 }
 

@@ -86,6 +86,8 @@ def test_device_states_live_updates_and_queueing_a_command(page, stack: RunningS
     call(stack, "POST", "/punches", {"deviceId": waiting, "userId": user, "timestamp": now, "type": "in"})
     punches = page.get_by_role("table", name=f"Recent punches of {waiting}")
     expect(punches.get_by_role("link", name=user)).to_be_visible()
+    # and its delivery follows live, in the words the Live and Deliveries pages use (the API says synced)
+    expect(punches.get_by_text("delivered", exact=True)).to_be_visible()
 
     # When the admin queues a clock sync, then it is in the command history, pending
     page.get_by_label("Command", exact=True).select_option(label="Sync the clock to the current time")

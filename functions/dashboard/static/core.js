@@ -120,6 +120,14 @@ export function badge(value) {
   return h("span", { class: `badge badge-${String(value).replaceAll("_", "-")}` }, text);
 }
 
+/** A stored punch's delivery status in the words every page shows: the API's synced and failed are the
+ * punch delivered and the punch dead-lettered (a failed attempt that will be retried stays pending). */
+export const DELIVERY_STATE = { pending: "pending", synced: "delivered", failed: "dead_lettered", abandoned: "abandoned" };
+
+export function deliveryBadge(syncStatus) {
+  return badge(DELIVERY_STATE[syncStatus] ?? syncStatus);
+}
+
 export function loading(view, what) {
   view.replaceChildren(h("p", { class: "loading", role: "status" }, `Loading ${what}…`));
 }

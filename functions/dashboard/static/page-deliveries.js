@@ -2,8 +2,8 @@
 // and, for admins, redrives (one or all, confirmed first) whose outcome shows live from the feed.
 // Route: #/deliveries.
 import {
-  api, badge, confirmAction, feed, formatClock, formatInstant, h, loading, notify, session, showError, table, tableRow,
-  useStyles,
+  DELIVERY_STATE, api, badge, confirmAction, feed, formatClock, formatInstant, h, loading, notify, session, showError,
+  table, tableRow, useStyles,
 } from "./core.js";
 
 const REDRIVE = "/deliveries/dead-letters/redrive";
@@ -15,8 +15,6 @@ const COUNTS = [
 ];
 const COUNTS_EVERY_MS = 3_000; // counting reads the whole status index: at most this often from the feed
 const EMPTY = "No dead letters: every punch was delivered or is on its way.";
-// What a dead letter's punch is now: its stored status at first, then what the feed says.
-const STATE_OF_STATUS = { failed: "dead_lettered", synced: "delivered", pending: "pending", abandoned: "abandoned" };
 const REDRIVABLE = new Set(["dead_lettered", "pending"]); // in the dead-letter queue, as far as the page knows
 
 export async function render(view) {
@@ -100,7 +98,7 @@ export async function render(view) {
       if (!alive) return;
       letters.clear();
       for (const letter of reply.deadLetters) {
-        letters.set(letter.logId, { ...letter, state: letter.syncStatus ? STATE_OF_STATUS[letter.syncStatus] : "not_stored" });
+        letters.set(letter.logId, { ...letter, state: letter.syncStatus ? DELIVERY_STATE[letter.syncStatus] : "not_stored" });
       }
       showList();
     } catch (error) {

@@ -2,7 +2,7 @@
 // recent punches (live), its command history and, for admins, a form to queue a command.
 // Routes: #/devices, #/devices/<deviceId>.
 import {
-  ApiFailure, api, badge, confirmAction, feed, formatInstant, h, loading, notify, session, showError, table,
+  ApiFailure, api, badge, confirmAction, deliveryBadge, feed, formatInstant, h, loading, notify, session, showError, table,
   tableRow, today, useStyles, zone,
 } from "./core.js";
 
@@ -164,7 +164,7 @@ const PUNCH_COLUMNS = [
   { label: "Employee", cell: (p) => employeeLink(p.userId) },
   { label: "Type", cell: (p) => p.type.replaceAll("_", " ") },
   { label: "Source", cell: (p) => p.source },
-  { label: "Delivery", cell: (p) => badge(p.syncStatus) },
+  { label: "Delivery", cell: (p) => deliveryBadge(p.syncStatus) },
   { label: "Attempts", cell: (p) => String(p.attempts) },
   { label: "Last error", cell: (p) => p.lastError || "–" },
 ];

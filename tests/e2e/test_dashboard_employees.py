@@ -27,6 +27,15 @@ def test_the_directory_an_employees_timesheet_and_an_admin_edit(page, stack: Run
     now = datetime.now(UTC).replace(microsecond=0).isoformat()
     device = f"E2E-DASH-DEV-{uuid.uuid4().hex[:6].upper()}"
     call(stack, "POST", "/punches", {"deviceId": device, "userId": user, "timestamp": now, "type": "in"})
+    # and worked an hour and a half yesterday
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).replace(hour=8, minute=0, second=0, microsecond=0)
+    for at, kind in ((yesterday, "in"), (yesterday + timedelta(minutes=90), "out")):
+        call(
+            stack,
+            "POST",
+            "/punches",
+            {"deviceId": device, "userId": user, "timestamp": at.isoformat(), "type": kind},
+        )
 
     # When an admin opens Employees
     sign_in(page, stack)
@@ -54,6 +63,9 @@ def test_the_directory_an_employees_timesheet_and_an_admin_edit(page, stack: Run
     page.get_by_role("button", name="Show timesheet").click()
     chosen = page.get_by_role("table", name=f"Timesheet of {user}, {first} to {today}")
     expect(chosen.get_by_role("cell", name=today.isoformat())).to_be_visible()
+    # with each day's figures in the words of the Reports page
+    worked = chosen.locator(f'tr[data-key="{first}"] td[data-label="Worked"]')
+    expect(worked).to_have_text("1 h 30 min")
 
     # When the admin changes the department
     page.get_by_label("Department").fill("Logistics")

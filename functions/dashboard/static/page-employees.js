@@ -4,6 +4,7 @@
 import {
   ApiFailure, api, badge, feed, formatInstant, h, loading, notify, session, showError, table, today, useStyles, zone,
 } from "./core.js";
+import { duration, workDayColumns } from "./workdays.js";
 
 const RECENT_DAYS = 7;
 const DAYS = [["mon", "Mon"], ["tue", "Tue"], ["wed", "Wed"], ["thu", "Thu"], ["fri", "Fri"], ["sat", "Sat"], ["sun", "Sun"]];
@@ -112,32 +113,8 @@ async function renderList(view) {
 
 // ---- one employee ----
 
-function minutes(value) {
-  if (!value) return "0:00";
-  return `${Math.floor(value / 60)}:${String(value % 60).padStart(2, "0")}`;
-}
-
-/** A report's local time (ISO without offset) as a time of day, with the date when it is another day. */
-function localTime(value, date) {
-  if (!value) return "–";
-  const [day, time] = value.split("T");
-  const clock = (time || "").slice(0, 5);
-  return day === date ? clock : `${day} ${clock}`;
-}
-
-const SHEET_COLUMNS = [
-  { label: "Date", cell: (r) => r.date },
-  { label: "First in", cell: (r) => localTime(r.firstIn, r.date) },
-  { label: "Last out", cell: (r) => localTime(r.lastOut, r.date) },
-  { label: "Worked (h:mm)", cell: (r) => minutes(r.workedMinutes) },
-  { label: "Break", cell: (r) => minutes(r.breakMinutes) },
-  { label: "Overtime", cell: (r) => minutes(r.overtimeMinutes) },
-  { label: "Late", cell: (r) => minutes(r.lateMinutes) },
-  { label: "Early leave", cell: (r) => minutes(r.earlyLeaveMinutes) },
-  { label: "Punches", cell: (r) => String(r.punches) },
-  { label: "Anomalies", cell: (r) => (r.anomalies.length ? r.anomalies.map(words).join(", ") : "–") },
-];
-const RECENT_COLUMNS = SHEET_COLUMNS.filter((c) => ["Date", "First in", "Last out", "Worked (h:mm)", "Punches", "Anomalies"].includes(c.label));
+// The recent days show what the day was; the timesheet below has every figure.
+const RECENT_COLUMNS = ["Date", "First in", "Last out", "Worked", "Punches", "Anomalies"];
 
 function zonesOf(rows) {
   const zones = [...new Set(rows.map((r) => r.timeZone))];
@@ -195,7 +172,7 @@ async function renderEmployee(view, userId) {
       const rows = reply.rows.filter((r) => r.punches > 0).reverse();
       recent.replaceChildren(table({
         caption: `Punches of ${userId} by day, ${zonesOf(reply.rows)}`,
-        columns: RECENT_COLUMNS,
+        columns: workDayColumns(rows, { date: true, only: RECENT_COLUMNS }),
         rows,
         key: (r) => r.date,
         empty: `No punches in the last ${RECENT_DAYS} days.`,
@@ -237,12 +214,12 @@ function timesheetSection(userId) {
       const total = (name) => reply.rows.reduce((sum, r) => sum + r[name], 0);
       result.replaceChildren(
         h("p", { class: "sheet-totals" },
-          reply.rows.length ? `${reply.rows.length} day${reply.rows.length === 1 ? "" : "s"}; worked ${minutes(total("workedMinutes"))}, ` : null,
-          reply.rows.length ? `overtime ${minutes(total("overtimeMinutes"))}, late ${minutes(total("lateMinutes"))}. ` : null,
+          reply.rows.length ? `${reply.rows.length} day${reply.rows.length === 1 ? "" : "s"}; worked ${duration(total("workedMinutes"))}, ` : null,
+          reply.rows.length ? `overtime ${duration(total("overtimeMinutes"))}, late ${duration(total("lateMinutes"))}. ` : null,
           h("a", { href: `#/reports/timesheet/${encodeURIComponent(userId)}/${reply.from}/${reply.to}` }, "Open in Reports (CSV)")),
         table({
           caption: `Timesheet of ${userId}, ${reply.from} to ${reply.to}, ${zonesOf(reply.rows)}`,
-          columns: SHEET_COLUMNS,
+          columns: workDayColumns(reply.rows, { date: true }),
           rows: reply.rows,
           key: (r) => r.date,
           empty: `No punches from ${reply.from} to ${reply.to}.`,

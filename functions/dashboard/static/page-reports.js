@@ -2,6 +2,7 @@
 // API's own CSV (format=csv). Routes: #/reports, #/reports/daily/<date>[/<userId>],
 // #/reports/timesheet/<userId>[/<from>/<to>] (an employee's page links here).
 import { api, apiText, h, notify, showError, table, today, useStyles, zone } from "./core.js";
+import { duration, workDayColumns } from "./workdays.js";
 
 const MAX_DAYS = 31; // the API's limit for a timesheet (it answers 422 beyond it, with the reason)
 const USER_PATTERN = "[A-Za-z0-9._:@\\/+\\-]+"; // the API's pattern for an employee ID
@@ -59,7 +60,7 @@ function dailyPanel(urls) {
         download(urls, "/reports/daily", query, `daily-${query.date}.csv`),
         table({
           caption: `Daily report, ${query.date}${who}`,
-          columns: columns(report.rows, { date: false, user: true }),
+          columns: workDayColumns(report.rows, { user: true }),
           rows: report.rows,
           key: (row) => row.userId,
           empty: query.userId ? `No punches from ${query.userId} on ${query.date}.` : `No punches on ${query.date}.`,
@@ -113,7 +114,7 @@ function timesheetPanel(urls) {
         download(urls, "/reports/timesheet", query, `timesheet-${safe(query.userId)}-${query.from}-${query.to}.csv`),
         table({
           caption: `Timesheet for ${query.userId}, ${range}`,
-          columns: columns(sheet.rows, { date: true, user: false }),
+          columns: workDayColumns(sheet.rows, { date: true }),
           rows: sheet.rows,
           key: (row) => row.date,
           empty: `No punches from ${query.userId} from ${range}.`,
@@ -190,53 +191,10 @@ function resultArea(initial) {
 
 // ---- the table ----
 
-/** Columns from the API's rows: a date or an employee column, the day's figures, and the zone when a
- * row was computed in another zone than the company's (a device registered elsewhere). */
-function columns(rows, { date, user }) {
-  const list = [];
-  if (date) list.push({ label: "Date", cell: (row) => row.date });
-  if (user) list.push({ label: "Employee", cell: (row) => h("a", { href: `#/employees/${encodeURIComponent(row.userId)}` }, row.userId) });
-  list.push(
-    { label: "First in", cell: (row) => localTime(row.firstIn, row.date) },
-    { label: "Last out", cell: (row) => localTime(row.lastOut, row.date) },
-    { label: "Worked", cell: (row) => minutes(row.workedMinutes) },
-    { label: "Break", cell: (row) => minutes(row.breakMinutes) },
-    { label: "Overtime", cell: (row) => minutes(row.overtimeMinutes) },
-    { label: "Late", cell: (row) => minutes(row.lateMinutes) },
-    { label: "Left early", cell: (row) => minutes(row.earlyLeaveMinutes) },
-    { label: "Punches", cell: (row) => String(row.punches) },
-    { label: "Schedule", cell: (row) => row.schedule || "–" },
-    { label: "Anomalies", cell: (row) => anomalies(row.anomalies) },
-  );
-  if (rows.some((row) => row.timeZone && row.timeZone !== zone)) list.push({ label: "Zone", cell: (row) => row.timeZone });
-  return list;
-}
-
-/** The API's local time (ISO, no offset, already in the report's zone): the time, and the date too when
- * it is not the work day's (a night shift). */
-function localTime(value, day) {
-  if (!value) return "–";
-  const [date, time] = value.split("T");
-  const clock = (time || "").slice(0, 5);
-  return date === day ? h("time", { datetime: value }, clock) : h("time", { datetime: value }, `${date} ${clock}`);
-}
-
-function minutes(total) {
-  if (!total) return "0";
-  const hours = Math.floor(total / 60);
-  const rest = total % 60;
-  return hours ? `${hours} h ${String(rest).padStart(2, "0")} min` : `${rest} min`;
-}
-
-function anomalies(list) {
-  if (!list?.length) return "–";
-  return h("ul", { class: "anomalies" }, list.map((name) => h("li", { class: "anomaly" }, name.replaceAll("_", " "))));
-}
-
 function totals(rows) {
   if (!rows.length) return "";
   const sum = (name) => rows.reduce((total, row) => total + (row[name] || 0), 0);
-  return ` Worked ${minutes(sum("workedMinutes"))}, overtime ${minutes(sum("overtimeMinutes"))}.`;
+  return ` Worked ${duration(sum("workedMinutes"))}, overtime ${duration(sum("overtimeMinutes"))}.`;
 }
 
 function count(n, noun) {

@@ -12,12 +12,20 @@ import binascii
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
+from functools import cache
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_type_hints
 from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Request, Response, content_types
+from aws_lambda_powertools.event_handler import (
+    APIGatewayHttpResolver,
+    Depends,
+    Request,
+    Response,
+    content_types,
+)
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
@@ -34,7 +42,6 @@ if TYPE_CHECKING:  # the store comes with boto3, which a function serving no key
     from attendance.data.api_keys import ApiKeyStore
     from attendance.rate_limiter import KeyRateLimiter
 
-_logger = Logger(child=True)
 _FIELD_NAME = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*|[0-9]+)$")
 API_KEY_SCHEME = "apiKey"
 API_KEY_SECURITY = [{API_KEY_SCHEME: []}]
@@ -242,25 +249,50 @@ def resolve(
     """Route a request as API Gateway hands it over.
 
     Path parameters are matched decoded (IDs may hold `+`, `@`, `:`, which clients percent-encode). A
-    request to a route that reads a JSON body has that body checked first by `decode_body` (default:
-    typed, UTF-8 JSON), since the resolver would otherwise also parse form and multipart bodies, which
-    the contract does not offer, and fail on undecodable bytes."""
+    route that needs a key has it checked first, before anything of the request is validated: a caller
+    without a valid key gets a 401 (or 403, 429), never an answer about the rest of its request. A request to a route that reads a JSON body then has that body checked by `decode_body`
+    (default: typed, UTF-8 JSON), since the resolver would otherwise also parse form and multipart
+    bodies, which the contract does not offer, and fail on undecodable bytes."""
     event = event | {"rawPath": unquote(event.get("rawPath") or "")}
     method = event.get("requestContext", {}).get("http", {}).get("method", "")
-    if _reads_json_body(app, method, event["rawPath"]):
-        try:
+    route = _route(app, method, event["rawPath"])
+    try:
+        key_check = _key_check(route.func) if route else None
+        key = key_check.check(event.get("headers") or {}) if key_check else None
+        if route and route.dependant.body_params:
             event = (decode_body or json_text_event)(event)
-        except ApiError as refused:
-            _logger.info("request refused", extra={"error": refused.code, "reason": refused.message})
-            return proxy_error(refused)
-    return app.resolve(event, context)
+    except Exception as failure:  # answered by the resolver's own handlers, as inside it
+        return _handled_before_routing(app, failure)
+    checked = _checked_key.set(key)
+    try:
+        return app.resolve(event, context)
+    finally:
+        _checked_key.reset(checked)
 
 
-def _reads_json_body(app: APIGatewayHttpResolver, method: str, path: str) -> bool:
-    return any(
-        route.method == method and route.rule.match(path) and route.dependant.body_params
-        for route in _routes(app)
+def _handled_before_routing(app: APIGatewayHttpResolver, failure: Exception) -> dict[str, Any]:
+    """What the resolver's exception handler for `failure` answers, as API Gateway's result."""
+    handler = app.exception_handler_manager.lookup_exception_handler(type(failure))
+    if handler is None:
+        raise failure
+    response: Response = handler(failure)
+    body = (
+        response.body if isinstance(response.body, str) else json.dumps(response.body, separators=(",", ":"))
     )
+    return {
+        "statusCode": response.status_code,
+        "headers": response.headers,
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
+
+def _route(app: APIGatewayHttpResolver, method: str, path: str) -> Any:
+    """The route the resolver will call for this request (static routes first, as it does), or the one
+    it would if its path parameters held only what IDs hold; None if no route serves the path."""
+    routes = [route for route in _routes(app) if route.method == method]
+    matched = (route for route in routes if route.rule.match(path))
+    return next(matched, None) or next((r for r in routes if _any_parameter(r.path).match(path)), None)
 
 
 def _routes(app: APIGatewayHttpResolver) -> list[Any]:
@@ -292,19 +324,51 @@ def require_json_media_type(headers: Mapping[str, str]) -> None:
         raise unsupported_media_type(media_type)
 
 
+class KeyCheck:
+    """A route dependency: the caller's live key with one of `scopes`, or a 401/403; with a `limiter`,
+    a 429 when the key is over its request rate. `resolve` runs it before the request is validated; the
+    route then gets the key that check found, so a request is looked up and counted once."""
+
+    def __init__(
+        self,
+        keys: Callable[[], "ApiKeyStore"],
+        scopes: tuple[Scope, ...],
+        limiter: Callable[[], "KeyRateLimiter"] | None,
+    ) -> None:
+        self._keys = keys
+        self._scopes = scopes
+        self._limiter = limiter
+
+    def dependency(self, request: Request) -> ApiKey:
+        return _checked_key.get() or self.check(request.headers)
+
+    def check(self, headers: Mapping[str, str]) -> ApiKey:
+        key = authenticate(headers, self._keys(), *self._scopes)
+        if self._limiter is not None:
+            refuse_over_limit(key, self._limiter())
+        return key
+
+
+# The key `resolve` checked for the request in hand (None: the route needs none, or no check ran yet).
+_checked_key: ContextVar[ApiKey | None] = ContextVar("checked_key", default=None)
+
+
 def require_key(
     keys: Callable[[], "ApiKeyStore"], *scopes: Scope, limiter: Callable[[], "KeyRateLimiter"] | None = None
 ) -> Callable[[Request], ApiKey]:
-    """A route dependency: the caller's live key with one of `scopes`, or a 401/403; with a `limiter`,
-    a 429 when the key is over its request rate."""
+    """The dependency a keyed route declares: `Annotated[ApiKey, Depends(require_key(...))]`."""
+    return KeyCheck(keys, scopes, limiter).dependency
 
-    def caller(request: Request) -> ApiKey:
-        key = authenticate(request.headers, keys(), *scopes)
-        if limiter is not None:
-            refuse_over_limit(key, limiter())
-        return key
 
-    return caller
+@cache
+def _key_check(handler: Callable[..., Any]) -> KeyCheck | None:
+    """The key check a route's handler declares among its parameters, if any."""
+    for hint in get_type_hints(handler, include_extras=True).values():
+        for marker in getattr(hint, "__metadata__", ()):
+            check = getattr(marker.dependency, "__self__", None) if isinstance(marker, Depends) else None
+            if isinstance(check, KeyCheck):
+                return check
+    return None
 
 
 def refuse_over_limit(key: ApiKey, limiter: "KeyRateLimiter") -> None:
@@ -336,13 +400,3 @@ def authenticate(headers: Mapping[str, str], keys: "ApiKeyStore", *scopes: Scope
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
     return next((value for key, value in headers.items() if key.lower() == name), None)
-
-
-def proxy_error(error: ApiError) -> dict[str, Any]:
-    """An API Gateway result for a request refused before it reaches the resolver."""
-    return {
-        "statusCode": int(error.status),
-        "headers": {"Content-Type": content_types.APPLICATION_JSON, **error.headers},
-        "body": error.body().model_dump_json(exclude_none=True),
-        "isBase64Encoded": False,
-    }

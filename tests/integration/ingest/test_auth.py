@@ -4,6 +4,7 @@ import boto3
 
 from attendance.domain.keys import Scope, hash_key
 from tests.integration.ingest.conftest import INGEST_KEY, punch
+from tests.integration.permissions import calls_made
 
 
 def test_missing_key_is_401(api, punches_table):
@@ -62,4 +63,22 @@ def test_disabled_device_is_refused(api, register_device, punches_table):
     register_device("DEV001", enabled=False)
     reply = api.post(punch())
     assert (reply.status, reply.body["error"]) == (403, "device_disabled")
+    assert punches_table() == []
+
+
+def test_a_request_reads_its_key_and_counts_it_against_the_rate_once(api, stack):
+    # Given a valid key, checked before the request is validated and handed to the route after
+    # When one punch is sent
+    with calls_made() as calls:
+        assert api.post(punch()).status == 202
+    # Then the key was read once and the request counted once
+    tables = [params.get("TableName") for service, _, params in calls if service == "dynamodb"]
+    assert tables.count(stack.refs["ApiKeysTable"]) == 1
+    assert tables.count(stack.refs["RequestCountsTable"]) == 1
+
+
+def test_without_a_key_a_malformed_body_is_still_a_401(api, punches_table):
+    api.key = None
+    reply = api.post({"punches": "not a list"})
+    assert (reply.status, reply.body["error"]) == (401, "unauthorized")
     assert punches_table() == []

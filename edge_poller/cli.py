@@ -213,7 +213,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             healthy = False
             continue
         host_now = wall_clock_now(device.time_zone)
-        drift = (info.clock - host_now).total_seconds() / 60
+        drift = round((info.clock - host_now).total_seconds() / 60, 1) + 0.0  # + 0.0: never "-0.0 min"
         print(
             f"{device.name}: serial {info.serial}, firmware {info.firmware}, users {info.users}, "
             f"records {info.records}/{info.capacity}, clock {drift:+.1f} min"

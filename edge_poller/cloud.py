@@ -126,13 +126,19 @@ class CloudClient:
         return PushAnswer(outcomes, wait)
 
     def check(self) -> str:
-        """Does the endpoint answer and take our key? An empty batch is refused only after auth."""
+        """Does the endpoint answer and take our key? The API checks the key before the body, so an empty
+        batch (refused, storing nothing) is a 401 or 403 for a key it does not take."""
         try:
             response = self._http.post(self._url, content=gzip.compress(b'{"punches": []}'), headers=_GZIP)
         except httpx.HTTPError as error:
             return f"unreachable: {error}"
-        if response.status_code in (httpx.codes.UNAUTHORIZED, httpx.codes.FORBIDDEN):
-            return f"reachable, but the API key is refused (HTTP {response.status_code})"
+        code = response.status_code
+        if code in (httpx.codes.UNAUTHORIZED, httpx.codes.FORBIDDEN):
+            return f"reachable, but the API key is refused (HTTP {code}: {response.text[:200]})"
+        if code == httpx.codes.NOT_FOUND:
+            return f"reachable, but {self._url} is no punch endpoint (HTTP 404): check cloud_url"
+        if response.is_server_error:
+            return f"reachable, but failing (HTTP {code}); try again later"
         return "reachable, API key accepted"
 
     def report_health(self, device_id: str, report: dict[str, Any]) -> HealthOutcome:

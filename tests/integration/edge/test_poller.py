@@ -14,6 +14,7 @@ from edge_poller.cli import main
 from edge_poller.config import load_config
 from edge_poller.simulator import free_tcp_port
 from edge_poller.store import Store
+from tests.integration.edge.conftest import CLOUD_KEY
 
 
 def once(config: Path, *extra: str) -> int:
@@ -203,6 +204,19 @@ def test_clock_drift_is_reported_and_can_be_synced(device, cloud, write_config, 
     assert "reachable, API key accepted" in output
     assert once(config, "--sync-clock") == 0
     assert abs(state.clock_offset_minutes) < 0.1
+
+
+def test_check_tells_a_refused_key_and_a_wrong_url_from_an_accepted_key(device, cloud, write_config, capsys):
+    # Given a poller whose key the cloud does not know, then one whose URL is not the punch endpoint
+    _, simulator = device()
+    config = write_config(cloud.url, [("front", simulator.port, {})])
+    config.write_text(config.read_text().replace(CLOUD_KEY, "not-the-key"))
+    # When office IT runs check, then it says the key is refused and fails
+    assert main(["--config", str(config), "check"]) != 0
+    assert "reachable, but the API key is refused (HTTP 401" in capsys.readouterr().out
+    wrong_url = write_config(cloud.url + "/nowhere", [("front", simulator.port, {})])
+    assert main(["--config", str(wrong_url), "check"]) != 0
+    assert "is no punch endpoint (HTTP 404): check cloud_url" in capsys.readouterr().out
 
 
 def test_kill_9_mid_push_loses_nothing_and_duplicates_nothing(device, cloud, write_config, tmp_path):

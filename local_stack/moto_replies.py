@@ -24,6 +24,7 @@ inspect and re-deriving the method name of an action on every request: both are 
 """
 
 import base64
+import errno
 import functools
 import io
 import json
@@ -313,9 +314,24 @@ def _unvouched(value: Any) -> Any:
 class KeepAliveMotoServer(ThreadedMotoServer):
     """moto's threaded server, keeping each connection open for the client's next request."""
 
+    _failure: OSError | None = None
+
+    def start(self) -> None:
+        """As moto's, but a port it cannot listen on raises OSError here, where moto's would wait forever."""
+        super().start()
+        if self._failure is not None:
+            raise self._failure
+
     def _server_entry(self) -> None:
         app = DomainDispatcherApplication(create_backend_app)
-        self._server = make_server(self._ip_address, self._port, app, True, request_handler=_KeepAliveHandler)
+        try:
+            self._server = make_server(
+                self._ip_address, self._port, app, True, request_handler=_KeepAliveHandler
+            )
+        except SystemExit:  # werkzeug's way of failing to bind, which in this thread would only end it
+            self._failure = OSError(errno.EADDRINUSE, f"moto could not listen on port {self._port}")
+            self._server_ready_event.set()
+            return
         self._server.json_routes = _JsonRoutes(app)  # type: ignore[attr-defined]
         self._server_ready_event.set()
         self._server.serve_forever()

@@ -4,18 +4,17 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from annotated_types import Ge, Le
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
 
 from attendance.data.punches import iso
 from attendance.domain.commands import CommandKind, CommandStatus, DeviceCommand
 from attendance.domain.employees import PersonName
-from attendance.domain.punch import ISO_TIMESTAMP_PATTERN, Identifier, _whole_number
+from attendance.domain.punch import Identifier, Timestamp, _whole_number
 
 DEFAULT_EXPIRY_MINUTES = 24 * 60
 MAX_EXPIRY_MINUTES = 30 * 24 * 60
 
 ExpiryMinutes = Annotated[int, Strict(), Ge(1), Le(MAX_EXPIRY_MINUTES), BeforeValidator(_whole_number)]
-Timestamp = Annotated[str, StringConstraints(pattern=ISO_TIMESTAMP_PATTERN)]
 
 
 class _Command(BaseModel):

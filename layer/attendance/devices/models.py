@@ -7,7 +7,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, Stri
 
 from attendance.domain.devices import DeviceKind
 from attendance.domain.health import DeviceState
-from attendance.domain.punch import ISO_TIMESTAMP_PATTERN, Identifier, PunchType, _whole_number
+from attendance.domain.punch import ISO_TIMESTAMP_PATTERN, Identifier, PunchType, _whole_number, in_words
 
 MAX_SILENT_MINUTES = 7 * 24 * 60
 _MODEL = ConfigDict(serialize_by_alias=True, validate_by_name=True, frozen=True)
@@ -28,7 +28,11 @@ ZoneText = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern
 Name = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 SilentAfterMinutes = _whole(1, MAX_SILENT_MINUTES)
 Via = Annotated[str, StringConstraints(pattern=r"^(http|edge:[A-Za-z0-9._:@/+\-]{1,64})$")]
-OffsetTimestamp = Annotated[str, StringConstraints(pattern=ISO_TIMESTAMP_PATTERN.replace(")?$", ")$"))]
+OffsetTimestamp = Annotated[
+    str,
+    StringConstraints(pattern=ISO_TIMESTAMP_PATTERN.replace(")?$", ")$")),
+    in_words("should be an ISO 8601 date and time with an offset, e.g. 2026-02-10T09:16:00Z or ...:00+01:00"),
+]
 
 
 class DeviceRegistration(BaseModel):

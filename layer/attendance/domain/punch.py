@@ -14,8 +14,11 @@ from pydantic import (
     Strict,
     StringConstraints,
     ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
     field_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from attendance.domain.clock import parse_zone
 
@@ -46,7 +49,26 @@ class SyncStatus(StrEnum):
     ABANDONED = "abandoned"
 
 
-Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:@/+\-]+$")]
+def in_words(problem: str) -> WrapValidator:
+    """A value that does not match its pattern is refused with `problem`, which people can read; the
+    pattern itself stays in the JSON Schema, for programs."""
+
+    def check(value: object, handler: ValidatorFunctionWrapHandler) -> object:
+        try:
+            return handler(value)
+        except ValidationError as error:
+            if any(detail["type"] == "string_pattern_mismatch" for detail in error.errors()):
+                raise PydanticCustomError("string_pattern_mismatch", problem) from None
+            raise
+
+    return WrapValidator(check)
+
+
+Identifier = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:@/+\-]+$"),
+    in_words("should hold only letters, digits and . _ : @ / + - (no spaces)"),
+]
 # ISO 8601 date and time, to the minute or finer, with an optional offset. ASCII digits only: the same
 # pattern holds in JSON Schema (ECMA-262) and in the validator. Whether the date exists and is plausible
 # is checked when the punch is read (attendance.domain.clock).
@@ -55,6 +77,13 @@ ISO_TIMESTAMP_PATTERN = (
     r"[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]{1,6})?)?"  # time, to the minute or finer
     r"(Z|[+-][0-9]{2}:?[0-9]{2})?$"  # offset
 )
+Timestamp = Annotated[
+    str,
+    StringConstraints(pattern=ISO_TIMESTAMP_PATTERN),
+    in_words(
+        "should be an ISO 8601 date and time, e.g. 2026-02-10T09:16:00, or with an offset: ...:00Z, ...:00+01:00"
+    ),
+]
 EXAMPLE_PUNCH = {"deviceId": "DEV001", "userId": "EMP789", "timestamp": "2025-02-10T09:16:00", "type": "in"}
 
 
@@ -77,7 +106,7 @@ class PunchSubmission(BaseModel):
 
     device_id: Identifier = Field(alias="deviceId", description="The time clock's ID")
     user_id: Identifier = Field(alias="userId", description="The employee's ID on the clock")
-    timestamp: Annotated[str, StringConstraints(pattern=ISO_TIMESTAMP_PATTERN)] = Field(
+    timestamp: Timestamp = Field(
         description="ISO 8601. With an offset it is taken as is; without, it is the device's wall-clock time."
     )
     type: PunchType

@@ -59,7 +59,7 @@ def test_a_bad_row_is_reported_by_line_and_nothing_is_imported(cli, csv_file, di
     # When it is imported
     result = cli("employees", "import", csv_file(text), expect=2)
     # Then the line is named, and not even the good rows were written
-    assert "line 4: userId: String should match pattern" in result.output
+    assert "line 4: userId: should hold only letters, digits" in result.output
     assert "nothing was imported" in result.output
     assert [employee.user_id for employee in directory.list()] == ["CLI-E3"]
     assert directory.get("CLI-E3").department == "Sales"

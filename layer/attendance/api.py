@@ -250,9 +250,10 @@ def resolve(
 
     Path parameters are matched decoded (IDs may hold `+`, `@`, `:`, which clients percent-encode). A
     route that needs a key has it checked first, before anything of the request is validated: a caller
-    without a valid key gets a 401 (or 403, 429), never an answer about the rest of its request. A request to a route that reads a JSON body then has that body checked by `decode_body`
-    (default: typed, UTF-8 JSON), since the resolver would otherwise also parse form and multipart
-    bodies, which the contract does not offer, and fail on undecodable bytes."""
+    without a valid key gets a 401 (or 403, 429), never an answer about the rest of its request. A
+    request to a route that reads a JSON body then has that body checked by `decode_body` (default:
+    typed, UTF-8 JSON), since the resolver would otherwise also parse form and multipart bodies, which
+    the contract does not offer, and fail on undecodable bytes."""
     event = event | {"rawPath": unquote(event.get("rawPath") or "")}
     method = event.get("requestContext", {}).get("http", {}).get("method", "")
     route = _route(app, method, event["rawPath"])

@@ -5,6 +5,7 @@ Exit codes: 0 done; 1 not found or nothing to do; 2 wrong usage; 3 the stack or 
 
 import getpass
 import json
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -161,6 +162,7 @@ def run() -> None:
 
 
 def _show(ctx: typer.Context, rows: list[dict[str, Any]], title: str, empty: str) -> None:
+    """Rows as JSON (keys in camelCase, as the API's) or as a table (headers in words)."""
     if ctx.obj.json:
         print(json.dumps(rows, indent=2, default=str))
         return
@@ -169,10 +171,20 @@ def _show(ctx: typer.Context, rows: list[dict[str, Any]], title: str, empty: str
         return
     table = Table(title=title)
     for column in rows[0]:
-        table.add_column(column, overflow="fold")  # IDs wrap rather than lose characters
+        # An ID keeps to one line, to be copied, unless the terminal is too narrow for it: then it wraps
+        # rather than lose characters, as every other column does.
+        widest = max(len(_cell(row.get(column))) for row in rows) if column.endswith("Id") else None
+        table.add_column(_in_words(column), overflow="fold", min_width=widest)
     for row in rows:
         table.add_row(*(_cell(value) for value in row.values()))
     console.print(table)
+
+
+def _in_words(key: str) -> str:
+    """punchTime -> punch time; an ID's name (logId, keyId) stays as it is, as the API names it."""
+    return (
+        key if key.endswith("Id") else re.sub(r"(?<=[a-z])([A-Z])", lambda upper: " " + upper[1].lower(), key)
+    )
 
 
 def _cell(value: Any) -> str:
@@ -189,11 +201,11 @@ def _record_row(record: PunchRecord) -> dict[str, Any]:
         "logId": punch.log_id,
         "user": punch.user_id,
         "device": punch.device_id,
-        "punch time": punch.timestamp_with_offset,
+        "punchTime": punch.timestamp_with_offset,
         "type": punch.type.value,
         "status": record.status.value,
         "attempts": record.attempts,
-        "last error": record.last_error,
+        "lastError": record.last_error,
     }
 
 
@@ -233,7 +245,9 @@ def dlq_redrive(
 ) -> None:
     """Back to the punch queue with status pending: the CRM gets each once more."""
     if bool(log_ids) == all_:
-        raise typer.BadParameter("give logIds or --all (not both)")
+        raise typer.BadParameter(
+            "give logIds or --all, not both" if all_ else "give the logIds to redrive, or --all"
+        )
     with Progress(console=console, transient=True, disable=ctx.obj.json) as progress:
         task = progress.add_task("redriving", total=None)
         result = ctx.obj.dead_letter_service().redrive(
@@ -396,9 +410,9 @@ def devices_list(ctx: typer.Context) -> None:
             "serial": d.serial,
             "zone": d.time_zone,
             "state": d.state.value,
-            "last seen": d.last_seen_at,
+            "lastSeen": d.last_seen_at,
             "via": d.via,
-            "default type": d.default_type.value,
+            "defaultType": d.default_type.value,
         }
         for d in _device_call(ctx, lambda service: service.list(_now()))
     ]
@@ -731,7 +745,7 @@ def _employee_row(view: EmployeeView) -> dict[str, Any]:
         "department": view.department,
         "schedule": view.schedule.label if view.schedule else None,
         "status": view.status.value,
-        "last punch": f"{last.time} {last.type.value} on {last.device_id}" if last else None,
+        "lastPunch": f"{last.time} {last.type.value} on {last.device_id}" if last else None,
     }
 
 

@@ -48,8 +48,10 @@ def test_a_dead_lettered_punch_is_listed_redriven_and_delivered_once(stack, cli)
     # Then `dlq list` shows it with its error, and `dlq show` its history
     [row] = [r for r in json.loads(cli("--json", "dlq", "list").output) if r["logId"] == log_id]
     assert (row["user"], row["status"], row["attempts"]) == ("CLI-1", "failed", 1)
-    assert "HTTP 422" in row["last error"]
+    assert "HTTP 422" in row["lastError"]
     assert row["died"]
+    # and the table, on an 80-column terminal, keeps its logId on one line, to be copied whole
+    assert log_id in cli("dlq", "list").output
     shown = cli("dlq", "show", log_id).output
     assert "HTTP 422" in shown
     assert "failed" in shown

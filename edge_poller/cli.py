@@ -163,9 +163,9 @@ def cmd_once(args: argparse.Namespace) -> int:
         config.device(name)
     reports = poller.read_devices(args.device, args.since, args.sync_clock)
     push = poller.drain(progress=_progress)
+    print()  # ends the progress line before anything is logged
     cleared = [] if push.error else poller.clear_confirmed_logs(force=True)
     poller.health.report()
-    print()
     print(
         f"{'device':16} {'on device':>9} {'fetched':>8} {'new':>6} {'pushed':>7} {'duplicate':>9} "
         f"{'rejected':>8}  note"
@@ -174,7 +174,7 @@ def cmd_once(args: argparse.Namespace) -> int:
         counts = push.by_device.get(report.name, {})
         note = report.error or ("unchanged" if report.unchanged else "")
         if report.drift_minutes is not None:
-            note += f" clock {report.drift_minutes:+.1f} min"
+            note += f" clock {_minutes(report.drift_minutes)}"
         print(
             f"{report.name:16} {report.records_on_device:9} {report.fetched:8} {report.new:6} "
             f"{counts.get('accepted', 0):7} {counts.get('duplicate', 0):9} {counts.get('rejected', 0):8}  {note}"
@@ -189,6 +189,11 @@ def cmd_once(args: argparse.Namespace) -> int:
     poller.close()
     failed = push.error or push.deferred or any(report.error for report in reports)
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _minutes(drift: float) -> str:
+    """A clock's drift to a tenth of a minute, signed; a drift that rounds to nothing reads +0.0, not -0.0."""
+    return f"{round(drift, 1) + 0.0:+.1f} min"
 
 
 def _progress(done: int, total: int) -> None:
@@ -213,10 +218,10 @@ def cmd_check(args: argparse.Namespace) -> int:
             healthy = False
             continue
         host_now = wall_clock_now(device.time_zone)
-        drift = round((info.clock - host_now).total_seconds() / 60, 1) + 0.0  # + 0.0: never "-0.0 min"
+        drift = (info.clock - host_now).total_seconds() / 60
         print(
             f"{device.name}: serial {info.serial}, firmware {info.firmware}, users {info.users}, "
-            f"records {info.records}/{info.capacity}, clock {drift:+.1f} min"
+            f"records {info.records}/{info.capacity}, clock {_minutes(drift)}"
             + ("  (drifting: run once --sync-clock)" if abs(drift) > config.clock_drift_warn_minutes else "")
         )
     cloud = CloudClient(config.cloud_url, config.api_key.get_secret_value(), config.push_timeout_seconds)

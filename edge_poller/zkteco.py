@@ -62,9 +62,11 @@ class ZktecoDevice:
         try:
             connection = client.connect()
         except Exception as error:
-            raise DeviceError(
-                f"cannot connect to {self.config.host}:{self.config.effective_port}: {error}"
-            ) from error
+            # pyzk ignores connect_ex's result, so a refused connection shows as its first send failing
+            refused = isinstance(error, ConnectionError) or isinstance(error.__context__, ConnectionError)
+            reason = "nothing accepts connections there (is the device on, and are its host and port right?)"
+            address = f"{self.config.host}:{self.config.effective_port}"
+            raise DeviceError(f"cannot connect to {address}: {reason if refused else error}") from error
         connection._ZK__sock = _EofRaisingSocket(connection._ZK__sock)  # pyzk keeps it name-mangled
         try:
             yield connection

@@ -206,6 +206,23 @@ def test_clock_drift_is_reported_and_can_be_synced(device, cloud, write_config, 
     assert abs(state.clock_offset_minutes) < 0.1
 
 
+def test_a_clock_in_step_reads_plus_nothing(device, cloud, write_config, capsys):
+    # Given a device whose clock agrees with the host's (to well under a tenth of a minute)
+    _, simulator = device()
+    config = write_config(cloud.url, [("front", simulator.port, {})])
+    # When office IT runs check, then its drift reads +0.0 min, never -0.0
+    assert main(["--config", str(config), "check"]) == 0
+    assert "clock +0.0 min" in capsys.readouterr().out
+
+
+def test_check_says_when_nothing_listens_at_a_devices_address(cloud, write_config, capsys):
+    # Given a device whose address nothing listens on (switched off, or a wrong port)
+    config = write_config(cloud.url, [("front", free_tcp_port(), {})])
+    # When office IT runs check, then it says so in words, and fails
+    assert main(["--config", str(config), "check"]) != 0
+    assert "nothing accepts connections there" in capsys.readouterr().out
+
+
 def test_check_tells_a_refused_key_and_a_wrong_url_from_an_accepted_key(device, cloud, write_config, capsys):
     # Given a poller whose key the cloud does not know, then one whose URL is not the punch endpoint
     _, simulator = device()

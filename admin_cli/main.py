@@ -1,6 +1,7 @@
 """attendance: inspect and operate an attendance-sync stack (the local one, or a deployed one).
 
-Exit codes: 0 done; 1 not found or nothing to do; 2 wrong usage; 3 the stack or AWS could not be reached.
+Exit codes: 0 done (also when there was nothing to do); 1 not found, or nothing redriven; 2 wrong usage or a
+request the service refuses; 3 the stack or AWS could not be reached.
 """
 
 import getpass

@@ -21,7 +21,7 @@ from local_stack.stack import LocalConfig, local_client
 
 EMPLOYEES = ["EMP001", "EMP002", "EMP003", "EMP004", "EMP005"]
 OUTAGE_SECONDS = 15  # shorter than three attempts 10 s apart: punches caught in it are retried, not lost
-LOCKED_EMPLOYEE = "EMP005"  # the CRM keeps refusing this one's evening punches: they end in the DLQ
+LOCKED_EMPLOYEE = "EMP005"  # the CRM refuses every punch of this one all day: they end in the DLQ
 SETTLE_LIMIT_SECONDS = 90
 
 
@@ -72,6 +72,9 @@ class Demo:
         day = datetime.now() - timedelta(days=1)
         self.crm("_reset", {})
         self.crm("_behaviour", {"failUsers": [LOCKED_EMPLOYEE]})
+        print(
+            f"The mock CRM refuses every punch of {LOCKED_EMPLOYEE} today: they will end in the dead-letter queue."
+        )
         step(f"Morning of {day:%A %d %B}: arrivals as one batch, plus a re-sent punch from an old device")
         self.send_batch(morning(day))
         self.send_one(morning(day)[0], path="/device/punch")  # the same punch again, via the alias
@@ -86,6 +89,10 @@ class Demo:
         step("Waiting for every punch to be delivered or dead-lettered")
         self.settle()
         self.report()
+        self.crm("_behaviour", {"failUsers": []})
+        print(
+            f"The mock CRM takes {LOCKED_EMPLOYEE}'s punches again: `attendance dlq redrive --all` delivers them."
+        )
 
     def send_batch(self, items: list[dict[str, str]], compress: bool = False) -> None:
         body = json.dumps({"punches": items}).encode()

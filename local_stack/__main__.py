@@ -3,6 +3,7 @@
 import json
 import signal
 import sys
+import textwrap
 from datetime import datetime
 from types import FrameType
 
@@ -19,17 +20,21 @@ def banner(stack: LocalStack) -> str:
         "timestamp": datetime.now().replace(microsecond=0).isoformat(),
         "type": "in",
     }
-    routes = sorted(
-        f"{e['Properties']['Method']} {e['Properties']['Path']}"
-        for f in stack.functions.values()
-        for e in f.events.values()
-        if e["Type"] == "HttpApi"
+    paths = sorted(
+        {
+            event["Properties"]["Path"]
+            for function in stack.functions.values()
+            for event in function.events.values()
+            if event["Type"] == "HttpApi"
+        }
     )
+    routes = textwrap.fill(", ".join(paths), width=100, initial_indent=" " * 14, subsequent_indent=" " * 14)
     return f"""
 attendance-sync local stack is up
   Dashboard   {config.api_url}/    open it in a browser and sign in with the API key below
-  HTTP API    {config.api_url}    {", ".join(routes)}
-  AWS (moto)  {config.aws_url}    AWS_ENDPOINT_URL={config.aws_url} for the aws CLI and boto3
+  HTTP API    {config.api_url}    {len(paths)} paths (docs/openapi.json has the contract):
+{routes}
+  AWS (moto)  {config.aws_url}    aws --endpoint-url {config.aws_url} --region us-east-1, any credentials
   Mock CRM    {config.crm_url}/crm/attendance
   Live feed   {config.ws_url}    @connections API {config.ws_management_url} (posts to clients)
   API key     {config.api_key}
@@ -42,7 +47,7 @@ Send a punch:
 See it arrive at the CRM:
   curl -s {config.crm_url}/crm/attendance
 Watch punches arrive as they happen:
-  attendance watch            (or the dashboard's Live page)
+  .venv/bin/attendance watch  (or the dashboard's Live page)
 
 Ctrl-C stops everything.
 """

@@ -13,6 +13,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import httpx
 
@@ -40,55 +41,84 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
 
 
+CONFIG_HELP = "TOML config (default: $EDGE_POLLER_CONFIG or ./edge-poller.toml)"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edge-poller", description=__doc__)
     parser.add_argument(
         "--config",
         type=Path,
         default=Path(os.environ.get("EDGE_POLLER_CONFIG", DEFAULT_CONFIG)),
-        help="TOML config (default: $EDGE_POLLER_CONFIG or ./edge-poller.toml)",
+        help=CONFIG_HELP,
     )
+    # --config after the command too (edge-poller check --config x.toml); given there, it wins
+    config_after = argparse.ArgumentParser(add_help=False)
+    config_after.add_argument("--config", type=Path, default=argparse.SUPPRESS, help=CONFIG_HELP)
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
-    run = commands.add_parser("run", help="the service loop")
-    run.set_defaults(command=cmd_run)
-    once = commands.add_parser("once", help="one pass over the devices, then push")
+
+    def command(name: str, does: str, run: Any) -> argparse.ArgumentParser:
+        sub = commands.add_parser(
+            name,
+            help=does,
+            description=does[0].upper() + does[1:] + ".",
+            parents=[config_after],
+        )
+        sub.set_defaults(command=run)
+        return sub
+
+    command(
+        "run", "the service loop: read every device, push, report health, every interval_seconds", cmd_run
+    )
+    once = command("once", "one pass over the devices, then push, with a summary table", cmd_once)
     once.add_argument("--device", action="append", help="only this device (repeatable)")
     once.add_argument(
         "--since", type=_duration, help="push again everything recorded in this window, e.g. 5h, 2d"
     )
     once.add_argument("--sync-clock", action="store_true", help="set each device's clock to the host's")
-    once.set_defaults(command=cmd_once)
-    check = commands.add_parser("check", help="connect to each device and to the cloud, and report")
-    check.set_defaults(command=cmd_check)
-    status = commands.add_parser(
+    command("check", "connect to each device and to the cloud, and report; exit 1 if one fails", cmd_check)
+    command(
         "status",
-        help="per device: last read, last push, outbox depth, last error; the push batch size; the last "
-        "health report",
+        "per device: last read, last push, outbox depth, last error; the push batch size; the last health report",
+        cmd_status,
     )
-    status.set_defaults(command=cmd_status)
-    simulate = commands.add_parser(
+    simulate = command(
         "simulate",
-        help="a simulated ZKTeco device, to try the poller without hardware (or, with --adms, the cloud's "
-        "ADMS push and commands)",
+        "a simulated ZKTeco device, to try the poller without hardware (or, with --adms, the cloud's ADMS "
+        "push and commands)",
+        cmd_simulate,
     )
     simulate.add_argument(
         "--adms", metavar="URL", help="be an ADMS push device against the stack at URL instead of a TCP one"
     )
     simulate.add_argument(
-        "--poll-seconds", type=float, default=3.0, help="ADMS: seconds between command polls and uploads"
+        "--poll-seconds",
+        type=float,
+        default=3.0,
+        help="ADMS: seconds between command polls and uploads (%(default)s)",
     )
-    simulate.add_argument("--port", type=int, default=4370)
-    simulate.add_argument("--records", type=int, default=100)
-    simulate.add_argument("--serial", default="SIM0001")
-    simulate.add_argument("--comm-key", type=int, default=0)
-    simulate.add_argument("--time-zone", default="UTC")
+    simulate.add_argument(
+        "--port", type=int, default=4370, help="TCP port to listen on, without --adms (%(default)s)"
+    )
+    simulate.add_argument(
+        "--records", type=int, default=100, help="attendance records it starts with (%(default)s)"
+    )
+    simulate.add_argument(
+        "--serial", default="SIM0001", help="its serial number, by which ADMS knows it (%(default)s)"
+    )
+    simulate.add_argument(
+        "--comm-key", type=int, default=0, help="the communication key a client must send (%(default)s: none)"
+    )
+    simulate.add_argument(
+        "--time-zone",
+        default="UTC",
+        help="the zone its clock keeps: the one it is registered in (%(default)s)",
+    )
     simulate.add_argument(
         "--punch-every", type=float, default=0, help="add a punch every N seconds (0: never)"
     )
-    simulate.set_defaults(command=cmd_simulate)
-    service = commands.add_parser("install-service", help="write and enable a systemd unit (Linux)")
+    service = command("install-service", "write and enable a systemd unit (Linux)", cmd_install_service)
     service.add_argument("--print", action="store_true", help="only print the unit")
-    service.set_defaults(command=cmd_install_service)
     return parser
 
 

@@ -59,7 +59,9 @@ def test_every_bad_row_is_reported_with_its_line_number():
 
 def test_a_quoted_cell_over_two_lines_keeps_the_line_numbers_right():
     data = b'userId,name,department\nE1,"Anna\nBerg",Sales\nE 2,Bob,\n'
-    assert problems_of(data) == ["line 4: userId: should hold only letters, digits and . _ : @ / + - (no spaces)"]
+    assert problems_of(data) == [
+        "line 4: userId: should hold only letters, digits and . _ : @ / + - (no spaces)"
+    ]
 
 
 @pytest.mark.parametrize(

@@ -152,7 +152,7 @@ def test_reports_need_the_reports_scope(a_day, get):
         ("/reports/daily", {"date": "10/02/2025"}, "date", "YYYY-MM-DD"),
         ("/reports/daily", {"date": "2025-02-10T00:00:00"}, "date", "YYYY-MM-DD"),
         ("/reports/daily", {"date": "2025-02-10", "format": "xml"}, "format", "'json' or 'csv'"),
-        ("/reports/daily", {"date": "2025-02-10", "userId": "a b"}, "userId", "pattern"),
+        ("/reports/daily", {"date": "2025-02-10", "userId": "a b"}, "userId", "only letters, digits"),
         (
             "/reports/timesheet",
             {"from": "2025-02-01", "to": "2025-02-10"},

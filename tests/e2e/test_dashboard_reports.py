@@ -87,3 +87,32 @@ def test_a_timesheet_for_a_range_and_the_apis_limit_told_plainly(page, stack: Ru
     sheet.get_by_role("button", name="Show timesheet").click()
     expect(sheet.get_by_role("alert")).to_have_text("a timesheet covers at most 31 days")
     expect(table).to_be_hidden()
+
+
+def test_a_report_with_a_column_for_another_zone_stays_within_the_window(page, stack: RunningStack) -> None:
+    # Given an employee whose schedule keeps another zone than the company's, who punched today
+    user = f"REP-ZONE-{uuid.uuid4().hex[:8]}"
+    schedule = {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "08:00", "end": "16:00"}
+    schedule["timeZone"] = "America/Argentina/Buenos_Aires"
+    reply = httpx.put(
+        f"{stack.api_url}/employees/{user}",
+        json={"name": "Zoe Zone", "department": "Field", "schedule": schedule},
+        headers={"Authorization": f"Bearer {stack.api_key}"},
+        timeout=15,
+    )
+    assert reply.status_code < 300, reply.text
+    now = datetime.now(UTC).replace(microsecond=0)
+    stack.post_punch("REPORTS1", user, now - timedelta(minutes=3), "in")
+    day = (now - timedelta(minutes=3)).astimezone(ZoneInfo(schedule["timeZone"])).date().isoformat()
+    # When an admin on a 1280-pixel window shows that day's report for them
+    page.set_viewport_size({"width": 1280, "height": 800})
+    sign_in(page, stack)
+    page.get_by_role("link", name="Reports", exact=True).click()
+    daily = page.get_by_role("region", name="Daily report")
+    daily.get_by_label("Date").fill(day)
+    daily.get_by_label("Employee ID (optional)").fill(user)
+    daily.get_by_role("button", name="Show report").click()
+    # Then the table has its Zone column, and the page is no wider than the window (the table scrolls)
+    report = daily.get_by_role("table", name=f"Daily report, {day}")
+    expect(report.get_by_role("columnheader", name="Zone")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280

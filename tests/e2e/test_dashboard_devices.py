@@ -129,3 +129,17 @@ def test_a_read_key_sees_no_admin_controls(page, stack: RunningStack) -> None:
     expect(page.get_by_role("button", name="Save changes")).to_have_count(0)
     expect(page.get_by_label("Department")).to_have_count(0)
     assert page.locator("form.admin-only, .admin-only form, .admin-only button").count() == 0
+
+
+@pytest.mark.console_allows(r"Failed to load resource: net::ERR_FAILED")  # the browser's own line for it
+def test_a_page_that_cannot_be_fetched_says_so_and_can_be_tried_again(page, stack: RunningStack) -> None:
+    # Given a signed-in admin whose connection drops before the Devices page was first opened
+    sign_in(page, stack)
+    page.route("**/assets/page-devices.js", lambda route: route.abort())
+    # When they open Devices, then the page says the server cannot be reached, in words, and offers a retry
+    page.get_by_role("link", name="Devices", exact=True).click()
+    expect(page.get_by_role("alert")).to_contain_text("the server cannot be reached")
+    # When the connection is back and they try again, then the page opens
+    page.unroute("**/assets/page-devices.js")
+    page.get_by_role("button", name="Try again").click()
+    expect(page.get_by_role("heading", name="Devices", level=1)).to_be_visible()

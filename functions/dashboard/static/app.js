@@ -76,8 +76,16 @@ async function route() {
   cleanup = null;
   const container = h("section", { class: "page", "aria-labelledby": "page-title" });
   view().replaceChildren(container);
+  let module;
   try {
-    const module = await PAGES[page]();
+    module = await PAGES[page]();
+  } catch {  // the page's module is fetched on first use: the server is gone, or the network
+    container.replaceChildren(
+      h("p", { class: "error", role: "alert" }, "This page could not be loaded: the server cannot be reached. Check the connection, then try again."),
+      h("button", { type: "button", onclick: route }, "Try again"));
+    return;
+  }
+  try {
     cleanup = (await module.render(container, params.filter(Boolean))) || null;
   } catch (error) {
     showError(container, error);

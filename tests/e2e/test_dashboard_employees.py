@@ -73,3 +73,13 @@ def test_the_directory_an_employees_timesheet_and_an_admin_edit(page, stack: Run
     # Then the page shows the change, and so does the API
     expect(page.locator(".employee-facts")).to_contain_text("Logistics")
     assert call(stack, "GET", f"/employees/{user}").json()["department"] == "Logistics"
+
+    # When the admin gives them a schedule of their own
+    page.get_by_label("Give them their own schedule").check()
+    page.get_by_label("Shift start").fill("06:00")
+    page.get_by_label("Shift end").fill("14:00")
+    page.get_by_label("Schedule time zone").fill("UTC")
+    page.get_by_role("button", name="Save changes").click()
+    # Then the timesheet on the page is computed again with it
+    schedule = page.get_by_role("table", name=f"Timesheet of {user}").locator('td[data-label="Schedule"]')
+    expect(schedule.first).to_have_text("06:00-14:00 UTC")

@@ -144,7 +144,7 @@ export function confirmAction(question, confirmLabel) {
     const dialog = h("dialog", { class: "confirm", "aria-labelledby": "confirm-text" },
       h("p", { id: "confirm-text" }, question),
       h("div", { class: "actions" },
-        h("button", { type: "button", value: "cancel", onclick: () => dialog.close("cancel") }, "Cancel"),
+        h("button", { type: "button", class: "secondary", onclick: () => dialog.close("cancel") }, "Cancel"),
         h("button", { type: "button", class: "danger", onclick: () => dialog.close("confirm") }, confirmLabel)));
     dialog.addEventListener("close", () => { dialog.remove(); resolve(dialog.returnValue === "confirm"); });
     document.body.append(dialog);

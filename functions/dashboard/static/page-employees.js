@@ -161,7 +161,8 @@ async function renderEmployee(view, userId) {
       h("p", { class: "muted" }, `The last ${RECENT_DAYS} days, newest first; a new punch updates them.`),
       recent),
     sheet.section,
-    editSection(employee, show)].filter(Boolean));
+    // a saved schedule changes the figures: the days and the timesheet are computed again
+    editSection(employee, (changed) => { show(changed); loadRecent(); sheet.run(); })].filter(Boolean));
 
   let gone = false;
   async function loadRecent() {
@@ -216,7 +217,7 @@ function timesheetSection(userId) {
         h("p", { class: "sheet-totals" },
           reply.rows.length ? `${reply.rows.length} day${reply.rows.length === 1 ? "" : "s"}; worked ${duration(total("workedMinutes"))}, ` : null,
           reply.rows.length ? `overtime ${duration(total("overtimeMinutes"))}, late ${duration(total("lateMinutes"))}. ` : null,
-          h("a", { href: `#/reports/timesheet/${encodeURIComponent(userId)}/${reply.from}/${reply.to}` }, "Open in Reports (CSV)")),
+          h("a", { href: `#/reports/timesheet/${encodeURIComponent(userId)}/${reply.from}/${reply.to}` }, "Open this timesheet in Reports (CSV download there)")),
         table({
           caption: `Timesheet of ${userId}, ${reply.from} to ${reply.to}, ${zonesOf(reply.rows)}`,
           columns: workDayColumns(reply.rows, { date: true }),

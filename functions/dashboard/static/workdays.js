@@ -19,6 +19,13 @@ function localTime(value, day) {
   return h("time", { datetime: value }, date === day ? clock : `${date} ${clock}`);
 }
 
+/** "09:00-17:00 Europe/Berlin", which may wrap before the zone but never inside the hours. */
+function schedule(label) {
+  if (!label) return "–";
+  const [hours, ...zone] = label.split(" ");
+  return h("span", {}, h("span", { class: "nowrap" }, hours), zone.length ? ` ${zone.join(" ")}` : "");
+}
+
 function anomalies(list) {
   if (!list?.length) return "–";
   return h("ul", { class: "anomalies" }, list.map((name) => h("li", { class: "anomaly" }, name.replaceAll("_", " "))));
@@ -39,7 +46,7 @@ export function workDayColumns(rows, { date = false, user = false, only = null }
     { label: "Late", cell: (row) => duration(row.lateMinutes) },
     { label: "Left early", cell: (row) => duration(row.earlyLeaveMinutes) },
     { label: "Punches", cell: (row) => String(row.punches) },
-    { label: "Schedule", cell: (row) => row.schedule || "–" },
+    { label: "Schedule", cell: (row) => schedule(row.schedule) },
     { label: "Anomalies", cell: (row) => anomalies(row.anomalies) },
   );
   if (rows.some((row) => row.timeZone && row.timeZone !== zone)) list.push({ label: "Zone", cell: (row) => row.timeZone });

@@ -10,10 +10,10 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
-from typing import Any
 
 import httpx
 
@@ -57,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     config_after.add_argument("--config", type=Path, default=argparse.SUPPRESS, help=CONFIG_HELP)
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    def command(name: str, does: str, run: Any) -> argparse.ArgumentParser:
+    def command(name: str, does: str, run: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
         sub = commands.add_parser(
             name,
             help=does,

@@ -227,3 +227,22 @@ def test_without_a_schedule_the_work_day_is_the_calendar_day_in_a_fixed_offset_d
     days = group_by_work_day([("E1", punch)], no_schedules, "+05:30")
     # Then it belongs to the 11th, India's calendar day
     assert days == {("E1", date(2025, 2, 11)): [punch]}
+
+
+def test_an_interval_open_on_a_day_still_going_is_flagged_only_once_the_day_is_over():
+    # Given someone in at 08:55 and on a break since 12:30, on an office day in Berlin
+    berlin = parse_zone(OFFICE.time_zone)
+    punches = [
+        TimedPunch(datetime(2025, 2, 10, 8, 55, tzinfo=berlin), PunchType.IN),
+        TimedPunch(datetime(2025, 2, 10, 12, 30, tzinfo=berlin), PunchType.BREAK_OUT),
+    ]
+    # When the day is computed at 14:00 that day, and again the next morning
+    during = compute_day(
+        "E1", date(2025, 2, 10), punches, OFFICE, BERLIN, datetime(2025, 2, 10, 14, tzinfo=berlin)
+    )
+    after = compute_day(
+        "E1", date(2025, 2, 10), punches, OFFICE, BERLIN, datetime(2025, 2, 11, 9, tzinfo=berlin)
+    )
+    # Then while it goes on the break is no anomaly; once it is over, the break left open is
+    assert (during.anomalies, during.worked.total_seconds() // 60) == ([], 215)
+    assert [str(anomaly) for anomaly in after.anomalies] == ["break not closed"]

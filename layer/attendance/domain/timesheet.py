@@ -11,6 +11,8 @@ Rules, per employee per work day:
 - Late arrival: the first in is more than the grace after the shift start (the whole lateness counts).
   Early leave: the last out is more than the grace before the shift end.
 - An interval left open at the end of the day is flagged (missing out, break not closed) and not counted.
+  While the work day is still going (now is in its window, or before it), an open interval is the
+  employee at work or on a break: it is not counted yet, and not flagged.
 """
 
 from collections.abc import Iterable, Sequence
@@ -148,9 +150,15 @@ _LEFT_OPEN = {WORK: Anomaly.MISSING_OUT, OVERTIME: Anomaly.MISSING_OUT, BREAK: A
 
 
 def compute_day(
-    user_id: str, work_day: date, punches: Sequence[TimedPunch], schedule: Schedule | None, zone: str
+    user_id: str,
+    work_day: date,
+    punches: Sequence[TimedPunch],
+    schedule: Schedule | None,
+    zone: str,
+    now: datetime | None = None,
 ) -> DayReport:
-    """One employee's work day from their punches (in any order)."""
+    """One employee's work day from their punches (in any order), as it stands at `now` (None: a day
+    that is over)."""
     # In UTC: Python subtracts and compares datetimes sharing one zone by wall clock, which is wrong across DST.
     ordered = sorted(
         (TimedPunch(p.instant.astimezone(UTC), p.type) for p in punches), key=lambda p: p.instant
@@ -162,7 +170,8 @@ def compute_day(
         schedule.label() if schedule else None,
         punches=len(ordered),
     )
-    intervals = _walk(ordered, report)
+    going = now is not None and work_day_of(now, schedule, zone) <= work_day
+    intervals = _walk(ordered, report, still_going=going)
     report.worked = _total(intervals.work) + _total(intervals.overtime)
     report.breaks = _total(intervals.breaks)
     ins = [p.instant for p in ordered if p.type is PunchType.IN]
@@ -175,8 +184,9 @@ def compute_day(
     return report
 
 
-def _walk(ordered: Sequence[TimedPunch], report: DayReport) -> _Intervals:
-    """Run the day's punches through the state machine above, collecting closed intervals."""
+def _walk(ordered: Sequence[TimedPunch], report: DayReport, still_going: bool) -> _Intervals:
+    """Run the day's punches through the state machine above, collecting closed intervals; an interval
+    left open is flagged unless the day is `still_going`."""
     intervals = _Intervals()
     state, since = IDLE, None
     for previous, punch in zip([None, *ordered], ordered, strict=False):
@@ -190,7 +200,7 @@ def _walk(ordered: Sequence[TimedPunch], report: DayReport) -> _Intervals:
         if next_state != state or closes:
             since = punch.instant if next_state != IDLE else None
         state = next_state
-    if state in _LEFT_OPEN:
+    if state in _LEFT_OPEN and not still_going:
         report.flag(_LEFT_OPEN[state])
     return intervals
 

@@ -1,6 +1,6 @@
 """Daily reports and timesheets: query the punches by index, group them into work days, compute."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time, timedelta
 
 from attendance.data.punches import PunchStore
@@ -19,10 +19,17 @@ MAX_TIMESHEET_DAYS = 31
 
 
 class ReportService:
-    def __init__(self, punches: PunchStore, schedules: ScheduleStore, default_zone: str) -> None:
+    def __init__(
+        self,
+        punches: PunchStore,
+        schedules: ScheduleStore,
+        default_zone: str,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self._punches = punches
         self._schedules = schedules
         self._default_zone = default_zone
+        self._clock = clock  # a work day still going has no "missing out" yet
 
     def daily(self, day: date, user_id: str | None = None) -> list[DayReport]:
         """Every employee's (or one's) report for the work day `day`."""
@@ -45,8 +52,9 @@ class ReportService:
         grouped = group_by_work_day(
             ((p.user_id, TimedPunch(p.instant, p.type)) for p in punches), lookup, self._default_zone
         )
+        now = self._clock()
         reports = [
-            compute_day(user_id, work_day, day_punches, lookup(user_id), self._default_zone)
+            compute_day(user_id, work_day, day_punches, lookup(user_id), self._default_zone, now)
             for (user_id, work_day), day_punches in grouped.items()
             if work_day in days
         ]

@@ -2,7 +2,7 @@
 
 import csv
 import io
-from datetime import time
+from datetime import UTC, datetime, time, timedelta
 from unittest.mock import ANY
 
 import boto3
@@ -212,3 +212,17 @@ def test_the_first_and_last_days_of_the_calendar_are_empty_reports_not_errors(ge
     status, body, _ = get(path, **query)
     # Then the report is simply empty
     assert (status, body["count"]) == (200, 0)
+
+
+def test_someone_at_work_today_is_not_missing_an_out_until_the_day_is_over(add_punch, get):
+    # Given someone who came in a few minutes ago (no schedule: the work day is today's date, in UTC)
+    arrived = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+    if arrived.date() != datetime.now(UTC).date():  # just after midnight: the punch was yesterday's
+        arrived = datetime.now(UTC).replace(microsecond=0)
+    add_punch("TODAY1", arrived.strftime("%Y-%m-%d %H:%M:%S"), "in", zone="UTC")
+    # When today's report is asked for
+    status, body, _ = get("/reports/daily", date=arrived.date().isoformat(), userId="TODAY1")
+    # Then they are at work, not an anomaly (BEN of a day that is over is "missing out", above)
+    assert status == 200
+    [row] = body["rows"]
+    assert (row["firstIn"] is not None, row["anomalies"]) == (True, [])

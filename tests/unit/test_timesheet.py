@@ -6,7 +6,14 @@ import pytest
 
 from attendance.domain.clock import parse_zone
 from attendance.domain.punch import PunchType
-from attendance.domain.timesheet import Schedule, ScheduleLookup, TimedPunch, compute_day, group_by_work_day
+from attendance.domain.timesheet import (
+    DayReport,
+    Schedule,
+    ScheduleLookup,
+    TimedPunch,
+    compute_day,
+    group_by_work_day,
+)
 
 BERLIN = "Europe/Berlin"
 OFFICE = Schedule(start=time(9, 0), end=time(17, 0), grace_minutes=5, time_zone=BERLIN)  # Mon-Fri
@@ -246,3 +253,21 @@ def test_an_interval_open_on_a_day_still_going_is_flagged_only_once_the_day_is_o
     # Then while it goes on the break is no anomaly; once it is over, the break left open is
     assert (during.anomalies, during.worked.total_seconds() // 60) == ([], 215)
     assert [str(anomaly) for anomaly in after.anomalies] == ["break not closed"]
+
+
+def test_an_early_leave_counts_only_once_the_shift_has_ended():
+    # Given someone in at 08:55 and out at 10:40, on an office day (09:00-17:00) in Berlin
+    berlin = parse_zone(OFFICE.time_zone)
+    punches = [
+        TimedPunch(datetime(2025, 2, 10, 8, 55, tzinfo=berlin), PunchType.IN),
+        TimedPunch(datetime(2025, 2, 10, 10, 40, tzinfo=berlin), PunchType.OUT),
+    ]
+
+    # When the day is computed at 11:00, when they may still come back, and at 18:00
+    def at(hour: int) -> DayReport:
+        now = datetime(2025, 2, 10, hour, tzinfo=berlin)
+        return compute_day("E1", date(2025, 2, 10), punches, OFFICE, BERLIN, now)
+
+    # Then the early leave is 0 before the shift's end, and 6 h 20 min after it
+    assert at(11).early_leave.total_seconds() == 0
+    assert at(18).early_leave.total_seconds() // 60 == 380

@@ -12,7 +12,8 @@ Rules, per employee per work day:
   Early leave: the last out is more than the grace before the shift end.
 - An interval left open at the end of the day is flagged (missing out, break not closed) and not counted.
   While the work day is still going (now is in its window, or before it), an open interval is the
-  employee at work or on a break: it is not counted yet, and not flagged.
+  employee at work or on a break: it is not counted yet, and not flagged. Likewise an early leave counts
+  only once the shift has ended: before, someone who went out may still come back.
 """
 
 from collections.abc import Iterable, Sequence
@@ -180,7 +181,7 @@ def compute_day(
     report.last_out = max(outs) if outs else None
     report.overtime = _total(intervals.overtime)
     if schedule:
-        _against_schedule(report, schedule, intervals)
+        _against_schedule(report, schedule, intervals, now)
     return report
 
 
@@ -205,7 +206,9 @@ def _walk(ordered: Sequence[TimedPunch], report: DayReport, still_going: bool) -
     return intervals
 
 
-def _against_schedule(report: DayReport, schedule: Schedule, intervals: _Intervals) -> None:
+def _against_schedule(
+    report: DayReport, schedule: Schedule, intervals: _Intervals, now: datetime | None
+) -> None:
     if report.work_day.weekday() not in schedule.days:
         report.flag(Anomaly.OUTSIDE_SHIFT)
         report.overtime += _total(intervals.work)  # all of a day off's regular work is extra
@@ -214,7 +217,8 @@ def _against_schedule(report: DayReport, schedule: Schedule, intervals: _Interva
     grace = timedelta(minutes=schedule.grace_minutes)
     if report.first_in and report.first_in - shift_start > grace:
         report.late = report.first_in - shift_start
-    if report.last_out and shift_end - report.last_out > grace:
+    shift_over = now is None or now >= shift_end  # before its end, someone who went out may come back
+    if report.last_out and shift_end - report.last_out > grace and shift_over:
         report.early_leave = shift_end - report.last_out
     report.overtime += sum(
         (max(timedelta(0), end - max(start, shift_end)) for start, end in intervals.work), timedelta(0)

@@ -143,3 +143,22 @@ def test_a_page_that_cannot_be_fetched_says_so_and_can_be_tried_again(page, stac
     page.unroute("**/assets/page-devices.js")
     page.get_by_role("button", name="Try again").click()
     expect(page.get_by_role("heading", name="Devices", level=1)).to_be_visible()
+
+
+def test_times_are_on_the_24_hour_clock_as_the_reports_show_them(page, stack: RunningStack) -> None:
+    # Given a clock that reported a punch at 15:04 UTC yesterday
+    device = register_clock(stack)
+    at = (datetime.now(UTC) - timedelta(days=1)).replace(hour=15, minute=4, second=5, microsecond=0)
+    call(
+        stack,
+        "POST",
+        "/punches",
+        {"deviceId": device, "userId": unique("E2E-H"), "timestamp": at.isoformat(), "type": "in"},
+    )
+    # When an admin opens the device's page (the stack's zone is UTC)
+    sign_in(page, stack)
+    page.goto(f"{stack.api_url}/#/devices/{device}")
+    punches = page.get_by_role("table", name=f"Recent punches of {device}")
+    # Then its time reads 15:04:05, not 03:04:05 PM
+    expect(punches).to_contain_text("15:04:05")
+    expect(punches).not_to_contain_text("PM")

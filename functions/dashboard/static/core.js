@@ -60,10 +60,14 @@ export async function apiText(path, options) {
 
 // ---- times: every time shown is in the company's zone, and says so once in the header ----
 
+// Dates in the reader's own order; times on the 24-hour clock, as the reports and the clocks show them.
 const instantFormat = new Intl.DateTimeFormat(undefined, {
   timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit",
+  hourCycle: "h23",
 });
-const clockFormat = new Intl.DateTimeFormat(undefined, { timeZone: zone, hour: "2-digit", minute: "2-digit", second: "2-digit" });
+const clockFormat = new Intl.DateTimeFormat(undefined, {
+  timeZone: zone, hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23",
+});
 
 /** An instant (ISO, UTC) as date and time in the company's zone; "–" for none. */
 export function formatInstant(iso) {

@@ -90,9 +90,7 @@ class Demo:
         self.settle()
         self.report()
         self.crm("_behaviour", {"failUsers": []})
-        print(
-            f"The mock CRM takes {LOCKED_EMPLOYEE}'s punches again: `attendance dlq redrive --all` delivers them."
-        )
+        print(f"\nThe mock CRM takes {LOCKED_EMPLOYEE}'s punches again.")
 
     def send_batch(self, items: list[dict[str, str]], compress: bool = False) -> None:
         body = json.dumps({"punches": items}).encode()
@@ -233,6 +231,10 @@ def main() -> int:
         if own_stack:
             own_stack.terminate()
             own_stack.wait(timeout=30)
+    if own_stack:
+        print("The stack started for the demo has stopped; with `make run` up, the demo's punches stay.")
+    else:
+        print("`attendance dlq redrive --all` delivers the dead-lettered ones now.")
     return 0
 
 

@@ -37,19 +37,17 @@ def test_a_dead_lettered_punch_is_listed_redriven_and_delivered_once(stack, cli)
     log_id = post(stack, {"deviceId": "DEV001", "userId": "CLI-1", "timestamp": at, "type": "in"}).json()[
         "logId"
     ]
-    wait_for(
-        lambda: (
-            log_id
-            in json.loads(
-                cli("--json", "dlq", "list").output and cli("--json", "dlq", "list").output
-            ).__str__()
-        )
-    )
+    wait_for(lambda: log_id in cli("--json", "dlq", "list").output)
     # Then `dlq list` shows it with its error, and `dlq show` its history
     [row] = [r for r in json.loads(cli("--json", "dlq", "list").output) if r["logId"] == log_id]
-    assert (row["user"], row["status"], row["attempts"]) == ("CLI-1", "failed", 1)
+    assert (row["user"], row["status"]) == ("CLI-1", "failed")
     assert "HTTP 422" in row["lastError"]
     assert row["died"]
+    # and the refusal was not retried: the CRM saw it once, as the last attempt. (On a starved machine a
+    # first call can time out, a transient failure, so the count of attempts itself may be above one.)
+    attempts = json.loads(cli("--json", "logs", "show", log_id).output)["history"]
+    assert [entry for entry in attempts if "HTTP 422" in entry["detail"]] == attempts[-1:]
+    assert row["attempts"] == len(attempts)
     # and the table, on an 80-column terminal, keeps its logId on one line, to be copied whole
     assert log_id in cli("dlq", "list").output
     shown = cli("dlq", "show", log_id).output

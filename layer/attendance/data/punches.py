@@ -25,6 +25,7 @@ _UNDELIVERED = (SyncStatus.PENDING, SyncStatus.FAILED, SyncStatus.ABANDONED)
 class DeliveryClaim:
     won: bool  # this delivery holds the lease; else another one does, or the punch is not pending
     record: PunchRecord | None  # the punch as the claim found it; None when there is no such punch
+    lease_until: int | None = None  # a lost claim: when the holder's lease ends (epoch seconds), if leased
 
 
 @dataclass(frozen=True)
@@ -247,7 +248,12 @@ class PunchStore:
                 )
             except refused as error:
                 found = error.response.get("Item")
-                return DeliveryClaim(False, record_from_item(found) if found else None)
+                if not found:
+                    return DeliveryClaim(False, None)
+                lease_until = found.get("leaseUntil", {}).get("N")
+                return DeliveryClaim(
+                    False, record_from_item(found), int(lease_until) if lease_until else None
+                )
         return DeliveryClaim(True, record_from_item(reply["Attributes"]))
 
     def record_delivery(

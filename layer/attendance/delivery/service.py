@@ -8,6 +8,7 @@
 | permanent (other 4xx)               | failed (+ reason)            | sent to the DLQ now, acked         |
 | rate limit (429, 503 + Retry-After) | pending (+ note, no attempt) | queued anew after the wait, acked  |
 | none: our own rate left no turn     | unchanged                    | queued anew after the lease, acked |
+| none: another delivery holds it     | unchanged                    | queued anew after its lease, acked |
 
 A punch has max_receives attempts (three by default), whichever messages carry them. A message's own
 receives count its failures, and one queued anew carries the failures before it, since its own receive
@@ -18,12 +19,16 @@ and on a new message no receive either.
 One punch can have several messages at once (an SQS duplicate, the sweep re-queueing a punch whose
 message waits behind a backlog, a redrive), and Frappe HR has no idempotency key. So a delivery first
 leases the punch in the table, a conditional update that DynamoDB grants to one copy at a time. A copy
-that finds a live lease makes no call, records nothing and is acknowledged: the holder owns the delivery
-and its own message is retried if it fails. Retrying the copy instead would spend receives of a message
-whose punch is fine, and could dead-letter it. Should the holder die, its lease runs out, shorter than
-the visibility timeout: the holder's message, visible again, takes the punch over, and failing that the
-pending sweep queues it again. Recording the outcome ends the lease; an outcome that could not be
-recorded (DynamoDB unreachable, the DLQ refusing) lets it run out the same way.
+that finds a live lease makes no call and records nothing: the holder owns the delivery. The copy is
+acknowledged and the punch queued again for when the lease ends (where it finds the punch delivered, or
+takes it over), since the copy may be the holder's own message, received again while the holder ran late
+(a cold start or a wait for the CRM past the visibility timeout): acknowledging it ends that message, and a
+holder that then failed would leave the punch to the pending sweep, minutes later. Retrying the copy
+instead would spend receives of a message whose punch is fine, and could dead-letter it. Should the
+holder die, its lease runs out, shorter than the visibility timeout: the holder's message, visible again,
+takes the punch over, and failing that the pending sweep queues it again. Recording the outcome ends the
+lease; an outcome that could not be recorded (DynamoDB unreachable, the DLQ refusing) lets it run out the
+same way.
 """
 
 from collections.abc import Callable
@@ -79,15 +84,17 @@ class DeliveryService:
         lease = seconds_left() + LEASE_MARGIN_SECONDS
         leased_until = self._clock() + timedelta(seconds=lease)
         claim = self._store.claim_delivery(log_id, uuid4().hex, self._clock(), lease)
+        # This message's earlier receives were failed attempts; this one is not counted yet.
+        spent = earlier_attempts + receive_count - 1
         if claim.record is None or not claim.won:
             _log_unclaimed(log_id, claim.record)
+            if claim.record is not None and claim.record.status is SyncStatus.PENDING and claim.lease_until:
+                self._queue_after_lease(log_id, claim.lease_until, spent)
             return None
         outcome = self._crm.deliver(claim.record.punch, seconds_left, pacer)
         # A delivery is in the punch's history and on the live feed; the log keeps the failures.
         log = logger.debug if outcome.verdict in (Verdict.DELIVERED, Verdict.PACED) else logger.info
         log("CRM " + outcome.verdict.value, extra={"logId": log_id, "detail": outcome.detail})
-        # This message's earlier receives were failed attempts; this one is not counted yet.
-        spent = earlier_attempts + receive_count - 1
         if outcome.verdict is Verdict.DELIVERED:
             self._store.record_delivery(
                 log_id, self._clock(), SyncStatus.SYNCED, outcome.detail, outcome.crm_reference
@@ -115,6 +122,14 @@ class DeliveryService:
         self._store.note_rate_limit(log_id, now, note, now + timedelta(seconds=delay))
         self._queue_later(log_id, delay, spent)
 
+    def _queue_after_lease(self, log_id: str, lease_until: int, spent: int) -> None:
+        """A copy acknowledged while another delivery holds the punch: the holder may be working this very
+        message (received again after its visibility timeout while the holder ran late), which the
+        acknowledgement ends. So the punch is queued again for when the lease is over, and should the
+        holder fail, it is tried again then, not only by the pending sweep minutes later."""
+        until_lease_ends = lease_until - self._clock().timestamp() + 1
+        self._queue_later(log_id, max(until_lease_ends, 1), spent)
+
     def _queue_later(self, log_id: str, seconds: float, spent: int) -> None:
         if not self._punch_queue.send_later(log_id, queue_delay(seconds), spent):
             raise DeliveryFailed("could not queue the punch again; SQS retries its message")
@@ -135,5 +150,7 @@ def _log_unclaimed(log_id: str, record: PunchRecord | None) -> None:
         logger.info("punch already " + record.status.value + "; no CRM call", extra={"logId": log_id})
     else:
         logger.info(
-            "punch leased by another delivery of it; this copy is acknowledged", extra={"logId": log_id}
+            "punch leased by another delivery of it; this copy is acknowledged, the punch queued again for "
+            "when the lease ends",
+            extra={"logId": log_id},
         )

@@ -160,6 +160,8 @@ def shoot(stack: RunningStack) -> list[Path]:
             tab.locator("#page-title").wait_for()
             settled(tab, "() => !document.querySelector('.loading')", f"{name}: still loading")
             for device, user, kind in LIVE_PUNCHES.get(name, []):
+                rows_of_user = f"[...document.querySelectorAll('main tbody tr')].filter(r => r.textContent.includes('{user}')).length"
+                before = tab.evaluate(f"() => {rows_of_user}")
                 now = datetime.now(UTC).replace(microsecond=0).isoformat()
                 call(
                     stack,
@@ -167,11 +169,7 @@ def shoot(stack: RunningStack) -> list[Path]:
                     "/punches",
                     {"deviceId": device, "userId": user, "timestamp": now, "type": kind},
                 )
-                settled(
-                    tab,
-                    f"() => [...document.querySelectorAll('main tbody tr')].some(r => r.textContent.includes('{user}'))",
-                    f"{name}: {user}'s punch did not appear",
-                )
+                settled(tab, f"() => {rows_of_user} > {before}", f"{name}: {user}'s punch did not appear")
                 time.sleep(1.1)  # a second apart: they arrive in order, as people at a door would
             tab.wait_for_timeout(800)  # let the last rows and fonts settle; not a measurement
             path = OUT / f"{name}.png"

@@ -1,5 +1,5 @@
-"""Reports API: GET /reports/daily and GET /reports/timesheet, JSON or CSV; needs a key with the reports, read or
-admin scope."""
+"""Reports API: GET /reports/daily and GET /reports/timesheet, JSON or CSV, and GET /reports/punches (a day's latest
+punches); needs a key with the reports, read or admin scope."""
 
 from attendance import init_phase  # first: the collector rests while the rest imports
 
@@ -24,6 +24,8 @@ from attendance.api import (
     error_responses,
     http_api,
     install_error_handlers,
+    json_reply,
+    model_response,
     require_key,
     resolve,
 )
@@ -34,9 +36,10 @@ from attendance.data.schedules import ScheduleStore
 from attendance.domain.clock import IsoDate
 from attendance.domain.keys import ApiKey, Scope
 from attendance.domain.punch import Identifier
+from attendance.domain.records import DayPunch
 from attendance.domain.timesheet import DayReport
 from attendance.reports.render import ReportRow, as_csv, as_row
-from attendance.reports.service import MAX_TIMESHEET_DAYS, ReportService
+from attendance.reports.service import MAX_LATEST_PUNCHES, MAX_TIMESHEET_DAYS, ReportService
 from attendance.settings import ReportsSettings
 from attendance.tracing import create_tracer
 
@@ -76,6 +79,14 @@ class Timesheet(BaseModel):
     end: str = Field(alias="to")
     count: int
     rows: list[ReportRow]
+
+
+class DayPunchList(BaseModel):
+    model_config = ConfigDict(serialize_by_alias=True, validate_by_name=True)
+
+    date: str = Field(description="The device-local date")
+    count: int
+    punches: list[DayPunch] = Field(description="Newest first, by punch time")
 
 
 # The dashboard signs in with a read or admin key: both may read reports, as a reports key may.
@@ -146,6 +157,26 @@ def timesheet(
         user_id=user_id, start=start.isoformat(), end=end.isoformat(), count=len(reports), rows=_rows(reports)
     )
     return _reply(output, body, reports, f"timesheet-{user_id}-{start}-{end}")
+
+
+@app.get(
+    "/reports/punches",
+    summary="A day's latest punches from every device, newest first, with their delivery status",
+    tags=["reports"],
+    responses={200: model_response(DayPunchList, "The punches"), **_ERRORS},
+    security=API_KEY_SECURITY,
+)
+def latest_punches(
+    day: Annotated[IsoDate, Query(alias="date", description="The device-local date, YYYY-MM-DD")],
+    caller: Caller,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_LATEST_PUNCHES, description=f"How many, 1 to {MAX_LATEST_PUNCHES}")
+    ] = 50,
+) -> Response[DayPunchList]:
+    _, service = dependencies()
+    punches = service.latest_punches(day, limit)
+    body = DayPunchList(date=day.isoformat(), count=len(punches), punches=punches)
+    return json_reply(HTTPStatus.OK, body)
 
 
 def _check_range(start: date, end: date) -> None:

@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from local_stack.running import RunningStack
+from local_stack.running import wait_for as wait_until
 from tests.e2e.browser import SCREENSHOTS, sign_in
 
 pytestmark = pytest.mark.e2e
@@ -25,12 +26,21 @@ def send(stack: RunningStack, method: str, path: str, body: dict) -> httpx.Respo
     )
 
 
+def delivered_ids(stack: RunningStack) -> set[str]:
+    held = httpx.get(stack.crm_url + "/crm/attendance", timeout=5).json()["punches"]
+    return {punch["logId"] for punch in held}
+
+
 def open_live(page, stack: RunningStack) -> None:
     sign_in(page, stack)
     expect(page.get_by_role("heading", name="Live", level=1)).to_be_visible()
-    # the state of record is read (counts and who is in) before anything is posted
+    # the state of record is read (today's punches, counts and who is in) before anything is posted
     expect(page.get_by_text("Loading today's counts…")).to_have_count(0)
     expect(page.get_by_text("Loading who is in…")).to_have_count(0)
+    expect(page.get_by_text("Loading today's punches…")).to_have_count(0)
+
+
+TABLE = "Today's punches, latest on top"
 
 
 def test_a_punch_appears_without_a_reload_then_turns_delivered(page, stack: RunningStack) -> None:
@@ -38,15 +48,13 @@ def test_a_punch_appears_without_a_reload_then_turns_delivered(page, stack: Runn
     user, device, name = f"LIVE-{suffix}", f"LIVEDEV-{suffix}", f"Lena Live {suffix}"
     added = send(stack, "PUT", f"/employees/{user}", {"name": name, "department": "Ops"})
     assert added.status_code in (200, 201), added.text
-    # Given an admin on the Live page, with nothing arrived yet
+    # Given an admin on the Live page
     open_live(page, stack)
-    expect(page.get_by_text("Waiting for punches… they appear here as they arrive.")).to_be_visible()
-    page.screenshot(path=SCREENSHOTS / "live-empty.png", full_page=True)
     url = page.url
     # When a clock sends a punch over HTTP
     log_id = stack.post_punch(device, user, datetime.now(UTC) - timedelta(minutes=1))
     # Then its row appears at the top of the table, with the employee's name, without a reload ...
-    table = page.get_by_role("table", name="Punches as they arrive")
+    table = page.get_by_role("table", name=TABLE)
     row = table.get_by_role("row").filter(has_text=name)
     expect(row).to_be_visible()
     expect(page.locator(f'tr[data-key="{log_id}"]')).to_have_class(re.compile(r"\bfresh\b"))
@@ -58,7 +66,7 @@ def test_a_punch_appears_without_a_reload_then_turns_delivered(page, stack: Runn
     # and the person is in now, counted today
     who = page.get_by_role("region", name="Who is in now")
     expect(who.get_by_text(name)).to_be_visible()
-    expect(page.get_by_text("Waiting for punches…")).to_be_hidden()
+    expect(page.get_by_text("No punches yet today.")).to_be_hidden()
     assert page.url == url  # no navigation, no reload
     assert page.evaluate("() => performance.getEntriesByType('navigation').length") == 1
     page.screenshot(path=SCREENSHOTS / "live-desktop.png", full_page=True)
@@ -78,7 +86,32 @@ def test_a_refused_punch_shows_dead_lettered_with_the_reason(page, stack: Runnin
     open_live(page, stack)
     stack.post_punch(device, user)
     # An employee the CRM refuses for good: the row names the ID, and its status says it gave up, and why
-    row = page.get_by_role("table", name="Punches as they arrive").get_by_role("row").filter(has_text=user)
+    row = page.get_by_role("table", name=TABLE).get_by_role("row").filter(has_text=user)
     expect(row).to_contain_text("not in the directory")
     expect(row.get_by_text("dead lettered", exact=True)).to_be_visible()
     expect(row.locator(".problem")).not_to_be_empty()
+
+
+def test_punches_from_before_the_page_opened_are_listed_with_their_status(page, stack: RunningStack) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    user, device, name = f"EARLY-{suffix}", f"LIVEDEV-{suffix}", f"Edda Early {suffix}"
+    assert send(stack, "PUT", f"/employees/{user}", {"name": name, "department": "Ops"}).status_code == 201
+    # Given two punches of today, delivered before anyone opened the Live page
+    first = stack.post_punch(device, user, datetime.now(UTC) - timedelta(minutes=20))
+    second = stack.post_punch(device, user, datetime.now(UTC) - timedelta(minutes=10), kind="break_out")
+    wait_until(lambda: {first, second} <= delivered_ids(stack), 60)
+    # When an admin opens it (or comes back to it)
+    open_live(page, stack)
+    # Then both are listed, newest first, with their delivery status and when they arrived
+    rows = page.get_by_role("table", name=TABLE).get_by_role("row").filter(has_text=name)
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0).get_by_text("break out", exact=True)).to_be_visible()
+    expect(rows.nth(1).get_by_text("in", exact=True)).to_be_visible()
+    for index in range(2):
+        expect(rows.nth(index).get_by_text("delivered", exact=True)).to_be_visible()
+        expect(rows.nth(index)).to_contain_text("arrived ")
+        expect(rows.nth(index)).not_to_contain_text("before this page opened")
+    # and a punch arriving now goes on top, once
+    third = stack.post_punch(device, user, kind="break_in")
+    expect(rows).to_have_count(3)
+    expect(page.locator("tbody tr").first).to_have_attribute("data-key", third)

@@ -1,18 +1,19 @@
 // The live page: punches as they arrive from the feed (no reload, no polling), their delivery status
 // updating in place, today's counts, who is in now, and device state changes.
 //
-// On open it reads the state of record (today's daily report for the counts, /presence for who is in,
-// the directory and the devices for names); from then on only the feed changes what it shows. The
-// feed is best effort: after it reconnects, the counts and who is in are read again, since it missed
-// what happened meanwhile (those punches are on the other pages).
-import { api, badge, feed, formatClock, h, showError, tableRow, today, useStyles, zone } from "./core.js";
+// On open it reads the state of record (today's latest punches, today's daily report for the counts,
+// /presence for who is in, the directory and the devices for names); from then on only the feed changes
+// what it shows. The feed is best effort: after it reconnects, all of it is read again, since the feed
+// missed what happened meanwhile.
+import { api, badge, DELIVERY_STATE, feed, formatClock, h, showError, tableRow, today, useStyles, zone } from "./core.js";
 
 const MAX_ROWS = 200;
+const LATEST_ROWS = 50; // today's punches listed on open, before any arrives
 const MAX_DEVICE_NEWS = 8;
 const DIRECTORY_REFRESH_MS = 30_000; // at most this often, and only when a punch names someone unknown
 
 // Status of a punch's delivery, and which update may replace which (events can come twice or late).
-const RANK = { pending: 0, failed: 1, dead_lettered: 2, delivered: 3 };
+const RANK = { pending: 0, failed: 1, dead_lettered: 2, abandoned: 2, delivered: 3 };
 // The presence a punch type leaves its employee in (as the API decides it).
 const PRESENCE_AFTER = {
   in: "in", overtime_in: "in", break_in: "in", break_out: "on_break", out: "out", overtime_out: "out",
@@ -53,8 +54,8 @@ export function render(view) {
   const summaryNote = h("div", {}, h("p", { class: "loading", role: "status" }, "Loading today's counts…"));
 
   const announcer = h("p", { class: "visually-hidden", role: "status", "aria-live": "polite", id: "live-announcer" });
-  const empty = h("p", { class: "empty live-empty" },
-    "Waiting for punches… they appear here as they arrive.");
+  const empty = h("p", { class: "empty live-empty" }, "Loading today's punches…");
+  const latestNote = h("div", {});
   const columns = [
     { label: "Time", cell: timeCell },
     { label: "Employee", cell: employeeCell },
@@ -65,7 +66,7 @@ export function render(view) {
   const body = h("tbody", {});
   const wrap = h("div", { class: "table-wrap live-table", hidden: true },
     h("table", {},
-      h("caption", {}, "Punches as they arrive"),
+      h("caption", {}, "Today's punches, latest on top"),
       h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col" }, c.label)))),
       body));
 
@@ -77,11 +78,11 @@ export function render(view) {
 
   view.replaceChildren(
     h("h1", { id: "page-title" }, "Live"),
-    h("p", { class: "muted lede" }, "Punches appear as they arrive, and their delivery to the CRM updates in place."),
+    h("p", { class: "muted lede" }, "Today's punches, with new ones added as they arrive; their delivery to the CRM updates in place."),
     summary,
     summaryNote,
     h("div", { class: "live-grid" },
-      h("div", { class: "live-main" }, announcer, empty, wrap),
+      h("div", { class: "live-main" }, announcer, latestNote, empty, wrap),
       h("aside", { class: "live-side", "aria-label": "Now" },
         h("section", { class: "card", "aria-labelledby": "who-is-in" },
           h("h2", { id: "who-is-in" }, "Who is in now"),
@@ -106,6 +107,7 @@ export function render(view) {
     else if (state === "online" && wasOffline) {
       wasOffline = false;
       readState();
+      readLatest();
     }
   });
   if (indicator) watcher.observe(indicator, { attributes: true, attributeFilter: ["data-state"] });
@@ -136,7 +138,40 @@ export function render(view) {
       showError(deviceSummary, devices.reason);
     }
     refreshNames();
-    await readState();
+    await Promise.all([readState(), readLatest()]);
+  }
+
+  // ---- today's latest punches, listed on open (and after a reconnect: those the feed missed) ----
+
+  async function readLatest() {
+    let reply;
+    try {
+      reply = await api("/reports/punches", { query: { date: today(), limit: LATEST_ROWS } });
+    } catch (error) {
+      if (closed) return;
+      showError(latestNote, error);
+      empty.textContent = "Today's earlier punches could not be read; new ones appear here as they arrive.";
+      return;
+    }
+    if (closed) return;
+    latestNote.replaceChildren();
+    // Each in its place by punch time; punches the feed brought meanwhile stay where they are.
+    for (const listed of reply.punches) {
+      if (!rows.has(listed.logId)) addRow(recordOf(listed), { fresh: false, byTime: true });
+    }
+    empty.textContent = "No punches yet today. They appear here as they arrive.";
+  }
+
+  function recordOf(listed) {
+    const { syncStatus, lastError, ...punch } = listed;
+    const retrying = syncStatus === "pending" && punch.attempts > 0;
+    return {
+      punch,
+      arrived: listed.receivedAt,
+      status: retrying ? "failed" : DELIVERY_STATE[syncStatus] ?? syncStatus,
+      detail: retrying ? `Attempt ${punch.attempts}: ${lastError || "failed"} (will retry)` : lastError || "",
+      attempt: punch.attempts,
+    };
   }
 
   // ---- the state of record: today's counts and who is in ----
@@ -234,12 +269,13 @@ export function render(view) {
 
   // ---- the table ----
 
-  function addRow(record) {
+  /** On top (as it arrives), or `byTime`: above the first row with an earlier punch time. */
+  function addRow(record, { fresh = true, byTime = false } = {}) {
     record.row = tableRow(columns, record, () => record.punch.logId);
-    record.row.classList.add("fresh");
+    if (fresh) record.row.classList.add("fresh");
     record.row.dataset.user = record.punch.userId;
     rows.set(record.punch.logId, record);
-    body.prepend(record.row);
+    body.insertBefore(record.row, byTime ? firstRowBefore(record.punch.punchTime) : body.firstElementChild);
     while (rows.size > MAX_ROWS) {
       const oldest = body.lastElementChild;
       rows.delete(oldest.dataset.key);
@@ -248,6 +284,11 @@ export function render(view) {
     empty.hidden = true;
     wrap.hidden = false;
     return record;
+  }
+
+  function firstRowBefore(punchTime) {
+    const when = Date.parse(punchTime);
+    return [...body.children].find((row) => Date.parse(rows.get(row.dataset.key)?.punch.punchTime) < when) ?? null;
   }
 
   function redraw(record) {

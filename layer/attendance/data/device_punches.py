@@ -1,30 +1,14 @@
-"""A device's punches, read by the punches table's byDevice index (deviceId + punchTime), never a scan.
+"""A device's punches, read by the punches table's byDevice index (deviceId + punchTime), never a scan."""
 
-The index projects only what never changes, so a punch's delivery updates never rewrite it: the delivery
-status of the few latest punches is read from the table itself.
-"""
-
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from attendance.data.aws import batch_get, from_item, to_item, unavailable_on_aws_errors
+from attendance.data.aws import from_item, to_item, unavailable_on_aws_errors
+from attendance.data.punch_lists import with_delivery_status
 from attendance.data.punches import iso
+from attendance.domain.records import ListedPunch
 
 DEVICE_INDEX = "byDevice"
-
-
-@dataclass(frozen=True)
-class DevicePunchEntry:
-    log_id: str
-    user_id: str
-    punch_time: str
-    local_time: str
-    type: str
-    source: str
-    sync_status: str
-    attempts: int
-    last_error: str | None
 
 
 class DevicePunches:
@@ -32,23 +16,11 @@ class DevicePunches:
         self._client = client
         self._table = punches_table
 
-    def recent(self, device_id: str, limit: int) -> list[DevicePunchEntry]:
+    def recent(self, device_id: str, limit: int) -> list[ListedPunch]:
         """The device's latest punches by punch time, newest first."""
         reply = self._query(device_id, "deviceId = :device", {}, Limit=limit, ScanIndexForward=False)
-        punches = [from_item(item) for item in reply["Items"]]
-        statuses = self._delivery_statuses([punch["logId"] for punch in punches])
-        return [_entry(punch | statuses.get(punch["logId"], {})) for punch in punches]
-
-    def _delivery_statuses(self, log_ids: list[str]) -> dict[str, dict[str, Any]]:
-        """syncStatus, attempts and lastError of these punches, by logId."""
-        items = batch_get(
-            self._client,
-            self._table,
-            [{"logId": log_id} for log_id in log_ids],
-            "reading punches' delivery status",
-            ProjectionExpression="logId, syncStatus, attempts, lastError",
-        )
-        return {item["logId"]: item for item in items}
+        entries = [from_item(item) for item in reply["Items"]]
+        return with_delivery_status(self._client, self._table, entries, ListedPunch)
 
     def last_punch_at(self, device_id: str) -> datetime | None:
         reply = self._query(
@@ -84,17 +56,3 @@ class DevicePunches:
                 ExpressionAttributeValues=to_item({":device": device_id} | values),
                 **extra,
             )
-
-
-def _entry(values: dict[str, Any]) -> DevicePunchEntry:
-    return DevicePunchEntry(
-        log_id=values["logId"],
-        user_id=values["userId"],
-        punch_time=values["punchTime"],
-        local_time=values["localTime"],
-        type=values["type"],
-        source=values["source"],
-        sync_status=values.get("syncStatus", "pending"),
-        attempts=values.get("attempts", 0),
-        last_error=values.get("lastError"),
-    )

@@ -10,8 +10,9 @@ from enum import StrEnum
 from typing import Any
 
 from attendance.data.aws import from_item, to_item, unavailable_on_aws_errors
+from attendance.data.punch_lists import with_delivery_status
 from attendance.domain.punch import Punch, PunchSource, PunchType, SyncStatus
-from attendance.domain.records import PunchRecord
+from attendance.domain.records import DayPunch, PunchRecord
 from attendance.domain.shards import DATE_SHARDS, UNDELIVERED_SHARDS, every_shard, sharded, unsharded
 
 UNDELIVERED_INDEX = "byUndelivered"
@@ -138,13 +139,31 @@ class PunchStore:
         values = {}
         if user_id:
             values, extra = {":user": user_id}, extra | {"FilterExpression": "userId = :user"}
-        keys = every_shard(local_date, DATE_SHARDS)
 
         def query(key: str) -> list[dict[str, Any]]:
             return self._query_pages(action, DATE_INDEX, "dayShard = :day", values | {":day": key}, **extra)
 
-        with ThreadPoolExecutor(max_workers=_SHARD_READERS) as pool:
-            yield from pool.map(query, keys)
+        return _on_every_shard(local_date, query)
+
+    def latest_on_local_date(self, local_date: str, limit: int) -> list[DayPunch]:
+        """The date's `limit` latest punches by punch time, newest first, with their delivery status: each
+        shard's latest (one page of at most `limit`), merged."""
+
+        def latest(key: str) -> list[dict[str, Any]]:
+            with unavailable_on_aws_errors("querying a day's latest punches"):
+                reply = self._client.query(
+                    TableName=self._punches_table,
+                    IndexName=DATE_INDEX,
+                    KeyConditionExpression="dayShard = :day",
+                    ExpressionAttributeValues=to_item({":day": key}),
+                    ScanIndexForward=False,
+                    Limit=limit,
+                )
+            return [from_item(item) for item in reply["Items"]]
+
+        entries = [entry for shard in _on_every_shard(local_date, latest) for entry in shard]
+        newest = sorted(entries, key=lambda entry: (entry["punchTime"], entry["logId"]), reverse=True)
+        return with_delivery_status(self._client, self._punches_table, newest[:limit], DayPunch)
 
     def of_user(self, user_id: str, start: datetime, end: datetime) -> list[Punch]:
         """One employee's punches between two instants, by the user index."""
@@ -341,6 +360,12 @@ def _by_status(entries: list[dict[str, Any]]) -> dict[str, int]:
     for entry in entries:
         counts[unsharded(entry["undelivered"])] += 1
     return counts
+
+
+def _on_every_shard[T](local_date: str, query: Callable[[str], T]) -> Iterator[T]:
+    """query(shard key) for each of the date index's shards of one date, in parallel, in shard order."""
+    with ThreadPoolExecutor(max_workers=_SHARD_READERS) as pool:
+        yield from pool.map(query, every_shard(local_date, DATE_SHARDS))
 
 
 def _history_values(now: datetime, status: SyncStatus, detail: str) -> dict[str, Any]:

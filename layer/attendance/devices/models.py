@@ -8,6 +8,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, Stri
 from attendance.domain.devices import DeviceKind
 from attendance.domain.health import DeviceState
 from attendance.domain.punch import ISO_TIMESTAMP_PATTERN, Identifier, PunchType, _whole_number, in_words
+from attendance.domain.records import ListedPunch
 
 MAX_SILENT_MINUTES = 7 * 24 * 60
 _MODEL = ConfigDict(serialize_by_alias=True, validate_by_name=True, frozen=True)
@@ -137,23 +138,9 @@ class Registered(BaseModel):
     )
 
 
-class DevicePunchView(BaseModel):
-    model_config = _MODEL
-
-    log_id: str = Field(alias="logId")
-    user_id: str = Field(alias="userId")
-    punch_time: str = Field(alias="punchTime", description="The UTC instant")
-    local_time: str = Field(alias="localTime", description="The device's wall-clock time")
-    type: str
-    source: str
-    sync_status: str = Field(alias="syncStatus", description="pending, synced, failed or abandoned")
-    attempts: int
-    last_error: str | None = Field(alias="lastError")
-
-
 class DevicePunchList(BaseModel):
     model_config = _MODEL
 
     device_id: str = Field(alias="deviceId")
     count: int
-    punches: list[DevicePunchView]
+    punches: list[ListedPunch]

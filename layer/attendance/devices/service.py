@@ -12,7 +12,6 @@ from attendance.data.punches import iso
 from attendance.devices.models import (
     DeviceChange,
     DevicePunchList,
-    DevicePunchView,
     DeviceRegistration,
     DeviceView,
     HealthRecorded,
@@ -47,21 +46,7 @@ class DeviceService:
 
     def punches(self, device_id: str, limit: int) -> DevicePunchList:
         self._found(device_id)
-        entries = self._punches.recent(device_id, limit)
-        views = [
-            DevicePunchView(
-                log_id=e.log_id,
-                user_id=e.user_id,
-                punch_time=e.punch_time,
-                local_time=e.local_time,
-                type=e.type,
-                source=e.source,
-                sync_status=e.sync_status,
-                attempts=e.attempts,
-                last_error=e.last_error,
-            )
-            for e in entries
-        ]
+        views = self._punches.recent(device_id, limit)
         return DevicePunchList(device_id=device_id, count=len(views), punches=views)
 
     # changing (every change is logged with the key that made it)

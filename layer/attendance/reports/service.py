@@ -1,4 +1,5 @@
-"""Daily reports and timesheets: query the punches by index, group them into work days, compute."""
+"""Daily reports and timesheets: query the punches by index, group them into work days, compute. And a day's
+latest punches, as they are."""
 
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time, timedelta
@@ -6,6 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from attendance.data.punches import PunchStore
 from attendance.data.schedules import ScheduleStore
 from attendance.domain.punch import Punch
+from attendance.domain.records import DayPunch
 from attendance.domain.timesheet import (
     DEFAULT_SCHEDULE_ID,
     DayReport,
@@ -16,6 +18,7 @@ from attendance.domain.timesheet import (
 )
 
 MAX_TIMESHEET_DAYS = 31
+MAX_LATEST_PUNCHES = 200  # one BatchGetItem's worth of delivery statuses, twice
 
 
 class ReportService:
@@ -37,6 +40,10 @@ class ReportService:
         # the day before is read too, since device dates and schedule zones may differ.
         dates = sorted({_shifted(day, offset).isoformat() for offset in (-1, 0, 1)})
         return self._reports(self._punches.on_local_dates(dates, user_id), {day})
+
+    def latest_punches(self, day: date, limit: int) -> list[DayPunch]:
+        """The latest punches (by punch time) of a device-local date, newest first."""
+        return self._punches.latest_on_local_date(day.isoformat(), limit)
 
     def timesheet(self, user_id: str, start: date, end: date) -> list[DayReport]:
         """One employee's reports from start to end (inclusive), at most MAX_TIMESHEET_DAYS days."""

@@ -83,3 +83,35 @@ def test_the_directory_an_employees_timesheet_and_an_admin_edit(page, stack: Run
     # Then the timesheet on the page is computed again with it
     schedule = page.get_by_role("table", name=f"Timesheet of {user}").locator('td[data-label="Schedule"]')
     expect(schedule.first).to_have_text("06:00-14:00 UTC")
+
+
+@pytest.mark.console_allows(r"status of 404")  # the browser's own line: the ID is not in the directory
+def test_an_id_not_in_the_directory_has_its_punches_shown_and_can_be_added(page, stack: RunningStack) -> None:
+    # Given an ID that clocked in at a door but is in no directory
+    user = f"E2E-NEW-{uuid.uuid4().hex[:8].upper()}"
+    now = datetime.now(UTC).replace(microsecond=0).isoformat()
+    call(
+        stack,
+        "POST",
+        "/punches",
+        {"deviceId": "E2E-NEW-DOOR", "userId": user, "timestamp": now, "type": "in"},
+    )
+    # When an admin follows a link to it
+    sign_in(page, stack)
+    page.goto(f"{stack.api_url}/#/employees/{user}")
+    # Then the page says it is not in the directory, and still shows its punches
+    expect(page.get_by_role("heading", name=f"Employee {user}", level=1)).to_be_visible()
+    expect(page.get_by_text(f"{user} is not in the directory.")).to_be_visible()
+    days = page.get_by_role("table", name=f"Punches of {user} by day")
+    expect(days.get_by_role("cell", name=datetime.now(UTC).date().isoformat())).to_be_visible()
+    expect(page.get_by_role("table", name=f"Timesheet of {user}")).to_be_visible()
+    # When the admin adds it, with a name and a department
+    page.get_by_label("Name").fill("Nina Newcomer")
+    page.get_by_label("Department").fill("Warehouse")
+    page.get_by_role("button", name="Add to the directory").click()
+    # Then it is an employee: its page says so, the form is for changes now, and the API has it
+    expect(page.get_by_role("heading", name=f"Nina Newcomer ({user})", level=1)).to_be_visible()
+    expect(page.locator(".employee-facts")).to_contain_text("Warehouse")
+    expect(page.get_by_text(f"{user} is not in the directory.")).to_have_count(0)
+    expect(page.get_by_role("button", name="Save changes")).to_be_visible()
+    assert call(stack, "GET", f"/employees/{user}").json()["name"] == "Nina Newcomer"

@@ -80,6 +80,7 @@ def test_a_punch_appears_without_a_reload_then_turns_delivered(page, stack: Runn
     page.screenshot(path=SCREENSHOTS / "live-phone.png", full_page=True)
 
 
+@pytest.mark.console_allows(r"status of 404")  # the browser's own line: the ID is not in the directory
 def test_a_refused_punch_shows_dead_lettered_with_the_reason(page, stack: RunningStack) -> None:
     suffix = uuid.uuid4().hex[:8]
     user, device = f"UNKNOWN-{suffix}", f"LIVEDEV-{suffix}"
@@ -90,6 +91,9 @@ def test_a_refused_punch_shows_dead_lettered_with_the_reason(page, stack: Runnin
     expect(row).to_contain_text("not in the directory")
     expect(row.get_by_text("dead lettered", exact=True)).to_be_visible()
     expect(row.locator(".problem")).not_to_be_empty()
+    # and the ID leads to its page, where an admin can add it to the directory
+    row.get_by_role("link", name=user).click()
+    expect(page.get_by_text(f"{user} is not in the directory.")).to_be_visible()
 
 
 def test_punches_from_before_the_page_opened_are_listed_with_their_status(page, stack: RunningStack) -> None:

@@ -139,19 +139,22 @@ async function renderEmployee(view, userId) {
   view.replaceChildren(h("p", { class: "back" }, h("a", { href: "#/employees" }, "← All employees")), title, about);
   loading(about, "the employee");
 
-  let employee;
+  let employee = null; // null: an ID that punches but is not in the directory
   try {
     employee = await api(employeePath(userId));
   } catch (error) {
-    showError(about, error instanceof ApiFailure && error.status === 404 ? new ApiFailure(404, "not_found", `No employee ${userId} is in the directory.`) : error);
-    return undefined;
+    if (!(error instanceof ApiFailure && error.status === 404)) {
+      showError(about, error);
+      return undefined;
+    }
   }
   function show(current) {
     employee = current;
     title.textContent = `${employee.name} (${userId})`;
     about.replaceChildren(facts(employee));
   }
-  show(employee);
+  if (employee) show(employee);
+  else about.replaceChildren(notInDirectory(userId));
 
   const recent = h("div", { class: "employee-recent" });
   const sheet = timesheetSection(userId);
@@ -161,8 +164,17 @@ async function renderEmployee(view, userId) {
       h("p", { class: "muted" }, `The last ${RECENT_DAYS} days, newest first; a new punch updates them.`),
       recent),
     sheet.section,
-    // a saved schedule changes the figures: the days and the timesheet are computed again
-    editSection(employee, (changed) => { show(changed); loadRecent(); sheet.run(); })].filter(Boolean));
+    editSection(employee ?? { userId, name: "", department: null, schedule: null }, saved)].filter(Boolean));
+
+  // A saved schedule changes the figures: the days and the timesheet are computed again. Someone just
+  // added to the directory gets the form for changes from now on.
+  function saved(changed) {
+    const added = !employee;
+    show(changed);
+    if (added) view.querySelector("section.edit-section")?.replaceWith(editSection(changed, saved));
+    loadRecent();
+    sheet.run();
+  }
 
   let gone = false;
   async function loadRecent() {
@@ -191,7 +203,9 @@ async function renderEmployee(view, userId) {
     if (message.type !== "punch.accepted" || message.punch.userId !== userId) return;
     clearTimeout(timer);
     timer = setTimeout(async () => {
-      try { show(await api(employeePath(userId))); } catch { /* shown at the next read */ }
+      if (employee) {
+        try { show(await api(employeePath(userId))); } catch { /* shown at the next read */ }
+      }
       loadRecent();
     }, 500);
   });
@@ -243,8 +257,19 @@ function timesheetSection(userId) {
 
 // ---- editing (admins) ----
 
+function notInDirectory(userId) {
+  return h("div", { class: "not-in-directory" },
+    h("p", {}, h("strong", {}, `${userId} is not in the directory.`),
+      " Their punches are stored, delivered and reported all the same, under this ID."),
+    h("p", { class: "muted" }, session.isAdmin
+      ? "Add them below to give them a name, a department and a schedule."
+      : "An admin can add them to the directory, with a name, a department and a schedule."));
+}
+
+/** The admins' form: changes to an employee, or adding one (no name yet) to the directory. */
 function editSection(employee, saved) {
   if (!session.isAdmin) return null; // the API refuses anyway; read keys see no controls
+  const adding = !employee.name;
   const schedule = employee.schedule;
   const name = h("input", { id: "edit-name", name: "name", required: true, maxlength: 128, value: employee.name, autocomplete: "off" });
   const department = h("input", { id: "edit-department", name: "department", maxlength: 128, value: employee.department || "", autocomplete: "off" });
@@ -265,7 +290,7 @@ function editSection(employee, saved) {
     h("div", { class: "field" }, h("label", { for: "edit-grace" }, "Grace (minutes)"), grace),
     h("div", { class: "field" }, h("label", { for: "edit-zone" }, "Schedule time zone"), scheduleZone));
   const result = h("div", { class: "edit-result", "aria-live": "polite" });
-  const button = h("button", { type: "submit" }, "Save changes");
+  const button = h("button", { type: "submit" }, adding ? "Add to the directory" : "Save changes");
 
   function toggle() { scheduleFields.disabled = !own.checked; }
   own.addEventListener("change", toggle);
@@ -289,7 +314,7 @@ function editSection(employee, saved) {
       const changed = await api(employeePath(employee.userId), { method: "PUT", body });
       saved(changed);
       result.replaceChildren(h("p", { class: "ok" }, "Saved."));
-      notify(`${changed.name} saved.`);
+      notify(adding ? `${changed.name} added to the directory.` : `${changed.name} saved.`);
     } catch (error) {
       showError(result, error);
     } finally {
@@ -301,10 +326,12 @@ function editSection(employee, saved) {
     h("div", { class: "field" }, h("label", { for: "edit-name" }, "Name"), name),
     h("div", { class: "field" }, h("label", { for: "edit-department" }, "Department"), department),
     h("div", { class: "field check" }, own,
-      h("label", { for: "edit-own-schedule" }, "Give them their own schedule (unticked: the schedule stays as it is)")),
+      h("label", { for: "edit-own-schedule" }, adding
+        ? "Give them their own schedule (unticked: the company's default schedule)"
+        : "Give them their own schedule (unticked: the schedule stays as it is)")),
     scheduleFields,
     h("div", { class: "actions" }, button),
     result);
-  return h("section", { class: "admin-only", "aria-labelledby": "edit-title" },
-    h("h2", { id: "edit-title" }, "Edit employee"), form);
+  return h("section", { class: "admin-only edit-section", "aria-labelledby": "edit-title" },
+    h("h2", { id: "edit-title" }, adding ? "Add to the directory" : "Edit employee"), form);
 }

@@ -309,8 +309,8 @@ export function render(view) {
   function employeeCell({ punch }) {
     const name = names.get(punch.userId);
     return h("div", {},
-      h("span", { class: "person" }, name || punch.userId),
-      name ? h("div", { class: "muted small" }, punch.userId) : h("div", { class: "muted small" }, "not in the directory"));
+      h("a", { class: "person", href: `#/employees/${encodeURIComponent(punch.userId)}` }, name || punch.userId),
+      h("div", { class: "muted small" }, name ? punch.userId : "not in the directory"));
   }
 
   function deviceCell({ punch }) {

@@ -138,7 +138,8 @@ export async function render(view) {
 
   async function redriveOne(letter) {
     const who = letter.userId ? `the punch of ${letter.userId} at ${formatInstant(letter.punchTime)}` : `punch ${letter.logId}`;
-    const question = `Redrive ${who}? It goes back to the queue and the CRM gets it once more.`;
+    const cause = letter.lastError ? ` The CRM's last answer was: ${letter.lastError}. Unless its cause is fixed (in the CRM, or the punch's data), it is refused again.` : "";
+    const question = `Redrive ${who}? It goes back to the queue and the CRM gets it once more.${cause}`;
     if (!(await confirmAction(question, "Redrive"))) return;
     await redrive({ logIds: [letter.logId] }, letter.button);
   }
@@ -199,7 +200,8 @@ export async function render(view) {
         letter.lastError = message.error;
         letter.attemptsNode?.replaceChildren(String(punch.attempts));
         letter.errorNode?.replaceChildren(message.error);
-        setState(letter, "dead_lettered");
+        // Redriven and refused again: the cause (the last error) wants fixing before another redrive.
+        setState(letter, "dead_lettered", redriven.has(punch.logId) ? "again: fix the cause of the last error first" : undefined);
       } else {
         addFromEvent(message);
       }

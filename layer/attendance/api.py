@@ -27,6 +27,7 @@ from aws_lambda_powertools.event_handler import (
     content_types,
 )
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.middlewares.openapi_validation import _is_or_contains_sequence
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
@@ -262,6 +263,7 @@ def resolve(
         key = key_check.check(event.get("headers") or {}) if key_check else None
         if route and route.dependant.body_params:
             event = (decode_body or json_text_event)(event)
+            _require_object_body(route, event)
     except Exception as failure:  # answered by the resolver's own handlers, as inside it
         return _handled_before_routing(app, failure)
     checked = _checked_key.set(key)
@@ -269,6 +271,18 @@ def resolve(
         return app.resolve(event, context)
     finally:
         _checked_key.reset(checked)
+
+
+def _require_object_body(route: Any, event: Mapping[str, Any]) -> None:
+    """A 400 for a JSON array sent where the route reads an object. Powertools would hand the route the
+    array's first element: for a parameter that is not a list it takes a list's first value, its rule for
+    a repeated query parameter, applied to the body as well."""
+    if any(_is_or_contains_sequence(param.field_info.annotation) for param in route.dependant.body_params):
+        return
+    if str(event.get("body") or "").lstrip().startswith("["):
+        problem = "should be a JSON object, not an array"
+        details = [FieldProblem(location="body", field="", problem=problem)]
+        raise ApiError(HTTPStatus.BAD_REQUEST, "invalid_request", f"body: {problem}", details)
 
 
 def _handled_before_routing(app: APIGatewayHttpResolver, failure: Exception) -> dict[str, Any]:

@@ -134,6 +134,19 @@ def test_a_change_with_a_number_as_text_or_a_bool_as_number_is_a_400(api, regist
     assert api("PATCH", "/devices/{deviceId}", body={"enabled": 1}, deviceId="REG-ZK5").status == 400
 
 
+def test_an_array_where_an_object_belongs_is_a_400_and_changes_nothing(api, register):
+    # Given a device; When a change and a registration come as one-element arrays of valid bodies
+    register("REG-ZK7")
+    change = api("PATCH", "/devices/{deviceId}", body=[{"name": "Renamed"}], deviceId="REG-ZK7")
+    registration = api("POST", "/devices", body=[{"deviceId": "REG-ARR", "kind": "hikvision"}])
+    # Then both are refused, naming the body (Powertools alone would take the array's first element)
+    for reply in (change, registration):
+        assert (reply.status, reply.body["message"]) == (400, "body: should be a JSON object, not an array")
+    # and nothing changed
+    assert api("GET", "/devices/{deviceId}", deviceId="REG-ZK7").body["name"] is None
+    assert api("GET", "/devices/{deviceId}", deviceId="REG-ARR").status == 404
+
+
 def test_a_read_key_reads_but_cannot_change(api, register):
     register("REG-ZK6")
     assert api("GET", "/devices", key=READ_KEY).status == 200

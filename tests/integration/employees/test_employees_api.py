@@ -32,6 +32,12 @@ def test_no_key_is_401_on_every_route(call, method, path, body):
     assert call(method, path, body, key=None).status == 401
 
 
+def test_an_employee_sent_as_an_array_is_a_400_and_not_stored(call):
+    reply = call("PUT", "/employees/EMP-ARR", [{"name": "Anna Berg"}], key=ADMIN_KEY)
+    assert (reply.status, reply.body["message"]) == (400, "body: should be a JSON object, not an array")
+    assert call("GET", "/employees/EMP-ARR").status == 404
+
+
 def test_a_read_key_lists_and_reads_but_cannot_change(call, directory):
     # Given an employee an admin added
     assert call("PUT", "/employees/EMP-R1", {"name": "Rita Roe"}, key=ADMIN_KEY).status == 201

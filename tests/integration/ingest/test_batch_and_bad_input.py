@@ -62,7 +62,8 @@ def refused(reply, status: int, error: str) -> None:
         (b'{"punches": []}', {}, 400, "invalid_request"),
         (b'{"punches": {"a": 1}}', {}, 400, "invalid_request"),
         (b"\xff\xfe\x00", {}, 400, "invalid_json"),
-        (b"[" * 100_000 + b"]" * 100_000, {}, 400, "invalid_json"),
+        (b"[" * 100_000 + b"]" * 100_000, {}, 400, "invalid_request"),  # an array, however deep
+        (json.dumps([punch()]).encode(), {}, 400, "invalid_request"),  # a batch is {"punches": [...]}
         (json.dumps(punch()).encode(), {"content-type": "text/plain"}, 415, "unsupported_media_type"),
         (json.dumps(punch()).encode(), {"content-type": ""}, 415, "unsupported_media_type"),
         (json.dumps(punch()).encode(), {"content-encoding": "br"}, 415, "unsupported_encoding"),

@@ -162,3 +162,7 @@ def test_times_are_on_the_24_hour_clock_as_the_reports_show_them(page, stack: Ru
     # Then its time reads 15:04:05, not 03:04:05 PM
     expect(punches).to_contain_text("15:04:05")
     expect(punches).not_to_contain_text("PM")
+    # and the device's own time (here in the same zone) reads exactly as the instant does: one date order
+    row = punches.locator("tbody tr").first
+    shown = row.locator('td[data-label="Time"]').inner_text()
+    expect(row.locator('td[data-label="Device time"]')).to_have_text(shown)

@@ -74,6 +74,18 @@ export function formatInstant(iso) {
   return iso ? instantFormat.format(new Date(iso)) : "–";
 }
 
+// A device's own wall-clock time (no zone) in the same order: formatted as if it were UTC, so unshifted.
+const wallClockFormat = new Intl.DateTimeFormat(undefined, {
+  timeZone: "UTC", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit",
+  hourCycle: "h23",
+});
+
+/** A wall-clock time as a device recorded it (ISO without offset), in the order instants are shown. */
+export function formatWallClock(local) {
+  const moment = local ? new Date(`${local}Z`) : null;
+  return moment && !Number.isNaN(moment.getTime()) ? wallClockFormat.format(moment) : local || "–";
+}
+
 /** An instant as a time of day in the company's zone. */
 export function formatClock(iso) {
   return iso ? clockFormat.format(new Date(iso)) : "–";

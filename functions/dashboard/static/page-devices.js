@@ -2,7 +2,7 @@
 // recent punches (live), its command history and, for admins, a form to queue a command.
 // Routes: #/devices, #/devices/<deviceId>.
 import {
-  ApiFailure, api, badge, confirmAction, deliveryBadge, feed, formatInstant, h, loading, notify, session, showError, table,
+  ApiFailure, api, badge, confirmAction, deliveryBadge, feed, formatInstant, formatWallClock, h, loading, notify, session, showError, table,
   tableRow, today, useStyles, zone,
 } from "./core.js";
 
@@ -160,7 +160,7 @@ function facts(device) {
 
 const PUNCH_COLUMNS = [
   { label: "Time", cell: (p) => formatInstant(p.punchTime) },
-  { label: "Device time", cell: (p) => (p.localTime || "").replace("T", " ") || "–" },
+  { label: "Device time", cell: (p) => formatWallClock(p.localTime) },
   { label: "Employee", cell: (p) => employeeLink(p.userId) },
   { label: "Type", cell: (p) => p.type.replaceAll("_", " ") },
   { label: "Source", cell: (p) => p.source },

@@ -4,8 +4,9 @@ A 401 may mean no more than a secret rotated since it was cached: the secret is 
 if it changed, the call is made once more before the answer is judged. A 401 with the fresh secret is
 judged like any other 4xx (permanent): the secret in SSM is wrong, and retrying cannot fix it.
 
-Every call waits for its turn from the invocation's pacer; a call that would get none in time is not made
-(PACED). A rate limit from the CRM pauses the pacer, so the rest of the batch holds back too.
+Every call waits for its turn from the invocation's pacer; a call that would get none in time, or that the
+invocation has no time left for, is not made (PACED): the CRM never saw it, so no attempt is spent. A rate
+limit from the CRM pauses the pacer, so the rest of the batch holds back too.
 """
 
 from collections.abc import Callable
@@ -20,15 +21,15 @@ from attendance.delivery.targets.base import CrmTarget
 from attendance.domain.punch import Punch
 
 logger = Logger(child=True)
-MIN_CALL_SECONDS = 0.2  # below this there is no point in calling: count it as a transient failure
+MIN_CALL_SECONDS = 0.2  # below this there is no point in calling: the call is not made
 
 
 class _NotAnswered(Exception):
-    """No answer to judge (no time left, a timeout, a connection error): a transient failure."""
+    """No answer to judge (a timeout, a connection error): a transient failure."""
 
 
 class _NoTurn(Exception):
-    """The pacer has no turn for this call within the invocation: not called at all."""
+    """No turn for this call within the invocation, from the pacer or for want of time: not called at all."""
 
 
 class CrmClient:
@@ -50,9 +51,8 @@ class CrmClient:
                 response = self._with_fresh_secret(punch, secret, seconds_left, pacer) or response
         except _NotAnswered as failure:
             return DeliveryOutcome(Verdict.TRANSIENT, str(failure))
-        except _NoTurn:
-            held = "held back: no turn left in this invocation at CrmMaxRatePerSecond"
-            return DeliveryOutcome(Verdict.PACED, held, retry_after=pacer.seconds_to_next())
+        except _NoTurn as no_turn:
+            return DeliveryOutcome(Verdict.PACED, str(no_turn), retry_after=pacer.seconds_to_next())
         outcome = self._target.judge(response)
         if outcome.verdict is Verdict.RATE_LIMITED and outcome.retry_after:
             pacer.hold(outcome.retry_after)
@@ -73,10 +73,11 @@ class CrmClient:
         self, punch: Punch, secret: str | None, seconds_left: Callable[[], float], pacer: CallPacer
     ) -> httpx.Response:
         if seconds_left() >= MIN_CALL_SECONDS and not pacer.acquire(seconds_left() - MIN_CALL_SECONDS):
-            raise _NoTurn
+            raise _NoTurn("held back: no turn left in this invocation at CrmMaxRatePerSecond")
         budget = min(self._call_timeout, seconds_left())
         if budget < MIN_CALL_SECONDS:
-            raise _NotAnswered("no time left in this invocation to call the CRM")
+            # A starved or late invocation: the CRM never sees the punch, so it costs no attempt.
+            raise _NoTurn("held back: no time left in this invocation to call the CRM")
         request = self._target.request_for(punch)
         headers = self._target.credentials(secret) | {"Idempotency-Key": punch.log_id}
         try:

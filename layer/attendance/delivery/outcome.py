@@ -14,7 +14,7 @@ class Verdict(StrEnum):
     TRANSIENT = "transient"  # timeout, connection error, 408, 5xx: try again later
     PERMANENT = "permanent"  # any other 4xx: retrying cannot help
     RATE_LIMITED = "rate limited"  # 429, or 503 with Retry-After: try again after the wait, no attempt spent
-    PACED = "paced"  # not called: the configured rate leaves this invocation no turn for it
+    PACED = "paced"  # not called: the configured rate, or the invocation's time left, gives it no turn
 
 
 @dataclass(frozen=True)

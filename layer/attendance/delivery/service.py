@@ -7,7 +7,7 @@
 | transient, last allowed attempt     | failed (+ error)             | sent to the DLQ now, acked         |
 | permanent (other 4xx)               | failed (+ reason)            | sent to the DLQ now, acked         |
 | rate limit (429, 503 + Retry-After) | pending (+ note, no attempt) | queued anew after the wait, acked  |
-| none: our own rate left no turn     | unchanged                    | queued anew after the lease, acked |
+| none: our rate or time left no turn | unchanged                    | queued anew after the lease, acked |
 | none: another delivery holds it     | unchanged                    | queued anew after its lease, acked |
 
 A punch has max_receives attempts (three by default), whichever messages carry them. A message's own

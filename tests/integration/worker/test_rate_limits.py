@@ -196,3 +196,21 @@ def test_a_punch_with_no_turn_left_at_the_rate_comes_back_after_its_lease_at_no_
     run_until(short, synced(stored, paced))
     assert held(crm)[paced]["deliveries"] == 1
     assert stored(paced)["attempts"] == 1
+
+
+def test_an_invocation_with_no_time_left_for_the_call_spends_no_attempt(trigger, enqueue, crm, stored):
+    # Given an invocation whose time is all but gone when it comes to the call (a starved or late one)
+    starved = dataclasses.replace(trigger, function_timeout=SAFETY_SECONDS + 0.1)
+    log_id = enqueue("E1")
+    # When it takes the punch
+    with calls_made() as calls:
+        report = starved.poll_once(wait_seconds=1)
+    # Then the CRM is not called and no attempt is counted: the punch comes back on a message of its own
+    assert (report.received, report.succeeded) == (1, 1)
+    assert crm_view(crm)["requests"] == 0
+    [requeued] = requeues(calls)
+    assert requeued["MessageAttributes"]["attempts"]["StringValue"] == "0"
+    assert (stored(log_id)["syncStatus"], stored(log_id)["attempts"]) == ("pending", 0)
+    # and an invocation with time delivers it, at its first attempt
+    run_until(trigger, synced(stored, log_id))
+    assert (held(crm)[log_id]["deliveries"], stored(log_id)["attempts"]) == (1, 1)

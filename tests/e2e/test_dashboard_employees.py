@@ -20,6 +20,7 @@ def call(stack: RunningStack, method: str, path: str, body: dict | None = None) 
     return reply
 
 
+@pytest.mark.console_allows(r"status of 422")  # the browser's own line for the refused zone
 def test_the_directory_an_employees_timesheet_and_an_admin_edit(page, stack: RunningStack) -> None:
     # Given an employee in the directory who clocked in just now
     user = f"E2E-DASH-EMP-{uuid.uuid4().hex[:8].upper()}"
@@ -83,6 +84,21 @@ def test_the_directory_an_employees_timesheet_and_an_admin_edit(page, stack: Run
     # Then the timesheet on the page is computed again with it
     schedule = page.get_by_role("table", name=f"Timesheet of {user}").locator('td[data-label="Schedule"]')
     expect(schedule.first).to_have_text("06:00-14:00 UTC")
+
+    # When the admin types a zone that does not exist (the field suggests the zones the browser knows)
+    zone = page.get_by_label("Schedule time zone")
+    assert page.locator("#known-zones option[value='Europe/Berlin']").count() == 1
+    zone.fill("Mars/Olympus")
+    page.get_by_role("button", name="Save changes").click()
+    # Then the problem is said at the field, which is marked invalid and focused
+    expect(zone).to_have_attribute("aria-invalid", "true")
+    expect(zone).to_have_accessible_description("unknown time zone 'Mars/Olympus'")
+    expect(zone).to_be_focused()
+    # and once it is put right, the mark goes
+    zone.fill("Europe/Berlin")
+    page.get_by_role("button", name="Save changes").click()
+    expect(schedule.first).to_have_text("06:00-14:00 Europe/Berlin")
+    expect(zone).not_to_have_attribute("aria-invalid", "true")
 
 
 @pytest.mark.console_allows(r"status of 404")  # the browser's own line: the ID is not in the directory

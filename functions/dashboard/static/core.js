@@ -15,10 +15,11 @@ export const session = {
 };
 
 export class ApiFailure extends Error {
-  constructor(status, error, message) {
+  constructor(status, error, message, details = []) {
     super(message);
     this.status = status;
     this.error = error;
+    this.details = details; // the fields at fault, as the API names them: {location, field, problem}
   }
 }
 
@@ -42,7 +43,7 @@ async function request(path, { method = "GET", body, query, accept = "applicatio
   if (!reply.ok) {
     let problem = {};
     try { problem = await reply.json(); } catch { /* not JSON: API Gateway's own answer */ }
-    throw new ApiFailure(reply.status, problem.error || "error", problem.message || `${reply.status} ${reply.statusText}`);
+    throw new ApiFailure(reply.status, problem.error || "error", problem.message || `${reply.status} ${reply.statusText}`, problem.details || []);
   }
   return reply;
 }
@@ -152,6 +153,40 @@ export function loading(view, what) {
 export function showError(container, error) {
   const message = error instanceof ApiFailure ? error.message : `Something went wrong: ${error.message || error}`;
   container.replaceChildren(h("p", { class: "error", role: "alert" }, message));
+}
+
+/**
+ * A refusal shown at the form's fields it names (`inputs`: the API's field name -> its input), each
+ * marked invalid and described by its problem; the message goes to `container`. Returns whether any
+ * field was marked. `fieldOf(failure)`: the field of a refusal whose body names none in `details`.
+ */
+export function showFieldErrors(container, inputs, error, fieldOf = () => null) {
+  clearFieldErrors(inputs);
+  showError(container, error);
+  if (!(error instanceof ApiFailure)) return false;
+  const named = error.details.filter((d) => d.location === "body").map((d) => [d.field, d.problem]);
+  const fallback = fieldOf(error);
+  if (!named.length && fallback) named.push([fallback, error.message.replace(`${fallback}: `, "")]);
+  let marked = false;
+  for (const [field, problem] of named) {
+    const input = inputs[field];
+    if (!input) continue;
+    const note = h("p", { class: "field-error", id: `${input.id}-error` }, problem);
+    input.setAttribute("aria-invalid", "true");
+    input.setAttribute("aria-describedby", note.id);
+    input.after(note);
+    if (!marked) input.focus();
+    marked = true;
+  }
+  return marked;
+}
+
+export function clearFieldErrors(inputs) {
+  for (const input of Object.values(inputs)) {
+    input.removeAttribute("aria-invalid");
+    input.removeAttribute("aria-describedby");
+    document.getElementById(`${input.id}-error`)?.remove();
+  }
 }
 
 /** A confirmation in an accessible modal dialog; resolves true when confirmed. */

@@ -2,7 +2,8 @@
 // recent days, a timesheet for a chosen range and, for admins, a form to change name, department and
 // schedule. Routes: #/employees, #/employees/<userId>.
 import {
-  ApiFailure, api, badge, feed, formatInstant, h, loading, notify, session, showError, table, today, useStyles, zone,
+  ApiFailure, api, badge, clearFieldErrors, feed, formatInstant, h, loading, notify, session, showError, showFieldErrors, table,
+  today, useStyles, zone,
 } from "./core.js";
 import { duration, workDayColumns } from "./workdays.js";
 
@@ -257,6 +258,15 @@ function timesheetSection(userId) {
 
 // ---- editing (admins) ----
 
+/** The zone names this browser knows, for suggestions (any IANA name or offset is accepted). */
+function zoneNames() {
+  try {
+    return Intl.supportedValuesOf("timeZone");
+  } catch {
+    return [];
+  }
+}
+
 function notInDirectory(userId) {
   return h("div", { class: "not-in-directory" },
     h("p", {}, h("strong", {}, `${userId} is not in the directory.`),
@@ -281,16 +291,22 @@ function editSection(employee, saved) {
   const start = h("input", { id: "edit-start", type: "time", required: true, value: schedule?.start || "09:00" });
   const end = h("input", { id: "edit-end", type: "time", required: true, value: schedule?.end || "17:00" });
   const grace = h("input", { id: "edit-grace", type: "number", min: 0, max: 240, step: 1, required: true, value: schedule?.graceMinutes ?? 5 });
-  const scheduleZone = h("input", { id: "edit-zone", required: true, maxlength: 64, value: schedule?.timeZone || zone, autocomplete: "off" });
+  const scheduleZone = h("input", { id: "edit-zone", required: true, maxlength: 64, value: schedule?.timeZone || zone, autocomplete: "off", list: "known-zones" });
+  const knownZones = h("datalist", { id: "known-zones" }, zoneNames().map((name) => h("option", { value: name })));
   const scheduleFields = h("fieldset", { class: "schedule-fields" },
     h("legend", {}, "Schedule"),
     h("fieldset", { class: "days" }, h("legend", {}, "Work days"), days),
     h("div", { class: "field" }, h("label", { for: "edit-start" }, "Shift start"), start),
     h("div", { class: "field" }, h("label", { for: "edit-end" }, "Shift end"), end),
     h("div", { class: "field" }, h("label", { for: "edit-grace" }, "Grace (minutes)"), grace),
-    h("div", { class: "field" }, h("label", { for: "edit-zone" }, "Schedule time zone"), scheduleZone));
+    h("div", { class: "field" }, h("label", { for: "edit-zone" }, "Schedule time zone"), scheduleZone, knownZones));
   const result = h("div", { class: "edit-result", "aria-live": "polite" });
   const button = h("button", { type: "submit" }, adding ? "Add to the directory" : "Save changes");
+
+  // The API's names for the form's fields, for the problems it names.
+  const fields = {
+    name, department, "schedule.start": start, "schedule.end": end, "schedule.graceMinutes": grace, "schedule.timeZone": scheduleZone,
+  };
 
   function toggle() { scheduleFields.disabled = !own.checked; }
   own.addEventListener("change", toggle);
@@ -310,13 +326,15 @@ function editSection(employee, saved) {
     }
     button.disabled = true;
     result.replaceChildren();
+    clearFieldErrors(fields);
     try {
       const changed = await api(employeePath(employee.userId), { method: "PUT", body });
       saved(changed);
       result.replaceChildren(h("p", { class: "ok" }, "Saved."));
       notify(adding ? `${changed.name} added to the directory.` : `${changed.name} saved.`);
     } catch (error) {
-      showError(result, error);
+      // The one rule the schema cannot state (the zone must exist) comes back without details.
+      showFieldErrors(result, fields, error, (failure) => (failure.error === "invalid_time_zone" ? "schedule.timeZone" : null));
     } finally {
       button.disabled = false;
     }

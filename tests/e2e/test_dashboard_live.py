@@ -119,3 +119,26 @@ def test_punches_from_before_the_page_opened_are_listed_with_their_status(page, 
     third = stack.post_punch(device, user, kind="break_in")
     expect(rows).to_have_count(3)
     expect(page.locator("tbody tr").first).to_have_attribute("data-key", third)
+
+
+def test_a_punch_the_feed_brings_while_the_list_is_read_keeps_what_the_list_knows(
+    page, stack: RunningStack
+) -> None:
+    # Given a punch taken before the page opens, delivered at its second attempt (10 s on) while the page
+    # reads the list
+    httpx.post(stack.crm_url + "/crm/_behaviour", json={"failFirst": 1, "status": 503}, timeout=5)
+    log_id = stack.post_punch(f"LIVEDEV-{uuid.uuid4().hex[:8]}", f"LATE-{uuid.uuid4().hex[:8]}")
+    held = []
+    page.route("**/reports/punches?*", lambda route: held.append(route))
+    sign_in(page, stack)
+    # When its delivery comes from the feed first: the page has only that event, not when it arrived
+    row = page.locator(f'tr[data-key="{log_id}"]')
+    expect(row.get_by_text("delivered", exact=True)).to_be_visible()
+    expect(row).to_contain_text("arrived before this page opened")
+    # and then the list answers
+    held[0].continue_()
+    # Then the row is still one, delivered, and says when the punch arrived
+    expect(row).not_to_contain_text("before this page opened")
+    expect(row).to_contain_text("arrived ")
+    expect(row.get_by_text("delivered", exact=True)).to_be_visible()
+    expect(page.locator(f'tr[data-key="{log_id}"]')).to_have_count(1)

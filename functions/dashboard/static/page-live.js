@@ -155,11 +155,21 @@ export function render(view) {
     }
     if (closed) return;
     latestNote.replaceChildren();
-    // Each in its place by punch time; punches the feed brought meanwhile stay where they are.
+    // Each in its place by punch time; punches the feed brought meanwhile stay where they are, with
+    // what the list knows and their event did not say (when they arrived, a later status).
     for (const listed of reply.punches) {
-      if (!rows.has(listed.logId)) addRow(recordOf(listed), { fresh: false, byTime: true });
+      const known = rows.get(listed.logId);
+      if (known) fillIn(known, recordOf(listed));
+      else addRow(recordOf(listed), { fresh: false, byTime: true });
     }
     empty.textContent = "No punches yet today. They appear here as they arrive.";
+  }
+
+  function fillIn(record, listed) {
+    record.arrived ||= listed.arrived;
+    record.punch = { ...listed.punch, ...record.punch };
+    if (RANK[listed.status] > RANK[record.status]) Object.assign(record, { status: listed.status, detail: listed.detail, attempt: listed.attempt });
+    redraw(record);
   }
 
   function recordOf(listed) {

@@ -157,28 +157,25 @@ export function showError(container, error) {
 
 /**
  * A refusal shown at the form's fields it names (`inputs`: the API's field name -> its input), each
- * marked invalid and described by its problem; the message goes to `container`. Returns whether any
- * field was marked. `fieldOf(failure)`: the field of a refusal whose body names none in `details`.
+ * marked invalid and described by its problem, the first one focused; the message goes to `container`.
+ * `fieldOf(failure)`: the field of a refusal whose body names none in `details`.
  */
 export function showFieldErrors(container, inputs, error, fieldOf = () => null) {
   clearFieldErrors(inputs);
   showError(container, error);
-  if (!(error instanceof ApiFailure)) return false;
+  if (!(error instanceof ApiFailure)) return;
   const named = error.details.filter((d) => d.location === "body").map((d) => [d.field, d.problem]);
   const fallback = fieldOf(error);
   if (!named.length && fallback) named.push([fallback, error.message.replace(`${fallback}: `, "")]);
-  let marked = false;
-  for (const [field, problem] of named) {
+  const marked = named.filter(([field]) => inputs[field]);
+  for (const [field, problem] of marked) {
     const input = inputs[field];
-    if (!input) continue;
     const note = h("p", { class: "field-error", id: `${input.id}-error` }, problem);
     input.setAttribute("aria-invalid", "true");
     input.setAttribute("aria-describedby", note.id);
     input.after(note);
-    if (!marked) input.focus();
-    marked = true;
   }
-  return marked;
+  if (marked.length) inputs[marked[0][0]].focus();
 }
 
 export function clearFieldErrors(inputs) {

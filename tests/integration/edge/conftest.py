@@ -38,6 +38,7 @@ class Cloud:
         self._failures: list[int] = []  # HTTP statuses for the next requests
         self._stalls: list[float] = []  # delays for the next requests
         self._partials: list[int] = []  # for the next requests, instead of `manages`
+        self._before: list[Callable[[], None]] = []  # run as the next requests arrive
         self._lock = threading.Lock()
         function = LocalFunction("IngestFunction", self._serve, 30, {})
         self.server = LocalApiServer("127.0.0.1", 0, [HttpRoute("POST", "/punches", function)])
@@ -54,17 +55,25 @@ class Cloud:
         """Answer only after `seconds`: a client that gives up sooner never learns that its punches were stored."""
         self._stalls += [seconds] * requests
 
+    def before_next(self, requests: int, action: Callable[[], None]) -> None:
+        """Run `action` as each of the next requests arrives, before the ingest sees it: another client,
+        say, whose request lands first."""
+        self._before += [action] * requests
+
     def _serve(self, event: dict[str, Any], context: Any) -> Any:
         with self._lock:
             self.requests += 1
             failure = self._failures.pop(0) if self._failures else None
             stall = self._stalls.pop(0) if self._stalls else 0.0
             manages = self._partials.pop(0) if self._partials else self.manages
+            before = self._before.pop(0) if self._before else None
         punches = _punches(event)
         self.batches.append((time.monotonic(), len(punches)))
         if failure:
             return {"statusCode": failure, "body": json.dumps({"message": HTTPStatus(failure).phrase})}
         time.sleep(stall)
+        if before:
+            before()
         if manages is None or len(punches) <= manages:
             return ingest_app.lambda_handler(event, context)
         return self._partial(event, context, punches, manages)

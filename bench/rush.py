@@ -11,7 +11,6 @@ dead-lettered and no second of the CRM's held more than 10 % over its limit.
 """
 
 import argparse
-import json
 import random
 import sys
 import time
@@ -23,9 +22,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from bench.soak import ZONE, post_until_final, scan_punches, settle
+from bench.soak import ZONE, dead_letter_log_ids, post_until_final, scan_punches, settle
 from bench.stack_process import Stack, start_stack
-from local_stack.provision import STACK_PREFIX
 from local_stack.stack import local_client
 
 BATCH = 500
@@ -99,16 +97,13 @@ def account(
     stack: Stack, count: int, limit: int, sent: set[str], failed: int, started: float, sending_took: float
 ) -> dict[str, Any]:
     """`sent`: the logIds the API gave the `count` punches posted (a punch it refused has none: lost)."""
-    dynamodb, sqs = local_client("dynamodb", stack.aws), local_client("sqs", stack.aws)
-    stored = {item["logId"]["S"]: item for item in scan_punches(dynamodb, "logId, syncStatus")}
+    stored = {
+        item["logId"]["S"]: item
+        for item in scan_punches(local_client("dynamodb", stack.aws), "logId, syncStatus")
+    }
     crm = httpx.get(stack.crm + "/crm/attendance", timeout=60).json()
     held = {punch["logId"]: punch for punch in crm["punches"]}
-    dlq = sqs.get_queue_url(QueueName=f"{STACK_PREFIX}-PunchDeadLetterQueue")["QueueUrl"]
-    dead: set[str] = set()
-    while messages := sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, VisibilityTimeout=300).get(
-        "Messages", []
-    ):
-        dead.update(json.loads(message["Body"])["logId"] for message in messages)
+    dead = dead_letter_log_ids(stack)
     arrivals = [at for times in crm["attemptTimes"].values() for at in times]
     per_second = Counter(int(at) for at in arrivals)
     identities = Counter(
@@ -124,7 +119,10 @@ def account(
         "lost": count - len(sent & (set(held) | dead)),
         "delivered twice": sum(p["deliveries"] > 1 for p in held.values())
         + sum(n > 1 for n in identities.values()),
-        "dead-lettered": len(dead) + statuses["failed"],
+        # A punch is dead-lettered once, though both its stored status and a DLQ message may say so.
+        "dead-lettered": len(
+            dead | {log_id for log_id, item in stored.items() if item["syncStatus"]["S"] == "failed"}
+        ),
         "still pending": statuses["pending"],
         "CRM requests": crm["requests"],
         "CRM 429 answers": crm["rateLimited"],

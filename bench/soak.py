@@ -312,17 +312,23 @@ def scan_punches(dynamodb: Any, attributes: str | None = None) -> list[dict[str,
     return [item for page in pages for item in page["Items"]]
 
 
-def account(stack: Stack, sent: Sent) -> dict[str, int]:
-    dynamodb, sqs = local_client("dynamodb", stack.aws), local_client("sqs", stack.aws)
-    stored = {item["logId"]["S"]: item for item in scan_punches(dynamodb)}
-    crm = httpx.get(stack.crm + "/crm/attendance", timeout=30).json()
-    held = {p["logId"]: p for p in crm["punches"]}
+def dead_letter_log_ids(stack: Stack) -> set[str]:
+    """The punches whose messages wait in the dead-letter queue (each once, however many messages)."""
+    sqs = local_client("sqs", stack.aws)
     dlq_url = sqs.get_queue_url(QueueName=f"{STACK_PREFIX}-PunchDeadLetterQueue")["QueueUrl"]
-    dead = set()
+    dead: set[str] = set()
     while messages := sqs.receive_message(
         QueueUrl=dlq_url, MaxNumberOfMessages=10, VisibilityTimeout=300
     ).get("Messages", []):
         dead.update(json.loads(m["Body"])["logId"] for m in messages)
+    return dead
+
+
+def account(stack: Stack, sent: Sent) -> dict[str, int]:
+    stored = {item["logId"]["S"]: item for item in scan_punches(local_client("dynamodb", stack.aws))}
+    crm = httpx.get(stack.crm + "/crm/attendance", timeout=30).json()
+    held = {p["logId"]: p for p in crm["punches"]}
+    dead = dead_letter_log_ids(stack)
     delivered = {log_id for log_id in stored if log_id in held}
     dead_lettered = {
         log_id for log_id, item in stored.items() if log_id in dead and item["syncStatus"]["S"] == "failed"

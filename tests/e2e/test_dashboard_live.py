@@ -77,6 +77,16 @@ def test_a_punch_appears_without_a_reload_then_turns_delivered(page, stack: Runn
     # At phone width the table reads as cards (the fixture saves that screenshot)
     page.set_viewport_size({"width": 390, "height": 844})
     expect(row.get_by_text("delivered", exact=True)).to_have_count(2)
+    # and the header takes two short rows, not a screen's fifth: name and session, then every page's
+    # link on one line, the feed's state still read out in full
+    assert page.locator("header.top").evaluate("e => e.offsetHeight") <= 100
+    links = page.get_by_role("navigation", name="Main").get_by_role("link")
+    edges = links.evaluate_all(
+        "links => links.map(a => a.getBoundingClientRect()).map(r => [r.left, r.right])"
+    )
+    assert len(edges) == 5
+    assert all(left >= 0 and right <= 390 for left, right in edges), edges
+    expect(page.get_by_role("status").filter(has_text="Live feed:")).to_have_text("Live feed: connected")
     page.screenshot(path=SCREENSHOTS / "live-phone.png", full_page=True)
 
 

@@ -56,7 +56,7 @@ async function signIn(key) {
   }
   document.getElementById("nav").hidden = false;
   document.getElementById("session").hidden = false;
-  document.getElementById("zone-note").textContent = `Times in ${zone}`;
+  document.getElementById("zone-name").textContent = zone;
   document.body.classList.toggle("admin", session.isAdmin);
   feed.start();
   if (!location.hash || location.hash === "#/") location.hash = "#/live";

@@ -235,7 +235,7 @@ class Feed {
     clearInterval(this.#pinger);
     this.#socket?.close(1000);
     this.#socket = null;
-    this.#status("offline", "Live feed: offline");
+    this.#status("offline", "offline");
   }
 
   /** listener(message) for every feed message; returns the function that stops listening. */
@@ -246,7 +246,7 @@ class Feed {
 
   async #connect() {
     if (!this.#running) return;
-    this.#status("connecting", "Live feed: connecting…");
+    this.#status("connecting", "connecting…");
     let socket;
     try {
       const grant = await api("/auth/token", { method: "POST" });
@@ -258,7 +258,7 @@ class Feed {
     this.#socket = socket;
     socket.addEventListener("open", () => {
       this.#backoff = 1;
-      this.#status("online", "Live feed: connected");
+      this.#status("online", "connected");
       clearInterval(this.#pinger);
       this.#pinger = setInterval(() => socket.send(JSON.stringify({ action: "ping" })), PING_SECONDS * 1000);
     });
@@ -275,7 +275,7 @@ class Feed {
 
   #retry() {
     if (!this.#running) return;
-    this.#status("reconnecting", `Live feed: reconnecting in ${this.#backoff} s`);
+    this.#status("reconnecting", `reconnecting in ${this.#backoff} s`);
     this.#timer = setTimeout(() => this.#connect(), this.#backoff * 1000);
     this.#backoff = Math.min(this.#backoff * 2, 30);
   }
@@ -284,7 +284,7 @@ class Feed {
     const indicator = document.getElementById("feed-status");
     if (!indicator) return;
     indicator.dataset.state = state;
-    indicator.textContent = text;
+    indicator.querySelector("#feed-state").textContent = text;
   }
 }
 

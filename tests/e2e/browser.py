@@ -35,10 +35,9 @@ def browser_required() -> bool:
     return bool(os.environ.get("CI") or os.environ.get("REQUIRE_BROWSER"))
 
 
-# Per module, not per session: while Playwright's sync API runs, its event loop is the thread's, and
-# code under test that calls asyncio.run (the worker's batch processing) would fail after it.
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[object]:
+# Per session, so that a test needing a browser is skipped (or failed) before the session's stack starts.
+@pytest.fixture(scope="session")
+def chromium_installed() -> None:
     if not CHROMIUM.exists():
         reason = (
             f"Chromium is not installed at {CHROMIUM}: `make test` installs Debian's chromium package "
@@ -47,6 +46,12 @@ def chromium() -> Iterator[object]:
         if browser_required():
             pytest.fail(reason + " - CI must run the browser tests")
         pytest.skip(reason)
+
+
+# Per module, not per session: while Playwright's sync API runs, its event loop is the thread's, and
+# code under test that calls asyncio.run (the worker's batch processing) would fail after it.
+@pytest.fixture(scope="module")
+def chromium(chromium_installed: None) -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -56,7 +61,9 @@ def chromium() -> Iterator[object]:
 
 
 @pytest.fixture
-def page(chromium, stack: RunningStack, request: pytest.FixtureRequest) -> Iterator[object]:
+def page(
+    chromium_installed: None, chromium, stack: RunningStack, request: pytest.FixtureRequest
+) -> Iterator[object]:
     """A fresh browser tab (desktop size) on the stack; its screenshot is saved when the test ends, and
     an error in the browser's console fails the test (unless the test expects it:
     `@pytest.mark.console_allows(regex)`, e.g. the browser's own line for a refused request)."""

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from admin_cli.main import app
 from local_stack.running import RunningStack, running_local_stack
-from tests.e2e.browser import chromium, page  # noqa: F401 - fixtures for the dashboard tests
+from tests.e2e.browser import chromium, chromium_installed, page  # noqa: F401 - fixtures for the dashboard tests
 
 
 @pytest.fixture(scope="session")

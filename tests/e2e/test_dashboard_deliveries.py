@@ -36,6 +36,15 @@ def test_a_refused_punch_is_dead_lettered_redriven_and_seen_delivered(page, stac
     expect(row).to_contain_text("HTTP 422")
     expect(row.locator("code")).to_have_attribute("title", log_id)
 
+    # When the admin thinks of redriving them all, the confirmation quotes the CRM's last answers too
+    page.get_by_role("button", name="Redrive all").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text('The CRM\'s last answers: “HTTP 422: {"error": "simulated failure"')
+    expect(dialog).to_contain_text("refused again")
+    # and they think better of it (other tests' dead letters share this stack)
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
+
     # When the admin redrives it before the CRM knows the employee, the confirmation names the CRM's answer
     row.get_by_role("button", name="Redrive").click()
     dialog = page.get_by_role("dialog")

@@ -145,8 +145,8 @@ export async function render(view) {
   }
 
   async function redriveEvery() {
-    const waiting = [...letters.values()].filter((l) => l.state === "dead_lettered").length;
-    const question = `Redrive every dead-lettered punch (${waiting} listed here)? Each goes back to the queue and the CRM gets it once more.`;
+    const waiting = [...letters.values()].filter((l) => l.state === "dead_lettered");
+    const question = `Redrive every dead-lettered punch (${waiting.length} listed here)? Each goes back to the queue and the CRM gets it once more.${lastAnswers(waiting)}`;
     if (!(await confirmAction(question, "Redrive all"))) return;
     await redrive({ all: true }, redriveAll);
   }
@@ -253,6 +253,24 @@ function statusView(letter) {
 
 function shortId(logId) {
   return logId.length > 10 ? `${logId.slice(0, 8)}…` : logId;
+}
+
+const ANSWERS_QUOTED = 3;
+const ANSWER_LENGTH = 160;
+
+/** What the CRM last answered for `letters`, the commonest first, as the redrive-all question quotes it. */
+function lastAnswers(letters) {
+  const counts = new Map();
+  for (const { lastError } of letters) if (lastError) counts.set(lastError, (counts.get(lastError) ?? 0) + 1);
+  if (!counts.size) return "";
+  const ranked = [...counts].sort((a, b) => b[1] - a[1]);
+  const quoted = ranked.slice(0, ANSWERS_QUOTED).map(([answer, count]) => {
+    const text = answer.length > ANSWER_LENGTH ? `${answer.slice(0, ANSWER_LENGTH)}…` : answer;
+    return `“${text}” (${count} punch${count === 1 ? "" : "es"})`;
+  });
+  const others = ranked.length - quoted.length;
+  if (others) quoted.push(`${others} other answer${others === 1 ? "" : "s"}`);
+  return ` The CRM's last answers: ${quoted.join("; ")}. Unless their causes are fixed (in the CRM, or the punches' data), those punches are refused again.`;
 }
 
 function redriveSummary(result) {

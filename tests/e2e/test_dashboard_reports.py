@@ -63,6 +63,16 @@ def test_the_daily_report_as_a_table_and_its_csv_is_the_apis(page, stack: Runnin
     assert expected.status_code == 200, expected.text
     assert saved == expected.content
     assert user in saved.decode("utf-8-sig")
+    # When they step to the day before, and back
+    daily.get_by_role("button", name="Day before").click()
+    before = (datetime.fromisoformat(day) - timedelta(days=1)).date().isoformat()
+    # Then the date and the report are the day before's, without the employee, then the day's again
+    expect(date).to_have_value(before)
+    expect(daily).to_contain_text(f" on {before}.")
+    expect(daily.get_by_role("row").filter(has_text=user)).to_have_count(0)
+    daily.get_by_role("button", name="Day after").click()
+    expect(date).to_have_value(day)
+    expect(report.get_by_role("row").filter(has_text=user)).to_have_count(1)
 
 
 @pytest.mark.console_allows(r"status of 422")  # the browser's own line for the refused 40-day range

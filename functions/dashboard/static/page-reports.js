@@ -40,6 +40,12 @@ export async function render(view, params = []) {
 
 // ---- the two forms ----
 
+/** The date `days` after `day` (both YYYY-MM-DD). */
+function shiftDay(day, days) {
+  const [year, month, date] = day.split("-").map(Number);
+  return new Date(Date.UTC(year, month - 1, date + days)).toISOString().slice(0, 10);
+}
+
 function dailyPanel(urls) {
   const date = h("input", { id: "daily-date", name: "date", type: "date", required: true, value: today() });
   const user = employeeInput("daily-user", false);
@@ -71,10 +77,17 @@ function dailyPanel(urls) {
     }
   }
 
+  // Yesterday's report is the one most often read: a step either way, without the date picker.
+  const step = (days, label) => h("button", {
+    type: "button", class: "secondary",
+    onclick: () => { if (DATE.test(date.value)) date.value = shiftDay(date.value, days); run(); },
+  }, label);
+
   const form = h("form", { class: "inline report-form", onsubmit: (event) => { event.preventDefault(); run(); } },
     field("daily-date", "Date", date),
     field("daily-user", "Employee ID (optional)", user),
-    h("button", { type: "submit" }, "Show report"));
+    h("button", { type: "submit" }, "Show report"),
+    h("div", { class: "day-steps", role: "group", "aria-label": "Another day" }, step(-1, "Day before"), step(1, "Day after")));
 
   const panel = h("section", { class: "card report-panel", "aria-labelledby": "daily-title" },
     h("h2", { id: "daily-title" }, "Daily report"),

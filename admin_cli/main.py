@@ -130,13 +130,14 @@ class Context:
 
     def commands(self) -> CommandService:
         # Naive resend_log times are the clock's own; a clock without a zone is read in UTC here
-        employees = EmployeeStore(self.dynamodb, self.target.employees_table)
         store = CommandStore(self.dynamodb, self.target.commands_table)
-        return CommandService(self.devices(), employees, store, "UTC")
+        return CommandService(self.devices(), self.directory(), store, "UTC")
+
+    def directory(self) -> EmployeeStore:
+        return EmployeeStore(self.dynamodb, self.target.employees_table)
 
     def employees(self, zone: str = "UTC") -> EmployeeService:
-        store = EmployeeStore(self.dynamodb, self.target.employees_table)
-        return EmployeeService(store, self.schedules(), self.punches(), zone)
+        return EmployeeService(self.directory(), self.schedules(), self.punches(), zone)
 
 
 @app.callback()
@@ -723,7 +724,7 @@ def report_daily(
     zone: Annotated[str, typer.Option(help="zone for employees without a schedule")] = "UTC",
 ) -> None:
     """Everyone's worked time, breaks, overtime, lateness and anomalies on one day."""
-    service = ReportService(ctx.obj.punches(), ctx.obj.schedules(), zone)
+    service = ReportService(ctx.obj.punches(), ctx.obj.schedules(), ctx.obj.directory(), zone)
     reports = service.daily(on)
     if csv:
         sys.stdout.write(as_csv(reports).removeprefix("\ufeff"))

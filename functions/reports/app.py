@@ -31,15 +31,15 @@ from attendance.api import (
 )
 from attendance.data.api_keys import ApiKeyStore
 from attendance.data.aws import client
+from attendance.data.employees import EmployeeStore
 from attendance.data.punches import PunchStore
 from attendance.data.schedules import ScheduleStore
 from attendance.domain.clock import IsoDate
 from attendance.domain.keys import ApiKey, Scope
 from attendance.domain.punch import Identifier
 from attendance.domain.records import DayPunch
-from attendance.domain.timesheet import DayReport
 from attendance.reports.render import ReportRow, as_csv, as_row
-from attendance.reports.service import MAX_LATEST_PUNCHES, MAX_TIMESHEET_DAYS, ReportService
+from attendance.reports.service import MAX_LATEST_PUNCHES, MAX_TIMESHEET_DAYS, EmployeeDay, ReportService
 from attendance.settings import ReportsSettings
 from attendance.tracing import create_tracer
 
@@ -57,6 +57,7 @@ def dependencies() -> tuple[ApiKeyStore, ReportService]:
     service = ReportService(
         PunchStore(dynamodb, settings.punches_table),
         ScheduleStore(dynamodb, settings.schedules_table),
+        EmployeeStore(dynamodb, settings.employees_table),
         settings.default_time_zone,
     )
     return ApiKeyStore(dynamodb, settings.api_keys_table), service
@@ -190,11 +191,11 @@ def _check_range(start: date, end: date) -> None:
         )
 
 
-def _rows(reports: list[DayReport]) -> list[ReportRow]:
+def _rows(reports: list[EmployeeDay]) -> list[ReportRow]:
     return [as_row(report) for report in reports]
 
 
-def _reply(output: str, body: BaseModel, reports: list[DayReport], filename: str) -> Response[Any]:
+def _reply(output: str, body: BaseModel, reports: list[EmployeeDay], filename: str) -> Response[Any]:
     if output == "csv":
         headers = {"Content-Disposition": f'attachment; filename="{filename}.csv"'}
         return Response(HTTPStatus.OK, "text/csv; charset=utf-8", as_csv(reports), headers)

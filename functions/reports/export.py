@@ -15,6 +15,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from attendance.data.aws import client, unavailable_on_aws_errors
+from attendance.data.employees import EmployeeStore
 from attendance.data.punches import PunchStore
 from attendance.data.schedules import ScheduleStore
 from attendance.domain.clock import wall_clock_now
@@ -41,6 +42,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     service = ReportService(
         PunchStore(dynamodb, settings.punches_table),
         ScheduleStore(dynamodb, settings.schedules_table),
+        EmployeeStore(dynamodb, settings.employees_table),
         settings.default_time_zone,
     )
     reports = service.daily(day)

@@ -99,6 +99,7 @@ class DeviceCommandsSettings(_FromEnvironment):
 class ReportsSettings(_FromEnvironment):
     punches_table: str
     schedules_table: str
+    employees_table: str
     api_keys_table: str
     default_time_zone: ZoneName = "UTC"
 
@@ -116,6 +117,7 @@ class EmployeesSettings(_FromEnvironment):
 class ExportSettings(_FromEnvironment):
     punches_table: str
     schedules_table: str
+    employees_table: str
     reports_bucket: str
     default_time_zone: ZoneName = "UTC"
     export_time_zone: ZoneName = "UTC"

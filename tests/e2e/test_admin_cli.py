@@ -142,10 +142,13 @@ def test_keys_devices_schedules_and_reports(stack, cli):
     day = (datetime.now() - timedelta(days=1)).date()
     for at, kind in (("08:50:00", "in"), ("17:10:00", "out")):
         post(stack, {"deviceId": "DEV001", "userId": "REPORTED", "timestamp": f"{day}T{at}", "type": kind})
+    cli("employees", "set", "REPORTED", "--name", "Rita Reported")
     rows = json.loads(cli("--json", "report", "daily", "--date", str(day)).output)
-    assert [row["workedMinutes"] for row in rows if row["userId"] == "REPORTED"] == [500]
+    assert [(row["name"], row["workedMinutes"]) for row in rows if row["userId"] == "REPORTED"] == [
+        ("Rita Reported", 500)
+    ]
     csv_text = cli("report", "daily", "--date", str(day), "--csv").output
-    assert csv_text.splitlines()[0].startswith("date,userId,firstIn")
+    assert csv_text.splitlines()[0].startswith("date,userId,name,firstIn")
     stats = json.loads(cli("--json", "logs", "stats", "--date", str(day)).output)
     assert sum(stats["counts"].values()) >= 2
     assert stats["date"] == str(day)

@@ -31,9 +31,16 @@ def worked_today(stack: RunningStack, page) -> tuple[str, str]:
 
 
 def test_the_daily_report_as_a_table_and_its_csv_is_the_apis(page, stack: RunningStack) -> None:
-    # Given an admin signed in, and an employee who punched in and out today
+    # Given an admin signed in, and an employee in the directory who punched in and out today
     sign_in(page, stack)
     user, day = worked_today(stack, page)
+    added = httpx.put(
+        f"{stack.api_url}/employees/{user}",
+        json={"name": "Rhea Porter"},
+        headers={"Authorization": f"Bearer {stack.api_key}"},
+        timeout=15,
+    )
+    assert added.status_code in (200, 201), added.text
     # When they open Reports and ask for that day's report
     page.get_by_role("link", name="Reports", exact=True).click()
     daily = page.get_by_role("region", name="Daily report")
@@ -45,6 +52,9 @@ def test_the_daily_report_as_a_table_and_its_csv_is_the_apis(page, stack: Runnin
     report = daily.get_by_role("table", name=f"Daily report, {day}")
     row = report.get_by_role("row").filter(has_text=user)
     expect(row).to_have_count(1)
+    expect(row.locator('td[data-label="Employee"]')).to_have_text(
+        f"Rhea Porter{user}"
+    )  # the name, the ID under it
     expect(row.locator('td[data-label="Punches"]')).to_have_text("2")
     # And Download CSV saves the API's own CSV for that day (the key only ever in a header)
     with page.expect_download() as info:

@@ -85,6 +85,8 @@ def _needs(call: Call, stack: Resolver) -> Iterator[tuple[str, str]]:
             if url.startswith("http")
         }
         yield f"sqs:{_SQS_BATCHES.get(operation, operation)}", queues[params["QueueUrl"]]
+    elif service == "s3" and "Key" in params:
+        yield f"s3:{operation}", f"arn:aws:s3:::{params['Bucket']}/{params['Key']}"
     elif service == "ssm":
         yield f"ssm:{operation}", f"arn:aws:ssm:us-east-1:123456789012:parameter{params['Name']}"
     else:

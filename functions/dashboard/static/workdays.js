@@ -31,12 +31,19 @@ function anomalies(list) {
   return h("ul", { class: "anomalies" }, list.map((name) => h("li", { class: "anomaly" }, name.replaceAll("_", " "))));
 }
 
+/** The employee's name as the directory has it, linked to their page, and their ID under it. */
+function employee(row) {
+  return h("span", { class: "employee" },
+    h("a", { href: `#/employees/${encodeURIComponent(row.userId)}` }, row.name || row.userId),
+    h("span", { class: "muted small" }, row.name ? row.userId : "not in the directory"));
+}
+
 /** A work-day table's columns: the date for a timesheet, the employee for a day's report, the zone when a
  * row's is not the company's; `only`, when given, names the columns to keep (a shorter summary). */
 export function workDayColumns(rows, { date = false, user = false, only = null } = {}) {
   const list = [];
   if (date) list.push({ label: "Date", cell: (row) => row.date });
-  if (user) list.push({ label: "Employee", cell: (row) => h("a", { href: `#/employees/${encodeURIComponent(row.userId)}` }, row.userId) });
+  if (user) list.push({ label: "Employee", cell: employee });
   list.push(
     { label: "First in", cell: (row) => localTime(row.firstIn, row.date) },
     { label: "Last out", cell: (row) => localTime(row.lastOut, row.date) },

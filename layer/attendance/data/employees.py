@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from typing import Any
 
-from attendance.data.aws import from_item, to_item, unavailable_on_aws_errors
+from attendance.data.aws import batch_get, from_item, to_item, unavailable_on_aws_errors
 from attendance.data.punches import iso
 from attendance.domain.employees import Employee
 
@@ -29,6 +29,19 @@ class EmployeeStore:
         }
         with unavailable_on_aws_errors("saving an employee"):
             self._client.put_item(TableName=self._table, Item=to_item(item))
+
+    def names_of(self, user_ids: set[str]) -> dict[str, str]:
+        """The directory's names of these users (those in it), by BatchGetItem (no scan)."""
+        keys = [{"userId": user} for user in sorted(user_ids)]
+        found = batch_get(
+            self._client,
+            self._table,
+            keys,
+            "reading employees' names",
+            ProjectionExpression="userId, #name",
+            ExpressionAttributeNames={"#name": "name"},  # a reserved word
+        )
+        return {values["userId"]: values["name"] for values in found}
 
     def list(self) -> list[Employee]:
         """Every employee, by userId."""

@@ -8,11 +8,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from attendance.domain.clock import parse_zone
-from attendance.domain.timesheet import DayReport
+from attendance.reports.service import EmployeeDay
 
 COLUMNS = [
     "date",
     "userId",
+    "name",
     "firstIn",
     "lastOut",
     "workedMinutes",
@@ -35,6 +36,7 @@ class ReportRow(BaseModel):
 
     date: str = Field(description="The work day, YYYY-MM-DD")
     user_id: str
+    name: str | None = Field(description="As the employee directory has it; null for an ID not in it")
     first_in: str | None = Field(description="Local time, ISO 8601 without offset (see timeZone)")
     last_out: str | None
     worked_minutes: int
@@ -48,11 +50,13 @@ class ReportRow(BaseModel):
     time_zone: str
 
 
-def as_row(report: DayReport) -> ReportRow:
+def as_row(day: EmployeeDay) -> ReportRow:
+    report = day.report
     zone = parse_zone(report.time_zone)
     return ReportRow(
         date=report.work_day.isoformat(),
         user_id=report.user_id,
+        name=day.name,
         first_in=_local(report.first_in, zone),
         last_out=_local(report.last_out, zone),
         worked_minutes=_minutes(report.worked),
@@ -67,14 +71,14 @@ def as_row(report: DayReport) -> ReportRow:
     )
 
 
-def as_csv(reports: list[DayReport]) -> str:
+def as_csv(days: list[EmployeeDay]) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\r\n")
     writer.writeheader()
-    for report in reports:
-        row = as_row(report).model_dump()
+    for day in days:
+        row = as_row(day).model_dump()
         row["anomalies"] = "; ".join(row["anomalies"])
-        row["schedule"] = row["schedule"] or ""
+        row["name"], row["schedule"] = row["name"] or "", row["schedule"] or ""
         row["firstIn"], row["lastOut"] = row["firstIn"] or "", row["lastOut"] or ""
         writer.writerow(row)
     return UTF8_BOM + buffer.getvalue()

@@ -2,8 +2,10 @@
 latest punches, as they are."""
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from attendance.data.employees import EmployeeStore
 from attendance.data.punches import PunchStore
 from attendance.data.schedules import ScheduleStore
 from attendance.domain.punch import Punch
@@ -21,20 +23,30 @@ MAX_TIMESHEET_DAYS = 31
 MAX_LATEST_PUNCHES = 200  # one BatchGetItem's worth of delivery statuses, twice
 
 
+@dataclass(frozen=True)
+class EmployeeDay:
+    """An employee's work day, with their name as the directory has it (None: an ID not in it)."""
+
+    report: DayReport
+    name: str | None
+
+
 class ReportService:
     def __init__(
         self,
         punches: PunchStore,
         schedules: ScheduleStore,
+        employees: EmployeeStore,
         default_zone: str,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._punches = punches
         self._schedules = schedules
+        self._employees = employees
         self._default_zone = default_zone
         self._clock = clock  # a work day still going has no "missing out" yet
 
-    def daily(self, day: date, user_id: str | None = None) -> list[DayReport]:
+    def daily(self, day: date, user_id: str | None = None) -> list[EmployeeDay]:
         """Every employee's (or one's) report for the work day `day`."""
         # A work day's punches sit on its own date and, for night shifts or late work, the next one;
         # the day before is read too, since device dates and schedule zones may differ.
@@ -45,14 +57,14 @@ class ReportService:
         """The latest punches (by punch time) of a device-local date, newest first."""
         return self._punches.latest_on_local_date(day.isoformat(), limit)
 
-    def timesheet(self, user_id: str, start: date, end: date) -> list[DayReport]:
+    def timesheet(self, user_id: str, start: date, end: date) -> list[EmployeeDay]:
         """One employee's reports from start to end (inclusive), at most MAX_TIMESHEET_DAYS days."""
         first = datetime.combine(_shifted(start, -1), time(), UTC)
         last = datetime.combine(_shifted(end, 2), time(), UTC)
         days = {start + timedelta(days=n) for n in range((end - start).days + 1)}
         return self._reports(self._punches.of_user(user_id, first, last), days)
 
-    def _reports(self, punches: Iterable[Punch], days: set[date]) -> list[DayReport]:
+    def _reports(self, punches: Iterable[Punch], days: set[date]) -> list[EmployeeDay]:
         punches = list(punches)
         users = {punch.user_id for punch in punches}
         lookup = ScheduleLookup(self._schedules.get_many(users | {DEFAULT_SCHEDULE_ID}) if users else {})
@@ -60,12 +72,16 @@ class ReportService:
             ((p.user_id, TimedPunch(p.instant, p.type)) for p in punches), lookup, self._default_zone
         )
         now = self._clock()
-        reports = [
-            compute_day(user_id, work_day, day_punches, lookup(user_id), self._default_zone, now)
-            for (user_id, work_day), day_punches in grouped.items()
-            if work_day in days
-        ]
-        return sorted(reports, key=lambda report: (report.work_day, report.user_id))
+        reports = sorted(
+            (
+                compute_day(user_id, work_day, day_punches, lookup(user_id), self._default_zone, now)
+                for (user_id, work_day), day_punches in grouped.items()
+                if work_day in days
+            ),
+            key=lambda report: (report.work_day, report.user_id),
+        )
+        names = self._employees.names_of({report.user_id for report in reports}) if reports else {}
+        return [EmployeeDay(report, names.get(report.user_id)) for report in reports]
 
 
 def _shifted(day: date, days: int) -> date:

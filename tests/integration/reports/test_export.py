@@ -6,9 +6,12 @@ from zoneinfo import ZoneInfo
 
 import boto3
 
+from attendance.data.employees import EmployeeStore
 from attendance.domain.clock import parse_zone
+from attendance.domain.employees import Employee
 from functions.reports import export
 from local_stack.events import LambdaContext
+from tests.integration.permissions import calls_made, refused
 
 
 def run_export(use_function_env, event: dict, zone: str = "Europe/Berlin") -> dict:
@@ -17,17 +20,26 @@ def run_export(use_function_env, event: dict, zone: str = "Europe/Berlin") -> di
     return export.lambda_handler(event, LambdaContext("daily_export"))
 
 
-def test_yesterday_is_exported_once_whatever_the_runs(use_function_env, add_punch, stack):
+def test_yesterday_is_exported_once_whatever_the_runs(use_function_env, add_punch, stack, template):
     yesterday = (datetime.now(ZoneInfo("Europe/Berlin")) - timedelta(days=1)).date()
+    EmployeeStore(boto3.client("dynamodb"), stack.refs["EmployeesTable"]).put(
+        Employee(user_id="ANNA", name="Anna Berg")
+    )
     add_punch("ANNA", f"{yesterday}T09:00:00", "in")
     add_punch("ANNA", f"{yesterday}T17:00:00", "out")
-    first = run_export(use_function_env, {"source": "aws.scheduler"})
+    with calls_made() as calls:
+        first = run_export(use_function_env, {"source": "aws.scheduler"})
+    assert refused(template, "DailyExportFunction", stack, calls) == []  # names read as the role allows
     assert first["key"] == f"daily/{yesterday}.csv"
     assert first["rows"] == 1
     s3 = boto3.client("s3")
     bucket = stack.refs["ReportsBucket"]
     body = s3.get_object(Bucket=bucket, Key=first["key"])["Body"].read()
-    assert body.decode("utf-8-sig").splitlines()[1].startswith(f"{yesterday},ANNA,{yesterday}T09:00:00,")
+    assert (
+        body.decode("utf-8-sig")
+        .splitlines()[1]
+        .startswith(f"{yesterday},ANNA,Anna Berg,{yesterday}T09:00:00,")
+    )
     again = run_export(use_function_env, {"source": "aws.scheduler"})
     assert again == first
     assert s3.get_object(Bucket=bucket, Key=first["key"])["Body"].read() == body

@@ -8,7 +8,11 @@ from unittest.mock import ANY
 import boto3
 import pytest
 
+from attendance.data.employees import EmployeeStore
+from attendance.domain.employees import Employee
 from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID, Schedule
+from functions.reports import app as reports_app
+from tests.integration.permissions import calls_made, refused
 from tests.integration.reports.conftest import INGEST_KEY
 
 OFFICE = Schedule(start=time(9, 0), end=time(17, 0), grace_minutes=5, time_zone="Europe/Berlin")
@@ -91,7 +95,7 @@ def test_fixed_offset_zones_report_like_named_ones(add_punch, schedules, get, de
     assert (rows["RAVI"]["schedule"], rows["RAVI"]["timeZone"]) == ("09:00-17:00 +05:30", "+05:30")
     assert (rows["MEERA"]["firstIn"], rows["MEERA"]["workedMinutes"]) == ("2025-02-10T02:00:00", 120)
     assert (rows["MEERA"]["schedule"], rows["MEERA"]["timeZone"]) == (None, "+05:30")
-    assert "2025-02-10,MEERA,2025-02-10T02:00:00," in text
+    assert "2025-02-10,MEERA,,2025-02-10T02:00:00," in text  # no name: not in the directory
 
 
 def test_daily_report_for_one_employee(a_day, get):
@@ -118,6 +122,7 @@ def test_csv_opens_cleanly_in_a_spreadsheet(a_day, get):
     assert list(rows[0]) == [
         "date",
         "userId",
+        "name",
         "firstIn",
         "lastOut",
         "workedMinutes",
@@ -137,6 +142,37 @@ def test_csv_opens_cleanly_in_a_spreadsheet(a_day, get):
     assert ben["anomalies"] == "missing out"
     assert all(row["workedMinutes"].isdigit() for row in rows)
     assert "\r\n" in text
+
+
+def test_each_row_names_the_employee_as_the_directory_does(a_day, get, stack, template):
+    # Given ANNA and NIGHT1 in the directory, and BEN not in it
+    directory = EmployeeStore(boto3.client("dynamodb"), stack.refs["EmployeesTable"])
+    directory.put(Employee(user_id="ANNA", name="Anna Berg", department="Sales"))
+    directory.put(Employee(user_id="NIGHT1", name="Nils Ström"))
+    # When the day's report is asked for, as JSON and as CSV, and ANNA's timesheet
+    with calls_made() as calls:
+        reports_app.dependencies.cache_clear()
+        _, body, _ = get("/reports/daily", date="2025-02-10")
+        _, text, _ = get("/reports/daily", date="2025-02-10", format="csv")
+        _, sheet, _ = get("/reports/timesheet", userId="ANNA", **{"from": "2025-02-10", "to": "2025-02-11"})
+    # Then each row has the directory's name, and null (empty in the CSV) for an ID not in it
+    assert {row["userId"]: row["name"] for row in body["rows"]} == {
+        "ANNA": "Anna Berg",
+        "BEN": None,
+        "NIGHT1": "Nils Ström",
+    }
+    rows = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
+    assert {row["userId"]: row["name"] for row in rows} == {
+        "ANNA": "Anna Berg",
+        "BEN": "",
+        "NIGHT1": "Nils Ström",
+    }
+    assert [row["name"] for row in sheet["rows"]] == ["Anna Berg", "Anna Berg"]
+    # read by key, never a scan of the directory, as the role allows
+    operations = {operation for _, operation, _ in calls}
+    assert "BatchGetItem" in operations
+    assert "Scan" not in operations
+    assert refused(template, "ReportsFunction", stack, calls) == []
 
 
 def test_reports_need_the_reports_scope(a_day, get):

@@ -11,6 +11,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,31 @@ from local_stack.provision import STACK_PREFIX
 from local_stack.stack import LocalConfig, local_client
 
 EMPLOYEES = ["EMP001", "EMP002", "EMP003", "EMP004", "EMP005"]
+# The office the day happens in, set up as an admin would: its clocks (read by the edge poller) and its
+# directory. UNKNOWN-9, who punches too, is in neither the directory nor the CRM.
+CLOCKS = [
+    {
+        "deviceId": "DEV-FRONT",
+        "kind": "zkteco",
+        "serial": "ZKDEMO0001",
+        "name": "Front door",
+        "site": "Office",
+    },
+    {
+        "deviceId": "DEV-SIDE",
+        "kind": "zkteco",
+        "serial": "ZKDEMO0002",
+        "name": "Side entrance",
+        "site": "Office",
+    },
+]
+DIRECTORY = {
+    "EMP001": {"name": "Anna Berg", "department": "Sales"},
+    "EMP002": {"name": "Ben Okafor", "department": "Warehouse"},
+    "EMP003": {"name": "Chen Li", "department": "Support"},
+    "EMP004": {"name": "Dana Novak", "department": "Sales"},
+    "EMP005": {"name": "Emil Sousa", "department": "Finance"},
+}
 OUTAGE_SECONDS = 15  # shorter than three attempts 10 s apart: punches caught in it are retried, not lost
 LOCKED_EMPLOYEE = "EMP005"  # the CRM refuses every punch of this one all day: they end in the DLQ
 SETTLE_LIMIT_SECONDS = 90
@@ -67,9 +93,11 @@ class Demo:
         self.tally = Tally()
         self.dynamodb = local_client("dynamodb", config.aws_url)
         self.sqs = local_client("sqs", config.aws_url)
+        self.day = datetime.now() - timedelta(days=1)  # a whole working day, all of it past
 
     def run(self) -> None:
-        day = datetime.now() - timedelta(days=1)
+        day = self.day
+        self.set_up_office()
         self.crm("_reset", {})
         self.crm("_behaviour", {"failUsers": [LOCKED_EMPLOYEE]})
         print(
@@ -91,6 +119,31 @@ class Demo:
         self.report()
         self.crm("_behaviour", {"failUsers": []})
         print(f"\nThe mock CRM takes {LOCKED_EMPLOYEE}'s punches again.")
+
+    def set_up_office(self) -> None:
+        step("The office: two clocks the edge poller reads, and five employees in the directory")
+        for clock in CLOCKS:
+            reply = self.api("POST", "/devices", clock, ok={HTTPStatus.CREATED, HTTPStatus.CONFLICT})
+            # The poller's health report after reading the clock: the Devices page shows it online.
+            now = datetime.now().astimezone().isoformat(timespec="seconds")
+            self.api(
+                "POST", f"/devices/{clock['deviceId']}/health", {"via": "edge:office", "lastReadAt": now}
+            )
+            done = "registered" if reply.status_code == HTTPStatus.CREATED else "already registered"
+            print(f"  {clock['deviceId']:10} {clock['name']:14} {done}")
+        for user, entry in DIRECTORY.items():
+            self.api("PUT", f"/employees/{user}", entry)
+            print(f"  {user:10} {entry['name']:14} in the directory")
+
+    def api(
+        self, method: str, path: str, body: dict[str, Any], ok: set[HTTPStatus] | None = None
+    ) -> httpx.Response:
+        """A request to the API with the stack's key; any answer but `ok` (by default any 2xx) stops the demo."""
+        reply = self.http.request(method, self.config.api_url + path, json=body, headers=self.headers())
+        accepted = reply.status_code in ok if ok else reply.is_success
+        if not accepted:
+            sys.exit(f"{method} {path} answered {reply.status_code}: {reply.text}")
+        return reply
 
     def send_batch(self, items: list[dict[str, str]], compress: bool = False) -> None:
         body = json.dumps({"punches": items}).encode()
@@ -225,8 +278,9 @@ def main() -> int:
     own_stack = (
         None if is_listening(config.api_port) else start_stack(Path(".local-stack") / "demo-stack.log")
     )
+    demo = Demo(config)
     try:
-        Demo(config).run()
+        demo.run()
     finally:
         if own_stack:
             own_stack.terminate()
@@ -235,6 +289,10 @@ def main() -> int:
         print("The stack started for the demo has stopped; with `make run` up, the demo's punches stay.")
     else:
         print("`attendance dlq redrive --all` delivers the dead-lettered ones now.")
+        dashboard = config.api_url
+        print(f"In the dashboard ({dashboard}/, API key {config.api_key}):")
+        print(f"  the day's report   {dashboard}/#/reports/daily/{demo.day:%Y-%m-%d}")
+        print(f"  the dead letters   {dashboard}/#/deliveries")
     return 0
 
 

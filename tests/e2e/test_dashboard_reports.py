@@ -30,17 +30,21 @@ def worked_today(stack: RunningStack, page) -> tuple[str, str]:
     return user, arrived.astimezone(ZoneInfo(zone_of(page))).date().isoformat()
 
 
-def test_the_daily_report_as_a_table_and_its_csv_is_the_apis(page, stack: RunningStack) -> None:
-    # Given an admin signed in, and an employee in the directory who punched in and out today
-    sign_in(page, stack)
-    user, day = worked_today(stack, page)
+def add_to_directory(stack: RunningStack, user: str, name: str) -> None:
     added = httpx.put(
         f"{stack.api_url}/employees/{user}",
-        json={"name": "Rhea Porter"},
+        json={"name": name},
         headers={"Authorization": f"Bearer {stack.api_key}"},
         timeout=15,
     )
     assert added.status_code in (200, 201), added.text
+
+
+def test_the_daily_report_as_a_table_and_its_csv_is_the_apis(page, stack: RunningStack) -> None:
+    # Given an admin signed in, and an employee in the directory who punched in and out today
+    sign_in(page, stack)
+    user, day = worked_today(stack, page)
+    add_to_directory(stack, user, "Rhea Porter")
     # When they open Reports and ask for that day's report
     page.get_by_role("link", name="Reports", exact=True).click()
     daily = page.get_by_role("region", name="Daily report")
@@ -89,6 +93,7 @@ def test_the_daily_report_as_a_table_and_its_csv_is_the_apis(page, stack: Runnin
 def test_a_timesheet_for_a_range_and_the_apis_limit_told_plainly(page, stack: RunningStack) -> None:
     sign_in(page, stack)
     user, day = worked_today(stack, page)
+    add_to_directory(stack, user, "Tomas Sheet")
     page.get_by_role("link", name="Reports", exact=True).click()
     sheet = page.get_by_role("region", name="Timesheet")
     expect(sheet.get_by_text("enter an employee ID")).to_be_visible()  # nothing asked yet
@@ -98,7 +103,8 @@ def test_a_timesheet_for_a_range_and_the_apis_limit_told_plainly(page, stack: Ru
     sheet.get_by_label("From").fill(first)
     sheet.get_by_label("To").fill(day)
     sheet.get_by_role("button", name="Show timesheet").click()
-    # Then one work day is in the table
+    # Then one work day is in the table, said to be the employee's by name
+    expect(sheet).to_contain_text(f"1 work day for Tomas Sheet ({user}), {first} to {day}.")
     table = sheet.get_by_role("table", name=f"Timesheet for {user}, {first} to {day}")
     expect(table.locator("tbody tr")).to_have_count(1)
     expect(table.locator('td[data-label="Date"]')).to_have_text(day)

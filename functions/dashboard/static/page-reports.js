@@ -122,8 +122,10 @@ function timesheetPanel(urls) {
       const sheet = await api("/reports/timesheet", { query });
       if (ticket !== asked) return;
       const range = `${query.from} to ${query.to}`;
+      const name = sheet.rows.find((row) => row.name)?.name;
+      const who = name ? `${name} (${query.userId})` : query.userId;
       result.show(
-        `${count(sheet.rows.length, "work day")} for ${query.userId}, ${range}.${totals(sheet.rows)}`,
+        `${count(sheet.rows.length, "work day")} for ${who}, ${range}.${totals(sheet.rows)}`,
         download(urls, "/reports/timesheet", query, `timesheet-${safe(query.userId)}-${query.from}-${query.to}.csv`),
         table({
           caption: `Timesheet for ${query.userId}, ${range}`,

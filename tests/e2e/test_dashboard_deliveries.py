@@ -35,6 +35,7 @@ def test_a_refused_punch_is_dead_lettered_redriven_and_seen_delivered(page, stac
     expect(page.locator("#feed-status")).to_have_attribute("data-state", "online")
     expect(row).to_contain_text("HTTP 422")
     expect(row.locator("code")).to_have_attribute("title", log_id)
+    expect(row).to_contain_text("not in the directory")  # a PIN the directory does not know either
 
     # When the admin thinks of redriving them all, the confirmation quotes the CRM's last answers too
     page.get_by_role("button", name="Redrive all").click()

@@ -74,7 +74,9 @@ def test_device_states_live_updates_and_queueing_a_command(page, stack: RunningS
     expect(row(page, waiting).get_by_text("online")).to_be_visible()
     expect(row(page, waiting)).to_contain_text("+4 s")
 
-    # When the admin opens its page
+    # When the admin opens its page (an employee of the directory about to punch on it)
+    named = unique("E2E-DASH-N")
+    call(stack, "PUT", f"/employees/{named}", {"name": "Nadia Named"})
     row(page, waiting).get_by_role("link", name=waiting).click()
     expect(page.get_by_role("heading", name=f"Device {waiting}", level=1)).to_be_visible()
     expect(page.get_by_text("No commands were queued for this device.")).to_be_visible()
@@ -86,6 +88,11 @@ def test_device_states_live_updates_and_queueing_a_command(page, stack: RunningS
     call(stack, "POST", "/punches", {"deviceId": waiting, "userId": user, "timestamp": now, "type": "in"})
     punches = page.get_by_role("table", name=f"Recent punches of {waiting}")
     expect(punches.get_by_role("link", name=user)).to_be_visible()
+    expect(punches.get_by_role("row").filter(has_text=user)).to_contain_text("not in the directory")
+    # and one of the directory's employee by name, the ID under it
+    call(stack, "POST", "/punches", {"deviceId": waiting, "userId": named, "timestamp": now, "type": "in"})
+    expect(punches.get_by_role("link", name="Nadia Named")).to_be_visible()
+    expect(punches.get_by_role("row").filter(has_text="Nadia Named")).to_contain_text(named)
     # and its delivery follows live, in the words the Live and Deliveries pages use (the API says synced)
     expect(punches.get_by_text("delivered", exact=True)).to_be_visible()
 

@@ -296,3 +296,28 @@ export function useStyles(name) {
     document.head.append(h("link", { rel: "stylesheet", href: `/assets/${name}`, dataset: { pageCss: name } }));
   }
 }
+
+/** The employee directory's names (userId -> name), or null when it cannot be read: names are a nicety,
+ * the IDs stay shown. */
+export async function directoryNames() {
+  try {
+    const { employees } = await api("/employees");
+    return new Map(employees.map((employee) => [employee.userId, employee.name]));
+  } catch {
+    return null;
+  }
+}
+
+/** A user's name in `names` (from directoryNames): null when the directory has none, undefined when the
+ * directory is not known. */
+export function nameIn(names, userId) {
+  return names ? names.get(userId) ?? null : undefined;
+}
+
+/** An employee as the pages show one: the name (or the ID) linked to their page, and under it the ID, or
+ * that the ID is not in the directory; only the ID when the directory is not known (`name` undefined). */
+export function employeeCell(userId, name) {
+  const link = h("a", { class: "person", href: `#/employees/${encodeURIComponent(userId)}` }, name || userId);
+  if (name === undefined) return link;
+  return h("span", { class: "employee" }, link, h("span", { class: "muted small" }, name ? userId : "not in the directory"));
+}

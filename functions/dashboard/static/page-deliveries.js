@@ -2,8 +2,8 @@
 // and, for admins, redrives (one or all, confirmed first) whose outcome shows live from the feed.
 // Route: #/deliveries.
 import {
-  DELIVERY_STATE, api, badge, confirmAction, feed, formatClock, formatInstant, h, loading, notify, session, showError,
-  table, tableRow, useStyles,
+  DELIVERY_STATE, api, badge, confirmAction, directoryNames, employeeCell, feed, formatClock, formatInstant, h, loading, nameIn,
+  notify, session, showError, table, tableRow, useStyles,
 } from "./core.js";
 
 const REDRIVE = "/deliveries/dead-letters/redrive";
@@ -62,9 +62,10 @@ export async function render(view) {
 
   // ---- the dead letters ----
 
+  let names = null; // the directory's, read with the list
   const columns = [
     { label: "Log ID", cell: (l) => h("code", { class: "log-id", title: l.logId }, shortId(l.logId)) },
-    { label: "Employee", cell: (l) => l.userId ? h("a", { href: `#/employees/${encodeURIComponent(l.userId)}` }, l.userId) : "–" },
+    { label: "Employee", cell: (l) => l.userId ? employeeCell(l.userId, nameIn(names, l.userId)) : "–" },
     { label: "Device", cell: (l) => l.deviceId ? h("a", { href: `#/devices/${encodeURIComponent(l.deviceId)}` }, l.deviceId) : "–" },
     { label: "Punch time", cell: (l) => formatInstant(l.punchTime) },
     { label: "Attempts", cell: (l) => (l.attemptsNode = h("span", {}, String(l.attempts))) },
@@ -94,8 +95,9 @@ export async function render(view) {
     loading(list, "the dead letters");
     redriveAll.disabled = true;
     try {
-      const reply = await api("/deliveries/dead-letters");
+      const [reply, directory] = await Promise.all([api("/deliveries/dead-letters"), directoryNames()]);
       if (!alive) return;
+      names = directory;
       letters.clear();
       for (const letter of reply.deadLetters) {
         letters.set(letter.logId, { ...letter, state: letter.syncStatus ? DELIVERY_STATE[letter.syncStatus] : "not_stored" });
@@ -137,7 +139,9 @@ export async function render(view) {
   // ---- redrives ----
 
   async function redriveOne(letter) {
-    const who = letter.userId ? `the punch of ${letter.userId} at ${formatInstant(letter.punchTime)}` : `punch ${letter.logId}`;
+    const name = letter.userId && nameIn(names, letter.userId);
+    const person = name ? `${name} (${letter.userId})` : letter.userId;
+    const who = letter.userId ? `the punch of ${person} at ${formatInstant(letter.punchTime)}` : `punch ${letter.logId}`;
     const cause = letter.lastError ? ` The CRM's last answer was: ${letter.lastError}. Unless its cause is fixed (in the CRM, or the punch's data), it is refused again.` : "";
     const question = `Redrive ${who}? It goes back to the queue and the CRM gets it once more.${cause}`;
     if (!(await confirmAction(question, "Redrive"))) return;

@@ -2,8 +2,8 @@
 // recent punches (live), its command history and, for admins, a form to queue a command.
 // Routes: #/devices, #/devices/<deviceId>.
 import {
-  ApiFailure, api, badge, confirmAction, deliveryBadge, feed, formatInstant, formatWallClock, h, loading, notify, session, showError, table,
-  tableRow, today, useStyles, zone,
+  ApiFailure, api, badge, confirmAction, deliveryBadge, directoryNames, employeeCell, feed, formatInstant, formatWallClock, h, loading,
+  nameIn, notify, session, showError, table, tableRow, today, useStyles, zone,
 } from "./core.js";
 
 const PUNCH_LIMIT = 50;
@@ -18,7 +18,6 @@ export async function render(view, params = []) {
 
 const devicePath = (deviceId) => `/devices/${encodeURIComponent(deviceId)}`;
 const deviceLink = (deviceId) => h("a", { href: `#/devices/${encodeURIComponent(deviceId)}` }, deviceId);
-const employeeLink = (userId) => h("a", { href: `#/employees/${encodeURIComponent(userId)}` }, userId);
 
 /** Clock drift as people read it: "+12 s", "−3 min 5 s"; "–" when unknown. */
 function drift(seconds) {
@@ -158,10 +157,11 @@ function facts(device) {
   return h("dl", { class: "facts" }, rows.map(([term, value]) => h("div", {}, h("dt", {}, term), h("dd", {}, value))));
 }
 
-const PUNCH_COLUMNS = [
+/** The recent punches' columns; `names` from directoryNames (null: IDs alone). */
+const punchColumns = (names) => [
   { label: "Time", cell: (p) => formatInstant(p.punchTime) },
   { label: "Device time", cell: (p) => formatWallClock(p.localTime) },
-  { label: "Employee", cell: (p) => employeeLink(p.userId) },
+  { label: "Employee", cell: (p) => employeeCell(p.userId, nameIn(names, p.userId)) },
   { label: "Type", cell: (p) => p.type.replaceAll("_", " ") },
   { label: "Source", cell: (p) => p.source },
   { label: "Delivery", cell: (p) => deliveryBadge(p.syncStatus) },
@@ -215,10 +215,11 @@ async function renderDevice(view, deviceId) {
 
   // recent punches, then live from the feed
   let rows = [];
+  let names = null; // the directory's, read with the punches
   function drawPunches(freshId) {
     punches.replaceChildren(table({
       caption: `Recent punches of ${deviceId}`,
-      columns: PUNCH_COLUMNS,
+      columns: punchColumns(names),
       rows,
       key: (p) => p.logId,
       empty: "No punches from this device yet.",
@@ -251,8 +252,9 @@ async function renderDevice(view, deviceId) {
       drawPunches(punch.logId);
     }
   });
-  api(`${devicePath(deviceId)}/punches`, { query: { limit: PUNCH_LIMIT } })
-    .then((reply) => {
+  Promise.all([api(`${devicePath(deviceId)}/punches`, { query: { limit: PUNCH_LIMIT } }), directoryNames()])
+    .then(([reply, directory]) => {
+      names = directory;
       const live = new Set(rows.map((p) => p.logId));
       rows = [...rows, ...reply.punches.filter((p) => !live.has(p.logId))].slice(0, PUNCH_LIMIT);
       drawPunches();

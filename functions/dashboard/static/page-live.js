@@ -5,7 +5,7 @@
 // /presence for who is in, the directory and the devices for names); from then on only the feed changes
 // what it shows. The feed is best effort: after it reconnects, all of it is read again, since the feed
 // missed what happened meanwhile.
-import { api, badge, DELIVERY_STATE, feed, formatClock, h, showError, tableRow, today, useStyles, zone } from "./core.js";
+import { api, badge, DELIVERY_STATE, employeeCell, feed, formatClock, h, showError, tableRow, today, useStyles, zone } from "./core.js";
 
 const MAX_ROWS = 200;
 const LATEST_ROWS = 50; // today's punches listed on open, before any arrives
@@ -58,7 +58,7 @@ export function render(view) {
   const latestNote = h("div", {});
   const columns = [
     { label: "Time", cell: timeCell },
-    { label: "Employee", cell: employeeCell },
+    { label: "Employee", cell: ({ punch }) => employeeCell(punch.userId, names.get(punch.userId) ?? null) },
     { label: "Device", cell: deviceCell },
     { label: "Type", cell: (record) => badge(record.punch.type) },
     { label: "Status", cell: statusCell },
@@ -314,13 +314,6 @@ export function render(view) {
       h("time", { datetime: punch.punchTime }, day && day !== today() ? `${day} ${clock}` : clock),
       " ", h("span", { class: "muted small" }, punch.timeZone || ""),
       h("div", { class: "muted small" }, arrived ? `arrived ${formatClock(arrived)}` : "arrived before this page opened"));
-  }
-
-  function employeeCell({ punch }) {
-    const name = names.get(punch.userId);
-    return h("div", {},
-      h("a", { class: "person", href: `#/employees/${encodeURIComponent(punch.userId)}` }, name || punch.userId),
-      h("div", { class: "muted small" }, name ? punch.userId : "not in the directory"));
   }
 
   function deviceCell({ punch }) {

@@ -1,6 +1,6 @@
 // Work days as the reports API computes them, shown alike wherever they appear: the daily report and the
 // timesheet on the Reports page, an employee's recent days and timesheet on their own page.
-import { h, zone } from "./core.js";
+import { employeeCell, h, zone } from "./core.js";
 
 /** Whole minutes in hours and minutes: "0", "25 min", "3 h 02 min". */
 export function duration(total) {
@@ -31,19 +31,12 @@ function anomalies(list) {
   return h("ul", { class: "anomalies" }, list.map((name) => h("li", { class: "anomaly" }, name.replaceAll("_", " "))));
 }
 
-/** The employee's name as the directory has it, linked to their page, and their ID under it. */
-function employee(row) {
-  return h("span", { class: "employee" },
-    h("a", { href: `#/employees/${encodeURIComponent(row.userId)}` }, row.name || row.userId),
-    h("span", { class: "muted small" }, row.name ? row.userId : "not in the directory"));
-}
-
 /** A work-day table's columns: the date for a timesheet, the employee for a day's report, the zone when a
  * row's is not the company's; `only`, when given, names the columns to keep (a shorter summary). */
 export function workDayColumns(rows, { date = false, user = false, only = null } = {}) {
   const list = [];
   if (date) list.push({ label: "Date", cell: (row) => row.date });
-  if (user) list.push({ label: "Employee", cell: employee });
+  if (user) list.push({ label: "Employee", cell: (row) => employeeCell(row.userId, row.name) });
   list.push(
     { label: "First in", cell: (row) => localTime(row.firstIn, row.date) },
     { label: "Last out", cell: (row) => localTime(row.lastOut, row.date) },

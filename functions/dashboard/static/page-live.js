@@ -5,7 +5,9 @@
 // /presence for who is in, the directory and the devices for names); from then on only the feed changes
 // what it shows. The feed is best effort: after it reconnects, all of it is read again, since the feed
 // missed what happened meanwhile.
-import { api, badge, DELIVERY_STATE, employeeCell, feed, formatClock, h, showError, tableRow, today, useStyles, zone } from "./core.js";
+import {
+  api, badge, DELIVERY_STATE, directoryNames, employeeCell, feed, formatClock, h, showError, tableRow, today, useStyles, zone,
+} from "./core.js";
 
 const MAX_ROWS = 200;
 const LATEST_ROWS = 50; // today's punches listed on open, before any arrives
@@ -122,11 +124,9 @@ export function render(view) {
   };
 
   async function start() {
-    const [directory, devices] = await Promise.allSettled([api("/employees"), api("/devices")]);
+    const [directory, devices] = await Promise.allSettled([directoryNames(), api("/devices")]);
     if (closed) return;
-    if (directory.status === "fulfilled") {
-      for (const employee of directory.value.employees) names.set(employee.userId, employee.name);
-    }
+    for (const [userId, name] of directory.value ?? []) names.set(userId, name);
     if (devices.status === "fulfilled") {
       for (const device of devices.value.devices) {
         deviceNames.set(device.deviceId, device.name);
@@ -406,15 +406,11 @@ export function render(view) {
     refreshTimer = setTimeout(async () => {
       if (closed) return;
       lastRefresh = Date.now();
-      try {
-        const list = await api("/employees");
-        for (const employee of list.employees) names.set(employee.userId, employee.name);
-        refreshNames();
-      } catch {
-        // Names are a nicety: the IDs stay shown.
-      } finally {
-        refreshTimer = null;
-      }
+      const found = await directoryNames(); // null when unreadable: the IDs stay shown
+      refreshTimer = null;
+      if (!found || closed) return;
+      for (const [userId, name] of found) names.set(userId, name);
+      refreshNames();
     }, wait);
   }
 

@@ -89,12 +89,12 @@ def test_device_states_live_updates_and_queueing_a_command(page, stack: RunningS
     punches = page.get_by_role("table", name=f"Recent punches of {waiting}")
     expect(punches.get_by_role("link", name=user)).to_be_visible()
     expect(punches.get_by_role("row").filter(has_text=user)).to_contain_text("not in the directory")
-    # and one of the directory's employee by name, the ID under it
+    # and its delivery follows live, in the words the Live and Deliveries pages use (the API says synced)
+    expect(punches.get_by_text("delivered", exact=True)).to_be_visible()
+    # and a punch of an employee in the directory shows their name, the ID under it
     call(stack, "POST", "/punches", {"deviceId": waiting, "userId": named, "timestamp": now, "type": "in"})
     expect(punches.get_by_role("link", name="Nadia Named")).to_be_visible()
     expect(punches.get_by_role("row").filter(has_text="Nadia Named")).to_contain_text(named)
-    # and its delivery follows live, in the words the Live and Deliveries pages use (the API says synced)
-    expect(punches.get_by_text("delivered", exact=True)).to_be_visible()
 
     # When the admin queues a clock sync, then it is in the command history, pending
     page.get_by_label("Command", exact=True).select_option(label="Sync the clock to the current time")

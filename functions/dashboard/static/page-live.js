@@ -6,7 +6,8 @@
 // what it shows. The feed is best effort: after it reconnects, all of it is read again, since the feed
 // missed what happened meanwhile.
 import {
-  api, badge, DELIVERY_STATE, directoryNames, employeeCell, feed, formatClock, h, showError, tableRow, today, useStyles, zone,
+  api, badge, DELIVERY_STATE, directoryNames, employeeCell, feed, formatClock, h, nameIn, showError, tableRow, today, useStyles,
+  zone,
 } from "./core.js";
 
 const MAX_ROWS = 200;
@@ -60,7 +61,7 @@ export function render(view) {
   const latestNote = h("div", {});
   const columns = [
     { label: "Time", cell: timeCell },
-    { label: "Employee", cell: ({ punch }) => employeeCell(punch.userId, names.get(punch.userId) ?? null) },
+    { label: "Employee", cell: ({ punch }) => employeeCell(punch.userId, nameIn(names, punch.userId)) },
     { label: "Device", cell: deviceCell },
     { label: "Type", cell: (record) => badge(record.punch.type) },
     { label: "Status", cell: statusCell },

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Depends, Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -36,7 +36,13 @@ from attendance.domain.employees import Employee
 from attendance.domain.keys import ApiKey, Scope
 from attendance.domain.punch import Identifier
 from attendance.domain.timesheet import Schedule
-from attendance.employees.models import EmployeeList, EmployeeUpdate, EmployeeView, PresenceReport
+from attendance.employees.models import (
+    EmployeeList,
+    EmployeeNames,
+    EmployeeUpdate,
+    EmployeeView,
+    PresenceReport,
+)
 from attendance.employees.service import EmployeeService
 from attendance.settings import EmployeesSettings
 from attendance.tracing import create_tracer
@@ -68,6 +74,17 @@ def _keys() -> ApiKeyStore:
 Reader = Annotated[ApiKey, Depends(require_key(_keys, Scope.READ, Scope.ADMIN))]
 Admin = Annotated[ApiKey, Depends(require_key(_keys, Scope.ADMIN))]
 UserId = Annotated[Identifier, Path(alias="userId", description="The ID the clocks know the employee by")]
+NAMES_PER_REQUEST = 100  # one BatchGetItem
+UserIds = Annotated[
+    list[Identifier],
+    Query(
+        alias="userId",
+        min_length=1,
+        max_length=NAMES_PER_REQUEST,
+        description=f"The IDs whose names to read: the parameter repeated, or the IDs joined by commas; "
+        f"1 to {NAMES_PER_REQUEST}",
+    ),
+]
 _READ_ERRORS = {
     400: "The request does not match this contract; `details` names the field",
     **AUTH_ERRORS,
@@ -89,6 +106,22 @@ _READ_ERRORS = {
 def list_employees(caller: Reader) -> Response[EmployeeList]:
     employees = dependencies()[1].directory()
     return json_reply(HTTPStatus.OK, EmployeeList(count=len(employees), employees=employees))
+
+
+@app.get(
+    "/employee-names",
+    summary="The names of the given employees, read by ID: what a page listing punches needs",
+    tags=["employees"],
+    responses={
+        200: model_response(EmployeeNames, "The names of those in the directory, and the IDs it lacks"),
+        **error_responses(
+            {**_READ_ERRORS, 400: f"No userId, more than {NAMES_PER_REQUEST}, or one malformed"}
+        ),
+    },
+    security=API_KEY_SECURITY,
+)
+def employee_names(user_ids: UserIds, caller: Reader) -> Response[EmployeeNames]:
+    return json_reply(HTTPStatus.OK, dependencies()[1].names(user_ids))
 
 
 @app.get(

@@ -123,6 +123,23 @@ class EmployeeList(_Camel):
     employees: list[EmployeeView]
 
 
+class EmployeeNames(_Camel):
+    """GET /employee-names: the directory's names of the IDs asked for, and the IDs it does not have."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"names": {"EMP001": "Anna Berg", "EMP002": "Ben Okafor"}, "notInDirectory": ["9"]}]
+        }
+    )
+
+    names: dict[str, str] = Field(
+        description="userId -> name, for each ID asked for that is in the directory"
+    )
+    not_in_directory: list[str] = Field(
+        description="The IDs asked for that the directory does not have, sorted"
+    )
+
+
 class PresentEmployee(_Camel):
     user_id: str
     name: str | None = Field(description="null: the userId punches but is not in the directory")

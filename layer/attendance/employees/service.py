@@ -21,6 +21,7 @@ from attendance.domain.presence import Presence, PresenceStatus, presence_now
 from attendance.domain.punch import Punch
 from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID, Schedule, ScheduleLookup
 from attendance.employees.models import (
+    EmployeeNames,
     EmployeeView,
     LastPunch,
     PresenceCounts,
@@ -73,6 +74,12 @@ class EmployeeService:
             return None
         [view] = self._views([employee], self._todays_punches(user_id))
         return view
+
+    def names(self, user_ids: Iterable[str]) -> EmployeeNames:
+        """The directory's names of these IDs, read by key (never the whole directory)."""
+        asked = set(user_ids)
+        names = self._employees.names_of(asked)
+        return EmployeeNames(names=names, not_in_directory=sorted(asked - set(names)))
 
     def save(
         self, employee: Employee, schedule: Schedule | None, changed_by: str

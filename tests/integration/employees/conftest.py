@@ -64,14 +64,19 @@ def employees_env(use_function_env, company_zone) -> dict[str, str]:
 @pytest.fixture
 def call(employees_env) -> Callable[..., Reply]:
     def send(
-        method: str, path: str, body: Any = None, key: str | None = READ_KEY, raw: str | None = None
+        method: str,
+        path: str,
+        body: Any = None,
+        key: str | None = READ_KEY,
+        raw: str | None = None,
+        query: dict[str, str] | None = None,
     ) -> Reply:
         headers = {"content-type": "application/json"} if body is not None or raw is not None else {}
         if key:
             headers["authorization"] = f"Bearer {key}"
         text = raw if raw is not None else (json.dumps(body) if body is not None else None)
         response = employees_app.lambda_handler(
-            http_api_event(method, path, text, headers), LambdaContext("employees")
+            http_api_event(method, path, text, headers, query), LambdaContext("employees")
         )
         return Reply(response["statusCode"], json.loads(response["body"]), response.get("headers", {}))
 

@@ -11,6 +11,7 @@ from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID, Schedule
 from functions.employees import app as employees_app
 from local_stack.events import LambdaContext, http_api_event
 from tests.integration.employees.conftest import ADMIN_KEY, INGEST_KEY, READ_KEY
+from tests.integration.permissions import calls_made, refused
 
 ROUTES = [
     ("GET", "/employees", None),
@@ -253,3 +254,54 @@ def test_presence_reads_punches_by_the_date_index_never_by_scan(call, a_morning,
     ]
     assert punches
     assert {(name, params.get("IndexName")) for name, params in punches} == {("Query", "byLocalDate")}
+
+
+def test_names_are_read_by_id_for_the_ids_asked(call, directory, template, stack):
+    # Given a directory of three
+    for user_id, name in [("EMP-N1", "Nora Lind"), ("EMP-N2", "Omar Haddad"), ("EMP-N3", "Pia Sousa")]:
+        assert call("PUT", f"/employees/{user_id}", {"name": name}, key=ADMIN_KEY).status == 201
+    # When a page asks for the names of two of them and of an ID the directory lacks
+    with calls_made() as calls:
+        employees_app.dependencies.cache_clear()  # clients made while recording
+        reply = call("GET", "/employee-names", query={"userId": "EMP-N3,EMP-N1,GHOST"})
+    # Then it gets those two names and the unknown ID, and nothing else
+    assert reply.status == 200
+    assert reply.body == {
+        "names": {"EMP-N1": "Nora Lind", "EMP-N3": "Pia Sousa"},
+        "notInDirectory": ["GHOST"],
+    }
+    # And the names were read by key, never by reading the directory or the punches, as the role allows
+    operations = [
+        (operation, params.get("TableName") or next(iter(params.get("RequestItems", {})), None))
+        for _, operation, params in calls
+        if operation != "GetItem"
+    ]  # GetItem: the API key
+    assert operations == [("BatchGetItem", stack.refs["EmployeesTable"])]
+    assert refused(template, "EmployeesFunction", stack, calls) == []
+
+
+def test_a_hundred_names_in_one_request_and_not_one_more(call):
+    hundred = ",".join(f"EMP-{n}" for n in range(100))
+    assert call("GET", "/employee-names", query={"userId": hundred}).body["notInDirectory"][:2] == [
+        "EMP-0",
+        "EMP-1",
+    ]
+    reply = call("GET", "/employee-names", query={"userId": hundred + ",EMP-100"})
+    assert (reply.status, reply.body["error"]) == (400, "invalid_request")
+    assert "userId" in reply.body["message"]
+
+
+@pytest.mark.parametrize(
+    ("query", "named"),
+    [({}, "userId"), ({"userId": "EMP 1"}, "userId"), ({"userId": "EMP-1,,EMP-2"}, "userId")],
+)
+def test_names_without_good_ids_are_a_400_naming_the_parameter(call, query, named):
+    reply = call("GET", "/employee-names", query=query)
+    assert reply.status == 400
+    assert named in reply.body["message"]
+
+
+def test_names_need_a_read_key(call):
+    assert call("GET", "/employee-names", key=None, query={"userId": "EMP-1"}).status == 401
+    refused_reply = call("GET", "/employee-names", key=INGEST_KEY, query={"userId": "EMP-1"})
+    assert (refused_reply.status, refused_reply.body["error"]) == (403, "forbidden")

@@ -95,6 +95,14 @@ def test_device_states_live_updates_and_queueing_a_command(page, stack: RunningS
     call(stack, "POST", "/punches", {"deviceId": waiting, "userId": named, "timestamp": now, "type": "in"})
     expect(punches.get_by_role("link", name="Nadia Named")).to_be_visible()
     expect(punches.get_by_role("row").filter(has_text="Nadia Named")).to_contain_text(named)
+    # and once the first one is added to the directory, their next punch names them, without a reload
+    call(stack, "PUT", f"/employees/{user}", {"name": "Una Unlisted"})
+    earlier = (
+        (datetime.now(UTC) - timedelta(minutes=5)).replace(microsecond=0).isoformat()
+    )  # not a near duplicate
+    call(stack, "POST", "/punches", {"deviceId": waiting, "userId": user, "timestamp": earlier, "type": "in"})
+    expect(punches.get_by_role("link", name="Una Unlisted")).to_have_count(2)
+    expect(punches.get_by_text("not in the directory")).to_have_count(0)
 
     # When the admin queues a clock sync, then it is in the command history, pending
     page.get_by_label("Command", exact=True).select_option(label="Sync the clock to the current time")

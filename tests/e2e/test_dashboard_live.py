@@ -152,3 +152,23 @@ def test_a_punch_the_feed_brings_while_the_list_is_read_keeps_what_the_list_know
     expect(row).to_contain_text("arrived ")
     expect(row.get_by_text("delivered", exact=True)).to_be_visible()
     expect(page.locator(f'tr[data-key="{log_id}"]')).to_have_count(1)
+
+
+def test_names_are_read_for_the_punches_shown_never_the_whole_directory(page, stack: RunningStack) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    user, device, name = f"LATER-{suffix}", f"LIVEDEV-{suffix}", f"Lars Later {suffix}"
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+    # Given the Live page open, and an employee added to the directory after it opened
+    open_live(page, stack)
+    assert send(stack, "PUT", f"/employees/{user}", {"name": name}).status_code == 201
+    # When they punch
+    log_id = stack.post_punch(device, user)
+    # Then their row names them at once (the page asks the directory for that ID alone)
+    row = page.locator(f'tr[data-key="{log_id}"]')
+    expect(row.get_by_role("link", name=name)).to_be_visible(timeout=5_000)
+    expect(row).to_contain_text(user)
+    names_read = [url for url in asked if "/employee-names?" in url]
+    assert any(user in url for url in names_read), names_read
+    # and the page never read the whole directory
+    assert not [url for url in asked if re.search(r"/employees(\?|$)", url)], asked

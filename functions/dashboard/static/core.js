@@ -297,27 +297,79 @@ export function useStyles(name) {
   }
 }
 
-/** The employee directory's names (userId -> name), or null when it cannot be read: names are a nicety,
- * the IDs stay shown. */
-export async function directoryNames() {
-  try {
-    const { employees } = await api("/employees");
-    return new Map(employees.map((employee) => [employee.userId, employee.name]));
-  } catch {
-    return null;
+const NAMES_PER_REQUEST = 100; // GET /employee-names takes at most this many IDs
+const GATHER_MS = 50; // the IDs asked for within this long are read in one request
+
+/** The directory's names of the employees a page shows, read by ID as they appear on it (GET
+ * /employee-names; never the whole directory) and kept for the page's life. Names are a nicety: while
+ * the directory cannot be read, the IDs stay shown. */
+export class Names {
+  #known = new Map(); // userId -> name, or null: not in the directory when last asked
+  #wanted = new Set();
+  #asking = new Set();
+  #read = null; // the read the wanted IDs wait for
+
+  /** The name; null: not in the directory; undefined: not read (yet, or it could not be). */
+  of(userId) {
+    return this.#known.get(userId);
+  }
+
+  /** A name the page read elsewhere (null: not in the directory), from a reply that carries it. */
+  remember(userId, name) {
+    this.#known.set(userId, name ?? null);
+  }
+
+  /** Reads the names of these IDs not named yet, those asked for together within a moment in one read (an
+   * ID the directory lacked is asked again: it may have been added since); true once a name changed. */
+  learn(userIds) {
+    for (const userId of userIds) {
+      if (userId && this.#known.get(userId) == null && !this.#asking.has(userId)) this.#wanted.add(userId);
+    }
+    if (!this.#wanted.size) return Promise.resolve(false);
+    this.#read ??= new Promise((resolve) => setTimeout(resolve, GATHER_MS)).then(() => this.#readWanted());
+    return this.#read;
+  }
+
+  async #readWanted() {
+    const userIds = [...this.#wanted];
+    this.#wanted.clear();
+    this.#read = null;
+    userIds.forEach((userId) => this.#asking.add(userId));
+    let changed = false;
+    try {
+      for (let start = 0; start < userIds.length; start += NAMES_PER_REQUEST) {
+        const chunk = userIds.slice(start, start + NAMES_PER_REQUEST);
+        const { names } = await api("/employee-names", { query: { userId: chunk.join(",") } });
+        for (const userId of chunk) {
+          const name = names[userId] ?? null;
+          changed ||= name !== this.#known.get(userId);
+          this.#known.set(userId, name);
+        }
+      }
+    } catch {
+      // not readable now: the IDs not read stay shown alone, and are asked again with the next punch
+    } finally {
+      userIds.forEach((userId) => this.#asking.delete(userId));
+    }
+    return changed;
   }
 }
 
-/** A user's name in `names` (from directoryNames): null when the directory has none, undefined when the
- * directory is not known. */
-export function nameIn(names, userId) {
-  return names ? names.get(userId) ?? null : undefined;
+/** An employee as the pages show one: the name (or the ID) linked to their page, and under it the ID, or
+ * that the ID is not in the directory (`name` null); only the ID when its name is not known (undefined). */
+export function employeeCell(userId, name) {
+  const href = `#/employees/${encodeURIComponent(userId)}`;
+  if (name === undefined) return h("a", { class: "person", href, dataset: { employee: userId } }, userId);
+  return h("span", { class: "employee", dataset: { employee: userId } },
+    h("a", { class: "person", href }, name || userId),
+    h("span", { class: "muted small" }, name ? userId : "not in the directory"));
 }
 
-/** An employee as the pages show one: the name (or the ID) linked to their page, and under it the ID, or
- * that the ID is not in the directory; only the ID when the directory is not known (`name` undefined). */
-export function employeeCell(userId, name) {
-  const link = h("a", { class: "person", href: `#/employees/${encodeURIComponent(userId)}` }, name || userId);
-  if (name === undefined) return link;
-  return h("span", { class: "employee" }, link, h("span", { class: "muted small" }, name ? userId : "not in the directory"));
+/** Redraws the employee cells under `root` whose names `names` has learned since they were drawn. */
+export function showNames(root, names) {
+  for (const cell of root.querySelectorAll("[data-employee]")) {
+    const userId = cell.dataset.employee;
+    const name = names.of(userId);
+    if (name !== undefined) cell.replaceWith(employeeCell(userId, name));
+  }
 }

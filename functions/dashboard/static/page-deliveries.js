@@ -2,7 +2,7 @@
 // and, for admins, redrives (one or all, confirmed first) whose outcome shows live from the feed.
 // Route: #/deliveries.
 import {
-  DELIVERY_STATE, api, badge, confirmAction, directoryNames, employeeCell, feed, formatClock, formatInstant, h, loading, nameIn,
+  DELIVERY_STATE, Names, api, badge, confirmAction, employeeCell, feed, formatClock, formatInstant, h, loading, showNames,
   notify, session, showError, table, tableRow, useStyles,
 } from "./core.js";
 
@@ -62,10 +62,10 @@ export async function render(view) {
 
   // ---- the dead letters ----
 
-  let names = null; // the directory's, read with the list
+  const names = new Names(); // of the employees listed
   const columns = [
     { label: "Log ID", cell: (l) => h("code", { class: "log-id", title: l.logId }, shortId(l.logId)) },
-    { label: "Employee", cell: (l) => l.userId ? employeeCell(l.userId, nameIn(names, l.userId)) : "–" },
+    { label: "Employee", cell: (l) => l.userId ? employeeCell(l.userId, names.of(l.userId)) : "–" },
     { label: "Device", cell: (l) => l.deviceId ? h("a", { href: `#/devices/${encodeURIComponent(l.deviceId)}` }, l.deviceId) : "–" },
     { label: "Punch time", cell: (l) => formatInstant(l.punchTime) },
     { label: "Attempts", cell: (l) => (l.attemptsNode = h("span", {}, String(l.attempts))) },
@@ -95,9 +95,9 @@ export async function render(view) {
     loading(list, "the dead letters");
     redriveAll.disabled = true;
     try {
-      const [reply, directory] = await Promise.all([api("/deliveries/dead-letters"), directoryNames()]);
+      const reply = await api("/deliveries/dead-letters");
+      await names.learn(reply.deadLetters.map((letter) => letter.userId));
       if (!alive) return;
-      names = directory;
       letters.clear();
       for (const letter of reply.deadLetters) {
         letters.set(letter.logId, { ...letter, state: letter.syncStatus ? DELIVERY_STATE[letter.syncStatus] : "not_stored" });
@@ -134,12 +134,13 @@ export async function render(view) {
     const caption = list.querySelector("caption");
     if (caption) caption.textContent = `Dead-lettered punches (${letters.size})`;
     updateRedriveAll();
+    names.learn([letter.userId]).then((changed) => { if (changed && alive) showNames(list, names); });
   }
 
   // ---- redrives ----
 
   async function redriveOne(letter) {
-    const name = letter.userId && nameIn(names, letter.userId);
+    const name = letter.userId && names.of(letter.userId);
     const person = name ? `${name} (${letter.userId})` : letter.userId;
     const who = letter.userId ? `the punch of ${person} at ${formatInstant(letter.punchTime)}` : `punch ${letter.logId}`;
     const cause = letter.lastError ? ` The CRM's last answer was: ${letter.lastError}. Unless its cause is fixed (in the CRM, or the punch's data), it is refused again.` : "";

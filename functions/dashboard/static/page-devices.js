@@ -2,8 +2,8 @@
 // recent punches (live), its command history and, for admins, a form to queue a command.
 // Routes: #/devices, #/devices/<deviceId>.
 import {
-  ApiFailure, api, badge, confirmAction, deliveryBadge, directoryNames, employeeCell, feed, formatInstant, formatWallClock, h, loading,
-  nameIn, notify, session, showError, table, tableRow, today, useStyles, zone,
+  ApiFailure, Names, api, badge, confirmAction, deliveryBadge, employeeCell, feed, formatInstant, formatWallClock, h, loading,
+  notify, session, showError, showNames, table, tableRow, today, useStyles, zone,
 } from "./core.js";
 
 const PUNCH_LIMIT = 50;
@@ -157,11 +157,11 @@ function facts(device) {
   return h("dl", { class: "facts" }, rows.map(([term, value]) => h("div", {}, h("dt", {}, term), h("dd", {}, value))));
 }
 
-/** The recent punches' columns; `names` from directoryNames (null: IDs alone). */
+/** The recent punches' columns; `names` a Names of the employees listed. */
 const punchColumns = (names) => [
   { label: "Time", cell: (p) => formatInstant(p.punchTime) },
   { label: "Device time", cell: (p) => formatWallClock(p.localTime) },
-  { label: "Employee", cell: (p) => employeeCell(p.userId, nameIn(names, p.userId)) },
+  { label: "Employee", cell: (p) => employeeCell(p.userId, names.of(p.userId)) },
   { label: "Type", cell: (p) => p.type.replaceAll("_", " ") },
   { label: "Source", cell: (p) => p.source },
   { label: "Delivery", cell: (p) => deliveryBadge(p.syncStatus) },
@@ -215,7 +215,7 @@ async function renderDevice(view, deviceId) {
 
   // recent punches, then live from the feed
   let rows = [];
-  let names = null; // the directory's, read with the punches
+  const names = new Names(); // of the employees listed
   function drawPunches(freshId) {
     punches.replaceChildren(table({
       caption: `Recent punches of ${deviceId}`,
@@ -250,11 +250,13 @@ async function renderDevice(view, deviceId) {
         announce.textContent = `New punch: ${punch.userId}, ${punch.type.replaceAll("_", " ")}, ${formatInstant(punch.punchTime)}.`;
       }
       drawPunches(punch.logId);
+      names.learn([punch.userId]).then((changed) => { if (changed && !gone) showNames(punches, names); });
     }
   });
-  Promise.all([api(`${devicePath(deviceId)}/punches`, { query: { limit: PUNCH_LIMIT } }), directoryNames()])
-    .then(([reply, directory]) => {
-      names = directory;
+  api(`${devicePath(deviceId)}/punches`, { query: { limit: PUNCH_LIMIT } })
+    .then(async (reply) => {
+      await names.learn(reply.punches.map((p) => p.userId));
+      if (gone) return;
       const live = new Set(rows.map((p) => p.logId));
       rows = [...rows, ...reply.punches.filter((p) => !live.has(p.logId))].slice(0, PUNCH_LIMIT);
       drawPunches();

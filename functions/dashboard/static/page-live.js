@@ -2,18 +2,17 @@
 // updating in place, today's counts, who is in now, and device state changes.
 //
 // On open it reads the state of record (today's latest punches, today's daily report for the counts,
-// /presence for who is in, the directory and the devices for names); from then on only the feed changes
+// /presence for who is in, the devices and the listed employees' names); from then on only the feed changes
 // what it shows. The feed is best effort: after it reconnects, all of it is read again, since the feed
 // missed what happened meanwhile.
 import {
-  api, badge, DELIVERY_STATE, directoryNames, employeeCell, feed, formatClock, h, nameIn, showError, tableRow, today, useStyles,
+  Names, api, badge, DELIVERY_STATE, employeeCell, feed, formatClock, h, showError, tableRow, today, useStyles,
   zone,
 } from "./core.js";
 
 const MAX_ROWS = 200;
 const LATEST_ROWS = 50; // today's punches listed on open, before any arrives
 const MAX_DEVICE_NEWS = 8;
-const DIRECTORY_REFRESH_MS = 30_000; // at most this often, and only when a punch names someone unknown
 
 // Status of a punch's delivery, and which update may replace which (events can come twice or late).
 const RANK = { pending: 0, failed: 1, dead_lettered: 2, abandoned: 2, delivered: 3 };
@@ -27,7 +26,7 @@ const dayFormat = new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "nume
 export function render(view) {
   useStyles("page-live.css");
 
-  const names = new Map(); // userId -> name
+  const names = new Names(); // of the employees shown
   const deviceNames = new Map(); // deviceId -> name
   const deviceStates = new Map(); // deviceId -> state, for the summary line
   const present = new Map(); // userId -> {status, since (ISO), deviceId}
@@ -37,8 +36,6 @@ export function render(view) {
   let punchesToday = null; // null until the report is read
   let baseline = null; // what the counts start from: {day, presence, report}; null while being read
   const pending = []; // punch events that came while the state of record was being read
-  let refreshTimer = null;
-  let lastRefresh = Date.now();
   let devicesLoaded = false;
 
   // ---- the page's parts ----
@@ -61,7 +58,7 @@ export function render(view) {
   const latestNote = h("div", {});
   const columns = [
     { label: "Time", cell: timeCell },
-    { label: "Employee", cell: ({ punch }) => employeeCell(punch.userId, nameIn(names, punch.userId)) },
+    { label: "Employee", cell: ({ punch }) => employeeCell(punch.userId, names.of(punch.userId)) },
     { label: "Device", cell: deviceCell },
     { label: "Type", cell: (record) => badge(record.punch.type) },
     { label: "Status", cell: statusCell },
@@ -121,24 +118,23 @@ export function render(view) {
     closed = true;
     stopListening();
     watcher.disconnect();
-    clearTimeout(refreshTimer);
   };
 
   async function start() {
-    const [directory, devices] = await Promise.allSettled([directoryNames(), api("/devices")]);
-    if (closed) return;
-    for (const [userId, name] of directory.value ?? []) names.set(userId, name);
-    if (devices.status === "fulfilled") {
-      for (const device of devices.value.devices) {
+    try {
+      const { devices } = await api("/devices");
+      if (closed) return;
+      for (const device of devices) {
         deviceNames.set(device.deviceId, device.name);
         deviceStates.set(device.deviceId, device.state);
       }
       devicesLoaded = true;
       showDeviceSummary();
-    } else {
-      showError(deviceSummary, devices.reason);
+    } catch (error) {
+      if (closed) return;
+      showError(deviceSummary, error);
     }
-    refreshNames();
+    refreshNames(); // the rows of punches the feed brought meanwhile, with their devices' names
     await Promise.all([readState(), readLatest()]);
   }
 
@@ -154,6 +150,7 @@ export function render(view) {
       empty.textContent = "Today's earlier punches could not be read; new ones appear here as they arrive.";
       return;
     }
+    await names.learn(reply.punches.map((punch) => punch.userId));
     if (closed) return;
     latestNote.replaceChildren();
     // Each in its place by punch time; punches the feed brought meanwhile stay where they are, with
@@ -200,7 +197,7 @@ export function render(view) {
     if (presence.status === "fulfilled") {
       for (const group of [presence.value.in, presence.value.onBreak]) {
         for (const person of group) {
-          if (person.name && !names.has(person.userId)) names.set(person.userId, person.name);
+          names.remember(person.userId, person.name);
           present.set(person.userId, {
             status: PRESENCE_AFTER[person.lastPunch.type] || "in",
             since: person.lastPunch.time,
@@ -253,7 +250,7 @@ export function render(view) {
     else pending.push(punch);
     const who = nameOf(punch.userId);
     announcer.textContent = `New punch: ${who}, ${punch.type.replaceAll("_", " ")}, at ${punch.deviceId}.`;
-    if (!names.has(punch.userId)) refreshDirectorySoon();
+    learnNames([punch.userId]);
   }
 
   function update(punch, status, message, detail) {
@@ -379,7 +376,7 @@ export function render(view) {
       return;
     }
     peopleList.replaceChildren(...people.map((person) => {
-      const name = names.get(person.userId);
+      const name = names.of(person.userId);
       return h("li", { dataset: { user: person.userId } },
         h("span", { class: "person" }, name || person.userId),
         name ? h("span", { class: "muted small" }, ` ${person.userId}`) : null,
@@ -393,26 +390,16 @@ export function render(view) {
   // ---- names of people the page had not heard of ----
 
   function nameOf(userId) {
-    return names.get(userId) || userId;
+    return names.of(userId) || userId;
+  }
+
+  function learnNames(userIds) {
+    names.learn(userIds).then((changed) => { if (changed && !closed) refreshNames(); });
   }
 
   function refreshNames() {
     for (const record of rows.values()) redraw(record);
     if (baseline?.presence) drawPeople();
-  }
-
-  function refreshDirectorySoon() {
-    if (refreshTimer) return;
-    const wait = Math.max(1000, lastRefresh + DIRECTORY_REFRESH_MS - Date.now());
-    refreshTimer = setTimeout(async () => {
-      if (closed) return;
-      lastRefresh = Date.now();
-      const found = await directoryNames(); // null when unreadable: the IDs stay shown
-      refreshTimer = null;
-      if (!found || closed) return;
-      for (const [userId, name] of found) names.set(userId, name);
-      refreshNames();
-    }, wait);
   }
 
   // ---- devices ----

@@ -105,7 +105,7 @@ def test_a_timesheet_for_a_range_and_the_apis_limit_told_plainly(page, stack: Ru
     sheet.get_by_role("button", name="Show timesheet").click()
     # Then one work day is in the table, said to be the employee's by name
     expect(sheet).to_contain_text(f"1 work day for Tomas Sheet ({user}), {first} to {day}.")
-    table = sheet.get_by_role("table", name=f"Timesheet for {user}, {first} to {day}")
+    table = sheet.get_by_role("table", name=f"Timesheet for Tomas Sheet ({user}), {first} to {day}")
     expect(table.locator("tbody tr")).to_have_count(1)
     expect(table.locator('td[data-label="Date"]')).to_have_text(day)
     # And a range over 31 days gets the API's own reason, where the table was

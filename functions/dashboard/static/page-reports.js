@@ -128,7 +128,7 @@ function timesheetPanel(urls) {
         `${count(sheet.rows.length, "work day")} for ${who}, ${range}.${totals(sheet.rows)}`,
         download(urls, "/reports/timesheet", query, `timesheet-${safe(query.userId)}-${query.from}-${query.to}.csv`),
         table({
-          caption: `Timesheet for ${query.userId}, ${range}`,
+          caption: `Timesheet for ${who}, ${range}`,
           columns: workDayColumns(sheet.rows, { date: true }),
           rows: sheet.rows,
           key: (row) => row.date,

@@ -86,6 +86,24 @@ def evening(day: datetime) -> list[dict[str, str]]:
     return [punch(user, day, f"17:{10 + 7 * n}:00", "out") for n, user in enumerate(EMPLOYEES)]
 
 
+def arriving_now(now: datetime) -> list[dict[str, str]]:
+    """Today's first arrivals, over the last few minutes (with the clocks' offset): what the dashboard's
+    Live page lists and counts as in now. The CRM takes them all."""
+    return [
+        {
+            "deviceId": device,
+            "userId": user,
+            "timestamp": (now - timedelta(minutes=minutes)).isoformat(),
+            "type": "in",
+        }
+        for user, minutes, device in [
+            ("EMP001", 6, "DEV-FRONT"),
+            ("EMP003", 4, "DEV-SIDE"),
+            ("EMP002", 2, "DEV-FRONT"),
+        ]
+    ]
+
+
 class Demo:
     def __init__(self, config: LocalConfig) -> None:
         self.config = config
@@ -114,6 +132,8 @@ class Demo:
         step("The CRM is back. Evening check-outs, one at a time")
         for item in evening(day):
             self.send_one(item)
+        step("Today: the first arrivals of the morning, minutes ago")
+        self.send_batch(arriving_now(datetime.now().astimezone().replace(microsecond=0)))
         step("Waiting for every punch to be delivered or dead-lettered")
         self.settle()
         self.report()
@@ -234,7 +254,8 @@ class Demo:
 
 
 def describe(item: dict[str, str]) -> str:
-    return f"{item.get('userId')} {item.get('type')} {item.get('timestamp', '')[-8:]} @{item.get('deviceId')}"
+    clock = item.get("timestamp", "")[11:19] or item.get("timestamp", "")  # HH:MM:SS, or what was sent
+    return f"{item.get('userId')} {item.get('type')} {clock} @{item.get('deviceId')}"
 
 
 def print_path(record: dict[str, Any]) -> None:
@@ -291,7 +312,8 @@ def main() -> int:
         print("`attendance dlq redrive --all` delivers the dead-lettered ones now.")
         dashboard = config.api_url
         print(f"In the dashboard ({dashboard}/, API key {config.api_key}):")
-        print(f"  the day's report   {dashboard}/#/reports/daily/{demo.day:%Y-%m-%d}")
+        print(f"  today, live        {dashboard}/#/live")
+        print(f"  yesterday's report {dashboard}/#/reports/daily/{demo.day:%Y-%m-%d}")
         print(f"  the dead letters   {dashboard}/#/deliveries")
     return 0
 

@@ -2,6 +2,12 @@
 
 SQS has no "peek": listing receives every message with a short visibility timeout and then makes them
 visible again. StartMessageMoveTask redrives a whole queue only, so chosen messages are redriven here.
+
+Every receive long-polls: a short poll (no wait) asks only a sample of SQS's servers and may answer empty
+while the queue holds messages, which would list, redrive or purge only some of them and call it all. A
+long poll asks every server and answers as soon as it has messages. Reading stops once it has as many as
+the queue counted (its approximate count, exact when the queue is quiet), so a long poll waits only when
+messages are missing: held by another reader's look at the queue, which lets them go at once.
 """
 
 from collections.abc import Callable, Iterable
@@ -15,6 +21,7 @@ from attendance.data.queue import PunchQueue, log_id_in
 from attendance.domain.punch import SyncStatus
 
 PEEK_SECONDS = 30
+LONG_POLL_SECONDS = 1  # the shortest long poll
 _DEPTH = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
 
 
@@ -83,21 +90,25 @@ class DeadLetterQueue:
         return done
 
     def _receive_all(self) -> list[DeadLetter]:
+        """The queue's messages: as many as it counted before the first receive (those another reader is
+        looking at come back within a long poll), or fewer if a long poll finds no more."""
+        expected = self.depth()
         seen: dict[str, DeadLetter] = {}
         with unavailable_on_aws_errors("reading the dead-letter queue"):
-            while True:
+            while len(seen) < expected:
                 reply = self._sqs.receive_message(
                     QueueUrl=self._dlq_url,
                     MaxNumberOfMessages=10,
                     VisibilityTimeout=PEEK_SECONDS,
-                    WaitTimeSeconds=0,
+                    WaitTimeSeconds=LONG_POLL_SECONDS,
                     AttributeNames=["SentTimestamp"],
                 )
                 messages = reply.get("Messages", [])
                 if not messages:
-                    return list(seen.values())
+                    break
                 for message in messages:
                     seen[message["MessageId"]] = _letter(message)
+        return list(seen.values())
 
     def _release(self, letters: Iterable[DeadLetter]) -> None:
         with unavailable_on_aws_errors("releasing dead-letter messages"):

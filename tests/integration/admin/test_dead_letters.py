@@ -1,6 +1,8 @@
 """The DLQ operations against moto's queues, including a stale message for a punch delivered meanwhile."""
 
 import json
+import threading
+import time
 from datetime import UTC, datetime
 
 import boto3
@@ -10,6 +12,7 @@ from attendance.data.dead_letters import DeadLetterQueue
 from attendance.data.punches import PunchStore, StatusChange
 from attendance.data.queue import message_body
 from attendance.domain.punch import SyncStatus
+from tests.integration.sqs_polling import false_empty_short_polls
 from tests.punches import store_punch, utc_punch
 
 
@@ -91,3 +94,48 @@ def test_an_admin_status_change_is_kept_in_the_history_and_never_touches_a_deliv
     }
     assert store.get(delivered).status is SyncStatus.SYNCED
     assert store.get("no-such-punch") is None
+
+
+def test_a_purge_takes_every_letter_when_short_polls_come_back_empty(setup, stack):
+    # Given two dead letters, and SQS answering short polls as AWS may: empty, though the queue holds them
+    store, _, dead = setup
+    failed = {dead("P1", SyncStatus.FAILED), dead("P2", SyncStatus.FAILED)}
+    with false_empty_short_polls():
+        dlq = DeadLetterQueue(
+            boto3.client("sqs"),
+            boto3.client("dynamodb"),
+            stack.refs["PunchDeadLetterQueue"],
+            stack.refs["PunchQueue"],
+            stack.refs["PunchesTable"],
+        )
+        # When an admin purges the queue
+        purged = dlq.purge()
+    # Then both were taken and marked abandoned, and the queue is empty
+    assert set(purged) == failed
+    assert {store.get(log_id).status for log_id in failed} == {SyncStatus.ABANDONED}
+    assert setup[1].peek() == []
+
+
+def test_a_list_made_while_another_reader_looks_at_the_queue_misses_nothing(setup, stack):
+    # Given two dead letters that another reader (a second admin's list) has just received to look at
+    _, dlq, dead = setup
+    letters = {dead("L1", SyncStatus.FAILED), dead("L2", SyncStatus.FAILED)}
+    sqs = boto3.client("sqs")
+    url = stack.refs["PunchDeadLetterQueue"]
+    held = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30)["Messages"]
+    assert len(held) == 2
+
+    def let_go() -> None:  # as a look does once it has read them
+        time.sleep(0.3)
+        for message in held:
+            sqs.change_message_visibility(
+                QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+            )
+
+    # When an admin lists the queue meanwhile
+    other = threading.Thread(target=let_go)
+    other.start()
+    listed = dlq.peek()
+    other.join()
+    # Then both letters are listed, not an empty queue
+    assert {letter.log_id for letter in listed} == letters

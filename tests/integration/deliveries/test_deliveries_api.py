@@ -2,7 +2,9 @@
 
 import pytest
 
+from functions.deliveries import app as deliveries_app
 from tests.integration.deliveries.conftest import INGEST_KEY, READ_KEY
+from tests.integration.sqs_polling import false_empty_short_polls
 
 REDRIVE = "/deliveries/dead-letters/redrive"
 
@@ -141,3 +143,21 @@ def test_other_methods_are_refused_with_allow(api):
     reply = api("DELETE", "/deliveries/dead-letters")
     assert (reply.status, reply.body["error"]) == (405, "method_not_allowed")
     assert api("GET", REDRIVE).status == 405
+
+
+def test_the_list_and_redrive_all_miss_no_letter_when_short_polls_come_back_empty(
+    api, dead_letter, punch_queue
+):
+    # Given three dead letters, and SQS answering short polls as AWS may: empty, though the queue holds them
+    log_ids = {dead_letter(f"EMP-POLL-{n}") for n in range(3)}
+    with false_empty_short_polls() as waits:
+        deliveries_app.dependencies.cache_clear()  # clients made now, as SQS answers now
+        # When an admin lists the dead letters, then redrives them all
+        listed = api("GET", "/deliveries/dead-letters")
+        redriven = api("POST", REDRIVE, body={"all": True})
+    # Then every one was listed and every one redriven: the queue was read with long polls
+    assert {letter["logId"] for letter in listed.body["deadLetters"]} == log_ids
+    assert set(redriven.body["redriven"]) == log_ids
+    assert set(punch_queue()) == log_ids
+    assert waits
+    assert 0 not in waits

@@ -27,10 +27,13 @@ _DEPTH = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"
 
 @dataclass(frozen=True)
 class DeadLetter:
+    """A punch's messages in the DLQ: one, or more when it was dead-lettered again before an admin acted
+    (an SQS duplicate, a message the queue gave back that the CRM refused again). Listed, redriven and
+    purged as one."""
+
     log_id: str
-    message_id: str
-    receipt_handle: str
-    sent_at: datetime  # when the message was first sent (a DLQ keeps the original time)
+    receipt_handles: tuple[str, ...]
+    sent_at: datetime  # when its first message was sent (a DLQ keeps a message's original time)
 
 
 class DeadLetterQueue:
@@ -93,7 +96,7 @@ class DeadLetterQueue:
         """The queue's messages: as many as it counted before the first receive (those another reader is
         looking at come back within a long poll), or fewer if a long poll finds no more."""
         expected = self.depth()
-        seen: dict[str, DeadLetter] = {}
+        seen: dict[str, dict[str, Any]] = {}  # by MessageId: a long poll may hand one out twice
         with unavailable_on_aws_errors("reading the dead-letter queue"):
             while len(seen) < expected:
                 reply = self._sqs.receive_message(
@@ -106,31 +109,43 @@ class DeadLetterQueue:
                 messages = reply.get("Messages", [])
                 if not messages:
                     break
-                for message in messages:
-                    seen[message["MessageId"]] = _letter(message)
-        return list(seen.values())
+                seen |= {message["MessageId"]: message for message in messages}
+        return _by_punch(seen.values())
 
     def _release(self, letters: Iterable[DeadLetter]) -> None:
         with unavailable_on_aws_errors("releasing dead-letter messages"):
             for letter in letters:
-                self._sqs.change_message_visibility(
-                    QueueUrl=self._dlq_url, ReceiptHandle=letter.receipt_handle, VisibilityTimeout=0
-                )
+                for handle in letter.receipt_handles:
+                    self._sqs.change_message_visibility(
+                        QueueUrl=self._dlq_url, ReceiptHandle=handle, VisibilityTimeout=0
+                    )
 
     def _delete(self, letter: DeadLetter) -> None:
         with unavailable_on_aws_errors("deleting a dead-letter message"):
-            self._sqs.delete_message(QueueUrl=self._dlq_url, ReceiptHandle=letter.receipt_handle)
+            for handle in letter.receipt_handles:
+                self._sqs.delete_message(QueueUrl=self._dlq_url, ReceiptHandle=handle)
 
     def _set_status(self, log_id: str, status: SyncStatus, note: str) -> StatusChange:
         return self._punches.change_status(log_id, status, note, datetime.now(UTC))
 
 
-def _letter(message: dict[str, Any]) -> DeadLetter:
+def _by_punch(messages: Iterable[dict[str, Any]]) -> list[DeadLetter]:
+    """One letter per punch, in the order their first messages came."""
+    copies: dict[str, list[dict[str, Any]]] = {}
+    for message in messages:
+        copies.setdefault(_log_id(message), []).append(message)
+    return [
+        DeadLetter(log_id, tuple(m["ReceiptHandle"] for m in found), min(map(_sent_at, found)))
+        for log_id, found in copies.items()
+    ]
+
+
+def _log_id(message: dict[str, Any]) -> str:
     try:
-        log_id = log_id_in(message["Body"])
+        return log_id_in(message["Body"])
     except (ValueError, KeyError, TypeError):
-        log_id = f"(unreadable message {message['MessageId']})"
-    sent = int(message.get("Attributes", {}).get("SentTimestamp", "0")) / 1000
-    return DeadLetter(
-        log_id, message["MessageId"], message["ReceiptHandle"], datetime.fromtimestamp(sent, UTC)
-    )
+        return f"(unreadable message {message['MessageId']})"
+
+
+def _sent_at(message: dict[str, Any]) -> datetime:
+    return datetime.fromtimestamp(int(message.get("Attributes", {}).get("SentTimestamp", "0")) / 1000, UTC)

@@ -56,6 +56,22 @@ def test_redrive_requeues_failed_punches_and_drops_stale_messages(setup, stack):
     assert [json.loads(m["Body"])["logId"] for m in queued["Messages"]] == [failed]
 
 
+def test_a_punch_dead_lettered_twice_is_listed_and_redriven_once(setup, stack):
+    # Given a punch with two messages in the DLQ (dead-lettered again before an admin acted)
+    store, dlq, dead = setup
+    twice = dead("T", SyncStatus.FAILED)
+    sqs = boto3.client("sqs")
+    sqs.send_message(QueueUrl=stack.refs["PunchDeadLetterQueue"], MessageBody=message_body(twice))
+    # Then it is listed once
+    assert [letter.log_id for letter in dlq.peek()] == [twice]
+    # and a redrive queues it once and takes both messages away
+    assert dlq.redrive({twice}) == [twice]
+    assert dlq.depth() == 0
+    queued = sqs.receive_message(QueueUrl=stack.refs["PunchQueue"], MaxNumberOfMessages=10)["Messages"]
+    assert [json.loads(m["Body"])["logId"] for m in queued] == [twice]
+    assert [entry["status"] for entry in store.get(twice).history].count("pending") == 1
+
+
 def test_purge_abandons_failed_punches_but_never_a_delivered_one(setup):
     store, dlq, dead = setup
     failed, delivered = dead("A", SyncStatus.FAILED), dead("B", SyncStatus.SYNCED)

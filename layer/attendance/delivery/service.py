@@ -10,6 +10,10 @@
 | none: our rate or time left no turn | unchanged                    | queued anew after the lease, acked |
 | none: another delivery holds it     | unchanged                    | queued anew after its lease, acked |
 
+A message of a dead-lettered (failed) punch is one the dead-letter queue gave back without our redrive (the
+SQS console's "Start DLQ redrive" moves messages as they are): the punch is pending again, noted in its
+history, and delivered as above. Dropping the message would leave a failed punch with no message anywhere.
+
 A punch has max_receives attempts (three by default), whichever messages carry them. A message's own
 receives count its failures, and one queued anew carries the failures before it, since its own receive
 count starts again. So the worker dead-letters a punch itself on its last attempt; the redrive policy
@@ -37,7 +41,7 @@ from uuid import uuid4
 
 from aws_lambda_powertools import Logger
 
-from attendance.data.punches import PunchStore
+from attendance.data.punches import DeliveryClaim, PunchStore
 from attendance.data.queue import PunchQueue
 from attendance.delivery.backpressure import CallPacer, queue_delay
 from attendance.delivery.crm import CrmClient
@@ -48,6 +52,9 @@ from attendance.domain.records import PunchRecord
 logger = Logger(child=True)
 # The CRM calls end within seconds_left(); the lease also covers recording their outcome after them.
 LEASE_MARGIN_SECONDS = 1.0
+RETURNED_FROM_DLQ = (
+    "its dead letter came back to the punch queue (the dead-letter queue redriven): pending again"
+)
 
 
 class DeliveryFailed(Exception):
@@ -84,6 +91,8 @@ class DeliveryService:
         lease = seconds_left() + LEASE_MARGIN_SECONDS
         leased_until = self._clock() + timedelta(seconds=lease)
         claim = self._store.claim_delivery(log_id, uuid4().hex, self._clock(), lease)
+        if self._taken_back(log_id, claim):
+            claim = self._store.claim_delivery(log_id, uuid4().hex, self._clock(), lease)
         # This message's earlier receives were failed attempts; this one is not counted yet.
         spent = earlier_attempts + receive_count - 1
         if claim.record is None or not claim.won:
@@ -113,6 +122,19 @@ class DeliveryService:
             self._store.record_delivery(log_id, self._clock(), SyncStatus.PENDING, outcome.detail)
             raise DeliveryFailed(outcome.detail)
         return outcome.verdict
+
+    def _taken_back(self, log_id: str, claim: DeliveryClaim) -> bool:
+        """A message of a dead-lettered punch: the dead-letter queue was redriven from outside (the SQS
+        console's "Start DLQ redrive" moves its messages back as they are, status untouched). Dropping it
+        would leave the punch failed with no message anywhere, so it is taken as the redrive it is."""
+        if claim.won or claim.record is None or claim.record.status is not SyncStatus.FAILED:
+            return False
+        taken = self._store.take_back_dead_letter(log_id, self._clock(), RETURNED_FROM_DLQ)
+        if taken:
+            logger.info(
+                "a dead letter came back to the punch queue: delivered again", extra={"logId": log_id}
+            )
+        return taken
 
     def _wait_out_rate_limit(self, log_id: str, outcome: DeliveryOutcome, spent: int) -> None:
         """Noted on the punch without an attempt, its lease ended, and queued anew after the wait."""

@@ -134,3 +134,38 @@ def test_slow_crm_is_cut_off_inside_the_invocation(worker_env, enqueue, crm, sta
     record = stored(log_id)
     assert record["syncStatus"] == "pending"
     assert "did not answer within" in record["lastError"]
+
+
+def test_a_dead_letter_moved_back_to_the_punch_queue_is_delivered_as_a_redrive(
+    trigger, enqueue, crm, stored, stack
+):
+    # Given a punch the CRM refused for good: marked failed, its message in the dead-letter queue
+    set_behaviour(crm, failUsers=["EMP-BACK"], status=422)
+    log_id = enqueue(user="EMP-BACK")
+    run_until(trigger, lambda: stored(log_id)["syncStatus"] == "failed")
+    # When the CRM takes it again and the dead-letter queue is redriven from outside the product, as the SQS
+    # console's "Start DLQ redrive" does: the message moved back to the punch queue, the punch left failed
+    set_behaviour(crm, failUsers=[])
+    assert move_dead_letters_back(stack) == 1
+    run_until(trigger, lambda: stored(log_id)["syncStatus"] == "synced", limit_seconds=15)
+    # Then the CRM holds it once, and its history says how it came back
+    assert crm_view(crm)["punches"][0]["deliveries"] == 1
+    assert [entry["status"] for entry in stored(log_id)["history"]] == ["failed", "pending", "synced"]
+    assert "dead letter came back" in stored(log_id)["history"][1]["detail"]
+
+
+def move_dead_letters_back(stack) -> int:
+    """What StartMessageMoveTask does to the dead-letter queue: each message sent to its source queue as it
+    is, then deleted from the DLQ; returns how many were moved."""
+    sqs = boto3.client("sqs")
+    moved = 0
+    while messages := sqs.receive_message(
+        QueueUrl=stack.refs["PunchDeadLetterQueue"], MaxNumberOfMessages=10, WaitTimeSeconds=1
+    ).get("Messages", []):
+        for message in messages:
+            sqs.send_message(QueueUrl=stack.refs["PunchQueue"], MessageBody=message["Body"])
+            sqs.delete_message(
+                QueueUrl=stack.refs["PunchDeadLetterQueue"], ReceiptHandle=message["ReceiptHandle"]
+            )
+            moved += 1
+    return moved

@@ -1,4 +1,5 @@
-"""Scheduled sweep: queues again punches left pending too long (see attendance.ingest.sweep)."""
+"""Scheduled sweep: queues again punches left pending too long, and keeps dead letters in the DLQ past its
+retention (see attendance.ingest.sweep)."""
 
 from attendance import init_phase  # first: the collector rests while the rest imports
 
@@ -13,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from attendance.data.aws import client
 from attendance.data.punches import PunchStore
 from attendance.data.queue import PunchQueue
-from attendance.ingest.sweep import requeue_stale_pending
+from attendance.ingest.sweep import sweep
 from attendance.settings import SweepSettings
 
 logger = Logger()
@@ -26,9 +27,14 @@ metrics = Metrics()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     settings = SweepSettings()
     store = PunchStore(client("dynamodb"), settings.punches_table)
-    queue = PunchQueue(client("sqs"), settings.punch_queue_url)
-    requeued = requeue_stale_pending(
-        store, queue, datetime.now(UTC), timedelta(minutes=settings.pending_requeue_minutes)
+    sqs = client("sqs")
+    result = sweep(
+        store,
+        PunchQueue(sqs, settings.punch_queue_url),
+        PunchQueue(sqs, settings.punch_dlq_url),
+        datetime.now(UTC),
+        timedelta(minutes=settings.pending_requeue_minutes),
     )
-    metrics.add_metric(name="PunchesRequeued", unit=MetricUnit.Count, value=requeued)
-    return {"requeued": requeued}
+    metrics.add_metric(name="PunchesRequeued", unit=MetricUnit.Count, value=result.requeued)
+    metrics.add_metric(name="DeadLettersKept", unit=MetricUnit.Count, value=result.dead_letters_kept)
+    return {"requeued": result.requeued, "deadLettersKept": result.dead_letters_kept}

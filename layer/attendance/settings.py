@@ -64,6 +64,7 @@ class DevicePushSettings(PunchIntakeSettings):
 class SweepSettings(_FromEnvironment):
     punches_table: str
     punch_queue_url: str
+    punch_dlq_url: str  # dead letters near the end of its retention are sent there again
     pending_requeue_minutes: int = Field(default=10, ge=1)
 
 

@@ -52,6 +52,12 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@dataclass(frozen=True)
+class StaleUndelivered:
+    pending: list[str]  # logIds of punches to queue again
+    dead_letters: list[str]  # logIds of failed punches whose DLQ message is near the end of its retention
+
+
 class PunchStore:
     def __init__(self, client: Any, punches_table: str) -> None:
         self._client = client
@@ -64,15 +70,27 @@ class PunchStore:
             )
         return record_from_item(reply["Item"]) if "Item" in reply else None
 
-    def pending_queued_before(self, cutoff: datetime) -> list[str]:
-        """The logIds of punches still pending whose last trip to the queue is older than the cutoff: one
-        pass over the sparse index, which holds only the undelivered punches."""
+    def stale_undelivered(self, pending_cutoff: datetime, dead_letter_cutoff: datetime) -> StaleUndelivered:
+        """The punches the sweep sends again, from one pass over the sparse index, which holds only the
+        undelivered: those pending whose last trip to the queue is older than `pending_cutoff`, and those
+        dead-lettered (failed) whose last message to the DLQ is older than `dead_letter_cutoff`."""
         entries = self._undelivered(
-            "listing pending punches",
-            "begins_with(undelivered, :pending) AND receivedAt < :cutoff AND queuedAt < :cutoff",
-            {":pending": f"{SyncStatus.PENDING}#", ":cutoff": iso(cutoff)},
+            "listing punches to queue again",
+            "(begins_with(undelivered, :pending) AND receivedAt < :cutoff AND queuedAt < :cutoff) "
+            "OR (begins_with(undelivered, :failed) AND queuedAt < :dead_cutoff)",
+            {
+                ":pending": f"{SyncStatus.PENDING}#",
+                ":cutoff": iso(pending_cutoff),
+                ":failed": f"{SyncStatus.FAILED}#",
+                ":dead_cutoff": iso(dead_letter_cutoff),
+            },
         )
-        return [entry["logId"] for entry in entries]
+        by_status: dict[str, list[str]] = {SyncStatus.PENDING: [], SyncStatus.FAILED: []}
+        for entry in entries:
+            by_status[unsharded(entry["undelivered"])].append(entry["logId"])
+        return StaleUndelivered(
+            pending=by_status[SyncStatus.PENDING], dead_letters=by_status[SyncStatus.FAILED]
+        )
 
     def backlog(self, local_date: str | None = None) -> Backlog:
         """How delivery stands, from one pass over the sparse index (the cost of the backlog, never of the
@@ -229,16 +247,17 @@ class PunchStore:
                 ExpressionAttributeValues=to_item(values),
             )
 
-    def mark_queued(self, log_id: str, now: datetime) -> None:
-        # A punch delivered meanwhile is no longer pending: nothing to mark.
-        not_pending = self._client.exceptions.ConditionalCheckFailedException
-        with unavailable_on_aws_errors("marking a punch queued"), suppress(not_pending):
+    def mark_queued(self, log_id: str, now: datetime, status: SyncStatus = SyncStatus.PENDING) -> None:
+        """Its last trip to a queue (the punch queue; the DLQ for a failed punch) was now. A punch whose
+        status moved on meanwhile (delivered, redriven) is left as it is."""
+        moved_on = self._client.exceptions.ConditionalCheckFailedException
+        with unavailable_on_aws_errors("marking a punch queued"), suppress(moved_on):
             self._client.update_item(
                 TableName=self._punches_table,
                 Key=to_item({"logId": log_id}),
                 UpdateExpression="SET queuedAt = :now",
-                ConditionExpression="syncStatus = :pending",
-                ExpressionAttributeValues=to_item({":now": iso(now), ":pending": SyncStatus.PENDING}),
+                ConditionExpression="syncStatus = :status",
+                ExpressionAttributeValues=to_item({":now": iso(now), ":status": status}),
             )
 
     def claim_delivery(self, log_id: str, owner: str, now: datetime, seconds: float) -> DeliveryClaim:
@@ -295,7 +314,8 @@ class PunchStore:
             update += ", lastError = :error"
             values[":error"] = detail[:500]
             if status is not SyncStatus.PENDING:  # a retry leaves the index entry as it is
-                update += ", undelivered = :undelivered"
+                # failed: its message has just gone to the DLQ, whose 14 days the sweep counts from here
+                update += ", undelivered = :undelivered, queuedAt = :now"
                 values[":undelivered"] = _undelivered_key(status, log_id)
         not_synced = self._client.exceptions.ConditionalCheckFailedException
         with unavailable_on_aws_errors("recording a delivery"), suppress(not_synced):

@@ -109,6 +109,6 @@ def test_backfill_indexes_punches_stored_before_the_sharded_keys(stack, store):
     assert set(indexed(stack)) == old
     assert {punch.log_id for punch in store.on_local_dates(["2025-02-10"])} == {*old, delivered}
     assert store.backlog().counts["failed"] == 1
-    assert store.pending_queued_before(NOW + timedelta(minutes=1)) == [pending]
+    assert store.stale_undelivered(NOW + timedelta(minutes=1), NOW).pending == [pending]
     # And a second run finds nothing left to do
     assert store.backfill_index_keys(dry_run=False, progress=lambda *counts: None) == 0

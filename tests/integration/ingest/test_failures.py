@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 
+from attendance.data.dead_letters import DeadLetterQueue
 from attendance.data.punches import PunchStore
 from attendance.domain.punch import SyncStatus
 from functions.ingest import sweep
@@ -67,13 +68,13 @@ def test_punch_acknowledged_but_not_queued_is_requeued_by_the_sweep(use_function
     assert reply.status == 202
     assert queued() == []
     # When the sweep runs before the punch is stale, it leaves it alone
-    assert run_sweep(use_function_env) == {"requeued": 0}
+    assert run_sweep(use_function_env) == {"requeued": 0, "deadLettersKept": 0}
     # When the punch has been pending longer than the requeue age, the sweep queues it
     age_everything(stack, minutes=11)
-    assert run_sweep(use_function_env) == {"requeued": 1}
+    assert run_sweep(use_function_env) == {"requeued": 1, "deadLettersKept": 0}
     assert queued() == [reply.body["logId"]]
     # And a second sweep does not queue it again: it was just queued
-    assert run_sweep(use_function_env) == {"requeued": 0}
+    assert run_sweep(use_function_env) == {"requeued": 0, "deadLettersKept": 0}
 
 
 def test_sweep_ignores_punches_no_longer_pending(api, stack, use_function_env, queued):
@@ -84,5 +85,31 @@ def test_sweep_ignores_punches_no_longer_pending(api, stack, use_function_env, q
     [item] = dynamodb.scan(TableName=stack.refs["PunchesTable"])["Items"]
     store = PunchStore(dynamodb, stack.refs["PunchesTable"])
     store.record_delivery(item["logId"]["S"], datetime.now(UTC), SyncStatus.SYNCED, "delivered meanwhile")
-    assert run_sweep(use_function_env) == {"requeued": 0}
+    assert run_sweep(use_function_env) == {"requeued": 0, "deadLettersKept": 0}
     assert queued() == []
+
+
+def test_a_dead_letter_is_sent_to_the_dlq_again_before_its_message_expires(api, stack, use_function_env):
+    # Given two punches the CRM refused, dead-lettered 13 days ago and yesterday, whose messages the DLQ
+    # no longer holds (the older one's 14 days are nearly over; both are gone here, to see which comes back)
+    dynamodb = boto3.client("dynamodb")
+    store = PunchStore(dynamodb, stack.refs["PunchesTable"])
+    old, recent = api.post(punch(user="OLD")).body["logId"], api.post(punch(user="NEW")).body["logId"]
+    now = datetime.now(UTC)
+    store.record_delivery(old, now - timedelta(days=13), SyncStatus.FAILED, "HTTP 422: unknown employee")
+    store.record_delivery(recent, now - timedelta(days=1), SyncStatus.FAILED, "HTTP 422: unknown employee")
+    dlq = DeadLetterQueue(
+        boto3.client("sqs"),
+        dynamodb,
+        stack.refs["PunchDeadLetterQueue"],
+        stack.refs["PunchQueue"],
+        stack.refs["PunchesTable"],
+    )
+    assert dlq.peek() == []
+    # When the sweep runs
+    assert run_sweep(use_function_env) == {"requeued": 0, "deadLettersKept": 1}
+    # Then the one near the end of its 14 days is in the DLQ again, to be listed and redriven; still failed
+    assert [letter.log_id for letter in dlq.peek()] == [old]
+    assert store.get(old).status is SyncStatus.FAILED
+    # and the next sweep leaves it be: its new message has 14 days again
+    assert run_sweep(use_function_env) == {"requeued": 0, "deadLettersKept": 0}

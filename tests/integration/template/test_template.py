@@ -5,6 +5,7 @@ import re
 import subprocess
 import sys
 import tomllib
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import available_timezones
@@ -15,6 +16,7 @@ from cfnlint.api import lint
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
 
+from attendance.ingest.sweep import DEAD_LETTER_RESEND_AFTER
 from attendance.settings import (
     DashboardSettings,
     DeliveriesSettings,
@@ -150,6 +152,13 @@ def test_punch_queue_redrive_and_retention(template):
     assert dlq["MessageRetentionPeriod"] > queue["MessageRetentionPeriod"]
     assert queue["SqsManagedSseEnabled"] is True
     assert dlq["SqsManagedSseEnabled"] is True
+
+
+def test_the_sweep_sends_dead_letters_again_days_before_the_dlq_drops_them(template):
+    retention = timedelta(
+        seconds=template["Resources"]["PunchDeadLetterQueue"]["Properties"]["MessageRetentionPeriod"]
+    )
+    assert retention - timedelta(days=1) >= DEAD_LETTER_RESEND_AFTER  # a day's failed sweeps still in time
 
 
 def test_tables_are_on_demand_encrypted_and_recoverable(template):

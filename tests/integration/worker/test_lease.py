@@ -12,7 +12,7 @@ import pytest
 
 from attendance.data.queue import PunchQueue
 from attendance.delivery.service import DeliveryFailed
-from attendance.ingest.sweep import requeue_stale_pending
+from attendance.ingest.sweep import sweep
 from attendance.settings import WorkerSettings
 from functions.crm_worker import app as worker_app
 from tests.integration.worker.conftest import crm_view, run_until, set_behaviour, synced
@@ -165,7 +165,8 @@ def test_a_punch_whose_holder_died_with_no_message_left_is_queued_again_by_the_s
     wait_for_the_lease_to_end(stored, log_id)
     queue = PunchQueue(boto3.client("sqs"), stack.refs["PunchQueue"])
     sweep_time = datetime.now(UTC) + timedelta(minutes=11)
-    assert requeue_stale_pending(store, queue, sweep_time, timedelta(minutes=10)) == 1
+    dead_letters = PunchQueue(boto3.client("sqs"), stack.refs["PunchDeadLetterQueue"])
+    assert sweep(store, queue, dead_letters, sweep_time, timedelta(minutes=10)).requeued == 1
     run_until(trigger, synced(stored, log_id))
     # Then the punch is delivered once, after one attempt
     assert crm_view(crm)["requests"] == 1

@@ -275,6 +275,7 @@ def _cold_start_functions() -> None:
         "functions.crm_worker.app",
         "functions.reports.app",
         "functions.deliveries.app",
+        "functions.employees.app",
     ):
         module = sys.modules.get(name)
         if module is not None:
@@ -327,7 +328,13 @@ def _local_functions() -> Iterator[LocalFunctions]:
         }
         recorder = RequestRecorder(tables)
         recorder.install()
-        for logical_id in ("IngestFunction", "CrmWorkerFunction", "ReportsFunction", "DeliveriesFunction"):
+        for logical_id in (
+            "IngestFunction",
+            "CrmWorkerFunction",
+            "ReportsFunction",
+            "DeliveriesFunction",
+            "EmployeesFunction",
+        ):
             os.environ.update(function_environment(template, logical_id, resolver))
         _cold_start_functions()
         from attendance.data.api_keys import ApiKeyStore
@@ -486,10 +493,21 @@ def _deliver(local: LocalFunctions) -> tuple[Usage, int]:
     return delivery, trigger.batch_size
 
 
+PAGE_NAMES = 50  # a device page's recent punches, by as many people at most
+
+
 def _reports(recorder: RequestRecorder, employees: int) -> dict[str, Usage]:
-    """A day of a company through ingest, then one request of each report and of the delivery overview."""
+    """A day of a company through ingest, its directory, then one request of each report, of the delivery
+    overview and of the names a dashboard page lists."""
+    from attendance.data.employees import EmployeeStore
+    from attendance.domain.employees import Employee
     from functions.deliveries import app as deliveries
+    from functions.employees import app as directory
     from functions.reports import app as reports
+
+    people = EmployeeStore(boto3.client("dynamodb"), os.environ["EMPLOYEES_TABLE"])
+    for n in range(employees):
+        people.put(Employee(user_id=f"E{n}", name=f"Employee {n}", department="Bench"))
 
     day = (datetime.now(UTC) - timedelta(days=1)).date()
     shifts = ("08:00:00", "12:00:00", "12:30:00", "17:00:00")
@@ -514,6 +532,16 @@ def _reports(recorder: RequestRecorder, employees: int) -> dict[str, Usage]:
             {"userId": "E1", "from": str(first), "to": str(day)},
         ),
         "delivery overview (GET /deliveries)": (deliveries.lambda_handler, "/deliveries", {}),
+        f"names of a page's {PAGE_NAMES} employees (GET /employee-names)": (
+            directory.lambda_handler,
+            "/employee-names",
+            {"userId": ",".join(f"E{n}" for n in range(PAGE_NAMES))},
+        ),
+        f"the directory of {employees} with today's status (GET /employees)": (
+            directory.lambda_handler,
+            "/employees",
+            {},
+        ),
     }
     usages = {}
     for name, (handler, path, query) in asks.items():
@@ -741,7 +769,7 @@ def report_rows(measured: Measured) -> list[tuple[str, str, str]]:
         )
     )
     rows += company_rows(measured)
-    rows.append(("Reports and delivery tools (one request, warm)", "", ""))
+    rows.append(("Reports, delivery tools and the dashboard's names (one request, warm)", "", ""))
     for name, usage in measured.reports.items():
         units = sum(usage.read_units.values())
         dollars = units * PRICE["dynamodb_rru"] * 1000

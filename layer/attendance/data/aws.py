@@ -3,6 +3,9 @@
 AWS_ENDPOINT_URL (honoured by boto3 itself) points the clients at a local AWS such as moto.
 """
 
+import itertools
+import random
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -19,6 +22,10 @@ from attendance.data.errors import StoreUnavailable
 _CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
 _SERIALIZER = TypeSerializer()
 _BATCH_GET_LIMIT = 100
+# Unprocessed keys: waits of up to 0.05, 0.1, 0.2, 0.4, 0.8 and 1 s (full jitter), 2.55 s at most in all.
+UNPROCESSED_RETRIES = 6
+_BACKOFF_BASE_SECONDS = 0.05
+_BACKOFF_CAP_SECONDS = 1.0
 _DESERIALIZER = TypeDeserializer()
 __all__ = ["StoreUnavailable", "batch_get", "client", "from_item", "to_item", "unavailable_on_aws_errors"]
 
@@ -39,16 +46,23 @@ def unavailable_on_aws_errors(action: str) -> Iterator[None]:
 def batch_get(
     client: Any, table: str, keys: list[dict[str, Any]], action: str, **extra: Any
 ) -> list[dict[str, Any]]:
-    """Every item of these keys that exists (as plain dicts), a hundred keys a BatchGetItem, with the keys
-    DynamoDB left unprocessed asked again. `extra`: ProjectionExpression and the like."""
+    """Every item of these keys that exists (as plain dicts), a hundred keys a BatchGetItem. Keys DynamoDB
+    leaves unprocessed (it was throttled) are asked again after a growing, jittered wait, as AWS asks: at
+    once they would most likely be left again. Still unprocessed after UNPROCESSED_RETRIES: StoreUnavailable
+    (the caller answers "try again later"). `extra`: ProjectionExpression and the like."""
     found: list[dict[str, Any]] = []
     for start in range(0, len(keys), _BATCH_GET_LIMIT):
         request = {table: {"Keys": [to_item(key) for key in keys[start : start + _BATCH_GET_LIMIT]], **extra}}
-        while request:
+        for retry in itertools.count():
             with unavailable_on_aws_errors(action):
                 reply = client.batch_get_item(RequestItems=request)
             found += [from_item(item) for item in reply["Responses"].get(table, [])]
             request = reply.get("UnprocessedKeys") or {}
+            if not request:
+                break
+            if retry == UNPROCESSED_RETRIES:
+                raise StoreUnavailable(f"{action} failed: DynamoDB left keys unprocessed {retry + 1} times")
+            time.sleep(random.uniform(0, min(_BACKOFF_CAP_SECONDS, _BACKOFF_BASE_SECONDS * 2**retry)))  # noqa: S311
     return found
 
 

@@ -7,9 +7,11 @@ import boto3
 import pytest
 
 from attendance.data.api_keys import ApiKeyStore
+from attendance.data.aws import UNPROCESSED_RETRIES
 from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID, Schedule
 from functions.employees import app as employees_app
 from local_stack.events import LambdaContext, http_api_event
+from tests.integration.dynamodb_throttling import throttled_batch_gets
 from tests.integration.employees.conftest import ADMIN_KEY, INGEST_KEY, READ_KEY
 from tests.integration.permissions import calls_made, refused
 
@@ -305,3 +307,36 @@ def test_names_need_a_read_key(call):
     assert call("GET", "/employee-names", key=None, query={"userId": "EMP-1"}).status == 401
     refused_reply = call("GET", "/employee-names", key=INGEST_KEY, query={"userId": "EMP-1"})
     assert (refused_reply.status, refused_reply.body["error"]) == (403, "forbidden")
+
+
+def test_names_left_unprocessed_by_a_throttled_table_are_asked_again_after_a_wait(call, monkeypatch):
+    # Given five employees, and a directory table throttled to two keys a read
+    for n in range(5):
+        assert call("PUT", f"/employees/EMP-T{n}", {"name": f"Tia {n}"}, key=ADMIN_KEY).status == 201
+    waits: list[float] = []
+    monkeypatch.setattr("attendance.data.aws.time.sleep", waits.append)
+    with throttled_batch_gets(processed=2) as asked:
+        employees_app.dependencies.cache_clear()  # clients made now, as the table answers now
+        # When a page asks for their names
+        reply = call("GET", "/employee-names", query={"userId": ",".join(f"EMP-T{n}" for n in range(5))})
+    # Then it gets all five: the keys left over were asked again, two at a time, after growing waits
+    assert reply.status == 200
+    assert reply.body["names"] == {f"EMP-T{n}": f"Tia {n}" for n in range(5)}
+    assert asked == [5, 3, 1]
+    assert len(waits) == 2
+    assert 0 <= waits[0] <= 0.05
+    assert 0 <= waits[1] <= 0.1
+
+
+def test_a_table_throttled_for_long_is_a_503_to_retry_not_an_endless_loop(call, monkeypatch):
+    # Given a directory table that reads one key a request, and a page asking for twenty names
+    waits: list[float] = []
+    monkeypatch.setattr("attendance.data.aws.time.sleep", waits.append)
+    with throttled_batch_gets(processed=1) as asked:
+        employees_app.dependencies.cache_clear()
+        reply = call("GET", "/employee-names", query={"userId": ",".join(f"EMP-L{n}" for n in range(20))})
+    # Then after a bounded number of tries (2.55 s of waits at most) it is told to try again later
+    assert reply.status == 503
+    assert reply.body["error"] == "unavailable"
+    assert len(asked) == UNPROCESSED_RETRIES + 1
+    assert sum(waits) <= 2.55

@@ -1,8 +1,9 @@
-"""SQS's short polling as AWS documents it: a ReceiveMessage that does not wait asks only a sample of the
-queue's servers and may answer empty while the queue holds messages (a "false empty response"). moto always
-answers from the whole queue, so code that reads a queue with short polls passes against it and misses
-messages on AWS. `false_empty_short_polls` makes every short poll of the default session's clients answer
-empty, the worst AWS allows; long polls reach moto as they are."""
+"""SQS as AWS documents it where moto is exact: a ReceiveMessage that does not wait asks only a sample of
+the queue's servers and may answer empty while the queue holds messages (a "false empty response"), and a
+queue's approximate counts may lag a minute behind the messages sent. moto always answers from the whole
+queue with exact counts, so code that trusts either passes against it and misses messages on AWS.
+`false_empty_short_polls` makes every short poll of the default session's clients answer empty, the worst
+AWS allows; `lagging_counts` has GetQueueAttributes count fewer messages than there are."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,3 +36,22 @@ def false_empty_short_polls() -> Iterator[list[int]]:
     finally:
         events.unregister("before-parameter-build.sqs.ReceiveMessage", unique_id="short-poll-wait")
         events.unregister("before-call.sqs.ReceiveMessage", unique_id="short-poll-empty")
+
+
+@contextmanager
+def lagging_counts(behind: int) -> Iterator[None]:
+    """Inside the block, GetQueueAttributes of clients made in it counts `behind` fewer visible messages
+    (never below 0), as a count not yet caught up with the latest sends."""
+
+    def undercount(parsed: dict[str, Any], **_: Any) -> None:
+        attributes = parsed.get("Attributes", {})
+        if "ApproximateNumberOfMessages" in attributes:
+            counted = int(attributes["ApproximateNumberOfMessages"])
+            attributes["ApproximateNumberOfMessages"] = str(max(0, counted - behind))
+
+    events = boto3._get_default_session()._session
+    events.register("after-call.sqs.GetQueueAttributes", undercount, unique_id="lagging-counts")
+    try:
+        yield
+    finally:
+        events.unregister("after-call.sqs.GetQueueAttributes", unique_id="lagging-counts")

@@ -3,11 +3,12 @@
 SQS has no "peek": listing receives every message with a short visibility timeout and then makes them
 visible again. StartMessageMoveTask redrives a whole queue only, so chosen messages are redriven here.
 
-Every receive long-polls: a short poll (no wait) asks only a sample of SQS's servers and may answer empty
-while the queue holds messages, which would list, redrive or purge only some of them and call it all. A
-long poll asks every server and answers as soon as it has messages. Reading stops once it has as many as
-the queue counted (its approximate count, exact when the queue is quiet), so a long poll waits only when
-messages are missing: held by another reader's look at the queue, which lets them go at once.
+Reading long-polls: a short poll (no wait) asks only a sample of SQS's servers and may answer empty while
+the queue holds messages, which would list, redrive or purge only some of them and call it all. A long
+poll asks every server and answers as soon as it has messages, so it waits only when messages are missing
+(held by another reader's look at the queue, which lets them go at once). Once reading has as many as the
+queue counted, it goes on with short polls until one comes back empty: the count is approximate, and can
+lag a minute behind messages just sent.
 """
 
 from collections.abc import Callable, Iterable
@@ -93,17 +94,17 @@ class DeadLetterQueue:
         return done
 
     def _receive_all(self) -> list[DeadLetter]:
-        """The queue's messages: as many as it counted before the first receive (those another reader is
-        looking at come back within a long poll), or fewer if a long poll finds no more."""
+        """The queue's messages: long polls until as many as it counted before the first receive (those
+        another reader is looking at come back within one), then short polls for any the count missed."""
         expected = self.depth()
         seen: dict[str, dict[str, Any]] = {}  # by MessageId: a long poll may hand one out twice
         with unavailable_on_aws_errors("reading the dead-letter queue"):
-            while len(seen) < expected:
+            while True:
                 reply = self._sqs.receive_message(
                     QueueUrl=self._dlq_url,
                     MaxNumberOfMessages=10,
                     VisibilityTimeout=PEEK_SECONDS,
-                    WaitTimeSeconds=LONG_POLL_SECONDS,
+                    WaitTimeSeconds=0 if len(seen) >= expected else LONG_POLL_SECONDS,
                     AttributeNames=["SentTimestamp"],
                 )
                 messages = reply.get("Messages", [])

@@ -12,7 +12,7 @@ from attendance.data.dead_letters import DeadLetterQueue
 from attendance.data.punches import PunchStore, StatusChange
 from attendance.data.queue import message_body
 from attendance.domain.punch import SyncStatus
-from tests.integration.sqs_polling import false_empty_short_polls
+from tests.integration.sqs_polling import false_empty_short_polls, lagging_counts
 from tests.punches import store_punch, utc_punch
 
 
@@ -154,4 +154,23 @@ def test_a_list_made_while_another_reader_looks_at_the_queue_misses_nothing(setu
     listed = dlq.peek()
     other.join()
     # Then both letters are listed, not an empty queue
+    assert {letter.log_id for letter in listed} == letters
+
+
+def test_a_letter_the_queue_has_not_counted_yet_is_listed_too(setup, stack):
+    # Given a punch just dead-lettered, not yet in the queue's approximate count (it lags behind sends)
+    _, _, dead = setup
+    letters = {dead("C1", SyncStatus.FAILED)}
+    with lagging_counts(behind=1):
+        dlq = DeadLetterQueue(
+            boto3.client("sqs"),
+            boto3.client("dynamodb"),
+            stack.refs["PunchDeadLetterQueue"],
+            stack.refs["PunchQueue"],
+            stack.refs["PunchesTable"],
+        )
+        assert dlq.depth() == 0
+        # When the dead letters are listed
+        listed = dlq.peek()
+    # Then it is there
     assert {letter.log_id for letter in listed} == letters

@@ -155,9 +155,8 @@ def test_the_list_and_redrive_all_miss_no_letter_when_short_polls_come_back_empt
         # When an admin lists the dead letters, then redrives them all
         listed = api("GET", "/deliveries/dead-letters")
         redriven = api("POST", REDRIVE, body={"all": True})
-    # Then every one was listed and every one redriven: the queue was read with long polls
+    # Then every one was listed and every one redriven
     assert {letter["logId"] for letter in listed.body["deadLetters"]} == log_ids
     assert set(redriven.body["redriven"]) == log_ids
     assert set(punch_queue()) == log_ids
-    assert waits
-    assert 0 not in waits
+    assert waits[0] >= 1  # a long poll first: what the queue counted is read from every server

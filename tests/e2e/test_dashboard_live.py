@@ -166,7 +166,7 @@ def test_names_are_read_for_the_punches_shown_never_the_whole_directory(page, st
     log_id = stack.post_punch(device, user)
     # Then their row names them at once (the page asks the directory for that ID alone)
     row = page.locator(f'tr[data-key="{log_id}"]')
-    expect(row.get_by_role("link", name=name)).to_be_visible(timeout=5_000)
+    expect(row.get_by_role("link", name=name)).to_be_visible(timeout=15_000)  # the old page waited up to 30 s
     expect(row).to_contain_text(user)
     names_read = [url for url in asked if "/employee-names?" in url]
     assert any(user in url for url in names_read), names_read

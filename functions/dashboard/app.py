@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path as PathParam
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import StringConstraints
+from pydantic import StringConstraints, WithJsonSchema
 
 from attendance.api import COMMON_ERRORS, ApiError, error_responses, http_api, install_error_handlers, resolve
 from attendance.settings import DashboardSettings
@@ -34,7 +34,14 @@ TYPES = {
     ".css": "text/css; charset=utf-8",
     ".svg": "image/svg+xml",
 }
-AssetName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*\.(js|css|svg)$", max_length=64)]
+SHIPPED = sorted(path.name for path in STATIC.iterdir() if path.suffix in TYPES)
+# The contract lists the files shipped, so that a client (or a fuzzer) knows them; a name of the right
+# form that is not one of them is a 404, as from any file server.
+AssetName = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*\.(js|css|svg)$", max_length=64),
+    WithJsonSchema({"type": "string", "enum": SHIPPED}),
+]
 
 
 @cache
@@ -92,7 +99,10 @@ def dashboard() -> Response[str]:
     summary="The dashboard's scripts, styles and images",
     tags=["dashboard"],
     responses={
-        200: {"description": "The file", "content": {"text/javascript": {"schema": {"type": "string"}}}},
+        200: {
+            "description": "The file",
+            "content": {kind.split(";")[0]: {"schema": {"type": "string"}} for kind in TYPES.values()},
+        },
         **error_responses({400: "Not an asset name", 404: "No such asset", **COMMON_ERRORS}),
     },
 )

@@ -51,3 +51,26 @@ def test_the_page_is_served_with_a_strict_policy_and_no_third_party_code(stack: 
     assert "max-age" in script.headers["cache-control"]
     assert httpx.get(stack.api_url + "/assets/nope.js", timeout=10).status_code == 404
     assert httpx.get(stack.api_url + "/assets/..%2Ftemplate.yaml", timeout=10).status_code in (400, 404)
+
+
+def test_the_contract_lists_every_file_shipped_and_each_comes_with_a_documented_type(
+    stack: RunningStack,
+) -> None:
+    import json
+
+    import httpx
+
+    from local_stack.template import TEMPLATE_PATH
+
+    root = TEMPLATE_PATH.parent
+    operation = json.loads((root / "docs" / "openapi.json").read_text())["paths"]["/assets/{name}"]["get"]
+    listed = operation["parameters"][0]["schema"]["enum"]
+    shipped = sorted(
+        p.name for p in (root / "functions" / "dashboard" / "static").iterdir() if p.suffix != ".html"
+    )
+    assert listed == shipped
+    documented = set(operation["responses"]["200"]["content"])
+    for name in listed:
+        reply = httpx.get(f"{stack.api_url}/assets/{name}", timeout=10)
+        assert reply.status_code == 200, name
+        assert reply.headers["content-type"].split(";")[0] in documented, name

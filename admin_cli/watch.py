@@ -34,6 +34,7 @@ PING_INTERVAL = 300.0  # well inside API Gateway's 10 idle minutes
 RENEW_BEFORE = timedelta(seconds=60)  # a token this close to expiry may expire during the handshake
 STEADY_AFTER = timedelta(seconds=60)  # a connection that lived this long was healthy: back off from 1 s again
 HTTP_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+NAMES_TIMEOUT = httpx.Timeout(2.0, connect=1.0)  # a name is a nicety: never hold the feed's lines up long
 OPEN_TIMEOUT, CLOSE_TIMEOUT = 10.0, 5.0
 CONTROL_REPLIES = frozenset({"subscribed", "pong"})
 _PING = json.dumps({"action": "ping"})
@@ -162,11 +163,50 @@ class Backoff:
         self._ceiling = self.first
 
 
+class Names:
+    """The directory's names of the employees the feed shows, each read by ID (GET /employee-names) when it
+    first appears and kept. An ID the directory lacked, or whose name could not be read, is asked again
+    after ASK_AGAIN seconds (it may have been added meanwhile); until then the line shows the ID alone."""
+
+    ASK_AGAIN = 60.0
+
+    def __init__(
+        self, http: httpx.Client, access: FeedAccess, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._http, self._access, self._clock = http, access, clock
+        self._known: dict[str, tuple[str | None, float]] = {}  # userId -> (name, when read)
+
+    def __call__(self, user_id: str) -> str | None:
+        name, read_at = self._known.get(user_id, (None, -self.ASK_AGAIN))
+        if name is None and self._clock() - read_at >= self.ASK_AGAIN:
+            name = self._read(user_id)
+            self._known[user_id] = (name, self._clock())
+        return name
+
+    def _read(self, user_id: str) -> str | None:
+        try:
+            reply = self._http.get(
+                f"{self._access.api_url}/employee-names",
+                params={"userId": user_id},
+                headers={"Authorization": f"Bearer {self._access.api_key}"},
+                timeout=NAMES_TIMEOUT,
+            )
+            return reply.json()["names"].get(user_id) if reply.status_code == 200 else None
+        except (httpx.HTTPError, ValueError, KeyError, TypeError, AttributeError):
+            return None  # names are a nicety: the line keeps the ID
+
+
 class EventPrinter:
     """Events to stdout (a line each, or their JSON exactly as received); everything else to stderr."""
 
-    def __init__(self, as_json: bool, out: TextIO, status: Console) -> None:
-        self.as_json, self.out, self.status = as_json, out, status
+    def __init__(
+        self,
+        as_json: bool,
+        out: TextIO,
+        status: Console,
+        name_of: Callable[[str], str | None] = lambda _: None,
+    ) -> None:
+        self.as_json, self.out, self.status, self.name_of = as_json, out, status, name_of
         self.console = Console(file=out, highlight=False, soft_wrap=True)
 
     def show(self, frame: str) -> None:
@@ -188,15 +228,18 @@ class EventPrinter:
             self.out.write((frame if "\n" not in frame else json.dumps(message)) + "\n")
             self.out.flush()
             return
-        self.console.print(describe(message))
+        punch = message.get("punch")
+        user_id = punch.get("userId") if isinstance(punch, dict) else None
+        self.console.print(describe(message, self.name_of(user_id) if isinstance(user_id, str) else None))
 
 
-def describe(message: dict[str, Any]) -> Text:
-    """`2026-11-30 10:00:07 CET  punch.delivered  DEV001  user EMP1  in  at 2026-11-30T10:00:05 ...`"""
+def describe(message: dict[str, Any], name: str | None = None) -> Text:
+    """`2026-11-30 10:00:07 CET  punch.delivered  DEV001  user Anna Berg (EMP1)  in  at 2026-11-30T10:00:05 ...`
+    (`name`: the punch's employee as the directory has it; the ID alone without one)."""
     kind = str(message.get("type", "?"))
     punch, device = message.get("punch"), message.get("device")
     if isinstance(punch, dict):
-        zone, body = _zone(punch.get("timeZone")), _punch_text(kind, punch, message)
+        zone, body = _zone(punch.get("timeZone")), _punch_text(kind, punch, message, name)
     elif isinstance(device, dict):
         zone, body = UTC, _device_text(device)
     else:
@@ -207,8 +250,9 @@ def describe(message: dict[str, Any]) -> Text:
     )
 
 
-def _punch_text(kind: str, punch: dict[str, Any], message: dict[str, Any]) -> str:
-    where = f"{punch.get('deviceId')}  user {punch.get('userId')}  {punch.get('type')}"
+def _punch_text(kind: str, punch: dict[str, Any], message: dict[str, Any], name: str | None) -> str:
+    who = f"{name} ({punch.get('userId')})" if name else punch.get("userId")
+    where = f"{punch.get('deviceId')}  user {who}  {punch.get('type')}"
     local = f"at {punch.get('localTime')} {punch.get('timeZone') or ''}".rstrip()
     if kind == "punch.failed":
         final = ", final" if message.get("final") else ""
@@ -354,8 +398,8 @@ def watch_feed(
 ) -> int:
     """Follows the feed until Ctrl-C (exit 0); a refused key or rooms exit 2, an API without a feed 3."""
     status = Console(stderr=True, highlight=False, soft_wrap=True)
-    printer = EventPrinter(as_json, out or sys.stdout, status)
     with httpx.Client(timeout=HTTP_TIMEOUT) as http:
+        printer = EventPrinter(as_json, out or sys.stdout, status, Names(http, access))
         feed = Feed(access, rooms, printer, status, http, sleep, clock, backoff or Backoff(), ping_interval)
         try:
             feed.run()

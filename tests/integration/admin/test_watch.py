@@ -113,6 +113,8 @@ class FeedHarness:
         self.connections: list[Connection] = []
         self.asked_rooms: list[list[str] | None] = []
         self.refused_tokens: set[str] = set()
+        self.directory: dict[str, str] = {}  # GET /employee-names answers from it
+        self.names_asked: list[list[str]] = []
         self.feed_url = ""
         self.api_url = ""
 
@@ -126,6 +128,16 @@ class FeedHarness:
         self.issued.append(token)
         expires = (self.clock() + self.token_lifetime).strftime("%Y-%m-%dT%H:%M:%SZ")
         return 200, {"token": token, "expiresAt": expires, "url": self.feed_url}
+
+    # GET /employee-names, as the employees API answers it
+
+    def names_reply(self, path: str, authorization: str | None) -> tuple[int, dict[str, Any]]:
+        if authorization != f"Bearer {KEY}":
+            return 401, {"error": "unauthorized", "message": "unknown or revoked API key"}
+        asked = parse_qs(urlsplit(path).query)["userId"][0].split(",")
+        self.names_asked.append(asked)
+        names = {user: self.directory[user] for user in asked if user in self.directory}
+        return 200, {"names": names, "notInDirectory": sorted(set(asked) - set(names))}
 
     # the feed
 
@@ -174,7 +186,15 @@ def feed(clock: Clock) -> Iterator[FeedHarness]:
 
     class TokenHandler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
-            status, body = harness.token_reply(self.headers.get("Authorization"))
+            self.reply(*harness.token_reply(self.headers.get("Authorization")))
+
+        def do_GET(self) -> None:
+            if urlsplit(self.path).path != "/employee-names":
+                self.reply(404, {"error": "not_found", "message": "no such route"})
+                return
+            self.reply(*harness.names_reply(self.path, self.headers.get("Authorization")))
+
+        def reply(self, status: int, body: dict[str, Any]) -> None:
             payload = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -249,6 +269,31 @@ def test_readable_mode_prints_a_line_per_event_in_the_punch_zone(feed, clock, ca
     status = capsys.readouterr().err
     assert "connected to" in status
     assert "tok-1" not in status
+
+
+def test_readable_mode_names_the_employee_as_the_directory_has_it_asking_once(feed, clock):
+    # Given an employee in the directory, and one who is not
+    feed.directory = {"EMP1": "Anna Berg"}
+    stranger = {**ACCEPTED, "punch": {**ACCEPTED["punch"], "logId": "log-2", "userId": "EMP9"}}
+    feed.scripts = [_send_then_close(ACCEPTED, FAILED, stranger)]
+    # When their punches come
+    code, out = _watch(feed, Sleeps(clock, stop_after=1), as_json=False)
+    lines = out.splitlines()
+    # Then the first's lines name her, the ID beside it, and the other's show the ID alone
+    assert code == 0
+    assert "DEV001  user Anna Berg (EMP1)  in" in lines[0]
+    assert "user Anna Berg (EMP1)" in lines[1]
+    assert "DEV001  user EMP9  in" in lines[2]
+    # and the directory was asked once for each, by ID
+    assert feed.names_asked == [["EMP1"], ["EMP9"]]
+
+
+def test_json_mode_prints_no_names_and_asks_for_none(feed, clock):
+    feed.directory = {"EMP1": "Anna Berg"}
+    feed.scripts = [_send_then_close(ACCEPTED)]
+    code, out = _watch(feed, Sleeps(clock, stop_after=1), as_json=True)
+    assert (code, json.loads(out)) == (0, ACCEPTED)
+    assert feed.names_asked == []
 
 
 def test_rooms_from_the_options_are_in_the_url_and_none_means_all(feed, clock):

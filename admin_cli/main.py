@@ -197,11 +197,13 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _record_row(record: PunchRecord) -> dict[str, Any]:
+def _record_row(record: PunchRecord, names: dict[str, str] | None = None) -> dict[str, Any]:
+    """A punch as the tables show it; with `names` (the directory's, by userId) its employee's name too."""
     punch = record.punch
     return {
         "logId": punch.log_id,
         "user": punch.user_id,
+        **({"name": names.get(punch.user_id)} if names is not None else {}),
         "device": punch.device_id,
         "punchTime": punch.timestamp_with_offset,
         "type": punch.type.value,
@@ -223,11 +225,15 @@ def _done(ctx: typer.Context, message: str, payload: dict[str, Any]) -> None:
 
 @dlq_app.command("list")
 def dlq_list(ctx: typer.Context) -> None:
-    """Every dead-lettered punch: logId, user, device, punch time, attempts, last error, when it died."""
+    """Every dead-lettered punch: logId, user (and their name), device, punch time, attempts, last error,
+    when it died."""
+    entries = ctx.obj.dead_letter_service().entries()
+    users = {entry.record.punch.user_id for entry in entries if entry.record}
+    names = ctx.obj.directory().names_of(users) if users else {}
     rows = []
-    for entry in ctx.obj.dead_letter_service().entries():
+    for entry in entries:
         record = entry.record
-        row = _record_row(record) if record else {"logId": entry.log_id, "status": "not in the table"}
+        row = _record_row(record, names) if record else {"logId": entry.log_id, "status": "not in the table"}
         row["died"] = entry.dead_lettered_at
         rows.append(row)
     _show(ctx, rows, "Dead-lettered punches", "The dead-letter queue is empty.")

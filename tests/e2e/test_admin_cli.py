@@ -33,6 +33,14 @@ def test_a_dead_lettered_punch_is_listed_redriven_and_delivered_once(stack, cli)
     # Given the CRM refuses a punch for good (the three-attempt path is tested in test_local_stack)
     refuse = {"failUsers": ["CLI-1"], "status": 422}
     httpx.post(stack.crm_url + "/crm/_behaviour", json=refuse, timeout=5)
+    # (an employee of the directory, whom the CRM does not know yet)
+    named = httpx.put(
+        f"{stack.api_url}/employees/CLI-1",
+        json={"name": "Cleo Line"},
+        headers={"Authorization": f"Bearer {stack.api_key}"},
+        timeout=15,
+    )
+    assert named.status_code in (200, 201), named.text
     at = (datetime.now() - timedelta(minutes=30)).replace(microsecond=0).isoformat()
     log_id = post(stack, {"deviceId": "DEV001", "userId": "CLI-1", "timestamp": at, "type": "in"}).json()[
         "logId"
@@ -40,7 +48,7 @@ def test_a_dead_lettered_punch_is_listed_redriven_and_delivered_once(stack, cli)
     wait_for(lambda: log_id in cli("--json", "dlq", "list").output)
     # Then `dlq list` shows it with its error, and `dlq show` its history
     [row] = [r for r in json.loads(cli("--json", "dlq", "list").output) if r["logId"] == log_id]
-    assert (row["user"], row["status"]) == ("CLI-1", "failed")
+    assert (row["user"], row["name"], row["status"]) == ("CLI-1", "Cleo Line", "failed")
     assert "HTTP 422" in row["lastError"]
     assert row["died"]
     # and the refusal was not retried: the CRM saw it once, as the last attempt. (On a starved machine a

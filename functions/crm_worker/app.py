@@ -8,6 +8,7 @@ from attendance import init_phase  # first: the collector rests while the rest i
 # isort: split
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from functools import cache, partial
 from typing import Any
 
@@ -74,6 +75,7 @@ async def deliver_record(record: SQSRecord, lambda_context: LambdaContext, pacer
     log_id = log_id_in(record.body)
     receive_count = int(record.attributes.approximate_receive_count)
     earlier = attempts_in(record.raw_event.get("messageAttributes"))
+    sent_at = datetime.fromtimestamp(int(record.attributes.sent_timestamp) / 1000, UTC)
 
     def seconds_left() -> float:
         """The CRM call must end before the function does (and so before the message is visible again)."""
@@ -87,6 +89,7 @@ async def deliver_record(record: SQSRecord, lambda_context: LambdaContext, pacer
         seconds_left,
         earlier_attempts=earlier,
         pacer=pacer,
+        sent_at=sent_at,
     )
     try:
         verdict = await asyncio.get_running_loop().run_in_executor(_CALLS, deliver)

@@ -10,9 +10,11 @@
 | none: our rate or time left no turn | unchanged                    | queued anew after the lease, acked |
 | none: another delivery holds it     | unchanged                    | queued anew after its lease, acked |
 
-A message of a dead-lettered (failed) punch is one the dead-letter queue gave back without our redrive (the
-SQS console's "Start DLQ redrive" moves messages as they are): the punch is pending again, noted in its
-history, and delivered as above. Dropping the message would leave a failed punch with no message anywhere.
+A message of a dead-lettered (failed) punch sent after it was dead-lettered is one the dead-letter queue
+gave back without our redrive (the SQS console's "Start DLQ redrive" sends messages back as new ones): the
+punch is pending again, noted in its history, and delivered as above. Dropping the message would leave a
+failed punch with no message anywhere. One sent before (a duplicate, a copy queued behind a lease) is
+acknowledged without a call: the punch has had its attempts.
 
 A punch has max_receives attempts (three by default), whichever messages carry them. A message's own
 receives count its failures, and one queued anew carries the failures before it, since its own receive
@@ -52,6 +54,8 @@ from attendance.domain.records import PunchRecord
 logger = Logger(child=True)
 # The CRM calls end within seconds_left(); the lease also covers recording their outcome after them.
 LEASE_MARGIN_SECONDS = 1.0
+# queuedAt is kept to the second: a copy sent within a second of the dead-lettering counts as before it.
+DEAD_LETTERED_WITHIN = timedelta(seconds=1)
 RETURNED_FROM_DLQ = (
     "its dead letter came back to the punch queue (the dead-letter queue redriven): pending again"
 )
@@ -85,13 +89,15 @@ class DeliveryService:
         *,
         earlier_attempts: int = 0,
         pacer: CallPacer | None = None,
+        sent_at: datetime | None = None,
     ) -> Verdict | None:
         """The CRM's verdict (None: no call, another delivery or none was due); raises DeliveryFailed when
-        SQS should deliver the message again. `earlier_attempts`: the failed attempts before this message."""
+        SQS should deliver the message again. `earlier_attempts`: the failed attempts before this message;
+        `sent_at`: when SQS took the message (its SentTimestamp)."""
         lease = seconds_left() + LEASE_MARGIN_SECONDS
         leased_until = self._clock() + timedelta(seconds=lease)
         claim = self._store.claim_delivery(log_id, uuid4().hex, self._clock(), lease)
-        if self._taken_back(log_id, claim):
+        if self._taken_back(log_id, claim, sent_at):
             claim = self._store.claim_delivery(log_id, uuid4().hex, self._clock(), lease)
         # This message's earlier receives were failed attempts; this one is not counted yet.
         spent = earlier_attempts + receive_count - 1
@@ -123,11 +129,16 @@ class DeliveryService:
             raise DeliveryFailed(outcome.detail)
         return outcome.verdict
 
-    def _taken_back(self, log_id: str, claim: DeliveryClaim) -> bool:
-        """A message of a dead-lettered punch: the dead-letter queue was redriven from outside (the SQS
-        console's "Start DLQ redrive" moves its messages back as they are, status untouched). Dropping it
-        would leave the punch failed with no message anywhere, so it is taken as the redrive it is."""
-        if claim.won or claim.record is None or claim.record.status is not SyncStatus.FAILED:
+    def _taken_back(self, log_id: str, claim: DeliveryClaim, sent_at: datetime | None) -> bool:
+        """A message of a dead-lettered punch sent after it was dead-lettered: the dead-letter queue redriven
+        from outside (the SQS console's "Start DLQ redrive" sends its messages back as new ones, status
+        untouched). Dropping it would leave the punch failed with no message anywhere, so it is taken as
+        the redrive it is. A copy sent before (an SQS duplicate, a copy queued behind a lease) is left: the
+        punch has had its attempts."""
+        record = claim.record
+        if claim.won or record is None or record.status is not SyncStatus.FAILED:
+            return False
+        if sent_at and record.queued_at and sent_at <= record.queued_at + DEAD_LETTERED_WITHIN:
             return False
         taken = self._store.take_back_dead_letter(log_id, self._clock(), RETURNED_FROM_DLQ)
         if taken:

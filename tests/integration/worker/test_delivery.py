@@ -1,6 +1,7 @@
 """Every queued punch reaches the CRM exactly once: 3 attempts a visibility timeout apart, then the DLQ."""
 
 import json
+import time
 
 import boto3
 
@@ -146,6 +147,7 @@ def test_a_dead_letter_moved_back_to_the_punch_queue_is_delivered_as_a_redrive(
     # When the CRM takes it again and the dead-letter queue is redriven from outside the product, as the SQS
     # console's "Start DLQ redrive" does: the message moved back to the punch queue, the punch left failed
     set_behaviour(crm, failUsers=[])
+    time.sleep(2)  # an admin's redrive comes a while after the dead-lettering (queuedAt is to the second)
     assert move_dead_letters_back(stack) == 1
     run_until(trigger, lambda: stored(log_id)["syncStatus"] == "synced", limit_seconds=15)
     # Then the CRM holds it once, and its history says how it came back
@@ -169,3 +171,23 @@ def move_dead_letters_back(stack) -> int:
             )
             moved += 1
     return moved
+
+
+def test_a_copy_sent_before_its_punch_was_dead_lettered_makes_no_further_call(
+    trigger, enqueue, crm, stored, stack
+):
+    # Given a punch the CRM refuses for good, and a second copy of its message sent now but visible only later
+    # (as a copy queued behind a lease, or an SQS duplicate)
+    set_behaviour(crm, failUsers=["EMP-COPY"], status=422)
+    log_id = enqueue(user="EMP-COPY")
+    boto3.client("sqs").send_message(
+        QueueUrl=stack.refs["PunchQueue"], MessageBody=json.dumps({"logId": log_id}), DelaySeconds=2
+    )
+    # When the first is refused and the punch dead-lettered, and then the copy comes
+    run_until(trigger, lambda: stored(log_id)["syncStatus"] == "failed")
+    time.sleep(2.5)
+    report = trigger.poll_once(wait_seconds=1)
+    # Then the copy is acknowledged without another call: the punch had its attempt and stays failed
+    assert (report.received, report.succeeded) == (1, 1)
+    assert crm_view(crm)["attempts"] == {log_id: 1}
+    assert stored(log_id)["syncStatus"] == "failed"

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import boto3
+from tests.integration.client_hooks import hooked
 
 
 @contextmanager
@@ -29,11 +29,10 @@ def throttled_batch_gets(processed: int) -> Iterator[list[int]]:
         if context.get("held_back"):
             parsed["UnprocessedKeys"] = context["held_back"]
 
-    session = boto3._get_default_session()._session  # clients made inside the block carry the hooks
-    session.register("before-parameter-build.dynamodb.BatchGetItem", hold_back, unique_id="throttle-hold")
-    session.register("after-call.dynamodb.BatchGetItem", report_unprocessed, unique_id="throttle-report")
-    try:
+    with hooked(
+        {
+            "before-parameter-build.dynamodb.BatchGetItem": hold_back,
+            "after-call.dynamodb.BatchGetItem": report_unprocessed,
+        }
+    ):
         yield asked
-    finally:
-        session.unregister("before-parameter-build.dynamodb.BatchGetItem", unique_id="throttle-hold")
-        session.unregister("after-call.dynamodb.BatchGetItem", unique_id="throttle-report")

@@ -7,9 +7,8 @@ from contextlib import contextmanager
 from fnmatch import fnmatch
 from typing import Any
 
-import boto3
-
 from local_stack.template import Resolver
+from tests.integration.client_hooks import hooked
 
 Call = tuple[str, str, dict[str, Any]]  # service, operation, parameters
 _TRANSACTION_ACTIONS = {
@@ -36,12 +35,8 @@ def calls_made() -> Iterator[list[Call]]:
         _, service, operation = event_name.split(".", 2)
         calls.append((service, operation, params))
 
-    session = boto3._get_default_session()._session
-    session.register("before-parameter-build", record, unique_id="permissions-test")
-    try:
+    with hooked({"before-parameter-build": record}):
         yield calls
-    finally:
-        session.unregister("before-parameter-build", unique_id="permissions-test")
 
 
 def refused(template: dict[str, Any], logical_id: str, stack: Resolver, calls: list[Call]) -> list[str]:

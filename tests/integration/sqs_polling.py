@@ -9,8 +9,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import boto3
 from botocore.awsrequest import AWSResponse
+
+from tests.integration.client_hooks import hooked
 
 
 @contextmanager
@@ -28,14 +29,13 @@ def false_empty_short_polls() -> Iterator[list[int]]:
             return None
         return AWSResponse("https://sqs.local", 200, {}, None), {"Messages": []}
 
-    events = boto3._get_default_session()._session  # clients made inside the block carry the hooks
-    events.register("before-parameter-build.sqs.ReceiveMessage", note_the_wait, unique_id="short-poll-wait")
-    events.register("before-call.sqs.ReceiveMessage", answer_empty, unique_id="short-poll-empty")
-    try:
+    with hooked(
+        {
+            "before-parameter-build.sqs.ReceiveMessage": note_the_wait,
+            "before-call.sqs.ReceiveMessage": answer_empty,
+        }
+    ):
         yield waits
-    finally:
-        events.unregister("before-parameter-build.sqs.ReceiveMessage", unique_id="short-poll-wait")
-        events.unregister("before-call.sqs.ReceiveMessage", unique_id="short-poll-empty")
 
 
 @contextmanager
@@ -49,9 +49,5 @@ def lagging_counts(behind: int) -> Iterator[None]:
             counted = int(attributes["ApproximateNumberOfMessages"])
             attributes["ApproximateNumberOfMessages"] = str(max(0, counted - behind))
 
-    events = boto3._get_default_session()._session
-    events.register("after-call.sqs.GetQueueAttributes", undercount, unique_id="lagging-counts")
-    try:
+    with hooked({"after-call.sqs.GetQueueAttributes": undercount}):
         yield
-    finally:
-        events.unregister("after-call.sqs.GetQueueAttributes", unique_id="lagging-counts")

@@ -17,6 +17,7 @@ from functions.device_push import app as push_app
 from functions.devices import app as devices_app
 from local_stack.events import LambdaContext
 from local_stack.template import Resolver
+from tests.integration.client_hooks import hooked
 from tests.integration.device_push.conftest import PushReply
 from tests.integration.device_push.conftest import call as push_call
 from tests.integration.http_calls import Reply, call_route
@@ -101,12 +102,10 @@ def device_writes(stack: Resolver) -> Iterator[list[dict[str, Any]]]:
         if "device_update" in context and "Error" not in parsed:
             writes.append(context["device_update"])
 
-    events = boto3._get_default_session().events
-    events.register("provide-client-params.dynamodb.UpdateItem", remember)
-    events.register("after-call.dynamodb.UpdateItem", count)
-    yield writes
-    events.unregister("provide-client-params.dynamodb.UpdateItem", remember)
-    events.unregister("after-call.dynamodb.UpdateItem", count)
+    with hooked(
+        {"provide-client-params.dynamodb.UpdateItem": remember, "after-call.dynamodb.UpdateItem": count}
+    ):
+        yield writes
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from attendance.data.aws import UNPROCESSED_RETRIES
 from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID, Schedule
 from functions.employees import app as employees_app
 from local_stack.events import LambdaContext, http_api_event
+from tests.integration.client_hooks import hooked
 from tests.integration.dynamodb_throttling import throttled_batch_gets
 from tests.integration.employees.conftest import ADMIN_KEY, INGEST_KEY, READ_KEY
 from tests.integration.permissions import calls_made, refused
@@ -242,14 +243,10 @@ def test_presence_counts_and_lists_who_is_in_on_break_and_out(call, a_morning, c
 def test_presence_reads_punches_by_the_date_index_never_by_scan(call, a_morning, employees_env):
     # Given every DynamoDB call the handler makes is recorded
     calls: list[tuple[str, dict]] = []
-    session = boto3._get_default_session()
     recorder = lambda model, params, **_: calls.append((model.name, params))  # noqa: E731
-    session.events.register("provide-client-params.dynamodb", recorder)
-    try:
+    with hooked({"provide-client-params.dynamodb": recorder}):
         importlib.reload(employees_app)  # new clients, which carry the recorder
         assert call("GET", "/presence").status == 200
-    finally:
-        session.events.unregister("provide-client-params.dynamodb", recorder)
     # Then the punches table was only queried, on its byLocalDate index
     punches = [
         (name, params) for name, params in calls if params.get("TableName") == employees_env["PUNCHES_TABLE"]

@@ -12,6 +12,7 @@ import pytest
 from attendance.data.aws import from_item, to_item
 from attendance.domain.dedup import CLAIM_IN_FLIGHT_SECONDS
 from functions.ingest import app as ingest_app
+from tests.integration.client_hooks import hooked
 from tests.integration.ingest.conftest import punch
 from tests.integration.permissions import calls_made, refused
 from tests.punches import BEFORE_PUT_ITEM, InvocationDied, dying_before_a_punch_is_put
@@ -23,14 +24,12 @@ NEAR = punch(at="2025-02-10T09:00:30", device="DEV002", kind="out")
 @contextmanager
 def dying_before_the_punch_is_put(stack: Any) -> Iterator[None]:
     """Ingest invocations die after their dedup claim is written, before the punch itself is."""
-    session = boto3._get_default_session()._session
-    session.register(BEFORE_PUT_ITEM, dying_before_a_punch_is_put(stack), unique_id="invocation-dies")
-    ingest_app.dependencies.cache_clear()  # a fresh environment, whose clients carry the hook
-    try:
-        yield
-    finally:
-        session.unregister(BEFORE_PUT_ITEM, unique_id="invocation-dies")
-        ingest_app.dependencies.cache_clear()
+    with hooked({BEFORE_PUT_ITEM: dying_before_a_punch_is_put(stack)}):
+        ingest_app.dependencies.cache_clear()  # a fresh environment, whose clients carry the hook
+        try:
+            yield
+        finally:
+            ingest_app.dependencies.cache_clear()
 
 
 def dedup_records(stack: Any) -> list[dict[str, Any]]:

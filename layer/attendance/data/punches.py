@@ -44,8 +44,6 @@ class StatusChange(StrEnum):
 # A delivered punch is never downgraded, and an update never creates a punch.
 _NOT_DELIVERED = "attribute_exists(logId) AND syncStatus <> :synced"
 _APPEND_HISTORY = "history = list_append(if_not_exists(history, :empty), :entry)"
-# A status set by hand or on the way back from the dead-letter queue: queued now, with a history entry.
-_SET_STATUS = "SET syncStatus = :status, undelivered = :undelivered, queuedAt = :now, " + _APPEND_HISTORY
 
 
 def iso(moment: datetime) -> str:
@@ -355,17 +353,7 @@ class PunchStore:
         refused = self._client.exceptions.ConditionalCheckFailedException
         with unavailable_on_aws_errors("updating a punch"):
             try:
-                self._client.update_item(
-                    TableName=self._punches_table,
-                    Key=to_item({"logId": log_id}),
-                    UpdateExpression=_SET_STATUS,
-                    ConditionExpression=_NOT_DELIVERED,
-                    ExpressionAttributeValues=to_item(
-                        _history_values(now, status, note)
-                        | {":undelivered": _undelivered_key(status, log_id)}
-                    ),
-                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                )
+                self._set_status(log_id, status, note, now, _NOT_DELIVERED, {":synced": SyncStatus.SYNCED})
             except refused as error:
                 return StatusChange.SYNCED if error.response.get("Item") else StatusChange.MISSING
         return StatusChange.UPDATED
@@ -373,24 +361,46 @@ class PunchStore:
     def take_back_dead_letter(self, log_id: str, now: datetime, note: str) -> bool:
         """A dead-lettered (failed) punch whose message came back to the punch queue is pending again, with
         `note` in its history; False when it is not dead-lettered (any more)."""
-        entry = _history_values(now, SyncStatus.PENDING, note)
-        values = {name: entry[name] for name in (":status", ":now", ":entry", ":empty")} | {
-            ":undelivered": _undelivered_key(SyncStatus.PENDING, log_id),
-            ":failed": SyncStatus.FAILED.value,
-        }
         not_failed = self._client.exceptions.ConditionalCheckFailedException
         with unavailable_on_aws_errors("taking back a dead-lettered punch"):
             try:
-                self._client.update_item(
-                    TableName=self._punches_table,
-                    Key=to_item({"logId": log_id}),
-                    UpdateExpression=_SET_STATUS,
-                    ConditionExpression="syncStatus = :failed",
-                    ExpressionAttributeValues=to_item(values),
+                self._set_status(
+                    log_id,
+                    SyncStatus.PENDING,
+                    note,
+                    now,
+                    "syncStatus = :failed",
+                    {":failed": SyncStatus.FAILED},
                 )
             except not_failed:
                 return False
         return True
+
+    def _set_status(
+        self,
+        log_id: str,
+        status: SyncStatus,
+        note: str,
+        now: datetime,
+        condition: str,
+        values: dict[str, Any],
+    ) -> None:
+        """The status and its history entry, queued now, if `condition` (with its `values`) holds; else
+        ConditionalCheckFailedException, carrying the item as it was."""
+        entry = _history_values(now, status, note)
+        self._client.update_item(
+            TableName=self._punches_table,
+            Key=to_item({"logId": log_id}),
+            UpdateExpression="SET syncStatus = :status, undelivered = :undelivered, queuedAt = :now, "
+            + _APPEND_HISTORY,
+            ConditionExpression=condition,
+            ExpressionAttributeValues=to_item(
+                {name: entry[name] for name in (":status", ":now", ":entry", ":empty")}
+                | {":undelivered": _undelivered_key(status, log_id)}
+                | values
+            ),
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
 
 
 def _undelivered_key(status: SyncStatus, log_id: str) -> str:

@@ -6,6 +6,7 @@ from typing import Any
 
 import boto3
 
+from attendance.data.dead_letters import DeadLetterQueue
 from attendance.data.punch_intake import PunchIntake, StoreResult
 from attendance.domain.punch import Punch, PunchSource, PunchType, punch_log_id
 from local_stack.template import Resolver
@@ -71,3 +72,14 @@ def claim_without_storing(stack: Resolver, punch: Punch) -> None:
     except InvocationDied:
         return
     raise AssertionError("the punch was stored")
+
+
+def dead_letter_queue(stack: Resolver) -> DeadLetterQueue:
+    """The stack's dead-letter tools, on clients made now (so they carry the hooks registered by then)."""
+    return DeadLetterQueue(
+        boto3.client("sqs"),
+        boto3.client("dynamodb"),
+        stack.refs["PunchDeadLetterQueue"],
+        stack.refs["PunchQueue"],
+        stack.refs["PunchesTable"],
+    )

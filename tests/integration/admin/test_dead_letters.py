@@ -8,25 +8,18 @@ from datetime import UTC, datetime
 import boto3
 import pytest
 
-from attendance.data.dead_letters import DeadLetterQueue
 from attendance.data.punches import PunchStore, StatusChange
 from attendance.data.queue import message_body
 from attendance.domain.punch import SyncStatus
 from tests.integration.sqs_polling import false_empty_short_polls, lagging_counts
-from tests.punches import store_punch, utc_punch
+from tests.punches import dead_letter_queue, store_punch, utc_punch
 
 
 @pytest.fixture
 def setup(stack):
     dynamodb, sqs = boto3.client("dynamodb"), boto3.client("sqs")
     store = PunchStore(dynamodb, stack.refs["PunchesTable"])
-    dlq = DeadLetterQueue(
-        sqs,
-        dynamodb,
-        stack.refs["PunchDeadLetterQueue"],
-        stack.refs["PunchQueue"],
-        stack.refs["PunchesTable"],
-    )
+    dlq = dead_letter_queue(stack)
 
     def dead(user: str, status: SyncStatus) -> str:
         punch = utc_punch(user, datetime(2025, 2, 10, 9, tzinfo=UTC), device="D")
@@ -117,13 +110,7 @@ def test_a_purge_takes_every_letter_when_short_polls_come_back_empty(setup, stac
     store, _, dead = setup
     failed = {dead("P1", SyncStatus.FAILED), dead("P2", SyncStatus.FAILED)}
     with false_empty_short_polls():
-        dlq = DeadLetterQueue(
-            boto3.client("sqs"),
-            boto3.client("dynamodb"),
-            stack.refs["PunchDeadLetterQueue"],
-            stack.refs["PunchQueue"],
-            stack.refs["PunchesTable"],
-        )
+        dlq = dead_letter_queue(stack)
         # When an admin purges the queue
         purged = dlq.purge()
     # Then both were taken and marked abandoned, and the queue is empty
@@ -162,13 +149,7 @@ def test_a_letter_the_queue_has_not_counted_yet_is_listed_too(setup, stack):
     _, _, dead = setup
     letters = {dead("C1", SyncStatus.FAILED)}
     with lagging_counts(behind=1):
-        dlq = DeadLetterQueue(
-            boto3.client("sqs"),
-            boto3.client("dynamodb"),
-            stack.refs["PunchDeadLetterQueue"],
-            stack.refs["PunchQueue"],
-            stack.refs["PunchesTable"],
-        )
+        dlq = dead_letter_queue(stack)
         assert dlq.depth() == 0
         # When the dead letters are listed
         listed = dlq.peek()

@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 
-from attendance.data.dead_letters import DeadLetterQueue
 from attendance.data.punches import PunchStore
 from attendance.domain.punch import SyncStatus
 from functions.ingest import sweep
 from tests.integration.ingest.conftest import INGEST_KEY, IngestApi, cold_start, punch
+from tests.punches import dead_letter_queue
 
 
 def test_store_down_answers_503_and_stores_nothing(api, stack, punches_table, queued):
@@ -98,13 +98,7 @@ def test_a_dead_letter_is_sent_to_the_dlq_again_before_its_message_expires(api, 
     now = datetime.now(UTC)
     store.record_delivery(old, now - timedelta(days=13), SyncStatus.FAILED, "HTTP 422: unknown employee")
     store.record_delivery(recent, now - timedelta(days=1), SyncStatus.FAILED, "HTTP 422: unknown employee")
-    dlq = DeadLetterQueue(
-        boto3.client("sqs"),
-        dynamodb,
-        stack.refs["PunchDeadLetterQueue"],
-        stack.refs["PunchQueue"],
-        stack.refs["PunchesTable"],
-    )
+    dlq = dead_letter_queue(stack)
     assert dlq.peek() == []
     # When the sweep runs
     assert run_sweep(use_function_env) == {"requeued": 0, "deadLettersKept": 1}

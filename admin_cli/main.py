@@ -228,8 +228,7 @@ def dlq_list(ctx: typer.Context) -> None:
     """Every dead-lettered punch: logId, user (and their name), device, punch time, attempts, last error,
     when it died."""
     entries = ctx.obj.dead_letter_service().entries()
-    users = {entry.record.punch.user_id for entry in entries if entry.record}
-    names = ctx.obj.directory().names_of(users) if users else {}
+    names = ctx.obj.directory().names_of({entry.record.punch.user_id for entry in entries if entry.record})
     rows = []
     for entry in entries:
         record = entry.record

@@ -31,7 +31,8 @@ class EmployeeStore:
             self._client.put_item(TableName=self._table, Item=to_item(item))
 
     def names_of(self, user_ids: set[str]) -> dict[str, str]:
-        """The directory's names of these users (those in it), by BatchGetItem (no scan)."""
+        """The directory's names of these users (those in it), by BatchGetItem (no scan; none asked, no
+        request)."""
         keys = [{"userId": user} for user in sorted(user_ids)]
         found = batch_get(
             self._client,

@@ -80,7 +80,7 @@ class ReportService:
             ),
             key=lambda report: (report.work_day, report.user_id),
         )
-        names = self._employees.names_of({report.user_id for report in reports}) if reports else {}
+        names = self._employees.names_of({report.user_id for report in reports})
         return [EmployeeDay(report, names.get(report.user_id)) for report in reports]
 
 

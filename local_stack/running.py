@@ -38,6 +38,24 @@ class RunningStack:
     def queue_url(self, logical_id: str) -> str:
         return self.sqs().get_queue_url(QueueName=f"attendance-sync-{logical_id}")["QueueUrl"]
 
+    def wait_until_queue_is_empty(self, limit: float = 60.0) -> None:
+        """Until the punch queue holds no message (waiting, being delivered, or back after a failed try):
+        what an earlier test sent is delivered or dead-lettered, so it reaches no later test's CRM."""
+        sqs, queue = self.sqs(), self.queue_url("PunchQueue")
+        names = [f"ApproximateNumberOfMessages{state}" for state in ("", "NotVisible", "Delayed")]
+        give_up = time.monotonic() + limit
+        while counts := {
+            name: int(count)
+            for name, count in sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=names)[
+                "Attributes"
+            ].items()
+            if int(count)
+        }:
+            assert time.monotonic() < give_up, (
+                f"the punch queue is still not empty after {limit:.0f} s: {counts}"
+            )
+            time.sleep(0.2)
+
     def post_punch(self, device: str, user: str, at: datetime | None = None, kind: str = "in") -> str:
         """One punch through POST /punches with the stack's key (now, unless `at`); its logId."""
         moment = (at or datetime.now(UTC)).replace(microsecond=0)

@@ -21,8 +21,11 @@ def local_stack() -> Iterator[RunningStack]:
 
 @pytest.fixture
 def stack(local_stack: RunningStack) -> RunningStack:
-    """A healthy, empty mock CRM for each test."""
-    httpx.post(local_stack.crm_url + "/crm/_reset", timeout=5).raise_for_status()
+    """A healthy, empty mock CRM for each test, which no earlier test's punch reaches any more."""
+    reset = local_stack.crm_url + "/crm/_reset"
+    httpx.post(reset, timeout=5).raise_for_status()  # healthy: what is still queued is delivered at once
+    local_stack.wait_until_queue_is_empty()
+    httpx.post(reset, timeout=5).raise_for_status()  # and empty of it
     return local_stack
 
 

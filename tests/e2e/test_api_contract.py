@@ -2,7 +2,6 @@
 docs/openapi.json against the running local stack and finds no failure."""
 
 import json
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -28,7 +27,7 @@ def test_the_fuzzer_finds_no_contract_violation(local_stack, capsys):
     assert result.exit_code == 0, result.output
     operations = sum(len(methods) for methods in json.loads(OPENAPI_PATH.read_text())["paths"].values())
     assert f"Tested: {operations}" in result.output, result.output
-    _wait_until_delivered(local_stack)
+    local_stack.wait_until_queue_is_empty(limit=120)  # the accepted fuzz punches reach the CRM now
 
 
 @contextmanager
@@ -50,15 +49,3 @@ def devices_kept_as_they_are(stack) -> Iterator[None]:
                 dynamodb.delete_item(TableName=table, Key={"deviceId": item["deviceId"]})
             elif item != before[device_id]:
                 dynamodb.put_item(TableName=table, Item=before[device_id])
-
-
-def _wait_until_delivered(stack, limit: float = 120) -> None:
-    """Accepted fuzz punches reach the mock CRM before the next test resets it."""
-    sqs, queue = stack.sqs(), stack.queue_url("PunchQueue")
-    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-    give_up = time.monotonic() + limit
-    while time.monotonic() < give_up:
-        counts = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=names)["Attributes"]
-        if not any(int(counts[name]) for name in names):
-            return
-        time.sleep(0.5)

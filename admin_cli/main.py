@@ -593,6 +593,23 @@ def schedules_set(
     )
 
 
+@schedules_app.command("remove")
+def schedules_remove(
+    ctx: typer.Context,
+    user: Annotated[str | None, typer.Argument(help="employee (userId); omit with --default")] = None,
+    default: Annotated[bool, typer.Option("--default", help="the schedule of everyone without one")] = False,
+) -> None:
+    """Remove an employee's schedule (they follow the default again), or the default (then whoever has no
+    schedule of their own is judged neither late nor early, and their work day is the calendar day)."""
+    if bool(user) == default:
+        raise typer.BadParameter("give a userId or --default")
+    user_id, label = (user, user) if user else (DEFAULT_SCHEDULE_ID, "the default")
+    if not ctx.obj.schedules().delete(user_id):
+        _done(ctx, f"no schedule for {label}", {"removed": False, "userId": user_id})
+        raise typer.Exit(EXIT_NOT_FOUND)
+    _done(ctx, f"removed the schedule of {label}", {"removed": True, "userId": user_id})
+
+
 def _schedule(days: str, start: str, end: str, grace: int, zone: str) -> Schedule:
     try:
         return Schedule(

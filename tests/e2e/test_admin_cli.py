@@ -165,6 +165,16 @@ def test_keys_devices_schedules_and_reports(stack, cli):
         refused = cli(*command, "--date", "2026-13-01", expect=2)
         assert "'2026-13-01' is not a date: give YYYY-MM-DD" in refused.output
 
+    # And schedules are removed as they were set (the default too: other tests on this stack count calendar
+    # days); one that is not there is exit 1, naming it
+    cli("schedules", "remove", "NIGHTS")
+    cli("schedules", "remove", "--default")
+    assert {row["user"] for row in json.loads(cli("--json", "schedules", "list").output)}.isdisjoint(
+        {"(default)", "NIGHTS"}
+    )
+    assert "no schedule for NIGHTS" in cli("schedules", "remove", "NIGHTS", expect=1).output
+    cli("schedules", "remove", expect=2)  # neither a userId nor --default
+
 
 def test_no_stack_is_exit_code_3(tmp_path):
     import subprocess

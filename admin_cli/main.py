@@ -604,7 +604,7 @@ def schedules_remove(
     if bool(user) == default:
         raise typer.BadParameter("give a userId or --default")
     user_id, label = (user, user) if user else (DEFAULT_SCHEDULE_ID, "the default")
-    if not ctx.obj.schedules().delete(user_id):
+    if ctx.obj.schedules().delete(user_id) is None:
         _done(ctx, f"no schedule for {label}", {"removed": False, "userId": user_id})
         raise typer.Exit(EXIT_NOT_FOUND)
     _done(ctx, f"removed the schedule of {label}", {"removed": True, "userId": user_id})

@@ -180,6 +180,35 @@ def _schedule(update: EmployeeUpdate) -> Schedule | None:
         ) from None
 
 
+@app.delete(
+    "/employees/<userId>/schedule",
+    summary="Remove an employee's own schedule: the default schedule applies to them again",
+    tags=["employees"],
+    responses={
+        200: model_response(EmployeeView, "Removed: the employee, with the schedule that applies now"),
+        **error_responses(
+            {
+                400: "The userId is malformed",
+                401: AUTH_ERRORS[401],
+                403: "The key lacks the admin scope",
+                404: "No such employee, or no schedule of their own (`no_own_schedule`)",
+                **COMMON_ERRORS,
+            }
+        ),
+    },
+    security=API_KEY_SECURITY,
+)
+def remove_schedule(user_id: UserId, caller: Admin) -> Response[EmployeeView]:
+    view, removed = dependencies()[1].remove_schedule(user_id, caller.key_id)
+    if view is None:
+        raise ApiError(HTTPStatus.NOT_FOUND, "not_found", f"no employee {user_id}")
+    if not removed:
+        raise ApiError(
+            HTTPStatus.NOT_FOUND, "no_own_schedule", f"{user_id} has no schedule of their own to remove"
+        )
+    return json_reply(HTTPStatus.OK, view)
+
+
 @app.get(
     "/presence",
     summary="Who is in, on a break or out now (lists), and how many are absent",

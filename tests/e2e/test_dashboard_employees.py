@@ -1,5 +1,6 @@
 """The dashboard's Employees pages, as a person uses them in a real browser."""
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -99,6 +100,19 @@ def test_the_directory_an_employees_timesheet_and_an_admin_edit(page, stack: Run
     page.get_by_role("button", name="Save changes").click()
     expect(schedule.first).to_have_text("06:00-14:00 Europe/Berlin")
     expect(zone).not_to_have_attribute("aria-invalid", "true")
+
+    # When the admin puts them back on the company's default schedule: the box unticked, saved
+    own = page.get_by_label("Give them their own schedule")
+    expect(own).to_have_accessible_name(re.compile("untick to put them on the company's default schedule"))
+    own.uncheck()
+    page.get_by_role("button", name="Save changes").click()
+    # Then the page says so, their schedule is no longer their own, and the timesheet is computed again
+    expect(page.get_by_text("Ada Example saved, on ")).to_be_visible()
+    expect(page.locator(".employee-facts")).not_to_contain_text("06:00-14:00 Europe/Berlin")
+    expect(schedule.first).not_to_have_text("06:00-14:00 Europe/Berlin")
+    after = call(stack, "GET", f"/employees/{user}").json()["schedule"]
+    assert after is None or after["isDefault"], after
+    expect(own).to_have_accessible_name(re.compile("unticked: they stay on the company's default schedule"))
 
 
 @pytest.mark.console_allows(r"status of 404")  # the browser's own line: the ID is not in the directory

@@ -276,6 +276,16 @@ function notInDirectory(userId) {
       : "An admin can add them to the directory, with a name, a department and a schedule."));
 }
 
+/** Their own schedule removed: the employee as they are now, or null when someone removed it already. */
+async function removeOwnSchedule(userId) {
+  try {
+    return await api(`${employeePath(userId)}/schedule`, { method: "DELETE" });
+  } catch (error) {
+    if (error.error === "no_own_schedule") return null;
+    throw error;
+  }
+}
+
 /** The admins' form: changes to an employee, or adding one (no name yet) to the directory. */
 function editSection(employee, saved) {
   if (!session.isAdmin) return null; // the API refuses anyway; read keys see no controls
@@ -283,7 +293,17 @@ function editSection(employee, saved) {
   const schedule = employee.schedule;
   const name = h("input", { id: "edit-name", name: "name", required: true, maxlength: 128, value: employee.name, autocomplete: "off" });
   const department = h("input", { id: "edit-department", name: "department", maxlength: 128, value: employee.department || "", autocomplete: "off" });
-  const own = h("input", { id: "edit-own-schedule", type: "checkbox", checked: Boolean(schedule && !schedule.isDefault) });
+  let hadOwn = Boolean(schedule && !schedule.isDefault);
+  const own = h("input", { id: "edit-own-schedule", type: "checkbox", checked: hadOwn });
+  const ownLabel = h("label", { for: "edit-own-schedule" });
+  function labelOwn() {
+    ownLabel.textContent = adding
+      ? "Give them their own schedule (unticked: the company's default schedule)"
+      : hadOwn
+        ? "Give them their own schedule (untick to put them on the company's default schedule)"
+        : "Give them their own schedule (unticked: they stay on the company's default schedule)";
+  }
+  labelOwn();
   const days = DAYS.map(([value, label]) => {
     const box = h("input", { id: `edit-day-${value}`, type: "checkbox", value, checked: schedule ? schedule.days.includes(value) : !["sat", "sun"].includes(value) });
     return h("span", { class: "day" }, box, h("label", { for: `edit-day-${value}` }, label));
@@ -328,10 +348,15 @@ function editSection(employee, saved) {
     result.replaceChildren();
     clearFieldErrors(fields);
     try {
-      const changed = await api(employeePath(employee.userId), { method: "PUT", body });
+      let changed = await api(employeePath(employee.userId), { method: "PUT", body });
+      const toDefault = hadOwn && !own.checked;
+      if (toDefault) changed = await removeOwnSchedule(employee.userId) ?? changed;
       saved(changed);
+      hadOwn = Boolean(changed.schedule && !changed.schedule.isDefault);
+      labelOwn();
       result.replaceChildren(h("p", { class: "ok" }, "Saved."));
-      notify(adding ? `${changed.name} added to the directory.` : `${changed.name} saved.`);
+      const onDefault = toDefault ? `, on ${changed.schedule ? "the default schedule" : "no schedule (there is no default)"}` : "";
+      notify(adding ? `${changed.name} added to the directory.` : `${changed.name} saved${onDefault}.`);
     } catch (error) {
       // The one rule the schema cannot state (the zone must exist) comes back without details.
       showFieldErrors(result, fields, error, (failure) => (failure.error === "invalid_time_zone" ? "schedule.timeZone" : null));
@@ -343,10 +368,7 @@ function editSection(employee, saved) {
   const form = h("form", { class: "card edit-form", "aria-labelledby": "edit-title", onsubmit: submit },
     h("div", { class: "field" }, h("label", { for: "edit-name" }, "Name"), name),
     h("div", { class: "field" }, h("label", { for: "edit-department" }, "Department"), department),
-    h("div", { class: "field check" }, own,
-      h("label", { for: "edit-own-schedule" }, adding
-        ? "Give them their own schedule (unticked: the company's default schedule)"
-        : "Give them their own schedule (unticked: the schedule stays as it is)")),
+    h("div", { class: "field check" }, own, ownLabel),
     scheduleFields,
     h("div", { class: "actions" }, button),
     result);

@@ -24,13 +24,13 @@ class ScheduleStore:
         with unavailable_on_aws_errors("saving a schedule"):
             self._client.put_item(TableName=self._table, Item=to_item(item))
 
-    def delete(self, user_id: str) -> bool:
-        """Removes a user's schedule (or the default); False if there was none."""
+    def delete(self, user_id: str) -> Schedule | None:
+        """Removes a user's schedule (or the default): the schedule removed, None if there was none."""
         with unavailable_on_aws_errors("removing a schedule"):
             reply = self._client.delete_item(
                 TableName=self._table, Key=to_item({"userId": user_id}), ReturnValues="ALL_OLD"
             )
-        return "Attributes" in reply
+        return _schedule(from_item(reply["Attributes"])) if "Attributes" in reply else None
 
     def get_many(self, user_ids: set[str]) -> dict[str, Schedule]:
         """The schedules of these users that exist, by BatchGetItem (no scan)."""

@@ -95,6 +95,22 @@ class EmployeeService:
         [view] = self._views([employee], self._todays_punches(employee.user_id), written)
         return view, before is None
 
+    def remove_schedule(self, user_id: str, changed_by: str) -> tuple[EmployeeView | None, bool]:
+        """Their own schedule removed, so that the default applies again. The view is None when they are
+        not in the directory (nothing is removed then); the flag says whether they had one to remove."""
+        employee = self._employees.get(user_id)
+        if employee is None:
+            return None, False
+        removed = self._schedules.delete(user_id)
+        if removed is not None:
+            logger.info(
+                "schedule removed",
+                extra={"userId": user_id, "changedBy": changed_by, "schedule": removed.label()},
+            )
+        # Built without it: reads right after the delete may still see it.
+        [view] = self._views([employee], self._todays_punches(user_id), {user_id: None})
+        return view, removed is not None
+
     def presence(self) -> PresenceReport:
         """Who is in, on a break or out now (lists), and how many are absent (a count)."""
         now = self._clock()
@@ -146,19 +162,26 @@ class EmployeeService:
             _log_change(change.before, change.after, changed_by)
 
     def _views(
-        self, employees: list[Employee], punches: list[Punch], written: dict[str, Schedule] | None = None
+        self,
+        employees: list[Employee],
+        punches: list[Punch],
+        written: dict[str, Schedule | None] | None = None,
     ) -> list[EmployeeView]:
+        """`written`: schedules just saved (None: just removed), which reads may not see yet."""
         now = self._clock()
         user_ids = {employee.user_id for employee in employees}
-        kept = self._schedules.get_many(user_ids | {DEFAULT_SCHEDULE_ID}) if user_ids else {}
+        kept: dict[str, Schedule | None] = dict(
+            self._schedules.get_many(user_ids | {DEFAULT_SCHEDULE_ID}) if user_ids else {}
+        )
         kept |= written or {}
-        schedule_of = ScheduleLookup(kept)
+        own = {user_id: schedule for user_id, schedule in kept.items() if schedule is not None}
+        schedule_of = ScheduleLookup(own)
         by_user = _by_user(punches)
         views = []
         for employee in employees:
             schedule = schedule_of(employee.user_id)
             presence = presence_now(by_user[employee.user_id], now, schedule, self._default_zone)
-            views.append(_view(employee, schedule, employee.user_id not in kept, presence))
+            views.append(_view(employee, schedule, employee.user_id not in own, presence))
         return views
 
     def _schedule_lookup(self, user_ids: set[str]) -> ScheduleLookup:

@@ -21,6 +21,7 @@ ROUTES = [
     ("GET", "/employees/EMP-A1", None),
     ("PUT", "/employees/EMP-A1", {"name": "Anna Berg"}),
     ("GET", "/presence", None),
+    ("DELETE", "/employees/EMP-A1/schedule", None),
 ]
 OFFICE = {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "17:00", "graceMinutes": 5}
 
@@ -110,6 +111,53 @@ def test_the_default_schedule_is_shown_as_the_default(call, schedules):
     assert (rows["EMP-D2"]["label"], rows["EMP-D2"]["isDefault"]) == ("09:00-17:00 +05:30", False)
 
 
+def test_admin_removes_an_own_schedule_and_the_default_applies_again(
+    call, schedules, template, stack, employees_env, caplog
+):
+    # Given an employee with a night schedule of her own, and a company default
+    night = {"days": ["mon", "tue"], "start": "22:00", "end": "06:00", "graceMinutes": 10, "timeZone": "UTC"}
+    call("PUT", "/employees/EMP-RS", {"name": "Nina Night", "schedule": night}, key=ADMIN_KEY)
+    schedules.put(DEFAULT_SCHEDULE_ID, Schedule(time_zone="Europe/London"))
+    # When an admin removes her own schedule
+    with calls_made() as calls:
+        employees_app.dependencies.cache_clear()  # clients made while recording
+        removed = call("DELETE", "/employees/EMP-RS/schedule", key=ADMIN_KEY)
+    # Then she is shown on the default schedule, in the reply as in every read after it
+    assert removed.status == 200
+    assert (removed.body["schedule"]["label"], removed.body["schedule"]["isDefault"]) == (
+        "09:00-17:00 Europe/London",
+        True,
+    )
+    assert call("GET", "/employees/EMP-RS").body == removed.body
+    assert "EMP-RS" not in schedules.get_many({"EMP-RS"})
+    # And the removal is logged with the schedule it removed and the key that removed it, as the role allows
+    [logged] = [record for record in caplog.records if record.getMessage() == "schedule removed"]
+    assert (logged.userId, logged.schedule) == ("EMP-RS", "22:00-06:00 UTC")
+    assert refused(template, "EmployeesFunction", stack, calls) == []
+    # And removing it again is a 404 that says she has none of her own
+    again = call("DELETE", "/employees/EMP-RS/schedule", key=ADMIN_KEY)
+    assert (again.status, again.body["error"]) == (404, "no_own_schedule")
+
+
+def test_removing_the_schedule_of_someone_not_in_the_directory_is_404_and_removes_nothing(call, schedules):
+    schedules.put("EMP-GHOST", Schedule(time_zone="UTC"))  # set with the CLI, which needs no directory entry
+    reply = call("DELETE", "/employees/EMP-GHOST/schedule", key=ADMIN_KEY)
+    assert (reply.status, reply.body["error"]) == (404, "not_found")
+    assert "EMP-GHOST" in schedules.get_many({"EMP-GHOST"})
+
+
+def test_a_read_key_cannot_remove_a_schedule(call, schedules):
+    call(
+        "PUT",
+        "/employees/EMP-RK",
+        {"name": "Kim Key", "schedule": OFFICE | {"timeZone": "UTC"}},
+        key=ADMIN_KEY,
+    )
+    reply = call("DELETE", "/employees/EMP-RK/schedule", key=READ_KEY)
+    assert (reply.status, reply.body["error"]) == (403, "forbidden")
+    assert "EMP-RK" in schedules.get_many({"EMP-RK"})
+
+
 def test_an_unknown_employee_is_404(call):
     reply = call("GET", "/employees/EMP-NOBODY")
     assert (reply.status, reply.body["error"]) == (404, "not_found")
@@ -186,6 +234,8 @@ def test_an_unknown_time_zone_is_422_and_nothing_is_written(call, directory, sch
 def test_other_methods_are_405_with_allow(call):
     reply = call("DELETE", "/employees/EMP-A1", key=ADMIN_KEY)
     assert (reply.status, reply.headers["Allow"]) == (405, "GET, PUT")
+    reply = call("PUT", "/employees/EMP-A1/schedule", OFFICE, key=ADMIN_KEY)
+    assert (reply.status, reply.headers["Allow"]) == (405, "DELETE")
 
 
 @pytest.fixture

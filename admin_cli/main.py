@@ -767,6 +767,7 @@ def _employee_row(view: EmployeeView) -> dict[str, Any]:
         "userId": view.user_id,
         "name": view.name,
         "department": view.department,
+        "leftOn": view.left_on,
         "schedule": view.schedule.label if view.schedule else None,
         "status": view.status.value,
         "lastPunch": f"{last.time} {last.type.value} on {last.device_id}" if last else None,
@@ -806,10 +807,18 @@ def employees_set(
     end: Annotated[str | None, typer.Option(help="schedule shift end, HH:MM (default 17:00)")] = None,
     grace: Annotated[int | None, typer.Option(help="schedule grace minutes (default 5)")] = None,
     zone: Annotated[str | None, typer.Option(help="schedule IANA time zone (default UTC)")] = None,
+    left_on: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d"],
+            help="their last working day, YYYY-MM-DD: not counted absent after it (omit: works here)",
+        ),
+    ] = None,
 ) -> None:
     """Add or change an employee; with any schedule option, also their schedule for the reports."""
     try:
-        employee = Employee(user_id=user_id, name=name, department=department)
+        last_day = left_on.date() if left_on else None
+        employee = Employee(user_id=user_id, name=name, department=department, left_on=last_day)
     except ValidationError as error:
         raise typer.BadParameter(describe_validation_error(error)) from None
     wants_schedule = any(option is not None for option in (days, start, end, grace, zone))
@@ -825,6 +834,7 @@ def employees_set(
         ctx,
         f"{'added' if added else 'changed'} {user_id}: {view.name}"
         + (f" ({view.department})" if view.department else "")
+        + (f", left on {view.left_on}" if view.left_on else "")
         + (f"; schedule {_days_label(schedule.days)} {schedule.label()}" if schedule else ""),
         {"added": added, "employee": view.model_dump(mode="json", exclude={"status", "last_punch"})},
     )

@@ -34,6 +34,8 @@ EMPLOYEES = {
     "EMP002": {"name": "Ben Okafor", "department": "Warehouse"},
     "EMP003": {"name": "Chen Li", "department": "Support"},
 }
+# Someone who left the company two weeks ago: listed as left, not counted absent
+LEFT, DAYS_SINCE_LEFT = ("EMP004", {"name": "Dana Novak", "department": "Sales"}), 14
 # (minutes before now, device, employee, type)
 PUNCHES = [
     (185, "FRONT-DOOR", "EMP001", "in"),
@@ -105,6 +107,8 @@ def seed(stack: RunningStack) -> None:
     }
     for user, entry in EMPLOYEES.items():
         call(stack, "PUT", f"/employees/{user}", entry | {"schedule": schedule})
+    last_day = datetime.now(zone).date() - timedelta(days=DAYS_SINCE_LEFT)
+    call(stack, "PUT", f"/employees/{LEFT[0]}", LEFT[1] | {"leftOn": last_day.isoformat()})
     now = datetime.now(UTC).replace(microsecond=0)
     midnight = datetime.combine(now.astimezone(zone).date(), datetime.min.time(), zone).astimezone(UTC)
     for offset, (minutes, device, user, kind) in enumerate(PUNCHES):

@@ -164,7 +164,9 @@ def get_employee(user_id: UserId, caller: Reader) -> Response[EmployeeView]:
 def put_employee(
     user_id: UserId, update: Annotated[EmployeeUpdate, Body()], caller: Admin
 ) -> Response[EmployeeView]:
-    employee = Employee(user_id=user_id, name=update.name, department=update.department)
+    employee = Employee(
+        user_id=user_id, name=update.name, department=update.department, left_on=update.left_on
+    )
     view, added = dependencies()[1].save(employee, _schedule(update), caller.key_id)
     return json_reply(HTTPStatus.CREATED if added else HTTPStatus.OK, view)
 

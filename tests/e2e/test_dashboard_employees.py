@@ -114,6 +114,30 @@ def test_the_directory_an_employees_timesheet_and_an_admin_edit(page, stack: Run
     assert after is None or after["isDefault"], after
     expect(own).to_have_accessible_name(re.compile("unticked: they stay on the company's default schedule"))
 
+    # When the admin records that today is their last working day
+    last_day = datetime.now(UTC).date().isoformat()  # the stack's zone is UTC
+    page.get_by_label("Last working day").fill(last_day)
+    page.get_by_role("button", name="Save changes").click()
+    # Then their page says they are leaving, and the directory keeps the day
+    expect(page.locator(".employee-facts")).to_contain_text(f"leaving: last day {last_day}")
+    assert call(stack, "GET", f"/employees/{user}").json()["leftOn"] == last_day
+
+
+def test_someone_who_left_is_listed_as_left_not_absent(page, stack: RunningStack) -> None:
+    # Given someone whose last working day was yesterday, and who has not punched since
+    user = f"E2E-LEFT-{uuid.uuid4().hex[:8].upper()}"
+    yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
+    call(stack, "PUT", f"/employees/{user}", {"name": "Lou Left", "leftOn": yesterday})
+    # When an admin opens Employees
+    sign_in(page, stack)
+    page.get_by_role("link", name="Employees", exact=True).click()
+    # Then they are listed as left, with their last day, and counted apart from the absent
+    page.get_by_label("Filter").fill(user)
+    row = page.locator(f'tr[data-key="{user}"]')
+    expect(row.locator(".badge")).to_have_text("left")
+    expect(row).to_contain_text(f"last day {yesterday}")
+    expect(page.get_by_role("list", name="Employees by status today")).to_contain_text("left")
+
 
 @pytest.mark.console_allows(r"status of 404")  # the browser's own line: the ID is not in the directory
 def test_an_id_not_in_the_directory_has_its_punches_shown_and_can_be_added(page, stack: RunningStack) -> None:

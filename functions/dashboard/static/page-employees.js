@@ -40,11 +40,25 @@ function lastPunch(punch) {
 
 // ---- the directory ----
 
+/** Whether their last working day (leftOn) is past: they are no longer expected at work. */
+const hasLeft = (employee) => Boolean(employee.leftOn) && employee.leftOn < today();
+
+/** Their status today: "left" rather than absent once they left (one who still punches is in or out). */
+const statusToday = (employee) => (hasLeft(employee) && employee.status === "absent" ? "left" : employee.status);
+
+/** Today's status, and for someone leaving or gone, their last working day. */
+function todayCell(employee) {
+  if (!employee.leftOn) return badge(employee.status);
+  const status = statusToday(employee);
+  const said = status === "left" ? "" : `${hasLeft(employee) ? "left" : "leaving"}: `; // the badge says "left"
+  return h("span", {}, badge(status), " ", h("span", { class: "muted" }, `${said}last day ${employee.leftOn}`));
+}
+
 const LIST_COLUMNS = [
   { label: "Employee", cell: (e) => employeeLink(e.userId) },
   { label: "Name", cell: (e) => e.name },
   { label: "Department", cell: (e) => e.department || "–" },
-  { label: "Today", cell: (e) => badge(e.status) },
+  { label: "Today", cell: todayCell },
   { label: "Last punch", cell: (e) => lastPunch(e.lastPunch) },
   { label: "Schedule", cell: (e) => scheduleText(e.schedule) },
 ];
@@ -69,8 +83,9 @@ async function renderList(view) {
   function draw() {
     const needle = filter.value.trim().toLowerCase();
     const rows = employees.filter((e) => !needle || [e.userId, e.name, e.department || ""].some((v) => v.toLowerCase().includes(needle)));
-    const counts = { in: 0, on_break: 0, out: 0, absent: 0 };
-    for (const e of employees) counts[e.status] = (counts[e.status] || 0) + 1;
+    const counts = { in: 0, on_break: 0, out: 0, absent: 0, left: 0 };
+    for (const e of employees) counts[statusToday(e)] += 1;
+    if (!counts.left) delete counts.left;
     summary.replaceChildren(...Object.entries(counts).map(([status, count]) => h("li", { class: `stat-${status.replaceAll("_", "-")}` }, h("strong", {}, String(count)), words(status))));
     body.replaceChildren(table({
       caption: needle ? `${rows.length} of ${employees.length} employees match “${filter.value.trim()}”` : `${employees.length} employee${employees.length === 1 ? "" : "s"}, status today`,
@@ -127,7 +142,7 @@ function facts(employee) {
     ["Employee ID", employee.userId],
     ["Name", employee.name],
     ["Department", employee.department || "–"],
-    ["Today", badge(employee.status)],
+    ["Today", todayCell(employee)],
     ["Last punch", lastPunch(employee.lastPunch)],
     ["Schedule", scheduleText(employee.schedule)],
   ];
@@ -293,6 +308,7 @@ function editSection(employee, saved) {
   const schedule = employee.schedule;
   const name = h("input", { id: "edit-name", name: "name", required: true, maxlength: 128, value: employee.name, autocomplete: "off" });
   const department = h("input", { id: "edit-department", name: "department", maxlength: 128, value: employee.department || "", autocomplete: "off" });
+  const leftOn = h("input", { id: "edit-left-on", name: "leftOn", type: "date", value: employee.leftOn || "" });
   let hadOwn = Boolean(schedule && !schedule.isDefault);
   const own = h("input", { id: "edit-own-schedule", type: "checkbox", checked: hadOwn });
   const ownLabel = h("label", { for: "edit-own-schedule" });
@@ -325,7 +341,7 @@ function editSection(employee, saved) {
 
   // The API's names for the form's fields, for the problems it names.
   const fields = {
-    name, department, "schedule.start": start, "schedule.end": end, "schedule.graceMinutes": grace, "schedule.timeZone": scheduleZone,
+    name, department, leftOn, "schedule.start": start, "schedule.end": end, "schedule.graceMinutes": grace, "schedule.timeZone": scheduleZone,
   };
 
   function toggle() { scheduleFields.disabled = !own.checked; }
@@ -335,7 +351,7 @@ function editSection(employee, saved) {
   async function submit(event) {
     event.preventDefault();
     if (!form.reportValidity()) return;
-    const body = { name: name.value.trim(), department: department.value.trim() || null };
+    const body = { name: name.value.trim(), department: department.value.trim() || null, leftOn: leftOn.value || null };
     if (own.checked) {
       const chosen = days.map((d) => d.querySelector("input")).filter((b) => b.checked).map((b) => b.value);
       if (!chosen.length) {
@@ -368,6 +384,9 @@ function editSection(employee, saved) {
   const form = h("form", { class: "card edit-form", "aria-labelledby": "edit-title", onsubmit: submit },
     h("div", { class: "field" }, h("label", { for: "edit-name" }, "Name"), name),
     h("div", { class: "field" }, h("label", { for: "edit-department" }, "Department"), department),
+    h("div", { class: "field" },
+      h("label", { for: "edit-left-on" }, "Last working day ", h("span", { class: "muted" }, "(empty while they work here; after it, not counted absent)")),
+      leftOn),
     h("div", { class: "field check" }, own, ownLabel),
     scheduleFields,
     h("div", { class: "actions" }, button),

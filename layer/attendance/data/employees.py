@@ -24,6 +24,7 @@ class EmployeeStore:
             "userId": employee.user_id,
             "name": employee.name,
             "department": employee.department,
+            "leftOn": employee.left_on.isoformat() if employee.left_on else None,
             "changedBy": changed_by,
             "changedAt": iso(datetime.now(UTC)) if changed_by else None,
         }
@@ -55,4 +56,9 @@ class EmployeeStore:
 
 def _employee(item: dict[str, Any]) -> Employee:
     values = from_item(item)
-    return Employee(user_id=values["userId"], name=values["name"], department=values.get("department"))
+    return Employee(
+        user_id=values["userId"],
+        name=values["name"],
+        department=values.get("department"),
+        left_on=values.get("leftOn"),
+    )

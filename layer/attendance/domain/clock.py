@@ -46,12 +46,13 @@ def _known_zone(name: str) -> str:
 
 
 def _iso_date_text(value: object) -> object:
-    if isinstance(value, str) and not _ISO_DATE.match(value):
-        raise ValueError("must be a date as YYYY-MM-DD")
-    return value
+    if isinstance(value, date) or (isinstance(value, str) and _ISO_DATE.match(value)):
+        return value
+    raise ValueError("must be a date as YYYY-MM-DD")
 
 
-# A calendar date written exactly as YYYY-MM-DD (pydantic alone would take a midnight datetime too).
+# A calendar date written exactly as YYYY-MM-DD (pydantic alone would take a midnight datetime, or a number
+# in a JSON body as a Unix time, too).
 IsoDate = Annotated[
     date,
     BeforeValidator(_iso_date_text),

@@ -1,13 +1,13 @@
 """The employees API's request and reply models (JSON in camelCase), and how a schedule is written."""
 
-from datetime import time
+from datetime import date, time
 from typing import Annotated, Literal
 
 from annotated_types import Ge, Le
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, StringConstraints
 from pydantic.alias_generators import to_camel
 
-from attendance.domain.clock import InvalidTime, parse_zone
+from attendance.domain.clock import InvalidTime, IsoDate, parse_zone
 from attendance.domain.employees import PersonName
 from attendance.domain.presence import PresenceStatus
 from attendance.domain.punch import Punch, PunchType, _whole_number
@@ -19,6 +19,12 @@ ClockTime = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5]
 # Which names exist is checked against the zone database (422 invalid_time_zone), not by the schema.
 ZoneText = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_+/:-]+$")]
 GraceMinutes = Annotated[int, Strict(), Ge(0), Le(240), BeforeValidator(_whole_number)]
+
+
+LEFT_ON = (
+    "Their last working day (YYYY-MM-DD, in the company's zone): from the day after, they are no longer "
+    "expected at work, so not counted absent; their punches and names stay in the reports"
+)
 
 
 class _Camel(BaseModel):
@@ -94,6 +100,7 @@ class EmployeeUpdate(_Camel):
 
     name: PersonName
     department: PersonName | None = Field(default=None, description="Omitted or null: none")
+    left_on: IsoDate | None = Field(default=None, description=LEFT_ON + "; omitted or null: they work here")
     schedule: ScheduleFields | None = Field(
         default=None, description="The employee's own schedule for reports; omitted or null: kept as it is"
     )
@@ -113,6 +120,7 @@ class EmployeeView(_Camel):
     user_id: str
     name: str
     department: str | None
+    left_on: date | None = Field(description=LEFT_ON + "; null: they work here")
     schedule: ScheduleView | None = Field(description="The schedule the reports use; null: none at all")
     status: PresenceStatus = Field(description="Now, from the last punch of the current work day")
     last_punch: LastPunch | None = Field(description="The punch that decided the status; null when absent")
@@ -151,7 +159,10 @@ class PresenceCounts(_Camel):
     present: int = Field(alias="in")
     on_break: int
     out: int
-    absent: int = Field(description="In the directory, and no punch in the current work day")
+    absent: int = Field(
+        description="In the directory, working here (no `leftOn` before today), and no punch in the current "
+        "work day"
+    )
 
 
 class PresenceReport(_Camel):

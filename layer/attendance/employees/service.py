@@ -119,10 +119,13 @@ class EmployeeService:
         schedule_of = self._schedule_lookup(set(directory) | set(by_user))
         lists: dict[PresenceStatus, list[PresentEmployee]] = defaultdict(list)
         absent = 0
+        today = now.astimezone(parse_zone(self._default_zone)).date()
         for user_id in sorted(set(directory) | set(by_user)):
             presence = presence_now(by_user[user_id], now, schedule_of(user_id), self._default_zone)
             if presence.last_punch is None:
-                absent += 1 if user_id in directory else 0  # only the directory's people can be absent
+                # Only the directory's people who still work here can be absent
+                employee = directory.get(user_id)
+                absent += 1 if employee and not employee.has_left(today) else 0
                 continue
             lists[presence.status].append(_present(user_id, directory.get(user_id), presence.last_punch))
         return PresenceReport(
@@ -143,8 +146,10 @@ class EmployeeService:
         """Compare validated rows with the directory; changes nothing."""
         current = {employee.user_id: employee for employee in self._employees.list()}
         plan = ImportPlan()
-        for row in rows:
-            before = current.get(row.user_id)
+        for imported in rows:
+            before = current.get(imported.user_id)
+            # A row has no leaving date: who left stays as set in the directory.
+            row = imported.model_copy(update={"left_on": before.left_on}) if before else imported
             if before is None:
                 plan.added.append(row)
             elif before != row:
@@ -207,6 +212,7 @@ def _view(
         user_id=employee.user_id,
         name=employee.name,
         department=employee.department,
+        left_on=employee.left_on,
         schedule=ScheduleView.of(schedule, is_default) if schedule else None,
         status=presence.status,
         last_punch=LastPunch.of(presence.last_punch) if presence.last_punch else None,

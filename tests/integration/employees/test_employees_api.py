@@ -2,12 +2,15 @@
 
 import importlib
 import json
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import boto3
 import pytest
 
 from attendance.data.api_keys import ApiKeyStore
 from attendance.data.aws import UNPROCESSED_RETRIES
+from attendance.domain.clock import parse_zone
 from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID, Schedule
 from functions.employees import app as employees_app
 from local_stack.events import LambdaContext, http_api_event
@@ -69,6 +72,7 @@ def test_admin_adds_then_changes_an_employee_and_schedule(call, directory, sched
         "userId": "EMP-A1",
         "name": "Anna Berg",
         "department": "Sales",
+        "leftOn": None,
         "schedule": OFFICE
         | {"timeZone": "Europe/Berlin", "label": "09:00-17:00 Europe/Berlin", "isDefault": False},
         "status": "absent",
@@ -156,6 +160,40 @@ def test_a_read_key_cannot_remove_a_schedule(call, schedules):
     reply = call("DELETE", "/employees/EMP-RK/schedule", key=READ_KEY)
     assert (reply.status, reply.body["error"]) == (403, "forbidden")
     assert "EMP-RK" in schedules.get_many({"EMP-RK"})
+
+
+def test_someone_who_left_is_kept_with_their_last_day_and_no_longer_counted_absent(
+    call, a_morning, company_zone
+):
+    # Given the morning's directory, where EMP-S4 has not punched today and is counted absent
+    assert call("GET", "/presence").body["counts"]["absent"] == 1
+    # When an admin records that EMP-S4 left yesterday, and that EMP-S3 leaves today
+    today = datetime.now(ZoneInfo("UTC")).astimezone(parse_zone(company_zone)).date()
+    for user, name, last_day in (
+        ("EMP-S4", "Dan Away", today - timedelta(days=1)),
+        ("EMP-S3", "Cat Out", today),
+    ):
+        reply = call(
+            "PUT", f"/employees/{user}", {"name": name, "leftOn": last_day.isoformat()}, key=ADMIN_KEY
+        )
+        assert (reply.status, reply.body["leftOn"]) == (200, last_day.isoformat())
+    # Then the one who left is no longer absent, and the one leaving today is still out as before
+    presence = call("GET", "/presence").body
+    assert presence["counts"]["absent"] == 0
+    assert [person["userId"] for person in presence["out"]] == ["EMP-S3"]
+    # And both stay in the directory with their last day
+    listed = {row["userId"]: row["leftOn"] for row in call("GET", "/employees").body["employees"]}
+    assert (listed["EMP-S4"], listed["EMP-S1"]) == ((today - timedelta(days=1)).isoformat(), None)
+    # And saving them without a last day says they work here again: counted absent once more
+    call("PUT", "/employees/EMP-S4", {"name": "Dan Away"}, key=ADMIN_KEY)
+    assert call("GET", "/presence").body["counts"]["absent"] == 1
+
+
+@pytest.mark.parametrize("left_on", ["2026-13-01", 20261130, "30.11.2026", ""])
+def test_a_last_day_that_is_not_a_date_is_400_naming_it(call, left_on):
+    reply = call("PUT", "/employees/EMP-LD", {"name": "Lee Date", "leftOn": left_on}, key=ADMIN_KEY)
+    assert (reply.status, reply.body["details"][0]["field"]) == (400, "leftOn"), reply.body
+    assert call("GET", "/employees/EMP-LD").status == 404
 
 
 def test_an_unknown_employee_is_404(call):

@@ -1,6 +1,7 @@
 """`attendance employees ...` in-process against moto: import (dry run, real, bad rows), list, show, set."""
 
 import json
+from datetime import date
 
 import pytest
 
@@ -34,7 +35,8 @@ def test_a_dry_run_shows_what_would_change_and_changes_nothing(cli, csv_file, di
 
 
 def test_the_real_run_prints_the_same_summary_and_writes_the_directory(cli, csv_file, directory):
-    directory.put(Employee(user_id="CLI-E3", name="Cara Lee", department="Sales"))
+    # Given Cara, who left in October, in the directory
+    directory.put(Employee(user_id="CLI-E3", name="Cara Lee", department="Sales", left_on=date(2026, 10, 30)))
     path = csv_file(EXCEL_EXPORT)
     dry = cli("employees", "import", path, "--dry-run").output
     # When it is imported for real
@@ -45,8 +47,8 @@ def test_the_real_run_prints_the_same_summary_and_writes_the_directory(cli, csv_
     assert directory.list() == [
         Employee(user_id="CLI-E1", name="Berg, Anna", department="Sales"),
         Employee(user_id="CLI-E2", name="Jürgen Öz", department=None),
-        Employee(user_id="CLI-E3", name="Cara Lee", department="Ops"),
-    ]
+        Employee(user_id="CLI-E3", name="Cara Lee", department="Ops", left_on=date(2026, 10, 30)),
+    ]  # the file has no leaving dates: Cara's stays as it was
     # And importing the same file again changes nothing
     again = json.loads(cli("--json", "employees", "import", path).output)
     assert (again["added"], again["changed"], again["unchanged"]) == (0, 0, 3)
@@ -104,6 +106,13 @@ def test_set_show_and_list(cli, directory, schedules, punch):
     assert "changed CLI-N1: Nina Night" in cli("employees", "set", "CLI-N1", "--name", "Nina Night").output
     assert schedules.get_many({"CLI-N1"})["CLI-N1"].label() == "22:00-06:00 Europe/Berlin"
     assert directory.get("CLI-N1").department is None
+    # And her last working day is set like the rest, and shown
+    left = cli("employees", "set", "CLI-N1", "--name", "Nina Night", "--left-on", "2026-11-30").output
+    assert "changed CLI-N1: Nina Night, left on 2026-11-30" in " ".join(left.split())
+    assert json.loads(cli("--json", "employees", "show", "CLI-N1").output)["leftOn"] == "2026-11-30"
+    refused = cli("employees", "set", "CLI-N1", "--name", "Nina Night", "--left-on", "30.11.2026", expect=2)
+    assert "Invalid value for '--left-on'" in refused.output
+    assert "'30.11.2026' does not match" in refused.output
     # And an unknown employee is exit 1
     assert "no employee CLI-NOBODY" in cli("employees", "show", "CLI-NOBODY", expect=1).output
 

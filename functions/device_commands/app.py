@@ -85,6 +85,7 @@ _BAD_REQUEST = {400: "A parameter or the body does not match this contract; `det
                 **_BAD_REQUEST,
                 **AUTH_ERRORS,
                 404: "No such device, or (put_employee without a name) no such employee in the directory",
+                409: "put_employee without a name for an employee who has left (`employee_left`)",
                 413: "Body over 1 MiB",
                 415: "Not application/json (or an encoding other than gzip)",
                 422: "A Hikvision device (`not_adms`); a resend_log range that runs backwards (`invalid_range`) "
@@ -136,7 +137,13 @@ def command_history(device_id: DeviceId, caller: Reader) -> Response[CommandHist
             EmployeePush, "One put_employee command queued per clock (none if the site has none)"
         ),
         **error_responses(
-            {**_BAD_REQUEST, **AUTH_ERRORS, 404: "The employee is not in the directory", **COMMON_ERRORS}
+            {
+                **_BAD_REQUEST,
+                **AUTH_ERRORS,
+                404: "The employee is not in the directory",
+                409: "The employee has left (`employee_left`): past their last working day",
+                **COMMON_ERRORS,
+            }
         ),
     },
     security=API_KEY_SECURITY,

@@ -17,9 +17,10 @@ from attendance.commands.models import (
 from attendance.data.commands import CommandStore
 from attendance.data.devices import DeviceStore
 from attendance.data.employees import EmployeeStore
-from attendance.domain.clock import InvalidTime, resolve_timestamp, wall_clock_now
+from attendance.domain.clock import InvalidTime, parse_zone, resolve_timestamp, wall_clock_now
 from attendance.domain.commands import CommandKind, DeviceCommand, new_command_id
 from attendance.domain.devices import Device, DeviceKind
+from attendance.domain.employees import Employee
 from attendance.push import commands as adms
 
 logger = Logger(child=True)
@@ -66,9 +67,7 @@ class CommandService:
         self, user_id: str, site: str, queued_by: str, expires_in_minutes: int | None = None
     ) -> list[DeviceCommand]:
         """Put a directory employee on every enabled ZKTeco clock of a site."""
-        employee = self._employees.get(user_id)
-        if employee is None:
-            raise not_found(f"employee {user_id} is not in the directory")
+        employee = self._working_employee(user_id, "")
         request = PutEmployee.model_validate(
             {
                 "kind": "put_employee",
@@ -103,10 +102,21 @@ class CommandService:
         return adms.reboot()
 
     def _directory_name(self, user_id: str) -> str:
+        return self._working_employee(user_id, ": send a name").name
+
+    def _working_employee(self, user_id: str, unknown_hint: str) -> Employee:
+        """The directory's entry, to put on clocks: 404 if there is none, 409 if they have left."""
         employee = self._employees.get(user_id)
         if employee is None:
-            raise not_found(f"employee {user_id} is not in the directory: send a name")
-        return employee.name
+            raise not_found(f"employee {user_id} is not in the directory{unknown_hint}")
+        if employee.has_left(self._now().astimezone(parse_zone(self._default_zone)).date()):
+            raise ApiError(
+                HTTPStatus.CONFLICT,
+                "employee_left",
+                f"employee {user_id} left (last working day {employee.left_on}): they are not put on "
+                "clocks; remove_employee takes them off",
+            )
+        return employee
 
     def _device_times(self, device: Device, start: str, end: str) -> tuple[datetime, datetime]:
         """The range on the clock's own wall clock; naive times are already that."""

@@ -11,6 +11,7 @@ from attendance.commands import service as commands_service
 from attendance.data.commands import CommandStore
 from attendance.domain.commands import CommandKind, DeviceCommand
 from attendance.domain.devices import Device, DeviceKind
+from attendance.domain.employees import Employee
 from edge_poller.simulator import decode_time
 from tests.integration.device_commands.conftest import (
     INGEST_KEY,
@@ -194,6 +195,24 @@ def test_push_of_an_employee_not_in_the_directory_is_404(clock):
     status, body = api("POST", "/employees/404404/push", query={"site": "berlin-hq"})
     assert (status, body["error"]) == (404, "not_found")
     assert history() == []
+
+
+def test_someone_who_left_is_not_put_on_clocks_but_can_be_taken_off(clock, employees):
+    # Given Ben, whose last working day was yesterday, and Cleo, whose last day is today
+    today = datetime.now(UTC).date()  # the stack's DefaultTimeZone is UTC
+    employees.put(Employee(user_id="1002", name="Ben Left", left_on=today - timedelta(days=1)))
+    employees.put(Employee(user_id="1003", name="Cleo Leaving", left_on=today))
+    # When an admin pushes Ben to the site, or queues him by his directory name
+    pushed = api("POST", "/employees/1002/push", query={"site": "berlin-hq"})
+    queued = api("POST", "/devices/GATE-1/commands", {"kind": "put_employee", "userId": "1002"})
+    # Then both are refused with his last day, and nothing is queued
+    for status, body in (pushed, queued):
+        assert (status, body["error"]) == (409, "employee_left")
+        assert f"last working day {today - timedelta(days=1)}" in body["message"]
+    assert history() == []
+    # And Cleo still works today: she is pushed; Ben can be taken off the clocks
+    assert api("POST", "/employees/1003/push", query={"site": "berlin-hq"})[0] == 201
+    assert api("POST", "/devices/GATE-1/commands", {"kind": "remove_employee", "userId": "1002"})[0] == 201
 
 
 def test_scopes(clock):

@@ -119,6 +119,18 @@ def test_device_states_live_updates_and_queueing_a_command(page, stack: RunningS
     expect(page.get_by_role("alert")).to_be_visible()
     expect(history.get_by_role("row")).to_have_count(2)  # the header and the one clock sync
 
+    # When the admin puts every employee on the clock, one of them past their last working day
+    gone = unique("E2E-DASH-L")
+    yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()  # the stack's zone is UTC
+    call(stack, "PUT", f"/employees/{gone}", {"name": "Lou Left", "leftOn": yesterday})
+    page.get_by_label("Command", exact=True).select_option("put_employee")
+    page.get_by_label("Every employee in the directory").check()
+    page.get_by_role("button", name="Queue command").click()
+    # Then those who work here are queued, and the one who left is not
+    expect(page.get_by_text("commands queued: the clock fetches")).to_be_visible()
+    expect(history).to_contain_text(f"PIN={named}")
+    expect(history).not_to_contain_text(f"PIN={gone}")
+
 
 def test_a_read_key_sees_no_admin_controls(page, stack: RunningStack) -> None:
     # Given a read-only key, a clock and an employee

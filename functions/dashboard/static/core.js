@@ -98,6 +98,11 @@ export function today() {
   return parts.format(new Date());
 }
 
+/** Whether an employee's last working day (leftOn) is past: they are no longer expected at work. */
+export function hasLeft(employee) {
+  return Boolean(employee.leftOn) && employee.leftOn < today();
+}
+
 // ---- building blocks ----
 
 /** h("a", {href: "#/x"}, "text", child): an element; attributes starting with "on" are listeners. */

@@ -2,7 +2,7 @@
 // recent punches (live), its command history and, for admins, a form to queue a command.
 // Routes: #/devices, #/devices/<deviceId>.
 import {
-  ApiFailure, Names, api, badge, confirmAction, deliveryBadge, employeeCell, feed, formatInstant, formatWallClock, h, loading,
+  ApiFailure, Names, api, badge, confirmAction, deliveryBadge, employeeCell, feed, formatInstant, formatWallClock, h, hasLeft, loading,
   notify, session, showError, showNames, table, tableRow, today, useStyles, zone,
 } from "./core.js";
 
@@ -332,7 +332,7 @@ function commandForm(device, queued) {
       field("command-to", "To (the clock's time)", to)),
     put_employee: h("div", { class: "command-fields" },
       field("command-users", "Employee IDs", users, "Separated by spaces or commas; each is put on the clock with the directory's name."),
-      h("div", { class: "field check" }, everyone, h("label", { for: "command-everyone" }, "Every employee in the directory"))),
+      h("div", { class: "field check" }, everyone, h("label", { for: "command-everyone" }, "Every employee in the directory (but those who have left)"))),
     remove_employee: h("div", { class: "command-fields" }, field("command-user", "Employee ID", removed)),
   };
 
@@ -354,7 +354,7 @@ function commandForm(device, queued) {
   async function userIds() {
     if (!everyone.checked) return users.value.split(/[\s,;]+/).filter(Boolean);
     const directory = await api("/employees");
-    return directory.employees.map((e) => e.userId);
+    return directory.employees.filter((e) => !hasLeft(e)).map((e) => e.userId); // those who left are not put on clocks
   }
 
   async function submit(event) {

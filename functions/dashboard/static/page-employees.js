@@ -2,7 +2,7 @@
 // recent days, a timesheet for a chosen range and, for admins, a form to change name, department and
 // schedule. Routes: #/employees, #/employees/<userId>.
 import {
-  ApiFailure, api, badge, clearFieldErrors, feed, formatInstant, h, loading, notify, session, showError, showFieldErrors, table,
+  ApiFailure, api, badge, clearFieldErrors, feed, formatInstant, h, hasLeft, loading, notify, session, showError, showFieldErrors, table,
   today, useStyles, zone,
 } from "./core.js";
 import { duration, workDayColumns } from "./workdays.js";
@@ -39,9 +39,6 @@ function lastPunch(punch) {
 }
 
 // ---- the directory ----
-
-/** Whether their last working day (leftOn) is past: they are no longer expected at work. */
-const hasLeft = (employee) => Boolean(employee.leftOn) && employee.leftOn < today();
 
 /** Their status today: "left" rather than absent once they left (one who still punches is in or out). */
 const statusToday = (employee) => (hasLeft(employee) && employee.status === "absent" ? "left" : employee.status);

@@ -37,6 +37,8 @@ def test_a_refused_punch_is_dead_lettered_redriven_and_seen_delivered(page, stac
     expect(row).to_contain_text("HTTP 422")
     expect(row.locator("code")).to_have_attribute("title", log_id)
     expect(row).to_contain_text("not in the directory")  # a PIN the directory does not know either
+    # and the queue's own count says what it counts: messages (SQS's, approximate), not punches
+    expect(page.get_by_text(re.compile(r"^In the dead-letter queue: [1-9]\d* messages?$"))).to_be_visible()
 
     # When the admin thinks of redriving them all, the confirmation quotes the CRM's last answers too
     page.get_by_role("button", name="Redrive all").click()

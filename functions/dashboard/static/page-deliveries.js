@@ -246,7 +246,8 @@ function showCounts(container, overview) {
   const oldest = overview.oldestPending;
   container.replaceChildren(stats,
     h("p", { class: "delivery-facts" },
-      h("span", {}, `In the dead-letter queue: ${overview.deadLetters}`),
+      h("span", { title: "SQS's approximate count of messages; a punch sent to the queue twice has two, and is listed once below" },
+        `In the dead-letter queue: ${overview.deadLetters} message${overview.deadLetters === 1 ? "" : "s"}`),
       h("span", {}, oldest ? `Oldest pending: received ${formatInstant(oldest.receivedAt)}` : "Nothing pending"),
       h("span", {}, `Counted at ${formatClock(new Date().toISOString())}`)));
 }

@@ -845,7 +845,9 @@ def employees_import(
     ctx: typer.Context,
     file: Annotated[
         Path,
-        typer.Argument(exists=True, dir_okay=False, help="CSV with a header row: userId,name,department"),
+        typer.Argument(
+            exists=True, dir_okay=False, help="CSV with a header row: userId,name[,department][,leftOn]"
+        ),
     ],
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="show what would change, change nothing")
@@ -853,7 +855,7 @@ def employees_import(
 ) -> None:
     """Add and update employees from CSV (a spreadsheet's CSV export works): every row, or none."""
     try:
-        rows = read_employees_csv(file.read_bytes())
+        read = read_employees_csv(file.read_bytes())
     except ImportRejected as rejected:
         problems = [{"line": problem.line, "problem": problem.problem} for problem in rejected.problems]
         if ctx.obj.json:
@@ -863,7 +865,7 @@ def employees_import(
         typer.echo("nothing was imported", err=True)
         raise typer.Exit(2) from None
     service = ctx.obj.employees()
-    plan = service.plan_import(rows)
+    plan = service.plan_import(read.employees, keep_left_on=not read.has_left_on)
     if not dry_run:
         service.apply_import(plan, _cli_user())
     _import_summary(ctx, plan, dry_run)
@@ -891,10 +893,12 @@ def _import_summary(ctx: typer.Context, plan: ImportPlan, dry_run: bool) -> None
 
 
 def _differences(before: Employee, after: Employee) -> str:
+    """'department: Sales -> Ops; leftOn: - -> 2026-11-30', in the file's column names."""
+    old, new = before.model_dump(mode="json"), after.model_dump(mode="json")
     return "; ".join(
-        f"{field}: {getattr(before, field) or '-'} -> {getattr(after, field) or '-'}"
-        for field in ("name", "department")
-        if getattr(before, field) != getattr(after, field)
+        f"{column}: {old[column] or '-'} -> {new[column] or '-'}"
+        for column in new
+        if old[column] != new[column]
     )
 
 

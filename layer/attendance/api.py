@@ -38,6 +38,7 @@ from pydantic import BaseModel, Field
 
 from attendance.data.errors import StoreUnavailable
 from attendance.domain.keys import ApiKey, Scope
+from attendance.domain.punch import problem_text
 
 if TYPE_CHECKING:  # the store comes with boto3, which a function serving no keyed route never needs
     from attendance.data.api_keys import ApiKeyStore
@@ -227,7 +228,7 @@ def _problem(error: Mapping[str, Any]) -> FieldProblem:
     location, *parts = [str(part) for part in error.get("loc", ())] or ["body"]
     # pydantic names the union member that failed (constrained-str, function-after[...]): not a field
     path = [part for part in parts if _FIELD_NAME.match(part)]
-    problem = error.get("msg") or str(error.get("type", "invalid"))
+    problem = problem_text(error)
     if error.get("type") == "missing" and not path and location == "body":
         problem = "a JSON body is required"
     return FieldProblem(location=location, field=".".join(path), problem=problem)

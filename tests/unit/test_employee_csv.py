@@ -38,7 +38,15 @@ JURGEN = Employee(user_id="E2", name="Jürgen Öz", department=None)
     ],
 )
 def test_spreadsheet_exports_are_read(text, expected):
-    assert read_employees_csv(text.encode()) == expected
+    read = read_employees_csv(text.encode())
+    assert read.employees == expected
+    assert not read.has_left_on  # the directory's last working days are kept
+
+
+def test_a_left_on_column_gives_last_working_days_and_an_empty_cell_none():
+    read = read_employees_csv(b"userId,name,leftOn\nE1,Anna,2026-11-30\nE2,Ben,\n")
+    assert read.has_left_on
+    assert [(e.user_id, str(e.left_on)) for e in read.employees] == [("E1", "2026-11-30"), ("E2", "None")]
 
 
 def problems_of(data: bytes) -> list[str]:
@@ -68,7 +76,11 @@ def test_a_quoted_cell_over_two_lines_keeps_the_line_numbers_right():
     ("data", "problem"),
     [
         (b"", "line 1: no header row (userId,name,department)"),
-        (b"id,name\nE1,Anna\n", "line 1: unknown column 'id': use userId, name, department"),
+        (b"id,name\nE1,Anna\n", "line 1: unknown column 'id': use userId, name, department, leftOn"),
+        (
+            b"userId,name,leftOn\nE1,Anna,30.11.2026\n",
+            "line 2: leftOn: must be a date as YYYY-MM-DD",
+        ),
         (b"userId,department\nE1,Sales\n", "line 1: missing column name"),
         (b"userId,name,name\n", "line 1: column 'name' appears twice"),
         (b"userId,name\nE1,Anna\nE2,J\xfcrgen\n", "line 3: not UTF-8: save the file as CSV UTF-8"),

@@ -1,9 +1,10 @@
 """The one definition of a punch, from what a client submits to what is stored and delivered."""
 
 import hashlib
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from annotated_types import Ge
 from pydantic import (
@@ -162,5 +163,10 @@ def describe_validation_error(error: ValidationError) -> str:
     problems = []
     for detail in error.errors(include_url=False):
         location = ".".join(str(part) for part in detail["loc"]) or "punch"
-        problems.append(f"{location}: {detail['msg']}")
+        problems.append(f"{location}: {problem_text(detail)}")
     return "; ".join(problems)
+
+
+def problem_text(detail: Mapping[str, Any]) -> str:
+    """pydantic's words for one error, without the "Value error, " it puts before a validator's own."""
+    return str(detail.get("msg") or detail.get("type", "invalid")).removeprefix("Value error, ")

@@ -1,4 +1,5 @@
-"""Reading the employee directory from CSV: columns userId, name, department, with a header row.
+"""Reading the employee directory from CSV: columns userId, name, department and leftOn (the last working
+day, YYYY-MM-DD; the last two optional), with a header row.
 
 Spreadsheets export CSV with a byte-order mark (Excel's "CSV UTF-8"), CRLF line ends, quoted cells,
 stray spaces around cells, empty trailing rows and columns, and, in locales with a decimal comma,
@@ -15,7 +16,7 @@ from pydantic import ValidationError
 from attendance.domain.employees import Employee
 from attendance.domain.punch import describe_validation_error
 
-COLUMNS = {"userid": "userId", "name": "name", "department": "department"}
+COLUMNS = {"userid": "userId", "name": "name", "department": "department", "lefton": "leftOn"}
 REQUIRED = ("userid", "name")
 
 
@@ -36,7 +37,13 @@ class ImportRejected(Exception):
         self.problems = problems
 
 
-def read_employees_csv(data: bytes) -> list[Employee]:
+@dataclass(frozen=True)
+class EmployeeFile:
+    employees: list[Employee]
+    has_left_on: bool  # a leftOn column: an empty cell says they work here; without it, leftOn is kept
+
+
+def read_employees_csv(data: bytes) -> EmployeeFile:
     """The employees of a CSV file, or ImportRejected naming every bad row."""
     rows = _rows(_text(data))
     if not rows:
@@ -58,7 +65,7 @@ def read_employees_csv(data: bytes) -> list[Employee]:
         employees.append(employee)
     if problems:
         raise ImportRejected(problems)
-    return employees
+    return EmployeeFile(employees, "lefton" in columns)
 
 
 def _text(data: bytes) -> str:
@@ -91,7 +98,8 @@ def _columns(line: int, header: list[str]) -> dict[str, int]:
         if not key:
             continue
         if key not in COLUMNS:
-            raise ImportRejected([RowProblem(line, f"unknown column {name!r}: use userId, name, department")])
+            known = ", ".join(COLUMNS.values())
+            raise ImportRejected([RowProblem(line, f"unknown column {name!r}: use {known}")])
         if key in positions:
             raise ImportRejected([RowProblem(line, f"column {name!r} appears twice")])
         positions[key] = position
@@ -109,7 +117,8 @@ def _employee(cells: list[str], columns: dict[str, int]) -> Employee:
     values = {
         COLUMNS[key]: cells[position] if position < len(cells) else "" for key, position in columns.items()
     }
-    values["department"] = values.get("department") or None
+    for optional in ("department", "leftOn"):
+        values[optional] = values.get(optional) or None
     try:
         return Employee.model_validate(values)
     except ValidationError as error:

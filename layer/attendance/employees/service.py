@@ -142,14 +142,18 @@ class EmployeeService:
             out=lists[PresenceStatus.OUT],
         )
 
-    def plan_import(self, rows: Iterable[Employee]) -> ImportPlan:
-        """Compare validated rows with the directory; changes nothing."""
+    def plan_import(self, rows: Iterable[Employee], keep_left_on: bool = True) -> ImportPlan:
+        """Compare validated rows with the directory; changes nothing. `keep_left_on`: the rows say nothing
+        of who left (the file has no such column), so the directory's last working days stay."""
         current = {employee.user_id: employee for employee in self._employees.list()}
         plan = ImportPlan()
         for imported in rows:
             before = current.get(imported.user_id)
-            # A row has no leaving date: who left stays as set in the directory.
-            row = imported.model_copy(update={"left_on": before.left_on}) if before else imported
+            row = (
+                imported.model_copy(update={"left_on": before.left_on})
+                if keep_left_on and before
+                else imported
+            )
             if before is None:
                 plan.added.append(row)
             elif before != row:

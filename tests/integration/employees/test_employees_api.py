@@ -189,10 +189,22 @@ def test_someone_who_left_is_kept_with_their_last_day_and_no_longer_counted_abse
     assert call("GET", "/presence").body["counts"]["absent"] == 1
 
 
-@pytest.mark.parametrize("left_on", ["2026-13-01", 20261130, "30.11.2026", ""])
-def test_a_last_day_that_is_not_a_date_is_400_naming_it(call, left_on):
+@pytest.mark.parametrize(
+    ("left_on", "problem"),
+    [
+        (
+            "2026-13-01",
+            "Input should be a valid date or datetime, month value is outside expected range of 1-12",
+        ),
+        (20261130, "must be a date as YYYY-MM-DD"),  # not a Unix time
+        ("30.11.2026", "must be a date as YYYY-MM-DD"),
+        ("", "must be a date as YYYY-MM-DD"),
+    ],
+)
+def test_a_last_day_that_is_not_a_date_is_400_naming_it(call, left_on, problem):
     reply = call("PUT", "/employees/EMP-LD", {"name": "Lee Date", "leftOn": left_on}, key=ADMIN_KEY)
-    assert (reply.status, reply.body["details"][0]["field"]) == (400, "leftOn"), reply.body
+    assert reply.status == 400
+    assert reply.body["details"] == [{"location": "body", "field": "leftOn", "problem": problem}]
     assert call("GET", "/employees/EMP-LD").status == 404
 
 

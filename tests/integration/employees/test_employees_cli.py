@@ -54,6 +54,19 @@ def test_the_real_run_prints_the_same_summary_and_writes_the_directory(cli, csv_
     assert (again["added"], again["changed"], again["unchanged"]) == (0, 0, 3)
 
 
+def test_a_left_on_column_sets_and_clears_last_working_days(cli, csv_file, directory):
+    # Given Cara, recorded as having left, and Dan, who works here
+    directory.put(Employee(user_id="CLI-E3", name="Cara Lee", left_on=date(2026, 10, 30)))
+    directory.put(Employee(user_id="CLI-E4", name="Dan Ode"))
+    # When a file with a leftOn column says Cara is back (an empty cell) and Dan's last day
+    path = csv_file("userId,name,leftOn\nCLI-E3,Cara Lee,\nCLI-E4,Dan Ode,2026-11-30\n")
+    output = cli("employees", "import", path).output
+    # Then both changes are listed in the file's column names, and made
+    assert "~ CLI-E3  leftOn: 2026-10-30 -> -" in output
+    assert "~ CLI-E4  leftOn: - -> 2026-11-30" in output
+    assert (directory.get("CLI-E3").left_on, directory.get("CLI-E4").left_on) == (None, date(2026, 11, 30))
+
+
 def test_a_bad_row_is_reported_by_line_and_nothing_is_imported(cli, csv_file, directory):
     directory.put(Employee(user_id="CLI-E3", name="Cara Lee", department="Sales"))
     # Given a file whose fourth line has a userId with a space

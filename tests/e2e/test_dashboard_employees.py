@@ -131,12 +131,16 @@ def test_someone_who_left_is_listed_as_left_not_absent(page, stack: RunningStack
     # When an admin opens Employees
     sign_in(page, stack)
     page.get_by_role("link", name="Employees", exact=True).click()
-    # Then they are listed as left, with their last day, and counted apart from the absent
+    # Then they are counted apart from the absent, and not listed with those who work here
+    expect(page.get_by_role("list", name="Employees by status today")).to_contain_text("left")
     page.get_by_label("Filter").fill(user)
     row = page.locator(f'tr[data-key="{user}"]')
+    expect(page.get_by_text(re.compile(r"\d+ who ha(s|ve) left not shown"))).to_be_visible()
+    expect(row).to_have_count(0)
+    # When the admin asks to see those who have left, they are listed as left, with their last day
+    page.get_by_label("Show those who have left").check()
     expect(row.locator(".badge")).to_have_text("left")
     expect(row).to_contain_text(f"last day {yesterday}")
-    expect(page.get_by_role("list", name="Employees by status today")).to_contain_text("left")
 
 
 @pytest.mark.console_allows(r"status of 404")  # the browser's own line: the ID is not in the directory

@@ -67,32 +67,41 @@ function scheduleText(schedule) {
 
 async function renderList(view) {
   const filter = h("input", { id: "employee-filter", type: "search", autocomplete: "off", placeholder: "Name, ID or department" });
+  const showLeft = h("input", { id: "employee-show-left", type: "checkbox" });
+  const showLeftField = h("span", { class: "check", hidden: true }, showLeft, h("label", { for: "employee-show-left" }, "Show those who have left"));
   const body = h("div", { class: "employee-list" });
   const summary = h("ul", { class: "stats employee-stats", "aria-label": "Employees by status today" });
   view.replaceChildren(
     h("h1", { id: "page-title" }, "Employees"),
     summary,
-    h("div", { class: "employee-filter" }, h("label", { for: "employee-filter" }, "Filter"), filter),
+    h("div", { class: "employee-filter" }, h("label", { for: "employee-filter" }, "Filter"), filter, showLeftField),
     body);
   loading(body, "the employees");
 
   let employees = [];
   function draw() {
     const needle = filter.value.trim().toLowerCase();
-    const rows = employees.filter((e) => !needle || [e.userId, e.name, e.department || ""].some((v) => v.toLowerCase().includes(needle)));
     const counts = { in: 0, on_break: 0, out: 0, absent: 0, left: 0 };
     for (const e of employees) counts[statusToday(e)] += 1;
+    showLeftField.hidden = !counts.left;
+    // Those who have left (and not punched today) are listed on asking: the list is for who works here.
+    const pool = showLeft.checked ? employees : employees.filter((e) => statusToday(e) !== "left");
+    const rows = pool.filter((e) => !needle || [e.userId, e.name, e.department || ""].some((v) => v.toLowerCase().includes(needle)));
+    const hidden = employees.length - pool.length;
+    const leftNote = hidden ? ` (${hidden} who ${hidden === 1 ? "has" : "have"} left not shown)` : "";
     if (!counts.left) delete counts.left;
     summary.replaceChildren(...Object.entries(counts).map(([status, count]) => h("li", { class: `stat-${status.replaceAll("_", "-")}` }, h("strong", {}, String(count)), words(status))));
     body.replaceChildren(table({
-      caption: needle ? `${rows.length} of ${employees.length} employees match “${filter.value.trim()}”` : `${employees.length} employee${employees.length === 1 ? "" : "s"}, status today`,
+      caption: (needle ? `${rows.length} of ${pool.length} employees match “${filter.value.trim()}”` : `${pool.length} employee${pool.length === 1 ? "" : "s"}, status today`)
+        + leftNote,
       columns: LIST_COLUMNS,
       rows,
       key: (e) => e.userId,
-      empty: employees.length ? "No employee matches the filter." : "The directory is empty. Add employees with PUT /employees/{userId} or the attendance CLI.",
+      empty: employees.length ? `${needle ? "No employee matches the filter" : "No one in the directory works here now"}${leftNote}.` : "The directory is empty. Add employees with PUT /employees/{userId} or the attendance CLI.",
     }));
   }
   filter.addEventListener("input", draw);
+  showLeft.addEventListener("change", draw);
 
   // A punch changes its employee's status: read that employee again (the API decides the status).
   const due = new Set();

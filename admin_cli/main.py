@@ -40,9 +40,11 @@ from attendance.data.schedules import ScheduleStore
 from attendance.deliveries.service import DeadLetterService
 from attendance.devices.models import DeviceRegistration
 from attendance.devices.service import DeviceService
+from attendance.domain.clock import parse_zone
 from attendance.domain.devices import DeviceKind
 from attendance.domain.employees import Employee
 from attendance.domain.keys import Scope
+from attendance.domain.presence import PresenceStatus
 from attendance.domain.punch import PunchType, describe_validation_error
 from attendance.domain.records import PunchRecord
 from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID, Schedule
@@ -761,15 +763,19 @@ def report_daily(
 CompanyZone = Annotated[str, typer.Option("--zone", help="the company zone (DefaultTimeZone): what today is")]
 
 
-def _employee_row(view: EmployeeView) -> dict[str, Any]:
+def _employee_row(view: EmployeeView, zone: str) -> dict[str, Any]:
+    """A directory entry as the tables show it; absent past their last working day reads "left", as on the
+    dashboard (the JSON keeps the API's status)."""
     last = view.last_punch
+    today = datetime.now(parse_zone(zone)).date()
+    gone = view.left_on is not None and view.left_on < today and view.status is PresenceStatus.ABSENT
     return {
         "userId": view.user_id,
         "name": view.name,
         "department": view.department,
         "leftOn": view.left_on,
         "schedule": view.schedule.label if view.schedule else None,
-        "status": view.status.value,
+        "status": "left" if gone else view.status.value,
         "lastPunch": f"{last.time} {last.type.value} on {last.device_id}" if last else None,
     }
 
@@ -778,7 +784,7 @@ def _employee_row(view: EmployeeView) -> dict[str, Any]:
 def employees_list(ctx: typer.Context, zone: CompanyZone = "UTC") -> None:
     """Every employee: department, schedule, and status now (in, out, on_break, absent)."""
     views = ctx.obj.employees(zone).directory()
-    rows = [view.model_dump(mode="json") if ctx.obj.json else _employee_row(view) for view in views]
+    rows = [view.model_dump(mode="json") if ctx.obj.json else _employee_row(view, zone) for view in views]
     _show(ctx, rows, "Employees", "No employees.")
 
 
@@ -792,7 +798,7 @@ def employees_show(ctx: typer.Context, user_id: str, zone: CompanyZone = "UTC") 
     if ctx.obj.json:
         print(view.model_dump_json(indent=2))
         return
-    for key, value in _employee_row(view).items():
+    for key, value in _employee_row(view, zone).items():
         console.print(f"[bold]{key:>11}[/bold]  {escape(_cell(value))}", highlight=False)
 
 

@@ -123,6 +123,7 @@ def test_set_show_and_list(cli, directory, schedules, punch):
     left = cli("employees", "set", "CLI-N1", "--name", "Nina Night", "--left-on", "2026-11-30").output
     assert "changed CLI-N1: Nina Night, left on 2026-11-30" in " ".join(left.split())
     assert json.loads(cli("--json", "employees", "show", "CLI-N1").output)["leftOn"] == "2026-11-30"
+    assert "left" in cli("employees", "show", "CLI-N1").output.split()  # past it, absent reads "left"
     refused = cli("employees", "set", "CLI-N1", "--name", "Nina Night", "--left-on", "30.11.2026", expect=2)
     assert "Invalid value for '--left-on'" in refused.output
     assert "'30.11.2026' does not match" in refused.output

@@ -40,9 +40,8 @@ from attendance.data.schedules import ScheduleStore
 from attendance.deliveries.service import DeadLetterService
 from attendance.devices.models import DeviceRegistration
 from attendance.devices.service import DeviceService
-from attendance.domain.clock import parse_zone
 from attendance.domain.devices import DeviceKind
-from attendance.domain.employees import Employee
+from attendance.domain.employees import Employee, has_left
 from attendance.domain.keys import Scope
 from attendance.domain.presence import PresenceStatus
 from attendance.domain.punch import PunchType, describe_validation_error
@@ -767,8 +766,7 @@ def _employee_row(view: EmployeeView, zone: str) -> dict[str, Any]:
     """A directory entry as the tables show it; absent past their last working day reads "left", as on the
     dashboard (the JSON keeps the API's status)."""
     last = view.last_punch
-    today = datetime.now(parse_zone(zone)).date()
-    gone = view.left_on is not None and view.left_on < today and view.status is PresenceStatus.ABSENT
+    gone = has_left(view.left_on, datetime.now(UTC), zone) and view.status is PresenceStatus.ABSENT
     return {
         "userId": view.user_id,
         "name": view.name,

@@ -17,7 +17,7 @@ from attendance.commands.models import (
 from attendance.data.commands import CommandStore
 from attendance.data.devices import DeviceStore
 from attendance.data.employees import EmployeeStore
-from attendance.domain.clock import InvalidTime, parse_zone, resolve_timestamp, wall_clock_now
+from attendance.domain.clock import InvalidTime, resolve_timestamp, wall_clock_now
 from attendance.domain.commands import CommandKind, DeviceCommand, new_command_id
 from attendance.domain.devices import Device, DeviceKind
 from attendance.domain.employees import Employee
@@ -109,7 +109,7 @@ class CommandService:
         employee = self._employees.get(user_id)
         if employee is None:
             raise not_found(f"employee {user_id} is not in the directory{unknown_hint}")
-        if employee.has_left(self._now().astimezone(parse_zone(self._default_zone)).date()):
+        if employee.has_left(self._now(), self._default_zone):
             raise ApiError(
                 HTTPStatus.CONFLICT,
                 "employee_left",

@@ -1,11 +1,11 @@
 """The employee directory: who a userId is, for people and for the clocks."""
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from attendance.domain.clock import IsoDate
+from attendance.domain.clock import IsoDate, parse_zone
 from attendance.domain.punch import Identifier
 
 PersonName = Annotated[str, StringConstraints(min_length=1, max_length=128)]
@@ -21,6 +21,10 @@ class Employee(BaseModel):
     department: PersonName | None = None
     left_on: IsoDate | None = Field(default=None, alias="leftOn")
 
-    def has_left(self, today: date) -> bool:
-        """Whether their last working day is before `today`: no longer expected at work."""
-        return self.left_on is not None and self.left_on < today
+    def has_left(self, now: datetime, zone: str) -> bool:
+        return has_left(self.left_on, now, zone)
+
+
+def has_left(left_on: date | None, now: datetime, zone: str) -> bool:
+    """Whether a last working day is over at `now`, in the company's `zone`: no longer expected at work."""
+    return left_on is not None and left_on < now.astimezone(parse_zone(zone)).date()

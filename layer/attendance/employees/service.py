@@ -119,13 +119,12 @@ class EmployeeService:
         schedule_of = self._schedule_lookup(set(directory) | set(by_user))
         lists: dict[PresenceStatus, list[PresentEmployee]] = defaultdict(list)
         absent = 0
-        today = now.astimezone(parse_zone(self._default_zone)).date()
         for user_id in sorted(set(directory) | set(by_user)):
             presence = presence_now(by_user[user_id], now, schedule_of(user_id), self._default_zone)
             if presence.last_punch is None:
                 # Only the directory's people who still work here can be absent
                 employee = directory.get(user_id)
-                absent += 1 if employee and not employee.has_left(today) else 0
+                absent += 1 if employee and not employee.has_left(now, self._default_zone) else 0
                 continue
             lists[presence.status].append(_present(user_id, directory.get(user_id), presence.last_punch))
         return PresenceReport(

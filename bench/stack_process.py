@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edge_poller.simulator import free_tcp_port
+from local_stack.banner import urls_in_banner
+from local_stack.running import ANY_FREE_PORTS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,33 +29,17 @@ class Stack:
         self.log.close()
 
 
-def start_stack(settings: dict[str, str] | None = None, attempts: int = 3) -> Stack:
-    """`python -m local_stack` on free ports, with these LOCAL_* settings; returns once it is up.
-
-    A port found free can be taken before the stack binds it (by another stack starting beside it, or as
-    the source port of some connection): then the stack starts again on other ports."""
-    for attempt in range(1, attempts + 1):
-        stack, failure = _start_on_free_ports(settings or {})
-        if stack:
-            return stack
-        if "address already in use" not in failure or attempt == attempts:
-            sys.exit(failure)
-    raise AssertionError("unreachable")
-
-
-def _start_on_free_ports(settings: dict[str, str]) -> tuple[Stack | None, str]:
-    names = ("API_PORT", "AWS_PORT", "CRM_PORT", "WS_PORT", "WS_MANAGEMENT_PORT")
-    ports = {name: free_tcp_port() for name in names}
-    environment = os.environ | {name: str(port) for name, port in ports.items()} | settings
+def start_stack(settings: dict[str, str] | None = None) -> Stack:
+    """`python -m local_stack` on free ports, with these LOCAL_* settings; returns once it is up."""
+    environment = os.environ | ANY_FREE_PORTS | (settings or {})
     log = tempfile.NamedTemporaryFile("w+", prefix="local-stack-", suffix=".log")  # noqa: SIM115 - closed in stop()
     process = subprocess.Popen(
         [sys.executable, "-m", "local_stack"], cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT
     )
-    while "local stack is up" not in Path(log.name).read_text():
+    while not (urls := urls_in_banner(Path(log.name).read_text())):
         if process.poll() is not None:
             failure = Path(log.name).read_text()
             log.close()
-            return None, failure
+            sys.exit(failure)
         time.sleep(0.3)
-    urls = (f"http://127.0.0.1:{ports[name]}" for name in ("API_PORT", "AWS_PORT", "CRM_PORT"))
-    return Stack(*urls, process, log), ""
+    return Stack(urls.api, urls.aws, urls.crm, process, log)

@@ -102,14 +102,23 @@ class LocalApiServer(ThreadingHTTPServer):
         self,
         host: str,
         port: int,
-        routes: list[HttpRoute],
+        routes: list[HttpRoute] | None = None,
         verbose: bool = False,
         throttle: ThrottleSettings | None = None,
     ) -> None:
-        """`throttle`: the stage's route throttling (None: none)."""
+        """Listens on `port` (0: any free one) at once; `throttle`: the stage's route throttling (None: none).
+        Without routes, it serves none until `open_routes`."""
         super().__init__((host, port), _Handler)
-        self.routes = routes
+        self.routes = routes or []
         self.verbose = verbose
+        self.throttle = RouteThrottle(throttle)
+
+    @property
+    def port(self) -> int:
+        return self.server_address[1]
+
+    def open_routes(self, routes: list[HttpRoute], throttle: ThrottleSettings | None) -> None:
+        self.routes = routes
         self.throttle = RouteThrottle(throttle)
 
     def log(self, line: str) -> None:

@@ -94,11 +94,13 @@ class Chaos:
 NO_CHAOS = Chaos()
 
 
-def slow_dynamodb(milliseconds: float) -> Callable[[], None]:
-    """Delay every DynamoDB request of the clients boto3 creates from now on; returns the undo."""
+def slow_dynamodb(milliseconds: float, operations: frozenset[str] = frozenset()) -> Callable[[], None]:
+    """Delay every DynamoDB request (or only these operations') of the clients boto3 creates from now on;
+    returns the undo."""
 
-    def wait(**_: Any) -> None:
-        time.sleep(milliseconds / 1000)
+    def wait(operation_name: str, **_: Any) -> None:
+        if not operations or operation_name in operations:
+            time.sleep(milliseconds / 1000)
 
     return _on_every_client("before-sign.dynamodb", wait, "chaos-dynamodb-latency")
 

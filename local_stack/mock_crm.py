@@ -394,6 +394,10 @@ class MockCrmProcess:
         self.url = line.removeprefix("serving ")
         return self
 
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
+
     def stop(self) -> None:
         pipes: tuple[IO[str] | None, ...] = (self._process.stdin, self._process.stdout)
         for pipe in pipes:

@@ -15,11 +15,14 @@ from typing import Any
 
 import httpx
 
-from edge_poller.simulator import free_tcp_port
+from local_stack.banner import urls_in_banner
 from local_stack.stack import local_client
 
 ROOT = Path(__file__).resolve().parents[1]
 START_SECONDS = 90
+# Each port 0: the stack listens on free ones and names them in its banner. Ports picked here and handed
+# over could be taken by another program before the stack, seconds later, listens on them.
+ANY_FREE_PORTS = dict.fromkeys(("API_PORT", "AWS_PORT", "CRM_PORT", "WS_PORT", "WS_MANAGEMENT_PORT"), "0")
 
 
 @dataclass
@@ -72,14 +75,9 @@ class RunningStack:
 
 @contextmanager
 def running_local_stack(api_key: str, **settings: str) -> Iterator[RunningStack]:
-    """Starts the stack (with extra settings, e.g. LOCAL_SCHEDULE_SECONDS), waits until it says it is up,
-    and stops it when the block ends."""
-    ports = {
-        name: free_tcp_port()
-        for name in ("API_PORT", "AWS_PORT", "CRM_PORT", "WS_PORT", "WS_MANAGEMENT_PORT")
-    }
-    environment = os.environ | {name: str(port) for name, port in ports.items()} | {"LOCAL_API_KEY": api_key}
-    environment |= settings
+    """Starts the stack on free ports (extra settings, e.g. LOCAL_SCHEDULE_SECONDS), waits until it says it
+    is up and where, and stops it when the block ends."""
+    environment = os.environ | ANY_FREE_PORTS | {"LOCAL_API_KEY": api_key} | settings
     process = subprocess.Popen(
         [sys.executable, "-m", "local_stack"],
         cwd=ROOT,
@@ -92,19 +90,11 @@ def running_local_stack(api_key: str, **settings: str) -> Iterator[RunningStack]
     threading.Thread(target=lambda: output.extend(process.stdout or []), daemon=True).start()
     try:
         deadline = time.monotonic() + START_SECONDS
-        while not any("local stack is up" in line for line in output):
+        while not (urls := urls_in_banner("".join(output))):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("the local stack did not start:\n" + "".join(output))
             time.sleep(0.2)
-        yield RunningStack(
-            f"http://127.0.0.1:{ports['API_PORT']}",
-            f"http://127.0.0.1:{ports['AWS_PORT']}",
-            f"http://127.0.0.1:{ports['CRM_PORT']}",
-            api_key,
-            output,
-            f"ws://127.0.0.1:{ports['WS_PORT']}",
-            f"http://127.0.0.1:{ports['WS_MANAGEMENT_PORT']}",
-        )
+        yield RunningStack(urls.api, urls.aws, urls.crm, api_key, output, urls.ws, urls.ws_management)
     finally:
         process.terminate()
         try:

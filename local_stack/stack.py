@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,6 +36,8 @@ LOCAL_CRM_TOKEN = "local-crm-token"  # noqa: S105 - the mock CRM's bearer token
 
 @dataclass(frozen=True)
 class LocalConfig:
+    """The stack's settings; a port of 0 is any free one, which `LocalStack.start()` puts here."""
+
     api_port: int = 3000
     aws_port: int = 4566
     crm_port: int = 5001
@@ -108,13 +110,28 @@ class LocalStack:
         self.functions: dict[str, FunctionPool] = {}
 
     def start(self) -> None:
-        self._point_aws_at_moto()
+        """Listens on every port first, so that a port given as 0 (any free one) is known before anything
+        that names it is made; `config` then holds the ports taken."""
         # In a process of its own, so that no delivery's answer waits for moto; it starts meanwhile.
         self._crm = MockCrmProcess(HOST, self.config.crm_port)
         apply_moto_patches()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
         self._moto = KeepAliveMotoServer(HOST, self.config.aws_port, verbose=False)
         self._moto.start()
+        self._api = LocalApiServer(HOST, self.config.api_port)
+        self._feed = LocalWebSocketApi(
+            HOST, self.config.ws_port, self.config.ws_management_port, routes={}, log=self.log
+        ).start()
+        self._crm.start()
+        self.config = replace(
+            self.config,
+            aws_port=self._moto.get_host_and_port()[1],
+            api_port=self._api.port,
+            crm_port=self._crm.port,
+            ws_port=self._feed.port,
+            ws_management_port=self._feed.management_port,
+        )
+        self._point_aws_at_moto()
         template = load_template()
         # No X-Ray here: tracing off, which also spares every cold start the X-Ray SDK.
         parameters = {"CrmUrl": self.config.crm_url + GENERIC_PATH, "Tracing": "PassThrough"} | dict(
@@ -123,7 +140,6 @@ class LocalStack:
         self.resolver = provision(
             template, boto3.client("dynamodb"), boto3.client("sqs"), parameters, s3=boto3.client("s3")
         )
-        self._crm.start()
         boto3.client("ssm").put_parameter(  # the worker reads its CRM secret from SSM, as on AWS
             Name=self.resolver.parameters()["CrmSecretParameterName"],
             Value=LOCAL_CRM_TOKEN,
@@ -146,21 +162,9 @@ class LocalStack:
             "local", frozenset(Scope), raw_key=self.config.api_key, rate_limit=NO_LIMIT
         )
         [http_api] = resources_of_type(template, "AWS::Serverless::HttpApi").values()
-        self._api = LocalApiServer(
-            HOST,
-            self.config.api_port,
-            http_routes(self.functions),
-            throttle=stage_throttle(http_api, self.resolver),
-        )
+        self._api.open_routes(http_routes(self.functions), stage_throttle(http_api, self.resolver))
         self._spawn("http-api", self._api.serve_forever)
-        self._feed = LocalWebSocketApi(
-            HOST,
-            self.config.ws_port,
-            self.config.ws_management_port,
-            websocket_routes(template, self.functions),
-            log=self.log,
-        )
-        self._feed.start()
+        self._feed.routes = dict(websocket_routes(template, self.functions))
         for function in self.functions.values():
             self._start_event_sources(function)
 

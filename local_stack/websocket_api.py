@@ -178,12 +178,15 @@ class LocalWebSocketApi:
         return f"http://{self.host}:{self.management_port}"
 
     def start(self) -> "LocalWebSocketApi":
-        """Listens on both ports before it returns; a port in use raises OSError."""
+        """Listens on both ports before it returns (a port of 0 becomes the free one taken); a port in use
+        raises OSError."""
         self._loop = asyncio.new_event_loop()
         self._loop_thread = threading.Thread(target=self._loop.run_forever, name="websocket-api", daemon=True)
         self._loop_thread.start()
         self._server = self._on_loop(self._listen())
+        self.port = self._server.sockets[0].getsockname()[1]
         self._management = _ManagementServer(self.host, self.management_port, self)
+        self.management_port = self._management.server_address[1]
         threading.Thread(
             target=self._management.serve_forever, args=(0.1,), name="websocket-management", daemon=True
         ).start()

@@ -5,8 +5,7 @@ import socket
 import subprocess
 import sys
 
-from edge_poller.simulator import free_tcp_port
-from local_stack.running import ROOT
+from local_stack.running import ANY_FREE_PORTS, ROOT
 
 
 def test_a_stack_whose_aws_port_is_taken_says_so_and_exits() -> None:
@@ -14,10 +13,7 @@ def test_a_stack_whose_aws_port_is_taken_says_so_and_exits() -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        ports = {
-            name: str(free_tcp_port()) for name in ("API_PORT", "CRM_PORT", "WS_PORT", "WS_MANAGEMENT_PORT")
-        }
-        environment = os.environ | ports | {"AWS_PORT": str(taken.getsockname()[1])}
+        environment = os.environ | ANY_FREE_PORTS | {"AWS_PORT": str(taken.getsockname()[1])}
         # When the stack starts
         started = subprocess.run(
             [sys.executable, "-m", "local_stack"],

@@ -1,4 +1,5 @@
-"""Ingest API: POST /punches (and /device/punch for devices set up for the earlier middleware)."""
+"""Ingest API: POST /punches (and /device/punch for devices set up for the earlier middleware), and the
+punches admins add by hand for employees (POST /employees/{userId}/punches)."""
 
 from attendance import init_phase  # first: the collector rests while the rest imports
 
@@ -9,7 +10,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Depends, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -33,8 +34,8 @@ from attendance.data.punch_intake import PunchIntake
 from attendance.data.queue import PunchQueue
 from attendance.data.request_counts import RequestCounts
 from attendance.domain.keys import ApiKey, Scope
-from attendance.domain.punch import PunchSource
-from attendance.ingest.body import PunchBody, decoded_json_event, punch_items
+from attendance.domain.punch import Identifier, PunchSource
+from attendance.ingest.body import MissedPunch, PunchBody, decoded_json_event, punch_items
 from attendance.ingest.budget import UNLIMITED, TimeBudget
 from attendance.ingest.replies import BatchReply, PunchReply, batch_reply, single_reply
 from attendance.ingest.service import IngestService, ItemResult, ItemStatus
@@ -126,6 +127,53 @@ def post_punches(body: Punches, caller: Caller) -> Response[PunchReply | BatchRe
 )
 def post_device_punch(body: Punches, caller: Caller) -> Response[PunchReply | BatchReply]:
     return _ingest(body, caller, PunchSource.DEVICE)
+
+
+Admin = Annotated[ApiKey, Depends(require_key(lambda: dependencies().keys, Scope.ADMIN))]
+UserId = Annotated[Identifier, Path(alias="userId", description="The ID the clocks know the employee by")]
+
+
+@app.post(
+    "/employees/<userId>/punches",
+    summary="Add a punch the clock missed, by hand (admins): stored, deduplicated and delivered as any other",
+    tags=["ingest"],
+    responses={
+        202: model_response(PunchReply, "The punch was added"),
+        409: model_response(PunchReply, "A duplicate: the employee has this punch already; `logId` is it"),
+        **error_responses(
+            {
+                400: "The body does not match this contract; `details` names the fields",
+                401: AUTH_ERRORS[401],
+                403: "The key lacks the admin scope, or may not send for this clock, or the clock is disabled",
+                413: "Body over 1 MiB",
+                415: "Not application/json",
+                422: "A time that cannot be taken: no such date, or too far from now",
+                **COMMON_ERRORS,
+                503: "Storage unavailable, or another punch of the employee less than the window from this one "
+                "is being stored (`retry`); send again after Retry-After seconds",
+            }
+        ),
+    },
+    security=API_KEY_SECURITY,
+)
+def post_missed_punch(
+    user_id: UserId, body: Annotated[MissedPunch, Body()], caller: Admin
+) -> Response[PunchReply]:
+    [result] = dependencies().service.ingest([body.submission(user_id)], caller, PunchSource.MANUAL)
+    logger.info(  # who added which punch by hand: the record of a correction
+        "punch added by hand",
+        extra={
+            "userId": user_id,
+            "punch": body.model_dump(by_alias=True),
+            "result": result.status.value,
+            "logId": result.log_id,
+            "keyId": caller.key_id,
+            "keyName": caller.name,
+        },
+    )
+    _count([result])
+    status, reply = single_reply(result)
+    return Response(status, content_types.APPLICATION_JSON, reply)
 
 
 def _ingest(body: Any, caller: ApiKey, source: PunchSource) -> Response[PunchReply | BatchReply]:

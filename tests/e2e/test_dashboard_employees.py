@@ -8,7 +8,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from local_stack.running import RunningStack
+from local_stack.running import RunningStack, wait_for
 from tests.e2e.browser import sign_in
 
 pytestmark = pytest.mark.e2e
@@ -173,3 +173,56 @@ def test_an_id_not_in_the_directory_has_its_punches_shown_and_can_be_added(page,
     expect(page.get_by_text(f"{user} is not in the directory.")).to_have_count(0)
     expect(page.get_by_role("button", name="Save changes")).to_be_visible()
     assert call(stack, "GET", f"/employees/{user}").json()["name"] == "Nina Newcomer"
+
+
+@pytest.mark.console_allows(r"status of 409")  # the browser's own line for the punch added twice
+def test_an_admin_adds_a_forgotten_check_out_and_the_day_adds_up(page, stack: RunningStack) -> None:
+    # Given an employee who clocked in at a registered clock yesterday and forgot to clock out
+    user = f"E2E-MISSED-{uuid.uuid4().hex[:8].upper()}"
+    device = f"E2E-MISSED-DEV-{uuid.uuid4().hex[:6].upper()}"
+    call(
+        stack,
+        "POST",
+        "/devices",
+        {"deviceId": device, "kind": "zkteco", "serial": device, "name": "Side door"},
+    )
+    call(stack, "PUT", f"/employees/{user}", {"name": "Max Missed"})
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)  # the stack's zone is UTC
+    clocked_in = {"deviceId": device, "userId": user, "timestamp": f"{yesterday}T08:00:00", "type": "in"}
+    call(stack, "POST", "/punches", clocked_in)
+    # When an admin opens their page, then yesterday is missing its check-out
+    sign_in(page, stack)
+    page.goto(f"{stack.api_url}/#/employees/{user}")
+    day = page.get_by_role("table", name=f"Punches of {user} by day").locator(f'tr[data-key="{yesterday}"]')
+    expect(day).to_contain_text("missing out")
+
+    # When the admin adds the check-out at 16:30 at that clock (chosen for them: it has their last punch)
+    expect(page.get_by_label("Clock", exact=True)).to_have_value(device)
+    time = page.get_by_label("Time", exact=True)
+    expect(time).to_have_accessible_description("the clock's time, UTC")
+    page.get_by_label("Date", exact=True).fill(yesterday.isoformat())
+    time.fill("16:30")
+    page.get_by_label("Type", exact=True).select_option(label="Out")
+    page.get_by_role("button", name="Add punch").click()
+    # Then the page says so, and the day adds up: eight and a half hours, nothing missing
+    expect(page.get_by_text(f"Added: Out at 16:30 on {yesterday} at {device}")).to_be_visible()
+    expect(day.locator('td[data-label="Worked"]')).to_have_text("8 h 30 min")
+    expect(day).not_to_contain_text("missing out")
+    sheet = page.get_by_role("table", name=f"Timesheet of {user}")
+    expect(sheet.locator(f'tr[data-key="{yesterday}"] td[data-label="Worked"]')).to_have_text("8 h 30 min")
+    # and it is stored as added by hand, and reaches the HR system like any punch
+    punches = call(stack, "GET", f"/devices/{device}/punches").json()["punches"]
+    added = next(p for p in punches if p["type"] == "out")
+    assert (added["userId"], added["localTime"], added["source"]) == (user, f"{yesterday}T16:30:00", "manual")
+    wait_for(lambda: added["logId"] in crm_log_ids(stack))
+
+    # When the admin adds it again
+    page.get_by_role("button", name="Add punch").click()
+    # Then nothing is added twice
+    expect(page.get_by_text(f"Already recorded: {user} has this punch")).to_be_visible()
+    assert len(call(stack, "GET", f"/devices/{device}/punches").json()["punches"]) == 2
+
+
+def crm_log_ids(stack: RunningStack) -> set[str]:
+    held = httpx.get(stack.crm_url + "/crm/attendance", timeout=5).json()["punches"]
+    return {punch["logId"] for punch in held}

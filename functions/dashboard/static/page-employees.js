@@ -1,10 +1,11 @@
 // The employees page: the directory with each one's status today, and one employee's page with their
-// recent days, a timesheet for a chosen range and, for admins, a form to change name, department and
-// schedule. Routes: #/employees, #/employees/<userId>.
+// recent days, a timesheet for a chosen range and, for admins, a form to add a punch the clock missed and
+// one to change name, department and schedule. Routes: #/employees, #/employees/<userId>.
 import {
   ApiFailure, api, badge, clearFieldErrors, feed, formatInstant, h, hasLeft, loading, notify, session, showError, showFieldErrors, table,
   today, useStyles, zone,
 } from "./core.js";
+import { missedPunchSection } from "./missed-punch.js";
 import { duration, workDayColumns } from "./workdays.js";
 
 const RECENT_DAYS = 7;
@@ -185,6 +186,7 @@ async function renderEmployee(view, userId) {
       h("h2", { id: "recent-title" }, "Recent punches"),
       h("p", { class: "muted" }, `The last ${RECENT_DAYS} days, newest first; a new punch updates them.`),
       recent),
+    missedPunchSection(userId, employee?.lastPunch?.deviceId, () => { loadRecent(); sheet.run(); }),
     sheet.section,
     editSection(employee ?? { userId, name: "", department: null, schedule: null }, saved)].filter(Boolean));
 

@@ -41,6 +41,7 @@ class PunchSource(StrEnum):
     EDGE = "edge"
     ADMS = "adms"
     HIKVISION = "hikvision"
+    MANUAL = "manual"  # added by hand (an admin, for a punch the clock missed)
 
 
 class SyncStatus(StrEnum):

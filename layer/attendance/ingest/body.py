@@ -9,7 +9,14 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from attendance.api import JSON_CONTENT, ApiError, require_json_media_type
-from attendance.domain.punch import EXAMPLE_PUNCH, PunchSubmission
+from attendance.domain.punch import (
+    EXAMPLE_PUNCH,
+    Identifier,
+    PunchSource,
+    PunchSubmission,
+    PunchType,
+    Timestamp,
+)
 
 MAX_BODY_BYTES = 1024 * 1024  # decompressed; 500 punches need about 100 KiB
 MAX_BATCH = 500
@@ -36,6 +43,35 @@ class PunchBatch(BaseModel):
         list[dict[str, Any]],
         Field(min_length=1, max_length=MAX_BATCH, description="Punch objects, validated one by one"),
     ]
+
+
+class MissedPunch(BaseModel):
+    """A punch the clock missed, added by hand for the employee in the path: when, of which type, and at
+    which clock (whose time zone reads a timestamp without an offset, as it reads the clock's own)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={
+            "examples": [{"deviceId": "DEV001", "timestamp": "2025-02-10T17:05:00", "type": "out"}]
+        },
+    )
+
+    device_id: Identifier = Field(alias="deviceId", description="The clock it should have been recorded at")
+    timestamp: Timestamp = Field(
+        description="ISO 8601. With an offset it is taken as is; without, it is the clock's wall-clock time."
+    )
+    type: PunchType
+
+    def submission(self, user_id: str) -> dict[str, str]:
+        """The punch as a client would submit it, marked as added by hand."""
+        return {
+            "deviceId": self.device_id,
+            "userId": user_id,
+            "timestamp": self.timestamp,
+            "type": self.type.value,
+            "source": PunchSource.MANUAL.value,
+        }
 
 
 def _body_kind(document: Any) -> str:

@@ -1,0 +1,77 @@
+// "Add a missed punch" on an employee's page (admins): a punch the clock did not record, added by hand at
+// one of the clocks, at that clock's wall-clock time. It is stored, deduplicated and delivered as any other.
+import { ApiFailure, api, clearFieldErrors, h, notify, session, showFieldErrors, today, zone } from "./core.js";
+
+const TYPES = [["in", "In"], ["out", "Out"], ["break_out", "Break out"], ["break_in", "Break in"], ["overtime_in", "Overtime in"], ["overtime_out", "Overtime out"]];
+
+/** The section, or null for a key that may not add punches; `added()` runs after each punch added. */
+export function missedPunchSection(userId, lastDeviceId, added) {
+  if (!session.isAdmin) return null; // the API refuses anyway; read keys see no controls
+  const clock = h("select", { id: "missed-clock", name: "deviceId", required: true });
+  const date = h("input", { id: "missed-date", name: "date", type: "date", required: true, value: today(), max: today() });
+  const time = h("input", { id: "missed-time", name: "time", type: "time", required: true, step: 60, "aria-describedby": "missed-zone" });
+  const type = h("select", { id: "missed-type", name: "type", required: true }, TYPES.map(([value, label]) => h("option", { value }, label)));
+  const zoneNote = h("small", { class: "muted", id: "missed-zone" });
+  const result = h("div", { class: "missed-result", "aria-live": "polite" });
+  const button = h("button", { type: "submit" }, "Add punch");
+  const fields = { deviceId: clock, timestamp: time, type };
+  let clocks = [];
+
+  function showZone() {
+    const chosen = clocks.find((c) => c.deviceId === clock.value);
+    zoneNote.textContent = `the clock's time${chosen ? `, ${chosen.timeZone || zone}` : ""}`;
+  }
+  clock.addEventListener("change", showZone);
+
+  async function loadClocks() {
+    try {
+      clocks = (await api("/devices")).devices.filter((d) => d.enabled);
+    } catch (error) {
+      showFieldErrors(result, fields, error);
+      return;
+    }
+    clock.replaceChildren(...clocks.map((c) => h("option", { value: c.deviceId }, c.name ? `${c.name} (${c.deviceId})` : c.deviceId)));
+    if (clocks.some((c) => c.deviceId === lastDeviceId)) clock.value = lastDeviceId;
+    button.disabled = !clocks.length;
+    if (!clocks.length) result.replaceChildren(h("p", { class: "muted" }, "No clock is registered and enabled: register one on the Devices page first."));
+    showZone();
+  }
+
+  async function submit(event) {
+    event.preventDefault();
+    if (!form.reportValidity()) return;
+    const body = { deviceId: clock.value, timestamp: `${date.value}T${time.value}:00`, type: type.value };
+    const said = `${type.selectedOptions[0].textContent} at ${time.value} on ${date.value} at ${clock.value}`;
+    button.disabled = true;
+    result.replaceChildren();
+    clearFieldErrors(fields);
+    try {
+      await api(`/employees/${encodeURIComponent(userId)}/punches`, { method: "POST", body });
+      result.replaceChildren(h("p", { class: "ok" }, `Added: ${said}. It goes to the HR system like any punch.`));
+      notify(`Punch added for ${userId}: ${said}.`);
+      added();
+    } catch (error) {
+      if (error instanceof ApiFailure && error.status === 409) {
+        result.replaceChildren(h("p", { class: "ok" }, `Already recorded: ${userId} has this punch (${said}); nothing was added.`));
+      } else {
+        // A time that cannot be taken (too far from now) comes back without details.
+        showFieldErrors(result, fields, error, (failure) => (failure.error === "invalid_timestamp" ? "timestamp" : null));
+      }
+    } finally {
+      button.disabled = !clocks.length;
+    }
+  }
+
+  const form = h("form", { class: "card missed-form", "aria-labelledby": "missed-title", onsubmit: submit },
+    h("div", { class: "field" }, h("label", { for: "missed-clock" }, "Clock"), clock),
+    h("div", { class: "field" }, h("label", { for: "missed-date" }, "Date"), date),
+    h("div", { class: "field" }, h("label", { for: "missed-time" }, "Time"), time, zoneNote),
+    h("div", { class: "field" }, h("label", { for: "missed-type" }, "Type"), type),
+    h("div", { class: "actions" }, button),
+    result);
+  loadClocks();
+  return h("section", { class: "admin-only missed-section", "aria-labelledby": "missed-title" },
+    h("h2", { id: "missed-title" }, "Add a missed punch"),
+    h("p", { class: "muted" }, "For a punch the clock did not record, e.g. a forgotten check-out. It is marked as added by hand, and a punch the clock has already is not added twice."),
+    form);
+}

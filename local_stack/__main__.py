@@ -21,7 +21,8 @@ def main() -> int:
         stack.start()
     except OSError as error:
         print(
-            f"could not start: {error} (is another stack running? set API_PORT, AWS_PORT, CRM_PORT, WS_PORT)"
+            f"could not start: {error} (is another stack running? set API_PORT, AWS_PORT, CRM_PORT, WS_PORT, "
+            "WS_MANAGEMENT_PORT, or 0 for any free port)"
         )
         stack.stop()
         return 1

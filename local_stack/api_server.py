@@ -121,6 +121,17 @@ class LocalApiServer(ThreadingHTTPServer):
         self.routes = routes
         self.throttle = RouteThrottle(throttle)
 
+    def serve_forever(self, poll_interval: float = 0.5) -> None:
+        self._serving = True
+        super().serve_forever(poll_interval)
+
+    def stop(self) -> None:
+        """Stops serving, if it began (shutdown() would wait forever for a loop that never ran), and closes
+        the port."""
+        if getattr(self, "_serving", False):
+            self.shutdown()
+        self.server_close()
+
     def log(self, line: str) -> None:
         if self.verbose:
             print(json.dumps({"api": line}), flush=True)

@@ -422,8 +422,12 @@ def main(argv: list[str] | None = None) -> int:
         print(error, flush=True)
         return 1
     server.start()
-    print(f"serving {server.url}", flush=True)
-    sys.stdin.buffer.read()  # EOF: the stack stopped us, or ended without a word
+    try:
+        print(f"serving {server.url}", flush=True)
+    except BrokenPipeError:  # the stack gave up starting before it read this: nothing to serve
+        sys.stdout = None  # type: ignore[assignment] - and no second complaint when Python exits
+    else:
+        sys.stdin.buffer.read()  # EOF: the stack stopped us, or ended without a word
     server.shutdown()
     server.server_close()
     return 0

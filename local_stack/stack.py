@@ -112,17 +112,19 @@ class LocalStack:
     def start(self) -> None:
         """Listens on every port first, so that a port given as 0 (any free one) is known before anything
         that names it is made; `config` then holds the ports taken."""
+        config = self.config
         # In a process of its own, so that no delivery's answer waits for moto; it starts meanwhile.
-        self._crm = MockCrmProcess(HOST, self.config.crm_port)
+        self._crm = MockCrmProcess(HOST, config.crm_port)
         apply_moto_patches()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
-        self._moto = KeepAliveMotoServer(HOST, self.config.aws_port, verbose=False)
-        self._moto.start()
-        self._api = LocalApiServer(HOST, self.config.api_port)
-        self._feed = LocalWebSocketApi(
-            HOST, self.config.ws_port, self.config.ws_management_port, routes={}, log=self.log
-        ).start()
-        self._crm.start()
+        self._moto = KeepAliveMotoServer(HOST, config.aws_port, verbose=False)
+        _listening(f"AWS_PORT={config.aws_port}", self._moto.start)
+        self._api = _listening(f"API_PORT={config.api_port}", lambda: LocalApiServer(HOST, config.api_port))
+        self._feed = _listening(
+            f"WS_PORT={config.ws_port} or WS_MANAGEMENT_PORT={config.ws_management_port}",
+            LocalWebSocketApi(HOST, config.ws_port, config.ws_management_port, {}, log=self.log).start,
+        )
+        _listening(f"CRM_PORT={config.crm_port}", self._crm.start)
         self.config = replace(
             self.config,
             aws_port=self._moto.get_host_and_port()[1],
@@ -171,8 +173,7 @@ class LocalStack:
     def stop(self) -> None:
         self._stop.set()
         if self._api:
-            self._api.shutdown()
-            self._api.server_close()
+            self._api.stop()
         if self._crm:
             self._crm.stop()
         if self._feed:
@@ -274,6 +275,14 @@ class LocalStack:
         thread = threading.Thread(target=target, name=name, daemon=True)
         thread.start()
         self._threads.append(thread)
+
+
+def _listening[Server](setting: str, listen: Callable[[], Server]) -> Server:
+    """A server listening on its port; a port it cannot take is named by its setting."""
+    try:
+        return listen()
+    except OSError as error:
+        raise OSError(f"{setting}: {error}") from error
 
 
 def local_client(service: str, endpoint: str) -> Any:

@@ -5,15 +5,19 @@ import socket
 import subprocess
 import sys
 
+import pytest
+
 from local_stack.running import ANY_FREE_PORTS, ROOT
 
 
-def test_a_stack_whose_aws_port_is_taken_says_so_and_exits() -> None:
-    # Given a program listening on the port the stack's moto would take
+@pytest.mark.parametrize("setting", ["AWS_PORT", "CRM_PORT", "API_PORT", "WS_MANAGEMENT_PORT"])
+def test_a_stack_whose_port_is_taken_says_which_and_exits(setting: str) -> None:
+    # Given a program listening on the port the stack would take for this setting (the others free)
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        environment = os.environ | ANY_FREE_PORTS | {"AWS_PORT": str(taken.getsockname()[1])}
+        port = taken.getsockname()[1]
+        environment = os.environ | ANY_FREE_PORTS | {setting: str(port)}
         # When the stack starts
         started = subprocess.run(
             [sys.executable, "-m", "local_stack"],
@@ -23,7 +27,11 @@ def test_a_stack_whose_aws_port_is_taken_says_so_and_exits() -> None:
             text=True,
             timeout=60,
         )
-    # Then it exits at once with a failure, naming the port and what to set instead of waiting forever
-    assert started.returncode == 1
-    assert f"could not listen on port {environment['AWS_PORT']}" in started.stdout
+    # Then it exits at once with a failure naming the setting and its port, and what to do instead,
+    # rather than waiting forever or starting without it
+    assert started.returncode == 1, started.stdout + started.stderr
+    assert "could not start: " in started.stdout
+    assert f"{setting}={port}" in started.stdout
+    assert "Traceback" not in started.stdout + started.stderr
     assert "set API_PORT, AWS_PORT" in started.stdout
+    assert "or 0 for any free port" in started.stdout

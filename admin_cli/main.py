@@ -604,11 +604,11 @@ def schedules_remove(
     schedule of their own is judged neither late nor early, and their work day is the calendar day)."""
     if bool(user) == default:
         raise typer.BadParameter("give a userId or --default")
-    user_id, label = (user, user) if user else (DEFAULT_SCHEDULE_ID, "the default")
+    user_id, label = (user, f"schedule of {user}") if user else (DEFAULT_SCHEDULE_ID, "default schedule")
     if ctx.obj.schedules().delete(user_id) is None:
-        _done(ctx, f"no schedule for {label}", {"removed": False, "userId": user_id})
+        _done(ctx, f"no {label}", {"removed": False, "userId": user_id})
         raise typer.Exit(EXIT_NOT_FOUND)
-    _done(ctx, f"removed the schedule of {label}", {"removed": True, "userId": user_id})
+    _done(ctx, f"removed the {label}", {"removed": True, "userId": user_id})
 
 
 def _schedule(days: str, start: str, end: str, grace: int, zone: str) -> Schedule:

@@ -309,7 +309,10 @@ def main() -> int:
     if own_stack:
         print("The stack started for the demo has stopped; with `make run` up, the demo's punches stay.")
     else:
-        print("`attendance dlq redrive --all` delivers the dead-lettered ones now.")
+        print(
+            f"`attendance dlq redrive --all` delivers {LOCKED_EMPLOYEE}'s dead letters now; UNKNOWN-9's come back"
+            " to the queue, as the HR system does not know that PIN."
+        )
         dashboard = config.api_url
         print(f"In the dashboard ({dashboard}/, API key {config.api_key}):")
         print(f"  today, live        {dashboard}/#/live")

@@ -172,7 +172,7 @@ def test_keys_devices_schedules_and_reports(stack, cli):
     assert {row["user"] for row in json.loads(cli("--json", "schedules", "list").output)}.isdisjoint(
         {"(default)", "NIGHTS"}
     )
-    assert "no schedule for NIGHTS" in cli("schedules", "remove", "NIGHTS", expect=1).output
+    assert "no schedule of NIGHTS" in cli("schedules", "remove", "NIGHTS", expect=1).output
     cli("schedules", "remove", expect=2)  # neither a userId nor --default
 
 

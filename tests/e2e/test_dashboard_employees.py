@@ -196,13 +196,17 @@ def test_an_admin_adds_a_forgotten_check_out_and_the_day_adds_up(page, stack: Ru
     day = page.get_by_role("table", name=f"Punches of {user} by day").locator(f'tr[data-key="{yesterday}"]')
     expect(day).to_contain_text("missing out")
 
-    # When the admin adds the check-out at 16:30 at that clock (chosen for them: it has their last punch)
-    expect(page.get_by_label("Clock", exact=True)).to_have_value(device)
+    # When the admin asks to add that day's missing check-out
+    day.get_by_role("button", name=f"Add the missing out of {yesterday}").click()
+    # Then the form is filled for it and waits for the time
+    expect(page.get_by_label("Date", exact=True)).to_have_value(yesterday.isoformat())
+    expect(page.get_by_label("Type", exact=True)).to_have_value("out")
     time = page.get_by_label("Time", exact=True)
+    expect(time).to_be_focused()
+    # When the admin gives 16:30 at the side door, in that clock's time, and adds it
+    page.get_by_label("Clock", exact=True).select_option(device)
     expect(time).to_have_accessible_description("the clock's time, UTC")
-    page.get_by_label("Date", exact=True).fill(yesterday.isoformat())
     time.fill("16:30")
-    page.get_by_label("Type", exact=True).select_option(label="Out")
     page.get_by_role("button", name="Add punch").click()
     # Then the page says so, and the day adds up: eight and a half hours, nothing missing
     expect(page.get_by_text(f"Added: Out at 16:30 on {yesterday} at {device}")).to_be_visible()

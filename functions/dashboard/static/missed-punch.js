@@ -4,7 +4,14 @@ import { ApiFailure, api, clearFieldErrors, h, notify, session, showFieldErrors,
 
 const TYPES = [["in", "In"], ["out", "Out"], ["break_out", "Break out"], ["break_in", "Break in"], ["overtime_in", "Overtime in"], ["overtime_out", "Overtime out"]];
 
-/** The section, or null for a key that may not add punches; `added()` runs after each punch added. */
+// The punch each anomaly of a work day lacks, for the "Add" in its row.
+const LACKING = { "missing out": "out", "missing in": "in", "break not closed": "break_in" };
+
+/** The punch types a work day lacks, by its anomalies. */
+export const lackingPunches = (row) => (row.anomalies || []).map((name) => LACKING[name]).filter(Boolean);
+
+/** The section and `prefill(date, type)`, which fills the form for a day's missing punch and goes to the
+ * time; null for a key that may not add punches. `added()` runs after each punch added. */
 export function missedPunchSection(userId, lastDeviceId, added) {
   if (!session.isAdmin) return null; // the API refuses anyway; read keys see no controls
   const clock = h("select", { id: "missed-clock", name: "deviceId", required: true });
@@ -70,8 +77,17 @@ export function missedPunchSection(userId, lastDeviceId, added) {
     h("div", { class: "actions" }, button),
     result);
   loadClocks();
-  return h("section", { class: "admin-only missed-section", "aria-labelledby": "missed-title" },
+  const section = h("section", { class: "admin-only missed-section", "aria-labelledby": "missed-title" },
     h("h2", { id: "missed-title" }, "Add a missed punch"),
     h("p", { class: "muted" }, "For a punch the clock did not record, e.g. a forgotten check-out. It is marked as added by hand, and a punch the clock has already is not added twice."),
     form);
+
+  function prefill(day, kind) {
+    date.value = day;
+    type.value = kind;
+    result.replaceChildren();
+    section.scrollIntoView({ block: "center" });
+    time.focus();
+  }
+  return { section, prefill };
 }

@@ -5,7 +5,7 @@ import {
   ApiFailure, api, badge, clearFieldErrors, feed, formatInstant, h, hasLeft, loading, notify, session, showError, showFieldErrors, table,
   today, useStyles, zone,
 } from "./core.js";
-import { missedPunchSection } from "./missed-punch.js";
+import { lackingPunches, missedPunchSection } from "./missed-punch.js";
 import { duration, workDayColumns } from "./workdays.js";
 
 const RECENT_DAYS = 7;
@@ -181,12 +181,21 @@ async function renderEmployee(view, userId) {
 
   const recent = h("div", { class: "employee-recent" });
   const sheet = timesheetSection(userId);
+  const missed = missedPunchSection(userId, employee?.lastPunch?.deviceId, () => { loadRecent(); sheet.run(); });
+  // For admins, a day that lacks a punch offers to add it.
+  const fixColumn = missed && {
+    label: "Add",
+    cell: (row) => lackingPunches(row).map((kind) => h("button", {
+      type: "button", class: "secondary", onclick: () => missed.prefill(row.date, kind),
+      "aria-label": `Add the missing ${words(kind)} of ${row.date}`,
+    }, `Add ${words(kind)}`)),
+  };
   view.append(...[
     h("section", { "aria-labelledby": "recent-title" },
       h("h2", { id: "recent-title" }, "Recent punches"),
       h("p", { class: "muted" }, `The last ${RECENT_DAYS} days, newest first; a new punch updates them.`),
       recent),
-    missedPunchSection(userId, employee?.lastPunch?.deviceId, () => { loadRecent(); sheet.run(); }),
+    missed?.section,
     sheet.section,
     editSection(employee ?? { userId, name: "", department: null, schedule: null }, saved)].filter(Boolean));
 
@@ -209,7 +218,7 @@ async function renderEmployee(view, userId) {
       const rows = reply.rows.filter((r) => r.punches > 0).reverse();
       recent.replaceChildren(table({
         caption: `Punches of ${userId} by day, ${zonesOf(reply.rows)}`,
-        columns: workDayColumns(rows, { date: true, only: RECENT_COLUMNS }),
+        columns: [...workDayColumns(rows, { date: true, only: RECENT_COLUMNS }), ...(fixColumn && rows.some((r) => lackingPunches(r).length) ? [fixColumn] : [])],
         rows,
         key: (r) => r.date,
         empty: `No punches in the last ${RECENT_DAYS} days.`,

@@ -250,7 +250,8 @@ def test_the_first_and_last_days_of_the_calendar_are_empty_reports_not_errors(ge
     assert (status, body["count"]) == (200, 0)
 
 
-def test_someone_at_work_today_is_not_missing_an_out_until_the_day_is_over(add_punch, get):
+@pytest.mark.parametrize("default_zone", ["UTC"])  # the zone the test reads "today" in, at any hour
+def test_someone_at_work_today_is_not_missing_an_out_until_the_day_is_over(add_punch, get, default_zone):
     # Given someone who came in a few minutes ago (no schedule: the work day is today's date, in UTC)
     arrived = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
     if arrived.date() != datetime.now(UTC).date():  # just after midnight: the punch was yesterday's

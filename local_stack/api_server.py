@@ -112,6 +112,7 @@ class LocalApiServer(ThreadingHTTPServer):
         self.routes = routes or []
         self.verbose = verbose
         self.throttle = RouteThrottle(throttle)
+        self._serving = False
 
     @property
     def port(self) -> int:
@@ -128,7 +129,7 @@ class LocalApiServer(ThreadingHTTPServer):
     def stop(self) -> None:
         """Stops serving, if it began (shutdown() would wait forever for a loop that never ran), and closes
         the port."""
-        if getattr(self, "_serving", False):
+        if self._serving:
             self.shutdown()
         self.server_close()
 

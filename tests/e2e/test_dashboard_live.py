@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 from local_stack.running import RunningStack
 from local_stack.running import wait_for as wait_until
 from tests.e2e.browser import SCREENSHOTS, sign_in
+from tests.e2e.today import past_the_first_minutes_of_today
 
 pytestmark = pytest.mark.e2e
 
@@ -52,6 +53,7 @@ def test_a_punch_appears_without_a_reload_then_turns_delivered(page, stack: Runn
     open_live(page, stack)
     url = page.url
     # When a clock sends a punch over HTTP
+    past_the_first_minutes_of_today(2)
     log_id = stack.post_punch(device, user, datetime.now(UTC) - timedelta(minutes=1))
     # Then its row appears at the top of the table, with the employee's name, without a reload ...
     table = page.get_by_role("table", name=TABLE)
@@ -111,8 +113,9 @@ def test_punches_from_before_the_page_opened_are_listed_with_their_status(page, 
     user, device, name = f"EARLY-{suffix}", f"LIVEDEV-{suffix}", f"Edda Early {suffix}"
     assert send(stack, "PUT", f"/employees/{user}", {"name": name, "department": "Ops"}).status_code == 201
     # Given two punches of today, delivered before anyone opened the Live page
-    first = stack.post_punch(device, user, datetime.now(UTC) - timedelta(minutes=20))
-    second = stack.post_punch(device, user, datetime.now(UTC) - timedelta(minutes=10), kind="break_out")
+    past_the_first_minutes_of_today(4)
+    first = stack.post_punch(device, user, datetime.now(UTC) - timedelta(minutes=3))
+    second = stack.post_punch(device, user, datetime.now(UTC) - timedelta(minutes=1.5), kind="break_out")
     wait_until(lambda: {first, second} <= delivered_ids(stack), 60)
     # When an admin opens it (or comes back to it)
     open_live(page, stack)

@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from local_stack.running import RunningStack
 from tests.e2e.browser import sign_in
+from tests.e2e.today import past_the_first_minutes_of_today
 
 pytestmark = pytest.mark.e2e
 
@@ -23,6 +24,7 @@ def zone_of(page) -> str:
 def worked_today(stack: RunningStack, page) -> tuple[str, str]:
     """A new employee who came in and left a few minutes ago; returns (user, work day in the company's zone)."""
     user = f"REP-{uuid.uuid4().hex[:10]}"
+    past_the_first_minutes_of_today(6)
     now = datetime.now(UTC).replace(microsecond=0)
     arrived = now - timedelta(minutes=5)
     stack.post_punch("REPORTS1", user, arrived, "in")

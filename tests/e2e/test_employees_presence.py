@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from admin_cli.main import app
+from tests.e2e.today import past_the_first_minutes_of_today
 
 pytestmark = pytest.mark.e2e
 
@@ -23,8 +24,7 @@ def minutes_ago(minutes: int) -> str:
 
 def test_presence_after_posting_punches(stack):
     # Given it is not the first minutes of a day in the stack's zone (UTC), so that all punches are today's
-    since_midnight = datetime.now(UTC) - datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    time.sleep(max(0.0, (timedelta(minutes=6) - since_midnight).total_seconds()))
+    past_the_first_minutes_of_today(6)
     # And two employees in the directory, one of them on a schedule around the clock
     always = {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "00:00"}
     assert send(stack, "PUT", "/employees/PRES-E1", {"name": "Ida In", "department": "Ops"}).status_code in (

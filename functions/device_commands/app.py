@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Depends, Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -18,6 +18,8 @@ from attendance.api import (
     API_KEY_SECURITY,
     AUTH_ERRORS,
     COMMON_ERRORS,
+    DeviceIdInPath,
+    UserIdInPath,
     error_responses,
     http_api,
     install_error_handlers,
@@ -70,7 +72,6 @@ def _keys() -> ApiKeyStore:
 
 Admin = Annotated[ApiKey, Depends(require_key(_keys, Scope.ADMIN))]
 Reader = Annotated[ApiKey, Depends(require_key(_keys, Scope.READ, Scope.ADMIN))]
-DeviceId = Annotated[Identifier, Path(alias="deviceId", description="The clock's deviceId")]
 _BAD_REQUEST = {400: "A parameter or the body does not match this contract; `details` names the fields"}
 
 
@@ -97,7 +98,7 @@ _BAD_REQUEST = {400: "A parameter or the body does not match this contract; `det
     security=API_KEY_SECURITY,
 )
 def queue_command(
-    device_id: DeviceId,
+    device_id: DeviceIdInPath,
     command: Annotated[
         CommandRequest, Body(description="The command, by `kind`", examples=[EXAMPLE_COMMAND])
     ],
@@ -120,7 +121,7 @@ def queue_command(
     },
     security=API_KEY_SECURITY,
 )
-def command_history(device_id: DeviceId, caller: Reader) -> Response[CommandHistory]:
+def command_history(device_id: DeviceIdInPath, caller: Reader) -> Response[CommandHistory]:
     service = dependencies()[1]
     now = service.now()
     views = [CommandView.of(command, now) for command in service.history(device_id)]
@@ -149,7 +150,7 @@ def command_history(device_id: DeviceId, caller: Reader) -> Response[CommandHist
     security=API_KEY_SECURITY,
 )
 def push_employee(
-    user_id: Annotated[Identifier, Path(alias="userId", description="The employee's userId (their PIN)")],
+    user_id: UserIdInPath,
     site: Annotated[Identifier, Query(description="The site whose clocks get the employee")],
     caller: Admin,
 ) -> Response[EmployeePush]:

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Depends, Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -20,6 +20,7 @@ from attendance.api import (
     API_KEY_SECURITY,
     READ_FORBIDDEN,
     ApiError,
+    DeviceIdInPath,
     http_api,
     install_error_handlers,
     json_reply,
@@ -44,7 +45,6 @@ from attendance.devices.models import (
 )
 from attendance.devices.service import DeviceService
 from attendance.domain.keys import ApiKey, Scope
-from attendance.domain.punch import Identifier
 from attendance.settings import DevicesSettings
 from attendance.tracing import create_tracer
 
@@ -74,7 +74,6 @@ def _keys() -> ApiKeyStore:
 Reader = Annotated[ApiKey, Depends(require_key(_keys, Scope.READ, Scope.ADMIN))]
 Admin = Annotated[ApiKey, Depends(require_key(_keys, Scope.ADMIN))]
 Reporter = Annotated[ApiKey, Depends(require_key(_keys, Scope.INGEST))]
-DeviceId = Annotated[Identifier, Path(alias="deviceId", description="The device's ID")]
 
 
 def _errors(forbidden: str, *extra: int) -> dict[int, Any]:
@@ -125,7 +124,7 @@ def register_device(
     responses={200: model_response(DeviceView, "The device"), **_errors(READ_FORBIDDEN, 400, 404)},
     security=API_KEY_SECURITY,
 )
-def get_device(device_id: DeviceId, caller: Reader) -> Response[DeviceView]:
+def get_device(device_id: DeviceIdInPath, caller: Reader) -> Response[DeviceView]:
     return json_reply(HTTPStatus.OK, dependencies()[1].get(device_id, _now()))
 
 
@@ -140,7 +139,7 @@ def get_device(device_id: DeviceId, caller: Reader) -> Response[DeviceView]:
     security=API_KEY_SECURITY,
 )
 def change_device(
-    device_id: DeviceId, change: Annotated[DeviceChange, Body()], caller: Admin
+    device_id: DeviceIdInPath, change: Annotated[DeviceChange, Body()], caller: Admin
 ) -> Response[DeviceView]:
     return json_reply(HTTPStatus.OK, dependencies()[1].change(device_id, change, caller.key_id, _now()))
 
@@ -152,7 +151,7 @@ def change_device(
     responses={200: model_response(DeviceView, "The device, disabled"), **_errors(ADMIN_FORBIDDEN, 400, 404)},
     security=API_KEY_SECURITY,
 )
-def disable_device(device_id: DeviceId, caller: Admin) -> Response[DeviceView]:
+def disable_device(device_id: DeviceIdInPath, caller: Admin) -> Response[DeviceView]:
     return json_reply(HTTPStatus.OK, dependencies()[1].disable(device_id, caller.key_id, _now()))
 
 
@@ -164,7 +163,7 @@ def disable_device(device_id: DeviceId, caller: Admin) -> Response[DeviceView]:
     security=API_KEY_SECURITY,
 )
 def device_punches(
-    device_id: DeviceId,
+    device_id: DeviceIdInPath,
     caller: Reader,
     limit: Annotated[int, Query(ge=1, le=200, description="How many, 1 to 200")] = 50,
 ) -> Response[DevicePunchList]:
@@ -184,7 +183,7 @@ def device_punches(
     security=API_KEY_SECURITY,
 )
 def report_health(
-    device_id: DeviceId, report: Annotated[HealthReport, Body()], caller: Reporter
+    device_id: DeviceIdInPath, report: Annotated[HealthReport, Body()], caller: Reporter
 ) -> Response[HealthRecorded]:
     if not caller.allows_device(device_id):
         raise ApiError(

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Depends, Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -18,6 +18,7 @@ from attendance.api import (
     AUTH_ERRORS,
     COMMON_ERRORS,
     ApiError,
+    UserIdInPath,
     error_responses,
     http_api,
     install_error_handlers,
@@ -73,7 +74,6 @@ def _keys() -> ApiKeyStore:
 
 Reader = Annotated[ApiKey, Depends(require_key(_keys, Scope.READ, Scope.ADMIN))]
 Admin = Annotated[ApiKey, Depends(require_key(_keys, Scope.ADMIN))]
-UserId = Annotated[Identifier, Path(alias="userId", description="The ID the clocks know the employee by")]
 NAMES_PER_REQUEST = 100  # one BatchGetItem
 UserIds = Annotated[
     list[Identifier],
@@ -134,7 +134,7 @@ def employee_names(user_ids: UserIds, caller: Reader) -> Response[EmployeeNames]
     },
     security=API_KEY_SECURITY,
 )
-def get_employee(user_id: UserId, caller: Reader) -> Response[EmployeeView]:
+def get_employee(user_id: UserIdInPath, caller: Reader) -> Response[EmployeeView]:
     view = dependencies()[1].get(user_id)
     if view is None:
         raise ApiError(HTTPStatus.NOT_FOUND, "not_found", f"no employee {user_id}")
@@ -162,7 +162,7 @@ def get_employee(user_id: UserId, caller: Reader) -> Response[EmployeeView]:
     security=API_KEY_SECURITY,
 )
 def put_employee(
-    user_id: UserId, update: Annotated[EmployeeUpdate, Body()], caller: Admin
+    user_id: UserIdInPath, update: Annotated[EmployeeUpdate, Body()], caller: Admin
 ) -> Response[EmployeeView]:
     employee = Employee(
         user_id=user_id, name=update.name, department=update.department, left_on=update.left_on
@@ -200,7 +200,7 @@ def _schedule(update: EmployeeUpdate) -> Schedule | None:
     },
     security=API_KEY_SECURITY,
 )
-def remove_schedule(user_id: UserId, caller: Admin) -> Response[EmployeeView]:
+def remove_schedule(user_id: UserIdInPath, caller: Admin) -> Response[EmployeeView]:
     view, removed = dependencies()[1].remove_schedule(user_id, caller.key_id)
     if view is None:
         raise ApiError(HTTPStatus.NOT_FOUND, "not_found", f"no employee {user_id}")

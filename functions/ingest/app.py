@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Depends, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -20,6 +20,7 @@ from attendance.api import (
     AUTH_ERRORS,
     COMMON_ERRORS,
     RATE_LIMITED,
+    UserIdInPath,
     error_responses,
     http_api,
     install_error_handlers,
@@ -34,7 +35,7 @@ from attendance.data.punch_intake import PunchIntake
 from attendance.data.queue import PunchQueue
 from attendance.data.request_counts import RequestCounts
 from attendance.domain.keys import ApiKey, Scope
-from attendance.domain.punch import Identifier, PunchSource
+from attendance.domain.punch import PunchSource
 from attendance.ingest.body import MissedPunch, PunchBody, decoded_json_event, punch_items
 from attendance.ingest.budget import UNLIMITED, TimeBudget
 from attendance.ingest.replies import BatchReply, PunchReply, batch_reply, single_reply
@@ -130,7 +131,6 @@ def post_device_punch(body: Punches, caller: Caller) -> Response[PunchReply | Ba
 
 
 Admin = Annotated[ApiKey, Depends(require_key(lambda: dependencies().keys, Scope.ADMIN))]
-UserId = Annotated[Identifier, Path(alias="userId", description="The ID the clocks know the employee by")]
 
 
 @app.post(
@@ -157,7 +157,7 @@ UserId = Annotated[Identifier, Path(alias="userId", description="The ID the cloc
     security=API_KEY_SECURITY,
 )
 def post_missed_punch(
-    user_id: UserId, body: Annotated[MissedPunch, Body()], caller: Admin
+    user_id: UserIdInPath, body: Annotated[MissedPunch, Body()], caller: Admin
 ) -> Response[PunchReply]:
     [result] = dependencies().service.ingest([body.submission(user_id)], caller, PunchSource.MANUAL)
     logger.info(  # who added which punch by hand: the record of a correction

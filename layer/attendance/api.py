@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from functools import cache
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, get_type_hints
+from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
 from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger, Metrics
@@ -32,13 +32,14 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
+from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, Field
 
 from attendance.data.errors import StoreUnavailable
 from attendance.domain.keys import ApiKey, Scope
-from attendance.domain.punch import problem_text
+from attendance.domain.punch import Identifier, problem_text
 
 if TYPE_CHECKING:  # the store comes with boto3, which a function serving no keyed route never needs
     from attendance.data.api_keys import ApiKeyStore
@@ -131,6 +132,11 @@ AUTH_ERRORS = {
     403: "The key lacks the scope this route needs",
 }
 RATE_LIMITED = "The key sent more requests this second than its limit; send again after Retry-After seconds"
+# The IDs in routes' paths, named and described alike by every function that serves one.
+UserIdInPath = Annotated[
+    Identifier, Path(alias="userId", description="The ID the clocks know the employee by")
+]
+DeviceIdInPath = Annotated[Identifier, Path(alias="deviceId", description="The device's ID")]
 READ_FORBIDDEN = "The key lacks the read or admin scope"
 ADMIN_FORBIDDEN = "The key lacks the admin scope"
 

@@ -4,12 +4,11 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from local_stack.banner import urls_in_banner
+from local_stack.banner import wait_for_banner
 from local_stack.running import ANY_FREE_PORTS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,10 +35,9 @@ def start_stack(settings: dict[str, str] | None = None) -> Stack:
     process = subprocess.Popen(
         [sys.executable, "-m", "local_stack"], cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT
     )
-    while not (urls := urls_in_banner(Path(log.name).read_text())):
-        if process.poll() is not None:
-            failure = Path(log.name).read_text()
-            log.close()
-            sys.exit(failure)
-        time.sleep(0.3)
+    urls = wait_for_banner(process, Path(log.name).read_text, limit_seconds=None)
+    if urls is None:
+        failure = Path(log.name).read_text()
+        log.close()
+        sys.exit(failure)
     return Stack(urls.api, urls.aws, urls.crm, process, log)

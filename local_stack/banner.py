@@ -3,7 +3,10 @@ that start a stack on free ports (port 0) read the ports it took from here."""
 
 import json
 import re
+import subprocess
 import textwrap
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -76,3 +79,16 @@ def urls_in_banner(output: str) -> StackUrls | None:
     """The URLs a stack's banner gives, once it has printed it."""
     found = _URLS.search(output[output.find(UP) :]) if UP in output else None
     return StackUrls(**found.groupdict()) if found else None
+
+
+def wait_for_banner(
+    process: subprocess.Popen, output: Callable[[], str], limit_seconds: float | None
+) -> StackUrls | None:
+    """The URLs of a stack started as `process`, once its `output` (so far) shows the banner; None if the
+    process ends first or `limit_seconds` pass (None: no limit)."""
+    give_up = time.monotonic() + limit_seconds if limit_seconds is not None else None
+    while not (urls := urls_in_banner(output())):
+        if process.poll() is not None or (give_up is not None and time.monotonic() > give_up):
+            return None
+        time.sleep(0.2)
+    return urls

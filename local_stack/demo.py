@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from local_stack.banner import wait_for_banner
 from local_stack.provision import STACK_PREFIX
 from local_stack.stack import LocalConfig, local_client
 
@@ -286,11 +287,8 @@ def start_stack(log_path: Path) -> subprocess.Popen:
         process = subprocess.Popen(
             [sys.executable, "-m", "local_stack"], stdout=log, stderr=subprocess.STDOUT
         )
-    deadline = time.monotonic() + 90
-    while "local stack is up" not in log_path.read_text():
-        if process.poll() is not None or time.monotonic() > deadline:
-            sys.exit(f"the local stack did not start; see {log_path}")
-        time.sleep(0.3)
+    if wait_for_banner(process, log_path.read_text, limit_seconds=90) is None:
+        sys.exit(f"the local stack did not start; see {log_path}")
     return process
 
 

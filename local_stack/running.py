@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from local_stack.banner import urls_in_banner
+from local_stack.banner import wait_for_banner
 from local_stack.stack import local_client
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,11 +89,9 @@ def running_local_stack(api_key: str, **settings: str) -> Iterator[RunningStack]
     output: list[str] = []
     threading.Thread(target=lambda: output.extend(process.stdout or []), daemon=True).start()
     try:
-        deadline = time.monotonic() + START_SECONDS
-        while not (urls := urls_in_banner("".join(output))):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the local stack did not start:\n" + "".join(output))
-            time.sleep(0.2)
+        urls = wait_for_banner(process, lambda: "".join(output), START_SECONDS)
+        if urls is None:
+            raise RuntimeError("the local stack did not start:\n" + "".join(output))
         yield RunningStack(urls.api, urls.aws, urls.crm, api_key, output, urls.ws, urls.ws_management)
     finally:
         process.terminate()

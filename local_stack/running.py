@@ -59,6 +59,14 @@ class RunningStack:
             )
             time.sleep(0.2)
 
+    def crm_held(self) -> dict[str, Any]:
+        """What the mock CRM holds: `punches` (each with its logId and deliveries), `count`, `requests`."""
+        return httpx.get(self.crm_url + "/crm/attendance", timeout=10).json()
+
+    def crm_log_ids(self) -> set[str]:
+        """The logIds of the punches the mock CRM holds."""
+        return {punch["logId"] for punch in self.crm_held()["punches"]}
+
     def post_punch(self, device: str, user: str, at: datetime | None = None, kind: str = "in") -> str:
         """One punch through POST /punches with the stack's key (now, unless `at`); its logId."""
         moment = (at or datetime.now(UTC)).replace(microsecond=0)

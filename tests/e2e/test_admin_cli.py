@@ -25,10 +25,6 @@ def post(stack, body: dict, key: str | None = None) -> httpx.Response:
     )
 
 
-def crm(stack) -> dict:
-    return httpx.get(stack.crm_url + "/crm/attendance", timeout=5).json()
-
-
 def test_a_dead_lettered_punch_is_listed_redriven_and_delivered_once(stack, cli):
     # Given the CRM refuses a punch for good (the three-attempt path is tested in test_local_stack)
     refuse = {"failUsers": ["CLI-1"], "status": 422}
@@ -65,8 +61,8 @@ def test_a_dead_lettered_punch_is_listed_redriven_and_delivered_once(stack, cli)
     httpx.post(stack.crm_url + "/crm/_behaviour", json={"failUsers": []}, timeout=5)
     assert "redriven: 1" in cli("dlq", "redrive", log_id).output
     # Then it reaches the CRM exactly once, and the DLQ no longer holds it
-    wait_for(lambda: any(p["logId"] == log_id for p in crm(stack)["punches"]))
-    [held] = [p for p in crm(stack)["punches"] if p["logId"] == log_id]
+    wait_for(lambda: any(p["logId"] == log_id for p in stack.crm_held()["punches"]))
+    [held] = [p for p in stack.crm_held()["punches"] if p["logId"] == log_id]
     assert held["deliveries"] == 1
     assert log_id not in cli("--json", "dlq", "list").output
     record = json.loads(cli("--json", "logs", "show", log_id).output)

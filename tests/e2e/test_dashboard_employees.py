@@ -218,15 +218,10 @@ def test_an_admin_adds_a_forgotten_check_out_and_the_day_adds_up(page, stack: Ru
     punches = call(stack, "GET", f"/devices/{device}/punches").json()["punches"]
     added = next(p for p in punches if p["type"] == "out")
     assert (added["userId"], added["localTime"], added["source"]) == (user, f"{yesterday}T16:30:00", "manual")
-    wait_for(lambda: added["logId"] in crm_log_ids(stack))
+    wait_for(lambda: added["logId"] in stack.crm_log_ids())
 
     # When the admin adds it again
     page.get_by_role("button", name="Add punch").click()
     # Then nothing is added twice
     expect(page.get_by_text(f"Already recorded: {user} has this punch")).to_be_visible()
     assert len(call(stack, "GET", f"/devices/{device}/punches").json()["punches"]) == 2
-
-
-def crm_log_ids(stack: RunningStack) -> set[str]:
-    held = httpx.get(stack.crm_url + "/crm/attendance", timeout=5).json()["punches"]
-    return {punch["logId"] for punch in held}

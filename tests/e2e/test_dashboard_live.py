@@ -27,11 +27,6 @@ def send(stack: RunningStack, method: str, path: str, body: dict) -> httpx.Respo
     )
 
 
-def delivered_ids(stack: RunningStack) -> set[str]:
-    held = httpx.get(stack.crm_url + "/crm/attendance", timeout=5).json()["punches"]
-    return {punch["logId"] for punch in held}
-
-
 def open_live(page, stack: RunningStack) -> None:
     sign_in(page, stack)
     expect(page.get_by_role("heading", name="Live", level=1)).to_be_visible()
@@ -116,7 +111,7 @@ def test_punches_from_before_the_page_opened_are_listed_with_their_status(page, 
     past_the_first_minutes_of_today(4)
     first = stack.post_punch(device, user, datetime.now(UTC) - timedelta(minutes=3))
     second = stack.post_punch(device, user, datetime.now(UTC) - timedelta(minutes=1.5), kind="break_out")
-    wait_until(lambda: {first, second} <= delivered_ids(stack), 60)
+    wait_until(lambda: {first, second} <= stack.crm_log_ids(), 60)
     # When an admin opens it (or comes back to it)
     open_live(page, stack)
     # Then both are listed, newest first, with their delivery status and when they arrived

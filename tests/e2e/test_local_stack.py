@@ -22,27 +22,23 @@ def post(stack, body: dict, path: str = "/punches") -> httpx.Response:
     return httpx.post(stack.api_url + path, json=body, headers=headers, timeout=10)
 
 
-def crm(stack) -> dict:
-    return httpx.get(stack.crm_url + "/crm/attendance", timeout=5).json()
-
-
 def test_a_posted_punch_reaches_the_crm(stack):
     reply = post(stack, {"deviceId": "DEV001", "userId": "E2E-1", "timestamp": now_minus(1), "type": "in"})
     assert reply.status_code == 202
     log_id = reply.json()["logId"]
-    wait_for(lambda: crm(stack)["count"] == 1)
-    [held] = crm(stack)["punches"]
+    wait_for(lambda: stack.crm_held()["count"] == 1)
+    [held] = stack.crm_held()["punches"]
     assert (held["logId"], held["deliveries"], held["authorization"]) == (log_id, 1, "Bearer local-crm-token")
 
 
 def test_a_duplicate_does_not_reach_the_crm_again(stack):
     punch = {"deviceId": "DEV001", "userId": "E2E-2", "timestamp": now_minus(2), "type": "in"}
     first = post(stack, punch)
-    wait_for(lambda: crm(stack)["count"] == 1)
+    wait_for(lambda: stack.crm_held()["count"] == 1)
     again = post(stack, punch, path="/device/punch")
     assert (again.status_code, again.json()["logId"]) == (409, first.json()["logId"])
     time.sleep(2)  # give a wrongly queued duplicate the time it would need to arrive
-    assert crm(stack)["requests"] == 1
+    assert stack.crm_held()["requests"] == 1
 
 
 def test_with_the_crm_failing_a_punch_is_dead_lettered_after_three_attempts_10_s_apart(stack):
@@ -64,7 +60,7 @@ def test_with_the_crm_failing_a_punch_is_dead_lettered_after_three_attempts_10_s
         return log_id in dead
 
     wait_for(dead_lettered, limit=90)
-    view = crm(stack)
+    view = stack.crm_held()
     assert view["attempts"] == {log_id: 3}
     assert view["count"] == 0
     times = view["attemptTimes"][log_id]

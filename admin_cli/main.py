@@ -1,7 +1,7 @@
 """attendance: inspect and operate an attendance-sync stack (the local one, or a deployed one).
 
-Exit codes: 0 done (also when there was nothing to do); 1 not found, or nothing redriven; 2 wrong usage or a
-request the service refuses; 3 the stack or AWS could not be reached.
+Exit codes: 0 done (also when there was nothing to do); 1 not found (a logId not in the DLQ, too), or nothing
+redriven; 2 wrong usage or a request the service refuses; 3 the stack or AWS could not be reached.
 """
 
 import getpass
@@ -214,6 +214,11 @@ def _record_row(record: PunchRecord, names: dict[str, str] | None = None) -> dic
     }
 
 
+def _progress(ctx: typer.Context) -> Progress:
+    """A spinner for long work, on a terminal only: piped or with --json, it would leave a blank line."""
+    return Progress(console=console, transient=True, disable=ctx.obj.json or not console.is_terminal)
+
+
 def _done(ctx: typer.Context, message: str, payload: dict[str, Any]) -> None:
     if ctx.obj.json:
         print(json.dumps(payload, indent=2, default=str))
@@ -222,6 +227,11 @@ def _done(ctx: typer.Context, message: str, payload: dict[str, Any]) -> None:
 
 
 # dlq
+
+
+def _dead_letters_done(ctx: typer.Context, verb: str, done: list[str], missing: list[str]) -> None:
+    missed = f"; not in the DLQ: {', '.join(missing)}" if missing else ""
+    _done(ctx, f"{verb}: {len(done)}{missed}", {verb: done, "notInDlq": missing})
 
 
 @dlq_app.command("list")
@@ -256,18 +266,29 @@ def dlq_redrive(
         raise typer.BadParameter(
             "give logIds or --all, not both" if all_ else "give the logIds to redrive, or --all"
         )
-    with Progress(console=console, transient=True, disable=ctx.obj.json) as progress:
+    with _progress(ctx) as progress:
         task = progress.add_task("redriving", total=None)
         result = ctx.obj.dead_letter_service().redrive(
             None if all_ else set(log_ids or []), lambda n: progress.update(task, completed=n)
         )
-    done, missing = result.redriven, result.not_in_dlq
-    _done(
-        ctx,
-        f"redriven: {len(done)}" + (f"; not in the DLQ: {', '.join(missing)}" if missing else ""),
-        {"redriven": done, "notInDlq": missing},
-    )
-    if missing or not done:
+    _dead_letters_done(ctx, "redriven", result.redriven, result.not_in_dlq)
+    if result.not_in_dlq or not result.redriven:
+        raise typer.Exit(EXIT_NOT_FOUND)
+
+
+@dlq_app.command("abandon")
+def dlq_abandon(
+    ctx: typer.Context, log_ids: Annotated[list[str], typer.Argument(help="logIds to abandon")]
+) -> None:
+    """Out of the DLQ for good, marked abandoned (kept in the table, still in the reports): for punches the
+    CRM will never take. The CRM never gets them."""
+    with _progress(ctx) as progress:
+        task = progress.add_task("abandoning", total=None)
+        result = ctx.obj.dead_letter_service().abandon(
+            set(log_ids), _cli_user(), lambda n: progress.update(task, completed=n)
+        )
+    _dead_letters_done(ctx, "abandoned", result.abandoned, result.not_in_dlq)
+    if result.not_in_dlq:
         raise typer.Exit(EXIT_NOT_FOUND)
 
 
@@ -276,7 +297,7 @@ def dlq_purge(ctx: typer.Context, yes: Annotated[bool, typer.Option("--yes", hel
     """Empty the DLQ; its punches are marked abandoned (kept in the table)."""
     if not yes:
         raise typer.BadParameter("purging abandons every dead-lettered punch: add --yes")
-    with Progress(console=console, transient=True, disable=ctx.obj.json) as progress:
+    with _progress(ctx) as progress:
         task = progress.add_task("purging", total=None)
         done = ctx.obj.dead_letters().purge(lambda n: progress.update(task, completed=n))
     _done(ctx, f"purged: {len(done)} punches marked abandoned", {"abandoned": done})
@@ -690,7 +711,7 @@ def logs_backfill_index(
     """Give punches stored by an earlier release their keys in the sharded date index and the undelivered
     index, so reports, the pending sweep, the status counts and the DLQ tools see them. Resumable: run it
     again after an interruption."""
-    with Progress(console=console, transient=True, disable=ctx.obj.json) as progress:
+    with _progress(ctx) as progress:
         task = progress.add_task("scanning punches", total=None)
         done = ctx.obj.punches().backfill_index_keys(
             dry_run,

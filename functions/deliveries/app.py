@@ -1,5 +1,5 @@
-"""Deliveries API: punches by sync status, the dead-letter queue with each punch's error, and redrives.
-Reading needs the read or admin scope, redriving the admin scope."""
+"""Deliveries API: punches by sync status, the dead-letter queue with each punch's error, redrives and
+abandons. Reading needs the read or admin scope, redriving and abandoning the admin scope."""
 
 from attendance import init_phase  # first: the collector rests while the rest imports
 
@@ -32,10 +32,11 @@ from attendance.data.aws import client
 from attendance.data.dead_letters import DeadLetterQueue
 from attendance.data.punches import PunchStore
 from attendance.deliveries.models import (
+    AbandonResult,
+    ChosenDeadLetters,
+    DeadLetterChoice,
     DeadLetterList,
     DeliveryOverview,
-    RedriveChosen,
-    RedriveRequest,
     RedriveResult,
 )
 from attendance.deliveries.service import DeadLetterService
@@ -106,12 +107,16 @@ def dead_letters(caller: Reader) -> Response[DeadLetterList]:
     return json_reply(HTTPStatus.OK, dependencies()[1].listing())
 
 
+_CHOOSING = (
+    'Send `{"logIds": [...]}` for chosen punches (at most 100) or `{"all": true}` for every one. A logId '
+    "that is not in the dead-letter queue (or was delivered meanwhile) is answered in `notInDlq`."
+)
+
+
 @app.post(
     "/deliveries/dead-letters/redrive",
     summary="Redrive dead-lettered punches: pending again and queued, so the CRM gets each once more",
-    description='Send `{"logIds": [...]}` for chosen punches (at most 100) or `{"all": true}` for '
-    "every one. A logId that is not in the dead-letter queue (or was delivered meanwhile) is answered "
-    "in `notInDlq`.",
+    description=_CHOOSING,
     tags=["deliveries"],
     responses={
         200: model_response(RedriveResult, "What was redriven"),
@@ -119,15 +124,40 @@ def dead_letters(caller: Reader) -> Response[DeadLetterList]:
     },
     security=API_KEY_SECURITY,
 )
-def redrive(request: Annotated[RedriveRequest, Body()], caller: Admin) -> Response[RedriveResult]:
-    chosen = set(request.log_ids) if isinstance(request, RedriveChosen) else None
-    result = dependencies()[1].redrive(chosen)
+def redrive(request: Annotated[DeadLetterChoice, Body()], caller: Admin) -> Response[RedriveResult]:
+    result = dependencies()[1].redrive(_chosen(request))
     logger.info(
         "dead letters redriven",
         extra={"keyId": caller.key_id, "redriven": result.redriven, "notInDlq": result.not_in_dlq},
     )
     metrics.add_metric(name="PunchesRedriven", unit=MetricUnit.Count, value=len(result.redriven))
     return json_reply(HTTPStatus.OK, result)
+
+
+@app.post(
+    "/deliveries/dead-letters/abandon",
+    summary="Abandon dead-lettered punches the CRM will never take: out of the queue, kept in the table as "
+    "abandoned, never sent",
+    description=_CHOOSING + " An abandoned punch still counts in the reports; the CRM never gets it.",
+    tags=["deliveries"],
+    responses={
+        200: model_response(AbandonResult, "What was abandoned"),
+        **_errors(ADMIN_FORBIDDEN, 400, 415),
+    },
+    security=API_KEY_SECURITY,
+)
+def abandon(request: Annotated[DeadLetterChoice, Body()], caller: Admin) -> Response[AbandonResult]:
+    result = dependencies()[1].abandon(_chosen(request), f"key {caller.name}")
+    logger.info(  # who gave up on which punches: the record of a decision the CRM never sees
+        "dead letters abandoned",
+        extra={"keyId": caller.key_id, "abandoned": result.abandoned, "notInDlq": result.not_in_dlq},
+    )
+    metrics.add_metric(name="PunchesAbandoned", unit=MetricUnit.Count, value=len(result.abandoned))
+    return json_reply(HTTPStatus.OK, result)
+
+
+def _chosen(request: DeadLetterChoice) -> set[str] | None:
+    return set(request.log_ids) if isinstance(request, ChosenDeadLetters) else None
 
 
 @init_phase.ends_at_first_invocation

@@ -59,7 +59,7 @@ def test_a_dead_lettered_punch_is_listed_redriven_and_delivered_once(stack, cli)
     assert "failed" in shown
     # When the CRM recovers and the punch is redriven
     httpx.post(stack.crm_url + "/crm/_behaviour", json={"failUsers": []}, timeout=5)
-    assert "redriven: 1" in cli("dlq", "redrive", log_id).output
+    assert cli("dlq", "redrive", log_id).output == "redriven: 1\n"  # piped: no spinner, no blank line
     # Then it reaches the CRM exactly once, and the DLQ no longer holds it
     wait_for(lambda: any(p["logId"] == log_id for p in stack.crm_held()["punches"]))
     [held] = [p for p in stack.crm_held()["punches"] if p["logId"] == log_id]
@@ -70,19 +70,37 @@ def test_a_dead_lettered_punch_is_listed_redriven_and_delivered_once(stack, cli)
     assert [entry["status"] for entry in record["history"]][-2:] == ["pending", "synced"]
 
 
-def test_purge_marks_punches_abandoned(stack, cli):
-    httpx.post(stack.crm_url + "/crm/_behaviour", json={"failUsers": ["CLI-2"], "status": 422}, timeout=5)
-    at = (datetime.now() - timedelta(minutes=40)).replace(microsecond=0).isoformat()
-    log_id = post(stack, {"deviceId": "DEV001", "userId": "CLI-2", "timestamp": at, "type": "out"}).json()[
+def refused_punch(stack, cli, user: str, minutes_ago: int) -> str:
+    """A punch the CRM refuses for good, once it is in the DLQ."""
+    httpx.post(stack.crm_url + "/crm/_behaviour", json={"failUsers": [user], "status": 422}, timeout=5)
+    at = (datetime.now() - timedelta(minutes=minutes_ago)).replace(microsecond=0).isoformat()
+    log_id = post(stack, {"deviceId": "DEV001", "userId": user, "timestamp": at, "type": "out"}).json()[
         "logId"
     ]
     wait_for(lambda: log_id in cli("--json", "dlq", "list").output)
-    cli("dlq", "purge", expect=2)  # without --yes
-    assert log_id in cli("--json", "dlq", "purge", "--yes").output
-    assert json.loads(cli("--json", "logs", "show", log_id).output)["status"] == "abandoned"
+    return log_id
+
+
+def test_one_punch_is_abandoned_then_the_rest_purged(stack, cli):
+    # Given two punches in the DLQ, one of a badge nobody holds
+    stray, other = refused_punch(stack, cli, "CLI-2", 40), refused_punch(stack, cli, "CLI-3", 41)
+    # When an admin abandons that one, and a logId the DLQ does not hold
+    abandoned = cli("dlq", "abandon", stray, "NO-SUCH-LOG", expect=1)
+    # Then it is out of the DLQ, kept as abandoned with who did it, and the unknown one is named
+    assert abandoned.output == "abandoned: 1; not in the DLQ: NO-SUCH-LOG\n"
+    record = json.loads(cli("--json", "logs", "show", stray).output)
+    assert record["status"] == "abandoned"
+    assert record["history"][-1]["detail"].startswith("abandoned by an admin (cli")
+    listed = [row["logId"] for row in json.loads(cli("--json", "dlq", "list").output)]
+    assert other in listed
+    assert stray not in listed
+    # When the rest is purged (not without --yes), then the other one is abandoned too, and the DLQ is empty
+    cli("dlq", "purge", expect=2)
+    assert other in json.loads(cli("--json", "dlq", "purge", "--yes").output)["abandoned"]
+    assert json.loads(cli("--json", "logs", "show", other).output)["status"] == "abandoned"
     assert cli("dlq", "list").output.strip() == "The dead-letter queue is empty."
     stats = json.loads(cli("--json", "logs", "stats").output)
-    assert stats["counts"]["abandoned"] >= 1
+    assert stats["counts"]["abandoned"] >= 2
 
 
 def test_keys_devices_schedules_and_reports(stack, cli):

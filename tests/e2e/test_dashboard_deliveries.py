@@ -1,5 +1,6 @@
 """The Deliveries page, as an admin uses it in a real browser: a punch the CRM refuses is dead-lettered,
-shown with its error, redriven once the CRM is fixed, and seen delivered without a reload."""
+shown with its error, redriven once the CRM is fixed, and seen delivered without a reload; a punch the CRM will
+never take is abandoned."""
 
 import re
 import uuid
@@ -12,6 +13,15 @@ from local_stack.running import RunningStack
 from tests.e2e.browser import sign_in
 
 pytestmark = pytest.mark.e2e
+
+
+def confirm(page, row, action: str, *says: str) -> None:
+    """The row's `action` button, its confirmation checked to say each of `says`, then confirmed."""
+    row.get_by_role("button", name=action).click()
+    dialog = page.get_by_role("dialog")
+    for words in says:
+        expect(dialog).to_contain_text(words)
+    dialog.get_by_role("button", name=action, exact=True).click()
 
 
 def test_a_refused_punch_is_dead_lettered_redriven_and_seen_delivered(page, stack: RunningStack) -> None:
@@ -53,12 +63,7 @@ def test_a_refused_punch_is_dead_lettered_redriven_and_seen_delivered(page, stac
     expect(dialog).to_be_hidden()
 
     # When the admin redrives it before the CRM knows the employee, the confirmation names the CRM's answer
-    row.get_by_role("button", name="Redrive").click()
-    dialog = page.get_by_role("dialog")
-    expect(dialog).to_contain_text(user)
-    expect(dialog).to_contain_text("HTTP 422")
-    expect(dialog).to_contain_text("refused again")
-    dialog.get_by_role("button", name="Redrive", exact=True).click()
+    confirm(page, row, "Redrive", user, "HTTP 422", "refused again")
     # Then, refused again, the row says the cause wants fixing first
     expect(row).to_contain_text("again: fix the cause of the last error first")
 
@@ -78,3 +83,41 @@ def test_a_refused_punch_is_dead_lettered_redriven_and_seen_delivered(page, stac
     assert [p["deliveries"] for p in held if p["logId"] == log_id] == [1]
     # and the counts the reload asked for have come (what the screenshot of this page should show)
     expect(page.get_by_role("list", name="Punches by delivery status")).to_contain_text("delivered")
+
+
+def abandoned_count(page) -> int:
+    return int(page.locator(".stat-abandoned strong").inner_text())
+
+
+def test_a_punch_of_a_badge_nobody_holds_is_abandoned_and_never_sent(page, stack: RunningStack) -> None:
+    # Given an admin on the Deliveries page, and a punch of a badge nobody holds, which the CRM refuses
+    user = f"STRAY-{uuid.uuid4().hex[:8]}"
+    httpx.post(stack.crm_url + "/crm/_behaviour", json={"failUsers": [user], "status": 422}, timeout=5)
+    sign_in(page, stack)
+    page.get_by_role("link", name="Deliveries", exact=True).click()
+    log_id = stack.post_punch("DEV001", user)
+    row = page.get_by_role("row").filter(has_text=user)
+    expect(row).to_contain_text("dead lettered")
+    before = abandoned_count(page)
+
+    # When the admin abandons it, the confirmation says what that means, and they confirm
+    confirm(page, row, "Abandon", user, "the CRM never gets it", "still counts in the reports")
+
+    # Then the row says abandoned, with nothing left to do on it, and the count went up by one
+    expect(row).to_contain_text("abandoned")
+    expect(row.get_by_role("button", name="Redrive")).to_be_disabled()
+    expect(row.get_by_role("button", name="Abandon")).to_be_disabled()
+    expect(page.get_by_text("Abandoned: 1 punch").last).to_be_visible()
+    expect(page.locator(".stat-abandoned strong")).to_have_text(str(before + 1))
+    # and after a reload it is no longer a dead letter, and the CRM never got it
+    page.reload()
+    listed = page.locator(".dead-letter-list")
+    expect(listed.locator("table, p.empty")).to_have_count(1)  # the list has come
+    expect(listed.get_by_role("row").filter(has_text=user)).to_have_count(0)
+    letters = httpx.get(
+        stack.api_url + "/deliveries/dead-letters",
+        headers={"Authorization": f"Bearer {stack.api_key}"},
+        timeout=10,
+    ).json()["deadLetters"]
+    assert log_id not in {letter["logId"] for letter in letters}
+    assert log_id not in stack.crm_log_ids()

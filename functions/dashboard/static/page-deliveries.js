@@ -1,5 +1,6 @@
 // The deliveries page: punches by delivery status, the dead-letter queue with each punch's last error,
-// and, for admins, redrives (one or all, confirmed first) whose outcome shows live from the feed.
+// and, for admins, redrives (one or all, confirmed first) whose outcome shows live from the feed, and
+// abandons (one at a time, confirmed first) of punches the CRM will never take.
 // Route: #/deliveries.
 import {
   DELIVERY_STATE, Names, api, badge, confirmAction, employeeCell, feed, formatClock, formatInstant, h, loading, showNames,
@@ -7,15 +8,17 @@ import {
 } from "./core.js";
 
 const REDRIVE = "/deliveries/dead-letters/redrive";
+const ABANDON = "/deliveries/dead-letters/abandon";
 const COUNTS = [
   ["pending", "pending", "stored, on the way to the CRM"],
   ["synced", "delivered", "taken by the CRM"],
   ["failed", "dead-lettered", "given up on, waiting for a redrive"],
-  ["abandoned", "abandoned", "dead-lettered, then purged"],
+  ["abandoned", "abandoned", "dead-lettered, then abandoned by an admin"],
 ];
 const COUNTS_EVERY_MS = 3_000; // counting reads the whole status index: at most this often from the feed
 const EMPTY = "No dead letters: every punch was delivered or is on its way.";
-const REDRIVABLE = new Set(["dead_lettered", "pending"]); // in the dead-letter queue, as far as the page knows
+// In the dead-letter queue, as far as the page knows: a redrive or an abandon may take it.
+const ACTIONABLE = new Set(["dead_lettered", "pending"]);
 
 export async function render(view) {
   useStyles("page-deliveries.css");
@@ -26,7 +29,7 @@ export async function render(view) {
   const refresh = h("button", { type: "button", class: "secondary" }, "Refresh");
   view.replaceChildren(
     h("h1", { id: "page-title" }, "Deliveries"),
-    h("p", { class: "muted" }, "Every punch on its way to the CRM, and those it did not take: they wait in the dead-letter queue until an admin redrives them."),
+    h("p", { class: "muted" }, "Every punch on its way to the CRM, and those it did not take: they wait in the dead-letter queue until an admin redrives them, or abandons one the CRM will never take."),
     h("h2", { id: "counts-title" }, "Punches by delivery status"),
     counts,
     h("div", { class: "dead-letter-head" },
@@ -73,12 +76,16 @@ export async function render(view) {
     { label: "Status", cell: (l) => (l.statusNode = h("span", { class: "letter-status" }, statusView(l))) },
   ];
   if (session.isAdmin) {
+    const action = (l, label, verb, onclick) => h("button", {
+      type: "button", class: "secondary admin-only", "aria-label": `${verb} the punch of ${l.userId || l.logId}`,
+      disabled: !ACTIONABLE.has(l.state), onclick: () => onclick(l),
+    }, label);
     columns.push({
       label: "Action",
-      cell: (l) => (l.button = h("button", {
-        type: "button", class: "secondary admin-only", "aria-label": `Redrive the punch of ${l.userId || l.logId}`,
-        disabled: !REDRIVABLE.has(l.state), onclick: () => redriveOne(l),
-      }, "Redrive")),
+      cell: (l) => {
+        l.buttons = [action(l, "Redrive", "Redrive", redriveOne), action(l, "Abandon", "Abandon", abandonOne)];
+        return h("div", { class: "letter-actions" }, l.buttons);
+      },
     });
   }
 
@@ -112,7 +119,7 @@ export async function render(view) {
     letter.state = state;
     letter.detail = detail;
     letter.statusNode?.replaceChildren(statusView(letter));
-    if (letter.button) letter.button.disabled = !REDRIVABLE.has(state);
+    for (const button of letter.buttons ?? []) button.disabled = !ACTIONABLE.has(state);
     updateRedriveAll();
   }
 
@@ -139,47 +146,77 @@ export async function render(view) {
 
   // ---- redrives ----
 
-  async function redriveOne(letter) {
+  /** "the punch of Anna Berg (EMP001) at …", as the questions name a dead letter. */
+  function whose(letter) {
     const name = letter.userId && names.of(letter.userId);
     const person = name ? `${name} (${letter.userId})` : letter.userId;
-    const who = letter.userId ? `the punch of ${person} at ${formatInstant(letter.punchTime)}` : `punch ${letter.logId}`;
+    return letter.userId ? `the punch of ${person} at ${formatInstant(letter.punchTime)}` : `punch ${letter.logId}`;
+  }
+
+  async function redriveOne(letter) {
+    const who = whose(letter);
     const cause = letter.lastError ? ` The CRM's last answer was: ${letter.lastError}. Unless its cause is fixed (in the CRM, or the punch's data), it is refused again.` : "";
     const question = `Redrive ${who}? It goes back to the queue and the CRM gets it once more.${cause}`;
     if (!(await confirmAction(question, "Redrive"))) return;
-    await redrive({ logIds: [letter.logId] }, letter.button);
+    await redrive({ logIds: [letter.logId] }, letter.buttons);
   }
 
   async function redriveEvery() {
     const waiting = [...letters.values()].filter((l) => l.state === "dead_lettered");
     const question = `Redrive every dead-lettered punch (${waiting.length} listed here)? Each goes back to the queue and the CRM gets it once more.${lastAnswers(waiting)}`;
     if (!(await confirmAction(question, "Redrive all"))) return;
-    await redrive({ all: true }, redriveAll);
+    await redrive({ all: true }, [redriveAll]);
   }
 
-  async function redrive(body, button) {
-    if (button) button.disabled = true;
-    let result;
+  /** The admin's action on dead letters: the API's answer, or null when it failed (said, buttons back). */
+  async function post(path, body, buttons, what) {
+    for (const button of buttons) button.disabled = true;
     try {
-      result = await api(REDRIVE, { method: "POST", body });
+      const result = await api(path, { method: "POST", body });
+      return alive ? result : null;
     } catch (error) {
-      notify(`The redrive failed: ${error.message}`, "error");
-      if (button) button.disabled = false;
+      notify(`The ${what} failed: ${error.message}`, "error");
+      for (const button of buttons) button.disabled = false;
       updateRedriveAll();
-      return;
+      return null;
     }
-    if (!alive) return;
+  }
+
+  function notInQueue(result) {
+    for (const logId of result.notInDlq) {
+      const letter = letters.get(logId);
+      if (letter) setState(letter, letter.state, "not in the dead-letter queue (yet)");
+    }
+  }
+
+  async function redrive(body, buttons) {
+    const result = await post(REDRIVE, body, buttons, "redrive");
+    if (!result) return;
     for (const logId of result.redriven) {
       redriven.add(logId);
       const letter = letters.get(logId);
       // The feed may have told of its delivery before this answer came: that stays.
       if (letter && letter.state !== "delivered") setState(letter, "redriven");
     }
-    for (const logId of result.notInDlq) {
-      const letter = letters.get(logId);
-      if (letter) setState(letter, letter.state, "not in the dead-letter queue (yet)");
-    }
+    notInQueue(result);
     notify(redriveSummary(result), result.redriven.length ? "info" : "error");
     showProgress();
+    loadCounts();
+  }
+
+  async function abandonOne(letter) {
+    const cause = letter.lastError ? ` The CRM's last answer was: ${letter.lastError}.` : "";
+    const question = `Abandon ${whose(letter)}? It leaves the dead-letter queue for good and the CRM never gets it; it stays in the table, marked abandoned, and still counts in the reports. For a punch the CRM will never take, such as one of a badge nobody holds.${cause}`;
+    if (!(await confirmAction(question, "Abandon"))) return;
+    const result = await post(ABANDON, { logIds: [letter.logId] }, letter.buttons, "abandon");
+    if (!result) return;
+    for (const logId of result.abandoned) {
+      const abandoned = letters.get(logId);
+      if (abandoned) setState(abandoned, "abandoned");
+    }
+    notInQueue(result);
+    const done = result.abandoned.length;
+    notify(done ? `Abandoned: ${done} punch${done === 1 ? "" : "es"}; the CRM will not get ${done === 1 ? "it" : "them"}.` : "Nothing was abandoned: not in the dead-letter queue.", done ? "info" : "error");
     loadCounts();
   }
 

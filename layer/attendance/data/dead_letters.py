@@ -1,4 +1,4 @@
-"""The dead-letter queue: look at it without taking messages away, redrive chosen punches, purge it.
+"""The dead-letter queue: look at it without taking messages away, redrive or abandon chosen punches, purge it.
 
 SQS has no "peek": listing receives every message with a short visibility timeout and then makes them
 visible again. StartMessageMoveTask redrives a whole queue only, so chosen messages are redriven here.
@@ -59,11 +59,8 @@ class DeadLetterQueue:
         self, log_ids: set[str] | None, progress: Callable[[int], None] = lambda n: None
     ) -> list[str]:
         """Back to the punch queue, status reset to pending; None means all. Returns the logIds redriven."""
-        letters = self._receive_all()
-        chosen = [letter for letter in letters if log_ids is None or letter.log_id in log_ids]
-        self._release([letter for letter in letters if letter not in chosen])
         done = []
-        for letter in chosen:
+        for letter in self._take(log_ids):
             # Pending first, then queued, then gone from the DLQ: a crash in between leaves a punch that
             # the worker delivers at most once (it skips synced punches and leases the punch it calls for).
             found = self._set_status(letter.log_id, SyncStatus.PENDING, "redriven by an admin")
@@ -80,18 +77,31 @@ class DeadLetterQueue:
             progress(len(done))
         return done
 
-    def purge(self, progress: Callable[[int], None] = lambda n: None) -> list[str]:
-        """Empty the DLQ; each punch is marked abandoned, never deleted from the table."""
+    def abandon(
+        self, log_ids: set[str] | None, note: str, progress: Callable[[int], None] = lambda n: None
+    ) -> list[str]:
+        """Out of the DLQ for good, each punch marked abandoned with `note` in its history, never deleted from
+        the table; None means all. A punch delivered meanwhile stays synced, and a message naming no stored
+        punch is dropped: neither is counted. Returns the logIds abandoned."""
         done = []
-        for letter in self._receive_all():
-            found = self._set_status(
-                letter.log_id, SyncStatus.ABANDONED, "abandoned by an admin (DLQ purged)"
-            )
+        for letter in self._take(log_ids):
+            found = self._set_status(letter.log_id, SyncStatus.ABANDONED, note)
             self._delete(letter)
-            if found is StatusChange.UPDATED:  # a punch already delivered stays synced
+            if found is StatusChange.UPDATED:
                 done.append(letter.log_id)
                 progress(len(done))
         return done
+
+    def purge(self, progress: Callable[[int], None] = lambda n: None) -> list[str]:
+        """Empty the DLQ; each punch is marked abandoned, never deleted from the table."""
+        return self.abandon(None, "abandoned by an admin (DLQ purged)", progress)
+
+    def _take(self, log_ids: set[str] | None) -> list[DeadLetter]:
+        """The letters of these punches (None: all), held for this reader; the others visible again."""
+        letters = self._receive_all()
+        chosen = [letter for letter in letters if log_ids is None or letter.log_id in log_ids]
+        self._release([letter for letter in letters if letter not in chosen])
+        return chosen
 
     def _receive_all(self) -> list[DeadLetter]:
         """The queue's messages: long polls until as many as it counted before the first receive (those

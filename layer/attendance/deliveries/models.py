@@ -1,4 +1,5 @@
-"""What the deliveries API answers: counts by sync status, the dead letters, and what a redrive did."""
+"""What the deliveries API answers: counts by sync status, the dead letters, and what a redrive or an abandon
+did."""
 
 from typing import Annotated, Any, Literal
 
@@ -7,7 +8,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from attendance.domain.punch import Identifier, PunchType, SyncStatus
 
 _MODEL = ConfigDict(serialize_by_alias=True, validate_by_name=True, frozen=True)
-MAX_REDRIVE_IDS = 100
+MAX_CHOSEN_IDS = 100
 
 
 def _exactly_true(value: Any) -> Any:
@@ -26,7 +27,7 @@ class StatusCounts(BaseModel):
         "refreshes about every six hours"
     )
     failed: int = Field(description="Given up on: dead-lettered, waiting for a redrive")
-    abandoned: int = Field(description="Dead-lettered, then purged by an admin (kept in the table)")
+    abandoned: int = Field(description="Dead-lettered, then abandoned by an admin (kept in the table)")
 
 
 class OldestPending(BaseModel):
@@ -80,25 +81,25 @@ class DeadLetterList(BaseModel):
     dead_letters: list[DeadLetterView] = Field(alias="deadLetters")
 
 
-class RedriveChosen(BaseModel):
-    """Redrive these dead-lettered punches."""
+class ChosenDeadLetters(BaseModel):
+    """These dead-lettered punches."""
 
     model_config = _MODEL | ConfigDict(extra="forbid")
 
     log_ids: list[Identifier] = Field(
-        alias="logIds", min_length=1, max_length=MAX_REDRIVE_IDS, description="Their logIds"
+        alias="logIds", min_length=1, max_length=MAX_CHOSEN_IDS, description="Their logIds"
     )
 
 
-class RedriveAll(BaseModel):
-    """Redrive every punch in the dead-letter queue."""
+class EveryDeadLetter(BaseModel):
+    """Every punch in the dead-letter queue."""
 
     model_config = _MODEL | ConfigDict(extra="forbid")
 
     all: Annotated[Literal[True], BeforeValidator(_exactly_true)]
 
 
-RedriveRequest = RedriveChosen | RedriveAll
+DeadLetterChoice = ChosenDeadLetters | EveryDeadLetter
 
 
 class RedriveResult(BaseModel):
@@ -110,4 +111,17 @@ class RedriveResult(BaseModel):
     not_in_dlq: list[str] = Field(
         alias="notInDlq",
         description="logIds asked for but not redriven: not in the dead-letter queue, or delivered meanwhile",
+    )
+
+
+class AbandonResult(BaseModel):
+    """Each abandoned punch left the dead-letter queue and is marked abandoned: kept in the table, counted in
+    the reports, never sent to the CRM."""
+
+    model_config = _MODEL
+
+    abandoned: list[str] = Field(description="The logIds abandoned")
+    not_in_dlq: list[str] = Field(
+        alias="notInDlq",
+        description="logIds asked for but not abandoned: not in the dead-letter queue, or delivered meanwhile",
     )

@@ -1,5 +1,5 @@
 """The dead-letter queue as people look at it (the dashboard's Deliveries page, `attendance dlq`): each
-dead letter with its punch, redrives, and how delivery stands overall."""
+dead letter with its punch, redrives and abandons, and how delivery stands overall."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from attendance.data.dead_letters import DeadLetterQueue
 from attendance.data.punches import PunchStore, iso
 from attendance.deliveries.models import (
+    AbandonResult,
     DeadLetterList,
     DeadLetterView,
     DeliveryOverview,
@@ -50,7 +51,16 @@ class DeadLetterService:
     ) -> RedriveResult:
         """Back to the punch queue, pending again; None means every dead letter."""
         done = self._dead_letters.redrive(log_ids, progress)
-        return RedriveResult(redriven=done, not_in_dlq=sorted((log_ids or set()) - set(done)))
+        return RedriveResult(redriven=done, not_in_dlq=_not_done(log_ids, done))
+
+    def abandon(
+        self, log_ids: set[str] | None, by: str, progress: Callable[[int], None] = lambda n: None
+    ) -> AbandonResult:
+        """Out of the dead-letter queue for good, kept in the table as abandoned: the CRM never gets them (for
+        a punch it will never take, e.g. of a badge nobody holds); None means every dead letter. `by`: who,
+        for the punches' history."""
+        done = self._dead_letters.abandon(log_ids, f"abandoned by an admin ({by})", progress)
+        return AbandonResult(abandoned=done, not_in_dlq=_not_done(log_ids, done))
 
     def overview(self) -> DeliveryOverview:
         backlog = self._punches.backlog()
@@ -64,6 +74,10 @@ class DeadLetterService:
             else None,
             dead_letters=self._dead_letters.depth(),
         )
+
+
+def _not_done(log_ids: set[str] | None, done: list[str]) -> list[str]:
+    return sorted((log_ids or set()) - set(done))
 
 
 def dead_lettered_at(record: PunchRecord) -> str | None:

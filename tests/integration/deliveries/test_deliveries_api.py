@@ -1,12 +1,16 @@
-"""The deliveries API: counts by status, the dead-letter list with each error, and redrives."""
+"""The deliveries API: counts by status, the dead-letter list with each error, redrives and abandons."""
+
+from datetime import UTC, datetime
 
 import pytest
 
+from attendance.domain.punch import SyncStatus
 from functions.deliveries import app as deliveries_app
 from tests.integration.deliveries.conftest import INGEST_KEY, READ_KEY
 from tests.integration.sqs_polling import false_empty_short_polls
 
 REDRIVE = "/deliveries/dead-letters/redrive"
+ABANDON = "/deliveries/dead-letters/abandon"
 
 
 def test_the_overview_counts_punches_by_status_and_the_dead_letters(api, add_punch, dead_letter):
@@ -90,14 +94,56 @@ def test_redriving_all_empties_the_queue(api, dead_letter, punches, punch_queue)
     assert api("GET", "/deliveries").body["deadLetters"] == 0
 
 
-def test_only_an_admin_may_redrive(api, dead_letter):
+def test_abandoning_one_takes_it_out_for_good_and_leaves_the_others(api, dead_letter, punches, punch_queue):
+    # Given two dead letters, one of a badge nobody holds
+    stray = dead_letter("EMP-STRAY", error="HTTP 417: No Employee found for the given employee field value")
+    other = dead_letter("EMP-8")
+
+    # When an admin abandons it, and a logId that is not dead-lettered
+    reply = api("POST", ABANDON, body={"logIds": [stray, "no-such-punch"]})
+
+    # Then it left the queue, is kept as abandoned with who did it, and was not queued for the CRM
+    assert reply.status == 200, reply.body
+    assert reply.body == {"abandoned": [stray], "notInDlq": ["no-such-punch"]}
+    record = punches.get(stray)
+    assert record.status.value == "abandoned"
+    assert record.history[-1]["detail"] == "abandoned by an admin (key ops)"
+    assert punch_queue() == []
+    # and the other is still dead-lettered, and the counts say so
+    assert [letter["logId"] for letter in api("GET", "/deliveries/dead-letters").body["deadLetters"]] == [
+        other
+    ]
+    counts = api("GET", "/deliveries").body["counts"]
+    assert (counts["failed"], counts["abandoned"]) == (1, 1)
+
+
+def test_abandoning_all_empties_the_queue_and_a_punch_delivered_meanwhile_stays_delivered(
+    api, dead_letter, punches, punch_queue
+):
+    # Given two dead letters, one of them delivered after all (a timed-out invocation's call went through)
+    failed, delivered = dead_letter("EMP-ALL-A"), dead_letter("EMP-ALL-B")
+    punches.record_delivery(delivered, datetime.now(UTC), SyncStatus.SYNCED, "delivered")
+
+    reply = api("POST", ABANDON, body={"all": True})
+
+    assert reply.body == {"abandoned": [failed], "notInDlq": []}
+    assert (punches.get(failed).status, punches.get(delivered).status) == (
+        SyncStatus.ABANDONED,
+        SyncStatus.SYNCED,
+    )
+    assert api("GET", "/deliveries").body["deadLetters"] == 0
+    assert punch_queue() == []
+
+
+@pytest.mark.parametrize("path", [REDRIVE, ABANDON])
+def test_only_an_admin_may_redrive_or_abandon(api, dead_letter, path):
     log_id = dead_letter("EMP-6")
 
-    assert api("POST", REDRIVE, key=READ_KEY, body={"all": True}).status == 403
-    assert api("POST", REDRIVE, key=INGEST_KEY, body={"logIds": [log_id]}).status == 403
-    assert api("POST", REDRIVE, key=None, body={"all": True}).status == 401
-    # and nothing was redriven
-    assert api("GET", "/deliveries/dead-letters").body["count"] == 1
+    assert api("POST", path, key=READ_KEY, body={"all": True}).status == 403
+    assert api("POST", path, key=INGEST_KEY, body={"logIds": [log_id]}).status == 403
+    assert api("POST", path, key=None, body={"all": True}).status == 401
+    # and nothing was done
+    assert api("GET", "/deliveries/dead-letters").body["deadLetters"][0]["syncStatus"] == "failed"
 
 
 @pytest.mark.parametrize("path", ["/deliveries", "/deliveries/dead-letters"])
@@ -123,26 +169,27 @@ def test_reading_needs_the_read_or_admin_scope(api, path):
         "null",
     ],
 )
-def test_a_redrive_that_is_not_exactly_logIds_or_all_is_refused(api, dead_letter, body):
+@pytest.mark.parametrize("path", [REDRIVE, ABANDON])
+def test_a_choice_that_is_not_exactly_logIds_or_all_is_refused(api, dead_letter, body, path):
     log_id = dead_letter("EMP-7")
 
-    reply = api("POST", REDRIVE, body=body)
+    reply = api("POST", path, body=body)
 
     assert (reply.status, reply.body["error"]) == (400, "invalid_request"), reply.body
     assert api("GET", "/deliveries/dead-letters").body["deadLetters"][0]["logId"] == log_id
 
 
-def test_a_redrive_body_must_be_json(api):
-    assert (
-        api("POST", REDRIVE, body="all=true", content_type="application/x-www-form-urlencoded").status == 415
-    )
-    assert api("POST", REDRIVE, body="{", content_type="application/json").body["error"] == "invalid_json"
+@pytest.mark.parametrize("path", [REDRIVE, ABANDON])
+def test_a_choice_must_be_json(api, path):
+    assert api("POST", path, body="all=true", content_type="application/x-www-form-urlencoded").status == 415
+    assert api("POST", path, body="{", content_type="application/json").body["error"] == "invalid_json"
 
 
 def test_other_methods_are_refused_with_allow(api):
     reply = api("DELETE", "/deliveries/dead-letters")
     assert (reply.status, reply.body["error"]) == (405, "method_not_allowed")
     assert api("GET", REDRIVE).status == 405
+    assert api("PUT", ABANDON).status == 405
 
 
 def test_the_list_and_redrive_all_miss_no_letter_when_short_polls_come_back_empty(

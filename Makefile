@@ -57,11 +57,9 @@ format: install ## apply ruff fixes and formatting
 
 # Two workers a core: the end-to-end tests mostly wait (on schedules, paced workers, a CRM's retries), so
 # a core serves two. Each test file runs whole on one worker, and each worker starts its own local stack
-# for the end-to-end tests that share one. Files go out in collection order, the end-to-end ones (the
-# longest) first: xdist's default, the files with the most tests first, left the long one-test files (the
-# soak, the rush, the contract fuzz) for last, each holding up the end of the run on its own.
+# for the end-to-end tests that share one.
 test: lint browser ## lint, then every test
-	$(BIN)/pytest -n $$(( 2 * $$(nproc) )) --dist loadfile --no-loadscope-reorder
+	$(BIN)/pytest -n $$(( 2 * $$(nproc) )) --dist loadfile
 
 run: install ## the whole system locally: moto AWS :4566, HTTP API :3000, mock CRM :5001 (Ctrl-C stops)
 	$(BIN)/python -m local_stack

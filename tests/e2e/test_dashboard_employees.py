@@ -225,3 +225,40 @@ def test_an_admin_adds_a_forgotten_check_out_and_the_day_adds_up(page, stack: Ru
     # Then nothing is added twice
     expect(page.get_by_text(f"Already recorded: {user} has this punch")).to_be_visible()
     assert len(call(stack, "GET", f"/devices/{device}/punches").json()["punches"]) == 2
+
+
+@pytest.mark.console_allows(
+    r"status of 404"
+)  # the browser's own line: the new ID is not in the directory yet
+def test_an_admin_adds_an_employee_from_the_directory(page, stack: RunningStack) -> None:
+    user = f"NEW-{uuid.uuid4().hex[:8].upper()}"
+    # Given an admin on the Employees page
+    sign_in(page, stack)
+    page.get_by_role("link", name="Employees", exact=True).click()
+    add = page.get_by_role("form", name="Add an employee")
+    new_id = add.get_by_label("Employee ID")
+    # When they give an ID the clocks could not have (a space), then the form holds it back, saying why
+    new_id.fill("has space")
+    add.get_by_role("button", name="Add").click()
+    assert new_id.evaluate("input => input.validity.patternMismatch")
+    expect(page.get_by_role("heading", name="Employees", level=1)).to_be_visible()
+    # When they give a new one, then its page opens with the form to add them, the cursor in Name
+    new_id.fill(user)
+    add.get_by_role("button", name="Add").click()
+    expect(page.get_by_role("heading", name=f"Employee {user}", level=1)).to_be_visible()
+    expect(page.get_by_label("Name")).to_be_focused()
+    # When they fill it in and add them
+    page.get_by_label("Name").fill("Nia Newcomer")
+    page.get_by_label("Department").fill("Support")
+    page.get_by_role("button", name="Add to the directory").click()
+    # Then they are in the directory, listed with their department
+    expect(page.get_by_role("heading", name=f"Nia Newcomer ({user})", level=1)).to_be_visible()
+    page.get_by_role("link", name="← All employees").click()
+    page.get_by_label("Filter").fill(user)
+    expect(page.locator(f'tr[data-key="{user}"]')).to_contain_text("Support")
+    # When the ID is given again, then their page opens as it is, and the page says they are there already
+    new_id.fill(user)
+    add.get_by_role("button", name="Add").click()
+    expect(page.get_by_text(f"{user} is already in the directory: Nia Newcomer.")).to_be_visible()
+    expect(page.get_by_role("heading", name=f"Nia Newcomer ({user})", level=1)).to_be_visible()
+    expect(page.get_by_role("button", name="Save changes")).to_be_visible()

@@ -90,7 +90,8 @@ async function route() {
   } catch (error) {
     showError(container, error);
   }
-  view().focus({ preventScroll: true });
+  // The new page for screen readers and the keyboard, unless the page put the cursor somewhere itself
+  if (!view().contains(document.activeElement)) view().focus({ preventScroll: true });
 }
 
 document.addEventListener("DOMContentLoaded", () => {

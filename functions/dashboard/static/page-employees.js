@@ -1,6 +1,7 @@
-// The employees page: the directory with each one's status today, and one employee's page with their
-// recent days, a timesheet for a chosen range and, for admins, a form to add a punch the clock missed and
-// one to change name, department and schedule. Routes: #/employees, #/employees/<userId>.
+// The employees page: the directory with each one's status today (and, for admins, a way to add someone),
+// and one employee's page with their recent days, a timesheet for a chosen range and, for admins, a form to
+// add a punch the clock missed and one to add them or change name, department and schedule.
+// Routes: #/employees, #/employees/<userId>.
 import {
   ApiFailure, api, badge, clearFieldErrors, feed, formatInstant, h, hasLeft, loading, notify, session, showError, showFieldErrors, table,
   today, useStyles, zone,
@@ -20,6 +21,9 @@ const employeePath = (userId) => `/employees/${encodeURIComponent(userId)}`;
 const employeeLink = (userId) => h("a", { href: `#/employees/${encodeURIComponent(userId)}` }, userId);
 const deviceLink = (deviceId) => h("a", { href: `#/devices/${encodeURIComponent(deviceId)}` }, deviceId);
 const words = (value) => String(value ?? "–").replaceAll("_", " ");
+// The API's userId rule, as an HTML pattern (v-flag syntax: / and - escaped in the class).
+const USER_ID_PATTERN = "[A-Za-z0-9._:@\\/+\\-]+";
+let addingUserId = null; // set by the directory's "Add an employee", read by the employee page it opens
 
 /** A calendar date (YYYY-MM-DD) moved by `days`. */
 function addDays(date, days) {
@@ -75,6 +79,7 @@ async function renderList(view) {
   view.replaceChildren(
     h("h1", { id: "page-title" }, "Employees"),
     summary,
+    ...(session.isAdmin ? [addEmployeeForm(() => employees)] : []),
     h("div", { class: "employee-filter" }, h("label", { for: "employee-filter" }, "Filter"), filter, showLeftField),
     body);
   loading(body, "the employees");
@@ -98,7 +103,7 @@ async function renderList(view) {
       columns: LIST_COLUMNS,
       rows,
       key: (e) => e.userId,
-      empty: employees.length ? `${needle ? "No employee matches the filter" : "No one in the directory works here now"}${leftNote}.` : "The directory is empty. Add employees with PUT /employees/{userId} or the attendance CLI.",
+      empty: employees.length ? `${needle ? "No employee matches the filter" : "No one in the directory works here now"}${leftNote}.` : `The directory is empty. ${session.isAdmin ? "Add employees above, " : "An admin adds employees here, "}or many at once from a CSV file with \`attendance employees import\`.`,
     }));
   }
   filter.addEventListener("input", draw);
@@ -132,6 +137,29 @@ async function renderList(view) {
     showError(body, error);
   }
   return () => { clearTimeout(timer); stop(); };
+}
+
+/** The admins' way in to adding someone: their ID opens their page, with the form to add them (or, when
+ * they are in the directory already, their page as it is, said so). */
+function addEmployeeForm(known) {
+  const userId = h("input", {
+    id: "new-employee-id", name: "userId", required: true, maxlength: 64, pattern: USER_ID_PATTERN, autocomplete: "off",
+    title: "Letters, digits and . _ : @ / + - (no spaces)",
+  });
+  function open(event) {
+    event.preventDefault();
+    if (!form.reportValidity()) return;
+    const id = userId.value.trim();
+    const found = known().find((e) => e.userId === id);
+    if (found) notify(`${id} is already in the directory: ${found.name}.`);
+    else addingUserId = id;
+    location.hash = `#/employees/${encodeURIComponent(id)}`;
+  }
+  const form = h("form", { class: "add-employee", "aria-labelledby": "add-employee-title", onsubmit: open },
+    h("h2", { id: "add-employee-title" }, "Add an employee"),
+    h("label", { for: "new-employee-id" }, "Employee ID ", h("span", { class: "muted" }, "(the user ID the clocks know them by)")),
+    h("div", { class: "add-row" }, userId, h("button", { type: "submit" }, "Add")));
+  return form;
 }
 
 // ---- one employee ----
@@ -208,6 +236,9 @@ async function renderEmployee(view, userId) {
     loadRecent();
     sheet.run();
   }
+
+  if (addingUserId === userId && !employee) view.querySelector("#edit-name")?.focus(); // from "Add an employee"
+  addingUserId = null;
 
   let gone = false;
   async function loadRecent() {

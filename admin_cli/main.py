@@ -939,7 +939,9 @@ def watch(
     user: Annotated[
         list[str] | None, typer.Option(metavar="ID", help="this employee's punches (repeatable)")
     ] = None,
-    deliveries: Annotated[bool, typer.Option("--deliveries", help="failed and dead-lettered")] = False,
+    deliveries: Annotated[
+        bool, typer.Option("--deliveries", help="failed, dead-lettered and abandoned")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="each event as received, one a line")] = False,
     api_url: Annotated[
         str | None, typer.Option(envvar="ATTENDANCE_API_URL", help="the HTTP API (default: the stack's)")

@@ -43,6 +43,7 @@ _COLOURS = {
     "punch.delivered": "green",
     "punch.failed": "yellow",
     "punch.dead_lettered": "bold red",
+    "punch.abandoned": "magenta",
     "device.state": "magenta",
 }
 
@@ -259,6 +260,8 @@ def _punch_text(kind: str, punch: dict[str, Any], message: dict[str, Any], name:
         outcome = f"failed (attempt {message.get('attempt')}{final}): {message.get('error')}"
     elif kind == "punch.dead_lettered":
         outcome = f"dead-lettered: {message.get('error')}"
+    elif kind == "punch.abandoned":
+        outcome = str(message.get("note"))
     elif punch.get("crmReference"):
         outcome = f"{punch.get('syncStatus')} (CRM {punch['crmReference']})"
     else:

@@ -101,6 +101,17 @@ def test_rooms_filter_what_each_client_sees(stack: RunningStack) -> None:
         failed = next_event(deliveries, "punch.failed", "punch.dead_lettered")
         assert failed.punch.log_id == refused
         assert next_event(deliveries, "punch.dead_lettered").punch.log_id == refused
+        # and of an admin abandoning it, with who did it
+        abandon = httpx.post(
+            stack.api_url + "/deliveries/dead-letters/abandon",
+            json={"logIds": [refused]},
+            headers={"Authorization": f"Bearer {stack.api_key}"},
+            timeout=30,
+        )
+        assert abandon.json()["abandoned"] == [refused], abandon.text
+        abandoned = next_event(deliveries, "punch.abandoned")
+        assert (abandoned.punch.log_id, abandoned.punch.sync_status) == (refused, "abandoned")
+        assert abandoned.note.startswith("abandoned by an admin (key ")
 
 
 def test_a_client_changes_its_rooms_while_connected(stack: RunningStack) -> None:

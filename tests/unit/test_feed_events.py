@@ -74,6 +74,22 @@ def test_a_redrive_and_a_removal_are_not_events() -> None:
     assert punch_events(PunchChange(AT, record(), None)) == []
 
 
+def test_an_admins_abandon_is_an_event_with_its_note_and_goes_to_the_deliveries_room() -> None:
+    dead = record(SyncStatus.FAILED, 1, "HTTP 417")
+    note = {"at": "2026-11-30T08:05:00Z", "status": "abandoned", "detail": "abandoned by an admin (key ops)"}
+    abandoned = dead.model_copy(update={"status": SyncStatus.ABANDONED, "history": [note]})
+    (event,) = punch_events(PunchChange(AT, dead, abandoned))
+    assert (event.type, event.note, event.punch.sync_status) == (
+        EventType.PUNCH_ABANDONED,
+        "abandoned by an admin (key ops)",
+        SyncStatus.ABANDONED,
+    )
+    assert wants(frozenset({"deliveries"}), rooms_of(event))
+    assert decode(encode(event)) == event
+    # and a later change of an abandoned punch (none is made today) tells it no second time
+    assert punch_events(PunchChange(AT, abandoned, abandoned)) == []
+
+
 DEVICE = Device(device_id="DEV001", name="Front door", silent_after_minutes=15)
 
 

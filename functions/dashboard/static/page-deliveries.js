@@ -249,6 +249,8 @@ export async function render(view) {
       }
     } else if (letter && message.type === "punch.delivered") {
       setState(letter, "delivered");
+    } else if (letter && message.type === "punch.abandoned") {
+      setState(letter, "abandoned"); // by another admin, or this page's own abandon told again
     } else if (letter && message.type === "punch.failed" && !message.final) {
       letter.attemptsNode?.replaceChildren(String(punch.attempts));
       letter.errorNode?.replaceChildren(message.error);
@@ -256,7 +258,7 @@ export async function render(view) {
     }
     if (letter && redriven.has(punch.logId)) showProgress();
     // Counted again for the punches shown here and for new dead letters only, not for every punch
-    if (letter || message.type === "punch.dead_lettered") countsSoon();
+    if (letter || message.type === "punch.dead_lettered" || message.type === "punch.abandoned") countsSoon();
   });
 
   refresh.addEventListener("click", () => {

@@ -8,7 +8,7 @@ import {
 
 const PUNCH_LIMIT = 50;
 const COMMAND_REFRESH_MS = 10_000; // while a command waits for the clock, its status is read again
-const PUNCH_EVENTS = new Set(["punch.accepted", "punch.delivered", "punch.failed", "punch.dead_lettered"]);
+const PUNCH_EVENTS = new Set(["punch.accepted", "punch.delivered", "punch.failed", "punch.dead_lettered", "punch.abandoned"]);
 const dayFormat = new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" });
 
 export async function render(view, params = []) {

@@ -235,6 +235,7 @@ export function render(view) {
       const next = message.final ? "gave up" : "will retry";
       update(punch, "failed", message, `Attempt ${message.attempt}: ${message.error || "failed"} (${next})`);
     } else if (message.type === "punch.dead_lettered") update(punch, "dead_lettered", message, message.error || "");
+    else if (message.type === "punch.abandoned") update(punch, "abandoned", message, message.note || "");
   }
 
   function accepted(punch, at) {

@@ -1,7 +1,7 @@
 """Which feed events a table change means: pure functions of the item before and after the change.
 
 The punches table changes far more often than the feed has news (a delivery's lease, a re-queue):
-only a new punch, a delivery, a failed attempt and a dead letter are events.
+only a new punch, a delivery, a failed attempt, a dead letter and an admin's abandon are events.
 """
 
 from dataclasses import dataclass
@@ -17,6 +17,7 @@ from attendance.feed.events import (
     FeedDevice,
     FeedEvent,
     FeedPunch,
+    PunchAbandoned,
     PunchAccepted,
     PunchDeadLettered,
     PunchDelivered,
@@ -55,6 +56,9 @@ def punch_events(change: PunchChange) -> list[FeedEvent]:
         events.append(PunchFailed(at=at, punch=punch, attempt=new.attempts, error=error, final=final))
     if new.status is SyncStatus.FAILED and old.status is not SyncStatus.FAILED:
         events.append(PunchDeadLettered(at=at, punch=punch, error=new.last_error or "unknown error"))
+    if new.status is SyncStatus.ABANDONED and old.status is not SyncStatus.ABANDONED:
+        note = new.history[-1].get("detail", "") if new.history else ""
+        events.append(PunchAbandoned(at=at, punch=punch, note=note or "abandoned by an admin"))
     return events
 
 

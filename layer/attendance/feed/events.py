@@ -23,6 +23,7 @@ class EventType(StrEnum):
     PUNCH_DELIVERED = "punch.delivered"
     PUNCH_FAILED = "punch.failed"
     PUNCH_DEAD_LETTERED = "punch.dead_lettered"
+    PUNCH_ABANDONED = "punch.abandoned"
     DEVICE_STATE = "device.state"
     SUBSCRIBED = "subscribed"
     PONG = "pong"
@@ -93,6 +94,14 @@ class PunchDeadLettered(_Message):
     error: str
 
 
+class PunchAbandoned(_Message):
+    """An admin gave up on a dead-lettered punch: out of the dead-letter queue, kept, never delivered."""
+
+    type: Literal[EventType.PUNCH_ABANDONED] = EventType.PUNCH_ABANDONED
+    punch: FeedPunch
+    note: str = Field(description="The punch's history entry: by whom, or that the queue was purged")
+
+
 class DeviceStateChanged(_Message):
     type: Literal[EventType.DEVICE_STATE] = EventType.DEVICE_STATE
     device: FeedDevice
@@ -117,7 +126,9 @@ class FeedError(_Message):
     message: str
 
 
-FeedEvent = PunchAccepted | PunchDelivered | PunchFailed | PunchDeadLettered | DeviceStateChanged
+FeedEvent = (
+    PunchAccepted | PunchDelivered | PunchFailed | PunchDeadLettered | PunchAbandoned | DeviceStateChanged
+)
 FeedMessage = Annotated[FeedEvent | Subscribed | Pong | FeedError, Field(discriminator="type")]
 _MESSAGE = TypeAdapter(FeedMessage)
 

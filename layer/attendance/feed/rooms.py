@@ -10,7 +10,8 @@ DELIVERIES = "deliveries"
 MAX_ROOMS = 50
 # IDs as punches carry them (attendance.domain.punch.Identifier)
 _ROOM = re.compile(r"^(all|deliveries|(device|user):[A-Za-z0-9._:@/+\-]{1,64})$")
-_DELIVERY_TROUBLE = {EventType.PUNCH_FAILED, EventType.PUNCH_DEAD_LETTERED}
+# What goes wrong in delivery, and an admin's last word on it
+_DELIVERY_TROUBLE = {EventType.PUNCH_FAILED, EventType.PUNCH_DEAD_LETTERED, EventType.PUNCH_ABANDONED}
 
 
 class InvalidRooms(ValueError):

@@ -42,15 +42,20 @@ ACCEPTED = {
         "attempts": 0,
     },
 }
-FAILED = {
-    "type": "punch.failed",
-    "version": 1,
-    "at": "2026-11-30T09:00:09Z",
-    "punch": {**ACCEPTED["punch"], "syncStatus": "failed", "attempts": 3},
-    "error": "HTTP 503",
-    "attempt": 3,
-    "final": True,
-}
+
+
+def after_delivery(kind: str, at: str, status: str, **fields: Any) -> dict[str, Any]:
+    """An event of ACCEPTED's punch after three delivery attempts."""
+    punch = {**ACCEPTED["punch"], "syncStatus": status, "attempts": 3}
+    return {"type": kind, "version": 1, "at": at, "punch": punch, **fields}
+
+
+FAILED = after_delivery(
+    "punch.failed", "2026-11-30T09:00:09Z", "failed", error="HTTP 503", attempt=3, final=True
+)
+ABANDONED = after_delivery(
+    "punch.abandoned", "2026-11-30T09:05:00Z", "abandoned", note="abandoned by an admin (key ops)"
+)
 DEVICE_ONLINE = {
     "type": "device.state",
     "version": 1,
@@ -254,17 +259,19 @@ def test_json_mode_prints_each_event_exactly_as_received_and_no_control_reply(fe
 
 
 def test_readable_mode_prints_a_line_per_event_in_the_punch_zone(feed, clock, capsys):
-    feed.scripts = [_send_then_close(ACCEPTED, FAILED, DEVICE_ONLINE, PONG)]
+    feed.scripts = [_send_then_close(ACCEPTED, FAILED, DEVICE_ONLINE, PONG, ABANDONED)]
     code, out = _watch(feed, Sleeps(clock, stop_after=1), as_json=False)
     lines = out.splitlines()
     assert code == 0
-    assert len(lines) == 3
+    assert len(lines) == 4
     # The change at 09:00:07 UTC, shown in the punch's zone (Berlin: UTC+1 in November)
     assert lines[0].startswith("2026-11-30 10:00:07 CET  punch.accepted")
     assert "DEV001  user EMP1  in  at 2026-11-30T10:00:05 Europe/Berlin  pending" in lines[0]
     assert lines[1].endswith("failed (attempt 3, final): HTTP 503")
     assert lines[2].startswith("2026-11-30 09:01:00 UTC  device.state")
     assert "DEV001 (Front door, berlin-hq)  silent -> online" in lines[2]
+    assert lines[3].startswith("2026-11-30 10:05:00 CET  punch.abandoned")
+    assert lines[3].endswith("abandoned by an admin (key ops)")
     # Status goes to stderr, and never the token
     status = capsys.readouterr().err
     assert "connected to" in status

@@ -1,16 +1,25 @@
 """Shared fixtures: moto as AWS, resources made from template.yaml, handlers called with real events."""
 
+import functools
 import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 import pytest
 from moto import mock_aws
 
 from local_stack.moto_patches import apply_moto_patches
 from local_stack.provision import provision
 from local_stack.template import Resolver, function_environment, load_template
+
+# Every mock_aws() gives boto3 a new default session, whose loader parsed botocore's JSON data (endpoints,
+# partitions, each service's model) again for every test: a quarter of the time of a file of API tests.
+# The files do not change within a run, so the sessions of a test process share one loader and its cache,
+# as the clients of one session always do.
+botocore.session.create_loader = functools.cache(botocore.loaders.create_loader)
 
 
 @pytest.fixture(autouse=True)

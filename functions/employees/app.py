@@ -14,6 +14,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from attendance.api import (
+    ADMIN_FORBIDDEN,
     API_KEY_SECURITY,
     AUTH_ERRORS,
     COMMON_ERRORS,
@@ -23,6 +24,7 @@ from attendance.api import (
     http_api,
     install_error_handlers,
     json_reply,
+    keyed_refusals,
     model_response,
     require_key,
     resolve,
@@ -148,15 +150,13 @@ def get_employee(user_id: UserIdInPath, caller: Reader) -> Response[EmployeeView
     responses={
         200: model_response(EmployeeView, "Changed"),
         201: model_response(EmployeeView, "Added to the directory"),
-        **error_responses(
+        **keyed_refusals(
+            ADMIN_FORBIDDEN,
             {
                 400: "The body does not match this contract; `details` names the fields",
-                401: AUTH_ERRORS[401],
-                403: "The key lacks the admin scope",
                 415: "Not application/json",
                 422: "The schedule's time zone is not a known IANA name or offset",
-                **COMMON_ERRORS,
-            }
+            },
         ),
     },
     security=API_KEY_SECURITY,
@@ -188,14 +188,12 @@ def _schedule(update: EmployeeUpdate) -> Schedule | None:
     tags=["employees"],
     responses={
         200: model_response(EmployeeView, "Removed: the employee, with the schedule that applies now"),
-        **error_responses(
+        **keyed_refusals(
+            ADMIN_FORBIDDEN,
             {
                 400: "The userId is malformed",
-                401: AUTH_ERRORS[401],
-                403: "The key lacks the admin scope",
                 404: "No such employee, or no schedule of their own (`no_own_schedule`)",
-                **COMMON_ERRORS,
-            }
+            },
         ),
     },
     security=API_KEY_SECURITY,

@@ -17,13 +17,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from attendance.api import (
     API_KEY_SECURITY,
-    AUTH_ERRORS,
-    COMMON_ERRORS,
     RATE_LIMITED,
     UserIdInPath,
-    error_responses,
     http_api,
     install_error_handlers,
+    keyed_refusals,
     model_response,
     require_key,
     resolve,
@@ -91,19 +89,17 @@ _RESPONSES = {
     ),
     202: model_response(PunchReply, "The punch was accepted"),
     409: model_response(PunchReply, "A duplicate: `logId` is the earlier punch's"),
-    **error_responses(
+    **keyed_refusals(
+        "The key lacks the ingest scope, or may not send for this device, or the device is disabled",
         {
             400: "The body does not match this contract (invalid JSON, gzip or field); `details` names the fields",
-            401: AUTH_ERRORS[401],
-            403: "The key lacks the ingest scope, or may not send for this device, or the device is disabled",
             413: "Body over 1 MiB (after gzip)",
             415: "Not application/json, or an encoding other than gzip",
             422: "A well-formed punch whose time cannot be taken: no such date, or too far from now",
             429: RATE_LIMITED,
-            **COMMON_ERRORS,
             503: "Storage unavailable, or a punch of the same user less than the window from this one is still "
             "being stored by another request (`retry`); send again after Retry-After seconds",
-        }
+        },
     ),
 }
 
@@ -140,18 +136,16 @@ Admin = Annotated[ApiKey, Depends(require_key(lambda: dependencies().keys, Scope
     responses={
         202: model_response(PunchReply, "The punch was added"),
         409: model_response(PunchReply, "A duplicate: the employee has this punch already; `logId` is it"),
-        **error_responses(
+        **keyed_refusals(
+            "The key lacks the admin scope, or may not send for this clock, or the clock is disabled",
             {
                 400: "The body does not match this contract; `details` names the fields",
-                401: AUTH_ERRORS[401],
-                403: "The key lacks the admin scope, or may not send for this clock, or the clock is disabled",
                 413: "Body over 1 MiB",
                 415: "Not application/json",
                 422: "A time that cannot be taken: no such date, or too far from now",
-                **COMMON_ERRORS,
                 503: "Storage unavailable, or another punch of the employee less than the window from this one "
                 "is being stored (`retry`); send again after Retry-After seconds",
-            }
+            },
         ),
     },
     security=API_KEY_SECURITY,

@@ -142,9 +142,9 @@ ADMIN_FORBIDDEN = "The key lacks the admin scope"
 
 
 def keyed_refusals(forbidden: str, described: Mapping[int, str] | None = None) -> dict[int, OpenAPIResponse]:
-    """The refusals of a route that needs a key: those `described`, 401, 403 (`forbidden` says why), 500
-    and 503."""
-    return error_responses({**(described or {}), **AUTH_ERRORS, 403: forbidden, **COMMON_ERRORS})
+    """The refusals of a route that needs a key: 401, 403 (`forbidden` says why), 500 and 503, and those
+    `described`, whose text wins where the route says more (a 503 that also means "retry", say)."""
+    return error_responses({**AUTH_ERRORS, 403: forbidden, **COMMON_ERRORS, **(described or {})})
 
 
 def install_error_handlers(

@@ -76,14 +76,14 @@ export async function render(view) {
     { label: "Status", cell: (l) => (l.statusNode = h("span", { class: "letter-status" }, statusView(l))) },
   ];
   if (session.isAdmin) {
-    const action = (l, label, verb, onclick) => h("button", {
+    const action = (l, verb, onclick) => h("button", {
       type: "button", class: "secondary admin-only", "aria-label": `${verb} the punch of ${l.userId || l.logId}`,
       disabled: !ACTIONABLE.has(l.state), onclick: () => onclick(l),
-    }, label);
+    }, verb);
     columns.push({
       label: "Action",
       cell: (l) => {
-        l.buttons = [action(l, "Redrive", "Redrive", redriveOne), action(l, "Abandon", "Abandon", abandonOne)];
+        l.buttons = [action(l, "Redrive", redriveOne), action(l, "Abandon", abandonOne)];
         return h("div", { class: "letter-actions" }, l.buttons);
       },
     });

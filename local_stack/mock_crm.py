@@ -2,6 +2,9 @@
 
 POST /crm/attendance/punch             generic format; 201 {"id": ...}, 200 for a repeated Idempotency-Key
 POST /api/method/<frappe check-in>     Frappe HR (hrms or erpnext path); 417 for a repeated check-in
+DELETE /crm/attendance/punch/<id>      generic: remove a punch by the id it was given; 204, 404 unknown
+DELETE /api/resource/Employee%20Checkin/<name>  Frappe's REST delete: 202 {"message": "ok"}, 404
+                                        DoesNotExistError for a name it does not hold
 GET  /crm/attendance                   what it holds, with a delivery count per key
 GET  /crm/attendance/count             only the counts (cheap to poll while thousands arrive)
 POST /crm/_behaviour                   {"failRate": 0..1, "status": 503, "delayMs": 0, "slowRate": 0..1,
@@ -35,6 +38,11 @@ window, across all connections, on both paths) gets 429 with `Retry-After`: the 
 oldest of them is a second old. Refused requests do not fill the window; the snapshot counts them as
 `rateLimited`.
 
+A removal passes the same checks as a punch (the rate limit, the credential, then the planned failures,
+failUsers naming the removed punch's user), so a removal can be made to fail for now (5xx) or for good
+(say status 403, as from a Frappe user without delete permission). A removed punch leaves what the mock
+holds (so sending it again stores it anew, as in Frappe) and is listed under `removed` in the snapshot.
+
 Users whose id starts with UNKNOWN are refused as unknown employees (422 generic, 417 Frappe): a
 permanent failure to try the dead-letter path with.
 
@@ -59,12 +67,15 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import unquote
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from local_stack.cpu import yield_cpu
 
 GENERIC_PATH = "/crm/attendance/punch"
+FRAPPE_DOCTYPE = "Employee Checkin"
+FRAPPE_RESOURCE = f"/api/resource/{FRAPPE_DOCTYPE}/"
 FRAPPE_METHOD = ".hr.doctype.employee_checkin.employee_checkin.add_log_based_on_employee_field"
 # hrms from version 14 on, whose duplicate check takes the log type in; erpnext before, whose does not
 FRAPPE_PATHS = tuple(f"/api/method/{module}{FRAPPE_METHOD}" for module in ("hrms", "erpnext"))
@@ -123,6 +134,8 @@ class Received:
 class CrmState:
     behaviour: Behaviour = field(default_factory=Behaviour)
     held: dict[str, Received] = field(default_factory=dict)  # by key, as each path keys punches
+    removed: list[Received] = field(default_factory=list)  # taken out by a DELETE, oldest first
+    issued: int = 0  # ids given so far: a removal must not make the next id repeat one
     attempts: dict[str, int] = field(default_factory=dict)  # every request per key, failed ones too
     attempt_times: dict[str, list[float]] = field(default_factory=dict)
     requests: int = 0
@@ -170,6 +183,7 @@ class CrmState:
                 "attempts": dict(self.attempts),
                 "attemptTimes": {key: list(times) for key, times in self.attempt_times.items()},
                 "punches": punches,
+                "removed": [{"key": r.key, "crmId": r.crm_id} for r in self.removed],
             }
 
 
@@ -205,6 +219,35 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._reply(HTTPStatus.NOT_FOUND, {"error": "not found"})
 
+    def do_DELETE(self) -> None:
+        path = unquote(self.path.split("?")[0])
+        frappe = path.startswith(FRAPPE_RESOURCE)
+        if not frappe and not path.startswith(GENERIC_PATH + "/"):
+            self._reply(HTTPStatus.NOT_FOUND, {"error": "not found"})
+            return
+        crm_id = path.rpartition("/")[2]
+        state = self.server.state
+        with state.lock:
+            state.requests += 1
+            found = next((r for r in state.held.values() if r.crm_id == crm_id and r.frappe == frappe), None)
+        user = str(found.body.get("employee_field_value" if frappe else "userId", "")) if found else ""
+        if not self._admitted(frappe, user):
+            return
+        if found is None:
+            missing = f"{FRAPPE_DOCTYPE} {crm_id} not found"
+            refusal = (
+                {"exc_type": "DoesNotExistError", "exception": missing} if frappe else {"error": missing}
+            )
+            self._reply(HTTPStatus.NOT_FOUND, refusal)
+            return
+        with state.lock:
+            if state.held.pop(found.key, None):
+                state.removed.append(found)
+        if frappe:
+            self._reply(HTTPStatus.ACCEPTED, {"message": "ok"})
+        else:
+            self._reply(HTTPStatus.NO_CONTENT, None)
+
     def _set_behaviour(self, body: Any) -> None:
         state = self.server.state
         try:
@@ -217,7 +260,6 @@ class _Handler(BaseHTTPRequestHandler):
         self._reply(HTTPStatus.OK, state.behaviour.model_dump(by_alias=True))
 
     def _punch(self, body: Any, path: str) -> None:
-        state = self.server.state
         if not isinstance(body, dict):
             self._reply(HTTPStatus.BAD_REQUEST, {"error": "JSON object expected"})
             return
@@ -228,16 +270,29 @@ class _Handler(BaseHTTPRequestHandler):
             key = self.headers.get("Idempotency-Key") or str(body.get("logId", ""))
         user = str(body.get("employee_field_value" if frappe else "userId", ""))
         self._count(key or "")
+        if not self._admitted(frappe, user):
+            return
+        if key is None:
+            self._frappe_refusal("ValidationError", "'employee_field_value' and 'timestamp' are required.")
+        elif user.startswith("UNKNOWN"):
+            self._refuse_unknown(frappe)
+        else:
+            self._record(key, body, frappe)
+
+    def _admitted(self, frappe: bool, user: str) -> bool:
+        """The checks every request passes, in a real CRM's order: the rate limit, the credential, then (the
+        mock's own) a planned failure and the delay; False when one has answered already."""
+        state = self.server.state
         wait = state.over_rate(time.monotonic())
         if wait is not None:
             retry_after = str(max(1, math.ceil(wait)))
             self._reply(
                 HTTPStatus.TOO_MANY_REQUESTS, {"error": "rate limit exceeded"}, {"Retry-After": retry_after}
             )
-            return
+            return False
         if not self._authorized(frappe):
             self._refuse_credentials(frappe)
-            return
+            return False
         failure = self._planned_failure(user)
         behaviour = state.behaviour
         if behaviour.delay_ms and (not behaviour.slow_rate or random.random() < behaviour.slow_rate):  # noqa: S311
@@ -245,12 +300,8 @@ class _Handler(BaseHTTPRequestHandler):
         if failure:
             retry_after = {"Retry-After": behaviour.retry_after} if behaviour.retry_after else {}
             self._reply(failure, {"error": "simulated failure", "status": failure}, retry_after)
-        elif key is None:
-            self._frappe_refusal("ValidationError", "'employee_field_value' and 'timestamp' are required.")
-        elif user.startswith("UNKNOWN"):
-            self._refuse_unknown(frappe)
-        else:
-            self._record(key, body, frappe)
+            return False
+        return True
 
     def _count(self, key: str) -> None:
         state = self.server.state
@@ -296,7 +347,8 @@ class _Handler(BaseHTTPRequestHandler):
             if held:
                 held.deliveries += 1
             else:
-                crm_id = f"{'EMP-CKIN' if frappe else 'crm'}-{len(state.held) + 1:05d}"
+                state.issued += 1
+                crm_id = f"{'EMP-CKIN' if frappe else 'crm'}-{state.issued:05d}"
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 state.held[key] = Received(key, body, headers, crm_id, frappe)
         if held and frappe:
@@ -324,7 +376,7 @@ class _Handler(BaseHTTPRequestHandler):
             return None
 
     def _reply(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        payload = json.dumps(body).encode()
+        payload = b"" if body is None else json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))

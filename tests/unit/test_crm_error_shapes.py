@@ -111,3 +111,56 @@ def test_each_target_sends_the_secret_in_its_own_scheme_and_nothing_without_one(
     target = TARGETS[target_name]("http://crm.test/x")
     assert target.credentials("s3cret") == {"Authorization": authorization}
     assert target.credentials(None) == {}
+
+
+def removal(target_name: str, status: int, body: dict | None = None) -> tuple[DeliveryOutcome, httpx.Request]:
+    """How a removal of the record `crm/7 x` is sent and judged, by the same client as a delivery."""
+    sent: list[httpx.Request] = []
+
+    def reply(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(status, json=body) if body is not None else httpx.Response(status)
+
+    target = TARGETS[target_name]("http://crm.test/x/")
+    with httpx.Client(transport=httpx.MockTransport(reply)) as http:
+        crm = CrmClient(target, CrmSecret(""), http, call_timeout=5)
+        result = crm.remove("abc", "crm/7 x", seconds_left=lambda: 5.0)
+    return result, sent[0]
+
+
+@pytest.mark.parametrize(
+    ("target_name", "url"),
+    [
+        ("generic", "http://crm.test/x/crm%2F7%20x"),
+        ("frappe", "http://crm.test/x/api/resource/Employee%20Checkin/crm%2F7%20x"),
+    ],
+)
+def test_a_removal_is_a_delete_of_the_reference_with_no_idempotency_key(target_name, url):
+    result, request = removal(target_name, 202, {"message": "ok"})
+    assert (request.method, str(request.url)) == ("DELETE", url)
+    assert "Idempotency-Key" not in request.headers  # the punch's POST has the logId as its key
+    assert request.content == b""
+    assert result.verdict is Verdict.DELIVERED
+
+
+@pytest.mark.parametrize(
+    ("status", "verdict", "detail"),
+    [
+        (204, Verdict.DELIVERED, "removed (HTTP 204)"),
+        (404, Verdict.DELIVERED, "gone already (HTTP 404"),
+        (503, Verdict.TRANSIENT, "HTTP 503"),
+        (429, Verdict.RATE_LIMITED, "HTTP 429"),
+        (403, Verdict.PERMANENT, "HTTP 403"),
+    ],
+)
+def test_a_removal_is_judged_gone_for_good_for_now_or_refused(status, verdict, detail):
+    result, _ = removal("generic", status, {"error": "x"} if status != 204 else None)
+    assert result.verdict is verdict
+    assert result.detail.startswith(detail)
+
+
+def test_frappe_refusing_to_delete_a_linked_check_in_is_permanent_with_its_message():
+    messages = json.dumps([json.dumps({"message": "Cannot delete: linked with Attendance HR-ATT-0001"})])
+    result, _ = removal("frappe", 417, {"exc_type": "LinkExistsError", "_server_messages": messages})
+    assert result.verdict is Verdict.PERMANENT
+    assert "linked with Attendance HR-ATT-0001" in result.detail

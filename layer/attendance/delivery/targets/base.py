@@ -19,7 +19,8 @@ from attendance.domain.punch import Punch
 @dataclass(frozen=True)
 class CrmRequest:
     url: str
-    json: dict[str, Any]
+    json: dict[str, Any] | None
+    method: str = "POST"
 
 
 class CrmTarget(ABC):
@@ -33,6 +34,17 @@ class CrmTarget(ABC):
     @abstractmethod
     def request_for(self, punch: Punch) -> CrmRequest:
         """The HTTP POST that delivers this punch (credentials and Idempotency-Key are added by the caller)."""
+
+    @abstractmethod
+    def removal_for(self, reference: str) -> CrmRequest:
+        """The HTTP request that removes the record the CRM gave `reference` for (a voided punch)."""
+
+    def judge_removal(self, response: httpx.Response) -> DeliveryOutcome:
+        """2xx removed, 404 gone already (removed before, or by hand): both done; else as a delivery."""
+        if response.is_success or response.status_code == httpx.codes.NOT_FOUND:
+            gone = "removed" if response.is_success else "gone already"
+            return DeliveryOutcome(Verdict.DELIVERED, f"{gone} ({describe(response)})")
+        return self.judge(response)
 
     def credentials(self, secret: str | None) -> dict[str, str]:
         return {"Authorization": f"{self.auth_scheme} {secret}"} if secret else {}

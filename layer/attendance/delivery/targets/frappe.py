@@ -8,10 +8,15 @@ wall clock shows it (option `time_zone`, UTC when not given), so devices in any 
 Frappe has no idempotency key: it refuses a check-in when the employee already has one at the same
 time (and, from version 14, of the same log type), with 417 "This employee already has a log with the
 same timestamp". A check-in sent again (a redelivered message) is answered so, and is delivered.
+
+A voided punch's check-in is deleted through the REST API, `DELETE {base}/api/resource/Employee Checkin/
+{name}` (202 "ok"; 404 DoesNotExistError when it is gone already; 417 LinkExistsError, say, when Frappe
+will not delete it).
 """
 
 import json
 from datetime import datetime
+from urllib.parse import quote
 
 import httpx
 
@@ -30,6 +35,7 @@ _LOG_TYPE = {
     PunchType.OVERTIME_OUT: "OUT",
 }
 _ALREADY_THERE = "already has a log with the same timestamp"
+CHECKIN_DOCTYPE = "Employee Checkin"
 
 
 class FrappeTarget(CrmTarget):
@@ -48,6 +54,10 @@ class FrappeTarget(CrmTarget):
             "log_type": _LOG_TYPE[punch.type],
         }
         return CrmRequest(self.endpoint, body)
+
+    def removal_for(self, reference: str) -> CrmRequest:
+        url = f"{self.url.rstrip('/')}/api/resource/{quote(CHECKIN_DOCTYPE)}/{quote(reference, safe='')}"
+        return CrmRequest(url, None, "DELETE")
 
     def judge(self, response: httpx.Response) -> DeliveryOutcome:
         if response.status_code == httpx.codes.EXPECTATION_FAILED:  # Frappe's ValidationError

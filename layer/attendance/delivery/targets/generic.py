@@ -1,4 +1,7 @@
-"""The generic JSON target: POST {CRM_URL} with the punch, optional bearer token; 409 means 'already have it'."""
+"""The generic JSON target: POST {CRM_URL} with the punch, optional bearer token; 409 means 'already have it'.
+A voided punch is removed with DELETE {CRM_URL}/{id}, the id the CRM answered the POST with."""
+
+from urllib.parse import quote
 
 import httpx
 
@@ -20,6 +23,9 @@ class GenericTarget(CrmTarget):
             "type": punch.type.value,
         }
         return CrmRequest(self.url, body)
+
+    def removal_for(self, reference: str) -> CrmRequest:
+        return CrmRequest(f"{self.url.rstrip('/')}/{quote(reference, safe='')}", None, "DELETE")
 
     def judge(self, response: httpx.Response) -> DeliveryOutcome:
         if response.status_code == httpx.codes.CONFLICT:

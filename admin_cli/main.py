@@ -36,8 +36,11 @@ from attendance.data.device_punches import DevicePunches
 from attendance.data.devices import DeviceStore
 from attendance.data.employees import EmployeeStore
 from attendance.data.punches import PunchStore
+from attendance.data.queue import PunchQueue
 from attendance.data.schedules import ScheduleStore
+from attendance.deliveries.models import VoidPunch
 from attendance.deliveries.service import DeadLetterService
+from attendance.deliveries.voids import PunchVoids
 from attendance.devices.models import DeviceRegistration
 from attendance.devices.service import DeviceService
 from attendance.domain.devices import DeviceKind
@@ -114,6 +117,10 @@ class Context:
 
     def dead_letter_service(self) -> DeadLetterService:
         return DeadLetterService(self.punches(), self.dead_letters())
+
+    def voids(self) -> PunchVoids:
+        queue = PunchQueue(self.target.client("sqs"), self.target.punch_queue_url)
+        return PunchVoids(self.punches(), self.dead_letters(), queue)
 
     def keys(self) -> ApiKeyStore:
         return ApiKeyStore(self.dynamodb, self.target.api_keys_table)
@@ -465,12 +472,7 @@ def _valid[ModelT: BaseModel](model: type[ModelT], **values: Any) -> ModelT:
 
 def _device_call[ResultT](ctx: typer.Context, call: Callable[[DeviceService], ResultT]) -> ResultT:
     """A call to the device service, whose refusals (unknown device, taken ID, bad zone) end the command."""
-    try:
-        return call(ctx.obj.device_service())
-    except ApiError as refused:
-        exit_code = EXIT_NOT_FOUND if refused.status == HTTPStatus.NOT_FOUND else EXIT_USAGE
-        _done(ctx, refused.message, {"error": refused.code, "message": refused.message})
-        raise typer.Exit(exit_code) from None
+    return _service_call(ctx, lambda: call(ctx.obj.device_service()))
 
 
 def _calendar_day(text: str) -> date:
@@ -495,7 +497,7 @@ def _queue(ctx: typer.Context, device_id: str, model: type[BaseModel], **values:
     """Queue a command through the same service as POST /devices/{deviceId}/commands."""
     request = _valid(model, **{key: value for key, value in values.items() if value is not None})
     service = ctx.obj.commands()
-    queued = _command_call(ctx, lambda: service.queue(device_id, request, _cli_user()))
+    queued = _service_call(ctx, lambda: service.queue(device_id, request, _cli_user()))
     view = CommandView.of(queued, service.now())
     _done(
         ctx,
@@ -504,8 +506,9 @@ def _queue(ctx: typer.Context, device_id: str, model: type[BaseModel], **values:
     )
 
 
-def _command_call[ResultT](ctx: typer.Context, call: Callable[[], ResultT]) -> ResultT:
-    """The service's refusals (unknown device or employee, a Hikvision device, a bad range) end the command."""
+def _service_call[ResultT](ctx: typer.Context, call: Callable[[], ResultT]) -> ResultT:
+    """A service's refusals (an unknown device, employee or punch, a bad range, ...) end the command: exit 1
+    for what does not exist, 2 for the rest."""
     try:
         return call()
     except ApiError as refused:
@@ -570,7 +573,7 @@ def command_reboot(ctx: typer.Context, device_id: DeviceArgument, expires_in: Ex
 def command_list(ctx: typer.Context, device_id: DeviceArgument) -> None:
     """The clock's commands, newest first: pending, sent, done, failed (with its code) or expired."""
     service = ctx.obj.commands()
-    commands = _command_call(ctx, lambda: service.history(device_id))
+    commands = _service_call(ctx, lambda: service.history(device_id))
     now = service.now()
     rows = [
         {
@@ -701,6 +704,21 @@ def _show_record(ctx: typer.Context, log_id: str) -> None:
 def logs_show(ctx: typer.Context, log_id: str) -> None:
     """One punch: its record and delivery history."""
     _show_record(ctx, log_id)
+
+
+@logs_app.command("void")
+def logs_void(
+    ctx: typer.Context,
+    log_id: str,
+    reason: Annotated[str, typer.Option("--reason", help='why, for its history: e.g. "a test punch"')],
+) -> None:
+    """Void a punch that should not count (a test punch, one punched twice by mistake): the worker removes
+    its record from the CRM, and it leaves every report. It stays in the table with the reason in its
+    history; `logs show` follows it to voided."""
+    request = _valid(VoidPunch, reason=reason)
+    accepted = _service_call(ctx, lambda: ctx.obj.voids().void(log_id, request.reason, _cli_user()))
+    message = f"voiding {log_id} (was {accepted.previous_status}): the worker removes it from the CRM"
+    _done(ctx, message, accepted.model_dump(by_alias=True, mode="json"))
 
 
 @logs_app.command("backfill-index")
@@ -940,7 +958,10 @@ def watch(
         list[str] | None, typer.Option(metavar="ID", help="this employee's punches (repeatable)")
     ] = None,
     deliveries: Annotated[
-        bool, typer.Option("--deliveries", help="failed, dead-lettered and abandoned")
+        bool,
+        typer.Option(
+            "--deliveries", help="failed, dead-lettered and abandoned deliveries, and voids the CRM refused"
+        ),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="each event as received, one a line")] = False,
     api_url: Annotated[

@@ -44,6 +44,8 @@ _COLOURS = {
     "punch.failed": "yellow",
     "punch.dead_lettered": "bold red",
     "punch.abandoned": "magenta",
+    "punch.voided": "dim",
+    "punch.void_refused": "bold red",
     "device.state": "magenta",
 }
 
@@ -262,6 +264,10 @@ def _punch_text(kind: str, punch: dict[str, Any], message: dict[str, Any], name:
         outcome = f"dead-lettered: {message.get('error')}"
     elif kind == "punch.abandoned":
         outcome = str(message.get("note"))
+    elif kind == "punch.voided":
+        outcome = f"{message.get('reason')}; {message.get('note')}"
+    elif kind == "punch.void_refused":
+        outcome = f"not voided: {message.get('error')}"
     elif punch.get("crmReference"):
         outcome = f"{punch.get('syncStatus')} (CRM {punch['crmReference']})"
     else:

@@ -1,5 +1,5 @@
 """Deliveries API: punches by sync status, the dead-letter queue with each punch's error, redrives and
-abandons. Reading needs the read or admin scope, redriving and abandoning the admin scope."""
+abandons, and voiding a punch. Reading needs the read or admin scope, changing anything the admin scope."""
 
 from attendance import init_phase  # first: the collector rests while the rest imports
 
@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Depends, Response
-from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -31,6 +31,7 @@ from attendance.data.api_keys import ApiKeyStore
 from attendance.data.aws import client
 from attendance.data.dead_letters import DeadLetterQueue
 from attendance.data.punches import PunchStore
+from attendance.data.queue import PunchQueue
 from attendance.deliveries.models import (
     AbandonResult,
     ChosenDeadLetters,
@@ -38,9 +39,13 @@ from attendance.deliveries.models import (
     DeadLetterList,
     DeliveryOverview,
     RedriveResult,
+    VoidAccepted,
+    VoidPunch,
 )
 from attendance.deliveries.service import DeadLetterService
+from attendance.deliveries.voids import PunchVoids
 from attendance.domain.keys import ApiKey, Scope
+from attendance.domain.punch import Identifier
 from attendance.settings import DeliveriesSettings
 from attendance.tracing import create_tracer
 
@@ -52,15 +57,15 @@ install_error_handlers(app, logger, metrics, "the delivery status")
 
 
 @cache
-def dependencies() -> tuple[ApiKeyStore, DeadLetterService]:
+def dependencies() -> tuple[ApiKeyStore, DeadLetterService, PunchVoids]:
     settings = DeliveriesSettings()
     dynamodb, sqs = client("dynamodb"), client("sqs")
     punches = PunchStore(dynamodb, settings.punches_table)
     queue = DeadLetterQueue(
         sqs, dynamodb, settings.punch_dlq_url, settings.punch_queue_url, settings.punches_table
     )
-    service = DeadLetterService(punches, queue)
-    return ApiKeyStore(dynamodb, settings.api_keys_table), service
+    voids = PunchVoids(punches, queue, PunchQueue(sqs, settings.punch_queue_url))
+    return ApiKeyStore(dynamodb, settings.api_keys_table), DeadLetterService(punches, queue), voids
 
 
 def _keys() -> ApiKeyStore:
@@ -77,6 +82,16 @@ def _errors(forbidden: str, *extra: int) -> dict[int, Any]:
         415: "The body is not application/json",
     }
     return keyed_refusals(forbidden, {status: texts[status] for status in extra})
+
+
+def _void_errors() -> dict[int, Any]:
+    texts = {
+        400: "The logId or the body ({reason}) is not valid; `details` names the fields",
+        404: "No punch with this logId",
+        409: "The punch is voided (or being voided) already",
+        415: "The body is not application/json",
+    }
+    return keyed_refusals(ADMIN_FORBIDDEN, texts)
 
 
 @app.get(
@@ -154,6 +169,37 @@ def abandon(request: Annotated[DeadLetterChoice, Body()], caller: Admin) -> Resp
     )
     metrics.add_metric(name="PunchesAbandoned", unit=MetricUnit.Count, value=len(result.abandoned))
     return json_reply(HTTPStatus.OK, result)
+
+
+@app.post(
+    "/punches/<logId>/void",
+    summary="Void a punch that should not count: its record removed from the CRM, and out of every report",
+    description="For a test punch, or one punched twice by mistake; a punch the clock missed is added with "
+    "POST /employees/{userId}/punches. The punch is kept in the table with the reason in its history, and "
+    "its dedup claim stays, so the device sending it again never brings it back. The answer comes at once; "
+    "the removal follows within seconds (punch.voided on the live feed). A CRM that will not remove it "
+    "leaves it delivered, with its refusal in lastError.",
+    tags=["deliveries"],
+    responses={202: model_response(VoidAccepted, "Being voided"), **_void_errors()},
+    security=API_KEY_SECURITY,
+)
+def void_punch(
+    log_id: Annotated[Identifier, Path(alias="logId", description="The punch's logId")],
+    request: Annotated[VoidPunch, Body()],
+    caller: Admin,
+) -> Response[VoidAccepted]:
+    accepted = dependencies()[2].void(log_id, request.reason, f"key {caller.name}")
+    logger.info(  # who voided which punch and why: the record of a decision
+        "punch voided",
+        extra={
+            "keyId": caller.key_id,
+            "logId": log_id,
+            "reason": request.reason,
+            "was": accepted.previous_status,
+        },
+    )
+    metrics.add_metric(name="PunchesVoided", unit=MetricUnit.Count, value=1)
+    return json_reply(HTTPStatus.ACCEPTED, accepted)
 
 
 def _chosen(request: DeadLetterChoice) -> set[str] | None:

@@ -103,6 +103,35 @@ def test_one_punch_is_abandoned_then_the_rest_purged(stack, cli):
     assert stats["counts"]["abandoned"] >= 2
 
 
+def test_a_delivered_punch_is_voided_out_of_the_crm_and_the_reports(stack, cli):
+    # Given a punch the CRM took
+    at = (datetime.now() - timedelta(minutes=42)).replace(microsecond=0)
+    body = {"deviceId": "DEV001", "userId": "CLI-VOID", "timestamp": at.isoformat(), "type": "in"}
+    log_id = post(stack, body).json()["logId"]
+    wait_for(lambda: json.loads(cli("--json", "logs", "show", log_id).output)["status"] == "synced")
+    assert "CLI-VOID" in cli("--json", "report", "daily", "--date", at.date().isoformat()).output
+    # When an admin voids it (a reason is required)
+    cli("logs", "void", log_id, "--reason", "  ", expect=2)
+    voiding = cli("logs", "void", log_id, "--reason", "a test punch")
+    # Then it is voided, out of the CRM, with the reason in its history
+    said = " ".join(voiding.output.split())  # rich wraps it at the terminal's width
+    assert said == f"voiding {log_id} (was synced): the worker removes it from the CRM"
+    wait_for(lambda: json.loads(cli("--json", "logs", "show", log_id).output)["status"] == "voided")
+    assert all(p["logId"] != log_id for p in stack.crm_held()["punches"])
+    details = [
+        entry["detail"] for entry in json.loads(cli("--json", "logs", "show", log_id).output)["history"]
+    ]
+    assert any(
+        detail.startswith("voided by an admin (cli") and detail.endswith(": a test punch")
+        for detail in details
+    )
+    # and the day's report, which had it, no longer does
+    assert "CLI-VOID" not in cli("--json", "report", "daily", "--date", at.date().isoformat()).output
+    # and voiding it again, or a punch that does not exist, is refused
+    assert "voided already" in cli("logs", "void", log_id, "--reason", "again", expect=2).output
+    cli("logs", "void", "NO-SUCH-LOG", "--reason", "x", expect=1)
+
+
 def test_keys_devices_schedules_and_reports(stack, cli):
     created = json.loads(cli("--json", "keys", "create", "--name", "door", "--devices", "D1").output)
     assert post(

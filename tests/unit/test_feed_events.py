@@ -90,6 +90,46 @@ def test_an_admins_abandon_is_an_event_with_its_note_and_goes_to_the_deliveries_
     assert punch_events(PunchChange(AT, abandoned, abandoned)) == []
 
 
+def entry(status: SyncStatus, detail: str) -> dict[str, str]:
+    return {"at": "2026-11-30T08:05:00Z", "status": status.value, "detail": detail}
+
+
+def test_a_void_is_one_event_when_it_is_done_with_the_admins_reason() -> None:
+    # Given a delivered punch an admin voided, whose delivery ran into the void
+    synced = record(SyncStatus.SYNCED, 1)
+    asked = entry(SyncStatus.VOIDING, "voided by an admin (key hr): a test punch")
+    raced = entry(SyncStatus.VOIDING, "delivered (crm-1) as it was voided; to be removed from the CRM")
+    voiding = synced.model_copy(update={"status": SyncStatus.VOIDING, "history": [asked]})
+    still_voiding = voiding.model_copy(update={"history": [asked, raced]})
+    done = entry(SyncStatus.VOIDED, "voided; crm-1 removed (HTTP 204) in the CRM")
+    voided = voiding.model_copy(update={"status": SyncStatus.VOIDED, "history": [asked, raced, done]})
+
+    # Then asking and the race are no news, and the end is one event with the reason and how it ended
+    assert punch_events(PunchChange(AT, synced, voiding)) == []
+    assert punch_events(PunchChange(AT, voiding, still_voiding)) == []
+    (event,) = punch_events(PunchChange(AT, still_voiding, voided))
+    assert (event.type, event.reason, event.note, event.punch.sync_status) == (
+        EventType.PUNCH_VOIDED,
+        "voided by an admin (key hr): a test punch",
+        "voided; crm-1 removed (HTTP 204) in the CRM",
+        SyncStatus.VOIDED,
+    )
+    assert not wants(frozenset({"deliveries"}), rooms_of(event))
+    assert wants(frozenset({"user:EMP1"}), rooms_of(event))
+    assert decode(encode(event)) == event
+
+
+def test_a_crm_refusing_a_void_is_trouble_and_not_a_second_delivery() -> None:
+    voiding = record(SyncStatus.VOIDING, 1).model_copy(
+        update={"history": [entry(SyncStatus.VOIDING, "voided by an admin (key hr): dup")]}
+    )
+    refusal = "the CRM would not remove it: HTTP 403"
+    back = voiding.model_copy(update={"status": SyncStatus.SYNCED, "last_error": refusal})
+    (event,) = punch_events(PunchChange(AT, voiding, back))
+    assert (event.type, event.error) == (EventType.PUNCH_VOID_REFUSED, refusal)
+    assert wants(frozenset({"deliveries"}), rooms_of(event))
+
+
 DEVICE = Device(device_id="DEV001", name="Front door", silent_after_minutes=15)
 
 

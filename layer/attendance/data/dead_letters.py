@@ -92,6 +92,11 @@ class DeadLetterQueue:
                 progress(len(done))
         return done
 
+    def drop(self, log_id: str) -> None:
+        """This punch's messages out of the DLQ, its status left to the caller (a voided punch's)."""
+        for letter in self._take({log_id}):
+            self._delete(letter)
+
     def purge(self, progress: Callable[[int], None] = lambda n: None) -> list[str]:
         """Empty the DLQ; each punch is marked abandoned, never deleted from the table."""
         return self.abandon(None, "abandoned by an admin (DLQ purged)", progress)

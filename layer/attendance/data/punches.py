@@ -19,7 +19,14 @@ UNDELIVERED_INDEX = "byUndelivered"
 DATE_INDEX = "byLocalDate"
 USER_INDEX = "byUser"
 _SHARD_READERS = 8  # a date's shards are queried this many at a time
-_UNDELIVERED = (SyncStatus.PENDING, SyncStatus.FAILED, SyncStatus.ABANDONED)
+# The sparse index holds every punch not delivered, and the voided: delivered or not, no longer to be.
+_UNDELIVERED = (
+    SyncStatus.PENDING,
+    SyncStatus.FAILED,
+    SyncStatus.ABANDONED,
+    SyncStatus.VOIDING,
+    SyncStatus.VOIDED,
+)
 
 
 @dataclass(frozen=True)
@@ -37,12 +44,20 @@ class Backlog:
 
 class StatusChange(StrEnum):
     UPDATED = "updated"
-    SYNCED = "synced"  # delivered meanwhile: left as it is
+    SYNCED = "synced"  # delivered (or voided) meanwhile: left as it is
     MISSING = "missing"
 
 
-# A delivered punch is never downgraded, and an update never creates a punch.
-_NOT_DELIVERED = "attribute_exists(logId) AND syncStatus <> :synced"
+@dataclass(frozen=True)
+class VoidRequest:
+    record: PunchRecord | None  # the punch as it was before; None when there is no such punch
+    accepted: bool  # False: no such punch, or it is voided (or being voided) already
+
+
+# A delivered punch is never downgraded, a voided one never revived, and an update never creates a punch.
+_NOT_DELIVERED = "attribute_exists(logId) AND NOT syncStatus IN (:synced, :voiding, :voided)"
+_SETTLED = (SyncStatus.SYNCED, SyncStatus.VOIDING, SyncStatus.VOIDED)  # its names in _NOT_DELIVERED
+_VOIDING = "syncStatus = :voiding"
 _APPEND_HISTORY = "history = list_append(if_not_exists(history, :empty), :entry)"
 
 
@@ -54,6 +69,7 @@ def iso(moment: datetime) -> str:
 class StaleUndelivered:
     pending: list[str]  # logIds of punches to queue again
     dead_letters: list[str]  # logIds of failed punches whose DLQ message is near the end of its retention
+    voids: list[str]  # logIds of voided punches whose removal from the CRM is still to be done
 
 
 class PunchStore:
@@ -70,24 +86,29 @@ class PunchStore:
 
     def stale_undelivered(self, pending_cutoff: datetime, dead_letter_cutoff: datetime) -> StaleUndelivered:
         """The punches the sweep sends again, from one pass over the sparse index, which holds only the
-        undelivered: those pending whose last trip to the queue is older than `pending_cutoff`, and those
-        dead-lettered (failed) whose last message to the DLQ is older than `dead_letter_cutoff`."""
+        undelivered and the voided: those pending or being voided whose last trip to the queue is older
+        than `pending_cutoff`, and those dead-lettered (failed) whose last message to the DLQ is older than
+        `dead_letter_cutoff`."""
         entries = self._undelivered(
             "listing punches to queue again",
             "(begins_with(undelivered, :pending) AND receivedAt < :cutoff AND queuedAt < :cutoff) "
+            "OR (begins_with(undelivered, :voiding) AND queuedAt < :cutoff) "
             "OR (begins_with(undelivered, :failed) AND queuedAt < :dead_cutoff)",
             {
                 ":pending": f"{SyncStatus.PENDING}#",
+                ":voiding": f"{SyncStatus.VOIDING}#",
                 ":cutoff": iso(pending_cutoff),
                 ":failed": f"{SyncStatus.FAILED}#",
                 ":dead_cutoff": iso(dead_letter_cutoff),
             },
         )
-        by_status: dict[str, list[str]] = {SyncStatus.PENDING: [], SyncStatus.FAILED: []}
+        by_status: dict[str, list[str]] = {status: [] for status in _UNDELIVERED}
         for entry in entries:
             by_status[unsharded(entry["undelivered"])].append(entry["logId"])
         return StaleUndelivered(
-            pending=by_status[SyncStatus.PENDING], dead_letters=by_status[SyncStatus.FAILED]
+            pending=by_status[SyncStatus.PENDING],
+            dead_letters=by_status[SyncStatus.FAILED],
+            voids=by_status[SyncStatus.VOIDING],
         )
 
     def backlog(self, local_date: str | None = None) -> Backlog:
@@ -214,10 +235,13 @@ class PunchStore:
         missing = scanned = 0
         pages = self._client.get_paginator("scan").paginate(
             TableName=self._punches_table,
-            FilterExpression="attribute_not_exists(dayShard) "
+            # A voided punch left the date index on purpose.
+            FilterExpression="(attribute_not_exists(dayShard) AND syncStatus <> :voided) "
             "OR (attribute_not_exists(undelivered) AND syncStatus <> :synced)",
             ProjectionExpression="logId, syncStatus, localDate",
-            ExpressionAttributeValues=to_item({":synced": SyncStatus.SYNCED.value}),
+            ExpressionAttributeValues=to_item(
+                {":synced": SyncStatus.SYNCED.value, ":voided": SyncStatus.VOIDED.value}
+            ),
         )
         with unavailable_on_aws_errors("backfilling the index keys"):
             for page in pages:
@@ -259,7 +283,8 @@ class PunchStore:
             )
 
     def claim_delivery(self, log_id: str, owner: str, now: datetime, seconds: float) -> DeliveryClaim:
-        """Lease a pending punch to one delivery for `seconds`, unless another holds a live lease.
+        """Lease a pending punch (or one being voided) to one delivery for `seconds`, unless another holds a
+        live lease.
 
         DynamoDB judges the condition, so of copies racing for one punch exactly one wins. leaseUntil is
         in epoch seconds, and a lease is live while leaseUntil >= now (whole seconds): it lasts at least
@@ -270,6 +295,7 @@ class PunchStore:
             ":until": int(now.timestamp() + seconds),
             ":now": int(now.timestamp()),
             ":pending": SyncStatus.PENDING,
+            ":voiding": SyncStatus.VOIDING,
         }
         refused = self._client.exceptions.ConditionalCheckFailedException
         with unavailable_on_aws_errors("leasing a punch for delivery"):
@@ -278,7 +304,7 @@ class PunchStore:
                     TableName=self._punches_table,
                     Key=to_item({"logId": log_id}),
                     UpdateExpression="SET leaseUntil = :until, leaseOwner = :owner",
-                    ConditionExpression="syncStatus = :pending "
+                    ConditionExpression="syncStatus IN (:pending, :voiding) "
                     "AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)",
                     ExpressionAttributeValues=to_item(values),
                     ReturnValues="ALL_NEW",
@@ -297,7 +323,9 @@ class PunchStore:
     def record_delivery(
         self, log_id: str, now: datetime, status: SyncStatus, detail: str, crm_reference: str | None = None
     ) -> None:
-        """Count a delivery attempt and its outcome, ending its lease; a synced punch is never downgraded."""
+        """Count a delivery attempt and its outcome, ending its lease; a synced punch is never downgraded. A
+        punch voided while it was being delivered keeps being voided, and a delivery's reference is kept
+        for removing it from the CRM."""
         values = _history_values(now, status, detail) | {":one": 1, ":zero": 0}
         update = (
             "SET syncStatus = :status, lastAttemptAt = :now, attempts = if_not_exists(attempts, :zero) + :one, "
@@ -316,14 +344,102 @@ class PunchStore:
                 update += ", undelivered = :undelivered, queuedAt = :now"
                 values[":undelivered"] = _undelivered_key(status, log_id)
         not_synced = self._client.exceptions.ConditionalCheckFailedException
-        with unavailable_on_aws_errors("recording a delivery"), suppress(not_synced):
-            self._client.update_item(
-                TableName=self._punches_table,
-                Key=to_item({"logId": log_id}),
-                UpdateExpression=f"{update} REMOVE {removed}",
-                ConditionExpression=_NOT_DELIVERED,
-                ExpressionAttributeValues=to_item(values),
-            )
+        with unavailable_on_aws_errors("recording a delivery"):
+            try:
+                self._client.update_item(
+                    TableName=self._punches_table,
+                    Key=to_item({"logId": log_id}),
+                    UpdateExpression=f"{update} REMOVE {removed}",
+                    ConditionExpression=_NOT_DELIVERED,
+                    ExpressionAttributeValues=to_item(values),
+                )
+            except not_synced:
+                if status is SyncStatus.SYNCED:
+                    self._delivered_while_voiding(log_id, now, crm_reference)
+
+    def _delivered_while_voiding(self, log_id: str, now: datetime, crm_reference: str | None) -> None:
+        """Delivered while an admin voided it: it stays voiding, with what removing it from the CRM needs."""
+        detail = f"delivered ({crm_reference or 'no reference'}) as it was voided; to be removed from the CRM"
+        values = _history_values(now, SyncStatus.VOIDING, detail)
+        update = (
+            "SET syncedAt = :now, " + _APPEND_HISTORY + (", crmReference = :ref" if crm_reference else "")
+        )
+        self._update_while_voiding(
+            log_id, update, values | ({":ref": crm_reference} if crm_reference else {})
+        )
+
+    def _update_while_voiding(
+        self, log_id: str, update: str, values: dict[str, Any], removed: str = ""
+    ) -> bool:
+        """`update` (a SET clause), its lease ended and `removed` gone, if the punch is being voided; False
+        when it is not (any more)."""
+        used = {name: value for name, value in values.items() if name in update}  # DynamoDB refuses extras
+        not_voiding = self._client.exceptions.ConditionalCheckFailedException
+        with unavailable_on_aws_errors("recording a void"):
+            try:
+                self._client.update_item(
+                    TableName=self._punches_table,
+                    Key=to_item({"logId": log_id}),
+                    UpdateExpression=f"{update} REMOVE leaseUntil, leaseOwner{removed}",
+                    ConditionExpression=_VOIDING,
+                    ExpressionAttributeValues=to_item(used | {":voiding": SyncStatus.VOIDING.value}),
+                )
+            except not_voiding:
+                return False
+        return True
+
+    def note_void_retry(self, log_id: str, now: datetime, detail: str) -> bool:
+        """A removal from the CRM that failed for now: in its history and lastError, its lease ended, still
+        being voided (counted as queued now, so the sweep tries again after its cutoff)."""
+        values = _history_values(now, SyncStatus.VOIDING, detail) | {":error": detail[:500]}
+        update = "SET lastError = :error, lastAttemptAt = :now, queuedAt = :now, " + _APPEND_HISTORY
+        return self._update_while_voiding(log_id, update, values)
+
+    def refuse_void(self, log_id: str, now: datetime, detail: str) -> bool:
+        """The CRM would not remove it: delivered as before (out of the sparse index), the refusal in its
+        history and lastError."""
+        values = _history_values(now, SyncStatus.SYNCED, detail) | {":error": detail[:500]}
+        update = "SET syncStatus = :status, lastError = :error, " + _APPEND_HISTORY
+        return self._update_while_voiding(log_id, update, values, removed=", undelivered")
+
+    def request_void(self, log_id: str, note: str, now: datetime) -> VoidRequest:
+        """An admin voids a punch: being voided (queued now, in the sparse index), `note` in its history,
+        unless it is voided already. The punch as it was before tells what else is to be done."""
+        values = _history_values(now, SyncStatus.VOIDING, note)
+        refused = self._client.exceptions.ConditionalCheckFailedException
+        with unavailable_on_aws_errors("voiding a punch"):
+            try:
+                reply = self._client.update_item(
+                    TableName=self._punches_table,
+                    Key=to_item({"logId": log_id}),
+                    UpdateExpression="SET syncStatus = :status, undelivered = :undelivered, queuedAt = :now, "
+                    + _APPEND_HISTORY,
+                    ConditionExpression="attribute_exists(logId) AND NOT syncStatus IN (:voiding, :voided)",
+                    ExpressionAttributeValues=to_item(
+                        {name: values[name] for name in (":status", ":now", ":entry", ":empty")}
+                        | {
+                            ":undelivered": _undelivered_key(SyncStatus.VOIDING, log_id),
+                            ":voiding": SyncStatus.VOIDING.value,
+                            ":voided": SyncStatus.VOIDED.value,
+                        }
+                    ),
+                    ReturnValues="ALL_OLD",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+            except refused as error:
+                found = error.response.get("Item")
+                return VoidRequest(record_from_item(found) if found else None, accepted=False)
+        return VoidRequest(record_from_item(reply["Attributes"]), accepted=True)
+
+    def finish_void(self, log_id: str, now: datetime, detail: str) -> bool:
+        """Voided for good: out of the date, user and device indexes (so out of every report and list), its
+        lease ended, `detail` in its history; False when it is not being voided (any more). The punch time
+        stays in punchEpoch."""
+        values = _history_values(now, SyncStatus.VOIDED, detail) | {
+            ":undelivered": _undelivered_key(SyncStatus.VOIDED, log_id)
+        }
+        update = "SET syncStatus = :status, undelivered = :undelivered, voidedAt = :now, " + _APPEND_HISTORY
+        return self._update_while_voiding(log_id, update, values, removed=", dayShard, punchTime")
 
     def note_rate_limit(self, log_id: str, now: datetime, detail: str, queued_until: datetime) -> None:
         """A rate-limited try of a pending punch: in its history and lastError, but no attempt counted and
@@ -353,7 +469,8 @@ class PunchStore:
         refused = self._client.exceptions.ConditionalCheckFailedException
         with unavailable_on_aws_errors("updating a punch"):
             try:
-                self._set_status(log_id, status, note, now, _NOT_DELIVERED, {":synced": SyncStatus.SYNCED})
+                settled = {f":{done}": done.value for done in _SETTLED}
+                self._set_status(log_id, status, note, now, _NOT_DELIVERED, settled)
             except refused as error:
                 return StatusChange.SYNCED if error.response.get("Item") else StatusChange.MISSING
         return StatusChange.UPDATED
@@ -429,8 +546,7 @@ def _history_values(now: datetime, status: SyncStatus, detail: str) -> dict[str,
         ":now": iso(now),
         ":entry": [entry],
         ":empty": [],
-        ":synced": SyncStatus.SYNCED.value,
-    }
+    } | {f":{done}": done.value for done in _SETTLED}
 
 
 def punch_item(punch: Punch, now: datetime) -> dict[str, Any]:
@@ -461,7 +577,7 @@ def punch_from_values(values: dict[str, Any]) -> Punch:
         log_id=values["logId"],
         device_id=values["deviceId"],
         user_id=values["userId"],
-        instant=datetime.fromisoformat(values["punchTime"]),
+        instant=_instant(values),
         local_time=values["localTime"],
         time_zone=values["timeZone"],
         type=PunchType(values["type"]),
@@ -471,12 +587,21 @@ def punch_from_values(values: dict[str, Any]) -> Punch:
     )
 
 
+def _instant(values: dict[str, Any]) -> datetime:
+    """punchTime, a key of the indexes, which a voided punch leaves; the table item keeps punchEpoch."""
+    if "punchTime" in values:
+        return datetime.fromisoformat(values["punchTime"])
+    return datetime.fromtimestamp(int(values["punchEpoch"]), UTC)
+
+
 def record_from_item(item: dict[str, Any]) -> PunchRecord:
     values = from_item(item)
     queued_at = values.get("queuedAt")
     return PunchRecord(
         punch=punch_from_values(values),
         status=SyncStatus(values["syncStatus"]),
+        crm_reference=values.get("crmReference"),
+        delivered="syncedAt" in values,
         attempts=values.get("attempts", 0),
         last_error=values.get("lastError"),
         queued_at=datetime.fromisoformat(queued_at) if queued_at else None,

@@ -3,7 +3,7 @@ did."""
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from attendance.domain.punch import Identifier, PunchType, SyncStatus
 
@@ -28,6 +28,8 @@ class StatusCounts(BaseModel):
     )
     failed: int = Field(description="Given up on: dead-lettered, waiting for a redrive")
     abandoned: int = Field(description="Dead-lettered, then abandoned by an admin (kept in the table)")
+    voiding: int = Field(description="Voided by an admin; their records are being removed from the CRM")
+    voided: int = Field(description="Voided by an admin: out of the reports and the CRM, kept in the table")
 
 
 class OldestPending(BaseModel):
@@ -125,3 +127,24 @@ class AbandonResult(BaseModel):
         alias="notInDlq",
         description="logIds asked for but not abandoned: not in the dead-letter queue, or delivered meanwhile",
     )
+
+
+class VoidPunch(BaseModel):
+    """Why the punch is void, for its history and the log."""
+
+    model_config = _MODEL | ConfigDict(extra="forbid")
+
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] = Field(
+        description='Why, in a few words: e.g. "a test punch", "punched twice by mistake"'
+    )
+
+
+class VoidAccepted(BaseModel):
+    """The punch is being voided: the worker removes its record from the CRM (if the CRM has one), then marks
+    it voided, which takes it out of every report. Follow it on the live feed (punch.voided)."""
+
+    model_config = _MODEL
+
+    log_id: str = Field(alias="logId")
+    sync_status: Literal[SyncStatus.VOIDING] = Field(alias="syncStatus")
+    previous_status: SyncStatus = Field(alias="previousStatus", description="Its status before the void")

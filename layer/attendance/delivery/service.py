@@ -16,6 +16,18 @@ punch is pending again, noted in its history, and delivered as above. Dropping t
 failed punch with no message anywhere. One sent before (a duplicate, a copy queued behind a lease) is
 acknowledged without a call: the punch has had its attempts.
 
+A punch an admin voided comes as a message too, and is leased the same way, so it never races its own
+delivery. The worker removes its record from the CRM (by the reference the CRM gave it), then marks it
+voided, which takes it out of every report. One the CRM never had is voided without a call; one the CRM
+took without giving a reference is voided with a note to remove it there by hand.
+
+| CRM answer to the removal      | table                        | message                                  |
+| ------------------------------ | ---------------------------- | ---------------------------------------- |
+| 2xx, or 404 (gone already)     | voided                       | acknowledged                             |
+| transient, rate limit, no turn | voiding (+ error)            | failed; acked on its last receive (the   |
+|                                |                              | pending sweep queues it again, not a DLQ) |
+| permanent (other 4xx)          | synced again (+ the refusal) | acknowledged                             |
+
 A punch has max_receives attempts (three by default), whichever messages carry them. A message's own
 receives count its failures, and one queued anew carries the failures before it, since its own receive
 count starts again. So the worker dead-letters a punch itself on its last attempt; the redrive policy
@@ -52,10 +64,13 @@ from attendance.domain.punch import SyncStatus
 from attendance.domain.records import PunchRecord
 
 logger = Logger(child=True)
+_LEASED = (SyncStatus.PENDING, SyncStatus.VOIDING)  # the statuses a delivery leases
 # The CRM calls end within seconds_left(); the lease also covers recording their outcome after them.
 LEASE_MARGIN_SECONDS = 1.0
 # queuedAt is kept to the second: a copy sent within a second of the dead-lettering counts as before it.
 DEAD_LETTERED_WITHIN = timedelta(seconds=1)
+NEVER_DELIVERED = "voided before the CRM had it: no call"
+NO_REFERENCE = "voided; the CRM gave no reference for it when it took it, so remove it there by hand"
 RETURNED_FROM_DLQ = (
     "its dead letter came back to the punch queue (the dead-letter queue redriven): pending again"
 )
@@ -103,9 +118,11 @@ class DeliveryService:
         spent = earlier_attempts + receive_count - 1
         if claim.record is None or not claim.won:
             _log_unclaimed(log_id, claim.record)
-            if claim.record is not None and claim.record.status is SyncStatus.PENDING and claim.lease_until:
+            if claim.record is not None and claim.record.status in _LEASED and claim.lease_until:
                 self._queue_after_lease(log_id, claim.lease_until, spent)
             return None
+        if claim.record.status is SyncStatus.VOIDING:
+            return self._remove(claim.record, seconds_left, pacer, last=spent + 1 >= max_receives)
         outcome = self._crm.deliver(claim.record.punch, seconds_left, pacer)
         # A delivery is in the punch's history and on the live feed; the log keeps the failures.
         log = logger.debug if outcome.verdict in (Verdict.DELIVERED, Verdict.PACED) else logger.info
@@ -127,6 +144,28 @@ class DeliveryService:
         else:
             self._store.record_delivery(log_id, self._clock(), SyncStatus.PENDING, outcome.detail)
             raise DeliveryFailed(outcome.detail)
+        return outcome.verdict
+
+    def _remove(
+        self, record: PunchRecord, seconds_left: Callable[[], float], pacer: CallPacer | None, last: bool
+    ) -> Verdict | None:
+        """A voided punch's record out of the CRM, then voided in the table (see the module's table)."""
+        log_id, reference = record.punch.log_id, record.crm_reference
+        if reference is None:
+            self._store.finish_void(
+                log_id, self._clock(), NO_REFERENCE if record.delivered else NEVER_DELIVERED
+            )
+            return None
+        outcome = self._crm.remove(log_id, reference, seconds_left, pacer)
+        logger.info("CRM removal " + outcome.verdict.value, extra={"logId": log_id, "detail": outcome.detail})
+        if outcome.verdict is Verdict.DELIVERED:
+            self._store.finish_void(log_id, self._clock(), f"voided; {reference} {outcome.detail} in the CRM")
+        elif outcome.verdict is Verdict.PERMANENT:
+            self._store.refuse_void(log_id, self._clock(), f"the CRM would not remove it: {outcome.detail}")
+        else:
+            self._store.note_void_retry(log_id, self._clock(), f"removal from the CRM: {outcome.detail}")
+            if not last:  # the last receive is acknowledged: the sweep queues it again, never the DLQ
+                raise DeliveryFailed(outcome.detail)
         return outcome.verdict
 
     def _taken_back(self, log_id: str, claim: DeliveryClaim, sent_at: datetime | None) -> bool:
@@ -179,7 +218,7 @@ def _log_unclaimed(log_id: str, record: PunchRecord | None) -> None:
     """Why this copy of the message is acknowledged without a CRM call."""
     if record is None:
         logger.error("queued logId has no punch; dropping the message", extra={"logId": log_id})
-    elif record.status is not SyncStatus.PENDING:
+    elif record.status not in _LEASED:
         logger.info("punch already " + record.status.value + "; no CRM call", extra={"logId": log_id})
     else:
         logger.info(

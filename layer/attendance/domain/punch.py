@@ -49,6 +49,8 @@ class SyncStatus(StrEnum):
     SYNCED = "synced"
     FAILED = "failed"
     ABANDONED = "abandoned"
+    VOIDING = "voiding"  # an admin voided it; its record in the CRM, if any, is being removed
+    VOIDED = "voided"  # out of the reports and out of the CRM; kept in the table with its history
 
 
 def in_words(problem: str) -> WrapValidator:

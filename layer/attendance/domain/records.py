@@ -17,6 +17,8 @@ class PunchRecord(BaseModel):
     last_error: str | None = None
     queued_at: datetime | None = None
     history: list[dict[str, str]] = []  # every delivery attempt and admin action: at, status, detail
+    crm_reference: str | None = None  # the CRM's ID for it, when it was delivered and the CRM gave one
+    delivered: bool = False  # the CRM took it at some point (a voided punch may have been delivered first)
 
 
 class ListedPunch(BaseModel):

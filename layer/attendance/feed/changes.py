@@ -1,7 +1,8 @@
 """Which feed events a table change means: pure functions of the item before and after the change.
 
 The punches table changes far more often than the feed has news (a delivery's lease, a re-queue):
-only a new punch, a delivery, a failed attempt, a dead letter and an admin's abandon are events.
+only a new punch, a delivery, a failed attempt, a dead letter, an admin's abandon and the end of a void
+(done, or refused by the CRM) are events.
 """
 
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from attendance.feed.events import (
     PunchDeadLettered,
     PunchDelivered,
     PunchFailed,
+    PunchVoided,
+    PunchVoidRefused,
 )
 
 
@@ -47,6 +50,8 @@ def punch_events(change: PunchChange) -> list[FeedEvent]:
     at, punch = iso_millis(change.at), feed_punch(new)
     if old is None:
         return [PunchAccepted(at=at, punch=punch)]
+    if old.status is SyncStatus.VOIDING and new.status is not SyncStatus.VOIDING:
+        return _void_ended(at, punch, new)
     events: list[FeedEvent] = []
     if new.status is SyncStatus.SYNCED and old.status is not SyncStatus.SYNCED:
         events.append(PunchDelivered(at=at, punch=punch, crm_reference=change.crm_reference))
@@ -57,9 +62,23 @@ def punch_events(change: PunchChange) -> list[FeedEvent]:
     if new.status is SyncStatus.FAILED and old.status is not SyncStatus.FAILED:
         events.append(PunchDeadLettered(at=at, punch=punch, error=new.last_error or "unknown error"))
     if new.status is SyncStatus.ABANDONED and old.status is not SyncStatus.ABANDONED:
-        note = new.history[-1].get("detail", "") if new.history else ""
-        events.append(PunchAbandoned(at=at, punch=punch, note=note or "abandoned by an admin"))
+        events.append(PunchAbandoned(at=at, punch=punch, note=_last_note(new) or "abandoned by an admin"))
     return events
+
+
+def _void_ended(at: str, punch: FeedPunch, new: PunchRecord) -> list[FeedEvent]:
+    """Voided, or the CRM refused to remove it (delivered as before)."""
+    if new.status is SyncStatus.VOIDED:
+        asked = [
+            entry.get("detail", "") for entry in new.history if entry.get("status") == SyncStatus.VOIDING
+        ]
+        reason = next((detail for detail in reversed(asked) if detail.startswith("voided by")), "")
+        return [PunchVoided(at=at, punch=punch, reason=reason or "voided by an admin", note=_last_note(new))]
+    return [PunchVoidRefused(at=at, punch=punch, error=new.last_error or _last_note(new))]
+
+
+def _last_note(record: PunchRecord) -> str:
+    return record.history[-1].get("detail", "") if record.history else ""
 
 
 def device_events(change: DeviceChange) -> list[FeedEvent]:

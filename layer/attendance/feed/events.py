@@ -24,6 +24,8 @@ class EventType(StrEnum):
     PUNCH_FAILED = "punch.failed"
     PUNCH_DEAD_LETTERED = "punch.dead_lettered"
     PUNCH_ABANDONED = "punch.abandoned"
+    PUNCH_VOIDED = "punch.voided"
+    PUNCH_VOID_REFUSED = "punch.void_refused"
     DEVICE_STATE = "device.state"
     SUBSCRIBED = "subscribed"
     PONG = "pong"
@@ -102,6 +104,23 @@ class PunchAbandoned(_Message):
     note: str = Field(description="The punch's history entry: by whom, or that the queue was purged")
 
 
+class PunchVoided(_Message):
+    """An admin voided the punch, and it is done: out of the CRM and out of every report, kept in the table."""
+
+    type: Literal[EventType.PUNCH_VOIDED] = EventType.PUNCH_VOIDED
+    punch: FeedPunch
+    reason: str = Field(description="The admin's void, as its history has it: by whom, and why")
+    note: str = Field(description="How it ended: its record removed from the CRM, or never there")
+
+
+class PunchVoidRefused(_Message):
+    """The CRM would not remove a voided punch's record: the punch stays delivered, and in the reports."""
+
+    type: Literal[EventType.PUNCH_VOID_REFUSED] = EventType.PUNCH_VOID_REFUSED
+    punch: FeedPunch
+    error: str = Field(description="The CRM's refusal")
+
+
 class DeviceStateChanged(_Message):
     type: Literal[EventType.DEVICE_STATE] = EventType.DEVICE_STATE
     device: FeedDevice
@@ -127,7 +146,14 @@ class FeedError(_Message):
 
 
 FeedEvent = (
-    PunchAccepted | PunchDelivered | PunchFailed | PunchDeadLettered | PunchAbandoned | DeviceStateChanged
+    PunchAccepted
+    | PunchDelivered
+    | PunchFailed
+    | PunchDeadLettered
+    | PunchAbandoned
+    | PunchVoided
+    | PunchVoidRefused
+    | DeviceStateChanged
 )
 FeedMessage = Annotated[FeedEvent | Subscribed | Pong | FeedError, Field(discriminator="type")]
 _MESSAGE = TypeAdapter(FeedMessage)

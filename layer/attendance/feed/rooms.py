@@ -11,7 +11,12 @@ MAX_ROOMS = 50
 # IDs as punches carry them (attendance.domain.punch.Identifier)
 _ROOM = re.compile(r"^(all|deliveries|(device|user):[A-Za-z0-9._:@/+\-]{1,64})$")
 # What goes wrong in delivery, and an admin's last word on it
-_DELIVERY_TROUBLE = {EventType.PUNCH_FAILED, EventType.PUNCH_DEAD_LETTERED, EventType.PUNCH_ABANDONED}
+_DELIVERY_TROUBLE = {
+    EventType.PUNCH_FAILED,
+    EventType.PUNCH_DEAD_LETTERED,
+    EventType.PUNCH_ABANDONED,
+    EventType.PUNCH_VOID_REFUSED,
+}
 
 
 class InvalidRooms(ValueError):

@@ -2,8 +2,10 @@
 
 The table write and the queue send are not atomic. A punch acknowledged to the client is in the table as
 pending. If the ingest function died before queueing it (or SQS refused), it stays pending with an old
-queuedAt; the sweep queues it again. A punch that is queued twice is harmless: the worker skips punches
-already synced, and the CRM call carries the logId as its idempotency key.
+queuedAt; the sweep queues it again. So it does a voided punch whose removal from the CRM could not be
+done yet (its message ran out of receives, or was never sent): it stays voiding until the CRM answers. A
+punch that is queued twice is harmless: the worker skips punches already synced, and the CRM call carries
+the logId as its idempotency key.
 
 SQS keeps a message 14 days at most, the dead-letter queue's retention. A dead-lettered (failed) punch that
 no admin redrove or purged by then would lose its message: failed, shown by no dead-letter list, redriven by
@@ -30,7 +32,7 @@ DEAD_LETTER_RESEND_AFTER = timedelta(days=12)
 
 @dataclass(frozen=True)
 class SweepResult:
-    requeued: int  # pending punches queued again
+    requeued: int  # pending punches, and voided ones still to be removed from the CRM, queued again
     dead_letters_kept: int  # failed punches sent to the DLQ again before their message expired
 
 
@@ -41,16 +43,18 @@ def sweep(
     whose message there is DEAD_LETTER_RESEND_AFTER old; one pass over the undelivered."""
     stale = store.stale_undelivered(now - max_age, now - DEAD_LETTER_RESEND_AFTER)
     result = SweepResult(
-        requeued=_send_again(stale.pending, queue, store, now, SyncStatus.PENDING),
+        requeued=_send_again(stale.pending, queue, store, now, SyncStatus.PENDING)
+        + _send_again(stale.voids, queue, store, now, SyncStatus.VOIDING),
         dead_letters_kept=_send_again(stale.dead_letters, dead_letters, store, now, SyncStatus.FAILED),
     )
-    if stale.pending or stale.dead_letters:
+    if stale.pending or stale.dead_letters or stale.voids:
         logger.warning(
             "sent punches again",
             extra={
                 "requeued": result.requeued,
                 "deadLettersKept": result.dead_letters_kept,
                 "unsent": len(stale.pending)
+                + len(stale.voids)
                 + len(stale.dead_letters)
                 - result.requeued
                 - result.dead_letters_kept,

@@ -57,11 +57,18 @@ def test_counts_come_from_the_index_and_the_table(stack, store):
     stored(stack, store, "B", SyncStatus.FAILED)
     stored(stack, store, "C", SyncStatus.SYNCED)
     stored(stack, store, "D", SyncStatus.SYNCED)
-    expected = {"synced": 2, "pending": 1, "failed": 1, "abandoned": 0}
+    expected = {"synced": 2, "pending": 1, "failed": 1, "abandoned": 0, "voiding": 0, "voided": 0}
     assert store.backlog().counts == expected
     assert store.backlog("2025-02-10").counts == expected
     other_day = store.backlog("2025-02-11")
-    assert other_day.counts == {"synced": 0, "pending": 0, "failed": 0, "abandoned": 0}
+    assert other_day.counts == {
+        "synced": 0,
+        "pending": 0,
+        "failed": 0,
+        "abandoned": 0,
+        "voiding": 0,
+        "voided": 0,
+    }
     # And the oldest pending punch is the oldest of all, whatever the date asked about
     assert store.backlog().oldest_pending.punch.user_id == "A"
     assert other_day.oldest_pending.punch.user_id == "A"

@@ -56,6 +56,13 @@ FAILED = after_delivery(
 ABANDONED = after_delivery(
     "punch.abandoned", "2026-11-30T09:05:00Z", "abandoned", note="abandoned by an admin (key ops)"
 )
+VOIDED = after_delivery(
+    "punch.voided",
+    "2026-11-30T09:06:00Z",
+    "voided",
+    reason="voided by an admin (key ops): a test punch",
+    note="voided; crm-1 removed (HTTP 204) in the CRM",
+)
 DEVICE_ONLINE = {
     "type": "device.state",
     "version": 1,
@@ -259,11 +266,11 @@ def test_json_mode_prints_each_event_exactly_as_received_and_no_control_reply(fe
 
 
 def test_readable_mode_prints_a_line_per_event_in_the_punch_zone(feed, clock, capsys):
-    feed.scripts = [_send_then_close(ACCEPTED, FAILED, DEVICE_ONLINE, PONG, ABANDONED)]
+    feed.scripts = [_send_then_close(ACCEPTED, FAILED, DEVICE_ONLINE, PONG, ABANDONED, VOIDED)]
     code, out = _watch(feed, Sleeps(clock, stop_after=1), as_json=False)
     lines = out.splitlines()
     assert code == 0
-    assert len(lines) == 4
+    assert len(lines) == 5
     # The change at 09:00:07 UTC, shown in the punch's zone (Berlin: UTC+1 in November)
     assert lines[0].startswith("2026-11-30 10:00:07 CET  punch.accepted")
     assert "DEV001  user EMP1  in  at 2026-11-30T10:00:05 Europe/Berlin  pending" in lines[0]
@@ -272,6 +279,8 @@ def test_readable_mode_prints_a_line_per_event_in_the_punch_zone(feed, clock, ca
     assert "DEV001 (Front door, berlin-hq)  silent -> online" in lines[2]
     assert lines[3].startswith("2026-11-30 10:05:00 CET  punch.abandoned")
     assert lines[3].endswith("abandoned by an admin (key ops)")
+    assert lines[4].startswith("2026-11-30 10:06:00 CET  punch.voided")
+    assert lines[4].endswith("(key ops): a test punch; voided; crm-1 removed (HTTP 204) in the CRM")
     # Status goes to stderr, and never the token
     status = capsys.readouterr().err
     assert "connected to" in status

@@ -24,7 +24,14 @@ def test_the_overview_counts_punches_by_status_and_the_dead_letters(api, add_pun
 
     # Then each status is counted, the oldest pending punch named, and the dead letter counted
     assert reply.status == 200, reply.body
-    assert reply.body["counts"] == {"pending": 2, "synced": 0, "failed": 1, "abandoned": 0}
+    assert reply.body["counts"] == {
+        "pending": 2,
+        "synced": 0,
+        "failed": 1,
+        "abandoned": 0,
+        "voiding": 0,
+        "voided": 0,
+    }
     assert reply.body["oldestPending"]["logId"] == oldest
     assert reply.body["oldestPending"]["receivedAt"].endswith("Z")
     assert reply.body["deadLetters"] == 1
@@ -33,7 +40,7 @@ def test_the_overview_counts_punches_by_status_and_the_dead_letters(api, add_pun
 def test_nothing_pending_and_an_empty_queue_are_said_plainly(api):
     reply = api("GET", "/deliveries")
     assert reply.body == {
-        "counts": {"pending": 0, "synced": 0, "failed": 0, "abandoned": 0},
+        "counts": {"pending": 0, "synced": 0, "failed": 0, "abandoned": 0, "voiding": 0, "voided": 0},
         "oldestPending": None,
         "deadLetters": 0,
     }

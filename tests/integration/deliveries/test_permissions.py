@@ -6,11 +6,21 @@ from tests.integration.permissions import calls_made, refused
 
 def test_the_deliveries_api_calls_only_what_its_role_allows(api, dead_letter, add_punch, stack, template):
     add_punch("E1")
-    log_id = dead_letter("E2")
+    log_id, voided_id = dead_letter("E2"), dead_letter("E3")
     with calls_made() as calls:
         deliveries_app.dependencies.cache_clear()
         assert api("GET", "/deliveries").status == 200
         assert api("GET", "/deliveries/dead-letters").status == 200
         assert api("POST", "/deliveries/dead-letters/redrive", body={"logIds": [log_id]}).status == 200
-    assert {operation for _, operation, _ in calls} >= {"Scan", "DescribeTable", "GetItem", "ReceiveMessage"}
+        voided = api("POST", "/punches/{logId}/void", body={"reason": "test"}, logId=voided_id)
+        assert voided.status == 202, voided.body
+    assert {operation for _, operation, _ in calls} >= {
+        "Scan",
+        "DescribeTable",
+        "GetItem",
+        "ReceiveMessage",
+        "UpdateItem",
+        "SendMessageBatch",
+        "DeleteMessage",
+    }
     assert refused(template, "DeliveriesFunction", stack, calls) == []

@@ -103,6 +103,39 @@ def test_a_refused_punch_shows_dead_lettered_with_the_reason(page, stack: Runnin
     expect(page.get_by_text(f"{user} is not in the directory.")).to_be_visible()
 
 
+def test_an_admin_voids_a_punch_with_a_reason_and_it_leaves_the_crm_and_the_day(
+    page, stack: RunningStack
+) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    user, device, name = f"VOID-{suffix}", f"LIVEDEV-{suffix}", f"Vera Void {suffix}"
+    assert send(stack, "PUT", f"/employees/{user}", {"name": name, "department": "Ops"}).status_code == 201
+    # Given a test punch the CRM took, on an admin's Live page
+    open_live(page, stack)
+    past_the_first_minutes_of_today(2)
+    log_id = stack.post_punch(device, user, datetime.now(UTC) - timedelta(minutes=1))
+    row = page.locator(f'tr[data-key="{log_id}"]')
+    expect(row.get_by_text("delivered", exact=True)).to_be_visible()
+    # When the admin asks to void it, the dialog wants a reason before it does anything
+    row.get_by_role("button", name=re.compile(f"^Void {name}")).click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text(f"Void {name}'s in punch")
+    dialog.get_by_role("button", name="Void").click()
+    expect(dialog).to_be_visible()
+    assert log_id in stack.crm_log_ids()
+    dialog.get_by_label("Reason").fill("a test punch")
+    dialog.get_by_role("button", name="Void").click()
+    # Then the row says so, and turns voided once the feed says the CRM no longer has it
+    expect(row.get_by_text("voided", exact=True)).to_be_visible(timeout=30_000)
+    expect(row).to_contain_text("a test punch")
+    expect(row.get_by_role("button", name=re.compile("^Void"))).to_have_count(0)
+    assert log_id not in stack.crm_log_ids()
+    page.screenshot(path=SCREENSHOTS / "live-voided.png")
+    # and on the next visit it is no longer among today's punches
+    page.reload()
+    expect(page.get_by_text("Loading today's punches…")).to_have_count(0)
+    expect(page.locator(f'tr[data-key="{log_id}"]')).to_have_count(0)
+
+
 def test_punches_from_before_the_page_opened_are_listed_with_their_status(page, stack: RunningStack) -> None:
     suffix = uuid.uuid4().hex[:8]
     user, device, name = f"EARLY-{suffix}", f"LIVEDEV-{suffix}", f"Edda Early {suffix}"

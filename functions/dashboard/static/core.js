@@ -144,7 +144,9 @@ export function badge(value) {
 
 /** A stored punch's delivery status in the words every page shows: the API's synced and failed are the
  * punch delivered and the punch dead-lettered (a failed attempt that will be retried stays pending). */
-export const DELIVERY_STATE = { pending: "pending", synced: "delivered", failed: "dead_lettered", abandoned: "abandoned" };
+export const DELIVERY_STATE = {
+  pending: "pending", synced: "delivered", failed: "dead_lettered", abandoned: "abandoned", voiding: "voiding", voided: "voided",
+};
 
 export function deliveryBadge(syncStatus) {
   return badge(DELIVERY_STATE[syncStatus] ?? syncStatus);
@@ -192,14 +194,30 @@ export function clearFieldErrors(inputs) {
 }
 
 /** A confirmation in an accessible modal dialog; resolves true when confirmed. */
-export function confirmAction(question, confirmLabel) {
+export function confirmAction(question, confirmLabel, reasonLabel = null) {
+  // With `reasonLabel`, the person also says why (required): it resolves to the reason, or null if cancelled.
   return new Promise((resolve) => {
+    const reason = reasonLabel ? h("input", { id: "confirm-reason", required: true, maxlength: 200, autocomplete: "off" }) : null;
+    const confirm = () => {
+      if (reason && !reason.value.trim()) {
+        reason.setCustomValidity(`${reasonLabel} is required.`);
+        reason.reportValidity();
+        return;
+      }
+      dialog.close("confirm");
+    };
     const dialog = h("dialog", { class: "confirm", "aria-labelledby": "confirm-text" },
       h("p", { id: "confirm-text" }, question),
+      reason ? h("p", { class: "field" }, h("label", { for: "confirm-reason" }, reasonLabel), reason) : null,
       h("div", { class: "actions" },
         h("button", { type: "button", class: "secondary", onclick: () => dialog.close("cancel") }, "Cancel"),
-        h("button", { type: "button", class: "danger", onclick: () => dialog.close("confirm") }, confirmLabel)));
-    dialog.addEventListener("close", () => { dialog.remove(); resolve(dialog.returnValue === "confirm"); });
+        h("button", { type: "button", class: "danger", onclick: confirm }, confirmLabel)));
+    reason?.addEventListener("input", () => reason.setCustomValidity(""));
+    dialog.addEventListener("close", () => {
+      dialog.remove();
+      const confirmed = dialog.returnValue === "confirm";
+      resolve(reason ? (confirmed ? reason.value.trim() : null) : confirmed);
+    });
     document.body.append(dialog);
     dialog.showModal();
   });

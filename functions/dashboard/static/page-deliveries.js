@@ -14,6 +14,7 @@ const COUNTS = [
   ["synced", "delivered", "taken by the CRM"],
   ["failed", "dead-lettered", "given up on, waiting for a redrive"],
   ["abandoned", "abandoned", "dead-lettered, then abandoned by an admin"],
+  ["voided", "voided", "voided by an admin: out of the CRM and the reports"],
 ];
 const COUNTS_EVERY_MS = 3_000; // counting reads the whole status index: at most this often from the feed
 const EMPTY = "No dead letters: every punch was delivered or is on its way.";

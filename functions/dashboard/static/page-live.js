@@ -5,9 +5,12 @@
 // /presence for who is in, the devices and the listed employees' names); from then on only the feed changes
 // what it shows. The feed is best effort: after it reconnects, all of it is read again, since the feed
 // missed what happened meanwhile.
+//
+// Admins can void a punch that should not count (a test punch, one punched twice by mistake): asked for
+// a reason, the API takes it, and the feed tells when it left the CRM and the reports.
 import {
-  Names, api, badge, DELIVERY_STATE, employeeCell, feed, formatClock, h, showError, tableRow, today, useStyles,
-  zone,
+  Names, api, badge, confirmAction, DELIVERY_STATE, employeeCell, feed, formatClock, h, notify, session, showError,
+  tableRow, today, useStyles, zone,
 } from "./core.js";
 
 const MAX_ROWS = 200;
@@ -15,7 +18,9 @@ const LATEST_ROWS = 50; // today's punches listed on open, before any arrives
 const MAX_DEVICE_NEWS = 8;
 
 // Status of a punch's delivery, and which update may replace which (events can come twice or late).
-const RANK = { pending: 0, failed: 1, dead_lettered: 2, abandoned: 2, delivered: 3 };
+// A void outranks all: only the CRM refusing it (punch.void_refused) brings a punch back to delivered.
+const RANK = { pending: 0, failed: 1, dead_lettered: 2, abandoned: 2, delivered: 3, voiding: 4, voided: 5 };
+const VOIDABLE = new Set(["pending", "failed", "dead_lettered", "abandoned", "delivered"]);
 // The presence a punch type leaves its employee in (as the API decides it).
 const PRESENCE_AFTER = {
   in: "in", overtime_in: "in", break_in: "in", break_out: "on_break", out: "out", overtime_out: "out",
@@ -236,6 +241,28 @@ export function render(view) {
       update(punch, "failed", message, `Attempt ${message.attempt}: ${message.error || "failed"} (${next})`);
     } else if (message.type === "punch.dead_lettered") update(punch, "dead_lettered", message, message.error || "");
     else if (message.type === "punch.abandoned") update(punch, "abandoned", message, message.note || "");
+    else if (message.type === "punch.voided") update(punch, "voided", message, message.reason || "");
+    else if (message.type === "punch.void_refused") {
+      const record = rows.get(punch.logId);
+      if (record) record.status = "delivered"; // back from voiding: the CRM kept it
+      update(punch, "delivered", message, `Not voided: ${message.error}`);
+    }
+  }
+
+  async function voidPunch(record) {
+    const { punch } = record;
+    const when = (punch.localTime || "").replace("T", " ");
+    const question = `Void ${nameOf(punch.userId)}'s ${punch.type.replaceAll("_", " ")} punch of ${when} at ${punch.deviceId}? Its record is removed from the CRM and it leaves every report; it stays in the table with your reason, and the clock sending it again does not bring it back.`;
+    const reason = await confirmAction(question, "Void", "Reason");
+    if (!reason || closed) return;
+    try {
+      await api(`/punches/${encodeURIComponent(punch.logId)}/void`, { method: "POST", body: { reason } });
+    } catch (error) {
+      notify(`The void failed: ${error.message}`, "error");
+      return;
+    }
+    update(punch, "voiding", {}, `Being removed from the CRM: ${reason}`);
+    notify(`Voiding ${nameOf(punch.userId)}'s punch: it leaves the CRM and the reports in a moment.`);
   }
 
   function accepted(punch, at) {
@@ -320,13 +347,24 @@ export function render(view) {
     return h("div", {}, name || punch.deviceId, name ? h("div", { class: "muted small" }, punch.deviceId) : null);
   }
 
-  function statusCell({ status, detail, punch }) {
+  function statusCell(record) {
+    const { status, detail, punch } = record;
     const mark = badge(status);
     if (detail) mark.setAttribute("title", detail);
     const attempts = status === "delivered" && punch.attempts > 1 ? `after ${punch.attempts} attempts` : "";
     const line = detail || attempts;
+    const quiet = status === "delivered" || status.startsWith("void");
     return h("div", { class: "status-cell" }, mark,
-      line ? h("div", { class: status === "delivered" ? "muted small" : "small problem" }, line) : null);
+      line ? h("div", { class: quiet ? "muted small" : "small problem" }, line) : null,
+      session.isAdmin && VOIDABLE.has(status) ? voidButton(record) : null);
+  }
+
+  function voidButton(record) {
+    const who = nameOf(record.punch.userId);
+    return h("button", {
+      type: "button", class: "secondary small void", "aria-label": `Void ${who}'s punch at ${(record.punch.localTime || "").slice(11, 19)}`,
+      onclick: () => voidPunch(rows.get(record.punch.logId) || record),
+    }, "Void");
   }
 
   // ---- today's counts and who is in ----

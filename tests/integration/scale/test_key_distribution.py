@@ -21,8 +21,9 @@ def test_a_rush_puts_no_more_than_500_writes_a_second_on_any_key():
         capture_output=True,
         text=True,
         timeout=600,
-        check=True,
+        check=False,
     )
+    assert run.returncode == 0, run.stderr[-3000:]  # the rush's traceback, when it died
     result = json.loads(run.stdout.splitlines()[-1])
     hot = {key["where"]: key for key in result["hottest"]}
     # Then every table and index the rush writes was measured

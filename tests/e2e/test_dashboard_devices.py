@@ -1,5 +1,6 @@
 """The dashboard's Devices pages, as a person uses them in a real browser."""
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -95,6 +96,15 @@ def test_device_states_live_updates_and_queueing_a_command(page, stack: RunningS
     call(stack, "POST", "/punches", {"deviceId": waiting, "userId": named, "timestamp": now, "type": "in"})
     expect(punches.get_by_role("link", name="Nadia Named")).to_be_visible()
     expect(punches.get_by_role("row").filter(has_text="Nadia Named")).to_contain_text(named)
+    # and an admin voids that one from here, with a reason: it turns voided once it has left the CRM
+    nadia = punches.get_by_role("row").filter(has_text="Nadia Named")
+    expect(nadia.get_by_text("delivered", exact=True)).to_be_visible()
+    nadia.get_by_role("button", name=re.compile("^Void ")).click()
+    expect(page.get_by_role("dialog")).to_contain_text("Void Nadia Named's in punch")
+    page.get_by_role("dialog").get_by_label("Reason").fill("punched on the wrong clock")
+    page.get_by_role("dialog").get_by_role("button", name="Void").click()
+    expect(nadia.get_by_text("voided", exact=True)).to_be_visible()
+    expect(nadia.get_by_role("button", name=re.compile("^Void"))).to_have_count(0)
     # and once the first one is added to the directory, their next punch names them, without a reload
     call(stack, "PUT", f"/employees/{user}", {"name": "Una Unlisted"})
     earlier = (
@@ -140,6 +150,13 @@ def test_a_read_key_sees_no_admin_controls(page, stack: RunningStack) -> None:
     device_id = register_clock(stack)
     user = unique("E2E-DASH-U")
     call(stack, "PUT", f"/employees/{user}", {"name": "Vera Viewer", "department": "Ops"})
+    now, puncher = datetime.now(UTC).replace(microsecond=0).isoformat(), unique("E2E-DASH-P")
+    call(
+        stack,
+        "POST",
+        "/punches",
+        {"deviceId": device_id, "userId": puncher, "timestamp": now, "type": "in"},
+    )
 
     # When the viewer, at phone width, opens the device's page and the employee's page
     page.set_viewport_size({"width": 390, "height": 844})
@@ -149,6 +166,8 @@ def test_a_read_key_sees_no_admin_controls(page, stack: RunningStack) -> None:
     # Then neither shows a control only admins may use
     expect(page.get_by_role("button", name="Queue command")).to_have_count(0)
     expect(page.get_by_label("Command", exact=True)).to_have_count(0)
+    expect(page.get_by_role("link", name=puncher)).to_be_visible()  # its recent punch is listed
+    expect(page.get_by_role("button", name=re.compile("^Void"))).to_have_count(0)
     page.goto(f"{stack.api_url}/#/employees/{user}")
     expect(page.get_by_role("heading", name=f"Vera Viewer ({user})", level=1)).to_be_visible()
     expect(page.get_by_text("No punches in the last 7 days.")).to_be_visible()

@@ -1,14 +1,19 @@
 // The devices page: every device with its state (live from the feed), and one device's page with its
-// recent punches (live), its command history and, for admins, a form to queue a command.
+// recent punches (live; for admins, Void on each), its command history and, for admins, a form to queue a
+// command.
 // Routes: #/devices, #/devices/<deviceId>.
 import {
   ApiFailure, Names, api, badge, confirmAction, deliveryBadge, employeeCell, feed, formatInstant, formatWallClock, h, hasLeft, loading,
   notify, session, showError, showNames, table, tableRow, today, useStyles, zone,
 } from "./core.js";
+import { voidButton } from "./void-punch.js";
 
 const PUNCH_LIMIT = 50;
 const COMMAND_REFRESH_MS = 10_000; // while a command waits for the clock, its status is read again
-const PUNCH_EVENTS = new Set(["punch.accepted", "punch.delivered", "punch.failed", "punch.dead_lettered", "punch.abandoned"]);
+const PUNCH_EVENTS = new Set([
+  "punch.accepted", "punch.delivered", "punch.failed", "punch.dead_lettered", "punch.abandoned", "punch.voided", "punch.void_refused",
+]);
+const VOIDABLE = new Set(["pending", "synced", "failed", "abandoned"]); // the API's sync statuses
 const dayFormat = new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" });
 
 export async function render(view, params = []) {
@@ -157,14 +162,19 @@ function facts(device) {
   return h("dl", { class: "facts" }, rows.map(([term, value]) => h("div", {}, h("dt", {}, term), h("dd", {}, value))));
 }
 
-/** The recent punches' columns; `names` a Names of the employees listed. */
-const punchColumns = (names) => [
+/** The recent punches' columns; `names` a Names of the employees listed, `voiding(punch)` what a void the
+ * API took changes. */
+const punchColumns = (names, voiding) => [
   { label: "Time", cell: (p) => formatInstant(p.punchTime) },
   { label: "Device time", cell: (p) => formatWallClock(p.localTime) },
   { label: "Employee", cell: (p) => employeeCell(p.userId, names.of(p.userId)) },
   { label: "Type", cell: (p) => p.type.replaceAll("_", " ") },
   { label: "Source", cell: (p) => p.source },
-  { label: "Delivery", cell: (p) => deliveryBadge(p.syncStatus) },
+  {
+    label: "Delivery",
+    cell: (p) => h("div", { class: "status-cell" }, deliveryBadge(p.syncStatus),
+      VOIDABLE.has(p.syncStatus) ? voidButton(p, names, () => voiding(p)) : null),
+  },
   { label: "Attempts", cell: (p) => String(p.attempts) },
   { label: "Last error", cell: (p) => p.lastError || "–" },
 ];
@@ -219,7 +229,10 @@ async function renderDevice(view, deviceId) {
   function drawPunches(freshId) {
     punches.replaceChildren(table({
       caption: `Recent punches of ${deviceId}`,
-      columns: punchColumns(names),
+      columns: punchColumns(names, (punch) => {
+        Object.assign(punch, { syncStatus: "voiding" }); // voided, or back to synced, when the feed says so
+        if (!gone) drawPunches();
+      }),
       rows,
       key: (p) => p.logId,
       empty: "No punches from this device yet.",

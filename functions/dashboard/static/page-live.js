@@ -9,9 +9,9 @@
 // Admins can void a punch that should not count (a test punch, one punched twice by mistake): asked for
 // a reason, the API takes it, and the feed tells when it left the CRM and the reports.
 import {
-  Names, api, badge, confirmAction, DELIVERY_STATE, employeeCell, feed, formatClock, h, notify, session, showError,
-  tableRow, today, useStyles, zone,
+  Names, api, badge, DELIVERY_STATE, employeeCell, feed, formatClock, h, showError, tableRow, today, useStyles, zone,
 } from "./core.js";
+import { voidButton } from "./void-punch.js";
 
 const MAX_ROWS = 200;
 const LATEST_ROWS = 50; // today's punches listed on open, before any arrives
@@ -249,22 +249,6 @@ export function render(view) {
     }
   }
 
-  async function voidPunch(record) {
-    const { punch } = record;
-    const when = (punch.localTime || "").replace("T", " ");
-    const question = `Void ${nameOf(punch.userId)}'s ${punch.type.replaceAll("_", " ")} punch of ${when} at ${punch.deviceId}? Its record is removed from the CRM and it leaves every report; it stays in the table with your reason, and the clock sending it again does not bring it back.`;
-    const reason = await confirmAction(question, "Void", "Reason");
-    if (!reason || closed) return;
-    try {
-      await api(`/punches/${encodeURIComponent(punch.logId)}/void`, { method: "POST", body: { reason } });
-    } catch (error) {
-      notify(`The void failed: ${error.message}`, "error");
-      return;
-    }
-    update(punch, "voiding", {}, `Being removed from the CRM: ${reason}`);
-    notify(`Voiding ${nameOf(punch.userId)}'s punch: it leaves the CRM and the reports in a moment.`);
-  }
-
   function accepted(punch, at) {
     if (rows.has(punch.logId)) {
       // The event came twice, or after its delivery: the row is there already.
@@ -356,15 +340,9 @@ export function render(view) {
     const quiet = status === "delivered" || status.startsWith("void");
     return h("div", { class: "status-cell" }, mark,
       line ? h("div", { class: quiet ? "muted small" : "small problem" }, line) : null,
-      session.isAdmin && VOIDABLE.has(status) ? voidButton(record) : null);
-  }
-
-  function voidButton(record) {
-    const who = nameOf(record.punch.userId);
-    return h("button", {
-      type: "button", class: "secondary small void", "aria-label": `Void ${who}'s punch at ${(record.punch.localTime || "").slice(11, 19)}`,
-      onclick: () => voidPunch(rows.get(record.punch.logId) || record),
-    }, "Void");
+      VOIDABLE.has(status) ? voidButton(punch, names, (reason) => {
+        if (!closed) update(punch, "voiding", {}, `Being removed from the CRM: ${reason}`);
+      }) : null);
   }
 
   // ---- today's counts and who is in ----

@@ -34,7 +34,7 @@ class ListedPunch(BaseModel):
     local_time: str = Field(description="The device's wall-clock time")
     type: str
     source: str
-    sync_status: str = Field(description="pending, synced, failed or abandoned")
+    sync_status: str = Field(description="pending, synced, failed, abandoned, voiding or voided")
     attempts: int
     last_error: str | None
 

@@ -15,15 +15,15 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from attendance.api import (
+    ADMIN_FORBIDDEN,
     API_KEY_SECURITY,
-    AUTH_ERRORS,
-    COMMON_ERRORS,
+    READ_FORBIDDEN,
     DeviceIdInPath,
     UserIdInPath,
-    error_responses,
     http_api,
     install_error_handlers,
     json_reply,
+    keyed_refusals,
     model_response,
     require_key,
     resolve,
@@ -81,18 +81,17 @@ _BAD_REQUEST = {400: "A parameter or the body does not match this contract; `det
     tags=["device commands"],
     responses={
         201: model_response(CommandView, "Queued (status pending)"),
-        **error_responses(
+        **keyed_refusals(
+            ADMIN_FORBIDDEN,
             {
                 **_BAD_REQUEST,
-                **AUTH_ERRORS,
                 404: "No such device, or (put_employee without a name) no such employee in the directory",
                 409: "put_employee without a name for an employee who has left (`employee_left`)",
                 413: "Body over 1 MiB",
                 415: "Not application/json (or an encoding other than gzip)",
                 422: "A Hikvision device (`not_adms`); a resend_log range that runs backwards (`invalid_range`) "
                 "or names a time that does not exist (`invalid_timestamp`)",
-                **COMMON_ERRORS,
-            }
+            },
         ),
     },
     security=API_KEY_SECURITY,
@@ -117,7 +116,7 @@ def queue_command(
         200: model_response(
             CommandHistory, "pending, sent, done, failed (with the device's code) or expired"
         ),
-        **error_responses({**_BAD_REQUEST, **AUTH_ERRORS, 404: "No such device", **COMMON_ERRORS}),
+        **keyed_refusals(READ_FORBIDDEN, {**_BAD_REQUEST, 404: "No such device"}),
     },
     security=API_KEY_SECURITY,
 )
@@ -137,14 +136,13 @@ def command_history(device_id: DeviceIdInPath, caller: Reader) -> Response[Comma
         201: model_response(
             EmployeePush, "One put_employee command queued per clock (none if the site has none)"
         ),
-        **error_responses(
+        **keyed_refusals(
+            ADMIN_FORBIDDEN,
             {
                 **_BAD_REQUEST,
-                **AUTH_ERRORS,
                 404: "The employee is not in the directory",
                 409: "The employee has left (`employee_left`): past their last working day",
-                **COMMON_ERRORS,
-            }
+            },
         ),
     },
     security=API_KEY_SECURITY,

@@ -16,11 +16,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from attendance.api import (
     ADMIN_FORBIDDEN,
     API_KEY_SECURITY,
-    AUTH_ERRORS,
-    COMMON_ERRORS,
+    READ_FORBIDDEN,
     ApiError,
     UserIdInPath,
-    error_responses,
     http_api,
     install_error_handlers,
     json_reply,
@@ -87,12 +85,7 @@ UserIds = Annotated[
         f"1 to {NAMES_PER_REQUEST}",
     ),
 ]
-_READ_ERRORS = {
-    400: "The request does not match this contract; `details` names the field",
-    **AUTH_ERRORS,
-    403: "The key has neither the read nor the admin scope",
-    **COMMON_ERRORS,
-}
+_BAD_REQUEST = {400: "The request does not match this contract; `details` names the field"}
 
 
 @app.get(
@@ -101,7 +94,7 @@ _READ_ERRORS = {
     tags=["employees"],
     responses={
         200: model_response(EmployeeList, "The directory, by userId"),
-        **error_responses(_READ_ERRORS),
+        **keyed_refusals(READ_FORBIDDEN, _BAD_REQUEST),
     },
     security=API_KEY_SECURITY,
 )
@@ -116,8 +109,8 @@ def list_employees(caller: Reader) -> Response[EmployeeList]:
     tags=["employees"],
     responses={
         200: model_response(EmployeeNames, "The names of those in the directory, and the IDs it lacks"),
-        **error_responses(
-            {**_READ_ERRORS, 400: f"No userId, more than {NAMES_PER_REQUEST}, or one malformed"}
+        **keyed_refusals(
+            READ_FORBIDDEN, {400: f"No userId, more than {NAMES_PER_REQUEST}, or one malformed"}
         ),
     },
     security=API_KEY_SECURITY,
@@ -132,7 +125,7 @@ def employee_names(user_ids: UserIds, caller: Reader) -> Response[EmployeeNames]
     tags=["employees"],
     responses={
         200: model_response(EmployeeView, "The employee"),
-        **error_responses({**_READ_ERRORS, 400: "The userId is malformed", 404: "No such employee"}),
+        **keyed_refusals(READ_FORBIDDEN, {400: "The userId is malformed", 404: "No such employee"}),
     },
     security=API_KEY_SECURITY,
 )
@@ -215,7 +208,7 @@ def remove_schedule(user_id: UserIdInPath, caller: Admin) -> Response[EmployeeVi
     tags=["employees"],
     responses={
         200: model_response(PresenceReport, "Now, in the company zone"),
-        **error_responses(_READ_ERRORS),
+        **keyed_refusals(READ_FORBIDDEN, _BAD_REQUEST),
     },
     security=API_KEY_SECURITY,
 )

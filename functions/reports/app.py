@@ -18,13 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from attendance.api import (
     API_KEY_SECURITY,
-    AUTH_ERRORS,
-    COMMON_ERRORS,
     ApiError,
     error_responses,
     http_api,
     install_error_handlers,
     json_reply,
+    keyed_refusals,
     model_response,
     require_key,
     resolve,
@@ -98,12 +97,9 @@ Output = Annotated[
     Literal["json", "csv"], Query(alias="format", description="json (default), or csv for a spreadsheet")
 ]
 UserId = Annotated[Identifier, Query(alias="userId", description="The employee's ID")]
-_ERRORS = error_responses(
-    {
-        400: "A query parameter is missing or malformed; `details` names it",
-        **AUTH_ERRORS,
-        **COMMON_ERRORS,
-    }
+_ERRORS = keyed_refusals(
+    "The key lacks the reports, read or admin scope",
+    {400: "A query parameter is missing or malformed; `details` names it"},
 )
 
 

@@ -115,6 +115,8 @@ def test_an_admin_voids_a_punch_with_a_reason_and_it_leaves_the_crm_and_the_day(
     log_id = stack.post_punch(device, user, datetime.now(UTC) - timedelta(minutes=1))
     row = page.locator(f'tr[data-key="{log_id}"]')
     expect(row.get_by_text("delivered", exact=True)).to_be_visible()
+    who = page.get_by_role("region", name="Who is in now")
+    expect(who.get_by_text(name)).to_be_visible()
     # When the admin asks to void it, the dialog wants a reason before it does anything
     row.get_by_role("button", name=re.compile(f"^Void {name}")).click()
     dialog = page.get_by_role("dialog")
@@ -128,6 +130,8 @@ def test_an_admin_voids_a_punch_with_a_reason_and_it_leaves_the_crm_and_the_day(
     expect(row.get_by_text("voided", exact=True)).to_be_visible(timeout=30_000)
     expect(row).to_contain_text("a test punch")
     expect(row.get_by_role("button", name=re.compile("^Void"))).to_have_count(0)
+    # and, her only punch of the day voided, she is no longer in (the page read who is in again)
+    expect(who.get_by_text(name)).to_have_count(0)
     assert log_id not in stack.crm_log_ids()
     page.screenshot(path=SCREENSHOTS / "live-voided.png")
     # and on the next visit it is no longer among today's punches

@@ -241,7 +241,11 @@ export function render(view) {
       update(punch, "failed", message, `Attempt ${message.attempt}: ${message.error || "failed"} (${next})`);
     } else if (message.type === "punch.dead_lettered") update(punch, "dead_lettered", message, message.error || "");
     else if (message.type === "punch.abandoned") update(punch, "abandoned", message, message.note || "");
-    else if (message.type === "punch.voided") update(punch, "voided", message, message.reason || "");
+    else if (message.type === "punch.voided") {
+      update(punch, "voided", message, message.reason || "");
+      // Out of today's counts and of who is in: read again, as the API now reckons them without it.
+      if (isToday(punch.punchTime)) readState();
+    }
     else if (message.type === "punch.void_refused") {
       const record = rows.get(punch.logId);
       if (record) record.status = "delivered"; // back from voiding: the CRM kept it

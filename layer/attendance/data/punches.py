@@ -405,31 +405,22 @@ class PunchStore:
     def request_void(self, log_id: str, note: str, now: datetime) -> VoidRequest:
         """An admin voids a punch: being voided (queued now, in the sparse index), `note` in its history,
         unless it is voided already. The punch as it was before tells what else is to be done."""
-        values = _history_values(now, SyncStatus.VOIDING, note)
         refused = self._client.exceptions.ConditionalCheckFailedException
+        voided = {":voiding": SyncStatus.VOIDING.value, ":voided": SyncStatus.VOIDED.value}
         with unavailable_on_aws_errors("voiding a punch"):
             try:
-                reply = self._client.update_item(
-                    TableName=self._punches_table,
-                    Key=to_item({"logId": log_id}),
-                    UpdateExpression="SET syncStatus = :status, undelivered = :undelivered, queuedAt = :now, "
-                    + _APPEND_HISTORY,
-                    ConditionExpression="attribute_exists(logId) AND NOT syncStatus IN (:voiding, :voided)",
-                    ExpressionAttributeValues=to_item(
-                        {name: values[name] for name in (":status", ":now", ":entry", ":empty")}
-                        | {
-                            ":undelivered": _undelivered_key(SyncStatus.VOIDING, log_id),
-                            ":voiding": SyncStatus.VOIDING.value,
-                            ":voided": SyncStatus.VOIDED.value,
-                        }
-                    ),
-                    ReturnValues="ALL_OLD",
-                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                before = self._set_status(
+                    log_id,
+                    SyncStatus.VOIDING,
+                    note,
+                    now,
+                    "attribute_exists(logId) AND NOT syncStatus IN (:voiding, :voided)",
+                    voided,
                 )
             except refused as error:
                 found = error.response.get("Item")
                 return VoidRequest(record_from_item(found) if found else None, accepted=False)
-        return VoidRequest(record_from_item(reply["Attributes"]), accepted=True)
+        return VoidRequest(record_from_item(before), accepted=True)
 
     def finish_void(self, log_id: str, now: datetime, detail: str) -> bool:
         """Voided for good: out of the date, user and device indexes (so out of every report and list), its
@@ -501,11 +492,11 @@ class PunchStore:
         now: datetime,
         condition: str,
         values: dict[str, Any],
-    ) -> None:
-        """The status and its history entry, queued now, if `condition` (with its `values`) holds; else
-        ConditionalCheckFailedException, carrying the item as it was."""
+    ) -> dict[str, Any]:
+        """The status and its history entry, queued now, if `condition` (with its `values`) holds: the item as
+        it was before; else ConditionalCheckFailedException, carrying the item as it was."""
         entry = _history_values(now, status, note)
-        self._client.update_item(
+        reply = self._client.update_item(
             TableName=self._punches_table,
             Key=to_item({"logId": log_id}),
             UpdateExpression="SET syncStatus = :status, undelivered = :undelivered, queuedAt = :now, "
@@ -516,8 +507,10 @@ class PunchStore:
                 | {":undelivered": _undelivered_key(status, log_id)}
                 | values
             ),
+            ReturnValues="ALL_OLD",
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
+        return reply["Attributes"]
 
 
 def _undelivered_key(status: SyncStatus, log_id: str) -> str:

@@ -48,7 +48,7 @@ from attendance.domain.employees import Employee, has_left
 from attendance.domain.keys import Scope
 from attendance.domain.presence import PresenceStatus
 from attendance.domain.punch import PunchType, describe_validation_error
-from attendance.domain.records import PunchRecord
+from attendance.domain.records import DayPunch, PunchRecord
 from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID, Schedule
 from attendance.employees.csv_import import ImportRejected, read_employees_csv
 from attendance.employees.models import EmployeeView
@@ -794,6 +794,27 @@ def report_daily(
     _show(
         ctx, [as_row(report).model_dump() for report in reports], f"Daily report {on}", "No punches that day."
     )
+
+
+@report_app.command("workday")
+def report_workday(
+    ctx: typer.Context,
+    user_id: str,
+    on: Annotated[date, typer.Option("--date", parser=_calendar_day, help="the work day, YYYY-MM-DD")],
+    zone: Annotated[str, typer.Option(help="zone for employees without a schedule")] = "UTC",
+) -> None:
+    """The punches behind one employee's work day (its row in the daily report), in time order, with their
+    delivery status and logIds: what `logs void` takes."""
+    service = ReportService(ctx.obj.punches(), ctx.obj.schedules(), ctx.obj.directory(), zone)
+    punches = service.work_day_punches(user_id, on)
+    rows = [punch.model_dump(by_alias=True) if ctx.obj.json else _work_day_row(punch) for punch in punches]
+    _show(ctx, rows, f"Punches of {user_id}'s work day {on}", "No punches count for that day.")
+
+
+def _work_day_row(punch: DayPunch) -> dict[str, Any]:
+    """What the table shows of a punch; the JSON has all of it."""
+    row = punch.model_dump(by_alias=True)
+    return {key: row[key] for key in ("logId", "localTime", "type", "deviceId", "syncStatus", "lastError")}
 
 
 # employees

@@ -56,6 +56,9 @@ LIVE_PUNCHES = {
     ],
     "live-phone": [("WAREHOUSE", "EMP002", "out")],  # each employee's punches a minute apart: no duplicates
 }
+LOADED = "() => !document.querySelector('.loading')"
+# What a page's screenshot shows opened: the first match of a selector, clicked once the page has loaded.
+OPENED = {"employee": ".employee-recent .day-punches-toggle"}  # the latest day's punches
 # (file, route, viewport)
 PAGES = [
     ("live", "#/live", DESKTOP),
@@ -162,7 +165,10 @@ def shoot(stack: RunningStack) -> list[Path]:
             tab.locator('#feed-status[data-state="online"]').wait_for()
             tab.goto(f"{stack.api_url}/{route}")
             tab.locator("#page-title").wait_for()
-            settled(tab, "() => !document.querySelector('.loading')", f"{name}: still loading")
+            settled(tab, LOADED, f"{name}: still loading")
+            if name in OPENED:
+                tab.locator(OPENED[name]).first.click()
+                settled(tab, LOADED, f"{name}: still loading what it opened")
             for device, user, kind in LIVE_PUNCHES.get(name, []):
                 rows_of_user = f"[...document.querySelectorAll('main tbody tr')].filter(r => r.textContent.includes('{user}')).length"
                 before = tab.evaluate(f"() => {rows_of_user}")

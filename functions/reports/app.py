@@ -1,5 +1,6 @@
-"""Reports API: GET /reports/daily and GET /reports/timesheet, JSON or CSV, and GET /reports/punches (a day's latest
-punches); needs a key with the reports, read or admin scope."""
+"""Reports API: GET /reports/daily and GET /reports/timesheet, JSON or CSV, GET /reports/punches (a day's latest
+punches) and GET /reports/workday-punches (the punches behind an employee's work day); needs a key with the
+reports, read or admin scope."""
 
 from attendance import init_phase  # first: the collector rests while the rest imports
 
@@ -89,6 +90,15 @@ class DayPunchList(BaseModel):
     punches: list[DayPunch] = Field(description="Newest first, by punch time")
 
 
+class WorkDayPunchList(BaseModel):
+    model_config = ConfigDict(serialize_by_alias=True, validate_by_name=True)
+
+    user_id: str = Field(alias="userId")
+    date: str = Field(description="The work day, as the daily report and the timesheet have it")
+    count: int
+    punches: list[DayPunch] = Field(description="In punch time order")
+
+
 # The dashboard signs in with a read or admin key: both may read reports, as a reports key may.
 Caller = Annotated[
     ApiKey, Depends(require_key(lambda: dependencies()[0], Scope.REPORTS, Scope.READ, Scope.ADMIN))
@@ -173,6 +183,25 @@ def latest_punches(
     _, service = dependencies()
     punches = service.latest_punches(day, limit)
     body = DayPunchList(date=day.isoformat(), count=len(punches), punches=punches)
+    return json_reply(HTTPStatus.OK, body)
+
+
+@app.get(
+    "/reports/workday-punches",
+    summary="The punches behind one employee's work day (its daily report or timesheet row), in time order, "
+    "with their delivery status",
+    tags=["reports"],
+    responses={200: model_response(WorkDayPunchList, "The punches"), **_ERRORS},
+    security=API_KEY_SECURITY,
+)
+def work_day_punches(
+    user_id: UserId,
+    day: Annotated[IsoDate, Query(alias="date", description="The work day, YYYY-MM-DD")],
+    caller: Caller,
+) -> Response[WorkDayPunchList]:
+    _, service = dependencies()
+    punches = service.work_day_punches(user_id, day)
+    body = WorkDayPunchList(user_id=user_id, date=day.isoformat(), count=len(punches), punches=punches)
     return json_reply(HTTPStatus.OK, body)
 
 

@@ -110,6 +110,11 @@ def test_a_delivered_punch_is_voided_out_of_the_crm_and_the_reports(stack, cli):
     log_id = post(stack, body).json()["logId"]
     wait_for(lambda: json.loads(cli("--json", "logs", "show", log_id).output)["status"] == "synced")
     assert "CLI-VOID" in cli("--json", "report", "daily", "--date", at.date().isoformat()).output
+    # and an admin finds its logId among the punches of that employee's work day
+    day = ("report", "workday", "CLI-VOID", "--date", at.date().isoformat())
+    (listed,) = json.loads(cli("--json", *day).output)
+    assert (listed["logId"], listed["syncStatus"], listed["type"]) == (log_id, "synced", "in")
+    assert log_id in cli(*day).output.replace("\n", "")  # the table keeps an ID whole, to be copied
     # When an admin voids it (a reason is required)
     cli("logs", "void", log_id, "--reason", "  ", expect=2)
     voiding = cli("logs", "void", log_id, "--reason", "a test punch")
@@ -125,8 +130,9 @@ def test_a_delivered_punch_is_voided_out_of_the_crm_and_the_reports(stack, cli):
         detail.startswith("voided by an admin (cli") and detail.endswith(": a test punch")
         for detail in details
     )
-    # and the day's report, which had it, no longer does
+    # and the day's report, which had it, no longer does, nor do the punches of the work day
     assert "CLI-VOID" not in cli("--json", "report", "daily", "--date", at.date().isoformat()).output
+    assert cli(*day).output.strip() == "No punches count for that day."
     # and voiding it again, or a punch that does not exist, is refused
     assert "voided already" in cli("logs", "void", log_id, "--reason", "again", expect=2).output
     cli("logs", "void", "NO-SUCH-LOG", "--reason", "x", expect=1)

@@ -64,7 +64,7 @@ def test_the_directory_an_employees_timesheet_and_an_admin_edit(page, stack: Run
     page.get_by_label("To", exact=True).fill(today.isoformat())
     page.get_by_role("button", name="Show timesheet").click()
     chosen = page.get_by_role("table", name=f"Timesheet of {user}, {first} to {today}")
-    expect(chosen.get_by_role("cell", name=today.isoformat())).to_be_visible()
+    expect(chosen.get_by_role("cell", name=today.isoformat(), exact=True)).to_be_visible()
     # with each day's figures in the words of the Reports page
     worked = chosen.locator(f'tr[data-key="{first}"] td[data-label="Worked"]')
     expect(worked).to_have_text("1 h 30 min")
@@ -161,7 +161,7 @@ def test_an_id_not_in_the_directory_has_its_punches_shown_and_can_be_added(page,
     expect(page.get_by_role("heading", name=f"Employee {user}", level=1)).to_be_visible()
     expect(page.get_by_text(f"{user} is not in the directory.")).to_be_visible()
     days = page.get_by_role("table", name=f"Punches of {user} by day")
-    expect(days.get_by_role("cell", name=datetime.now(UTC).date().isoformat())).to_be_visible()
+    expect(days.get_by_role("cell", name=datetime.now(UTC).date().isoformat(), exact=True)).to_be_visible()
     expect(page.get_by_role("table", name=f"Timesheet of {user}")).to_be_visible()
     # When the admin adds it, with a name and a department
     page.get_by_label("Name").fill("Nina Newcomer")
@@ -262,3 +262,53 @@ def test_an_admin_adds_an_employee_from_the_directory(page, stack: RunningStack)
     expect(page.get_by_text(f"{user} is already in the directory: Nia Newcomer.")).to_be_visible()
     expect(page.get_by_role("heading", name=f"Nia Newcomer ({user})", level=1)).to_be_visible()
     expect(page.get_by_role("button", name="Save changes")).to_be_visible()
+
+
+def test_hr_opens_a_days_punches_and_voids_the_one_punched_twice(page, stack: RunningStack) -> None:
+    # Given an employee who badged in twice yesterday by mistake, then out
+    user = f"E2E-TWICE-{uuid.uuid4().hex[:8].upper()}"
+    call(stack, "PUT", f"/employees/{user}", {"name": "Tina Twice"})
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)  # the stack's zone is UTC
+    log_ids = {
+        time: stack.post_punch(
+            "E2E-TWICE-DOOR", user, datetime.fromisoformat(f"{yesterday}T{time}:00+00:00"), kind
+        )
+        for kind, time in [("in", "08:00"), ("in", "08:20"), ("out", "16:30")]
+    }
+    wait_for(lambda: set(log_ids.values()) <= stack.crm_log_ids())
+    # When an admin opens their page: yesterday looks wrong
+    sign_in(page, stack)
+    page.goto(f"{stack.api_url}/#/employees/{user}")
+    day = page.get_by_role("table", name=f"Punches of {user} by day").locator(f'tr[data-key="{yesterday}"]')
+    expect(day).to_contain_text("duplicate-looking sequence")
+
+    # When they open that day's punches from its punch count
+    count = day.get_by_role("button", name=f"The 3 punches of {yesterday}")
+    count.click()
+    # Then the three are listed in time order, each delivered
+    expect(count).to_have_attribute("aria-expanded", "true")
+    listed = page.get_by_role("table", name=f"The punches of {user} that make up {yesterday}")
+    rows = listed.locator("tbody tr")
+    expect(rows).to_have_count(3)
+    expect(rows.locator('td[data-label="Type"]')).to_have_text(["in", "in", "out"])
+    expect(rows.locator('td[data-label="Delivery"]').get_by_text("delivered", exact=True)).to_have_count(3)
+
+    # When they void the second in, with a reason
+    second = listed.locator(f'tr[data-key="{log_ids["08:20"]}"]')
+    second.get_by_role("button", name=re.compile("^Void ")).click()
+    expect(page.get_by_role("dialog")).to_contain_text("Void Tina Twice's in punch")
+    page.get_by_role("dialog").get_by_label("Reason").fill("badged twice")
+    page.get_by_role("dialog").get_by_role("button", name="Void").click()
+    # Then, once it has left the CRM, the day is right: two punches, 8 h 30 min worked, nothing odd
+    expect(rows).to_have_count(2)
+    expect(rows.locator('td[data-label="Time"]')).to_contain_text(["08:00", "16:30"])
+    expect(day.locator('td[data-label="Punches"]')).to_have_text("2")
+    expect(day.locator('td[data-label="Worked"]')).to_have_text("8 h 30 min")
+    expect(day).not_to_contain_text("duplicate-looking sequence")
+    # and so is the timesheet over that day (the current week's may not hold yesterday, on a Monday)
+    page.get_by_label("From", exact=True).fill(yesterday.isoformat())
+    page.get_by_role("button", name="Show timesheet").click()
+    sheet = page.get_by_role("table", name=f"Timesheet of {user}")
+    expect(sheet.locator(f'tr[data-key="{yesterday}"] td[data-label="Worked"]')).to_have_text("8 h 30 min")
+    assert log_ids["08:20"] not in stack.crm_log_ids()
+    assert {log_ids["08:00"], log_ids["16:30"]} <= stack.crm_log_ids()

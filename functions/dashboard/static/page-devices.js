@@ -3,17 +3,16 @@
 // command.
 // Routes: #/devices, #/devices/<deviceId>.
 import {
-  ApiFailure, Names, api, badge, confirmAction, deliveryBadge, employeeCell, feed, formatInstant, formatWallClock, h, hasLeft, loading,
+  ApiFailure, Names, api, badge, confirmAction, employeeCell, feed, formatInstant, formatWallClock, h, hasLeft, loading,
   notify, session, showError, showNames, table, tableRow, today, useStyles, zone,
 } from "./core.js";
-import { voidButton } from "./void-punch.js";
+import { deliveryCell } from "./void-punch.js";
 
 const PUNCH_LIMIT = 50;
 const COMMAND_REFRESH_MS = 10_000; // while a command waits for the clock, its status is read again
 const PUNCH_EVENTS = new Set([
   "punch.accepted", "punch.delivered", "punch.failed", "punch.dead_lettered", "punch.abandoned", "punch.voided", "punch.void_refused",
 ]);
-const VOIDABLE = new Set(["pending", "synced", "failed", "abandoned"]); // the API's sync statuses
 const dayFormat = new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" });
 
 export async function render(view, params = []) {
@@ -170,11 +169,7 @@ const punchColumns = (names, voiding) => [
   { label: "Employee", cell: (p) => employeeCell(p.userId, names.of(p.userId)) },
   { label: "Type", cell: (p) => p.type.replaceAll("_", " ") },
   { label: "Source", cell: (p) => p.source },
-  {
-    label: "Delivery",
-    cell: (p) => h("div", { class: "status-cell" }, deliveryBadge(p.syncStatus),
-      VOIDABLE.has(p.syncStatus) ? voidButton(p, names, () => voiding(p)) : null),
-  },
+  { label: "Delivery", cell: (p) => deliveryCell(p, names, voiding) },
   { label: "Attempts", cell: (p) => String(p.attempts) },
   { label: "Last error", cell: (p) => p.lastError || "–" },
 ];

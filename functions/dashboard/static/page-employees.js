@@ -3,13 +3,16 @@
 // add a punch the clock missed and one to add them or change name, department and schedule.
 // Routes: #/employees, #/employees/<userId>.
 import {
-  ApiFailure, api, badge, clearFieldErrors, feed, formatInstant, h, hasLeft, loading, notify, session, showError, showFieldErrors, table,
-  today, useStyles, zone,
+  ApiFailure, Names, api, badge, clearFieldErrors, feed, formatInstant, h, hasLeft, loading, notify, session, showError, showFieldErrors,
+  table, today, useStyles, zone,
 } from "./core.js";
+import { dayPunches } from "./day-punches.js";
 import { lackingPunches, missedPunchSection } from "./missed-punch.js";
 import { duration, workDayColumns } from "./workdays.js";
 
 const RECENT_DAYS = 7;
+// What changes an employee's days: a punch added, or one voided (its void refused: back as it was).
+const DAY_CHANGES = new Set(["punch.accepted", "punch.voided"]);
 const DAYS = [["mon", "Mon"], ["tue", "Tue"], ["wed", "Wed"], ["thu", "Thu"], ["fri", "Fri"], ["sat", "Sat"], ["sun", "Sun"]];
 
 export async function render(view, params = []) {
@@ -191,6 +194,7 @@ async function renderEmployee(view, userId) {
   loading(about, "the employee");
 
   let employee = null; // null: an ID that punches but is not in the directory
+  const names = new Names(); // theirs, for a void's confirmation
   try {
     employee = await api(employeePath(userId));
   } catch (error) {
@@ -201,6 +205,7 @@ async function renderEmployee(view, userId) {
   }
   function show(current) {
     employee = current;
+    names.remember(userId, employee.name);
     title.textContent = `${employee.name} (${userId})`;
     about.replaceChildren(facts(employee));
   }
@@ -208,8 +213,15 @@ async function renderEmployee(view, userId) {
   else about.replaceChildren(notInDirectory(userId));
 
   const recent = h("div", { class: "employee-recent" });
-  const sheet = timesheetSection(userId);
-  const missed = missedPunchSection(userId, employee?.lastPunch?.deviceId, () => { loadRecent(); sheet.run(); });
+  const recentDay = dayPunches(userId, names);
+  const sheet = timesheetSection(userId, names);
+  const days = [recentDay, sheet.day];
+  // A punch added or voided changes the days' figures, and the punches of the day open.
+  function daysChanged() {
+    loadRecent();
+    sheet.run();
+  }
+  const missed = missedPunchSection(userId, employee?.lastPunch?.deviceId, daysChanged);
   // For admins, a day that lacks a punch offers to add it.
   const fixColumn = missed && {
     label: "Add",
@@ -221,8 +233,8 @@ async function renderEmployee(view, userId) {
   view.append(...[
     h("section", { "aria-labelledby": "recent-title" },
       h("h2", { id: "recent-title" }, "Recent punches"),
-      h("p", { class: "muted" }, `The last ${RECENT_DAYS} days, newest first; a new punch updates them.`),
-      recent),
+      h("p", { class: "muted" }, `The last ${RECENT_DAYS} days, newest first; a new punch updates them. A day's punch count opens its punches.`),
+      recent, recentDay.panel),
     missed?.section,
     sheet.section,
     editSection(employee ?? { userId, name: "", department: null, schedule: null }, saved)].filter(Boolean));
@@ -233,8 +245,7 @@ async function renderEmployee(view, userId) {
     const added = !employee;
     show(changed);
     if (added) view.querySelector("section.edit-section")?.replaceWith(editSection(changed, saved));
-    loadRecent();
-    sheet.run();
+    daysChanged();
   }
 
   if (addingUserId === userId && !employee) view.querySelector("#edit-name")?.focus(); // from "Add an employee"
@@ -247,9 +258,13 @@ async function renderEmployee(view, userId) {
       const reply = await api("/reports/timesheet", { query: { userId, from: addDays(to, -(RECENT_DAYS - 1)), to } });
       if (gone) return;
       const rows = reply.rows.filter((r) => r.punches > 0).reverse();
+      recentDay.reload();
       recent.replaceChildren(table({
         caption: `Punches of ${userId} by day, ${zonesOf(reply.rows)}`,
-        columns: [...workDayColumns(rows, { date: true, only: RECENT_COLUMNS }), ...(fixColumn && rows.some((r) => lackingPunches(r).length) ? [fixColumn] : [])],
+        columns: [
+          ...withPunchesColumn(workDayColumns(rows, { date: true, only: RECENT_COLUMNS }), recentDay),
+          ...(fixColumn && rows.some((r) => lackingPunches(r).length) ? [fixColumn] : []),
+        ],
         rows,
         key: (r) => r.date,
         empty: `No punches in the last ${RECENT_DAYS} days.`,
@@ -264,19 +279,27 @@ async function renderEmployee(view, userId) {
 
   let timer = null;
   const stop = feed.listen((message) => {
-    if (message.type !== "punch.accepted" || message.punch.userId !== userId) return;
+    if (message.punch?.userId !== userId) return;
+    for (const day of days) day.update({ ...message.punch, lastError: message.error });
+    if (!DAY_CHANGES.has(message.type)) return;
     clearTimeout(timer);
     timer = setTimeout(async () => {
       if (employee) {
         try { show(await api(employeePath(userId))); } catch { /* shown at the next read */ }
       }
-      loadRecent();
+      daysChanged();
     }, 500);
   });
   return () => { gone = true; clearTimeout(timer); stop(); };
 }
 
-function timesheetSection(userId) {
+/** A work-day table's columns with the punch count as the button that opens the day's punches. */
+function withPunchesColumn(columns, day) {
+  return columns.map((column) => (column.label === "Punches" ? day.column : column));
+}
+
+function timesheetSection(userId, names) {
+  const day = dayPunches(userId, names);
   const end = today();
   const from = h("input", { id: "sheet-from", name: "from", type: "date", required: true, value: mondayOf(end) });
   const to = h("input", { id: "sheet-to", name: "to", type: "date", required: true, value: addDays(mondayOf(end), 6) });
@@ -290,6 +313,7 @@ function timesheetSection(userId) {
     try {
       const reply = await api("/reports/timesheet", { query: { userId, from: from.value, to: to.value } });
       if (ticket !== asked) return;
+      day.reload();
       const total = (name) => reply.rows.reduce((sum, r) => sum + r[name], 0);
       result.replaceChildren(
         h("p", { class: "sheet-totals" },
@@ -298,7 +322,7 @@ function timesheetSection(userId) {
           h("a", { href: `#/reports/timesheet/${encodeURIComponent(userId)}/${reply.from}/${reply.to}` }, "Open this timesheet in Reports (CSV download there)")),
         table({
           caption: `Timesheet of ${userId}, ${reply.from} to ${reply.to}, ${zonesOf(reply.rows)}`,
-          columns: workDayColumns(reply.rows, { date: true }),
+          columns: withPunchesColumn(workDayColumns(reply.rows, { date: true }), day),
           rows: reply.rows,
           key: (r) => r.date,
           empty: `No punches from ${reply.from} to ${reply.to}.`,
@@ -315,8 +339,8 @@ function timesheetSection(userId) {
   const section = h("section", { "aria-labelledby": "sheet-title" },
     h("h2", { id: "sheet-title" }, "Timesheet"),
     h("p", { class: "muted" }, "Up to 31 days; the default is the current week."),
-    form, result);
-  return { section, run };
+    form, result, day.panel);
+  return { section, run, day };
 }
 
 // ---- editing (admins) ----

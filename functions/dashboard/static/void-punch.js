@@ -2,7 +2,16 @@
 // mistake). The confirmation says what voiding does and asks why; the API takes it at once, and the live
 // feed tells when the punch has left the CRM and the reports (punch.voided) or the CRM refused
 // (punch.void_refused).
-import { api, confirmAction, h, notify, session } from "./core.js";
+import { api, confirmAction, deliveryBadge, h, notify, session } from "./core.js";
+
+/** The API's sync statuses a punch may be voided from. */
+const VOIDABLE_STATUSES = new Set(["pending", "synced", "failed", "abandoned"]);
+
+/** A listed punch's (API's syncStatus) delivery badge, with Void beside it while it may be voided. */
+export function deliveryCell(punch, names, voiding) {
+  return h("div", { class: "status-cell" }, deliveryBadge(punch.syncStatus),
+    VOIDABLE_STATUSES.has(punch.syncStatus) ? voidButton(punch, names, () => voiding(punch)) : null);
+}
 
 /** A Void button for `punch` (a feed or list punch: logId, userId, type, localTime, deviceId), or null for
  * a key that may not void; `names` (a Names) names its employee, as far as the page has learnt it by the

@@ -209,6 +209,12 @@ class PunchStore:
         values = {":user": user_id, ":start": iso(start), ":end": iso(end)}
         return self._punches(USER_INDEX, "userId = :user AND punchTime BETWEEN :start AND :end", values)
 
+    def listed(self, punches: list[Punch]) -> list[DayPunch]:
+        """These punches, in their order, as a list shows them: with each one's delivery status."""
+        items = (punch_item(punch, punch.received_at) for punch in punches)
+        entries = [{key: item[key] for key in _LISTED} for item in items]
+        return with_delivery_status(self._client, self._punches_table, entries, DayPunch)
+
     def _punches(self, index: str, condition: str, values: dict[str, Any], **extra: Any) -> list[Punch]:
         pages = self._query_pages("querying punches", index, condition, values, **extra)
         return [punch_from_values(from_item(item)) for page in pages for item in page["Items"]]
@@ -540,6 +546,20 @@ def _history_values(now: datetime, status: SyncStatus, detail: str) -> dict[str,
         ":entry": [entry],
         ":empty": [],
     } | {f":{done}": done.value for done in _SETTLED}
+
+
+# What a list shows of a punch besides its delivery status: DayPunch's fields, as the table stores them.
+_LISTED = (
+    "logId",
+    "userId",
+    "deviceId",
+    "punchTime",
+    "localTime",
+    "timeZone",
+    "type",
+    "source",
+    "receivedAt",
+)
 
 
 def punch_item(punch: Punch, now: datetime) -> dict[str, Any]:

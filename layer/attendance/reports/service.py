@@ -17,6 +17,7 @@ from attendance.domain.timesheet import (
     TimedPunch,
     compute_day,
     group_by_work_day,
+    work_day_of,
 )
 
 MAX_TIMESHEET_DAYS = 31
@@ -59,15 +60,31 @@ class ReportService:
 
     def timesheet(self, user_id: str, start: date, end: date) -> list[EmployeeDay]:
         """One employee's reports from start to end (inclusive), at most MAX_TIMESHEET_DAYS days."""
+        days = {start + timedelta(days=n) for n in range((end - start).days + 1)}
+        return self._reports(self._of_user_around(user_id, start, end), days)
+
+    def work_day_punches(self, user_id: str, day: date) -> list[DayPunch]:
+        """The punches behind one employee's report of the work day `day` (the timesheet's row of that
+        day), in punch time order, with their delivery status."""
+        punches = self._of_user_around(user_id, day, day)
+        schedule = self._lookup({user_id})(user_id)
+        return self._punches.listed(
+            [punch for punch in punches if work_day_of(punch.instant, schedule, self._default_zone) == day]
+        )
+
+    def _of_user_around(self, user_id: str, start: date, end: date) -> list[Punch]:
+        """One employee's punches that may belong to the work days start to end: a day more on each side,
+        for night shifts and zones."""
         first = datetime.combine(_shifted(start, -1), time(), UTC)
         last = datetime.combine(_shifted(end, 2), time(), UTC)
-        days = {start + timedelta(days=n) for n in range((end - start).days + 1)}
-        return self._reports(self._punches.of_user(user_id, first, last), days)
+        return self._punches.of_user(user_id, first, last)
+
+    def _lookup(self, users: set[str]) -> ScheduleLookup:
+        return ScheduleLookup(self._schedules.get_many(users | {DEFAULT_SCHEDULE_ID}) if users else {})
 
     def _reports(self, punches: Iterable[Punch], days: set[date]) -> list[EmployeeDay]:
         punches = list(punches)
-        users = {punch.user_id for punch in punches}
-        lookup = ScheduleLookup(self._schedules.get_many(users | {DEFAULT_SCHEDULE_ID}) if users else {})
+        lookup = self._lookup({punch.user_id for punch in punches})
         grouped = group_by_work_day(
             ((p.user_id, TimedPunch(p.instant, p.type)) for p in punches), lookup, self._default_zone
         )

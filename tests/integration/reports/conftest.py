@@ -3,7 +3,7 @@
 import importlib
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from typing import Any
 
 import boto3
@@ -14,12 +14,17 @@ from attendance.data.schedules import ScheduleStore
 from attendance.domain.clock import resolve_timestamp
 from attendance.domain.keys import Scope
 from attendance.domain.punch import Punch, PunchSource, PunchType, punch_log_id
+from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID, Schedule
 from functions.reports import app as reports_app
 from local_stack.events import LambdaContext, http_api_event
 from local_stack.template import Resolver
 from tests.punches import store_punch
 
 REPORTS_KEY, INGEST_KEY = "reports-key", "ingest-only-key"
+OFFICE = Schedule(start=time(9, 0), end=time(17, 0), grace_minutes=5, time_zone="Europe/Berlin")
+NIGHTS = Schedule(
+    days=frozenset(range(7)), start=time(22, 0), end=time(6, 0), grace_minutes=10, time_zone="Europe/Berlin"
+)
 
 
 @pytest.fixture
@@ -75,3 +80,24 @@ def get(reports_env) -> Callable[..., tuple[int, Any, dict[str, str]]]:
         return response["statusCode"], body, response.get("headers", {})
 
     return call
+
+
+@pytest.fixture
+def a_day(add_punch, schedules):
+    """Monday 10 February 2025 at a small office, and a night watchman."""
+    schedules.put(DEFAULT_SCHEDULE_ID, OFFICE)
+    schedules.put("NIGHT1", NIGHTS)
+    for user, at, kind in [
+        ("ANNA", "2025-02-10 08:58:00", "in"),
+        ("ANNA", "2025-02-10 12:00:00", "break_out"),
+        ("ANNA", "2025-02-10 12:30:00", "break_in"),
+        ("ANNA", "2025-02-10 17:05:00", "out"),
+        ("BEN", "2025-02-10 09:25:00", "in"),  # forgot to check out
+        ("NIGHT1", "2025-02-10 21:55:00", "in"),
+        ("NIGHT1", "2025-02-11 06:02:00", "out"),
+        ("ANNA", "2025-02-11 09:00:00", "in"),
+        ("ANNA", "2025-02-11 17:00:00", "out"),
+        ("NIGHT1", "2025-02-09 22:00:00", "in"),
+        ("NIGHT1", "2025-02-10 06:00:00", "out"),  # the night before
+    ]:
+        add_punch(user, at, kind)

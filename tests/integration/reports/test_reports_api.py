@@ -10,37 +10,12 @@ import pytest
 
 from attendance.data.employees import EmployeeStore
 from attendance.domain.employees import Employee
-from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID, Schedule
+from attendance.domain.timesheet import Schedule
 from functions.reports import app as reports_app
 from tests.integration.permissions import calls_made, refused
 from tests.integration.reports.conftest import INGEST_KEY
 
-OFFICE = Schedule(start=time(9, 0), end=time(17, 0), grace_minutes=5, time_zone="Europe/Berlin")
-NIGHTS = Schedule(
-    days=frozenset(range(7)), start=time(22, 0), end=time(6, 0), grace_minutes=10, time_zone="Europe/Berlin"
-)
 INDIA = Schedule(start=time(9, 0), end=time(17, 0), grace_minutes=5, time_zone="+05:30")
-
-
-@pytest.fixture
-def a_day(add_punch, schedules):
-    """Monday 10 February 2025 at a small office, and a night watchman."""
-    schedules.put(DEFAULT_SCHEDULE_ID, OFFICE)
-    schedules.put("NIGHT1", NIGHTS)
-    for user, at, kind in [
-        ("ANNA", "2025-02-10 08:58:00", "in"),
-        ("ANNA", "2025-02-10 12:00:00", "break_out"),
-        ("ANNA", "2025-02-10 12:30:00", "break_in"),
-        ("ANNA", "2025-02-10 17:05:00", "out"),
-        ("BEN", "2025-02-10 09:25:00", "in"),  # forgot to check out
-        ("NIGHT1", "2025-02-10 21:55:00", "in"),
-        ("NIGHT1", "2025-02-11 06:02:00", "out"),
-        ("ANNA", "2025-02-11 09:00:00", "in"),
-        ("ANNA", "2025-02-11 17:00:00", "out"),
-        ("NIGHT1", "2025-02-09 22:00:00", "in"),
-        ("NIGHT1", "2025-02-10 06:00:00", "out"),  # the night before
-    ]:
-        add_punch(user, at, kind)
 
 
 def test_daily_report_for_everyone(a_day, get):

@@ -283,7 +283,7 @@ def test_hr_opens_a_days_punches_and_voids_the_one_punched_twice(page, stack: Ru
     expect(day).to_contain_text("duplicate-looking sequence")
 
     # When they open that day's punches from its punch count
-    count = day.get_by_role("button", name=f"The 3 punches of {yesterday}")
+    count = day.get_by_role("button", name=f"The 3 punches of {user} on {yesterday}")
     count.click()
     # Then the three are listed in time order, each delivered
     expect(count).to_have_attribute("aria-expanded", "true")

@@ -62,6 +62,14 @@ def test_the_daily_report_as_a_table_and_its_csv_is_the_apis(page, stack: Runnin
         f"Rhea Porter{user}"
     )  # the name, the ID under it
     expect(row.locator('td[data-label="Punches"]')).to_have_text("2")
+    # and its punch count opens the two punches behind that day, each with its clock
+    row.get_by_role("button", name=f"The 2 punches of {user} on {day}").click()
+    behind = daily.get_by_role("table", name=f"The punches of {user} that make up {day}")
+    expect(behind.locator('td[data-label="Type"]')).to_have_text(["in", "out"])
+    expect(behind.locator('td[data-label="Device"]')).to_have_text(["REPORTS1", "REPORTS1"])
+    expect(
+        daily.get_by_role("heading", name=f"Punches of Rhea Porter ({user}), work day {day}")
+    ).to_be_visible()
     # And Download CSV saves the API's own CSV for that day (the key only ever in a header)
     with page.expect_download() as info:
         daily.get_by_role("button", name="Download CSV").click()
@@ -86,6 +94,7 @@ def test_the_daily_report_as_a_table_and_its_csv_is_the_apis(page, stack: Runnin
     expect(date).to_have_value(before)
     expect(daily).to_contain_text(f" on {before}.")
     expect(daily.get_by_role("row").filter(has_text=user)).to_have_count(0)
+    expect(behind).to_be_hidden()  # the day it showed is not in this report
     daily.get_by_role("button", name="Day after").click()
     expect(date).to_have_value(day)
     expect(report.get_by_role("row").filter(has_text=user)).to_have_count(1)

@@ -1,8 +1,8 @@
-// The punches behind a work day, opened from its row on an employee's page (the recent days, the
-// timesheet): each with its device and delivery status and, for admins, Void. The API groups punches into
-// work days as the reports do, so what is listed is what the row counted: a night shift's out of the next
-// morning is there, the out of the night before is not.
-import { api, formatWallClock, h, loading, showError, table } from "./core.js";
+// The punches behind a work day, opened from its row's punch count wherever work days are listed (an
+// employee's recent days and timesheet, the Reports page): each with its device and delivery status and, for
+// admins, Void. The API groups punches into work days as the reports do, so what is listed is what the row
+// counted: a night shift's out of the next morning is there, the out of the night before is not.
+import { Names, api, feed, formatWallClock, h, loading, showError, table, useStyles } from "./core.js";
 import { deliveryCell } from "./void-punch.js";
 
 let panels = 0; // each panel's element id is its own
@@ -11,23 +11,28 @@ const words = (value) => String(value ?? "–").replaceAll("_", " ");
 const deviceLink = (deviceId) => h("a", { href: `#/devices/${encodeURIComponent(deviceId)}` }, deviceId);
 
 /**
- * A work-day table's Punches column as a button that opens the day's punches in `panel`, put after the
- * table. `names`: a Names that knows the employee, for the Void confirmation. `holds(logId)`: whether the
- * open day lists that punch; `update(punch)`: a feed punch's new delivery status; `reload()`: read the
- * open day again (a punch was added or voided).
+ * For a table of work-day rows (each with userId, name, date and punches): its Punches column, a button
+ * that opens the row's punches in `panel` (put it after the table), and `reload(rows)`, for when the
+ * table's rows are read again: the day open is read again too, or closed when it is no longer among them. Their delivery follows the live feed; once one is voided the panel is read again and
+ * `changed()` runs, since the day's figures change with it. `stop()` ends the feed's updates.
  */
-export function dayPunches(userId, names) {
+export function dayPunches(changed = () => {}) {
+  useStyles("day-punches.css");
   const panel = h("div", { id: `day-punches-${++panels}`, class: "day-punches card", hidden: true });
-  let open = null; // the work day shown
+  const names = new Names(); // as the rows name them, for a void's confirmation
+  let open = null; // { userId, date } shown
   let punches = [];
   let asked = 0;
+
+  const isOpen = (row) => open?.userId === row.userId && open?.date === row.date;
+  const who = ({ userId }) => (names.of(userId) ? `${names.of(userId)} (${userId})` : userId);
 
   function draw() {
     const close = h("button", { type: "button", class: "secondary small", onclick: () => toggle(open) }, "Close");
     panel.replaceChildren(
-      h("div", { class: "day-punches-head" }, h("h3", {}, `Punches of the work day ${open}`), close),
+      h("div", { class: "day-punches-head" }, h("h3", {}, `Punches of ${who(open)}, work day ${open.date}`), close),
       table({
-        caption: `The punches of ${userId} that make up ${open}, in time order`,
+        caption: `The punches of ${open.userId} that make up ${open.date}, in time order`,
         columns: COLUMNS(names, (punch) => { punch.syncStatus = "voiding"; draw(); }),
         rows: punches,
         key: (p) => p.logId,
@@ -35,12 +40,16 @@ export function dayPunches(userId, names) {
       }));
   }
 
-  async function reload() {
+  async function reload(rows = null) {
     if (!open) return;
+    if (rows && !rows.some(isOpen)) {
+      close();
+      return;
+    }
     const ticket = ++asked;
     try {
-      const reply = await api("/reports/workday-punches", { query: { userId, date: open } });
-      if (ticket !== asked || reply.date !== open) return;
+      const reply = await api("/reports/workday-punches", { query: open });
+      if (ticket !== asked || !open) return;
       punches = reply.punches;
       draw();
     } catch (error) {
@@ -48,43 +57,59 @@ export function dayPunches(userId, names) {
     }
   }
 
-  function toggle(date) {
-    open = open === date ? null : date;
-    panel.hidden = !open;
-    for (const button of document.querySelectorAll(`[aria-controls="${panel.id}"]`)) {
-      button.setAttribute("aria-expanded", String(button.dataset.date === open));
-    }
-    if (!open) {
-      document.querySelector(`[aria-controls="${panel.id}"][data-date="${date}"]`)?.focus();
+  function buttonOf(row) {
+    return panel.ownerDocument.querySelector(
+      `[aria-controls="${panel.id}"][data-user-id="${CSS.escape(row.userId)}"][data-date="${row.date}"]`);
+  }
+
+  function close() {
+    buttonOf(open)?.setAttribute("aria-expanded", "false");
+    open = null;
+    punches = []; // the feed no longer updates them
+    panel.hidden = true;
+  }
+
+  function toggle(row) {
+    const closing = isOpen(row);
+    if (open) close();
+    if (closing) {
+      buttonOf(row)?.focus();
       return;
     }
-    punches = [];
-    loading(panel, `the punches of ${date}`);
+    open = { userId: row.userId, date: row.date };
+    panel.hidden = false;
+    buttonOf(row)?.setAttribute("aria-expanded", "true");
+    loading(panel, `the punches of ${row.date}`);
     reload();
     panel.scrollIntoView({ block: "nearest" });
   }
 
   const column = {
     label: "Punches",
-    cell: (row) => h("button", {
-      type: "button", class: "secondary small day-punches-toggle", dataset: { date: row.date },
-      "aria-controls": panel.id, "aria-expanded": String(row.date === open), onclick: () => toggle(row.date),
-      "aria-label": `The ${row.punches} punch${row.punches === 1 ? "" : "es"} of ${row.date}`,
-    }, String(row.punches)),
-  };
-
-  return {
-    panel,
-    column,
-    reload,
-    holds: (logId) => punches.some((p) => p.logId === logId),
-    update(punch) {
-      const known = punches.find((p) => p.logId === punch.logId);
-      if (!known) return;
-      Object.assign(known, { syncStatus: punch.syncStatus, attempts: punch.attempts, lastError: punch.lastError ?? known.lastError });
-      draw();
+    cell: (row) => {
+      names.remember(row.userId, row.name);
+      return h("button", {
+        type: "button", class: "secondary small day-punches-toggle", dataset: { userId: row.userId, date: row.date },
+        "aria-controls": panel.id, "aria-expanded": String(isOpen(row)), onclick: () => toggle(row),
+        "aria-label": `The ${row.punches} punch${row.punches === 1 ? "" : "es"} of ${row.userId} on ${row.date}`,
+      }, String(row.punches));
     },
   };
+
+  const stop = feed.listen((message) => {
+    const known = punches.find((p) => p.logId === message.punch?.logId);
+    if (!known) return;
+    if (message.type === "punch.voided") {
+      reload();
+      changed();
+      return;
+    }
+    const { syncStatus, attempts } = message.punch;
+    Object.assign(known, { syncStatus, attempts, lastError: message.error ?? known.lastError });
+    draw();
+  });
+
+  return { panel, column, reload, stop };
 }
 
 const COLUMNS = (names, voiding) => [
@@ -94,3 +119,8 @@ const COLUMNS = (names, voiding) => [
   { label: "Delivery", cell: (p) => deliveryCell(p, names, voiding) },
   { label: "Last error", cell: (p) => p.lastError || "–" },
 ];
+
+/** Work-day columns with the punch count as the button that opens the day's punches. */
+export function withPunchesColumn(columns, day) {
+  return columns.map((column) => (column.label === "Punches" ? day.column : column));
+}

@@ -3,16 +3,14 @@
 // add a punch the clock missed and one to add them or change name, department and schedule.
 // Routes: #/employees, #/employees/<userId>.
 import {
-  ApiFailure, Names, api, badge, clearFieldErrors, feed, formatInstant, h, hasLeft, loading, notify, session, showError, showFieldErrors,
+  ApiFailure, api, badge, clearFieldErrors, feed, formatInstant, h, hasLeft, loading, notify, session, showError, showFieldErrors,
   table, today, useStyles, zone,
 } from "./core.js";
-import { dayPunches } from "./day-punches.js";
+import { dayPunches, withPunchesColumn } from "./day-punches.js";
 import { lackingPunches, missedPunchSection } from "./missed-punch.js";
 import { duration, workDayColumns } from "./workdays.js";
 
 const RECENT_DAYS = 7;
-// What changes an employee's days: a punch added, or one voided (its void refused: back as it was).
-const DAY_CHANGES = new Set(["punch.accepted", "punch.voided"]);
 const DAYS = [["mon", "Mon"], ["tue", "Tue"], ["wed", "Wed"], ["thu", "Thu"], ["fri", "Fri"], ["sat", "Sat"], ["sun", "Sun"]];
 
 export async function render(view, params = []) {
@@ -194,7 +192,6 @@ async function renderEmployee(view, userId) {
   loading(about, "the employee");
 
   let employee = null; // null: an ID that punches but is not in the directory
-  const names = new Names(); // theirs, for a void's confirmation
   try {
     employee = await api(employeePath(userId));
   } catch (error) {
@@ -205,7 +202,6 @@ async function renderEmployee(view, userId) {
   }
   function show(current) {
     employee = current;
-    names.remember(userId, employee.name);
     title.textContent = `${employee.name} (${userId})`;
     about.replaceChildren(facts(employee));
   }
@@ -213,14 +209,13 @@ async function renderEmployee(view, userId) {
   else about.replaceChildren(notInDirectory(userId));
 
   const recent = h("div", { class: "employee-recent" });
-  const recentDay = dayPunches(userId, names);
-  const sheet = timesheetSection(userId, names);
-  const days = [recentDay, sheet.day];
   // A punch added or voided changes the days' figures, and the punches of the day open.
   function daysChanged() {
     loadRecent();
     sheet.run();
   }
+  const recentDay = dayPunches(() => refresh());
+  const sheet = timesheetSection(userId, () => refresh());
   const missed = missedPunchSection(userId, employee?.lastPunch?.deviceId, daysChanged);
   // For admins, a day that lacks a punch offers to add it.
   const fixColumn = missed && {
@@ -258,7 +253,7 @@ async function renderEmployee(view, userId) {
       const reply = await api("/reports/timesheet", { query: { userId, from: addDays(to, -(RECENT_DAYS - 1)), to } });
       if (gone) return;
       const rows = reply.rows.filter((r) => r.punches > 0).reverse();
-      recentDay.reload();
+      recentDay.reload(rows);
       recent.replaceChildren(table({
         caption: `Punches of ${userId} by day, ${zonesOf(reply.rows)}`,
         columns: [
@@ -277,11 +272,9 @@ async function renderEmployee(view, userId) {
   loadRecent();
   sheet.run();
 
+  // Their status and days read again, a moment after the punch that changed them (one read for several).
   let timer = null;
-  const stop = feed.listen((message) => {
-    if (message.punch?.userId !== userId) return;
-    for (const day of days) day.update({ ...message.punch, lastError: message.error });
-    if (!DAY_CHANGES.has(message.type)) return;
+  function refresh() {
     clearTimeout(timer);
     timer = setTimeout(async () => {
       if (employee) {
@@ -289,17 +282,16 @@ async function renderEmployee(view, userId) {
       }
       daysChanged();
     }, 500);
+  }
+  const stop = feed.listen((message) => {
+    if (message.type === "punch.accepted" && message.punch.userId === userId) refresh();
   });
-  return () => { gone = true; clearTimeout(timer); stop(); };
+  return () => { gone = true; clearTimeout(timer); stop(); recentDay.stop(); sheet.day.stop(); };
 }
 
-/** A work-day table's columns with the punch count as the button that opens the day's punches. */
-function withPunchesColumn(columns, day) {
-  return columns.map((column) => (column.label === "Punches" ? day.column : column));
-}
-
-function timesheetSection(userId, names) {
-  const day = dayPunches(userId, names);
+/** The timesheet over a chosen range; `changed()` runs when a punch of a day opened in it was voided. */
+function timesheetSection(userId, changed) {
+  const day = dayPunches(changed);
   const end = today();
   const from = h("input", { id: "sheet-from", name: "from", type: "date", required: true, value: mondayOf(end) });
   const to = h("input", { id: "sheet-to", name: "to", type: "date", required: true, value: addDays(mondayOf(end), 6) });
@@ -313,7 +305,7 @@ function timesheetSection(userId, names) {
     try {
       const reply = await api("/reports/timesheet", { query: { userId, from: from.value, to: to.value } });
       if (ticket !== asked) return;
-      day.reload();
+      day.reload(reply.rows);
       const total = (name) => reply.rows.reduce((sum, r) => sum + r[name], 0);
       result.replaceChildren(
         h("p", { class: "sheet-totals" },

@@ -2,6 +2,7 @@
 // API's own CSV (format=csv). Routes: #/reports, #/reports/daily/<date>[/<userId>],
 // #/reports/timesheet/<userId>[/<from>/<to>] (an employee's page links here).
 import { api, apiText, h, notify, showError, table, today, useStyles, zone } from "./core.js";
+import { dayPunches, withPunchesColumn } from "./day-punches.js";
 import { duration, workDayColumns } from "./workdays.js";
 
 const MAX_DAYS = 31; // the API's limit for a timesheet (it answers 422 beyond it, with the reason)
@@ -35,6 +36,8 @@ export async function render(view, params = []) {
   return () => {
     for (const url of urls) URL.revokeObjectURL(url);
     urls.clear();
+    daily.day.stop();
+    sheet.day.stop();
   };
 }
 
@@ -50,6 +53,7 @@ function dailyPanel(urls) {
   const date = h("input", { id: "daily-date", name: "date", type: "date", required: true, value: today() });
   const user = employeeInput("daily-user", false);
   const result = resultArea();
+  const day = dayPunches(() => run()); // a punch voided: the report is read again
   let asked = 0;
 
   async function run() {
@@ -60,13 +64,14 @@ function dailyPanel(urls) {
     try {
       const report = await api("/reports/daily", { query });
       if (ticket !== asked) return; // a newer request is on its way
+      day.reload(report.rows);
       const who = query.userId ? ` for ${query.userId}` : "";
       result.show(
         `${count(report.rows.length, "employee")} on ${query.date}${who}.`,
         download(urls, "/reports/daily", query, `daily-${query.date}.csv`),
         table({
           caption: `Daily report, ${query.date}${who}`,
-          columns: workDayColumns(report.rows, { user: true }),
+          columns: withPunchesColumn(workDayColumns(report.rows, { user: true }), day),
           rows: report.rows,
           key: (row) => row.userId,
           empty: query.userId ? `No punches from ${query.userId} on ${query.date}.` : `No punches on ${query.date}.`,
@@ -92,13 +97,14 @@ function dailyPanel(urls) {
   const panel = h("section", { class: "card report-panel", "aria-labelledby": "daily-title" },
     h("h2", { id: "daily-title" }, "Daily report"),
     h("p", { class: "muted" }, "Everyone who punched on a day, or one employee."),
-    form, result.node);
+    form, result.node, day.panel);
 
   return {
     panel,
     run,
-    fill(day, userId) {
-      if (day) date.value = day;
+    day,
+    fill(workDay, userId) {
+      if (workDay) date.value = workDay;
       if (userId) user.value = userId;
     },
   };
@@ -111,6 +117,7 @@ function timesheetPanel(urls) {
   const to = h("input", { id: "sheet-to", name: "to", type: "date", required: true, value: end });
   const result = resultArea(
     h("p", { class: "empty" }, `One employee's work days over at most ${MAX_DAYS} days: enter an employee ID.`));
+  const day = dayPunches(() => run()); // a punch voided: the timesheet is read again
   let asked = 0;
 
   async function run() {
@@ -121,6 +128,7 @@ function timesheetPanel(urls) {
     try {
       const sheet = await api("/reports/timesheet", { query });
       if (ticket !== asked) return;
+      day.reload(sheet.rows);
       const range = `${query.from} to ${query.to}`;
       const name = sheet.rows.find((row) => row.name)?.name;
       const who = name ? `${name} (${query.userId})` : query.userId;
@@ -129,7 +137,7 @@ function timesheetPanel(urls) {
         download(urls, "/reports/timesheet", query, `timesheet-${safe(query.userId)}-${query.from}-${query.to}.csv`),
         table({
           caption: `Timesheet for ${who}, ${range}`,
-          columns: workDayColumns(sheet.rows, { date: true }),
+          columns: withPunchesColumn(workDayColumns(sheet.rows, { date: true }), day),
           rows: sheet.rows,
           key: (row) => row.date,
           empty: `No punches from ${query.userId} from ${range}.`,
@@ -149,11 +157,12 @@ function timesheetPanel(urls) {
   const panel = h("section", { class: "card report-panel", "aria-labelledby": "sheet-title" },
     h("h2", { id: "sheet-title" }, "Timesheet"),
     h("p", { class: "muted" }, `One employee, day by day, over at most ${MAX_DAYS} days.`),
-    form, result.node);
+    form, result.node, day.panel);
 
   return {
     panel,
     run,
+    day,
     fill(userId, first, last) {
       user.value = userId;
       if (first) from.value = first;

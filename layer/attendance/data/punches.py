@@ -328,10 +328,11 @@ class PunchStore:
 
     def record_delivery(
         self, log_id: str, now: datetime, status: SyncStatus, detail: str, crm_reference: str | None = None
-    ) -> None:
+    ) -> bool:
         """Count a delivery attempt and its outcome, ending its lease; a synced punch is never downgraded. A
         punch voided while it was being delivered keeps being voided, and a delivery's reference is kept
-        for removing it from the CRM."""
+        for removing it from the CRM. False when the outcome was not recorded (the punch was delivered,
+        or is being voided or voided)."""
         values = _history_values(now, status, detail) | {":one": 1, ":zero": 0}
         update = (
             "SET syncStatus = :status, lastAttemptAt = :now, attempts = if_not_exists(attempts, :zero) + :one, "
@@ -362,6 +363,8 @@ class PunchStore:
             except not_synced:
                 if status is SyncStatus.SYNCED:
                     self._delivered_while_voiding(log_id, now, crm_reference)
+                return False
+        return True
 
     def _delivered_while_voiding(self, log_id: str, now: datetime, crm_reference: str | None) -> None:
         """Delivered while an admin voided it: it stays voiding, with what removing it from the CRM needs."""
@@ -394,9 +397,10 @@ class PunchStore:
                 return False
         return True
 
-    def note_void_retry(self, log_id: str, now: datetime, detail: str) -> bool:
-        """A removal from the CRM that failed for now: in its history and lastError, its lease ended, still
-        being voided (counted as queued now, so the sweep tries again after its cutoff)."""
+    def note_while_voiding(self, log_id: str, now: datetime, detail: str) -> bool:
+        """What failed while the punch is being voided (its removal from the CRM, for now; its own delivery,
+        as the void came): in its history and lastError, its lease ended, still being voided (counted as
+        queued now, so the sweep tries again after its cutoff); False when it is not being voided."""
         values = _history_values(now, SyncStatus.VOIDING, detail) | {":error": detail[:500]}
         update = "SET lastError = :error, lastAttemptAt = :now, queuedAt = :now, " + _APPEND_HISTORY
         return self._update_while_voiding(log_id, update, values)

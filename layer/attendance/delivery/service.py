@@ -19,7 +19,8 @@ acknowledged without a call: the punch has had its attempts.
 A punch an admin voided comes as a message too, and is leased the same way, so it never races its own
 delivery. The worker removes its record from the CRM (by the reference the CRM gave it), then marks it
 voided, which takes it out of every report. One the CRM never had is voided without a call; one the CRM
-took without giving a reference is voided with a note to remove it there by hand.
+took without giving a reference is voided with a note to remove it there by hand. A delivery that fails
+for good as the void comes is not dead-lettered: the void's message finishes it.
 
 | CRM answer to the removal      | table                        | message                                  |
 | ------------------------------ | ---------------------------- | ---------------------------------------- |
@@ -67,6 +68,10 @@ logger = Logger(child=True)
 _LEASED = (SyncStatus.PENDING, SyncStatus.VOIDING)  # the statuses a delivery leases
 # The CRM calls end within seconds_left(); the lease also covers recording their outcome after them.
 LEASE_MARGIN_SECONDS = 1.0
+NOT_DEAD_LETTERED = "the delivery failed as the punch was being voided: not dead-lettered"
+STALE_DEAD_LETTER = (
+    "dead-lettered as it was voided: Redrive or Abandon on the Deliveries page drops the letter"
+)
 # queuedAt is kept to the second: a copy sent within a second of the dead-lettering counts as before it.
 DEAD_LETTERED_WITHIN = timedelta(seconds=1)
 NEVER_DELIVERED = "voided before the CRM had it: no call"
@@ -163,7 +168,7 @@ class DeliveryService:
         elif outcome.verdict is Verdict.PERMANENT:
             self._store.refuse_void(log_id, self._clock(), f"the CRM would not remove it: {outcome.detail}")
         else:
-            self._store.note_void_retry(log_id, self._clock(), f"removal from the CRM: {outcome.detail}")
+            self._store.note_while_voiding(log_id, self._clock(), f"removal from the CRM: {outcome.detail}")
             if not last:  # the last receive is acknowledged: the sweep queues it again, never the DLQ
                 raise DeliveryFailed(outcome.detail)
         return outcome.verdict
@@ -208,10 +213,18 @@ class DeliveryService:
 
     def _dead_letter(self, log_id: str, outcome: DeliveryOutcome) -> None:
         """Retrying cannot help, or the last attempt failed: to the DLQ now (first, so a failure here leaves
-        the punch pending)."""
+        the punch pending). Not a punch voided during the attempt: the void takes it out of everything, and
+        its dead letter would outlive it (and set off the DLQ alarm), so the failure is noted and its lease
+        ended, for the void's message to finish at once."""
+        if self._store.note_while_voiding(log_id, self._clock(), f"{outcome.detail}; {NOT_DEAD_LETTERED}"):
+            logger.info("not dead-lettered: the punch is being voided", extra={"logId": log_id})
+            return
         if self._dead_letters.send([log_id]):
             raise DeliveryFailed("permanent failure, but the dead-letter queue refused the message")
-        self._store.record_delivery(log_id, self._clock(), SyncStatus.FAILED, outcome.detail)
+        if not self._store.record_delivery(log_id, self._clock(), SyncStatus.FAILED, outcome.detail):
+            # Voided between the check and the send: the void finishes, and the Deliveries page lists the
+            # letter as voided, for Redrive or Abandon to drop.
+            self._store.note_while_voiding(log_id, self._clock(), f"{outcome.detail}; {STALE_DEAD_LETTER}")
 
 
 def _log_unclaimed(log_id: str, record: PunchRecord | None) -> None:

@@ -15,7 +15,7 @@ from attendance.data.device_punches import DevicePunches
 from attendance.data.punch_intake import StoreOutcome
 from attendance.data.punches import PunchStore
 from attendance.data.queue import PunchQueue
-from attendance.delivery.service import NEVER_DELIVERED
+from attendance.delivery.service import NEVER_DELIVERED, NOT_DEAD_LETTERED
 from attendance.domain.keys import Scope
 from attendance.domain.punch import PunchType, SyncStatus
 from attendance.ingest.sweep import sweep
@@ -266,3 +266,35 @@ def test_bad_voids_are_refused_and_change_nothing(enqueue, stored, void, argumen
     reply = void(arguments.pop("log_id"), **arguments)
     assert (reply.status, reply.body["error"]) == (status, error), reply.body
     assert status_of(stored, log_id) == "pending"
+
+
+def test_a_delivery_failing_for_good_as_the_void_comes_is_not_dead_lettered(
+    trigger, enqueue, crm, stored, void, stack: Resolver
+):
+    # Given a punch the CRM will refuse for good (an unknown employee), slowly enough to void it meanwhile
+    set_behaviour(crm, delayMs=1500)
+    log_id = enqueue(user="UNKNOWN-9")
+    delivering = threading.Thread(target=trigger.poll_once)
+    delivering.start()
+    run_until(trigger, lambda: crm_view(crm)["requests"] == 1, limit_seconds=10)
+
+    # When an admin voids it then
+    assert void(log_id).body["previousStatus"] == "pending"
+    delivering.join()
+
+    # Then the refusal is noted and nothing goes to the dead-letter queue, whose alarm would otherwise fire
+    # for a punch that no longer counts
+    record = stored(log_id)
+    assert record["syncStatus"] == "voiding"
+    assert record["history"][-1]["detail"].endswith(f"; {NOT_DEAD_LETTERED}")
+    assert "leaseUntil" not in record  # the void's message need not wait for it
+    depth = boto3.client("sqs").get_queue_attributes(
+        QueueUrl=stack.refs["PunchDeadLetterQueue"],
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )
+    assert set(depth["Attributes"].values()) == {"0"}
+    # and the void finishes without a removal: the CRM never had it
+    set_behaviour(crm, delayMs=0)
+    run_until(trigger, lambda: status_of(stored, log_id) == "voided")
+    assert stored(log_id)["history"][-1]["detail"] == NEVER_DELIVERED
+    assert crm_view(crm)["requests"] == 1  # the refused delivery only

@@ -218,19 +218,31 @@ def test_a_crm_refusing_the_removal_leaves_the_punch_delivered(
     run_until(trigger, lambda: status_of(stored, log_id) == "voided")
 
 
+@pytest.fixture
+def voided_during_delivery(trigger, enqueue, crm, void) -> Callable[..., str]:
+    """A punch (enqueue's arguments) voided by an admin while the (slow) CRM answers its delivery; its
+    logId, once that delivery is over."""
+
+    def punch_voided(**punch: Any) -> str:
+        set_behaviour(crm, delayMs=1500)
+        log_id = enqueue(**punch)
+        delivering = threading.Thread(target=trigger.poll_once)
+        delivering.start()
+        run_until(trigger, lambda: crm_view(crm)["requests"] == 1, limit_seconds=10)
+        assert void(log_id).body["previousStatus"] == "pending"
+        delivering.join()
+        set_behaviour(crm, delayMs=0)
+        return log_id
+
+    return punch_voided
+
+
 def test_a_void_during_the_punchs_own_delivery_removes_what_that_delivery_sent(
-    trigger, enqueue, crm, stored, void
+    trigger, crm, stored, voided_during_delivery
 ):
     # Given a CRM slow enough to void the punch while its delivery waits for the answer
-    set_behaviour(crm, delayMs=1500)
-    log_id = enqueue()
-    delivering = threading.Thread(target=trigger.poll_once)
-    delivering.start()
-    run_until(trigger, lambda: crm_view(crm)["requests"] == 1, limit_seconds=10)
-
     # When an admin voids it then
-    assert void(log_id).body["previousStatus"] == "pending"
-    delivering.join()
+    log_id = voided_during_delivery()
 
     # Then the delivery's answer is kept for the removal, and the void's message, which waited out the
     # delivery's lease, removes it from the CRM
@@ -241,7 +253,6 @@ def test_a_void_during_the_punchs_own_delivery_removes_what_that_delivery_sent(
         record["history"][-1]["detail"]
         == f"delivered ({reference}) as it was voided; to be removed from the CRM"
     )
-    set_behaviour(crm, delayMs=0)
     run_until(trigger, lambda: status_of(stored, log_id) == "voided")
     assert held(crm) == {}
     assert crm_view(crm)["removed"] == [{"key": log_id, "crmId": reference}]
@@ -269,18 +280,10 @@ def test_bad_voids_are_refused_and_change_nothing(enqueue, stored, void, argumen
 
 
 def test_a_delivery_failing_for_good_as_the_void_comes_is_not_dead_lettered(
-    trigger, enqueue, crm, stored, void, stack: Resolver
+    trigger, crm, stored, stack: Resolver, voided_during_delivery
 ):
-    # Given a punch the CRM will refuse for good (an unknown employee), slowly enough to void it meanwhile
-    set_behaviour(crm, delayMs=1500)
-    log_id = enqueue(user="UNKNOWN-9")
-    delivering = threading.Thread(target=trigger.poll_once)
-    delivering.start()
-    run_until(trigger, lambda: crm_view(crm)["requests"] == 1, limit_seconds=10)
-
-    # When an admin voids it then
-    assert void(log_id).body["previousStatus"] == "pending"
-    delivering.join()
+    # Given a punch the CRM refuses for good (an unknown employee), voided while the CRM answers
+    log_id = voided_during_delivery(user="UNKNOWN-9")
 
     # Then the refusal is noted and nothing goes to the dead-letter queue, whose alarm would otherwise fire
     # for a punch that no longer counts
@@ -294,7 +297,6 @@ def test_a_delivery_failing_for_good_as_the_void_comes_is_not_dead_lettered(
     )
     assert set(depth["Attributes"].values()) == {"0"}
     # and the void finishes without a removal: the CRM never had it
-    set_behaviour(crm, delayMs=0)
     run_until(trigger, lambda: status_of(stored, log_id) == "voided")
     assert stored(log_id)["history"][-1]["detail"] == NEVER_DELIVERED
     assert crm_view(crm)["requests"] == 1  # the refused delivery only

@@ -67,6 +67,15 @@ def test_judgement_names_the_exact_or_the_closest_near_duplicate():
     assert judge("new", 2_000, 60, []) == Judgement(Verdict.NEW, "new")
 
 
+def test_punches_that_do_not_count_are_passed_over_for_near_duplicates_only():
+    days = [DedupDay("U#day#0", 3, {"a": 1_000, "b": 1_050})]
+    # near the voided b only: new; near a too: a is named
+    assert judge("new", 1_100, 60, days, not_counting={"b"}) == Judgement(Verdict.NEW, "new")
+    assert judge("new", 1_040, 60, days, not_counting={"b"}) == Judgement(Verdict.NEAR, "a")
+    # and b sent again is still b's exact duplicate
+    assert judge("b", 1_050, 60, days, not_counting={"b"}) == Judgement(Verdict.EXACT, "b")
+
+
 def test_a_batch_names_the_accepted_punches_its_duplicates_match_on_the_records_read():
     # Given the records of user U's day 0 (a and b accepted) and V's, unread
     midnight = DAY_SECONDS

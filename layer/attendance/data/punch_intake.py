@@ -16,7 +16,7 @@ from aws_lambda_powertools import Logger
 from attendance.data.aws import StoreUnavailable, batch_get, from_item, to_item, unavailable_on_aws_errors
 from attendance.data.punches import punch_item
 from attendance.domain.dedup import DedupDay, Judgement, Verdict, days_to_judge, judge, judge_together
-from attendance.domain.punch import Punch
+from attendance.domain.punch import Punch, PunchSource, SyncStatus
 
 logger = Logger(child=True)
 
@@ -75,7 +75,7 @@ class PunchIntake:
         for attempt in range(_CONFLICT_RETRIES):
             days = [memory.days.get(key) or self._dedup_day(key, now, consistent=attempt > 0) for key in keys]
             memory.days |= {day.key: day for day in days}
-            judgement = judge(punch.log_id, punch.epoch_seconds, window_seconds, days)
+            judgement = self._judge(punch, window_seconds, days)
             if judgement.verdict is Verdict.NEW:
                 result = self._store_new(punch, days, retention, now, memory.days, attempt)
             else:
@@ -87,6 +87,20 @@ class PunchIntake:
             for key in keys:  # a racing request wrote one of the days, or a claim was withdrawn
                 memory.days.pop(key, None)
         raise StoreUnavailable("storing a punch kept conflicting with concurrent requests")
+
+    def _judge(self, punch: Punch, window_seconds: int, days: list[DedupDay]) -> Judgement:
+        """The punch judged on its days; one an admin adds by hand is not the near duplicate of a voided
+        punch (read, consistently, on such near duplicates only)."""
+        not_counting: set[str] = set()
+        while True:
+            judgement = judge(punch.log_id, punch.epoch_seconds, window_seconds, days, not_counting)
+            manual_near = judgement.verdict is Verdict.NEAR and punch.source is PunchSource.MANUAL
+            if not (manual_near and self._voided(judgement.log_id)):
+                return judgement
+            not_counting.add(judgement.log_id)
+
+    def _voided(self, log_id: str) -> bool:
+        return (self._read(log_id, "syncStatus") or {}).get("syncStatus") == SyncStatus.VOIDED.value
 
     def _store_new(
         self,
@@ -235,14 +249,18 @@ class PunchIntake:
         return {item["logId"] for item in found}
 
     def _exists(self, log_id: str) -> bool:
+        return self._read(log_id, "logId") is not None
+
+    def _read(self, log_id: str, attributes: str) -> dict[str, Any] | None:
+        """A punch's `attributes` (a projection), read strongly consistent; None when it is not stored."""
         with unavailable_on_aws_errors("reading a punch"):
             reply = self._client.get_item(
                 TableName=self._punches_table,
                 Key=to_item({"logId": log_id}),
                 ConsistentRead=True,
-                ProjectionExpression="logId",
+                ProjectionExpression=attributes,
             )
-        return "Item" in reply
+        return from_item(reply["Item"]) if "Item" in reply else None
 
     def _withdraw_claim(self, day: DedupDay, log_id: str) -> None:
         """Take an abandoned claim out of its day; a day that moved on meanwhile is judged again as it is."""

@@ -11,9 +11,13 @@ The claim in the day record is written before the punch itself (a transaction of
 item twice). A claim can therefore outlive an invocation that died between the two writes: a duplicate
 stands only if the punch it matches is stored, and an abandoned claim is withdrawn once no invocation
 that wrote it can still be running.
+
+A voided punch keeps its claim: sent again, by its clock or the edge poller, it is a duplicate, and so is a
+tap its clock recorded near it. Only a punch an admin adds by hand may lie near it (the correction of a
+punch voided for its wrong type, say), so the rule holds among the punches that count.
 """
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
@@ -110,13 +114,23 @@ def judge_together(
     return judgements
 
 
-def judge(log_id: str, epoch: int, window_seconds: int, days: Iterable[DedupDay]) -> Judgement:
-    """Whether a punch is new, already accepted, or too close to an accepted one (the closest is named)."""
+def judge(
+    log_id: str,
+    epoch: int,
+    window_seconds: int,
+    days: Iterable[DedupDay],
+    not_counting: Set[str] = frozenset(),
+) -> Judgement:
+    """Whether a punch is new, already accepted, or too close to an accepted one (the closest is named).
+    `not_counting`: accepted punches it may lie near (voided ones, for a punch an admin adds by hand); it is
+    still the exact duplicate of any of them."""
     accepted = {other: at for day in days for other, at in day.punches.items()}
     if log_id in accepted:
         return Judgement(Verdict.EXACT, log_id)
     near = [
-        (abs(at - epoch), at, other) for other, at in accepted.items() if abs(at - epoch) < window_seconds
+        (abs(at - epoch), at, other)
+        for other, at in accepted.items()
+        if abs(at - epoch) < window_seconds and other not in not_counting
     ]
     if near:
         return Judgement(Verdict.NEAR, min(near)[2])

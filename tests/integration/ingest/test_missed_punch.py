@@ -1,9 +1,15 @@
 """POST /employees/{userId}/punches: an admin adds a punch the clock missed. It is stored, deduplicated and
 queued as any other punch, marked as added by hand, read in its clock's time zone, and only admins may."""
 
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import boto3
 import pytest
 
+from attendance.data.punches import PunchStore
 from attendance.domain.keys import Scope
+from local_stack.template import Resolver
 from tests.integration.ingest.conftest import IngestApi, punch
 
 ADMIN_KEY = "admin-key-for-missed-punches"
@@ -90,3 +96,53 @@ def test_a_missed_punch_on_a_disabled_clock_is_refused(admin, register_device, p
     reply = admin.post(body, path)
     assert (reply.status, reply.body["error"]) == (403, "device_disabled"), reply.body
     assert punches_table() == []
+
+
+@pytest.fixture
+def voided(stack: Resolver) -> Callable[[str], None]:
+    """Void a stored punch as the worker finishes a void (its CRM record, if any, removed)."""
+    store = PunchStore(boto3.client("dynamodb"), stack.refs["PunchesTable"])
+
+    def void(log_id: str) -> None:
+        now = datetime.now(UTC)
+        store.request_void(log_id, "voided by an admin (key hr): wrong type", now)
+        assert store.finish_void(log_id, now, "voided before the CRM had it: no call")
+
+    return void
+
+
+def test_the_right_punch_added_beside_one_voided_for_its_wrong_type_is_accepted(
+    admin, api, register_device, voided
+):
+    # Given ANNA's check-out at 17:05, which the clock recorded as a check-in, voided by an admin
+    register_device("FRONT", time_zone="Europe/Berlin")
+    wrong = api.post(punch(user="ANNA", at="2025-02-10T17:05:00", kind="in", device="FRONT")).body["logId"]
+    voided(wrong)
+    # When the clock sends that punch again, or a tap it recorded beside it
+    again = api.post(punch(user="ANNA", at="2025-02-10T17:05:00", kind="in", device="FRONT"))
+    tap = api.post(punch(user="ANNA", at="2025-02-10T17:05:30", kind="in", device="FRONT"))
+    # Then neither brings it back: both are its duplicates
+    assert (again.status, again.body["logId"]) == (409, wrong)
+    assert (tap.status, tap.body["logId"]) == (409, wrong)
+    # When the admin adds the check-out by hand, at the same minute
+    body, path = missed(timestamp="2025-02-10T17:05:00", type="out")
+    right = admin.post(body, path)
+    # Then it is accepted: the voided punch does not count, so it is no near duplicate of it
+    assert right.status == 202, right.body
+    # and the rule holds among the punches that count: another near it is its duplicate
+    body, path = missed(timestamp="2025-02-10T17:05:20", type="out")
+    near = admin.post(body, path)
+    assert (near.status, near.body["logId"]) == (409, right.body["logId"])
+
+
+def test_a_punch_being_voided_still_counts_until_the_void_is_done(admin, api, register_device, stack):
+    # Given a check-in whose void has been asked for but not finished (its CRM record not removed yet)
+    register_device("FRONT", time_zone="Europe/Berlin")
+    wrong = api.post(punch(user="ANNA", at="2025-02-10T17:05:00", kind="in", device="FRONT")).body["logId"]
+    store = PunchStore(boto3.client("dynamodb"), stack.refs["PunchesTable"])
+    store.request_void(wrong, "voided by an admin (key hr): wrong type", datetime.now(UTC))
+    # When the admin adds the check-out beside it
+    body, path = missed(timestamp="2025-02-10T17:05:00", type="out")
+    reply = admin.post(body, path)
+    # Then it is still its near duplicate: the void may yet be refused by the CRM
+    assert (reply.status, reply.body["logId"]) == (409, wrong)

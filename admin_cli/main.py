@@ -50,9 +50,9 @@ from attendance.domain.presence import PresenceStatus
 from attendance.domain.punch import PunchType, describe_validation_error
 from attendance.domain.records import DayPunch, PunchRecord
 from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID, Schedule
-from attendance.employees.csv_import import ImportRejected, read_employees_csv
+from attendance.employees.csv_import import ImportRejected
 from attendance.employees.models import EmployeeView
-from attendance.employees.service import EmployeeService, ImportPlan
+from attendance.employees.service import Change, EmployeeService, ImportPlan
 from attendance.reports.render import as_csv, as_row
 from attendance.reports.service import ReportService
 
@@ -919,7 +919,7 @@ def employees_import(
 ) -> None:
     """Add and update employees from CSV (a spreadsheet's CSV export works): every row, or none."""
     try:
-        read = read_employees_csv(file.read_bytes())
+        plan = ctx.obj.employees().import_file(file.read_bytes(), dry_run, _cli_user())
     except ImportRejected as rejected:
         problems = [{"line": problem.line, "problem": problem.problem} for problem in rejected.problems]
         if ctx.obj.json:
@@ -928,10 +928,6 @@ def employees_import(
             typer.echo(str(problem), err=True)
         typer.echo("nothing was imported", err=True)
         raise typer.Exit(2) from None
-    service = ctx.obj.employees()
-    plan = service.plan_import(read.employees, keep_left_on=not read.has_left_on)
-    if not dry_run:
-        service.apply_import(plan, _cli_user())
     _import_summary(ctx, plan, dry_run)
 
 
@@ -951,18 +947,14 @@ def _import_summary(ctx: typer.Context, plan: ImportPlan, dry_run: bool) -> None
     for employee in plan.added:
         console.print(f"  + {employee.user_id}  {employee.name}  {employee.department or ''}", markup=False)
     for change in plan.changed:
-        console.print(
-            f"  ~ {change.after.user_id}  {_differences(change.before, change.after)}", markup=False
-        )
+        console.print(f"  ~ {change.after.user_id}  {_differences(change)}", markup=False)
 
 
-def _differences(before: Employee, after: Employee) -> str:
+def _differences(change: Change) -> str:
     """'department: Sales -> Ops; leftOn: - -> 2026-11-30', in the file's column names."""
-    old, new = before.model_dump(mode="json"), after.model_dump(mode="json")
     return "; ".join(
-        f"{column}: {old[column] or '-'} -> {new[column] or '-'}"
-        for column in new
-        if old[column] != new[column]
+        f"{column}: {before or '-'} -> {after or '-'}"
+        for column, (before, after) in change.differences().items()
     )
 
 

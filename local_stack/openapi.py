@@ -16,6 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
 from aws_lambda_powertools.event_handler.openapi.models import Server, ServerVariable
 
 from attendance.api import API_KEY_SCHEME
+from attendance.employees.csv_import import IMPORT_REQUEST_BODY
 from attendance.feed.events import json_schema as feed_json_schema
 from attendance.push.docs import SECURITY_SCHEMES, request_bodies
 from local_stack.template import TEMPLATE_PATH, load_template, resources_of_type
@@ -73,7 +74,10 @@ def build() -> dict[str, Any]:
         )
         merge.add_schema(schema)
     spec = json.loads(merge.get_openapi_json_schema())
-    for (path, method), body in request_bodies().items():
+    for (path, method), body in {
+        **request_bodies(),
+        ("/employee-imports", "post"): IMPORT_REQUEST_BODY,
+    }.items():
         spec["paths"][path][method]["requestBody"] = body
     _drop_unused_validation_error(spec)
     _optional_parameters_are_absent_not_null(spec)

@@ -1,4 +1,5 @@
-"""Employees API: the directory with schedules and today's status, changes to it, and who is in now."""
+"""Employees API: the directory with schedules and today's status, changes to it (one by one, or a CSV file's),
+and who is in now."""
 
 from attendance import init_phase  # first: the collector rests while the rest imports
 
@@ -18,7 +19,9 @@ from attendance.api import (
     API_KEY_SECURITY,
     READ_FORBIDDEN,
     ApiError,
+    FieldProblem,
     UserIdInPath,
+    file_body,
     http_api,
     install_error_handlers,
     json_reply,
@@ -37,11 +40,13 @@ from attendance.domain.employees import Employee
 from attendance.domain.keys import ApiKey, Scope
 from attendance.domain.punch import Identifier
 from attendance.domain.timesheet import Schedule
+from attendance.employees.csv_import import ImportRejected
 from attendance.employees.models import (
     EmployeeList,
     EmployeeNames,
     EmployeeUpdate,
     EmployeeView,
+    ImportResult,
     PresenceReport,
 )
 from attendance.employees.service import EmployeeService
@@ -75,6 +80,7 @@ def _keys() -> ApiKeyStore:
 Reader = Annotated[ApiKey, Depends(require_key(_keys, Scope.READ, Scope.ADMIN))]
 Admin = Annotated[ApiKey, Depends(require_key(_keys, Scope.ADMIN))]
 NAMES_PER_REQUEST = 100  # one BatchGetItem
+MAX_IMPORT_BYTES = 524_288  # about 10,000 employees: written within the API's 29 s
 UserIds = Annotated[
     list[Identifier],
     Query(
@@ -200,6 +206,47 @@ def remove_schedule(user_id: UserIdInPath, caller: Admin) -> Response[EmployeeVi
             HTTPStatus.NOT_FOUND, "no_own_schedule", f"{user_id} has no schedule of their own to remove"
         )
     return json_reply(HTTPStatus.OK, view)
+
+
+@app.post(
+    "/employee-imports",
+    summary="Add and change employees from a CSV file (userId,name[,department][,leftOn]): every row, or none",
+    tags=["employees"],
+    responses={
+        200: model_response(ImportResult, "Imported; with dryRun, what the import would do"),
+        **keyed_refusals(
+            ADMIN_FORBIDDEN,
+            {
+                400: "The query is malformed",
+                413: f"The file is over {MAX_IMPORT_BYTES:,} bytes: import it with `attendance employees import`",
+                415: "Not text/csv",
+                422: "Rows that cannot be imported, each named in `details` by its line; nothing was written",
+            },
+        ),
+    },
+    security=API_KEY_SECURITY,
+)
+def import_employees(
+    caller: Admin,
+    dry_run: Annotated[
+        bool, Query(alias="dryRun", description="true: compare with the directory, write nothing")
+    ] = False,
+) -> Response[ImportResult]:
+    data = file_body(app.current_event, "text/csv", MAX_IMPORT_BYTES)
+    try:
+        plan = dependencies()[1].import_file(data, dry_run, caller.key_id)
+    except ImportRejected as rejected:
+        raise _refused_file(rejected) from None
+    return json_reply(HTTPStatus.OK, plan.result(dry_run))
+
+
+def _refused_file(rejected: ImportRejected) -> ApiError:
+    """A 422 naming every bad row by its line."""
+    problems = rejected.problems
+    details = [FieldProblem(location="body", field=f"line {p.line}", problem=p.problem) for p in problems]
+    count = f"{len(problems)} problem{'s' if len(problems) > 1 else ''}"
+    message = f"nothing was imported: {count}, the first {problems[0]}"
+    return ApiError(HTTPStatus.UNPROCESSABLE_ENTITY, "invalid_file", message, details)
 
 
 @app.get(

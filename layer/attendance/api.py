@@ -240,12 +240,30 @@ def _problem(error: Mapping[str, Any]) -> FieldProblem:
     return FieldProblem(location=location, field=".".join(path), problem=problem)
 
 
-def unsupported_media_type(media_type: str) -> ApiError:
+def unsupported_media_type(media_type: str, wanted: str = "application/json") -> ApiError:
     return ApiError(
         HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
         "unsupported_media_type",
-        f"Content-Type must be application/json, not {media_type or 'missing'!r}",
+        f"Content-Type must be {wanted}, not {media_type or 'missing'!r}",
     )
+
+
+def file_body(event: Any, media_type: str, limit: int) -> bytes:
+    """The bytes of a file sent as the body (a route that reads one: no JSON), typed `media_type`: a 415
+    for another type, a 413 over `limit` bytes."""
+    headers = {name.lower(): value for name, value in (event.headers or {}).items()}
+    sent = headers.get("content-type", "").split(";")[0].strip().lower()
+    if sent != media_type:
+        raise unsupported_media_type(sent, media_type)
+    body = event.body or ""
+    try:
+        data = base64.b64decode(body) if event.is_base64_encoded else body.encode()
+    except binascii.Error:
+        raise ApiError(HTTPStatus.BAD_REQUEST, "invalid_request", "body is not valid base64") from None
+    if len(data) > limit:
+        message = f"the file is {len(data):,} bytes; at most {limit:,} are taken"
+        raise ApiError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "payload_too_large", message)
+    return data
 
 
 BodyDecoder = Callable[[dict[str, Any]], dict[str, Any]]

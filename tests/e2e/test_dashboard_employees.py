@@ -312,3 +312,48 @@ def test_hr_opens_a_days_punches_and_voids_the_one_punched_twice(page, stack: Ru
     expect(sheet.locator(f'tr[data-key="{yesterday}"] td[data-label="Worked"]')).to_have_text("8 h 30 min")
     assert log_ids["08:20"] not in stack.crm_log_ids()
     assert {log_ids["08:00"], log_ids["16:30"]} <= stack.crm_log_ids()
+
+
+@pytest.mark.console_allows(r"status of 422")  # the browser's own line for the refused file
+def test_an_admin_imports_the_directory_from_a_spreadsheets_csv(page, stack: RunningStack, tmp_path) -> None:
+    # Given an employee in the Support department, and the spreadsheet HR keeps, which moves her to Sales
+    # and has a newcomer (saved by Excel: a byte-order mark, CRLF, a quoted name)
+    tag = uuid.uuid4().hex[:6].upper()
+    moved, newcomer = f"IMP-{tag}-1", f"IMP-{tag}-2"
+    call(stack, "PUT", f"/employees/{moved}", {"name": "Ida Moved", "department": "Support"})
+    staff = tmp_path / "staff.csv"
+    staff.write_bytes(
+        f'\ufeffuserId,name,department\r\n{moved},Ida Moved,Sales\r\n{newcomer},"Neu, Nora",Ops\r\n'.encode()
+    )
+    # When an admin checks the file on the Employees page
+    sign_in(page, stack)
+    page.goto(f"{stack.api_url}/#/employees")
+    page.get_by_text("Import employees from a CSV file").click()
+    page.get_by_label("CSV file").set_input_files(staff)
+    page.get_by_role("button", name="Check file").click()
+    # Then it shows what the import does, and nothing has changed yet
+    expect(
+        page.get_by_text("staff.csv: 1 employee to add, 1 employee to change, 0 as they are.")
+    ).to_be_visible()
+    plan = page.get_by_role("table", name="What importing staff.csv does")
+    expect(plan.locator(f'tr[data-key="{moved}"]')).to_contain_text("department: Support → Sales")
+    expect(plan.locator(f'tr[data-key="{newcomer}"]')).to_contain_text("Neu, Nora, Ops")
+    assert call(stack, "GET", f"/employees/{moved}").json()["department"] == "Support"
+    # When they import it
+    page.get_by_role("button", name="Import 2 changes").click()
+    # Then the directory is the file's, listed at once
+    expect(page.get_by_text("Imported staff.csv: 1 employee added, 1 changed.")).to_be_visible()
+    directory = page.get_by_role("table", name=re.compile("employees, status today"))
+    expect(directory.locator(f'tr[data-key="{newcomer}"]')).to_contain_text("Neu, Nora")
+    expect(directory.locator(f'tr[data-key="{moved}"]')).to_contain_text("Sales")
+
+    # When a file with a row missing its name is checked
+    staff.write_text(f"userId,name\n{newcomer},Nora Neu\nIMP-{tag}-3,\n")
+    page.get_by_label("CSV file").set_input_files(staff)
+    page.get_by_role("button", name="Check file").click()
+    # Then the line is named, and nothing is offered for import
+    expect(page.get_by_role("alert")).to_have_text(
+        "Nothing was imported. Fix this line of the file and check it again:"
+    )
+    expect(page.get_by_text(re.compile(r"^line 3: name"))).to_be_visible()
+    expect(page.get_by_role("button", name=re.compile("^Import "))).to_have_count(0)

@@ -31,12 +31,14 @@ function url(path, query) {
   return target;
 }
 
-async function request(path, { method = "GET", body, query, accept = "application/json" } = {}) {
+// `body` is sent as JSON; a `file` (a File or Blob) as it is, typed `contentType`.
+async function request(path, { method = "GET", body, file, contentType, query, accept = "application/json" } = {}) {
   const headers = { Authorization: `Bearer ${session.key}`, Accept: accept };
   if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (file !== undefined) headers["Content-Type"] = contentType;
   let reply;
   try {
-    reply = await fetch(url(path, query), { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    reply = await fetch(url(path, query), { method, headers, body: file ?? (body === undefined ? undefined : JSON.stringify(body)) });
   } catch {
     throw new ApiFailure(0, "unreachable", "The API cannot be reached. Check the connection and try again.");
   }

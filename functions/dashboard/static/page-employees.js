@@ -7,6 +7,7 @@ import {
   table, today, useStyles, zone,
 } from "./core.js";
 import { dayPunches, withPunchesColumn } from "./day-punches.js";
+import { importSection } from "./employee-import.js";
 import { lackingPunches, missedPunchSection } from "./missed-punch.js";
 import { duration, workDayColumns } from "./workdays.js";
 
@@ -80,7 +81,7 @@ async function renderList(view) {
   view.replaceChildren(
     h("h1", { id: "page-title" }, "Employees"),
     summary,
-    ...(session.isAdmin ? [addEmployeeForm(() => employees)] : []),
+    ...(session.isAdmin ? [addEmployeeForm(() => employees), importSection(() => readAll())] : []),
     h("div", { class: "employee-filter" }, h("label", { for: "employee-filter" }, "Filter"), filter, showLeftField),
     body);
   loading(body, "the employees");
@@ -131,12 +132,15 @@ async function renderList(view) {
     }, 500);
   });
 
-  try {
-    employees = (await api("/employees")).employees;
-    draw();
-  } catch (error) {
-    showError(body, error);
+  async function readAll() {
+    try {
+      employees = (await api("/employees")).employees;
+      draw();
+    } catch (error) {
+      showError(body, error);
+    }
   }
+  await readAll();
   return () => { clearTimeout(timer); stop(); };
 }
 

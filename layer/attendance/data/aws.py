@@ -22,12 +22,21 @@ from attendance.data.errors import StoreUnavailable
 _CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
 _SERIALIZER = TypeSerializer()
 _BATCH_GET_LIMIT = 100
+_BATCH_WRITE_LIMIT = 25
 # Unprocessed keys: waits of up to 0.05, 0.1, 0.2, 0.4, 0.8 and 1 s (full jitter), 2.55 s at most in all.
 UNPROCESSED_RETRIES = 6
 _BACKOFF_BASE_SECONDS = 0.05
 _BACKOFF_CAP_SECONDS = 1.0
 _DESERIALIZER = TypeDeserializer()
-__all__ = ["StoreUnavailable", "batch_get", "client", "from_item", "to_item", "unavailable_on_aws_errors"]
+__all__ = [
+    "StoreUnavailable",
+    "batch_get",
+    "batch_put",
+    "client",
+    "from_item",
+    "to_item",
+    "unavailable_on_aws_errors",
+]
 
 
 def client(service: str) -> Any:
@@ -53,17 +62,32 @@ def batch_get(
     found: list[dict[str, Any]] = []
     for start in range(0, len(keys), _BATCH_GET_LIMIT):
         request = {table: {"Keys": [to_item(key) for key in keys[start : start + _BATCH_GET_LIMIT]], **extra}}
-        for retry in itertools.count():
-            with unavailable_on_aws_errors(action):
-                reply = client.batch_get_item(RequestItems=request)
+        for reply in _until_processed(client.batch_get_item, request, "UnprocessedKeys", action):
             found += [from_item(item) for item in reply["Responses"].get(table, [])]
-            request = reply.get("UnprocessedKeys") or {}
-            if not request:
-                break
-            if retry == UNPROCESSED_RETRIES:
-                raise StoreUnavailable(f"{action} failed: DynamoDB left keys unprocessed {retry + 1} times")
-            time.sleep(random.uniform(0, min(_BACKOFF_CAP_SECONDS, _BACKOFF_BASE_SECONDS * 2**retry)))  # noqa: S311
     return found
+
+
+def batch_put(client: Any, table: str, items: list[dict[str, Any]], action: str) -> None:
+    """Put these items (plain dicts), twenty-five a BatchWriteItem; unprocessed ones as batch_get's keys."""
+    for start in range(0, len(items), _BATCH_WRITE_LIMIT):
+        puts = [{"PutRequest": {"Item": to_item(item)}} for item in items[start : start + _BATCH_WRITE_LIMIT]]
+        for _ in _until_processed(client.batch_write_item, {table: puts}, "UnprocessedItems", action):
+            pass
+
+
+def _until_processed(call: Any, request: dict[str, Any], unprocessed: str, action: str) -> Iterator[Any]:
+    """Each reply of a batch request, asked again for what DynamoDB left `unprocessed` after a growing,
+    jittered wait, until it leaves nothing; StoreUnavailable after UNPROCESSED_RETRIES."""
+    for retry in itertools.count():
+        with unavailable_on_aws_errors(action):
+            reply = call(RequestItems=request)
+        yield reply
+        request = reply.get(unprocessed) or {}
+        if not request:
+            return
+        if retry == UNPROCESSED_RETRIES:
+            raise StoreUnavailable(f"{action} failed: DynamoDB left requests unprocessed {retry + 1} times")
+        time.sleep(random.uniform(0, min(_BACKOFF_CAP_SECONDS, _BACKOFF_BASE_SECONDS * 2**retry)))  # noqa: S311
 
 
 def to_item(values: dict[str, Any]) -> dict[str, Any]:

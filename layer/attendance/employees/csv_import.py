@@ -17,6 +17,20 @@ from attendance.domain.employees import Employee
 from attendance.domain.punch import describe_validation_error
 
 COLUMNS = {"userid": "userId", "name": "name", "department": "department", "lefton": "leftOn"}
+# POST /employee-imports reads the file as its body: what OpenAPI cannot learn from a pydantic model.
+IMPORT_REQUEST_BODY = {
+    "description": "CSV with a header row: userId,name[,department][,leftOn] (a spreadsheet's CSV export: any "
+    "order of columns, a byte-order mark, semicolons, quoted cells). A file without a leftOn column keeps "
+    "each employee's last working day.",
+    "required": True,
+    "content": {
+        "text/csv": {
+            "schema": {"type": "string"},
+            "example": "userId,name,department,leftOn\r\nEMP001,Anna Berg,Sales,\r\n"
+            "EMP002,Ben Okafor,Ops,2026-11-30\r\n",
+        }
+    },
+}
 REQUIRED = ("userid", "name")
 
 

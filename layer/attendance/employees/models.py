@@ -8,7 +8,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, Stri
 from pydantic.alias_generators import to_camel
 
 from attendance.domain.clock import InvalidTime, IsoDate, parse_zone
-from attendance.domain.employees import PersonName
+from attendance.domain.employees import Employee, PersonName
 from attendance.domain.presence import PresenceStatus
 from attendance.domain.punch import Punch, PunchType, _whole_number
 from attendance.domain.timesheet import Schedule
@@ -172,3 +172,22 @@ class PresenceReport(_Camel):
     present: list[PresentEmployee] = Field(alias="in")
     on_break: list[PresentEmployee]
     out: list[PresentEmployee]
+
+
+class FieldChange(_Camel):
+    before: str | None
+    after: str | None
+
+
+class ImportedChange(_Camel):
+    user_id: str
+    fields: dict[str, FieldChange] = Field(description="Each field that changes, by its column name")
+
+
+class ImportResult(_Camel):
+    dry_run: bool = Field(description="true: nothing was written; this is what the import would do")
+    added: int
+    changed: int
+    unchanged: int
+    added_employees: list[Employee] = Field(description="Those not in the directory before")
+    changes: list[ImportedChange] = Field(description="Those in it whose name, department or leftOn changes")

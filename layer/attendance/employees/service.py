@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from aws_lambda_powertools import Logger
 
@@ -20,9 +21,13 @@ from attendance.domain.employees import Employee
 from attendance.domain.presence import Presence, PresenceStatus, presence_now
 from attendance.domain.punch import Punch
 from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID, Schedule, ScheduleLookup
+from attendance.employees.csv_import import read_employees_csv
 from attendance.employees.models import (
     EmployeeNames,
     EmployeeView,
+    FieldChange,
+    ImportedChange,
+    ImportResult,
     LastPunch,
     PresenceCounts,
     PresenceReport,
@@ -38,6 +43,11 @@ class Change:
     before: Employee
     after: Employee
 
+    def differences(self) -> dict[str, tuple[Any, Any]]:
+        """Each field that changes, by its column name in an import file: (before, after), as in JSON."""
+        old, new = self.before.model_dump(mode="json"), self.after.model_dump(mode="json")
+        return {column: (old[column], new[column]) for column in new if old[column] != new[column]}
+
 
 @dataclass
 class ImportPlan:
@@ -46,6 +56,26 @@ class ImportPlan:
     added: list[Employee] = field(default_factory=list)
     changed: list[Change] = field(default_factory=list)
     unchanged: list[Employee] = field(default_factory=list)
+
+    def result(self, dry_run: bool) -> ImportResult:
+        changes = [
+            ImportedChange(
+                user_id=change.after.user_id,
+                fields={
+                    column: FieldChange(before=before, after=after)
+                    for column, (before, after) in change.differences().items()
+                },
+            )
+            for change in self.changed
+        ]
+        return ImportResult(
+            dry_run=dry_run,
+            added=len(self.added),
+            changed=len(self.changed),
+            unchanged=len(self.unchanged),
+            added_employees=self.added,
+            changes=changes,
+        )
 
 
 class EmployeeService:
@@ -162,12 +192,20 @@ class EmployeeService:
         return plan
 
     def apply_import(self, plan: ImportPlan, changed_by: str) -> None:
+        self._employees.put_many([*plan.added, *(change.after for change in plan.changed)], changed_by)
         for employee in plan.added:
-            self._employees.put(employee, changed_by)
             _log_change(None, employee, changed_by)
         for change in plan.changed:
-            self._employees.put(change.after, changed_by)
             _log_change(change.before, change.after, changed_by)
+
+    def import_file(self, data: bytes, dry_run: bool, changed_by: str) -> ImportPlan:
+        """A CSV file's employees (csv_import) compared with the directory and, unless `dry_run`, written:
+        every row, or, with ImportRejected naming each bad row, none."""
+        read = read_employees_csv(data)
+        plan = self.plan_import(read.employees, keep_left_on=not read.has_left_on)
+        if not dry_run:
+            self.apply_import(plan, changed_by)
+        return plan
 
     def _views(
         self,

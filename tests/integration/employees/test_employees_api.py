@@ -25,6 +25,7 @@ ROUTES = [
     ("PUT", "/employees/EMP-A1", {"name": "Anna Berg"}),
     ("GET", "/presence", None),
     ("DELETE", "/employees/EMP-A1/schedule", None),
+    ("POST", "/employee-imports", None),
 ]
 OFFICE = {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "17:00", "graceMinutes": 5}
 

@@ -1,0 +1,128 @@
+"""POST /employee-imports: the directory from a spreadsheet's CSV file, through the handler against moto."""
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+from attendance.domain.employees import Employee
+from functions.employees import app as employees_app
+from tests.integration.employees.conftest import ADMIN_KEY, READ_KEY
+from tests.integration.http_calls import Reply, call_route
+from tests.integration.permissions import calls_made, refused
+
+PATH = "/employee-imports"
+# As Excel saves "CSV UTF-8": a byte-order mark, CRLF, a quoted cell with a comma, an empty trailing row.
+EXCEL_EXPORT = (
+    '\ufeffuserId,name,department,leftOn\r\nIMP-1,"Berg, Anna",Sales,\r\nIMP-2,Jürgen Öz,Ops,2026-11-30\r\n'
+    "IMP-3,Cara Lee,,\r\n,,,\r\n"
+)
+
+
+def send(
+    data: str | bytes, key: str | None = ADMIN_KEY, content_type: str = "text/csv", **query: str
+) -> Reply:
+    return call_route(
+        employees_app.lambda_handler,
+        "POST",
+        PATH,
+        key,
+        body=data,
+        query=query or None,
+        content_type=content_type,
+    )
+
+
+@pytest.fixture
+def sent(employees_env) -> Any:
+    return send
+
+
+def test_a_dry_run_answers_what_would_change_and_writes_nothing(sent, directory):
+    # Given a directory with IMP-1 in another department and IMP-3 as the file has her
+    directory.put(Employee(user_id="IMP-1", name="Berg, Anna", department="Support"))
+    directory.put(Employee(user_id="IMP-3", name="Cara Lee"))
+    # When an admin checks the spreadsheet's file first
+    reply = sent(EXCEL_EXPORT, dryRun="true")
+    # Then the answer is what the import would do, field by field, and the directory is as it was
+    assert reply.status == 200, reply.body
+    assert reply.body == {
+        "dryRun": True,
+        "added": 1,
+        "changed": 1,
+        "unchanged": 1,
+        "addedEmployees": [
+            {"userId": "IMP-2", "name": "Jürgen Öz", "department": "Ops", "leftOn": "2026-11-30"}
+        ],
+        "changes": [{"userId": "IMP-1", "fields": {"department": {"before": "Support", "after": "Sales"}}}],
+    }
+    assert directory.get("IMP-2") is None
+    assert directory.get("IMP-1").department == "Support"
+
+
+def test_the_import_writes_every_row_and_names_who_did_it(sent, directory, employees_env, caplog):
+    directory.put(Employee(user_id="IMP-1", name="Berg, Anna", department="Support"))
+    # When the admin imports the file
+    reply = sent(EXCEL_EXPORT)
+    # Then the directory is the file's, and the change was made by the admin's key
+    assert (reply.status, reply.body["dryRun"], reply.body["added"], reply.body["changed"]) == (
+        200,
+        False,
+        2,
+        1,
+    )
+    assert directory.get("IMP-1").department == "Sales"
+    assert directory.get("IMP-2") == Employee(
+        user_id="IMP-2", name="Jürgen Öz", department="Ops", left_on=date(2026, 11, 30)
+    )
+    assert directory.get("IMP-3").department is None
+    assert {"employee added", "employee changed"} <= {record.message for record in caplog.records}
+
+
+def test_a_directory_larger_than_one_write_is_imported_whole(sent, directory):
+    rows = "".join(f"BULK-{n:03},Person {n},Dept {n % 7}\n" for n in range(60))
+    reply = sent("userId,name,department\n" + rows)
+    assert (reply.status, reply.body["added"]) == (200, 60)
+    assert len(directory.list()) == 60
+
+
+def test_a_file_with_bad_rows_is_a_422_naming_each_line_and_nothing_is_written(sent, directory):
+    # Given a file whose third and fourth lines cannot be taken (no name, and the first ID again)
+    data = "userId,name\nBAD-1,Anna Berg\nBAD-2,\nBAD-1,Anna Again\nBAD-4,Dora Diaz\n"
+    # When it is imported
+    reply = sent(data)
+    # Then nothing is, and each bad line is named
+    assert (reply.status, reply.body["error"]) == (422, "invalid_file")
+    assert reply.body["message"].startswith("nothing was imported: 2 problems, the first line 3: ")
+    assert [detail["field"] for detail in reply.body["details"]] == ["line 3", "line 4"]
+    assert directory.list() == []
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type", "status", "error"),
+    [
+        ("userId,name\nA,Anna\n", "application/json", 415, "unsupported_media_type"),
+        ("userId,name\nA,Anna\n", "text/plain", 415, "unsupported_media_type"),
+        ("", "text/csv", 422, "invalid_file"),
+        (b"userId,name\n\xff\xfe,\x00\n", "text/csv", 422, "invalid_file"),
+        ("userId,name\n" + "X" * 600_000, "text/csv", 413, "payload_too_large"),
+    ],
+)
+def test_what_is_no_csv_file_is_refused_plainly(sent, directory, data, content_type, status, error):
+    reply = sent(data, content_type=content_type)
+    assert (reply.status, reply.body["error"]) == (status, error), reply.body
+    assert directory.list() == []
+
+
+def test_only_an_admin_imports(sent, directory):
+    assert sent("userId,name\nA,Anna\n", key=None).status == 401
+    assert sent("userId,name\nA,Anna\n", key=READ_KEY).body["error"] == "forbidden"
+    assert directory.list() == []
+
+
+def test_it_writes_as_the_role_allows(sent, stack, template):
+    with calls_made() as calls:
+        employees_app.dependencies.cache_clear()
+        assert sent(EXCEL_EXPORT).status == 200
+    assert {operation for _, operation, _ in calls} >= {"Scan", "BatchWriteItem"}
+    assert refused(template, "EmployeesFunction", stack, calls) == []

@@ -143,6 +143,36 @@ def test_someone_who_left_is_listed_as_left_not_absent(page, stack: RunningStack
     expect(row).to_contain_text(f"last day {yesterday}")
 
 
+def test_a_status_count_lists_only_those_with_that_status(page, stack: RunningStack) -> None:
+    # Given one employee who came in just now and one who has not punched today
+    tag = uuid.uuid4().hex[:6].upper()
+    present, away = f"E2E-IN-{tag}", f"E2E-AWAY-{tag}"
+    for user, name in ((present, "Ines Here"), (away, "Abe Away")):
+        call(stack, "PUT", f"/employees/{user}", {"name": name})
+    stack.post_punch("E2E-STATUS-DOOR", present)
+    # When HR opens Employees and chooses the absent count
+    sign_in(page, stack)
+    page.goto(f"{stack.api_url}/#/employees")
+    counts = page.get_by_role("list", name="Employees by status today")
+    absent = counts.get_by_role("button", name=re.compile("absent$"))
+    absent.click()
+    # Then only the absent are listed, the count says it is chosen, and keeps the keyboard's focus
+    expect(absent).to_have_attribute("aria-pressed", "true")
+    expect(absent).to_be_focused()
+    listed = page.get_by_role("table", name=re.compile(r"employees: absent$"))
+    expect(listed.locator(f'tr[data-key="{away}"]')).to_have_count(1)
+    expect(listed.locator(f'tr[data-key="{present}"]')).to_have_count(0)
+    expect(listed.locator(".badge")).to_have_text(["absent"] * listed.locator("tbody tr").count())
+    # When they choose the in count instead, then the one who came in is listed and not the absent one
+    counts.get_by_role("button", name=re.compile("in$")).click()
+    expect(page.locator(f'tr[data-key="{present}"]')).to_have_count(1)
+    expect(page.locator(f'tr[data-key="{away}"]')).to_have_count(0)
+    # and choosing it again lists everyone
+    counts.get_by_role("button", name=re.compile("in$")).click()
+    expect(page.get_by_role("table", name=re.compile("employees, status today"))).to_be_visible()
+    expect(page.locator(f'tr[data-key="{away}"]')).to_have_count(1)
+
+
 @pytest.mark.console_allows(r"status of 404")  # the browser's own line: the ID is not in the directory
 def test_an_id_not_in_the_directory_has_its_punches_shown_and_can_be_added(page, stack: RunningStack) -> None:
     # Given an ID that clocked in at a door but is in no directory

@@ -87,26 +87,42 @@ async function renderList(view) {
   loading(body, "the employees");
 
   let employees = [];
+  let shown = null; // the status today whose tile was chosen: only those are listed
   function draw() {
     const needle = filter.value.trim().toLowerCase();
     const counts = { in: 0, on_break: 0, out: 0, absent: 0, left: 0 };
     for (const e of employees) counts[statusToday(e)] += 1;
     showLeftField.hidden = !counts.left;
+    if (!counts[shown]) shown = null; // no one has that status any more
     // Those who have left (and not punched today) are listed on asking: the list is for who works here.
-    const pool = showLeft.checked ? employees : employees.filter((e) => statusToday(e) !== "left");
-    const rows = pool.filter((e) => !needle || [e.userId, e.name, e.department || ""].some((v) => v.toLowerCase().includes(needle)));
+    const pool = showLeft.checked || shown === "left" ? employees : employees.filter((e) => statusToday(e) !== "left");
+    const rows = pool.filter((e) => (!shown || statusToday(e) === shown)
+      && (!needle || [e.userId, e.name, e.department || ""].some((v) => v.toLowerCase().includes(needle))));
     const hidden = employees.length - pool.length;
-    const leftNote = hidden ? ` (${hidden} who ${hidden === 1 ? "has" : "have"} left not shown)` : "";
+    const leftNote = hidden && !shown ? ` (${hidden} who ${hidden === 1 ? "has" : "have"} left not shown)` : "";
     if (!counts.left) delete counts.left;
-    summary.replaceChildren(...Object.entries(counts).map(([status, count]) => h("li", { class: `stat-${status.replaceAll("_", "-")}` }, h("strong", {}, String(count)), words(status))));
+    summary.replaceChildren(...Object.entries(counts).map(([status, count]) => statusTile(status, count)));
+    const chosen = [shown && words(shown), needle && `matching “${filter.value.trim()}”`].filter(Boolean).join(", ");
     body.replaceChildren(table({
-      caption: (needle ? `${rows.length} of ${pool.length} employees match “${filter.value.trim()}”` : `${pool.length} employee${pool.length === 1 ? "" : "s"}, status today`)
+      caption: (chosen ? `${rows.length} of ${pool.length} employees: ${chosen}` : `${pool.length} employee${pool.length === 1 ? "" : "s"}, status today`)
         + leftNote,
       columns: LIST_COLUMNS,
       rows,
       key: (e) => e.userId,
-      empty: employees.length ? `${needle ? "No employee matches the filter" : "No one in the directory works here now"}${leftNote}.` : `The directory is empty. ${session.isAdmin ? "Add employees above, " : "An admin adds employees here, "}or many at once from a CSV file with \`attendance employees import\`.`,
+      empty: employees.length ? `${chosen ? "No employee matches the filter" : "No one in the directory works here now"}${leftNote}.` : `The directory is empty. ${session.isAdmin ? "Add employees above, or many at once from a CSV file." : "An admin adds employees here."}`,
     }));
+  }
+
+  /** A status's count, which lists only those with that status (chosen again: everyone). */
+  function statusTile(status, count) {
+    const pick = () => {
+      shown = shown === status ? null : status;
+      draw();
+      summary.querySelector(`.stat-${status.replaceAll("_", "-")} button`)?.focus(); // the tile was drawn anew
+    };
+    return h("li", { class: `stat-${status.replaceAll("_", "-")}` },
+      h("button", { type: "button", class: "stat-filter", "aria-pressed": String(shown === status), disabled: !count, onclick: pick },
+        h("strong", {}, String(count)), words(status)));
   }
   filter.addEventListener("input", draw);
   showLeft.addEventListener("change", draw);

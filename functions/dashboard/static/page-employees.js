@@ -63,7 +63,7 @@ const LIST_COLUMNS = [
   { label: "Name", cell: (e) => e.name },
   { label: "Department", cell: (e) => e.department || "–" },
   { label: "Today", cell: todayCell },
-  { label: "Last punch", cell: (e) => lastPunch(e.lastPunch) },
+  { label: "Last punch today", cell: (e) => lastPunch(e.lastPunch) },
   { label: "Schedule", cell: (e) => scheduleText(e.schedule) },
 ];
 
@@ -199,7 +199,7 @@ function facts(employee) {
     ["Name", employee.name],
     ["Department", employee.department || "–"],
     ["Today", todayCell(employee)],
-    ["Last punch", lastPunch(employee.lastPunch)],
+    ["Last punch today", lastPunch(employee.lastPunch)],
     ["Schedule", scheduleText(employee.schedule)],
   ];
   return h("dl", { class: "facts" }, rows.map(([term, value]) => h("div", {}, h("dt", {}, term), h("dd", {}, value))));

@@ -262,7 +262,7 @@ def file_body(event: Any, media_type: str, limit: int) -> bytes:
         raise ApiError(HTTPStatus.BAD_REQUEST, "invalid_request", "body is not valid base64") from None
     if len(data) > limit:
         message = f"the file is {len(data):,} bytes; at most {limit:,} are taken"
-        raise ApiError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "payload_too_large", message)
+        raise ApiError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "body_too_large", message)
     return data
 
 

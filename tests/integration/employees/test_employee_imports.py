@@ -105,7 +105,7 @@ def test_a_file_with_bad_rows_is_a_422_naming_each_line_and_nothing_is_written(s
         ("userId,name\nA,Anna\n", "text/plain", 415, "unsupported_media_type"),
         ("", "text/csv", 422, "invalid_file"),
         (b"userId,name\n\xff\xfe,\x00\n", "text/csv", 422, "invalid_file"),
-        ("userId,name\n" + "X" * 600_000, "text/csv", 413, "payload_too_large"),
+        ("userId,name\n" + "X" * 600_000, "text/csv", 413, "body_too_large"),
     ],
 )
 def test_what_is_no_csv_file_is_refused_plainly(sent, directory, data, content_type, status, error):

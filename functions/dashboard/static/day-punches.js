@@ -13,8 +13,9 @@ const deviceLink = (deviceId) => h("a", { href: `#/devices/${encodeURIComponent(
 /**
  * For a table of work-day rows (each with userId, name, date and punches): its Punches column, a button
  * that opens the row's punches in `panel` (put it after the table), and `reload(rows)`, for when the
- * table's rows are read again: the day open is read again too, or closed when it is no longer among them. Their delivery follows the live feed; once one is voided the panel is read again and
- * `changed()` runs, since the day's figures change with it. `stop()` ends the feed's updates.
+ * table's rows are read again: the day open is read again too, or closed when it is no longer among them.
+ * The punches' delivery follows the live feed; once one is voided the panel is read again and `changed()`
+ * runs, since the day's figures change with it. `stop()` ends the feed's updates.
  */
 export function dayPunches(changed = () => {}) {
   useStyles("day-punches.css");

@@ -27,7 +27,7 @@ export function importSection(imported) {
     try {
       const plan = await send(chosen, true);
       checkedFile = chosen;
-      result.replaceChildren(...preview(plan, chosen.name, () => importFile(plan)));
+      result.replaceChildren(...preview(plan, chosen.name, importFile));
     } catch (error) {
       showRefusal(error);
     } finally {
@@ -35,7 +35,7 @@ export function importSection(imported) {
     }
   }
 
-  async function importFile(plan) {
+  async function importFile() {
     const button = result.querySelector("button.import-now");
     button.disabled = true;
     try {

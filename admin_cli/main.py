@@ -53,7 +53,7 @@ from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID, Schedule
 from attendance.employees.csv_import import ImportRejected
 from attendance.employees.models import EmployeeView
 from attendance.employees.service import Change, EmployeeService, ImportPlan
-from attendance.reports.render import as_csv, as_row
+from attendance.reports.render import UTF8_BOM, as_csv, as_row
 from attendance.reports.service import ReportService
 
 EXIT_NOT_FOUND, EXIT_USAGE, EXIT_UNREACHABLE = 1, 2, 3
@@ -789,7 +789,7 @@ def report_daily(
     service = ReportService(ctx.obj.punches(), ctx.obj.schedules(), ctx.obj.directory(), zone)
     reports = service.daily(on)
     if csv:
-        sys.stdout.write(as_csv(reports).removeprefix("\ufeff"))
+        sys.stdout.write(as_csv(reports).removeprefix(UTF8_BOM))
         return
     _show(
         ctx, [as_row(report).model_dump() for report in reports], f"Daily report {on}", "No punches that day."
@@ -929,6 +929,13 @@ def employees_import(
         typer.echo("nothing was imported", err=True)
         raise typer.Exit(2) from None
     _import_summary(ctx, plan, dry_run)
+
+
+@employees_app.command("export")
+def employees_export(ctx: typer.Context) -> None:
+    """The directory as CSV on stdout (userId,name,department,leftOn): edit it in a spreadsheet and import it
+    back with `employees import`."""
+    sys.stdout.write(ctx.obj.employees().export_file().removeprefix(UTF8_BOM))
 
 
 def _import_summary(ctx: typer.Context, plan: ImportPlan, dry_run: bool) -> None:

@@ -6,7 +6,7 @@ from attendance import init_phase  # first: the collector rests while the rest i
 # isort: split
 from functools import cache
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Depends, Response
@@ -80,6 +80,14 @@ def _keys() -> ApiKeyStore:
 Reader = Annotated[ApiKey, Depends(require_key(_keys, Scope.READ, Scope.ADMIN))]
 Admin = Annotated[ApiKey, Depends(require_key(_keys, Scope.ADMIN))]
 NAMES_PER_REQUEST = 100  # one BatchGetItem
+Output = Annotated[
+    Literal["json", "csv"],
+    Query(alias="format", description="json (default), or csv: the directory as a spreadsheet file"),
+]
+EXPORT_DESCRIPTION = (
+    "userId,name,department,leftOn by userId, UTF-8 with a BOM: edited in a spreadsheet, it imports back "
+    "(a cell a spreadsheet would take for a formula has an apostrophe before it, which the import removes)"
+)
 MAX_IMPORT_BYTES = 524_288  # about 10,000 employees: written within the API's 29 s
 UserIds = Annotated[
     list[Identifier],
@@ -96,15 +104,25 @@ _BAD_REQUEST = {400: "The request does not match this contract; `details` names 
 
 @app.get(
     "/employees",
-    summary="Every employee: department, schedule, and status now (in, out, on_break, absent)",
+    summary="Every employee: department, schedule, and status now (in, out, on_break, absent); or, with "
+    "format=csv, the directory as a file POST /employee-imports reads back",
     tags=["employees"],
     responses={
-        200: model_response(EmployeeList, "The directory, by userId"),
+        200: {
+            "description": "The directory, by userId",
+            "content": {
+                "application/json": {"model": EmployeeList},
+                "text/csv": {"schema": {"type": "string", "description": EXPORT_DESCRIPTION}},
+            },
+        },
         **keyed_refusals(READ_FORBIDDEN, _BAD_REQUEST),
     },
     security=API_KEY_SECURITY,
 )
-def list_employees(caller: Reader) -> Response[EmployeeList]:
+def list_employees(caller: Reader, output: Output = "json") -> Response[EmployeeList | str]:
+    if output == "csv":
+        headers = {"Content-Disposition": 'attachment; filename="employees.csv"'}
+        return Response(HTTPStatus.OK, "text/csv; charset=utf-8", dependencies()[1].export_file(), headers)
     employees = dependencies()[1].directory()
     return json_reply(HTTPStatus.OK, EmployeeList(count=len(employees), employees=employees))
 

@@ -3,6 +3,7 @@
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -376,6 +377,14 @@ def test_an_admin_imports_the_directory_from_a_spreadsheets_csv(page, stack: Run
     directory = page.get_by_role("table", name=re.compile("employees, status today"))
     expect(directory.locator(f'tr[data-key="{newcomer}"]')).to_contain_text("Neu, Nora")
     expect(directory.locator(f'tr[data-key="{moved}"]')).to_contain_text("Sales")
+
+    # When they download the directory to edit it, then the file is the API's export, with both in it
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download the directory (CSV)").click()
+    assert info.value.suggested_filename == "employees.csv"
+    saved = Path(info.value.path()).read_bytes()
+    assert saved == call(stack, "GET", "/employees?format=csv").content
+    assert f'{newcomer},"Neu, Nora",Ops,' in saved.decode("utf-8-sig")
 
     # When a file with a row missing its name is checked
     staff.write_text(f"userId,name\n{newcomer},Nora Neu\nIMP-{tag}-3,\n")

@@ -3,7 +3,7 @@
 import pytest
 
 from attendance.domain.employees import Employee
-from attendance.employees.csv_import import ImportRejected, read_employees_csv
+from attendance.employees.csv_import import ImportRejected, employees_csv, read_employees_csv
 
 ANNA = Employee(user_id="E1", name="Berg, Anna", department="Sales")
 JURGEN = Employee(user_id="E2", name="Jürgen Öz", department=None)
@@ -88,3 +88,20 @@ def test_a_quoted_cell_over_two_lines_keeps_the_line_numbers_right():
 )
 def test_a_file_that_is_not_a_directory_is_refused(data, problem):
     assert problems_of(data) == [problem]
+
+
+def test_an_exported_directory_imports_back_unchanged():
+    # Given a directory with a comma, umlauts, a last working day, and cells a spreadsheet would run as
+    # formulas (a name, an ID starting with +)
+    directory = [
+        JURGEN,
+        ANNA,
+        Employee(user_id="+4930123", name='=HYPERLINK("http://x")', department="-Ops", left_on="2026-11-30"),
+    ]
+    # When it is exported
+    text = employees_csv(directory)
+    # Then it is a spreadsheet's CSV, by userId, the formula-like cells written as text
+    assert text.startswith("\ufeffuserId,name,department,leftOn\r\n")
+    assert text.splitlines()[1] == '\'+4930123,"\'=HYPERLINK(""http://x"")",\'-Ops,2026-11-30'
+    # And imported again, it is the same directory
+    assert read_employees_csv(text.encode()).employees == sorted(directory, key=lambda e: e.user_id)

@@ -61,6 +61,18 @@ export async function apiText(path, options) {
   return (await request(path, { ...options, accept: "text/csv" })).text();
 }
 
+/** CSV text from the API saved as `filename` (never a URL holding the key: a Blob's). */
+export function saveCsv(text, filename) {
+  // Reading a reply as text drops the byte-order mark the API sends for spreadsheets: put it back, so the
+  // file is the API's own, byte for byte.
+  const blob = new Blob([text.startsWith("\ufeff") ? "" : "\ufeff", text], { type: "text/csv;charset=utf-8" });
+  const link = h("a", { href: URL.createObjectURL(blob), download: filename, class: "hidden-link" });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 60_000); // once the browser has saved it
+}
+
 // ---- times: every time shown is in the company's zone, and says so once in the header ----
 
 // Dates in the reader's own order; times on the 24-hour clock, as the reports and the clocks show them.

@@ -1,7 +1,8 @@
 // "Import from a CSV file" on the Employees page (admins): a spreadsheet's export of the directory is checked
 // first (the API's dry run: who is added, what changes for whom), then imported as shown. Every row is taken,
-// or, when a line is wrong, none: the lines are listed so the file can be fixed.
-import { ApiFailure, api, h, notify, showError, table } from "./core.js";
+// or, when a line is wrong, none: the lines are listed so the file can be fixed. The directory downloads as
+// such a file too, to edit in a spreadsheet and import again.
+import { ApiFailure, api, apiText, h, notify, saveCsv, showError, table } from "./core.js";
 
 const PATH = "/employee-imports";
 const words = (column) => ({ userId: "ID", name: "name", department: "department", leftOn: "last working day" })[column] ?? column;
@@ -66,13 +67,16 @@ export function importSection(imported) {
   }
 
   file.addEventListener("change", () => { checkedFile = null; result.replaceChildren(); });
+  const download = h("button", { type: "button", class: "secondary", onclick: () => downloadDirectory(download) }, "Download the directory (CSV)");
   const form = h("form", { class: "import-form", onsubmit: checkFile },
     h("label", { for: "import-file" }, "CSV file"), file, check);
   return h("details", { class: "card import-employees" },
     h("summary", {}, "Import employees from a CSV file"),
     h("p", { class: "muted" },
       "A spreadsheet's CSV export with a header row: userId, name, and optionally department and leftOn (their last working day, YYYY-MM-DD). ",
-      "Check the file first: nothing changes until you import it. Without a leftOn column, last working days stay as they are."),
+      "Check the file first: nothing changes until you import it. Without a leftOn column, last working days stay as they are. ",
+      "The directory downloads as such a file, to edit and import again."),
+    h("p", {}, download),
     form, result);
 }
 
@@ -104,4 +108,17 @@ function preview(plan, name, importNow) {
     }),
     h("div", { class: "actions" }, h("button", { type: "button", class: "import-now", onclick: importNow }, `Import ${plural(count, "change")}`)),
   ];
+}
+
+/** The directory as the API exports it (GET /employees?format=csv), saved as employees.csv. */
+async function downloadDirectory(button) {
+  button.disabled = true;
+  try {
+    saveCsv(await apiText("/employees", { query: { format: "csv" } }), "employees.csv");
+    notify("Downloaded employees.csv");
+  } catch (error) {
+    notify(error.message || String(error), "error");
+  } finally {
+    button.disabled = false;
+  }
 }

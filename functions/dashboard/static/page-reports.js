@@ -1,7 +1,7 @@
 // The reports page: the daily report and an employee's timesheet, as tables, each with a download of the
 // API's own CSV (format=csv). Routes: #/reports, #/reports/daily/<date>[/<userId>],
 // #/reports/timesheet/<userId>[/<from>/<to>] (an employee's page links here).
-import { api, apiText, h, notify, showError, table, today, useStyles, zone } from "./core.js";
+import { api, apiText, h, notify, saveCsv, showError, table, today, useStyles, zone } from "./core.js";
 import { dayPunches, withPunchesColumn } from "./day-punches.js";
 import { duration, workDayColumns } from "./workdays.js";
 
@@ -12,10 +12,8 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
 export async function render(view, params = []) {
   useStyles("page-reports.css");
   const [kind, ...rest] = params;
-  const urls = new Set(); // Blob URLs of downloads, released when leaving the page
-
-  const daily = dailyPanel(urls);
-  const sheet = timesheetPanel(urls);
+  const daily = dailyPanel();
+  const sheet = timesheetPanel();
   view.replaceChildren(
     h("h1", { id: "page-title" }, "Reports"),
     h("p", { class: "muted reports-intro" },
@@ -34,8 +32,6 @@ export async function render(view, params = []) {
   }
 
   return () => {
-    for (const url of urls) URL.revokeObjectURL(url);
-    urls.clear();
     daily.day.stop();
     sheet.day.stop();
   };
@@ -49,7 +45,7 @@ function shiftDay(day, days) {
   return new Date(Date.UTC(year, month - 1, date + days)).toISOString().slice(0, 10);
 }
 
-function dailyPanel(urls) {
+function dailyPanel() {
   const date = h("input", { id: "daily-date", name: "date", type: "date", required: true, value: today() });
   const user = employeeInput("daily-user", false);
   const result = resultArea();
@@ -68,7 +64,7 @@ function dailyPanel(urls) {
       const who = query.userId ? ` for ${query.userId}` : "";
       result.show(
         `${count(report.rows.length, "employee")} on ${query.date}${who}.`,
-        download(urls, "/reports/daily", query, `daily-${query.date}.csv`),
+        download("/reports/daily", query, `daily-${query.date}.csv`),
         table({
           caption: `Daily report, ${query.date}${who}`,
           columns: withPunchesColumn(workDayColumns(report.rows, { user: true }), day),
@@ -110,7 +106,7 @@ function dailyPanel(urls) {
   };
 }
 
-function timesheetPanel(urls) {
+function timesheetPanel() {
   const user = employeeInput("sheet-user", true);
   const end = today();
   const from = h("input", { id: "sheet-from", name: "from", type: "date", required: true, value: `${end.slice(0, 8)}01` });
@@ -134,7 +130,7 @@ function timesheetPanel(urls) {
       const who = name ? `${name} (${query.userId})` : query.userId;
       result.show(
         `${count(sheet.rows.length, "work day")} for ${who}, ${range}.${totals(sheet.rows)}`,
-        download(urls, "/reports/timesheet", query, `timesheet-${safe(query.userId)}-${query.from}-${query.to}.csv`),
+        download("/reports/timesheet", query, `timesheet-${safe(query.userId)}-${query.from}-${query.to}.csv`),
         table({
           caption: `Timesheet for ${who}, ${range}`,
           columns: withPunchesColumn(workDayColumns(sheet.rows, { date: true }), day),
@@ -227,22 +223,13 @@ function count(n, noun) {
 
 // ---- CSV download: fetched with the key in the header (never in a URL), saved from a Blob URL ----
 
-function download(urls, path, query, filename) {
+function download(path, query, filename) {
   const button = h("button", { type: "button", class: "secondary" }, "Download CSV");
   button.addEventListener("click", async () => {
     button.disabled = true;
     button.textContent = "Downloading…";
     try {
-      const text = await apiText(path, { query: { ...query, format: "csv" } });
-      // Reading the reply as text drops the byte-order mark the API sends for spreadsheets: put it back,
-      // so the file is the API's own, byte for byte.
-      const blob = new Blob([text.startsWith("\ufeff") ? "" : "\ufeff", text], { type: "text/csv;charset=utf-8" });
-      const url = URL.createObjectURL(blob);
-      urls.add(url);
-      const link = h("a", { href: url, download: filename, class: "hidden-link" });
-      document.body.append(link);
-      link.click();
-      link.remove();
+      saveCsv(await apiText(path, { query: { ...query, format: "csv" } }), filename);
       notify(`Downloaded ${filename}`);
     } catch (error) {
       notify(error.message || String(error), "error");

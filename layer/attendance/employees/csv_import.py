@@ -1,5 +1,6 @@
-"""Reading the employee directory from CSV: columns userId, name, department and leftOn (the last working
-day, YYYY-MM-DD; the last two optional), with a header row.
+"""The employee directory as CSV: columns userId, name, department and leftOn (the last working day,
+YYYY-MM-DD; the last two optional), with a header row. Read for an import; written for an export that an
+import reads back unchanged (edit it in a spreadsheet, import it again).
 
 Spreadsheets export CSV with a byte-order mark (Excel's "CSV UTF-8"), CRLF line ends, quoted cells,
 stray spaces around cells, empty trailing rows and columns, and, in locales with a decimal comma,
@@ -9,14 +10,19 @@ bad row is reported with its line number.
 
 import csv
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pydantic import ValidationError
 
 from attendance.domain.employees import Employee
 from attendance.domain.punch import describe_validation_error
+from attendance.reports.render import UTF8_BOM
 
 COLUMNS = {"userid": "userId", "name": "name", "department": "department", "lefton": "leftOn"}
+# A cell a spreadsheet would take for a formula is written with an apostrophe before it, which spreadsheets
+# show as text; the import reads it away again.
+_FORMULA_STARTS = ("=", "+", "-", "@")
 # POST /employee-imports reads the file as its body: what OpenAPI cannot learn from a pydantic model.
 IMPORT_REQUEST_BODY = {
     "description": "CSV with a header row: userId,name[,department][,leftOn] (a spreadsheet's CSV export: any "
@@ -82,6 +88,27 @@ def read_employees_csv(data: bytes) -> EmployeeFile:
     return EmployeeFile(employees, "lefton" in columns)
 
 
+def employees_csv(employees: Iterable[Employee]) -> str:
+    """The employees as a file an import reads back unchanged, by userId: UTF-8 with a byte-order mark and
+    CRLF line ends, as spreadsheets open it cleanly."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(COLUMNS.values())
+    for employee in sorted(employees, key=lambda employee: employee.user_id):
+        cells = [employee.user_id, employee.name, employee.department, employee.left_on]
+        writer.writerow([_as_text(str(cell)) if cell else "" for cell in cells])
+    return UTF8_BOM + buffer.getvalue()
+
+
+def _as_text(cell: str) -> str:
+    return "'" + cell if cell.startswith(_FORMULA_STARTS) else cell
+
+
+def _from_text(cell: str) -> str:
+    """A cell as exported: the apostrophe before what a spreadsheet would take for a formula taken away."""
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(_FORMULA_STARTS) else cell
+
+
 def _text(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")  # with or without the byte-order mark
@@ -97,7 +124,7 @@ def _rows(text: str) -> list[tuple[int, list[str]]]:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True)
     rows, line = [], 1
     for cells in reader:
-        stripped = [cell.strip() for cell in cells]
+        stripped = [_from_text(cell.strip()) for cell in cells]
         if any(stripped):
             rows.append((line, stripped))
         line = reader.line_num + 1

@@ -21,7 +21,7 @@ from attendance.domain.employees import Employee
 from attendance.domain.presence import Presence, PresenceStatus, presence_now
 from attendance.domain.punch import Punch
 from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID, Schedule, ScheduleLookup
-from attendance.employees.csv_import import read_employees_csv
+from attendance.employees.csv_import import employees_csv, read_employees_csv
 from attendance.employees.models import (
     EmployeeNames,
     EmployeeView,
@@ -197,6 +197,10 @@ class EmployeeService:
             _log_change(None, employee, changed_by)
         for change in plan.changed:
             _log_change(change.before, change.after, changed_by)
+
+    def export_file(self) -> str:
+        """The directory as a CSV file that import_file reads back unchanged."""
+        return employees_csv(self._employees.list())
 
     def import_file(self, data: bytes, dry_run: bool, changed_by: str) -> ImportPlan:
         """A CSV file's employees (csv_import) compared with the directory and, unless `dry_run`, written:

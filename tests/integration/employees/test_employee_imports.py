@@ -7,6 +7,7 @@ import pytest
 
 from attendance.domain.employees import Employee
 from functions.employees import app as employees_app
+from local_stack.events import LambdaContext, http_api_event
 from tests.integration.employees.conftest import ADMIN_KEY, READ_KEY
 from tests.integration.http_calls import Reply, call_route
 from tests.integration.permissions import calls_made, refused
@@ -126,3 +127,28 @@ def test_it_writes_as_the_role_allows(sent, stack, template):
         assert sent(EXCEL_EXPORT).status == 200
     assert {operation for _, operation, _ in calls} >= {"Scan", "BatchWriteItem"}
     assert refused(template, "EmployeesFunction", stack, calls) == []
+
+
+def test_the_directory_exported_imports_back_as_it_is(sent, directory):
+    # Given a directory, one of them gone since November
+    for employee in (
+        Employee(user_id="EXP-1", name="Berg, Anna", department="Sales"),
+        Employee(user_id="EXP-2", name="Jürgen Öz", left_on=date(2026, 11, 30)),
+    ):
+        directory.put(employee)
+    # When a read key downloads it as CSV
+    headers = {"authorization": f"Bearer {READ_KEY}"}
+    event = http_api_event("GET", "/employees", None, headers, {"format": "csv"})
+    exported = employees_app.lambda_handler(event, LambdaContext("employees"))
+    # Then it is a spreadsheet's file, named for saving
+    assert exported["statusCode"] == 200
+    assert exported["headers"]["Content-Type"] == "text/csv; charset=utf-8"
+    assert exported["headers"]["Content-Disposition"] == 'attachment; filename="employees.csv"'
+    # And imported again (as HR would after editing it), it changes nothing
+    reply = sent(exported["body"])
+    assert (reply.status, reply.body["added"], reply.body["changed"], reply.body["unchanged"]) == (
+        200,
+        0,
+        0,
+        2,
+    )

@@ -54,6 +54,21 @@ def test_the_real_run_prints_the_same_summary_and_writes_the_directory(cli, csv_
     assert (again["added"], again["changed"], again["unchanged"]) == (0, 0, 3)
 
 
+def test_the_directory_exported_edited_and_imported_changes_what_was_edited(cli, csv_file, directory):
+    # Given a directory
+    directory.put(Employee(user_id="CLI-X1", name="Berg, Anna", department="Sales"))
+    directory.put(Employee(user_id="CLI-X2", name="Jürgen Öz", left_on=date(2026, 11, 30)))
+    # When it is exported, Anna moved to Ops in the file, and the file imported
+    exported = cli("employees", "export").output
+    assert exported.splitlines()[0] == "userId,name,department,leftOn"
+    edited = exported.replace('"Berg, Anna",Sales', '"Berg, Anna",Ops')
+    summary = json.loads(cli("--json", "employees", "import", csv_file(edited)).output)
+    # Then only her department changed
+    assert (summary["added"], summary["changedIds"], summary["unchanged"]) == (0, ["CLI-X1"], 1)
+    assert directory.get("CLI-X1").department == "Ops"
+    assert directory.get("CLI-X2").left_on == date(2026, 11, 30)
+
+
 def test_a_left_on_column_sets_and_clears_last_working_days(cli, csv_file, directory):
     # Given Cara, recorded as having left, and Dan, who works here
     directory.put(Employee(user_id="CLI-E3", name="Cara Lee", left_on=date(2026, 10, 30)))

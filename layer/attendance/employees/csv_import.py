@@ -17,12 +17,10 @@ from pydantic import ValidationError
 
 from attendance.domain.employees import Employee
 from attendance.domain.punch import describe_validation_error
-from attendance.reports.render import UTF8_BOM
+from attendance.reports.render import FORMULA_STARTS, UTF8_BOM, as_text_cell
 
 COLUMNS = {"userid": "userId", "name": "name", "department": "department", "lefton": "leftOn"}
-# A cell a spreadsheet would take for a formula is written with an apostrophe before it, which spreadsheets
-# show as text; the import reads it away again.
-_FORMULA_STARTS = ("=", "+", "-", "@")
+
 # POST /employee-imports reads the file as its body: what OpenAPI cannot learn from a pydantic model.
 IMPORT_REQUEST_BODY = {
     "description": "CSV with a header row: userId,name[,department][,leftOn] (a spreadsheet's CSV export: any "
@@ -96,17 +94,13 @@ def employees_csv(employees: Iterable[Employee]) -> str:
     writer.writerow(COLUMNS.values())
     for employee in sorted(employees, key=lambda employee: employee.user_id):
         cells = [employee.user_id, employee.name, employee.department, employee.left_on]
-        writer.writerow([_as_text(str(cell)) if cell else "" for cell in cells])
+        writer.writerow([as_text_cell(str(cell)) if cell else "" for cell in cells])
     return UTF8_BOM + buffer.getvalue()
 
 
-def _as_text(cell: str) -> str:
-    return "'" + cell if cell.startswith(_FORMULA_STARTS) else cell
-
-
 def _from_text(cell: str) -> str:
-    """A cell as exported: the apostrophe before what a spreadsheet would take for a formula taken away."""
-    return cell[1:] if cell.startswith("'") and cell[1:].startswith(_FORMULA_STARTS) else cell
+    """A cell as exported (as_text_cell): the apostrophe before what would start a formula taken away."""
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS) else cell
 
 
 def _text(data: bytes) -> str:

@@ -27,6 +27,14 @@ COLUMNS = [
     "timeZone",
 ]
 UTF8_BOM = "\ufeff"  # without it, Excel reads UTF-8 CSV as the local code page
+# What a spreadsheet takes for the start of a formula in a cell it opens.
+FORMULA_STARTS = ("=", "+", "-", "@")
+
+
+def as_text_cell(cell: str) -> str:
+    """A cell a spreadsheet shows as the text it is: one that would start a formula (a name from the
+    directory, an ID like +4930123) gets an apostrophe before it, which spreadsheets do not show."""
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
 
 class ReportRow(BaseModel):
@@ -78,7 +86,8 @@ def as_csv(days: list[EmployeeDay]) -> str:
     for day in days:
         row = as_row(day).model_dump()
         row["anomalies"] = "; ".join(row["anomalies"])
-        row["name"], row["schedule"] = row["name"] or "", row["schedule"] or ""
+        row["userId"], row["name"] = as_text_cell(row["userId"]), as_text_cell(row["name"] or "")
+        row["schedule"] = row["schedule"] or ""
         row["firstIn"], row["lastOut"] = row["firstIn"] or "", row["lastOut"] or ""
         writer.writerow(row)
     return UTF8_BOM + buffer.getvalue()

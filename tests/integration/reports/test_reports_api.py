@@ -87,6 +87,19 @@ def test_timesheet_over_a_range(a_day, get):
     ]
 
 
+def test_a_name_a_spreadsheet_would_run_as_a_formula_is_written_as_text(add_punch, get, stack):
+    # Given an employee whose name in the directory starts a formula
+    EmployeeStore(boto3.client("dynamodb"), stack.refs["EmployeesTable"]).put(
+        Employee(user_id="+4930123", name='=HYPERLINK("http://x","Pay")')
+    )
+    add_punch("+4930123", "2025-02-10 09:00:00", "in")
+    # When the day's report is downloaded as CSV
+    _, text, _ = get("/reports/daily", date="2025-02-10", format="csv")
+    # Then the ID and the name are text to a spreadsheet, not formulas it would run
+    (row,) = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
+    assert (row["userId"], row["name"]) == ("'+4930123", '\'=HYPERLINK("http://x","Pay")')
+
+
 def test_csv_opens_cleanly_in_a_spreadsheet(a_day, get):
     status, text, headers = get("/reports/daily", date="2025-02-10", format="csv")
     assert status == 200

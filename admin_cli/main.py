@@ -49,11 +49,12 @@ from attendance.domain.keys import Scope
 from attendance.domain.presence import PresenceStatus
 from attendance.domain.punch import PunchType, describe_validation_error
 from attendance.domain.records import DayPunch, PunchRecord
+from attendance.domain.spreadsheet import UTF8_BOM
 from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID, Schedule
 from attendance.employees.csv_import import ImportRejected
 from attendance.employees.models import EmployeeView
 from attendance.employees.service import Change, EmployeeService, ImportPlan
-from attendance.reports.render import UTF8_BOM, as_csv, as_row
+from attendance.reports.render import as_csv, as_row
 from attendance.reports.service import ReportService
 
 EXIT_NOT_FOUND, EXIT_USAGE, EXIT_UNREACHABLE = 1, 2, 3

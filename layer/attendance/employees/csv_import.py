@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from attendance.domain.employees import Employee
 from attendance.domain.punch import describe_validation_error
-from attendance.reports.render import FORMULA_STARTS, UTF8_BOM, as_text_cell
+from attendance.domain.spreadsheet import FORMULA_STARTS, UTF8_BOM, as_text_cell
 
 COLUMNS = {"userid": "userId", "name": "name", "department": "department", "lefton": "leftOn"}
 

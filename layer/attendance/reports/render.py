@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from attendance.domain.clock import parse_zone
+from attendance.domain.spreadsheet import UTF8_BOM, as_text_cell
 from attendance.reports.service import EmployeeDay
 
 COLUMNS = [
@@ -26,15 +27,6 @@ COLUMNS = [
     "schedule",
     "timeZone",
 ]
-UTF8_BOM = "\ufeff"  # without it, Excel reads UTF-8 CSV as the local code page
-# What a spreadsheet takes for the start of a formula in a cell it opens.
-FORMULA_STARTS = ("=", "+", "-", "@")
-
-
-def as_text_cell(cell: str) -> str:
-    """A cell a spreadsheet shows as the text it is: one that would start a formula (a name from the
-    directory, an ID like +4930123) gets an apostrophe before it, which spreadsheets do not show."""
-    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
 
 class ReportRow(BaseModel):

@@ -7,8 +7,6 @@ Status codes follow one rule across the API:
 - 401 / 403: no valid key, or a key without the scope; 404 / 405: no such route, or not this method.
 """
 
-import base64
-import binascii
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -40,6 +38,7 @@ from pydantic import BaseModel, Field
 from attendance.data.errors import StoreUnavailable
 from attendance.domain.keys import ApiKey, Scope
 from attendance.domain.punch import Identifier, problem_text
+from attendance.request_body import BodyTooLarge, NotBase64, body_bytes
 
 if TYPE_CHECKING:  # the store comes with boto3, which a function serving no keyed route never needs
     from attendance.data.api_keys import ApiKeyStore
@@ -255,15 +254,18 @@ def file_body(event: Any, media_type: str, limit: int) -> bytes:
     sent = headers.get("content-type", "").split(";")[0].strip().lower()
     if sent != media_type:
         raise unsupported_media_type(sent, media_type)
-    body = event.body or ""
+    return read_body(event.body, event.is_base64_encoded, limit)
+
+
+def read_body(body: str | None, is_base64: bool, limit: int) -> bytes:
+    """The body's bytes (`body_bytes`), its refusals answered in JSON: 413 `body_too_large`, 400
+    `invalid_body`."""
     try:
-        data = base64.b64decode(body) if event.is_base64_encoded else body.encode()
-    except binascii.Error:
-        raise ApiError(HTTPStatus.BAD_REQUEST, "invalid_request", "body is not valid base64") from None
-    if len(data) > limit:
-        message = f"the file is {len(data):,} bytes; at most {limit:,} are taken"
-        raise ApiError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "body_too_large", message)
-    return data
+        return body_bytes(body, is_base64, limit)
+    except BodyTooLarge as refused:
+        raise ApiError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "body_too_large", str(refused)) from None
+    except NotBase64 as refused:
+        raise ApiError(HTTPStatus.BAD_REQUEST, "invalid_body", str(refused)) from None
 
 
 BodyDecoder = Callable[[dict[str, Any]], dict[str, Any]]
@@ -345,13 +347,16 @@ def json_text_event(event: Mapping[str, Any]) -> dict[str, Any]:
     bodies too, which the contract does not offer, and fail on undecodable bytes."""
     headers = {key.lower(): value for key, value in (event.get("headers") or {}).items()}
     require_json_media_type(headers)
-    body = event.get("body") or ""
+    raw = read_body(event.get("body"), bool(event.get("isBase64Encoded")), HTTP_API_PAYLOAD_LIMIT)
     try:
-        text = base64.b64decode(body).decode() if event.get("isBase64Encoded") else body
-    except (binascii.Error, UnicodeDecodeError):
+        text = raw.decode()
+    except UnicodeDecodeError:
         raise ApiError(HTTPStatus.BAD_REQUEST, "invalid_json", "body is not UTF-8 JSON") from None
     return {**event, "headers": headers | JSON_CONTENT, "body": text, "isBase64Encoded": False}
 
+
+# API Gateway refuses a larger request itself; a route with a smaller limit checks its own
+HTTP_API_PAYLOAD_LIMIT = 10 * 1024 * 1024
 
 # What the resolver is shown once the media type is checked: it reads only application/json itself.
 JSON_CONTENT = {"content-type": content_types.APPLICATION_JSON}

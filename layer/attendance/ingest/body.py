@@ -1,14 +1,12 @@
 """A punch request's body: its transport (media type, size, gzip) and its shape (one punch or a batch)."""
 
-import base64
-import binascii
 import zlib
 from http import HTTPStatus
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
-from attendance.api import JSON_CONTENT, ApiError, require_json_media_type
+from attendance.api import JSON_CONTENT, ApiError, read_body, require_json_media_type
 from attendance.domain.punch import (
     EXAMPLE_PUNCH,
     Identifier,
@@ -96,9 +94,7 @@ def decoded_json_event(event: dict[str, Any]) -> dict[str, Any]:
     Runs before routing, since the resolver validates the JSON body before any route code runs."""
     headers = {key.lower(): value for key, value in (event.get("headers") or {}).items()}
     require_json_media_type(headers)
-    raw = _raw_bytes(event.get("body"), bool(event.get("isBase64Encoded")))
-    if len(raw) > MAX_BODY_BYTES:
-        raise _too_large()
+    raw = read_body(event.get("body"), bool(event.get("isBase64Encoded")), MAX_BODY_BYTES)
     encoding = headers.pop("content-encoding", "identity").strip().lower()
     if encoding == "gzip":
         raw = _gunzip(raw)
@@ -115,19 +111,6 @@ def decoded_json_event(event: dict[str, Any]) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise ApiError(HTTPStatus.BAD_REQUEST, "invalid_json", "body is not UTF-8 JSON") from None
     return event | {"headers": headers | JSON_CONTENT, "body": text, "isBase64Encoded": False}
-
-
-def _raw_bytes(body: str | None, is_base64: bool) -> bytes:
-    if body is None:
-        return b""
-    if not is_base64:
-        return body.encode()
-    if len(body) > MAX_BODY_BYTES * 4 // 3 + 4:
-        raise _too_large()
-    try:
-        return base64.b64decode(body, validate=True)
-    except binascii.Error as error:
-        raise ApiError(HTTPStatus.BAD_REQUEST, "invalid_body", "body is not valid base64") from error
 
 
 def _gunzip(raw: bytes) -> bytes:

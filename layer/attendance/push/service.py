@@ -4,8 +4,6 @@ Both ZKTeco ADMS and Hikvision end in the same validation, dedup and storage as 
 device authenticates by its registered serial number, a Hikvision terminal by the token in its push URL.
 """
 
-import base64
-import binascii
 from datetime import UTC, datetime
 from http import HTTPStatus
 from itertools import batched
@@ -26,6 +24,7 @@ from attendance.ingest.body import MAX_BATCH
 from attendance.ingest.service import IngestService, ItemResult, ItemStatus
 from attendance.push.adms import options_reply, parse_attlog
 from attendance.push.hikvision import MalformedEvent, event_document, read_event
+from attendance.request_body import body_bytes
 
 logger = Logger(child=True)
 MAX_PUSH_BYTES = 2 * 1024 * 1024  # an ADMS backlog or a Hikvision event with its picture
@@ -56,13 +55,10 @@ class HikvisionReply(BaseModel):
 
 def push_body(body: str | None, is_base64: bool) -> bytes:
     """The bytes a device sent (pictures included), within MAX_PUSH_BYTES."""
-    raw = body or ""
-    if len(raw) > MAX_PUSH_BYTES * 4 // 3 + 4:
-        raise malformed("body too large")
     try:
-        return base64.b64decode(raw) if is_base64 else raw.encode()
-    except binascii.Error:
-        raise malformed("body is not valid base64") from None
+        return body_bytes(body, is_base64, MAX_PUSH_BYTES)
+    except ValueError as refused:
+        raise malformed(str(refused)) from None
 
 
 class PushService:

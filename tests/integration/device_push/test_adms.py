@@ -133,6 +133,16 @@ def test_other_tables_are_acknowledged_and_ignored(zk_device, stored):
     assert stored() == []
 
 
+def test_an_upload_beyond_the_size_limit_is_refused_and_kept_by_the_clock(zk_device, stored):
+    # Given a backlog larger than the 2 MiB an upload may be (text: the clock sends it as it is)
+    backlog = ATTLOG * (2 * 1024 * 1024 // len(ATTLOG) + 1)
+    # When the clock uploads it
+    refused = upload(backlog)
+    # Then it is refused with the reason, so the clock keeps its records, and nothing is stored
+    assert (refused.status, refused.text) == (400, "ERROR: body is larger than 2,097,152 bytes")
+    assert stored() == []
+
+
 def test_command_endpoints_answer_ok(zk_device):
     assert call("GET", "/iclock/getrequest", None, {"SN": SN}).text == "OK"
     assert call("POST", "/iclock/devicecmd", b"ID=1&Return=0&CMD=INFO", {"SN": SN}).text == "OK"

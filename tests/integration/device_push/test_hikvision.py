@@ -153,6 +153,18 @@ def test_malformed_events_are_400_and_store_nothing(hik_token, stored):
     assert stored() == []
 
 
+def test_an_event_beyond_the_size_limit_is_refused_unread(hik_token, stored):
+    # Given an event whose picture makes it larger than the 2 MiB a push may be (sent base64, as binary)
+    body, content_type = multipart(event(), "AccessControllerEvent", with_picture=True)
+    oversized = body.replace(b"\xff\xd8\xff\xe0", b"\xff\xd8\xff\xe0" + b"\x00" * 2 * 1024 * 1024)
+    # When the terminal posts it
+    reply = call("POST", f"/hikvision/events/{hik_token}", oversized, content_type=content_type)
+    # Then it is told why, and nothing is stored
+    assert (reply.status, reply.json()["error"]) == (400, "malformed_event")
+    assert reply.json()["message"] == "body is larger than 2,097,152 bytes"
+    assert stored() == []
+
+
 def test_a_fixed_offset_terminal_gets_correct_utc(registry, stored):
     # Given a terminal in India registered as +05:30
     token, _ = registry.register_hikvision(Device(device_id="HIK-PUNE", time_zone="+05:30"))

@@ -107,6 +107,7 @@ def test_a_file_with_bad_rows_is_a_422_naming_each_line_and_nothing_is_written(s
         ("", "text/csv", 422, "invalid_file"),
         (b"userId,name\n\xff\xfe,\x00\n", "text/csv", 422, "invalid_file"),
         ("userId,name\n" + "X" * 600_000, "text/csv", 413, "body_too_large"),
+        (b"userId,name\n\xff" + b"X" * 600_000, "text/csv", 413, "body_too_large"),  # sent as base64
     ],
 )
 def test_what_is_no_csv_file_is_refused_plainly(sent, directory, data, content_type, status, error):

@@ -712,13 +712,23 @@ def logs_void(
     ctx: typer.Context,
     log_id: str,
     reason: Annotated[str, typer.Option("--reason", help='why, for its history: e.g. "a test punch"')],
+    corrected_type: Annotated[
+        PunchType | None,
+        typer.Option("--corrected-type", help="the type it should have had: added again with it once voided"),
+    ] = None,
 ) -> None:
     """Void a punch that should not count (a test punch, one punched twice by mistake): the worker removes
     its record from the CRM, and it leaves every report. It stays in the table with the reason in its
-    history; `logs show` follows it to voided."""
-    request = _valid(VoidPunch, reason=reason)
-    accepted = _service_call(ctx, lambda: ctx.obj.voids().void(log_id, request.reason, _cli_user()))
+    history; `logs show` follows it to voided. With --corrected-type (a check-out the clock recorded as a
+    check-in), the worker then adds the same punch again with that type; `logs show` tells how it went."""
+    request = _valid(VoidPunch, reason=reason, correctedType=corrected_type)
+    voids = ctx.obj.voids()
+    accepted = _service_call(
+        ctx, lambda: voids.void(log_id, request.reason, _cli_user(), request.corrected_type)
+    )
     message = f"voiding {log_id} (was {accepted.previous_status}): the worker removes it from the CRM"
+    if accepted.corrected_type:
+        message += f", then adds it again as {accepted.corrected_type}"
     _done(ctx, message, accepted.model_dump(by_alias=True, mode="json"))
 
 

@@ -8,7 +8,7 @@ from attendance import init_phase  # first: the collector rests while the rest i
 # isort: split
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache, partial
 from typing import Any
 
@@ -24,9 +24,11 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from attendance.data.aws import client
+from attendance.data.punch_intake import PunchIntake
 from attendance.data.punches import PunchStore
 from attendance.data.queue import PunchQueue, attempts_in, log_id_in
 from attendance.delivery.backpressure import CallPacer, pacing_interval
+from attendance.delivery.corrections import PunchCorrections
 from attendance.delivery.crm import CrmClient
 from attendance.delivery.outcome import Verdict
 from attendance.delivery.secrets import CrmSecret
@@ -59,11 +61,19 @@ def delivery_service(settings: WorkerSettings) -> DeliveryService:
         httpx.Client(timeout=settings.crm_timeout_seconds, follow_redirects=False),
         settings.crm_timeout_seconds,
     )
+    punch_queue = PunchQueue(client("sqs"), settings.punch_queue_url)
+    corrections = PunchCorrections(
+        PunchIntake(client("dynamodb"), settings.punches_table, settings.dedup_table),
+        punch_queue,
+        settings.dedup_window_seconds,
+        timedelta(days=settings.dedup_retention_days),
+    )
     return DeliveryService(
         PunchStore(client("dynamodb"), settings.punches_table),
         PunchQueue(client("sqs"), settings.punch_dlq_url),
         crm,
-        PunchQueue(client("sqs"), settings.punch_queue_url),
+        punch_queue,
+        corrections,
     )
 
 

@@ -30,6 +30,7 @@ from attendance.api import (
 from attendance.data.api_keys import ApiKeyStore
 from attendance.data.aws import client
 from attendance.data.dead_letters import DeadLetterQueue
+from attendance.data.punch_intake import PunchIntake
 from attendance.data.punches import PunchStore
 from attendance.data.queue import PunchQueue
 from attendance.deliveries.models import (
@@ -43,7 +44,7 @@ from attendance.deliveries.models import (
     VoidPunch,
 )
 from attendance.deliveries.service import DeadLetterService
-from attendance.deliveries.voids import PunchVoids
+from attendance.deliveries.voids import CorrectionCheck, PunchVoids
 from attendance.domain.keys import ApiKey, Scope
 from attendance.domain.punch import Identifier
 from attendance.settings import DeliveriesSettings
@@ -64,7 +65,10 @@ def dependencies() -> tuple[ApiKeyStore, DeadLetterService, PunchVoids]:
     queue = DeadLetterQueue(
         sqs, dynamodb, settings.punch_dlq_url, settings.punch_queue_url, settings.punches_table
     )
-    voids = PunchVoids(punches, queue, PunchQueue(sqs, settings.punch_queue_url))
+    check = CorrectionCheck(
+        PunchIntake(dynamodb, settings.punches_table, settings.dedup_table), settings.dedup_window_seconds
+    )
+    voids = PunchVoids(punches, queue, PunchQueue(sqs, settings.punch_queue_url), check)
     return ApiKeyStore(dynamodb, settings.api_keys_table), DeadLetterService(punches, queue), voids
 
 
@@ -86,10 +90,12 @@ def _errors(forbidden: str, *extra: int) -> dict[int, Any]:
 
 def _void_errors() -> dict[int, Any]:
     texts = {
-        400: "The logId or the body ({reason}) is not valid; `details` names the fields",
+        400: "The logId or the body ({reason, correctedType}) is not valid; `details` names the fields",
         404: "No punch with this logId",
-        409: "The punch is voided (or being voided) already",
+        409: "The punch is voided (or being voided) already (`already_voided`), or the corrected punch would be "
+        "a duplicate (`correction_duplicate`): nothing was changed",
         415: "The body is not application/json",
+        422: "`correctedType` is the punch's own type (`invalid_correction`)",
     }
     return keyed_refusals(ADMIN_FORBIDDEN, texts)
 
@@ -178,7 +184,9 @@ def abandon(request: Annotated[DeadLetterChoice, Body()], caller: Admin) -> Resp
     "POST /employees/{userId}/punches. The punch is kept in the table with the reason in its history, and "
     "its dedup claim stays, so the device sending it again never brings it back. The answer comes at once; "
     "the removal follows within seconds (punch.voided on the live feed). A CRM that will not remove it "
-    "leaves it delivered, with its refusal in lastError.",
+    "leaves it delivered, with its refusal in lastError. With `correctedType`, a punch of the wrong type (a "
+    "check-out the clock recorded as a check-in) is corrected: once it is out of the CRM, the same punch "
+    "with that type is added by hand in its place, and delivered.",
     tags=["deliveries"],
     responses={202: model_response(VoidAccepted, "Being voided"), **_void_errors()},
     security=API_KEY_SECURITY,
@@ -188,7 +196,7 @@ def void_punch(
     request: Annotated[VoidPunch, Body()],
     caller: Admin,
 ) -> Response[VoidAccepted]:
-    accepted = dependencies()[2].void(log_id, request.reason, f"key {caller.name}")
+    accepted = dependencies()[2].void(log_id, request.reason, f"key {caller.name}", request.corrected_type)
     logger.info(  # who voided which punch and why: the record of a decision
         "punch voided",
         extra={
@@ -196,6 +204,7 @@ def void_punch(
             "logId": log_id,
             "reason": request.reason,
             "was": accepted.previous_status,
+            "correctedType": request.corrected_type,
         },
     )
     metrics.add_metric(name="PunchesVoided", unit=MetricUnit.Count, value=1)

@@ -23,15 +23,25 @@ class _FromEnvironment(BaseModel):
         super().__init__(**{name: environment[name] for name in fields if name in environment} | values)
 
 
-class PunchIntakeSettings(_FromEnvironment):
+class DedupSettings(_FromEnvironment):
+    """The dedup rules, for every function that judges punches (attendance/domain/dedup.py)."""
+
+    dedup_table: str
+    dedup_window_seconds: int = Field(default=60, ge=0, le=3600)
+
+
+class DedupClaimSettings(DedupSettings):
+    """For the functions that store punches: how long a punch's claim in its user-day record is kept."""
+
+    dedup_retention_days: int = Field(default=35, ge=1, le=3660)
+
+
+class PunchIntakeSettings(DedupClaimSettings):
     """What storing punches needs, whichever door they come in by."""
 
     punches_table: str
-    dedup_table: str
     devices_table: str
     punch_queue_url: str
-    dedup_window_seconds: int = Field(default=60, ge=0, le=3600)
-    dedup_retention_days: int = Field(default=35, ge=1, le=3660)
     default_time_zone: ZoneName = "UTC"
     max_future_minutes: int = Field(default=1440, ge=1)
     max_past_days: int = Field(default=400, ge=1)
@@ -68,7 +78,9 @@ class SweepSettings(_FromEnvironment):
     pending_requeue_minutes: int = Field(default=10, ge=1)
 
 
-class WorkerSettings(_FromEnvironment):
+class WorkerSettings(DedupClaimSettings):
+    """The CRM worker; the dedup rules judge a punch voided to correct its type as it is added again."""
+
     punches_table: str
     punch_queue_url: str  # a punch told to wait by the CRM comes back on a new message
     punch_dlq_url: str
@@ -166,8 +178,9 @@ class DashboardSettings(_FromEnvironment):
     feed_url: str = Field(pattern=r"^wss?://\S+$")
 
 
-class DeliveriesSettings(_FromEnvironment):
-    """The deliveries API: counts by sync status, the dead-letter queue, redrives onto the punch queue."""
+class DeliveriesSettings(DedupSettings):
+    """The deliveries API: counts by sync status, the dead-letter queue, redrives onto the punch queue; the
+    dedup rules tell whether a punch voided to correct its type can be added again."""
 
     punches_table: str
     api_keys_table: str

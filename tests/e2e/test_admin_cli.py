@@ -138,6 +138,34 @@ def test_a_delivered_punch_is_voided_out_of_the_crm_and_the_reports(stack, cli):
     cli("logs", "void", "NO-SUCH-LOG", "--reason", "x", expect=1)
 
 
+def test_a_punch_of_the_wrong_type_is_corrected_in_one_step(stack, cli):
+    # Given a check-out the clock recorded as a check-in, delivered
+    at = (datetime.now() - timedelta(minutes=37)).replace(microsecond=0)
+    body = {"deviceId": "DEV001", "userId": "CLI-FIX", "timestamp": at.isoformat(), "type": "in"}
+    log_id = post(stack, body).json()["logId"]
+    wait_for(lambda: json.loads(cli("--json", "logs", "show", log_id).output)["status"] == "synced")
+    # When an admin corrects it to what it should have been (its own type is refused)
+    assert "of type in already" in cli(
+        "logs", "void", log_id, "--reason", "x", "--corrected-type", "in", expect=2
+    ).output.replace("\n", " ")
+    cli("logs", "void", log_id, "--reason", "x", "--corrected-type", "sideways", expect=2)
+    said = " ".join(cli("logs", "void", log_id, "--reason", "left", "--corrected-type", "out").output.split())
+    # Then the worker voids it and adds the check-out in its place, and the work day counts that instead
+    assert (
+        said
+        == f"voiding {log_id} (was synced): the worker removes it from the CRM, then adds it again as out"
+    )
+    day = ("--json", "report", "workday", "CLI-FIX", "--date", at.date().isoformat())
+
+    def corrected() -> list[tuple[str, str, str]]:
+        return [(p["type"], p["source"], p["syncStatus"]) for p in json.loads(cli(*day).output)]
+
+    wait_for(lambda: corrected() == [("out", "manual", "synced")])
+    assert json.loads(cli("--json", "logs", "show", log_id).output)["status"] == "voided"
+    held = [(p["body"]["userId"], p["body"]["type"]) for p in stack.crm_held()["punches"]]
+    assert [punch for punch in held if punch[0] == "CLI-FIX"] == [("CLI-FIX", "out")]
+
+
 def test_keys_devices_schedules_and_reports(stack, cli):
     created = json.loads(cli("--json", "keys", "create", "--name", "door", "--devices", "D1").output)
     assert post(

@@ -345,6 +345,49 @@ def test_hr_opens_a_days_punches_and_voids_the_one_punched_twice(page, stack: Ru
     assert {log_ids["08:00"], log_ids["16:30"]} <= stack.crm_log_ids()
 
 
+def test_hr_corrects_a_check_out_the_clock_recorded_as_a_check_in(page, stack: RunningStack) -> None:
+    # Given an employee whose evening check-out the clock recorded as a check-in yesterday
+    user = f"E2E-FIX-{uuid.uuid4().hex[:8].upper()}"
+    call(stack, "PUT", f"/employees/{user}", {"name": "Otto Outwards"})
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)  # the stack's zone is UTC
+    at = {time: datetime.fromisoformat(f"{yesterday}T{time}:00+00:00") for time in ("08:00", "16:30")}
+    morning, wrong = (stack.post_punch("E2E-FIX-DOOR", user, moment, "in") for moment in at.values())
+    wait_for(lambda: {morning, wrong} <= stack.crm_log_ids())
+    # When an admin opens that day's punches on the employee's page
+    sign_in(page, stack)
+    page.goto(f"{stack.api_url}/#/employees/{user}")
+    day = page.get_by_role("table", name=f"Punches of {user} by day").locator(f'tr[data-key="{yesterday}"]')
+    expect(day).to_contain_text("missing out")
+    day.get_by_role("button", name=f"The 2 punches of {user} on {yesterday}").click()
+    listed = page.get_by_role("table", name=f"The punches of {user} that make up {yesterday}")
+    rows = listed.locator("tbody tr")
+    expect(rows.locator('td[data-label="Type"]')).to_have_text(["in", "in"])
+
+    # When they void the 16:30 in, to be added again as an out
+    listed.locator(f'tr[data-key="{wrong}"]').get_by_role("button", name=re.compile("^Void ")).click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Reason").fill("pressed In on the way out")
+    correction = dialog.get_by_label("Add it again as (for a punch of the wrong type)")
+    expect(correction.locator("option")).to_have_text(
+        ["Nothing: only void it", "Out", "Break out", "Break in", "Overtime in", "Overtime out"]
+    )
+    correction.select_option("out")
+    dialog.get_by_role("button", name="Void").click()
+    expect(page.get_by_text("Voiding Otto Outwards's punch")).to_contain_text("comes back as out")
+
+    # Then, once the worker is done, the day is an in and an out, 8 h 30 min, nothing missing
+    expect(rows.locator('td[data-label="Type"]')).to_have_text(["in", "out"])
+    expect(rows.locator('td[data-label="Time"]')).to_contain_text(["08:00", "16:30"])
+    expect(day.locator('td[data-label="Worked"]')).to_have_text("8 h 30 min")
+    expect(day).not_to_contain_text("missing out")
+    # and the CRM holds the check-in and the check-out, not the wrong check-in
+    held = [punch["body"] for punch in stack.crm_held()["punches"] if punch["body"]["userId"] == user]
+    assert sorted((punch["type"], punch["logId"] == wrong) for punch in held) == [
+        ("in", False),
+        ("out", False),
+    ]
+
+
 @pytest.mark.console_allows(r"status of 422")  # the browser's own line for the refused file
 def test_an_admin_imports_the_directory_from_a_spreadsheets_csv(page, stack: RunningStack, tmp_path) -> None:
     # Given an employee in the Support department, and the spreadsheet HR keeps, which moves her to Sales

@@ -16,7 +16,7 @@ from attendance.domain.dedup import (
     judge,
     judge_together,
 )
-from attendance.domain.punch import PunchType, punch_log_id
+from attendance.domain.punch import Punch, PunchSource, PunchType, corrected, punch_log_id
 
 
 def test_log_id_is_stable_and_depends_on_every_part_of_the_identity():
@@ -34,6 +34,33 @@ def test_log_id_is_stable_and_depends_on_every_part_of_the_identity():
     }
     assert base not in variants
     assert len(variants) == 4
+
+
+def test_a_corrected_punch_is_the_same_punch_of_another_type_added_by_hand():
+    instant = datetime(2025, 2, 10, 17, 0, tzinfo=UTC)
+    wrong = Punch(
+        log_id=punch_log_id("D1", "U1", instant, PunchType.IN),
+        device_id="D1",
+        user_id="U1",
+        instant=instant,
+        local_time="2025-02-10T18:00:00",
+        time_zone="Europe/Berlin",
+        type=PunchType.IN,
+        source=PunchSource.ADMS,
+        received_at=instant,
+        verify_mode="fingerprint",
+    )
+    now = instant + timedelta(days=1)
+    right = corrected(wrong, PunchType.OUT, now)
+    assert right.log_id == punch_log_id("D1", "U1", instant, PunchType.OUT) != wrong.log_id
+    assert (right.type, right.source, right.received_at, right.verify_mode) == (
+        PunchType.OUT,
+        PunchSource.MANUAL,
+        now,
+        None,
+    )
+    kept = ("device_id", "user_id", "instant", "local_time", "time_zone")
+    assert [getattr(right, name) for name in kept] == [getattr(wrong, name) for name in kept]
 
 
 def test_a_punch_is_judged_on_its_day_and_on_a_neighbour_less_than_a_window_away():

@@ -208,8 +208,12 @@ export function clearFieldErrors(inputs) {
 }
 
 /** A confirmation in an accessible modal dialog; resolves true when confirmed. */
-export function confirmAction(question, confirmLabel, reasonLabel = null) {
+/** The punch types, as the API names them and as people read them. */
+export const PUNCH_TYPES = [["in", "In"], ["out", "Out"], ["break_out", "Break out"], ["break_in", "Break in"], ["overtime_in", "Overtime in"], ["overtime_out", "Overtime out"]];
+
+export function confirmAction(question, confirmLabel, reasonLabel = null, extra = null) {
   // With `reasonLabel`, the person also says why (required): it resolves to the reason, or null if cancelled.
+  // `extra`: more fields, after the reason; the caller reads them once it resolves.
   return new Promise((resolve) => {
     const reason = reasonLabel ? h("input", { id: "confirm-reason", required: true, maxlength: 200, autocomplete: "off" }) : null;
     const confirm = () => {
@@ -223,6 +227,7 @@ export function confirmAction(question, confirmLabel, reasonLabel = null) {
     const dialog = h("dialog", { class: "confirm", "aria-labelledby": "confirm-text" },
       h("p", { id: "confirm-text" }, question),
       reason ? h("p", { class: "field" }, h("label", { for: "confirm-reason" }, reasonLabel), reason) : null,
+      extra,
       h("div", { class: "actions" },
         h("button", { type: "button", class: "secondary", onclick: () => dialog.close("cancel") }, "Cancel"),
         h("button", { type: "button", class: "danger", onclick: confirm }, confirmLabel)));

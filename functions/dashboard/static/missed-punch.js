@@ -1,8 +1,6 @@
 // "Add a missed punch" on an employee's page (admins): a punch the clock did not record, added by hand at
 // one of the clocks, at that clock's wall-clock time. It is stored, deduplicated and delivered as any other.
-import { ApiFailure, api, clearFieldErrors, h, notify, session, showFieldErrors, today, zone } from "./core.js";
-
-const TYPES = [["in", "In"], ["out", "Out"], ["break_out", "Break out"], ["break_in", "Break in"], ["overtime_in", "Overtime in"], ["overtime_out", "Overtime out"]];
+import { ApiFailure, PUNCH_TYPES, api, clearFieldErrors, h, notify, session, showFieldErrors, today, zone } from "./core.js";
 
 // The punch each anomaly of a work day lacks, for the "Add" in its row.
 const LACKING = { "missing out": "out", "missing in": "in", "break not closed": "break_in" };
@@ -17,7 +15,7 @@ export function missedPunchSection(userId, lastDeviceId, added) {
   const clock = h("select", { id: "missed-clock", name: "deviceId", required: true });
   const date = h("input", { id: "missed-date", name: "date", type: "date", required: true, value: today(), max: today() });
   const time = h("input", { id: "missed-time", name: "time", type: "time", required: true, step: 60, "aria-describedby": "missed-zone" });
-  const type = h("select", { id: "missed-type", name: "type", required: true }, TYPES.map(([value, label]) => h("option", { value }, label)));
+  const type = h("select", { id: "missed-type", name: "type", required: true }, PUNCH_TYPES.map(([value, label]) => h("option", { value }, label)));
   const zoneNote = h("small", { class: "muted", id: "missed-zone" });
   const result = h("div", { class: "missed-result", "aria-live": "polite" });
   const button = h("button", { type: "submit" }, "Add punch");

@@ -1,8 +1,9 @@
 // "Void" on a punch's row (admins): for a punch that should not count (a test punch, one punched twice by
 // mistake). The confirmation says what voiding does and asks why; the API takes it at once, and the live
 // feed tells when the punch has left the CRM and the reports (punch.voided) or the CRM refused
-// (punch.void_refused).
-import { api, confirmAction, deliveryBadge, h, notify, session } from "./core.js";
+// (punch.void_refused). A punch of the wrong type is voided with the type it should have had, and comes back
+// with it.
+import { PUNCH_TYPES, api, confirmAction, deliveryBadge, h, notify, session } from "./core.js";
 
 /** The API's sync statuses a punch may be voided from. */
 const VOIDABLE_STATUSES = new Set(["pending", "synced", "failed", "abandoned"]);
@@ -28,15 +29,32 @@ export function voidButton(punch, names, voiding) {
 
 async function voidPunch(punch, who, voiding) {
   const when = (punch.localTime || "").replace("T", " ");
-  const question = `Void ${who}'s ${punch.type.replaceAll("_", " ")} punch of ${when} at ${punch.deviceId}? Its record is removed from the CRM and it leaves every report; it stays in the table with your reason, and the clock sending it again does not bring it back.`;
-  const reason = await confirmAction(question, "Void", "Reason");
+  const question = `Void ${who}'s ${words(punch.type)} punch of ${when} at ${punch.deviceId}? Its record is removed from the CRM and it leaves every report; it stays in the table with your reason, and the clock sending it again does not bring it back.`;
+  const correction = correctionField(punch.type);
+  const reason = await confirmAction(question, "Void", "Reason", correction.field);
   if (!reason) return;
+  const correctedType = correction.select.value;
+  const body = correctedType ? { reason, correctedType } : { reason };
   try {
-    await api(`/punches/${encodeURIComponent(punch.logId)}/void`, { method: "POST", body: { reason } });
+    await api(`/punches/${encodeURIComponent(punch.logId)}/void`, { method: "POST", body });
   } catch (error) {
     notify(`The void failed: ${error.message}`, "error");
     return;
   }
   voiding(reason);
-  notify(`Voiding ${who}'s punch: it leaves the CRM and the reports in a moment.`);
+  const comesBack = correctedType ? `, and comes back as ${words(correctedType)}` : "";
+  notify(`Voiding ${who}'s punch: it leaves the CRM and the reports in a moment${comesBack}.`);
+}
+
+const words = (type) => type.replaceAll("_", " ");
+
+/** "Add it again as": for a punch of the wrong type (an out the clock recorded as an in), the type it should
+ * have had; the worker adds the same punch with it once the void is done. */
+function correctionField(type) {
+  const select = h("select", { id: "confirm-correction" },
+    h("option", { value: "" }, "Nothing: only void it"),
+    PUNCH_TYPES.filter(([value]) => value !== type).map(([value, label]) => h("option", { value }, label)));
+  const field = h("p", { class: "field" },
+    h("label", { for: "confirm-correction" }, "Add it again as (for a punch of the wrong type)"), select);
+  return { field, select };
 }

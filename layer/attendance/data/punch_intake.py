@@ -63,10 +63,12 @@ class PunchIntake:
         retention: timedelta,
         now: datetime,
         memory: IntakeMemory | None = None,
+        replacing: str | None = None,
     ) -> StoreResult:
         """Store a new punch unless it is an exact or near duplicate (attendance/domain/dedup.py).
 
         `memory` carries what this caller's request has learnt of the store, and learns what this adds.
+        `replacing`: the logId of a punch this one corrects, which is being voided: no duplicate of it.
         """
         if window_seconds <= 0:
             return self._put_new(punch, now)
@@ -75,7 +77,7 @@ class PunchIntake:
         for attempt in range(_CONFLICT_RETRIES):
             days = [memory.days.get(key) or self._dedup_day(key, now, consistent=attempt > 0) for key in keys]
             memory.days |= {day.key: day for day in days}
-            judgement = self._judge(punch, window_seconds, days)
+            judgement = self._judge(punch, window_seconds, days, replacing)
             if judgement.verdict is Verdict.NEW:
                 result = self._store_new(punch, days, retention, now, memory.days, attempt)
             else:
@@ -88,10 +90,22 @@ class PunchIntake:
                 memory.days.pop(key, None)
         raise StoreUnavailable("storing a punch kept conflicting with concurrent requests")
 
-    def _judge(self, punch: Punch, window_seconds: int, days: list[DedupDay]) -> Judgement:
+    def judgement(
+        self, punch: Punch, window_seconds: int, now: datetime, replacing: str | None = None
+    ) -> Judgement:
+        """How `punch` would be judged if it were added now (as `add` judges it); nothing is written."""
+        if window_seconds <= 0:
+            return Judgement(Verdict.EXACT if self._exists(punch.log_id) else Verdict.NEW, punch.log_id)
+        keys = [key for key in days_to_judge(punch.user_id, punch.epoch_seconds, window_seconds) if key]
+        days = [self._dedup_day(key, now, consistent=True) for key in keys]
+        return self._judge(punch, window_seconds, days, replacing)
+
+    def _judge(
+        self, punch: Punch, window_seconds: int, days: list[DedupDay], replacing: str | None = None
+    ) -> Judgement:
         """The punch judged on its days; one an admin adds by hand is not the near duplicate of a voided
-        punch (read, consistently, on such near duplicates only)."""
-        not_counting: set[str] = set()
+        punch (read, consistently, on such near duplicates only), nor of the punch it is `replacing`."""
+        not_counting: set[str] = {replacing} if replacing else set()
         while True:
             judgement = judge(punch.log_id, punch.epoch_seconds, window_seconds, days, not_counting)
             manual_near = judgement.verdict is Verdict.NEAR and punch.source is PunchSource.MANUAL

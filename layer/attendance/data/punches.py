@@ -407,16 +407,20 @@ class PunchStore:
 
     def refuse_void(self, log_id: str, now: datetime, detail: str) -> bool:
         """The CRM would not remove it: delivered as before (out of the sparse index), the refusal in its
-        history and lastError."""
+        history and lastError, and no correction made."""
         values = _history_values(now, SyncStatus.SYNCED, detail) | {":error": detail[:500]}
         update = "SET syncStatus = :status, lastError = :error, " + _APPEND_HISTORY
-        return self._update_while_voiding(log_id, update, values, removed=", undelivered")
+        return self._update_while_voiding(log_id, update, values, removed=", undelivered, correctedType")
 
-    def request_void(self, log_id: str, note: str, now: datetime) -> VoidRequest:
+    def request_void(
+        self, log_id: str, note: str, now: datetime, corrected_type: PunchType | None = None
+    ) -> VoidRequest:
         """An admin voids a punch: being voided (queued now, in the sparse index), `note` in its history,
-        unless it is voided already. The punch as it was before tells what else is to be done."""
+        unless it is voided already; with `corrected_type`, to be added again as that type once it is out of
+        the CRM. The punch as it was before tells what else is to be done."""
         refused = self._client.exceptions.ConditionalCheckFailedException
         voided = {":voiding": SyncStatus.VOIDING.value, ":voided": SyncStatus.VOIDED.value}
+        correction = {"correctedType": corrected_type.value} if corrected_type else {}
         with unavailable_on_aws_errors("voiding a punch"):
             try:
                 before = self._set_status(
@@ -426,6 +430,7 @@ class PunchStore:
                     now,
                     "attribute_exists(logId) AND NOT syncStatus IN (:voiding, :voided)",
                     voided,
+                    also=correction,
                 )
             except refused as error:
                 found = error.response.get("Item")
@@ -502,20 +507,25 @@ class PunchStore:
         now: datetime,
         condition: str,
         values: dict[str, Any],
+        also: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """The status and its history entry, queued now, if `condition` (with its `values`) holds: the item as
-        it was before; else ConditionalCheckFailedException, carrying the item as it was."""
+        """The status and its history entry, queued now, and the attributes `also`, if `condition` (with its
+        `values`) holds: the item as it was before; else ConditionalCheckFailedException, carrying the item as
+        it was."""
         entry = _history_values(now, status, note)
+        also = also or {}
         reply = self._client.update_item(
             TableName=self._punches_table,
             Key=to_item({"logId": log_id}),
             UpdateExpression="SET syncStatus = :status, undelivered = :undelivered, queuedAt = :now, "
+            + "".join(f"{name} = :{name}, " for name in also)
             + _APPEND_HISTORY,
             ConditionExpression=condition,
             ExpressionAttributeValues=to_item(
                 {name: entry[name] for name in (":status", ":now", ":entry", ":empty")}
                 | {":undelivered": _undelivered_key(status, log_id)}
                 | values
+                | {f":{name}": value for name, value in also.items()}
             ),
             ReturnValues="ALL_OLD",
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
@@ -619,6 +629,7 @@ def record_from_item(item: dict[str, Any]) -> PunchRecord:
         status=SyncStatus(values["syncStatus"]),
         crm_reference=values.get("crmReference"),
         delivered="syncedAt" in values,
+        corrected_type=values.get("correctedType"),
         attempts=values.get("attempts", 0),
         last_error=values.get("lastError"),
         queued_at=datetime.fromisoformat(queued_at) if queued_at else None,

@@ -137,6 +137,12 @@ class VoidPunch(BaseModel):
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] = Field(
         description='Why, in a few words: e.g. "a test punch", "punched twice by mistake"'
     )
+    corrected_type: PunchType | None = Field(
+        default=None,
+        alias="correctedType",
+        description="The type the punch should have had (a check-out the clock recorded as a check-in): once "
+        "it is out of the CRM, the same punch (clock, employee, time) is added again by hand with this type",
+    )
 
 
 class VoidAccepted(BaseModel):
@@ -148,3 +154,9 @@ class VoidAccepted(BaseModel):
     log_id: str = Field(alias="logId")
     sync_status: Literal[SyncStatus.VOIDING] = Field(alias="syncStatus")
     previous_status: SyncStatus = Field(alias="previousStatus", description="Its status before the void")
+    corrected_type: PunchType | None = Field(
+        default=None,
+        alias="correctedType",
+        description="The type it is added again with, once it is voided",
+        exclude_if=lambda value: value is None,
+    )

@@ -19,8 +19,9 @@ acknowledged without a call: the punch has had its attempts.
 A punch an admin voided comes as a message too, and is leased the same way, so it never races its own
 delivery. The worker removes its record from the CRM (by the reference the CRM gave it), then marks it
 voided, which takes it out of every report. One the CRM never had is voided without a call; one the CRM
-took without giving a reference is voided with a note to remove it there by hand. A delivery that fails
-for good as the void comes is not dead-lettered: the void's message finishes it.
+took without giving a reference is voided with a note to remove it there by hand. One voided to correct its
+type is added again with the right type before it is marked voided (attendance.delivery.corrections). A
+delivery that fails for good as the void comes is not dead-lettered: the void's message finishes it.
 
 | CRM answer to the removal      | table                        | message                                  |
 | ------------------------------ | ---------------------------- | ---------------------------------------- |
@@ -59,6 +60,7 @@ from aws_lambda_powertools import Logger
 from attendance.data.punches import DeliveryClaim, PunchStore
 from attendance.data.queue import PunchQueue
 from attendance.delivery.backpressure import CallPacer, queue_delay
+from attendance.delivery.corrections import PunchCorrections
 from attendance.delivery.crm import CrmClient
 from attendance.delivery.outcome import DeliveryOutcome, Verdict
 from attendance.domain.punch import SyncStatus
@@ -92,6 +94,7 @@ class DeliveryService:
         dead_letters: PunchQueue,
         crm: CrmClient,
         punch_queue: PunchQueue,
+        corrections: PunchCorrections,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._store = store
@@ -99,6 +102,7 @@ class DeliveryService:
         self._crm = crm
         self._punch_queue = punch_queue
         self._clock = clock
+        self._corrections = corrections
 
     def deliver(
         self,
@@ -157,14 +161,12 @@ class DeliveryService:
         """A voided punch's record out of the CRM, then voided in the table (see the module's table)."""
         log_id, reference = record.punch.log_id, record.crm_reference
         if reference is None:
-            self._store.finish_void(
-                log_id, self._clock(), NO_REFERENCE if record.delivered else NEVER_DELIVERED
-            )
+            self._finish_void(record, NO_REFERENCE if record.delivered else NEVER_DELIVERED, last)
             return None
         outcome = self._crm.remove(log_id, reference, seconds_left, pacer)
         logger.info("CRM removal " + outcome.verdict.value, extra={"logId": log_id, "detail": outcome.detail})
         if outcome.verdict is Verdict.DELIVERED:
-            self._store.finish_void(log_id, self._clock(), f"voided; {reference} {outcome.detail} in the CRM")
+            self._finish_void(record, f"voided; {reference} {outcome.detail} in the CRM", last)
         elif outcome.verdict is Verdict.PERMANENT:
             self._store.refuse_void(log_id, self._clock(), f"the CRM would not remove it: {outcome.detail}")
         else:
@@ -172,6 +174,21 @@ class DeliveryService:
             if not last:  # the last receive is acknowledged: the sweep queues it again, never the DLQ
                 raise DeliveryFailed(outcome.detail)
         return outcome.verdict
+
+    def _finish_void(self, record: PunchRecord, detail: str, last: bool) -> None:
+        """Voided, `detail` in its history; one voided to correct its type is first added again with the
+        type it should have had (attendance.delivery.corrections). A correction that cannot be made yet
+        leaves the punch being voided, for a later try (never the DLQ), as a removal that failed for now."""
+        log_id, corrected_type = record.punch.log_id, record.corrected_type
+        if corrected_type is not None:
+            correction = self._corrections.add(record.punch, corrected_type, self._clock())
+            if not correction.done:
+                self._store.note_while_voiding(log_id, self._clock(), correction.note)
+                if not last:
+                    raise DeliveryFailed(correction.note)
+                return
+            detail = f"{detail}; {correction.note}"
+        self._store.finish_void(log_id, self._clock(), detail)
 
     def _taken_back(self, log_id: str, claim: DeliveryClaim, sent_at: datetime | None) -> bool:
         """A message of a dead-lettered punch sent after it was dead-lettered: the dead-letter queue redriven

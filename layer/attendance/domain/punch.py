@@ -161,6 +161,20 @@ def punch_log_id(device_id: str, user_id: str, instant: datetime, punch_type: Pu
     return digest[:32]
 
 
+def corrected(punch: Punch, punch_type: PunchType, now: datetime) -> Punch:
+    """The punch as it should have been recorded, of `punch_type` (a check-out the clock took for a
+    check-in): the same clock, employee and time, added by hand, so a punch of its own."""
+    return punch.model_copy(
+        update={
+            "log_id": punch_log_id(punch.device_id, punch.user_id, punch.instant, punch_type),
+            "type": punch_type,
+            "source": PunchSource.MANUAL,
+            "received_at": now,
+            "verify_mode": None,
+        }
+    )
+
+
 def describe_validation_error(error: ValidationError) -> str:
     """'type: Input should be ...; userId: Field required': each field and its problem, for people."""
     problems = []

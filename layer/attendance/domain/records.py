@@ -5,7 +5,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from attendance.domain.punch import Punch, SyncStatus
+from attendance.domain.punch import Punch, PunchType, SyncStatus
 
 
 class PunchRecord(BaseModel):
@@ -19,6 +19,7 @@ class PunchRecord(BaseModel):
     history: list[dict[str, str]] = []  # every delivery attempt and admin action: at, status, detail
     crm_reference: str | None = None  # the CRM's ID for it, when it was delivered and the CRM gave one
     delivered: bool = False  # the CRM took it at some point (a voided punch may have been delivered first)
+    corrected_type: PunchType | None = None  # voided to be added again as this type, once out of the CRM
 
 
 class ListedPunch(BaseModel):

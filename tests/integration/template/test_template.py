@@ -229,7 +229,8 @@ def test_crm_time_zone_admits_its_empty_default_and_every_zone_the_worker_takes(
     for zone in [parameter["Default"], "+05:30", "-03:00", *sorted(available_timezones())]:
         assert pattern.fullmatch(zone), zone
     # and the default means the stack's zone
-    names = {"punches_table": "t", "punch_queue_url": "q", "punch_dlq_url": "d", "crm_url": "https://hr.test"}
+    names = {"punches_table": "t", "dedup_table": "u", "punch_queue_url": "q", "punch_dlq_url": "d"}
+    names |= {"crm_url": "https://hr.test"}
     settings = WorkerSettings(**names, default_time_zone="Asia/Kolkata", crm_time_zone=parameter["Default"])
     assert settings.crm_zone == "Asia/Kolkata"
 

@@ -13,14 +13,19 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 from moto.ssm.responses import SimpleSystemManagerResponse
 
+from attendance.data.api_keys import ApiKeyStore
 from attendance.data.aws import from_item
+from attendance.data.device_punches import DevicePunches
 from attendance.data.punches import PunchStore
 from attendance.data.queue import PunchQueue
+from attendance.domain.keys import Scope
 from attendance.domain.punch import Punch, PunchSource, PunchType, punch_log_id
 from functions.crm_worker import app as worker_app
+from functions.deliveries import app as deliveries_app
 from local_stack.mock_crm import GENERIC_PATH, MockCrmServer
 from local_stack.sqs_trigger import SqsTrigger
 from local_stack.template import Resolver
+from tests.integration.http_calls import Reply, call_route
 from tests.punches import punch_intake
 
 VISIBILITY_SECONDS = 1  # short in tests; 10 in the template
@@ -181,3 +186,46 @@ def run_until(trigger: SqsTrigger, done: Callable[[], bool], limit_seconds: floa
         else:
             time.sleep(0.1)
     return reports
+
+
+ADMIN_KEY, READ_KEY = "void-admin", "void-reader"
+VOID = "/punches/{logId}/void"
+
+
+@pytest.fixture
+def void(use_function_env, worker_env) -> Callable[..., Reply]:
+    """void(logId, reason) through the deliveries API, as an admin (or with `key`)."""
+    environment = use_function_env("DeliveriesFunction")
+    importlib.reload(deliveries_app)
+    keys = ApiKeyStore(boto3.client("dynamodb"), environment["API_KEYS_TABLE"])
+    keys.create("hr-lead", frozenset({Scope.ADMIN}), raw_key=ADMIN_KEY)
+    keys.create("wallboard", frozenset({Scope.READ}), raw_key=READ_KEY)
+
+    def call(log_id: str, reason: Any = "a test punch", key: str = ADMIN_KEY, **arguments: Any) -> Reply:
+        body = arguments.pop("body", {"reason": reason})
+        return call_route(
+            deliveries_app.lambda_handler, "POST", VOID, key, body=body, logId=log_id, **arguments
+        )
+
+    return call
+
+
+def status_of(stored: Callable[[str], dict[str, Any]], log_id: str) -> str:
+    return stored(log_id)["syncStatus"]
+
+
+@pytest.fixture
+def in_reports(store: PunchStore, stack: Resolver) -> Callable[..., bool]:
+    """Whether the reports' and lists' reads (a day's punches, one employee's, the day's latest, the
+    device's latest) still see a punch."""
+    device = DevicePunches(boto3.client("dynamodb"), stack.refs["PunchesTable"])
+
+    def seen(log_id: str, user: str = "EMP1") -> bool:
+        day = [punch.log_id for punch in store.on_local_dates(["2025-02-10"])]
+        around = datetime(2025, 2, 10, tzinfo=UTC)
+        of_user = [punch.log_id for punch in store.of_user(user, around, around + timedelta(days=1))]
+        latest = [punch.log_id for punch in store.latest_on_local_date("2025-02-10", 50)]
+        on_device = [punch.log_id for punch in device.recent("DEV001", 50)]
+        return any(log_id in found for found in (day, of_user, latest, on_device))
+
+    return seen

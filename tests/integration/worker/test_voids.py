@@ -1,7 +1,6 @@
 """Voiding a punch: the deliveries API asks, the worker removes its record from the (mock) CRM through moto's
 queue, and the punch leaves every report; the CRM failing, refusing, and a delivery racing the void."""
 
-import importlib
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -10,62 +9,23 @@ from typing import Any
 import boto3
 import pytest
 
-from attendance.data.api_keys import ApiKeyStore
-from attendance.data.device_punches import DevicePunches
 from attendance.data.punch_intake import StoreOutcome
-from attendance.data.punches import PunchStore
 from attendance.data.queue import PunchQueue
 from attendance.delivery.service import NEVER_DELIVERED, NOT_DEAD_LETTERED
-from attendance.domain.keys import Scope
 from attendance.domain.punch import PunchType, SyncStatus
 from attendance.ingest.sweep import sweep
-from functions.deliveries import app as deliveries_app
 from local_stack.template import Resolver
-from tests.integration.http_calls import Reply, call_route
-from tests.integration.worker.conftest import crm_view, held, put_secret, run_until, set_behaviour, synced
+from tests.integration.worker.conftest import (
+    READ_KEY,
+    crm_view,
+    held,
+    put_secret,
+    run_until,
+    set_behaviour,
+    status_of,
+    synced,
+)
 from tests.punches import punch_intake
-
-ADMIN_KEY, READ_KEY = "void-admin", "void-reader"
-VOID = "/punches/{logId}/void"
-
-
-@pytest.fixture
-def void(use_function_env, worker_env) -> Callable[..., Reply]:
-    """void(logId, reason) through the deliveries API, as an admin (or with `key`)."""
-    environment = use_function_env("DeliveriesFunction")
-    importlib.reload(deliveries_app)
-    keys = ApiKeyStore(boto3.client("dynamodb"), environment["API_KEYS_TABLE"])
-    keys.create("hr-lead", frozenset({Scope.ADMIN}), raw_key=ADMIN_KEY)
-    keys.create("wallboard", frozenset({Scope.READ}), raw_key=READ_KEY)
-
-    def call(log_id: str, reason: Any = "a test punch", key: str = ADMIN_KEY, **arguments: Any) -> Reply:
-        body = arguments.pop("body", {"reason": reason})
-        return call_route(
-            deliveries_app.lambda_handler, "POST", VOID, key, body=body, logId=log_id, **arguments
-        )
-
-    return call
-
-
-def status_of(stored: Callable[[str], dict[str, Any]], log_id: str) -> str:
-    return stored(log_id)["syncStatus"]
-
-
-@pytest.fixture
-def in_reports(store: PunchStore, stack: Resolver) -> Callable[..., bool]:
-    """Whether the reports' and lists' reads (a day's punches, one employee's, the day's latest, the
-    device's latest) still see a punch."""
-    device = DevicePunches(boto3.client("dynamodb"), stack.refs["PunchesTable"])
-
-    def seen(log_id: str, user: str = "EMP1") -> bool:
-        day = [punch.log_id for punch in store.on_local_dates(["2025-02-10"])]
-        around = datetime(2025, 2, 10, tzinfo=UTC)
-        of_user = [punch.log_id for punch in store.of_user(user, around, around + timedelta(days=1))]
-        latest = [punch.log_id for punch in store.latest_on_local_date("2025-02-10", 50)]
-        on_device = [punch.log_id for punch in device.recent("DEV001", 50)]
-        return any(log_id in found for found in (day, of_user, latest, on_device))
-
-    return seen
 
 
 def test_a_delivered_punch_voided_leaves_the_crm_and_every_report(

@@ -1,0 +1,215 @@
+"""Correcting a punch of the wrong type in one step: voided with the type it should have had, the worker
+removes it from the (mock) CRM through moto's queue and adds the same punch again with that type."""
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from attendance.data.errors import StoreUnavailable
+from attendance.data.punch_intake import PunchIntake, StoreResult
+from attendance.data.punches import PunchStore
+from attendance.domain.punch import PunchSource, PunchType, SyncStatus, punch_log_id
+from functions.deliveries import app as deliveries_app
+from tests.integration.worker.conftest import crm_view, held, run_until, set_behaviour, status_of, synced
+
+EVENING = datetime(2025, 2, 10, 17, 0, tzinfo=UTC)
+
+
+def correct(
+    void: Callable[..., Any], log_id: str, to: str = "out", reason: str = "pressed In on the way out"
+):
+    return void(log_id, body={"reason": reason, "correctedType": to})
+
+
+def corrected_id(at: datetime = EVENING, to: PunchType = PunchType.OUT) -> str:
+    return punch_log_id("DEV001", "EMP1", at, to)
+
+
+def delivered(store: PunchStore, log_id: str) -> Callable[[], bool]:
+    """Whether the punch is stored (a correction is, once the worker adds it) and delivered."""
+    return lambda: (record := store.get(log_id)) is not None and record.status is SyncStatus.SYNCED
+
+
+def test_a_check_out_recorded_as_a_check_in_is_corrected_in_one_step(
+    trigger, enqueue, crm, stored, store: PunchStore, void, in_reports
+):
+    # Given a day's check-in, and the evening's check-out which the clock recorded as a check-in, delivered
+    morning, wrong = enqueue(), enqueue(at=EVENING)
+    run_until(trigger, synced(stored, morning, wrong))
+    reference = stored(wrong)["crmReference"]
+
+    # When HR voids it with the type it should have had
+    reply = correct(void, wrong)
+
+    # Then the API says so, and once the worker is done the CRM holds the check-in and a check-out
+    assert reply.status == 202, reply.body
+    assert reply.body == {
+        "logId": wrong,
+        "syncStatus": "voiding",
+        "previousStatus": "synced",
+        "correctedType": "out",
+    }
+    right = corrected_id()
+    run_until(trigger, delivered(store, right))
+    assert status_of(stored, wrong) == "voided"
+    assert {key: punch["body"]["type"] for key, punch in held(crm).items()} == {morning: "in", right: "out"}
+    assert crm_view(crm)["removed"] == [{"key": wrong, "crmId": reference}]
+    # and the reports count the check-out at the same clock and time, added by hand, not the check-in
+    assert not in_reports(wrong)
+    assert in_reports(right)
+    added = store.get(right).punch
+    assert (added.device_id, added.instant, added.type, added.source) == (
+        "DEV001",
+        EVENING,
+        PunchType.OUT,
+        PunchSource.MANUAL,
+    )
+    # and the voided punch's history says what was done
+    details = [entry["detail"] for entry in store.get(wrong).history]
+    assert "voided by an admin (key hr-lead): pressed In on the way out; to be added again as out" in details
+    assert details[-1] == f"voided; {reference} removed (HTTP 204) in the CRM; added again as out: {right}"
+
+
+def test_a_correction_made_before_delivery_sends_only_the_corrected_punch(
+    trigger, enqueue, crm, stored, store: PunchStore, void
+):
+    # Given a wrong punch not yet delivered
+    wrong = enqueue(at=EVENING)
+
+    # When it is corrected before the worker gets to it
+    assert correct(void, wrong).body["previousStatus"] == "pending"
+
+    # Then the CRM only ever hears of the corrected punch
+    run_until(trigger, delivered(store, corrected_id()))
+    assert status_of(stored, wrong) == "voided"
+    assert list(held(crm)) == [corrected_id()]
+    assert crm_view(crm)["requests"] == 1
+
+
+def test_a_worker_dying_before_the_void_is_recorded_makes_the_correction_once(
+    trigger, enqueue, crm, stored, store: PunchStore, void, monkeypatch: pytest.MonkeyPatch
+):
+    # Given a delivered wrong punch, corrected, and a worker that dies (the table unreachable) right after
+    # it stored the corrected punch, before it marked the wrong one voided
+    wrong = enqueue(at=EVENING)
+    run_until(trigger, synced(stored, wrong))
+    finish_void = PunchStore.finish_void
+    deaths = []
+
+    def dies_once(self: PunchStore, *arguments: Any) -> bool:
+        if not deaths:
+            deaths.append(arguments)
+            raise StoreUnavailable("the table did not answer")
+        return finish_void(self, *arguments)
+
+    monkeypatch.setattr(PunchStore, "finish_void", dies_once)
+    correct(void, wrong)
+
+    # When the void's message comes back and is worked again
+    run_until(trigger, lambda: status_of(stored, wrong) == "voided")
+    run_until(trigger, delivered(store, corrected_id()))
+
+    # Then the correction was made once: one corrected punch, delivered once, and the wrong one gone
+    assert deaths
+    assert list(held(crm)) == [corrected_id()]
+    assert held(crm)[corrected_id()]["deliveries"] == 1
+    assert store.get(wrong).history[-1]["detail"].endswith(f"added again as out: {corrected_id()}")
+
+
+def test_a_crm_refusing_the_removal_makes_no_correction(
+    trigger, enqueue, crm, stored, store: PunchStore, void
+):
+    # Given a delivered wrong punch, and a CRM that will not delete it
+    wrong = enqueue(user="EMP-LOCKED", at=EVENING)
+    run_until(trigger, synced(stored, wrong))
+    set_behaviour(crm, failUsers=["EMP-LOCKED"], status=403)
+
+    # When it is corrected
+    correct(void, wrong)
+    run_until(trigger, lambda: status_of(stored, wrong) != "voiding")
+
+    # Then it stays delivered and counted, nothing is added, and no correction is left pending on it
+    record = store.get(wrong)
+    assert record.status is SyncStatus.SYNCED
+    assert record.corrected_type is None
+    assert store.get(punch_log_id("DEV001", "EMP-LOCKED", EVENING, PunchType.OUT)) is None
+    assert list(held(crm)) == [wrong]
+
+
+def test_a_correction_the_table_cannot_take_yet_is_made_on_a_later_try(
+    trigger, enqueue, stored, store: PunchStore, void, monkeypatch: pytest.MonkeyPatch
+):
+    # Given a wrong punch corrected, and a table that refuses the corrected punch once (throttled)
+    wrong = enqueue(at=EVENING)
+    add = PunchIntake.add
+    refusals = []
+
+    def refuses_once(self: PunchIntake, *arguments: Any, **options: Any) -> StoreResult:
+        if not refusals:
+            refusals.append(arguments)
+            raise StoreUnavailable("throughput exceeded")
+        return add(self, *arguments, **options)
+
+    monkeypatch.setattr(PunchIntake, "add", refuses_once)
+    assert correct(void, wrong).status == 202
+
+    # When the worker voids it
+    run_until(trigger, delivered(store, corrected_id()))
+
+    # Then the void waited for the correction, with the reason in its history, and finished on a later try
+    assert len(refusals) == 1
+    history = [entry["detail"] for entry in store.get(wrong).history]
+    assert "adding it again as out: throughput exceeded" in history
+    assert history[-1] == f"voided before the CRM had it: no call; added again as out: {corrected_id()}"
+    assert status_of(stored, wrong) == "voided"
+
+
+@pytest.mark.parametrize(
+    ("to", "status", "error"),
+    [("in", 422, "invalid_correction"), ("sideways", 400, "invalid_request"), ("", 400, "invalid_request")],
+)
+def test_a_correction_to_no_other_type_is_refused(enqueue, stored, void, to, status, error):
+    wrong = enqueue(at=EVENING)
+    reply = correct(void, wrong, to)
+    assert (reply.status, reply.body["error"]) == (status, error), reply.body
+    assert status_of(stored, wrong) == "pending"
+    assert "correctedType" not in stored(wrong)
+
+
+def test_a_correction_that_would_be_a_duplicate_is_refused_before_anything_changes(
+    trigger, enqueue, stored, store: PunchStore, void, monkeypatch: pytest.MonkeyPatch
+):
+    # Given a check-in corrected to a check-out, which was a mistake too
+    wrong = enqueue(at=EVENING)
+    correct(void, wrong)
+    run_until(trigger, delivered(store, corrected_id()))
+
+    # When HR corrects the check-out back to a check-in
+    back = correct(void, corrected_id(), "in")
+
+    # Then it is refused, since that check-in is the voided punch, stored once for good; nothing changes
+    assert (back.status, back.body["error"]) == (409, "correction_duplicate"), back.body
+    assert wrong in back.body["message"]
+    assert status_of(stored, corrected_id()) == "synced"
+
+    # And given a window raised since (600 s) and a check-out stored two minutes after a check-in
+    monkeypatch.setenv("DEDUP_WINDOW_SECONDS", "600")
+    deliveries_app.dependencies.cache_clear()
+    check_in = enqueue(user="EMP2", at=EVENING)
+    enqueue(user="EMP2", at=EVENING + timedelta(minutes=2), kind=PunchType.OUT)
+    # When the check-in is corrected to a check-out, which the raised window makes a near duplicate
+    near = correct(void, check_in)
+    # Then that is refused too, naming the punch beside it
+    assert (near.status, near.body["error"]) == (409, "correction_duplicate"), near.body
+    assert "near duplicate" in near.body["message"]
+    assert status_of(stored, check_in) == "pending"
+
+
+def test_an_unknown_or_voided_punch_is_refused_as_a_plain_void_is(enqueue, void):
+    assert correct(void, "no-such-punch").status == 404
+    log_id = enqueue()
+    assert void(log_id).status == 202
+    again = correct(void, log_id)
+    assert (again.status, again.body["error"]) == (409, "already_voided")

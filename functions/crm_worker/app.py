@@ -10,7 +10,7 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from functools import cache, partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from aws_lambda_powertools import Logger, Metrics
@@ -24,11 +24,9 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from attendance.data.aws import client
-from attendance.data.punch_intake import PunchIntake
 from attendance.data.punches import PunchStore
 from attendance.data.queue import PunchQueue, attempts_in, log_id_in
 from attendance.delivery.backpressure import CallPacer, pacing_interval
-from attendance.delivery.corrections import PunchCorrections
 from attendance.delivery.crm import CrmClient
 from attendance.delivery.outcome import Verdict
 from attendance.delivery.secrets import CrmSecret
@@ -36,6 +34,9 @@ from attendance.delivery.service import DeliveryFailed, DeliveryService
 from attendance.delivery.targets import TARGETS
 from attendance.settings import WorkerSettings
 from attendance.tracing import AWS_CALLS, create_tracer
+
+if TYPE_CHECKING:
+    from attendance.delivery.corrections import PunchCorrections
 
 logger = Logger()
 tracer = create_tracer(patch=(*AWS_CALLS, "httpx"))  # the CRM calls too
@@ -62,18 +63,26 @@ def delivery_service(settings: WorkerSettings) -> DeliveryService:
         settings.crm_timeout_seconds,
     )
     punch_queue = PunchQueue(client("sqs"), settings.punch_queue_url)
-    corrections = PunchCorrections(
-        PunchIntake(client("dynamodb"), settings.punches_table, settings.dedup_table),
-        punch_queue,
-        settings.dedup_window_seconds,
-        timedelta(days=settings.dedup_retention_days),
-    )
     return DeliveryService(
         PunchStore(client("dynamodb"), settings.punches_table),
         PunchQueue(client("sqs"), settings.punch_dlq_url),
         crm,
         punch_queue,
-        corrections,
+        cache(partial(corrections, settings, punch_queue)),
+    )
+
+
+def corrections(settings: WorkerSettings, punch_queue: PunchQueue) -> "PunchCorrections":
+    """What adds a punch voided to correct its type again; imported when first needed, since a correction
+    is rare and the dedup rules are not worth every cold start's import."""
+    from attendance.data.punch_intake import PunchIntake
+    from attendance.delivery.corrections import PunchCorrections
+
+    return PunchCorrections(
+        PunchIntake(client("dynamodb"), settings.punches_table, settings.dedup_table),
+        punch_queue,
+        settings.dedup_window_seconds,
+        timedelta(days=settings.dedup_retention_days),
     )
 
 

@@ -4,9 +4,9 @@ abandons, and voiding a punch. Reading needs the read or admin scope, changing a
 from attendance import init_phase  # first: the collector rests while the rest imports
 
 # isort: split
-from functools import cache
+from functools import cache, partial
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Depends, Response
@@ -30,7 +30,6 @@ from attendance.api import (
 from attendance.data.api_keys import ApiKeyStore
 from attendance.data.aws import client
 from attendance.data.dead_letters import DeadLetterQueue
-from attendance.data.punch_intake import PunchIntake
 from attendance.data.punches import PunchStore
 from attendance.data.queue import PunchQueue
 from attendance.deliveries.models import (
@@ -44,11 +43,14 @@ from attendance.deliveries.models import (
     VoidPunch,
 )
 from attendance.deliveries.service import DeadLetterService
-from attendance.deliveries.voids import CorrectionCheck, PunchVoids
+from attendance.deliveries.voids import PunchVoids
 from attendance.domain.keys import ApiKey, Scope
 from attendance.domain.punch import Identifier
 from attendance.settings import DeliveriesSettings
 from attendance.tracing import create_tracer
+
+if TYPE_CHECKING:
+    from attendance.delivery.corrections import CorrectionCheck
 
 logger = Logger()
 tracer = create_tracer()
@@ -65,11 +67,19 @@ def dependencies() -> tuple[ApiKeyStore, DeadLetterService, PunchVoids]:
     queue = DeadLetterQueue(
         sqs, dynamodb, settings.punch_dlq_url, settings.punch_queue_url, settings.punches_table
     )
-    check = CorrectionCheck(
-        PunchIntake(dynamodb, settings.punches_table, settings.dedup_table), settings.dedup_window_seconds
-    )
+    check = cache(partial(correction_check, settings))
     voids = PunchVoids(punches, queue, PunchQueue(sqs, settings.punch_queue_url), check)
     return ApiKeyStore(dynamodb, settings.api_keys_table), DeadLetterService(punches, queue), voids
+
+
+def correction_check(settings: DeliveriesSettings) -> "CorrectionCheck":
+    """Whether a void's correction can be made; imported when first asked for, since corrections are rare
+    and the dedup rules are not worth every cold start's import."""
+    from attendance.data.punch_intake import PunchIntake
+    from attendance.delivery.corrections import CorrectionCheck
+
+    intake = PunchIntake(client("dynamodb"), settings.punches_table, settings.dedup_table)
+    return CorrectionCheck(intake, settings.dedup_window_seconds)
 
 
 def _keys() -> ApiKeyStore:

@@ -9,50 +9,24 @@ it again with that type once it is out of the CRM (attendance.delivery.correctio
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
 
 from attendance.api import ApiError
 from attendance.data.dead_letters import DeadLetterQueue
-from attendance.data.punch_intake import PunchIntake
 from attendance.data.punches import PunchStore
 from attendance.data.queue import PunchQueue
 from attendance.deliveries.models import VoidAccepted
-from attendance.domain.dedup import Verdict
-from attendance.domain.punch import PunchType, SyncStatus, corrected
+from attendance.domain.punch import PunchType, SyncStatus
 from attendance.domain.records import PunchRecord
 
+if TYPE_CHECKING:  # made when a correction is first asked for: rare, and not worth every cold start's import
+    from attendance.delivery.corrections import CorrectionCheck
+
 logger = Logger(child=True)
-
-
-@dataclass(frozen=True)
-class CorrectionCheck:
-    """Whether a punch voided to correct its type can be added again with it, judged as the worker will
-    judge it (attendance.delivery.corrections), so that a void is not made for a correction that cannot be."""
-
-    intake: PunchIntake
-    window_seconds: int
-
-    def refusal(self, record: PunchRecord, corrected_type: PunchType, now: datetime) -> ApiError | None:
-        voided = record.punch
-        punch = corrected(voided, corrected_type, now)
-        judgement = self.intake.judgement(punch, self.window_seconds, now, replacing=voided.log_id)
-        if judgement.verdict is Verdict.EXACT:
-            message = (
-                f"that {corrected_type} punch was stored before ({punch.log_id}; perhaps voided since), and a "
-                "punch is stored once: void this one alone and add the punch by hand a second apart"
-            )
-        elif judgement.verdict is Verdict.NEAR:
-            message = (
-                f"a {corrected_type} punch then would be a near duplicate of punch {judgement.log_id} "
-                f"(within {self.window_seconds} s): void this one alone"
-            )
-        else:
-            return None
-        return ApiError(HTTPStatus.CONFLICT, "correction_duplicate", message)
 
 
 class PunchVoids:
@@ -61,7 +35,7 @@ class PunchVoids:
         punches: PunchStore,
         dead_letters: DeadLetterQueue,
         queue: PunchQueue,
-        corrections: CorrectionCheck | None = None,
+        corrections: "Callable[[], CorrectionCheck] | None" = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._punches = punches
@@ -109,9 +83,11 @@ class PunchVoids:
         if corrected_type is record.punch.type:
             message = f"punch {log_id} is of type {corrected_type} already"
             raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY, "invalid_correction", message)
-        refusal = self._corrections and self._corrections.refusal(record, corrected_type, self._clock())
+        refusal = self._corrections and self._corrections().refusal(
+            record.punch, corrected_type, self._clock()
+        )
         if refusal:
-            raise refusal
+            raise ApiError(HTTPStatus.CONFLICT, "correction_duplicate", refusal)
 
 
 def _not_found(log_id: str) -> ApiError:

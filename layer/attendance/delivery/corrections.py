@@ -1,4 +1,5 @@
-"""A punch voided to correct its type is added again, by hand, with the type it should have had.
+"""A punch voided to correct its type is added again, by hand, with the type it should have had; whether it
+can be is checked before the void is made (CorrectionCheck).
 
 The worker adds it once the voided punch is out of the CRM and before marking that punch voided, so a
 crash in between leaves the void to be finished again, which finds the correction stored (an exact
@@ -14,6 +15,7 @@ from aws_lambda_powertools import Logger
 from attendance.data.errors import StoreUnavailable
 from attendance.data.punch_intake import PunchIntake, StoreOutcome
 from attendance.data.queue import PunchQueue
+from attendance.domain.dedup import Verdict
 from attendance.domain.punch import Punch, PunchType, corrected
 
 logger = Logger(child=True)
@@ -56,3 +58,28 @@ class PunchCorrections:
                 f"not added again as {punch_type}: it would be a near duplicate of {result.log_id}", done=True
             )
         return Correction(f"adding it again as {punch_type}: a punch beside it is being stored", done=False)
+
+
+@dataclass(frozen=True)
+class CorrectionCheck:
+    """Whether a punch voided to correct its type can be added again with it, judged as PunchCorrections
+    will judge it, so that a void is not made for a correction that cannot be."""
+
+    intake: PunchIntake
+    window_seconds: int
+
+    def refusal(self, voided: Punch, corrected_type: PunchType, now: datetime) -> str | None:
+        """Why the corrected punch would be a duplicate; None when it can be added."""
+        punch = corrected(voided, corrected_type, now)
+        judgement = self.intake.judgement(punch, self.window_seconds, now, replacing=voided.log_id)
+        if judgement.verdict is Verdict.EXACT:
+            return (
+                f"that {corrected_type} punch was stored before ({punch.log_id}; perhaps voided since), and a "
+                "punch is stored once: void this one alone and add the punch by hand a second apart"
+            )
+        if judgement.verdict is Verdict.NEAR:
+            return (
+                f"a {corrected_type} punch then would be a near duplicate of punch {judgement.log_id} "
+                f"(within {self.window_seconds} s): void this one alone"
+            )
+        return None

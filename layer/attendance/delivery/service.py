@@ -53,6 +53,7 @@ same way.
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 from uuid import uuid4
 
 from aws_lambda_powertools import Logger
@@ -60,11 +61,13 @@ from aws_lambda_powertools import Logger
 from attendance.data.punches import DeliveryClaim, PunchStore
 from attendance.data.queue import PunchQueue
 from attendance.delivery.backpressure import CallPacer, queue_delay
-from attendance.delivery.corrections import PunchCorrections
 from attendance.delivery.crm import CrmClient
 from attendance.delivery.outcome import DeliveryOutcome, Verdict
 from attendance.domain.punch import SyncStatus
 from attendance.domain.records import PunchRecord
+
+if TYPE_CHECKING:  # made when a correction is first needed: rare, and not worth every cold start's import
+    from attendance.delivery.corrections import PunchCorrections
 
 logger = Logger(child=True)
 _LEASED = (SyncStatus.PENDING, SyncStatus.VOIDING)  # the statuses a delivery leases
@@ -94,7 +97,7 @@ class DeliveryService:
         dead_letters: PunchQueue,
         crm: CrmClient,
         punch_queue: PunchQueue,
-        corrections: PunchCorrections,
+        corrections: "Callable[[], PunchCorrections]",
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._store = store
@@ -181,7 +184,7 @@ class DeliveryService:
         leaves the punch being voided, for a later try (never the DLQ), as a removal that failed for now."""
         log_id, corrected_type = record.punch.log_id, record.corrected_type
         if corrected_type is not None:
-            correction = self._corrections.add(record.punch, corrected_type, self._clock())
+            correction = self._corrections().add(record.punch, corrected_type, self._clock())
             if not correction.done:
                 self._store.note_while_voiding(log_id, self._clock(), correction.note)
                 if not last:

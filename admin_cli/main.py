@@ -38,7 +38,7 @@ from attendance.data.employees import EmployeeStore
 from attendance.data.punches import PunchStore
 from attendance.data.queue import PunchQueue
 from attendance.data.schedules import ScheduleStore
-from attendance.deliveries.models import VoidPunch
+from attendance.deliveries.models import MAX_VOIDS_LISTED, VoidPunch
 from attendance.deliveries.service import DeadLetterService
 from attendance.deliveries.voids import PunchVoids
 from attendance.devices.models import DeviceRegistration
@@ -730,6 +730,29 @@ def logs_void(
     if accepted.corrected_type:
         message += f", then adds it again as {accepted.corrected_type}"
     _done(ctx, message, accepted.model_dump(by_alias=True, mode="json"))
+
+
+@logs_app.command("voids")
+def logs_voids(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(min=1, max=MAX_VOIDS_LISTED, help="how many, at most")] = 50,
+) -> None:
+    """The punches voided by an admin, latest first: who voided each and why, the type it was added again
+    with (if it was of the wrong type), and how the void went."""
+    voids = ctx.obj.voids().latest(limit).voids
+    shown = (
+        "logId",
+        "userId",
+        "localTime",
+        "type",
+        "syncStatus",
+        "voidedBy",
+        "reason",
+        "correctedType",
+        "outcome",
+    )
+    rows = [{name: view.model_dump(by_alias=True, mode="json")[name] for name in shown} for view in voids]
+    _show(ctx, rows, "Voided punches", "No punch has been voided.")
 
 
 @logs_app.command("backfill-index")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Depends, Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -33,6 +33,7 @@ from attendance.data.dead_letters import DeadLetterQueue
 from attendance.data.punches import PunchStore
 from attendance.data.queue import PunchQueue
 from attendance.deliveries.models import (
+    MAX_VOIDS_LISTED,
     AbandonResult,
     ChosenDeadLetters,
     DeadLetterChoice,
@@ -40,6 +41,7 @@ from attendance.deliveries.models import (
     DeliveryOverview,
     RedriveResult,
     VoidAccepted,
+    VoidList,
     VoidPunch,
 )
 from attendance.deliveries.service import DeadLetterService
@@ -136,6 +138,27 @@ def overview(caller: Reader) -> Response[DeliveryOverview]:
 )
 def dead_letters(caller: Reader) -> Response[DeadLetterList]:
     return json_reply(HTTPStatus.OK, dependencies()[1].listing())
+
+
+@app.get(
+    "/deliveries/voids",
+    summary="The punches voided by an admin, latest first: who voided each and why, and how the void went",
+    description="For reviewing corrections: each punch voided or being voided, with the reason given, the "
+    "type it was added again with (a punch of the wrong type), and the latest entry of its history.",
+    tags=["deliveries"],
+    responses={
+        200: model_response(VoidList, "The latest voids"),
+        **keyed_refusals(
+            READ_FORBIDDEN, {400: f"`limit` is not a whole number from 1 to {MAX_VOIDS_LISTED}"}
+        ),
+    },
+    security=API_KEY_SECURITY,
+)
+def voids(
+    caller: Reader,
+    limit: Annotated[int, Query(ge=1, le=MAX_VOIDS_LISTED, description="How many, at most")] = 50,
+) -> Response[VoidList]:
+    return json_reply(HTTPStatus.OK, dependencies()[2].latest(limit))
 
 
 _CHOOSING = (

@@ -164,6 +164,11 @@ def test_a_punch_of_the_wrong_type_is_corrected_in_one_step(stack, cli):
     assert json.loads(cli("--json", "logs", "show", log_id).output)["status"] == "voided"
     held = [(p["body"]["userId"], p["body"]["type"]) for p in stack.crm_held()["punches"]]
     assert [punch for punch in held if punch[0] == "CLI-FIX"] == [("CLI-FIX", "out")]
+    # and the voids list it, with who, why and what it became
+    (listed,) = [v for v in json.loads(cli("--json", "logs", "voids").output) if v["logId"] == log_id]
+    assert (listed["reason"], listed["correctedType"], listed["syncStatus"]) == ("left", "out", "voided")
+    assert listed["voidedBy"].startswith("cli")
+    assert "Voided punches" in cli("logs", "voids", "--limit", "5").output
 
 
 def test_keys_devices_schedules_and_reports(stack, cli):

@@ -386,6 +386,16 @@ def test_hr_corrects_a_check_out_the_clock_recorded_as_a_check_in(page, stack: R
         ("in", False),
         ("out", False),
     ]
+    # and the Deliveries page lists the correction for review: whose punch, why, and what it became
+    page.get_by_role("link", name="Deliveries", exact=True).click()
+    voided = page.get_by_role("table", name=re.compile("^Voided punches, latest first")).locator(
+        f'tr[data-key="{wrong}"]'
+    )
+    expect(voided.locator('td[data-label="Employee"]')).to_contain_text("Otto Outwards")
+    expect(voided.locator('td[data-label="Status"]')).to_have_text("voided")
+    expect(voided.locator('td[data-label="Reason"]')).to_have_text("pressed In on the way out")
+    expect(voided.locator('td[data-label="Added again as"]')).to_have_text("out")
+    expect(voided.locator('td[data-label="How it went"]')).to_contain_text("added again as out")
 
 
 @pytest.mark.console_allows(r"status of 422")  # the browser's own line for the refused file

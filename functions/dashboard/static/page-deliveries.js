@@ -1,11 +1,13 @@
 // The deliveries page: punches by delivery status, the dead-letter queue with each punch's last error,
 // and, for admins, redrives (one or all, confirmed first) whose outcome shows live from the feed, and
-// abandons (one at a time, confirmed first) of punches the CRM will never take.
+// abandons (one at a time, confirmed first) of punches the CRM will never take; then the punches admins
+// voided, for review.
 // Route: #/deliveries.
 import {
   DELIVERY_STATE, Names, api, badge, confirmAction, employeeCell, feed, formatClock, formatInstant, h, loading, showNames,
   notify, session, showError, table, tableRow, useStyles,
 } from "./core.js";
+import { voidedPunches } from "./voided-punches.js";
 
 const REDRIVE = "/deliveries/dead-letters/redrive";
 const ABANDON = "/deliveries/dead-letters/abandon";
@@ -38,6 +40,8 @@ export async function render(view) {
       h("div", { class: "dead-letter-actions" }, refresh, redriveAll)),
     progress,
     list);
+  const voided = voidedPunches();
+  view.append(voided.section);
 
   const letters = new Map(); // logId -> the dead letter, with the nodes that change live
   const redriven = new Set(); // logIds redriven from this page, followed until delivered or dead again
@@ -274,6 +278,7 @@ export async function render(view) {
   return () => {
     alive = false;
     stop();
+    voided.stop();
     clearTimeout(countsTimer);
   };
 }

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from attendance.data.aws import from_item, to_item, unavailable_on_aws_errors
+from attendance.data.aws import batch_get, from_item, to_item, unavailable_on_aws_errors
 from attendance.data.punch_lists import with_delivery_status
 from attendance.domain.punch import Punch, PunchSource, PunchType, SyncStatus
 from attendance.domain.records import DayPunch, PunchRecord
@@ -49,6 +49,15 @@ class StatusChange(StrEnum):
 
 
 @dataclass(frozen=True)
+class VoidDetails:
+    """Who voids a punch and why, and the type it should have had, if it is voided to correct that."""
+
+    by: str
+    reason: str
+    corrected_type: PunchType | None = None
+
+
+@dataclass(frozen=True)
 class VoidRequest:
     record: PunchRecord | None  # the punch as it was before; None when there is no such punch
     accepted: bool  # False: no such punch, or it is voided (or being voided) already
@@ -63,6 +72,19 @@ _APPEND_HISTORY = "history = list_append(if_not_exists(history, :empty), :entry)
 
 def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def shown_fields(punch: Punch) -> dict[str, Any]:
+    """What every view of a punch shows of it (the feed's, the voids'), by field name."""
+    return {
+        "log_id": punch.log_id,
+        "device_id": punch.device_id,
+        "user_id": punch.user_id,
+        "punch_time": iso(punch.instant),
+        "local_time": punch.local_time,
+        "time_zone": punch.time_zone,
+        "type": punch.type,
+    }
 
 
 @dataclass(frozen=True)
@@ -146,11 +168,15 @@ class PunchStore:
         )
 
     def _undelivered(
-        self, action: str, condition: str | None = None, values: dict[str, Any] | None = None
+        self,
+        action: str,
+        condition: str | None = None,
+        values: dict[str, Any] | None = None,
+        attributes: str = "logId, undelivered, receivedAt, localDate",
     ) -> list[dict[str, Any]]:
         """Every entry of the sparse byUndelivered index (matching the condition): it holds only the
         punches not delivered, so reading it whole costs what the backlog is, never the table."""
-        extra: dict[str, Any] = {"ProjectionExpression": "logId, undelivered, receivedAt, localDate"}
+        extra: dict[str, Any] = {"ProjectionExpression": attributes}
         if condition:
             extra |= {"FilterExpression": condition, "ExpressionAttributeValues": to_item(values or {})}
         with unavailable_on_aws_errors(action):
@@ -158,6 +184,21 @@ class PunchStore:
                 TableName=self._punches_table, IndexName=UNDELIVERED_INDEX, **extra
             )
             return [from_item(item) for page in pages for item in page["Items"]]
+
+    def voids(self, limit: int) -> list[PunchRecord]:
+        """The `limit` punches voided or being voided whose void was asked for (or last tried) most recently,
+        newest first: one pass over the sparse index, which keeps them, then their items."""
+        entries = self._undelivered(
+            "listing voided punches",
+            "begins_with(undelivered, :voiding) OR begins_with(undelivered, :voided)",
+            {":voiding": f"{SyncStatus.VOIDING}#", ":voided": f"{SyncStatus.VOIDED}#"},
+            "logId, queuedAt",
+        )
+        entries.sort(key=lambda entry: (entry.get("queuedAt", ""), entry["logId"]), reverse=True)
+        keys = [{"logId": entry["logId"]} for entry in entries[:limit]]
+        found = batch_get(self._client, self._punches_table, keys, "reading voided punches")
+        items = {item["logId"]: item for item in found}
+        return [record_from_values(items[key["logId"]]) for key in keys if key["logId"] in items]
 
     def on_local_dates(self, dates: list[str], user_id: str | None = None) -> list[Punch]:
         """Every punch on these device-local dates, by the date index (each date's shards read in turn),
@@ -412,15 +453,15 @@ class PunchStore:
         update = "SET syncStatus = :status, lastError = :error, " + _APPEND_HISTORY
         return self._update_while_voiding(log_id, update, values, removed=", undelivered, correctedType")
 
-    def request_void(
-        self, log_id: str, note: str, now: datetime, corrected_type: PunchType | None = None
-    ) -> VoidRequest:
+    def request_void(self, log_id: str, note: str, now: datetime, request: VoidDetails) -> VoidRequest:
         """An admin voids a punch: being voided (queued now, in the sparse index), `note` in its history,
-        unless it is voided already; with `corrected_type`, to be added again as that type once it is out of
-        the CRM. The punch as it was before tells what else is to be done."""
+        who and why kept, unless it is voided already; with a corrected type, to be added again as that type
+        once it is out of the CRM. The punch as it was before tells what else is to be done."""
         refused = self._client.exceptions.ConditionalCheckFailedException
         voided = {":voiding": SyncStatus.VOIDING.value, ":voided": SyncStatus.VOIDED.value}
-        correction = {"correctedType": corrected_type.value} if corrected_type else {}
+        correction = {"voidedBy": request.by, "voidReason": request.reason}
+        if request.corrected_type:
+            correction["correctedType"] = request.corrected_type.value
         with unavailable_on_aws_errors("voiding a punch"):
             try:
                 before = self._set_status(
@@ -614,6 +655,10 @@ def punch_from_values(values: dict[str, Any]) -> Punch:
     )
 
 
+def _moment(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
 def _instant(values: dict[str, Any]) -> datetime:
     """punchTime, a key of the indexes, which a voided punch leaves; the table item keeps punchEpoch."""
     if "punchTime" in values:
@@ -622,16 +667,22 @@ def _instant(values: dict[str, Any]) -> datetime:
 
 
 def record_from_item(item: dict[str, Any]) -> PunchRecord:
-    values = from_item(item)
-    queued_at = values.get("queuedAt")
+    return record_from_values(from_item(item))
+
+
+def record_from_values(values: dict[str, Any]) -> PunchRecord:
+    """A punch's table item (as plain values) as the record of its delivery."""
     return PunchRecord(
         punch=punch_from_values(values),
         status=SyncStatus(values["syncStatus"]),
         crm_reference=values.get("crmReference"),
         delivered="syncedAt" in values,
         corrected_type=values.get("correctedType"),
+        voided_by=values.get("voidedBy"),
+        void_reason=values.get("voidReason"),
+        voided_at=_moment(values.get("voidedAt")),
         attempts=values.get("attempts", 0),
         last_error=values.get("lastError"),
-        queued_at=datetime.fromisoformat(queued_at) if queued_at else None,
+        queued_at=_moment(values.get("queuedAt")),
         history=values.get("history", []),
     )

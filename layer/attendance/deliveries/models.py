@@ -160,3 +160,41 @@ class VoidAccepted(BaseModel):
         description="The type it is added again with, once it is voided",
         exclude_if=lambda value: value is None,
     )
+
+
+MAX_VOIDS_LISTED = 200
+
+
+class VoidView(BaseModel):
+    """A punch voided (or being voided) by an admin: what it was, who voided it and why, and how it went."""
+
+    model_config = _MODEL
+
+    log_id: str = Field(alias="logId")
+    user_id: str = Field(alias="userId")
+    device_id: str = Field(alias="deviceId")
+    punch_time: str = Field(alias="punchTime", description="The punch's instant (UTC)")
+    local_time: str = Field(alias="localTime", description="As the device's clock showed it")
+    time_zone: str = Field(alias="timeZone", description="The device's zone")
+    type: PunchType
+    sync_status: Literal[SyncStatus.VOIDING, SyncStatus.VOIDED] = Field(alias="syncStatus")
+    voided_by: str | None = Field(
+        alias="voidedBy", description="Who asked for it; null for a void of before 2026-12"
+    )
+    reason: str | None = Field(description="Why, as they said it; null for a void of before 2026-12")
+    corrected_type: PunchType | None = Field(
+        alias="correctedType",
+        description="Voided to be added again with this type (a punch of the wrong type)",
+    )
+    voided_at: str | None = Field(
+        alias="voidedAt", description="When it was done (UTC); null while being voided"
+    )
+    outcome: str = Field(
+        description="The latest entry of its history: how the void went, or what it waits for"
+    )
+
+
+class VoidList(BaseModel):
+    model_config = _MODEL
+
+    voids: list[VoidView] = Field(description="The latest voids first (by when each was asked for)")

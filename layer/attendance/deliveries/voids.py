@@ -17,9 +17,9 @@ from aws_lambda_powertools import Logger
 
 from attendance.api import ApiError
 from attendance.data.dead_letters import DeadLetterQueue
-from attendance.data.punches import PunchStore
+from attendance.data.punches import PunchStore, VoidDetails, iso, shown_fields
 from attendance.data.queue import PunchQueue
-from attendance.deliveries.models import VoidAccepted
+from attendance.deliveries.models import VoidAccepted, VoidList, VoidView
 from attendance.domain.punch import PunchType, SyncStatus
 from attendance.domain.records import PunchRecord
 
@@ -55,7 +55,8 @@ class PunchVoids:
         note = f"voided by an admin ({by}): {reason}"
         if corrected_type is not None:
             note += f"; to be added again as {corrected_type}"
-        request = self._punches.request_void(log_id, note, self._clock(), corrected_type)
+        details = VoidDetails(by=by, reason=reason, corrected_type=corrected_type)
+        request = self._punches.request_void(log_id, note, self._clock(), details)
         if request.record is None:
             raise _not_found(log_id)
         if not request.accepted:
@@ -73,6 +74,10 @@ class PunchVoids:
             previous_status=request.record.status,
             corrected_type=corrected_type,
         )
+
+    def latest(self, limit: int) -> VoidList:
+        """The punches voided (or being voided) most recently: the admins' corrections, for review."""
+        return VoidList(voids=[_void_view(record) for record in self._punches.voids(limit)])
 
     def _check_correction(self, log_id: str, corrected_type: PunchType) -> None:
         record = self._punches.get(log_id)
@@ -97,3 +102,15 @@ def _not_found(log_id: str) -> ApiError:
 def _already_voided(record: PunchRecord) -> ApiError:
     message = f"punch {record.punch.log_id} is {record.status.value} already"
     return ApiError(HTTPStatus.CONFLICT, "already_voided", message)
+
+
+def _void_view(record: PunchRecord) -> VoidView:
+    return VoidView(
+        **shown_fields(record.punch),
+        sync_status=record.status,
+        voided_by=record.voided_by,
+        reason=record.void_reason,
+        corrected_type=record.corrected_type,
+        voided_at=iso(record.voided_at) if record.voided_at else None,
+        outcome=record.history[-1]["detail"] if record.history else "",
+    )

@@ -20,6 +20,9 @@ class PunchRecord(BaseModel):
     crm_reference: str | None = None  # the CRM's ID for it, when it was delivered and the CRM gave one
     delivered: bool = False  # the CRM took it at some point (a voided punch may have been delivered first)
     corrected_type: PunchType | None = None  # voided to be added again as this type, once out of the CRM
+    voided_by: str | None = None  # who asked for the void (an API key's name, a CLI user), and why
+    void_reason: str | None = None
+    voided_at: datetime | None = None  # when the void was done
 
 
 class ListedPunch(BaseModel):

@@ -8,7 +8,7 @@ only a new punch, a delivery, a failed attempt, a dead letter, an admin's abando
 from dataclasses import dataclass
 from datetime import datetime
 
-from attendance.data.punches import iso
+from attendance.data.punches import iso, shown_fields
 from attendance.domain.devices import Device
 from attendance.domain.health import DeviceHealth, DeviceState, state_of
 from attendance.domain.punch import SyncStatus
@@ -109,16 +109,9 @@ def _seen(item: tuple[Device, DeviceHealth]) -> tuple[Device, datetime | None]:
 
 
 def feed_punch(record: PunchRecord) -> FeedPunch:
-    punch = record.punch
     return FeedPunch(
-        log_id=punch.log_id,
-        device_id=punch.device_id,
-        user_id=punch.user_id,
-        punch_time=iso(punch.instant),
-        local_time=punch.local_time,
-        time_zone=punch.time_zone,
-        type=punch.type,
-        source=punch.source,
+        **shown_fields(record.punch),
+        source=record.punch.source,
         sync_status=record.status,
         attempts=record.attempts,
     )

@@ -12,9 +12,12 @@ def test_the_deliveries_api_calls_only_what_its_role_allows(api, dead_letter, ad
         assert api("GET", "/deliveries").status == 200
         assert api("GET", "/deliveries/dead-letters").status == 200
         assert api("POST", "/deliveries/dead-letters/redrive", body={"logIds": [log_id]}).status == 200
-        voided = api("POST", "/punches/{logId}/void", body={"reason": "test"}, logId=voided_id)
+        corrected = {"reason": "wrong type", "correctedType": "out"}
+        voided = api("POST", "/punches/{logId}/void", body=corrected, logId=voided_id)
         assert voided.status == 202, voided.body
+        assert api("GET", "/deliveries/voids").status == 200
     assert {operation for _, operation, _ in calls} >= {
+        "BatchGetItem",
         "Scan",
         "DescribeTable",
         "GetItem",

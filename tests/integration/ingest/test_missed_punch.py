@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import boto3
 import pytest
 
-from attendance.data.punches import PunchStore
+from attendance.data.punches import PunchStore, VoidDetails
 from attendance.domain.keys import Scope
 from local_stack.template import Resolver
 from tests.integration.ingest.conftest import IngestApi, punch
@@ -105,7 +105,9 @@ def voided(stack: Resolver) -> Callable[[str], None]:
 
     def void(log_id: str) -> None:
         now = datetime.now(UTC)
-        store.request_void(log_id, "voided by an admin (key hr): wrong type", now)
+        store.request_void(
+            log_id, "voided by an admin (key hr): wrong type", now, VoidDetails("key hr", "wrong type")
+        )
         assert store.finish_void(log_id, now, "voided before the CRM had it: no call")
 
     return void
@@ -140,7 +142,12 @@ def test_a_punch_being_voided_still_counts_until_the_void_is_done(admin, api, re
     register_device("FRONT", time_zone="Europe/Berlin")
     wrong = api.post(punch(user="ANNA", at="2025-02-10T17:05:00", kind="in", device="FRONT")).body["logId"]
     store = PunchStore(boto3.client("dynamodb"), stack.refs["PunchesTable"])
-    store.request_void(wrong, "voided by an admin (key hr): wrong type", datetime.now(UTC))
+    store.request_void(
+        wrong,
+        "voided by an admin (key hr): wrong type",
+        datetime.now(UTC),
+        VoidDetails("key hr", "wrong type"),
+    )
     # When the admin adds the check-out beside it
     body, path = missed(timestamp="2025-02-10T17:05:00", type="out")
     reply = admin.post(body, path)

@@ -6,7 +6,7 @@ from unittest.mock import ANY
 import boto3
 import pytest
 
-from attendance.data.punches import PunchStore
+from attendance.data.punches import PunchStore, VoidDetails
 from attendance.domain.punch import SyncStatus
 from functions.reports import app as reports_app
 from tests.integration.permissions import calls_made, refused
@@ -74,7 +74,9 @@ def test_a_voided_punch_is_not_behind_the_day_any_more(a_day, get, punch_store):
     _, body, _ = get(PATH, userId="BEN", date="2025-02-10")
     (punch,) = body["punches"]
     now = datetime.now(UTC)
-    punch_store.request_void(punch["logId"], "voided by an admin: a test punch", now)
+    punch_store.request_void(
+        punch["logId"], "voided by an admin: a test punch", now, VoidDetails("hr", "a test punch")
+    )
     assert punch_store.finish_void(punch["logId"], now, "never delivered")
     # When his day is read
     status, body, _ = get(PATH, userId="BEN", date="2025-02-10")

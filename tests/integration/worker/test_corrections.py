@@ -1,6 +1,7 @@
 """Correcting a punch of the wrong type in one step: voided with the type it should have had, the worker
 removes it from the (mock) CRM through moto's queue and adds the same punch again with that type."""
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,7 +13,16 @@ from attendance.data.punch_intake import PunchIntake, StoreResult
 from attendance.data.punches import PunchStore
 from attendance.domain.punch import PunchSource, PunchType, SyncStatus, punch_log_id
 from functions.deliveries import app as deliveries_app
-from tests.integration.worker.conftest import crm_view, held, run_until, set_behaviour, status_of, synced
+from tests.integration.http_calls import Reply, call_route
+from tests.integration.worker.conftest import (
+    READ_KEY,
+    crm_view,
+    held,
+    run_until,
+    set_behaviour,
+    status_of,
+    synced,
+)
 
 EVENING = datetime(2025, 2, 10, 17, 0, tzinfo=UTC)
 
@@ -213,3 +223,70 @@ def test_an_unknown_or_voided_punch_is_refused_as_a_plain_void_is(enqueue, void)
     assert void(log_id).status == 202
     again = correct(void, log_id)
     assert (again.status, again.body["error"]) == (409, "already_voided")
+
+
+def test_the_voids_are_listed_latest_first_with_who_why_and_how_it_went(
+    trigger, enqueue, crm, stored, store: PunchStore, void
+):
+    # Given a test punch voided, then a punch of the wrong type corrected, and a void still in progress
+    test_punch, wrong, pending = enqueue(user="EMP9"), enqueue(at=EVENING), enqueue(user="EMP8")
+    run_until(trigger, synced(stored, test_punch, wrong, pending))
+    void(test_punch, "a test punch")
+    run_until(trigger, lambda: status_of(stored, test_punch) == "voided")
+    time.sleep(1)  # voids are ordered by when each was asked for, to the second
+    correct(void, wrong)
+    run_until(trigger, delivered(store, corrected_id()))
+    time.sleep(1)
+    set_behaviour(crm, failRate=1, status=503)
+    void(pending, "badged for a colleague")
+    trigger.poll_once(wait_seconds=0)
+
+    # When anyone with a read key lists the voids
+    listed = list_voids()
+
+    # Then they are there, latest first, each with who voided it, why, and how it went
+    assert listed.status == 200, listed.body
+    voids = listed.body["voids"]
+    assert [entry["logId"] for entry in voids] == [pending, wrong, test_punch]
+    assert voids[0] | {"outcome": "…"} == {
+        "logId": pending,
+        "userId": "EMP8",
+        "deviceId": "DEV001",
+        "punchTime": stored(pending)["punchTime"],
+        "localTime": stored(pending)["localTime"],
+        "timeZone": "UTC",
+        "type": "in",
+        "syncStatus": "voiding",
+        "voidedBy": "key hr-lead",
+        "reason": "badged for a colleague",
+        "correctedType": None,
+        "voidedAt": None,
+        "outcome": "…",
+    }
+    assert voids[0]["outcome"].startswith("removal from the CRM: HTTP 503")
+    corrected = voids[1]
+    assert (corrected["syncStatus"], corrected["reason"], corrected["correctedType"]) == (
+        "voided",
+        "pressed In on the way out",
+        "out",
+    )
+    assert corrected["voidedAt"] is not None
+    assert corrected["outcome"].endswith(f"added again as out: {corrected_id()}")
+    assert voids[2]["reason"] == "a test punch"
+    # and a limit keeps to the latest
+    assert [entry["logId"] for entry in list_voids(limit="2").body["voids"]] == [pending, wrong]
+
+
+@pytest.mark.parametrize(
+    ("key", "limit", "status"),
+    [(None, "5", 401), (READ_KEY, "0", 400), (READ_KEY, "201", 400), (READ_KEY, "x", 400)],
+)
+def test_a_voids_listing_is_refused_plainly(void, key, limit, status):
+    reply = list_voids(key=key, limit=limit)
+    assert reply.status == status, reply.body
+    assert reply.body["error"]
+
+
+def list_voids(key: str | None = READ_KEY, limit: str | None = None) -> Reply:
+    query = {"limit": limit} if limit else None
+    return call_route(deliveries_app.lambda_handler, "GET", "/deliveries/voids", key, query=query)

@@ -46,7 +46,9 @@ PUNCHES = [
     (40, "FRONT-DOOR", "EMP003", "out"),
     (12, "FRONT-DOOR", "UNKNOWN-4711", "in"),  # not in the CRM: dead-lettered at once
     (3, "FRONT-DOOR", "EMP001", "break_out"),
+    (30, "WAREHOUSE", "EMP002", "in"),  # a check-out the terminal took for a check-in: corrected (WRONG_TYPE)
 ]
+WRONG_TYPE = {"userId": "EMP002", "type": "in", "correctedType": "out"}
 # Sent while the Live page is open, so it shows punches arriving: (device, employee, type)
 LIVE_PUNCHES = {
     "live": [
@@ -127,9 +129,27 @@ def seed(stack: RunningStack) -> None:
             for punch in call(stack, "GET", f"/devices/{device['deviceId']}/punches")["punches"]
         ]
         if len(rows) >= len(PUNCHES) and all(row["syncStatus"] != "pending" for row in rows):
+            correct(stack, rows)
             return
         time.sleep(0.5)
     print("some punches are still pending; the screenshots show them so", file=sys.stderr)
+
+
+def correct(stack: RunningStack, rows: list[dict[str, Any]]) -> None:
+    """The punch of the wrong type voided with the type it should have had, until it is added again so."""
+    ins = [row for row in rows if (row["userId"], row["type"]) == (WRONG_TYPE["userId"], WRONG_TYPE["type"])]
+    wrong = max(ins, key=lambda row: row["punchTime"])  # the day's later in
+    body = {
+        "reason": "the terminal took the check-out for a check-in",
+        "correctedType": WRONG_TYPE["correctedType"],
+    }
+    call(stack, "POST", f"/punches/{wrong['logId']}/void", body)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if call(stack, "GET", "/deliveries/voids")["voids"][0]["syncStatus"] == "voided":
+            return
+        time.sleep(0.5)
+    print("the correction is still being made; the screenshots show it so", file=sys.stderr)
 
 
 def settled(tab: Any, condition: str, otherwise: str) -> None:

@@ -376,7 +376,7 @@ def test_hr_corrects_a_check_out_the_clock_recorded_as_a_check_in(page, stack: R
     expect(page.get_by_text("Voiding Otto Outwards's punch")).to_contain_text("comes back as out")
 
     # Then, once the worker is done, the day is an in and an out, 8 h 30 min, nothing missing
-    expect(rows.locator('td[data-label="Type"]')).to_have_text(["in", "out"])
+    expect(rows.locator('td[data-label="Type"]')).to_have_text(["in", "out added by hand"])
     expect(rows.locator('td[data-label="Time"]')).to_contain_text(["08:00", "16:30"])
     expect(day.locator('td[data-label="Worked"]')).to_have_text("8 h 30 min")
     expect(day).not_to_contain_text("missing out")

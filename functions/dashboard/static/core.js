@@ -156,6 +156,12 @@ export function badge(value) {
   return h("span", { class: `badge badge-${String(value).replaceAll("_", "-")}` }, text);
 }
 
+/** " · added by hand" under a punch an admin added (a missed punch, or one of the wrong type corrected),
+ * or null for one its clock recorded. */
+export function addedByHand(punch) {
+  return punch.source === "manual" ? [" ", h("span", { class: "muted small by-hand" }, "added by hand")] : null;
+}
+
 /** A stored punch's delivery status in the words every page shows: the API's synced and failed are the
  * punch delivered and the punch dead-lettered (a failed attempt that will be retried stays pending). */
 export const DELIVERY_STATE = {

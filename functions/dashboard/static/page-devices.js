@@ -3,7 +3,7 @@
 // command.
 // Routes: #/devices, #/devices/<deviceId>.
 import {
-  ApiFailure, Names, api, badge, confirmAction, employeeCell, feed, formatInstant, formatWallClock, h, hasLeft, loading,
+  ApiFailure, Names, addedByHand, api, badge, confirmAction, employeeCell, feed, formatInstant, formatWallClock, h, hasLeft, loading,
   notify, session, showError, showNames, table, tableRow, today, useStyles, zone,
 } from "./core.js";
 import { deliveryCell } from "./void-punch.js";
@@ -167,7 +167,7 @@ const punchColumns = (names, voiding) => [
   { label: "Time", cell: (p) => formatInstant(p.punchTime) },
   { label: "Device time", cell: (p) => formatWallClock(p.localTime) },
   { label: "Employee", cell: (p) => employeeCell(p.userId, names.of(p.userId)) },
-  { label: "Type", cell: (p) => p.type.replaceAll("_", " ") },
+  { label: "Type", cell: (p) => h("span", { class: "punch-type" }, p.type.replaceAll("_", " "), addedByHand(p)) },
   { label: "Source", cell: (p) => p.source },
   { label: "Delivery", cell: (p) => deliveryCell(p, names, voiding) },
   { label: "Attempts", cell: (p) => String(p.attempts) },

@@ -9,7 +9,7 @@
 // Admins can void a punch that should not count (a test punch, one punched twice by mistake): asked for
 // a reason, the API takes it, and the feed tells when it left the CRM and the reports.
 import {
-  Names, api, badge, DELIVERY_STATE, employeeCell, feed, formatClock, h, showError, tableRow, today, useStyles, zone,
+  Names, addedByHand, api, badge, DELIVERY_STATE, employeeCell, feed, formatClock, h, showError, tableRow, today, useStyles, zone,
 } from "./core.js";
 import { voidButton } from "./void-punch.js";
 
@@ -65,7 +65,7 @@ export function render(view) {
     { label: "Time", cell: timeCell },
     { label: "Employee", cell: ({ punch }) => employeeCell(punch.userId, names.of(punch.userId)) },
     { label: "Device", cell: deviceCell },
-    { label: "Type", cell: (record) => badge(record.punch.type) },
+    { label: "Type", cell: (record) => h("span", { class: "punch-type" }, badge(record.punch.type), addedByHand(record.punch)) },
     { label: "Status", cell: statusCell },
   ];
   const body = h("tbody", {});

@@ -3,11 +3,19 @@ did."""
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
-from attendance.domain.punch import Identifier, PunchType, SyncStatus
+from attendance.domain.punch import Identifier, PunchType, SyncStatus, in_words
 
 _MODEL = ConfigDict(serialize_by_alias=True, validate_by_name=True, frozen=True)
+# Unicode's white space, which JSON Schema's patterns and Python's regular expressions agree on (str.strip
+# also takes \x1c-\x1f for it): a text of it alone is blank, and it is stripped from either end.
+WHITE_SPACE = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680"
+    + "".join(map(chr, range(0x2000, 0x200B)))
+    + "\u2028\u2029\u202f\u205f\u3000"
+)
+NOT_BLANK = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
 MAX_CHOSEN_IDS = 100
 
 
@@ -134,9 +142,12 @@ class VoidPunch(BaseModel):
 
     model_config = _MODEL | ConfigDict(extra="forbid")
 
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] = Field(
-        description='Why, in a few words: e.g. "a test punch", "punched twice by mistake"'
-    )
+    reason: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=200, pattern=NOT_BLANK),
+        in_words("should not be blank"),
+        AfterValidator(lambda text: text.strip(WHITE_SPACE)),
+    ] = Field(description='Why, in a few words: e.g. "a test punch", "punched twice by mistake"')
     corrected_type: PunchType | None = Field(
         default=None,
         alias="correctedType",

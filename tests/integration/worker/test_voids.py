@@ -223,6 +223,7 @@ def test_a_void_during_the_punchs_own_delivery_removes_what_that_delivery_sent(
     [
         ({"log_id": "no-such-punch"}, 404, "not_found"),
         ({"reason": "   "}, 400, "invalid_request"),
+        ({"reason": "\u0085\u00a0\u3000"}, 400, "invalid_request"),  # Unicode's white space: blank too
         ({"reason": "x" * 201}, 400, "invalid_request"),
         ({"body": {"reason": "ok", "also": 1}}, 400, "invalid_request"),
         ({"body": "[]"}, 400, "invalid_request"),

@@ -243,6 +243,9 @@ def test_an_admin_adds_a_forgotten_check_out_and_the_day_adds_up(page, stack: Ru
     expect(page.get_by_text(f"Added: Out at 16:30 on {yesterday} at {device}")).to_be_visible()
     expect(day.locator('td[data-label="Worked"]')).to_have_text("8 h 30 min")
     expect(day).not_to_contain_text("missing out")
+    expect(day.locator('td[data-label="Punches"]')).to_have_text(
+        "2 1 by hand"
+    )  # for whoever checks the hours
     sheet = page.get_by_role("table", name=f"Timesheet of {user}")
     expect(sheet.locator(f'tr[data-key="{yesterday}"] td[data-label="Worked"]')).to_have_text("8 h 30 min")
     # and it is stored as added by hand, and reaches the HR system like any punch
@@ -380,6 +383,7 @@ def test_hr_corrects_a_check_out_the_clock_recorded_as_a_check_in(page, stack: R
     expect(rows.locator('td[data-label="Time"]')).to_contain_text(["08:00", "16:30"])
     expect(day.locator('td[data-label="Worked"]')).to_have_text("8 h 30 min")
     expect(day).not_to_contain_text("missing out")
+    expect(day.locator('td[data-label="Punches"]')).to_contain_text("1 by hand")
     # and the CRM holds the check-in and the check-out, not the wrong check-in
     held = [punch["body"] for punch in stack.crm_held()["punches"] if punch["body"]["userId"] == user]
     assert sorted((punch["type"], punch["logId"] == wrong) for punch in held) == [

@@ -271,3 +271,17 @@ def test_an_early_leave_counts_only_once_the_shift_has_ended():
     # Then the early leave is 0 before the shift's end, and 6 h 20 min after it
     assert at(11).early_leave.total_seconds() == 0
     assert at(18).early_leave.total_seconds() // 60 == 380
+
+
+def test_a_day_counts_the_punches_added_by_hand_and_computes_them_as_any_other():
+    # Given an in from the clock and an out an admin added by hand (the clock missed it)
+    berlin = parse_zone(OFFICE.time_zone)
+    punches = [
+        TimedPunch(datetime(2025, 2, 10, 8, 55, tzinfo=berlin), PunchType.IN),
+        TimedPunch(datetime(2025, 2, 10, 17, 5, tzinfo=berlin), PunchType.OUT, by_hand=True),
+    ]
+    # When the day is computed
+    day = compute_day("E1", date(2025, 2, 10), punches, OFFICE, BERLIN)
+    # Then the out counts as any punch, and the day says one of its two punches was added by hand
+    assert (day.punches, day.added_by_hand, day.worked.total_seconds() // 60) == (2, 1, 490)
+    assert day.last_out == datetime(2025, 2, 10, 16, 5, tzinfo=UTC)

@@ -4,6 +4,7 @@
 // counted: a night shift's out of the next morning is there, the out of the night before is not.
 import { Names, addedByHand, api, feed, formatWallClock, h, loading, showError, table, useStyles } from "./core.js";
 import { deliveryCell } from "./void-punch.js";
+import { byHand } from "./workdays.js";
 
 let panels = 0; // each panel's element id is its own
 
@@ -89,11 +90,12 @@ export function dayPunches(changed = () => {}) {
     label: "Punches",
     cell: (row) => {
       names.remember(row.userId, row.name);
-      return h("button", {
+      const button = h("button", {
         type: "button", class: "secondary small day-punches-toggle", dataset: { userId: row.userId, date: row.date },
         "aria-controls": panel.id, "aria-expanded": String(isOpen(row)), onclick: () => toggle(row),
         "aria-label": `The ${row.punches} punch${row.punches === 1 ? "" : "es"} of ${row.userId} on ${row.date}`,
       }, String(row.punches));
+      return h("span", { class: "day-punches-count" }, button, byHand(row));
     },
   };
 

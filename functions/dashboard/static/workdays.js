@@ -31,6 +31,12 @@ function anomalies(list) {
   return h("ul", { class: "anomalies" }, list.map((name) => h("li", { class: "anomaly" }, name.replaceAll("_", " "))));
 }
 
+/** Under a day's punch count, how many of its punches an admin added by hand (a missed punch, a corrected
+ * one), for whoever checks the hours; null for a day of the clocks' own punches. */
+export function byHand(row) {
+  return row.addedByHand ? [" ", h("span", { class: "muted small by-hand" }, `${row.addedByHand} by hand`)] : null;
+}
+
 /** A work-day table's columns: the date for a timesheet, the employee for a day's report, the zone when a
  * row's is not the company's; `only`, when given, names the columns to keep (a shorter summary). */
 export function workDayColumns(rows, { date = false, user = false, only = null } = {}) {
@@ -45,7 +51,7 @@ export function workDayColumns(rows, { date = false, user = false, only = null }
     { label: "Overtime", cell: (row) => duration(row.overtimeMinutes) },
     { label: "Late", cell: (row) => duration(row.lateMinutes) },
     { label: "Left early", cell: (row) => duration(row.earlyLeaveMinutes) },
-    { label: "Punches", cell: (row) => String(row.punches) },
+    { label: "Punches", cell: (row) => h("span", {}, String(row.punches), byHand(row)) },
     { label: "Schedule", cell: (row) => schedule(row.schedule) },
     { label: "Anomalies", cell: (row) => anomalies(row.anomalies) },
   );

@@ -17,7 +17,7 @@ Rules, per employee per work day:
 """
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 
@@ -80,6 +80,7 @@ class Schedule(BaseModel):
 class TimedPunch:
     instant: datetime  # aware
     type: PunchType
+    by_hand: bool = False  # added by an admin (a missed punch, or one of the wrong type corrected)
 
 
 @dataclass
@@ -96,6 +97,7 @@ class DayReport:
     late: timedelta = timedelta(0)
     early_leave: timedelta = timedelta(0)
     punches: int = 0
+    added_by_hand: int = 0  # of the punches, those an admin added: a day an auditor may want to look at
     anomalies: list[Anomaly] = field(default_factory=list)
 
     def flag(self, anomaly: Anomaly) -> None:
@@ -162,7 +164,7 @@ def compute_day(
     that is over)."""
     # In UTC: Python subtracts and compares datetimes sharing one zone by wall clock, which is wrong across DST.
     ordered = sorted(
-        (TimedPunch(p.instant.astimezone(UTC), p.type) for p in punches), key=lambda p: p.instant
+        (replace(p, instant=p.instant.astimezone(UTC)) for p in punches), key=lambda p: p.instant
     )
     report = DayReport(
         work_day,
@@ -170,6 +172,7 @@ def compute_day(
         schedule.time_zone if schedule else zone,
         schedule.label() if schedule else None,
         punches=len(ordered),
+        added_by_hand=sum(p.by_hand for p in ordered),
     )
     going = now is not None and work_day_of(now, schedule, zone) <= work_day
     intervals = _walk(ordered, report, still_going=going)

@@ -26,6 +26,7 @@ COLUMNS = [
     "anomalies",
     "schedule",
     "timeZone",
+    "addedByHand",  # last: a column added in 2026-12 moves none of the others
 ]
 
 
@@ -45,6 +46,10 @@ class ReportRow(BaseModel):
     late_minutes: int
     early_leave_minutes: int
     punches: int
+    added_by_hand: int = Field(
+        description="Of the punches, those an admin added by hand: a missed punch, or one of the wrong type "
+        "corrected"
+    )
     anomalies: list[str]
     schedule: str | None
     time_zone: str
@@ -65,6 +70,7 @@ def as_row(day: EmployeeDay) -> ReportRow:
         late_minutes=_minutes(report.late),
         early_leave_minutes=_minutes(report.early_leave),
         punches=report.punches,
+        added_by_hand=report.added_by_hand,
         anomalies=[str(anomaly) for anomaly in report.anomalies],
         schedule=report.schedule,
         time_zone=report.time_zone,

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from attendance.data.employees import EmployeeStore
 from attendance.data.punches import PunchStore
 from attendance.data.schedules import ScheduleStore
-from attendance.domain.punch import Punch
+from attendance.domain.punch import Punch, PunchSource
 from attendance.domain.records import DayPunch
 from attendance.domain.timesheet import (
     DEFAULT_SCHEDULE_ID,
@@ -86,7 +86,9 @@ class ReportService:
         punches = list(punches)
         lookup = self._lookup({punch.user_id for punch in punches})
         grouped = group_by_work_day(
-            ((p.user_id, TimedPunch(p.instant, p.type)) for p in punches), lookup, self._default_zone
+            ((p.user_id, TimedPunch(p.instant, p.type, p.source is PunchSource.MANUAL)) for p in punches),
+            lookup,
+            self._default_zone,
         )
         now = self._clock()
         reports = sorted(

@@ -50,7 +50,14 @@ def schedules(stack: Resolver) -> ScheduleStore:
 
 @pytest.fixture
 def add_punch(stack: Resolver) -> Callable[..., None]:
-    def add(user: str, local: str, kind: str, zone: str = "Europe/Berlin", device: str = "DEV1") -> None:
+    def add(
+        user: str,
+        local: str,
+        kind: str,
+        zone: str = "Europe/Berlin",
+        device: str = "DEV1",
+        source: PunchSource = PunchSource.API,
+    ) -> None:
         resolved = resolve_timestamp(local, zone, zone)
         punch = Punch(
             log_id=punch_log_id(device, user, resolved.instant, PunchType(kind)),
@@ -60,7 +67,7 @@ def add_punch(stack: Resolver) -> Callable[..., None]:
             local_time=resolved.local_time,
             time_zone=resolved.time_zone,
             type=PunchType(kind),
-            source=PunchSource.API,
+            source=source,
             received_at=datetime.now(UTC),
         )
         store_punch(stack, punch)

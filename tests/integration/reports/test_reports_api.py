@@ -10,6 +10,7 @@ import pytest
 
 from attendance.data.employees import EmployeeStore
 from attendance.domain.employees import Employee
+from attendance.domain.punch import PunchSource
 from attendance.domain.timesheet import Schedule
 from functions.reports import app as reports_app
 from tests.integration.permissions import calls_made, refused
@@ -87,6 +88,23 @@ def test_timesheet_over_a_range(a_day, get):
     ]
 
 
+def test_a_day_says_how_many_of_its_punches_an_admin_added_by_hand(add_punch, get):
+    # Given a day whose check-out an admin added by hand (the clock missed it), and a day of the clock's own
+    add_punch("HANS", "2025-02-10 08:00:00", "in")
+    add_punch("HANS", "2025-02-10 17:00:00", "out", source=PunchSource.MANUAL)
+    add_punch("HANS", "2025-02-11 08:00:00", "in")
+    add_punch("HANS", "2025-02-11 17:00:00", "out")
+    # When the timesheet is read, as JSON and as CSV
+    _, sheet, _ = get("/reports/timesheet", userId="HANS", **{"from": "2025-02-10", "to": "2025-02-11"})
+    _, text, _ = get(
+        "/reports/timesheet", userId="HANS", format="csv", **{"from": "2025-02-10", "to": "2025-02-11"}
+    )
+    # Then each day counts the punches added by hand among its punches, for whoever audits the hours
+    assert [(row["punches"], row["addedByHand"]) for row in sheet["rows"]] == [(2, 1), (2, 0)]
+    rows = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
+    assert [(row["date"], row["addedByHand"]) for row in rows] == [("2025-02-10", "1"), ("2025-02-11", "0")]
+
+
 def test_a_name_a_spreadsheet_would_run_as_a_formula_is_written_as_text(add_punch, get, stack):
     # Given an employee whose name in the directory starts a formula
     EmployeeStore(boto3.client("dynamodb"), stack.refs["EmployeesTable"]).put(
@@ -122,6 +140,7 @@ def test_csv_opens_cleanly_in_a_spreadsheet(a_day, get):
         "anomalies",
         "schedule",
         "timeZone",
+        "addedByHand",
     ]
     ben = next(row for row in rows if row["userId"] == "BEN")
     assert ben["date"] == "2025-02-10"

@@ -35,12 +35,14 @@ from attendance.data.dead_letters import DeadLetterQueue
 from attendance.data.device_punches import DevicePunches
 from attendance.data.devices import DeviceStore
 from attendance.data.employees import EmployeeStore
+from attendance.data.punch_intake import PunchIntake
 from attendance.data.punches import PunchStore
 from attendance.data.queue import PunchQueue
 from attendance.data.schedules import ScheduleStore
 from attendance.deliveries.models import MAX_VOIDS_LISTED, VoidPunch
 from attendance.deliveries.service import DeadLetterService
 from attendance.deliveries.voids import PunchVoids
+from attendance.delivery.corrections import CorrectionCheck
 from attendance.devices.models import DeviceRegistration
 from attendance.devices.service import DeviceService
 from attendance.domain.devices import DeviceKind
@@ -121,7 +123,13 @@ class Context:
 
     def voids(self) -> PunchVoids:
         queue = PunchQueue(self.target.client("sqs"), self.target.punch_queue_url)
-        return PunchVoids(self.punches(), self.dead_letters(), queue)
+        return PunchVoids(self.punches(), self.dead_letters(), queue, self._exact_duplicates)
+
+    def _exact_duplicates(self) -> CorrectionCheck:
+        """A correction checked for the one duplicate that needs no dedup window: the corrected punch stored
+        before (the stack's window is not among its outputs; the worker judges near duplicates)."""
+        intake = PunchIntake(self.dynamodb, self.target.punches_table, self.target.dedup_table)
+        return CorrectionCheck(intake, window_seconds=0)
 
     def keys(self) -> ApiKeyStore:
         return ApiKeyStore(self.dynamodb, self.target.api_keys_table)

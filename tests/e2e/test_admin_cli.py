@@ -169,6 +169,11 @@ def test_a_punch_of_the_wrong_type_is_corrected_in_one_step(stack, cli):
     assert (listed["reason"], listed["correctedType"], listed["syncStatus"]) == ("left", "out", "voided")
     assert listed["voidedBy"].startswith("cli")
     assert "Voided punches" in cli("logs", "voids", "--limit", "5").output
+    # and correcting the check-out back to a check-in is refused: that check-in is the voided punch
+    ((added,),) = [json.loads(cli(*day).output)]
+    back = cli("logs", "void", added["logId"], "--reason", "x", "--corrected-type", "in", expect=2)
+    assert "stored before" in " ".join(back.output.split())
+    assert json.loads(cli("--json", "logs", "show", added["logId"]).output)["status"] == "synced"
 
 
 def test_keys_devices_schedules_and_reports(stack, cli):

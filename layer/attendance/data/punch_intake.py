@@ -109,11 +109,12 @@ class PunchIntake:
         while True:
             judgement = judge(punch.log_id, punch.epoch_seconds, window_seconds, days, not_counting)
             manual_near = judgement.verdict is Verdict.NEAR and punch.source is PunchSource.MANUAL
-            if not (manual_near and self._voided(judgement.log_id)):
+            if not (manual_near and self.voided(judgement.log_id)):
                 return judgement
             not_counting.add(judgement.log_id)
 
-    def _voided(self, log_id: str) -> bool:
+    def voided(self, log_id: str) -> bool:
+        """Whether the stored punch `log_id` is voided (a consistent read)."""
         return (self._read(log_id, "syncStatus") or {}).get("syncStatus") == SyncStatus.VOIDED.value
 
     def _store_new(

@@ -51,7 +51,11 @@ class PunchCorrections:
                     "a correction stored but not queued; the sweep sends it", extra={"logId": punch.log_id}
                 )
             return Correction(f"added again as {punch_type}: {punch.log_id}", done=True)
-        if result.outcome is StoreOutcome.DUPLICATE:  # added by an earlier try, or by hand before
+        if result.outcome is StoreOutcome.DUPLICATE and self._intake.voided(result.log_id):
+            return Correction(
+                f"not added again as {punch_type}: that punch ({result.log_id}) was voided before", done=True
+            )
+        if result.outcome is StoreOutcome.DUPLICATE:  # added by an earlier try of this correction
             return Correction(f"added again as {punch_type}: {result.log_id}", done=True)
         if result.outcome is StoreOutcome.NEAR_DUPLICATE:
             return Correction(

@@ -6,11 +6,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
 import pytest
 
 from attendance.data.errors import StoreUnavailable
 from attendance.data.punch_intake import PunchIntake, StoreResult
 from attendance.data.punches import PunchStore
+from attendance.data.queue import PunchQueue
+from attendance.deliveries.voids import PunchVoids
 from attendance.domain.punch import PunchSource, PunchType, SyncStatus, punch_log_id
 from functions.deliveries import app as deliveries_app
 from tests.integration.http_calls import Reply, call_route
@@ -23,6 +26,7 @@ from tests.integration.worker.conftest import (
     status_of,
     synced,
 )
+from tests.punches import dead_letter_queue
 
 EVENING = datetime(2025, 2, 10, 17, 0, tzinfo=UTC)
 
@@ -290,3 +294,25 @@ def test_a_voids_listing_is_refused_plainly(void, key, limit, status):
 def list_voids(key: str | None = READ_KEY, limit: str | None = None) -> Reply:
     query = {"limit": limit} if limit else None
     return call_route(deliveries_app.lambda_handler, "GET", "/deliveries/voids", key, query=query)
+
+
+def test_a_correction_to_a_punch_voided_before_is_noted_not_made(
+    trigger, enqueue, stored, store: PunchStore, void, stack
+):
+    # Given a check-in corrected to a check-out
+    wrong = enqueue(at=EVENING)
+    correct(void, wrong)
+    run_until(trigger, delivered(store, corrected_id()))
+    # When the check-out is voided to be a check-in again by a caller that cannot judge it first
+    unchecked = PunchVoids(
+        store, dead_letter_queue(stack), PunchQueue(boto3.client("sqs"), stack.refs["PunchQueue"])
+    )
+    unchecked.void(corrected_id(), "back again", "cli alice", PunchType.IN)
+    run_until(trigger, lambda: status_of(stored, corrected_id()) == "voided")
+    # Then that check-in, the punch voided before, is not brought back, and the history says so
+    assert status_of(stored, wrong) == "voided"
+    assert (
+        store.get(corrected_id())
+        .history[-1]["detail"]
+        .endswith(f"not added again as in: that punch ({wrong}) was voided before")
+    )

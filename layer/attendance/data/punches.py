@@ -459,9 +459,9 @@ class PunchStore:
         once it is out of the CRM. The punch as it was before tells what else is to be done."""
         refused = self._client.exceptions.ConditionalCheckFailedException
         voided = {":voiding": SyncStatus.VOIDING.value, ":voided": SyncStatus.VOIDED.value}
-        correction = {"voidedBy": request.by, "voidReason": request.reason}
+        kept = {"voidedBy": request.by, "voidReason": request.reason}
         if request.corrected_type:
-            correction["correctedType"] = request.corrected_type.value
+            kept["correctedType"] = request.corrected_type.value
         with unavailable_on_aws_errors("voiding a punch"):
             try:
                 before = self._set_status(
@@ -471,7 +471,7 @@ class PunchStore:
                     now,
                     "attribute_exists(logId) AND NOT syncStatus IN (:voiding, :voided)",
                     voided,
-                    also=correction,
+                    also=kept,
                 )
             except refused as error:
                 found = error.response.get("Item")

@@ -7,7 +7,8 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from attendance.domain.punch import Identifier, PunchType, SyncStatus, in_words
 
-_MODEL = ConfigDict(serialize_by_alias=True, validate_by_name=True, frozen=True)
+# Built when a request first uses one: most requests use a few of these models
+_MODEL = ConfigDict(serialize_by_alias=True, validate_by_name=True, frozen=True, defer_build=True)
 # Unicode's white space, which JSON Schema's patterns and Python's regular expressions agree on (str.strip
 # also takes \x1c-\x1f for it): a text of it alone is blank, and it is stripped from either end.
 WHITE_SPACE = (

@@ -11,7 +11,8 @@ from attendance.domain.punch import ISO_TIMESTAMP_PATTERN, Identifier, PunchType
 from attendance.domain.records import ListedPunch
 
 MAX_SILENT_MINUTES = 7 * 24 * 60
-_MODEL = ConfigDict(serialize_by_alias=True, validate_by_name=True, frozen=True)
+# Built when a request first uses one: most requests use a few of these models
+_MODEL = ConfigDict(serialize_by_alias=True, validate_by_name=True, frozen=True, defer_build=True)
 
 
 def _hidden_when_none(value: Any) -> bool:

@@ -28,8 +28,13 @@ LEFT_ON = (
 
 
 class _Camel(BaseModel):
+    # Built when a request first uses one: most requests use a few of these models
     model_config = ConfigDict(
-        alias_generator=to_camel, serialize_by_alias=True, validate_by_name=True, frozen=True
+        alias_generator=to_camel,
+        serialize_by_alias=True,
+        validate_by_name=True,
+        frozen=True,
+        defer_build=True,
     )
 
 

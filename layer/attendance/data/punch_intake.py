@@ -73,7 +73,7 @@ class PunchIntake:
         if window_seconds <= 0:
             return self._put_new(punch, now)
         memory = memory or IntakeMemory()
-        keys = [key for key in days_to_judge(punch.user_id, punch.epoch_seconds, window_seconds) if key]
+        keys = _day_keys(punch, window_seconds)
         for attempt in range(_CONFLICT_RETRIES):
             days = [memory.days.get(key) or self._dedup_day(key, now, consistent=attempt > 0) for key in keys]
             memory.days |= {day.key: day for day in days}
@@ -96,8 +96,7 @@ class PunchIntake:
         """How `punch` would be judged if it were added now (as `add` judges it); nothing is written."""
         if window_seconds <= 0:
             return Judgement(Verdict.EXACT if self._exists(punch.log_id) else Verdict.NEW, punch.log_id)
-        keys = [key for key in days_to_judge(punch.user_id, punch.epoch_seconds, window_seconds) if key]
-        days = [self._dedup_day(key, now, consistent=True) for key in keys]
+        days = [self._dedup_day(key, now, consistent=True) for key in _day_keys(punch, window_seconds)]
         return self._judge(punch, window_seconds, days, replacing)
 
     def _judge(
@@ -346,6 +345,11 @@ class PunchIntake:
                 "ConditionExpression": "attribute_not_exists(logId)",
             }
         }
+
+
+def _day_keys(punch: Punch, window_seconds: int) -> list[str]:
+    """The user-day records a punch is judged on: its own day's, and a neighbouring day's within the window."""
+    return [key for key in days_to_judge(punch.user_id, punch.epoch_seconds, window_seconds) if key]
 
 
 def _dedup_day_from(values: dict[str, Any], now: datetime) -> DedupDay:

@@ -56,6 +56,12 @@ class VoidDetails:
     reason: str
     corrected_type: PunchType | None = None
 
+    @property
+    def note(self) -> str:
+        """The void's entry in the punch's history."""
+        note = f"voided by an admin ({self.by}): {self.reason}"
+        return f"{note}; to be added again as {self.corrected_type}" if self.corrected_type else note
+
 
 @dataclass(frozen=True)
 class VoidRequest:
@@ -453,10 +459,10 @@ class PunchStore:
         update = "SET syncStatus = :status, lastError = :error, " + _APPEND_HISTORY
         return self._update_while_voiding(log_id, update, values, removed=", undelivered, correctedType")
 
-    def request_void(self, log_id: str, note: str, now: datetime, request: VoidDetails) -> VoidRequest:
-        """An admin voids a punch: being voided (queued now, in the sparse index), `note` in its history,
-        who and why kept, unless it is voided already; with a corrected type, to be added again as that type
-        once it is out of the CRM. The punch as it was before tells what else is to be done."""
+    def request_void(self, log_id: str, now: datetime, request: VoidDetails) -> VoidRequest:
+        """An admin voids a punch: being voided (queued now, in the sparse index), the request's note in its
+        history, who and why kept, unless it is voided already; with a corrected type, to be added again as
+        that type once it is out of the CRM. The punch as it was before tells what else is to be done."""
         refused = self._client.exceptions.ConditionalCheckFailedException
         voided = {":voiding": SyncStatus.VOIDING.value, ":voided": SyncStatus.VOIDED.value}
         kept = {"voidedBy": request.by, "voidReason": request.reason}
@@ -467,7 +473,7 @@ class PunchStore:
                 before = self._set_status(
                     log_id,
                     SyncStatus.VOIDING,
-                    note,
+                    request.note,
                     now,
                     "attribute_exists(logId) AND NOT syncStatus IN (:voiding, :voided)",
                     voided,

@@ -52,11 +52,8 @@ class PunchVoids:
         leaves the dead-letter queue, where no redrive could bring it back anyway."""
         if corrected_type is not None:
             self._check_correction(log_id, corrected_type)
-        note = f"voided by an admin ({by}): {reason}"
-        if corrected_type is not None:
-            note += f"; to be added again as {corrected_type}"
         details = VoidDetails(by=by, reason=reason, corrected_type=corrected_type)
-        request = self._punches.request_void(log_id, note, self._clock(), details)
+        request = self._punches.request_void(log_id, self._clock(), details)
         if request.record is None:
             raise _not_found(log_id)
         if not request.accepted:

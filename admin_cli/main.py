@@ -56,8 +56,8 @@ from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID, Schedule
 from attendance.employees.csv_import import ImportRejected
 from attendance.employees.models import EmployeeView
 from attendance.employees.service import Change, EmployeeService, ImportPlan
-from attendance.reports.render import as_csv, as_row
-from attendance.reports.service import ReportService
+from attendance.reports.render import as_csv, as_period_row, as_row, period_csv
+from attendance.reports.service import ReportRangeError, ReportService, check_range
 
 EXIT_NOT_FOUND, EXIT_USAGE, EXIT_UNREACHABLE = 1, 2, 3
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -836,6 +836,53 @@ def report_daily(
     _show(
         ctx, [as_row(report).model_dump() for report in reports], f"Daily report {on}", "No punches that day."
     )
+
+
+@report_app.command("timesheet")
+def report_timesheet(
+    ctx: typer.Context,
+    user_id: str,
+    start: Annotated[date, typer.Option("--from", parser=_calendar_day, help="first work day, YYYY-MM-DD")],
+    end: Annotated[date, typer.Option("--to", parser=_calendar_day, help="last work day (inclusive)")],
+    csv: Annotated[bool, typer.Option("--csv", help="CSV for a spreadsheet")] = False,
+    zone: Annotated[str, typer.Option(help="zone for employees without a schedule")] = "UTC",
+) -> None:
+    """One employee's work days, day by day, over at most 31 days (the API's GET /reports/timesheet)."""
+    _report_range(start, end, "timesheet")
+    service = ReportService(ctx.obj.punches(), ctx.obj.schedules(), ctx.obj.directory(), zone)
+    reports = service.timesheet(user_id, start, end)
+    if csv:
+        sys.stdout.write(as_csv(reports).removeprefix(UTF8_BOM))
+        return
+    rows = [as_row(report).model_dump() for report in reports]
+    _show(ctx, rows, f"Timesheet of {user_id}, {start} to {end}", "No punches in that range.")
+
+
+@report_app.command("period")
+def report_period(
+    ctx: typer.Context,
+    start: Annotated[date, typer.Option("--from", parser=_calendar_day, help="first work day, YYYY-MM-DD")],
+    end: Annotated[date, typer.Option("--to", parser=_calendar_day, help="last work day (inclusive)")],
+    csv: Annotated[bool, typer.Option("--csv", help="CSV for payroll's spreadsheet")] = False,
+    zone: Annotated[str, typer.Option(help="zone for employees without a schedule")] = "UTC",
+) -> None:
+    """Everyone's totals over a pay period of at most 31 days, one line per employee (GET /reports/period):
+    work days, worked, overtime, late, left early, and the days with an anomaly to look at first."""
+    _report_range(start, end, "pay period")
+    service = ReportService(ctx.obj.punches(), ctx.obj.schedules(), ctx.obj.directory(), zone)
+    rows = [as_period_row(line, start.isoformat(), end.isoformat()) for line in service.period(start, end)]
+    if csv:
+        sys.stdout.write(period_csv(rows).removeprefix(UTF8_BOM))
+        return
+    shown = [row.model_dump(exclude={"start", "end"}) for row in rows]
+    _show(ctx, shown, f"Pay period {start} to {end}", "No punches in that period.")
+
+
+def _report_range(start: date, end: date, report: str) -> None:
+    try:
+        check_range(start, end, report)
+    except ReportRangeError as error:
+        raise typer.BadParameter(str(error)) from None
 
 
 @report_app.command("workday")

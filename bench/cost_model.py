@@ -531,6 +531,11 @@ def _reports(recorder: RequestRecorder, employees: int) -> dict[str, Usage]:
             "/reports/timesheet",
             {"userId": "E1", "from": str(first), "to": str(day)},
         ),
+        f"pay period, {employees} employees, 31 days (the punches on one)": (
+            reports.lambda_handler,
+            "/reports/period",
+            {"from": str(first), "to": str(day)},
+        ),
         "delivery overview (GET /deliveries)": (deliveries.lambda_handler, "/deliveries", {}),
         f"names of a page's {PAGE_NAMES} employees (GET /employee-names)": (
             directory.lambda_handler,

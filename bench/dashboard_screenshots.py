@@ -1,6 +1,7 @@
 """The README's screenshots of the web dashboard, taken from a real run: a local stack with two devices,
 three employees and a morning of punches (one of them from an unknown employee, which the CRM refuses for
-good), each page opened in headless Chromium, signed in as an admin.
+good) after a day one of them forgot to check out, each page opened in headless Chromium, signed in as an
+admin.
 
 Writes docs/screenshots/<page>.png at 1280 px wide, and live-phone.png at 390 px.
 Run: `make screenshots` (or `python -m bench.dashboard_screenshots`); needs Chromium, as the browser tests do.
@@ -49,6 +50,8 @@ PUNCHES = [
     (30, "WAREHOUSE", "EMP002", "in"),  # a check-out the terminal took for a check-in: corrected (WRONG_TYPE)
 ]
 WRONG_TYPE = {"userId": "EMP002", "type": "in", "correctedType": "out"}
+# Yesterday at 09:02 the front door recorded Chen coming in, and nothing after: a day for HR to check
+FORGOTTEN_OUT = {"deviceId": "FRONT-DOOR", "userId": "EMP003", "type": "in"}
 # Sent while the Live page is open, so it shows punches arriving: (device, employee, type)
 LIVE_PUNCHES = {
     "live": [
@@ -61,6 +64,8 @@ LIVE_PUNCHES = {
 LOADED = "() => !document.querySelector('.loading')"
 # What a page's screenshot shows opened: the first match of a selector, clicked once the page has loaded.
 OPENED = {"employee": ".employee-recent .day-punches-toggle"}  # the latest day's punches
+# What a page's screenshot shows of it, when not the page from its top: the first match of a selector.
+PART = {"reports-period": "section[aria-labelledby=period-title]"}  # this month's totals
 # (file, route, viewport)
 PAGES = [
     ("live", "#/live", DESKTOP),
@@ -69,6 +74,7 @@ PAGES = [
     ("employees", "#/employees", DESKTOP),
     ("employee", "#/employees/EMP001", DESKTOP),
     ("reports", "#/reports/timesheet/EMP002", DESKTOP),
+    ("reports-period", "#/reports/period/{week_ago}/{today}", DESKTOP),  # dates in the company's zone
     ("deliveries", "#/deliveries", DESKTOP),
     ("live-phone", "#/live", PHONE),
 ]
@@ -93,7 +99,8 @@ def company_zone(stack: RunningStack) -> ZoneInfo:
 
 
 def seed(stack: RunningStack) -> None:
-    """Devices, employees and a morning of punches (none before today's midnight in the company's zone)."""
+    """Devices, employees, the day before's forgotten check-out and a morning of punches (none of them before
+    today's midnight in the company's zone)."""
     zone = company_zone(stack)
     for device in DEVICES:
         registered = call(stack, "POST", "/devices", device | {"timeZone": zone.key})
@@ -120,6 +127,13 @@ def seed(stack: RunningStack) -> None:
         at = max(now - timedelta(minutes=minutes), midnight + timedelta(minutes=offset + 1))
         punch = {"deviceId": device, "userId": user, "timestamp": at.isoformat(), "type": kind}
         call(stack, "POST", "/punches", punch)
+    yesterday = datetime.combine(now.astimezone(zone).date() - timedelta(days=1), datetime.min.time(), zone)
+    call(
+        stack,
+        "POST",
+        "/punches",
+        FORGOTTEN_OUT | {"timestamp": (yesterday + timedelta(hours=9, minutes=2)).isoformat()},
+    )
     # Until every punch has been delivered or dead-lettered: the pages then show settled states.
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -167,6 +181,8 @@ def shoot(stack: RunningStack) -> list[Path]:
 
     OUT.mkdir(parents=True, exist_ok=True)
     written = []
+    today = datetime.now(company_zone(stack)).date()
+    dates = {"today": today.isoformat(), "week_ago": (today - timedelta(days=6)).isoformat()}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         for name, route, viewport in PAGES:
@@ -183,7 +199,7 @@ def shoot(stack: RunningStack) -> list[Path]:
             tab.get_by_label("API key").fill(API_KEY)
             tab.get_by_role("button", name="Sign in").click()
             tab.locator('#feed-status[data-state="online"]').wait_for()
-            tab.goto(f"{stack.api_url}/{route}")
+            tab.goto(f"{stack.api_url}/{route.format(**dates)}")
             tab.locator("#page-title").wait_for()
             settled(tab, LOADED, f"{name}: still loading")
             if name in OPENED:
@@ -203,7 +219,9 @@ def shoot(stack: RunningStack) -> list[Path]:
                 time.sleep(1.1)  # a second apart: they arrive in order, as people at a door would
             tab.wait_for_timeout(800)  # let the last rows and fonts settle; not a measurement
             path = OUT / f"{name}.png"
-            if viewport is PHONE:
+            if name in PART:
+                tab.locator(PART[name]).first.screenshot(path=path)
+            elif viewport is PHONE:
                 tab.screenshot(path=path)  # one phone screen
             else:
                 height = min(tab.evaluate("() => document.documentElement.scrollHeight"), MAX_HEIGHT)

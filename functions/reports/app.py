@@ -1,11 +1,11 @@
-"""Reports API: GET /reports/daily and GET /reports/timesheet, JSON or CSV, GET /reports/punches (a day's latest
-punches) and GET /reports/workday-punches (the punches behind an employee's work day); needs a key with the
-reports, read or admin scope."""
+"""Reports API: GET /reports/daily, GET /reports/timesheet and GET /reports/period (a pay period's totals), JSON
+or CSV, GET /reports/punches (a day's latest punches) and GET /reports/workday-punches (the punches behind an
+employee's work day); needs a key with the reports, read or admin scope."""
 
 from attendance import init_phase  # first: the collector rests while the rest imports
 
 # isort: split
-from datetime import date, timedelta
+from datetime import date
 from functools import cache
 from http import HTTPStatus
 from typing import Annotated, Any, Literal
@@ -38,8 +38,15 @@ from attendance.domain.clock import IsoDate
 from attendance.domain.keys import ApiKey, Scope
 from attendance.domain.punch import Identifier
 from attendance.domain.records import DayPunch
-from attendance.reports.render import ReportRow, as_csv, as_row
-from attendance.reports.service import MAX_LATEST_PUNCHES, MAX_TIMESHEET_DAYS, EmployeeDay, ReportService
+from attendance.reports.render import PeriodRow, ReportRow, as_csv, as_period_row, as_row, period_csv
+from attendance.reports.service import (
+    MAX_LATEST_PUNCHES,
+    MAX_TIMESHEET_DAYS,
+    EmployeeDay,
+    ReportRangeError,
+    ReportService,
+    check_range,
+)
 from attendance.settings import ReportsSettings
 from attendance.tracing import create_tracer
 
@@ -82,6 +89,15 @@ class Timesheet(BaseModel):
     rows: list[ReportRow]
 
 
+class PeriodReport(BaseModel):
+    model_config = ConfigDict(serialize_by_alias=True, validate_by_name=True)
+
+    start: str = Field(alias="from")
+    end: str = Field(alias="to")
+    count: int
+    rows: list[PeriodRow] = Field(description="One per employee who punched in the period, by userId")
+
+
 class DayPunchList(BaseModel):
     model_config = ConfigDict(serialize_by_alias=True, validate_by_name=True)
 
@@ -107,6 +123,9 @@ Output = Annotated[
     Literal["json", "csv"], Query(alias="format", description="json (default), or csv for a spreadsheet")
 ]
 UserId = Annotated[Identifier, Query(alias="userId", description="The employee's ID")]
+FirstDay = Annotated[IsoDate, Query(alias="from", description="First work day, YYYY-MM-DD")]
+LastDay = Annotated[IsoDate, Query(alias="to", description="Last work day, YYYY-MM-DD (inclusive)")]
+RANGE_RULE = f"`to` is before `from`, or the range is over {MAX_TIMESHEET_DAYS} days"
 _ERRORS = keyed_refusals(
     "The key lacks the reports, read or admin scope",
     {400: "A query parameter is missing or malformed; `details` names it"},
@@ -145,25 +164,49 @@ def daily(
     "/reports/timesheet",
     summary=f"One employee over at most {MAX_TIMESHEET_DAYS} days",
     tags=["reports"],
-    responses=_report_responses(
-        Timesheet, f"`to` is before `from`, or the range is over {MAX_TIMESHEET_DAYS} days"
-    ),
+    responses=_report_responses(Timesheet, RANGE_RULE),
     security=API_KEY_SECURITY,
 )
 def timesheet(
     user_id: UserId,
-    start: Annotated[IsoDate, Query(alias="from", description="First work day, YYYY-MM-DD")],
-    end: Annotated[IsoDate, Query(alias="to", description="Last work day, YYYY-MM-DD (inclusive)")],
+    start: FirstDay,
+    end: LastDay,
     caller: Caller,
     output: Output = "json",
 ) -> Response[Timesheet | str]:
-    _check_range(start, end)
+    _check_range(start, end, "timesheet")
     _, service = dependencies()
     reports = service.timesheet(user_id, start, end)
     body = Timesheet(
         user_id=user_id, start=start.isoformat(), end=end.isoformat(), count=len(reports), rows=_rows(reports)
     )
     return _reply(output, body, reports, f"timesheet-{user_id}-{start}-{end}")
+
+
+@app.get(
+    "/reports/period",
+    summary=f"Everyone's totals over a pay period of at most {MAX_TIMESHEET_DAYS} days, one row per employee",
+    tags=["reports"],
+    responses=_report_responses(PeriodReport, RANGE_RULE),
+    security=API_KEY_SECURITY,
+)
+def period(
+    start: FirstDay,
+    end: LastDay,
+    caller: Caller,
+    output: Output = "json",
+) -> Response[PeriodReport | str]:
+    _check_range(start, end, "pay period")
+    _, service = dependencies()
+    first, last = start.isoformat(), end.isoformat()
+    rows = [as_period_row(employee, first, last) for employee in service.period(start, end)]
+    if output == "csv":
+        return _csv_reply(period_csv(rows), f"period-{first}-{last}")
+    return Response(
+        HTTPStatus.OK,
+        content_types.APPLICATION_JSON,
+        PeriodReport(start=first, end=last, count=len(rows), rows=rows),
+    )
 
 
 @app.get(
@@ -205,15 +248,11 @@ def work_day_punches(
     return json_reply(HTTPStatus.OK, body)
 
 
-def _check_range(start: date, end: date) -> None:
-    if end < start:
-        raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY, "invalid_range", "'to' must not be before 'from'")
-    if end - start >= timedelta(days=MAX_TIMESHEET_DAYS):
-        raise ApiError(
-            HTTPStatus.UNPROCESSABLE_ENTITY,
-            "invalid_range",
-            f"a timesheet covers at most {MAX_TIMESHEET_DAYS} days",
-        )
+def _check_range(start: date, end: date, report: str) -> None:
+    try:
+        check_range(start, end, report)
+    except ReportRangeError as error:
+        raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY, "invalid_range", str(error)) from None
 
 
 def _rows(reports: list[EmployeeDay]) -> list[ReportRow]:
@@ -222,9 +261,13 @@ def _rows(reports: list[EmployeeDay]) -> list[ReportRow]:
 
 def _reply(output: str, body: BaseModel, reports: list[EmployeeDay], filename: str) -> Response[Any]:
     if output == "csv":
-        headers = {"Content-Disposition": f'attachment; filename="{filename}.csv"'}
-        return Response(HTTPStatus.OK, "text/csv; charset=utf-8", as_csv(reports), headers)
+        return _csv_reply(as_csv(reports), filename)
     return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, body)
+
+
+def _csv_reply(text: str, filename: str) -> Response[Any]:
+    headers = {"Content-Disposition": f'attachment; filename="{filename}.csv"'}
+    return Response(HTTPStatus.OK, "text/csv; charset=utf-8", text, headers)
 
 
 @init_phase.ends_at_first_invocation

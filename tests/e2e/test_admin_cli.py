@@ -244,6 +244,17 @@ def test_keys_devices_schedules_and_reports(stack, cli):
     ]
     csv_text = cli("report", "daily", "--date", str(day), "--csv").output
     assert csv_text.splitlines()[0].startswith("date,userId,name,firstIn")
+    # and the same day is in the employee's timesheet and in the pay period's line for them
+    days = ("--from", str(day - timedelta(days=6)), "--to", str(day))
+    sheet = json.loads(cli("--json", "report", "timesheet", "REPORTED", *days).output)
+    assert [(row["date"], row["workedMinutes"]) for row in sheet] == [(str(day), 500)]
+    period = json.loads(cli("--json", "report", "period", *days).output)
+    assert [
+        (row["name"], row["workDays"], row["workedMinutes"]) for row in period if row["userId"] == "REPORTED"
+    ] == [("Rita Reported", 1, 500)]
+    assert cli("report", "period", *days, "--csv").output.startswith("userId,name,from,to,workDays,")
+    too_long = cli("report", "period", "--from", "2026-01-01", "--to", "2026-03-01", expect=2).output
+    assert "a pay period covers at most 31 days" in too_long
     stats = json.loads(cli("--json", "logs", "stats", "--date", str(day)).output)
     assert sum(stats["counts"].values()) >= 2
     assert stats["date"] == str(day)

@@ -153,3 +153,63 @@ def test_a_report_with_a_column_for_another_zone_stays_within_the_window(page, s
     report = daily.get_by_role("table", name=f"Daily report, {day}")
     expect(report.get_by_role("columnheader", name="Zone")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+
+
+def test_a_pay_period_has_a_line_each_and_a_day_to_check_opens_in_the_daily_report(
+    page, stack: RunningStack
+) -> None:
+    # Given an employee who worked today, and one who came in yesterday and never checked out
+    sign_in(page, stack)
+    user, day = worked_today(stack, page)
+    add_to_directory(stack, user, "Paula Period")
+    forgetful = f"REP-{uuid.uuid4().hex[:10]}"
+    came_in = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+    stack.post_punch("REPORTS1", forgetful, came_in, "in")
+    yesterday = came_in.astimezone(ZoneInfo(zone_of(page))).date().isoformat()
+    # When HR opens Reports and asks for the totals from yesterday to today
+    page.get_by_role("link", name="Reports", exact=True).click()
+    period = page.get_by_role("region", name="Pay period")
+    period.get_by_label("From").fill(yesterday)
+    period.get_by_label("To").fill(day)
+    period.get_by_role("button", name="Show totals").click()
+    # Then each has one line: Paula's one day of two punches, nothing to check
+    totals = period.get_by_role("table", name=f"Pay period {yesterday} to {day}, one line per employee")
+    paula = totals.get_by_role("row").filter(has_text=user)
+    expect(paula.locator('td[data-label="Employee"]')).to_have_text(f"Paula Period{user}")
+    expect(paula.locator('td[data-label="Days"]')).to_have_text("1")
+    expect(paula.locator('td[data-label="Punches"]')).to_have_text("2")
+    expect(paula.locator('td[data-label="To check"]')).to_have_text("–")
+    # and the forgotten check-out's day is one to check, which opens in the daily report, for that employee
+    forgot = totals.get_by_role("row").filter(has_text=forgetful)
+    forgot.get_by_role("button", name=f"The daily report of {forgetful} on {yesterday}").click()
+    daily = page.get_by_role("region", name="Daily report")
+    expect(daily.get_by_label("Date")).to_have_value(yesterday)
+    report = daily.get_by_role("table", name=f"Daily report, {yesterday} for {forgetful}")
+    expect(report.locator('td[data-label="Anomalies"]')).to_have_text("missing out")
+    # And Timesheet opens Paula's days over the period, the totals still there
+    paula.get_by_role("button", name=f"Timesheet of {user}, {yesterday} to {day}").click()
+    sheet = page.get_by_role("region", name="Timesheet")
+    expect(sheet).to_contain_text(f"1 work day for Paula Period ({user}), {yesterday} to {day}.")
+    expect(paula).to_be_visible()
+    # And Download CSV saves the API's own file for the period
+    with page.expect_download() as info:
+        period.get_by_role("button", name="Download CSV").click()
+    assert info.value.suggested_filename == f"period-{yesterday}-{day}.csv"
+    expected = httpx.get(
+        stack.api_url + "/reports/period",
+        params={"from": yesterday, "to": day, "format": "csv"},
+        headers={"Authorization": f"Bearer {stack.api_key}"},
+        timeout=15,
+    )
+    assert expected.status_code == 200, expected.text
+    assert Path(info.value.path()).read_bytes() == expected.content
+    # And Last month and This month each pick a whole month in one click (this one up to today)
+    this_month = datetime.now(ZoneInfo(zone_of(page))).date()
+    last_month_ends = this_month.replace(day=1) - timedelta(days=1)
+    period.get_by_role("button", name="Last month").click()
+    expect(period.get_by_label("From")).to_have_value(last_month_ends.replace(day=1).isoformat())
+    expect(period.get_by_label("To")).to_have_value(last_month_ends.isoformat())
+    expect(period).to_contain_text(f", {last_month_ends.replace(day=1)} to {last_month_ends}.")
+    period.get_by_role("button", name="This month").click()
+    expect(period.get_by_label("From")).to_have_value(this_month.replace(day=1).isoformat())
+    expect(period.get_by_label("To")).to_have_value(this_month.isoformat())

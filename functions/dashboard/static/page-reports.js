@@ -1,8 +1,10 @@
-// The reports page: the daily report and an employee's timesheet, as tables, each with a download of the
-// API's own CSV (format=csv). Routes: #/reports, #/reports/daily/<date>[/<userId>],
-// #/reports/timesheet/<userId>[/<from>/<to>] (an employee's page links here).
-import { api, apiText, h, notify, saveCsv, showError, table, today, useStyles, zone } from "./core.js";
+// The reports page: the daily report, an employee's timesheet and a pay period's totals, as tables, each
+// with a download of the API's own CSV (format=csv). Routes: #/reports, #/reports/daily/<date>[/<userId>],
+// #/reports/timesheet/<userId>[/<from>/<to>] (an employee's page links here), #/reports/period[/<from>/<to>].
+import { api, h, table, today, useStyles, zone } from "./core.js";
 import { dayPunches, withPunchesColumn } from "./day-punches.js";
+import { count, download, field, resultArea, safe } from "./report-parts.js";
+import { periodPanel } from "./report-period.js";
 import { duration, workDayColumns } from "./workdays.js";
 
 const MAX_DAYS = 31; // the API's limit for a timesheet (it answers 422 beyond it, with the reason)
@@ -14,22 +16,27 @@ export async function render(view, params = []) {
   const [kind, ...rest] = params;
   const daily = dailyPanel();
   const sheet = timesheetPanel();
+  const show = (panel, ...values) => { // fill a panel in, run it and bring it into view
+    panel.fill(...values);
+    panel.run();
+    panel.panel.scrollIntoView({ block: "start" });
+  };
+  const period = periodPanel({ // a line of the totals opens a day or a timesheet here, the totals kept
+    openDay: (day, userId) => show(daily, day, userId),
+    openTimesheet: (userId, first, last) => show(sheet, userId, first, last),
+  });
+  const dated = (value) => (DATE.test(value || "") ? value : undefined);
   view.replaceChildren(
     h("h1", { id: "page-title" }, "Reports"),
     h("p", { class: "muted reports-intro" },
       `Work days computed from the punches, times in ${zone}. Download CSV saves the API's own file (format=csv).`),
-    h("div", { class: "reports-panels" }, daily.panel, sheet.panel),
+    h("div", { class: "reports-panels" }, daily.panel, sheet.panel, period.panel),
   );
 
-  if (kind === "timesheet" && rest[0]) {
-    sheet.fill(rest[0], DATE.test(rest[1] || "") ? rest[1] : undefined, DATE.test(rest[2] || "") ? rest[2] : undefined);
-    sheet.run();
-    daily.run();
-    sheet.panel.scrollIntoView({ block: "start" }); // a link from an employee's page: their timesheet first
-  } else {
-    if (kind === "daily") daily.fill(DATE.test(rest[0] || "") ? rest[0] : undefined, rest[1]);
-    daily.run();
-  }
+  if (kind === "daily") daily.fill(dated(rest[0]), rest[1]);
+  daily.run();
+  if (kind === "timesheet" && rest[0]) show(sheet, rest[0], dated(rest[1]), dated(rest[2])); // from an employee's page
+  if (kind === "period") show(period, dated(rest[0]), dated(rest[1]));
 
   return () => {
     daily.day.stop();
@@ -37,7 +44,7 @@ export async function render(view, params = []) {
   };
 }
 
-// ---- the two forms ----
+// ---- the daily report and the timesheet ----
 
 /** The date `days` after `day` (both YYYY-MM-DD). */
 function shiftDay(day, days) {
@@ -174,73 +181,10 @@ function employeeInput(id, required) {
   });
 }
 
-function field(id, label, input) {
-  return h("div", {}, h("label", { for: id }, label), input);
-}
-
-/**
- * Where a report appears: a status line (announced to screen readers: loading, then the summary; the
- * table itself is read when a person goes to it), the Download CSV button, and the table or the error.
- */
-function resultArea(initial) {
-  const status = h("p", { role: "status", class: "report-status" });
-  const action = h("div", { class: "report-action" });
-  const content = h("div", { class: "report-content" }, initial);
-  const node = h("div", { class: "report-result" }, h("div", { class: "report-toolbar" }, status, action), content);
-  return {
-    node,
-    wait(what) {
-      status.textContent = `Loading ${what}…`;
-      status.classList.add("loading");
-      action.replaceChildren();
-      content.replaceChildren();
-    },
-    show(summary, button, body) {
-      status.textContent = summary;
-      status.classList.remove("loading");
-      action.replaceChildren(button);
-      content.replaceChildren(body);
-    },
-    fail(error) {
-      status.textContent = "";
-      status.classList.remove("loading");
-      showError(content, error);
-    },
-  };
-}
-
 // ---- the table ----
 
 function totals(rows) {
   if (!rows.length) return "";
   const sum = (name) => rows.reduce((total, row) => total + (row[name] || 0), 0);
   return ` Worked ${duration(sum("workedMinutes"))}, overtime ${duration(sum("overtimeMinutes"))}.`;
-}
-
-function count(n, noun) {
-  return `${n} ${noun}${n === 1 ? "" : "s"}`;
-}
-
-// ---- CSV download: fetched with the key in the header (never in a URL), saved from a Blob URL ----
-
-function download(path, query, filename) {
-  const button = h("button", { type: "button", class: "secondary" }, "Download CSV");
-  button.addEventListener("click", async () => {
-    button.disabled = true;
-    button.textContent = "Downloading…";
-    try {
-      saveCsv(await apiText(path, { query: { ...query, format: "csv" } }), filename);
-      notify(`Downloaded ${filename}`);
-    } catch (error) {
-      notify(error.message || String(error), "error");
-    } finally {
-      button.disabled = false;
-      button.textContent = "Download CSV";
-    }
-  });
-  return button;
-}
-
-function safe(name) {
-  return name.replace(/[^A-Za-z0-9._@+-]+/g, "_");
 }

@@ -167,11 +167,14 @@ class PunchStore:
 
     def _count_on_date(self, local_date: str) -> int:
         """How many punches one device-local date has, on the date index."""
-        return sum(
-            page["Count"]
-            for pages in self._each_shard("counting punches", local_date, Select="COUNT")
-            for page in pages
-        )
+
+        def count(key: str) -> list[dict[str, Any]]:
+            values = {":day": key}
+            return self._query_pages(
+                "counting punches", DATE_INDEX, "dayShard = :day", values, Select="COUNT"
+            )
+
+        return sum(page["Count"] for pages in _on_every_shard([local_date], count) for page in pages)
 
     def _undelivered(
         self,
@@ -207,29 +210,21 @@ class PunchStore:
         return [record_from_values(items[key["logId"]]) for key in keys if key["logId"] in items]
 
     def on_local_dates(self, dates: list[str], user_id: str | None = None) -> list[Punch]:
-        """Every punch on these device-local dates, by the date index (each date's shards read in turn),
-        in punch time order."""
+        """Every punch on these device-local dates (one user's only, if given), by the date index: every
+        shard of every date queried in parallel. In punch time order."""
+        values, extra = ({":user": user_id}, {"FilterExpression": "userId = :user"}) if user_id else ({}, {})
+
+        def query(key: str) -> list[dict[str, Any]]:
+            condition, shard = "dayShard = :day", values | {":day": key}
+            return self._query_pages("querying punches", DATE_INDEX, condition, shard, **extra)
+
         punches = [
             punch_from_values(from_item(item))
-            for local_date in dates
-            for pages in self._each_shard("querying punches", local_date, user_id)
+            for pages in _on_every_shard(dates, query)
             for page in pages
             for item in page["Items"]
         ]
         return sorted(punches, key=lambda punch: (punch.instant, punch.log_id))
-
-    def _each_shard(
-        self, action: str, local_date: str, user_id: str | None = None, **extra: Any
-    ) -> Iterator[list[dict[str, Any]]]:
-        """The pages of one date's punches (one user's only, if given), shard by shard, queried in parallel."""
-        values = {}
-        if user_id:
-            values, extra = {":user": user_id}, extra | {"FilterExpression": "userId = :user"}
-
-        def query(key: str) -> list[dict[str, Any]]:
-            return self._query_pages(action, DATE_INDEX, "dayShard = :day", values | {":day": key}, **extra)
-
-        return _on_every_shard(local_date, query)
 
     def latest_on_local_date(self, local_date: str, limit: int) -> list[DayPunch]:
         """The date's `limit` latest punches by punch time, newest first, with their delivery status: each
@@ -247,7 +242,7 @@ class PunchStore:
                 )
             return [from_item(item) for item in reply["Items"]]
 
-        entries = [entry for shard in _on_every_shard(local_date, latest) for entry in shard]
+        entries = [entry for shard in _on_every_shard([local_date], latest) for entry in shard]
         newest = sorted(entries, key=lambda entry: (entry["punchTime"], entry["logId"]), reverse=True)
         return with_delivery_status(self._client, self._punches_table, newest[:limit], DayPunch)
 
@@ -592,10 +587,12 @@ def _by_status(entries: list[dict[str, Any]]) -> dict[str, int]:
     return counts
 
 
-def _on_every_shard[T](local_date: str, query: Callable[[str], T]) -> Iterator[T]:
-    """query(shard key) for each of the date index's shards of one date, in parallel, in shard order."""
+def _on_every_shard[T](local_dates: list[str], query: Callable[[str], T]) -> Iterator[T]:
+    """query(shard key) for each of the date index's shards of these dates, in parallel, in date and shard
+    order."""
+    keys = [key for local_date in local_dates for key in every_shard(local_date, DATE_SHARDS)]
     with ThreadPoolExecutor(max_workers=_SHARD_READERS) as pool:
-        yield from pool.map(query, every_shard(local_date, DATE_SHARDS))
+        yield from pool.map(query, keys)
 
 
 def _history_values(now: datetime, status: SyncStatus, detail: str) -> dict[str, Any]:

@@ -228,6 +228,11 @@ def _against_schedule(
     )
 
 
+def whole_minutes(span: timedelta) -> int:
+    """A duration as the reports show it: whole minutes, the seconds left out."""
+    return int(span.total_seconds() // 60)
+
+
 def _total(intervals: Iterable[tuple[datetime, datetime]]) -> timedelta:
     return sum((end - start for start, end in intervals), timedelta(0))
 

@@ -2,14 +2,15 @@
 
 import csv
 import io
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, tzinfo
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from attendance.domain.clock import parse_zone
 from attendance.domain.spreadsheet import UTF8_BOM, as_text_cell
-from attendance.reports.service import EmployeeDay
+from attendance.domain.timesheet import whole_minutes
+from attendance.reports.service import EmployeeDay, EmployeePeriod
 
 COLUMNS = [
     "date",
@@ -64,11 +65,11 @@ def as_row(day: EmployeeDay) -> ReportRow:
         name=day.name,
         first_in=_local(report.first_in, zone),
         last_out=_local(report.last_out, zone),
-        worked_minutes=_minutes(report.worked),
-        break_minutes=_minutes(report.breaks),
-        overtime_minutes=_minutes(report.overtime),
-        late_minutes=_minutes(report.late),
-        early_leave_minutes=_minutes(report.early_leave),
+        worked_minutes=whole_minutes(report.worked),
+        break_minutes=whole_minutes(report.breaks),
+        overtime_minutes=whole_minutes(report.overtime),
+        late_minutes=whole_minutes(report.late),
+        early_leave_minutes=whole_minutes(report.early_leave),
         punches=report.punches,
         added_by_hand=report.added_by_hand,
         anomalies=[str(anomaly) for anomaly in report.anomalies],
@@ -78,23 +79,98 @@ def as_row(day: EmployeeDay) -> ReportRow:
 
 
 def as_csv(days: list[EmployeeDay]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\r\n")
-    writer.writeheader()
-    for day in days:
+    def cells(day: EmployeeDay) -> dict[str, object]:
         row = as_row(day).model_dump()
         row["anomalies"] = "; ".join(row["anomalies"])
-        row["userId"], row["name"] = as_text_cell(row["userId"]), as_text_cell(row["name"] or "")
         row["schedule"] = row["schedule"] or ""
         row["firstIn"], row["lastOut"] = row["firstIn"] or "", row["lastOut"] or ""
-        writer.writerow(row)
+        return row
+
+    return _spreadsheet(COLUMNS, [cells(day) for day in days])
+
+
+def _spreadsheet(columns: list[str], rows: list[dict[str, object]]) -> str:
+    """CSV that opens cleanly in a spreadsheet: a BOM, CRLF lines, and the employee's ID and name as text
+    (never a formula the spreadsheet would run)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\r\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(
+            row | {"userId": as_text_cell(str(row["userId"])), "name": as_text_cell(str(row["name"] or ""))}
+        )
     return UTF8_BOM + buffer.getvalue()
+
+
+PERIOD_COLUMNS = [
+    "userId",
+    "name",
+    "from",
+    "to",
+    "workDays",
+    "workedMinutes",
+    "breakMinutes",
+    "overtimeMinutes",
+    "lateDays",
+    "lateMinutes",
+    "earlyLeaveDays",
+    "earlyLeaveMinutes",
+    "punches",
+    "addedByHand",
+    "anomalyDays",
+]
+
+
+class PeriodRow(BaseModel):
+    """One employee's totals over a pay period: the JSON row and the CSV line carry the same fields."""
+
+    model_config = ConfigDict(alias_generator=to_camel, serialize_by_alias=True, validate_by_name=True)
+
+    user_id: str
+    name: str | None = Field(description="As the employee directory has it; null for an ID not in it")
+    start: str = Field(alias="from", description="The period's first work day, YYYY-MM-DD")
+    end: str = Field(alias="to", description="Its last work day (inclusive)")
+    work_days: int = Field(description="Work days with at least one punch")
+    worked_minutes: int = Field(description="The work days' worked minutes added up, as their rows show them")
+    break_minutes: int
+    overtime_minutes: int
+    late_days: int
+    late_minutes: int
+    early_leave_days: int
+    early_leave_minutes: int
+    punches: int
+    added_by_hand: int = Field(description="Of the punches, those an admin added by hand")
+    anomaly_days: list[str] = Field(
+        description="The work days with an anomaly (a missing check-out, ...), to look at before payroll"
+    )
+
+
+def as_period_row(period: EmployeePeriod, start: str, end: str) -> PeriodRow:
+    totals = period.totals
+    return PeriodRow(
+        user_id=totals.user_id,
+        name=period.name,
+        start=start,
+        end=end,
+        work_days=totals.work_days,
+        worked_minutes=totals.worked_minutes,
+        break_minutes=totals.break_minutes,
+        overtime_minutes=totals.overtime_minutes,
+        late_days=totals.late_days,
+        late_minutes=totals.late_minutes,
+        early_leave_days=totals.early_leave_days,
+        early_leave_minutes=totals.early_leave_minutes,
+        punches=totals.punches,
+        added_by_hand=totals.added_by_hand,
+        anomaly_days=[day.isoformat() for day in totals.anomaly_days],
+    )
+
+
+def period_csv(rows: list[PeriodRow]) -> str:
+    lines = [row.model_dump() | {"anomalyDays": "; ".join(row.anomaly_days)} for row in rows]
+    return _spreadsheet(PERIOD_COLUMNS, lines)
 
 
 def _local(moment: datetime | None, zone: tzinfo) -> str | None:
     """ISO 8601 local time, to the second, without offset (the timeZone column says which)."""
     return moment.astimezone(zone).replace(tzinfo=None).isoformat(timespec="seconds") if moment else None
-
-
-def _minutes(span: timedelta) -> int:
-    return int(span.total_seconds() // 60)

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from attendance.data.employees import EmployeeStore
 from attendance.data.punches import PunchStore
 from attendance.data.schedules import ScheduleStore
+from attendance.domain.period import PeriodTotals, period_totals
 from attendance.domain.punch import Punch, PunchSource
 from attendance.domain.records import DayPunch
 from attendance.domain.timesheet import (
@@ -24,11 +25,31 @@ MAX_TIMESHEET_DAYS = 31
 MAX_LATEST_PUNCHES = 200  # one BatchGetItem's worth of delivery statuses, twice
 
 
+class ReportRangeError(ValueError):
+    """A range of work days a report does not cover; the message says why."""
+
+
+def check_range(start: date, end: date, report: str) -> None:
+    """A timesheet's or a pay period's days: `end` not before `start`, at most MAX_TIMESHEET_DAYS of them."""
+    if end < start:
+        raise ReportRangeError("'to' must not be before 'from'")
+    if end - start >= timedelta(days=MAX_TIMESHEET_DAYS):
+        raise ReportRangeError(f"a {report} covers at most {MAX_TIMESHEET_DAYS} days")
+
+
 @dataclass(frozen=True)
 class EmployeeDay:
     """An employee's work day, with their name as the directory has it (None: an ID not in it)."""
 
     report: DayReport
+    name: str | None
+
+
+@dataclass(frozen=True)
+class EmployeePeriod:
+    """An employee's totals over a pay period, with their name as the directory has it."""
+
+    totals: PeriodTotals
     name: str | None
 
 
@@ -60,8 +81,19 @@ class ReportService:
 
     def timesheet(self, user_id: str, start: date, end: date) -> list[EmployeeDay]:
         """One employee's reports from start to end (inclusive), at most MAX_TIMESHEET_DAYS days."""
-        days = {start + timedelta(days=n) for n in range((end - start).days + 1)}
-        return self._reports(self._of_user_around(user_id, start, end), days)
+        return self._reports(self._of_user_around(user_id, start, end), _days(start, end))
+
+    def period(self, start: date, end: date) -> list[EmployeePeriod]:
+        """Everyone's totals over the work days start to end (inclusive), at most MAX_TIMESHEET_DAYS days:
+        each day's punches read once, by the date index, as the daily report reads them."""
+        days = _days(start, end)
+        dates = sorted({_shifted(day, offset).isoformat() for day in days for offset in (-1, 0, 1)})
+        reports = self._reports(self._punches.on_local_dates(dates), days)
+        names = {day.report.user_id: day.name for day in reports}
+        return [
+            EmployeePeriod(totals, names[totals.user_id])
+            for totals in period_totals(r.report for r in reports)
+        ]
 
     def work_day_punches(self, user_id: str, day: date) -> list[DayPunch]:
         """The punches behind one employee's report of the work day `day` (the timesheet's row of that
@@ -101,6 +133,11 @@ class ReportService:
         )
         names = self._employees.names_of({report.user_id for report in reports})
         return [EmployeeDay(report, names.get(report.user_id)) for report in reports]
+
+
+def _days(start: date, end: date) -> set[date]:
+    """The days from start to end, both included."""
+    return {start + timedelta(days=n) for n in range((end - start).days + 1)}
 
 
 def _shifted(day: date, days: int) -> date:

@@ -270,3 +270,96 @@ def test_someone_at_work_today_is_not_missing_an_out_until_the_day_is_over(add_p
     assert status == 200
     [row] = body["rows"]
     assert (row["firstIn"] is not None, row["anomalies"]) == (True, [])
+
+
+PERIOD = {"from": "2025-02-10", "to": "2025-02-11"}
+
+
+def test_a_pay_period_is_one_line_per_employee_adding_up_their_timesheet(a_day, get, stack, template):
+    # Given the office's two days, ANNA in the directory
+    EmployeeStore(boto3.client("dynamodb"), stack.refs["EmployeesTable"]).put(
+        Employee(user_id="ANNA", name="Anna Berg")
+    )
+    # When HR asks for the period's totals, and for ANNA's timesheet over it
+    with calls_made() as calls:
+        reports_app.dependencies.cache_clear()
+        status, body, _ = get("/reports/period", **PERIOD)
+        _, sheet, _ = get("/reports/timesheet", userId="ANNA", **PERIOD)
+    # Then there is a line per employee who worked in it, by ID
+    assert (status, body["from"], body["to"], body["count"]) == (200, "2025-02-10", "2025-02-11", 3)
+    lines = {line["userId"]: line for line in body["rows"]}
+    assert list(lines) == ["ANNA", "BEN", "NIGHT1"]
+    # ANNA's adds up her timesheet's rows
+    anna = lines["ANNA"]
+    assert anna["name"] == "Anna Berg"
+    for field in ("workedMinutes", "breakMinutes", "overtimeMinutes", "lateMinutes", "punches"):
+        assert anna[field] == sum(row[field] for row in sheet["rows"]), field
+    assert (anna["workDays"], anna["workedMinutes"], anna["anomalyDays"]) == (2, 457 + 480, [])
+    # BEN came in late and never checked out: the day is named for HR to fix before payroll
+    ben = lines["BEN"]
+    assert (ben["name"], ben["lateDays"], ben["lateMinutes"], ben["anomalyDays"]) == (
+        None,
+        1,
+        25,
+        ["2025-02-10"],
+    )
+    # the night shift that started on the 9th is not in the period; the one of the 10th is, whole
+    assert (lines["NIGHT1"]["workDays"], lines["NIGHT1"]["workedMinutes"]) == (1, 487)
+    # and the whole period was read by the date index, as the function's role allows
+    assert "Scan" not in {operation for _, operation, _ in calls}
+    assert refused(template, "ReportsFunction", stack, calls) == []
+
+
+def test_a_pay_period_as_csv_for_payroll(a_day, get):
+    # When the period's totals are downloaded as CSV
+    status, text, headers = get("/reports/period", format="csv", **PERIOD)
+    # Then it is a spreadsheet's file named for the period, one line per employee
+    assert (status, headers["Content-Type"]) == (200, "text/csv; charset=utf-8")
+    assert 'filename="period-2025-02-10-2025-02-11.csv"' in headers["Content-Disposition"]
+    assert text.startswith("\ufeff")
+    assert "\r\n" in text
+    rows = list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))))
+    assert list(rows[0]) == [
+        "userId",
+        "name",
+        "from",
+        "to",
+        "workDays",
+        "workedMinutes",
+        "breakMinutes",
+        "overtimeMinutes",
+        "lateDays",
+        "lateMinutes",
+        "earlyLeaveDays",
+        "earlyLeaveMinutes",
+        "punches",
+        "addedByHand",
+        "anomalyDays",
+    ]
+    ben = next(row for row in rows if row["userId"] == "BEN")
+    assert (ben["from"], ben["to"], ben["workDays"], ben["lateMinutes"], ben["anomalyDays"]) == (
+        "2025-02-10",
+        "2025-02-11",
+        "1",
+        "25",
+        "2025-02-10",
+    )
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "message"),
+    [
+        ("2025-02-10", "2025-02-01", "before"),
+        ("2025-01-01", "2025-02-01", "a pay period covers at most 31 days"),
+    ],
+)
+def test_a_pay_period_beyond_the_limit_is_422(get, start, end, message):
+    status, body, _ = get("/reports/period", **{"from": start, "to": end})
+    assert (status, body["error"]) == (422, "invalid_range")
+    assert message in body["message"]
+
+
+def test_a_pay_period_without_punches_is_empty_and_needs_the_reports_scope(get):
+    assert get("/reports/period", **{"from": "9999-12-01", "to": "9999-12-31"})[1]["rows"] == []
+    assert get("/reports/period", key=None, **PERIOD)[0] == 401
+    assert get("/reports/period", key=INGEST_KEY, **PERIOD)[0] == 403

@@ -1,0 +1,123 @@
+// The Reports page's pay period: everyone's totals over at most 31 days, one line per employee, as payroll
+// reads them (GET /reports/period), with the days someone should look at before the hours are paid.
+import { api, employeeCell, h, table, today } from "./core.js";
+import { count, download, field, resultArea } from "./report-parts.js";
+import { byHand, duration } from "./workdays.js";
+
+const MAX_DAYS = 31; // the API's limit (it answers 422 beyond it, with the reason)
+
+/** The first and last day (YYYY-MM-DD) of the month `offset` months from `day`'s; this month ends on `day`. */
+export function monthOf(day, offset) {
+  const [year, month] = day.split("-").map(Number);
+  const iso = (moment) => moment.toISOString().slice(0, 10);
+  const first = iso(new Date(Date.UTC(year, month - 1 + offset, 1)));
+  return [first, offset === 0 ? day : iso(new Date(Date.UTC(year, month + offset, 0)))];
+}
+
+/**
+ * The panel. `openDay(date, userId)` shows a day's report (an anomaly to fix), `openTimesheet(userId, from,
+ * to)` an employee's days over the period: both in the page's own panels, so the totals stay in view.
+ */
+export function periodPanel({ openDay, openTimesheet }) {
+  const [first, last] = monthOf(today(), 0);
+  const from = h("input", { id: "period-from", name: "from", type: "date", required: true, value: first });
+  const to = h("input", { id: "period-to", name: "to", type: "date", required: true, value: last });
+  const result = resultArea(h("p", { class: "empty" }, "Choose the period, then Show totals."));
+  let asked = 0;
+
+  async function run() {
+    if (!form.reportValidity()) return;
+    const query = { from: from.value, to: to.value };
+    const ticket = ++asked;
+    result.wait("the pay period");
+    try {
+      const period = await api("/reports/period", { query });
+      if (ticket !== asked) return; // a newer request is on its way
+      const range = `${query.from} to ${query.to}`;
+      result.show(
+        `${count(period.rows.length, "employee")}, ${range}.${summary(period.rows)}`,
+        download("/reports/period", query, `period-${query.from}-${query.to}.csv`),
+        table({
+          caption: `Pay period ${range}, one line per employee`,
+          columns: columns(query, openDay, openTimesheet),
+          rows: period.rows,
+          key: (row) => row.userId,
+          empty: `No punches from ${range}.`,
+        }),
+      );
+    } catch (error) {
+      if (ticket === asked) result.fail(error); // e.g. the API's "a pay period covers at most 31 days"
+    }
+  }
+
+  const month = (offset, label) => h("button", {
+    type: "button", class: "secondary",
+    onclick: () => { [from.value, to.value] = monthOf(today(), offset); run(); },
+  }, label);
+
+  const form = h("form", { class: "inline report-form", onsubmit: (event) => { event.preventDefault(); run(); } },
+    field("period-from", "From", from),
+    field("period-to", "To", to),
+    h("button", { type: "submit" }, "Show totals"),
+    h("div", { class: "day-steps", role: "group", "aria-label": "A whole month" },
+      month(-1, "Last month"), month(0, "This month")));
+
+  const panel = h("section", { class: "card report-panel", "aria-labelledby": "period-title" },
+    h("h2", { id: "period-title" }, "Pay period"),
+    h("p", { class: "muted" },
+      `Everyone's totals over at most ${MAX_DAYS} days, one line per employee: what payroll reads. ` +
+      "Each total adds up the employee's timesheet rows. A day to check opens in the daily report."),
+    form, result.node);
+
+  return {
+    panel,
+    run,
+    fill(start, end) {
+      if (start) from.value = start;
+      if (end) to.value = end;
+    },
+  };
+}
+
+function summary(rows) {
+  if (!rows.length) return "";
+  const sum = (name) => rows.reduce((total, row) => total + row[name], 0);
+  const toCheck = rows.filter((row) => row.anomalyDays.length).length;
+  const check = toCheck ? ` ${count(toCheck, "employee")} with days to check.` : "";
+  return ` Worked ${duration(sum("workedMinutes"))} in all, overtime ${duration(sum("overtimeMinutes"))}.${check}`;
+}
+
+function columns(query, openDay, openTimesheet) {
+  const onDays = (minutes, days) => h("span", {}, duration(minutes),
+    days ? [" ", h("span", { class: "muted small period-days" }, `on ${count(days, "day")}`)] : null);
+  return [
+    { label: "Employee", cell: (row) => employeeCell(row.userId, row.name) },
+    { label: "Days", cell: (row) => String(row.workDays) },
+    { label: "Worked", cell: (row) => duration(row.workedMinutes) },
+    { label: "Break", cell: (row) => duration(row.breakMinutes) },
+    { label: "Overtime", cell: (row) => duration(row.overtimeMinutes) },
+    { label: "Late", cell: (row) => onDays(row.lateMinutes, row.lateDays) },
+    { label: "Left early", cell: (row) => onDays(row.earlyLeaveMinutes, row.earlyLeaveDays) },
+    { label: "Punches", cell: (row) => h("span", {}, String(row.punches), byHand(row)) },
+    { label: "To check", cell: (row) => daysToCheck(row, openDay) },
+    {
+      label: "Timesheet",
+      cell: (row) => h("button", {
+        type: "button", class: "secondary small-button",
+        "aria-label": `Timesheet of ${row.userId}, ${query.from} to ${query.to}`,
+        onclick: () => openTimesheet(row.userId, query.from, query.to),
+      }, "Timesheet"),
+    },
+  ];
+}
+
+/** The work days with an anomaly, each a button that opens that day's report for the employee. */
+function daysToCheck(row, openDay) {
+  if (!row.anomalyDays.length) return "–";
+  return h("ul", { class: "period-check" }, row.anomalyDays.map((day) => h("li", {},
+    h("button", {
+      type: "button", class: "secondary small-button",
+      "aria-label": `The daily report of ${row.userId} on ${day}`,
+      onclick: () => openDay(day, row.userId),
+    }, day))));
+}

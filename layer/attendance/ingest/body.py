@@ -15,6 +15,7 @@ from attendance.domain.punch import (
     PunchType,
     Timestamp,
 )
+from attendance.request_body import BodyTooLarge
 
 MAX_BODY_BYTES = 1024 * 1024  # decompressed; 500 punches need about 100 KiB
 MAX_BATCH = 500
@@ -131,5 +132,5 @@ def _too_large() -> ApiError:
     return ApiError(
         HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
         "body_too_large",
-        f"body is larger than {MAX_BODY_BYTES} bytes (after decompression)",
+        f"{BodyTooLarge(MAX_BODY_BYTES)} (after decompression)",  # a plain body's words, as it is told
     )

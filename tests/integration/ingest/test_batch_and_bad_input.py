@@ -82,8 +82,13 @@ def test_malformed_bodies_are_refused_and_nothing_is_stored(
 
 def test_gzip_bomb_is_refused_cheaply(api, punches_table):
     bomb = gzip.compress(b'{"punches": [' + b" " * (50 * 1024 * 1024) + b"]}")
-    refused(api.post(None, raw=bomb, headers={"content-encoding": "gzip"}), 413, "body_too_large")
+    reply = api.post(None, raw=bomb, headers={"content-encoding": "gzip"})
+    refused(reply, 413, "body_too_large")
     assert punches_table() == []
+    # in the words a plain body over the limit gets, with what was measured
+    plain = api.post(None, raw=b" " * (1024 * 1024 + 1))
+    assert reply.body["message"] == f"{plain.body['message']} (after decompression)"
+    assert plain.body["message"] == "body is larger than 1,048,576 bytes"
 
 
 def test_more_than_500_items_is_refused_whole(api, punches_table, queued):

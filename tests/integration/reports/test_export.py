@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import boto3
+import pytest
 
 from attendance.data.employees import EmployeeStore
 from attendance.domain.clock import parse_zone
@@ -60,3 +61,49 @@ def test_yesterday_in_a_fixed_offset_zone_is_exported(use_function_env, add_punc
     result = run_export(use_function_env, {"source": "aws.scheduler"}, zone="+05:30")
     # Then it exports India's yesterday
     assert (result["key"], result["rows"]) == (f"daily/{yesterday}.csv", 1)
+
+
+def test_after_a_months_last_day_its_totals_are_exported_for_payroll(
+    use_function_env, add_punch, stack, template
+):
+    # Given February's punches: ANNA on two days, BEN once without checking out
+    for user, at, kind in [
+        ("ANNA", "2025-02-03T09:00:00", "in"),
+        ("ANNA", "2025-02-03T17:00:00", "out"),
+        ("ANNA", "2025-02-28T09:00:00", "in"),
+        ("ANNA", "2025-02-28T13:00:00", "out"),
+        ("BEN", "2025-02-14T09:00:00", "in"),
+        ("ANNA", "2025-03-01T09:00:00", "in"),  # March: not February's
+    ]:
+        add_punch(user, at, kind)
+    # When the day exported is the month's last
+    with calls_made() as calls:
+        result = run_export(use_function_env, {"date": "2025-02-28"})
+    # Then the day is exported, and the month's totals beside it, one line per employee
+    assert (result["key"], result["monthKey"], result["monthRows"]) == (
+        "daily/2025-02-28.csv",
+        "monthly/2025-02.csv",
+        2,
+    )
+    assert refused(template, "DailyExportFunction", stack, calls) == []
+    month = boto3.client("s3").get_object(Bucket=stack.refs["ReportsBucket"], Key="monthly/2025-02.csv")
+    lines = month["Body"].read().decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("userId,name,from,to,workDays,workedMinutes,")
+    assert lines[1].startswith("ANNA,,2025-02-01,2025-02-28,2,720,")
+    assert lines[2].startswith("BEN,,2025-02-01,2025-02-28,1,0,")
+    assert lines[2].endswith(",2025-02-14")  # the day to check: a missing check-out
+
+
+def test_a_month_can_be_exported_again_and_other_days_export_no_month(use_function_env, add_punch, stack):
+    add_punch("ANNA", "2025-02-03T09:00:00", "in")
+    # A day that is not a month's last exports the day alone
+    assert "monthKey" not in run_export(use_function_env, {"date": "2025-02-03"})
+    # and a month asked for by name is exported on its own (after HR fixed its anomalies, say)
+    assert run_export(use_function_env, {"month": "2025-02"}) == {
+        "bucket": stack.refs["ReportsBucket"],
+        "key": "monthly/2025-02.csv",
+        "rows": 1,
+    }
+    # A malformed month fails the invocation, saying what it should be
+    with pytest.raises(ValueError, match="month 'Feb' is not YYYY-MM"):
+        run_export(use_function_env, {"month": "Feb"})

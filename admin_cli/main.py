@@ -820,16 +820,22 @@ def logs_stats(
 # report
 
 
+DepartmentOption = Annotated[
+    str | None, typer.Option(help="only this department's employees, as the directory names it (any case)")
+]
+
+
 @report_app.command("daily")
 def report_daily(
     ctx: typer.Context,
     on: Annotated[date, typer.Option("--date", parser=_calendar_day, help="YYYY-MM-DD")],
     csv: Annotated[bool, typer.Option("--csv", help="CSV for a spreadsheet")] = False,
+    department: DepartmentOption = None,
     zone: Annotated[str, typer.Option(help="zone for employees without a schedule")] = "UTC",
 ) -> None:
     """Everyone's worked time, breaks, overtime, lateness and anomalies on one day."""
     service = ReportService(ctx.obj.punches(), ctx.obj.schedules(), ctx.obj.directory(), zone)
-    reports = service.daily(on)
+    reports = service.daily(on, department=department)
     if csv:
         sys.stdout.write(as_csv(reports).removeprefix(UTF8_BOM))
         return
@@ -864,13 +870,17 @@ def report_period(
     start: Annotated[date, typer.Option("--from", parser=_calendar_day, help="first work day, YYYY-MM-DD")],
     end: Annotated[date, typer.Option("--to", parser=_calendar_day, help="last work day (inclusive)")],
     csv: Annotated[bool, typer.Option("--csv", help="CSV for payroll's spreadsheet")] = False,
+    department: DepartmentOption = None,
     zone: Annotated[str, typer.Option(help="zone for employees without a schedule")] = "UTC",
 ) -> None:
     """Everyone's totals over a pay period of at most 31 days, one line per employee (GET /reports/period):
     work days, worked, overtime, late, left early, and the days with an anomaly to look at first."""
     _report_range(start, end, "pay period")
     service = ReportService(ctx.obj.punches(), ctx.obj.schedules(), ctx.obj.directory(), zone)
-    rows = [as_period_row(line, start.isoformat(), end.isoformat()) for line in service.period(start, end)]
+    rows = [
+        as_period_row(line, start.isoformat(), end.isoformat())
+        for line in service.period(start, end, department)
+    ]
     if csv:
         sys.stdout.write(period_csv(rows).removeprefix(UTF8_BOM))
         return

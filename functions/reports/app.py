@@ -35,6 +35,7 @@ from attendance.data.employees import EmployeeStore
 from attendance.data.punches import PunchStore
 from attendance.data.schedules import ScheduleStore
 from attendance.domain.clock import IsoDate
+from attendance.domain.employees import PersonName
 from attendance.domain.keys import ApiKey, Scope
 from attendance.domain.punch import Identifier
 from attendance.domain.records import DayPunch
@@ -75,6 +76,7 @@ class DailyReport(BaseModel):
 
     date: str
     user_id: str | None = Field(alias="userId", description="The employee asked for, or null for everyone")
+    department: str | None = Field(description="The department asked for, or null for every one")
     count: int
     rows: list[ReportRow]
 
@@ -94,6 +96,7 @@ class PeriodReport(BaseModel):
 
     start: str = Field(alias="from")
     end: str = Field(alias="to")
+    department: str | None = Field(description="The department asked for, or null for every one")
     count: int
     rows: list[PeriodRow] = Field(description="One per employee who punched in the period, by userId")
 
@@ -126,6 +129,10 @@ UserId = Annotated[Identifier, Query(alias="userId", description="The employee's
 FirstDay = Annotated[IsoDate, Query(alias="from", description="First work day, YYYY-MM-DD")]
 LastDay = Annotated[IsoDate, Query(alias="to", description="Last work day, YYYY-MM-DD (inclusive)")]
 RANGE_RULE = f"`to` is before `from`, or the range is over {MAX_TIMESHEET_DAYS} days"
+Department = Annotated[
+    PersonName | None,
+    Query(description="Only the employees of this department, as the directory names it (any case)"),
+]
 _ERRORS = keyed_refusals(
     "The key lacks the reports, read or admin scope",
     {400: "A query parameter is missing or malformed; `details` names it"},
@@ -152,11 +159,14 @@ def daily(
     day: Annotated[IsoDate, Query(alias="date", description="The work day, YYYY-MM-DD")],
     caller: Caller,
     user_id: Annotated[Identifier | None, Query(alias="userId", description="Only this employee")] = None,
+    department: Department = None,
     output: Output = "json",
 ) -> Response[DailyReport | str]:
     _, service = dependencies()
-    reports = service.daily(day, user_id)
-    body = DailyReport(date=day.isoformat(), user_id=user_id, count=len(reports), rows=_rows(reports))
+    reports = service.daily(day, user_id, department)
+    body = DailyReport(
+        date=day.isoformat(), user_id=user_id, department=department, count=len(reports), rows=_rows(reports)
+    )
     return _reply(output, body, reports, f"daily-{day}")
 
 
@@ -194,18 +204,19 @@ def period(
     start: FirstDay,
     end: LastDay,
     caller: Caller,
+    department: Department = None,
     output: Output = "json",
 ) -> Response[PeriodReport | str]:
     _check_range(start, end, "pay period")
     _, service = dependencies()
     first, last = start.isoformat(), end.isoformat()
-    rows = [as_period_row(employee, first, last) for employee in service.period(start, end)]
+    rows = [as_period_row(employee, first, last) for employee in service.period(start, end, department)]
     if output == "csv":
         return _csv_reply(period_csv(rows), f"period-{first}-{last}")
     return Response(
         HTTPStatus.OK,
         content_types.APPLICATION_JSON,
-        PeriodReport(start=first, end=last, count=len(rows), rows=rows),
+        PeriodReport(start=first, end=last, department=department, count=len(rows), rows=rows),
     )
 
 

@@ -237,7 +237,7 @@ def test_keys_devices_schedules_and_reports(stack, cli):
     day = (datetime.now() - timedelta(days=1)).date()
     for at, kind in (("08:50:00", "in"), ("17:10:00", "out")):
         post(stack, {"deviceId": "DEV001", "userId": "REPORTED", "timestamp": f"{day}T{at}", "type": kind})
-    cli("employees", "set", "REPORTED", "--name", "Rita Reported")
+    cli("employees", "set", "REPORTED", "--name", "Rita Reported", "--department", "Audit")
     rows = json.loads(cli("--json", "report", "daily", "--date", str(day)).output)
     assert [(row["name"], row["workedMinutes"]) for row in rows if row["userId"] == "REPORTED"] == [
         ("Rita Reported", 500)
@@ -252,7 +252,15 @@ def test_keys_devices_schedules_and_reports(stack, cli):
     assert [
         (row["name"], row["workDays"], row["workedMinutes"]) for row in period if row["userId"] == "REPORTED"
     ] == [("Rita Reported", 1, 500)]
-    assert cli("report", "period", *days, "--csv").output.startswith("userId,name,from,to,workDays,")
+    assert cli("report", "period", *days, "--csv").output.startswith(
+        "userId,name,department,from,to,workDays,"
+    )
+    audit = json.loads(cli("--json", "report", "period", *days, "--department", "audit").output)
+    assert [(row["userId"], row["department"]) for row in audit] == [("REPORTED", "Audit")]
+    assert (
+        json.loads(cli("--json", "report", "daily", "--date", str(day), "--department", "Nobody").output)
+        == []
+    )
     too_long = cli("report", "period", "--from", "2026-01-01", "--to", "2026-03-01", expect=2).output
     assert "a pay period covers at most 31 days" in too_long
     stats = json.loads(cli("--json", "logs", "stats", "--date", str(day)).output)

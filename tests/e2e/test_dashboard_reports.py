@@ -32,10 +32,10 @@ def worked_today(stack: RunningStack, page) -> tuple[str, str]:
     return user, arrived.astimezone(ZoneInfo(zone_of(page))).date().isoformat()
 
 
-def add_to_directory(stack: RunningStack, user: str, name: str) -> None:
+def add_to_directory(stack: RunningStack, user: str, name: str, department: str | None = None) -> None:
     added = httpx.put(
         f"{stack.api_url}/employees/{user}",
-        json={"name": name},
+        json={"name": name, "department": department},
         headers={"Authorization": f"Bearer {stack.api_key}"},
         timeout=15,
     )
@@ -161,7 +161,8 @@ def test_a_pay_period_has_a_line_each_and_a_day_to_check_opens_in_the_daily_repo
     # Given an employee who worked today, and one who came in yesterday and never checked out
     sign_in(page, stack)
     user, day = worked_today(stack, page)
-    add_to_directory(stack, user, "Paula Period")
+    team = f"Payroll {uuid.uuid4().hex[:6]}"
+    add_to_directory(stack, user, "Paula Period", department=team)
     forgetful = f"REP-{uuid.uuid4().hex[:10]}"
     came_in = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
     stack.post_punch("REPORTS1", forgetful, came_in, "in")
@@ -213,3 +214,15 @@ def test_a_pay_period_has_a_line_each_and_a_day_to_check_opens_in_the_daily_repo
     period.get_by_role("button", name="This month").click()
     expect(period.get_by_label("From")).to_have_value(this_month.replace(day=1).isoformat())
     expect(period.get_by_label("To")).to_have_value(this_month.isoformat())
+    # And a department, typed in any case (the directory's are offered), narrows the totals to its people
+    department = period.get_by_label("Department (optional)")
+    department.focus()
+    expect(period.locator(f'datalist option[value="{team}"]')).to_have_count(1)
+    department.fill(team.lower())
+    period.get_by_role("button", name="Show totals").click()
+    month = f"{this_month.replace(day=1)} to {this_month}"
+    narrowed = period.get_by_role(
+        "table", name=f"Pay period {month} in {team.lower()}, one line per employee"
+    )
+    expect(narrowed.locator("tbody tr")).to_have_count(1)
+    expect(narrowed.locator('td[data-label="Employee"]')).to_have_text(f"Paula Period{user}")

@@ -3,7 +3,7 @@
 // #/reports/timesheet/<userId>[/<from>/<to>] (an employee's page links here), #/reports/period[/<from>/<to>].
 import { api, h, table, today, useStyles, zone } from "./core.js";
 import { dayPunches, withPunchesColumn } from "./day-punches.js";
-import { count, download, field, resultArea, safe } from "./report-parts.js";
+import { count, departmentInput, download, field, resultArea, safe } from "./report-parts.js";
 import { periodPanel } from "./report-period.js";
 import { duration, workDayColumns } from "./workdays.js";
 
@@ -55,20 +55,21 @@ function shiftDay(day, days) {
 function dailyPanel() {
   const date = h("input", { id: "daily-date", name: "date", type: "date", required: true, value: today() });
   const user = employeeInput("daily-user", false);
+  const department = departmentInput("daily-department");
   const result = resultArea();
   const day = dayPunches(() => run()); // a punch voided: the report is read again
   let asked = 0;
 
   async function run() {
     if (!form.reportValidity()) return;
-    const query = { date: date.value, userId: user.value.trim() || undefined };
+    const query = { date: date.value, userId: user.value.trim() || undefined, department: department.value() };
     const ticket = ++asked;
     result.wait("the daily report");
     try {
       const report = await api("/reports/daily", { query });
       if (ticket !== asked) return; // a newer request is on its way
       day.reload(report.rows);
-      const who = query.userId ? ` for ${query.userId}` : "";
+      const who = `${query.userId ? ` for ${query.userId}` : ""}${query.department ? ` in ${query.department}` : ""}`;
       result.show(
         `${count(report.rows.length, "employee")} on ${query.date}${who}.`,
         download("/reports/daily", query, `daily-${query.date}.csv`),
@@ -77,7 +78,7 @@ function dailyPanel() {
           columns: withPunchesColumn(workDayColumns(report.rows, { user: true }), day),
           rows: report.rows,
           key: (row) => row.userId,
-          empty: query.userId ? `No punches from ${query.userId} on ${query.date}.` : `No punches on ${query.date}.`,
+          empty: `No punches${who} on ${query.date}.`,
         }),
       );
     } catch (error) {
@@ -94,12 +95,13 @@ function dailyPanel() {
   const form = h("form", { class: "inline report-form", onsubmit: (event) => { event.preventDefault(); run(); } },
     field("daily-date", "Date", date),
     field("daily-user", "Employee ID (optional)", user),
+    field("daily-department", "Department (optional)", ...department.nodes),
     h("button", { type: "submit" }, "Show report"),
     h("div", { class: "day-steps", role: "group", "aria-label": "Another day" }, step(-1, "Day before"), step(1, "Day after")));
 
   const panel = h("section", { class: "card report-panel", "aria-labelledby": "daily-title" },
     h("h2", { id: "daily-title" }, "Daily report"),
-    h("p", { class: "muted" }, "Everyone who punched on a day, or one employee."),
+    h("p", { class: "muted" }, "Everyone who punched on a day, one department or one employee."),
     form, result.node, day.panel);
 
   return {
@@ -108,7 +110,10 @@ function dailyPanel() {
     day,
     fill(workDay, userId) {
       if (workDay) date.value = workDay;
-      if (userId) user.value = userId;
+      if (userId) {
+        user.value = userId;
+        department.fill(""); // the employee asked for, whatever department the field held
+      }
     },
   };
 }

@@ -1,9 +1,31 @@
 // What every panel of the Reports page is made of: a labelled field, the area its result appears in (a
 // status line, the Download CSV button, the table or the error), and the download itself.
-import { apiText, h, notify, saveCsv, showError } from "./core.js";
+import { api, apiText, h, notify, saveCsv, showError } from "./core.js";
 
-export function field(id, label, input) {
-  return h("div", {}, h("label", { for: id }, label), input);
+export function field(id, label, ...input) {
+  return h("div", {}, h("label", { for: id }, label), ...input);
+}
+
+/**
+ * A department field: any text (the API matches it in any case), offering the directory's departments as
+ * one types (read when the field is first used). `value()` is undefined when empty: every department.
+ */
+export function departmentInput(id) {
+  const list = h("datalist", { id: `${id}-list` });
+  let departments = null;
+  const input = h("input", {
+    id, name: "department", type: "text", maxlength: "128", autocomplete: "off", list: `${id}-list`,
+    onfocus: async () => {
+      departments ||= api("/employees").then((directory) =>
+        [...new Set(directory.employees.map((employee) => employee.department).filter(Boolean))].sort());
+      try {
+        list.replaceChildren(...(await departments).map((name) => h("option", { value: name })));
+      } catch {
+        departments = null; // offered again on the next focus; the field works without it
+      }
+    },
+  });
+  return { nodes: [input, list], value: () => input.value.trim() || undefined, fill: (value) => { input.value = value || ""; } };
 }
 
 /**

@@ -1,7 +1,7 @@
 // The Reports page's pay period: everyone's totals over at most 31 days, one line per employee, as payroll
 // reads them (GET /reports/period), with the days someone should look at before the hours are paid.
 import { api, employeeCell, h, table, today } from "./core.js";
-import { count, download, field, resultArea } from "./report-parts.js";
+import { count, departmentInput, download, field, resultArea, safe } from "./report-parts.js";
 import { byHand, duration } from "./workdays.js";
 
 const MAX_DAYS = 31; // the API's limit (it answers 422 beyond it, with the reason)
@@ -22,27 +22,30 @@ export function periodPanel({ openDay, openTimesheet }) {
   const [first, last] = monthOf(today(), 0);
   const from = h("input", { id: "period-from", name: "from", type: "date", required: true, value: first });
   const to = h("input", { id: "period-to", name: "to", type: "date", required: true, value: last });
+  const department = departmentInput("period-department");
   const result = resultArea(h("p", { class: "empty" }, "Choose the period, then Show totals."));
   let asked = 0;
 
   async function run() {
     if (!form.reportValidity()) return;
-    const query = { from: from.value, to: to.value };
+    const query = { from: from.value, to: to.value, department: department.value() };
     const ticket = ++asked;
     result.wait("the pay period");
     try {
       const period = await api("/reports/period", { query });
       if (ticket !== asked) return; // a newer request is on its way
       const range = `${query.from} to ${query.to}`;
+      const of = query.department ? ` in ${query.department}` : "";
+      const file = `period-${query.from}-${query.to}${query.department ? `-${safe(query.department)}` : ""}.csv`;
       result.show(
-        `${count(period.rows.length, "employee")}, ${range}.${summary(period.rows)}`,
-        download("/reports/period", query, `period-${query.from}-${query.to}.csv`),
+        `${count(period.rows.length, "employee")}${of}, ${range}.${summary(period.rows)}`,
+        download("/reports/period", query, file),
         table({
-          caption: `Pay period ${range}, one line per employee`,
+          caption: `Pay period ${range}${of}, one line per employee`,
           columns: columns(query, openDay, openTimesheet),
           rows: period.rows,
           key: (row) => row.userId,
-          empty: `No punches from ${range}.`,
+          empty: `No punches${of} from ${range}.`,
         }),
       );
     } catch (error) {
@@ -58,6 +61,7 @@ export function periodPanel({ openDay, openTimesheet }) {
   const form = h("form", { class: "inline report-form", onsubmit: (event) => { event.preventDefault(); run(); } },
     field("period-from", "From", from),
     field("period-to", "To", to),
+    field("period-department", "Department (optional)", ...department.nodes),
     h("button", { type: "submit" }, "Show totals"),
     h("div", { class: "day-steps", role: "group", "aria-label": "A whole month" },
       month(-1, "Last month"), month(0, "This month")));
@@ -65,7 +69,7 @@ export function periodPanel({ openDay, openTimesheet }) {
   const panel = h("section", { class: "card report-panel", "aria-labelledby": "period-title" },
     h("h2", { id: "period-title" }, "Pay period"),
     h("p", { class: "muted" },
-      `Everyone's totals over at most ${MAX_DAYS} days, one line per employee: what payroll reads. ` +
+      `Everyone's (or a department's) totals over at most ${MAX_DAYS} days, one line per employee: what payroll reads. ` +
       "Each total adds up the employee's timesheet rows. A day to check opens in the daily report."),
     form, result.node);
 

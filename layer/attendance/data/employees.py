@@ -5,7 +5,7 @@ from typing import Any
 
 from attendance.data.aws import batch_get, batch_put, from_item, to_item, unavailable_on_aws_errors
 from attendance.data.punches import iso
-from attendance.domain.employees import Employee
+from attendance.domain.employees import Employee, Named
 
 
 class EmployeeStore:
@@ -30,16 +30,20 @@ class EmployeeStore:
     def names_of(self, user_ids: set[str]) -> dict[str, str]:
         """The directory's names of these users (those in it), by BatchGetItem (no scan; none asked, no
         request)."""
+        return {user: who.name for user, who in self.named(user_ids).items()}
+
+    def named(self, user_ids: set[str]) -> dict[str, Named]:
+        """The directory's name and department of these users (those in it), as names_of reads them."""
         keys = [{"userId": user} for user in sorted(user_ids)]
         found = batch_get(
             self._client,
             self._table,
             keys,
             "reading employees' names",
-            ProjectionExpression="userId, #name",
+            ProjectionExpression="userId, #name, department",
             ExpressionAttributeNames={"#name": "name"},  # a reserved word
         )
-        return {values["userId"]: values["name"] for values in found}
+        return {values["userId"]: Named(values["name"], values.get("department")) for values in found}
 
     def list(self) -> list[Employee]:
         """Every employee, by userId."""

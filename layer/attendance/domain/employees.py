@@ -1,5 +1,6 @@
 """The employee directory: who a userId is, for people and for the clocks."""
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated
 
@@ -23,6 +24,18 @@ class Employee(BaseModel):
 
     def has_left(self, now: datetime, zone: str) -> bool:
         return has_left(self.left_on, now, zone)
+
+
+@dataclass(frozen=True)
+class Named:
+    """Who a userId is, as a report row names them."""
+
+    name: str
+    department: str | None
+
+    def in_department(self, department: str) -> bool:
+        """Whether this is `department` as someone would type it (any case, spaces around ignored)."""
+        return (self.department or "").strip().casefold() == department.strip().casefold()
 
 
 def has_left(left_on: date | None, now: datetime, zone: str) -> bool:

@@ -27,7 +27,8 @@ COLUMNS = [
     "anomalies",
     "schedule",
     "timeZone",
-    "addedByHand",  # last: a column added in 2026-12 moves none of the others
+    "addedByHand",  # last: the columns added in 2026-12 move none of the others
+    "department",
 ]
 
 
@@ -39,6 +40,7 @@ class ReportRow(BaseModel):
     date: str = Field(description="The work day, YYYY-MM-DD")
     user_id: str
     name: str | None = Field(description="As the employee directory has it; null for an ID not in it")
+    department: str | None = Field(description="As the employee directory has it, if it has one")
     first_in: str | None = Field(description="Local time, ISO 8601 without offset (see timeZone)")
     last_out: str | None
     worked_minutes: int
@@ -63,6 +65,7 @@ def as_row(day: EmployeeDay) -> ReportRow:
         date=report.work_day.isoformat(),
         user_id=report.user_id,
         name=day.name,
+        department=day.who.department if day.who else None,
         first_in=_local(report.first_in, zone),
         last_out=_local(report.last_out, zone),
         worked_minutes=whole_minutes(report.worked),
@@ -82,7 +85,7 @@ def as_csv(days: list[EmployeeDay]) -> str:
     def cells(day: EmployeeDay) -> dict[str, object]:
         row = as_row(day).model_dump()
         row["anomalies"] = "; ".join(row["anomalies"])
-        row["schedule"] = row["schedule"] or ""
+        row["schedule"], row["department"] = row["schedule"] or "", row["department"] or ""
         row["firstIn"], row["lastOut"] = row["firstIn"] or "", row["lastOut"] or ""
         return row
 
@@ -105,6 +108,7 @@ def _spreadsheet(columns: list[str], rows: list[dict[str, object]]) -> str:
 PERIOD_COLUMNS = [
     "userId",
     "name",
+    "department",
     "from",
     "to",
     "workDays",
@@ -128,6 +132,7 @@ class PeriodRow(BaseModel):
 
     user_id: str
     name: str | None = Field(description="As the employee directory has it; null for an ID not in it")
+    department: str | None = Field(description="As the employee directory has it, if it has one")
     start: str = Field(alias="from", description="The period's first work day, YYYY-MM-DD")
     end: str = Field(alias="to", description="Its last work day (inclusive)")
     work_days: int = Field(description="Work days with at least one punch")
@@ -149,7 +154,8 @@ def as_period_row(period: EmployeePeriod, start: str, end: str) -> PeriodRow:
     totals = period.totals
     return PeriodRow(
         user_id=totals.user_id,
-        name=period.name,
+        name=period.who.name if period.who else None,
+        department=period.who.department if period.who else None,
         start=start,
         end=end,
         work_days=totals.work_days,
@@ -167,7 +173,10 @@ def as_period_row(period: EmployeePeriod, start: str, end: str) -> PeriodRow:
 
 
 def period_csv(rows: list[PeriodRow]) -> str:
-    lines = [row.model_dump() | {"anomalyDays": "; ".join(row.anomaly_days)} for row in rows]
+    lines = [
+        row.model_dump() | {"department": row.department or "", "anomalyDays": "; ".join(row.anomaly_days)}
+        for row in rows
+    ]
     return _spreadsheet(PERIOD_COLUMNS, lines)
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from attendance.data.employees import EmployeeStore
 from attendance.data.punches import PunchStore
 from attendance.data.schedules import ScheduleStore
+from attendance.domain.employees import Named
 from attendance.domain.period import PeriodTotals, period_totals
 from attendance.domain.punch import Punch, PunchSource
 from attendance.domain.records import DayPunch
@@ -39,18 +40,22 @@ def check_range(start: date, end: date, report: str) -> None:
 
 @dataclass(frozen=True)
 class EmployeeDay:
-    """An employee's work day, with their name as the directory has it (None: an ID not in it)."""
+    """An employee's work day, with who they are as the directory has it (None: an ID not in it)."""
 
     report: DayReport
-    name: str | None
+    who: Named | None
+
+    @property
+    def name(self) -> str | None:
+        return self.who.name if self.who else None
 
 
 @dataclass(frozen=True)
 class EmployeePeriod:
-    """An employee's totals over a pay period, with their name as the directory has it."""
+    """An employee's totals over a pay period, with who they are as the directory has it."""
 
     totals: PeriodTotals
-    name: str | None
+    who: Named | None
 
 
 class ReportService:
@@ -68,12 +73,14 @@ class ReportService:
         self._default_zone = default_zone
         self._clock = clock  # a work day still going has no "missing out" yet
 
-    def daily(self, day: date, user_id: str | None = None) -> list[EmployeeDay]:
-        """Every employee's (or one's) report for the work day `day`."""
+    def daily(
+        self, day: date, user_id: str | None = None, department: str | None = None
+    ) -> list[EmployeeDay]:
+        """Every employee's (or one's, or one department's) report for the work day `day`."""
         # A work day's punches sit on its own date and, for night shifts or late work, the next one;
         # the day before is read too, since device dates and schedule zones may differ.
         dates = sorted({_shifted(day, offset).isoformat() for offset in (-1, 0, 1)})
-        return self._reports(self._punches.on_local_dates(dates, user_id), {day})
+        return self._reports(self._punches.on_local_dates(dates, user_id), {day}, department)
 
     def latest_punches(self, day: date, limit: int) -> list[DayPunch]:
         """The latest punches (by punch time) of a device-local date, newest first."""
@@ -83,16 +90,16 @@ class ReportService:
         """One employee's reports from start to end (inclusive), at most MAX_TIMESHEET_DAYS days."""
         return self._reports(self._of_user_around(user_id, start, end), _days(start, end))
 
-    def period(self, start: date, end: date) -> list[EmployeePeriod]:
-        """Everyone's totals over the work days start to end (inclusive), at most MAX_TIMESHEET_DAYS days:
-        each day's punches read once, by the date index, as the daily report reads them."""
+    def period(self, start: date, end: date, department: str | None = None) -> list[EmployeePeriod]:
+        """Everyone's (or one department's) totals over the work days start to end (inclusive), at most
+        MAX_TIMESHEET_DAYS days: each day's punches read once, by the date index, as the daily report reads
+        them."""
         days = _days(start, end)
         dates = sorted({_shifted(day, offset).isoformat() for day in days for offset in (-1, 0, 1)})
-        reports = self._reports(self._punches.on_local_dates(dates), days)
-        names = {day.report.user_id: day.name for day in reports}
+        reports = self._reports(self._punches.on_local_dates(dates), days, department)
+        who = {day.report.user_id: day.who for day in reports}
         return [
-            EmployeePeriod(totals, names[totals.user_id])
-            for totals in period_totals(r.report for r in reports)
+            EmployeePeriod(line, who[line.user_id]) for line in period_totals(day.report for day in reports)
         ]
 
     def work_day_punches(self, user_id: str, day: date) -> list[DayPunch]:
@@ -114,7 +121,11 @@ class ReportService:
     def _lookup(self, users: set[str]) -> ScheduleLookup:
         return ScheduleLookup(self._schedules.get_many(users | {DEFAULT_SCHEDULE_ID}) if users else {})
 
-    def _reports(self, punches: Iterable[Punch], days: set[date]) -> list[EmployeeDay]:
+    def _reports(
+        self, punches: Iterable[Punch], days: set[date], department: str | None = None
+    ) -> list[EmployeeDay]:
+        """The work days among `days` of these punches, with who each employee is; only `department`'s, if
+        given (an ID not in the directory is in none)."""
         punches = list(punches)
         lookup = self._lookup({punch.user_id for punch in punches})
         grouped = group_by_work_day(
@@ -131,8 +142,11 @@ class ReportService:
             ),
             key=lambda report: (report.work_day, report.user_id),
         )
-        names = self._employees.names_of({report.user_id for report in reports})
-        return [EmployeeDay(report, names.get(report.user_id)) for report in reports]
+        known = self._employees.named({report.user_id for report in reports})
+        days = [EmployeeDay(report, known.get(report.user_id)) for report in reports]
+        if department is None:
+            return days
+        return [day for day in days if day.who and day.who.in_department(department)]
 
 
 def _days(start: date, end: date) -> set[date]:

@@ -88,9 +88,9 @@ def test_after_a_months_last_day_its_totals_are_exported_for_payroll(
     assert refused(template, "DailyExportFunction", stack, calls) == []
     month = boto3.client("s3").get_object(Bucket=stack.refs["ReportsBucket"], Key="monthly/2025-02.csv")
     lines = month["Body"].read().decode("utf-8-sig").splitlines()
-    assert lines[0].startswith("userId,name,from,to,workDays,workedMinutes,")
-    assert lines[1].startswith("ANNA,,2025-02-01,2025-02-28,2,720,")
-    assert lines[2].startswith("BEN,,2025-02-01,2025-02-28,1,0,")
+    assert lines[0].startswith("userId,name,department,from,to,workDays,workedMinutes,")
+    assert lines[1].startswith("ANNA,,,2025-02-01,2025-02-28,2,720,")
+    assert lines[2].startswith("BEN,,,2025-02-01,2025-02-28,1,0,")
     assert lines[2].endswith(",2025-02-14")  # the day to check: a missing check-out
 
 

@@ -141,6 +141,7 @@ def test_csv_opens_cleanly_in_a_spreadsheet(a_day, get):
         "schedule",
         "timeZone",
         "addedByHand",
+        "department",
     ]
     ben = next(row for row in rows if row["userId"] == "BEN")
     assert ben["date"] == "2025-02-10"
@@ -322,6 +323,7 @@ def test_a_pay_period_as_csv_for_payroll(a_day, get):
     assert list(rows[0]) == [
         "userId",
         "name",
+        "department",
         "from",
         "to",
         "workDays",
@@ -363,3 +365,28 @@ def test_a_pay_period_without_punches_is_empty_and_needs_the_reports_scope(get):
     assert get("/reports/period", **{"from": "9999-12-01", "to": "9999-12-31"})[1]["rows"] == []
     assert get("/reports/period", key=None, **PERIOD)[0] == 401
     assert get("/reports/period", key=INGEST_KEY, **PERIOD)[0] == 403
+
+
+def test_a_department_asked_for_narrows_the_day_and_the_pay_period(a_day, get, stack):
+    # Given ANNA in Sales, NIGHT1 in Security, and BEN not in the directory
+    directory = EmployeeStore(boto3.client("dynamodb"), stack.refs["EmployeesTable"])
+    directory.put(Employee(user_id="ANNA", name="Anna Berg", department="Sales"))
+    directory.put(Employee(user_id="NIGHT1", name="Nils Ström", department="Security"))
+    # When HR asks for Sales' day and period, typed as a person would, and for a department nobody is in
+    _, day, _ = get("/reports/daily", date="2025-02-10", department=" sales")
+    _, period, _ = get("/reports/period", department="SALES", **PERIOD)
+    _, text, _ = get("/reports/period", department="Sales", format="csv", **PERIOD)
+    _, nobody, _ = get("/reports/period", department="Finance", **PERIOD)
+    _, everyone, _ = get("/reports/daily", date="2025-02-10")
+    # Then only Sales' employee is in them, each row naming the department as the directory does
+    assert [(row["userId"], row["department"]) for row in day["rows"]] == [("ANNA", "Sales")]
+    assert (period["department"], [row["userId"] for row in period["rows"]]) == ("SALES", ["ANNA"])
+    (line,) = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
+    assert (line["userId"], line["department"], line["workDays"]) == ("ANNA", "Sales", "2")
+    assert (nobody["count"], nobody["rows"]) == (0, [])
+    # and without one, everyone is there: BEN, not in the directory, with no department
+    assert {row["userId"]: row["department"] for row in everyone["rows"]} == {
+        "ANNA": "Sales",
+        "BEN": None,
+        "NIGHT1": "Security",
+    }

@@ -89,7 +89,10 @@ def test_adms_routes_answer_in_plain_text(spec):
 def test_reports_declare_their_parameters_and_typed_rows(spec):
     daily = spec["paths"]["/reports/daily"]["get"]
     required = {p["name"]: p["required"] for p in daily["parameters"]}
-    assert required == {"date": True, "userId": False, "format": False}
+    assert required == {"date": True, "userId": False, "department": False, "format": False}
+    period = spec["paths"]["/reports/period"]["get"]
+    required = {p["name"]: p["required"] for p in period["parameters"]}
+    assert required == {"from": True, "to": True, "department": False, "format": False}
     timesheet = spec["paths"]["/reports/timesheet"]["get"]
     assert {p["name"] for p in timesheet["parameters"] if p["required"]} == {"userId", "from", "to"}
     ok = timesheet["responses"]["200"]["content"]

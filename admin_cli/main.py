@@ -56,7 +56,7 @@ from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID, Schedule
 from attendance.employees.csv_import import ImportRejected
 from attendance.employees.models import EmployeeView
 from attendance.employees.service import Change, EmployeeService, ImportPlan
-from attendance.reports.render import as_csv, as_period_row, as_row, period_csv
+from attendance.reports.render import as_csv, as_row, period_csv, period_rows
 from attendance.reports.service import ReportRangeError, ReportService, check_range
 
 EXIT_NOT_FOUND, EXIT_USAGE, EXIT_UNREACHABLE = 1, 2, 3
@@ -877,10 +877,7 @@ def report_period(
     work days, worked, overtime, late, left early, and the days with an anomaly to look at first."""
     _report_range(start, end, "pay period")
     service = ReportService(ctx.obj.punches(), ctx.obj.schedules(), ctx.obj.directory(), zone)
-    rows = [
-        as_period_row(line, start.isoformat(), end.isoformat())
-        for line in service.period(start, end, department)
-    ]
+    rows = period_rows(service.period(start, end, department), start, end)
     if csv:
         sys.stdout.write(period_csv(rows).removeprefix(UTF8_BOM))
         return

@@ -39,7 +39,7 @@ from attendance.domain.employees import PersonName
 from attendance.domain.keys import ApiKey, Scope
 from attendance.domain.punch import Identifier
 from attendance.domain.records import DayPunch
-from attendance.reports.render import PeriodRow, ReportRow, as_csv, as_period_row, as_row, period_csv
+from attendance.reports.render import PeriodRow, ReportRow, as_csv, as_row, period_csv, period_rows
 from attendance.reports.service import (
     MAX_LATEST_PUNCHES,
     MAX_TIMESHEET_DAYS,
@@ -209,15 +209,13 @@ def period(
 ) -> Response[PeriodReport | str]:
     _check_range(start, end, "pay period")
     _, service = dependencies()
-    first, last = start.isoformat(), end.isoformat()
-    rows = [as_period_row(employee, first, last) for employee in service.period(start, end, department)]
+    rows = period_rows(service.period(start, end, department), start, end)
     if output == "csv":
-        return _csv_reply(period_csv(rows), f"period-{first}-{last}")
-    return Response(
-        HTTPStatus.OK,
-        content_types.APPLICATION_JSON,
-        PeriodReport(start=first, end=last, department=department, count=len(rows), rows=rows),
+        return _csv_reply(period_csv(rows), f"period-{start}-{end}")
+    body = PeriodReport(
+        start=start.isoformat(), end=end.isoformat(), department=department, count=len(rows), rows=rows
     )
+    return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, body)
 
 
 @app.get(

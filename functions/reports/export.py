@@ -22,7 +22,7 @@ from attendance.data.employees import EmployeeStore
 from attendance.data.punches import PunchStore
 from attendance.data.schedules import ScheduleStore
 from attendance.domain.clock import wall_clock_now
-from attendance.reports.render import as_csv, as_period_row, period_csv
+from attendance.reports.render import as_csv, period_csv, period_rows
 from attendance.reports.service import ReportService
 from attendance.settings import ExportSettings
 
@@ -71,7 +71,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
 def _export_month(settings: ExportSettings, service: ReportService, first: date) -> dict[str, Any]:
     last = first.replace(day=_days_in_month(first))
-    rows = [as_period_row(line, first.isoformat(), last.isoformat()) for line in service.period(first, last)]
+    rows = period_rows(service.period(first, last), first, last)
     _put(settings, month_key(first), period_csv(rows))
     logger.info("month's totals exported", extra={"month": f"{first:%Y-%m}", "rows": len(rows)})
     metrics.add_metric(name="MonthRowsExported", unit=MetricUnit.Count, value=len(rows))

@@ -2,7 +2,7 @@
 
 import csv
 import io
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -150,7 +150,12 @@ class PeriodRow(BaseModel):
     )
 
 
-def as_period_row(period: EmployeePeriod, start: str, end: str) -> PeriodRow:
+def period_rows(lines: list[EmployeePeriod], start: date, end: date) -> list[PeriodRow]:
+    """A pay period's lines (ReportService.period) as its rows, each naming the period."""
+    return [_period_row(line, start.isoformat(), end.isoformat()) for line in lines]
+
+
+def _period_row(period: EmployeePeriod, start: str, end: str) -> PeriodRow:
     totals = period.totals
     return PeriodRow(
         user_id=totals.user_id,

@@ -98,7 +98,10 @@ class PeriodReport(BaseModel):
     end: str = Field(alias="to")
     department: str | None = Field(description="The department asked for, or null for every one")
     count: int
-    rows: list[PeriodRow] = Field(description="One per employee who punched in the period, by userId")
+    rows: list[PeriodRow] = Field(
+        description="One per employee, by userId: everyone in the directory who had not left before `from` "
+        "(0 work days without a punch), and every ID that punched in the period"
+    )
 
 
 class DayPunchList(BaseModel):

@@ -71,3 +71,15 @@ def test_one_line_per_employee_by_id_with_what_was_added_by_hand():
 
 def test_no_work_days_no_lines():
     assert period_totals([]) == []
+
+
+def test_an_expected_employee_without_a_work_day_has_a_line_of_zeros():
+    # Given ANNA's day, and CARLA in the directory with no punch in the period (on leave, say)
+    days = [worked("ANNA", "2025-02-10", ("09:00:00", "in"), ("17:00:00", "out"))]
+    # When the period is totalled for everyone expected
+    totals = period_totals(days, expected=["CARLA", "ANNA"])
+    # Then CARLA has a line of zeros beside ANNA's, in ID order, for payroll to notice
+    assert [(line.user_id, line.work_days, line.worked_minutes, line.punches) for line in totals] == [
+        ("ANNA", 1, 480, 2),
+        ("CARLA", 0, 0, 0),
+    ]

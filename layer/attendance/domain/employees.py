@@ -25,6 +25,14 @@ class Employee(BaseModel):
     def has_left(self, now: datetime, zone: str) -> bool:
         return has_left(self.left_on, now, zone)
 
+    def employed_on_or_after(self, day: date) -> bool:
+        """Whether their last working day (if any) is `day` or later: someone a period from `day` pays."""
+        return self.left_on is None or self.left_on >= day
+
+    @property
+    def named(self) -> "Named":
+        return Named(self.name, self.department)
+
 
 @dataclass(frozen=True)
 class Named:

@@ -31,9 +31,10 @@ class PeriodTotals:
     anomaly_days: tuple[date, ...]  # in date order
 
 
-def period_totals(days: Iterable[DayReport]) -> list[PeriodTotals]:
-    """Each employee's totals over their work days, by userId."""
-    by_user: dict[str, list[DayReport]] = {}
+def period_totals(days: Iterable[DayReport], expected: Iterable[str] = ()) -> list[PeriodTotals]:
+    """Each employee's totals over their work days, by userId. An `expected` employee without a work day in
+    the period (on leave all of it, say, or their clock unheard) has a line of zeros, for payroll to see."""
+    by_user: dict[str, list[DayReport]] = {user_id: [] for user_id in expected}
     for day in days:
         by_user.setdefault(day.user_id, []).append(day)
     return [_totals(user_id, reports) for user_id, reports in sorted(by_user.items())]

@@ -91,16 +91,22 @@ class ReportService:
         return self._reports(self._of_user_around(user_id, start, end), _days(start, end))
 
     def period(self, start: date, end: date, department: str | None = None) -> list[EmployeePeriod]:
-        """Everyone's (or one department's) totals over the work days start to end (inclusive), at most
-        MAX_TIMESHEET_DAYS days: each day's punches read once, by the date index, as the daily report reads
-        them."""
+        """The totals over the work days start to end (inclusive), at most MAX_TIMESHEET_DAYS days, of everyone
+        (or one department) who punched in them or is in the directory and had not left before `start`:
+        someone without a punch has a line of zeros. Each day's punches are read once, by the date index, as
+        the daily report reads them; the directory by one scan."""
         days = _days(start, end)
         dates = sorted({_shifted(day, offset).isoformat() for day in days for offset in (-1, 0, 1)})
         reports = self._reports(self._punches.on_local_dates(dates), days, department)
-        who = {day.report.user_id: day.who for day in reports}
-        return [
-            EmployeePeriod(line, who[line.user_id]) for line in period_totals(day.report for day in reports)
-        ]
+        staff = {
+            employee.user_id: employee.named
+            for employee in self._employees.list()
+            if employee.employed_on_or_after(start)
+            and (department is None or employee.named.in_department(department))
+        }
+        who = staff | {day.report.user_id: day.who for day in reports}
+        lines = period_totals((day.report for day in reports), expected=staff)
+        return [EmployeePeriod(line, who[line.user_id]) for line in lines]
 
     def work_day_punches(self, user_id: str, day: date) -> list[DayPunch]:
         """The punches behind one employee's report of the work day `day` (the timesheet's row of that

@@ -2,7 +2,7 @@
 
 import csv
 import io
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from unittest.mock import ANY
 
 import boto3
@@ -306,8 +306,9 @@ def test_a_pay_period_is_one_line_per_employee_adding_up_their_timesheet(a_day, 
     )
     # the night shift that started on the 9th is not in the period; the one of the 10th is, whole
     assert (lines["NIGHT1"]["workDays"], lines["NIGHT1"]["workedMinutes"]) == (1, 487)
-    # and the whole period was read by the date index, as the function's role allows
-    assert "Scan" not in {operation for _, operation, _ in calls}
+    # and the punches were read by the date index (the one scan is the directory's), as the role allows
+    scanned = {params["TableName"] for _, operation, params in calls if operation == "Scan"}
+    assert scanned == {stack.refs["EmployeesTable"]}
     assert refused(template, "ReportsFunction", stack, calls) == []
 
 
@@ -390,3 +391,26 @@ def test_a_department_asked_for_narrows_the_day_and_the_pay_period(a_day, get, s
         "BEN": None,
         "NIGHT1": "Security",
     }
+
+
+def test_everyone_in_the_directory_has_a_line_even_without_a_punch(a_day, get, stack):
+    # Given CARLA in Sales, on leave the whole period; DORA, who left before it; EVA, who leaves during it
+    directory = EmployeeStore(boto3.client("dynamodb"), stack.refs["EmployeesTable"])
+    directory.put(Employee(user_id="CARLA", name="Carla Diaz", department="Sales"))
+    directory.put(Employee(user_id="DORA", name="Dora Left", left_on=date(2025, 2, 9)))
+    directory.put(Employee(user_id="EVA", name="Eva Going", left_on=date(2025, 2, 10)))
+    # When payroll asks for the period, and for Sales'
+    _, body, _ = get("/reports/period", **PERIOD)
+    _, sales, _ = get("/reports/period", department="sales", **PERIOD)
+    # Then CARLA and EVA have a line of zeros, for payroll to see, and DORA none: she had left
+    lines = {line["userId"]: line for line in body["rows"]}
+    assert list(lines) == ["ANNA", "BEN", "CARLA", "EVA", "NIGHT1"]
+    carla = lines["CARLA"]
+    assert (carla["name"], carla["department"], carla["workDays"], carla["workedMinutes"]) == (
+        "Carla Diaz",
+        "Sales",
+        0,
+        0,
+    )
+    assert (carla["punches"], carla["anomalyDays"]) == (0, [])
+    assert [line["userId"] for line in sales["rows"]] == ["CARLA"]

@@ -163,6 +163,8 @@ def test_a_pay_period_has_a_line_each_and_a_day_to_check_opens_in_the_daily_repo
     user, day = worked_today(stack, page)
     team = f"Payroll {uuid.uuid4().hex[:6]}"
     add_to_directory(stack, user, "Paula Period", department=team)
+    idle = f"IDLE-{uuid.uuid4().hex[:10]}"  # in the same team, before Paula by ID (lines are by ID), never punched
+    add_to_directory(stack, idle, "Ivo Idle", department=team)
     forgetful = f"REP-{uuid.uuid4().hex[:10]}"
     came_in = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
     stack.post_punch("REPORTS1", forgetful, came_in, "in")
@@ -224,5 +226,10 @@ def test_a_pay_period_has_a_line_each_and_a_day_to_check_opens_in_the_daily_repo
     narrowed = period.get_by_role(
         "table", name=f"Pay period {month} in {team.lower()}, one line per employee"
     )
-    expect(narrowed.locator("tbody tr")).to_have_count(1)
-    expect(narrowed.locator('td[data-label="Employee"]')).to_have_text(f"Paula Period{user}")
+    expect(narrowed.locator('td[data-label="Employee"]')).to_have_text(
+        [f"Ivo Idle{idle}", f"Paula Period{user}"]
+    )
+    # and a colleague in the directory without a punch this month has a line saying so, for payroll to see
+    idle_days = narrowed.get_by_role("row").filter(has_text=idle).locator('td[data-label="Days"]')
+    expect(idle_days).to_have_text("0 no punch")
+    expect(period).to_contain_text("1 without a punch.")

@@ -88,7 +88,9 @@ function summary(rows) {
   const sum = (name) => rows.reduce((total, row) => total + row[name], 0);
   const toCheck = rows.filter((row) => row.anomalyDays.length).length;
   const check = toCheck ? ` ${count(toCheck, "employee")} with days to check.` : "";
-  return ` Worked ${duration(sum("workedMinutes"))} in all, overtime ${duration(sum("overtimeMinutes"))}.${check}`;
+  const absent = rows.filter((row) => !row.workDays).length;
+  const unheard = absent ? ` ${absent} without a punch.` : "";
+  return ` Worked ${duration(sum("workedMinutes"))} in all, overtime ${duration(sum("overtimeMinutes"))}.${check}${unheard}`;
 }
 
 function columns(query, openDay, openTimesheet) {
@@ -96,7 +98,11 @@ function columns(query, openDay, openTimesheet) {
     days ? [" ", h("span", { class: "muted small period-days" }, `on ${count(days, "day")}`)] : null);
   return [
     { label: "Employee", cell: (row) => employeeCell(row.userId, row.name) },
-    { label: "Days", cell: (row) => String(row.workDays) },
+    { // someone in the directory without a punch in the period: on leave, or a clock that never heard them
+      label: "Days",
+      cell: (row) => h("span", {}, String(row.workDays),
+        row.workDays ? null : [" ", h("span", { class: "muted small period-days" }, "no punch")]),
+    },
     { label: "Worked", cell: (row) => duration(row.workedMinutes) },
     { label: "Break", cell: (row) => duration(row.breakMinutes) },
     { label: "Overtime", cell: (row) => duration(row.overtimeMinutes) },

@@ -167,14 +167,8 @@ class PunchStore:
 
     def _count_on_date(self, local_date: str) -> int:
         """How many punches one device-local date has, on the date index."""
-
-        def count(key: str) -> list[dict[str, Any]]:
-            values = {":day": key}
-            return self._query_pages(
-                "counting punches", DATE_INDEX, "dayShard = :day", values, Select="COUNT"
-            )
-
-        return sum(page["Count"] for pages in _on_every_shard([local_date], count) for page in pages)
+        pages = self._each_shard("counting punches", [local_date], Select="COUNT")
+        return sum(page["Count"] for shard in pages for page in shard)
 
     def _undelivered(
         self,
@@ -212,19 +206,26 @@ class PunchStore:
     def on_local_dates(self, dates: list[str], user_id: str | None = None) -> list[Punch]:
         """Every punch on these device-local dates (one user's only, if given), by the date index: every
         shard of every date queried in parallel. In punch time order."""
-        values, extra = ({":user": user_id}, {"FilterExpression": "userId = :user"}) if user_id else ({}, {})
-
-        def query(key: str) -> list[dict[str, Any]]:
-            condition, shard = "dayShard = :day", values | {":day": key}
-            return self._query_pages("querying punches", DATE_INDEX, condition, shard, **extra)
-
         punches = [
             punch_from_values(from_item(item))
-            for pages in _on_every_shard(dates, query)
+            for pages in self._each_shard("querying punches", dates, user_id)
             for page in pages
             for item in page["Items"]
         ]
         return sorted(punches, key=lambda punch: (punch.instant, punch.log_id))
+
+    def _each_shard(
+        self, action: str, local_dates: list[str], user_id: str | None = None, **extra: Any
+    ) -> Iterator[list[dict[str, Any]]]:
+        """The pages of these dates' punches (one user's only, if given), shard by shard, queried in parallel."""
+        values = {}
+        if user_id:
+            values, extra = {":user": user_id}, extra | {"FilterExpression": "userId = :user"}
+
+        def query(key: str) -> list[dict[str, Any]]:
+            return self._query_pages(action, DATE_INDEX, "dayShard = :day", values | {":day": key}, **extra)
+
+        return _on_every_shard(local_dates, query)
 
     def latest_on_local_date(self, local_date: str, limit: int) -> list[DayPunch]:
         """The date's `limit` latest punches by punch time, newest first, with their delivery status: each

@@ -82,19 +82,13 @@ def as_row(day: EmployeeDay) -> ReportRow:
 
 
 def as_csv(days: list[EmployeeDay]) -> str:
-    def cells(day: EmployeeDay) -> dict[str, object]:
-        row = as_row(day).model_dump()
-        row["anomalies"] = "; ".join(row["anomalies"])
-        row["schedule"], row["department"] = row["schedule"] or "", row["department"] or ""
-        row["firstIn"], row["lastOut"] = row["firstIn"] or "", row["lastOut"] or ""
-        return row
-
-    return _spreadsheet(COLUMNS, [cells(day) for day in days])
+    rows = [as_row(day) for day in days]
+    return _spreadsheet(COLUMNS, [row.model_dump() | {"anomalies": "; ".join(row.anomalies)} for row in rows])
 
 
 def _spreadsheet(columns: list[str], rows: list[dict[str, object]]) -> str:
-    """CSV that opens cleanly in a spreadsheet: a BOM, CRLF lines, and the employee's ID and name as text
-    (never a formula the spreadsheet would run)."""
+    """CSV that opens cleanly in a spreadsheet: a BOM, CRLF lines, an empty cell for a null (as the csv
+    module writes None), and the employee's ID and name as text (never a formula the spreadsheet would run)."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\r\n")
     writer.writeheader()
@@ -178,11 +172,9 @@ def _period_row(period: EmployeePeriod, start: str, end: str) -> PeriodRow:
 
 
 def period_csv(rows: list[PeriodRow]) -> str:
-    lines = [
-        row.model_dump() | {"department": row.department or "", "anomalyDays": "; ".join(row.anomaly_days)}
-        for row in rows
-    ]
-    return _spreadsheet(PERIOD_COLUMNS, lines)
+    return _spreadsheet(
+        PERIOD_COLUMNS, [row.model_dump() | {"anomalyDays": "; ".join(row.anomaly_days)} for row in rows]
+    )
 
 
 def _local(moment: datetime | None, zone: tzinfo) -> str | None:

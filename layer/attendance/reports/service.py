@@ -97,16 +97,17 @@ class ReportService:
         the daily report reads them; the directory by one scan."""
         days = _days(start, end)
         dates = sorted({_shifted(day, offset).isoformat() for day in days for offset in (-1, 0, 1)})
-        reports = self._reports(self._punches.on_local_dates(dates), days, department)
-        staff = {
-            employee.user_id: employee.named
-            for employee in self._employees.list()
+        employees = self._employees.list()
+        directory = {employee.user_id: employee.named for employee in employees}  # names them all: no lookup
+        reports = self._reports(self._punches.on_local_dates(dates), days, department, directory)
+        staff = [
+            employee.user_id
+            for employee in employees
             if employee.employed_on_or_after(start)
             and (department is None or employee.named.in_department(department))
-        }
-        who = staff | {day.report.user_id: day.who for day in reports}
+        ]
         lines = period_totals((day.report for day in reports), expected=staff)
-        return [EmployeePeriod(line, who[line.user_id]) for line in lines]
+        return [EmployeePeriod(line, directory.get(line.user_id)) for line in lines]
 
     def work_day_punches(self, user_id: str, day: date) -> list[DayPunch]:
         """The punches behind one employee's report of the work day `day` (the timesheet's row of that
@@ -128,10 +129,15 @@ class ReportService:
         return ScheduleLookup(self._schedules.get_many(users | {DEFAULT_SCHEDULE_ID}) if users else {})
 
     def _reports(
-        self, punches: Iterable[Punch], days: set[date], department: str | None = None
+        self,
+        punches: Iterable[Punch],
+        days: set[date],
+        department: str | None = None,
+        directory: dict[str, Named] | None = None,
     ) -> list[EmployeeDay]:
-        """The work days among `days` of these punches, with who each employee is; only `department`'s, if
-        given (an ID not in the directory is in none)."""
+        """The work days among `days` of these punches, with who each employee is (from `directory`, the
+        whole directory when the caller has read it, else read by key); only `department`'s, if given (an
+        ID not in the directory is in none)."""
         punches = list(punches)
         lookup = self._lookup({punch.user_id for punch in punches})
         grouped = group_by_work_day(
@@ -148,7 +154,7 @@ class ReportService:
             ),
             key=lambda report: (report.work_day, report.user_id),
         )
-        known = self._employees.named({report.user_id for report in reports})
+        known = directory if directory is not None else self._employees.named({r.user_id for r in reports})
         days = [EmployeeDay(report, known.get(report.user_id)) for report in reports]
         if department is None:
             return days

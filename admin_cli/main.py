@@ -35,6 +35,7 @@ from attendance.data.dead_letters import DeadLetterQueue
 from attendance.data.device_punches import DevicePunches
 from attendance.data.devices import DeviceStore
 from attendance.data.employees import EmployeeStore
+from attendance.data.holidays import HolidayStore
 from attendance.data.punch_intake import PunchIntake
 from attendance.data.punches import PunchStore
 from attendance.data.queue import PunchQueue
@@ -47,6 +48,7 @@ from attendance.devices.models import DeviceRegistration
 from attendance.devices.service import DeviceService
 from attendance.domain.devices import DeviceKind
 from attendance.domain.employees import Employee, has_left
+from attendance.domain.holidays import Holiday
 from attendance.domain.keys import Scope
 from attendance.domain.presence import PresenceStatus
 from attendance.domain.punch import PunchType, describe_validation_error
@@ -71,6 +73,9 @@ command_app = typer.Typer(
 )
 devices_app.add_typer(command_app, name="command")
 schedules_app = typer.Typer(help="Work schedules for the reports.", no_args_is_help=True)
+holidays_app = typer.Typer(
+    help="The company's holidays: no work expected, so no absence in a pay period.", no_args_is_help=True
+)
 logs_app = typer.Typer(help="Stored punches and their delivery.", no_args_is_help=True)
 report_app = typer.Typer(help="Timesheet reports.", no_args_is_help=True)
 employees_app = typer.Typer(help="The employee directory and who is in now.", no_args_is_help=True)
@@ -79,6 +84,7 @@ for sub, name in (
     (keys_app, "keys"),
     (devices_app, "devices"),
     (schedules_app, "schedules"),
+    (holidays_app, "holidays"),
     (logs_app, "logs"),
     (report_app, "report"),
     (employees_app, "employees"),
@@ -155,6 +161,12 @@ class Context:
 
     def employees(self, zone: str = "UTC") -> EmployeeService:
         return EmployeeService(self.directory(), self.schedules(), self.punches(), zone)
+
+    def holidays(self) -> HolidayStore:
+        return HolidayStore(self.dynamodb, self.target.holidays_table)
+
+    def reports(self, zone: str) -> ReportService:
+        return ReportService(self.punches(), self.schedules(), self.directory(), self.holidays(), zone)
 
 
 @app.callback()
@@ -687,6 +699,45 @@ def schedules_list(ctx: typer.Context) -> None:
     _show(ctx, rows, "Schedules", "No schedules.")
 
 
+# holidays
+
+
+@holidays_app.command("list")
+def holidays_list(
+    ctx: typer.Context,
+    year: Annotated[int, typer.Option(help="the calendar year", min=2000, max=2100)] = datetime.now(UTC).year,
+) -> None:
+    """A year's holidays, in date order."""
+    rows = [holiday.model_dump(mode="json") for holiday in ctx.obj.holidays().in_year(year)]
+    _show(ctx, rows, f"Holidays {year}", f"No holidays in {year}.")
+
+
+@holidays_app.command("add")
+def holidays_add(
+    ctx: typer.Context,
+    on: Annotated[date, typer.Argument(parser=_calendar_day, metavar="DATE", help="YYYY-MM-DD")],
+    name: Annotated[str, typer.Argument(help="what it is, as people will read it")],
+) -> None:
+    """Add a holiday, or rename the one on that date."""
+    holiday = _valid(Holiday, date=on.isoformat(), name=name)
+    replaced = ctx.obj.holidays().put(holiday, _cli_user())
+    verb = f"renamed {replaced.name!r} to" if replaced else "added"
+    _done(ctx, f"{verb} {holiday.name!r} on {on}", holiday.model_dump(mode="json") | {"added": not replaced})
+
+
+@holidays_app.command("remove")
+def holidays_remove(
+    ctx: typer.Context,
+    on: Annotated[date, typer.Argument(parser=_calendar_day, metavar="DATE", help="YYYY-MM-DD")],
+) -> None:
+    """Remove a holiday: that day is a work day again for whoever's schedule has it."""
+    removed = ctx.obj.holidays().delete(on)
+    if removed is None:
+        _done(ctx, f"no holiday on {on}", {"removed": False, "date": on.isoformat()})
+        raise typer.Exit(EXIT_NOT_FOUND)
+    _done(ctx, f"removed {removed.name!r} on {on}", {"removed": True, **removed.model_dump(mode="json")})
+
+
 # logs
 
 
@@ -834,7 +885,7 @@ def report_daily(
     zone: Annotated[str, typer.Option(help="zone for employees without a schedule")] = "UTC",
 ) -> None:
     """Everyone's worked time, breaks, overtime, lateness and anomalies on one day."""
-    service = ReportService(ctx.obj.punches(), ctx.obj.schedules(), ctx.obj.directory(), zone)
+    service = ctx.obj.reports(zone)
     reports = service.daily(on, department=department)
     if csv:
         sys.stdout.write(as_csv(reports).removeprefix(UTF8_BOM))
@@ -855,7 +906,7 @@ def report_timesheet(
 ) -> None:
     """One employee's work days, day by day, over at most 31 days (the API's GET /reports/timesheet)."""
     _report_range(start, end, "timesheet")
-    service = ReportService(ctx.obj.punches(), ctx.obj.schedules(), ctx.obj.directory(), zone)
+    service = ctx.obj.reports(zone)
     reports = service.timesheet(user_id, start, end)
     if csv:
         sys.stdout.write(as_csv(reports).removeprefix(UTF8_BOM))
@@ -876,7 +927,7 @@ def report_period(
     """Everyone's totals over a pay period of at most 31 days, one line per employee (GET /reports/period):
     work days, worked, overtime, late, left early, and the days with an anomaly to look at first."""
     _report_range(start, end, "pay period")
-    service = ReportService(ctx.obj.punches(), ctx.obj.schedules(), ctx.obj.directory(), zone)
+    service = ctx.obj.reports(zone)
     rows = period_rows(service.period(start, end, department), start, end)
     if csv:
         sys.stdout.write(period_csv(rows).removeprefix(UTF8_BOM))
@@ -901,7 +952,7 @@ def report_workday(
 ) -> None:
     """The punches behind one employee's work day (its row in the daily report), in time order, with their
     delivery status and logIds: what `logs void` takes."""
-    service = ReportService(ctx.obj.punches(), ctx.obj.schedules(), ctx.obj.directory(), zone)
+    service = ctx.obj.reports(zone)
     punches = service.work_day_punches(user_id, on)
     rows = [punch.model_dump(by_alias=True) if ctx.obj.json else _work_day_row(punch) for punch in punches]
     _show(ctx, rows, f"Punches of {user_id}'s work day {on}", "No punches count for that day.")

@@ -16,6 +16,7 @@ OUTPUTS = {
     "api_keys_table": "ApiKeysTableName",
     "devices_table": "DevicesTableName",
     "schedules_table": "SchedulesTableName",
+    "holidays_table": "HolidaysTableName",
     "commands_table": "CommandsTableName",
     "employees_table": "EmployeesTableName",
     "punch_queue_url": "PunchQueueUrl",
@@ -38,6 +39,7 @@ class Target:
     api_keys_table: str
     devices_table: str
     schedules_table: str
+    holidays_table: str
     commands_table: str
     employees_table: str
     punch_queue_url: str

@@ -9,7 +9,7 @@ Run: `make screenshots` (or `python -m bench.dashboard_screenshots`); needs Chro
 
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -65,7 +65,10 @@ LOADED = "() => !document.querySelector('.loading')"
 # What a page's screenshot shows opened: the first match of a selector, clicked once the page has loaded.
 OPENED = {"employee": ".employee-recent .day-punches-toggle"}  # the latest day's punches
 # What a page's screenshot shows of it, when not the page from its top: the first match of a selector.
-PART = {"reports-period": "section[aria-labelledby=period-title]"}  # this month's totals
+PART = {  # the period's totals; the year's holidays
+    "reports-period": "section[aria-labelledby=period-title]",
+    "reports-holidays": "section[aria-labelledby=holidays-title]",
+}
 # (file, route, viewport)
 PAGES = [
     ("live", "#/live", DESKTOP),
@@ -75,6 +78,7 @@ PAGES = [
     ("employee", "#/employees/EMP001", DESKTOP),
     ("reports", "#/reports/timesheet/EMP002", DESKTOP),
     ("reports-period", "#/reports/period/{week_ago}/{today}", DESKTOP),  # dates in the company's zone
+    ("reports-holidays", "#/reports/holidays", DESKTOP),
     ("deliveries", "#/deliveries", DESKTOP),
     ("live-phone", "#/live", PHONE),
 ]
@@ -120,6 +124,7 @@ def seed(stack: RunningStack) -> None:
     for user, entry in EMPLOYEES.items():
         call(stack, "PUT", f"/employees/{user}", entry | {"schedule": schedule})
     last_day = datetime.now(zone).date() - timedelta(days=DAYS_SINCE_LEFT)
+    call(stack, "PUT", f"/holidays/{a_recent_weekday(zone)}", {"name": "Founders' Day"})  # in the week shown
     call(stack, "PUT", f"/employees/{LEFT[0]}", LEFT[1] | {"leftOn": last_day.isoformat()})
     now = datetime.now(UTC).replace(microsecond=0)
     midnight = datetime.combine(now.astimezone(zone).date(), datetime.min.time(), zone).astimezone(UTC)
@@ -147,6 +152,14 @@ def seed(stack: RunningStack) -> None:
             return
         time.sleep(0.5)
     print("some punches are still pending; the screenshots show them so", file=sys.stderr)
+
+
+def a_recent_weekday(zone: ZoneInfo) -> date:
+    """The weekday nearest before three days ago: in the week the pay period screenshot shows."""
+    day = datetime.now(zone).date() - timedelta(days=3)
+    while day.weekday() > 4:
+        day -= timedelta(days=1)
+    return day
 
 
 def correct(stack: RunningStack, rows: list[dict[str, Any]]) -> None:

@@ -1,16 +1,17 @@
 """Employees API: the directory with schedules and today's status, changes to it (one by one, or a CSV file's),
-and who is in now."""
+who is in now, and the company's holidays (the days nobody is expected at work)."""
 
 from attendance import init_phase  # first: the collector rests while the rest imports
 
 # isort: split
+from datetime import datetime
 from functools import cache
 from http import HTTPStatus
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Depends, Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -33,10 +34,12 @@ from attendance.api import (
 from attendance.data.api_keys import ApiKeyStore
 from attendance.data.aws import client
 from attendance.data.employees import EmployeeStore
+from attendance.data.holidays import HolidayStore
 from attendance.data.punches import PunchStore
 from attendance.data.schedules import ScheduleStore
-from attendance.domain.clock import InvalidTime
+from attendance.domain.clock import InvalidTime, IsoDate, parse_zone
 from attendance.domain.employees import Employee
+from attendance.domain.holidays import Holiday
 from attendance.domain.keys import ApiKey, Scope
 from attendance.domain.punch import Identifier
 from attendance.domain.timesheet import Schedule
@@ -46,6 +49,8 @@ from attendance.employees.models import (
     EmployeeNames,
     EmployeeUpdate,
     EmployeeView,
+    HolidayList,
+    HolidayUpdate,
     ImportResult,
     PresenceReport,
 )
@@ -61,16 +66,24 @@ install_error_handlers(app, logger, metrics, "the employee directory")
 
 
 @cache
-def dependencies() -> tuple[ApiKeyStore, EmployeeService]:
-    settings = EmployeesSettings()
+def settings() -> EmployeesSettings:
+    return EmployeesSettings()
+
+
+@cache
+def dependencies() -> tuple[ApiKeyStore, EmployeeService, HolidayStore]:
     dynamodb = client("dynamodb")
     service = EmployeeService(
-        EmployeeStore(dynamodb, settings.employees_table),
-        ScheduleStore(dynamodb, settings.schedules_table),
-        PunchStore(dynamodb, settings.punches_table),
-        settings.default_time_zone,
+        EmployeeStore(dynamodb, settings().employees_table),
+        ScheduleStore(dynamodb, settings().schedules_table),
+        PunchStore(dynamodb, settings().punches_table),
+        settings().default_time_zone,
     )
-    return ApiKeyStore(dynamodb, settings.api_keys_table), service
+    return (
+        ApiKeyStore(dynamodb, settings().api_keys_table),
+        service,
+        HolidayStore(dynamodb, settings().holidays_table),
+    )
 
 
 def _keys() -> ApiKeyStore:
@@ -279,6 +292,75 @@ def _refused_file(rejected: ImportRejected) -> ApiError:
 )
 def presence(caller: Reader) -> Response[PresenceReport]:
     return json_reply(HTTPStatus.OK, dependencies()[1].presence())
+
+
+# ---- the company's holidays ----
+
+HolidayYear = Annotated[
+    int | None,
+    Query(ge=2000, le=2100, description="The calendar year; this year (in the company zone) when left out"),
+]
+HolidayDate = Annotated[IsoDate, Path(alias="date", description="The holiday, YYYY-MM-DD")]
+
+
+@app.get(
+    "/holidays",
+    summary="A year's company holidays: days nobody is expected at work, so no absence in a pay period",
+    tags=["holidays"],
+    responses={
+        200: model_response(HolidayList, "The year's holidays, in date order"),
+        **keyed_refusals(READ_FORBIDDEN, {400: "The year is malformed or outside 2000-2100"}),
+    },
+    security=API_KEY_SECURITY,
+)
+def list_holidays(caller: Reader, year: HolidayYear = None) -> Response[HolidayList]:
+    year = year or datetime.now(parse_zone(settings().default_time_zone)).year
+    found = dependencies()[2].in_year(year)
+    return json_reply(HTTPStatus.OK, HolidayList(year=year, count=len(found), holidays=found))
+
+
+@app.put(
+    "/holidays/<date>",
+    summary="Add a company holiday, or rename the one on that date",
+    tags=["holidays"],
+    responses={
+        200: model_response(Holiday, "Renamed"),
+        201: model_response(Holiday, "Added"),
+        **keyed_refusals(
+            ADMIN_FORBIDDEN,
+            {
+                400: "The date or the body does not match this contract; `details` names it",
+                415: "Not application/json",
+            },
+        ),
+    },
+    security=API_KEY_SECURITY,
+)
+def put_holiday(
+    day: HolidayDate, update: Annotated[HolidayUpdate, Body()], caller: Admin
+) -> Response[Holiday]:
+    holiday = Holiday(day=day, name=update.name)
+    replaced = dependencies()[2].put(holiday, caller.key_id)
+    logger.info("holiday saved", extra={"date": day.isoformat(), "added": replaced is None})
+    return json_reply(HTTPStatus.OK if replaced else HTTPStatus.CREATED, holiday)
+
+
+@app.delete(
+    "/holidays/<date>",
+    summary="Remove a company holiday: that day is a work day again for whoever's schedule has it",
+    tags=["holidays"],
+    responses={
+        200: model_response(Holiday, "Removed: the holiday that was"),
+        **keyed_refusals(ADMIN_FORBIDDEN, {400: "The date is malformed", 404: "No holiday on that date"}),
+    },
+    security=API_KEY_SECURITY,
+)
+def remove_holiday(day: HolidayDate, caller: Admin) -> Response[Holiday]:
+    removed = dependencies()[2].delete(day)
+    if removed is None:
+        raise ApiError(HTTPStatus.NOT_FOUND, "not_found", f"no holiday on {day.isoformat()}")
+    logger.info("holiday removed", extra={"date": day.isoformat()})
+    return json_reply(HTTPStatus.OK, removed)
 
 
 @init_phase.ends_at_first_invocation

@@ -32,6 +32,7 @@ from attendance.api import (
 from attendance.data.api_keys import ApiKeyStore
 from attendance.data.aws import client
 from attendance.data.employees import EmployeeStore
+from attendance.data.holidays import HolidayStore
 from attendance.data.punches import PunchStore
 from attendance.data.schedules import ScheduleStore
 from attendance.domain.clock import IsoDate
@@ -66,6 +67,7 @@ def dependencies() -> tuple[ApiKeyStore, ReportService]:
         PunchStore(dynamodb, settings.punches_table),
         ScheduleStore(dynamodb, settings.schedules_table),
         EmployeeStore(dynamodb, settings.employees_table),
+        HolidayStore(dynamodb, settings.holidays_table),
         settings.default_time_zone,
     )
     return ApiKeyStore(dynamodb, settings.api_keys_table), service

@@ -113,17 +113,19 @@ class ReportsSettings(_FromEnvironment):
     punches_table: str
     schedules_table: str
     employees_table: str
+    holidays_table: str
     api_keys_table: str
     default_time_zone: ZoneName = "UTC"
 
 
 class EmployeesSettings(_FromEnvironment):
-    """The directory, schedules and today's punches; the company zone decides what today is."""
+    """The directory, schedules, today's punches and the holidays; the company zone decides what today is."""
 
     employees_table: str
     schedules_table: str
     punches_table: str
     api_keys_table: str
+    holidays_table: str
     default_time_zone: ZoneName = "UTC"
 
 
@@ -131,6 +133,7 @@ class ExportSettings(_FromEnvironment):
     punches_table: str
     schedules_table: str
     employees_table: str
+    holidays_table: str
     reports_bucket: str
     default_time_zone: ZoneName = "UTC"
     export_time_zone: ZoneName = "UTC"

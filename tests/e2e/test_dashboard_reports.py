@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from local_stack.running import RunningStack
-from tests.e2e.browser import sign_in
+from tests.e2e.browser import SCREENSHOTS, sign_in
 from tests.e2e.today import past_the_first_minutes_of_today
 
 pytestmark = pytest.mark.e2e
@@ -233,3 +233,50 @@ def test_a_pay_period_has_a_line_each_and_a_day_to_check_opens_in_the_daily_repo
     idle_days = narrowed.get_by_role("row").filter(has_text=idle).locator('td[data-label="Days"]')
     expect(idle_days).to_have_text("0 no punch")
     expect(period).to_contain_text("1 without a punch.")
+
+
+def test_holidays_set_in_the_reports_page_are_no_absence_in_a_pay_period(page, stack: RunningStack) -> None:
+    # Given an employee on a Monday-to-Friday schedule who punched on neither day of a past Monday and Tuesday
+    sign_in(page, stack)
+    user = f"ABS-{uuid.uuid4().hex[:10]}"
+    team = f"Calendar {uuid.uuid4().hex[:6]}"
+    office = {
+        "days": ["mon", "tue", "wed", "thu", "fri"],
+        "start": "09:00",
+        "end": "17:00",
+        "timeZone": "UTC",
+    }
+    added = httpx.put(
+        f"{stack.api_url}/employees/{user}",
+        json={"name": "Abe Absent", "department": team, "schedule": office},
+        headers={"Authorization": f"Bearer {stack.api_key}"},
+        timeout=15,
+    )
+    assert added.status_code == 201, added.text
+    # When an admin makes Tuesday 5 March 2024 a holiday on the Reports page
+    page.get_by_role("link", name="Reports", exact=True).click()
+    holidays = page.get_by_role("region", name="Holidays")
+    holidays.get_by_label("Date").fill("2024-03-05")
+    holidays.get_by_label("Name").fill("Founders' Day")
+    holidays.get_by_role("button", name="Add holiday").click()
+    # Then 2024's list shows it, with its weekday
+    listed = holidays.get_by_role("table", name="Company holidays, 2024")
+    founders = listed.get_by_role("row").filter(has_text="2024-03-05")
+    expect(founders.locator("td")).to_have_text(["2024-03-05", "Tuesday", "Founders' Day", "Remove"])
+    # And the pay period over that Monday and Tuesday counts Monday alone as scheduled, and missed
+    period = page.get_by_role("region", name="Pay period")
+    period.get_by_label("From").fill("2024-03-04")
+    period.get_by_label("To").fill("2024-03-05")
+    period.get_by_label("Department (optional)").fill(team)
+    period.get_by_role("button", name="Show totals").click()
+    line = period.get_by_role("row").filter(has_text=user)
+    expect(line.locator('td[data-label="Days"]')).to_have_text("0 of 1 scheduled, 1 holiday")
+    expect(line.locator('td[data-label="Absent"]')).to_have_text("12024-03-04")
+    expect(period).to_contain_text("1 absent day in all.")
+    page.screenshot(path=SCREENSHOTS / "reports-holidays.png", full_page=True)
+    # And when the admin removes the holiday, the totals shown are read again: both days were owed
+    founders.get_by_role("button", name="Remove Founders' Day on 2024-03-05").click()
+    page.get_by_role("dialog").get_by_role("button", name="Remove holiday").click()
+    expect(holidays).to_contain_text("No holidays in 2024.")
+    expect(line.locator('td[data-label="Days"]')).to_have_text("0 of 2 scheduled")
+    expect(line.locator('td[data-label="Absent"]')).to_have_text("22024-03-042024-03-05")

@@ -1,9 +1,9 @@
 """A pay period's totals as worked examples: each employee's work days added up, as payroll reads them."""
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from attendance.domain.clock import parse_zone
-from attendance.domain.period import period_totals
+from attendance.domain.period import expected_days, period_totals
 from attendance.domain.punch import PunchType
 from attendance.domain.timesheet import DayReport, Schedule, TimedPunch, compute_day
 
@@ -77,9 +77,69 @@ def test_an_expected_employee_without_a_work_day_has_a_line_of_zeros():
     # Given ANNA's day, and CARLA in the directory with no punch in the period (on leave, say)
     days = [worked("ANNA", "2025-02-10", ("09:00:00", "in"), ("17:00:00", "out"))]
     # When the period is totalled for everyone expected
-    totals = period_totals(days, expected=["CARLA", "ANNA"])
+    totals = period_totals(days, expected={"CARLA": None, "ANNA": None})
     # Then CARLA has a line of zeros beside ANNA's, in ID order, for payroll to notice
     assert [(line.user_id, line.work_days, line.worked_minutes, line.punches) for line in totals] == [
         ("ANNA", 1, 480, 2),
         ("CARLA", 0, 0, 0),
+    ]
+
+
+# ---- against the calendar: scheduled days, holidays, absences ----
+
+WEEK = [date(2025, 4, 14) + timedelta(days=n) for n in range(7)]  # Monday 14 April to Sunday 20 April 2025
+GOOD_FRIDAY = date(2025, 4, 18)
+BERLIN = parse_zone("Europe/Berlin")
+
+
+def test_a_week_on_the_office_schedule_with_a_holiday_and_a_day_missed():
+    # Given the office's Monday-to-Friday week with Good Friday off, seen the following Monday
+    expected = expected_days(OFFICE, WEEK, {GOOD_FRIDAY}, None, datetime(2025, 4, 21, 8, tzinfo=BERLIN))
+    # And ANNA worked Monday, Tuesday, Thursday and (though no one asked her to) Saturday
+    days = [
+        worked("ANNA", f"2025-04-{day}", ("09:00:00", "in"), ("17:00:00", "out")) for day in (14, 15, 17, 19)
+    ]
+    # When the week is totalled
+    (anna,) = period_totals(days, {"ANNA": expected})
+    # Then four days were scheduled (Friday is a holiday, the weekend is not hers), and Wednesday is missed
+    assert (anna.scheduled_days, anna.holidays, anna.absent_days) == (4, 1, (date(2025, 4, 16),))
+    assert anna.work_days == 4  # Saturday's work counts, as any work day
+
+
+def test_a_day_whose_shift_has_not_ended_is_no_absence_yet():
+    # Given Wednesday at 16:59 Berlin time, one minute before the shift ends, and no punch that day
+    now = datetime(2025, 4, 16, 16, 59, tzinfo=BERLIN)
+    expected = expected_days(OFFICE, WEEK, set(), None, now)
+    days = [worked("ANNA", f"2025-04-{day}", ("09:00:00", "in"), ("17:00:00", "out")) for day in (14, 15)]
+    # When the week is totalled
+    (anna,) = period_totals(days, {"ANNA": expected})
+    # Then the whole week's five days are scheduled, and no day is missed yet: she may still come
+    assert (anna.scheduled_days, anna.absent_days) == (5, ())
+    # And a minute later, Wednesday is an absence
+    later = expected_days(OFFICE, WEEK, set(), None, now + timedelta(minutes=1))
+    assert period_totals(days, {"ANNA": later})[0].absent_days == (date(2025, 4, 16),)
+
+
+def test_after_their_last_working_day_nothing_is_expected():
+    # Given CARLA, whose last working day was Tuesday, who never punched that week
+    expected = expected_days(
+        OFFICE, WEEK, {GOOD_FRIDAY}, date(2025, 4, 15), datetime(2025, 5, 1, tzinfo=BERLIN)
+    )
+    # When the week is totalled
+    (carla,) = period_totals([], {"CARLA": expected})
+    # Then only Monday and Tuesday were hers to work, both missed, and Good Friday is not hers to be off
+    assert (carla.scheduled_days, carla.holidays, carla.absent_days) == (2, 0, tuple(WEEK[:2]))
+
+
+def test_without_a_schedule_nothing_is_known_to_be_expected():
+    # Given DAN in the directory without any schedule, and an ID that punched but is not in the directory
+    days = [worked("GHOST", "2025-04-14", ("09:00:00", "in"), ("17:00:00", "out"))]
+    # When the week is totalled
+    dan, ghost = period_totals(days, {"DAN": None})
+    # Then neither has scheduled days or absences: no one can say which days were theirs
+    assert [
+        (line.user_id, line.scheduled_days, line.holidays, line.absent_days) for line in (dan, ghost)
+    ] == [
+        ("DAN", None, 0, ()),
+        ("GHOST", None, 0, ()),
     ]

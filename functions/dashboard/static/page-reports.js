@@ -1,9 +1,11 @@
 // The reports page: the daily report, an employee's timesheet and a pay period's totals, as tables, each
-// with a download of the API's own CSV (format=csv). Routes: #/reports, #/reports/daily/<date>[/<userId>],
-// #/reports/timesheet/<userId>[/<from>/<to>] (an employee's page links here), #/reports/period[/<from>/<to>].
+// with a download of the API's own CSV (format=csv), and the company's holidays the pay period counts.
+// Routes: #/reports, #/reports/daily/<date>[/<userId>], #/reports/timesheet/<userId>[/<from>/<to>] (an
+// employee's page links here), #/reports/period[/<from>/<to>], #/reports/holidays.
 import { api, h, table, today, useStyles, zone } from "./core.js";
 import { dayPunches, withPunchesColumn } from "./day-punches.js";
 import { count, departmentInput, download, field, resultArea, safe } from "./report-parts.js";
+import { holidaysPanel } from "./report-holidays.js";
 import { periodPanel } from "./report-period.js";
 import { duration, workDayColumns } from "./workdays.js";
 
@@ -25,18 +27,21 @@ export async function render(view, params = []) {
     openDay: (day, userId) => show(daily, day, userId),
     openTimesheet: (userId, first, last) => show(sheet, userId, first, last),
   });
+  const holidays = holidaysPanel({ changed: () => period.refresh() });
   const dated = (value) => (DATE.test(value || "") ? value : undefined);
   view.replaceChildren(
     h("h1", { id: "page-title" }, "Reports"),
     h("p", { class: "muted reports-intro" },
       `Work days computed from the punches, times in ${zone}. Download CSV saves the API's own file (format=csv).`),
-    h("div", { class: "reports-panels" }, daily.panel, sheet.panel, period.panel),
+    h("div", { class: "reports-panels" }, daily.panel, sheet.panel, period.panel, holidays.panel),
   );
 
   if (kind === "daily") daily.fill(dated(rest[0]), rest[1]);
   daily.run();
   if (kind === "timesheet" && rest[0]) show(sheet, rest[0], dated(rest[1]), dated(rest[2])); // from an employee's page
   if (kind === "period") show(period, dated(rest[0]), dated(rest[1]));
+  holidays.load();
+  if (kind === "holidays") holidays.panel.scrollIntoView({ block: "start" });
 
   return () => {
     daily.day.stop();

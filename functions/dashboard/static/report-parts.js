@@ -48,7 +48,7 @@ export function resultArea(initial) {
     show(summary, button, body) {
       status.textContent = summary;
       status.classList.remove("loading");
-      action.replaceChildren(button);
+      action.replaceChildren(...(button ? [button] : [])); // a list of holidays has no download
       content.replaceChildren(body);
     },
     fail(error) {

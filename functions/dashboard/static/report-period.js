@@ -70,12 +70,15 @@ export function periodPanel({ openDay, openTimesheet }) {
     h("h2", { id: "period-title" }, "Pay period"),
     h("p", { class: "muted" },
       `Everyone's (or a department's) totals over at most ${MAX_DAYS} days, one line per employee: what payroll reads. ` +
-      "Each total adds up the employee's timesheet rows. A day to check opens in the daily report."),
+      "Each total adds up the employee's timesheet rows. A day to check opens in the daily report. " +
+      "Scheduled days follow each employee's schedule (or the default), less the holidays below; " +
+      "an absence is a scheduled day over without a punch."),
     form, result.node);
 
   return {
     panel,
     run,
+    refresh() { if (asked) run(); }, // the holidays changed: totals shown are read again
     fill(start, end) {
       if (start) from.value = start;
       if (end) to.value = end;
@@ -88,9 +91,11 @@ function summary(rows) {
   const sum = (name) => rows.reduce((total, row) => total + row[name], 0);
   const toCheck = rows.filter((row) => row.anomalyDays.length).length;
   const check = toCheck ? ` ${count(toCheck, "employee")} with days to check.` : "";
-  const absent = rows.filter((row) => !row.workDays).length;
-  const unheard = absent ? ` ${absent} without a punch.` : "";
-  return ` Worked ${duration(sum("workedMinutes"))} in all, overtime ${duration(sum("overtimeMinutes"))}.${check}${unheard}`;
+  const silent = rows.filter((row) => !row.workDays).length;
+  const unheard = silent ? ` ${silent} without a punch.` : "";
+  const absences = rows.reduce((total, row) => total + row.absentDays.length, 0);
+  const absent = absences ? ` ${count(absences, "absent day")} in all.` : "";
+  return ` Worked ${duration(sum("workedMinutes"))} in all, overtime ${duration(sum("overtimeMinutes"))}.${check}${unheard}${absent}`;
 }
 
 function columns(query, openDay, openTimesheet) {
@@ -98,17 +103,14 @@ function columns(query, openDay, openTimesheet) {
     days ? [" ", h("span", { class: "muted small period-days" }, `on ${count(days, "day")}`)] : null);
   return [
     { label: "Employee", cell: (row) => employeeCell(row.userId, row.name) },
-    { // someone in the directory without a punch in the period: on leave, or a clock that never heard them
-      label: "Days",
-      cell: (row) => h("span", {}, String(row.workDays),
-        row.workDays ? null : [" ", h("span", { class: "muted small period-days" }, "no punch")]),
-    },
+    { label: "Days", cell: workDays },
     { label: "Worked", cell: (row) => duration(row.workedMinutes) },
     { label: "Break", cell: (row) => duration(row.breakMinutes) },
     { label: "Overtime", cell: (row) => duration(row.overtimeMinutes) },
     { label: "Late", cell: (row) => onDays(row.lateMinutes, row.lateDays) },
     { label: "Left early", cell: (row) => onDays(row.earlyLeaveMinutes, row.earlyLeaveDays) },
     { label: "Punches", cell: (row) => h("span", {}, String(row.punches), byHand(row)) },
+    { label: "Absent", cell: absentDays },
     { label: "To check", cell: (row) => daysToCheck(row, openDay) },
     {
       label: "Timesheet",
@@ -119,6 +121,22 @@ function columns(query, openDay, openTimesheet) {
       }, "Timesheet"),
     },
   ];
+}
+
+/** Days worked, against the days scheduled (and the holidays on them) when the employee has a schedule;
+ * without one, someone in the directory with no punch at all (on leave, or a clock that never heard them). */
+function workDays(row) {
+  const note = (text) => [" ", h("span", { class: "muted small period-days" }, text)];
+  if (row.scheduledDays === null) return h("span", {}, String(row.workDays), row.workDays ? null : note("no punch"));
+  const holidays = row.holidays ? `, ${count(row.holidays, "holiday")}` : "";
+  return h("span", {}, String(row.workDays), note(`of ${row.scheduledDays} scheduled${holidays}`));
+}
+
+/** The scheduled days over without a punch: how many, and which. */
+function absentDays(row) {
+  if (!row.absentDays.length) return "–";
+  return h("span", {}, String(row.absentDays.length),
+    h("ul", { class: "period-absent muted small" }, row.absentDays.map((day) => h("li", {}, day))));
 }
 
 /** The work days with an anomaly, each a button that opens that day's report for the employee. */

@@ -3,13 +3,49 @@
 Payroll reads one line per employee: how many days they worked, for how long, how much of it was overtime,
 how often and by how much they came late or left early, and which days someone should look at before the
 hours are paid (a day with an anomaly, a day with punches added by hand).
+
+Against the calendar, for an employee in the directory with a schedule (their own or the default):
+- Scheduled days: the period's days on the schedule's weekdays, up to their last working day, less the
+  company's holidays. A holiday on one of those weekdays is counted apart, as a holiday.
+- Absent days: the scheduled days whose shift is over without a work day of theirs (not a single punch).
+  A day whose shift has not ended yet is no absence: they may still come.
+Without a schedule nobody knows which days were expected: no scheduled days, no absences.
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
-from attendance.domain.timesheet import DayReport, whole_minutes
+from attendance.domain.timesheet import DayReport, Schedule, whole_minutes
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What the calendar asked of one employee over a period (see the module's rules)."""
+
+    scheduled: tuple[date, ...]  # in date order
+    holidays: int  # holidays on the schedule's weekdays, while employed
+    due: frozenset[date]  # the scheduled days whose shift is over: without a punch, an absence
+
+    def absences(self, worked_on: Collection[date]) -> tuple[date, ...]:
+        """The days due without a work day among `worked_on`, in date order."""
+        return tuple(day for day in self.scheduled if day in self.due and day not in worked_on)
+
+
+def expected_days(
+    schedule: Schedule, days: Iterable[date], holidays: Collection[date], last_day: date | None, now: datetime
+) -> Expected:
+    """The scheduled days among `days` of someone on `schedule` whose last working day is `last_day` (None:
+    still employed), at `now`."""
+    working = sorted(
+        day for day in days if day.weekday() in schedule.days and (last_day is None or day <= last_day)
+    )
+    scheduled = tuple(day for day in working if day not in holidays)
+    return Expected(
+        scheduled=scheduled,
+        holidays=len(working) - len(scheduled),
+        due=frozenset(day for day in scheduled if schedule.shift_on(day)[1] <= now),
+    )
 
 
 @dataclass(frozen=True)
@@ -29,18 +65,25 @@ class PeriodTotals:
     punches: int
     added_by_hand: int
     anomaly_days: tuple[date, ...]  # in date order
+    scheduled_days: int | None  # None: no schedule, or not in the directory (nobody knows what was expected)
+    holidays: int
+    absent_days: tuple[date, ...]  # in date order
 
 
-def period_totals(days: Iterable[DayReport], expected: Iterable[str] = ()) -> list[PeriodTotals]:
-    """Each employee's totals over their work days, by userId. An `expected` employee without a work day in
-    the period (on leave all of it, say, or their clock unheard) has a line of zeros, for payroll to see."""
+def period_totals(
+    days: Iterable[DayReport], expected: Mapping[str, Expected | None] | None = None
+) -> list[PeriodTotals]:
+    """Each employee's totals over their work days, by userId. Each `expected` employee (the directory's:
+    None for one without a schedule) has a line, of zeros without a work day in the period (on leave all of
+    it, say, or their clock unheard), for payroll to see; their absences are counted against it."""
+    expected = expected or {}
     by_user: dict[str, list[DayReport]] = {user_id: [] for user_id in expected}
     for day in days:
         by_user.setdefault(day.user_id, []).append(day)
-    return [_totals(user_id, reports) for user_id, reports in sorted(by_user.items())]
+    return [_totals(user_id, reports, expected.get(user_id)) for user_id, reports in sorted(by_user.items())]
 
 
-def _totals(user_id: str, days: list[DayReport]) -> PeriodTotals:
+def _totals(user_id: str, days: list[DayReport], expected: Expected | None) -> PeriodTotals:
     def minutes(span: Callable[[DayReport], timedelta]) -> int:
         return sum(whole_minutes(span(day)) for day in days)
 
@@ -57,4 +100,7 @@ def _totals(user_id: str, days: list[DayReport]) -> PeriodTotals:
         punches=sum(day.punches for day in days),
         added_by_hand=sum(day.added_by_hand for day in days),
         anomaly_days=tuple(sorted(day.work_day for day in days if day.anomalies)),
+        scheduled_days=len(expected.scheduled) if expected else None,
+        holidays=expected.holidays if expected else 0,
+        absent_days=expected.absences({day.work_day for day in days}) if expected else (),
     )

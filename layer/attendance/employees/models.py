@@ -9,6 +9,7 @@ from pydantic.alias_generators import to_camel
 
 from attendance.domain.clock import InvalidTime, IsoDate, parse_zone
 from attendance.domain.employees import Employee, PersonName
+from attendance.domain.holidays import Holiday, HolidayName
 from attendance.domain.presence import PresenceStatus
 from attendance.domain.punch import Punch, PunchType, _whole_number
 from attendance.domain.timesheet import Schedule
@@ -196,3 +197,17 @@ class ImportResult(_Camel):
     unchanged: int
     added_employees: list[Employee] = Field(description="Those not in the directory before")
     changes: list[ImportedChange] = Field(description="Those in it whose name, department or leftOn changes")
+
+
+class HolidayUpdate(_Camel):
+    """PUT /holidays/{date}: the holiday's name."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: HolidayName = Field(description="What it is, as people will read it (New Year's Day, ...)")
+
+
+class HolidayList(_Camel):
+    year: int
+    count: int
+    holidays: list[Holiday] = Field(description="In date order")

@@ -116,6 +116,9 @@ PERIOD_COLUMNS = [
     "punches",
     "addedByHand",
     "anomalyDays",
+    "scheduledDays",  # the columns added after the first month move none of the others
+    "holidays",
+    "absentDays",
 ]
 
 
@@ -141,6 +144,15 @@ class PeriodRow(BaseModel):
     added_by_hand: int = Field(description="Of the punches, those an admin added by hand")
     anomaly_days: list[str] = Field(
         description="The work days with an anomaly (a missing check-out, ...), to look at before payroll"
+    )
+    scheduled_days: int | None = Field(
+        description="The days their schedule (or the default) expected them: its weekdays in the period, up to "
+        "their last working day, less the company's holidays; null without a schedule or for an ID not in the "
+        "directory"
+    )
+    holidays: int = Field(description="The company's holidays on their schedule's weekdays: no work expected")
+    absent_days: list[str] = Field(
+        description="The scheduled days whose shift is over without a punch of theirs, in date order"
     )
 
 
@@ -168,12 +180,20 @@ def _period_row(period: EmployeePeriod, start: str, end: str) -> PeriodRow:
         punches=totals.punches,
         added_by_hand=totals.added_by_hand,
         anomaly_days=[day.isoformat() for day in totals.anomaly_days],
+        scheduled_days=totals.scheduled_days,
+        holidays=totals.holidays,
+        absent_days=[day.isoformat() for day in totals.absent_days],
     )
 
 
 def period_csv(rows: list[PeriodRow]) -> str:
     return _spreadsheet(
-        PERIOD_COLUMNS, [row.model_dump() | {"anomalyDays": "; ".join(row.anomaly_days)} for row in rows]
+        PERIOD_COLUMNS,
+        [
+            row.model_dump()
+            | {"anomalyDays": "; ".join(row.anomaly_days), "absentDays": "; ".join(row.absent_days)}
+            for row in rows
+        ],
     )
 
 

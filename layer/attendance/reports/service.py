@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from attendance.data.employees import EmployeeStore
+from attendance.data.holidays import HolidayStore
 from attendance.data.punches import PunchStore
 from attendance.data.schedules import ScheduleStore
-from attendance.domain.employees import Named
-from attendance.domain.period import PeriodTotals, period_totals
+from attendance.domain.employees import Employee, Named
+from attendance.domain.period import Expected, PeriodTotals, expected_days, period_totals
 from attendance.domain.punch import Punch, PunchSource
 from attendance.domain.records import DayPunch
 from attendance.domain.timesheet import (
@@ -64,12 +65,14 @@ class ReportService:
         punches: PunchStore,
         schedules: ScheduleStore,
         employees: EmployeeStore,
+        holidays: HolidayStore,
         default_zone: str,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._punches = punches
         self._schedules = schedules
         self._employees = employees
+        self._holidays = holidays
         self._default_zone = default_zone
         self._clock = clock  # a work day still going has no "missing out" yet
 
@@ -93,21 +96,39 @@ class ReportService:
     def period(self, start: date, end: date, department: str | None = None) -> list[EmployeePeriod]:
         """The totals over the work days start to end (inclusive), at most MAX_TIMESHEET_DAYS days, of everyone
         (or one department) who punched in them or is in the directory and had not left before `start`:
-        someone without a punch has a line of zeros. Each day's punches are read once, by the date index, as
-        the daily report reads them; the directory by one scan."""
+        someone without a punch has a line of zeros. Against their schedule and the company's holidays, the
+        directory's employees also have their scheduled and absent days (domain/period.py). Each day's
+        punches are read once, by the date index, as the daily report reads them; the directory by one scan,
+        the schedules by key, the holidays by a query a calendar year."""
         days = _days(start, end)
         dates = sorted({_shifted(day, offset).isoformat() for day in days for offset in (-1, 0, 1)})
         employees = self._employees.list()
         directory = {employee.user_id: employee.named for employee in employees}  # names them all: no lookup
-        reports = self._reports(self._punches.on_local_dates(dates), days, department, directory)
         staff = [
-            employee.user_id
+            employee
             for employee in employees
             if employee.employed_on_or_after(start)
             and (department is None or employee.named.in_department(department))
         ]
-        lines = period_totals((day.report for day in reports), expected=staff)
+        punches = list(self._punches.on_local_dates(dates))
+        lookup = self._lookup({punch.user_id for punch in punches} | {employee.user_id for employee in staff})
+        reports = self._reports(punches, days, department, directory, lookup)
+        expected = self._expected(staff, days, lookup)
+        lines = period_totals((day.report for day in reports), expected)
         return [EmployeePeriod(line, directory.get(line.user_id)) for line in lines]
+
+    def _expected(
+        self, staff: list[Employee], days: set[date], lookup: ScheduleLookup
+    ) -> dict[str, Expected | None]:
+        """What the calendar asked of each of `staff` over `days`: None for someone without a schedule."""
+        holidays = {holiday.day for holiday in self._holidays.between(min(days), max(days))}
+        now = self._clock()
+        return {
+            employee.user_id: expected_days(schedule, days, holidays, employee.left_on, now)
+            if (schedule := lookup(employee.user_id))
+            else None
+            for employee in staff
+        }
 
     def work_day_punches(self, user_id: str, day: date) -> list[DayPunch]:
         """The punches behind one employee's report of the work day `day` (the timesheet's row of that
@@ -134,12 +155,13 @@ class ReportService:
         days: set[date],
         department: str | None = None,
         directory: dict[str, Named] | None = None,
+        lookup: ScheduleLookup | None = None,
     ) -> list[EmployeeDay]:
         """The work days among `days` of these punches, with who each employee is (from `directory`, the
         whole directory when the caller has read it, else read by key); only `department`'s, if given (an
-        ID not in the directory is in none)."""
+        ID not in the directory is in none). Schedules from `lookup`, when the caller has read them."""
         punches = list(punches)
-        lookup = self._lookup({punch.user_id for punch in punches})
+        lookup = lookup if lookup is not None else self._lookup({punch.user_id for punch in punches})
         grouped = group_by_work_day(
             ((p.user_id, TimedPunch(p.instant, p.type, p.source is PunchSource.MANUAL)) for p in punches),
             lookup,

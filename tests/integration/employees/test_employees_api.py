@@ -26,6 +26,9 @@ ROUTES = [
     ("GET", "/presence", None),
     ("DELETE", "/employees/EMP-A1/schedule", None),
     ("POST", "/employee-imports", None),
+    ("GET", "/holidays", None),
+    ("PUT", "/holidays/2025-12-25", {"name": "Christmas Day"}),
+    ("DELETE", "/holidays/2025-12-25", None),
 ]
 OFFICE = {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "17:00", "graceMinutes": 5}
 

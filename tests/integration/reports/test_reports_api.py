@@ -9,7 +9,9 @@ import boto3
 import pytest
 
 from attendance.data.employees import EmployeeStore
+from attendance.data.holidays import HolidayStore
 from attendance.domain.employees import Employee
+from attendance.domain.holidays import Holiday
 from attendance.domain.punch import PunchSource
 from attendance.domain.timesheet import Schedule
 from functions.reports import app as reports_app
@@ -338,6 +340,9 @@ def test_a_pay_period_as_csv_for_payroll(a_day, get):
         "punches",
         "addedByHand",
         "anomalyDays",
+        "scheduledDays",
+        "holidays",
+        "absentDays",
     ]
     ben = next(row for row in rows if row["userId"] == "BEN")
     assert (ben["from"], ben["to"], ben["workDays"], ben["lateMinutes"], ben["anomalyDays"]) == (
@@ -414,3 +419,41 @@ def test_everyone_in_the_directory_has_a_line_even_without_a_punch(a_day, get, s
     )
     assert (carla["punches"], carla["anomalyDays"]) == (0, [])
     assert [line["userId"] for line in sales["rows"]] == ["CARLA"]
+
+
+def test_a_pay_period_counts_scheduled_days_holidays_and_absences(a_day, get, stack, template):
+    # Given the office's default Monday-to-Friday schedule, Tuesday 11 February a company holiday, and in the
+    # directory ANNA and BEN (who punched), CARLA (who did not) and EVA, whose last working day is Monday
+    holidays = HolidayStore(boto3.client("dynamodb"), stack.refs["HolidaysTable"])
+    holidays.put(Holiday(day=date(2025, 2, 11), name="Company day"), "hr")
+    directory = EmployeeStore(boto3.client("dynamodb"), stack.refs["EmployeesTable"])
+    for user_id, name, left_on in [
+        ("ANNA", "Anna Berg", None),
+        ("BEN", "Ben Ode", None),
+        ("CARLA", "Carla Diaz", None),
+        ("EVA", "Eva Going", date(2025, 2, 10)),
+    ]:
+        directory.put(Employee(user_id=user_id, name=name, left_on=left_on))
+    # When payroll asks for Monday and Tuesday
+    with calls_made() as calls:
+        _, body, _ = get("/reports/period", **PERIOD)
+    # Then Monday alone was a scheduled day; Tuesday is a holiday, though ANNA's work on it still counts
+    lines = {line["userId"]: line for line in body["rows"]}
+    against_calendar = {
+        user_id: (line["workDays"], line["scheduledDays"], line["holidays"], line["absentDays"])
+        for user_id, line in lines.items()
+    }
+    assert against_calendar == {
+        "ANNA": (2, 1, 1, []),
+        "BEN": (1, 1, 1, []),
+        "CARLA": (0, 1, 1, ["2025-02-10"]),  # missed Monday
+        "EVA": (0, 1, 0, ["2025-02-10"]),  # missed her last day; the holiday came after it
+        "NIGHT1": (1, None, 0, []),  # not in the directory: nobody knows what was expected of that ID
+    }
+    assert refused(template, "ReportsFunction", stack, calls) == []  # the holidays read by query, as allowed
+    # And the CSV carries the same, the absences joined as the days to check are
+    _, text, _ = get("/reports/period", format="csv", **PERIOD)
+    carla = next(
+        row for row in csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))) if row["userId"] == "CARLA"
+    )
+    assert (carla["scheduledDays"], carla["holidays"], carla["absentDays"]) == ("1", "1", "2025-02-10")

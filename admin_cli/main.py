@@ -47,7 +47,7 @@ from attendance.delivery.corrections import CorrectionCheck
 from attendance.devices.models import DeviceRegistration
 from attendance.devices.service import DeviceService
 from attendance.domain.devices import DeviceKind
-from attendance.domain.employees import Employee, has_left
+from attendance.domain.employees import Employee, has_left, has_started
 from attendance.domain.holidays import Holiday
 from attendance.domain.keys import Scope
 from attendance.domain.presence import PresenceStatus
@@ -970,19 +970,28 @@ CompanyZone = Annotated[str, typer.Option("--zone", help="the company zone (Defa
 
 
 def _employee_row(view: EmployeeView, zone: str) -> dict[str, Any]:
-    """A directory entry as the tables show it; absent past their last working day reads "left", as on the
-    dashboard (the JSON keeps the API's status)."""
+    """A directory entry as the tables show it; absent past their last working day reads "left", and before
+    their first "starting", as on the dashboard (the JSON keeps the API's status)."""
     last = view.last_punch
-    gone = has_left(view.left_on, datetime.now(UTC), zone) and view.status is PresenceStatus.ABSENT
     return {
         "userId": view.user_id,
         "name": view.name,
         "department": view.department,
+        "startedOn": view.started_on,
         "leftOn": view.left_on,
         "schedule": view.schedule.label if view.schedule else None,
-        "status": "left" if gone else view.status.value,
+        "status": _status_today(view, zone),
         "lastPunch": f"{last.time} {last.type.value} on {last.device_id}" if last else None,
     }
+
+
+def _status_today(view: EmployeeView, zone: str) -> str:
+    now = datetime.now(UTC)
+    if view.status is not PresenceStatus.ABSENT:
+        return view.status.value
+    if has_left(view.left_on, now, zone):
+        return "left"
+    return "absent" if has_started(view.started_on, now, zone) else "starting"
 
 
 @employees_app.command("list")
@@ -1018,6 +1027,13 @@ def employees_set(
     end: Annotated[str | None, typer.Option(help="schedule shift end, HH:MM (default 17:00)")] = None,
     grace: Annotated[int | None, typer.Option(help="schedule grace minutes (default 5)")] = None,
     zone: Annotated[str | None, typer.Option(help="schedule IANA time zone (default UTC)")] = None,
+    started_on: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d"],
+            help="their first working day, YYYY-MM-DD: not counted absent before it (omit: not known)",
+        ),
+    ] = None,
     left_on: Annotated[
         datetime | None,
         typer.Option(
@@ -1028,8 +1044,13 @@ def employees_set(
 ) -> None:
     """Add or change an employee; with any schedule option, also their schedule for the reports."""
     try:
-        last_day = left_on.date() if left_on else None
-        employee = Employee(user_id=user_id, name=name, department=department, left_on=last_day)
+        employee = Employee(
+            user_id=user_id,
+            name=name,
+            department=department,
+            started_on=started_on.date() if started_on else None,
+            left_on=left_on.date() if left_on else None,
+        )
     except ValidationError as error:
         raise typer.BadParameter(describe_validation_error(error)) from None
     wants_schedule = any(option is not None for option in (days, start, end, grace, zone))
@@ -1045,6 +1066,7 @@ def employees_set(
         ctx,
         f"{'added' if added else 'changed'} {user_id}: {view.name}"
         + (f" ({view.department})" if view.department else "")
+        + (f", started on {view.started_on}" if view.started_on else "")
         + (f", left on {view.left_on}" if view.left_on else "")
         + (f"; schedule {_days_label(schedule.days)} {schedule.label()}" if schedule else ""),
         {"added": added, "employee": view.model_dump(mode="json", exclude={"status", "last_punch"})},
@@ -1057,7 +1079,9 @@ def employees_import(
     file: Annotated[
         Path,
         typer.Argument(
-            exists=True, dir_okay=False, help="CSV with a header row: userId,name[,department][,leftOn]"
+            exists=True,
+            dir_okay=False,
+            help="CSV with a header row: userId,name[,department][,startedOn][,leftOn]",
         ),
     ],
     dry_run: Annotated[
@@ -1080,7 +1104,7 @@ def employees_import(
 
 @employees_app.command("export")
 def employees_export(ctx: typer.Context) -> None:
-    """The directory as CSV on stdout (userId,name,department,leftOn): edit it in a spreadsheet and import it
+    """The directory as CSV on stdout (userId,name,department,startedOn,leftOn): edit it in a spreadsheet and import it
     back with `employees import`."""
     sys.stdout.write(ctx.obj.employees().export_file().removeprefix(UTF8_BOM))
 

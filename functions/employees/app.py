@@ -38,7 +38,7 @@ from attendance.data.holidays import HolidayStore
 from attendance.data.punches import PunchStore
 from attendance.data.schedules import ScheduleStore
 from attendance.domain.clock import InvalidTime, IsoDate, parse_zone
-from attendance.domain.employees import Employee
+from attendance.domain.employees import Employee, check_employment
 from attendance.domain.holidays import Holiday
 from attendance.domain.keys import ApiKey, Scope
 from attendance.domain.punch import Identifier
@@ -98,7 +98,7 @@ Output = Annotated[
     Query(alias="format", description="json (default), or csv: the directory as a spreadsheet file"),
 ]
 EXPORT_DESCRIPTION = (
-    "userId,name,department,leftOn by userId, UTF-8 with a BOM: edited in a spreadsheet, it imports back "
+    "userId,name,department,startedOn,leftOn by userId, UTF-8 with a BOM: edited in a spreadsheet, it imports back "
     "(a cell a spreadsheet would take for a formula has an apostrophe before it, which the import removes)"
 )
 MAX_IMPORT_BYTES = 524_288  # about 10,000 employees: written within the API's 29 s
@@ -185,7 +185,8 @@ def get_employee(user_id: UserIdInPath, caller: Reader) -> Response[EmployeeView
             {
                 400: "The body does not match this contract; `details` names the fields",
                 415: "Not application/json",
-                422: "The schedule's time zone is not a known IANA name or offset",
+                422: "The schedule's time zone is not a known IANA name or offset (`invalid_time_zone`), or "
+                "`leftOn` is before `startedOn` (`invalid_dates`)",
             },
         ),
     },
@@ -194,8 +195,16 @@ def get_employee(user_id: UserIdInPath, caller: Reader) -> Response[EmployeeView
 def put_employee(
     user_id: UserIdInPath, update: Annotated[EmployeeUpdate, Body()], caller: Admin
 ) -> Response[EmployeeView]:
+    try:  # the one rule across fields the schema cannot state: the first working day comes before the last
+        check_employment(update.started_on, update.left_on)
+    except ValueError as error:
+        raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY, "invalid_dates", str(error)) from None
     employee = Employee(
-        user_id=user_id, name=update.name, department=update.department, left_on=update.left_on
+        user_id=user_id,
+        name=update.name,
+        department=update.department,
+        started_on=update.started_on,
+        left_on=update.left_on,
     )
     view, added = dependencies()[1].save(employee, _schedule(update), caller.key_id)
     return json_reply(HTTPStatus.CREATED if added else HTTPStatus.OK, view)
@@ -241,7 +250,8 @@ def remove_schedule(user_id: UserIdInPath, caller: Admin) -> Response[EmployeeVi
 
 @app.post(
     "/employee-imports",
-    summary="Add and change employees from a CSV file (userId,name[,department][,leftOn]): every row, or none",
+    summary="Add and change employees from a CSV file (userId,name[,department][,startedOn][,leftOn]): every "
+    "row, or none",
     tags=["employees"],
     responses={
         200: model_response(ImportResult, "Imported; with dryRun, what the import would do"),

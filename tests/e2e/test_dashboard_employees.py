@@ -123,6 +123,17 @@ def test_the_directory_an_employees_timesheet_and_an_admin_edit(page, stack: Run
     expect(page.locator(".employee-facts")).to_contain_text(f"leaving: last day {last_day}")
     assert call(stack, "GET", f"/employees/{user}").json()["leftOn"] == last_day
 
+    # When the admin gives a first working day after the last, the API's reason is shown at the field
+    page.get_by_label("First working day").fill("2099-01-04")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_role("alert")).to_contain_text(f"leftOn ({last_day}) is before startedOn (2099-01-04)")
+    expect(page.get_by_label("Last working day")).to_have_attribute("aria-invalid", "true")
+    # And with a first day before it, their page shows it and the directory keeps it
+    page.get_by_label("First working day").fill("2024-03-01")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.locator(".employee-facts")).to_contain_text("First working day2024-03-01")
+    assert call(stack, "GET", f"/employees/{user}").json()["startedOn"] == "2024-03-01"
+
 
 def test_someone_who_left_is_listed_as_left_not_absent(page, stack: RunningStack) -> None:
     # Given someone whose last working day was yesterday, and who has not punched since
@@ -142,6 +153,22 @@ def test_someone_who_left_is_listed_as_left_not_absent(page, stack: RunningStack
     page.get_by_label("Show those who have left").check()
     expect(row.locator(".badge")).to_have_text("left")
     expect(row).to_contain_text(f"last day {yesterday}")
+
+
+def test_someone_who_starts_next_week_is_listed_as_starting_not_absent(page, stack: RunningStack) -> None:
+    # Given a new hire whose first working day is next week
+    user = f"E2E-NEW-{uuid.uuid4().hex[:8].upper()}"
+    first_day = (datetime.now(UTC).date() + timedelta(days=7)).isoformat()
+    call(stack, "PUT", f"/employees/{user}", {"name": "Nia New", "startedOn": first_day})
+    # When an admin opens Employees
+    sign_in(page, stack)
+    page.get_by_role("link", name="Employees", exact=True).click()
+    # Then they are counted as starting, apart from the absent, and listed with their first day
+    expect(page.get_by_role("list", name="Employees by status today")).to_contain_text("starting")
+    page.get_by_label("Filter").fill(user)
+    row = page.locator(f'tr[data-key="{user}"]')
+    expect(row.locator(".badge")).to_have_text("starting")
+    expect(row).to_contain_text(f"first day {first_day}")
 
 
 def test_a_status_count_lists_only_those_with_that_status(page, stack: RunningStack) -> None:

@@ -40,13 +40,22 @@ JURGEN = Employee(user_id="E2", name="Jürgen Öz", department=None)
 def test_spreadsheet_exports_are_read(text, expected):
     read = read_employees_csv(text.encode())
     assert read.employees == expected
-    assert not read.has_left_on  # the directory's last working days are kept
+    assert read.kept == {"started_on", "left_on"}  # the directory's first and last working days are kept
 
 
 def test_a_left_on_column_gives_last_working_days_and_an_empty_cell_none():
     read = read_employees_csv(b"userId,name,leftOn\nE1,Anna,2026-11-30\nE2,Ben,\n")
-    assert read.has_left_on
+    assert read.kept == {"started_on"}
     assert [(e.user_id, str(e.left_on)) for e in read.employees] == [("E1", "2026-11-30"), ("E2", "None")]
+
+
+def test_a_started_on_column_gives_first_working_days_and_one_after_the_last_is_refused():
+    read = read_employees_csv(b"userId,name,startedOn\nE1,Anna,2026-12-01\nE2,Ben,\n")
+    assert read.kept == {"left_on"}
+    assert [(e.user_id, str(e.started_on)) for e in read.employees] == [("E1", "2026-12-01"), ("E2", "None")]
+    assert problems_of(b"userId,name,startedOn,leftOn\nE1,Anna,2026-12-01,2026-11-30\n") == [
+        "line 2: leftOn (2026-11-30) is before startedOn (2026-12-01)"
+    ]
 
 
 def problems_of(data: bytes) -> list[str]:
@@ -76,7 +85,10 @@ def test_a_quoted_cell_over_two_lines_keeps_the_line_numbers_right():
     ("data", "problem"),
     [
         (b"", "line 1: no header row (userId,name,department)"),
-        (b"id,name\nE1,Anna\n", "line 1: unknown column 'id': use userId, name, department, leftOn"),
+        (
+            b"id,name\nE1,Anna\n",
+            "line 1: unknown column 'id': use userId, name, department, startedOn, leftOn",
+        ),
         (
             b"userId,name,leftOn\nE1,Anna,30.11.2026\n",
             "line 2: leftOn: must be a date as YYYY-MM-DD",
@@ -96,12 +108,18 @@ def test_an_exported_directory_imports_back_unchanged():
     directory = [
         JURGEN,
         ANNA,
-        Employee(user_id="+4930123", name='=HYPERLINK("http://x")', department="-Ops", left_on="2026-11-30"),
+        Employee(
+            user_id="+4930123",
+            name='=HYPERLINK("http://x")',
+            department="-Ops",
+            started_on="2024-03-01",
+            left_on="2026-11-30",
+        ),
     ]
     # When it is exported
     text = employees_csv(directory)
     # Then it is a spreadsheet's CSV, by userId, the formula-like cells written as text
-    assert text.startswith("\ufeffuserId,name,department,leftOn\r\n")
-    assert text.splitlines()[1] == '\'+4930123,"\'=HYPERLINK(""http://x"")",\'-Ops,2026-11-30'
+    assert text.startswith("\ufeffuserId,name,department,startedOn,leftOn\r\n")
+    assert text.splitlines()[1] == '\'+4930123,"\'=HYPERLINK(""http://x"")",\'-Ops,2024-03-01,2026-11-30'
     # And imported again, it is the same directory
     assert read_employees_csv(text.encode()).employees == sorted(directory, key=lambda e: e.user_id)

@@ -94,7 +94,7 @@ BERLIN = parse_zone("Europe/Berlin")
 
 def test_a_week_on_the_office_schedule_with_a_holiday_and_a_day_missed():
     # Given the office's Monday-to-Friday week with Good Friday off, seen the following Monday
-    expected = expected_days(OFFICE, WEEK, {GOOD_FRIDAY}, None, datetime(2025, 4, 21, 8, tzinfo=BERLIN))
+    expected = expected_days(OFFICE, WEEK, {GOOD_FRIDAY}, datetime(2025, 4, 21, 8, tzinfo=BERLIN))
     # And ANNA worked Monday, Tuesday, Thursday and (though no one asked her to) Saturday
     days = [
         worked("ANNA", f"2025-04-{day}", ("09:00:00", "in"), ("17:00:00", "out")) for day in (14, 15, 17, 19)
@@ -109,26 +109,36 @@ def test_a_week_on_the_office_schedule_with_a_holiday_and_a_day_missed():
 def test_a_day_whose_shift_has_not_ended_is_no_absence_yet():
     # Given Wednesday at 16:59 Berlin time, one minute before the shift ends, and no punch that day
     now = datetime(2025, 4, 16, 16, 59, tzinfo=BERLIN)
-    expected = expected_days(OFFICE, WEEK, set(), None, now)
+    expected = expected_days(OFFICE, WEEK, set(), now)
     days = [worked("ANNA", f"2025-04-{day}", ("09:00:00", "in"), ("17:00:00", "out")) for day in (14, 15)]
     # When the week is totalled
     (anna,) = period_totals(days, {"ANNA": expected})
     # Then the whole week's five days are scheduled, and no day is missed yet: she may still come
     assert (anna.scheduled_days, anna.absent_days) == (5, ())
     # And a minute later, Wednesday is an absence
-    later = expected_days(OFFICE, WEEK, set(), None, now + timedelta(minutes=1))
+    later = expected_days(OFFICE, WEEK, set(), now + timedelta(minutes=1))
     assert period_totals(days, {"ANNA": later})[0].absent_days == (date(2025, 4, 16),)
 
 
 def test_after_their_last_working_day_nothing_is_expected():
     # Given CARLA, whose last working day was Tuesday, who never punched that week
-    expected = expected_days(
-        OFFICE, WEEK, {GOOD_FRIDAY}, date(2025, 4, 15), datetime(2025, 5, 1, tzinfo=BERLIN)
-    )
+    after_the_week = datetime(2025, 5, 1, tzinfo=BERLIN)
+    expected = expected_days(OFFICE, WEEK, {GOOD_FRIDAY}, after_the_week, (None, date(2025, 4, 15)))
     # When the week is totalled
     (carla,) = period_totals([], {"CARLA": expected})
     # Then only Monday and Tuesday were hers to work, both missed, and Good Friday is not hers to be off
     assert (carla.scheduled_days, carla.holidays, carla.absent_days) == (2, 0, tuple(WEEK[:2]))
+
+
+def test_before_their_first_working_day_nothing_is_expected():
+    # Given DORA, who starts on Thursday and works Thursday but not on her second day, Good Friday, a holiday
+    after_the_week = datetime(2025, 5, 1, tzinfo=BERLIN)
+    expected = expected_days(OFFICE, WEEK, {GOOD_FRIDAY}, after_the_week, (date(2025, 4, 17), None))
+    days = [worked("DORA", "2025-04-17", ("09:00:00", "in"), ("17:00:00", "out"))]
+    # When the week is totalled
+    (dora,) = period_totals(days, {"DORA": expected})
+    # Then Thursday alone was hers to work, and she did: no absence for the days before she started
+    assert (dora.scheduled_days, dora.holidays, dora.absent_days) == (1, 1, ())
 
 
 def test_without_a_schedule_nothing_is_known_to_be_expected():

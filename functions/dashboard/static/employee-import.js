@@ -5,7 +5,7 @@
 import { ApiFailure, api, apiText, h, notify, saveCsv, showError, table } from "./core.js";
 
 const PATH = "/employee-imports";
-const words = (column) => ({ userId: "ID", name: "name", department: "department", leftOn: "last working day" })[column] ?? column;
+const words = (column) => ({ userId: "ID", name: "name", department: "department", startedOn: "first working day", leftOn: "last working day" })[column] ?? column;
 const plural = (count, noun) => `${count} ${noun}${count === 1 ? "" : "s"}`;
 
 /** The section; `imported()` runs once an import has changed the directory. */
@@ -73,8 +73,8 @@ export function importSection(imported) {
   return h("details", { class: "card import-employees" },
     h("summary", {}, "Import employees from a CSV file"),
     h("p", { class: "muted" },
-      "A spreadsheet's CSV export with a header row: userId, name, and optionally department and leftOn (their last working day, YYYY-MM-DD). ",
-      "Check the file first: nothing changes until you import it. Without a leftOn column, last working days stay as they are. ",
+      "A spreadsheet's CSV export with a header row: userId, name, and optionally department, startedOn and leftOn (their first and last working days, YYYY-MM-DD). ",
+      "Check the file first: nothing changes until you import it. Without a startedOn or leftOn column, those days stay as they are. ",
       "The directory downloads as such a file, to edit and import again."),
     h("p", {}, download),
     form, result);
@@ -87,7 +87,7 @@ function preview(plan, name, importNow) {
     `${name}: ${plural(plan.added, "employee")} to add, ${plural(plan.changed, "employee")} to change, ${plan.unchanged} as they are.`);
   if (!count) return [summary, h("p", {}, "Nothing to import: the directory already has every employee in the file as it is.")];
   const rows = [
-    ...plan.addedEmployees.map((e) => ({ userId: e.userId, what: "added", detail: [e.name, e.department, e.leftOn && `last day ${e.leftOn}`].filter(Boolean).join(", ") })),
+    ...plan.addedEmployees.map((e) => ({ userId: e.userId, what: "added", detail: [e.name, e.department, e.startedOn && `first day ${e.startedOn}`, e.leftOn && `last day ${e.leftOn}`].filter(Boolean).join(", ") })),
     ...plan.changes.map((c) => ({
       userId: c.userId, what: "changed",
       detail: Object.entries(c.fields).map(([column, f]) => `${words(column)}: ${f.before ?? "–"} → ${f.after ?? "–"}`).join("; "),

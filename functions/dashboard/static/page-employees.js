@@ -47,11 +47,22 @@ function lastPunch(punch) {
 
 // ---- the directory ----
 
-/** Their status today: "left" rather than absent once they left (one who still punches is in or out). */
-const statusToday = (employee) => (hasLeft(employee) && employee.status === "absent" ? "left" : employee.status);
+/** Whether their first working day is still to come: not expected at work, so not absent. */
+const notStarted = (employee) => Boolean(employee.startedOn) && employee.startedOn > today();
 
-/** Today's status, and for someone leaving or gone, their last working day. */
+/** Their status today: "left" rather than absent once they left, "starting" before their first day (one
+ * who punches anyway is in or out). */
+function statusToday(employee) {
+  if (employee.status !== "absent") return employee.status;
+  if (hasLeft(employee)) return "left";
+  return notStarted(employee) ? "starting" : "absent";
+}
+
+/** Today's status, and for someone starting, leaving or gone, their first or last working day. */
 function todayCell(employee) {
+  if (statusToday(employee) === "starting") {
+    return h("span", {}, badge("starting"), " ", h("span", { class: "muted" }, `first day ${employee.startedOn}`));
+  }
   if (!employee.leftOn) return badge(employee.status);
   const status = statusToday(employee);
   const said = status === "left" ? "" : `${hasLeft(employee) ? "left" : "leaving"}: `; // the badge says "left"
@@ -90,7 +101,7 @@ async function renderList(view) {
   let shown = null; // the status today whose tile was chosen: only those are listed
   function draw() {
     const needle = filter.value.trim().toLowerCase();
-    const counts = { in: 0, on_break: 0, out: 0, absent: 0, left: 0 };
+    const counts = { in: 0, on_break: 0, out: 0, absent: 0, starting: 0, left: 0 };
     for (const e of employees) counts[statusToday(e)] += 1;
     showLeftField.hidden = !counts.left;
     if (!counts[shown]) shown = null; // no one has that status any more
@@ -101,6 +112,7 @@ async function renderList(view) {
     const hidden = employees.length - pool.length;
     const leftNote = hidden && !shown ? ` (${hidden} who ${hidden === 1 ? "has" : "have"} left not shown)` : "";
     if (!counts.left) delete counts.left;
+    if (!counts.starting) delete counts.starting;
     summary.replaceChildren(...Object.entries(counts).map(([status, count]) => statusTile(status, count)));
     const chosen = [shown && words(shown), needle && `matching “${filter.value.trim()}”`].filter(Boolean).join(", ");
     body.replaceChildren(table({
@@ -198,6 +210,7 @@ function facts(employee) {
     ["Employee ID", employee.userId],
     ["Name", employee.name],
     ["Department", employee.department || "–"],
+    ["First working day", employee.startedOn || "–"],
     ["Today", todayCell(employee)],
     ["Last punch today", lastPunch(employee.lastPunch)],
     ["Schedule", scheduleText(employee.schedule)],
@@ -392,6 +405,7 @@ function editSection(employee, saved) {
   const schedule = employee.schedule;
   const name = h("input", { id: "edit-name", name: "name", required: true, maxlength: 128, value: employee.name, autocomplete: "off" });
   const department = h("input", { id: "edit-department", name: "department", maxlength: 128, value: employee.department || "", autocomplete: "off" });
+  const startedOn = h("input", { id: "edit-started-on", name: "startedOn", type: "date", value: employee.startedOn || "" });
   const leftOn = h("input", { id: "edit-left-on", name: "leftOn", type: "date", value: employee.leftOn || "" });
   let hadOwn = Boolean(schedule && !schedule.isDefault);
   const own = h("input", { id: "edit-own-schedule", type: "checkbox", checked: hadOwn });
@@ -425,7 +439,7 @@ function editSection(employee, saved) {
 
   // The API's names for the form's fields, for the problems it names.
   const fields = {
-    name, department, leftOn, "schedule.start": start, "schedule.end": end, "schedule.graceMinutes": grace, "schedule.timeZone": scheduleZone,
+    name, department, startedOn, leftOn, "schedule.start": start, "schedule.end": end, "schedule.graceMinutes": grace, "schedule.timeZone": scheduleZone,
   };
 
   function toggle() { scheduleFields.disabled = !own.checked; }
@@ -435,7 +449,9 @@ function editSection(employee, saved) {
   async function submit(event) {
     event.preventDefault();
     if (!form.reportValidity()) return;
-    const body = { name: name.value.trim(), department: department.value.trim() || null, leftOn: leftOn.value || null };
+    const body = {
+      name: name.value.trim(), department: department.value.trim() || null, startedOn: startedOn.value || null, leftOn: leftOn.value || null,
+    };
     if (own.checked) {
       const chosen = days.map((d) => d.querySelector("input")).filter((b) => b.checked).map((b) => b.value);
       if (!chosen.length) {
@@ -458,8 +474,10 @@ function editSection(employee, saved) {
       const onDefault = toDefault ? `, on ${changed.schedule ? "the default schedule" : "no schedule (there is no default)"}` : "";
       notify(adding ? `${changed.name} added to the directory.` : `${changed.name} saved${onDefault}.`);
     } catch (error) {
-      // The one rule the schema cannot state (the zone must exist) comes back without details.
-      showFieldErrors(result, fields, error, (failure) => (failure.error === "invalid_time_zone" ? "schedule.timeZone" : null));
+      // The rules the schema cannot state (the zone must exist, the last day not before the first) come back
+      // without details.
+      const unstated = { invalid_time_zone: "schedule.timeZone", invalid_dates: "leftOn" };
+      showFieldErrors(result, fields, error, (failure) => unstated[failure.error] ?? null);
     } finally {
       button.disabled = false;
     }
@@ -468,6 +486,9 @@ function editSection(employee, saved) {
   const form = h("form", { class: "card edit-form", "aria-labelledby": "edit-title", onsubmit: submit },
     h("div", { class: "field" }, h("label", { for: "edit-name" }, "Name"), name),
     h("div", { class: "field" }, h("label", { for: "edit-department" }, "Department"), department),
+    h("div", { class: "field" },
+      h("label", { for: "edit-started-on" }, "First working day ", h("span", { class: "muted" }, "(before it, not counted absent)")),
+      startedOn),
     h("div", { class: "field" },
       h("label", { for: "edit-left-on" }, "Last working day ", h("span", { class: "muted" }, "(empty while they work here; after it, not counted absent)")),
       leftOn),

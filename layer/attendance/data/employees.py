@@ -60,6 +60,7 @@ def _employee(item: dict[str, Any]) -> Employee:
         user_id=values["userId"],
         name=values["name"],
         department=values.get("department"),
+        started_on=values.get("startedOn"),
         left_on=values.get("leftOn"),
     )
 
@@ -69,6 +70,7 @@ def _item(employee: Employee, changed_by: str | None) -> dict[str, Any]:
         "userId": employee.user_id,
         "name": employee.name,
         "department": employee.department,
+        "startedOn": employee.started_on.isoformat() if employee.started_on else None,
         "leftOn": employee.left_on.isoformat() if employee.left_on else None,
         "changedBy": changed_by,
         "changedAt": iso(datetime.now(UTC)) if changed_by else None,

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from attendance.domain.clock import IsoDate, parse_zone
 from attendance.domain.punch import Identifier
@@ -20,14 +20,27 @@ class Employee(BaseModel):
     user_id: Identifier = Field(alias="userId", description="The ID the clocks know the employee by (PIN)")
     name: PersonName
     department: PersonName | None = None
+    started_on: IsoDate | None = Field(default=None, alias="startedOn")
     left_on: IsoDate | None = Field(default=None, alias="leftOn")
+
+    @model_validator(mode="after")
+    def _starts_before_leaving(self) -> "Employee":
+        check_employment(self.started_on, self.left_on)
+        return self
 
     def has_left(self, now: datetime, zone: str) -> bool:
         return has_left(self.left_on, now, zone)
 
-    def employed_on_or_after(self, day: date) -> bool:
-        """Whether their last working day (if any) is `day` or later: someone a period from `day` pays."""
-        return self.left_on is None or self.left_on >= day
+    def is_expected(self, now: datetime, zone: str) -> bool:
+        """Whether they work here at `now`, in the company's `zone`: started (if a first day is known), not
+        left. Only they can be absent."""
+        return has_started(self.started_on, now, zone) and not self.has_left(now, zone)
+
+    def employed_during(self, start: date, end: date) -> bool:
+        """Whether they worked here on any day from start to end: someone a period from start to end pays."""
+        return (self.started_on is None or self.started_on <= end) and (
+            self.left_on is None or self.left_on >= start
+        )
 
     @property
     def named(self) -> "Named":
@@ -44,6 +57,17 @@ class Named:
     def in_department(self, department: str) -> bool:
         """Whether this is `department` as someone would type it (any case, spaces around ignored)."""
         return (self.department or "").strip().casefold() == department.strip().casefold()
+
+
+def check_employment(started_on: date | None, left_on: date | None) -> None:
+    """A first working day after the last is a mistake to refuse (ValueError, naming both fields)."""
+    if started_on and left_on and left_on < started_on:
+        raise ValueError(f"leftOn ({left_on}) is before startedOn ({started_on})")
+
+
+def has_started(started_on: date | None, now: datetime, zone: str) -> bool:
+    """Whether a first working day (None: not known, taken as long ago) has come at `now`, in `zone`."""
+    return started_on is None or started_on <= now.astimezone(parse_zone(zone)).date()
 
 
 def has_left(left_on: date | None, now: datetime, zone: str) -> bool:

@@ -5,8 +5,9 @@ how often and by how much they came late or left early, and which days someone s
 hours are paid (a day with an anomaly, a day with punches added by hand).
 
 Against the calendar, for an employee in the directory with a schedule (their own or the default):
-- Scheduled days: the period's days on the schedule's weekdays, up to their last working day, less the
-  company's holidays. A holiday on one of those weekdays is counted apart, as a holiday.
+- Scheduled days: the period's days on the schedule's weekdays, from their first working day to their last
+  (where the directory knows them), less the company's holidays. A holiday on one of those weekdays is
+  counted apart, as a holiday.
 - Absent days: the scheduled days whose shift is over without a work day of theirs (not a single punch).
   A day whose shift has not ended yet is no absence: they may still come.
 Without a schedule nobody knows which days were expected: no scheduled days, no absences.
@@ -33,12 +34,21 @@ class Expected:
 
 
 def expected_days(
-    schedule: Schedule, days: Iterable[date], holidays: Collection[date], last_day: date | None, now: datetime
+    schedule: Schedule,
+    days: Iterable[date],
+    holidays: Collection[date],
+    now: datetime,
+    employed: tuple[date | None, date | None] = (None, None),
 ) -> Expected:
-    """The scheduled days among `days` of someone on `schedule` whose last working day is `last_day` (None:
-    still employed), at `now`."""
+    """The scheduled days among `days` of someone on `schedule`, at `now`; `employed`: their first and last
+    working days (None: not known to have started, still employed)."""
+    first, last = employed
     working = sorted(
-        day for day in days if day.weekday() in schedule.days and (last_day is None or day <= last_day)
+        day
+        for day in days
+        if day.weekday() in schedule.days
+        and (first is None or day >= first)
+        and (last is None or day <= last)
     )
     scheduled = tuple(day for day in working if day not in holidays)
     return Expected(

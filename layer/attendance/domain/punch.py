@@ -176,11 +176,12 @@ def corrected(punch: Punch, punch_type: PunchType, now: datetime) -> Punch:
 
 
 def describe_validation_error(error: ValidationError) -> str:
-    """'type: Input should be ...; userId: Field required': each field and its problem, for people."""
+    """'type: Input should be ...; userId: Field required': each field and its problem, for people. A rule
+    across fields (a model's own validator) names its fields itself."""
     problems = []
     for detail in error.errors(include_url=False):
-        location = ".".join(str(part) for part in detail["loc"]) or "punch"
-        problems.append(f"{location}: {problem_text(detail)}")
+        location = ".".join(str(part) for part in detail["loc"])
+        problems.append(f"{location}: {problem_text(detail)}" if location else problem_text(detail))
     return "; ".join(problems)
 
 

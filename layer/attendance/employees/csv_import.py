@@ -1,6 +1,6 @@
-"""The employee directory as CSV: columns userId, name, department and leftOn (the last working day,
-YYYY-MM-DD; the last two optional), with a header row. Read for an import; written for an export that an
-import reads back unchanged (edit it in a spreadsheet, import it again).
+"""The employee directory as CSV: columns userId, name, department, startedOn and leftOn (the first and
+last working days, YYYY-MM-DD; the last three optional), with a header row. Read for an import; written
+for an export that an import reads back unchanged (edit it in a spreadsheet, import it again).
 
 Spreadsheets export CSV with a byte-order mark (Excel's "CSV UTF-8"), CRLF line ends, quoted cells,
 stray spaces around cells, empty trailing rows and columns, and, in locales with a decimal comma,
@@ -19,19 +19,28 @@ from attendance.domain.employees import Employee
 from attendance.domain.punch import describe_validation_error
 from attendance.domain.spreadsheet import FORMULA_STARTS, UTF8_BOM, as_text_cell
 
-COLUMNS = {"userid": "userId", "name": "name", "department": "department", "lefton": "leftOn"}
+COLUMNS = {
+    "userid": "userId",
+    "name": "name",
+    "department": "department",
+    "startedon": "startedOn",
+    "lefton": "leftOn",
+}
+# The working days' columns, and the fields they fill: a file without one keeps what the directory has.
+DATE_COLUMNS = {"startedon": "started_on", "lefton": "left_on"}
+KEPT_UNLESS_GIVEN = frozenset(DATE_COLUMNS.values())
 
 # POST /employee-imports reads the file as its body: what OpenAPI cannot learn from a pydantic model.
 IMPORT_REQUEST_BODY = {
-    "description": "CSV with a header row: userId,name[,department][,leftOn] (a spreadsheet's CSV export: any "
-    "order of columns, a byte-order mark, semicolons, quoted cells). A file without a leftOn column keeps "
-    "each employee's last working day.",
+    "description": "CSV with a header row: userId,name[,department][,startedOn][,leftOn] (a spreadsheet's CSV "
+    "export: any order of columns, a byte-order mark, semicolons, quoted cells). A file without a startedOn or "
+    "leftOn column keeps each employee's first or last working day.",
     "required": True,
     "content": {
         "text/csv": {
             "schema": {"type": "string"},
-            "example": "userId,name,department,leftOn\r\nEMP001,Anna Berg,Sales,\r\n"
-            "EMP002,Ben Okafor,Ops,2026-11-30\r\n",
+            "example": "userId,name,department,startedOn,leftOn\r\nEMP001,Anna Berg,Sales,2024-03-01,\r\n"
+            "EMP002,Ben Okafor,Ops,,2026-11-30\r\n",
         }
     },
 }
@@ -58,7 +67,9 @@ class ImportRejected(Exception):
 @dataclass(frozen=True)
 class EmployeeFile:
     employees: list[Employee]
-    has_left_on: bool  # a leftOn column: an empty cell says they work here; without it, leftOn is kept
+    # The working days' fields without a column, kept as the directory has them (an empty cell says none:
+    # an empty leftOn, that they work here).
+    kept: frozenset[str]
 
 
 def read_employees_csv(data: bytes) -> EmployeeFile:
@@ -83,7 +94,9 @@ def read_employees_csv(data: bytes) -> EmployeeFile:
         employees.append(employee)
     if problems:
         raise ImportRejected(problems)
-    return EmployeeFile(employees, "lefton" in columns)
+    return EmployeeFile(
+        employees, frozenset(field for key, field in DATE_COLUMNS.items() if key not in columns)
+    )
 
 
 def employees_csv(employees: Iterable[Employee]) -> str:
@@ -93,7 +106,7 @@ def employees_csv(employees: Iterable[Employee]) -> str:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(COLUMNS.values())
     for employee in sorted(employees, key=lambda employee: employee.user_id):
-        cells = [employee.user_id, employee.name, employee.department, employee.left_on]
+        cells = [employee.user_id, employee.name, employee.department, employee.started_on, employee.left_on]
         writer.writerow([as_text_cell(str(cell)) if cell else "" for cell in cells])
     return UTF8_BOM + buffer.getvalue()
 
@@ -152,7 +165,7 @@ def _employee(cells: list[str], columns: dict[str, int]) -> Employee:
     values = {
         COLUMNS[key]: cells[position] if position < len(cells) else "" for key, position in columns.items()
     }
-    for optional in ("department", "leftOn"):
+    for optional in ("department", "startedOn", "leftOn"):
         values[optional] = values.get(optional) or None
     try:
         return Employee.model_validate(values)

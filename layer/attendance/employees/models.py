@@ -22,6 +22,10 @@ ZoneText = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern
 GraceMinutes = Annotated[int, Strict(), Ge(0), Le(240), BeforeValidator(_whole_number)]
 
 
+STARTED_ON = (
+    "Their first working day (YYYY-MM-DD, in the company's zone): before it, they are not expected at work, "
+    "so not counted absent"
+)
 LEFT_ON = (
     "Their last working day (YYYY-MM-DD, in the company's zone): from the day after, they are no longer "
     "expected at work, so not counted absent; their punches and names stay in the reports"
@@ -106,6 +110,7 @@ class EmployeeUpdate(_Camel):
 
     name: PersonName
     department: PersonName | None = Field(default=None, description="Omitted or null: none")
+    started_on: IsoDate | None = Field(default=None, description=STARTED_ON + "; omitted or null: not known")
     left_on: IsoDate | None = Field(default=None, description=LEFT_ON + "; omitted or null: they work here")
     schedule: ScheduleFields | None = Field(
         default=None, description="The employee's own schedule for reports; omitted or null: kept as it is"
@@ -126,6 +131,7 @@ class EmployeeView(_Camel):
     user_id: str
     name: str
     department: str | None
+    started_on: date | None = Field(description=STARTED_ON + "; null: not known")
     left_on: date | None = Field(description=LEFT_ON + "; null: they work here")
     schedule: ScheduleView | None = Field(description="The schedule the reports use; null: none at all")
     status: PresenceStatus = Field(description="Now, from the last punch of the current work day")

@@ -6,7 +6,7 @@ began yesterday), one partition per date. Nothing scans the punches.
 """
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,7 +21,7 @@ from attendance.domain.employees import Employee
 from attendance.domain.presence import Presence, PresenceStatus, presence_now
 from attendance.domain.punch import Punch
 from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID, Schedule, ScheduleLookup
-from attendance.employees.csv_import import employees_csv, read_employees_csv
+from attendance.employees.csv_import import KEPT_UNLESS_GIVEN, employees_csv, read_employees_csv
 from attendance.employees.models import (
     EmployeeNames,
     EmployeeView,
@@ -152,9 +152,9 @@ class EmployeeService:
         for user_id in sorted(set(directory) | set(by_user)):
             presence = presence_now(by_user[user_id], now, schedule_of(user_id), self._default_zone)
             if presence.last_punch is None:
-                # Only the directory's people who still work here can be absent
+                # Only the directory's people who work here now (started, not left) can be absent
                 employee = directory.get(user_id)
-                absent += 1 if employee and not employee.has_left(now, self._default_zone) else 0
+                absent += 1 if employee and employee.is_expected(now, self._default_zone) else 0
                 continue
             lists[presence.status].append(_present(user_id, directory.get(user_id), presence.last_punch))
         return PresenceReport(
@@ -171,16 +171,16 @@ class EmployeeService:
             out=lists[PresenceStatus.OUT],
         )
 
-    def plan_import(self, rows: Iterable[Employee], keep_left_on: bool = True) -> ImportPlan:
-        """Compare validated rows with the directory; changes nothing. `keep_left_on`: the rows say nothing
-        of who left (the file has no such column), so the directory's last working days stay."""
+    def plan_import(self, rows: Iterable[Employee], kept: Collection[str] = KEPT_UNLESS_GIVEN) -> ImportPlan:
+        """Compare validated rows with the directory; changes nothing. `kept`: the fields the rows say nothing
+        of (the file has no such column: a first or last working day), whose directory values stay."""
         current = {employee.user_id: employee for employee in self._employees.list()}
         plan = ImportPlan()
         for imported in rows:
             before = current.get(imported.user_id)
             row = (
-                imported.model_copy(update={"left_on": before.left_on})
-                if keep_left_on and before
+                imported.model_copy(update={name: getattr(before, name) for name in kept})
+                if kept and before
                 else imported
             )
             if before is None:
@@ -206,7 +206,7 @@ class EmployeeService:
         """A CSV file's employees (csv_import) compared with the directory and, unless `dry_run`, written:
         every row, or, with ImportRejected naming each bad row, none."""
         read = read_employees_csv(data)
-        plan = self.plan_import(read.employees, keep_left_on=not read.has_left_on)
+        plan = self.plan_import(read.employees, kept=read.kept)
         if not dry_run:
             self.apply_import(plan, changed_by)
         return plan
@@ -257,6 +257,7 @@ def _view(
         user_id=employee.user_id,
         name=employee.name,
         department=employee.department,
+        started_on=employee.started_on,
         left_on=employee.left_on,
         schedule=ScheduleView.of(schedule, is_default) if schedule else None,
         status=presence.status,

@@ -95,7 +95,7 @@ class ReportService:
 
     def period(self, start: date, end: date, department: str | None = None) -> list[EmployeePeriod]:
         """The totals over the work days start to end (inclusive), at most MAX_TIMESHEET_DAYS days, of everyone
-        (or one department) who punched in them or is in the directory and had not left before `start`:
+        (or one department) who punched in them or is in the directory and worked here during them:
         someone without a punch has a line of zeros. Against their schedule and the company's holidays, the
         directory's employees also have their scheduled and absent days (domain/period.py). Each day's
         punches are read once, by the date index, as the daily report reads them; the directory by one scan,
@@ -107,7 +107,7 @@ class ReportService:
         staff = [
             employee
             for employee in employees
-            if employee.employed_on_or_after(start)
+            if employee.employed_during(start, end)
             and (department is None or employee.named.in_department(department))
         ]
         punches = list(self._punches.on_local_dates(dates))
@@ -124,7 +124,9 @@ class ReportService:
         holidays = {holiday.day for holiday in self._holidays.between(min(days), max(days))}
         now = self._clock()
         return {
-            employee.user_id: expected_days(schedule, days, holidays, employee.left_on, now)
+            employee.user_id: expected_days(
+                schedule, days, holidays, now, (employee.started_on, employee.left_on)
+            )
             if (schedule := lookup(employee.user_id))
             else None
             for employee in staff

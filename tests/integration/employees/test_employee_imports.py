@@ -53,7 +53,13 @@ def test_a_dry_run_answers_what_would_change_and_writes_nothing(sent, directory)
         "changed": 1,
         "unchanged": 1,
         "addedEmployees": [
-            {"userId": "IMP-2", "name": "Jürgen Öz", "department": "Ops", "leftOn": "2026-11-30"}
+            {
+                "userId": "IMP-2",
+                "name": "Jürgen Öz",
+                "department": "Ops",
+                "startedOn": None,
+                "leftOn": "2026-11-30",
+            }
         ],
         "changes": [{"userId": "IMP-1", "fields": {"department": {"before": "Support", "after": "Sales"}}}],
     }

@@ -76,6 +76,7 @@ def test_admin_adds_then_changes_an_employee_and_schedule(call, directory, sched
         "userId": "EMP-A1",
         "name": "Anna Berg",
         "department": "Sales",
+        "startedOn": None,
         "leftOn": None,
         "schedule": OFFICE
         | {"timeZone": "Europe/Berlin", "label": "09:00-17:00 Europe/Berlin", "isDefault": False},
@@ -191,6 +192,32 @@ def test_someone_who_left_is_kept_with_their_last_day_and_no_longer_counted_abse
     # And saving them without a last day says they work here again: counted absent once more
     call("PUT", "/employees/EMP-S4", {"name": "Dan Away"}, key=ADMIN_KEY)
     assert call("GET", "/presence").body["counts"]["absent"] == 1
+
+
+def test_someone_who_starts_later_is_not_absent_before_their_first_day(call, a_morning, company_zone):
+    # Given the morning's directory, where EMP-S4 has not punched today and is counted absent
+    assert call("GET", "/presence").body["counts"]["absent"] == 1
+    # When an admin adds a new hire who starts tomorrow
+    today = datetime.now(ZoneInfo("UTC")).astimezone(parse_zone(company_zone)).date()
+    tomorrow = (today + timedelta(days=1)).isoformat()
+    reply = call("PUT", "/employees/EMP-NEW", {"name": "Nia New", "startedOn": tomorrow}, key=ADMIN_KEY)
+    assert (reply.status, reply.body["startedOn"]) == (201, tomorrow)
+    # Then they are in the directory, but not yet absent
+    assert call("GET", "/presence").body["counts"]["absent"] == 1
+    # And once their first day is today, they are
+    call("PUT", "/employees/EMP-NEW", {"name": "Nia New", "startedOn": today.isoformat()}, key=ADMIN_KEY)
+    assert call("GET", "/presence").body["counts"]["absent"] == 2
+
+
+def test_a_last_day_before_the_first_is_422_and_nothing_is_saved(call):
+    body = {"name": "Oli Odd", "startedOn": "2026-12-01", "leftOn": "2026-11-30"}
+    reply = call("PUT", "/employees/EMP-ODD", body, key=ADMIN_KEY)
+    assert (reply.status, reply.body["error"], reply.body["message"]) == (
+        422,
+        "invalid_dates",
+        "leftOn (2026-11-30) is before startedOn (2026-12-01)",
+    )
+    assert call("GET", "/employees/EMP-ODD").status == 404
 
 
 @pytest.mark.parametrize(

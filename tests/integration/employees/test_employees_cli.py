@@ -57,16 +57,21 @@ def test_the_real_run_prints_the_same_summary_and_writes_the_directory(cli, csv_
 def test_the_directory_exported_edited_and_imported_changes_what_was_edited(cli, csv_file, directory):
     # Given a directory
     directory.put(Employee(user_id="CLI-X1", name="Berg, Anna", department="Sales"))
-    directory.put(Employee(user_id="CLI-X2", name="Jürgen Öz", left_on=date(2026, 11, 30)))
+    directory.put(
+        Employee(user_id="CLI-X2", name="Jürgen Öz", started_on=date(2024, 3, 1), left_on=date(2026, 11, 30))
+    )
     # When it is exported, Anna moved to Ops in the file, and the file imported
     exported = cli("employees", "export").output
-    assert exported.splitlines()[0] == "userId,name,department,leftOn"
+    assert exported.splitlines()[0] == "userId,name,department,startedOn,leftOn"
     edited = exported.replace('"Berg, Anna",Sales', '"Berg, Anna",Ops')
     summary = json.loads(cli("--json", "employees", "import", csv_file(edited)).output)
     # Then only her department changed
     assert (summary["added"], summary["changedIds"], summary["unchanged"]) == (0, ["CLI-X1"], 1)
     assert directory.get("CLI-X1").department == "Ops"
-    assert directory.get("CLI-X2").left_on == date(2026, 11, 30)
+    assert (directory.get("CLI-X2").started_on, directory.get("CLI-X2").left_on) == (
+        date(2024, 3, 1),
+        date(2026, 11, 30),
+    )
 
 
 def test_a_left_on_column_sets_and_clears_last_working_days(cli, csv_file, directory):
@@ -152,3 +157,36 @@ def test_the_status_in_the_cli_follows_todays_punches(cli, punch, company_zone):
     shown = json.loads(cli("--json", "employees", "show", "CLI-P1", "--zone", company_zone).output)
     assert (shown["status"], shown["lastPunch"]["type"]) == ("in", "in")
     assert "Pia In" in cli("employees", "list", "--zone", company_zone).output
+
+
+def test_a_file_without_a_started_on_column_keeps_first_working_days(cli, csv_file, directory):
+    # Given Eva, whose first working day is known
+    directory.put(Employee(user_id="CLI-E5", name="Eva Start", started_on=date(2026, 12, 1)))
+    # When a file without a startedOn column renames her, and one with it adds Finn's first day
+    cli("employees", "import", csv_file("userId,name\nCLI-E5,Eva Stark\n"))
+    cli("employees", "import", csv_file("userId,name,startedOn\nCLI-E6,Finn New,2027-01-04\n"))
+    # Then Eva keeps her first day, and Finn has his
+    assert (directory.get("CLI-E5").name, directory.get("CLI-E5").started_on) == (
+        "Eva Stark",
+        date(2026, 12, 1),
+    )
+    assert directory.get("CLI-E6").started_on == date(2027, 1, 4)
+    shown = cli("employees", "show", "CLI-E6").output
+    assert "starting" in shown  # not absent before the first day (the JSON keeps the API's "absent")
+    assert "absent" not in shown
+    # And `employees set` takes a first day too, refusing one after the last as a usage error
+    cli("employees", "set", "CLI-E7", "--name", "Gus Go", "--started-on", "2026-12-07")
+    assert directory.get("CLI-E7").started_on == date(2026, 12, 7)
+    refused = cli(
+        "employees",
+        "set",
+        "CLI-E8",
+        "--name",
+        "Hal",
+        "--started-on",
+        "2026-12-07",
+        "--left-on",
+        "2026-12-01",
+        expect=2,
+    )
+    assert "leftOn (2026-12-01) is before startedOn (2026-12-07)" in refused.output

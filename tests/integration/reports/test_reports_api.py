@@ -427,13 +427,16 @@ def test_a_pay_period_counts_scheduled_days_holidays_and_absences(a_day, get, st
     holidays = HolidayStore(boto3.client("dynamodb"), stack.refs["HolidaysTable"])
     holidays.put(Holiday(day=date(2025, 2, 11), name="Company day"), "hr")
     directory = EmployeeStore(boto3.client("dynamodb"), stack.refs["EmployeesTable"])
-    for user_id, name, left_on in [
-        ("ANNA", "Anna Berg", None),
-        ("BEN", "Ben Ode", None),
-        ("CARLA", "Carla Diaz", None),
-        ("EVA", "Eva Going", date(2025, 2, 10)),
+    # FRED, who starts on the holiday, and GINA, who starts after the period
+    for user_id, name, started_on, left_on in [
+        ("ANNA", "Anna Berg", None, None),
+        ("BEN", "Ben Ode", None, None),
+        ("CARLA", "Carla Diaz", None, None),
+        ("EVA", "Eva Going", None, date(2025, 2, 10)),
+        ("FRED", "Fred First", date(2025, 2, 11), None),
+        ("GINA", "Gina Later", date(2025, 3, 1), None),
     ]:
-        directory.put(Employee(user_id=user_id, name=name, left_on=left_on))
+        directory.put(Employee(user_id=user_id, name=name, started_on=started_on, left_on=left_on))
     # When payroll asks for Monday and Tuesday
     with calls_made() as calls:
         _, body, _ = get("/reports/period", **PERIOD)
@@ -448,6 +451,7 @@ def test_a_pay_period_counts_scheduled_days_holidays_and_absences(a_day, get, st
         "BEN": (1, 1, 1, []),
         "CARLA": (0, 1, 1, ["2025-02-10"]),  # missed Monday
         "EVA": (0, 1, 0, ["2025-02-10"]),  # missed her last day; the holiday came after it
+        "FRED": (0, 0, 1, []),  # Monday was before his time; and GINA, who had not started, has no line
         "NIGHT1": (1, None, 0, []),  # not in the directory: nobody knows what was expected of that ID
     }
     assert refused(template, "ReportsFunction", stack, calls) == []  # the holidays read by query, as allowed

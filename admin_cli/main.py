@@ -884,15 +884,19 @@ def report_daily(
     department: DepartmentOption = None,
     zone: Annotated[str, typer.Option(help="zone for employees without a schedule")] = "UTC",
 ) -> None:
-    """Everyone's worked time, breaks, overtime, lateness and anomalies on one day."""
+    """Everyone's worked time, breaks, overtime, lateness and anomalies on one day, and who was expected
+    (by their schedule, not a holiday) and did not come."""
     service = ctx.obj.reports(zone)
-    reports = service.daily(on, department=department)
     if csv:
-        sys.stdout.write(as_csv(reports).removeprefix(UTF8_BOM))
+        sys.stdout.write(as_csv(service.daily(on, department=department)).removeprefix(UTF8_BOM))
         return
+    reports, absences = service.attendance(on, department=department)
     _show(
         ctx, [as_row(report).model_dump() for report in reports], f"Daily report {on}", "No punches that day."
     )
+    if absences and not ctx.obj.json:  # the JSON stays the rows, as scripts read it
+        named = ", ".join(f"{absence.who.name} ({absence.user_id})" for absence in absences)
+        console.print(f"Absent: {named}", highlight=False)
 
 
 @report_app.command("timesheet")

@@ -40,7 +40,16 @@ from attendance.domain.employees import PersonName
 from attendance.domain.keys import ApiKey, Scope
 from attendance.domain.punch import Identifier
 from attendance.domain.records import DayPunch
-from attendance.reports.render import PeriodRow, ReportRow, as_csv, as_row, period_csv, period_rows
+from attendance.reports.render import (
+    AbsentRow,
+    PeriodRow,
+    ReportRow,
+    absent_rows,
+    as_csv,
+    as_row,
+    period_csv,
+    period_rows,
+)
 from attendance.reports.service import (
     MAX_LATEST_PUNCHES,
     MAX_TIMESHEET_DAYS,
@@ -81,6 +90,11 @@ class DailyReport(BaseModel):
     department: str | None = Field(description="The department asked for, or null for every one")
     count: int
     rows: list[ReportRow]
+    absent: list[AbsentRow] = Field(
+        description="Those of the directory (or the employee, or the department, asked for) whose schedule "
+        "expected them on the day (not a company holiday; between their first and last working days), its "
+        "shift over, without a punch: by userId. Not in the CSV, whose lines are work days"
+    )
 
 
 class Timesheet(BaseModel):
@@ -168,11 +182,18 @@ def daily(
     output: Output = "json",
 ) -> Response[DailyReport | str]:
     _, service = dependencies()
-    reports = service.daily(day, user_id, department)
+    if output == "csv":
+        return _csv_reply(as_csv(service.daily(day, user_id, department)), f"daily-{day}")
+    reports, absences = service.attendance(day, user_id, department)
     body = DailyReport(
-        date=day.isoformat(), user_id=user_id, department=department, count=len(reports), rows=_rows(reports)
+        date=day.isoformat(),
+        user_id=user_id,
+        department=department,
+        count=len(reports),
+        rows=_rows(reports),
+        absent=absent_rows(absences),
     )
-    return _reply(output, body, reports, f"daily-{day}")
+    return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, body)
 
 
 @app.get(

@@ -244,6 +244,12 @@ def test_keys_devices_schedules_and_reports(stack, cli):
     ]
     csv_text = cli("report", "daily", "--date", str(day), "--csv").output
     assert csv_text.splitlines()[0].startswith("date,userId,name,firstIn")
+    # and someone whose schedule expected them that day, who did not come, is named under the table
+    every_day = ("--days", "mon-sun", "--start", "00:00", "--end", "00:01", "--zone", "UTC")
+    cli("employees", "set", "NOSHOW", "--name", "Nora Noshow", "--department", "Audit", *every_day)
+    shown = cli("report", "daily", "--date", str(day), "--department", "audit").output
+    assert "Absent: Nora Noshow (NOSHOW)" in shown
+    assert "Nora Noshow" not in cli("report", "daily", "--date", str(day), "--csv").output
     # and the same day is in the employee's timesheet and in the pay period's line for them
     days = ("--from", str(day - timedelta(days=6)), "--to", str(day))
     sheet = json.loads(cli("--json", "report", "timesheet", "REPORTED", *days).output)
@@ -256,7 +262,11 @@ def test_keys_devices_schedules_and_reports(stack, cli):
         "userId,name,department,from,to,workDays,"
     )
     audit = json.loads(cli("--json", "report", "period", *days, "--department", "audit").output)
-    assert [(row["userId"], row["department"]) for row in audit] == [("REPORTED", "Audit")]
+    assert [(row["userId"], row["department"]) for row in audit] == [
+        ("NOSHOW", "Audit"),
+        ("REPORTED", "Audit"),
+    ]
+    assert audit[0]["absentDays"][-1] == str(day)
     assert (
         json.loads(cli("--json", "report", "daily", "--date", str(day), "--department", "Nobody").output)
         == []

@@ -256,8 +256,8 @@ def test_holidays_set_in_the_reports_page_are_no_absence_in_a_pay_period(page, s
     # When an admin makes Tuesday 5 March 2024 a holiday on the Reports page
     page.get_by_role("link", name="Reports", exact=True).click()
     holidays = page.get_by_role("region", name="Holidays")
-    holidays.get_by_label("Date").fill("2024-03-05")
-    holidays.get_by_label("Name").fill("Founders' Day")
+    holidays.get_by_label("Date", exact=True).fill("2024-03-05")
+    holidays.get_by_label("Name", exact=True).fill("Founders' Day")
     holidays.get_by_role("button", name="Add holiday").click()
     # Then 2024's list shows it, with its weekday
     listed = holidays.get_by_role("table", name="Company holidays, 2024")
@@ -273,6 +273,15 @@ def test_holidays_set_in_the_reports_page_are_no_absence_in_a_pay_period(page, s
     expect(line.locator('td[data-label="Days"]')).to_have_text("0 of 1 scheduled, 1 holiday")
     expect(line.locator('td[data-label="Absent"]')).to_have_text("12024-03-04")
     expect(period).to_contain_text("1 absent day in all.")
+    # And the daily report of that Monday names him as absent, his page a click away
+    daily = page.get_by_role("region", name="Daily report")
+    daily.get_by_label("Date").fill("2024-03-04")
+    daily.get_by_label("Department (optional)").fill(team)
+    daily.get_by_role("button", name="Show report").click()
+    expect(daily).to_contain_text(f"0 employees on 2024-03-04 in {team}. 1 absent.")
+    absent = daily.get_by_role("list", name="Absent on 2024-03-04")
+    expect(absent.get_by_role("link", name="Abe Absent")).to_have_attribute("href", f"#/employees/{user}")
+    expect(absent).to_contain_text("09:00-17:00 UTC")
     page.screenshot(path=SCREENSHOTS / "reports-holidays.png", full_page=True)
     # And when the admin removes the holiday, the totals shown are read again: both days were owed
     founders.get_by_role("button", name="Remove Founders' Day on 2024-03-05").click()

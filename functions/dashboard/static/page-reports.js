@@ -2,7 +2,7 @@
 // with a download of the API's own CSV (format=csv), and the company's holidays the pay period counts.
 // Routes: #/reports, #/reports/daily/<date>[/<userId>], #/reports/timesheet/<userId>[/<from>/<to>] (an
 // employee's page links here), #/reports/period[/<from>/<to>], #/reports/holidays.
-import { api, h, table, today, useStyles, zone } from "./core.js";
+import { api, employeeCell, h, table, today, useStyles, zone } from "./core.js";
 import { dayPunches, withPunchesColumn } from "./day-punches.js";
 import { count, departmentInput, download, field, resultArea, safe } from "./report-parts.js";
 import { holidaysPanel } from "./report-holidays.js";
@@ -75,16 +75,19 @@ function dailyPanel() {
       if (ticket !== asked) return; // a newer request is on its way
       day.reload(report.rows);
       const who = `${query.userId ? ` for ${query.userId}` : ""}${query.department ? ` in ${query.department}` : ""}`;
+      const absent = report.absent.length ? ` ${report.absent.length} absent.` : "";
       result.show(
-        `${count(report.rows.length, "employee")} on ${query.date}${who}.`,
+        `${count(report.rows.length, "employee")} on ${query.date}${who}.${absent}`,
         download("/reports/daily", query, `daily-${query.date}.csv`),
-        table({
-          caption: `Daily report, ${query.date}${who}`,
-          columns: withPunchesColumn(workDayColumns(report.rows, { user: true }), day),
-          rows: report.rows,
-          key: (row) => row.userId,
-          empty: `No punches${who} on ${query.date}.`,
-        }),
+        h("div", {},
+          table({
+            caption: `Daily report, ${query.date}${who}`,
+            columns: withPunchesColumn(workDayColumns(report.rows, { user: true }), day),
+            rows: report.rows,
+            key: (row) => row.userId,
+            empty: `No punches${who} on ${query.date}.`,
+          }),
+          absentList(report.absent, query.date)),
       );
     } catch (error) {
       if (ticket === asked) result.fail(error);
@@ -106,7 +109,7 @@ function dailyPanel() {
 
   const panel = h("section", { class: "card report-panel", "aria-labelledby": "daily-title" },
     h("h2", { id: "daily-title" }, "Daily report"),
-    h("p", { class: "muted" }, "Everyone who punched on a day, one department or one employee."),
+    h("p", { class: "muted" }, "Everyone who punched on a day, one department or one employee, and who was expected and did not come."),
     form, result.node, day.panel);
 
   return {
@@ -189,6 +192,17 @@ function employeeInput(id, required) {
     id, name: "userId", type: "text", required, maxlength: "64", pattern: USER_PATTERN, autocomplete: "off",
     spellcheck: "false", title: "Letters, digits and . _ : @ / + -",
   });
+}
+
+/** Who was expected on the day (their schedule, not a holiday, employed then) and has not punched: their
+ * page a click away. Not in the CSV, whose lines are work days. */
+function absentList(people, date) {
+  if (!people.length) return null;
+  return h("div", { class: "absent-list" },
+    h("h3", { id: "daily-absent-title" }, `Absent on ${date}`),
+    h("ul", { "aria-labelledby": "daily-absent-title" }, people.map((person) => h("li", {},
+      employeeCell(person.userId, person.name),
+      h("span", { class: "muted small" }, [person.department, person.schedule].filter(Boolean).join(" · "))))));
 }
 
 // ---- the table ----

@@ -10,7 +10,7 @@ from pydantic.alias_generators import to_camel
 from attendance.domain.clock import parse_zone
 from attendance.domain.spreadsheet import UTF8_BOM, as_text_cell
 from attendance.domain.timesheet import whole_minutes
-from attendance.reports.service import EmployeeDay, EmployeePeriod
+from attendance.reports.service import Absence, EmployeeDay, EmployeePeriod
 
 COLUMNS = [
     "date",
@@ -56,6 +56,24 @@ class ReportRow(BaseModel):
     anomalies: list[str]
     schedule: str | None
     time_zone: str
+
+
+class AbsentRow(BaseModel):
+    """Someone the calendar expected at work on the day, without a punch on it."""
+
+    model_config = ConfigDict(alias_generator=to_camel, serialize_by_alias=True, validate_by_name=True)
+
+    user_id: str
+    name: str
+    department: str | None
+    schedule: str = Field(description="The schedule that expected them, as the rows label it")
+
+
+def absent_rows(absences: list[Absence]) -> list[AbsentRow]:
+    return [
+        AbsentRow(user_id=a.user_id, name=a.who.name, department=a.who.department, schedule=a.schedule)
+        for a in absences
+    ]
 
 
 def as_row(day: EmployeeDay) -> ReportRow:

@@ -52,6 +52,15 @@ class EmployeeDay:
 
 
 @dataclass(frozen=True)
+class Absence:
+    """Someone the calendar expected at work on a day, who has no work day on it."""
+
+    user_id: str
+    who: Named
+    schedule: str  # the schedule that expected them, as the reports label it
+
+
+@dataclass(frozen=True)
 class EmployeePeriod:
     """An employee's totals over a pay period, with who they are as the directory has it."""
 
@@ -80,10 +89,43 @@ class ReportService:
         self, day: date, user_id: str | None = None, department: str | None = None
     ) -> list[EmployeeDay]:
         """Every employee's (or one's, or one department's) report for the work day `day`."""
-        # A work day's punches sit on its own date and, for night shifts or late work, the next one;
-        # the day before is read too, since device dates and schedule zones may differ.
-        dates = sorted({_shifted(day, offset).isoformat() for offset in (-1, 0, 1)})
-        return self._reports(self._punches.on_local_dates(dates, user_id), {day}, department)
+        return self._reports(self._punches.on_local_dates(_dates_around(day), user_id), {day}, department)
+
+    def attendance(
+        self, day: date, user_id: str | None = None, department: str | None = None
+    ) -> tuple[list[EmployeeDay], list[Absence]]:
+        """The daily report of `day` (as `daily`), and who of the directory (or the employee, or the department)
+        was expected at work on it and has no work day in it: by their schedule, the company's holidays and
+        their first and last working days, once the day's shift is over (domain/period.py), by userId. The
+        directory is read once (one scan, or the one employee by key) and names the rows too."""
+        employees = self._directory(user_id)
+        directory = {employee.user_id: employee.named for employee in employees}
+        staff = [
+            employee
+            for employee in employees
+            if employee.employed_during(day, day)
+            and (department is None or employee.named.in_department(department))
+        ]
+        punches = list(self._punches.on_local_dates(_dates_around(day), user_id))
+        lookup = self._lookup({punch.user_id for punch in punches} | {employee.user_id for employee in staff})
+        reports = self._reports(punches, {day}, department, directory, lookup)
+        expected = self._expected(staff, {day}, lookup)
+        worked = {report.report.user_id for report in reports}
+        absences = [
+            Absence(employee.user_id, employee.named, schedule.label())
+            for employee in staff
+            if (calendar := expected[employee.user_id])
+            and calendar.absences({day} if employee.user_id in worked else set())
+            and (schedule := lookup(employee.user_id))
+        ]
+        return reports, absences
+
+    def _directory(self, user_id: str | None) -> list[Employee]:
+        """The whole directory (one scan), or one employee of it (one read)."""
+        if user_id is None:
+            return self._employees.list()
+        employee = self._employees.get(user_id)
+        return [employee] if employee else []
 
     def latest_punches(self, day: date, limit: int) -> list[DayPunch]:
         """The latest punches (by punch time) of a device-local date, newest first."""
@@ -101,7 +143,7 @@ class ReportService:
         punches are read once, by the date index, as the daily report reads them; the directory by one scan,
         the schedules by key, the holidays by a query a calendar year."""
         days = _days(start, end)
-        dates = sorted({_shifted(day, offset).isoformat() for day in days for offset in (-1, 0, 1)})
+        dates = sorted({text for day in days for text in _dates_around(day)})
         employees = self._employees.list()
         directory = {employee.user_id: employee.named for employee in employees}  # names them all: no lookup
         staff = [
@@ -183,6 +225,12 @@ class ReportService:
         if department is None:
             return days
         return [day for day in days if day.who and day.who.in_department(department)]
+
+
+def _dates_around(day: date) -> list[str]:
+    """The dates a work day's punches may sit on: its own and, for night shifts or late work, the next one;
+    the day before too, since device dates and schedule zones may differ."""
+    return sorted({_shifted(day, offset).isoformat() for offset in (-1, 0, 1)})
 
 
 def _days(start: date, end: date) -> set[date]:

@@ -178,10 +178,12 @@ def test_each_row_names_the_employee_as_the_directory_does(a_day, get, stack, te
         "NIGHT1": "Nils Ström",
     }
     assert [row["name"] for row in sheet["rows"]] == ["Anna Berg", "Anna Berg"]
-    # read by key, never a scan of the directory, as the role allows
+    # the CSV's and the timesheet's names read by key; the JSON's from the directory read once (one scan,
+    # which also says who was absent); never a scan of the punches; all as the role allows
     operations = {operation for _, operation, _ in calls}
     assert "BatchGetItem" in operations
-    assert "Scan" not in operations
+    scanned = [params["TableName"] for _, operation, params in calls if operation == "Scan"]
+    assert scanned == [stack.refs["EmployeesTable"]]
     assert refused(template, "ReportsFunction", stack, calls) == []
 
 
@@ -230,17 +232,19 @@ def test_a_month_is_allowed(get):
     assert get("/reports/timesheet", userId="A", **{"from": "2025-01-01", "to": "2025-01-31"})[0] == 200
 
 
-def test_a_day_is_read_by_index_never_by_scan(a_day, get):
+def test_a_day_is_read_by_index_never_by_scan(a_day, get, stack):
     scans: list[str] = []
     boto3.DEFAULT_SESSION._session.register(
-        "before-call.dynamodb.Scan", lambda **kwargs: scans.append("scan")
+        "before-parameter-build.dynamodb.Scan", lambda params, **kwargs: scans.append(params["TableName"])
     )
     boto3.DEFAULT_SESSION._session.register(
         "before-call.dynamodb.Query", lambda **kwargs: scans.append("query")
     )
     get("/reports/daily", date="2025-02-10")
     get("/reports/timesheet", userId="ANNA", **{"from": "2025-02-10", "to": "2025-02-11"})
-    assert "scan" not in scans
+    assert [table for table in scans if table != "query"] == [
+        stack.refs["EmployeesTable"]
+    ]  # once: the absent
     assert scans.count("query") >= 4  # three dates by the date index, one range by the user index
 
 
@@ -461,3 +465,45 @@ def test_a_pay_period_counts_scheduled_days_holidays_and_absences(a_day, get, st
         row for row in csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))) if row["userId"] == "CARLA"
     )
     assert (carla["scheduledDays"], carla["holidays"], carla["absentDays"]) == ("1", "1", "2025-02-10")
+
+
+def test_a_daily_report_names_who_was_expected_and_did_not_come(a_day, get, stack, template):
+    # Given the office's default Monday-to-Friday schedule and, in the directory, ANNA (who punched on Monday
+    # the 10th), CARLA and HANS of Ops (who did not), EVA (who left the day before) and FRED (who starts on
+    # Tuesday the 11th, a company holiday)
+    HolidayStore(boto3.client("dynamodb"), stack.refs["HolidaysTable"]).put(
+        Holiday(day=date(2025, 2, 11), name="Company day"), "hr"
+    )
+    directory = EmployeeStore(boto3.client("dynamodb"), stack.refs["EmployeesTable"])
+    for employee in [
+        Employee(user_id="ANNA", name="Anna Berg"),
+        Employee(user_id="CARLA", name="Carla Diaz"),
+        Employee(user_id="HANS", name="Hans Ops", department="Ops"),
+        Employee(user_id="EVA", name="Eva Gone", left_on=date(2025, 2, 9)),
+        Employee(user_id="FRED", name="Fred First", started_on=date(2025, 2, 11)),
+    ]:
+        directory.put(employee)
+    # When HR reads Monday's report
+    with calls_made() as calls:
+        status, monday, _ = get("/reports/daily", date="2025-02-10")
+        _, ops, _ = get("/reports/daily", date="2025-02-10", department="ops")
+        _, carla, _ = get("/reports/daily", date="2025-02-10", userId="CARLA")
+        _, anna, _ = get("/reports/daily", date="2025-02-10", userId="ANNA")
+    # Then CARLA and HANS are named as absent, with the schedule that expected them; EVA and FRED are not
+    assert status == 200
+    assert monday["absent"] == [
+        {
+            "userId": "CARLA",
+            "name": "Carla Diaz",
+            "department": None,
+            "schedule": "09:00-17:00 Europe/Berlin",
+        },
+        {"userId": "HANS", "name": "Hans Ops", "department": "Ops", "schedule": "09:00-17:00 Europe/Berlin"},
+    ]
+    # And a department's or one employee's report names only theirs
+    assert [person["userId"] for person in ops["absent"]] == ["HANS"]
+    assert ([person["userId"] for person in carla["absent"]], anna["absent"]) == (["CARLA"], [])
+    assert refused(template, "ReportsFunction", stack, calls) == []  # the directory by scan, one by key
+    # And on the holiday, and on a Saturday, nobody was expected
+    assert get("/reports/daily", date="2025-02-11")[1]["absent"] == []
+    assert get("/reports/daily", date="2025-02-15")[1]["absent"] == []

@@ -61,6 +61,17 @@ class Absence:
 
 
 @dataclass(frozen=True)
+class _Calendar:
+    """Work days read against the calendar (ReportService._against_calendar)."""
+
+    reports: list[EmployeeDay]
+    directory: dict[str, Named]  # who each employee read is
+    staff: list[Employee]  # those of them who worked here in the days, in the department asked for
+    expected: dict[str, Expected | None]  # by the staff's userIds: None without a schedule
+    lookup: ScheduleLookup
+
+
+@dataclass(frozen=True)
 class EmployeePeriod:
     """An employee's totals over a pay period, with who they are as the directory has it."""
 
@@ -98,27 +109,15 @@ class ReportService:
         was expected at work on it and has no work day in it: by their schedule, the company's holidays and
         their first and last working days, once the day's shift is over (domain/period.py), by userId. The
         directory is read once (one scan, or the one employee by key) and names the rows too."""
-        employees = self._directory(user_id)
-        directory = {employee.user_id: employee.named for employee in employees}
-        staff = [
-            employee
-            for employee in employees
-            if employee.employed_during(day, day)
-            and (department is None or employee.named.in_department(department))
-        ]
-        punches = list(self._punches.on_local_dates(_dates_around(day), user_id))
-        lookup = self._lookup({punch.user_id for punch in punches} | {employee.user_id for employee in staff})
-        reports = self._reports(punches, {day}, department, directory, lookup)
-        expected = self._expected(staff, {day}, lookup)
-        worked = {report.report.user_id for report in reports}
-        absences = [
-            Absence(employee.user_id, employee.named, schedule.label())
-            for employee in staff
-            if (calendar := expected[employee.user_id])
-            and calendar.absences({day} if employee.user_id in worked else set())
-            and (schedule := lookup(employee.user_id))
-        ]
-        return reports, absences
+        punches = self._punches.on_local_dates(_dates_around(day), user_id)
+        seen = self._against_calendar(self._directory(user_id), punches, {day}, department)
+        worked = {report.report.user_id for report in seen.reports}
+        absences = []
+        for employee in seen.staff:
+            expected, schedule = seen.expected[employee.user_id], seen.lookup(employee.user_id)
+            if expected and schedule and expected.absences({day} if employee.user_id in worked else set()):
+                absences.append(Absence(employee.user_id, employee.named, schedule.label()))
+        return seen.reports, absences
 
     def _directory(self, user_id: str | None) -> list[Employee]:
         """The whole directory (one scan), or one employee of it (one read)."""
@@ -144,34 +143,44 @@ class ReportService:
         the schedules by key, the holidays by a query a calendar year."""
         days = _days(start, end)
         dates = sorted({text for day in days for text in _dates_around(day)})
-        employees = self._employees.list()
-        directory = {employee.user_id: employee.named for employee in employees}  # names them all: no lookup
+        seen = self._against_calendar(
+            self._employees.list(), self._punches.on_local_dates(dates), days, department
+        )
+        lines = period_totals((day.report for day in seen.reports), seen.expected)
+        return [EmployeePeriod(line, seen.directory.get(line.user_id)) for line in lines]
+
+    def _against_calendar(
+        self, employees: list[Employee], punches: Iterable[Punch], days: set[date], department: str | None
+    ) -> "_Calendar":
+        """The work days among `days` of these punches, named from `employees` (the directory, or the part
+        of it the caller read), and what the calendar asked over `days` of those of them who worked here
+        then (and are in `department`, if given)."""
+        directory = {employee.user_id: employee.named for employee in employees}
         staff = [
             employee
             for employee in employees
-            if employee.employed_during(start, end)
+            if employee.employed_during(min(days), max(days))
             and (department is None or employee.named.in_department(department))
         ]
-        punches = list(self._punches.on_local_dates(dates))
+        punches = list(punches)
         lookup = self._lookup({punch.user_id for punch in punches} | {employee.user_id for employee in staff})
         reports = self._reports(punches, days, department, directory, lookup)
-        expected = self._expected(staff, days, lookup)
-        lines = period_totals((day.report for day in reports), expected)
-        return [EmployeePeriod(line, directory.get(line.user_id)) for line in lines]
+        return _Calendar(reports, directory, staff, self._expected(staff, days, lookup), lookup)
 
     def _expected(
         self, staff: list[Employee], days: set[date], lookup: ScheduleLookup
     ) -> dict[str, Expected | None]:
         """What the calendar asked of each of `staff` over `days`: None for someone without a schedule."""
+        if not staff:
+            return {}
         holidays = {holiday.day for holiday in self._holidays.between(min(days), max(days))}
         now = self._clock()
+        employed = {employee.user_id: (employee.started_on, employee.left_on) for employee in staff}
         return {
-            employee.user_id: expected_days(
-                schedule, days, holidays, now, (employee.started_on, employee.left_on)
-            )
-            if (schedule := lookup(employee.user_id))
+            user_id: expected_days(schedule, days, holidays, now, span)
+            if (schedule := lookup(user_id))
             else None
-            for employee in staff
+            for user_id, span in employed.items()
         }
 
     def work_day_punches(self, user_id: str, day: date) -> list[DayPunch]:

@@ -77,6 +77,10 @@ def test_after_a_months_last_day_its_totals_are_exported_for_payroll(
         ("ANNA", "2025-03-01T09:00:00", "in"),  # March: not February's
     ]:
         add_punch(user, at, kind)
+    # And CARLA in the directory, who never punched in February
+    EmployeeStore(boto3.client("dynamodb"), stack.refs["EmployeesTable"]).put(
+        Employee(user_id="CARLA", name="Carla Diaz")
+    )
     # When the day exported is the month's last
     with calls_made() as calls:
         result = run_export(use_function_env, {"date": "2025-02-28"})
@@ -84,7 +88,7 @@ def test_after_a_months_last_day_its_totals_are_exported_for_payroll(
     assert (result["key"], result["monthKey"], result["monthRows"]) == (
         "daily/2025-02-28.csv",
         "monthly/2025-02.csv",
-        2,
+        3,
     )
     assert refused(template, "DailyExportFunction", stack, calls) == []  # the holidays' query included
     month = boto3.client("s3").get_object(Bucket=stack.refs["ReportsBucket"], Key="monthly/2025-02.csv")
@@ -92,8 +96,9 @@ def test_after_a_months_last_day_its_totals_are_exported_for_payroll(
     assert lines[0].startswith("userId,name,department,from,to,workDays,workedMinutes,")
     assert lines[1].startswith("ANNA,,,2025-02-01,2025-02-28,2,720,")
     assert lines[2].startswith("BEN,,,2025-02-01,2025-02-28,1,0,")
-    ben = next(csv.DictReader(lines[2:], fieldnames=lines[0].split(",")))
+    ben, carla = csv.DictReader(lines[2:], fieldnames=lines[0].split(","))
     assert ben["anomalyDays"] == "2025-02-14"  # the day to check: a missing check-out
+    assert (carla["workDays"], carla["scheduledDays"]) == ("0", "")  # no schedule here: none expected
 
 
 def test_a_month_can_be_exported_again_and_other_days_export_no_month(use_function_env, add_punch, stack):

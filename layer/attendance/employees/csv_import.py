@@ -28,7 +28,6 @@ COLUMNS = {
 }
 # The working days' columns, and the fields they fill: a file without one keeps what the directory has.
 DATE_COLUMNS = {"startedon": "started_on", "lefton": "left_on"}
-KEPT_UNLESS_GIVEN = frozenset(DATE_COLUMNS.values())
 
 # POST /employee-imports reads the file as its body: what OpenAPI cannot learn from a pydantic model.
 IMPORT_REQUEST_BODY = {
@@ -70,6 +69,7 @@ class EmployeeFile:
     # The working days' fields without a column, kept as the directory has them (an empty cell says none:
     # an empty leftOn, that they work here).
     kept: frozenset[str]
+    lines: dict[str, int]  # each employee's line, by userId
 
 
 def read_employees_csv(data: bytes) -> EmployeeFile:
@@ -94,9 +94,8 @@ def read_employees_csv(data: bytes) -> EmployeeFile:
         employees.append(employee)
     if problems:
         raise ImportRejected(problems)
-    return EmployeeFile(
-        employees, frozenset(field for key, field in DATE_COLUMNS.items() if key not in columns)
-    )
+    kept = frozenset(field for key, field in DATE_COLUMNS.items() if key not in columns)
+    return EmployeeFile(employees, kept, first_seen)
 
 
 def employees_csv(employees: Iterable[Employee]) -> str:

@@ -6,7 +6,7 @@ began yesterday), one partition per date. Nothing scans the punches.
 """
 
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,11 +17,17 @@ from attendance.data.employees import EmployeeStore
 from attendance.data.punches import PunchStore
 from attendance.data.schedules import ScheduleStore
 from attendance.domain.clock import parse_zone
-from attendance.domain.employees import Employee
+from attendance.domain.employees import Employee, check_employment
 from attendance.domain.presence import Presence, PresenceStatus, presence_now
 from attendance.domain.punch import Punch
 from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID, Schedule, ScheduleLookup
-from attendance.employees.csv_import import KEPT_UNLESS_GIVEN, employees_csv, read_employees_csv
+from attendance.employees.csv_import import (
+    EmployeeFile,
+    ImportRejected,
+    RowProblem,
+    employees_csv,
+    read_employees_csv,
+)
 from attendance.employees.models import (
     EmployeeNames,
     EmployeeView,
@@ -171,24 +177,35 @@ class EmployeeService:
             out=lists[PresenceStatus.OUT],
         )
 
-    def plan_import(self, rows: Iterable[Employee], kept: Collection[str] = KEPT_UNLESS_GIVEN) -> ImportPlan:
-        """Compare validated rows with the directory; changes nothing. `kept`: the fields the rows say nothing
-        of (the file has no such column: a first or last working day), whose directory values stay."""
+    def plan_import(self, file: EmployeeFile) -> ImportPlan:
+        """Compare a file's validated rows with the directory; changes nothing. The working days the file has
+        no column for stay as the directory has them; a row whose last working day would then come before
+        its first is refused (ImportRejected, naming its line)."""
         current = {employee.user_id: employee for employee in self._employees.list()}
-        plan = ImportPlan()
-        for imported in rows:
+        plan, problems = ImportPlan(), []
+        for imported in file.employees:
             before = current.get(imported.user_id)
             row = (
-                imported.model_copy(update={name: getattr(before, name) for name in kept})
-                if kept and before
+                imported.model_copy(update={name: getattr(before, name) for name in file.kept})
+                if before
                 else imported
             )
+            try:
+                check_employment(row.started_on, row.left_on)
+            except ValueError as error:
+                line = file.lines[imported.user_id]
+                problems.append(
+                    RowProblem(line, f"{error}, the directory's kept: the file has no column for it")
+                )
+                continue
             if before is None:
                 plan.added.append(row)
             elif before != row:
                 plan.changed.append(Change(before, row))
             else:
                 plan.unchanged.append(row)
+        if problems:
+            raise ImportRejected(problems)
         return plan
 
     def apply_import(self, plan: ImportPlan, changed_by: str) -> None:
@@ -206,7 +223,7 @@ class EmployeeService:
         """A CSV file's employees (csv_import) compared with the directory and, unless `dry_run`, written:
         every row, or, with ImportRejected naming each bad row, none."""
         read = read_employees_csv(data)
-        plan = self.plan_import(read.employees, kept=read.kept)
+        plan = self.plan_import(read)
         if not dry_run:
             self.apply_import(plan, changed_by)
         return plan

@@ -159,3 +159,22 @@ def test_the_directory_exported_imports_back_as_it_is(sent, directory):
         0,
         2,
     )
+
+
+def test_a_last_day_before_the_first_the_directory_keeps_is_refused_naming_the_line(sent, directory):
+    # Given Ida, whose first working day (in the directory) is 10 December
+    directory.put(Employee(user_id="IMP-IDA", name="Ida Start", started_on=date(2026, 12, 10)))
+    # When a file without a startedOn column gives her a last working day before it
+    reply = sent("userId,name,leftOn\r\nIMP-OK,Ok Person,\r\nIMP-IDA,Ida Start,2026-12-01\r\n")
+    # Then the import is refused, naming her line and why, and nothing is written (not even the good row)
+    assert (reply.status, reply.body["error"]) == (422, "invalid_file")
+    assert reply.body["details"] == [
+        {
+            "location": "body",
+            "field": "line 3",
+            "problem": "leftOn (2026-12-01) is before startedOn (2026-12-10), the directory's kept: the file "
+            "has no column for it",
+        }
+    ]
+    assert directory.get("IMP-OK") is None
+    assert directory.get("IMP-IDA").left_on is None

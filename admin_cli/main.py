@@ -36,6 +36,7 @@ from attendance.data.device_punches import DevicePunches
 from attendance.data.devices import DeviceStore
 from attendance.data.employees import EmployeeStore
 from attendance.data.holidays import HolidayStore
+from attendance.data.leave import LeaveStore
 from attendance.data.punch_intake import PunchIntake
 from attendance.data.punches import PunchStore
 from attendance.data.queue import PunchQueue
@@ -50,12 +51,14 @@ from attendance.domain.devices import DeviceKind
 from attendance.domain.employees import Employee, has_left, has_started
 from attendance.domain.holidays import Holiday
 from attendance.domain.keys import Scope
+from attendance.domain.leave import Leave, LeaveKind
 from attendance.domain.presence import PresenceStatus
-from attendance.domain.punch import PunchType, describe_validation_error
+from attendance.domain.punch import PunchType, describe_validation_error, problem_text
 from attendance.domain.records import DayPunch, PunchRecord
 from attendance.domain.spreadsheet import UTF8_BOM
 from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID, Schedule
 from attendance.employees.csv_import import ImportRejected
+from attendance.employees.leave import LeaveService
 from attendance.employees.models import EmployeeView
 from attendance.employees.service import Change, EmployeeService, ImportPlan
 from attendance.reports.render import as_csv, as_row, period_csv, period_rows
@@ -76,6 +79,10 @@ schedules_app = typer.Typer(help="Work schedules for the reports.", no_args_is_h
 holidays_app = typer.Typer(
     help="The company's holidays: no work expected, so no absence in a pay period.", no_args_is_help=True
 )
+leave_app = typer.Typer(
+    help="Employees' leave (vacation, sick, unpaid, other): scheduled days on leave are no absence.",
+    no_args_is_help=True,
+)
 logs_app = typer.Typer(help="Stored punches and their delivery.", no_args_is_help=True)
 report_app = typer.Typer(help="Timesheet reports.", no_args_is_help=True)
 employees_app = typer.Typer(help="The employee directory and who is in now.", no_args_is_help=True)
@@ -85,6 +92,7 @@ for sub, name in (
     (devices_app, "devices"),
     (schedules_app, "schedules"),
     (holidays_app, "holidays"),
+    (leave_app, "leave"),
     (logs_app, "logs"),
     (report_app, "report"),
     (employees_app, "employees"),
@@ -160,13 +168,21 @@ class Context:
         return EmployeeStore(self.dynamodb, self.target.employees_table)
 
     def employees(self, zone: str = "UTC") -> EmployeeService:
-        return EmployeeService(self.directory(), self.schedules(), self.punches(), zone)
+        return EmployeeService(self.directory(), self.schedules(), self.punches(), self.leave(), zone)
 
     def holidays(self) -> HolidayStore:
         return HolidayStore(self.dynamodb, self.target.holidays_table)
 
+    def leave(self) -> LeaveStore:
+        return LeaveStore(self.dynamodb, self.target.leave_table)
+
+    def leave_service(self) -> LeaveService:
+        return LeaveService(self.leave(), self.directory())
+
     def reports(self, zone: str) -> ReportService:
-        return ReportService(self.punches(), self.schedules(), self.directory(), self.holidays(), zone)
+        return ReportService(
+            self.punches(), self.schedules(), self.directory(), self.holidays(), self.leave(), zone
+        )
 
 
 @app.callback()
@@ -488,7 +504,7 @@ def _valid[ModelT: BaseModel](model: type[ModelT], **values: Any) -> ModelT:
     try:
         return model.model_validate(values)
     except ValidationError as error:
-        raise typer.BadParameter("; ".join(problem["msg"] for problem in error.errors())) from None
+        raise typer.BadParameter("; ".join(problem_text(problem) for problem in error.errors())) from None
 
 
 def _device_call[ResultT](ctx: typer.Context, call: Callable[[DeviceService], ResultT]) -> ResultT:
@@ -701,13 +717,20 @@ def schedules_list(ctx: typer.Context) -> None:
 
 # holidays
 
+DayArgument = Annotated[date, typer.Argument(parser=_calendar_day, metavar="DATE", help="YYYY-MM-DD")]
+YearOption = Annotated[
+    int | None, typer.Option(help="the calendar year (default: this one, in UTC)", min=2000, max=2100)
+]
+
+
+def _this_year() -> int:
+    return datetime.now(UTC).year
+
 
 @holidays_app.command("list")
-def holidays_list(
-    ctx: typer.Context,
-    year: Annotated[int, typer.Option(help="the calendar year", min=2000, max=2100)] = datetime.now(UTC).year,
-) -> None:
+def holidays_list(ctx: typer.Context, year: YearOption = None) -> None:
     """A year's holidays, in date order."""
+    year = year or _this_year()
     rows = [holiday.model_dump(mode="json") for holiday in ctx.obj.holidays().in_year(year)]
     _show(ctx, rows, f"Holidays {year}", f"No holidays in {year}.")
 
@@ -715,7 +738,7 @@ def holidays_list(
 @holidays_app.command("add")
 def holidays_add(
     ctx: typer.Context,
-    on: Annotated[date, typer.Argument(parser=_calendar_day, metavar="DATE", help="YYYY-MM-DD")],
+    on: DayArgument,
     name: Annotated[str, typer.Argument(help="what it is, as people will read it")],
 ) -> None:
     """Add a holiday, or rename the one on that date."""
@@ -726,16 +749,87 @@ def holidays_add(
 
 
 @holidays_app.command("remove")
-def holidays_remove(
-    ctx: typer.Context,
-    on: Annotated[date, typer.Argument(parser=_calendar_day, metavar="DATE", help="YYYY-MM-DD")],
-) -> None:
+def holidays_remove(ctx: typer.Context, on: DayArgument) -> None:
     """Remove a holiday: that day is a work day again for whoever's schedule has it."""
     removed = ctx.obj.holidays().delete(on)
     if removed is None:
         _done(ctx, f"no holiday on {on}", {"removed": False, "date": on.isoformat()})
         raise typer.Exit(EXIT_NOT_FOUND)
     _done(ctx, f"removed {removed.name!r} on {on}", {"removed": True, **removed.model_dump(mode="json")})
+
+
+# leave
+
+LeaveUser = Annotated[str, typer.Argument(metavar="USER_ID", help="the employee (userId)")]
+
+
+@leave_app.command("list")
+def leave_list(ctx: typer.Context, user_id: LeaveUser, year: YearOption = None) -> None:
+    """An employee's leaves with a day in the year, by first day."""
+    year = year or _this_year()
+    found = ctx.obj.leave_service().in_year(user_id, year)
+    rows = [leave.model_dump(mode="json") if ctx.obj.json else _leave_row(leave) for leave in found]
+    _show(ctx, rows, f"Leave of {user_id} {year}", f"No leave of {user_id} in {year}.")
+
+
+@leave_app.command("add")
+def leave_add(
+    ctx: typer.Context,
+    user_id: LeaveUser,
+    start: Annotated[
+        date, typer.Option("--from", parser=_calendar_day, help="the first day away, YYYY-MM-DD")
+    ],
+    kind: Annotated[LeaveKind, typer.Option(help="what kind of leave")],
+    end: Annotated[
+        date | None,
+        typer.Option("--to", parser=_calendar_day, help="the last day away (inclusive); default: --from"),
+    ] = None,
+    note: Annotated[str | None, typer.Option(help="for whoever reads the list (not on reports)")] = None,
+) -> None:
+    """Record an employee's leave, or change the one that starts on its first day (at most a year long)."""
+    leave = _valid(
+        Leave, user_id=user_id, start=start.isoformat(), end=(end or start).isoformat(), kind=kind, note=note
+    )
+    added = _service_call(ctx, lambda: ctx.obj.leave_service().save(leave, _cli_user()))
+    verb = "recorded" if added else "changed to"
+    _done(ctx, f"{verb} {_leave_label(leave)}", leave.model_dump(mode="json") | {"added": added})
+
+
+@leave_app.command("remove")
+def leave_remove(
+    ctx: typer.Context,
+    user_id: LeaveUser,
+    start: Annotated[
+        date, typer.Argument(parser=_calendar_day, metavar="FROM", help="its first day, YYYY-MM-DD")
+    ],
+) -> None:
+    """Remove an employee's leave: its scheduled days count again, as work or absence."""
+    removed = ctx.obj.leave_service().remove(user_id, start)
+    if removed is None:
+        _done(
+            ctx,
+            f"no leave of {user_id} from {start}",
+            {"removed": False, "userId": user_id, "from": start.isoformat()},
+        )
+        raise typer.Exit(EXIT_NOT_FOUND)
+    _done(ctx, f"removed {_leave_label(removed)}", {"removed": True, **removed.model_dump(mode="json")})
+
+
+def _leave_label(leave: Leave) -> str:
+    """vacation leave for ANNA from 2025-07-28 to 2025-08-08 (or on 2025-12-03, for one day)."""
+    days = f"on {leave.start}" if leave.start == leave.end else f"from {leave.start} to {leave.end}"
+    return f"{leave.kind} leave for {leave.user_id} {days}"
+
+
+def _leave_row(leave: Leave) -> dict[str, Any]:
+    """A leave as the table shows it: the JSON is the API's."""
+    return {
+        "from": leave.start,
+        "to": leave.end,
+        "days": (leave.end - leave.start).days + 1,
+        "kind": leave.kind.value,
+        "note": leave.note,
+    }
 
 
 # logs
@@ -890,13 +984,21 @@ def report_daily(
     if csv:
         sys.stdout.write(as_csv(service.daily(on, department=department)).removeprefix(UTF8_BOM))
         return
-    reports, absences = service.attendance(on, department=department)
+    seen = service.attendance(on, department=department)
     _show(
-        ctx, [as_row(report).model_dump() for report in reports], f"Daily report {on}", "No punches that day."
+        ctx,
+        [as_row(report).model_dump() for report in seen.reports],
+        f"Daily report {on}",
+        "No punches that day.",
     )
-    if absences and not ctx.obj.json:  # the JSON stays the rows, as scripts read it
-        named = ", ".join(f"{absence.who.name} ({absence.user_id})" for absence in absences)
+    if ctx.obj.json:  # the JSON stays the rows, as scripts read it
+        return
+    if seen.absent:
+        named = ", ".join(f"{absence.who.name} ({absence.user_id})" for absence in seen.absent)
         console.print(f"Absent: {named}", highlight=False)
+    if seen.on_leave:
+        named = ", ".join(f"{away.who.name} ({away.user_id}, {away.leave})" for away in seen.on_leave)
+        console.print(f"On leave: {named}", highlight=False)
 
 
 @report_app.command("timesheet")
@@ -995,12 +1097,14 @@ def _status_today(view: EmployeeView, zone: str) -> str:
         return view.status.value
     if has_left(view.left_on, now, zone):
         return "left"
-    return "absent" if has_started(view.started_on, now, zone) else "starting"
+    if not has_started(view.started_on, now, zone):
+        return "starting"
+    return f"on leave ({view.on_leave})" if view.on_leave else "absent"
 
 
 @employees_app.command("list")
 def employees_list(ctx: typer.Context, zone: CompanyZone = "UTC") -> None:
-    """Every employee: department, schedule, and status now (in, out, on_break, absent)."""
+    """Every employee: department, schedule, and status now (in, out, on_break, absent, on leave)."""
     views = ctx.obj.employees(zone).directory()
     rows = [view.model_dump(mode="json") if ctx.obj.json else _employee_row(view, zone) for view in views]
     _show(ctx, rows, "Employees", "No employees.")

@@ -17,6 +17,7 @@ OUTPUTS = {
     "devices_table": "DevicesTableName",
     "schedules_table": "SchedulesTableName",
     "holidays_table": "HolidaysTableName",
+    "leave_table": "LeaveTableName",
     "commands_table": "CommandsTableName",
     "employees_table": "EmployeesTableName",
     "punch_queue_url": "PunchQueueUrl",
@@ -40,6 +41,7 @@ class Target:
     devices_table: str
     schedules_table: str
     holidays_table: str
+    leave_table: str
     commands_table: str
     employees_table: str
     punch_queue_url: str

@@ -1,7 +1,7 @@
 """The README's screenshots of the web dashboard, taken from a real run: a local stack with two devices,
 three employees and a morning of punches (one of them from an unknown employee, which the CRM refuses for
-good) after a day one of them forgot to check out, each page opened in headless Chromium, signed in as an
-admin.
+good) after a day one of them forgot to check out, some leave in the week before and a vacation to come,
+each page opened in headless Chromium, signed in as an admin.
 
 Writes docs/screenshots/<page>.png at 1280 px wide, and live-phone.png at 390 px.
 Run: `make screenshots` (or `python -m bench.dashboard_screenshots`); needs Chromium, as the browser tests do.
@@ -50,6 +50,13 @@ PUNCHES = [
     (30, "WAREHOUSE", "EMP002", "in"),  # a check-out the terminal took for a check-in: corrected (WRONG_TYPE)
 ]
 WRONG_TYPE = {"userId": "EMP002", "type": "in", "correctedType": "out"}
+# Leave in the pay period's week (a sick day, a vacation over the holiday) and a vacation booked: (employee,
+# kind, note); their days are set by leave_days()
+LEAVE = [
+    ("EMP001", "sick", None),
+    ("EMP002", "vacation", "Family visit"),
+    ("EMP001", "vacation", "Agreed with the team"),
+]
 # Yesterday at 09:02 the front door recorded Chen coming in, and nothing after: a day for HR to check
 FORGOTTEN_OUT = {"deviceId": "FRONT-DOOR", "userId": "EMP003", "type": "in"}
 # Sent while the Live page is open, so it shows punches arriving: (device, employee, type)
@@ -126,6 +133,9 @@ def seed(stack: RunningStack) -> None:
     last_day = datetime.now(zone).date() - timedelta(days=DAYS_SINCE_LEFT)
     call(stack, "PUT", f"/holidays/{a_recent_weekday(zone)}", {"name": "Founders' Day"})  # in the week shown
     call(stack, "PUT", f"/employees/{LEFT[0]}", LEFT[1] | {"leftOn": last_day.isoformat()})
+    for (user, kind, note), (first, last) in zip(LEAVE, leave_days(zone), strict=True):
+        body = {"to": last.isoformat(), "kind": kind} | ({"note": note} if note else {})
+        call(stack, "PUT", f"/employees/{user}/leave/{first.isoformat()}", body)
     now = datetime.now(UTC).replace(microsecond=0)
     midnight = datetime.combine(now.astimezone(zone).date(), datetime.min.time(), zone).astimezone(UTC)
     for offset, (minutes, device, user, kind) in enumerate(PUNCHES):
@@ -160,6 +170,21 @@ def a_recent_weekday(zone: ZoneInfo) -> date:
     while day.weekday() > 4:
         day -= timedelta(days=1)
     return day
+
+
+def leave_days(zone: ZoneInfo) -> list[tuple[date, date]]:
+    """The first and last days of each LEAVE: the week's first weekday that is neither the holiday nor one
+    with punches (yesterday, today); from it to the last such, over the holiday; and two weeks from Monday
+    in three weeks."""
+    today = datetime.now(zone).date()
+    holiday = a_recent_weekday(zone)
+    free = [
+        day
+        for day in (today - timedelta(days=back) for back in range(6, 1, -1))
+        if day.weekday() < 5 and day != holiday
+    ]
+    monday = today + timedelta(days=21 - today.weekday())
+    return [(free[0], free[0]), (free[0], free[-1]), (monday, monday + timedelta(days=11))]
 
 
 def correct(stack: RunningStack, rows: list[dict[str, Any]]) -> None:

@@ -1,5 +1,5 @@
 """Employees API: the directory with schedules and today's status, changes to it (one by one, or a CSV file's),
-who is in now, and the company's holidays (the days nobody is expected at work)."""
+who is in now, the company's holidays (the days nobody is expected at work) and employees' leave."""
 
 from attendance import init_phase  # first: the collector rests while the rest imports
 
@@ -35,15 +35,18 @@ from attendance.data.api_keys import ApiKeyStore
 from attendance.data.aws import client
 from attendance.data.employees import EmployeeStore
 from attendance.data.holidays import HolidayStore
+from attendance.data.leave import LeaveStore
 from attendance.data.punches import PunchStore
 from attendance.data.schedules import ScheduleStore
 from attendance.domain.clock import InvalidTime, IsoDate, parse_zone
 from attendance.domain.employees import Employee, check_employment
 from attendance.domain.holidays import Holiday
 from attendance.domain.keys import ApiKey, Scope
+from attendance.domain.leave import Leave, check_leave_range
 from attendance.domain.punch import Identifier
 from attendance.domain.timesheet import Schedule
 from attendance.employees.csv_import import ImportRejected
+from attendance.employees.leave import LeaveService
 from attendance.employees.models import (
     EmployeeList,
     EmployeeNames,
@@ -52,6 +55,8 @@ from attendance.employees.models import (
     HolidayList,
     HolidayUpdate,
     ImportResult,
+    LeaveList,
+    LeaveUpdate,
     PresenceReport,
 )
 from attendance.employees.service import EmployeeService
@@ -71,18 +76,22 @@ def settings() -> EmployeesSettings:
 
 
 @cache
-def dependencies() -> tuple[ApiKeyStore, EmployeeService, HolidayStore]:
+def dependencies() -> tuple[ApiKeyStore, EmployeeService, HolidayStore, LeaveService]:
     dynamodb = client("dynamodb")
+    directory = EmployeeStore(dynamodb, settings().employees_table)
+    leave = LeaveStore(dynamodb, settings().leave_table)
     service = EmployeeService(
-        EmployeeStore(dynamodb, settings().employees_table),
+        directory,
         ScheduleStore(dynamodb, settings().schedules_table),
         PunchStore(dynamodb, settings().punches_table),
+        leave,
         settings().default_time_zone,
     )
     return (
         ApiKeyStore(dynamodb, settings().api_keys_table),
         service,
         HolidayStore(dynamodb, settings().holidays_table),
+        LeaveService(leave, directory),
     )
 
 
@@ -310,6 +319,12 @@ HolidayYear = Annotated[
     int | None,
     Query(ge=2000, le=2100, description="The calendar year; this year (in the company zone) when left out"),
 ]
+
+
+def _this_year() -> int:
+    return datetime.now(parse_zone(settings().default_time_zone)).year
+
+
 HolidayDate = Annotated[IsoDate, Path(alias="date", description="The holiday, YYYY-MM-DD")]
 
 
@@ -324,7 +339,7 @@ HolidayDate = Annotated[IsoDate, Path(alias="date", description="The holiday, YY
     security=API_KEY_SECURITY,
 )
 def list_holidays(caller: Reader, year: HolidayYear = None) -> Response[HolidayList]:
-    year = year or datetime.now(parse_zone(settings().default_time_zone)).year
+    year = year or _this_year()
     found = dependencies()[2].in_year(year)
     return json_reply(HTTPStatus.OK, HolidayList(year=year, count=len(found), holidays=found))
 
@@ -370,6 +385,81 @@ def remove_holiday(day: HolidayDate, caller: Admin) -> Response[Holiday]:
     if removed is None:
         raise ApiError(HTTPStatus.NOT_FOUND, "not_found", f"no holiday on {day.isoformat()}")
     logger.info("holiday removed", extra={"date": day.isoformat()})
+    return json_reply(HTTPStatus.OK, removed)
+
+
+# ---- employees' leave ----
+
+LeaveStart = Annotated[IsoDate, Path(alias="from", description="The leave's first day, YYYY-MM-DD")]
+
+
+@app.get(
+    "/employees/<userId>/leave",
+    summary="An employee's leave in a year (vacation, sick, ...): scheduled days on leave are no absence",
+    tags=["leave"],
+    responses={
+        200: model_response(LeaveList, "The leaves with a day in the year, by first day"),
+        **keyed_refusals(READ_FORBIDDEN, {400: "The userId or the year is malformed"}),
+    },
+    security=API_KEY_SECURITY,
+)
+def list_leave(user_id: UserIdInPath, caller: Reader, year: HolidayYear = None) -> Response[LeaveList]:
+    year = year or _this_year()
+    found = dependencies()[3].in_year(user_id, year)
+    return json_reply(HTTPStatus.OK, LeaveList(user_id=user_id, year=year, count=len(found), leave=found))
+
+
+@app.put(
+    "/employees/<userId>/leave/<from>",
+    summary="Record an employee's leave from a day, or change the one starting that day",
+    tags=["leave"],
+    responses={
+        200: model_response(Leave, "Changed"),
+        201: model_response(Leave, "Recorded"),
+        **keyed_refusals(
+            ADMIN_FORBIDDEN,
+            {
+                400: "The path or the body does not match this contract; `details` names it",
+                404: "No such employee in the directory",
+                409: "Another leave of theirs shares a day with it (`overlaps`): the message names it",
+                415: "Not application/json",
+                422: "`to` is before `from`, or more than a year after it (`invalid_range`)",
+            },
+        ),
+    },
+    security=API_KEY_SECURITY,
+)
+def put_leave(
+    user_id: UserIdInPath, start: LeaveStart, update: Annotated[LeaveUpdate, Body()], caller: Admin
+) -> Response[Leave]:
+    try:  # the one rule across fields the schema cannot state
+        check_leave_range(start, update.end)
+    except ValueError as error:
+        raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY, "invalid_range", str(error)) from None
+    leave = Leave(user_id=user_id, start=start, end=update.end, kind=update.kind, note=update.note)
+    added = dependencies()[3].save(leave, caller.key_id)
+    logger.info("leave saved", extra={"userId": user_id, "from": start.isoformat(), "added": added})
+    return json_reply(HTTPStatus.CREATED if added else HTTPStatus.OK, leave)
+
+
+@app.delete(
+    "/employees/<userId>/leave/<from>",
+    summary="Remove an employee's leave: its scheduled days count again, as work or absence",
+    tags=["leave"],
+    responses={
+        200: model_response(Leave, "Removed: the leave that was"),
+        **keyed_refusals(
+            ADMIN_FORBIDDEN,
+            {400: "The userId or the date is malformed", 404: "No leave of theirs starts then"},
+        ),
+    },
+    security=API_KEY_SECURITY,
+)
+def remove_leave(user_id: UserIdInPath, start: LeaveStart, caller: Admin) -> Response[Leave]:
+    removed = dependencies()[3].remove(user_id, start)
+    if removed is None:
+        raise ApiError(HTTPStatus.NOT_FOUND, "not_found", f"no leave of {user_id} from {start.isoformat()}")
+    logger.info("leave removed", extra={"userId": user_id, "from": start.isoformat()})
     return json_reply(HTTPStatus.OK, removed)
 
 

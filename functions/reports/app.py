@@ -33,6 +33,7 @@ from attendance.data.api_keys import ApiKeyStore
 from attendance.data.aws import client
 from attendance.data.employees import EmployeeStore
 from attendance.data.holidays import HolidayStore
+from attendance.data.leave import LeaveStore
 from attendance.data.punches import PunchStore
 from attendance.data.schedules import ScheduleStore
 from attendance.domain.clock import IsoDate
@@ -42,11 +43,13 @@ from attendance.domain.punch import Identifier
 from attendance.domain.records import DayPunch
 from attendance.reports.render import (
     AbsentRow,
+    OnLeaveRow,
     PeriodRow,
     ReportRow,
     absent_rows,
     as_csv,
     as_row,
+    on_leave_rows,
     period_csv,
     period_rows,
 )
@@ -77,6 +80,7 @@ def dependencies() -> tuple[ApiKeyStore, ReportService]:
         ScheduleStore(dynamodb, settings.schedules_table),
         EmployeeStore(dynamodb, settings.employees_table),
         HolidayStore(dynamodb, settings.holidays_table),
+        LeaveStore(dynamodb, settings.leave_table),
         settings.default_time_zone,
     )
     return ApiKeyStore(dynamodb, settings.api_keys_table), service
@@ -93,7 +97,11 @@ class DailyReport(BaseModel):
     absent: list[AbsentRow] = Field(
         description="Those of the directory (or the employee, or the department, asked for) whose schedule "
         "expected them on the day (not a company holiday; between their first and last working days), its "
-        "shift over, without a punch: by userId. Not in the CSV, whose lines are work days"
+        "shift over, without a punch, not on leave: by userId. Not in the CSV, whose lines are work days"
+    )
+    on_leave: list[OnLeaveRow] = Field(
+        alias="onLeave",
+        description="Those the schedule expected on the day who were on leave, by userId. Not in the CSV",
     )
 
 
@@ -184,14 +192,15 @@ def daily(
     _, service = dependencies()
     if output == "csv":
         return _csv_reply(as_csv(service.daily(day, user_id, department)), f"daily-{day}")
-    reports, absences = service.attendance(day, user_id, department)
+    seen = service.attendance(day, user_id, department)
     body = DailyReport(
         date=day.isoformat(),
         user_id=user_id,
         department=department,
-        count=len(reports),
-        rows=_rows(reports),
-        absent=absent_rows(absences),
+        count=len(seen.reports),
+        rows=_rows(seen.reports),
+        absent=absent_rows(seen.absent),
+        on_leave=on_leave_rows(seen.on_leave),
     )
     return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, body)
 

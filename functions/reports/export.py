@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from attendance.data.aws import client
 from attendance.data.employees import EmployeeStore
 from attendance.data.holidays import HolidayStore
+from attendance.data.leave import LeaveStore
 from attendance.data.punches import PunchStore
 from attendance.data.report_files import ReportFiles
 from attendance.data.schedules import ScheduleStore
@@ -43,6 +44,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         ScheduleStore(dynamodb, settings.schedules_table),
         EmployeeStore(dynamodb, settings.employees_table),
         HolidayStore(dynamodb, settings.holidays_table),
+        LeaveStore(dynamodb, settings.leave_table),
         settings.default_time_zone,
     )
     exports = ReportExports(reports, ReportFiles(client("s3"), settings.reports_bucket))

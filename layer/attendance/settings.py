@@ -114,6 +114,7 @@ class ReportsSettings(_FromEnvironment):
     schedules_table: str
     employees_table: str
     holidays_table: str
+    leave_table: str
     api_keys_table: str
     default_time_zone: ZoneName = "UTC"
 
@@ -126,6 +127,7 @@ class EmployeesSettings(_FromEnvironment):
     punches_table: str
     api_keys_table: str
     holidays_table: str
+    leave_table: str
     default_time_zone: ZoneName = "UTC"
 
 
@@ -134,6 +136,7 @@ class ExportSettings(_FromEnvironment):
     schedules_table: str
     employees_table: str
     holidays_table: str
+    leave_table: str
     reports_bucket: str
     default_time_zone: ZoneName = "UTC"
     export_time_zone: ZoneName = "UTC"

@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from local_stack.running import ROOT, RunningStack
@@ -98,3 +99,11 @@ def sign_in(tab: object, stack: RunningStack, key: str | None = None) -> None:
 
 def _file_name(test_name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", test_name).strip("-")
+
+
+def call(stack: RunningStack, method: str, path: str, body: dict | None = None) -> httpx.Response:
+    """The API as an admin would call it beside the page (the stack's key), asserting it was not refused."""
+    headers = {"Authorization": f"Bearer {stack.api_key}"}
+    reply = httpx.request(method, stack.api_url + path, json=body, headers=headers, timeout=15)
+    assert reply.status_code < 300, reply.text
+    return reply

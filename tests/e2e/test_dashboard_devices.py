@@ -4,7 +4,6 @@ import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 from playwright.sync_api import expect
 
@@ -13,20 +12,13 @@ from attendance.data.punches import iso
 from attendance.domain.keys import Scope
 from local_stack.running import RunningStack
 from local_stack.stack import local_client
-from tests.e2e.browser import sign_in
+from tests.e2e.browser import call, sign_in
 
 pytestmark = pytest.mark.e2e
 
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8].upper()}"
-
-
-def call(stack: RunningStack, method: str, path: str, body: dict | None = None) -> httpx.Response:
-    headers = {"Authorization": f"Bearer {stack.api_key}"}
-    reply = httpx.request(method, stack.api_url + path, json=body, headers=headers, timeout=15)
-    assert reply.status_code < 300, reply.text
-    return reply
 
 
 def register_clock(stack: RunningStack, **fields: object) -> str:

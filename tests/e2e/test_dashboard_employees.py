@@ -5,21 +5,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import expect
 
 from local_stack.running import RunningStack, wait_for
-from tests.e2e.browser import sign_in
+from tests.e2e.browser import call, sign_in
 
 pytestmark = pytest.mark.e2e
-
-
-def call(stack: RunningStack, method: str, path: str, body: dict | None = None) -> httpx.Response:
-    headers = {"Authorization": f"Bearer {stack.api_key}"}
-    reply = httpx.request(method, stack.api_url + path, json=body, headers=headers, timeout=15)
-    assert reply.status_code < 300, reply.text
-    return reply
 
 
 @pytest.mark.console_allows(r"status of 422")  # the browser's own line for the refused zone

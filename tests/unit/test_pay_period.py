@@ -1,8 +1,13 @@
-"""A pay period's totals as worked examples: each employee's work days added up, as payroll reads them."""
+"""A pay period's totals as worked examples: each employee's work days added up, as payroll reads them;
+against the calendar, holidays and leave."""
 
 from datetime import date, datetime, time, timedelta
 
+import pytest
+from pydantic import ValidationError
+
 from attendance.domain.clock import parse_zone
+from attendance.domain.leave import Leave, LeaveKind, leave_by_day
 from attendance.domain.period import expected_days, period_totals
 from attendance.domain.punch import PunchType
 from attendance.domain.timesheet import DayReport, Schedule, TimedPunch, compute_day
@@ -153,3 +158,58 @@ def test_without_a_schedule_nothing_is_known_to_be_expected():
         ("DAN", None, 0, ()),
         ("GHOST", None, 0, ()),
     ]
+
+
+# ---- leave ----
+
+
+def test_leave_days_are_counted_by_kind_and_are_no_absence():
+    # Given ERIK's vacation from the Friday before to Wednesday (over the weekend and Good Friday's week),
+    # then a sick Thursday, and the week seen after it
+    away = leave_by_day(
+        [
+            Leave(user_id="ERIK", start=date(2025, 4, 11), end=date(2025, 4, 16), kind=LeaveKind.VACATION),
+            Leave(user_id="ERIK", start=date(2025, 4, 17), end=date(2025, 4, 17), kind=LeaveKind.SICK),
+        ]
+    )["ERIK"]
+    after_the_week = datetime(2025, 5, 1, tzinfo=BERLIN)
+    expected = expected_days(OFFICE, WEEK, {GOOD_FRIDAY}, after_the_week, leave=away)
+    # When the week is totalled, ERIK having worked no day of it
+    (erik,) = period_totals([], {"ERIK": expected})
+    # Then Monday to Thursday were scheduled (Friday a holiday), three on vacation and one sick: no absence;
+    # the vacation's weekend days were no scheduled days, so they are not counted
+    assert (erik.scheduled_days, erik.holidays, erik.absent_days) == (4, 1, ())
+    assert erik.leave_days == {
+        LeaveKind.VACATION: 3,
+        LeaveKind.SICK: 1,
+        LeaveKind.UNPAID: 0,
+        LeaveKind.OTHER: 0,
+    }
+
+
+def test_a_day_without_leave_is_still_missed_and_work_on_leave_still_counts():
+    # Given FINN on unpaid leave on Tuesday only, who came in on it anyway and missed Wednesday
+    away = {date(2025, 4, 15): LeaveKind.UNPAID}
+    expected = expected_days(OFFICE, WEEK, {GOOD_FRIDAY}, datetime(2025, 5, 1, tzinfo=BERLIN), leave=away)
+    days = [worked("FINN", f"2025-04-{day}", ("09:00:00", "in"), ("17:00:00", "out")) for day in (14, 15, 17)]
+    # When the week is totalled
+    (finn,) = period_totals(days, {"FINN": expected})
+    # Then Wednesday is his absence, Tuesday's work counts, and Tuesday is a leave day as recorded
+    assert (finn.work_days, finn.absent_days, finn.leave_days[LeaveKind.UNPAID]) == (
+        3,
+        (date(2025, 4, 16),),
+        1,
+    )
+
+
+def test_a_leave_is_a_range_of_at_most_a_year():
+    # A leave of one day, and of a year and a day less one (366 days), are leaves
+    assert list(Leave(user_id="A", start=date(2025, 4, 14), end=date(2025, 4, 14), kind="sick").days()) == [
+        date(2025, 4, 14)
+    ]
+    Leave(user_id="A", start=date(2024, 1, 1), end=date(2024, 12, 31), kind="other")  # 366 days, a leap year
+    # And one backwards, or of 367 days, is refused naming the rule
+    with pytest.raises(ValidationError, match="'to' must not be before 'from'"):
+        Leave(user_id="A", start=date(2025, 4, 14), end=date(2025, 4, 13), kind="sick")
+    with pytest.raises(ValidationError, match="at most 366 days"):
+        Leave(user_id="A", start=date(2024, 1, 1), end=date(2025, 1, 1), kind="other")

@@ -52,8 +52,13 @@ async function request(path, { method = "GET", body, file, contentType, query, a
 
 /** JSON from the API; a refusal becomes an ApiFailure with the API's own message. */
 export async function api(path, options) {
+  return (await apiWithStatus(path, options)).body;
+}
+
+/** JSON from the API with the reply's status, for a caller that tells 201 (created) from 200 (changed). */
+export async function apiWithStatus(path, options) {
   const reply = await request(path, options);
-  return reply.status === 204 ? null : reply.json();
+  return { status: reply.status, body: reply.status === 204 ? null : await reply.json() };
 }
 
 /** Text (CSV) from the API. */

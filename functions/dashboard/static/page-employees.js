@@ -1,6 +1,6 @@
 // The employees page: the directory with each one's status today (and, for admins, a way to add someone),
-// and one employee's page with their recent days, a timesheet for a chosen range and, for admins, a form to
-// add a punch the clock missed and one to add them or change name, department and schedule.
+// and one employee's page with their recent days, their leave, a timesheet for a chosen range and, for
+// admins, a form to add a punch the clock missed and one to add them or change name, department and schedule.
 // Routes: #/employees, #/employees/<userId>.
 import {
   ApiFailure, api, badge, clearFieldErrors, feed, formatInstant, h, hasLeft, loading, notify, session, showError, showFieldErrors,
@@ -8,6 +8,7 @@ import {
 } from "./core.js";
 import { dayPunches, withPunchesColumn } from "./day-punches.js";
 import { importSection } from "./employee-import.js";
+import { leaveSection } from "./employee-leave.js";
 import { lackingPunches, missedPunchSection } from "./missed-punch.js";
 import { duration, workDayColumns } from "./workdays.js";
 
@@ -50,18 +51,22 @@ function lastPunch(punch) {
 /** Whether their first working day is still to come: not expected at work, so not absent. */
 const notStarted = (employee) => Boolean(employee.startedOn) && employee.startedOn > today();
 
-/** Their status today: "left" rather than absent once they left, "starting" before their first day (one
- * who punches anyway is in or out). */
+/** Their status today: "left" rather than absent once they left, "starting" before their first day,
+ * "on_leave" on a day of their leave (one who punches anyway is in or out). */
 function statusToday(employee) {
   if (employee.status !== "absent") return employee.status;
   if (hasLeft(employee)) return "left";
-  return notStarted(employee) ? "starting" : "absent";
+  if (notStarted(employee)) return "starting";
+  return employee.onLeave ? "on_leave" : "absent";
 }
 
 /** Today's status, and for someone starting, leaving or gone, their first or last working day. */
 function todayCell(employee) {
   if (statusToday(employee) === "starting") {
     return h("span", {}, badge("starting"), " ", h("span", { class: "muted" }, `first day ${employee.startedOn}`));
+  }
+  if (statusToday(employee) === "on_leave") {
+    return h("span", {}, badge("on_leave"), " ", h("span", { class: "muted" }, employee.onLeave));
   }
   if (!employee.leftOn) return badge(employee.status);
   const status = statusToday(employee);
@@ -101,7 +106,7 @@ async function renderList(view) {
   let shown = null; // the status today whose tile was chosen: only those are listed
   function draw() {
     const needle = filter.value.trim().toLowerCase();
-    const counts = { in: 0, on_break: 0, out: 0, absent: 0, starting: 0, left: 0 };
+    const counts = { in: 0, on_break: 0, out: 0, absent: 0, on_leave: 0, starting: 0, left: 0 };
     for (const e of employees) counts[statusToday(e)] += 1;
     showLeftField.hidden = !counts.left;
     if (!counts[shown]) shown = null; // no one has that status any more
@@ -113,6 +118,7 @@ async function renderList(view) {
     const leftNote = hidden && !shown ? ` (${hidden} who ${hidden === 1 ? "has" : "have"} left not shown)` : "";
     if (!counts.left) delete counts.left;
     if (!counts.starting) delete counts.starting;
+    if (!counts.on_leave) delete counts.on_leave;
     summary.replaceChildren(...Object.entries(counts).map(([status, count]) => statusTile(status, count)));
     const chosen = [shown && words(shown), needle && `matching “${filter.value.trim()}”`].filter(Boolean).join(", ");
     body.replaceChildren(table({
@@ -250,6 +256,7 @@ async function renderEmployee(view, userId) {
   const recentDay = dayPunches(() => refresh());
   const sheet = timesheetSection(userId, () => refresh());
   const missed = missedPunchSection(userId, employee?.lastPunch?.deviceId, daysChanged);
+  let leave = employee ? leaveSection(userId) : null; // leave is recorded for the directory's employees
   // For admins, a day that lacks a punch offers to add it.
   const fixColumn = missed && {
     label: "Add",
@@ -263,16 +270,22 @@ async function renderEmployee(view, userId) {
       h("h2", { id: "recent-title" }, "Recent punches"),
       h("p", { class: "muted" }, `The last ${RECENT_DAYS} days, newest first; a new punch updates them. A day's punch count opens its punches.`),
       recent, recentDay.panel),
+    leave?.section,
     missed?.section,
     sheet.section,
     editSection(employee ?? { userId, name: "", department: null, schedule: null }, saved)].filter(Boolean));
 
   // A saved schedule changes the figures: the days and the timesheet are computed again. Someone just
-  // added to the directory gets the form for changes from now on.
+  // added to the directory gets the form for changes from now on, and their leave.
   function saved(changed) {
     const added = !employee;
     show(changed);
-    if (added) view.querySelector("section.edit-section")?.replaceWith(editSection(changed, saved));
+    if (added) {
+      view.querySelector("section.edit-section")?.replaceWith(editSection(changed, saved));
+      leave = leaveSection(userId);
+      recent.closest("section").after(leave.section);
+      leave.load();
+    }
     daysChanged();
   }
 
@@ -303,6 +316,7 @@ async function renderEmployee(view, userId) {
   }
   loading(recent, "the recent punches");
   loadRecent();
+  leave?.load();
   sheet.run();
 
   // Their status and days read again, a moment after the punch that changed them (one read for several).

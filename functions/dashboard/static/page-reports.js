@@ -4,6 +4,7 @@
 // employee's page links here), #/reports/period[/<from>/<to>], #/reports/holidays.
 import { api, employeeCell, h, table, today, useStyles, zone } from "./core.js";
 import { dayPunches, withPunchesColumn } from "./day-punches.js";
+import { LEAVE_KINDS } from "./employee-leave.js";
 import { count, departmentInput, download, field, resultArea, safe } from "./report-parts.js";
 import { holidaysPanel } from "./report-holidays.js";
 import { periodPanel } from "./report-period.js";
@@ -76,8 +77,9 @@ function dailyPanel() {
       day.reload(report.rows);
       const who = `${query.userId ? ` for ${query.userId}` : ""}${query.department ? ` in ${query.department}` : ""}`;
       const absent = report.absent.length ? ` ${report.absent.length} absent.` : "";
+      const onLeave = report.onLeave?.length ? ` ${report.onLeave.length} on leave.` : "";
       result.show(
-        `${count(report.rows.length, "employee")} on ${query.date}${who}.${absent}`,
+        `${count(report.rows.length, "employee")} on ${query.date}${who}.${absent}${onLeave}`,
         download("/reports/daily", query, `daily-${query.date}.csv`),
         h("div", {},
           table({
@@ -87,7 +89,8 @@ function dailyPanel() {
             key: (row) => row.userId,
             empty: `No punches${who} on ${query.date}.`,
           }),
-          absentList(report.absent, query.date)),
+          absentList(report.absent, query.date),
+          onLeaveList(report.onLeave ?? [], query.date)),
       );
     } catch (error) {
       if (ticket === asked) result.fail(error);
@@ -109,7 +112,7 @@ function dailyPanel() {
 
   const panel = h("section", { class: "card report-panel", "aria-labelledby": "daily-title" },
     h("h2", { id: "daily-title" }, "Daily report"),
-    h("p", { class: "muted" }, "Everyone who punched on a day, one department or one employee, and who was expected and did not come."),
+    h("p", { class: "muted" }, "Everyone who punched on a day, one department or one employee, who was expected and did not come, and who was on leave."),
     form, result.node, day.panel);
 
   return {
@@ -202,6 +205,18 @@ function absentList(people, date) {
     h("h3", { id: "daily-absent-title" }, `Absent on ${date}`),
     h("ul", { "aria-labelledby": "daily-absent-title" }, people.map((person) => h("li", {},
       employeeCell(person.userId, person.name),
+      h("span", { class: "muted small" }, [person.department, person.schedule].filter(Boolean).join(" · "))))));
+}
+
+/** Who the schedule expected on the day and was on leave (so not absent), with the kind: their page a click
+ * away, where the leave is recorded. */
+function onLeaveList(people, date) {
+  if (!people.length) return null;
+  return h("div", { class: "absent-list on-leave-list" },
+    h("h3", { id: "daily-leave-title" }, `On leave on ${date}`),
+    h("ul", { "aria-labelledby": "daily-leave-title" }, people.map((person) => h("li", {},
+      employeeCell(person.userId, person.name),
+      h("span", { class: "leave-kind" }, LEAVE_KINDS[person.kind] ?? person.kind),
       h("span", { class: "muted small" }, [person.department, person.schedule].filter(Boolean).join(" · "))))));
 }
 

@@ -1,6 +1,7 @@
 // The Reports page's pay period: everyone's totals over at most 31 days, one line per employee, as payroll
 // reads them (GET /reports/period), with the days someone should look at before the hours are paid.
 import { api, employeeCell, h, table, today } from "./core.js";
+import { LEAVE_KINDS } from "./employee-leave.js";
 import { count, departmentInput, download, field, resultArea, safe } from "./report-parts.js";
 import { byHand, duration } from "./workdays.js";
 
@@ -72,7 +73,8 @@ export function periodPanel({ openDay, openTimesheet }) {
       `Everyone's (or a department's) totals over at most ${MAX_DAYS} days, one line per employee: what payroll reads. ` +
       "Each total adds up the employee's timesheet rows. A day to check opens in the daily report. " +
       "Scheduled days follow each employee's schedule (or the default), less the holidays below; " +
-      "an absence is a scheduled day over without a punch."),
+      "an absence is a scheduled day over without a punch. A scheduled day on leave (recorded on the employee's page) " +
+      "is no absence: it is counted by kind."),
     form, result.node);
 
   return {
@@ -95,7 +97,23 @@ function summary(rows) {
   const unheard = silent ? ` ${silent} without a punch.` : "";
   const absences = rows.reduce((total, row) => total + row.absentDays.length, 0);
   const absent = absences ? ` ${count(absences, "absent day")} in all.` : "";
-  return ` Worked ${duration(sum("workedMinutes"))} in all, overtime ${duration(sum("overtimeMinutes"))}.${check}${unheard}${absent}`;
+  const away = LEAVE.map(([name, kind]) => [sum(name), kind]).filter(([days]) => days);
+  const leaveDays = away.reduce((total, [days]) => total + days, 0);
+  const kinds = away.map(([days, kind]) => `${days} ${kind}`).join(", ");
+  const leave = leaveDays ? ` ${count(leaveDays, "day")} on leave (${kinds}).` : "";
+  return ` Worked ${duration(sum("workedMinutes"))} in all, overtime ${duration(sum("overtimeMinutes"))}.${check}${unheard}${absent}${leave}`;
+}
+
+// A line's scheduled days on leave, by kind: the API's field and the word for it.
+const LEAVE = [["vacationDays", "vacation"], ["sickDays", "sick"], ["unpaidLeaveDays", "unpaid"], ["otherLeaveDays", "other"]];
+
+/** "2 on vacation", or "3 on leave: 2 vacation, 1 sick"; null without leave. */
+function leaveText(row) {
+  const away = LEAVE.map(([name, kind]) => [row[name] ?? 0, kind]).filter(([days]) => days);
+  if (!away.length) return null;
+  if (away.length === 1) return `${away[0][0]} on ${LEAVE_KINDS[away[0][1]]}`;
+  const total = away.reduce((sum, [days]) => sum + days, 0);
+  return `${total} on leave: ${away.map(([days, kind]) => `${days} ${kind}`).join(", ")}`;
 }
 
 function columns(query, openDay, openTimesheet) {
@@ -123,13 +141,16 @@ function columns(query, openDay, openTimesheet) {
   ];
 }
 
-/** Days worked, against the days scheduled (and the holidays on them) when the employee has a schedule;
- * without one, someone in the directory with no punch at all (on leave, or a clock that never heard them). */
+/** Days worked, against the days scheduled (and the holidays on them, and the scheduled days on leave, by
+ * kind) when the employee has a schedule; without one, someone in the directory with no punch at all (on
+ * leave, or a clock that never heard them). */
 function workDays(row) {
   const note = (text) => [" ", h("span", { class: "muted small period-days" }, text)];
   if (row.scheduledDays === null) return h("span", {}, String(row.workDays), row.workDays ? null : note("no punch"));
   const holidays = row.holidays ? `, ${count(row.holidays, "holiday")}` : "";
-  return h("span", {}, String(row.workDays), note(`of ${row.scheduledDays} scheduled${holidays}`));
+  const leave = leaveText(row);
+  return h("span", {}, String(row.workDays), note(`of ${row.scheduledDays} scheduled${holidays}`),
+    leave ? [" ", h("span", { class: "small period-days period-leave" }, leave)] : null);
 }
 
 /** The scheduled days over without a punch: how many, and which. */

@@ -8,15 +8,18 @@ Against the calendar, for an employee in the directory with a schedule (their ow
 - Scheduled days: the period's days on the schedule's weekdays, from their first working day to their last
   (where the directory knows them), less the company's holidays. A holiday on one of those weekdays is
   counted apart, as a holiday.
-- Absent days: the scheduled days whose shift is over without a work day of theirs (not a single punch).
-  A day whose shift has not ended yet is no absence: they may still come.
+- Leave days: the scheduled days they were on leave (domain/leave.py), counted by kind; no absence.
+- Absent days: the scheduled days, not on leave, whose shift is over without a work day of theirs (not a
+  single punch). A day whose shift has not ended yet is no absence: they may still come.
 Without a schedule nobody knows which days were expected: no scheduled days, no absences.
 """
 
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from attendance.domain.leave import LeaveKind
 from attendance.domain.timesheet import DayReport, Schedule, whole_minutes
 
 
@@ -26,7 +29,12 @@ class Expected:
 
     scheduled: tuple[date, ...]  # in date order
     holidays: int  # holidays on the schedule's weekdays, while employed
-    due: frozenset[date]  # the scheduled days whose shift is over: without a punch, an absence
+    due: frozenset[date]  # the scheduled days not on leave whose shift is over: without a punch, an absence
+    leave: Mapping[date, LeaveKind] = field(default_factory=dict)  # the scheduled days on leave
+
+    def leave_days(self) -> Counter[LeaveKind]:
+        """How many scheduled days they were on leave, by kind."""
+        return Counter(self.leave.values())
 
     def absences(self, worked_on: Collection[date]) -> tuple[date, ...]:
         """The days due without a work day among `worked_on`, in date order."""
@@ -39,9 +47,11 @@ def expected_days(
     holidays: Collection[date],
     now: datetime,
     employed: tuple[date | None, date | None] = (None, None),
+    leave: Mapping[date, LeaveKind] | None = None,
 ) -> Expected:
     """The scheduled days among `days` of someone on `schedule`, at `now`; `employed`: their first and last
-    working days (None: not known to have started, still employed)."""
+    working days (None: not known to have started, still employed); `leave`: their days away, by kind."""
+    leave = leave or {}
     first, last = employed
     working = sorted(
         day
@@ -54,7 +64,8 @@ def expected_days(
     return Expected(
         scheduled=scheduled,
         holidays=len(working) - len(scheduled),
-        due=frozenset(day for day in scheduled if schedule.shift_on(day)[1] <= now),
+        due=frozenset(day for day in scheduled if day not in leave and schedule.shift_on(day)[1] <= now),
+        leave={day: leave[day] for day in scheduled if day in leave},
     )
 
 
@@ -78,6 +89,7 @@ class PeriodTotals:
     scheduled_days: int | None  # None: no schedule, or not in the directory (nobody knows what was expected)
     holidays: int
     absent_days: tuple[date, ...]  # in date order
+    leave_days: Mapping[LeaveKind, int]  # scheduled days on leave, by kind (every kind, 0 if none)
 
 
 def period_totals(
@@ -113,4 +125,9 @@ def _totals(user_id: str, days: list[DayReport], expected: Expected | None) -> P
         scheduled_days=len(expected.scheduled) if expected else None,
         holidays=expected.holidays if expected else 0,
         absent_days=expected.absences({day.work_day for day in days}) if expected else (),
+        leave_days=_every_kind(expected.leave_days() if expected else Counter()),
     )
+
+
+def _every_kind(counts: Counter[LeaveKind]) -> dict[LeaveKind, int]:
+    return {kind: counts[kind] for kind in LeaveKind}

@@ -10,6 +10,7 @@ from pydantic.alias_generators import to_camel
 from attendance.domain.clock import InvalidTime, IsoDate, parse_zone
 from attendance.domain.employees import Employee, PersonName
 from attendance.domain.holidays import Holiday, HolidayName
+from attendance.domain.leave import Leave, LeaveKind, LeaveNote
 from attendance.domain.presence import PresenceStatus
 from attendance.domain.punch import Punch, PunchType, _whole_number
 from attendance.domain.timesheet import Schedule
@@ -136,6 +137,9 @@ class EmployeeView(_Camel):
     schedule: ScheduleView | None = Field(description="The schedule the reports use; null: none at all")
     status: PresenceStatus = Field(description="Now, from the last punch of the current work day")
     last_punch: LastPunch | None = Field(description="The punch that decided the status; null when absent")
+    on_leave: LeaveKind | None = Field(
+        default=None, description="The kind of their leave today (in the company zone); null: not on leave"
+    )
 
 
 class EmployeeList(_Camel):
@@ -172,9 +176,10 @@ class PresenceCounts(_Camel):
     on_break: int
     out: int
     absent: int = Field(
-        description="In the directory, working here (no `leftOn` before today), and no punch in the current "
-        "work day"
+        description="In the directory, working here (no `leftOn` before today), not on leave today, and no "
+        "punch in the current work day"
     )
+    on_leave: int = Field(description="The same, but on leave today: away with the company's knowledge")
 
 
 class PresenceReport(_Camel):
@@ -217,3 +222,22 @@ class HolidayList(_Camel):
     year: int
     count: int
     holidays: list[Holiday] = Field(description="In date order")
+
+
+class LeaveUpdate(_Camel):
+    """PUT /employees/{userId}/leave/{from}: the leave's last day, kind and note."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    end: IsoDate = Field(
+        alias="to", description="The last day away (inclusive), YYYY-MM-DD; at most a year on"
+    )
+    kind: LeaveKind
+    note: LeaveNote | None = Field(default=None, description="For whoever reads the list; not on any report")
+
+
+class LeaveList(_Camel):
+    user_id: str
+    year: int
+    count: int
+    leave: list[Leave] = Field(description="The leaves with a day in the year, by first day")

@@ -14,10 +14,12 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from attendance.data.employees import EmployeeStore
+from attendance.data.leave import LeaveStore
 from attendance.data.punches import PunchStore
 from attendance.data.schedules import ScheduleStore
 from attendance.domain.clock import parse_zone
 from attendance.domain.employees import Employee, check_employment
+from attendance.domain.leave import LeaveKind, leave_by_day
 from attendance.domain.presence import Presence, PresenceStatus, presence_now
 from attendance.domain.punch import Punch
 from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID, Schedule, ScheduleLookup
@@ -90,12 +92,14 @@ class EmployeeService:
         employees: EmployeeStore,
         schedules: ScheduleStore,
         punches: PunchStore,
+        leave: LeaveStore,
         default_zone: str,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._employees = employees
         self._schedules = schedules
         self._punches = punches
+        self._leave = leave
         self._default_zone = default_zone
         self._clock = clock
 
@@ -148,19 +152,21 @@ class EmployeeService:
         return view, removed is not None
 
     def presence(self) -> PresenceReport:
-        """Who is in, on a break or out now (lists), and how many are absent (a count)."""
+        """Who is in, on a break or out now (lists), and how many are absent or on leave (counts)."""
         now = self._clock()
         directory = {employee.user_id: employee for employee in self._employees.list()}
         by_user = _by_user(self._todays_punches())
         schedule_of = self._schedule_lookup(set(directory) | set(by_user))
+        away = self._on_leave_today()
         lists: dict[PresenceStatus, list[PresentEmployee]] = defaultdict(list)
-        absent = 0
+        absent = on_leave = 0
         for user_id in sorted(set(directory) | set(by_user)):
             presence = presence_now(by_user[user_id], now, schedule_of(user_id), self._default_zone)
             if presence.last_punch is None:
-                # Only the directory's people who work here now (started, not left) can be absent
+                # Only the directory's people who work here now (started, not left) can be absent, or away
                 employee = directory.get(user_id)
-                absent += 1 if employee and employee.is_expected(now, self._default_zone) else 0
+                if employee and employee.is_expected(now, self._default_zone):
+                    on_leave, absent = (on_leave + 1, absent) if user_id in away else (on_leave, absent + 1)
                 continue
             lists[presence.status].append(_present(user_id, directory.get(user_id), presence.last_punch))
         return PresenceReport(
@@ -171,6 +177,7 @@ class EmployeeService:
                 on_break=len(lists[PresenceStatus.ON_BREAK]),
                 out=len(lists[PresenceStatus.OUT]),
                 absent=absent,
+                on_leave=on_leave,
             ),
             present=lists[PresenceStatus.IN],
             on_break=lists[PresenceStatus.ON_BREAK],
@@ -244,12 +251,21 @@ class EmployeeService:
         own = {user_id: schedule for user_id, schedule in kept.items() if schedule is not None}
         schedule_of = ScheduleLookup(own)
         by_user = _by_user(punches)
+        away = self._on_leave_today() if employees else {}
         views = []
         for employee in employees:
             schedule = schedule_of(employee.user_id)
             presence = presence_now(by_user[employee.user_id], now, schedule, self._default_zone)
-            views.append(_view(employee, schedule, employee.user_id not in own, presence))
+            view = _view(employee, schedule, employee.user_id not in own, presence)
+            views.append(view.model_copy(update={"on_leave": away.get(employee.user_id)}))
         return views
+
+    def _on_leave_today(self) -> dict[str, LeaveKind]:
+        """Who is on leave on the company's today, and its kind."""
+        today = self._clock().astimezone(parse_zone(self._default_zone)).date()
+        return {
+            user_id: days[today] for user_id, days in leave_by_day(self._leave.between(today, today)).items()
+        }
 
     def _schedule_lookup(self, user_ids: set[str]) -> ScheduleLookup:
         return ScheduleLookup(self._schedules.get_many(user_ids | {DEFAULT_SCHEDULE_ID}))

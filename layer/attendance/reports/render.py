@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from attendance.domain.clock import parse_zone
+from attendance.domain.leave import LeaveKind
 from attendance.domain.spreadsheet import UTF8_BOM, as_text_cell
 from attendance.domain.timesheet import whole_minutes
 from attendance.reports.service import Absence, EmployeeDay, EmployeePeriod
@@ -69,10 +70,25 @@ class AbsentRow(BaseModel):
     schedule: str = Field(description="The schedule that expected them, as the rows label it")
 
 
+class OnLeaveRow(AbsentRow):
+    """Someone the calendar expected at work on the day, who was on leave."""
+
+    kind: LeaveKind = Field(description="The leave's kind")
+
+
 def absent_rows(absences: list[Absence]) -> list[AbsentRow]:
     return [
         AbsentRow(user_id=a.user_id, name=a.who.name, department=a.who.department, schedule=a.schedule)
         for a in absences
+    ]
+
+
+def on_leave_rows(away: list[Absence]) -> list[OnLeaveRow]:
+    return [
+        OnLeaveRow(
+            user_id=a.user_id, name=a.who.name, department=a.who.department, schedule=a.schedule, kind=a.leave
+        )
+        for a in away
     ]
 
 
@@ -137,6 +153,10 @@ PERIOD_COLUMNS = [
     "scheduledDays",  # the columns added after the first month move none of the others
     "holidays",
     "absentDays",
+    "vacationDays",  # leave, by kind: added after the calendar's columns, moving none of them
+    "sickDays",
+    "unpaidLeaveDays",
+    "otherLeaveDays",
 ]
 
 
@@ -170,8 +190,13 @@ class PeriodRow(BaseModel):
     )
     holidays: int = Field(description="The company's holidays on their schedule's weekdays: no work expected")
     absent_days: list[str] = Field(
-        description="The scheduled days whose shift is over without a punch of theirs, in date order"
+        description="The scheduled days, not on leave, whose shift is over without a punch of theirs, in date "
+        "order"
     )
+    vacation_days: int = Field(description="Scheduled days on vacation")
+    sick_days: int = Field(description="Scheduled days on sick leave")
+    unpaid_leave_days: int = Field(description="Scheduled days on unpaid leave")
+    other_leave_days: int = Field(description="Scheduled days on other leave")
 
 
 def period_rows(lines: list[EmployeePeriod], start: date, end: date) -> list[PeriodRow]:
@@ -201,6 +226,10 @@ def _period_row(period: EmployeePeriod, start: str, end: str) -> PeriodRow:
         scheduled_days=totals.scheduled_days,
         holidays=totals.holidays,
         absent_days=[day.isoformat() for day in totals.absent_days],
+        vacation_days=totals.leave_days[LeaveKind.VACATION],
+        sick_days=totals.leave_days[LeaveKind.SICK],
+        unpaid_leave_days=totals.leave_days[LeaveKind.UNPAID],
+        other_leave_days=totals.leave_days[LeaveKind.OTHER],
     )
 
 

@@ -7,9 +7,11 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from attendance.data.employees import EmployeeStore
 from attendance.data.holidays import HolidayStore
+from attendance.data.leave import LeaveStore
 from attendance.data.punches import PunchStore
 from attendance.data.schedules import ScheduleStore
 from attendance.domain.employees import Employee, Named
+from attendance.domain.leave import LeaveKind, leave_by_day
 from attendance.domain.period import Expected, PeriodTotals, expected_days, period_totals
 from attendance.domain.punch import Punch, PunchSource
 from attendance.domain.records import DayPunch
@@ -53,11 +55,21 @@ class EmployeeDay:
 
 @dataclass(frozen=True)
 class Absence:
-    """Someone the calendar expected at work on a day, who has no work day on it."""
+    """Someone the calendar expected at work on a day, who has no work day on it (or is on leave)."""
 
     user_id: str
     who: Named
     schedule: str  # the schedule that expected them, as the reports label it
+    leave: LeaveKind | None = None  # on leave: not absent
+
+
+@dataclass(frozen=True)
+class Attendance:
+    """A day's work days, who was absent and who was on leave."""
+
+    reports: list[EmployeeDay]
+    absent: list[Absence]
+    on_leave: list[Absence]
 
 
 @dataclass(frozen=True)
@@ -86,6 +98,7 @@ class ReportService:
         schedules: ScheduleStore,
         employees: EmployeeStore,
         holidays: HolidayStore,
+        leave: LeaveStore,
         default_zone: str,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -93,6 +106,7 @@ class ReportService:
         self._schedules = schedules
         self._employees = employees
         self._holidays = holidays
+        self._leave = leave
         self._default_zone = default_zone
         self._clock = clock  # a work day still going has no "missing out" yet
 
@@ -102,22 +116,27 @@ class ReportService:
         """Every employee's (or one's, or one department's) report for the work day `day`."""
         return self._reports(self._punches.on_local_dates(_dates_around(day), user_id), {day}, department)
 
-    def attendance(
-        self, day: date, user_id: str | None = None, department: str | None = None
-    ) -> tuple[list[EmployeeDay], list[Absence]]:
-        """The daily report of `day` (as `daily`), and who of the directory (or the employee, or the department)
-        was expected at work on it and has no work day in it: by their schedule, the company's holidays and
-        their first and last working days, once the day's shift is over (domain/period.py), by userId. The
-        directory is read once (one scan, or the one employee by key) and names the rows too."""
+    def attendance(self, day: date, user_id: str | None = None, department: str | None = None) -> Attendance:
+        """The daily report of `day` (as `daily`), who of the directory (or the employee, or the department)
+        was expected at work on it and has no work day in it (by their schedule, the company's holidays,
+        their first and last working days and their leave, once the day's shift is over: domain/period.py),
+        and who was expected but on leave, each by userId. The directory is read once (one scan, or the one
+        employee by key) and names the rows too."""
         punches = self._punches.on_local_dates(_dates_around(day), user_id)
         seen = self._against_calendar(self._directory(user_id), punches, {day}, department)
         worked = {report.report.user_id for report in seen.reports}
-        absences = []
+        absent, on_leave = [], []
         for employee in seen.staff:
             expected, schedule = seen.expected[employee.user_id], seen.lookup(employee.user_id)
-            if expected and schedule and expected.absences({day} if employee.user_id in worked else set()):
-                absences.append(Absence(employee.user_id, employee.named, schedule.label()))
-        return seen.reports, absences
+            if not (expected and schedule):
+                continue
+            if day in expected.leave:
+                on_leave.append(
+                    Absence(employee.user_id, employee.named, schedule.label(), expected.leave[day])
+                )
+            elif expected.absences({day} if employee.user_id in worked else set()):
+                absent.append(Absence(employee.user_id, employee.named, schedule.label()))
+        return Attendance(seen.reports, absent, on_leave)
 
     def _directory(self, user_id: str | None) -> list[Employee]:
         """The whole directory (one scan), or one employee of it (one read)."""
@@ -137,10 +156,11 @@ class ReportService:
     def period(self, start: date, end: date, department: str | None = None) -> list[EmployeePeriod]:
         """The totals over the work days start to end (inclusive), at most MAX_TIMESHEET_DAYS days, of everyone
         (or one department) who punched in them or is in the directory and worked here during them:
-        someone without a punch has a line of zeros. Against their schedule and the company's holidays, the
-        directory's employees also have their scheduled and absent days (domain/period.py). Each day's
-        punches are read once, by the date index, as the daily report reads them; the directory by one scan,
-        the schedules by key, the holidays by a query a calendar year."""
+        someone without a punch has a line of zeros. Against their schedule, the company's holidays and
+        their leave, the directory's employees also have their scheduled, leave and absent days
+        (domain/period.py). Each day's punches are read once, by the date index, as the daily report reads
+        them; the directory by one scan, the schedules by key, the holidays and the leave by a query a
+        calendar year."""
         days = _days(start, end)
         dates = sorted({text for day in days for text in _dates_around(day)})
         seen = self._against_calendar(
@@ -174,10 +194,11 @@ class ReportService:
         if not staff:
             return {}
         holidays = {holiday.day for holiday in self._holidays.between(min(days), max(days))}
+        away = leave_by_day(self._leave.between(min(days), max(days)))
         now = self._clock()
         employed = {employee.user_id: (employee.started_on, employee.left_on) for employee in staff}
         return {
-            user_id: expected_days(schedule, days, holidays, now, span)
+            user_id: expected_days(schedule, days, holidays, now, span, away.get(user_id))
             if (schedule := lookup(user_id))
             else None
             for user_id, span in employed.items()

@@ -82,6 +82,7 @@ def test_admin_adds_then_changes_an_employee_and_schedule(call, directory, sched
         | {"timeZone": "Europe/Berlin", "label": "09:00-17:00 Europe/Berlin", "isDefault": False},
         "status": "absent",
         "lastPunch": None,
+        "onLeave": None,
     }
     assert schedules.get_many({"EMP-A1"})["EMP-A1"].label() == "09:00-17:00 Europe/Berlin"
     # When she moves department and her schedule is left out
@@ -359,7 +360,7 @@ def test_presence_counts_and_lists_who_is_in_on_break_and_out(call, a_morning, c
     reply = call("GET", "/presence")
     assert reply.status == 200
     body = reply.body
-    assert body["counts"] == {"in": 2, "onBreak": 1, "out": 1, "absent": 1}
+    assert body["counts"] == {"in": 2, "onBreak": 1, "out": 1, "absent": 1, "onLeave": 0}
     assert body["timeZone"] == company_zone
     assert body["at"].endswith(company_zone)
     # Then those present are listed with name and department; one not in the directory by userId alone

@@ -10,8 +10,10 @@ import pytest
 
 from attendance.data.employees import EmployeeStore
 from attendance.data.holidays import HolidayStore
+from attendance.data.leave import LeaveStore
 from attendance.domain.employees import Employee
 from attendance.domain.holidays import Holiday
+from attendance.domain.leave import Leave, LeaveKind
 from attendance.domain.punch import PunchSource
 from attendance.domain.timesheet import Schedule
 from functions.reports import app as reports_app
@@ -347,6 +349,10 @@ def test_a_pay_period_as_csv_for_payroll(a_day, get):
         "scheduledDays",
         "holidays",
         "absentDays",
+        "vacationDays",
+        "sickDays",
+        "unpaidLeaveDays",
+        "otherLeaveDays",
     ]
     ben = next(row for row in rows if row["userId"] == "BEN")
     assert (ben["from"], ben["to"], ben["workDays"], ben["lateMinutes"], ben["anomalyDays"]) == (
@@ -507,3 +513,53 @@ def test_a_daily_report_names_who_was_expected_and_did_not_come(a_day, get, stac
     # And on the holiday, and on a Saturday, nobody was expected
     assert get("/reports/daily", date="2025-02-11")[1]["absent"] == []
     assert get("/reports/daily", date="2025-02-15")[1]["absent"] == []
+
+
+def test_leave_is_counted_by_kind_and_is_no_absence(a_day, get, stack, template):
+    # Given the default Monday-to-Friday schedule and, in the directory, CARLA on vacation from the Friday
+    # before to Monday the 10th, DORA off sick on Tuesday the 11th, and HANS, who did not come either day
+    directory = EmployeeStore(boto3.client("dynamodb"), stack.refs["EmployeesTable"])
+    for user_id, name in [("CARLA", "Carla Diaz"), ("DORA", "Dora Ill"), ("HANS", "Hans Ops")]:
+        directory.put(Employee(user_id=user_id, name=name))
+    leave = LeaveStore(boto3.client("dynamodb"), stack.refs["LeaveTable"])
+    leave.put(
+        Leave(user_id="CARLA", start=date(2025, 2, 7), end=date(2025, 2, 10), kind=LeaveKind.VACATION), "hr"
+    )
+    leave.put(
+        Leave(user_id="DORA", start=date(2025, 2, 11), end=date(2025, 2, 11), kind=LeaveKind.SICK), "hr"
+    )
+    # When payroll reads Monday and Tuesday, and HR each day's report
+    with calls_made() as calls:
+        _, period, _ = get("/reports/period", **PERIOD)
+        _, monday, _ = get("/reports/daily", date="2025-02-10")
+        _, tuesday, _ = get("/reports/daily", date="2025-02-11")
+    # Then each leave day is counted by its kind, as a scheduled day, and is no absence
+    lines = {line["userId"]: line for line in period["rows"]}
+    leave_and_absence = {
+        user_id: (
+            lines[user_id]["scheduledDays"],
+            lines[user_id]["vacationDays"],
+            lines[user_id]["sickDays"],
+            lines[user_id]["unpaidLeaveDays"],
+            lines[user_id]["otherLeaveDays"],
+            lines[user_id]["absentDays"],
+        )
+        for user_id in ("CARLA", "DORA", "HANS")
+    }
+    assert leave_and_absence == {
+        "CARLA": (2, 1, 0, 0, 0, ["2025-02-11"]),
+        "DORA": (2, 0, 1, 0, 0, ["2025-02-10"]),
+        "HANS": (2, 0, 0, 0, 0, ["2025-02-10", "2025-02-11"]),
+    }
+    # And each day's report names who was on leave apart from who was absent
+    assert [(row["userId"], row["kind"]) for row in monday["onLeave"]] == [("CARLA", "vacation")]
+    assert [row["userId"] for row in monday["absent"]] == ["DORA", "HANS"]
+    assert [(row["userId"], row["kind"]) for row in tuesday["onLeave"]] == [("DORA", "sick")]
+    assert [row["userId"] for row in tuesday["absent"]] == ["CARLA", "HANS"]
+    assert refused(template, "ReportsFunction", stack, calls) == []  # the leave read by query, as allowed
+    # And the CSV carries the counts
+    _, text, _ = get("/reports/period", format="csv", **PERIOD)
+    carla = next(
+        row for row in csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))) if row["userId"] == "CARLA"
+    )
+    assert (carla["vacationDays"], carla["sickDays"], carla["absentDays"]) == ("1", "0", "2025-02-11")

@@ -1,0 +1,148 @@
+"""Employees' leave: GET /employees/{userId}/leave, PUT and DELETE /employees/{userId}/leave/{from} through
+the handler against moto."""
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from attendance.domain.clock import parse_zone
+from tests.integration.employees.conftest import ADMIN_KEY, READ_KEY
+from tests.integration.permissions import calls_made, refused
+
+SUMMER = "/employees/ANNA/leave/2025-07-28"
+
+
+def _hire(call, user_id: str = "ANNA", name: str = "Anna Berg") -> None:
+    assert call("PUT", f"/employees/{user_id}", {"name": name}, key=ADMIN_KEY).status == 201
+
+
+def test_an_admin_records_changes_lists_and_removes_leave(call, template, stack):
+    with calls_made() as calls:  # from the first call on: the function's client is made by it
+        _hire(call)
+        # When an admin records ANNA's summer vacation
+        added = call(
+            "PUT", SUMMER, {"to": "2025-08-08", "kind": "vacation", "note": " booked "}, key=ADMIN_KEY
+        )
+        # Then it is recorded (201), the note trimmed
+        summer = {
+            "userId": "ANNA",
+            "from": "2025-07-28",
+            "to": "2025-08-08",
+            "kind": "vacation",
+            "note": "booked",
+        }
+        assert (added.status, added.body) == (201, summer)
+        # And the same first day again changes it (200), not a second leave
+        changed = call("PUT", SUMMER, {"to": "2025-08-01", "kind": "vacation"}, key=ADMIN_KEY)
+        assert (changed.status, changed.body["to"], changed.body.get("note")) == (200, "2025-08-01", None)
+        # And a sick day in December, and a leave over the new year, are listed under each year they touch
+        call("PUT", "/employees/ANNA/leave/2025-12-03", {"to": "2025-12-03", "kind": "sick"}, key=ADMIN_KEY)
+        call("PUT", "/employees/ANNA/leave/2025-12-29", {"to": "2026-01-02", "kind": "other"}, key=ADMIN_KEY)
+        listed = call("GET", "/employees/ANNA/leave", query={"year": "2025"}, key=READ_KEY)
+        assert (listed.status, listed.body["userId"], listed.body["year"], listed.body["count"]) == (
+            200,
+            "ANNA",
+            2025,
+            3,
+        )
+        assert [(leave["from"], leave["kind"]) for leave in listed.body["leave"]] == [
+            ("2025-07-28", "vacation"),
+            ("2025-12-03", "sick"),
+            ("2025-12-29", "other"),
+        ]
+        next_year = call("GET", "/employees/ANNA/leave", query={"year": "2026"}).body
+        assert [leave["from"] for leave in next_year["leave"]] == ["2025-12-29"]
+        # And removing one answers what was removed; removing it again is 404, naming it
+        removed = call("DELETE", "/employees/ANNA/leave/2025-12-03", key=ADMIN_KEY)
+        assert (removed.status, removed.body["kind"]) == (200, "sick")
+        again = call("DELETE", "/employees/ANNA/leave/2025-12-03", key=ADMIN_KEY)
+        assert (again.status, again.body["error"], again.body["message"]) == (
+            404,
+            "not_found",
+            "no leave of ANNA from 2025-12-03",
+        )
+    assert call("GET", "/employees/ANNA/leave", query={"year": "2025"}).body["count"] == 2
+    # And every call was one the role allows
+    assert refused(template, "EmployeesFunction", stack, calls) == []
+
+
+def test_a_leave_that_overlaps_another_is_refused_naming_it(call):
+    _hire(call)
+    call("PUT", SUMMER, {"to": "2025-08-08", "kind": "vacation"}, key=ADMIN_KEY)
+    # When a sick leave is recorded on a day of the vacation
+    reply = call(
+        "PUT", "/employees/ANNA/leave/2025-08-08", {"to": "2025-08-12", "kind": "sick"}, key=ADMIN_KEY
+    )
+    # Then it is a conflict that says which leave is in the way, and nothing is stored
+    assert (reply.status, reply.body["error"]) == (409, "overlaps")
+    assert reply.body["message"] == "ANNA is already on vacation leave from 2025-07-28 to 2025-08-08"
+    assert call("GET", "/employees/ANNA/leave", query={"year": "2025"}).body["count"] == 1
+    # And another employee's leave on the same days is theirs alone
+    _hire(call, "BEN", "Ben Ode")
+    assert (
+        call(
+            "PUT", "/employees/BEN/leave/2025-08-08", {"to": "2025-08-12", "kind": "sick"}, key=ADMIN_KEY
+        ).status
+        == 201
+    )
+
+
+def test_bad_ranges_unknown_employees_and_bad_bodies_are_refused(call):
+    _hire(call)
+    # A last day before the first, or more than a year on: a rule across fields, 422 naming it
+    for to, message in [("2025-07-27", "'to' must not be before 'from'"), ("2026-07-29", "at most 366 days")]:
+        reply = call("PUT", SUMMER, {"to": to, "kind": "vacation"}, key=ADMIN_KEY)
+        assert (reply.status, reply.body["error"]) == (422, "invalid_range"), to
+        assert message in reply.body["message"]
+    # Someone not in the directory: 404
+    reply = call(
+        "PUT", "/employees/NOBODY/leave/2025-07-28", {"to": "2025-07-28", "kind": "sick"}, key=ADMIN_KEY
+    )
+    assert (reply.status, reply.body["error"], reply.body["message"]) == (
+        404,
+        "not_found",
+        "no employee NOBODY",
+    )
+    # A kind the contract lacks, a malformed date, a blank or long note, a field it lacks: 400 naming it
+    for path, body, field in [
+        (SUMMER, {"to": "2025-08-01", "kind": "holiday"}, "kind"),
+        (SUMMER, {"to": "01.08.2025", "kind": "sick"}, "to"),
+        ("/employees/ANNA/leave/2025-02-30", {"to": "2025-08-01", "kind": "sick"}, "from"),
+        (SUMMER, {"to": "2025-08-01", "kind": "sick", "note": "  "}, "note"),
+        (SUMMER, {"to": "2025-08-01", "kind": "sick", "note": "x" * 201}, "note"),
+        (SUMMER, {"to": "2025-08-01", "kind": "sick", "paid": True}, "paid"),
+    ]:
+        reply = call("PUT", path, body, key=ADMIN_KEY)
+        assert (reply.status, reply.body["error"]) == (400, "invalid_request"), body
+        assert field in json.dumps(reply.body["details"]), reply.body
+    # And nothing was stored by any of them
+    assert call("GET", "/employees/ANNA/leave", query={"year": "2025"}).body["leave"] == []
+
+
+def test_a_read_key_may_list_but_not_change_leave(call):
+    _hire(call)
+    reply = call("PUT", SUMMER, {"to": "2025-08-01", "kind": "vacation"}, key=READ_KEY)
+    assert (reply.status, reply.body["error"]) == (403, "forbidden")
+    assert call("DELETE", SUMMER, key=READ_KEY).status == 403
+    assert call("GET", "/employees/ANNA/leave", query={"year": "2025"}, key=None).status == 401
+
+
+def test_someone_on_leave_today_is_counted_apart_from_the_absent(call, company_zone):
+    # Given ANNA and BEN in the directory, neither of whom punched today, and ANNA on vacation this week
+    today = datetime.now(UTC).astimezone(parse_zone(company_zone)).date()
+    _hire(call)
+    _hire(call, "BEN", "Ben Ode")
+    week = {"to": (today + timedelta(days=6)).isoformat(), "kind": "vacation"}
+    call("PUT", f"/employees/ANNA/leave/{(today - timedelta(days=1)).isoformat()}", week, key=ADMIN_KEY)
+    # When HR looks at who is in now, and at the directory
+    counts = call("GET", "/presence").body["counts"]
+    employees = {row["userId"]: row for row in call("GET", "/employees").body["employees"]}
+    # Then BEN is absent and ANNA on leave, not absent; the directory says which leave, beside the status
+    assert (counts["absent"], counts["onLeave"]) == (1, 1)
+    assert [(employees[user]["status"], employees[user]["onLeave"]) for user in ("ANNA", "BEN")] == [
+        ("absent", "vacation"),
+        ("absent", None),
+    ]
+    assert call("GET", "/employees/ANNA").body["onLeave"] == "vacation"
+    # And once the leave is removed, ANNA is absent again
+    call("DELETE", f"/employees/ANNA/leave/{(today - timedelta(days=1)).isoformat()}", key=ADMIN_KEY)
+    assert call("GET", "/presence").body["counts"]["absent"] == 2

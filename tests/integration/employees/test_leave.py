@@ -2,8 +2,11 @@
 the handler against moto."""
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
+import boto3
+
+from attendance.data.leave import LeaveStore
 from attendance.domain.clock import parse_zone
 from tests.integration.employees.conftest import ADMIN_KEY, READ_KEY
 from tests.integration.permissions import calls_made, refused
@@ -146,3 +149,32 @@ def test_someone_on_leave_today_is_counted_apart_from_the_absent(call, company_z
     # And once the leave is removed, ANNA is absent again
     call("DELETE", f"/employees/ANNA/leave/{(today - timedelta(days=1)).isoformat()}", key=ADMIN_KEY)
     assert call("GET", "/presence").body["counts"]["absent"] == 2
+
+
+def test_a_leave_is_kept_under_each_month_it_touches_and_changed_or_removed_whole(call, stack):
+    # Given ANNA's leave from late July to early September: a copy in each of its three months
+    _hire(call)
+    call("PUT", SUMMER, {"to": "2025-09-05", "kind": "vacation"}, key=ADMIN_KEY)
+    leave = LeaveStore(boto3.client("dynamodb"), stack.refs["LeaveTable"])
+    assert [found.end for found in leave.between(date(2025, 9, 1), date(2025, 9, 30))] == [date(2025, 9, 5)]
+    # When it is shortened to end in July
+    call("PUT", SUMMER, {"to": "2025-07-31", "kind": "vacation"}, key=ADMIN_KEY)
+    # Then August and September no longer hold it, and July holds it as changed
+    assert leave.between(date(2025, 8, 1), date(2025, 9, 30)) == []
+    assert [found.end for found in leave.between(date(2025, 7, 1), date(2025, 7, 31))] == [date(2025, 7, 31)]
+    # And a day's leave is read from its month alone: one query, however many months the table holds
+    with calls_made() as calls:
+        LeaveStore(boto3.client("dynamodb"), stack.refs["LeaveTable"]).between(
+            date(2025, 7, 30), date(2025, 7, 30)
+        )
+    assert [
+        params["ExpressionAttributeValues"][":month"]
+        for _, operation, params in calls
+        if operation == "Query"
+    ] == [{"S": "2025-07"}]
+    # When it is lengthened again into September and then removed, no copy is left in any month
+    call("PUT", SUMMER, {"to": "2025-09-05", "kind": "vacation"}, key=ADMIN_KEY)
+    assert call("DELETE", SUMMER, key=ADMIN_KEY).body["to"] == "2025-09-05"
+    assert leave.between(date(2025, 7, 1), date(2025, 9, 30)) == []
+    scanned = boto3.client("dynamodb").scan(TableName=stack.refs["LeaveTable"])
+    assert scanned["Count"] == 0

@@ -59,7 +59,7 @@ from attendance.domain.spreadsheet import UTF8_BOM
 from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID, Schedule
 from attendance.employees.csv_import import ImportRejected
 from attendance.employees.leave import LeaveService
-from attendance.employees.models import EmployeeView
+from attendance.employees.models import EmployeeView, LeaveEntry
 from attendance.employees.service import Change, EmployeeService, ImportPlan
 from attendance.reports.render import as_csv, as_row, period_csv, period_rows
 from attendance.reports.service import ReportRangeError, ReportService, check_range
@@ -177,7 +177,7 @@ class Context:
         return LeaveStore(self.dynamodb, self.target.leave_table)
 
     def leave_service(self) -> LeaveService:
-        return LeaveService(self.leave(), self.directory())
+        return LeaveService(self.leave(), self.directory(), self.schedules(), self.holidays())
 
     def reports(self, zone: str) -> ReportService:
         return ReportService(
@@ -765,11 +765,15 @@ LeaveUser = Annotated[str, typer.Argument(metavar="USER_ID", help="the employee 
 
 @leave_app.command("list")
 def leave_list(ctx: typer.Context, user_id: LeaveUser, year: YearOption = None) -> None:
-    """An employee's leaves with a day in the year, by first day."""
+    """An employee's leaves with a day in the year, by first day, with the scheduled days each takes (what an
+    allowance counts), and the year's by kind."""
     year = year or _this_year()
     found = ctx.obj.leave_service().in_year(user_id, year)
-    rows = [leave.model_dump(mode="json") if ctx.obj.json else _leave_row(leave) for leave in found]
+    rows = [leave.model_dump(mode="json") if ctx.obj.json else _leave_row(leave) for leave in found.leave]
     _show(ctx, rows, f"Leave of {user_id} {year}", f"No leave of {user_id} in {year}.")
+    if found.scheduled_days and any(found.scheduled_days.values()) and not ctx.obj.json:
+        taken = ", ".join(f"{days} {kind}" for kind, days in found.scheduled_days.items() if days)
+        console.print(f"Scheduled days on leave in {year}: {taken}", highlight=False)
 
 
 @leave_app.command("add")
@@ -821,12 +825,13 @@ def _leave_label(leave: Leave) -> str:
     return f"{leave.kind} leave for {leave.user_id} {days}"
 
 
-def _leave_row(leave: Leave) -> dict[str, Any]:
+def _leave_row(leave: LeaveEntry) -> dict[str, Any]:
     """A leave as the table shows it: the JSON is the API's."""
     return {
         "from": leave.start,
         "to": leave.end,
         "days": (leave.end - leave.start).days + 1,
+        "scheduled days": leave.scheduled_days,
         "kind": leave.kind.value,
         "note": leave.note,
     }

@@ -50,6 +50,34 @@ PUNCHES = [
     (30, "WAREHOUSE", "EMP002", "in"),  # a check-out the terminal took for a check-in: corrected (WRONG_TYPE)
 ]
 WRONG_TYPE = {"userId": "EMP002", "type": "in", "correctedType": "out"}
+# The company's zone is one where it is late morning when the pictures are taken, so that the punches above
+# (minutes before now) make a morning, whatever the hour here: one zone for each hour of offset, near enough
+ZONES = [
+    "Pacific/Honolulu",
+    "America/Anchorage",
+    "America/Los_Angeles",
+    "America/Denver",
+    "America/Chicago",
+    "America/New_York",
+    "America/Halifax",
+    "America/Sao_Paulo",
+    "Atlantic/South_Georgia",
+    "Atlantic/Azores",
+    "Europe/London",
+    "Europe/Berlin",
+    "Europe/Athens",
+    "Europe/Moscow",
+    "Asia/Dubai",
+    "Asia/Karachi",
+    "Asia/Dhaka",
+    "Asia/Bangkok",
+    "Asia/Singapore",
+    "Asia/Tokyo",
+    "Australia/Brisbane",
+    "Pacific/Noumea",
+    "Pacific/Auckland",
+]
+LATE_MORNING = 11 * 60  # minutes after midnight
 # Leave in the pay period's week (a sick day, a vacation over the holiday) and a vacation booked: (employee,
 # kind, note); their days are set by leave_days()
 LEAVE = [
@@ -276,13 +304,26 @@ def shoot(stack: RunningStack) -> list[Path]:
     return written
 
 
+def late_morning_zone(now: datetime) -> str:
+    """The zone of ZONES whose clock is nearest to LATE_MORNING at `now`."""
+
+    def off_by(zone: str) -> int:
+        local = now.astimezone(ZoneInfo(zone))
+        return abs(local.hour * 60 + local.minute - LATE_MORNING)
+
+    return min(ZONES, key=off_by)
+
+
 def main() -> int:
     if not CHROMIUM.exists():
         print(
             f"Chromium is not installed at {CHROMIUM}: run `make browser`, or set CHROMIUM=/path/to/chromium"
         )
         return 1
-    with running_local_stack(API_KEY, LOCAL_SCHEDULE_SECONDS="5") as stack:
+    zone = late_morning_zone(datetime.now(UTC))
+    with running_local_stack(
+        API_KEY, LOCAL_SCHEDULE_SECONDS="5", LOCAL_PARAMETERS=f"DefaultTimeZone={zone}"
+    ) as stack:
         seed(stack)
         for path in shoot(stack):
             print(f"wrote {path.relative_to(ROOT)}")

@@ -79,10 +79,12 @@ def settings() -> EmployeesSettings:
 def dependencies() -> tuple[ApiKeyStore, EmployeeService, HolidayStore, LeaveService]:
     dynamodb = client("dynamodb")
     directory = EmployeeStore(dynamodb, settings().employees_table)
+    schedules = ScheduleStore(dynamodb, settings().schedules_table)
+    holidays = HolidayStore(dynamodb, settings().holidays_table)
     leave = LeaveStore(dynamodb, settings().leave_table)
     service = EmployeeService(
         directory,
-        ScheduleStore(dynamodb, settings().schedules_table),
+        schedules,
         PunchStore(dynamodb, settings().punches_table),
         leave,
         settings().default_time_zone,
@@ -90,8 +92,8 @@ def dependencies() -> tuple[ApiKeyStore, EmployeeService, HolidayStore, LeaveSer
     return (
         ApiKeyStore(dynamodb, settings().api_keys_table),
         service,
-        HolidayStore(dynamodb, settings().holidays_table),
-        LeaveService(leave, directory),
+        holidays,
+        LeaveService(leave, directory, schedules, holidays),
     )
 
 
@@ -405,8 +407,7 @@ LeaveStart = Annotated[IsoDate, Path(alias="from", description="The leave's firs
 )
 def list_leave(user_id: UserIdInPath, caller: Reader, year: HolidayYear = None) -> Response[LeaveList]:
     year = year or _this_year()
-    found = dependencies()[3].in_year(user_id, year)
-    return json_reply(HTTPStatus.OK, LeaveList(user_id=user_id, year=year, count=len(found), leave=found))
+    return json_reply(HTTPStatus.OK, dependencies()[3].in_year(user_id, year))
 
 
 @app.put(

@@ -34,16 +34,23 @@ def test_an_admin_records_leave_on_an_employees_page_and_removes_it(page, stack:
     page.get_by_label("Kind", exact=True).select_option("vacation")
     page.get_by_label("Note", exact=True).fill("booked early")
     page.get_by_role("button", name="Record leave").click()
-    # Then the page says so, and the year's list has it: its days, its kind and its note
+    # Then the page says so, and the year's list has it: its days, the scheduled days it takes (the API's
+    # count: the weekdays, less any holiday the shared stack holds then), its kind and its note
     expect(leave.get_by_text(f"Recorded: vacation from {first} to {last} (12 days).")).to_be_visible()
+    stored = call(stack, "GET", f"/employees/{user}/leave?year={year}").json()["leave"]
+    assert [{key: value for key, value in entry.items() if key != "scheduledDays"} for entry in stored] == [
+        {"userId": user, "from": first, "to": last, "kind": "vacation", "note": "booked early"}
+    ]
+    scheduled = stored[0]["scheduledDays"]
+    assert 7 <= scheduled <= 10  # twelve days hold two weekends, and none of them is a holiday of every day
     listed = leave.get_by_role("table", name=f"Leave of {user} in {year}")
     row = listed.locator(f'tr[data-key="{first}"]')
-    expect(row.locator("td")).to_have_text([first, last, "12", "vacation", "booked early", "ChangeRemove"])
-    expect(leave.get_by_role("status")).to_have_text(
-        f"1 leave in {year}: 12 calendar days in the year (12 vacation)."
+    expect(row.locator("td")).to_have_text(
+        [first, last, "12", str(scheduled), "vacation", "booked early", "ChangeRemove"]
     )
-    stored = call(stack, "GET", f"/employees/{user}/leave?year={year}").json()["leave"]
-    assert stored == [{"userId": user, "from": first, "to": last, "kind": "vacation", "note": "booked early"}]
+    expect(leave.get_by_role("status")).to_have_text(
+        f"1 leave in {year}: {scheduled} scheduled days in the year ({scheduled} vacation)."
+    )
 
     # When they record a sick day on the vacation's last day
     page.get_by_label("First day", exact=True).fill(last)

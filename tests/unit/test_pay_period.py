@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from attendance.domain.clock import parse_zone
 from attendance.domain.leave import Leave, LeaveKind, leave_by_day
-from attendance.domain.period import expected_days, period_totals
+from attendance.domain.period import expected_days, period_totals, scheduled_leave
 from attendance.domain.punch import PunchType
 from attendance.domain.timesheet import DayReport, Schedule, TimedPunch, compute_day
 
@@ -213,3 +213,16 @@ def test_a_leave_is_a_range_of_at_most_a_year():
         Leave(user_id="A", start=date(2025, 4, 14), end=date(2025, 4, 13), kind="sick")
     with pytest.raises(ValidationError, match="at most 366 days"):
         Leave(user_id="A", start=date(2024, 1, 1), end=date(2025, 1, 1), kind="other")
+
+
+def test_a_leave_takes_the_scheduled_days_in_it_of_an_allowance():
+    # Given a vacation from Saturday 12 April to Tuesday 22 April 2025, over Good Friday and Easter Monday
+    easter = {GOOD_FRIDAY, date(2025, 4, 21)}
+    vacation = Leave(user_id="ERIK", start=date(2025, 4, 12), end=date(2025, 4, 22), kind=LeaveKind.VACATION)
+    # When the days it takes are counted on the office's Monday-to-Friday schedule
+    taken = scheduled_leave(OFFICE, [vacation], easter)
+    # Then they are the eleven days' weekdays less the two holidays: 14-17 and the 22nd
+    assert sorted(taken) == [date(2025, 4, day) for day in (14, 15, 16, 17, 22)]
+    assert set(taken.values()) == {LeaveKind.VACATION}
+    # And for someone who left on the Wednesday, only Monday to Wednesday
+    assert len(scheduled_leave(OFFICE, [vacation], easter, (None, date(2025, 4, 16)))) == 3

@@ -25,19 +25,14 @@ function said(leave) {
   return `${LEAVE_KINDS[leave.kind] ?? leave.kind} ${when} (${count(calendarDays(leave.from, leave.to), "day")})`;
 }
 
-/** The year's leave in calendar days, those of a leave reaching into another year left out: "13 calendar
- * days in the year (12 vacation, 1 sick)". */
-function yearTotals(leaves, year) {
-  const first = `${year}-01-01`;
-  const last = `${year}-12-31`;
-  const byKind = new Map();
-  for (const leave of leaves) {
-    const days = calendarDays(leave.from < first ? first : leave.from, leave.to > last ? last : leave.to);
-    byKind.set(leave.kind, (byKind.get(leave.kind) ?? 0) + days);
-  }
-  const total = [...byKind.values()].reduce((sum, days) => sum + days, 0);
-  const kinds = Object.keys(LEAVE_KINDS).filter((kind) => byKind.has(kind)).map((kind) => `${byKind.get(kind)} ${kind}`);
-  return `${count(total, "calendar day")} in the year (${kinds.join(", ")})`;
+/** The year's leave in the scheduled days it takes (the API's count: the schedule's weekdays, less holidays),
+ * by kind: "12 scheduled days in the year (11 vacation, 1 sick)"; without a schedule, nothing to count. */
+function yearTotals(list) {
+  if (!list.scheduledDays) return "no schedule, so no scheduled days to count";
+  const kinds = Object.entries(list.scheduledDays).filter(([, days]) => days);
+  const total = kinds.reduce((sum, [, days]) => sum + days, 0);
+  const byKind = kinds.length ? ` (${kinds.map(([kind, days]) => `${days} ${kind}`).join(", ")})` : "";
+  return `${count(total, "scheduled day")} in the year${byKind}`;
 }
 
 /** The section, for someone in the directory; `load()` reads the year shown (this year at first). */
@@ -62,7 +57,7 @@ export function leaveSection(userId) {
       if (ticket !== asked) return; // a newer request is on its way
       leaves = list.leave;
       status.classList.remove("loading");
-      status.textContent = list.count ? `${count(list.count, "leave")} in ${list.year}: ${yearTotals(leaves, list.year)}.` : "";
+      status.textContent = list.count ? `${count(list.count, "leave")} in ${list.year}: ${yearTotals(list)}.` : "";
       listing.replaceChildren(table({
         caption: `Leave of ${userId} in ${list.year}`,
         columns: columns(),
@@ -84,6 +79,7 @@ export function leaveSection(userId) {
       { label: "From", cell: (leave) => leave.from },
       { label: "To", cell: (leave) => leave.to },
       { label: "Days", cell: (leave) => String(calendarDays(leave.from, leave.to)) },
+      { label: "Scheduled days", cell: (leave) => (leave.scheduledDays === null ? "–" : String(leave.scheduledDays)) },
       {
         label: "Kind",
         cell: (leave) => {
@@ -134,7 +130,8 @@ export function leaveSection(userId) {
   const section = h("section", { class: "leave-section", "aria-labelledby": "leave-title" },
     h("h2", { id: "leave-title" }, "Leave"),
     h("p", { class: "muted" },
-      "Vacation, sick days and other leave, in calendar days. The scheduled days on leave are no absence: " +
+      "Vacation, sick days and other leave. Scheduled days: those of it the schedule expected them, less the " +
+      "company's holidays, which is what an allowance counts. The scheduled days on leave are no absence: " +
       "the pay period counts them by kind."),
     yearForm, status, listing, form?.node);
   return { section, load };

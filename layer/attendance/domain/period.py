@@ -17,9 +17,9 @@ Without a schedule nobody knows which days were expected: no scheduled days, no 
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
-from attendance.domain.leave import LeaveKind
+from attendance.domain.leave import Leave, LeaveKind
 from attendance.domain.timesheet import DayReport, Schedule, whole_minutes
 
 
@@ -125,9 +125,22 @@ def _totals(user_id: str, days: list[DayReport], expected: Expected | None) -> P
         scheduled_days=len(expected.scheduled) if expected else None,
         holidays=expected.holidays if expected else 0,
         absent_days=expected.absences({day.work_day for day in days}) if expected else (),
-        leave_days=_every_kind(expected.leave_days() if expected else Counter()),
+        leave_days=of_every_kind(expected.leave_days() if expected else Counter()),
     )
 
 
-def _every_kind(counts: Counter[LeaveKind]) -> dict[LeaveKind, int]:
+def of_every_kind(counts: Counter[LeaveKind]) -> dict[LeaveKind, int]:
+    """Counts by kind, every kind there (0 for one not counted)."""
     return {kind: counts[kind] for kind in LeaveKind}
+
+
+def scheduled_leave(
+    schedule: Schedule,
+    leaves: Iterable[Leave],
+    holidays: Collection[date],
+    employed: tuple[date | None, date | None] = (None, None),
+) -> Mapping[date, LeaveKind]:
+    """The scheduled days of one employee's leaves, with the kind of each: the days of them on the schedule's
+    weekdays, while employed, less the holidays. What a vacation takes of an allowance."""
+    away = {day: leave.kind for leave in leaves for day in leave.days()}
+    return expected_days(schedule, away, holidays, datetime.min.replace(tzinfo=UTC), employed, away).leave

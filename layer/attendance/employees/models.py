@@ -236,8 +236,19 @@ class LeaveUpdate(_Camel):
     note: LeaveNote | None = Field(default=None, description="For whoever reads the list; not on any report")
 
 
+class LeaveEntry(Leave):
+    scheduled_days: int | None = Field(
+        alias="scheduledDays",
+        description="The days of it their schedule (or the default) expected them, while employed, less the "
+        "company's holidays: what it takes of an allowance; null without a schedule",
+    )
+
+
 class LeaveList(_Camel):
     user_id: str
     year: int
     count: int
-    leave: list[Leave] = Field(description="The leaves with a day in the year, by first day")
+    leave: list[LeaveEntry] = Field(description="The leaves with a day in the year, by first day")
+    scheduled_days: dict[LeaveKind, int] | None = Field(
+        description="The scheduled days on leave within the year, by kind (every kind); null without a schedule"
+    )

@@ -178,3 +178,36 @@ def test_a_leave_is_kept_under_each_month_it_touches_and_changed_or_removed_whol
     assert leave.between(date(2025, 7, 1), date(2025, 9, 30)) == []
     scanned = boto3.client("dynamodb").scan(TableName=stack.refs["LeaveTable"])
     assert scanned["Count"] == 0
+
+
+def test_each_leave_says_the_scheduled_days_it_takes_and_the_year_sums_them_by_kind(call):
+    # Given ANNA on a Monday-to-Friday schedule who starts on Tuesday 30 December 2025, New Year's Day a
+    # holiday, and BEN with no schedule at all (nor a default)
+    week = {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "17:00", "timeZone": "UTC"}
+    call(
+        "PUT",
+        "/employees/ANNA",
+        {"name": "Anna Berg", "schedule": week, "startedOn": "2025-12-30"},
+        key=ADMIN_KEY,
+    )
+    _hire(call, "BEN", "Ben Ode")
+    call("PUT", "/holidays/2026-01-01", {"name": "New Year's Day"}, key=ADMIN_KEY)
+    # When each takes "other" leave from Monday 29 December to Friday 2 January, and 5 January off sick
+    for user in ("ANNA", "BEN"):
+        call(
+            "PUT", f"/employees/{user}/leave/2025-12-29", {"to": "2026-01-02", "kind": "other"}, key=ADMIN_KEY
+        )
+        call(
+            "PUT", f"/employees/{user}/leave/2026-01-05", {"to": "2026-01-05", "kind": "sick"}, key=ADMIN_KEY
+        )
+    # Then ANNA's leave over the new year takes three scheduled days (the 29th was before her time, the 1st a
+    # holiday), of which 2025 holds two and 2026 one; the sick Monday is one
+    of_2025 = call("GET", "/employees/ANNA/leave", query={"year": "2025"}).body
+    of_2026 = call("GET", "/employees/ANNA/leave", query={"year": "2026"}).body
+    assert [leave["scheduledDays"] for leave in of_2025["leave"]] == [3]
+    assert [leave["scheduledDays"] for leave in of_2026["leave"]] == [3, 1]
+    assert of_2025["scheduledDays"] == {"vacation": 0, "sick": 0, "unpaid": 0, "other": 2}
+    assert of_2026["scheduledDays"] == {"vacation": 0, "sick": 1, "unpaid": 0, "other": 1}
+    # And without a schedule nobody can say which days were his: null, not 0
+    ben = call("GET", "/employees/BEN/leave", query={"year": "2026"}).body
+    assert ([leave["scheduledDays"] for leave in ben["leave"]], ben["scheduledDays"]) == ([None, None], None)

@@ -10,7 +10,12 @@ SUMMER = ("--from", "2025-07-28", "--to", "2025-08-08")
 
 
 def test_the_cli_records_lists_and_removes_leave(cli, call):
+    # Given ANNA on a Monday-to-Friday schedule, and a company holiday on Wednesday 30 July
     cli("employees", "set", "ANNA", "--name", "Anna Berg")
+    cli(
+        "schedules", "set", "ANNA", "--days", "mon-fri", "--start", "09:00", "--end", "17:00", "--zone", "UTC"
+    )
+    cli("holidays", "add", "2025-07-30", "Summer Day")
     # When office IT records ANNA's summer vacation from the command line
     recorded = cli("leave", "add", "ANNA", *SUMMER, "--kind", "vacation", "--note", " booked ")
     assert "recorded vacation leave for ANNA from 2025-07-28 to 2025-08-08" in recorded.output
@@ -34,10 +39,11 @@ def test_the_cli_records_lists_and_removes_leave(cli, call):
     table = cli("leave", "list", "ANNA", "--year", "2025").output
     assert "Leave of ANNA 2025" in table
     rows = [[cell.strip() for cell in line.split("│")[1:-1]] for line in table.splitlines() if "│" in line]
-    assert rows == [
-        ["2025-07-28", "2025-08-01", "5", "vacation", "one week"],
-        ["2025-12-03", "2025-12-03", "1", "sick", ""],
+    assert rows == [  # the week's vacation takes four scheduled days: the holiday is none of them
+        ["2025-07-28", "2025-08-01", "5", "4", "vacation", "one week"],
+        ["2025-12-03", "2025-12-03", "1", "1", "sick", ""],
     ]
+    assert "Scheduled days on leave in 2025: 4 vacation, 1 sick" in table
     assert "No leave of ANNA in 2024." in cli("leave", "list", "ANNA", "--year", "2024").output
     as_json = json.loads(cli("--json", "leave", "list", "ANNA", "--year", "2025").output)
     assert as_json == listed.body["leave"]

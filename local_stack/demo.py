@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,9 @@ DIRECTORY = {
     "EMP004": {"name": "Dana Novak", "department": "Sales"},
     "EMP005": {"name": "Emil Sousa", "department": "Finance"},
 }
+# Dana is on vacation this week: the Employees page lists her as on leave, not absent, and the reports
+# count her days by kind
+ON_LEAVE, LEAVE_KIND = "EMP004", "vacation"
 OUTAGE_SECONDS = 15  # shorter than three attempts 10 s apart: punches caught in it are retried, not lost
 LOCKED_EMPLOYEE = "EMP005"  # the CRM refuses every punch of this one all day: they end in the DLQ
 SETTLE_LIMIT_SECONDS = 90
@@ -155,6 +158,21 @@ class Demo:
         for user, entry in DIRECTORY.items():
             self.api("PUT", f"/employees/{user}", entry)
             print(f"  {user:10} {entry['name']:14} in the directory")
+        # From yesterday to the week's end, whatever the company's zone; a run on another day finds it there
+        today = datetime.now(UTC).date()
+        away = {
+            "to": (today + timedelta(days=5)).isoformat(),
+            "kind": LEAVE_KIND,
+            "note": "booked in the demo",
+        }
+        first = (today - timedelta(days=1)).isoformat()
+        self.api(
+            "PUT",
+            f"/employees/{ON_LEAVE}/leave/{first}",
+            away,
+            ok={HTTPStatus.OK, HTTPStatus.CREATED, HTTPStatus.CONFLICT},
+        )
+        print(f"  {ON_LEAVE:10} {DIRECTORY[ON_LEAVE]['name']:14} on {LEAVE_KIND} this week")
 
     def api(
         self, method: str, path: str, body: dict[str, Any], ok: set[HTTPStatus] | None = None

@@ -6,7 +6,7 @@ from datetime import datetime
 import httpx
 import pytest
 
-from local_stack.demo import CLOCKS, DIRECTORY, Demo, arriving_now
+from local_stack.demo import CLOCKS, DIRECTORY, LEAVE_KIND, ON_LEAVE, Demo, arriving_now
 from local_stack.running import RunningStack
 from local_stack.stack import LocalConfig
 
@@ -44,6 +44,8 @@ def test_the_demo_sets_up_its_clocks_and_directory_and_can_run_again(stack: Runn
     employees = httpx.get(stack.api_url + "/employees", headers=headers, timeout=15).json()["employees"]
     names = {employee["userId"]: employee["name"] for employee in employees}
     assert {user: names.get(user) for user in DIRECTORY} == {user: e["name"] for user, e in DIRECTORY.items()}
+    # and Dana is on vacation today: on leave, not counted absent
+    assert {employee["userId"]: employee["onLeave"] for employee in employees}[ON_LEAVE] == LEAVE_KIND
     # and the second run said the clocks were there already, rather than failing
     output = capsys.readouterr().out
     assert output.count("already registered") == len(CLOCKS)

@@ -771,9 +771,16 @@ def leave_list(ctx: typer.Context, user_id: LeaveUser, year: YearOption = None) 
     found = ctx.obj.leave_service().in_year(user_id, year)
     rows = [leave.model_dump(mode="json") if ctx.obj.json else _leave_row(leave) for leave in found.leave]
     _show(ctx, rows, f"Leave of {user_id} {year}", f"No leave of {user_id} in {year}.")
-    if found.scheduled_days and any(found.scheduled_days.values()) and not ctx.obj.json:
+    if ctx.obj.json:
+        return
+    if found.scheduled_days and any(found.scheduled_days.values()):
         taken = ", ".join(f"{days} {kind}" for kind, days in found.scheduled_days.items() if days)
         console.print(f"Scheduled days on leave in {year}: {taken}", highlight=False)
+    if found.vacation_days_left is not None:
+        console.print(
+            f"Vacation allowance {found.vacation_days_per_year} days a year: {found.vacation_days_left} left in {year}",
+            highlight=False,
+        )
 
 
 @leave_app.command("add")
@@ -1090,6 +1097,9 @@ def _employee_row(view: EmployeeView, zone: str) -> dict[str, Any]:
         "department": view.department,
         "startedOn": view.started_on,
         "leftOn": view.left_on,
+        "vacation": None
+        if view.vacation_days_per_year is None
+        else f"{view.vacation_days_per_year} days a year",
         "schedule": view.schedule.label if view.schedule else None,
         "status": _status_today(view, zone),
         "lastPunch": f"{last.time} {last.type.value} on {last.device_id}" if last else None,
@@ -1154,6 +1164,10 @@ def employees_set(
             help="their last working day, YYYY-MM-DD: not counted absent after it (omit: works here)",
         ),
     ] = None,
+    vacation_days: Annotated[
+        int | None,
+        typer.Option(help="their vacation allowance a year, in scheduled days, 0-366 (omit: none recorded)"),
+    ] = None,
 ) -> None:
     """Add or change an employee; with any schedule option, also their schedule for the reports."""
     try:
@@ -1163,6 +1177,7 @@ def employees_set(
             department=department,
             started_on=started_on.date() if started_on else None,
             left_on=left_on.date() if left_on else None,
+            vacation_days_per_year=vacation_days,
         )
     except ValidationError as error:
         raise typer.BadParameter(describe_validation_error(error)) from None
@@ -1181,6 +1196,11 @@ def employees_set(
         + (f" ({view.department})" if view.department else "")
         + (f", started on {view.started_on}" if view.started_on else "")
         + (f", left on {view.left_on}" if view.left_on else "")
+        + (
+            f", {view.vacation_days_per_year} vacation days a year"
+            if view.vacation_days_per_year is not None
+            else ""
+        )
         + (f"; schedule {_days_label(schedule.days)} {schedule.label()}" if schedule else ""),
         {"added": added, "employee": view.model_dump(mode="json", exclude={"status", "last_punch"})},
     )
@@ -1194,7 +1214,7 @@ def employees_import(
         typer.Argument(
             exists=True,
             dir_okay=False,
-            help="CSV with a header row: userId,name[,department][,startedOn][,leftOn]",
+            help="CSV with a header row: userId,name[,department][,startedOn][,leftOn][,vacationDaysPerYear]",
         ),
     ],
     dry_run: Annotated[
@@ -1217,8 +1237,8 @@ def employees_import(
 
 @employees_app.command("export")
 def employees_export(ctx: typer.Context) -> None:
-    """The directory as CSV on stdout (userId,name,department,startedOn,leftOn): edit it in a spreadsheet and import it
-    back with `employees import`."""
+    """The directory as CSV on stdout (userId,name,department,startedOn,leftOn,vacationDaysPerYear): edit it in
+    a spreadsheet and import it back with `employees import`."""
     sys.stdout.write(ctx.obj.employees().export_file().removeprefix(UTF8_BOM))
 
 

@@ -31,7 +31,7 @@ DEVICES = [
     {"deviceId": "WAREHOUSE", "kind": "hikvision", "name": "Warehouse gate", "site": "Depot"},
 ]
 EMPLOYEES = {
-    "EMP001": {"name": "Anna Berg", "department": "Sales"},
+    "EMP001": {"name": "Anna Berg", "department": "Sales", "vacationDaysPerYear": 25},
     "EMP002": {"name": "Ben Okafor", "department": "Warehouse"},
     "EMP003": {"name": "Chen Li", "department": "Support"},
 }

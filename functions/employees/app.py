@@ -109,8 +109,9 @@ Output = Annotated[
     Query(alias="format", description="json (default), or csv: the directory as a spreadsheet file"),
 ]
 EXPORT_DESCRIPTION = (
-    "userId,name,department,startedOn,leftOn by userId, UTF-8 with a BOM: edited in a spreadsheet, it imports back "
-    "(a cell a spreadsheet would take for a formula has an apostrophe before it, which the import removes)"
+    "userId,name,department,startedOn,leftOn,vacationDaysPerYear by userId, UTF-8 with a BOM: edited in a "
+    "spreadsheet, it imports back (a cell a spreadsheet would take for a formula has an apostrophe before "
+    "it, which the import removes)"
 )
 MAX_IMPORT_BYTES = 524_288  # about 10,000 employees: written within the API's 29 s
 UserIds = Annotated[
@@ -216,6 +217,7 @@ def put_employee(
         department=update.department,
         started_on=update.started_on,
         left_on=update.left_on,
+        vacation_days_per_year=update.vacation_days_per_year,
     )
     view, added = dependencies()[1].save(employee, _schedule(update), caller.key_id)
     return json_reply(HTTPStatus.CREATED if added else HTTPStatus.OK, view)

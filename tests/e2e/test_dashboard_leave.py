@@ -138,3 +138,30 @@ def test_someone_on_leave_today_is_listed_as_on_leave_not_absent(page, stack: Ru
     row = page.locator(f'tr[data-key="{user}"]')
     expect(row.locator(".badge")).to_have_text("on leave")
     expect(row).to_contain_text("sick")
+
+
+def test_an_admin_sets_a_vacation_allowance_and_sees_what_is_left(page, stack: RunningStack) -> None:
+    # Given an employee on the office schedule with a week's vacation this year (Monday to Friday: five
+    # scheduled days, less any holiday the shared stack holds then), and no allowance yet
+    user = f"E2E-ALLOW-{uuid.uuid4().hex[:8].upper()}"
+    call(stack, "PUT", f"/employees/{user}", {"name": "Alma Allowance", "schedule": OFFICE})
+    year = datetime.now(UTC).year
+    monday = next(
+        day for day in (datetime(year, 3, d, tzinfo=UTC).date() for d in range(2, 9)) if day.weekday() == 0
+    )
+    friday = monday + timedelta(days=4)
+    call(stack, "PUT", f"/employees/{user}/leave/{monday}", {"to": friday.isoformat(), "kind": "vacation"})
+    taken = call(stack, "GET", f"/employees/{user}/leave?year={year}").json()["scheduledDays"]["vacation"]
+    sign_in(page, stack)
+    page.goto(f"{stack.api_url}/#/employees/{user}")
+    leave = page.get_by_role("region", name="Leave", exact=True)
+    expect(leave.get_by_role("status")).not_to_contain_text("Vacation allowance")
+    # When the admin gives them 20 vacation days a year and saves
+    page.get_by_label("Vacation days a year", exact=False).fill("20")
+    page.get_by_role("button", name="Save changes").click()
+    # Then the page shows the allowance, and the Leave section what is left of it this year
+    expect(page.locator("dl.facts")).to_contain_text("20 days")
+    expect(leave.get_by_role("status")).to_contain_text(
+        f"Vacation allowance: {20 - taken} of 20 days left in {year}."
+    )
+    assert call(stack, "GET", f"/employees/{user}").json()["vacationDaysPerYear"] == 20

@@ -40,18 +40,18 @@ JURGEN = Employee(user_id="E2", name="Jürgen Öz", department=None)
 def test_spreadsheet_exports_are_read(text, expected):
     read = read_employees_csv(text.encode())
     assert read.employees == expected
-    assert read.kept == {"started_on", "left_on"}  # the directory's first and last working days are kept
+    assert read.kept == {"started_on", "left_on", "vacation_days_per_year"}  # the directory's are kept
 
 
 def test_a_left_on_column_gives_last_working_days_and_an_empty_cell_none():
     read = read_employees_csv(b"userId,name,leftOn\nE1,Anna,2026-11-30\nE2,Ben,\n")
-    assert read.kept == {"started_on"}
+    assert read.kept == {"started_on", "vacation_days_per_year"}
     assert [(e.user_id, str(e.left_on)) for e in read.employees] == [("E1", "2026-11-30"), ("E2", "None")]
 
 
 def test_a_started_on_column_gives_first_working_days_and_one_after_the_last_is_refused():
     read = read_employees_csv(b"userId,name,startedOn\nE1,Anna,2026-12-01\nE2,Ben,\n")
-    assert read.kept == {"left_on"}
+    assert read.kept == {"left_on", "vacation_days_per_year"}
     assert [(e.user_id, str(e.started_on)) for e in read.employees] == [("E1", "2026-12-01"), ("E2", "None")]
     assert problems_of(b"userId,name,startedOn,leftOn\nE1,Anna,2026-12-01,2026-11-30\n") == [
         "line 2: leftOn (2026-11-30) is before startedOn (2026-12-01)"
@@ -87,7 +87,7 @@ def test_a_quoted_cell_over_two_lines_keeps_the_line_numbers_right():
         (b"", "line 1: no header row (userId,name,department)"),
         (
             b"id,name\nE1,Anna\n",
-            "line 1: unknown column 'id': use userId, name, department, startedOn, leftOn",
+            "line 1: unknown column 'id': use userId, name, department, startedOn, leftOn, vacationDaysPerYear",
         ),
         (
             b"userId,name,leftOn\nE1,Anna,30.11.2026\n",
@@ -119,7 +119,25 @@ def test_an_exported_directory_imports_back_unchanged():
     # When it is exported
     text = employees_csv(directory)
     # Then it is a spreadsheet's CSV, by userId, the formula-like cells written as text
-    assert text.startswith("\ufeffuserId,name,department,startedOn,leftOn\r\n")
-    assert text.splitlines()[1] == '\'+4930123,"\'=HYPERLINK(""http://x"")",\'-Ops,2024-03-01,2026-11-30'
+    assert text.startswith("\ufeffuserId,name,department,startedOn,leftOn,vacationDaysPerYear\r\n")
+    assert text.splitlines()[1] == '\'+4930123,"\'=HYPERLINK(""http://x"")",\'-Ops,2024-03-01,2026-11-30,'
     # And imported again, it is the same directory
     assert read_employees_csv(text.encode()).employees == sorted(directory, key=lambda e: e.user_id)
+
+
+def test_a_vacation_allowance_column_gives_whole_numbers_of_days_and_an_empty_cell_none():
+    # Given a file with the allowance: 25, none, and 0 (someone with no paid vacation)
+    read = read_employees_csv(b"userId,name,vacationDaysPerYear\nE1,Anna,25\nE2,Ben,\nE3,Cleo,0\n")
+    # Then each is read as a number, the empty cell as none, and the working days are kept from the directory
+    assert [(e.user_id, e.vacation_days_per_year) for e in read.employees] == [
+        ("E1", 25),
+        ("E2", None),
+        ("E3", 0),
+    ]
+    assert read.kept == {"started_on", "left_on"}
+    # And exported, 0 stays 0 (not an empty cell, which would read back as none)
+    assert employees_csv(read.employees).splitlines()[3] == "E3,Cleo,,,,0"
+    # And a half day, words or more days than a year has are refused, naming the line
+    for cell in ("2.5", "many", "367", "-1"):
+        (problem,) = problems_of(f"userId,name,vacationDaysPerYear\nE1,Anna,{cell}\n".encode())
+        assert problem.startswith("line 2: vacationDaysPerYear"), problem

@@ -35,6 +35,14 @@ function yearTotals(list) {
   return `${count(total, "scheduled day")} in the year${byKind}`;
 }
 
+/** "Vacation allowance: 15 of 25 days left in 2026." (over it: "5 days over"), or "" without an allowance
+ * or a schedule to count it by. */
+function allowanceLeft(list) {
+  if (list.vacationDaysLeft === null) return "";
+  const left = list.vacationDaysLeft >= 0 ? `${list.vacationDaysLeft} of ${list.vacationDaysPerYear} days left` : `${count(-list.vacationDaysLeft, "day")} over the ${list.vacationDaysPerYear}`;
+  return `Vacation allowance: ${left} in ${list.year}.`;
+}
+
 /** The section, for someone in the directory; `load()` reads the year shown (this year at first). */
 export function leaveSection(userId) {
   const path = `/employees/${encodeURIComponent(userId)}/leave`;
@@ -57,7 +65,10 @@ export function leaveSection(userId) {
       if (ticket !== asked) return; // a newer request is on its way
       leaves = list.leave;
       status.classList.remove("loading");
-      status.textContent = list.count ? `${count(list.count, "leave")} in ${list.year}: ${yearTotals(list)}.` : "";
+      status.textContent = [
+        list.count ? `${count(list.count, "leave")} in ${list.year}: ${yearTotals(list)}.` : "",
+        allowanceLeft(list),
+      ].filter(Boolean).join(" ");
       listing.replaceChildren(table({
         caption: `Leave of ${userId} in ${list.year}`,
         columns: columns(),

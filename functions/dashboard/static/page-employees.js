@@ -217,6 +217,7 @@ function facts(employee) {
     ["Name", employee.name],
     ["Department", employee.department || "–"],
     ["First working day", employee.startedOn || "–"],
+    ["Vacation a year", employee.vacationDaysPerYear === null ? "–" : `${employee.vacationDaysPerYear} days`],
     ["Today", todayCell(employee)],
     ["Last punch today", lastPunch(employee.lastPunch)],
     ["Schedule", scheduleText(employee.schedule)],
@@ -275,8 +276,9 @@ async function renderEmployee(view, userId) {
     sheet.section,
     editSection(employee ?? { userId, name: "", department: null, schedule: null }, saved)].filter(Boolean));
 
-  // A saved schedule changes the figures: the days and the timesheet are computed again. Someone just
-  // added to the directory gets the form for changes from now on, and their leave.
+  // A saved schedule changes the figures: the days and the timesheet are computed again, and the scheduled
+  // days of their leave and what is left of their allowance. Someone just added to the directory gets the
+  // form for changes from now on, and their leave.
   function saved(changed) {
     const added = !employee;
     show(changed);
@@ -284,8 +286,8 @@ async function renderEmployee(view, userId) {
       view.querySelector("section.edit-section")?.replaceWith(editSection(changed, saved));
       leave = leaveSection(userId);
       recent.closest("section").after(leave.section);
-      leave.load();
     }
+    leave.load();
     daysChanged();
   }
 
@@ -421,6 +423,10 @@ function editSection(employee, saved) {
   const department = h("input", { id: "edit-department", name: "department", maxlength: 128, value: employee.department || "", autocomplete: "off" });
   const startedOn = h("input", { id: "edit-started-on", name: "startedOn", type: "date", value: employee.startedOn || "" });
   const leftOn = h("input", { id: "edit-left-on", name: "leftOn", type: "date", value: employee.leftOn || "" });
+  const vacationDays = h("input", {
+    id: "edit-vacation-days", name: "vacationDaysPerYear", type: "number", min: 0, max: 366, step: 1,
+    value: employee.vacationDaysPerYear ?? "",
+  });
   let hadOwn = Boolean(schedule && !schedule.isDefault);
   const own = h("input", { id: "edit-own-schedule", type: "checkbox", checked: hadOwn });
   const ownLabel = h("label", { for: "edit-own-schedule" });
@@ -453,7 +459,7 @@ function editSection(employee, saved) {
 
   // The API's names for the form's fields, for the problems it names.
   const fields = {
-    name, department, startedOn, leftOn, "schedule.start": start, "schedule.end": end, "schedule.graceMinutes": grace, "schedule.timeZone": scheduleZone,
+    name, department, startedOn, leftOn, vacationDaysPerYear: vacationDays, "schedule.start": start, "schedule.end": end, "schedule.graceMinutes": grace, "schedule.timeZone": scheduleZone,
   };
 
   function toggle() { scheduleFields.disabled = !own.checked; }
@@ -465,6 +471,7 @@ function editSection(employee, saved) {
     if (!form.reportValidity()) return;
     const body = {
       name: name.value.trim(), department: department.value.trim() || null, startedOn: startedOn.value || null, leftOn: leftOn.value || null,
+      vacationDaysPerYear: vacationDays.value === "" ? null : Number(vacationDays.value),
     };
     if (own.checked) {
       const chosen = days.map((d) => d.querySelector("input")).filter((b) => b.checked).map((b) => b.value);
@@ -506,6 +513,9 @@ function editSection(employee, saved) {
     h("div", { class: "field" },
       h("label", { for: "edit-left-on" }, "Last working day ", h("span", { class: "muted" }, "(empty while they work here; after it, not counted absent)")),
       leftOn),
+    h("div", { class: "field" },
+      h("label", { for: "edit-vacation-days" }, "Vacation days a year ", h("span", { class: "muted" }, "(scheduled days; empty: none recorded)")),
+      vacationDays),
     h("div", { class: "field check" }, own, ownLabel),
     scheduleFields,
     h("div", { class: "actions" }, button),

@@ -62,6 +62,7 @@ def _employee(item: dict[str, Any]) -> Employee:
         department=values.get("department"),
         started_on=values.get("startedOn"),
         left_on=values.get("leftOn"),
+        vacation_days_per_year=values.get("vacationDaysPerYear"),
     )
 
 
@@ -72,6 +73,7 @@ def _item(employee: Employee, changed_by: str | None) -> dict[str, Any]:
         "department": employee.department,
         "startedOn": employee.started_on.isoformat() if employee.started_on else None,
         "leftOn": employee.left_on.isoformat() if employee.left_on else None,
+        "vacationDaysPerYear": employee.vacation_days_per_year,
         "changedBy": changed_by,
         "changedAt": iso(datetime.now(UTC)) if changed_by else None,
     }

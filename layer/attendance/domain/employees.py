@@ -4,12 +4,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from annotated_types import Ge, Le
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, StringConstraints, model_validator
 
 from attendance.domain.clock import IsoDate, parse_zone
-from attendance.domain.punch import Identifier
+from attendance.domain.punch import Identifier, _whole_number
 
 PersonName = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+# A year's vacation allowance in scheduled days (the days a vacation takes: domain/period.py)
+VacationDays = Annotated[int, Strict(), Ge(0), Le(366), BeforeValidator(_whole_number)]
 
 
 class Employee(BaseModel):
@@ -22,6 +25,7 @@ class Employee(BaseModel):
     department: PersonName | None = None
     started_on: IsoDate | None = Field(default=None, alias="startedOn")
     left_on: IsoDate | None = Field(default=None, alias="leftOn")
+    vacation_days_per_year: VacationDays | None = Field(default=None, alias="vacationDaysPerYear")
 
     @model_validator(mode="after")
     def _starts_before_leaving(self) -> "Employee":

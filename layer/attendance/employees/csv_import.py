@@ -1,5 +1,6 @@
 """The employee directory as CSV: columns userId, name, department, startedOn and leftOn (the first and
-last working days, YYYY-MM-DD; the last three optional), with a header row. Read for an import; written
+last working days, YYYY-MM-DD) and vacationDaysPerYear (a whole number; the last four optional), with a
+header row. Read for an import; written
 for an export that an import reads back unchanged (edit it in a spreadsheet, import it again).
 
 Spreadsheets export CSV with a byte-order mark (Excel's "CSV UTF-8"), CRLF line ends, quoted cells,
@@ -25,21 +26,28 @@ COLUMNS = {
     "department": "department",
     "startedon": "startedOn",
     "lefton": "leftOn",
+    "vacationdaysperyear": "vacationDaysPerYear",
 }
-# The working days' columns, and the fields they fill: a file without one keeps what the directory has.
-DATE_COLUMNS = {"startedon": "started_on", "lefton": "left_on"}
+# The optional columns of what the directory keeps beside the name, and the fields they fill: a file
+# without one keeps what the directory has.
+KEPT_COLUMNS = {
+    "startedon": "started_on",
+    "lefton": "left_on",
+    "vacationdaysperyear": "vacation_days_per_year",
+}
 
 # POST /employee-imports reads the file as its body: what OpenAPI cannot learn from a pydantic model.
 IMPORT_REQUEST_BODY = {
-    "description": "CSV with a header row: userId,name[,department][,startedOn][,leftOn] (a spreadsheet's CSV "
-    "export: any order of columns, a byte-order mark, semicolons, quoted cells). A file without a startedOn or "
-    "leftOn column keeps each employee's first or last working day.",
+    "description": "CSV with a header row: userId,name[,department][,startedOn][,leftOn][,vacationDaysPerYear] "
+    "(a spreadsheet's CSV export: any order of columns, a byte-order mark, semicolons, quoted cells). A file "
+    "without a startedOn, leftOn or vacationDaysPerYear column keeps each employee's first or last working day "
+    "or vacation allowance.",
     "required": True,
     "content": {
         "text/csv": {
             "schema": {"type": "string"},
-            "example": "userId,name,department,startedOn,leftOn\r\nEMP001,Anna Berg,Sales,2024-03-01,\r\n"
-            "EMP002,Ben Okafor,Ops,,2026-11-30\r\n",
+            "example": "userId,name,department,startedOn,leftOn,vacationDaysPerYear\r\n"
+            "EMP001,Anna Berg,Sales,2024-03-01,,25\r\nEMP002,Ben Okafor,Ops,,2026-11-30,\r\n",
         }
     },
 }
@@ -66,8 +74,8 @@ class ImportRejected(Exception):
 @dataclass(frozen=True)
 class EmployeeFile:
     employees: list[Employee]
-    # The working days' fields without a column, kept as the directory has them (an empty cell says none:
-    # an empty leftOn, that they work here).
+    # The fields without a column (working days, allowance), kept as the directory has them (an empty cell
+    # says none: an empty leftOn, that they work here).
     kept: frozenset[str]
     lines: dict[str, int]  # each employee's line, by userId
 
@@ -94,7 +102,7 @@ def read_employees_csv(data: bytes) -> EmployeeFile:
         employees.append(employee)
     if problems:
         raise ImportRejected(problems)
-    kept = frozenset(field for key, field in DATE_COLUMNS.items() if key not in columns)
+    kept = frozenset(field for key, field in KEPT_COLUMNS.items() if key not in columns)
     return EmployeeFile(employees, kept, first_seen)
 
 
@@ -105,8 +113,15 @@ def employees_csv(employees: Iterable[Employee]) -> str:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(COLUMNS.values())
     for employee in sorted(employees, key=lambda employee: employee.user_id):
-        cells = [employee.user_id, employee.name, employee.department, employee.started_on, employee.left_on]
-        writer.writerow([as_text_cell(str(cell)) if cell else "" for cell in cells])
+        cells = [
+            employee.user_id,
+            employee.name,
+            employee.department,
+            employee.started_on,
+            employee.left_on,
+            employee.vacation_days_per_year,
+        ]
+        writer.writerow(["" if cell is None else as_text_cell(str(cell)) for cell in cells])
     return UTF8_BOM + buffer.getvalue()
 
 
@@ -164,8 +179,11 @@ def _employee(cells: list[str], columns: dict[str, int]) -> Employee:
     values = {
         COLUMNS[key]: cells[position] if position < len(cells) else "" for key, position in columns.items()
     }
-    for optional in ("department", "startedOn", "leftOn"):
+    for optional in ("department", "startedOn", "leftOn", "vacationDaysPerYear"):
         values[optional] = values.get(optional) or None
+    allowance = values["vacationDaysPerYear"]
+    if allowance is not None and allowance.isdecimal():  # a spreadsheet's cell is text: 25 is a whole number
+        values["vacationDaysPerYear"] = int(allowance)
     try:
         return Employee.model_validate(values)
     except ValidationError as error:

@@ -11,6 +11,7 @@ from attendance.data.employees import EmployeeStore
 from attendance.data.holidays import HolidayStore
 from attendance.data.leave import LeaveOverlaps, LeaveStore
 from attendance.data.schedules import ScheduleStore
+from attendance.domain.employees import Employee
 from attendance.domain.leave import Leave, LeaveKind
 from attendance.domain.period import of_every_kind, scheduled_leave
 from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID, ScheduleLookup
@@ -42,38 +43,43 @@ class LeaveService:
 
     def in_year(self, user_id: str, year: int) -> LeaveList:
         """The employee's leaves with a day in the calendar year, by first day, each with the scheduled days
-        it takes; and those of the year, by kind."""
+        it takes; those of the year, by kind; and what is left of their vacation allowance."""
         leaves = self._leave.of_user(user_id, date(year, 1, 1), date(year, 12, 31))
-        taken = self._scheduled(user_id, leaves)
-        entries = [
-            LeaveEntry.model_validate(
-                leave.model_dump()
-                | {
-                    "scheduledDays": None
-                    if taken is None
-                    else sum(leave.start <= day <= leave.end for day in taken)
-                }
-            )
-            for leave in leaves
-        ]
-        in_year = (
-            None
-            if taken is None
-            else of_every_kind(Counter(k for day, k in taken.items() if day.year == year))
-        )
+        employee = self._directory.get(user_id)
+        taken = self._scheduled(employee, user_id, leaves)
+        allowance = employee.vacation_days_per_year if employee else None
+        # Without a schedule nobody can say which days a leave took: no counts, nothing left to say
+        by_kind: dict[LeaveKind, int] | None = None
+        left: int | None = None
+        if taken is not None:
+            by_kind = of_every_kind(Counter(kind for day, kind in taken.items() if day.year == year))
+            left = None if allowance is None else allowance - by_kind[LeaveKind.VACATION]
         return LeaveList(
-            user_id=user_id, year=year, count=len(entries), leave=entries, scheduled_days=in_year
+            user_id=user_id,
+            year=year,
+            count=len(leaves),
+            leave=[_entry(leave, taken) for leave in leaves],
+            scheduled_days=by_kind,
+            vacation_days_per_year=allowance,
+            vacation_days_left=left,
         )
 
-    def _scheduled(self, user_id: str, leaves: list[Leave]) -> Mapping[date, LeaveKind] | None:
+    def _scheduled(
+        self, employee: Employee | None, user_id: str, leaves: list[Leave]
+    ) -> Mapping[date, LeaveKind] | None:
         """The scheduled days of these leaves, with their kinds; None without a schedule."""
         schedule = ScheduleLookup(self._schedules.get_many({user_id, DEFAULT_SCHEDULE_ID}))(user_id)
         if schedule is None:
             return None
         if not leaves:
             return {}
-        employee = self._directory.get(user_id)
         employed = (employee.started_on, employee.left_on) if employee else (None, None)
         first, last = min(leave.start for leave in leaves), max(leave.end for leave in leaves)
         holidays = {holiday.day for holiday in self._holidays.between(first, last)}
         return scheduled_leave(schedule, leaves, holidays, employed)
+
+
+def _entry(leave: Leave, taken: Mapping[date, LeaveKind] | None) -> LeaveEntry:
+    """The leave with the scheduled days it takes (None: unknown, without a schedule)."""
+    days = None if taken is None else sum(leave.start <= day <= leave.end for day in taken)
+    return LeaveEntry.model_validate(leave.model_dump() | {"scheduledDays": days})

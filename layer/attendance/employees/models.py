@@ -8,7 +8,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, Stri
 from pydantic.alias_generators import to_camel
 
 from attendance.domain.clock import InvalidTime, IsoDate, parse_zone
-from attendance.domain.employees import Employee, PersonName
+from attendance.domain.employees import Employee, PersonName, VacationDays
 from attendance.domain.holidays import Holiday, HolidayName
 from attendance.domain.leave import Leave, LeaveKind, LeaveNote
 from attendance.domain.presence import PresenceStatus
@@ -26,6 +26,10 @@ GraceMinutes = Annotated[int, Strict(), Ge(0), Le(240), BeforeValidator(_whole_n
 STARTED_ON = (
     "Their first working day (YYYY-MM-DD, in the company's zone): before it, they are not expected at work, "
     "so not counted absent"
+)
+VACATION_DAYS = (
+    "Their vacation allowance a year, in scheduled days (the days a vacation takes: its days on their schedule, "
+    "less the company's holidays)"
 )
 LEFT_ON = (
     "Their last working day (YYYY-MM-DD, in the company's zone): from the day after, they are no longer "
@@ -113,6 +117,9 @@ class EmployeeUpdate(_Camel):
     department: PersonName | None = Field(default=None, description="Omitted or null: none")
     started_on: IsoDate | None = Field(default=None, description=STARTED_ON + "; omitted or null: not known")
     left_on: IsoDate | None = Field(default=None, description=LEFT_ON + "; omitted or null: they work here")
+    vacation_days_per_year: VacationDays | None = Field(
+        default=None, description=VACATION_DAYS + "; omitted or null: none recorded"
+    )
     schedule: ScheduleFields | None = Field(
         default=None, description="The employee's own schedule for reports; omitted or null: kept as it is"
     )
@@ -134,6 +141,7 @@ class EmployeeView(_Camel):
     department: str | None
     started_on: date | None = Field(description=STARTED_ON + "; null: not known")
     left_on: date | None = Field(description=LEFT_ON + "; null: they work here")
+    vacation_days_per_year: int | None = Field(description=VACATION_DAYS + "; null: none recorded")
     schedule: ScheduleView | None = Field(description="The schedule the reports use; null: none at all")
     status: PresenceStatus = Field(description="Now, from the last punch of the current work day")
     last_punch: LastPunch | None = Field(description="The punch that decided the status; null when absent")
@@ -192,8 +200,8 @@ class PresenceReport(_Camel):
 
 
 class FieldChange(_Camel):
-    before: str | None
-    after: str | None
+    before: str | int | None
+    after: str | int | None
 
 
 class ImportedChange(_Camel):
@@ -251,4 +259,11 @@ class LeaveList(_Camel):
     leave: list[LeaveEntry] = Field(description="The leaves with a day in the year, by first day")
     scheduled_days: dict[LeaveKind, int] | None = Field(
         description="The scheduled days on leave within the year, by kind (every kind); null without a schedule"
+    )
+    vacation_days_per_year: int | None = Field(
+        description="Their vacation allowance a year, as the directory has it; null: none recorded"
+    )
+    vacation_days_left: int | None = Field(
+        description="The allowance less the year's scheduled days on vacation (booked ahead included; below 0 "
+        "when over it); null without an allowance or a schedule"
     )

@@ -292,6 +292,7 @@ def _view(
         department=employee.department,
         started_on=employee.started_on,
         left_on=employee.left_on,
+        vacation_days_per_year=employee.vacation_days_per_year,
         schedule=ScheduleView.of(schedule, is_default) if schedule else None,
         status=presence.status,
         last_punch=LastPunch.of(presence.last_punch) if presence.last_punch else None,

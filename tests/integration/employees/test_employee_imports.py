@@ -59,6 +59,7 @@ def test_a_dry_run_answers_what_would_change_and_writes_nothing(sent, directory)
                 "department": "Ops",
                 "startedOn": None,
                 "leftOn": "2026-11-30",
+                "vacationDaysPerYear": None,
             }
         ],
         "changes": [{"userId": "IMP-1", "fields": {"department": {"before": "Support", "after": "Sales"}}}],
@@ -178,3 +179,23 @@ def test_a_last_day_before_the_first_the_directory_keeps_is_refused_naming_the_l
     ]
     assert directory.get("IMP-OK") is None
     assert directory.get("IMP-IDA").left_on is None
+
+
+def test_an_import_sets_vacation_allowances_and_a_file_without_the_column_keeps_them(sent, directory):
+    # Given IMP-1 with 25 vacation days a year
+    directory.put(Employee(user_id="IMP-1", name="Anna Berg", vacation_days_per_year=25))
+    # When a file gives her 28, and IMP-2 none, the dry run names the change as numbers
+    file = "userId,name,vacationDaysPerYear\r\nIMP-1,Anna Berg,28\r\nIMP-2,Ben Ode,\r\n"
+    checked = sent(file, dryRun="true").body
+    assert checked["changes"] == [
+        {"userId": "IMP-1", "fields": {"vacationDaysPerYear": {"before": 25, "after": 28}}}
+    ]
+    # And imported, the directory has them
+    assert sent(file).status == 200
+    assert (directory.get("IMP-1").vacation_days_per_year, directory.get("IMP-2").vacation_days_per_year) == (
+        28,
+        None,
+    )
+    # And a later file without the column renames her and keeps her allowance
+    assert sent("userId,name\r\nIMP-1,Anna Lind\r\n").status == 200
+    assert (directory.get("IMP-1").name, directory.get("IMP-1").vacation_days_per_year) == ("Anna Lind", 28)

@@ -78,6 +78,7 @@ def test_admin_adds_then_changes_an_employee_and_schedule(call, directory, sched
         "department": "Sales",
         "startedOn": None,
         "leftOn": None,
+        "vacationDaysPerYear": None,
         "schedule": OFFICE
         | {"timeZone": "Europe/Berlin", "label": "09:00-17:00 Europe/Berlin", "isDefault": False},
         "status": "absent",

@@ -62,7 +62,7 @@ def test_the_directory_exported_edited_and_imported_changes_what_was_edited(cli,
     )
     # When it is exported, Anna moved to Ops in the file, and the file imported
     exported = cli("employees", "export").output
-    assert exported.splitlines()[0] == "userId,name,department,startedOn,leftOn"
+    assert exported.splitlines()[0] == "userId,name,department,startedOn,leftOn,vacationDaysPerYear"
     edited = exported.replace('"Berg, Anna",Sales', '"Berg, Anna",Ops')
     summary = json.loads(cli("--json", "employees", "import", csv_file(edited)).output)
     # Then only her department changed

@@ -211,3 +211,43 @@ def test_each_leave_says_the_scheduled_days_it_takes_and_the_year_sums_them_by_k
     # And without a schedule nobody can say which days were his: null, not 0
     ben = call("GET", "/employees/BEN/leave", query={"year": "2026"}).body
     assert ([leave["scheduledDays"] for leave in ben["leave"]], ben["scheduledDays"]) == ([None, None], None)
+
+
+def test_a_vacation_allowance_is_counted_down_by_the_scheduled_days_of_vacation(call):
+    # Given ANNA on a Monday-to-Friday schedule with 25 vacation days a year
+    week = {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "17:00", "timeZone": "UTC"}
+    saved = call(
+        "PUT",
+        "/employees/ANNA",
+        {"name": "Anna Berg", "schedule": week, "vacationDaysPerYear": 25},
+        key=ADMIN_KEY,
+    )
+    assert (saved.status, saved.body["vacationDaysPerYear"]) == (201, 25)
+    # When she takes two weeks of vacation in August (ten scheduled days) and a sick day, which is no vacation
+    call("PUT", "/employees/ANNA/leave/2025-08-04", {"to": "2025-08-15", "kind": "vacation"}, key=ADMIN_KEY)
+    call("PUT", "/employees/ANNA/leave/2025-09-01", {"to": "2025-09-01", "kind": "sick"}, key=ADMIN_KEY)
+    # Then the year's list says what is left: 25 less 10
+    listed = call("GET", "/employees/ANNA/leave", query={"year": "2025"}).body
+    assert (listed["vacationDaysPerYear"], listed["vacationDaysLeft"]) == (25, 15)
+    # And a year without vacation has it all; booking more than the allowance goes below zero, for HR to see
+    assert call("GET", "/employees/ANNA/leave", query={"year": "2024"}).body["vacationDaysLeft"] == 25
+    call("PUT", "/employees/ANNA/leave/2025-10-06", {"to": "2025-11-14", "kind": "vacation"}, key=ADMIN_KEY)
+    assert call("GET", "/employees/ANNA/leave", query={"year": "2025"}).body["vacationDaysLeft"] == 15 - 30
+    # And without an allowance there is nothing to count down
+    call("PUT", "/employees/ANNA", {"name": "Anna Berg"}, key=ADMIN_KEY)
+    listed = call("GET", "/employees/ANNA/leave", query={"year": "2025"}).body
+    assert (listed["vacationDaysPerYear"], listed["vacationDaysLeft"]) == (None, None)
+
+
+def test_an_allowance_is_a_whole_number_of_days_up_to_a_year(call):
+    for allowance in (367, -1, 2.5, "25", True):
+        reply = call(
+            "PUT", "/employees/ANNA", {"name": "Anna Berg", "vacationDaysPerYear": allowance}, key=ADMIN_KEY
+        )
+        assert (reply.status, reply.body["error"]) == (400, "invalid_request"), allowance
+        assert "vacationDaysPerYear" in json.dumps(reply.body["details"]), reply.body
+    assert call("GET", "/employees/ANNA").status == 404  # nothing was stored
+    assert (
+        call("PUT", "/employees/ANNA", {"name": "Anna Berg", "vacationDaysPerYear": 0}, key=ADMIN_KEY).status
+        == 201
+    )

@@ -129,3 +129,21 @@ def test_the_directory_shows_who_is_on_leave_today(cli, call):
     # Then she is on sick leave, not absent
     assert "on leave (sick)" in shown
     assert "absent" not in shown
+
+
+def test_the_cli_sets_an_allowance_and_says_what_is_left(cli):
+    # Given ANNA with 25 vacation days a year, on the default-free Monday-to-Friday schedule of her own
+    added = cli(
+        "employees", "set", "ANNA", "--name", "Anna Berg", "--vacation-days", "25", "--days", "mon-fri"
+    )
+    assert "25 vacation days a year" in added.output
+    # When she takes Monday to Wednesday off
+    cli("leave", "add", "ANNA", "--from", "2025-08-04", "--to", "2025-08-06", "--kind", "vacation")
+    # Then her year's leave says what is left, and her entry shows the allowance
+    assert (
+        "Vacation allowance 25 days a year: 22 left in 2025"
+        in cli("leave", "list", "ANNA", "--year", "2025").output
+    )
+    assert "25 days a year" in cli("employees", "show", "ANNA").output
+    # And an allowance over a year's days is a usage error
+    cli("employees", "set", "ANNA", "--name", "Anna Berg", "--vacation-days", "400", expect=2)

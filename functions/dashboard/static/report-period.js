@@ -97,7 +97,7 @@ function summary(rows) {
   const unheard = silent ? ` ${silent} without a punch.` : "";
   const absences = rows.reduce((total, row) => total + row.absentDays.length, 0);
   const absent = absences ? ` ${count(absences, "absent day")} in all.` : "";
-  const away = LEAVE.map(([name, kind]) => [sum(name), kind]).filter(([days]) => days);
+  const away = awayBy(sum);
   const leaveDays = away.reduce((total, [days]) => total + days, 0);
   const kinds = away.map(([days, kind]) => `${days} ${kind}`).join(", ");
   const leave = leaveDays ? ` ${count(leaveDays, "day")} on leave (${kinds}).` : "";
@@ -107,9 +107,12 @@ function summary(rows) {
 // A line's scheduled days on leave, by kind: the API's field and the word for it.
 const LEAVE = [["vacationDays", "vacation"], ["sickDays", "sick"], ["unpaidLeaveDays", "unpaid"], ["otherLeaveDays", "other"]];
 
+/** [days, kind] of each kind with days on leave, `days(field)` reading the API's field. */
+const awayBy = (days) => LEAVE.map(([name, kind]) => [days(name), kind]).filter(([n]) => n);
+
 /** "2 on vacation", or "3 on leave: 2 vacation, 1 sick"; null without leave. */
 function leaveText(row) {
-  const away = LEAVE.map(([name, kind]) => [row[name] ?? 0, kind]).filter(([days]) => days);
+  const away = awayBy((name) => row[name] ?? 0);
   if (!away.length) return null;
   if (away.length === 1) return `${away[0][0]} on ${LEAVE_KINDS[away[0][1]]}`;
   const total = away.reduce((sum, [days]) => sum + days, 0);

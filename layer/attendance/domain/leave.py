@@ -56,9 +56,14 @@ def check_leave_range(start: date, end: date) -> None:
         raise ValueError(f"a leave covers at most {MAX_LEAVE_DAYS} days")
 
 
+def days_away(leaves: Iterable[Leave]) -> dict[date, LeaveKind]:
+    """The days of these leaves (one employee's): the kind of each."""
+    return {day: leave.kind for leave in leaves for day in leave.days()}
+
+
 def leave_by_day(leaves: Iterable[Leave]) -> dict[str, dict[date, LeaveKind]]:
     """Each employee's days away, by userId: the kind of each."""
-    away: dict[str, dict[date, LeaveKind]] = {}
+    by_user: dict[str, list[Leave]] = {}
     for leave in leaves:
-        away.setdefault(leave.user_id, {}).update(dict.fromkeys(leave.days(), leave.kind))
-    return away
+        by_user.setdefault(leave.user_id, []).append(leave)
+    return {user_id: days_away(theirs) for user_id, theirs in by_user.items()}

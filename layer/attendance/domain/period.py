@@ -19,7 +19,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from attendance.domain.leave import Leave, LeaveKind
+from attendance.domain.leave import Leave, LeaveKind, days_away
 from attendance.domain.timesheet import DayReport, Schedule, whole_minutes
 
 
@@ -142,5 +142,5 @@ def scheduled_leave(
 ) -> Mapping[date, LeaveKind]:
     """The scheduled days of one employee's leaves, with the kind of each: the days of them on the schedule's
     weekdays, while employed, less the holidays. What a vacation takes of an allowance."""
-    away = {day: leave.kind for leave in leaves for day in leave.days()}
+    away = days_away(leaves)
     return expected_days(schedule, away, holidays, datetime.min.replace(tzinfo=UTC), employed, away).leave

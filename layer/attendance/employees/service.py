@@ -19,7 +19,7 @@ from attendance.data.punches import PunchStore
 from attendance.data.schedules import ScheduleStore
 from attendance.domain.clock import parse_zone
 from attendance.domain.employees import Employee, check_employment
-from attendance.domain.leave import LeaveKind, leave_by_day
+from attendance.domain.leave import LeaveKind
 from attendance.domain.presence import Presence, PresenceStatus, presence_now
 from attendance.domain.punch import Punch
 from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID, Schedule, ScheduleLookup
@@ -159,14 +159,14 @@ class EmployeeService:
         schedule_of = self._schedule_lookup(set(directory) | set(by_user))
         away = self._on_leave_today()
         lists: dict[PresenceStatus, list[PresentEmployee]] = defaultdict(list)
-        absent = on_leave = 0
+        not_in: list[str] = []  # expected today, without a punch: absent, or on leave
         for user_id in sorted(set(directory) | set(by_user)):
             presence = presence_now(by_user[user_id], now, schedule_of(user_id), self._default_zone)
             if presence.last_punch is None:
                 # Only the directory's people who work here now (started, not left) can be absent, or away
                 employee = directory.get(user_id)
                 if employee and employee.is_expected(now, self._default_zone):
-                    on_leave, absent = (on_leave + 1, absent) if user_id in away else (on_leave, absent + 1)
+                    not_in.append(user_id)
                 continue
             lists[presence.status].append(_present(user_id, directory.get(user_id), presence.last_punch))
         return PresenceReport(
@@ -176,8 +176,8 @@ class EmployeeService:
                 present=len(lists[PresenceStatus.IN]),
                 on_break=len(lists[PresenceStatus.ON_BREAK]),
                 out=len(lists[PresenceStatus.OUT]),
-                absent=absent,
-                on_leave=on_leave,
+                absent=sum(user_id not in away for user_id in not_in),
+                on_leave=sum(user_id in away for user_id in not_in),
             ),
             present=lists[PresenceStatus.IN],
             on_break=lists[PresenceStatus.ON_BREAK],
@@ -256,16 +256,15 @@ class EmployeeService:
         for employee in employees:
             schedule = schedule_of(employee.user_id)
             presence = presence_now(by_user[employee.user_id], now, schedule, self._default_zone)
-            view = _view(employee, schedule, employee.user_id not in own, presence)
-            views.append(view.model_copy(update={"on_leave": away.get(employee.user_id)}))
+            views.append(
+                _view(employee, schedule, employee.user_id not in own, presence, away.get(employee.user_id))
+            )
         return views
 
     def _on_leave_today(self) -> dict[str, LeaveKind]:
-        """Who is on leave on the company's today, and its kind."""
+        """Who is on leave on the company's today, and its kind (one leave a day each)."""
         today = self._clock().astimezone(parse_zone(self._default_zone)).date()
-        return {
-            user_id: days[today] for user_id, days in leave_by_day(self._leave.between(today, today)).items()
-        }
+        return {leave.user_id: leave.kind for leave in self._leave.between(today, today)}
 
     def _schedule_lookup(self, user_ids: set[str]) -> ScheduleLookup:
         return ScheduleLookup(self._schedules.get_many(user_ids | {DEFAULT_SCHEDULE_ID}))
@@ -284,7 +283,11 @@ def _by_user(punches: Iterable[Punch]) -> defaultdict[str, list[Punch]]:
 
 
 def _view(
-    employee: Employee, schedule: Schedule | None, is_default: bool, presence: Presence
+    employee: Employee,
+    schedule: Schedule | None,
+    is_default: bool,
+    presence: Presence,
+    on_leave: LeaveKind | None,
 ) -> EmployeeView:
     return EmployeeView(
         user_id=employee.user_id,
@@ -296,6 +299,7 @@ def _view(
         schedule=ScheduleView.of(schedule, is_default) if schedule else None,
         status=presence.status,
         last_punch=LastPunch.of(presence.last_punch) if presence.last_punch else None,
+        on_leave=on_leave,
     )
 
 

@@ -319,7 +319,7 @@ def presence(caller: Reader) -> Response[PresenceReport]:
 
 # ---- the company's holidays ----
 
-HolidayYear = Annotated[
+CalendarYear = Annotated[
     int | None,
     Query(ge=2000, le=2100, description="The calendar year; this year (in the company zone) when left out"),
 ]
@@ -342,7 +342,7 @@ HolidayDate = Annotated[IsoDate, Path(alias="date", description="The holiday, YY
     },
     security=API_KEY_SECURITY,
 )
-def list_holidays(caller: Reader, year: HolidayYear = None) -> Response[HolidayList]:
+def list_holidays(caller: Reader, year: CalendarYear = None) -> Response[HolidayList]:
     year = year or _this_year()
     found = dependencies()[2].in_year(year)
     return json_reply(HTTPStatus.OK, HolidayList(year=year, count=len(found), holidays=found))
@@ -407,7 +407,7 @@ LeaveStart = Annotated[IsoDate, Path(alias="from", description="The leave's firs
     },
     security=API_KEY_SECURITY,
 )
-def list_leave(user_id: UserIdInPath, caller: Reader, year: HolidayYear = None) -> Response[LeaveList]:
+def list_leave(user_id: UserIdInPath, caller: Reader, year: CalendarYear = None) -> Response[LeaveList]:
     year = year or _this_year()
     return json_reply(HTTPStatus.OK, dependencies()[3].in_year(user_id, year))
 

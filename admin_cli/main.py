@@ -499,6 +499,19 @@ def devices_disable(ctx: typer.Context, device_id: str) -> None:
     _done(ctx, f"disabled {device_id}", {"disabled": True, "deviceId": device_id})
 
 
+@devices_app.command("new-push-url")
+def devices_new_push_url(ctx: typer.Context, device_id: str) -> None:
+    """Give a Hikvision terminal a new push URL (shown once); its old URL is refused from now on."""
+    replaced = _device_call(
+        ctx, lambda service: service.replace_push_url(device_id, _cli_user(), _now(), ctx.obj.target.api_url)
+    )
+    _done(
+        ctx,
+        f"new push URL for {device_id} (shown once; the old one is refused from now on):\n{replaced.push_url}",
+        {"deviceId": device_id, "pushUrl": replaced.push_url},
+    )
+
+
 def _valid[ModelT: BaseModel](model: type[ModelT], **values: Any) -> ModelT:
     """The same checks as the HTTP API's, as a usage error."""
     try:

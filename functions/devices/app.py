@@ -155,6 +155,21 @@ def disable_device(device_id: DeviceIdInPath, caller: Admin) -> Response[DeviceV
     return json_reply(HTTPStatus.OK, dependencies()[1].disable(device_id, caller.key_id, _now()))
 
 
+@app.post(
+    "/devices/<deviceId>/push-url",
+    summary="A Hikvision terminal's new push URL, answered this once; its old URL is refused from now on",
+    tags=["devices"],
+    responses={
+        200: model_response(Registered, "The terminal and its new push URL"),
+        **_errors(ADMIN_FORBIDDEN, 400, 404, 422),
+    },
+    security=API_KEY_SECURITY,
+)
+def replace_push_url(device_id: DeviceIdInPath, caller: Admin) -> Response[Registered]:
+    replaced = dependencies()[1].replace_push_url(device_id, caller.key_id, _now(), _api_url())
+    return json_reply(HTTPStatus.OK, replaced)
+
+
 @app.get(
     "/devices/<deviceId>/punches",
     summary="The device's most recent punches, newest first, with their delivery status",

@@ -209,11 +209,19 @@ def test_keys_devices_schedules_and_reports(stack, cli):
     assert hik["pushUrl"].startswith(stack.api_url + "/hikvision/events/")
     event = {"eventType": "heartBeat"}
     assert httpx.post(hik["pushUrl"], json=event, timeout=5).status_code == 200
+    replaced = json.loads(cli("--json", "devices", "new-push-url", "HIK9").output)
+    assert httpx.post(hik["pushUrl"], json=event, timeout=5).status_code == 403  # the old URL, leaked say
+    assert httpx.post(replaced["pushUrl"], json=event, timeout=5).status_code == 200
     cli("devices", "add", "--id", "ZK9", "--kind", "zkteco", "--serial", "ZK9SN", "--zone", "Europe/Berlin")
     cli("devices", "add", "--id", "ZK8", "--kind", "zkteco", "--zone", "UTC", expect=2)  # no serial
+    taken = cli(
+        "devices", "add", "--id", "ZK7", "--kind", "zkteco", "--serial", "ZK9SN", "--zone", "UTC", expect=2
+    )
+    assert "serial ZK9SN is registered to device ZK9" in taken.output
+    cli("devices", "new-push-url", "ZK9", expect=2)  # a ZKTeco clock has no push URL
     assert "ZK9SN" in cli("--json", "devices", "list").output
     cli("devices", "disable", "HIK9")
-    assert httpx.post(hik["pushUrl"], json=event, timeout=5).status_code == 403
+    assert httpx.post(replaced["pushUrl"], json=event, timeout=5).status_code == 403
     cli("devices", "disable", "NOPE", expect=1)
 
     cli(

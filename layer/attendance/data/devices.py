@@ -49,10 +49,25 @@ class DeviceStore:
     def by_push_token(self, raw_token: str) -> Device | None:
         return self._query_one(PUSH_INDEX, "pushTokenHash", hash_key(raw_token))
 
+    def holder_of_serial(self, serial: str) -> str | None:
+        """The ID of a device registered with this serial, if any."""
+        with unavailable_on_aws_errors("looking up a serial"):
+            reply = self._client.query(
+                TableName=self._table,
+                IndexName=SERIAL_INDEX,
+                KeyConditionExpression="serial = :serial",
+                ExpressionAttributeValues=to_item({":serial": serial}),
+                Limit=1,
+            )
+        items = reply.get("Items", [])
+        return from_item(items[0])["deviceId"] if items else None
+
     def put(self, device: Device, only_if_new: bool = False) -> None:
         """Register or update a device. Only its registration is written: what the device itself reports
         (when it was last seen, its model, ...) lives on the same item and is kept. With `only_if_new`,
-        an existing ID raises AlreadyRegistered and nothing is written."""
+        an existing ID raises AlreadyRegistered and nothing is written. An update leaves the push token
+        alone: only replace_push_token changes it, so a change racing a replacement cannot bring the old
+        token back."""
         registration = {
             "kind": device.kind.value,
             "serial": device.serial,
@@ -64,6 +79,8 @@ class DeviceStore:
             "site": device.site,
             "silentAfterMinutes": device.silent_after_minutes,
         }
+        if not only_if_new:
+            del registration["pushTokenHash"]
         kept = {name: value for name, value in registration.items() if value is not None}
         cleared = [name for name, value in registration.items() if value is None]
         names = {f"#{name}": name for name in registration}
@@ -136,14 +153,30 @@ class DeviceStore:
         """Every registered device (a small table)."""
         return [device for device, _ in self.list_with_health()]
 
-    def register_hikvision(self, device: Device, only_if_new: bool = False) -> tuple[str, Device]:
-        """Registers a Hikvision terminal with a new push token; the raw token is returned once."""
+    def register_hikvision(self, device: Device) -> tuple[str, Device]:
+        """Registers a new Hikvision terminal with a push token; the raw token is returned once."""
         token = secrets.token_urlsafe(24)
         registered = device.model_copy(
             update={"kind": DeviceKind.HIKVISION, "push_token_hash": hash_key(token)}
         )
-        self.put(registered, only_if_new)
+        self.put(registered, only_if_new=True)
         return token, registered
+
+    def replace_push_token(self, device_id: str) -> str | None:
+        """A registered Hikvision terminal's new push token, returned once; the old one stops working at
+        once (the token index is keyed by its hash). None when there is no such terminal."""
+        token = secrets.token_urlsafe(24)
+        replaced = self._update_if(
+            "replacing a push token",
+            Key=to_item({"deviceId": device_id}),
+            UpdateExpression="SET pushTokenHash = :hash",
+            ConditionExpression="attribute_exists(deviceId) AND #kind = :hikvision",
+            ExpressionAttributeNames={"#kind": "kind"},
+            ExpressionAttributeValues=to_item(
+                {":hash": hash_key(token), ":hikvision": DeviceKind.HIKVISION.value}
+            ),
+        )
+        return token if replaced else None
 
     def _query_one(self, index: str, attribute: str, value: str) -> Device | None:
         with unavailable_on_aws_errors("looking up a device"):

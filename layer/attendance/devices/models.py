@@ -55,9 +55,10 @@ class DeviceRegistration(BaseModel):
 
 
 class DeviceChange(BaseModel):
-    """Only the fields sent change; null clears name, site or timeZone."""
+    """Only the fields sent change; null clears name, site or timeZone. Any other field is refused: a
+    serial or kind is fixed at registration (register the device again under a new ID)."""
 
-    model_config = _MODEL | ConfigDict(extra="ignore")
+    model_config = _MODEL | ConfigDict(extra="forbid")
 
     name: Name | None = None
     site: Identifier | None = None

@@ -69,11 +69,18 @@ class DeviceService:
             silent_after_minutes=registration.silent_after_minutes,
             default_type=registration.default_type,
         )
+        if device.serial and (holder := self._devices.holder_of_serial(device.serial)):
+            # ADMS finds a clock by its serial: two devices sharing one would lock the first out
+            raise ApiError(
+                HTTPStatus.CONFLICT,
+                "serial_taken",
+                f"serial {device.serial} is registered to device {holder}",
+            )
         push_url = None
         try:
             if device.kind is DeviceKind.HIKVISION:
-                token, device = self._devices.register_hikvision(device, only_if_new=True)
-                push_url = f"{api_url.rstrip('/')}/hikvision/events/{token}"
+                token, device = self._devices.register_hikvision(device)
+                push_url = _push_url(api_url, token)
             else:
                 self._devices.put(device, only_if_new=True)
         except AlreadyRegistered:
@@ -98,6 +105,21 @@ class DeviceService:
 
     def disable(self, device_id: str, changed_by: str, now: datetime) -> DeviceView:
         return self.change(device_id, DeviceChange(enabled=False), changed_by, now)
+
+    def replace_push_url(self, device_id: str, changed_by: str, now: datetime, api_url: str) -> Registered:
+        """A Hikvision terminal's new push URL, answered this once; the old URL is refused from now on
+        (a leaked URL is the terminal's credential)."""
+        device, health = self._found(device_id)
+        if device.kind is not DeviceKind.HIKVISION:
+            raise _rule_broken(
+                "not_hikvision",
+                f"device {device_id} is a {device.kind.value} device: only a Hikvision terminal has a push URL",
+            )
+        token = self._devices.replace_push_token(device_id)
+        if token is None:  # removed or re-registered as another kind meanwhile
+            raise not_found(device_id)
+        _log_change("push URL replaced", device_id, changed_by)
+        return Registered(device=self._view(device, health, now), push_url=_push_url(api_url, token))
 
     # health
 
@@ -169,6 +191,10 @@ def _as_utc(timestamp: str) -> str:
         raise _rule_broken(
             "invalid_timestamp", f"lastReadAt {timestamp!r} is not a real date and time"
         ) from None
+
+
+def _push_url(api_url: str, token: str) -> str:
+    return f"{api_url.rstrip('/')}/hikvision/events/{token}"
 
 
 def _rule_broken(code: str, message: str) -> ApiError:

@@ -21,6 +21,7 @@ from pydantic import AfterValidator, BeforeValidator, WithJsonSchema
 
 _ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _OFFSET = re.compile(r"^(?P<sign>[+-])(?P<hours>\d{2}):(?P<minutes>\d{2})$")
+MAX_OFFSET = timedelta(hours=14)
 
 
 class InvalidTime(ValueError):
@@ -33,6 +34,8 @@ def parse_zone(name: str) -> tzinfo:
     match = _OFFSET.match(name)
     if match:
         delta = timedelta(hours=int(match["hours"]), minutes=int(match["minutes"]))
+        if int(match["minutes"]) > 59 or delta > MAX_OFFSET:  # the world's offsets run from -12:00 to +14:00
+            raise InvalidTime(f"time zone offset {name!r} is not one from -14:00 to +14:00")
         return timezone(delta if match["sign"] == "+" else -delta)
     try:
         return ZoneInfo(name)

@@ -1,5 +1,6 @@
 """The devices API: registry, scopes, unknown IDs, device states and punches."""
 
+import json
 import logging
 import os
 from datetime import UTC, datetime, timedelta
@@ -8,6 +9,7 @@ import boto3
 import pytest
 
 from attendance.data.api_keys import ApiKeyStore
+from attendance.data.devices import DeviceStore
 from tests.integration.devices.conftest import ADMIN_KEY, INGEST_KEY, READ_KEY
 
 
@@ -57,6 +59,11 @@ def test_a_hikvision_registration_answers_its_push_url_once(api, register):
             400,
             "invalid_request",
         ),
+        (
+            {"deviceId": "REG-BAD", "kind": "hikvision", "timeZone": "+99:00"},
+            422,
+            "invalid_time_zone",
+        ),
         ({"deviceId": "REG BAD", "kind": "zkteco", "serial": "S1"}, 400, "invalid_request"),
         ({"deviceId": "REG-BAD", "kind": "suprema", "serial": "S1"}, 400, "invalid_request"),
     ],
@@ -83,6 +90,63 @@ def test_registering_a_taken_id_is_a_conflict_and_changes_nothing(api, register)
     assert (reply.status, reply.body["error"]) == (409, "already_registered")
     device = api("GET", "/devices/{deviceId}", deviceId="REG-ZK2").body
     assert (device["name"], device["serial"]) == ("Original", "SN-REG-ZK2")
+
+
+def test_a_serial_registered_to_another_device_is_a_conflict_and_changes_nothing(api, register):
+    # Given a clock ADMS knows by its serial
+    register("REG-ZK20", serial="SN-SHARED")
+
+    # When another device is registered with the same serial
+    reply = api("POST", "/devices", body={"deviceId": "REG-ZK21", "kind": "zkteco", "serial": "SN-SHARED"})
+
+    # Then it is a 409 naming the holder, nothing is registered, and the first clock keeps its serial alone
+    assert (reply.status, reply.body["error"]) == (409, "serial_taken")
+    assert reply.body["message"] == "serial SN-SHARED is registered to device REG-ZK20"
+    assert api("GET", "/devices/{deviceId}", deviceId="REG-ZK21").status == 404
+    assert DeviceStore(boto3.client("dynamodb"), os.environ["DEVICES_TABLE"]).by_serial(
+        "SN-SHARED"
+    ).device_id == ("REG-ZK20")
+
+
+def test_a_new_push_url_refuses_the_old_one_and_a_change_never_brings_it_back(api, register, push):
+    # Given a Hikvision terminal pushing to its URL
+    old_token = register("REG-HIK2", kind="hikvision")["pushUrl"].rsplit("/", 1)[1]
+
+    def heartbeat(token: str) -> int:
+        body = json.dumps({"eventType": "heartBeat"}).encode()
+        return push("POST", f"/hikvision/events/{token}", body, content_type="application/json").status
+
+    assert heartbeat(old_token) == 200
+
+    # When an admin replaces its push URL (it leaked), then renames the terminal
+    replaced = api("POST", "/devices/{deviceId}/push-url", deviceId="REG-HIK2")
+    api("PATCH", "/devices/{deviceId}", body={"name": "Lobby"}, deviceId="REG-HIK2")
+
+    # Then the new URL is answered once, the old one is refused and the new one taken
+    assert replaced.status == 200
+    assert replaced.body["device"]["deviceId"] == "REG-HIK2"
+    new_token = replaced.body["pushUrl"].removeprefix("https://api.example.com/hikvision/events/")
+    assert new_token != old_token
+    assert heartbeat(old_token) == 403
+    assert heartbeat(new_token) == 200
+    assert new_token not in str(api("GET", "/devices/{deviceId}", deviceId="REG-HIK2").body)
+
+
+@pytest.mark.parametrize(
+    ("device_id", "key", "status", "error"),
+    [
+        ("REG-ZK22", ADMIN_KEY, 422, "not_hikvision"),
+        ("REG-NONE", ADMIN_KEY, 404, "not_found"),
+        ("REG-HIK3", READ_KEY, 403, "forbidden"),
+    ],
+)
+def test_only_an_admin_replaces_a_push_url_and_only_a_hikvision_terminal_has_one(
+    api, register, device_id, key, status, error
+):
+    register("REG-ZK22")
+    register("REG-HIK3", kind="hikvision")
+    reply = api("POST", "/devices/{deviceId}/push-url", key=key, deviceId=device_id)
+    assert (reply.status, reply.body["error"]) == (status, error)
 
 
 def test_an_admin_changes_and_disables_a_device(api, register):
@@ -123,6 +187,24 @@ def test_a_change_cannot_clear_a_required_setting(api, register, body):
     register("REG-ZK4")
     reply = api("PATCH", "/devices/{deviceId}", body=body, deviceId="REG-ZK4")
     assert (reply.status, reply.body["error"]) == (422, "invalid_change")
+
+
+@pytest.mark.parametrize("body", [{"serial": "SN-NEW"}, {"kind": "hikvision"}, {"defaultType": "out"}])
+def test_a_change_of_a_field_that_cannot_change_is_a_400_naming_it(api, register, body):
+    # Given a clock; When a change names a field a change cannot make
+    register("REG-ZK23")
+    reply = api("PATCH", "/devices/{deviceId}", body=body | {"name": "Renamed"}, deviceId="REG-ZK23")
+    # Then it is refused naming the field, and nothing changed
+    assert reply.status == 400
+    assert reply.body["details"][0]["field"] == next(iter(body))
+    device = api("GET", "/devices/{deviceId}", deviceId="REG-ZK23").body
+    assert (device["name"], device["serial"], device["kind"]) == (None, "SN-REG-ZK23", "zkteco")
+
+
+def test_an_unreal_zone_offset_in_a_change_is_a_422(api, register):
+    register("REG-ZK24")
+    reply = api("PATCH", "/devices/{deviceId}", body={"timeZone": "+24:00"}, deviceId="REG-ZK24")
+    assert (reply.status, reply.body["error"]) == (422, "invalid_time_zone")
 
 
 def test_a_change_with_a_number_as_text_or_a_bool_as_number_is_a_400(api, register):

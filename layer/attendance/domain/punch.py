@@ -4,7 +4,7 @@ import hashlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from annotated_types import Ge
 from pydantic import (
@@ -42,6 +42,12 @@ class PunchSource(StrEnum):
     ADMS = "adms"
     HIKVISION = "hikvision"
     MANUAL = "manual"  # added by hand (an admin, for a punch the clock missed)
+
+
+# The sources a client may name. "manual" is the system's own mark for a punch an admin added (POST
+# /employees/{userId}/punches): it lets a punch stand beside a voided one and counts as added by hand in
+# the reports, so an ingest key may not claim it.
+SubmittedSource = Literal["api", "device", "edge", "adms", "hikvision"]
 
 
 class SyncStatus(StrEnum):
@@ -119,7 +125,7 @@ class PunchSubmission(BaseModel):
         alias="verifyMode",
         description="How the employee was identified: a device code (1 fingerprint, 15 face) or a name",
     )
-    source: PunchSource | None = None
+    source: SubmittedSource | None = None
 
     @field_validator("verify_mode")
     @classmethod

@@ -10,7 +10,6 @@ from attendance.api import JSON_CONTENT, ApiError, read_body, require_json_media
 from attendance.domain.punch import (
     EXAMPLE_PUNCH,
     Identifier,
-    PunchSource,
     PunchSubmission,
     PunchType,
     Timestamp,
@@ -63,13 +62,12 @@ class MissedPunch(BaseModel):
     type: PunchType
 
     def submission(self, user_id: str) -> dict[str, str]:
-        """The punch as a client would submit it, marked as added by hand."""
+        """The punch as a client would submit it; its route marks it added by hand."""
         return {
             "deviceId": self.device_id,
             "userId": user_id,
             "timestamp": self.timestamp,
             "type": self.type.value,
-            "source": PunchSource.MANUAL.value,
         }
 
 

@@ -144,7 +144,7 @@ class IngestService:
             local_time=resolved.local_time,
             time_zone=resolved.time_zone,
             type=submission.type,
-            source=submission.source or source,
+            source=PunchSource(submission.source) if submission.source else source,
             received_at=now,
             verify_mode=submission.verify_mode,
         )

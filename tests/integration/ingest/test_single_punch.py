@@ -43,6 +43,18 @@ def test_optional_fields_are_kept(api, punches_table):
     assert "deviceName" not in stored
 
 
+def test_a_client_cannot_mark_its_punch_added_by_hand(api, punches_table, queued):
+    # Given an ingest key; When it sends a punch, alone and in a batch, claiming the admin's "manual" source
+    alone = api.post(punch() | {"source": "manual"})
+    batch = api.post({"punches": [punch(user="B") | {"source": "manual"}, punch(user="C")]})
+    # Then each is refused naming the field (manual would count as added by hand and stand beside a voided
+    # punch), the batch's other punch is taken, and no manual punch is stored
+    assert (alone.status, alone.body["details"][0]["field"]) == (400, "punch.source")
+    assert [result["status"] for result in batch.body["results"]] == ["rejected", "accepted"]
+    assert "source" in batch.body["results"][0]["reason"]
+    assert [(stored["userId"], stored["source"]) for stored in punches_table()] == [("C", "api")]
+
+
 def test_values_are_taken_exactly_as_the_contract_states(api, punches_table):
     # Given punches whose type is not in lower case, or whose IDs carry spaces
     # When they are posted

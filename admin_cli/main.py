@@ -56,7 +56,7 @@ from attendance.domain.presence import PresenceStatus
 from attendance.domain.punch import PunchType, describe_validation_error, problem_text
 from attendance.domain.records import DayPunch, PunchRecord
 from attendance.domain.spreadsheet import UTF8_BOM
-from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID, Schedule
+from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID, Schedule, check_shift
 from attendance.employees.csv_import import ImportRejected
 from attendance.employees.leave import LeaveService
 from attendance.employees.models import EmployeeView, LeaveEntry
@@ -687,6 +687,7 @@ def schedules_remove(
 
 def _schedule(days: str, start: str, end: str, grace: int, zone: str) -> Schedule:
     try:
+        check_shift(time.fromisoformat(start), time.fromisoformat(end))
         return Schedule(
             days=_days(days),
             start=time.fromisoformat(start),

@@ -44,7 +44,7 @@ from attendance.domain.holidays import Holiday
 from attendance.domain.keys import ApiKey, Scope
 from attendance.domain.leave import Leave, check_leave_range
 from attendance.domain.punch import Identifier
-from attendance.domain.timesheet import Schedule
+from attendance.domain.timesheet import EmptyShift, Schedule
 from attendance.employees.csv_import import ImportRejected
 from attendance.employees.leave import LeaveService
 from attendance.employees.models import (
@@ -226,12 +226,14 @@ def put_employee(
 def _schedule(update: EmployeeUpdate) -> Schedule | None:
     if update.schedule is None:
         return None
-    try:
+    try:  # the rules the schema cannot state: the zone must exist, the shift must end when it does not start
         return update.schedule.to_schedule()
-    except InvalidTime as error:  # the one rule the schema cannot state: the zone must exist
+    except InvalidTime as error:
         raise ApiError(
             HTTPStatus.UNPROCESSABLE_ENTITY, "invalid_time_zone", f"schedule.timeZone: {error}"
         ) from None
+    except EmptyShift as error:
+        raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY, "invalid_schedule", f"schedule: {error}") from None
 
 
 @app.delete(

@@ -239,6 +239,8 @@ def test_keys_devices_schedules_and_reports(stack, cli):
     )
     cli("schedules", "set", "NIGHTS", "--days", "mon,tue,wed", "--start", "22:00", "--end", "06:00")
     cli("schedules", "set", "--days", "someday", "X", expect=2)
+    same = cli("schedules", "set", "X", "--days", "mon", "--start", "08:00", "--end", "08:00", expect=2)
+    assert "start and end are both 08:00" in same.output
     listed = json.loads(cli("--json", "schedules", "list").output)
     assert {row["user"] for row in listed} >= {"(default)", "NIGHTS"}
 

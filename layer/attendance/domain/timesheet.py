@@ -37,6 +37,19 @@ class Anomaly(StrEnum):
     DUPLICATE_SEQUENCE = "duplicate-looking sequence"
 
 
+class EmptyShift(ValueError):
+    """A schedule whose shift starts when it ends: no off-time to put the line between work days in."""
+
+
+def check_shift(start: time, end: time) -> None:
+    """A new schedule's shift must have off-time around it (an end before the start crosses midnight)."""
+    if start == end:
+        raise EmptyShift(
+            f"start and end are both {start:%H:%M}: a shift needs off-time around it to tell one work day from"
+            " the next (an end before the start is a night shift)"
+        )
+
+
 class Schedule(BaseModel):
     model_config = ConfigDict(frozen=True)
 

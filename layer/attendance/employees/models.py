@@ -7,13 +7,13 @@ from annotated_types import Ge, Le
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, StringConstraints
 from pydantic.alias_generators import to_camel
 
-from attendance.domain.clock import InvalidTime, IsoDate, parse_zone
+from attendance.domain.clock import IsoDate, parse_zone
 from attendance.domain.employees import Employee, PersonName, VacationDays
 from attendance.domain.holidays import Holiday, HolidayName
 from attendance.domain.leave import Leave, LeaveKind, LeaveNote
 from attendance.domain.presence import PresenceStatus
 from attendance.domain.punch import Punch, PunchType, _whole_number
-from attendance.domain.timesheet import Schedule
+from attendance.domain.timesheet import Schedule, check_shift
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -55,16 +55,16 @@ class ScheduleFields(_Camel):
 
     days: list[Weekday] = Field(min_length=1, max_length=7, description="Work days, e.g. mon, tue, wed")
     start: ClockTime = Field(description="Shift start, HH:MM local time")
-    end: ClockTime = Field(description="Shift end, HH:MM; not after start: the shift crosses midnight")
+    end: ClockTime = Field(
+        description="Shift end, HH:MM; before start: the shift crosses midnight; never equal to it"
+    )
     grace_minutes: GraceMinutes = Field(default=5, description="Minutes late or early before it counts")
     time_zone: ZoneText = Field(description="IANA zone (Europe/Berlin) or fixed offset (+05:30)")
 
     def to_schedule(self) -> Schedule:
-        """The schedule; InvalidTime when its zone is unknown."""
-        try:
-            parse_zone(self.time_zone)
-        except ValueError:  # parse_zone refuses impossible offsets such as +99:00 with a plain ValueError
-            raise InvalidTime(f"unknown time zone {self.time_zone!r}") from None
+        """The schedule; InvalidTime when its zone is unknown, EmptyShift when it starts when it ends."""
+        parse_zone(self.time_zone)
+        check_shift(time.fromisoformat(self.start), time.fromisoformat(self.end))
         return Schedule(
             days=frozenset(WEEKDAYS.index(day) for day in self.days),
             start=time.fromisoformat(self.start),

@@ -314,6 +314,29 @@ def test_an_unknown_time_zone_is_422_and_nothing_is_written(call, directory, sch
     assert schedules.get_many({"EMP-Z1"}) == {}
 
 
+@pytest.mark.parametrize(
+    ("schedule", "error", "named"),
+    [
+        ({"timeZone": "+99:00"}, "invalid_time_zone", "'+99:00'"),
+        (
+            {"start": "08:00", "end": "08:00", "timeZone": "UTC"},
+            "invalid_schedule",
+            "start and end are both 08:00",
+        ),
+    ],
+)
+def test_a_schedule_that_cannot_be_is_422_and_nothing_is_written(
+    call, directory, schedules, schedule, error, named
+):
+    # Given a zone no place has, or a shift that ends when it starts (a work day would have no edge)
+    reply = call("PUT", "/employees/EMP-Z2", {"name": "Zed", "schedule": OFFICE | schedule}, key=ADMIN_KEY)
+    # Then it is refused naming the problem, and neither the employee nor the schedule is written
+    assert (reply.status, reply.body["error"]) == (422, error)
+    assert named in reply.body["message"]
+    assert directory.get("EMP-Z2") is None
+    assert schedules.get_many({"EMP-Z2"}) == {}
+
+
 def test_other_methods_are_405_with_allow(call):
     reply = call("DELETE", "/employees/EMP-A1", key=ADMIN_KEY)
     assert (reply.status, reply.headers["Allow"]) == (405, "GET, PUT")

@@ -136,6 +136,11 @@ class IngestService:
             check_plausible(resolved.instant, now, self._settings.max_future, self._settings.max_past)
         except InvalidTime as error:
             raise IngestRejected("invalid_timestamp", str(error)) from None
+        if source is PunchSource.MANUAL and resolved.instant > now:  # a clock may run ahead; an admin may not
+            raise IngestRejected(
+                "invalid_timestamp",
+                f"{submission.timestamp} is later than now: a missed punch is one that happened",
+            )
         return Punch(
             log_id=punch_log_id(submission.device_id, submission.user_id, resolved.instant, submission.type),
             device_id=submission.device_id,

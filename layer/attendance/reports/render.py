@@ -122,13 +122,14 @@ def as_csv(days: list[EmployeeDay]) -> str:
 
 def _spreadsheet(columns: list[str], rows: list[dict[str, object]]) -> str:
     """CSV that opens cleanly in a spreadsheet: a BOM, CRLF lines, an empty cell for a null (as the csv
-    module writes None), and the employee's ID and name as text (never a formula the spreadsheet would run)."""
+    module writes None), and every text as text: an ID, a name or a department from the directory is never a
+    formula the spreadsheet would run."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
         writer.writerow(
-            row | {"userId": as_text_cell(str(row["userId"])), "name": as_text_cell(str(row["name"] or ""))}
+            {name: as_text_cell(value) if isinstance(value, str) else value for name, value in row.items()}
         )
     return UTF8_BOM + buffer.getvalue()
 

@@ -2,7 +2,7 @@
 queued as any other punch, marked as added by hand, read in its clock's time zone, and only admins may."""
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
@@ -76,6 +76,22 @@ def test_a_wrong_missed_punch_is_refused_naming_the_problem_and_nothing_is_store
     assert reply.status == status, reply.body
     assert named in str(reply.body), reply.body
     assert punches_table() == []
+
+
+def test_a_missed_punch_later_than_now_is_refused_though_a_clock_may_run_that_far_ahead(
+    admin, api, register_device, punches_table
+):
+    # Given a time half an hour from now, within what a clock running ahead may send
+    register_device("FRONT", time_zone="Europe/Berlin")
+    later = (datetime.now(UTC) + timedelta(minutes=30)).isoformat(timespec="seconds")
+    # When an admin adds it as ANNA's missed check-out, and a clock sends it for BEN
+    by_hand = admin.post(*missed(timestamp=later))
+    from_clock = api.post(punch(user="BEN", at=later, kind="out", device="FRONT"))
+    # Then the admin's is refused naming the problem (it has not happened) and only the clock's is stored
+    assert (by_hand.status, by_hand.body["error"]) == (422, "invalid_timestamp")
+    assert "later than now" in by_hand.body["message"]
+    assert from_clock.status == 202, from_clock.body
+    assert [stored["userId"] for stored in punches_table()] == ["BEN"]
 
 
 def test_only_an_admin_adds_punches_by_hand(api, register_device, punches_table):

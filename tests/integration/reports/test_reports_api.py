@@ -110,16 +110,25 @@ def test_a_day_says_how_many_of_its_punches_an_admin_added_by_hand(add_punch, ge
 
 
 def test_a_name_a_spreadsheet_would_run_as_a_formula_is_written_as_text(add_punch, get, stack):
-    # Given an employee whose name in the directory starts a formula
+    # Given an employee whose name and department in the directory start formulas
     EmployeeStore(boto3.client("dynamodb"), stack.refs["EmployeesTable"]).put(
-        Employee(user_id="+4930123", name='=HYPERLINK("http://x","Pay")')
+        Employee(user_id="+4930123", name='=HYPERLINK("http://x","Pay")', department="@SUM(A1)")
     )
     add_punch("+4930123", "2025-02-10 09:00:00", "in")
-    # When the day's report is downloaded as CSV
-    _, text, _ = get("/reports/daily", date="2025-02-10", format="csv")
-    # Then the ID and the name are text to a spreadsheet, not formulas it would run
-    (row,) = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
-    assert (row["userId"], row["name"]) == ("'+4930123", '\'=HYPERLINK("http://x","Pay")')
+    # When the day's report, the timesheet and the pay period are downloaded as CSV
+    for path, query in (
+        ("/reports/daily", {"date": "2025-02-10"}),
+        ("/reports/timesheet", {"userId": "+4930123", "from": "2025-02-10", "to": "2025-02-10"}),
+        ("/reports/period", {"from": "2025-02-10", "to": "2025-02-10"}),
+    ):
+        _, text, _ = get(path, format="csv", **query)
+        # Then the ID, the name and the department are text to a spreadsheet, not formulas it would run
+        (row,) = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
+        assert (row["userId"], row["name"], row["department"]) == (
+            "'+4930123",
+            '\'=HYPERLINK("http://x","Pay")',
+            "'@SUM(A1)",
+        ), path
 
 
 def test_csv_opens_cleanly_in_a_spreadsheet(a_day, get):

@@ -168,7 +168,9 @@ class Context:
         return EmployeeStore(self.dynamodb, self.target.employees_table)
 
     def employees(self, zone: str = "UTC") -> EmployeeService:
-        return EmployeeService(self.directory(), self.schedules(), self.punches(), self.leave(), zone)
+        return EmployeeService(
+            self.directory(), self.schedules(), self.punches(), self.leave(), self.holidays(), zone
+        )
 
     def holidays(self) -> HolidayStore:
         return HolidayStore(self.dynamodb, self.target.holidays_table)

@@ -87,6 +87,7 @@ def dependencies() -> tuple[ApiKeyStore, EmployeeService, HolidayStore, LeaveSer
         schedules,
         PunchStore(dynamodb, settings().punches_table),
         leave,
+        holidays,
         settings().default_time_zone,
     )
     return (

@@ -164,11 +164,17 @@ def test_someone_who_starts_next_week_is_listed_as_starting_not_absent(page, sta
 
 
 def test_a_status_count_lists_only_those_with_that_status(page, stack: RunningStack) -> None:
-    # Given one employee who came in just now and one who has not punched today
+    # Given one employee who came in just now, one who works every day and has not punched today, and one
+    # with no schedule, whom nobody expects on any day
     tag = uuid.uuid4().hex[:6].upper()
-    present, away = f"E2E-IN-{tag}", f"E2E-AWAY-{tag}"
-    for user, name in ((present, "Ines Here"), (away, "Abe Away")):
-        call(stack, "PUT", f"/employees/{user}", {"name": name})
+    present, away, unscheduled = f"E2E-IN-{tag}", f"E2E-AWAY-{tag}", f"E2E-FREE-{tag}"
+    every_day = {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "23:59"}
+    for user, fields in (
+        (present, {"name": "Ines Here"}),
+        (away, {"name": "Abe Away", "schedule": every_day | {"timeZone": "UTC"}}),
+        (unscheduled, {"name": "Fay Free"}),
+    ):
+        call(stack, "PUT", f"/employees/{user}", fields)
     stack.post_punch("E2E-STATUS-DOOR", present)
     # When HR opens Employees and chooses the absent count
     sign_in(page, stack)
@@ -182,7 +188,12 @@ def test_a_status_count_lists_only_those_with_that_status(page, stack: RunningSt
     listed = page.get_by_role("table", name=re.compile(r"employees: absent$"))
     expect(listed.locator(f'tr[data-key="{away}"]')).to_have_count(1)
     expect(listed.locator(f'tr[data-key="{present}"]')).to_have_count(0)
+    expect(listed.locator(f'tr[data-key="{unscheduled}"]')).to_have_count(0)
     expect(listed.locator(".badge")).to_have_text(["absent"] * listed.locator("tbody tr").count())
+    # When they choose those not expected today, then the one without a schedule is listed, saying why
+    counts.get_by_role("button", name=re.compile("not expected$")).click()
+    free = page.locator(f'tr[data-key="{unscheduled}"]')
+    expect(free).to_contain_text("not expected no schedule")
     # When they choose the in count instead, then the one who came in is listed and not the absent one
     counts.get_by_role("button", name=re.compile("in$")).click()
     expect(page.locator(f'tr[data-key="{present}"]')).to_have_count(1)

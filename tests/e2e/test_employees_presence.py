@@ -25,8 +25,8 @@ def minutes_ago(minutes: int) -> str:
 def test_presence_after_posting_punches(stack):
     # Given it is not the first minutes of a day in the stack's zone (UTC), so that all punches are today's
     past_the_first_minutes_of_today(6)
-    # And two employees in the directory, one of them on a schedule around the clock
-    always = {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "00:00"}
+    # And three employees in the directory, two of them on a schedule of every day, all day
+    always = {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "23:59"}
     assert send(stack, "PUT", "/employees/PRES-E1", {"name": "Ida In", "department": "Ops"}).status_code in (
         200,
         201,
@@ -35,7 +35,8 @@ def test_presence_after_posting_punches(stack):
         stack, "PUT", "/employees/PRES-E2", {"name": "Bo Break", "schedule": always | {"timeZone": "UTC"}}
     )
     assert put.status_code in (200, 201)
-    assert send(stack, "PUT", "/employees/PRES-E4", {"name": "Al Absent"}).status_code in (200, 201)
+    al = {"name": "Al Absent", "schedule": always | {"timeZone": "UTC"}}
+    assert send(stack, "PUT", "/employees/PRES-E4", al).status_code in (200, 201)
     # When punches are posted: in, on a break, in and out again, and someone not in the directory
     log_ids = []
     for user, kind, ago in [
@@ -68,7 +69,7 @@ def test_presence_after_posting_punches(stack):
     assert where["PRES-E3"] == ("out", None)
     assert where["PRES-X9"] == ("in", None)
     assert "PRES-E4" not in where
-    # And the counts agree with the lists; the absent (PRES-E4 among them) are only counted
+    # And the counts agree with the lists; the absent (PRES-E4, expected today, among them) are only counted
     assert {status: len(body[status]) for status in ("in", "onBreak", "out")} == {
         status: body["counts"][status] for status in ("in", "onBreak", "out")
     }

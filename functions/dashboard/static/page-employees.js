@@ -57,19 +57,25 @@ function statusToday(employee) {
   if (employee.status !== "absent") return employee.status;
   if (hasLeft(employee)) return "left";
   if (notStarted(employee)) return "starting";
-  return employee.onLeave ? "on_leave" : "absent";
+  if (employee.onLeave) return "on_leave";
+  // no punch is an absence only on a day the calendar expects them (their schedule's, not a holiday)
+  return employee.expectedToday ? "absent" : "not_expected";
 }
 
 /** Today's status, and for someone starting, leaving or gone, their first or last working day. */
 function todayCell(employee) {
-  if (statusToday(employee) === "starting") {
+  const status = statusToday(employee);
+  if (status === "starting") {
     return h("span", {}, badge("starting"), " ", h("span", { class: "muted" }, `first day ${employee.startedOn}`));
   }
-  if (statusToday(employee) === "on_leave") {
+  if (status === "on_leave") {
     return h("span", {}, badge("on_leave"), " ", h("span", { class: "muted" }, employee.onLeave));
   }
+  if (status === "not_expected") {
+    const why = employee.schedule ? "day off or holiday" : "no schedule";
+    return h("span", {}, badge("not_expected"), " ", h("span", { class: "muted" }, why));
+  }
   if (!employee.leftOn) return badge(employee.status);
-  const status = statusToday(employee);
   const said = status === "left" ? "" : `${hasLeft(employee) ? "left" : "leaving"}: `; // the badge says "left"
   return h("span", {}, badge(status), " ", h("span", { class: "muted" }, `${said}last day ${employee.leftOn}`));
 }
@@ -106,7 +112,7 @@ async function renderList(view) {
   let shown = null; // the status today whose tile was chosen: only those are listed
   function draw() {
     const needle = filter.value.trim().toLowerCase();
-    const counts = { in: 0, on_break: 0, out: 0, absent: 0, on_leave: 0, starting: 0, left: 0 };
+    const counts = { in: 0, on_break: 0, out: 0, absent: 0, on_leave: 0, not_expected: 0, starting: 0, left: 0 };
     for (const e of employees) counts[statusToday(e)] += 1;
     showLeftField.hidden = !counts.left;
     if (!counts[shown]) shown = null; // no one has that status any more
@@ -119,6 +125,7 @@ async function renderList(view) {
     if (!counts.left) delete counts.left;
     if (!counts.starting) delete counts.starting;
     if (!counts.on_leave) delete counts.on_leave;
+    if (!counts.not_expected) delete counts.not_expected;
     summary.replaceChildren(...Object.entries(counts).map(([status, count]) => statusTile(status, count)));
     const chosen = [shown && words(shown), needle && `matching “${filter.value.trim()}”`].filter(Boolean).join(", ");
     body.replaceChildren(table({

@@ -69,6 +69,22 @@ def expected_days(
     )
 
 
+def expected_on(
+    schedule: Schedule | None,
+    day: date,
+    holidays: Collection[date],
+    employed: tuple[date | None, date | None],
+) -> bool:
+    """Whether the calendar expects someone at work on `day`: a day of their schedule (none: nobody knows),
+    not a holiday, while they work here; leave aside. The rule behind every scheduled day above."""
+    return (
+        schedule is not None and day in expected_days(schedule, [day], holidays, _EPOCH, employed).scheduled
+    )
+
+
+_EPOCH = datetime.fromtimestamp(0, UTC)  # `now` for expected_on, which reads no day as due
+
+
 @dataclass(frozen=True)
 class PeriodTotals:
     """Durations in minutes, each the sum of the work days' whole minutes: the period adds up to the rows of

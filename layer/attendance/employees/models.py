@@ -148,6 +148,12 @@ class EmployeeView(_Camel):
     on_leave: LeaveKind | None = Field(
         default=None, description="The kind of their leave today (in the company zone); null: not on leave"
     )
+    expected_today: bool = Field(
+        default=False,
+        description="Whether the calendar expects them at work in their current work day: a day of their "
+        "schedule (own or default), not a holiday, while they work here; leave aside. Only then is `absent` "
+        "an absence; false without a schedule",
+    )
 
 
 class EmployeeList(_Camel):
@@ -184,8 +190,8 @@ class PresenceCounts(_Camel):
     on_break: int
     out: int
     absent: int = Field(
-        description="In the directory, working here (no `leftOn` before today), not on leave today, and no "
-        "punch in the current work day"
+        description="In the directory, working here (no `leftOn` before today), expected at work today by their "
+        "schedule (`expectedToday`), not on leave today, and no punch in the current work day"
     )
     on_leave: int = Field(description="The same, but on leave today: away with the company's knowledge")
 

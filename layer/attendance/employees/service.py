@@ -14,15 +14,17 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from attendance.data.employees import EmployeeStore
+from attendance.data.holidays import HolidayStore
 from attendance.data.leave import LeaveStore
 from attendance.data.punches import PunchStore
 from attendance.data.schedules import ScheduleStore
 from attendance.domain.clock import parse_zone
 from attendance.domain.employees import Employee, check_employment
 from attendance.domain.leave import LeaveKind
+from attendance.domain.period import expected_on
 from attendance.domain.presence import Presence, PresenceStatus, presence_now
 from attendance.domain.punch import Punch
-from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID, Schedule, ScheduleLookup
+from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID, Schedule, ScheduleLookup, work_day_of
 from attendance.employees.csv_import import (
     EmployeeFile,
     ImportRejected,
@@ -93,6 +95,7 @@ class EmployeeService:
         schedules: ScheduleStore,
         punches: PunchStore,
         leave: LeaveStore,
+        holidays: HolidayStore,
         default_zone: str,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -100,6 +103,7 @@ class EmployeeService:
         self._schedules = schedules
         self._punches = punches
         self._leave = leave
+        self._holidays = holidays
         self._default_zone = default_zone
         self._clock = clock
 
@@ -158,15 +162,17 @@ class EmployeeService:
         by_user = _by_user(self._todays_punches())
         schedule_of = self._schedule_lookup(set(directory) | set(by_user))
         away = self._on_leave_today()
+        expected = self._expected_today()
         lists: dict[PresenceStatus, list[PresentEmployee]] = defaultdict(list)
-        not_in: list[str] = []  # expected today, without a punch: absent, or on leave
+        absent, on_leave = 0, 0  # without a punch: expected at work today, or away
         for user_id in sorted(set(directory) | set(by_user)):
             presence = presence_now(by_user[user_id], now, schedule_of(user_id), self._default_zone)
             if presence.last_punch is None:
                 # Only the directory's people who work here now (started, not left) can be absent, or away
                 employee = directory.get(user_id)
                 if employee and employee.is_expected(now, self._default_zone):
-                    not_in.append(user_id)
+                    on_leave += user_id in away
+                    absent += user_id not in away and expected(employee, schedule_of(user_id))
                 continue
             lists[presence.status].append(_present(user_id, directory.get(user_id), presence.last_punch))
         return PresenceReport(
@@ -176,8 +182,8 @@ class EmployeeService:
                 present=len(lists[PresenceStatus.IN]),
                 on_break=len(lists[PresenceStatus.ON_BREAK]),
                 out=len(lists[PresenceStatus.OUT]),
-                absent=sum(user_id not in away for user_id in not_in),
-                on_leave=sum(user_id in away for user_id in not_in),
+                absent=absent,
+                on_leave=on_leave,
             ),
             present=lists[PresenceStatus.IN],
             on_break=lists[PresenceStatus.ON_BREAK],
@@ -252,14 +258,32 @@ class EmployeeService:
         schedule_of = ScheduleLookup(own)
         by_user = _by_user(punches)
         away = self._on_leave_today() if employees else {}
+        expected = self._expected_today()
         views = []
         for employee in employees:
             schedule = schedule_of(employee.user_id)
             presence = presence_now(by_user[employee.user_id], now, schedule, self._default_zone)
-            views.append(
-                _view(employee, schedule, employee.user_id not in own, presence, away.get(employee.user_id))
+            view = _view(
+                employee, schedule, employee.user_id not in own, presence, away.get(employee.user_id)
             )
+            views.append(view.model_copy(update={"expected_today": expected(employee, schedule)}))
         return views
+
+    def _expected_today(self) -> Callable[[Employee, Schedule | None], bool]:
+        """Whether the calendar expects an employee at work in their current work day (their schedule's
+        day, not a holiday, employed), as the reports count a scheduled day. The holidays are read once."""
+        now = self._clock()
+        today = now.astimezone(parse_zone(self._default_zone)).date()
+        holidays = {
+            holiday.day
+            for holiday in self._holidays.between(today - timedelta(days=1), today + timedelta(days=1))
+        }
+
+        def expected(employee: Employee, schedule: Schedule | None) -> bool:
+            work_day = work_day_of(now, schedule, self._default_zone)
+            return expected_on(schedule, work_day, holidays, (employee.started_on, employee.left_on))
+
+        return expected
 
     def _on_leave_today(self) -> dict[str, LeaveKind]:
         """Who is on leave on the company's today, and its kind (one leave a day each)."""

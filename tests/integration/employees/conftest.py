@@ -5,7 +5,7 @@ import importlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import boto3
@@ -22,6 +22,7 @@ from attendance.data.queue import PunchQueue
 from attendance.data.schedules import ScheduleStore
 from attendance.domain.keys import Scope
 from attendance.domain.punch import PunchSource
+from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID, Schedule
 from attendance.ingest.service import IngestService, ItemStatus
 from attendance.settings import PunchIntakeSettings
 from functions.employees import app as employees_app
@@ -91,6 +92,15 @@ def directory(stack: Resolver) -> EmployeeStore:
 @pytest.fixture
 def schedules(stack: Resolver) -> ScheduleStore:
     return ScheduleStore(boto3.client("dynamodb"), stack.refs["SchedulesTable"])
+
+
+@pytest.fixture
+def everyone_expected_today(schedules, company_zone) -> Schedule:
+    """A default schedule of every day, 09:00-17:00 in the company zone (where it is about midday): the
+    directory's people are expected at work today, whatever the weekday."""
+    every_day = Schedule(days=frozenset(range(7)), start=time(9), end=time(17), time_zone=company_zone)
+    schedules.put(DEFAULT_SCHEDULE_ID, every_day)
+    return every_day
 
 
 @pytest.fixture

@@ -70,8 +70,10 @@ def test_admin_adds_then_changes_an_employee_and_schedule(call, directory, sched
     # When an admin adds an employee with a Berlin office schedule
     body = {"name": "Anna Berg", "department": "Sales", "schedule": OFFICE | {"timeZone": "Europe/Berlin"}}
     added = call("PUT", "/employees/EMP-A1", body, key=ADMIN_KEY)
-    # Then she is new (201), with the schedule rendered as the reports show it, and absent today
+    # Then she is new (201), with the schedule rendered as the reports show it, and absent today (expected at
+    # work or not, as her Monday-to-Friday schedule has it today: the tests below pin that down)
     assert added.status == 201
+    assert isinstance(added.body.pop("expectedToday"), bool)
     assert added.body == {
         "userId": "EMP-A1",
         "name": "Anna Berg",
@@ -345,8 +347,8 @@ def test_other_methods_are_405_with_allow(call):
 
 
 @pytest.fixture
-def a_morning(call, punch):
-    """Four people in the directory, and a fifth who punches but is not in it."""
+def a_morning(call, punch, everyone_expected_today):
+    """Four people in the directory, expected at work today, and a fifth who punches but is not in it."""
     for user, name in [
         ("EMP-S1", "Ann In"),
         ("EMP-S2", "Bob Break"),
@@ -394,6 +396,35 @@ def test_presence_counts_and_lists_who_is_in_on_break_and_out(call, a_morning, c
     assert [(e["userId"], e["department"]) for e in body["out"]] == [("EMP-S3", "Ops")]
     # And the absent are only counted
     assert "absent" not in body
+
+
+def test_only_those_the_calendar_expects_today_are_counted_absent(call, schedules, company_zone):
+    # Given four people in the directory without a punch today: one on a schedule of every day, one on a
+    # schedule of every day but today, one on no schedule at all (and no default), one who starts tomorrow
+    today = datetime.now(ZoneInfo("UTC")).astimezone(parse_zone(company_zone)).date()
+    every_day = {"start": "09:00", "end": "17:00", "timeZone": company_zone}
+    days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    but_today = [day for index, day in enumerate(days) if index != today.weekday()]
+    for user, fields in (
+        ("EMP-ON", {"schedule": every_day | {"days": days}}),
+        ("EMP-OFF", {"schedule": every_day | {"days": but_today}}),
+        ("EMP-NONE", {}),
+        ("EMP-LATER", {"schedule": every_day | {"days": days}, "startedOn": str(today + timedelta(days=1))}),
+    ):
+        assert call("PUT", f"/employees/{user}", {"name": user} | fields, key=ADMIN_KEY).status == 201
+
+    # When HR looks at who is in now, and at the directory
+    def seen() -> tuple[int, dict[str, bool]]:
+        listed = call("GET", "/employees").body["employees"]
+        return call("GET", "/presence").body["counts"]["absent"], {
+            e["userId"]: e["expectedToday"] for e in listed
+        }
+
+    # Then only the one expected today is absent; the others have no punch, but nobody expected one
+    assert seen() == (1, {"EMP-ON": True, "EMP-OFF": False, "EMP-NONE": False, "EMP-LATER": False})
+    # And on a company holiday nobody is expected
+    assert call("PUT", f"/holidays/{today}", {"name": "Founders' Day"}, key=ADMIN_KEY).status == 201
+    assert seen() == (0, {"EMP-ON": False, "EMP-OFF": False, "EMP-NONE": False, "EMP-LATER": False})
 
 
 def test_presence_reads_punches_by_the_date_index_never_by_scan(call, a_morning, employees_env):

@@ -129,7 +129,7 @@ def test_a_read_key_may_list_but_not_change_leave(call):
     assert call("GET", "/employees/ANNA/leave", query={"year": "2025"}, key=None).status == 401
 
 
-def test_someone_on_leave_today_is_counted_apart_from_the_absent(call, company_zone):
+def test_someone_on_leave_today_is_counted_apart_from_the_absent(call, company_zone, everyone_expected_today):
     # Given ANNA and BEN in the directory, neither of whom punched today, and ANNA on vacation this week
     today = datetime.now(UTC).astimezone(parse_zone(company_zone)).date()
     _hire(call)

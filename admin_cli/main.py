@@ -20,6 +20,7 @@ import typer
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.progress import Progress
 from rich.table import Table
 
@@ -47,6 +48,7 @@ from attendance.deliveries.voids import PunchVoids
 from attendance.delivery.corrections import CorrectionCheck
 from attendance.devices.models import DeviceRegistration
 from attendance.devices.service import DeviceService
+from attendance.domain.clock import InvalidTime, parse_zone
 from attendance.domain.devices import DeviceKind
 from attendance.domain.employees import Employee, has_left, has_started
 from attendance.domain.holidays import Holiday
@@ -55,7 +57,6 @@ from attendance.domain.leave import Leave, LeaveKind
 from attendance.domain.presence import PresenceStatus
 from attendance.domain.punch import PunchType, describe_validation_error, problem_text
 from attendance.domain.records import DayPunch, PunchRecord
-from attendance.domain.spreadsheet import UTF8_BOM
 from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID, Schedule, check_shift
 from attendance.employees.csv_import import ImportRejected
 from attendance.employees.leave import LeaveService
@@ -210,6 +211,18 @@ def run() -> None:
         sys.exit(EXIT_UNREACHABLE)
 
 
+def _zone(text: str) -> str:
+    """A --zone option's value: an IANA zone or an offset, or the command's usage error."""
+    try:
+        parse_zone(text)
+    except InvalidTime as error:
+        raise typer.BadParameter(str(error)) from None
+    return text
+
+
+PIPED_WIDTH = 1000
+
+
 def _show(ctx: typer.Context, rows: list[dict[str, Any]], title: str, empty: str) -> None:
     """Rows as JSON (keys in camelCase, as the API's) or as a table (headers in words)."""
     if ctx.obj.json:
@@ -226,7 +239,18 @@ def _show(ctx: typer.Context, rows: list[dict[str, Any]], title: str, empty: str
         table.add_column(_in_words(column), overflow="fold", min_width=widest)
     for row in rows:
         table.add_row(*(_cell(value) for value in row.values()))
-    console.print(table)
+    _print_table(table)
+
+
+def _print_table(table: Table) -> None:
+    """In a terminal, at its width, lines running on rather than losing what is past its edge when it is
+    too narrow for the IDs; into a pipe or a file, as wide as the cells (a terminal's width of 80 would fold
+    every cell, and `grep` would find nothing)."""
+    if console.is_terminal:
+        console.print(table, crop=False)
+        return
+    natural = Measurement.get(Console(width=PIPED_WIDTH), Console(width=PIPED_WIDTH).options, table).maximum
+    Console(width=natural).print(table, crop=False)
 
 
 def _in_words(key: str) -> str:
@@ -441,7 +465,7 @@ def devices_add(
     ctx: typer.Context,
     device_id: Annotated[str, typer.Option("--id", help="the deviceId its punches carry")],
     kind: Annotated[DeviceKind, typer.Option(help="zkteco or hikvision")],
-    zone: Annotated[str, typer.Option(help="IANA time zone of the device's clock")],
+    zone: Annotated[str, typer.Option(parser=_zone, help="IANA time zone of the device's clock")],
     serial: Annotated[
         str | None, typer.Option(help="serial number (ZKTeco ADMS identifies devices by it)")
     ] = None,
@@ -519,7 +543,19 @@ def _valid[ModelT: BaseModel](model: type[ModelT], **values: Any) -> ModelT:
     try:
         return model.model_validate(values)
     except ValidationError as error:
-        raise typer.BadParameter("; ".join(problem_text(problem) for problem in error.errors())) from None
+        raise typer.BadParameter(_problems(error)) from None
+
+
+def _problems(error: ValidationError) -> str:
+    """Each problem with the option it comes from (its field's name as an option: --vacation-days-per-year)."""
+    return "; ".join(
+        f"--{_option(problem['loc'])}: {problem_text(problem)}" if problem["loc"] else problem_text(problem)
+        for problem in error.errors()
+    )
+
+
+def _option(location: tuple[int | str, ...]) -> str:
+    return str(location[0]).replace("_", "-")
 
 
 def _device_call[ResultT](ctx: typer.Context, call: Callable[[DeviceService], ResultT]) -> ResultT:
@@ -656,7 +692,7 @@ def schedules_set(
     start: Annotated[str, typer.Option(help="shift start, HH:MM")] = "09:00",
     end: Annotated[str, typer.Option(help="shift end, HH:MM (before start: crosses midnight)")] = "17:00",
     grace: Annotated[int, typer.Option(help="grace minutes for late and early")] = 5,
-    zone: Annotated[str, typer.Option(help="IANA time zone")] = "UTC",
+    zone: Annotated[str, typer.Option(parser=_zone, help="IANA time zone")] = "UTC",
 ) -> None:
     """Set an employee's schedule, or the default one."""
     if bool(user) == default:
@@ -697,17 +733,21 @@ def _schedule(days: str, start: str, end: str, grace: int, zone: str) -> Schedul
             grace_minutes=grace,
             time_zone=zone,
         )
+    except ValidationError as error:
+        raise typer.BadParameter(_problems(error)) from None
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None
 
 
 def _days(text: str) -> frozenset[int]:
+    """Weekdays and ranges, e.g. mon-fri or sun-thu (a range runs on round the week's end)."""
     chosen: set[int] = set()
     for part in text.lower().split(","):
-        first, _, last = part.strip().partition("-")
-        if first not in WEEKDAYS or (last and last not in WEEKDAYS):
-            raise ValueError(f"days: use {', '.join(WEEKDAYS)} and ranges such as mon-fri")
-        chosen.update(range(WEEKDAYS.index(first), WEEKDAYS.index(last or first) + 1))
+        first, dash, last = part.strip().partition("-")
+        if first not in WEEKDAYS or (dash and last not in WEEKDAYS):
+            raise ValueError(f"days: use {', '.join(WEEKDAYS)} and ranges such as mon-fri or sun-thu")
+        start, end = WEEKDAYS.index(first), WEEKDAYS.index(last or first)
+        chosen.update(day % 7 for day in range(start, end + 1 if end >= start else end + 8))
     return frozenset(chosen)
 
 
@@ -1004,13 +1044,13 @@ def report_daily(
     on: Annotated[date, typer.Option("--date", parser=_calendar_day, help="YYYY-MM-DD")],
     csv: Annotated[bool, typer.Option("--csv", help="CSV for a spreadsheet")] = False,
     department: DepartmentOption = None,
-    zone: Annotated[str, typer.Option(help="zone for employees without a schedule")] = "UTC",
+    zone: Annotated[str, typer.Option(parser=_zone, help="zone for employees without a schedule")] = "UTC",
 ) -> None:
     """Everyone's worked time, breaks, overtime, lateness and anomalies on one day, and who was expected
     (by their schedule, not a holiday) and did not come."""
     service = ctx.obj.reports(zone)
     if csv:
-        sys.stdout.write(as_csv(service.daily(on, department=department)).removeprefix(UTF8_BOM))
+        sys.stdout.write(as_csv(service.daily(on, department=department)))
         return
     seen = service.attendance(on, department=department)
     _show(
@@ -1036,14 +1076,14 @@ def report_timesheet(
     start: Annotated[date, typer.Option("--from", parser=_calendar_day, help="first work day, YYYY-MM-DD")],
     end: Annotated[date, typer.Option("--to", parser=_calendar_day, help="last work day (inclusive)")],
     csv: Annotated[bool, typer.Option("--csv", help="CSV for a spreadsheet")] = False,
-    zone: Annotated[str, typer.Option(help="zone for employees without a schedule")] = "UTC",
+    zone: Annotated[str, typer.Option(parser=_zone, help="zone for employees without a schedule")] = "UTC",
 ) -> None:
     """One employee's work days, day by day, over at most 31 days (the API's GET /reports/timesheet)."""
     _report_range(start, end, "timesheet")
     service = ctx.obj.reports(zone)
     reports = service.timesheet(user_id, start, end)
     if csv:
-        sys.stdout.write(as_csv(reports).removeprefix(UTF8_BOM))
+        sys.stdout.write(as_csv(reports))
         return
     rows = [as_row(report).model_dump() for report in reports]
     _show(ctx, rows, f"Timesheet of {user_id}, {start} to {end}", "No punches in that range.")
@@ -1056,7 +1096,7 @@ def report_period(
     end: Annotated[date, typer.Option("--to", parser=_calendar_day, help="last work day (inclusive)")],
     csv: Annotated[bool, typer.Option("--csv", help="CSV for payroll's spreadsheet")] = False,
     department: DepartmentOption = None,
-    zone: Annotated[str, typer.Option(help="zone for employees without a schedule")] = "UTC",
+    zone: Annotated[str, typer.Option(parser=_zone, help="zone for employees without a schedule")] = "UTC",
 ) -> None:
     """Everyone's totals over a pay period of at most 31 days, one line per employee (GET /reports/period):
     work days, worked, overtime, late, left early, and the days with an anomaly to look at first."""
@@ -1064,7 +1104,7 @@ def report_period(
     service = ctx.obj.reports(zone)
     rows = period_rows(service.period(start, end, department), start, end)
     if csv:
-        sys.stdout.write(period_csv(rows).removeprefix(UTF8_BOM))
+        sys.stdout.write(period_csv(rows))
         return
     shown = [row.model_dump(exclude={"start", "end"}) for row in rows]
     _show(ctx, shown, f"Pay period {start} to {end}", "No punches in that period.")
@@ -1082,7 +1122,7 @@ def report_workday(
     ctx: typer.Context,
     user_id: str,
     on: Annotated[date, typer.Option("--date", parser=_calendar_day, help="the work day, YYYY-MM-DD")],
-    zone: Annotated[str, typer.Option(help="zone for employees without a schedule")] = "UTC",
+    zone: Annotated[str, typer.Option(parser=_zone, help="zone for employees without a schedule")] = "UTC",
 ) -> None:
     """The punches behind one employee's work day (its row in the daily report), in time order, with their
     delivery status and logIds: what `logs void` takes."""
@@ -1100,7 +1140,9 @@ def _work_day_row(punch: DayPunch) -> dict[str, Any]:
 
 # employees
 
-CompanyZone = Annotated[str, typer.Option("--zone", help="the company zone (DefaultTimeZone): what today is")]
+CompanyZone = Annotated[
+    str, typer.Option("--zone", parser=_zone, help="the company zone (DefaultTimeZone): what today is")
+]
 
 
 def _employee_row(view: EmployeeView, zone: str) -> dict[str, Any]:
@@ -1165,7 +1207,9 @@ def employees_set(
     start: Annotated[str | None, typer.Option(help="schedule shift start, HH:MM (default 09:00)")] = None,
     end: Annotated[str | None, typer.Option(help="schedule shift end, HH:MM (default 17:00)")] = None,
     grace: Annotated[int | None, typer.Option(help="schedule grace minutes (default 5)")] = None,
-    zone: Annotated[str | None, typer.Option(help="schedule IANA time zone (default UTC)")] = None,
+    zone: Annotated[
+        str | None, typer.Option(parser=_zone, help="schedule IANA time zone (default UTC)")
+    ] = None,
     started_on: Annotated[
         datetime | None,
         typer.Option(
@@ -1255,7 +1299,7 @@ def employees_import(
 def employees_export(ctx: typer.Context) -> None:
     """The directory as CSV on stdout (userId,name,department,startedOn,leftOn,vacationDaysPerYear): edit it in
     a spreadsheet and import it back with `employees import`."""
-    sys.stdout.write(ctx.obj.employees().export_file().removeprefix(UTF8_BOM))
+    sys.stdout.write(ctx.obj.employees().export_file())
 
 
 def _import_summary(ctx: typer.Context, plan: ImportPlan, dry_run: bool) -> None:

@@ -1,11 +1,14 @@
 """`attendance employees ...` in-process against moto: import (dry run, real, bad rows), list, show, set."""
 
 import json
+import re
 from datetime import date
+from typing import Any
 
 import pytest
 
 from attendance.domain.employees import Employee
+from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID
 
 EXCEL_EXPORT = '\ufeffuserId,name,department\r\nCLI-E1,"Berg, Anna",Sales\r\nCLI-E2,Jürgen Öz,\r\nCLI-E3,Cara Lee,Ops\r\n,,\r\n'
 
@@ -62,7 +65,8 @@ def test_the_directory_exported_edited_and_imported_changes_what_was_edited(cli,
     )
     # When it is exported, Anna moved to Ops in the file, and the file imported
     exported = cli("employees", "export").output
-    assert exported.splitlines()[0] == "userId,name,department,startedOn,leftOn,vacationDaysPerYear"
+    # (UTF-8 with a byte-order mark, as the API's file: a spreadsheet reads Jürgen's name right)
+    assert exported.splitlines()[0] == "\ufeffuserId,name,department,startedOn,leftOn,vacationDaysPerYear"
     edited = exported.replace('"Berg, Anna",Sales', '"Berg, Anna",Ops')
     summary = json.loads(cli("--json", "employees", "import", csv_file(edited)).output)
     # Then only her department changed
@@ -190,3 +194,53 @@ def test_a_file_without_a_started_on_column_keeps_first_working_days(cli, csv_fi
         expect=2,
     )
     assert "leftOn (2026-12-01) is before startedOn (2026-12-07)" in refused.output
+
+
+def test_a_work_week_round_the_weekend_is_a_range_and_a_half_range_is_refused(cli, schedules):
+    # When an admin in a country whose work week starts on Sunday sets the default schedule
+    cli("schedules", "set", "--default", "--days", "sun-thu", "--start", "08:00", "--end", "16:00")
+    # Then the range runs on round the week's end: Sunday to Thursday
+    assert schedules.get_many({DEFAULT_SCHEDULE_ID})[DEFAULT_SCHEDULE_ID].days == frozenset({6, 0, 1, 2, 3})
+    # And a range without its end is a usage error that names the form, and writes nothing
+    refused = cli("schedules", "set", "CLI-H1", "--days", "mon-", expect=2)
+    assert "ranges such as mon-fri or sun-thu" in said(refused)
+    assert schedules.get_many({"CLI-H1"}) == {}
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["employees", "list", "--zone", "Mars/Base"],
+        ["report", "daily", "--date", "2026-12-01", "--zone", "Mars/Base"],
+        ["schedules", "set", "CLI-Z1", "--zone", "Mars/Base"],
+        ["schedules", "set", "CLI-Z1", "--zone", "+24:00"],
+    ],
+)
+def test_an_unknown_zone_is_a_usage_error_naming_it_not_a_traceback(cli, command):
+    refused = cli(*command, expect=2)
+    assert "time zone" in said(refused)
+    assert "Traceback" not in refused.output
+    assert refused.exception is None or isinstance(refused.exception, SystemExit)
+
+
+def test_a_value_out_of_range_names_its_option(cli):
+    refused = cli("schedules", "set", "CLI-G1", "--grace", "-5", expect=2)
+    assert "--grace-minutes: Input should be greater than or equal to 0" in said(refused)
+
+
+def said(result: Any) -> str:
+    """What a command said, as words: without the frame typer draws round an error, on one line."""
+    return " ".join(re.sub("[│╭╮╰╯─]", " ", result.output).split())
+
+
+def test_a_table_into_a_pipe_keeps_every_cell_whole_on_its_line(cli, directory):
+    # Given employees whose rows are far wider than a terminal's 80 columns
+    name, department = "Maximiliane Alexandra von Hohenberg-Lichtenstein", "International Payroll Operations"
+    directory.put(Employee(user_id="CLI-WIDE-EMPLOYEE-0001", name=name, department=department))
+    # When the directory is listed into a pipe (as `attendance employees list | grep ...` does)
+    listed = cli("employees", "list").output
+    # Then the row holds the ID, the name and the department whole, on one line, and the last column too
+    [row] = [line for line in listed.splitlines() if "CLI-WIDE-EMPLOYEE-0001" in line]
+    assert name in row
+    assert department in row
+    assert row.rstrip().endswith("│")

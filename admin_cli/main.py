@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import BaseModel, ValidationError
+from pydantic.alias_generators import to_camel
 from rich.console import Console
 from rich.markup import escape
 from rich.measure import Measurement
@@ -55,7 +56,7 @@ from attendance.domain.holidays import Holiday
 from attendance.domain.keys import Scope
 from attendance.domain.leave import Leave, LeaveKind
 from attendance.domain.presence import PresenceStatus
-from attendance.domain.punch import PunchType, describe_validation_error, problem_text
+from attendance.domain.punch import PunchType, SyncStatus, describe_validation_error, problem_text
 from attendance.domain.records import DayPunch, PunchRecord
 from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID, Schedule, check_shift
 from attendance.employees.csv_import import ImportRejected
@@ -280,8 +281,15 @@ def _record_row(record: PunchRecord, names: dict[str, str] | None = None) -> dic
         "type": punch.type.value,
         "status": record.status.value,
         "attempts": record.attempts,
-        "lastError": record.last_error,
+        # once delivered, an earlier attempt's error is history (its attempts say it took more than one)
+        "lastError": None if record.status is SyncStatus.SYNCED else record.last_error,
     }
+
+
+def _camel_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {to_camel(key): _camel_keys(item) for key, item in value.items()}
+    return [_camel_keys(item) for item in value] if isinstance(value, list) else value
 
 
 def _progress(ctx: typer.Context) -> Progress:
@@ -908,9 +916,8 @@ def _show_record(ctx: typer.Context, log_id: str) -> None:
     if record is None:
         _done(ctx, f"no punch {log_id}", {"found": False})
         raise typer.Exit(EXIT_NOT_FOUND)
-    data = record.model_dump(mode="json")
-    if ctx.obj.json:
-        print(json.dumps(data, indent=2))
+    if ctx.obj.json:  # keys in camelCase, as the API's and every other --json output's
+        print(json.dumps(_camel_keys(record.model_dump(mode="json", by_alias=True)), indent=2))
         return
     for key, value in _record_row(record).items():
         console.print(f"[bold]{key:>11}[/bold]  {_cell(value)}")
@@ -1135,6 +1142,8 @@ def report_workday(
 def _work_day_row(punch: DayPunch) -> dict[str, Any]:
     """What the table shows of a punch; the JSON has all of it."""
     row = punch.model_dump(by_alias=True)
+    if row["syncStatus"] == SyncStatus.SYNCED:
+        row["lastError"] = None  # an earlier attempt's error, history once the punch is delivered
     return {key: row[key] for key in ("logId", "localTime", "type", "deviceId", "syncStatus", "lastError")}
 
 

@@ -86,7 +86,8 @@ _BAD_REQUEST = {400: "A parameter or the body does not match this contract; `det
             {
                 **_BAD_REQUEST,
                 404: "No such device, or (put_employee without a name) no such employee in the directory",
-                409: "put_employee without a name for an employee who has left (`employee_left`)",
+                409: "A disabled clock (`device_disabled`: ADMS gives it no command); put_employee without a "
+                "name for an employee who has left (`employee_left`)",
                 413: "Body over 1 MiB",
                 415: "Not application/json (or an encoding other than gzip)",
                 422: "A Hikvision device (`not_adms`); a resend_log range that runs backwards (`invalid_range`) "

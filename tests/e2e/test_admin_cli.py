@@ -68,6 +68,13 @@ def test_a_dead_lettered_punch_is_listed_redriven_and_delivered_once(stack, cli)
     record = json.loads(cli("--json", "logs", "show", log_id).output)
     assert record["status"] == "synced"
     assert [entry["status"] for entry in record["history"]][-2:] == ["pending", "synced"]
+    # (in camelCase, as every --json output: the record's keys and its punch's)
+    assert (record["punch"]["logId"], record["lastError"] is not None) == (log_id, True)
+    # and shown to people, a delivered punch's earlier error is history, not its last error
+    shown = {
+        line.split(maxsplit=1)[0]: line for line in cli("logs", "show", log_id).output.splitlines() if line
+    }
+    assert shown["lastError"].split() == ["lastError"]
 
 
 def refused_punch(stack, cli, user: str, minutes_ago: int) -> str:

@@ -63,9 +63,19 @@ async function signIn(key) {
   else route();
 }
 
+/** A part of the address as written: a malformed escape (a link cut short, say) is taken as it is, which
+ * the page then finds nothing under, rather than stopping the dashboard. */
+function decodedPart(part) {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
 async function route() {
   if (!session.key) return showSignIn();
-  const [name, ...params] = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
+  const [name, ...params] = location.hash.replace(/^#\/?/, "").split("/").map(decodedPart);
   const page = PAGES[name] ? name : "live";
   for (const link of document.querySelectorAll("#nav a")) {
     if (link.getAttribute("href") === `#/${page}`) link.setAttribute("aria-current", "page");

@@ -177,6 +177,12 @@ export function deliveryBadge(syncStatus) {
   return badge(DELIVERY_STATE[syncStatus] ?? syncStatus);
 }
 
+/** A punch's last delivery error while it still matters: once the punch is delivered, an earlier attempt's
+ * error is history (its attempts say it took more than one). */
+export function lastErrorOf(punch) {
+  return punch.syncStatus === "synced" ? "–" : punch.lastError || "–";
+}
+
 export function loading(view, what) {
   view.replaceChildren(h("p", { class: "loading", role: "status" }, `Loading ${what}…`));
 }

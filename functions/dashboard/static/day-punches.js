@@ -2,7 +2,7 @@
 // employee's recent days and timesheet, the Reports page): each with its device and delivery status and, for
 // admins, Void. The API groups punches into work days as the reports do, so what is listed is what the row
 // counted: a night shift's out of the next morning is there, the out of the night before is not.
-import { Names, addedByHand, api, feed, formatWallClock, h, loading, showError, table, useStyles } from "./core.js";
+import { Names, addedByHand, api, feed, formatWallClock, h, lastErrorOf, loading, showError, table, useStyles } from "./core.js";
 import { deliveryCell } from "./void-punch.js";
 import { byHand } from "./workdays.js";
 
@@ -120,7 +120,7 @@ const COLUMNS = (names, voiding) => [
   { label: "Type", cell: (p) => h("span", { class: "punch-type" }, words(p.type), addedByHand(p)) },
   { label: "Device", cell: (p) => deviceLink(p.deviceId) },
   { label: "Delivery", cell: (p) => deliveryCell(p, names, voiding) },
-  { label: "Last error", cell: (p) => p.lastError || "–" },
+  { label: "Last error", cell: lastErrorOf },
 ];
 
 /** Work-day columns with the punch count as the button that opens the day's punches. */

@@ -3,7 +3,7 @@
 // command.
 // Routes: #/devices, #/devices/<deviceId>.
 import {
-  ApiFailure, Names, addedByHand, api, badge, confirmAction, employeeCell, feed, formatInstant, formatWallClock, h, hasLeft, loading,
+  ApiFailure, Names, addedByHand, api, badge, confirmAction, employeeCell, feed, formatInstant, formatWallClock, h, hasLeft, lastErrorOf, loading,
   notify, session, showError, showNames, table, tableRow, today, useStyles, zone,
 } from "./core.js";
 import { deliveryCell } from "./void-punch.js";
@@ -171,7 +171,7 @@ const punchColumns = (names, voiding) => [
   { label: "Source", cell: (p) => p.source },
   { label: "Delivery", cell: (p) => deliveryCell(p, names, voiding) },
   { label: "Attempts", cell: (p) => String(p.attempts) },
-  { label: "Last error", cell: (p) => p.lastError || "–" },
+  { label: "Last error", cell: lastErrorOf },
 ];
 
 const COMMAND_COLUMNS = [

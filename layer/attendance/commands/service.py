@@ -51,11 +51,18 @@ class CommandService:
         self._now = clock
 
     def queue(self, device_id: str, request: CommandRequest, queued_by: str) -> DeviceCommand:
-        """Queue one command for a ZKTeco clock: 404 for an unknown device, 422 for a Hikvision one."""
+        """Queue one command for a ZKTeco clock: 404 for an unknown device, 422 for a Hikvision one, 409 for
+        a disabled one (ADMS answers it no command: it would wait until it expired)."""
         device = self._device(device_id)
         if device.kind is not DeviceKind.ZKTECO:
             raise _unprocessable(
                 "not_adms", f"device {device_id} is {device.kind}: commands are for ZKTeco ADMS"
+            )
+        if not device.enabled:
+            raise ApiError(
+                HTTPStatus.CONFLICT,
+                "device_disabled",
+                f"device {device_id} is disabled: it gets no command until it is enabled again",
             )
         return self._store(device, request, self._line(device, request), queued_by)
 

@@ -227,6 +227,16 @@ def test_scopes(clock):
     assert history() == []
 
 
+def test_a_command_for_a_disabled_clock_is_refused_and_nothing_is_queued(environment, devices):
+    # Given a clock disabled (taken down, or refused for a while)
+    devices.put(Device(device_id="OLD-GATE2", serial="OLD2", time_zone="UTC", enabled=False))
+    # When an admin queues a command for it
+    status, body = api("POST", "/devices/OLD-GATE2/commands", {"kind": "reboot"})
+    # Then it is a 409 saying why (ADMS answers a disabled serial no command), and nothing waits for it
+    assert (status, body["error"]) == (409, "device_disabled")
+    assert history("OLD-GATE2") == []
+
+
 def test_unknown_device_is_404_and_hikvision_422(environment, devices):
     devices.put(Device(device_id="HIK-1", kind=DeviceKind.HIKVISION, time_zone="UTC"))
     assert api("POST", "/devices/NOPE/commands", {"kind": "reboot"})[0] == 404

@@ -285,3 +285,40 @@ def test_a_day_counts_the_punches_added_by_hand_and_computes_them_as_any_other()
     # Then the out counts as any punch, and the day says one of its two punches was added by hand
     assert (day.punches, day.added_by_hand, day.worked.total_seconds() // 60) == (2, 1, 490)
     assert day.last_out == datetime(2025, 2, 10, 16, 5, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("punches", "first_in", "last_out", "early"),
+    [
+        # a day ended on overtime: its last out is the overtime out, and it left no earlier than that
+        ([(9, 0, PunchType.IN), (16, 0, PunchType.OVERTIME_OUT)], (8, 0), (15, 0), 60),
+        # a day begun on overtime and ended as usual
+        ([(7, 0, PunchType.OVERTIME_IN), (17, 0, PunchType.OUT)], (6, 0), (16, 0), 0),
+        # a regular in and out are the day's first in and last out even beside overtime after hours
+        (
+            [
+                (9, 0, PunchType.IN),
+                (17, 0, PunchType.OUT),
+                (18, 0, PunchType.OVERTIME_IN),
+                (20, 0, PunchType.OVERTIME_OUT),
+            ],
+            (8, 0),
+            (16, 0),
+            0,
+        ),
+    ],
+)
+def test_a_day_begun_or_ended_on_overtime_has_its_first_in_and_last_out(punches, first_in, last_out, early):
+    # Given an office day (Berlin, 09:00-17:00) whose first or last punch is an overtime one
+    berlin = parse_zone(OFFICE.time_zone)
+    timed = [
+        TimedPunch(datetime(2025, 2, 10, hour, minute, tzinfo=berlin), kind) for hour, minute, kind in punches
+    ]
+    # When the day is computed
+    day = compute_day("E1", date(2025, 2, 10), timed, OFFICE, BERLIN)
+    # Then it has a first in and a last out (in UTC), and an early leave judged on that last out
+    assert (day.first_in, day.last_out) == (
+        datetime(2025, 2, 10, *first_in, tzinfo=UTC),
+        datetime(2025, 2, 10, *last_out, tzinfo=UTC),
+    )
+    assert day.early_leave.total_seconds() // 60 == early

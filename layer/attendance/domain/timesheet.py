@@ -8,6 +8,8 @@ Rules, per employee per work day:
 - Worked time is the in->out intervals minus the breaks in them (break_out->break_in), plus the
   overtime_in->overtime_out intervals. Overtime is those overtime intervals plus regular work past the
   shift end. Durations are measured between instants, so a DST change day counts real time.
+- First in: the day's first in, or without one its first overtime_in; last out: its last out, or without
+  one its last overtime_out (a day ended on overtime).
 - Late arrival: the first in is more than the grace after the shift start (the whole lateness counts).
   Early leave: the last out is more than the grace before the shift end.
 - An interval left open at the end of the day is flagged (missing out, break not closed) and not counted.
@@ -191,14 +193,22 @@ def compute_day(
     intervals = _walk(ordered, report, still_going=going)
     report.worked = _total(intervals.work) + _total(intervals.overtime)
     report.breaks = _total(intervals.breaks)
-    ins = [p.instant for p in ordered if p.type is PunchType.IN]
-    outs = [p.instant for p in ordered if p.type is PunchType.OUT]
-    report.first_in = min(ins) if ins else None
-    report.last_out = max(outs) if outs else None
+    report.first_in = _first(ordered, PunchType.IN) or _first(ordered, PunchType.OVERTIME_IN)
+    report.last_out = _last(ordered, PunchType.OUT) or _last(ordered, PunchType.OVERTIME_OUT)
     report.overtime = _total(intervals.overtime)
     if schedule:
         _against_schedule(report, schedule, intervals, now)
     return report
+
+
+def _first(ordered: Sequence[TimedPunch], kind: PunchType) -> datetime | None:
+    """The first punch of a kind: the day's first in is its first regular in, else (a day of overtime
+    alone, or one begun on overtime) its first overtime in; the last out likewise."""
+    return next((p.instant for p in ordered if p.type is kind), None)
+
+
+def _last(ordered: Sequence[TimedPunch], kind: PunchType) -> datetime | None:
+    return next((p.instant for p in reversed(ordered) if p.type is kind), None)
 
 
 def _walk(ordered: Sequence[TimedPunch], report: DayReport, still_going: bool) -> _Intervals:

@@ -9,6 +9,7 @@ Status codes follow one rule across the API:
 
 import json
 import re
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from functools import cache
@@ -342,12 +343,14 @@ def _routes(app: APIGatewayHttpResolver) -> list[Any]:
 
 
 def json_text_event(event: Mapping[str, Any]) -> dict[str, Any]:
-    """The event with its body as JSON text, or an ApiError: 415 when the body is not typed JSON, 400
-    when it is not UTF-8. Checked before routing: the resolver would otherwise parse form and multipart
-    bodies too, which the contract does not offer, and fail on undecodable bytes."""
+    """The event with its body as JSON text, or an ApiError: 415 when the body is not typed JSON or is
+    encoded other than by gzip, 413 over MAX_JSON_BODY_BYTES (after gunzip), 400 when it is not UTF-8.
+    Checked before routing: the resolver would otherwise parse form and multipart bodies too, which the
+    contract does not offer, and fail on undecodable bytes."""
     headers = {key.lower(): value for key, value in (event.get("headers") or {}).items()}
     require_json_media_type(headers)
-    raw = read_body(event.get("body"), bool(event.get("isBase64Encoded")), HTTP_API_PAYLOAD_LIMIT)
+    raw = read_body(event.get("body"), bool(event.get("isBase64Encoded")), MAX_JSON_BODY_BYTES)
+    raw = _decoded(raw, headers.pop("content-encoding", "identity").strip().lower())
     try:
         text = raw.decode()
     except UnicodeDecodeError:
@@ -355,8 +358,35 @@ def json_text_event(event: Mapping[str, Any]) -> dict[str, Any]:
     return {**event, "headers": headers | JSON_CONTENT, "body": text, "isBase64Encoded": False}
 
 
-# API Gateway refuses a larger request itself; a route with a smaller limit checks its own
-HTTP_API_PAYLOAD_LIMIT = 10 * 1024 * 1024
+MAX_JSON_BODY_BYTES = 1024 * 1024  # decompressed; 500 punches need about 100 KiB
+
+
+def _decoded(raw: bytes, encoding: str) -> bytes:
+    if encoding == "gzip":
+        return _gunzip(raw)
+    if encoding not in ("identity", ""):
+        raise ApiError(
+            HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_encoding",
+            f"Content-Encoding {encoding!r} is not supported; use gzip or none",
+        )
+    return raw
+
+
+def _gunzip(raw: bytes) -> bytes:
+    """Decompress at most MAX_JSON_BODY_BYTES, so a gzip bomb costs us nothing."""
+    decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        data = decompressor.decompress(raw, MAX_JSON_BODY_BYTES + 1)
+    except zlib.error as error:
+        raise ApiError(HTTPStatus.BAD_REQUEST, "invalid_gzip", f"body does not gunzip: {error}") from None
+    if len(data) > MAX_JSON_BODY_BYTES or decompressor.unconsumed_tail:
+        too_large = f"{BodyTooLarge(MAX_JSON_BODY_BYTES)} (after decompression)"  # a plain body's words
+        raise ApiError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "body_too_large", too_large)
+    if not decompressor.eof:
+        raise ApiError(HTTPStatus.BAD_REQUEST, "invalid_gzip", "gzip body is truncated")
+    return data
+
 
 # What the resolver is shown once the media type is checked: it reads only application/json itself.
 JSON_CONTENT = {"content-type": content_types.APPLICATION_JSON}

@@ -1,12 +1,11 @@
 """A punch request's body: its transport (media type, size, gzip) and its shape (one punch or a batch)."""
 
-import zlib
 from http import HTTPStatus
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
-from attendance.api import JSON_CONTENT, ApiError, read_body, require_json_media_type
+from attendance.api import ApiError, json_text_event
 from attendance.domain.punch import (
     EXAMPLE_PUNCH,
     Identifier,
@@ -14,9 +13,7 @@ from attendance.domain.punch import (
     PunchType,
     Timestamp,
 )
-from attendance.request_body import BodyTooLarge
 
-MAX_BODY_BYTES = 1024 * 1024  # decompressed; 500 punches need about 100 KiB
 MAX_BATCH = 500
 
 
@@ -88,47 +85,11 @@ def punch_items(body: PunchBatch | SinglePunch) -> tuple[list[Any], bool]:
 
 
 def decoded_json_event(event: dict[str, Any]) -> dict[str, Any]:
-    """The event with its body as JSON text: media type and size checked, base64 and gzip undone.
+    """The event with its body as JSON text (json_text_event: media type, encoding and size checked,
+    base64 and gzip undone), refused when empty.
 
     Runs before routing, since the resolver validates the JSON body before any route code runs."""
-    headers = {key.lower(): value for key, value in (event.get("headers") or {}).items()}
-    require_json_media_type(headers)
-    raw = read_body(event.get("body"), bool(event.get("isBase64Encoded")), MAX_BODY_BYTES)
-    encoding = headers.pop("content-encoding", "identity").strip().lower()
-    if encoding == "gzip":
-        raw = _gunzip(raw)
-    elif encoding not in ("identity", ""):
-        raise ApiError(
-            HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_encoding",
-            f"Content-Encoding {encoding!r} is not supported; use gzip or none",
-        )
-    if not raw.strip():
+    decoded = json_text_event(event)
+    if not decoded["body"].strip():
         raise ApiError(HTTPStatus.BAD_REQUEST, "invalid_json", "request body is empty")
-    try:
-        text = raw.decode()
-    except UnicodeDecodeError:
-        raise ApiError(HTTPStatus.BAD_REQUEST, "invalid_json", "body is not UTF-8 JSON") from None
-    return event | {"headers": headers | JSON_CONTENT, "body": text, "isBase64Encoded": False}
-
-
-def _gunzip(raw: bytes) -> bytes:
-    """Decompress at most MAX_BODY_BYTES, so a gzip bomb costs us nothing."""
-    decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-    try:
-        data = decompressor.decompress(raw, MAX_BODY_BYTES + 1)
-    except zlib.error as error:
-        raise ApiError(HTTPStatus.BAD_REQUEST, "invalid_gzip", f"body does not gunzip: {error}") from None
-    if len(data) > MAX_BODY_BYTES or decompressor.unconsumed_tail:
-        raise _too_large()
-    if not decompressor.eof:
-        raise ApiError(HTTPStatus.BAD_REQUEST, "invalid_gzip", "gzip body is truncated")
-    return data
-
-
-def _too_large() -> ApiError:
-    return ApiError(
-        HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-        "body_too_large",
-        f"{BodyTooLarge(MAX_BODY_BYTES)} (after decompression)",  # a plain body's words, as it is told
-    )
+    return decoded

@@ -65,12 +65,13 @@ def problems_of(data: bytes) -> list[str]:
 
 
 def test_every_bad_row_is_reported_with_its_line_number():
-    data = b"userId,name,department\nE1,Anna,Sales\nE 2,Bob,\nE3,,Ops\nE1,Anna Again,\nE4,Dan,Ops,extra\n"
+    data = b"userId,name,department\nE1,Anna,Sales\nE 2,Bob,\nE3,,Ops\nE1,Anna Again,\nE4,Dan,Ops,extra\nE/5,Eve,\n"
     assert problems_of(data) == [
         "line 3: userId: should hold only letters, digits and . _ : @ / + - (no spaces)",
         "line 4: name: String should have at least 1 character",
         "line 5: userId E1 is also on line 2",
         "line 6: more cells than columns: extra",
+        "line 7: userId E/5 holds a /, which no employee's page can",
     ]
 
 

@@ -7,7 +7,14 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, Stri
 
 from attendance.domain.devices import DeviceKind
 from attendance.domain.health import DeviceState
-from attendance.domain.punch import ISO_TIMESTAMP_PATTERN, Identifier, PunchType, _whole_number, in_words
+from attendance.domain.punch import (
+    ISO_TIMESTAMP_PATTERN,
+    AddressableIdentifier,
+    Identifier,
+    PunchType,
+    _whole_number,
+    in_words,
+)
 from attendance.domain.records import ListedPunch
 
 MAX_SILENT_MINUTES = 7 * 24 * 60
@@ -42,7 +49,7 @@ class DeviceRegistration(BaseModel):
 
     model_config = _MODEL | ConfigDict(extra="ignore")
 
-    device_id: Identifier = Field(alias="deviceId", description="The deviceId its punches carry")
+    device_id: AddressableIdentifier = Field(alias="deviceId", description="The deviceId its punches carry")
     kind: DeviceKind
     serial: Identifier | None = Field(default=None, description="Serial number; required for zkteco")
     time_zone: ZoneText | None = Field(

@@ -79,6 +79,15 @@ Identifier = Annotated[
     StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:@/+\-]+$"),
     in_words("should hold only letters, digits and . _ : @ / + - (no spaces)"),
 ]
+# An ID that is given an address of its own (/devices/{deviceId}, /employees/{userId}): an Identifier
+# without "/", which no path segment can carry (a registered device or directory entry holding one could
+# never be read, changed or disabled).
+ADDRESSABLE_PATTERN = r"^[A-Za-z0-9._:@+\-]+$"
+AddressableIdentifier = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64, pattern=ADDRESSABLE_PATTERN),
+    in_words("should hold only letters, digits and . _ : @ + - (no spaces, and no / in an ID with a page)"),
+]
 # ISO 8601 date and time, to the minute or finer, with an optional offset. ASCII digits only: the same
 # pattern holds in JSON Schema (ECMA-262) and in the validator. Whether the date exists and is plausible
 # is checked when the punch is read (attendance.domain.clock).

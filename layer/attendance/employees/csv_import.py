@@ -94,6 +94,11 @@ def read_employees_csv(data: bytes) -> EmployeeFile:
         except ValueError as error:
             problems.append(RowProblem(line, str(error)))
             continue
+        if "/" in employee.user_id:  # the directory gives each an address of its own: /employees/{userId}
+            problems.append(
+                RowProblem(line, f"userId {employee.user_id} holds a /, which no employee's page can")
+            )
+            continue
         if employee.user_id in first_seen:
             earlier = first_seen[employee.user_id]
             problems.append(RowProblem(line, f"userId {employee.user_id} is also on line {earlier}"))

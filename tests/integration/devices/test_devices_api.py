@@ -1,5 +1,6 @@
 """The devices API: registry, scopes, unknown IDs, device states and punches."""
 
+import gzip
 import json
 import logging
 import os
@@ -10,7 +11,9 @@ import pytest
 
 from attendance.data.api_keys import ApiKeyStore
 from attendance.data.devices import DeviceStore
+from functions.devices import app as devices_app
 from tests.integration.devices.conftest import ADMIN_KEY, INGEST_KEY, READ_KEY
+from tests.integration.http_calls import Reply, call_route
 
 
 def test_a_registered_device_is_listed_as_never_seen_until_it_calls(api, register):
@@ -65,6 +68,7 @@ def test_a_hikvision_registration_answers_its_push_url_once(api, register):
             "invalid_time_zone",
         ),
         ({"deviceId": "REG BAD", "kind": "zkteco", "serial": "S1"}, 400, "invalid_request"),
+        ({"deviceId": "REG/BAD", "kind": "hikvision"}, 400, "invalid_request"),  # no page could hold it
         ({"deviceId": "REG-BAD", "kind": "suprema", "serial": "S1"}, 400, "invalid_request"),
     ],
 )
@@ -335,6 +339,31 @@ def test_a_body_that_is_not_typed_utf8_json_is_refused_before_anything_else(
     assert (form.status, form.body["error"]) == (415, "unsupported_media_type")
     assert (garbage.status, garbage.body["error"]) == (400, "invalid_json")
     assert api("GET", "/devices/{deviceId}", deviceId="REG-ZK9").body["name"] is None
+
+
+def test_a_gzip_body_is_taken_and_another_encoding_refused_as_on_every_json_route(api, register):
+    # Given a device; When a change comes gzipped, then one encoded by brotli, then one over 1 MiB gzipped
+    register("REG-ZK25")
+
+    def change(body: bytes, encoding: str) -> Reply:
+        return call_route(
+            devices_app.lambda_handler,
+            "PATCH",
+            "/devices/{deviceId}",
+            ADMIN_KEY,
+            body=body,
+            headers={"content-encoding": encoding},
+            deviceId="REG-ZK25",
+        )
+
+    taken = change(gzip.compress(b'{"name": "Gate"}'), "gzip")
+    brotli = change(b'{"name": "Other"}', "br")
+    bomb = change(gzip.compress(b'{"name": "' + b"x" * (1024 * 1024) + b'"}'), "gzip")
+    # Then the gzipped one is taken, the others refused as the docs say, and nothing else changed
+    assert (taken.status, taken.body["name"]) == (200, "Gate")
+    assert (brotli.status, brotli.body["error"]) == (415, "unsupported_encoding")
+    assert (bomb.status, bomb.body["error"]) == (413, "body_too_large")
+    assert api("GET", "/devices/{deviceId}", deviceId="REG-ZK25").body["name"] == "Gate"
 
 
 def test_an_id_with_characters_clients_percent_encode_is_found(api, register):

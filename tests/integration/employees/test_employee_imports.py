@@ -199,3 +199,33 @@ def test_an_import_sets_vacation_allowances_and_a_file_without_the_column_keeps_
     # And a later file without the column renames her and keeps her allowance
     assert sent("userId,name\r\nIMP-1,Anna Lind\r\n").status == 200
     assert (directory.get("IMP-1").name, directory.get("IMP-1").vacation_days_per_year) == ("Anna Lind", 28)
+
+
+def test_a_name_is_kept_without_spaces_around_it_so_an_export_imports_back_unchanged(sent, directory):
+    # Given an employee saved through the API with spaces around their name and department (pasted)
+    saved = call_route(
+        employees_app.lambda_handler,
+        "PUT",
+        "/employees/{userId}",
+        ADMIN_KEY,
+        body={"name": " Spacey Name ", "department": "Ops "},
+        userId="EXP-SP1",
+    )
+    blank = call_route(
+        employees_app.lambda_handler,
+        "PUT",
+        "/employees/{userId}",
+        ADMIN_KEY,
+        body={"name": "  "},
+        userId="EXP-SP2",
+    )
+    # Then they are kept without them, and a name of spaces alone is no name
+    assert (saved.body["name"], saved.body["department"]) == ("Spacey Name", "Ops")
+    assert blank.status == 400
+    # And the directory's file, imported again unedited, changes nothing
+    event = http_api_event(
+        "GET", "/employees", None, {"authorization": f"Bearer {READ_KEY}"}, {"format": "csv"}
+    )
+    exported = employees_app.lambda_handler(event, LambdaContext("employees"))["body"]
+    reply = sent(exported, dryRun="true")
+    assert (reply.body["added"], reply.body["changed"], reply.body["unchanged"]) == (0, 0, 1)

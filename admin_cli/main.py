@@ -1258,7 +1258,7 @@ def employees_set(
         if wants_schedule
         else None
     )
-    view, added = ctx.obj.employees().save(employee, schedule, _cli_user())
+    view, added = _service_call(ctx, lambda: ctx.obj.employees().save(employee, schedule, _cli_user()))
     _done(
         ctx,
         f"{'added' if added else 'changed'} {user_id}: {view.name}"

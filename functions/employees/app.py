@@ -198,8 +198,9 @@ def get_employee(user_id: UserIdInPath, caller: Reader) -> Response[EmployeeView
             {
                 400: "The body does not match this contract; `details` names the fields",
                 415: "Not application/json",
-                422: "The schedule's time zone is not a known IANA name or offset (`invalid_time_zone`), or "
-                "`leftOn` is before `startedOn` (`invalid_dates`)",
+                422: "The schedule's time zone is not a known IANA name or offset (`invalid_time_zone`), its "
+                "shift ends when it starts (`invalid_schedule`), `leftOn` is before `startedOn` (`invalid_dates`), "
+                "or the name holds nothing but spaces (`invalid_name`)",
             },
         ),
     },

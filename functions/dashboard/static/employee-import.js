@@ -5,7 +5,7 @@
 import { ApiFailure, api, apiText, h, notify, saveCsv, showError, table } from "./core.js";
 
 const PATH = "/employee-imports";
-const words = (column) => ({ userId: "ID", name: "name", department: "department", startedOn: "first working day", leftOn: "last working day" })[column] ?? column;
+const words = (column) => ({ userId: "ID", name: "name", department: "department", startedOn: "first working day", leftOn: "last working day", vacationDaysPerYear: "vacation a year" })[column] ?? column;
 const plural = (count, noun) => `${count} ${noun}${count === 1 ? "" : "s"}`;
 
 /** The section; `imported()` runs once an import has changed the directory. */
@@ -73,8 +73,8 @@ export function importSection(imported) {
   return h("details", { class: "card import-employees" },
     h("summary", {}, "Import employees from a CSV file"),
     h("p", { class: "muted" },
-      "A spreadsheet's CSV export with a header row: userId, name, and optionally department, startedOn and leftOn (their first and last working days, YYYY-MM-DD). ",
-      "Check the file first: nothing changes until you import it. Without a startedOn or leftOn column, those days stay as they are. ",
+      "A spreadsheet's CSV export with a header row: userId, name, and optionally department, startedOn and leftOn (their first and last working days, YYYY-MM-DD) and vacationDaysPerYear (their vacation allowance in days). ",
+      "Check the file first: nothing changes until you import it. Without a startedOn, leftOn or vacationDaysPerYear column, those stay as they are. ",
       "The directory downloads as such a file, to edit and import again."),
     h("p", {}, download),
     form, result);

@@ -43,8 +43,9 @@ function allowanceLeft(list) {
   return `Vacation allowance: ${left} in ${list.year}.`;
 }
 
-/** The section, for someone in the directory; `load()` reads the year shown (this year at first). */
-export function leaveSection(userId) {
+/** The section, for someone in the directory; `load()` reads the year shown (this year at first).
+ * `changed` is told of every leave recorded, changed or removed (today's status may follow it). */
+export function leaveSection(userId, changed = () => {}) {
   const path = `/employees/${encodeURIComponent(userId)}/leave`;
   const year = h("input", {
     id: "leave-year", name: "year", type: "number", min: "2000", max: "2100", required: true, value: today().slice(0, 4),
@@ -125,12 +126,14 @@ export function leaveSection(userId) {
       notify(error.message, "error");
     }
     load();
+    changed();
   }
 
   /** A change: the year it starts in shown. */
   function after(leave) {
     year.value = leave.from.slice(0, 4);
     load();
+    changed();
   }
 
   const yearForm = h("form", { class: "inline leave-year", onsubmit: (event) => { event.preventDefault(); load(); } },

@@ -96,11 +96,21 @@ export async function render(view) {
 
   function showList() {
     const rows = [...letters.values()];
-    list.replaceChildren(table({
-      caption: `Dead-lettered punches (${rows.length})`,
-      columns, rows, empty: EMPTY, key: (l) => l.logId,
-    }));
+    list.replaceChildren(table({ caption: captionText(), columns, rows, empty: EMPTY, key: (l) => l.logId }));
     updateRedriveAll();
+  }
+
+  /** How many are listed, and once some were redriven, abandoned or delivered, how many still wait. */
+  function captionText() {
+    const rows = [...letters.values()];
+    const waiting = rows.filter((l) => l.state === "dead_lettered").length;
+    return waiting === rows.length ? `Dead-lettered punches (${rows.length})`
+      : `Dead-lettered punches (${rows.length} listed, ${waiting} still dead-lettered)`;
+  }
+
+  function updateCaption() {
+    const caption = list.querySelector("caption");
+    if (caption) caption.textContent = captionText();
   }
 
   async function loadList() {
@@ -126,6 +136,7 @@ export async function render(view) {
     letter.statusNode?.replaceChildren(statusView(letter));
     for (const button of letter.buttons ?? []) button.disabled = !ACTIONABLE.has(state);
     updateRedriveAll();
+    updateCaption();
   }
 
   function updateRedriveAll() {
@@ -143,8 +154,7 @@ export async function render(view) {
     const body = list.querySelector("tbody");
     if (body) body.prepend(tableRow(columns, letter, (l) => l.logId));
     else showList();
-    const caption = list.querySelector("caption");
-    if (caption) caption.textContent = `Dead-lettered punches (${letters.size})`;
+    updateCaption();
     updateRedriveAll();
     names.learn([letter.userId]).then((changed) => { if (changed && alive) showNames(list, names); });
   }

@@ -264,7 +264,15 @@ async function renderEmployee(view, userId) {
   const recentDay = dayPunches(() => refresh());
   const sheet = timesheetSection(userId, () => refresh());
   const missed = missedPunchSection(userId, employee?.lastPunch?.deviceId, daysChanged);
-  let leave = employee ? leaveSection(userId) : null; // leave is recorded for the directory's employees
+  // A leave recorded for today changes today's status: the facts are read again.
+  async function leaveChanged() {
+    try {
+      show(await api(employeePath(userId)));
+    } catch {
+      // the facts stay as they were; the leave section has said what went wrong, if anything did
+    }
+  }
+  let leave = employee ? leaveSection(userId, leaveChanged) : null; // leave is recorded for the directory's employees
   // For admins, a day that lacks a punch offers to add it.
   const fixColumn = missed && {
     label: "Add",
@@ -291,7 +299,7 @@ async function renderEmployee(view, userId) {
     show(changed);
     if (added) {
       view.querySelector("section.edit-section")?.replaceWith(editSection(changed, saved));
-      leave = leaveSection(userId);
+      leave = leaveSection(userId, leaveChanged);
       recent.closest("section").after(leave.section);
     }
     leave.load();

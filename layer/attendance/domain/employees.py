@@ -10,9 +10,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, Stri
 from attendance.domain.clock import IsoDate, parse_zone
 from attendance.domain.punch import Identifier, _whole_number
 
-# Without the spaces around it: the CSV import strips its cells, so a name sent with them would come back
-# changed by an export imported again unedited.
-PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+PersonName = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 # A year's vacation allowance in scheduled days (the days a vacation takes: domain/period.py)
 VacationDays = Annotated[int, Strict(), Ge(0), Le(366), BeforeValidator(_whole_number)]
 

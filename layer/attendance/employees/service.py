@@ -9,10 +9,12 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from attendance.api import ApiError
 from attendance.data.employees import EmployeeStore
 from attendance.data.holidays import HolidayStore
 from attendance.data.leave import LeaveStore
@@ -129,6 +131,7 @@ class EmployeeService:
         self, employee: Employee, schedule: Schedule | None, changed_by: str
     ) -> tuple[EmployeeView, bool]:
         """Write the directory entry (and the schedule, when given); True when the employee is new."""
+        employee = _trimmed(employee)
         before = self._employees.get(employee.user_id)
         self._employees.put(employee, changed_by)
         if schedule is not None:
@@ -297,6 +300,17 @@ class EmployeeService:
         today = self._clock().astimezone(parse_zone(self._default_zone)).date()
         dates = [(today + timedelta(days=offset)).isoformat() for offset in (-1, 0, 1)]
         return self._punches.on_local_dates(dates, user_id)
+
+
+def _trimmed(employee: Employee) -> Employee:
+    """The entry as the directory keeps it: name and department without the spaces around them, as the CSV
+    import reads its cells, so that the directory's file imported again unedited changes nothing; a 422 for a
+    name of spaces alone."""
+    name = employee.name.strip()
+    if not name:
+        raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY, "invalid_name", "name: holds nothing but spaces")
+    department = (employee.department or "").strip() or None
+    return employee.model_copy(update={"name": name, "department": department})
 
 
 def _by_user(punches: Iterable[Punch]) -> defaultdict[str, list[Punch]]:

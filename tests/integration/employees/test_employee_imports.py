@@ -221,7 +221,7 @@ def test_a_name_is_kept_without_spaces_around_it_so_an_export_imports_back_uncha
     )
     # Then they are kept without them, and a name of spaces alone is no name
     assert (saved.body["name"], saved.body["department"]) == ("Spacey Name", "Ops")
-    assert blank.status == 400
+    assert (blank.status, blank.body["error"]) == (422, "invalid_name")
     # And the directory's file, imported again unedited, changes nothing
     event = http_api_event(
         "GET", "/employees", None, {"authorization": f"Bearer {READ_KEY}"}, {"format": "csv"}

@@ -16,6 +16,23 @@ OFFICE = {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": 
 
 
 @pytest.mark.console_allows(r"status of (409|422)")  # the browser's own lines for the refused leaves
+def test_a_leave_recorded_for_today_turns_the_pages_today_to_on_leave(page, stack: RunningStack) -> None:
+    # Given an employee without a punch today, and an admin on their page
+    user = f"E2E-TODAY-{uuid.uuid4().hex[:8].upper()}"
+    call(stack, "PUT", f"/employees/{user}", {"name": "Tia Today"})
+    today = datetime.now(UTC).date().isoformat()  # the stack's zone is UTC
+    sign_in(page, stack)
+    page.goto(f"{stack.api_url}/#/employees/{user}")
+    facts = page.locator("dl.facts")
+    expect(facts).not_to_contain_text("on leave")
+    # When the admin records a sick day for today
+    page.get_by_label("First day", exact=True).fill(today)
+    page.get_by_label("Kind", exact=True).select_option("sick")
+    page.get_by_role("button", name="Record leave").click()
+    # Then Today says so without a reload
+    expect(facts).to_contain_text("on leave sick")
+
+
 def test_an_admin_records_leave_on_an_employees_page_and_removes_it(page, stack: RunningStack) -> None:
     # Given an employee in the directory with no leave, and an admin on their page
     user = f"E2E-LEAVE-{uuid.uuid4().hex[:8].upper()}"

@@ -69,6 +69,9 @@ def expected_days(
     )
 
 
+_EPOCH = datetime.fromtimestamp(0, UTC)  # `now` for expected_on, which reads no day as due
+
+
 def expected_on(
     schedule: Schedule | None,
     day: date,
@@ -80,9 +83,6 @@ def expected_on(
     return (
         schedule is not None and day in expected_days(schedule, [day], holidays, _EPOCH, employed).scheduled
     )
-
-
-_EPOCH = datetime.fromtimestamp(0, UTC)  # `now` for expected_on, which reads no day as due
 
 
 @dataclass(frozen=True)

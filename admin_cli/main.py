@@ -608,7 +608,10 @@ def _service_call[ResultT](ctx: typer.Context, call: Callable[[], ResultT]) -> R
     try:
         return call()
     except ApiError as refused:
-        _done(ctx, refused.message, {"error": refused.code, "message": refused.message})
+        if ctx.obj.json:  # a script reads the refusal where it reads every answer
+            print(json.dumps({"error": refused.code, "message": refused.message}, indent=2))
+        else:  # a person's refusal goes where errors go, not into what stdout is redirected to
+            Console(stderr=True).print(refused.message, highlight=False)
         raise typer.Exit(EXIT_NOT_FOUND if refused.status == HTTPStatus.NOT_FOUND else EXIT_USAGE) from None
 
 

@@ -1,6 +1,7 @@
 """The dashboard's Reports page in a real browser: the daily report and a timesheet as tables, and a CSV
 download that is the API's own CSV, byte for byte."""
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -95,6 +96,10 @@ def test_the_daily_report_as_a_table_and_its_csv_is_the_apis(page, stack: Runnin
     expect(daily).to_contain_text(f" on {before}.")
     expect(daily.get_by_role("row").filter(has_text=user)).to_have_count(0)
     expect(behind).to_be_hidden()  # the day it showed is not in this report
+    # and the address names it, so that a reload keeps the day
+    expect(page).to_have_url(re.compile(f"#/reports/daily/{before}$"))
+    page.reload()
+    expect(date).to_have_value(before)  # (locators find the reloaded page's elements)
     daily.get_by_role("button", name="Day after").click()
     expect(date).to_have_value(day)
     expect(report.get_by_role("row").filter(has_text=user)).to_have_count(1)

@@ -74,6 +74,9 @@ function dailyPanel() {
     try {
       const report = await api("/reports/daily", { query });
       if (ticket !== asked) return; // a newer request is on its way
+      // The address names the day shown (a step to the day before, say), so that a reload or a link keeps it.
+      const address = `#/reports/daily/${query.date}${query.userId ? `/${encodeURIComponent(query.userId)}` : ""}`;
+      if (location.hash !== address) history.replaceState(null, "", address);
       day.reload(report.rows);
       const who = `${query.userId ? ` for ${query.userId}` : ""}${query.department ? ` in ${query.department}` : ""}`;
       const absent = report.absent.length ? ` ${report.absent.length} absent.` : "";

@@ -244,3 +244,14 @@ def test_a_table_into_a_pipe_keeps_every_cell_whole_on_its_line(cli, directory):
     assert name in row
     assert department in row
     assert row.rstrip().endswith("│")
+
+
+def test_a_refusal_goes_to_stderr_for_people_and_to_stdout_as_json_for_scripts(cli, directory):
+    # When an admin saves an employee whose name is nothing but spaces, as a person and as a script would
+    person = cli("employees", "set", "CLI-BLANK", "--name", "   ", expect=2)
+    script = cli("--json", "employees", "set", "CLI-BLANK", "--name", "   ", expect=2)
+    # Then the person reads the refusal on stderr (a redirect of stdout keeps no error), the script reads
+    # it as JSON on stdout, and nothing is saved
+    assert (person.stdout, person.stderr.strip()) == ("", "name: holds nothing but spaces")
+    assert json.loads(script.stdout) == {"error": "invalid_name", "message": "name: holds nothing but spaces"}
+    assert directory.get("CLI-BLANK") is None

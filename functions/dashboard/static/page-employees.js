@@ -443,14 +443,19 @@ function editSection(employee, saved) {
     value: employee.vacationDaysPerYear ?? "",
   });
   let hadOwn = Boolean(schedule && !schedule.isDefault);
+  let followed = schedule; // the schedule the reports use for them, their own or the default; null: none
   const own = h("input", { id: "edit-own-schedule", type: "checkbox", checked: hadOwn });
   const ownLabel = h("label", { for: "edit-own-schedule" });
   function labelOwn() {
+    // Without a schedule of their own they follow the company's default, when there is one.
+    const noDefault = !adding && !hadOwn && !followed;
     ownLabel.textContent = adding
-      ? "Give them their own schedule (unticked: the company's default schedule)"
+      ? "Give them their own schedule (unticked: the company's default schedule, if it has one)"
       : hadOwn
-        ? "Give them their own schedule (untick to put them on the company's default schedule)"
-        : "Give them their own schedule (unticked: they stay on the company's default schedule)";
+        ? "Give them their own schedule (untick to put them on the company's default schedule, if it has one)"
+        : noDefault
+          ? "Give them their own schedule (unticked: they stay without one; the company has no default)"
+          : "Give them their own schedule (unticked: they stay on the company's default schedule)";
   }
   labelOwn();
   const days = DAYS.map(([value, label]) => {
@@ -468,7 +473,9 @@ function editSection(employee, saved) {
     h("div", { class: "field" }, h("label", { for: "edit-start" }, "Shift start"), start),
     h("div", { class: "field" }, h("label", { for: "edit-end" }, "Shift end"), end),
     h("div", { class: "field" }, h("label", { for: "edit-grace" }, "Grace (minutes)"), grace),
-    h("div", { class: "field" }, h("label", { for: "edit-zone" }, "Schedule time zone"), scheduleZone, knownZones));
+    h("div", { class: "field" }, h("label", { for: "edit-zone" }, "Schedule time zone"), scheduleZone, knownZones),
+    h("p", { class: "muted small schedule-note" },
+      "A schedule counts for every day the reports compute, past ones too: a pay period already paid comes out differently with it."));
   const result = h("div", { class: "edit-result", "aria-live": "polite" });
   const button = h("button", { type: "submit" }, adding ? "Add to the directory" : "Save changes");
 
@@ -505,6 +512,7 @@ function editSection(employee, saved) {
       if (toDefault) changed = await removeOwnSchedule(employee.userId) ?? changed;
       saved(changed);
       hadOwn = Boolean(changed.schedule && !changed.schedule.isDefault);
+      followed = changed.schedule;
       labelOwn();
       result.replaceChildren(h("p", { class: "ok" }, "Saved."));
       const onDefault = toDefault ? `, on ${changed.schedule ? "the default schedule" : "no schedule (there is no default)"}` : "";

@@ -21,6 +21,7 @@ from attendance.domain.punch import PunchType
 
 SERIAL_INDEX = "bySerial"
 PUSH_INDEX = "byPushToken"
+SHARED_LIMIT = 10  # devices read for one serial or token: one, unless an old registration shares it
 
 
 class AlreadyRegistered(Exception):
@@ -185,11 +186,14 @@ class DeviceStore:
                 IndexName=index,
                 KeyConditionExpression=f"{attribute} = :value",
                 ExpressionAttributeValues=to_item({":value": value}),
-                Limit=2,
+                Limit=SHARED_LIMIT,
             )
-        items = reply.get("Items", [])
-        # two devices sharing a serial: trust neither
-        return self._read(items[0])[0] if len(items) == 1 else None
+        devices = [self._read(item)[0] for item in reply.get("Items", [])]
+        # Devices sharing a serial (registered before a serial was kept to one device): trust the one that
+        # is enabled, so that disabling the others lets the clock in again; with none or several, trust none.
+        if len(devices) > 1:
+            devices = [device for device in devices if device.enabled]
+        return devices[0] if len(devices) == 1 else None
 
     def _read(self, item: dict[str, Any]) -> tuple[Device, DeviceHealth]:
         device, health = _device(item), _health(item)

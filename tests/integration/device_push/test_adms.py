@@ -159,6 +159,21 @@ def test_unknown_and_disabled_devices_are_refused(zk_device, registry, stored):
     assert stored() == []
 
 
+def test_a_serial_two_old_registrations_share_lets_in_the_enabled_one_once_the_other_is_disabled(
+    zk_device, registry, stored
+):
+    # Given a second device registered with the clock's serial before a serial was kept to one device
+    registry.put(Device(device_id="WRONG-ID", serial=SN, time_zone="UTC"))
+    # Then the clock is refused (which of the two is it?), and nothing is stored
+    assert upload(ATTLOG).status == 403
+    assert stored() == []
+    # When an admin disables the wrong one, then the clock is taken again, as its own device
+    registry.put(Device(device_id="WRONG-ID", serial=SN, time_zone="UTC", enabled=False))
+    taken = upload(ATTLOG)
+    assert (taken.status, taken.text) == (200, "OK: 4")
+    assert {punch["deviceId"] for punch in stored()} == {zk_device.device_id}
+
+
 def test_storage_failure_is_not_acknowledged(zk_device, stack, stored):
     boto3.client("dynamodb").delete_table(TableName=stack.refs["DedupTable"])
     reply = upload(ATTLOG)

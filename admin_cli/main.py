@@ -255,10 +255,10 @@ def _print_table(table: Table) -> None:
 
 
 def _in_words(key: str) -> str:
-    """punchTime -> punch time; an ID's name (logId, keyId) stays as it is, as the API names it."""
-    return (
-        key if key.endswith("Id") else re.sub(r"(?<=[a-z])([A-Z])", lambda upper: " " + upper[1].lower(), key)
-    )
+    """punchTime (or punch_time) -> punch time; an ID's name (logId, keyId) stays as it is, as the API names it."""
+    if key.endswith("Id"):
+        return key
+    return re.sub(r"(?<=[a-z])([A-Z])", lambda upper: " " + upper[1].lower(), key).replace("_", " ")
 
 
 def _cell(value: Any) -> str:
@@ -555,15 +555,13 @@ def _valid[ModelT: BaseModel](model: type[ModelT], **values: Any) -> ModelT:
 
 
 def _problems(error: ValidationError) -> str:
-    """Each problem with the option it comes from (its field's name as an option: --vacation-days-per-year)."""
+    """Each problem with the value it is about, in words (grace minutes: ...), not pydantic's dump."""
     return "; ".join(
-        f"--{_option(problem['loc'])}: {problem_text(problem)}" if problem["loc"] else problem_text(problem)
+        f"{_in_words(str(problem['loc'][0]))}: {problem_text(problem)}"
+        if problem["loc"]
+        else problem_text(problem)
         for problem in error.errors()
     )
-
-
-def _option(location: tuple[int | str, ...]) -> str:
-    return str(location[0]).replace("_", "-")
 
 
 def _device_call[ResultT](ctx: typer.Context, call: Callable[[DeviceService], ResultT]) -> ResultT:

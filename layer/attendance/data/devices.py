@@ -52,16 +52,8 @@ class DeviceStore:
 
     def holder_of_serial(self, serial: str) -> str | None:
         """The ID of a device registered with this serial, if any."""
-        with unavailable_on_aws_errors("looking up a serial"):
-            reply = self._client.query(
-                TableName=self._table,
-                IndexName=SERIAL_INDEX,
-                KeyConditionExpression="serial = :serial",
-                ExpressionAttributeValues=to_item({":serial": serial}),
-                Limit=1,
-            )
-        items = reply.get("Items", [])
-        return from_item(items[0])["deviceId"] if items else None
+        holders = self._by_index(SERIAL_INDEX, "serial", serial)
+        return holders[0].device_id if holders else None
 
     def put(self, device: Device, only_if_new: bool = False) -> None:
         """Register or update a device. Only its registration is written: what the device itself reports
@@ -180,6 +172,15 @@ class DeviceStore:
         return token if replaced else None
 
     def _query_one(self, index: str, attribute: str, value: str) -> Device | None:
+        devices = self._by_index(index, attribute, value)
+        # Devices sharing a serial (registered before a serial was kept to one device): trust the one that
+        # is enabled, so that disabling the others lets the clock in again; with none or several, trust none.
+        if len(devices) > 1:
+            devices = tuple(device for device in devices if device.enabled)
+        return devices[0] if len(devices) == 1 else None
+
+    def _by_index(self, index: str, attribute: str, value: str) -> tuple[Device, ...]:
+        """The devices an index holds under one key: one, unless an old registration shares it."""
         with unavailable_on_aws_errors("looking up a device"):
             reply = self._client.query(
                 TableName=self._table,
@@ -188,12 +189,7 @@ class DeviceStore:
                 ExpressionAttributeValues=to_item({":value": value}),
                 Limit=SHARED_LIMIT,
             )
-        devices = [self._read(item)[0] for item in reply.get("Items", [])]
-        # Devices sharing a serial (registered before a serial was kept to one device): trust the one that
-        # is enabled, so that disabling the others lets the clock in again; with none or several, trust none.
-        if len(devices) > 1:
-            devices = [device for device in devices if device.enabled]
-        return devices[0] if len(devices) == 1 else None
+        return tuple(self._read(item)[0] for item in reply.get("Items", []))
 
     def _read(self, item: dict[str, Any]) -> tuple[Device, DeviceHealth]:
         device, health = _device(item), _health(item)

@@ -8,7 +8,7 @@ began yesterday), one partition per date. Nothing scans the punches.
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from http import HTTPStatus
 from typing import Any
 
@@ -260,23 +260,31 @@ class EmployeeService:
         own = {user_id: schedule for user_id, schedule in kept.items() if schedule is not None}
         schedule_of = ScheduleLookup(own)
         by_user = _by_user(punches)
-        away = self._on_leave_today() if employees else {}
+        if not employees:
+            return []
+        away = self._on_leave_today()
         expected = self._expected_today()
         views = []
         for employee in employees:
             schedule = schedule_of(employee.user_id)
             presence = presence_now(by_user[employee.user_id], now, schedule, self._default_zone)
-            view = _view(
-                employee, schedule, employee.user_id not in own, presence, away.get(employee.user_id)
+            views.append(
+                _view(
+                    employee,
+                    schedule,
+                    employee.user_id not in own,
+                    presence,
+                    away.get(employee.user_id),
+                    expected(employee, schedule),
+                )
             )
-            views.append(view.model_copy(update={"expected_today": expected(employee, schedule)}))
         return views
 
     def _expected_today(self) -> Callable[[Employee, Schedule | None], bool]:
         """Whether the calendar expects an employee at work in their current work day (their schedule's
         day, not a holiday, employed), as the reports count a scheduled day. The holidays are read once."""
         now = self._clock()
-        today = now.astimezone(parse_zone(self._default_zone)).date()
+        today = self._company_today()
         holidays = {
             holiday.day
             for holiday in self._holidays.between(today - timedelta(days=1), today + timedelta(days=1))
@@ -290,14 +298,17 @@ class EmployeeService:
 
     def _on_leave_today(self) -> dict[str, LeaveKind]:
         """Who is on leave on the company's today, and its kind (one leave a day each)."""
-        today = self._clock().astimezone(parse_zone(self._default_zone)).date()
+        today = self._company_today()
         return {leave.user_id: leave.kind for leave in self._leave.between(today, today)}
+
+    def _company_today(self) -> date:
+        return self._clock().astimezone(parse_zone(self._default_zone)).date()
 
     def _schedule_lookup(self, user_ids: set[str]) -> ScheduleLookup:
         return ScheduleLookup(self._schedules.get_many(user_ids | {DEFAULT_SCHEDULE_ID}))
 
     def _todays_punches(self, user_id: str | None = None) -> list[Punch]:
-        today = self._clock().astimezone(parse_zone(self._default_zone)).date()
+        today = self._company_today()
         dates = [(today + timedelta(days=offset)).isoformat() for offset in (-1, 0, 1)]
         return self._punches.on_local_dates(dates, user_id)
 
@@ -326,6 +337,7 @@ def _view(
     is_default: bool,
     presence: Presence,
     on_leave: LeaveKind | None,
+    expected_today: bool,
 ) -> EmployeeView:
     return EmployeeView(
         user_id=employee.user_id,
@@ -338,6 +350,7 @@ def _view(
         status=presence.status,
         last_punch=LastPunch.of(presence.last_punch) if presence.last_punch else None,
         on_leave=on_leave,
+        expected_today=expected_today,
     )
 
 

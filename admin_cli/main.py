@@ -250,8 +250,8 @@ def _print_table(table: Table) -> None:
     if console.is_terminal:
         console.print(table, crop=False)
         return
-    natural = Measurement.get(Console(width=PIPED_WIDTH), Console(width=PIPED_WIDTH).options, table).maximum
-    Console(width=natural).print(table, crop=False)
+    wide = Console(width=PIPED_WIDTH)
+    Console(width=Measurement.get(wide, wide.options, table).maximum).print(table, crop=False)
 
 
 def _in_words(key: str) -> str:
@@ -281,9 +281,14 @@ def _record_row(record: PunchRecord, names: dict[str, str] | None = None) -> dic
         "type": punch.type.value,
         "status": record.status.value,
         "attempts": record.attempts,
-        # once delivered, an earlier attempt's error is history (its attempts say it took more than one)
-        "lastError": None if record.status is SyncStatus.SYNCED else record.last_error,
+        "lastError": _current_error(record.status, record.last_error),
     }
+
+
+def _current_error(status: str, last_error: str | None) -> str | None:
+    """A punch's last error while it matters: once it is delivered, an earlier attempt's error is history
+    (its attempts say it took more than one)."""
+    return None if status == SyncStatus.SYNCED else last_error
 
 
 def _camel_keys(value: Any) -> Any:
@@ -1143,8 +1148,7 @@ def report_workday(
 def _work_day_row(punch: DayPunch) -> dict[str, Any]:
     """What the table shows of a punch; the JSON has all of it."""
     row = punch.model_dump(by_alias=True)
-    if row["syncStatus"] == SyncStatus.SYNCED:
-        row["lastError"] = None  # an earlier attempt's error, history once the punch is delivered
+    row["lastError"] = _current_error(punch.sync_status, punch.last_error)
     return {key: row[key] for key in ("logId", "localTime", "type", "deviceId", "syncStatus", "lastError")}
 
 

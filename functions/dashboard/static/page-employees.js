@@ -442,16 +442,16 @@ function editSection(employee, saved) {
     id: "edit-vacation-days", name: "vacationDaysPerYear", type: "number", min: 0, max: 366, step: 1,
     value: employee.vacationDaysPerYear ?? "",
   });
-  let hadOwn = Boolean(schedule && !schedule.isDefault);
   let followed = schedule; // the schedule the reports use for them, their own or the default; null: none
-  const own = h("input", { id: "edit-own-schedule", type: "checkbox", checked: hadOwn });
+  const hasOwn = () => Boolean(followed && !followed.isDefault);
+  const own = h("input", { id: "edit-own-schedule", type: "checkbox", checked: hasOwn() });
   const ownLabel = h("label", { for: "edit-own-schedule" });
   function labelOwn() {
     // Without a schedule of their own they follow the company's default, when there is one.
-    const noDefault = !adding && !hadOwn && !followed;
+    const noDefault = !adding && !followed;
     ownLabel.textContent = adding
       ? "Give them their own schedule (unticked: the company's default schedule, if it has one)"
-      : hadOwn
+      : hasOwn()
         ? "Give them their own schedule (untick to put them on the company's default schedule, if it has one)"
         : noDefault
           ? "Give them their own schedule (unticked: they stay without one; the company has no default)"
@@ -508,10 +508,9 @@ function editSection(employee, saved) {
     clearFieldErrors(fields);
     try {
       let changed = await api(employeePath(employee.userId), { method: "PUT", body });
-      const toDefault = hadOwn && !own.checked;
+      const toDefault = hasOwn() && !own.checked;
       if (toDefault) changed = await removeOwnSchedule(employee.userId) ?? changed;
       saved(changed);
-      hadOwn = Boolean(changed.schedule && !changed.schedule.isDefault);
       followed = changed.schedule;
       labelOwn();
       result.replaceChildren(h("p", { class: "ok" }, "Saved."));

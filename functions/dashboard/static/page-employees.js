@@ -91,7 +91,8 @@ const LIST_COLUMNS = [
 
 function scheduleText(schedule) {
   if (!schedule) return "none";
-  return schedule.isDefault ? `${schedule.label} (default)` : schedule.label;
+  const label = schedule.days.length ? schedule.label : `no work days, ${schedule.label}`;
+  return schedule.isDefault ? `${label} (default)` : label;
 }
 
 async function renderList(view) {

@@ -75,6 +75,9 @@ class ScheduleFields(_Camel):
 
 
 class ScheduleView(ScheduleFields):
+    # What is stored, as stored: a schedule saved before a work day was required has none, and is shown
+    # so (no day expected) rather than failing every read of the directory.
+    days: list[Weekday] = Field(max_length=7, description="Work days; empty: no day is a work day")
     label: str = Field(description="As the reports show it, e.g. 09:00-17:00 Europe/Berlin")
     is_default: bool = Field(description="true: the employee has none of their own; this is the default")
 

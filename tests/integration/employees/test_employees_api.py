@@ -124,6 +124,25 @@ def test_the_default_schedule_is_shown_as_the_default(call, schedules):
     assert (rows["EMP-D2"]["label"], rows["EMP-D2"]["isDefault"]) == ("09:00-17:00 +05:30", False)
 
 
+def test_a_schedule_stored_without_work_days_is_shown_as_such_and_can_be_replaced(call, schedules):
+    # Given a schedule with no work day, as an older admin tool could save it
+    call("PUT", "/employees/EMP-E0", {"name": "Eve Empty"}, key=ADMIN_KEY)
+    schedules.put("EMP-E0", Schedule(days=frozenset(), time_zone="UTC"))
+    # Then the directory, her page and the presence board still answer, with no day expected of her
+    listed = {row["userId"]: row for row in call("GET", "/employees").body["employees"]}
+    assert (listed["EMP-E0"]["schedule"]["days"], listed["EMP-E0"]["expectedToday"]) == ([], False)
+    assert call("GET", "/employees/EMP-E0").body == listed["EMP-E0"]
+    assert call("GET", "/presence").status == 200
+    # And an admin replaces it with one that has work days
+    saved = call(
+        "PUT",
+        "/employees/EMP-E0",
+        {"name": "Eve Empty", "schedule": OFFICE | {"timeZone": "UTC"}},
+        key=ADMIN_KEY,
+    )
+    assert (saved.status, saved.body["schedule"]["days"]) == (200, OFFICE["days"])
+
+
 def test_admin_removes_an_own_schedule_and_the_default_applies_again(
     call, schedules, template, stack, employees_env, caplog
 ):

@@ -61,7 +61,7 @@ from attendance.domain.records import DayPunch, PunchRecord
 from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID, Schedule, check_shift
 from attendance.employees.csv_import import ImportRejected
 from attendance.employees.leave import LeaveService
-from attendance.employees.models import EmployeeView, LeaveEntry
+from attendance.employees.models import EmployeeView, LeaveEntry, ScheduleView
 from attendance.employees.service import Change, EmployeeService, ImportPlan
 from attendance.reports.render import as_csv, as_row, period_csv, period_rows
 from attendance.reports.service import ReportRangeError, ReportService, check_range
@@ -766,7 +766,7 @@ def _days(text: str) -> frozenset[int]:
 
 
 def _days_label(days: frozenset[int]) -> str:
-    return ",".join(WEEKDAYS[day] for day in sorted(days))
+    return ",".join(WEEKDAYS[day] for day in sorted(days)) or "no work days"
 
 
 @schedules_app.command("list")
@@ -1172,7 +1172,7 @@ def _employee_row(view: EmployeeView, zone: str) -> dict[str, Any]:
         "vacation": None
         if view.vacation_days_per_year is None
         else f"{view.vacation_days_per_year} days a year",
-        "schedule": view.schedule.label if view.schedule else None,
+        "schedule": _schedule_text(view.schedule),
         "status": _status_today(view, zone),
         "lastPunch": f"{last.time} {last.type.value} on {last.device_id}" if last else None,
     }
@@ -1186,7 +1186,18 @@ def _status_today(view: EmployeeView, zone: str) -> str:
         return "left"
     if not has_started(view.started_on, now, zone):
         return "starting"
-    return f"on leave ({view.on_leave})" if view.on_leave else "absent"
+    if view.on_leave:
+        return f"on leave ({view.on_leave})"
+    # no punch is an absence only on a day the calendar expects them (their schedule's, not a holiday)
+    return "absent" if view.expected_today else "not expected"
+
+
+def _schedule_text(schedule: ScheduleView | None) -> str | None:
+    """As the dashboard shows it: the shift, "no work days" for a schedule without any, the default marked."""
+    if schedule is None:
+        return None
+    label = schedule.label if schedule.days else f"no work days, {schedule.label}"
+    return f"{label} (default)" if schedule.is_default else label
 
 
 @employees_app.command("list")
@@ -1211,58 +1222,71 @@ def employees_show(ctx: typer.Context, user_id: str, zone: CompanyZone = "UTC") 
         console.print(f"[bold]{key:>11}[/bold]  {escape(_cell(value))}", highlight=False)
 
 
+CLEARS = '"" for none'
+
+
+def _day_or_clear(text: str) -> str:
+    """A --started-on or --left-on value: YYYY-MM-DD, or "" to clear it (checked by the directory's model)."""
+    if text and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise typer.BadParameter(f"{text!r} does not match the format YYYY-MM-DD ({CLEARS})")
+    return text
+
+
+def _whole_or_clear(text: str) -> str:
+    """A --vacation-days value: a whole number, or "" to clear it (its range is checked by the model)."""
+    if text and not re.fullmatch(r"-?\d+", text):
+        raise typer.BadParameter(f"{text!r} is not a whole number ({CLEARS})")
+    return text
+
+
 @employees_app.command("set")
 def employees_set(
     ctx: typer.Context,
     user_id: str,
-    name: Annotated[str, typer.Option(help="full name")],
-    department: Annotated[str | None, typer.Option(help="department (omit: none)")] = None,
+    name: Annotated[str | None, typer.Option(help="full name (needed to add an employee)")] = None,
+    department: Annotated[str | None, typer.Option(help=f"department ({CLEARS})")] = None,
     days: Annotated[str | None, typer.Option(help="schedule days: mon-fri, or mon,wed,fri")] = None,
-    start: Annotated[str | None, typer.Option(help="schedule shift start, HH:MM (default 09:00)")] = None,
-    end: Annotated[str | None, typer.Option(help="schedule shift end, HH:MM (default 17:00)")] = None,
-    grace: Annotated[int | None, typer.Option(help="schedule grace minutes (default 5)")] = None,
-    zone: Annotated[
-        str | None, typer.Option(parser=_zone, help="schedule IANA time zone (default UTC)")
-    ] = None,
+    start: Annotated[str | None, typer.Option(help="schedule shift start, HH:MM")] = None,
+    end: Annotated[str | None, typer.Option(help="schedule shift end, HH:MM")] = None,
+    grace: Annotated[int | None, typer.Option(help="schedule grace minutes")] = None,
+    zone: Annotated[str | None, typer.Option(parser=_zone, help="schedule IANA time zone")] = None,
     started_on: Annotated[
-        datetime | None,
+        str | None,
         typer.Option(
-            formats=["%Y-%m-%d"],
-            help="their first working day, YYYY-MM-DD: not counted absent before it (omit: not known)",
+            parser=_day_or_clear,
+            metavar="YYYY-MM-DD",
+            help=f"their first working day, YYYY-MM-DD: not counted absent before it ({CLEARS})",
         ),
     ] = None,
     left_on: Annotated[
-        datetime | None,
+        str | None,
         typer.Option(
-            formats=["%Y-%m-%d"],
-            help="their last working day, YYYY-MM-DD: not counted absent after it (omit: works here)",
+            parser=_day_or_clear,
+            metavar="YYYY-MM-DD",
+            help=f"their last working day, YYYY-MM-DD: not counted absent after it ({CLEARS}: works here)",
         ),
     ] = None,
     vacation_days: Annotated[
-        int | None,
-        typer.Option(help="their vacation allowance a year, in scheduled days, 0-366 (omit: none recorded)"),
+        str | None,
+        typer.Option(
+            parser=_whole_or_clear,
+            metavar="DAYS",
+            help=f"their vacation allowance a year, in scheduled days, 0-366 ({CLEARS})",
+        ),
     ] = None,
 ) -> None:
-    """Add or change an employee; with any schedule option, also their schedule for the reports."""
-    try:
-        employee = Employee(
-            user_id=user_id,
-            name=name,
-            department=department,
-            started_on=started_on.date() if started_on else None,
-            left_on=left_on.date() if left_on else None,
-            vacation_days_per_year=vacation_days,
-        )
-    except ValidationError as error:
-        raise typer.BadParameter(describe_validation_error(error)) from None
-    wants_schedule = any(option is not None for option in (days, start, end, grace, zone))
-    schedule = (
-        _schedule(
-            days or "mon-fri", start or "09:00", end or "17:00", 5 if grace is None else grace, zone or "UTC"
-        )
-        if wants_schedule
-        else None
-    )
+    """Add an employee, or change the fields given and keep the rest. With any schedule option, also their
+    schedule: the options not given are kept from their own schedule (for someone without one: mon-fri,
+    09:00-17:00, grace 5, UTC)."""
+    given = {
+        "name": name,
+        "department": department,
+        "started_on": started_on,
+        "left_on": left_on,
+        "vacation_days_per_year": int(vacation_days) if vacation_days else vacation_days,
+    }
+    employee = _employee_with(ctx.obj.directory().get(user_id), user_id, given)
+    schedule = _schedule_with(ctx, user_id, days, start, end, grace, zone)
     view, added = _service_call(ctx, lambda: ctx.obj.employees().save(employee, schedule, _cli_user()))
     _done(
         ctx,
@@ -1277,6 +1301,40 @@ def employees_set(
         )
         + (f"; schedule {_days_label(schedule.days)} {schedule.label()}" if schedule else ""),
         {"added": added, "employee": view.model_dump(mode="json", exclude={"status", "last_punch"})},
+    )
+
+
+def _employee_with(before: Employee | None, user_id: str, given: dict[str, object]) -> Employee:
+    """The directory entry with the options given: an option not given keeps what it was, "" clears it."""
+    if before is None and not given["name"]:
+        raise typer.BadParameter(f"{user_id} is not in the directory: --name is needed to add them")
+    fields = before.model_dump(by_alias=False) if before else {"user_id": user_id}
+    changes = {field: None if value == "" else value for field, value in given.items() if value is not None}
+    try:
+        return Employee.model_validate(fields | changes)
+    except ValidationError as error:
+        raise typer.BadParameter(describe_validation_error(error)) from None
+
+
+def _schedule_with(
+    ctx: typer.Context,
+    user_id: str,
+    days: str | None,
+    start: str | None,
+    end: str | None,
+    grace: int | None,
+    zone: str | None,
+) -> Schedule | None:
+    """The schedule the options ask for, None when none is given; what is not given is kept from their own."""
+    if all(option is None for option in (days, start, end, grace, zone)):
+        return None
+    own = ctx.obj.schedules().get_many({user_id}).get(user_id) or Schedule()
+    return _schedule(
+        days or ",".join(WEEKDAYS[day] for day in sorted(own.days)) or "mon-fri",
+        start or f"{own.start:%H:%M}",
+        end or f"{own.end:%H:%M}",
+        own.grace_minutes if grace is None else grace,
+        zone or own.time_zone,
     )
 
 

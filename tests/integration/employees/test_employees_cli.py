@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from attendance.domain.employees import Employee
-from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID
+from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID, Schedule
 
 EXCEL_EXPORT = '\ufeffuserId,name,department\r\nCLI-E1,"Berg, Anna",Sales\r\nCLI-E2,Jürgen Öz,\r\nCLI-E3,Cara Lee,Ops\r\n,,\r\n'
 
@@ -142,6 +142,9 @@ def test_set_show_and_list(cli, directory, schedules, punch):
     # And a change without schedule options keeps the schedule
     assert "changed CLI-N1: Nina Night" in cli("employees", "set", "CLI-N1", "--name", "Nina Night").output
     assert schedules.get_many({"CLI-N1"})["CLI-N1"].label() == "22:00-06:00 Europe/Berlin"
+    assert directory.get("CLI-N1").department == "Security"
+    # And an empty value clears a field
+    cli("employees", "set", "CLI-N1", "--department", "")
     assert directory.get("CLI-N1").department is None
     # And her last working day is set like the rest, and shown
     left = cli("employees", "set", "CLI-N1", "--name", "Nina Night", "--left-on", "2026-11-30").output
@@ -153,6 +156,48 @@ def test_set_show_and_list(cli, directory, schedules, punch):
     assert "'30.11.2026' does not match" in refused.output
     # And an unknown employee is exit 1
     assert "no employee CLI-NOBODY" in cli("employees", "show", "CLI-NOBODY", expect=1).output
+
+
+def test_a_change_names_only_what_changes_and_keeps_the_rest(cli, directory, schedules):
+    # Given an employee with a department, a first day, an allowance and a night schedule in Berlin
+    cli(
+        "employees",
+        "set",
+        "CLI-K1",
+        "--name",
+        "Kai Keep",
+        "--department",
+        "Ops",
+        "--started-on",
+        "2026-01-05",
+    )
+    cli("employees", "set", "CLI-K1", "--vacation-days", "25", "--start", "22:00", "--end", "06:00")
+    cli("employees", "set", "CLI-K1", "--zone", "Europe/Berlin")
+    # When only his last working day is set
+    cli("employees", "set", "CLI-K1", "--left-on", "2026-12-31")
+    # Then every other field, and every part of his schedule, is as it was
+    kept = directory.get("CLI-K1")
+    assert (kept.name, kept.department, str(kept.started_on), kept.vacation_days_per_year) == (
+        "Kai Keep",
+        "Ops",
+        "2026-01-05",
+        25,
+    )
+    assert str(kept.left_on) == "2026-12-31"
+    own = schedules.get_many({"CLI-K1"})["CLI-K1"]
+    assert (own.label(), own.days, own.grace_minutes) == ("22:00-06:00 Europe/Berlin", frozenset(range(5)), 5)
+    # And "" clears the dates and the allowance
+    cli("employees", "set", "CLI-K1", "--left-on", "", "--started-on", "", "--vacation-days", "")
+    cleared = directory.get("CLI-K1")
+    assert (cleared.started_on, cleared.left_on, cleared.vacation_days_per_year) == (None, None, None)
+    # And someone new needs a name, and nothing is written without one
+    refused = cli("employees", "set", "CLI-K2", "--department", "Ops", expect=2)
+    assert "--name is needed to add them" in said(refused)
+    assert directory.get("CLI-K2") is None
+    # And an allowance that is no number is named as such
+    assert "'many' is not a whole number" in said(
+        cli("employees", "set", "CLI-K1", "--vacation-days", "many", expect=2)
+    )
 
 
 def test_the_status_in_the_cli_follows_todays_punches(cli, punch, company_zone):
@@ -205,6 +250,19 @@ def test_a_work_week_round_the_weekend_is_a_range_and_a_half_range_is_refused(cl
     refused = cli("schedules", "set", "CLI-H1", "--days", "mon-", expect=2)
     assert "ranges such as mon-fri or sun-thu" in said(refused)
     assert schedules.get_many({"CLI-H1"}) == {}
+
+
+def test_a_schedule_stored_without_work_days_is_listed_as_having_none(cli, schedules):
+    # Given an employee whose schedule has no work day, as an older version of this tool could save it
+    cli("employees", "set", "CLI-E0", "--name", "Eve Empty")
+    schedules.put("CLI-E0", Schedule(days=frozenset(), time_zone="UTC"))
+    # Then the list says so in words, and the employee's page can be shown
+    [row] = [row for row in json.loads(cli("--json", "schedules", "list").output) if row["user"] == "CLI-E0"]
+    assert row["days"] == "no work days"
+    shown = cli("employees", "show", "CLI-E0").output
+    assert "no work days, 09:00-17:00 UTC" in shown
+    # And without a punch she is not expected today rather than absent
+    assert re.search(r"status\s+not expected", shown)
 
 
 @pytest.mark.parametrize(

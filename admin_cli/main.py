@@ -63,7 +63,7 @@ from attendance.employees.csv_import import ImportRejected
 from attendance.employees.leave import LeaveService
 from attendance.employees.models import EmployeeView, LeaveEntry, ScheduleView
 from attendance.employees.service import Change, EmployeeService, ImportPlan
-from attendance.reports.render import as_csv, as_row, period_csv, period_rows
+from attendance.reports.render import as_csv, as_row, daily_report, period_csv, period_rows
 from attendance.reports.service import ReportRangeError, ReportService, check_range
 
 EXIT_NOT_FOUND, EXIT_USAGE, EXIT_UNREACHABLE = 1, 2, 3
@@ -1066,14 +1066,15 @@ def report_daily(
         sys.stdout.write(as_csv(service.daily(on, department=department)))
         return
     seen = service.attendance(on, department=department)
+    if ctx.obj.json:  # the API's body: the rows, and who was absent or on leave
+        print(daily_report(on, seen, None, department).model_dump_json(indent=2))
+        return
     _show(
         ctx,
         [as_row(report).model_dump() for report in seen.reports],
         f"Daily report {on}",
         "No punches that day.",
     )
-    if ctx.obj.json:  # the JSON stays the rows, as scripts read it
-        return
     if seen.absent:
         named = ", ".join(f"{absence.who.name} ({absence.user_id})" for absence in seen.absent)
         console.print(f"Absent: {named}", highlight=False)

@@ -42,14 +42,12 @@ from attendance.domain.keys import ApiKey, Scope
 from attendance.domain.punch import Identifier
 from attendance.domain.records import DayPunch
 from attendance.reports.render import (
-    AbsentRow,
-    OnLeaveRow,
+    DailyReport,
     PeriodRow,
     ReportRow,
-    absent_rows,
     as_csv,
     as_row,
-    on_leave_rows,
+    daily_report,
     period_csv,
     period_rows,
 )
@@ -84,25 +82,6 @@ def dependencies() -> tuple[ApiKeyStore, ReportService]:
         settings.default_time_zone,
     )
     return ApiKeyStore(dynamodb, settings.api_keys_table), service
-
-
-class DailyReport(BaseModel):
-    model_config = ConfigDict(serialize_by_alias=True, validate_by_name=True)
-
-    date: str
-    user_id: str | None = Field(alias="userId", description="The employee asked for, or null for everyone")
-    department: str | None = Field(description="The department asked for, or null for every one")
-    count: int
-    rows: list[ReportRow]
-    absent: list[AbsentRow] = Field(
-        description="Those of the directory (or the employee, or the department, asked for) whose schedule "
-        "expected them on the day (not a company holiday; between their first and last working days), its "
-        "shift over, without a punch, not on leave: by userId. Not in the CSV, whose lines are work days"
-    )
-    on_leave: list[OnLeaveRow] = Field(
-        alias="onLeave",
-        description="Those the schedule expected on the day who were on leave, by userId. Not in the CSV",
-    )
 
 
 class Timesheet(BaseModel):
@@ -192,16 +171,7 @@ def daily(
     _, service = dependencies()
     if output == "csv":
         return _csv_reply(as_csv(service.daily(day, user_id, department)), f"daily-{day}")
-    seen = service.attendance(day, user_id, department)
-    body = DailyReport(
-        date=day.isoformat(),
-        user_id=user_id,
-        department=department,
-        count=len(seen.reports),
-        rows=_rows(seen.reports),
-        absent=absent_rows(seen.absent),
-        on_leave=on_leave_rows(seen.on_leave),
-    )
+    body = daily_report(day, service.attendance(day, user_id, department), user_id, department)
     return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, body)
 
 

@@ -255,7 +255,7 @@ def test_keys_devices_schedules_and_reports(stack, cli):
     for at, kind in (("08:50:00", "in"), ("17:10:00", "out")):
         post(stack, {"deviceId": "DEV001", "userId": "REPORTED", "timestamp": f"{day}T{at}", "type": kind})
     cli("employees", "set", "REPORTED", "--name", "Rita Reported", "--department", "Audit")
-    rows = json.loads(cli("--json", "report", "daily", "--date", str(day)).output)
+    rows = json.loads(cli("--json", "report", "daily", "--date", str(day)).output)["rows"]
     assert [(row["name"], row["workedMinutes"]) for row in rows if row["userId"] == "REPORTED"] == [
         ("Rita Reported", 500)
     ]
@@ -266,6 +266,10 @@ def test_keys_devices_schedules_and_reports(stack, cli):
     cli("employees", "set", "NOSHOW", "--name", "Nora Noshow", "--department", "Audit", *every_day)
     shown = cli("report", "daily", "--date", str(day), "--department", "audit").output
     assert "Absent: Nora Noshow (NOSHOW)" in shown
+    # and with --json as the API answers it: the rows, and who was absent and on leave
+    body = json.loads(cli("--json", "report", "daily", "--date", str(day), "--department", "audit").output)
+    assert ([row["userId"] for row in body["absent"]], body["onLeave"]) == (["NOSHOW"], [])
+    assert (body["department"], body["count"], body["rows"][0]["userId"]) == ("audit", 1, "REPORTED")
     assert "Nora Noshow" not in cli("report", "daily", "--date", str(day), "--csv").output
     # and the same day is in the employee's timesheet and in the pay period's line for them
     days = ("--from", str(day - timedelta(days=6)), "--to", str(day))
@@ -284,10 +288,8 @@ def test_keys_devices_schedules_and_reports(stack, cli):
         ("REPORTED", "Audit"),
     ]
     assert audit[0]["absentDays"][-1] == str(day)
-    assert (
-        json.loads(cli("--json", "report", "daily", "--date", str(day), "--department", "Nobody").output)
-        == []
-    )
+    nobody = json.loads(cli("--json", "report", "daily", "--date", str(day), "--department", "Nobody").output)
+    assert (nobody["rows"], nobody["absent"], nobody["count"]) == ([], [], 0)
     too_long = cli("report", "period", "--from", "2026-01-01", "--to", "2026-03-01", expect=2).output
     assert "a pay period covers at most 31 days" in too_long
     stats = json.loads(cli("--json", "logs", "stats", "--date", str(day)).output)

@@ -11,7 +11,7 @@ from attendance.domain.clock import parse_zone
 from attendance.domain.leave import LeaveKind
 from attendance.domain.spreadsheet import UTF8_BOM, as_text_cell
 from attendance.domain.timesheet import whole_minutes
-from attendance.reports.service import Absence, EmployeeDay, EmployeePeriod
+from attendance.reports.service import Absence, Attendance, EmployeeDay, EmployeePeriod
 
 COLUMNS = [
     "date",
@@ -90,6 +90,38 @@ def on_leave_rows(away: list[Absence]) -> list[OnLeaveRow]:
         )
         for a in away
     ]
+
+
+class DailyReport(BaseModel):
+    model_config = ConfigDict(serialize_by_alias=True, validate_by_name=True)
+
+    date: str
+    user_id: str | None = Field(alias="userId", description="The employee asked for, or null for everyone")
+    department: str | None = Field(description="The department asked for, or null for every one")
+    count: int
+    rows: list[ReportRow]
+    absent: list[AbsentRow] = Field(
+        description="Those of the directory (or the employee, or the department, asked for) whose schedule "
+        "expected them on the day (not a company holiday; between their first and last working days), its "
+        "shift over, without a punch, not on leave: by userId. Not in the CSV, whose lines are work days"
+    )
+    on_leave: list[OnLeaveRow] = Field(
+        alias="onLeave",
+        description="Those the schedule expected on the day who were on leave, by userId. Not in the CSV",
+    )
+
+
+def daily_report(day: date, seen: Attendance, user_id: str | None, department: str | None) -> DailyReport:
+    """The daily report's JSON body, as the API answers it and the CLI prints it with --json."""
+    return DailyReport(
+        date=day.isoformat(),
+        user_id=user_id,
+        department=department,
+        count=len(seen.reports),
+        rows=[as_row(report) for report in seen.reports],
+        absent=absent_rows(seen.absent),
+        on_leave=on_leave_rows(seen.on_leave),
+    )
 
 
 def as_row(day: EmployeeDay) -> ReportRow:

@@ -49,7 +49,7 @@ from attendance.deliveries.voids import PunchVoids
 from attendance.delivery.corrections import CorrectionCheck
 from attendance.devices.models import DeviceRegistration
 from attendance.devices.service import DeviceService
-from attendance.domain.clock import InvalidTime, parse_zone
+from attendance.domain.clock import FIRST_YEAR, LAST_YEAR, InvalidTime, parse_zone
 from attendance.domain.devices import DeviceKind
 from attendance.domain.employees import Employee, has_left, has_started
 from attendance.domain.holidays import Holiday
@@ -789,7 +789,8 @@ def schedules_list(ctx: typer.Context) -> None:
 
 DayArgument = Annotated[date, typer.Argument(parser=_calendar_day, metavar="DATE", help="YYYY-MM-DD")]
 YearOption = Annotated[
-    int | None, typer.Option(help="the calendar year (default: this one, in UTC)", min=2000, max=2100)
+    int | None,
+    typer.Option(help="the calendar year (default: this one, in UTC)", min=FIRST_YEAR, max=LAST_YEAR),
 ]
 
 
@@ -838,7 +839,7 @@ def leave_list(ctx: typer.Context, user_id: LeaveUser, year: YearOption = None) 
     """An employee's leaves with a day in the year, by first day, with the scheduled days each takes (what an
     allowance counts), and the year's by kind."""
     year = year or _this_year()
-    found = ctx.obj.leave_service().in_year(user_id, year)
+    found = _service_call(ctx, lambda: ctx.obj.leave_service().in_year(user_id, year))
     rows = [leave.model_dump(mode="json") if ctx.obj.json else _leave_row(leave) for leave in found.leave]
     _show(ctx, rows, f"Leave of {user_id} {year}", f"No leave of {user_id} in {year}.")
     if ctx.obj.json:

@@ -38,7 +38,7 @@ from attendance.data.holidays import HolidayStore
 from attendance.data.leave import LeaveStore
 from attendance.data.punches import PunchStore
 from attendance.data.schedules import ScheduleStore
-from attendance.domain.clock import InvalidTime, IsoDate, parse_zone
+from attendance.domain.clock import FIRST_YEAR, LAST_YEAR, CalendarDate, InvalidTime, parse_zone
 from attendance.domain.employees import Employee, check_employment
 from attendance.domain.holidays import Holiday
 from attendance.domain.keys import ApiKey, Scope
@@ -325,7 +325,11 @@ def presence(caller: Reader) -> Response[PresenceReport]:
 
 CalendarYear = Annotated[
     int | None,
-    Query(ge=2000, le=2100, description="The calendar year; this year (in the company zone) when left out"),
+    Query(
+        ge=FIRST_YEAR,
+        le=LAST_YEAR,
+        description="The calendar year; this year (in the company zone) when left out",
+    ),
 ]
 
 
@@ -333,7 +337,7 @@ def _this_year() -> int:
     return datetime.now(parse_zone(settings().default_time_zone)).year
 
 
-HolidayDate = Annotated[IsoDate, Path(alias="date", description="The holiday, YYYY-MM-DD")]
+HolidayDate = Annotated[CalendarDate, Path(alias="date", description="The holiday, YYYY-MM-DD")]
 
 
 @app.get(
@@ -398,7 +402,7 @@ def remove_holiday(day: HolidayDate, caller: Admin) -> Response[Holiday]:
 
 # ---- employees' leave ----
 
-LeaveStart = Annotated[IsoDate, Path(alias="from", description="The leave's first day, YYYY-MM-DD")]
+LeaveStart = Annotated[CalendarDate, Path(alias="from", description="The leave's first day, YYYY-MM-DD")]
 
 
 @app.get(
@@ -407,7 +411,10 @@ LeaveStart = Annotated[IsoDate, Path(alias="from", description="The leave's firs
     tags=["leave"],
     responses={
         200: model_response(LeaveList, "The leaves with a day in the year, by first day"),
-        **keyed_refusals(READ_FORBIDDEN, {400: "The userId or the year is malformed"}),
+        **keyed_refusals(
+            READ_FORBIDDEN,
+            {400: "The userId or the year is malformed", 404: "No such employee in the directory"},
+        ),
     },
     security=API_KEY_SECURITY,
 )

@@ -154,8 +154,9 @@ export function leaveSection(userId, changed = () => {}) {
 /** An admin's form: first and last day, kind and an optional note. A first day that starts a leave already
  * changes that leave; `listed()` the year shown's leaves, to say so on the button. */
 function leaveForm(userId, path, listed, saved) {
-  const from = h("input", { id: "leave-from", name: "from", type: "date", required: true });
-  const to = h("input", { id: "leave-to", name: "to", type: "date", required: true });
+  const years = { min: "2000-01-01", max: "2100-12-31" }; // the years a list of leave shows
+  const from = h("input", { id: "leave-from", name: "from", type: "date", required: true, ...years });
+  const to = h("input", { id: "leave-to", name: "to", type: "date", required: true, ...years });
   const kind = h("select", { id: "leave-kind", name: "kind", required: true },
     KIND_OPTIONS.map(([value, label]) => h("option", { value }, label)));
   const note = h("input", { id: "leave-note", name: "note", type: "text", maxlength: 200, autocomplete: "off", placeholder: "Optional" });

@@ -62,6 +62,25 @@ IsoDate = Annotated[
     WithJsonSchema({"type": "string", "format": "date", "pattern": _ISO_DATE.pattern}),
 ]
 
+# The years the calendar keeps holidays and leave for: what a list by year can show (a year outside them
+# is a typo, stored where no list would find it).
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
+def _in_calendar_years(day: date) -> date:
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise ValueError(f"must be a date in the years {FIRST_YEAR} to {LAST_YEAR}")
+    return day
+
+
+# A holiday's or a leave's day: YYYY-MM-DD in the years above.
+CalendarDate = Annotated[
+    date,
+    BeforeValidator(_iso_date_text),
+    AfterValidator(_in_calendar_years),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": r"^(20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$"}),
+]
+
 
 # A time zone setting or field: an IANA name or a fixed offset, checked when the model is built.
 ZoneName = Annotated[str, AfterValidator(_known_zone)]

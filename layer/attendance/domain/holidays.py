@@ -9,7 +9,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from attendance.domain.clock import IsoDate
+from attendance.domain.clock import CalendarDate
 
 HolidayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 
@@ -17,7 +17,7 @@ HolidayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length
 class Holiday(BaseModel):
     model_config = ConfigDict(frozen=True, serialize_by_alias=True, validate_by_name=True)
 
-    day: IsoDate = Field(alias="date", description="The holiday, YYYY-MM-DD")
+    day: CalendarDate = Field(alias="date", description="The holiday, YYYY-MM-DD")
     name: HolidayName = Field(description="What it is, as people will read it (New Year's Day, ...)")
 
 

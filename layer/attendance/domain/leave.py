@@ -13,7 +13,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from attendance.domain.clock import IsoDate
+from attendance.domain.clock import CalendarDate
 from attendance.domain.punch import Identifier
 
 MAX_LEAVE_DAYS = 366  # a leave longer than a year is a leaving: the directory's leftOn says it
@@ -31,8 +31,8 @@ class Leave(BaseModel):
     model_config = ConfigDict(frozen=True, serialize_by_alias=True, validate_by_name=True)
 
     user_id: Identifier = Field(alias="userId", description="Who is away")
-    start: IsoDate = Field(alias="from", description="The first day away, YYYY-MM-DD")
-    end: IsoDate = Field(alias="to", description="The last day away (inclusive), YYYY-MM-DD")
+    start: CalendarDate = Field(alias="from", description="The first day away, YYYY-MM-DD")
+    end: CalendarDate = Field(alias="to", description="The last day away (inclusive), YYYY-MM-DD")
     kind: LeaveKind
     note: LeaveNote | None = Field(default=None, description="For whoever reads the list (not on reports)")
 

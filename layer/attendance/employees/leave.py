@@ -46,6 +46,8 @@ class LeaveService:
         it takes; those of the year, by kind; and what is left of their vacation allowance."""
         leaves = self._leave.of_user(user_id, date(year, 1, 1), date(year, 12, 31))
         employee = self._directory.get(user_id)
+        if employee is None and not leaves:  # a mistyped ID is told, not shown as someone with no leave
+            raise ApiError(HTTPStatus.NOT_FOUND, "not_found", f"no employee {user_id}")
         taken = self._scheduled(employee, user_id, leaves)
         allowance = employee.vacation_days_per_year if employee else None
         # Without a schedule nobody can say which days a leave took: no counts, nothing left to say

@@ -66,9 +66,13 @@ def test_bad_dates_years_and_names_are_refused_naming_the_problem(call):
     for body in ({"name": "   "}, {"name": "x" * 129}, {"name": "Holiday", "paid": True}, {}):
         reply = call("PUT", CHRISTMAS, body, key=ADMIN_KEY)
         assert (reply.status, reply.body["error"]) == (400, "invalid_request"), body
-    # A year out of range
+    # A year out of range, to list or on a holiday's date (where no list would ever show it)
     reply = call("GET", "/holidays", query={"year": "1999"})
     assert (reply.status, reply.body["error"]) == (400, "invalid_request")
+    for path in ("/holidays/1999-12-25", "/holidays/2101-01-01"):
+        reply = call("PUT", path, {"name": "Too far"}, key=ADMIN_KEY)
+        assert (reply.status, reply.body["error"]) == (400, "invalid_request"), path
+        assert "in the years 2000 to 2100" in json.dumps(reply.body["details"]), reply.body
     # And nothing was stored by any of them
     assert call("GET", "/holidays", query={"year": "2025"}).body["holidays"] == []
 

@@ -105,6 +105,9 @@ def test_bad_ranges_unknown_employees_and_bad_bodies_are_refused(call):
         "not_found",
         "no employee NOBODY",
     )
+    # And so is a list of their leave: the ID is mistyped, not someone without leave
+    listed = call("GET", "/employees/NOBODY/leave", query={"year": "2025"})
+    assert (listed.status, listed.body["message"]) == (404, "no employee NOBODY")
     # A kind the contract lacks, a malformed date, a blank or long note, a field it lacks: 400 naming it
     for path, body, field in [
         (SUMMER, {"to": "2025-08-01", "kind": "holiday"}, "kind"),
@@ -113,6 +116,7 @@ def test_bad_ranges_unknown_employees_and_bad_bodies_are_refused(call):
         (SUMMER, {"to": "2025-08-01", "kind": "sick", "note": "  "}, "note"),
         (SUMMER, {"to": "2025-08-01", "kind": "sick", "note": "x" * 201}, "note"),
         (SUMMER, {"to": "2025-08-01", "kind": "sick", "paid": True}, "paid"),
+        ("/employees/ANNA/leave/1999-12-30", {"to": "2000-01-02", "kind": "vacation"}, "from"),
     ]:
         reply = call("PUT", path, body, key=ADMIN_KEY)
         assert (reply.status, reply.body["error"]) == (400, "invalid_request"), body

@@ -72,7 +72,9 @@ def test_the_cli_refuses_leave_for_a_stranger_and_leave_that_overlaps(cli, call)
     assert "no employee NOBODY" in stranger.output
     # And nothing of it was stored
     assert call("GET", "/employees/ANNA/leave", query={"year": "2025"}).body["count"] == 1
-    assert call("GET", "/employees/NOBODY/leave", query={"year": "2025"}).body["count"] == 0
+    assert call("GET", "/employees/NOBODY/leave", query={"year": "2025"}).status == 404
+    # And listing a stranger's leave says so, rather than that they have none
+    assert "no employee NOBODY" in cli("leave", "list", "NOBODY", "--year", "2025", expect=1).output
 
 
 def test_bad_dates_ranges_kinds_and_notes_are_usage_errors(cli, call):
@@ -93,6 +95,12 @@ def test_bad_dates_ranges_kinds_and_notes_are_usage_errors(cli, call):
     cli("leave", "add", "ANNA", "--from", "2026-07-28", "--kind", "sick", "--note", "x" * 201, expect=2)
     cli("leave", "remove", "ANNA", "28.07.2025", expect=2)
     cli("leave", "list", "ANNA", "--year", "1999", expect=2)
+    # a leave, or a holiday, in a year no list shows is refused in words
+    early = cli("leave", "add", "ANNA", "--from", "1999-12-30", "--kind", "sick", expect=2)
+    assert "in the years 2000 to 2100" in " ".join(early.output.split())
+    assert "in the years 2000 to 2100" in " ".join(
+        cli("holidays", "add", "1999-12-25", "X", expect=2).output.split()
+    )
     assert call("GET", "/employees/ANNA/leave", query={"year": "2025"}).body["count"] == 1  # the year's
     assert call("GET", "/employees/ANNA/leave", query={"year": "2026"}).body["count"] == 0
 

@@ -84,7 +84,8 @@ export function holidaysPanel({ changed }) {
 
 /** An admin's form: a date and a name; a date that has a holiday already gets the new name. */
 function addForm(added) {
-  const date = h("input", { id: "holiday-date", name: "date", type: "date", required: true });
+  // the years a list of holidays shows
+  const date = h("input", { id: "holiday-date", name: "date", type: "date", required: true, min: "2000-01-01", max: "2100-12-31" });
   const name = h("input", {
     id: "holiday-name", name: "name", type: "text", required: true, maxlength: "128", autocomplete: "off",
     placeholder: "New Year's Day",

@@ -53,7 +53,7 @@ from attendance.domain.clock import FIRST_YEAR, LAST_YEAR, InvalidTime, parse_zo
 from attendance.domain.devices import DeviceKind
 from attendance.domain.employees import Employee, has_left, has_started
 from attendance.domain.holidays import Holiday
-from attendance.domain.keys import Scope
+from attendance.domain.keys import ApiKey, Scope
 from attendance.domain.leave import Leave, LeaveKind
 from attendance.domain.presence import PresenceStatus
 from attendance.domain.punch import PunchType, SyncStatus, describe_validation_error, problem_text
@@ -417,7 +417,7 @@ def keys_create(
             "keyId": key.key_id,
             "key": raw,
             "scopes": sorted(key.scopes),
-            "devices": sorted(limited or []),
+            "devices": sorted(limited) if limited else None,
             "rateLimit": key.rate_limit,
         },
     )
@@ -446,19 +446,26 @@ def keys_set_rate_limit(
 @keys_app.command("list")
 def keys_list(ctx: typer.Context) -> None:
     """Every key (never the key itself)."""
-    rows = [
-        {
-            "keyId": k.key_id,
-            "name": k.name,
-            "scopes": sorted(k.scopes),
-            "devices": sorted(k.devices) if k.devices is not None else "any",
-            "rateLimit": "default" if k.rate_limit is None else (k.rate_limit or "none"),
-            "revoked": k.revoked,
-            "created": k.created_at.isoformat(timespec="seconds"),
-        }
-        for k in ctx.obj.keys().list()
-    ]
+    rows = [_key_row(key, in_words=not ctx.obj.json) for key in ctx.obj.keys().list()]
     _show(ctx, rows, "API keys", "No API keys.")
+
+
+def _key_row(key: ApiKey, in_words: bool) -> dict[str, Any]:
+    """A key as the list shows it. JSON keeps one type a field, as keys create prints them: devices null for
+    any device; rateLimit null for the stack's default, 0 for none."""
+    devices = sorted(key.devices) if key.devices is not None else None
+    rate: int | str | None = key.rate_limit
+    if in_words:
+        rate = "default" if key.rate_limit is None else (key.rate_limit or "none")
+    return {
+        "keyId": key.key_id,
+        "name": key.name,
+        "scopes": sorted(key.scopes),
+        "devices": "any" if in_words and devices is None else devices,
+        "rateLimit": rate,
+        "revoked": key.revoked,
+        "created": key.created_at.isoformat(timespec="seconds"),
+    }
 
 
 @keys_app.command("revoke")

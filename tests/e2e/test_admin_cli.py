@@ -198,7 +198,11 @@ def test_keys_devices_schedules_and_reports(stack, cli):
         ).status_code
         == 403
     )
-    assert created["keyId"] in cli("--json", "keys", "list").output
+    assert created["devices"] == ["D1"]
+    listed = {key["keyId"]: key for key in json.loads(cli("--json", "keys", "list").output)}
+    assert (listed[created["keyId"]]["devices"], listed[created["keyId"]]["rateLimit"]) == (["D1"], None)
+    open_key = json.loads(cli("--json", "keys", "create", "--name", "any door", "--rate-limit", "0").output)
+    assert (open_key["devices"], open_key["rateLimit"]) == (None, 0)  # any device, no limit: one type a field
     cli("keys", "revoke", created["keyId"])
     assert (
         post(

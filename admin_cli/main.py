@@ -156,7 +156,8 @@ class Context:
     def device_service(self) -> DeviceService:
         # punchesToday is counted in UTC here: the stack's DefaultTimeZone is not among its outputs
         punches = DevicePunches(self.dynamodb, self.target.punches_table)
-        return DeviceService(self.devices(), punches, "UTC")
+        commands = CommandStore(self.dynamodb, self.target.commands_table)
+        return DeviceService(self.devices(), punches, commands, "UTC")
 
     def schedules(self) -> ScheduleStore:
         return ScheduleStore(self.dynamodb, self.target.schedules_table)
@@ -543,6 +544,18 @@ def devices_disable(ctx: typer.Context, device_id: str) -> None:
     """Refuse the device's punches from now on."""
     _device_call(ctx, lambda service: service.disable(device_id, _cli_user(), _now()))
     _done(ctx, f"disabled {device_id}", {"disabled": True, "deviceId": device_id})
+
+
+@devices_app.command("remove")
+def devices_remove(ctx: typer.Context, device_id: str) -> None:
+    """Remove a disabled device from the registry, with its commands; its punches stay in the reports.
+    An enabled device is refused (exit 2): disable it first."""
+    removed = _device_call(ctx, lambda service: service.remove(device_id, _cli_user(), _now()))
+    _done(
+        ctx,
+        f"removed {device_id} and its {removed.commands_removed} command(s); its punches stay",
+        {"removed": True, "deviceId": device_id, "commandsRemoved": removed.commands_removed},
+    )
 
 
 @devices_app.command("new-push-url")

@@ -1,4 +1,4 @@
-"""Devices API: the registry (list, register, change, disable), each device's state and punches, and the edge
+"""Devices API: the registry (list, register, change, disable, remove), each device's state and punches, and the edge
 poller's health reports. Reading needs the read or admin scope, changing the admin scope, reporting ingest."""
 
 from attendance import init_phase  # first: the collector rests while the rest imports
@@ -31,6 +31,7 @@ from attendance.api import (
 )
 from attendance.data.api_keys import ApiKeyStore
 from attendance.data.aws import client
+from attendance.data.commands import CommandStore
 from attendance.data.device_punches import DevicePunches
 from attendance.data.devices import DeviceStore
 from attendance.devices.models import (
@@ -42,6 +43,7 @@ from attendance.devices.models import (
     HealthRecorded,
     HealthReport,
     Registered,
+    Removed,
 )
 from attendance.devices.service import DeviceService
 from attendance.domain.keys import ApiKey, Scope
@@ -62,6 +64,7 @@ def dependencies() -> tuple[ApiKeyStore, DeviceService]:
     service = DeviceService(
         DeviceStore(dynamodb, settings.devices_table),
         DevicePunches(dynamodb, settings.punches_table),
+        CommandStore(dynamodb, settings.commands_table),
         settings.default_time_zone,
     )
     return ApiKeyStore(dynamodb, settings.api_keys_table), service
@@ -81,7 +84,8 @@ def _errors(forbidden: str, *extra: int) -> dict[int, Any]:
         400: "The request does not match this contract; `details` names the fields",
         404: "No device with this ID",
         415: "The body is not application/json",
-        409: "A device with this ID is registered already",
+        409: "Registering: the ID or serial is registered already (`already_registered`, `serial_taken`); "
+        "removing: the device is enabled (`device_enabled`)",
         422: "Well-formed but impossible: an unknown time zone, a zkteco device without serial, no such date",
     }
     return keyed_refusals(forbidden, {status: texts[status] for status in extra})
@@ -153,6 +157,20 @@ def change_device(
 )
 def disable_device(device_id: DeviceIdInPath, caller: Admin) -> Response[DeviceView]:
     return json_reply(HTTPStatus.OK, dependencies()[1].disable(device_id, caller.key_id, _now()))
+
+
+@app.delete(
+    "/devices/<deviceId>",
+    summary="Remove a disabled device from the registry, with its commands; its punches stay",
+    tags=["devices"],
+    responses={
+        200: model_response(Removed, "Removed: the device as it was"),
+        **_errors(ADMIN_FORBIDDEN, 400, 404, 409),
+    },
+    security=API_KEY_SECURITY,
+)
+def remove_device(device_id: DeviceIdInPath, caller: Admin) -> Response[Removed]:
+    return json_reply(HTTPStatus.OK, dependencies()[1].remove(device_id, caller.key_id, _now()))
 
 
 @app.post(

@@ -148,6 +148,7 @@ class DevicesSettings(_FromEnvironment):
     devices_table: str
     punches_table: str
     api_keys_table: str
+    commands_table: str  # a device removed takes its commands with it
     default_time_zone: ZoneName = "UTC"
 
 

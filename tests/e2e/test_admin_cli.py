@@ -234,6 +234,14 @@ def test_keys_devices_schedules_and_reports(stack, cli):
     cli("devices", "disable", "HIK9")
     assert httpx.post(replaced["pushUrl"], json=event, timeout=5).status_code == 403
     cli("devices", "disable", "NOPE", expect=1)
+    # a device is removed once disabled; its serial is then free for another clock
+    assert "disable it first" in cli("devices", "remove", "ZK9", expect=2).output
+    cli("devices", "disable", "ZK9")
+    removed = json.loads(cli("--json", "devices", "remove", "ZK9").output)
+    assert (removed["removed"], removed["commandsRemoved"]) == (True, 0)
+    assert "ZK9SN" not in cli("--json", "devices", "list").output
+    cli("devices", "add", "--id", "ZK7", "--kind", "zkteco", "--serial", "ZK9SN", "--zone", "UTC")
+    cli("devices", "remove", "ZK9", expect=1)
 
     cli(
         "schedules",

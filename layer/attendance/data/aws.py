@@ -69,9 +69,18 @@ def batch_get(
 
 def batch_put(client: Any, table: str, items: list[dict[str, Any]], action: str) -> None:
     """Put these items (plain dicts), twenty-five a BatchWriteItem; unprocessed ones as batch_get's keys."""
-    for start in range(0, len(items), _BATCH_WRITE_LIMIT):
-        puts = [{"PutRequest": {"Item": to_item(item)}} for item in items[start : start + _BATCH_WRITE_LIMIT]]
-        for _ in _until_processed(client.batch_write_item, {table: puts}, "UnprocessedItems", action):
+    _batch_write(client, table, [{"PutRequest": {"Item": to_item(item)}} for item in items], action)
+
+
+def batch_delete(client: Any, table: str, keys: list[dict[str, Any]], action: str) -> None:
+    """Delete the items of these keys (plain dicts), as batch_put writes."""
+    _batch_write(client, table, [{"DeleteRequest": {"Key": to_item(key)}} for key in keys], action)
+
+
+def _batch_write(client: Any, table: str, requests: list[dict[str, Any]], action: str) -> None:
+    for start in range(0, len(requests), _BATCH_WRITE_LIMIT):
+        batch = {table: requests[start : start + _BATCH_WRITE_LIMIT]}
+        for _ in _until_processed(client.batch_write_item, batch, "UnprocessedItems", action):
             pass
 
 

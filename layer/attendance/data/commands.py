@@ -9,7 +9,7 @@ visible meanwhile. `pendingFor` (the deviceId) is present only until a command i
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from attendance.data.aws import from_item, to_item, unavailable_on_aws_errors
+from attendance.data.aws import batch_delete, from_item, to_item, unavailable_on_aws_errors
 from attendance.data.punches import iso
 from attendance.domain.commands import CommandKind, CommandStatus, DeviceCommand
 
@@ -107,6 +107,14 @@ class CommandStore:
             except unknown:
                 return False
         return True
+
+    def remove_for_device(self, device_id: str) -> int:
+        """Removes every command of a device, its history too (the device is leaving the registry: an ID
+        registered again later starts with none): how many there were."""
+        items = self._query("deviceId", device_id, ProjectionExpression="deviceId, commandId")
+        keys = [from_item(item) for item in items]
+        batch_delete(self._client, self._table, keys, "removing a device's commands")
+        return len(keys)
 
     def _query(self, key: str, device_id: str, **conditions: Any) -> list[dict[str, Any]]:
         values = conditions.pop("ExpressionAttributeValues", {})

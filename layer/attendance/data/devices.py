@@ -120,6 +120,23 @@ class DeviceStore:
             ExpressionAttributeValues=to_item({":alerted": alerted}),
         )
 
+    def remove_disabled(self, device_id: str) -> bool:
+        """Removes a disabled device's registration and health; False when there is no such device or it is
+        enabled (DynamoDB judges it, so a device enabled meanwhile is kept)."""
+        refused = self._client.exceptions.ConditionalCheckFailedException
+        with unavailable_on_aws_errors("removing a device"):
+            try:
+                self._client.delete_item(
+                    TableName=self._table,
+                    Key=to_item({"deviceId": device_id}),
+                    ConditionExpression="attribute_exists(deviceId) AND enabled = :disabled",
+                    ExpressionAttributeValues=to_item({":disabled": False}),
+                )
+            except refused:
+                return False
+        self._known_health.pop(device_id, None)
+        return True
+
     def _update_if(self, action: str, **request: Any) -> bool:
         """One UpdateItem; False when its condition failed."""
         with unavailable_on_aws_errors(action):

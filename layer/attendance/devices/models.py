@@ -147,6 +147,15 @@ class Registered(BaseModel):
     )
 
 
+class Removed(BaseModel):
+    model_config = _MODEL
+
+    device: DeviceView = Field(description="The device as it was")
+    commands_removed: int = Field(
+        alias="commandsRemoved", description="Its commands removed with it, history included"
+    )
+
+
 class DevicePunchList(BaseModel):
     model_config = _MODEL
 

@@ -6,6 +6,7 @@ from http import HTTPStatus
 from aws_lambda_powertools import Logger
 
 from attendance.api import ApiError
+from attendance.data.commands import CommandStore
 from attendance.data.device_punches import DevicePunches
 from attendance.data.devices import AlreadyRegistered, DeviceStore
 from attendance.data.punches import iso
@@ -17,6 +18,7 @@ from attendance.devices.models import (
     HealthRecorded,
     HealthReport,
     Registered,
+    Removed,
 )
 from attendance.domain.clock import InvalidTime, parse_zone
 from attendance.domain.devices import Device, DeviceKind
@@ -30,9 +32,12 @@ def not_found(device_id: str) -> ApiError:
 
 
 class DeviceService:
-    def __init__(self, devices: DeviceStore, punches: DevicePunches, default_time_zone: str) -> None:
+    def __init__(
+        self, devices: DeviceStore, punches: DevicePunches, commands: CommandStore, default_time_zone: str
+    ) -> None:
         self._devices = devices
         self._punches = punches
+        self._commands = commands
         self._default_zone = default_time_zone
 
     # reading
@@ -105,6 +110,21 @@ class DeviceService:
 
     def disable(self, device_id: str, changed_by: str, now: datetime) -> DeviceView:
         return self.change(device_id, DeviceChange(enabled=False), changed_by, now)
+
+    def remove(self, device_id: str, changed_by: str, now: datetime) -> Removed:
+        """Removes a disabled device from the registry, with its commands; its punches stay, as records of
+        what happened. An enabled device is refused (409): disabling it first stops its punches being taken,
+        so nothing it sends is accepted from a device the registry no longer knows."""
+        device, health = self._found(device_id)
+        if device.enabled:
+            raise _enabled(device_id)
+        commands = self._commands.remove_for_device(device_id)  # first: a failure here keeps the device
+        if not self._devices.remove_disabled(device_id):
+            if self._devices.get(device_id) is None:  # removed meanwhile
+                raise not_found(device_id)
+            raise _enabled(device_id)  # enabled meanwhile
+        _log_change("device removed", device_id, changed_by, commandsRemoved=commands)
+        return Removed(device=self._view(device, health, now), commands_removed=commands)
 
     def replace_push_url(self, device_id: str, changed_by: str, now: datetime, api_url: str) -> Registered:
         """A Hikvision terminal's new push URL, answered this once; the old URL is refused from now on
@@ -195,6 +215,14 @@ def _as_utc(timestamp: str) -> str:
 
 def _push_url(api_url: str, token: str) -> str:
     return f"{api_url.rstrip('/')}/hikvision/events/{token}"
+
+
+def _enabled(device_id: str) -> ApiError:
+    return ApiError(
+        HTTPStatus.CONFLICT,
+        "device_enabled",
+        f"device {device_id} is enabled: disable it first, so that nothing it sends is taken, then remove it",
+    )
 
 
 def _rule_broken(code: str, message: str) -> ApiError:

@@ -10,7 +10,10 @@ import boto3
 import pytest
 
 from attendance.data.api_keys import ApiKeyStore
+from attendance.data.commands import CommandStore
 from attendance.data.devices import DeviceStore
+from attendance.data.punches import PunchStore
+from attendance.domain.commands import CommandKind, DeviceCommand
 from functions.devices import app as devices_app
 from tests.integration.devices.conftest import ADMIN_KEY, INGEST_KEY, READ_KEY
 from tests.integration.http_calls import Reply, call_route
@@ -186,6 +189,54 @@ def test_an_admin_changes_and_disables_a_device(api, register):
     assert enabled.body["state"] == "never_seen"
 
 
+def test_a_disabled_device_is_removed_with_its_commands_and_its_punches_stay(api, register, add_punch, stack):
+    # Given a clock registered by mistake, with a punch it sent and a command queued for it
+    register("REG-RM1", name="Wrong clock")
+    log_id = add_punch("REG-RM1", "U-RM", datetime.now(UTC).replace(microsecond=0))
+    commands = CommandStore(boto3.client("dynamodb"), stack.refs["CommandsTable"])
+    queued_at = datetime.now(UTC)
+    commands.add(
+        DeviceCommand(
+            device_id="REG-RM1",
+            command_id="123456789",
+            kind=CommandKind.REBOOT,
+            line="CONTROL DEVICE 03000000",
+            queued_by="ops",
+            created_at=queued_at,
+            expires_at=queued_at + timedelta(hours=1),
+        )
+    )
+    # When an admin removes it while it is enabled, it is refused: it must be disabled first
+    refused = api("DELETE", "/devices/{deviceId}", deviceId="REG-RM1")
+    assert (refused.status, refused.body["error"]) == (409, "device_enabled")
+    assert "disable it first" in refused.body["message"]
+    assert api("GET", "/devices/{deviceId}", deviceId="REG-RM1").status == 200
+    assert len(commands.for_device("REG-RM1")) == 1
+    # And once disabled, it is removed with its command, and answered as it was
+    api("POST", "/devices/{deviceId}/disable", deviceId="REG-RM1")
+    removed = api("DELETE", "/devices/{deviceId}", deviceId="REG-RM1")
+    assert removed.status == 200
+    assert (removed.body["device"]["deviceId"], removed.body["device"]["state"]) == ("REG-RM1", "disabled")
+    assert removed.body["commandsRemoved"] == 1
+    # Then the registry and the command queue no longer know it, but its punch is kept
+    assert api("GET", "/devices/{deviceId}", deviceId="REG-RM1").status == 404
+    assert "REG-RM1" not in [device["deviceId"] for device in api("GET", "/devices").body["devices"]]
+    assert commands.for_device("REG-RM1") == []
+    assert PunchStore(boto3.client("dynamodb"), stack.refs["PunchesTable"]).get(log_id) is not None
+    # And removing it again is a 404; registering the ID again starts afresh
+    assert api("DELETE", "/devices/{deviceId}", deviceId="REG-RM1").status == 404
+    again = register("REG-RM1", name="Right clock")
+    assert (again["device"]["state"], again["device"]["enabled"]) == ("never_seen", True)
+
+
+def test_only_an_admin_removes_a_device(api, register):
+    register("REG-RM2")
+    api("POST", "/devices/{deviceId}/disable", deviceId="REG-RM2")
+    refused = api("DELETE", "/devices/{deviceId}", key=READ_KEY, deviceId="REG-RM2")
+    assert (refused.status, refused.body["error"]) == (403, "forbidden")
+    assert api("GET", "/devices/{deviceId}", deviceId="REG-RM2").status == 200
+
+
 @pytest.mark.parametrize("body", [{"silentAfterMinutes": None}, {"enabled": None}])
 def test_a_change_cannot_clear_a_required_setting(api, register, body):
     register("REG-ZK4")
@@ -261,6 +312,7 @@ def test_an_ingest_key_cannot_list_devices_and_no_key_is_a_401(api):
         ("GET", "/devices/{deviceId}", None),
         ("PATCH", "/devices/{deviceId}", {"name": "x"}),
         ("POST", "/devices/{deviceId}/disable", None),
+        ("DELETE", "/devices/{deviceId}", None),
         ("GET", "/devices/{deviceId}/punches", None),
         ("POST", "/devices/{deviceId}/health", {"via": "edge:office"}),
     ],
@@ -272,9 +324,9 @@ def test_unknown_device_ids_are_404(api, method, route, body):
 
 
 def test_other_methods_get_405_with_allow(api):
-    reply = api("DELETE", "/devices/{deviceId}", deviceId="X")
+    reply = api("PUT", "/devices/{deviceId}", deviceId="X")
     assert reply.status == 405
-    assert reply.headers["Allow"] == "GET, PATCH"
+    assert reply.headers["Allow"] == "DELETE, GET, PATCH"
 
 
 def test_a_devices_punches_newest_first_with_delivery_status_and_todays_count(api, register, add_punch):

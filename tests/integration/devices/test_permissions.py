@@ -14,5 +14,7 @@ def test_the_devices_api_calls_only_what_its_role_allows(api, register, add_punc
         assert api("GET", "/devices").status == 200
         assert api("GET", "/devices/{deviceId}", deviceId="REG-ZK9").status == 200
         assert api("GET", "/devices/{deviceId}/punches", deviceId="REG-ZK9").status == 200
-    assert {operation for _, operation, _ in calls} >= {"Query", "BatchGetItem", "Scan"}
+        assert api("POST", "/devices/{deviceId}/disable", deviceId="REG-ZK9").status == 200
+        assert api("DELETE", "/devices/{deviceId}", deviceId="REG-ZK9").status == 200
+    assert {operation for _, operation, _ in calls} >= {"Query", "BatchGetItem", "Scan", "DeleteItem"}
     assert refused(template, "DevicesFunction", stack, calls) == []

@@ -4,6 +4,7 @@ import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from playwright.sync_api import expect
 
@@ -134,6 +135,51 @@ def test_device_states_live_updates_and_queueing_a_command(page, stack: RunningS
     expect(history).not_to_contain_text(f"PIN={gone}")
 
 
+def test_an_admin_disables_then_removes_a_clock_registered_by_mistake(page, stack: RunningStack) -> None:
+    # Given a clock registered by mistake, whose punches reach the API only from another system
+    device_id = register_clock(stack, name="Wrong door")
+    now = datetime.now(UTC).replace(microsecond=0).isoformat()
+    call(
+        stack,
+        "POST",
+        "/punches",
+        {"deviceId": device_id, "userId": unique("E2E-RM"), "timestamp": now, "type": "in"},
+    )
+
+    # When an admin opens its page
+    sign_in(page, stack)
+    page.goto(f"{stack.api_url}/#/devices/{device_id}")
+    facts = page.locator(".device-facts")
+    # Then it says why it reads never seen while its punches arrive
+    expect(facts).to_contain_text("do not count as hearing from it")
+    # And it cannot be removed while enabled
+    expect(facts).to_contain_text("A device is removed once it is disabled.")
+    expect(facts.get_by_role("button", name="Remove")).to_have_count(0)
+
+    # When the admin disables it, confirming
+    facts.get_by_role("button", name="Disable").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("Punches it sends are refused from now on")
+    dialog.get_by_role("button", name="Disable").click()
+    # Then it is disabled, and may be enabled again or removed
+    expect(facts.locator(".badge").first).to_have_text("disabled")
+    expect(facts.get_by_role("button", name="Enable")).to_be_visible()
+
+    # When the admin removes it, confirming what goes and what stays
+    facts.get_by_role("button", name="Remove").click()
+    expect(dialog).to_contain_text("its punches stay in the reports and the CRM")
+    page.screenshot(path="test-results/screenshots/device-remove-confirm.png")
+    dialog.get_by_role("button", name="Remove").click()
+    # Then the list of devices is shown without it, and the registry no longer knows it
+    expect(page.get_by_role("heading", name="Devices", level=1)).to_be_visible()
+    expect(page.get_by_text(f"{device_id} (Wrong door) was removed.")).to_be_visible()
+    expect(row(page, device_id)).to_have_count(0)
+    gone = httpx.get(
+        f"{stack.api_url}/devices/{device_id}", headers={"Authorization": f"Bearer {stack.api_key}"}
+    )
+    assert gone.status_code == 404
+
+
 def test_a_read_key_sees_no_admin_controls(page, stack: RunningStack) -> None:
     # Given a read-only key, a clock and an employee
     viewer = f"e2e-viewer-{uuid.uuid4().hex}"
@@ -158,6 +204,7 @@ def test_a_read_key_sees_no_admin_controls(page, stack: RunningStack) -> None:
     # Then neither shows a control only admins may use
     expect(page.get_by_role("button", name="Queue command")).to_have_count(0)
     expect(page.get_by_label("Command", exact=True)).to_have_count(0)
+    expect(page.get_by_role("button", name=re.compile("^(Disable|Enable|Remove)$"))).to_have_count(0)
     expect(page.get_by_role("link", name=puncher)).to_be_visible()  # its recent punch is listed
     expect(page.get_by_role("button", name=re.compile("^Void"))).to_have_count(0)
     page.goto(f"{stack.api_url}/#/employees/{user}")

@@ -161,6 +161,63 @@ function facts(device) {
   return h("dl", { class: "facts" }, rows.map(([term, value]) => h("div", {}, h("dt", {}, term), h("dd", {}, value))));
 }
 
+/** Why a device whose punches arrive reads silent: punches another system posts for it (a webhook, an
+ * integration) are not contact with the device; only its own pushes and the edge poller's reads are. */
+function quietNote(device) {
+  const punchedSince = device.lastPunchAt && (!device.lastSeenAt || device.lastPunchAt > device.lastSeenAt);
+  if (!punchedSince || !["silent", "never_seen"].includes(device.state)) return null;
+  return h("p", { class: "muted device-note" },
+    `Its last punch (${formatInstant(device.lastPunchAt)}) is newer than its last contact: punches another system posts for it `
+    + "(a webhook, an integration) do not count as hearing from it. Only its own pushes (ADMS, Hikvision events) and the edge "
+    + "poller's reads do.");
+}
+
+/** For admins: Disable or Enable, and Remove once disabled (the API removes only a disabled device, so that
+ * nothing it sends is taken meanwhile). `changed(device)` gets the device as the API answered a change. */
+function deviceControls(device, changed) {
+  if (!session.isAdmin) return null; // the API refuses anyway; read keys see no controls
+  const button = (label, style, action) => h("button", { type: "button", class: style, onclick: action }, label);
+  return h("div", { class: "device-controls" },
+    device.enabled
+      ? button("Disable", "secondary", () => disableDevice(device, changed))
+      : button("Enable", "secondary", () => changeDevice(device, "enabled", { method: "PATCH", body: { enabled: true } }, changed)),
+    device.enabled
+      ? h("small", { class: "muted" }, "A device is removed once it is disabled.")
+      : button("Remove", "danger", () => removeDevice(device)));
+}
+
+const deviceLabel = (device) => (device.name ? `${device.deviceId} (${device.name})` : device.deviceId);
+
+async function disableDevice(device, changed) {
+  const question = `Disable ${deviceLabel(device)}? Punches it sends are refused from now on, until it is enabled again.`;
+  if (!await confirmAction(question, "Disable")) return;
+  await changeDevice(device, "disabled", { method: "POST", path: "/disable" }, changed);
+}
+
+async function changeDevice(device, done, { path = "", ...request }, changed) {
+  try {
+    changed(await api(`${devicePath(device.deviceId)}${path}`, request));
+    notify(`${deviceLabel(device)} is ${done}.`);
+  } catch (error) {
+    notify(`The change failed: ${error.message}`, "error");
+  }
+}
+
+async function removeDevice(device) {
+  const refused = device.serial ? `A clock with serial ${device.serial}` : "It";
+  const question = `Remove ${deviceLabel(device)} from the registry? Its command history goes with it; its punches stay in the `
+    + `reports and the CRM. ${refused} is refused until it is registered again.`;
+  if (!await confirmAction(question, "Remove")) return;
+  try {
+    await api(devicePath(device.deviceId), { method: "DELETE" });
+  } catch (error) {
+    notify(`The removal failed: ${error.message}`, "error");
+    return;
+  }
+  notify(`${deviceLabel(device)} was removed.`);
+  location.hash = "#/devices";
+}
+
 /** The recent punches' columns; `names` a Names of the employees listed, `voiding(punch)` what a void the
  * API took changes. */
 const punchColumns = (names, voiding) => [
@@ -205,7 +262,10 @@ async function renderDevice(view, deviceId) {
     return undefined;
   }
   if (device.name) title.textContent = `Device ${deviceId} · ${device.name}`;
-  about.replaceChildren(facts(device));
+  const showDevice = () => about.replaceChildren(...[
+    facts(device), quietNote(device), deviceControls(device, (changed) => { device = changed; showDevice(); }),
+  ].filter(Boolean));
+  showDevice();
 
   const layout = h("div", { class: "device-layout" },
     h("section", { "aria-labelledby": "punches-title" },
@@ -238,9 +298,10 @@ async function renderDevice(view, deviceId) {
   let gone = false;
   const stop = feed.listen((message) => {
     if (message.type === "device.state" && message.device.deviceId === deviceId) {
+      const known = message.device.state === device.state; // a change made from this page, answered already
       Object.assign(device, { state: message.device.state, lastSeenAt: message.device.lastSeenAt ?? device.lastSeenAt });
-      about.replaceChildren(facts(device));
-      api(devicePath(deviceId)).then((fresh) => { if (!gone) { device = fresh; about.replaceChildren(facts(device)); } }).catch(() => {});
+      showDevice();
+      if (!known) api(devicePath(deviceId)).then((fresh) => { if (!gone) { device = fresh; showDevice(); } }).catch(() => {});
       return;
     }
     if (!PUNCH_EVENTS.has(message.type) || message.punch?.deviceId !== deviceId) return;
@@ -254,7 +315,7 @@ async function renderDevice(view, deviceId) {
       if (message.type === "punch.accepted") {
         device.punchesToday += isToday(punch.punchTime) ? 1 : 0;
         if (!device.lastPunchAt || punch.punchTime > device.lastPunchAt) device.lastPunchAt = punch.punchTime;
-        about.replaceChildren(facts(device));
+        showDevice();
         announce.textContent = `New punch: ${punch.userId}, ${punch.type.replaceAll("_", " ")}, ${formatInstant(punch.punchTime)}.`;
       }
       drawPunches(punch.logId);

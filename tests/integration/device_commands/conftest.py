@@ -3,14 +3,17 @@
 import importlib
 import json
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
 
 from attendance.data.api_keys import ApiKeyStore
+from attendance.data.commands import CommandStore
 from attendance.data.devices import DeviceStore
 from attendance.data.employees import EmployeeStore
+from attendance.domain.commands import CommandKind, DeviceCommand
 from attendance.domain.devices import Device, DeviceKind
 from attendance.domain.employees import Employee
 from attendance.domain.keys import Scope
@@ -98,3 +101,19 @@ def history(device_id: str = "GATE-1", key: str = ADMIN_KEY) -> list[dict[str, A
     status, body = api("GET", f"/devices/{device_id}/commands", key=key)
     assert status == 200, body
     return body["commands"]
+
+
+def queue_reboot(table: str, device_id: str, queued_at: datetime, lasting: timedelta) -> None:
+    """A reboot queued for the device at `queued_at`, straight into the commands table, expiring `lasting`
+    after it (a command as the API would have queued it, at a time the test chooses)."""
+    CommandStore(boto3.client("dynamodb"), table).add(
+        DeviceCommand(
+            device_id=device_id,
+            command_id="123456789",
+            kind=CommandKind.REBOOT,
+            line="REBOOT",
+            queued_by="key_old",
+            created_at=queued_at,
+            expires_at=queued_at + lasting,
+        )
+    )

@@ -9,7 +9,6 @@ import pytest
 
 from attendance.commands import service as commands_service
 from attendance.data.commands import CommandStore
-from attendance.domain.commands import CommandKind, DeviceCommand
 from attendance.domain.devices import Device, DeviceKind
 from attendance.domain.employees import Employee
 from edge_poller.simulator import decode_time
@@ -20,6 +19,7 @@ from tests.integration.device_commands.conftest import (
     adms,
     api,
     history,
+    queue_reboot,
 )
 
 
@@ -96,18 +96,8 @@ def test_two_polls_racing_hand_a_command_out_once(clock, queue, environment):
 
 def test_a_command_never_fetched_expires(clock, environment):
     # Given a command queued two days ago with a one-day expiry, which the clock never fetched
-    store = CommandStore(boto3.client("dynamodb"), environment["COMMANDS_TABLE"])
-    queued_at = datetime.now(UTC) - timedelta(days=2)
-    store.add(
-        DeviceCommand(
-            device_id="GATE-1",
-            command_id="123456789",
-            kind=CommandKind.REBOOT,
-            line="REBOOT",
-            queued_by="key_old",
-            created_at=queued_at,
-            expires_at=queued_at + timedelta(days=1),
-        )
+    queue_reboot(
+        environment["COMMANDS_TABLE"], "GATE-1", datetime.now(UTC) - timedelta(days=2), timedelta(days=1)
     )
     # When the clock polls now, then it gets nothing, and the list shows the command expired
     assert poll() == []

@@ -13,8 +13,8 @@ from attendance.data.api_keys import ApiKeyStore
 from attendance.data.commands import CommandStore
 from attendance.data.devices import DeviceStore
 from attendance.data.punches import PunchStore
-from attendance.domain.commands import CommandKind, DeviceCommand
 from functions.devices import app as devices_app
+from tests.integration.device_commands.conftest import queue_reboot
 from tests.integration.devices.conftest import ADMIN_KEY, INGEST_KEY, READ_KEY
 from tests.integration.http_calls import Reply, call_route
 
@@ -193,19 +193,8 @@ def test_a_disabled_device_is_removed_with_its_commands_and_its_punches_stay(api
     # Given a clock registered by mistake, with a punch it sent and a command queued for it
     register("REG-RM1", name="Wrong clock")
     log_id = add_punch("REG-RM1", "U-RM", datetime.now(UTC).replace(microsecond=0))
+    queue_reboot(stack.refs["CommandsTable"], "REG-RM1", datetime.now(UTC), timedelta(hours=1))
     commands = CommandStore(boto3.client("dynamodb"), stack.refs["CommandsTable"])
-    queued_at = datetime.now(UTC)
-    commands.add(
-        DeviceCommand(
-            device_id="REG-RM1",
-            command_id="123456789",
-            kind=CommandKind.REBOOT,
-            line="CONTROL DEVICE 03000000",
-            queued_by="ops",
-            created_at=queued_at,
-            expires_at=queued_at + timedelta(hours=1),
-        )
-    )
     # When an admin removes it while it is enabled, it is refused: it must be disabled first
     refused = api("DELETE", "/devices/{deviceId}", deviceId="REG-RM1")
     assert (refused.status, refused.body["error"]) == (409, "device_enabled")

@@ -164,6 +164,9 @@ def test_an_admin_disables_then_removes_a_clock_registered_by_mistake(page, stac
     # Then it is disabled, and may be enabled again or removed
     expect(facts.locator(".badge").first).to_have_text("disabled")
     expect(facts.get_by_role("button", name="Enable")).to_be_visible()
+    # and it is offered no command, which it would refuse
+    expect(page.get_by_text("A disabled device takes no commands: enable it to queue one.")).to_be_visible()
+    expect(page.get_by_role("button", name="Queue command")).to_have_count(0)
 
     # When the admin removes it, confirming what goes and what stays
     facts.get_by_role("button", name="Remove").click()

@@ -262,9 +262,16 @@ async function renderDevice(view, deviceId) {
     return undefined;
   }
   if (device.name) title.textContent = `Device ${deviceId} · ${device.name}`;
-  const showDevice = () => about.replaceChildren(...[
-    facts(device), quietNote(device), deviceControls(device, (changed) => { device = changed; showDevice(); }),
-  ].filter(Boolean));
+  const commandSlot = h("div");
+  let formShownFor = null; // device.enabled when the command form was drawn: a form being filled in stays
+  const showDevice = () => {
+    about.replaceChildren(...[
+      facts(device), quietNote(device), deviceControls(device, (changed) => { device = changed; showDevice(); }),
+    ].filter(Boolean));
+    if (formShownFor === device.enabled) return;
+    formShownFor = device.enabled;
+    commandSlot.replaceChildren(...[commandForm(device, () => refreshCommands())].filter(Boolean));
+  };
   showDevice();
 
   const layout = h("div", { class: "device-layout" },
@@ -274,7 +281,7 @@ async function renderDevice(view, deviceId) {
       announce, punches),
     h("section", { "aria-labelledby": "commands-title" },
       h("h2", { id: "commands-title" }, "Commands"),
-      commandForm(device, () => refreshCommands()),
+      commandSlot,
       commands));
   view.append(layout);
 
@@ -383,6 +390,10 @@ function commandForm(device, queued) {
   if (device.kind !== "zkteco") {
     wrap.append(h("p", { class: "muted" }, "Commands reach ZKTeco clocks over ADMS only; this device is a ",
       `${device.kind} terminal.`));
+    return wrap;
+  }
+  if (!device.enabled) {
+    wrap.append(h("p", { class: "muted" }, "A disabled device takes no commands: enable it to queue one."));
     return wrap;
   }
   const kind = h("select", { id: "command-kind", name: "kind" },

@@ -14,10 +14,10 @@ from datetime import UTC, date, datetime, time
 from functools import cached_property
 from http import HTTPStatus
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.alias_generators import to_camel
 from rich.console import Console
 from rich.markup import escape
@@ -56,7 +56,7 @@ from attendance.domain.holidays import Holiday
 from attendance.domain.keys import ApiKey, Scope
 from attendance.domain.leave import Leave, LeaveKind
 from attendance.domain.presence import PresenceStatus
-from attendance.domain.punch import PunchType, SyncStatus, describe_validation_error, problem_text
+from attendance.domain.punch import Identifier, PunchType, SyncStatus, describe_validation_error, problem_text
 from attendance.domain.records import DayPunch, PunchRecord
 from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID, Schedule, check_shift
 from attendance.employees.csv_import import ImportRejected
@@ -397,11 +397,33 @@ RATE_LIMIT_OPTION = typer.Option(
 )
 
 
+def _key_name(text: str) -> str:
+    """A --name value: who or what uses the key, as the list shows it; never blank."""
+    if not text.strip():
+        raise typer.BadParameter('give who or what uses the key, e.g. "front door"')
+    return text.strip()
+
+
+def _device_ids(text: str) -> frozenset[str]:
+    """A --devices value: at least one device ID, comma-separated. An empty list is refused, not read as "any
+    device": a script whose list came out empty must not make a key for every device."""
+    ids = frozenset(part.strip() for part in text.split(","))
+    if ids <= {""}:
+        raise typer.BadParameter("give at least one device ID; leave --devices out for a key for any device")
+    try:
+        return frozenset(TypeAdapter(Identifier).validate_python(device) for device in ids)
+    except ValidationError as error:
+        raise typer.BadParameter(f"device IDs: {describe_validation_error(error)}") from None
+
+
 @keys_app.command("create")
 def keys_create(
     ctx: typer.Context,
-    name: Annotated[str, typer.Option(help="who or what uses the key")],
-    devices: Annotated[str | None, typer.Option(help="limit to these device IDs, comma-separated")] = None,
+    name: Annotated[str, typer.Option(parser=_key_name, help="who or what uses the key")],
+    devices: Annotated[
+        frozenset[str] | None,
+        typer.Option(parser=_device_ids, metavar="IDS", help="limit to these device IDs, comma-separated"),
+    ] = None,
     scope: Annotated[
         list[Scope] | None,
         typer.Option(help="ingest (default), reports, read (devices, employees, presence) and/or admin"),
@@ -409,8 +431,7 @@ def keys_create(
     rate_limit: Annotated[int | None, RATE_LIMIT_OPTION] = None,
 ) -> None:
     """A new API key, printed once."""
-    limited = frozenset(d.strip() for d in devices.split(",") if d.strip()) if devices else None
-    raw, key = ctx.obj.keys().create(name, frozenset(scope or [Scope.INGEST]), limited, rate_limit=rate_limit)
+    raw, key = ctx.obj.keys().create(name, frozenset(scope or [Scope.INGEST]), devices, rate_limit=rate_limit)
     _done(
         ctx,
         f"key {key.key_id} for {name!r}, {_rate(key.rate_limit)} (shown once, store it now):\n{raw}",
@@ -418,7 +439,7 @@ def keys_create(
             "keyId": key.key_id,
             "key": raw,
             "scopes": sorted(key.scopes),
-            "devices": sorted(limited) if limited else None,
+            "devices": sorted(devices) if devices is not None else None,
             "rateLimit": key.rate_limit,
         },
     )
@@ -439,8 +460,7 @@ def keys_set_rate_limit(
     """Change a key's request limit (without --rate-limit: back to the stack's default); it applies from
     the key's next request."""
     if not ctx.obj.keys().set_rate_limit(key_id, rate_limit):
-        _done(ctx, f"no key {key_id}", {"changed": False})
-        raise typer.Exit(EXIT_NOT_FOUND)
+        _not_found(ctx, f"no key {key_id}")
     _done(ctx, f"{key_id}: {_rate(rate_limit)}", {"changed": True, "keyId": key_id, "rateLimit": rate_limit})
 
 
@@ -473,8 +493,7 @@ def _key_row(key: ApiKey, in_words: bool) -> dict[str, Any]:
 def keys_revoke(ctx: typer.Context, key_id: str) -> None:
     """Revoke a key; it stops working on the next request."""
     if not ctx.obj.keys().revoke(key_id):
-        _done(ctx, f"no key {key_id}", {"revoked": False})
-        raise typer.Exit(EXIT_NOT_FOUND)
+        _not_found(ctx, f"no key {key_id}")
     _done(ctx, f"revoked {key_id}", {"revoked": True, "keyId": key_id})
 
 
@@ -625,17 +644,28 @@ def _queue(ctx: typer.Context, device_id: str, model: type[BaseModel], **values:
     )
 
 
+def _refused(ctx: typer.Context, code: str, message: str, exit_code: int) -> NoReturn:
+    """Ends the command with a refusal as the API words it: to stderr for people, to stdout as {"error",
+    "message"} with --json, where a script reads every answer."""
+    if ctx.obj.json:
+        print(json.dumps({"error": code, "message": message}, indent=2))
+    else:
+        Console(stderr=True).print(message, highlight=False)
+    raise typer.Exit(exit_code)
+
+
+def _not_found(ctx: typer.Context, message: str) -> NoReturn:
+    _refused(ctx, "not_found", message, EXIT_NOT_FOUND)
+
+
 def _service_call[ResultT](ctx: typer.Context, call: Callable[[], ResultT]) -> ResultT:
     """A service's refusals (an unknown device, employee or punch, a bad range, ...) end the command: exit 1
     for what does not exist, 2 for the rest."""
     try:
         return call()
     except ApiError as refused:
-        if ctx.obj.json:  # a script reads the refusal where it reads every answer
-            print(json.dumps({"error": refused.code, "message": refused.message}, indent=2))
-        else:  # a person's refusal goes where errors go, not into what stdout is redirected to
-            Console(stderr=True).print(refused.message, highlight=False)
-        raise typer.Exit(EXIT_NOT_FOUND if refused.status == HTTPStatus.NOT_FOUND else EXIT_USAGE) from None
+        exit_code = EXIT_NOT_FOUND if refused.status == HTTPStatus.NOT_FOUND else EXIT_USAGE
+        _refused(ctx, refused.code, refused.message, exit_code)
 
 
 @command_app.command("put-employee")
@@ -752,8 +782,7 @@ def schedules_remove(
         raise typer.BadParameter("give a userId or --default")
     user_id, label = (user, f"schedule of {user}") if user else (DEFAULT_SCHEDULE_ID, "default schedule")
     if ctx.obj.schedules().delete(user_id) is None:
-        _done(ctx, f"no {label}", {"removed": False, "userId": user_id})
-        raise typer.Exit(EXIT_NOT_FOUND)
+        _not_found(ctx, f"no {label}")
     _done(ctx, f"removed the {label}", {"removed": True, "userId": user_id})
 
 
@@ -844,8 +873,7 @@ def holidays_remove(ctx: typer.Context, on: DayArgument) -> None:
     """Remove a holiday: that day is a work day again for whoever's schedule has it."""
     removed = ctx.obj.holidays().delete(on)
     if removed is None:
-        _done(ctx, f"no holiday on {on}", {"removed": False, "date": on.isoformat()})
-        raise typer.Exit(EXIT_NOT_FOUND)
+        _not_found(ctx, f"no holiday on {on}")
     _done(ctx, f"removed {removed.name!r} on {on}", {"removed": True, **removed.model_dump(mode="json")})
 
 
@@ -908,12 +936,7 @@ def leave_remove(
     """Remove an employee's leave: its scheduled days count again, as work or absence."""
     removed = ctx.obj.leave_service().remove(user_id, start)
     if removed is None:
-        _done(
-            ctx,
-            f"no leave of {user_id} from {start}",
-            {"removed": False, "userId": user_id, "from": start.isoformat()},
-        )
-        raise typer.Exit(EXIT_NOT_FOUND)
+        _not_found(ctx, f"no leave of {user_id} from {start}")
     _done(ctx, f"removed {_leave_label(removed)}", {"removed": True, **removed.model_dump(mode="json")})
 
 
@@ -941,8 +964,7 @@ def _leave_row(leave: LeaveEntry) -> dict[str, Any]:
 def _show_record(ctx: typer.Context, log_id: str) -> None:
     record = ctx.obj.punches().get(log_id)
     if record is None:
-        _done(ctx, f"no punch {log_id}", {"found": False})
-        raise typer.Exit(EXIT_NOT_FOUND)
+        _not_found(ctx, f"no punch {log_id}")
     if ctx.obj.json:  # keys in camelCase, as the API's and every other --json output's
         print(json.dumps(_camel_keys(record.model_dump(mode="json", by_alias=True)), indent=2))
         return
@@ -1235,8 +1257,7 @@ def employees_show(ctx: typer.Context, user_id: str, zone: CompanyZone = "UTC") 
     """One employee: department, schedule, status now and the last punch."""
     view = ctx.obj.employees(zone).get(user_id)
     if view is None:
-        _done(ctx, f"no employee {user_id}", {"found": False})
-        raise typer.Exit(EXIT_NOT_FOUND)
+        _not_found(ctx, f"no employee {user_id}")
     if ctx.obj.json:
         print(view.model_dump_json(indent=2))
         return

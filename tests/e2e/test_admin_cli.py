@@ -213,6 +213,16 @@ def test_keys_devices_schedules_and_reports(stack, cli):
         == 401
     )
     cli("keys", "revoke", "key_nope", expect=1)
+    assert json.loads(cli("--json", "keys", "revoke", "key_nope", expect=1).output) == {
+        "error": "not_found",
+        "message": "no key key_nope",
+    }
+    # a device list that came out empty is refused, never read as "any device"; so is a blank name
+    for devices in ("", ",", " , "):
+        empty = cli("keys", "create", "--name", "door", "--devices", devices, expect=2)
+        assert "give at least one device ID" in " ".join(empty.output.split())
+    assert "(no spaces)" in cli("keys", "create", "--name", "door", "--devices", "DEV 1", expect=2).output
+    cli("keys", "create", "--name", "  ", expect=2)
 
     hik = json.loads(
         cli("--json", "devices", "add", "--id", "HIK9", "--kind", "hikvision", "--zone", "UTC").output

@@ -59,9 +59,13 @@ def _notification(device: Device, health: DeviceHealth, alert: Alert, now: datet
         subject = f"Device {device.device_id} is silent"
         body = (
             f"Device {label}{where} has not been heard from since {last_seen} "
-            f"(more than {device.silent_after_minutes} minutes; checked {iso(now)})."
+            f"(more than {_minutes(device.silent_after_minutes)}; checked {iso(now)})."
         )
     else:
         subject = f"Device {device.device_id} is back online"
         body = f"Device {label}{where} is back online: last heard from at {last_seen} (via {health.via})."
     return subject, body
+
+
+def _minutes(count: int) -> str:
+    return "1 minute" if count == 1 else f"{count} minutes"

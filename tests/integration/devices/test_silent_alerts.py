@@ -69,3 +69,11 @@ def test_two_concurrent_checks_alert_once(register, registry, check, notificatio
     assert claims == [True, False]
     assert check(T0 + timedelta(hours=1))["alerts"] == []
     assert notifications() == []
+
+
+def test_a_one_minute_threshold_is_said_in_the_singular(register, registry, check, notifications):
+    register("AL-ZK2", silentAfterMinutes=1)
+    registry.record_contact("AL-ZK2", Contact(via="adms"), T0)
+    check(T0 + timedelta(minutes=3))
+    [silent] = notifications()
+    assert "(more than 1 minute;" in silent["Message"]

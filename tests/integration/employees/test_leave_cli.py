@@ -52,9 +52,8 @@ def test_the_cli_records_lists_and_removes_leave(cli, call):
     missing = cli("leave", "remove", "ANNA", "2025-12-03", expect=1)
     assert "no leave of ANNA from 2025-12-03" in missing.output
     assert json.loads(cli("--json", "leave", "remove", "ANNA", "2025-12-03", expect=1).output) == {
-        "removed": False,
-        "userId": "ANNA",
-        "from": "2025-12-03",
+        "error": "not_found",
+        "message": "no leave of ANNA from 2025-12-03",
     }
     assert call("GET", "/employees/ANNA/leave", query={"year": "2025"}).body["count"] == 1
 

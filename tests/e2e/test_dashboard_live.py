@@ -97,7 +97,8 @@ def test_a_refused_punch_shows_dead_lettered_with_the_reason(page, stack: Runnin
     row = page.get_by_role("table", name=TABLE).get_by_role("row").filter(has_text=user)
     expect(row).to_contain_text("not in the directory")
     expect(row.get_by_text("dead lettered", exact=True)).to_be_visible()
-    expect(row.locator(".problem")).not_to_be_empty()
+    # (in words, the CRM's own message kept)
+    expect(row.locator(".problem")).to_have_text("The CRM refused the punch (HTTP 422): unknown employee")
     # and the ID leads to its page, where an admin can add it to the directory
     row.get_by_role("link", name=user).click()
     expect(page.get_by_text(f"{user} is not in the directory.")).to_be_visible()

@@ -180,7 +180,61 @@ export function deliveryBadge(syncStatus) {
 /** A punch's last delivery error while it still matters: once the punch is delivered, an earlier attempt's
  * error is history (its attempts say it took more than one). */
 export function lastErrorOf(punch) {
-  return punch.syncStatus === "synced" ? "–" : punch.lastError || "–";
+  return punch.syncStatus === "synced" ? "–" : deliveryErrorView(punch.lastError);
+}
+
+// ---- a delivery's error in words ----
+
+// The shapes the worker records (attendance.delivery): the CRM's answer cut short, or why none came.
+const CRM_ANSWER = /^HTTP (\d{3})(?:: (.*))?$/s;
+const NO_ANSWER = /^CRM did not answer within (\S+ s)$/;
+const UNREACHABLE = /^CRM unreachable: /;
+const RATE_LIMITED = /^rate limited by the CRM \((.*)\); (trying again in .*)$/s;
+const STATUS_WORDS = {
+  401: "The CRM did not accept our credentials", 403: "The CRM did not allow it", 408: "The CRM timed out",
+  425: "The CRM asked us to wait", 429: "The CRM asked us to wait", 500: "The CRM failed with an error of its own",
+};
+
+/** A punch's delivery error as HR reads it ("The CRM refused the punch (HTTP 422): unknown employee");
+ * a shape the worker does not record comes back as it is; "" for none. */
+export function crmErrorInWords(error) {
+  if (!error) return "";
+  const limited = RATE_LIMITED.exec(error);
+  if (limited) return `${crmErrorInWords(limited[1])}; ${limited[2]}`;
+  const waited = NO_ANSWER.exec(error);
+  if (waited) return `The CRM did not answer in time (waited ${waited[1]})`;
+  if (UNREACHABLE.test(error)) return "The CRM could not be reached (no connection)";
+  const answer = CRM_ANSWER.exec(error);
+  if (!answer) return error;
+  const status = Number(answer[1]);
+  const words = STATUS_WORDS[status] ?? (status >= 500 ? "The CRM was unavailable" : "The CRM refused the punch");
+  const message = crmMessage(answer[2]);
+  return `${words} (HTTP ${status})${message ? `: ${message}` : ""}`;
+}
+
+/** What a CRM's answer says in words: a JSON body's message, or a plain text; "" for none (a web page, or
+ * JSON cut short, which only the raw answer can show). */
+function crmMessage(body) {
+  if (!body) return "";
+  let parsed;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return /^[[{<]/.test(body) ? "" : body;
+  }
+  const said = [parsed?.message, parsed?.error, parsed?.detail, parsed?.title, parsed?.error?.message];
+  return said.find((text) => typeof text === "string" && text.trim()) ?? "";
+}
+
+/** The raw error under a disclosure for admins, when the words leave some of it out; else null. */
+export function technicalDetail(error) {
+  if (!error || crmErrorInWords(error) === error) return null;
+  return h("details", { class: "technical-detail admin-only" }, h("summary", {}, "Technical detail"), h("samp", {}, error));
+}
+
+/** A punch's delivery error in words, its raw text a disclosure away for admins; "–" for none. */
+export function deliveryErrorView(error) {
+  return error ? h("div", { class: "delivery-error" }, crmErrorInWords(error), technicalDetail(error)) : "–";
 }
 
 export function loading(view, what) {

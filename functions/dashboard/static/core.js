@@ -243,31 +243,62 @@ export function loading(view, what) {
 
 /** A failure, said plainly where the content would be. */
 export function showError(container, error) {
-  const message = error instanceof ApiFailure ? error.message : `Something went wrong: ${error.message || error}`;
+  showAlert(container, error instanceof ApiFailure ? error.message : `Something went wrong: ${error.message || error}`);
+}
+
+function showAlert(container, message) {
   container.replaceChildren(h("p", { class: "error", role: "alert" }, message));
 }
 
 /**
  * A refusal shown at the form's fields it names (`inputs`: the API's field name -> its input), each
  * marked invalid and described by its problem, the first one focused; the message goes to `container`.
+ * Both call each field by the form's label for it, as the person filling it in knows it.
  * `fieldOf(failure)`: the field of a refusal whose body names none in `details`.
  */
 export function showFieldErrors(container, inputs, error, fieldOf = () => null) {
   clearFieldErrors(inputs);
-  showError(container, error);
-  if (!(error instanceof ApiFailure)) return;
+  if (!(error instanceof ApiFailure)) {
+    showError(container, error);
+    return;
+  }
+  const inFormWords = (text) => withFormLabels(text, inputs);
+  showAlert(container, inFormWords(error.message));
   const named = error.details.filter((d) => d.location === "body").map((d) => [d.field, d.problem]);
   const fallback = fieldOf(error);
   if (!named.length && fallback) named.push([fallback, error.message.replace(`${fallback}: `, "")]);
   const marked = named.filter(([field]) => inputs[field]);
   for (const [field, problem] of marked) {
     const input = inputs[field];
-    const note = h("p", { class: "field-error", id: `${input.id}-error` }, problem);
+    const note = h("p", { class: "field-error", id: `${input.id}-error` }, inFormWords(problem));
     input.setAttribute("aria-invalid", "true");
     input.setAttribute("aria-describedby", note.id);
     input.after(note);
   }
   if (marked.length) inputs[marked[0][0]].focus();
+}
+
+/**
+ * An API message with each of the form's fields (`inputs`) it names called by the form's label: a name
+ * leading a clause ("leftOn: …", "timestamp is …"), quoted ('to'), or camelCase or dotted anywhere (no
+ * English word is). A field the form does not have keeps the API's name.
+ */
+function withFormLabels(text, inputs) {
+  const names = Object.keys(inputs).map((field) => field.replaceAll(".", "\\.")); // the API's: letters and dots
+  if (!names.length) return text;
+  const named = new RegExp(`(?<![\\w.])(?:${names.join("|")})(?![\\w.])`, "g");
+  return text.replace(named, (field, at) => {
+    const asName = /[A-Z.]/.test(field) || /(^|; |')$/.test(text.slice(0, at));
+    return (asName && labelText(inputs[field])) || field;
+  });
+}
+
+/** What a field's label says, without the hint some labels add after it (in a span of their own). */
+function labelText(input) {
+  const label = input.labels?.[0];
+  if (!label) return null;
+  const own = [...label.childNodes].filter((node) => node.nodeType === Node.TEXT_NODE).map((node) => node.textContent);
+  return own.join("").trim() || label.textContent.trim();
 }
 
 export function clearFieldErrors(inputs) {

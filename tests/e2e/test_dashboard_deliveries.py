@@ -3,7 +3,9 @@ shown with its error in words, redriven once the CRM is fixed, and seen delivere
 the CRM will never take is abandoned."""
 
 import re
+import time
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -196,3 +198,34 @@ def test_each_error_the_worker_records_reads_as_a_sentence(page, stack: RunningS
 
     # Then each reads as its sentence, and one of another shape as it is
     assert dict(zip(recorded, said, strict=True)) == recorded
+
+
+def test_dead_letters_are_listed_by_punch_time_the_latest_first(page, stack: RunningStack) -> None:
+    # Given an admin on the Deliveries page, and a CRM that refuses three employees' punches for good
+    users = [f"ORDER-{name}-{uuid.uuid4().hex[:6]}" for name in ("A", "B", "C")]
+    httpx.post(stack.crm_url + "/crm/_behaviour", json={"failUsers": users, "status": 422}, timeout=5)
+    sign_in(page, stack)
+    page.get_by_role("link", name="Deliveries", exact=True).click()
+    listed = page.get_by_role("table", name=re.compile("^Dead-lettered punches"))
+    rows = listed.get_by_role("row").filter(has_text="ORDER-")
+
+    # When the latest punch dies first, then one of an hour before it, then another of that same time
+    now = datetime.now(UTC).replace(microsecond=0)
+    punches = [(users[0], now - timedelta(hours=1)), (users[1], now - timedelta(hours=2))]
+    punches.append((users[2], now - timedelta(hours=2)))
+    for count, (user, at) in enumerate(punches, start=1):
+        stack.post_punch("DEV001", user, at)
+        expect(rows).to_have_count(count)
+        time.sleep(1.1)  # the API keeps when a punch died to the second: each dies in a second of its own
+
+    # Then they are listed by punch time, the latest first, as the table's caption says; of the two of the
+    # same time, the one that died last first
+    expect(listed).to_have_accessible_name(re.compile(r"by punch time, the latest first$"))
+    in_order = [users[0], users[2], users[1]]
+    for index, user in enumerate(in_order):
+        expect(rows.nth(index)).to_contain_text(user)
+    # and the list read from the API is in the same order after a reload
+    page.reload()
+    expect(rows).to_have_count(3)
+    for index, user in enumerate(in_order):
+        expect(rows.nth(index)).to_contain_text(user)

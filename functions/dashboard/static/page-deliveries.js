@@ -1,7 +1,7 @@
-// The deliveries page: punches by delivery status, the dead-letter queue with each punch's last error,
-// and, for admins, redrives (one or all, confirmed first) whose outcome shows live from the feed, and
-// abandons (one at a time, confirmed first) of punches the CRM will never take; then the punches admins
-// voided, for review.
+// The deliveries page: punches by delivery status, the dead-letter queue (by punch time, the latest first)
+// with each punch's last error, and, for admins, redrives (one or all, confirmed first) whose outcome shows
+// live from the feed, and abandons (one at a time, confirmed first) of punches the CRM will never take; then
+// the punches admins voided, for review.
 // Route: #/deliveries.
 import {
   DELIVERY_STATE, Names, api, badge, confirmAction, crmErrorInWords, deliveryErrorView, employeeCell, feed, formatClock, formatInstant,
@@ -95,7 +95,7 @@ export async function render(view) {
   }
 
   function showList() {
-    const rows = [...letters.values()];
+    const rows = [...letters.values()].sort(latestPunchFirst);
     list.replaceChildren(table({ caption: captionText(), columns, rows, empty: EMPTY, key: (l) => l.logId }));
     updateRedriveAll();
   }
@@ -104,8 +104,8 @@ export async function render(view) {
   function captionText() {
     const rows = [...letters.values()];
     const waiting = rows.filter((l) => l.state === "dead_lettered").length;
-    return waiting === rows.length ? `Dead-lettered punches (${rows.length})`
-      : `Dead-lettered punches (${rows.length} listed, ${waiting} still dead-lettered)`;
+    const counted = waiting === rows.length ? `${rows.length}` : `${rows.length} listed, ${waiting} still dead-lettered`;
+    return `Dead-lettered punches (${counted}), by punch time, the latest first`;
   }
 
   function updateCaption() {
@@ -149,10 +149,13 @@ export async function render(view) {
     const letter = {
       logId: punch.logId, userId: punch.userId, deviceId: punch.deviceId, punchTime: punch.punchTime,
       attempts: punch.attempts, lastError: message.error, syncStatus: punch.syncStatus, state: "dead_lettered",
+      deadLetteredAt: message.at,
     };
     letters.set(letter.logId, letter);
     const body = list.querySelector("tbody");
-    if (body) body.prepend(tableRow(columns, letter, (l) => l.logId));
+    // In its place by punch time, not on top: a punch dies after its attempts, or comes in late from its clock.
+    const before = body && [...body.rows].find((row) => latestPunchFirst(letter, letters.get(row.dataset.key)) < 0);
+    if (body) body.insertBefore(tableRow(columns, letter, (l) => l.logId), before ?? null);
     else showList();
     updateCaption();
     updateRedriveAll();
@@ -310,6 +313,16 @@ function showCounts(container, overview) {
 function statusView(letter) {
   const word = letter.state === "not_stored" ? badge("not_stored") : badge(letter.state);
   return letter.detail ? h("span", {}, word, " ", h("span", { class: "muted" }, letter.detail)) : word;
+}
+
+/** The latest punch first (letters of no stored punch last); of punches of the same time, the one dead-lettered
+ * last first, as the API lists them, so a reload keeps the order the feed made. */
+function latestPunchFirst(a, b) {
+  return moment(b.punchTime) - moment(a.punchTime) || moment(b.deadLetteredAt) - moment(a.deadLetteredAt);
+}
+
+function moment(iso) {
+  return Date.parse(iso) || 0; // none: before any other
 }
 
 function shortId(logId) {

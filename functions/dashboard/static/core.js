@@ -111,6 +111,18 @@ export function formatClock(iso) {
   return iso ? clockFormat.format(new Date(iso)) : "–";
 }
 
+// UTC by the names a punch can carry it under: a clock's offset, or the IANA name of a device or the company.
+const UTC_NAMES = new Set(["+00:00", "-00:00", "UTC", "Etc/UTC", "Etc/UCT", "UCT", "Universal", "Etc/Universal", "Zulu", "Etc/Zulu"]);
+const OFFSET = /^[+-]\d{2}:\d{2}$/;
+
+/** A punch's zone (an IANA name or a fixed offset) as every page names it: UTC however it came, UTC+05:30
+ * for another offset, any other name as it is. */
+export function zoneName(timeZone) {
+  if (!timeZone) return "";
+  if (UTC_NAMES.has(timeZone)) return "UTC";
+  return OFFSET.test(timeZone) ? `UTC${timeZone}` : timeZone;
+}
+
 /** Today's date (YYYY-MM-DD) in the company's zone. */
 export function today() {
   const parts = new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" });

@@ -10,7 +10,7 @@
 // a reason, the API takes it, and the feed tells when it left the CRM and the reports.
 import {
   Names, addedByHand, api, badge, crmErrorInWords, DELIVERY_STATE, employeeCell, feed, formatClock, h, showError, tableRow,
-  technicalDetail, today, useStyles, zone,
+  technicalDetail, today, useStyles, zone, zoneName,
 } from "./core.js";
 import { voidButton } from "./void-punch.js";
 
@@ -332,7 +332,7 @@ export function render(view) {
     const clock = local.slice(11, 19);
     return h("div", {},
       h("time", { datetime: punch.punchTime }, day && day !== today() ? `${day} ${clock}` : clock),
-      " ", h("span", { class: "muted small" }, punch.timeZone || ""),
+      " ", h("span", { class: "muted small" }, zoneName(punch.timeZone)),
       h("div", { class: "muted small" }, arrived ? `arrived ${formatClock(arrived)}` : "arrived before this page opened"));
   }
 

@@ -1,9 +1,11 @@
 """The Deliveries page, as an admin uses it in a real browser: a punch the CRM refuses is dead-lettered,
-shown with its error, redriven once the CRM is fixed, and seen delivered without a reload; a punch the CRM will
-never take is abandoned."""
+shown with its error in words, redriven once the CRM is fixed, and seen delivered without a reload; a punch
+the CRM will never take is abandoned."""
 
 import re
+import time
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -11,6 +13,7 @@ from playwright.sync_api import expect
 
 from local_stack.running import RunningStack
 from tests.e2e.browser import sign_in
+from tests.unit.test_crm_error_shapes import frappe_417, outcome
 
 pytestmark = pytest.mark.e2e
 
@@ -55,7 +58,7 @@ def test_a_refused_punch_is_dead_lettered_redriven_and_seen_delivered(page, stac
     dialog = page.get_by_role("dialog")
     # (other tests' dead letters share this stack, with other answers: the commonest are quoted, with counts)
     expect(dialog).to_contain_text(
-        re.compile(r"The CRM's last answers: “HTTP \d{3}: [^”]+” \(\d+ punch(es)?\)")
+        re.compile(r"Why their last attempts failed: “The CRM [^”]+” \(\d+ punch(es)?\)")
     )
     expect(dialog).to_contain_text("refused again")
     # and they think better of it
@@ -121,3 +124,108 @@ def test_a_punch_of_a_badge_nobody_holds_is_abandoned_and_never_sent(page, stack
     ).json()["deadLetters"]
     assert log_id not in {letter["logId"] for letter in letters}
     assert log_id not in stack.crm_log_ids()
+
+
+def test_a_dead_letters_error_reads_as_a_sentence_with_the_crms_answer_for_admins(
+    page, stack: RunningStack
+) -> None:
+    # Given an admin on the Deliveries page, and a CRM that refuses one employee's punches with a JSON body
+    user = f"WORDS-{uuid.uuid4().hex[:8]}"
+    httpx.post(stack.crm_url + "/crm/_behaviour", json={"failUsers": [user], "status": 422}, timeout=5)
+    sign_in(page, stack)
+    page.get_by_role("link", name="Deliveries", exact=True).click()
+
+    # When a punch of that employee is dead-lettered
+    stack.post_punch("DEV001", user)
+
+    # Then its last error says what happened in a sentence, with the CRM's own message, not its JSON
+    row = page.get_by_role("row").filter(has_text=user)
+    error = row.locator('td[data-label="Last error"]')
+    expect(error).to_contain_text("The CRM refused the punch (HTTP 422): simulated failure")
+    raw = error.get_by_text('HTTP 422: {"error": "simulated failure", "status": 422}', exact=True)
+    expect(raw).to_be_hidden()
+    # and the CRM's raw answer is one click away for the admin
+    error.get_by_text("Technical detail").click()
+    expect(raw).to_be_visible()
+    # and the list read from the API says the same after a reload
+    page.reload()
+    expect(error).to_contain_text("The CRM refused the punch (HTTP 422): simulated failure")
+
+
+def test_each_error_the_worker_records_reads_as_a_sentence(page, stack: RunningStack) -> None:
+    # Given the errors the worker records for a punch, made by its own CRM client (and one it does not)
+    recorded = {
+        outcome("generic", httpx.Response(503, json={"error": "down for maintenance"})).detail: (
+            "The CRM was unavailable (HTTP 503): down for maintenance"
+        ),
+        outcome("generic", httpx.Response(422, json={"message": "unknown employee", "code": 7})).detail: (
+            "The CRM refused the punch (HTTP 422): unknown employee"
+        ),
+        outcome("generic", httpx.Response(500, text="")).detail: (
+            "The CRM failed with an error of its own (HTTP 500)"
+        ),
+        outcome("generic", httpx.Response(502, text="<html><h1>Bad gateway</h1></html>")).detail: (
+            "The CRM was unavailable (HTTP 502)"
+        ),
+        outcome("generic", httpx.Response(400, json={"error": "x" * 400})).detail: (
+            "The CRM refused the punch (HTTP 400)"  # the body cut short: only the raw text has it
+        ),
+        outcome("frappe", frappe_417("No Employee found for the given employee field value")).detail: (
+            "The CRM refused the punch (HTTP 417): No Employee found for the given employee field value"
+        ),
+        outcome("generic", httpx.ReadTimeout("timed out")).detail: (
+            "The CRM did not answer in time (waited 5.0 s)"
+        ),
+        outcome("generic", httpx.ConnectError("[Errno 111] Connection refused")).detail: (
+            "The CRM could not be reached (no connection)"
+        ),
+        # the note of a rate limit (attendance.delivery.service), which spends no attempt
+        'rate limited by the CRM (HTTP 429: {"error": "rate limit exceeded"}); trying again in 2 s, '
+        "no attempt spent": "The CRM asked us to wait (HTTP 429): rate limit exceeded; trying again in 2 s, "
+        "no attempt spent",
+        "the CRM would not remove it: HTTP 403": "the CRM would not remove it: HTTP 403",
+    }
+    page.goto(stack.api_url + "/")
+
+    # When the dashboard puts them in words
+    said = page.evaluate(
+        "async (errors) => {"
+        "  const { crmErrorInWords } = await import('/assets/core.js');"
+        "  return errors.map((error) => crmErrorInWords(error));"
+        "}",
+        list(recorded),
+    )
+
+    # Then each reads as its sentence, and one of another shape as it is
+    assert dict(zip(recorded, said, strict=True)) == recorded
+
+
+def test_dead_letters_are_listed_by_punch_time_the_latest_first(page, stack: RunningStack) -> None:
+    # Given an admin on the Deliveries page, and a CRM that refuses three employees' punches for good
+    users = [f"ORDER-{name}-{uuid.uuid4().hex[:6]}" for name in ("A", "B", "C")]
+    httpx.post(stack.crm_url + "/crm/_behaviour", json={"failUsers": users, "status": 422}, timeout=5)
+    sign_in(page, stack)
+    page.get_by_role("link", name="Deliveries", exact=True).click()
+    listed = page.get_by_role("table", name=re.compile("^Dead-lettered punches"))
+    rows = listed.get_by_role("row").filter(has_text="ORDER-")
+
+    # When the latest punch dies first, then one of an hour before it, then another of that same time
+    now = datetime.now(UTC).replace(microsecond=0)
+    punches = [(users[0], now - timedelta(hours=1)), (users[1], now - timedelta(hours=2))]
+    punches.append((users[2], now - timedelta(hours=2)))
+    for count, (user, at) in enumerate(punches, start=1):
+        stack.post_punch("DEV001", user, at)
+        expect(rows).to_have_count(count)
+        time.sleep(1.1)  # the API keeps when a punch died to the second: each dies in a second of its own
+
+    # Then they are listed by punch time, the latest first, as the table's caption says; of the two of the
+    # same time, the one that died last first
+    expect(listed).to_have_accessible_name(re.compile(r"by punch time, the latest first$"))
+    in_order = [users[0], users[2], users[1]]
+    for index, user in enumerate(in_order):
+        expect(rows.nth(index)).to_contain_text(user)
+    # and the list read from the API is in the same order after a reload
+    page.reload()
+    expect(rows).to_have_count(3)
+    for index, user in enumerate(in_order):
+        expect(rows.nth(index)).to_contain_text(user)

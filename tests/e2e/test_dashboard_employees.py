@@ -1,5 +1,6 @@
 """The dashboard's Employees pages, as a person uses them in a real browser."""
 
+import json
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -84,7 +85,8 @@ def test_the_directory_an_employees_timesheet_and_an_admin_edit(page, stack: Run
     assert page.locator("#known-zones option[value='Europe/Berlin']").count() == 1
     zone.fill("Mars/Olympus")
     page.get_by_role("button", name="Save changes").click()
-    # Then the problem is said at the field, which is marked invalid and focused
+    # Then the problem is said at the field, which is marked invalid and focused, and above it by its label
+    expect(page.get_by_role("alert")).to_have_text("Schedule time zone: unknown time zone 'Mars/Olympus'")
     expect(zone).to_have_attribute("aria-invalid", "true")
     expect(zone).to_have_accessible_description("unknown time zone 'Mars/Olympus'")
     expect(zone).to_be_focused()
@@ -124,7 +126,10 @@ def test_the_directory_an_employees_timesheet_and_an_admin_edit(page, stack: Run
     # When the admin gives a first working day after the last, the API's reason is shown at the field
     page.get_by_label("First working day").fill("2099-01-04")
     page.get_by_role("button", name="Save changes").click()
-    expect(page.get_by_role("alert")).to_contain_text(f"leftOn ({last_day}) is before startedOn (2099-01-04)")
+    # (the fields called as the form labels them)
+    expect(page.get_by_role("alert")).to_contain_text(
+        f"Last working day ({last_day}) is before First working day (2099-01-04)"
+    )
     expect(page.get_by_label("Last working day")).to_have_attribute("aria-invalid", "true")
     # And with a first day before it, their page shows it and the directory keeps it
     page.get_by_label("First working day").fill("2024-03-01")
@@ -295,6 +300,49 @@ def test_an_admin_adds_a_forgotten_check_out_and_the_day_adds_up(page, stack: Ru
     # Then nothing is added twice
     expect(page.get_by_text(f"Already recorded: {user} has this punch")).to_be_visible()
     assert len(call(stack, "GET", f"/devices/{device}/punches").json()["punches"]) == 2
+
+
+@pytest.mark.console_allows(r"status of 400")  # the browser's own line for the refused edits
+def test_a_refusal_calls_the_fields_by_the_forms_labels_not_the_apis_names(page, stack: RunningStack) -> None:
+    # Given an admin on an employee's page, in a browser that lets any number through (the fields' own
+    # limits taken off, so that the API is the one to refuse them)
+    user = f"LABELS-{uuid.uuid4().hex[:8].upper()}"
+    call(stack, "PUT", f"/employees/{user}", {"name": "Lea Label"})
+    sign_in(page, stack)
+    page.goto(f"{stack.api_url}/#/employees/{user}")
+    expect(page.get_by_role("heading", name=f"Lea Label ({user})", level=1)).to_be_visible()
+    page.locator("#edit-vacation-days, #edit-grace").evaluate_all(
+        "inputs => inputs.forEach((input) => input.removeAttribute('max'))"
+    )
+
+    # When they save a vacation allowance and a grace beyond what the API takes
+    page.get_by_label("Vacation days a year").fill("400")
+    page.get_by_label("Give them their own schedule").check()
+    page.get_by_label("Grace (minutes)").fill("300")
+    page.get_by_role("button", name="Save changes").click()
+
+    # Then the refusal names both fields as the form labels them, not by the API's names
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("Vacation days a year: ")
+    expect(alert).to_contain_text("Grace (minutes): ")
+    expect(alert).not_to_contain_text("vacationDaysPerYear")
+    expect(alert).not_to_contain_text("graceMinutes")
+    # and each field is marked at fault
+    expect(page.get_by_label("Vacation days a year")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("Grace (minutes)")).to_have_attribute("aria-invalid", "true")
+
+    # When the request carries a field the form does not have, which the API refuses
+    def with_a_stranger(route) -> None:
+        body = json.loads(route.request.post_data or "{}") | {"nickname": "Lea"}
+        route.continue_(post_data=json.dumps(body))
+
+    page.get_by_label("Vacation days a year").fill("20")
+    page.get_by_label("Grace (minutes)").fill("5")
+    page.route(f"**/employees/{user}", with_a_stranger)
+    page.get_by_role("button", name="Save changes").click()
+
+    # Then that one keeps the API's name
+    expect(alert).to_contain_text("nickname: ")
 
 
 @pytest.mark.console_allows(

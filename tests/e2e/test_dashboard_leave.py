@@ -83,12 +83,13 @@ def test_an_admin_records_leave_on_an_employees_page_and_removes_it(page, stack:
     )
     expect(listed.locator("tbody tr")).to_have_count(1)
 
-    # When the last day is put before the first, then the API's reason is said at the last day
+    # When the last day is put before the first, then the API's reason is said at the last day, the days
+    # called as the form labels them
     page.get_by_label("First day", exact=True).fill(f"{year}-{month:02d}-28")
     page.get_by_label("Last day", exact=True).fill(f"{year}-{month:02d}-26")
     page.get_by_role("button", name="Record leave").click()
     expect(page.get_by_label("Last day", exact=True)).to_have_accessible_description(
-        "'to' must not be before 'from'"
+        "'Last day' must not be before 'First day'"
     )
     expect(page.get_by_label("First day", exact=True)).not_to_have_attribute("aria-invalid", "true")
 

@@ -11,7 +11,8 @@ from playwright.sync_api import expect
 
 from local_stack.running import RunningStack
 from local_stack.running import wait_for as wait_until
-from tests.e2e.browser import SCREENSHOTS, sign_in
+from tests.e2e.browser import SCREENSHOTS, call, sign_in
+from tests.e2e.test_dashboard_devices import register_clock
 from tests.e2e.today import past_the_first_minutes_of_today
 
 pytestmark = pytest.mark.e2e
@@ -97,7 +98,8 @@ def test_a_refused_punch_shows_dead_lettered_with_the_reason(page, stack: Runnin
     row = page.get_by_role("table", name=TABLE).get_by_role("row").filter(has_text=user)
     expect(row).to_contain_text("not in the directory")
     expect(row.get_by_text("dead lettered", exact=True)).to_be_visible()
-    expect(row.locator(".problem")).not_to_be_empty()
+    # (in words, the CRM's own message kept)
+    expect(row.locator(".problem")).to_have_text("The CRM refused the punch (HTTP 422): unknown employee")
     # and the ID leads to its page, where an admin can add it to the directory
     row.get_by_role("link", name=user).click()
     expect(page.get_by_text(f"{user} is not in the directory.")).to_be_visible()
@@ -207,3 +209,24 @@ def test_names_are_read_for_the_punches_shown_never_the_whole_directory(page, st
     assert any(user in url for url in names_read), names_read
     # and the page never read the whole directory
     assert not [url for url in asked if re.search(r"/employees(\?|$)", url)], asked
+
+
+def test_a_clock_punch_and_one_added_by_hand_name_their_zone_alike(page, stack: RunningStack) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    user, name = f"ZONE-{suffix}", f"Zoe Zone {suffix}"
+    call(stack, "PUT", f"/employees/{user}", {"name": name})
+    # Given an admin on the Live page, and a clock registered without a zone of its own (the stack's is UTC)
+    device = register_clock(stack)
+    open_live(page, stack)
+    past_the_first_minutes_of_today(3)
+    # When the clock sends a punch with its offset (+00:00), and an admin adds one by hand at that clock
+    at = datetime.now(UTC).replace(microsecond=0)
+    clocked = stack.post_punch(device, user, at - timedelta(minutes=2))
+    by_hand = {"deviceId": device, "timestamp": (at - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S")}
+    added = call(stack, "POST", f"/employees/{user}/punches", by_hand | {"type": "break_out"}).json()["logId"]
+    # Then both name the zone after their time in the same words
+    for log_id in (clocked, added):
+        shown = page.locator(f'tr[data-key="{log_id}"] td[data-label="Time"]')
+        expect(shown).to_contain_text(" UTC")
+        expect(shown).not_to_contain_text("+00:00")
+    expect(page.locator(f'tr[data-key="{added}"]')).to_contain_text("added by hand")

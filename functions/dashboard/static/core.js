@@ -111,6 +111,18 @@ export function formatClock(iso) {
   return iso ? clockFormat.format(new Date(iso)) : "–";
 }
 
+// UTC by the names a punch can carry it under: a clock's offset, or the IANA name of a device or the company.
+const UTC_NAMES = new Set(["+00:00", "-00:00", "UTC", "Etc/UTC", "Etc/UCT", "UCT", "Universal", "Etc/Universal", "Zulu", "Etc/Zulu"]);
+const OFFSET = /^[+-]\d{2}:\d{2}$/;
+
+/** A punch's zone (an IANA name or a fixed offset) as every page names it: UTC however it came, UTC+05:30
+ * for another offset, any other name as it is. */
+export function zoneName(timeZone) {
+  if (!timeZone) return "";
+  if (UTC_NAMES.has(timeZone)) return "UTC";
+  return OFFSET.test(timeZone) ? `UTC${timeZone}` : timeZone;
+}
+
 /** Today's date (YYYY-MM-DD) in the company's zone. */
 export function today() {
   const parts = new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" });
@@ -180,7 +192,61 @@ export function deliveryBadge(syncStatus) {
 /** A punch's last delivery error while it still matters: once the punch is delivered, an earlier attempt's
  * error is history (its attempts say it took more than one). */
 export function lastErrorOf(punch) {
-  return punch.syncStatus === "synced" ? "–" : punch.lastError || "–";
+  return punch.syncStatus === "synced" ? "–" : deliveryErrorView(punch.lastError);
+}
+
+// ---- a delivery's error in words ----
+
+// The shapes the worker records (attendance.delivery): the CRM's answer cut short, or why none came.
+const CRM_ANSWER = /^HTTP (\d{3})(?:: (.*))?$/s;
+const NO_ANSWER = /^CRM did not answer within (\S+ s)$/;
+const UNREACHABLE = /^CRM unreachable: /;
+const RATE_LIMITED = /^rate limited by the CRM \((.*)\); (trying again in .*)$/s;
+const STATUS_WORDS = {
+  401: "The CRM did not accept our credentials", 403: "The CRM did not allow it", 408: "The CRM timed out",
+  425: "The CRM asked us to wait", 429: "The CRM asked us to wait", 500: "The CRM failed with an error of its own",
+};
+
+/** A punch's delivery error as HR reads it ("The CRM refused the punch (HTTP 422): unknown employee");
+ * a shape the worker does not record comes back as it is; "" for none. */
+export function crmErrorInWords(error) {
+  if (!error) return "";
+  const limited = RATE_LIMITED.exec(error);
+  if (limited) return `${crmErrorInWords(limited[1])}; ${limited[2]}`;
+  const waited = NO_ANSWER.exec(error);
+  if (waited) return `The CRM did not answer in time (waited ${waited[1]})`;
+  if (UNREACHABLE.test(error)) return "The CRM could not be reached (no connection)";
+  const answer = CRM_ANSWER.exec(error);
+  if (!answer) return error;
+  const status = Number(answer[1]);
+  const words = STATUS_WORDS[status] ?? (status >= 500 ? "The CRM was unavailable" : "The CRM refused the punch");
+  const message = crmMessage(answer[2]);
+  return `${words} (HTTP ${status})${message ? `: ${message}` : ""}`;
+}
+
+/** What a CRM's answer says in words: a JSON body's message, or a plain text; "" for none (a web page, or
+ * JSON cut short, which only the raw answer can show). */
+function crmMessage(body) {
+  if (!body) return "";
+  let parsed;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return /^[[{<]/.test(body) ? "" : body;
+  }
+  const said = [parsed?.message, parsed?.error, parsed?.detail, parsed?.title, parsed?.error?.message];
+  return said.find((text) => typeof text === "string" && text.trim()) ?? "";
+}
+
+/** The raw error under a disclosure for admins, when the words leave some of it out; else null. */
+export function technicalDetail(error) {
+  if (!error || crmErrorInWords(error) === error) return null;
+  return h("details", { class: "technical-detail admin-only" }, h("summary", {}, "Technical detail"), h("samp", {}, error));
+}
+
+/** A punch's delivery error in words, its raw text a disclosure away for admins; "–" for none. */
+export function deliveryErrorView(error) {
+  return error ? h("div", { class: "delivery-error" }, crmErrorInWords(error), technicalDetail(error)) : "–";
 }
 
 export function loading(view, what) {
@@ -189,31 +255,62 @@ export function loading(view, what) {
 
 /** A failure, said plainly where the content would be. */
 export function showError(container, error) {
-  const message = error instanceof ApiFailure ? error.message : `Something went wrong: ${error.message || error}`;
+  showAlert(container, error instanceof ApiFailure ? error.message : `Something went wrong: ${error.message || error}`);
+}
+
+function showAlert(container, message) {
   container.replaceChildren(h("p", { class: "error", role: "alert" }, message));
 }
 
 /**
  * A refusal shown at the form's fields it names (`inputs`: the API's field name -> its input), each
  * marked invalid and described by its problem, the first one focused; the message goes to `container`.
+ * Both call each field by the form's label for it, as the person filling it in knows it.
  * `fieldOf(failure)`: the field of a refusal whose body names none in `details`.
  */
 export function showFieldErrors(container, inputs, error, fieldOf = () => null) {
   clearFieldErrors(inputs);
-  showError(container, error);
-  if (!(error instanceof ApiFailure)) return;
+  if (!(error instanceof ApiFailure)) {
+    showError(container, error);
+    return;
+  }
+  const inFormWords = (text) => withFormLabels(text, inputs);
+  showAlert(container, inFormWords(error.message));
   const named = error.details.filter((d) => d.location === "body").map((d) => [d.field, d.problem]);
   const fallback = fieldOf(error);
   if (!named.length && fallback) named.push([fallback, error.message.replace(`${fallback}: `, "")]);
   const marked = named.filter(([field]) => inputs[field]);
   for (const [field, problem] of marked) {
     const input = inputs[field];
-    const note = h("p", { class: "field-error", id: `${input.id}-error` }, problem);
+    const note = h("p", { class: "field-error", id: `${input.id}-error` }, inFormWords(problem));
     input.setAttribute("aria-invalid", "true");
     input.setAttribute("aria-describedby", note.id);
     input.after(note);
   }
   if (marked.length) inputs[marked[0][0]].focus();
+}
+
+/**
+ * An API message with each of the form's fields (`inputs`) it names called by the form's label: a name
+ * leading a clause ("leftOn: …", "timestamp is …"), quoted ('to'), or camelCase or dotted anywhere (no
+ * English word is). A field the form does not have keeps the API's name.
+ */
+function withFormLabels(text, inputs) {
+  const names = Object.keys(inputs).map((field) => field.replaceAll(".", "\\.")); // the API's: letters and dots
+  if (!names.length) return text;
+  const named = new RegExp(`(?<![\\w.])(?:${names.join("|")})(?![\\w.])`, "g");
+  return text.replace(named, (field, at) => {
+    const asName = /[A-Z.]/.test(field) || /(^|; |')$/.test(text.slice(0, at));
+    return (asName && labelText(inputs[field])) || field;
+  });
+}
+
+/** What a field's label says, without the hint some labels add after it (in a span of their own). */
+function labelText(input) {
+  const label = input.labels?.[0];
+  if (!label) return null;
+  const own = [...label.childNodes].filter((node) => node.nodeType === Node.TEXT_NODE).map((node) => node.textContent);
+  return own.join("").trim() || label.textContent.trim();
 }
 
 export function clearFieldErrors(inputs) {

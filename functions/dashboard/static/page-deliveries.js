@@ -1,11 +1,11 @@
-// The deliveries page: punches by delivery status, the dead-letter queue with each punch's last error,
-// and, for admins, redrives (one or all, confirmed first) whose outcome shows live from the feed, and
-// abandons (one at a time, confirmed first) of punches the CRM will never take; then the punches admins
-// voided, for review.
+// The deliveries page: punches by delivery status, the dead-letter queue (by punch time, the latest first)
+// with each punch's last error, and, for admins, redrives (one or all, confirmed first) whose outcome shows
+// live from the feed, and abandons (one at a time, confirmed first) of punches the CRM will never take; then
+// the punches admins voided, for review.
 // Route: #/deliveries.
 import {
-  DELIVERY_STATE, Names, api, badge, confirmAction, employeeCell, feed, formatClock, formatInstant, h, loading, showNames,
-  notify, session, showError, table, tableRow, useStyles,
+  DELIVERY_STATE, Names, api, badge, confirmAction, crmErrorInWords, deliveryErrorView, employeeCell, feed, formatClock, formatInstant,
+  h, loading, showNames, notify, session, showError, table, tableRow, useStyles,
 } from "./core.js";
 import { voidedPunches } from "./voided-punches.js";
 
@@ -77,7 +77,7 @@ export async function render(view) {
     { label: "Device", cell: (l) => l.deviceId ? h("a", { href: `#/devices/${encodeURIComponent(l.deviceId)}` }, l.deviceId) : "–" },
     { label: "Punch time", cell: (l) => formatInstant(l.punchTime) },
     { label: "Attempts", cell: (l) => (l.attemptsNode = h("span", {}, String(l.attempts))) },
-    { label: "Last error", cell: (l) => (l.errorNode = h("span", { class: "last-error" }, l.lastError || "–")) },
+    { label: "Last error", cell: (l) => (l.errorNode = h("div", { class: "last-error" }, deliveryErrorView(l.lastError))) },
     { label: "Status", cell: (l) => (l.statusNode = h("span", { class: "letter-status" }, statusView(l))) },
   ];
   if (session.isAdmin) {
@@ -95,7 +95,7 @@ export async function render(view) {
   }
 
   function showList() {
-    const rows = [...letters.values()];
+    const rows = [...letters.values()].sort(latestPunchFirst);
     list.replaceChildren(table({ caption: captionText(), columns, rows, empty: EMPTY, key: (l) => l.logId }));
     updateRedriveAll();
   }
@@ -104,8 +104,8 @@ export async function render(view) {
   function captionText() {
     const rows = [...letters.values()];
     const waiting = rows.filter((l) => l.state === "dead_lettered").length;
-    return waiting === rows.length ? `Dead-lettered punches (${rows.length})`
-      : `Dead-lettered punches (${rows.length} listed, ${waiting} still dead-lettered)`;
+    const counted = waiting === rows.length ? `${rows.length}` : `${rows.length} listed, ${waiting} still dead-lettered`;
+    return `Dead-lettered punches (${counted}), by punch time, the latest first`;
   }
 
   function updateCaption() {
@@ -149,10 +149,13 @@ export async function render(view) {
     const letter = {
       logId: punch.logId, userId: punch.userId, deviceId: punch.deviceId, punchTime: punch.punchTime,
       attempts: punch.attempts, lastError: message.error, syncStatus: punch.syncStatus, state: "dead_lettered",
+      deadLetteredAt: message.at,
     };
     letters.set(letter.logId, letter);
     const body = list.querySelector("tbody");
-    if (body) body.prepend(tableRow(columns, letter, (l) => l.logId));
+    // In its place by punch time, not on top: a punch dies after its attempts, or comes in late from its clock.
+    const before = body && [...body.rows].find((row) => latestPunchFirst(letter, letters.get(row.dataset.key)) < 0);
+    if (body) body.insertBefore(tableRow(columns, letter, (l) => l.logId), before ?? null);
     else showList();
     updateCaption();
     updateRedriveAll();
@@ -170,7 +173,7 @@ export async function render(view) {
 
   async function redriveOne(letter) {
     const who = whose(letter);
-    const cause = letter.lastError ? ` The CRM's last answer was: ${letter.lastError}. Unless its cause is fixed (in the CRM, or the punch's data), it is refused again.` : "";
+    const cause = letter.lastError ? ` Its last attempt failed: ${crmErrorInWords(letter.lastError)}. Unless its cause is fixed (in the CRM, or the punch's data), it is refused again.` : "";
     const question = `Redrive ${who}? It goes back to the queue and the CRM gets it once more.${cause}`;
     if (!(await confirmAction(question, "Redrive"))) return;
     await redrive({ logIds: [letter.logId] }, letter.buttons);
@@ -220,7 +223,7 @@ export async function render(view) {
   }
 
   async function abandonOne(letter) {
-    const cause = letter.lastError ? ` The CRM's last answer was: ${letter.lastError}.` : "";
+    const cause = letter.lastError ? ` Its last attempt failed: ${crmErrorInWords(letter.lastError)}.` : "";
     const question = `Abandon ${whose(letter)}? It leaves the dead-letter queue for good and the CRM never gets it; it stays in the table, marked abandoned, and still counts in the reports. For a punch the CRM will never take, such as one of a badge nobody holds.${cause}`;
     if (!(await confirmAction(question, "Abandon"))) return;
     const result = await post(ABANDON, { logIds: [letter.logId] }, letter.buttons, "abandon");
@@ -256,7 +259,7 @@ export async function render(view) {
         letter.attempts = punch.attempts;
         letter.lastError = message.error;
         letter.attemptsNode?.replaceChildren(String(punch.attempts));
-        letter.errorNode?.replaceChildren(message.error);
+        letter.errorNode?.replaceChildren(deliveryErrorView(message.error));
         // Redriven and refused again: the cause (the last error) wants fixing before another redrive.
         setState(letter, "dead_lettered", redriven.has(punch.logId) ? "again: fix the cause of the last error first" : undefined);
       } else {
@@ -268,7 +271,7 @@ export async function render(view) {
       setState(letter, "abandoned"); // by another admin, or this page's own abandon told again
     } else if (letter && message.type === "punch.failed" && !message.final) {
       letter.attemptsNode?.replaceChildren(String(punch.attempts));
-      letter.errorNode?.replaceChildren(message.error);
+      letter.errorNode?.replaceChildren(deliveryErrorView(message.error));
       setState(letter, "failed", `attempt ${message.attempt}, retrying`);
     }
     if (letter && redriven.has(punch.logId)) showProgress();
@@ -312,6 +315,16 @@ function statusView(letter) {
   return letter.detail ? h("span", {}, word, " ", h("span", { class: "muted" }, letter.detail)) : word;
 }
 
+/** The latest punch first (letters of no stored punch last); of punches of the same time, the one dead-lettered
+ * last first, as the API lists them, so a reload keeps the order the feed made. */
+function latestPunchFirst(a, b) {
+  return moment(b.punchTime) - moment(a.punchTime) || moment(b.deadLetteredAt) - moment(a.deadLetteredAt);
+}
+
+function moment(iso) {
+  return Date.parse(iso) || 0; // none: before any other
+}
+
 function shortId(logId) {
   return logId.length > 10 ? `${logId.slice(0, 8)}…` : logId;
 }
@@ -319,10 +332,15 @@ function shortId(logId) {
 const ANSWERS_QUOTED = 3;
 const ANSWER_LENGTH = 160;
 
-/** What the CRM last answered for `letters`, the commonest first, as the redrive-all question quotes it. */
+/** Why the last attempts for `letters` failed, in words, the commonest first, as the redrive-all question
+ * quotes it. */
 function lastAnswers(letters) {
   const counts = new Map();
-  for (const { lastError } of letters) if (lastError) counts.set(lastError, (counts.get(lastError) ?? 0) + 1);
+  for (const { lastError } of letters) {
+    if (!lastError) continue;
+    const words = crmErrorInWords(lastError);
+    counts.set(words, (counts.get(words) ?? 0) + 1);
+  }
   if (!counts.size) return "";
   const ranked = [...counts].sort((a, b) => b[1] - a[1]);
   const quoted = ranked.slice(0, ANSWERS_QUOTED).map(([answer, count]) => {
@@ -330,8 +348,8 @@ function lastAnswers(letters) {
     return `“${text}” (${count} punch${count === 1 ? "" : "es"})`;
   });
   const others = ranked.length - quoted.length;
-  if (others) quoted.push(`${others} other answer${others === 1 ? "" : "s"}`);
-  return ` The CRM's last answers: ${quoted.join("; ")}. Unless their causes are fixed (in the CRM, or the punches' data), those punches are refused again.`;
+  if (others) quoted.push(`${others} other reason${others === 1 ? "" : "s"}`);
+  return ` Why their last attempts failed: ${quoted.join("; ")}. Unless their causes are fixed (in the CRM, or the punches' data), those punches are refused again.`;
 }
 
 function redriveSummary(result) {

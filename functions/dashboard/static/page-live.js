@@ -9,7 +9,8 @@
 // Admins can void a punch that should not count (a test punch, one punched twice by mistake): asked for
 // a reason, the API takes it, and the feed tells when it left the CRM and the reports.
 import {
-  Names, addedByHand, api, badge, DELIVERY_STATE, employeeCell, feed, formatClock, h, showError, tableRow, today, useStyles, zone,
+  Names, addedByHand, api, badge, crmErrorInWords, DELIVERY_STATE, employeeCell, feed, formatClock, h, showError, tableRow,
+  technicalDetail, today, useStyles, zone, zoneName,
 } from "./core.js";
 import { voidButton } from "./void-punch.js";
 
@@ -171,18 +172,22 @@ export function render(view) {
   function fillIn(record, listed) {
     record.arrived ||= listed.arrived;
     record.punch = { ...listed.punch, ...record.punch };
-    if (RANK[listed.status] > RANK[record.status]) Object.assign(record, { status: listed.status, detail: listed.detail, attempt: listed.attempt });
+    if (RANK[listed.status] > RANK[record.status]) {
+      Object.assign(record, { status: listed.status, detail: listed.detail, error: listed.error, attempt: listed.attempt });
+    }
     redraw(record);
   }
 
   function recordOf(listed) {
     const { syncStatus, lastError, ...punch } = listed;
     const retrying = syncStatus === "pending" && punch.attempts > 0;
+    const why = crmErrorInWords(lastError);
     return {
       punch,
       arrived: listed.receivedAt,
       status: retrying ? "failed" : DELIVERY_STATE[syncStatus] ?? syncStatus,
-      detail: retrying ? `Attempt ${punch.attempts}: ${lastError || "failed"} (will retry)` : lastError || "",
+      detail: retrying ? `Attempt ${punch.attempts}: ${why || "failed"} (will retry)` : why,
+      error: lastError,
       attempt: punch.attempts,
     };
   }
@@ -238,8 +243,8 @@ export function render(view) {
     else if (message.type === "punch.delivered") update(punch, "delivered", message, message.crmReference ? `CRM reference ${message.crmReference}` : "");
     else if (message.type === "punch.failed") {
       const next = message.final ? "gave up" : "will retry";
-      update(punch, "failed", message, `Attempt ${message.attempt}: ${message.error || "failed"} (${next})`);
-    } else if (message.type === "punch.dead_lettered") update(punch, "dead_lettered", message, message.error || "");
+      update(punch, "failed", message, `Attempt ${message.attempt}: ${crmErrorInWords(message.error) || "failed"} (${next})`);
+    } else if (message.type === "punch.dead_lettered") update(punch, "dead_lettered", message, crmErrorInWords(message.error));
     else if (message.type === "punch.abandoned") update(punch, "abandoned", message, message.note || "");
     else if (message.type === "punch.voided") {
       update(punch, "voided", message, message.reason || "");
@@ -249,7 +254,7 @@ export function render(view) {
     else if (message.type === "punch.void_refused") {
       const record = rows.get(punch.logId);
       if (record) record.status = "delivered"; // back from voiding: the CRM kept it
-      update(punch, "delivered", message, `Not voided: ${message.error}`);
+      update(punch, "delivered", message, `Not voided: ${crmErrorInWords(message.error)}`);
     }
   }
 
@@ -281,6 +286,7 @@ export function render(view) {
     record.punch = { ...record.punch, ...punch };
     record.status = status;
     record.detail = detail;
+    record.error = message.error ?? null; // the raw text behind `detail`, when that is a delivery's error
     record.attempt = attempt;
     redraw(record);
     record.row.classList.remove("changed");
@@ -326,7 +332,7 @@ export function render(view) {
     const clock = local.slice(11, 19);
     return h("div", {},
       h("time", { datetime: punch.punchTime }, day && day !== today() ? `${day} ${clock}` : clock),
-      " ", h("span", { class: "muted small" }, punch.timeZone || ""),
+      " ", h("span", { class: "muted small" }, zoneName(punch.timeZone)),
       h("div", { class: "muted small" }, arrived ? `arrived ${formatClock(arrived)}` : "arrived before this page opened"));
   }
 
@@ -344,6 +350,7 @@ export function render(view) {
     const quiet = status === "delivered" || status.startsWith("void");
     return h("div", { class: "status-cell" }, mark,
       line ? h("div", { class: quiet ? "muted small" : "small problem" }, line) : null,
+      technicalDetail(record.error),
       VOIDABLE.has(status) ? voidButton(punch, names, (reason) => {
         if (!closed) update(punch, "voiding", {}, `Being removed from the CRM: ${reason}`);
       }) : null);

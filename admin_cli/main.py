@@ -345,7 +345,8 @@ def dlq_redrive(
     log_ids: Annotated[list[str] | None, typer.Argument(help="logIds to redrive")] = None,
     all_: Annotated[bool, typer.Option("--all", help="redrive every dead-lettered punch")] = False,
 ) -> None:
-    """Back to the punch queue with status pending: the CRM gets each once more."""
+    """Back to the punch queue with status pending: the worker tries each again, with as many attempts as a
+    new punch gets."""
     if bool(log_ids) == all_:
         raise typer.BadParameter(
             "give logIds or --all, not both" if all_ else "give the logIds to redrive, or --all"
@@ -378,12 +379,16 @@ def dlq_abandon(
 
 @dlq_app.command("purge")
 def dlq_purge(ctx: typer.Context, yes: Annotated[bool, typer.Option("--yes", help="really")] = False) -> None:
-    """Empty the DLQ; its punches are marked abandoned (kept in the table)."""
+    """Empty the DLQ for good: its punches are marked abandoned (kept in the table, in the reports) and the CRM
+    never gets them; none can be redriven afterwards. During a CRM outage, redrive instead."""
     if not yes:
-        raise typer.BadParameter("purging abandons every dead-lettered punch: add --yes")
+        raise typer.BadParameter(
+            "purging abandons every dead-lettered punch for good (the CRM never gets them; no redrive "
+            "afterwards): add --yes"
+        )
     with _progress(ctx) as progress:
         task = progress.add_task("purging", total=None)
-        done = ctx.obj.dead_letters().purge(lambda n: progress.update(task, completed=n))
+        done = ctx.obj.dead_letters().purge(_cli_user(), lambda n: progress.update(task, completed=n))
     _done(ctx, f"purged: {len(done)} punches marked abandoned", {"abandoned": done})
 
 

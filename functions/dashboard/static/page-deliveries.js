@@ -174,14 +174,14 @@ export async function render(view) {
   async function redriveOne(letter) {
     const who = whose(letter);
     const cause = letter.lastError ? ` Its last attempt failed: ${crmErrorInWords(letter.lastError)}. Unless its cause is fixed (in the CRM, or the punch's data), it is refused again.` : "";
-    const question = `Redrive ${who}? It goes back to the queue and the CRM gets it once more.${cause}`;
+    const question = `Redrive ${who}? It goes back to the queue, and the CRM is tried again as for a new punch.${cause}`;
     if (!(await confirmAction(question, "Redrive"))) return;
     await redrive({ logIds: [letter.logId] }, letter.buttons);
   }
 
   async function redriveEvery() {
     const waiting = [...letters.values()].filter((l) => l.state === "dead_lettered");
-    const question = `Redrive every dead-lettered punch (${waiting.length} listed here)? Each goes back to the queue and the CRM gets it once more.${lastAnswers(waiting)}`;
+    const question = `Redrive every dead-lettered punch (${waiting.length} listed here)? Each goes back to the queue, and the CRM is tried again as for a new punch.${lastAnswers(waiting)}`;
     if (!(await confirmAction(question, "Redrive all"))) return;
     await redrive({ all: true }, [redriveAll]);
   }

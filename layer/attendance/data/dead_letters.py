@@ -97,9 +97,11 @@ class DeadLetterQueue:
         for letter in self._take({log_id}):
             self._delete(letter)
 
-    def purge(self, progress: Callable[[int], None] = lambda n: None) -> list[str]:
-        """Empty the DLQ; each punch is marked abandoned, never deleted from the table."""
-        return self.abandon(None, "abandoned by an admin (DLQ purged)", progress)
+    def purge(self, by: str, progress: Callable[[int], None] = lambda n: None) -> list[str]:
+        """Empty the DLQ; each punch is marked abandoned, never deleted from the table, with `by` (who purged)
+        in its history. Final: an abandoned punch is never redriven, and a clock sending it again is a
+        duplicate."""
+        return self.abandon(None, f"abandoned by an admin ({by}, DLQ purged)", progress)
 
     def _take(self, log_ids: set[str] | None) -> list[DeadLetter]:
         """The letters of these punches (None: all), held for this reader; the others visible again."""

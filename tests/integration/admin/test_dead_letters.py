@@ -68,8 +68,11 @@ def test_a_punch_dead_lettered_twice_is_listed_and_redriven_once(setup, stack):
 def test_purge_abandons_failed_punches_but_never_a_delivered_one(setup):
     store, dlq, dead = setup
     failed, delivered = dead("A", SyncStatus.FAILED), dead("B", SyncStatus.SYNCED)
-    assert dlq.purge() == [failed]
+    assert dlq.purge("cli:ops") == [failed]
     assert store.get(failed).status is SyncStatus.ABANDONED
+    assert (
+        store.get(failed).history[-1]["detail"] == "abandoned by an admin (cli:ops, DLQ purged)"
+    )  # who did it
     assert store.get(delivered).status is SyncStatus.SYNCED
     assert dlq.peek() == []
 
@@ -112,7 +115,7 @@ def test_a_purge_takes_every_letter_when_short_polls_come_back_empty(setup, stac
     with false_empty_short_polls():
         dlq = dead_letter_queue(stack)
         # When an admin purges the queue
-        purged = dlq.purge()
+        purged = dlq.purge("cli:ops")
     # Then both were taken and marked abandoned, and the queue is empty
     assert set(purged) == failed
     assert {store.get(log_id).status for log_id in failed} == {SyncStatus.ABANDONED}

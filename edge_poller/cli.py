@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -24,7 +25,7 @@ from edge_poller.config import DEFAULT_CONFIG, ConfigError, DeviceConfig, Poller
 from edge_poller.health import last_report
 from edge_poller.hikvision import HikvisionDevice
 from edge_poller.poller import Poller, run_forever
-from edge_poller.store import Store
+from edge_poller.store import StateDirUnusable, Store
 from edge_poller.zkteco import DeviceError, ZktecoDevice
 
 logger = logging.getLogger("edge_poller")
@@ -38,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.command(args)
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    except StateDirUnusable as error:
+        print(f"state_dir: {error}", file=sys.stderr)
         return EXIT_CONFIG
 
 
@@ -146,12 +150,14 @@ def _announce_download(name: str, records: int) -> None:
 def _setup_logging(state_dir: Path | None, verbose: bool = True) -> None:
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stdout)]
     if state_dir:
-        state_dir.mkdir(parents=True, exist_ok=True)
-        handlers.append(
-            logging.handlers.RotatingFileHandler(
+        try:
+            state_dir.mkdir(parents=True, exist_ok=True)
+            log_file = logging.handlers.RotatingFileHandler(
                 state_dir / "edge-poller.log", maxBytes=5_000_000, backupCount=5
             )
-        )
+        except OSError as error:
+            raise StateDirUnusable(f"cannot write the log in {state_dir}: {error}") from None
+        handlers.append(log_file)
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         handlers=handlers,
@@ -192,13 +198,13 @@ def cmd_once(args: argparse.Namespace) -> int:
     for name in args.device or []:
         config.device(name)
     reports = poller.read_devices(args.device, args.since, args.sync_clock)
-    push = poller.drain(progress=_progress)
+    push = poller.drain(progress=_progress, held_for=timedelta(0))  # asked by hand: held punches go again now
     print()  # ends the progress line before anything is logged
     cleared = [] if push.error else poller.clear_confirmed_logs(force=True)
     poller.health.report()
     print(
         f"{'device':16} {'on device':>9} {'fetched':>8} {'new':>6} {'pushed':>7} {'duplicate':>9} "
-        f"{'rejected':>8}  note"
+        f"{'rejected':>8} {'held':>6}  note"
     )
     for report in reports:
         counts = push.by_device.get(report.name, {})
@@ -207,8 +213,10 @@ def cmd_once(args: argparse.Namespace) -> int:
             note += f" clock {_minutes(report.drift_minutes)}"
         print(
             f"{report.name:16} {report.records_on_device:9} {report.fetched:8} {report.new:6} "
-            f"{counts.get('accepted', 0):7} {counts.get('duplicate', 0):9} {counts.get('rejected', 0):8}  {note}"
+            f"{counts.get('accepted', 0):7} {counts.get('duplicate', 0):9} {counts.get('rejected', 0):8} "
+            f"{counts.get('held', 0):6}  {note}"
         )
+    held = _print_held(poller.store)
     pending = poller.store.pending_count()
     for name in cleared:
         print(f"{name}: log cleared on the device (every record confirmed by the cloud)")
@@ -217,8 +225,19 @@ def cmd_once(args: argparse.Namespace) -> int:
     if push.deferred:
         print(f"push paused: {push.deferred}; {pending} punches wait in the outbox")
     poller.close()
-    failed = push.error or push.deferred or any(report.error for report in reports)
+    failed = push.error or push.deferred or held or any(report.error for report in reports)
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _print_held(store: Store) -> int:
+    """The punches the cloud refuses for now, by device and reason: how many in all."""
+    held = store.held()
+    for device, count, reason in held:
+        print(
+            f"{device}: {count} punches held, the cloud refuses them for now ({reason}); they stay in the "
+            "outbox, are sent again every few minutes, and the device's log is not cleared meanwhile"
+        )
+    return sum(count for _, count, _ in held)
 
 
 def _minutes(drift: float) -> str:
@@ -257,7 +276,23 @@ def cmd_check(args: argparse.Namespace) -> int:
     cloud = CloudClient(config.cloud_url, config.api_key.get_secret_value(), config.push_timeout_seconds)
     verdict = cloud.check()
     print(f"cloud {config.cloud_url}: {verdict}")
-    return EXIT_OK if healthy and verdict.endswith("accepted") else EXIT_FAILED
+    writable = _check_state_dir(config.state_dir)
+    return EXIT_OK if healthy and writable and verdict.endswith("accepted") else EXIT_FAILED
+
+
+def _check_state_dir(state_dir: Path) -> bool:
+    """Whether the outbox's directory can be written, said as check says the rest."""
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=state_dir, prefix=".check-"):
+            pass
+    except OSError as error:
+        print(
+            f"state_dir {state_dir}: NOT WRITABLE ({error.strerror or error}): the outbox cannot be kept there"
+        )
+        return False
+    print(f"state_dir {state_dir}: writable")
+    return True
 
 
 def _check_hikvision(device: DeviceConfig) -> bool:
@@ -277,12 +312,15 @@ def _check_hikvision(device: DeviceConfig) -> bool:
 def cmd_status(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     store = Store(config.state_dir / "outbox.sqlite3")
-    print(f"{'device':16} {'last read':25} {'last push':25} {'outbox':>6} {'rejected':>8}  last error")
+    print(
+        f"{'device':16} {'last read':25} {'last push':25} {'outbox':>6} {'held':>6} {'rejected':>8}  last error"
+    )
     for status in store.statuses([d.name for d in config.devices]):
         print(
             f"{status.name:16} {status.last_read_at or 'never':25} {status.last_push_at or 'never':25} "
-            f"{status.pending:6} {status.rejected:8}  {status.last_error or ''}"
+            f"{status.pending:6} {status.held:6} {status.rejected:8}  {status.last_error or ''}"
         )
+    _print_held(store)
     for device, punch, reason in store.rejected():
         print(f"rejected from {device}: {punch} ({reason})")
     size = BatchSize(config.push_batch_min, config.push_batch_size, store.batch_size())
@@ -382,6 +420,8 @@ ExecStart={executable} --config {config_path.resolve()} run
 WorkingDirectory={config_path.resolve().parent}
 Restart=always
 RestartSec=10
+# exit 2 is a configuration to fix (its message is in the journal), not a failure a restart mends
+RestartPreventExitStatus=2
 KillSignal=SIGTERM
 TimeoutStopSec=60
 

@@ -20,11 +20,22 @@ class PushFailed(Exception):
         self.retry_after = retry_after  # too many requests: the same batch may go after this many seconds
 
 
+# Refusals an admin lifts in the cloud (enables the device, lets the key send for it): such a punch is held
+# and sent again, never given up like a punch that is wrong in itself.
+LIFTABLE_REFUSALS = frozenset({"device_disabled", "device_not_allowed"})
+
+
 @dataclass(frozen=True)
 class ItemOutcome:
     status: str  # accepted | duplicate | rejected | retry
     log_id: str | None
     reason: str | None
+    code: str | None = None  # a rejection's code, e.g. invalid_punch or device_disabled
+
+    @property
+    def held(self) -> bool:
+        """Refused for now, for a reason an admin can lift: keep it and send it again later."""
+        return self.status == "rejected" and self.code in LIFTABLE_REFUSALS
 
     @property
     def delivered(self) -> bool:
@@ -112,14 +123,18 @@ class CloudClient:
                 f"cloud answered HTTP {response.status_code}: {response.text[:200]}",
                 response.status_code in _OVERLOADED,
             )
-        document = response.json()
-        results = document.get("results", [])
-        if len(results) != len(punches):
+        try:
+            document = response.json()
+            results = document.get("results", [])
+            outcomes = [
+                ItemOutcome(r["status"], r.get("logId"), r.get("reason") or r.get("error"), r.get("error"))
+                for r in sorted(results, key=lambda r: r["index"])
+            ]
+        except (ValueError, AttributeError, KeyError, TypeError) as error:
+            # a proxy's or a captive portal's page, say: nothing says what the cloud did with the batch
+            raise PushFailed(f"the answer is not the API's: {_not_the_api(response)}") from error
+        if len(outcomes) != len(punches):
             raise PushFailed("cloud answered with a different number of results")
-        outcomes = [
-            ItemOutcome(r["status"], r.get("logId"), r.get("reason") or r.get("error"))
-            for r in sorted(results, key=lambda r: r["index"])
-        ]
         wait = 0.0
         if any(outcome.retry for outcome in outcomes):
             wait = _retry_after(document.get("retryAfter"), response.headers.get("Retry-After"))
@@ -139,6 +154,10 @@ class CloudClient:
             return f"reachable, but {self._url} is no punch endpoint (HTTP 404): check cloud_url"
         if response.is_server_error:
             return f"reachable, but failing (HTTP {code}); try again later"
+        try:
+            response.json()
+        except ValueError:
+            return f"reachable, but the answer is not the API's: {_not_the_api(response)}"
         return "reachable, API key accepted"
 
     def report_health(self, device_id: str, report: dict[str, Any]) -> HealthOutcome:
@@ -163,6 +182,15 @@ class CloudClient:
 
     def close(self) -> None:
         self._http.close()
+
+
+def _not_the_api(response: httpx.Response) -> str:
+    """What came back instead of the API's JSON, for the person who must find what stands in the way."""
+    kind = response.headers.get("Content-Type", "no content type")
+    return (
+        f"HTTP {response.status_code}, {kind}: {response.text[:80]!r} (a proxy or a login page between this"
+        " office and the cloud? check cloud_url)"
+    )
 
 
 def _retry_after(*candidates: object) -> float:

@@ -130,9 +130,15 @@ class PollerConfig(BaseModel):
 def load_config(path: Path) -> PollerConfig:
     """Read the TOML file; EDGE_POLLER_CLOUD_URL and EDGE_POLLER_API_KEY override it."""
     try:
-        raw = tomllib.loads(path.read_text())
+        raw = tomllib.loads(
+            path.read_text(encoding="utf-8-sig")
+        )  # a BOM, as Notepad may save it, is no error
     except FileNotFoundError:
         raise ConfigError(f"config file {path} not found (see edge-poller.example.toml)") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not UTF-8 text: save it as UTF-8") from None
+    except OSError as error:  # a directory, or a file this user may not read
+        raise ConfigError(f"cannot read config file {path}: {error.strerror or error}") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path} is not valid TOML: {error}") from None
     for key, variable in (("cloud_url", "EDGE_POLLER_CLOUD_URL"), ("api_key", "EDGE_POLLER_API_KEY")):

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import sqlite3
 import threading
 import time
 from collections import Counter
@@ -30,6 +31,8 @@ DELIVERED_MEMORY = timedelta(days=400)  # how long delivered punches are remembe
 RETRY_WAIT_LIMIT = 30.0
 RATE_LIMIT_HOLD_MIN = 1.0  # a 429 asking for no wait (or "0") still spaces the pushes out
 LONGEST_HOLD = 900.0  # no answer (nor a clock that jumped) holds pushes back longer than this
+# Punches the cloud refused for a reason an admin lifts (a disabled device) are sent again this often
+HELD_RETRY = timedelta(minutes=10)
 
 
 @dataclass
@@ -110,6 +113,11 @@ class Poller:
             self.store.record_error(device.name, str(error))
             self.health.forget_identity(device.name)
             return DeviceReport(device.name, error=str(error))
+        except sqlite3.Error as error:  # the disk is full, say: what was read stays on the device
+            logger.error(
+                "device %s: read, but not kept: the outbox cannot be written (%s)", device.name, error
+            )
+            return DeviceReport(device.name, error=f"the outbox cannot be written: {error}")
         finally:
             with self._busy_lock:
                 self._busy.discard(device.name)
@@ -271,16 +279,22 @@ class Poller:
                 connection.enable_device()
 
     def drain(
-        self, progress: Callable[[int, int], None] | None = None, stop: threading.Event | None = None
+        self,
+        progress: Callable[[int, int], None] | None = None,
+        stop: threading.Event | None = None,
+        held_for: timedelta = HELD_RETRY,
     ) -> PushReport:
-        """Push the outbox, oldest first, batch by batch, until it is empty, the cloud fails, or the cloud
-        asks for more time than RETRY_WAIT_LIMIT. Items answered "retry" stay pending and, being the
-        oldest, lead the next push."""
+        """Push the outbox, oldest first, batch by batch, until it is empty, the cloud fails, the cloud
+        asks for more time than RETRY_WAIT_LIMIT, or `stop` is set. Items answered "retry" stay pending and,
+        being the oldest, lead the next push; punches held at least `held_for` go again."""
         report = PushReport()
+        released = self.store.release_held(held_for)
+        if released:
+            logger.info("sending %d held punches again", released)
         total = self.store.pending_count()
         done = 0
         pause = stop or threading.Event()
-        while batch := self.store.pending_batch(self.batch_size.current):
+        while not pause.is_set() and (batch := self.store.pending_batch(self.batch_size.current)):
             wait = self._no_push_before - time.monotonic()
             if wait > RETRY_WAIT_LIMIT:
                 report.deferred = f"the cloud asked for {wait:.0f} s before the next push"
@@ -336,23 +350,36 @@ class Poller:
     def _settle(
         self, batch: list[tuple[int, str, str]], answer: PushAnswer, report: PushReport, seconds: float
     ) -> None:
-        delivered, rejected = [], []
+        delivered, rejected, held = [], [], []
+        held_why: set[tuple[str, str]] = set()  # (device, reason): one warning each
         for (row_id, device, _), outcome in zip(batch, answer.outcomes, strict=True):
-            report.count(device, outcome.status)
+            report.count(device, "held" if outcome.held else outcome.status)
             if outcome.delivered:
                 delivered.append((row_id, outcome.log_id or ""))
+            elif outcome.held:
+                held.append((row_id, outcome.reason or "refused for now"))
+                held_why.add((device, outcome.reason or "refused for now"))
             elif not outcome.retry:  # a retry item stays pending, as if never sent
                 rejected.append((row_id, outcome.reason or "rejected"))
                 logger.error("device %s: punch rejected by the cloud: %s", device, outcome.reason)
-        self.store.settle(delivered, rejected)
-        counts = Counter(outcome.status for outcome in answer.outcomes)
+        self.store.settle(delivered, rejected, held)
+        for device, reason in sorted(held_why):
+            logger.warning(
+                "device %s: punches held, the cloud refuses them for now (%s); they are kept here and sent"
+                " again every %d minutes, and the device's log is not cleared meanwhile",
+                device,
+                reason,
+                HELD_RETRY.total_seconds() // 60,
+            )
+        counts = Counter("held" if outcome.held else outcome.status for outcome in answer.outcomes)
         logger.info(
-            "pushed %d punches in %.1f s: %d accepted, %d duplicate, %d rejected, %d to retry%s",
+            "pushed %d punches in %.1f s: %d accepted, %d duplicate, %d rejected, %d held, %d to retry%s",
             len(batch),
             seconds,
             counts["accepted"],
             counts["duplicate"],
             counts["rejected"],
+            counts["held"],
             counts["retry"],
             f" after {answer.retry_after:g} s" if counts["retry"] else "",
         )
@@ -406,14 +433,26 @@ def run_forever(poller: Poller, stop: threading.Event) -> None:
     backoff = Backoff()
     while not stop.is_set():
         started = time.monotonic()
-        poller.read_devices()
-        if backoff.ready():
-            report = poller.drain(stop=stop)
-            if report.error:
-                backoff.failed(progressed=report.requests > 0)
-            else:
-                backoff.succeeded()
-                poller.clear_confirmed_logs()
-        poller.health.report()  # after the push: a report never holds up punches
-        poller.store.forget_delivered_before(DELIVERED_MEMORY)
+        try:
+            _cycle(poller, backoff, stop)
+        except sqlite3.Error as error:
+            # A full disk, say: the service stays up (a restart would only read the devices again) and
+            # tries again next cycle; what was read stays on the devices meanwhile
+            logger.error(
+                "the outbox in %s cannot be written: %s; trying again", poller.config.state_dir, error
+            )
         stop.wait(max(0.0, poller.config.interval_seconds - (time.monotonic() - started)))
+
+
+def _cycle(poller: Poller, backoff: Backoff, stop: threading.Event) -> None:
+    """One round: read, push when the backoff allows, report health, forget what is long delivered."""
+    poller.read_devices()
+    if backoff.ready():
+        report = poller.drain(stop=stop)
+        if report.error:
+            backoff.failed(progressed=report.requests > 0)
+        else:
+            backoff.succeeded()
+            poller.clear_confirmed_logs()
+    poller.health.report()  # after the push: a report never holds up punches
+    poller.store.forget_delivered_before(DELIVERED_MEMORY)

@@ -2,7 +2,9 @@
 
 A read is committed in one transaction: its new punches into the outbox and the device's cursor. A punch
 leaves the outbox only when the cloud has answered for it: delivered rows stay (with their logId) so a
-re-read log is recognised, and rejected rows are kept aside with the reason. The push batch size the
+re-read log is recognised, and rejected rows are kept aside with the reason. Rows the cloud refused for a
+reason an admin can lift (a disabled device) are held: sent again from time to time, and never counted
+as confirmed, so the device's log is not cleared while they wait. The push batch size the
 poller adapted to and the cloud's last "retry after" are kept too: a restart neither begins again with
 batches the cloud could not take nor pushes sooner than it asked.
 """
@@ -77,6 +79,7 @@ class DeviceStatus:
     rejected: int
     delivered: int
     last_error: str | None
+    held: int = 0
 
 
 @dataclass(frozen=True)
@@ -97,14 +100,24 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+class StateDirUnusable(Exception):
+    """The outbox's directory cannot be created or written: nothing can be buffered."""
+
+
 class Store:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as error:
+            raise StateDirUnusable(
+                f"cannot keep the outbox in {path.parent}: {error}; the user the poller runs as must be able "
+                "to create and write files there (state_dir in the config)"
+            ) from None
         self._lock = threading.Lock()
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
 
     def close(self) -> None:
         self._db.close()
@@ -116,7 +129,8 @@ class Store:
             try:
                 yield self._db
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:  # SQLite rolls back itself on some errors (a full disk)
+                    self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
 
@@ -166,11 +180,20 @@ class Store:
         return added
 
     def requeue(self, keys: Sequence[str]) -> int:
-        """Push these again even though the cloud has them (a backfill window); cloud dedup absorbs them."""
+        """Push these again even though the cloud has them (a backfill window), and any of them held; cloud
+        dedup absorbs what it has."""
         with self._transaction() as db:
             return db.executemany(
-                "UPDATE outbox SET state = 'pending' WHERE record_key = ? AND state = 'delivered'",
+                "UPDATE outbox SET state = 'pending' WHERE record_key = ? AND state IN ('delivered', 'held')",
                 [(k,) for k in keys],
+            ).rowcount
+
+    def release_held(self, held_for: timedelta) -> int:
+        """Rows held at least `held_for` back to pending, to be sent again: how many."""
+        cutoff = (datetime.now(UTC) - held_for).isoformat(timespec="seconds")
+        with self._transaction() as db:
+            return db.execute(
+                "UPDATE outbox SET state = 'pending' WHERE state = 'held' AND done_at <= ?", (cutoff,)
             ).rowcount
 
     def touch_read(self, device: str) -> None:
@@ -198,18 +221,24 @@ class Store:
                 (limit,),
             ).fetchall()
 
-    def settle(self, delivered: Sequence[tuple[int, str]], rejected: Sequence[tuple[int, str]]) -> None:
-        """The cloud's answer: (id, logId) delivered, (id, reason) rejected."""
+    def settle(
+        self,
+        delivered: Sequence[tuple[int, str]],
+        rejected: Sequence[tuple[int, str]],
+        held: Sequence[tuple[int, str]] = (),
+    ) -> None:
+        """The cloud's answer: (id, logId) delivered, (id, reason) rejected or held."""
         now = _now()
         with self._transaction() as db:
             db.executemany(
                 "UPDATE outbox SET state = 'delivered', log_id = ?, done_at = ? WHERE id = ?",
                 [(log_id, now, row_id) for row_id, log_id in delivered],
             )
-            db.executemany(
-                "UPDATE outbox SET state = 'rejected', reason = ?, done_at = ? WHERE id = ?",
-                [(reason, now, row_id) for row_id, reason in rejected],
-            )
+            for state, rows in (("rejected", rejected), ("held", held)):
+                db.executemany(
+                    "UPDATE outbox SET state = ?, reason = ?, done_at = ? WHERE id = ?",
+                    [(state, reason, now, row_id) for row_id, reason in rows],
+                )
             devices = (
                 {
                     row[0]
@@ -299,6 +328,7 @@ class Store:
                 counts.get((name, "rejected"), 0),
                 counts.get((name, "delivered"), 0),
                 rows.get(name, (None,) * 4)[3],
+                counts.get((name, "held"), 0),
             )
             for name in names
         ]
@@ -349,6 +379,13 @@ class Store:
                 "refused_at = excluded.refused_at",
                 (device, reason[:500], at.isoformat(timespec="seconds")),
             )
+
+    def held(self) -> list[tuple[str, int, str]]:
+        """Per device and reason: how many punches are held."""
+        with self._lock:
+            return self._db.execute(
+                "SELECT device, COUNT(*), reason FROM outbox WHERE state = 'held' GROUP BY device, reason"
+            ).fetchall()
 
     def rejected(self) -> list[tuple[str, str, str]]:
         with self._lock:

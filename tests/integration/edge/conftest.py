@@ -157,8 +157,8 @@ def write_config(tmp_path: Path) -> Callable[..., Path]:
     """A TOML config for the poller; each device is (name, port, extra settings)."""
 
     def write(cloud_url: str, devices: list[tuple[str, int, dict[str, Any]]], **settings: Any) -> Path:
-        lines = [f'cloud_url = "{cloud_url}"', f'api_key = "{CLOUD_KEY}"', 'state_dir = "state"']
-        lines += [f"{key} = {_toml(value)}" for key, value in settings.items()]
+        lines = [f'cloud_url = "{cloud_url}"', f'api_key = "{CLOUD_KEY}"']
+        lines += [f"{key} = {_toml(value)}" for key, value in ({"state_dir": "state"} | settings).items()]
         for name, port, extra in devices:
             lines += ["[[devices]]", f'name = "{name}"', 'host = "127.0.0.1"', f"port = {port}"]
             lines += [

@@ -69,7 +69,7 @@ def test_a_cloud_answering_in_part_is_drained_over_several_pushes(device, cloud,
     assert partial == [0, 1, 5]
     assert all(times[i + 1] - times[i] >= cloud.retry_after for i in partial)
     assert "pushed 500 punches in" in caplog.text
-    assert "200 accepted, 0 duplicate, 0 rejected, 300 to retry after 1 s" in caplog.text
+    assert "200 accepted, 0 duplicate, 0 rejected, 0 held, 300 to retry after 1 s" in caplog.text
     assert "push batch size 500 -> 250 (bounds 25..500): the cloud answered for 200 of 500 in its time" in (
         caplog.text
     )

@@ -4,14 +4,21 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import boto3
 import pytest
 
+from attendance.data.devices import DeviceStore
+from attendance.domain.devices import Device
 from edge_poller.cli import main
+from edge_poller.cloud import CloudClient
 from edge_poller.config import load_config
+from edge_poller.poller import Poller
 from edge_poller.simulator import free_tcp_port
 from edge_poller.store import Store
 from tests.integration.edge.conftest import CLOUD_KEY
@@ -50,6 +57,43 @@ def test_incremental_reads_push_only_new_punches(device, cloud, write_config, ca
     assert "front: downloading 40 records" in output
     assert "front: downloading 43 records" in output
     assert "downloading" not in output.split("front: downloading 43 records")[-1]  # not when idle
+
+
+class LoginPage(BaseHTTPRequestHandler):
+    """What a captive portal or a proxy's login answers any request with: 200, and a web page."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        page = b"<html><body>Please sign in to the guest network</body></html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(page)))
+        self.end_headers()
+        self.wfile.write(page)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_login_page_in_the_way_is_a_failed_push_said_plainly_and_nothing_is_lost(
+    device, cloud, write_config, capsys
+):
+    # Given an office whose traffic a login page answers, with 200 and a web page
+    portal = ThreadingHTTPServer(("127.0.0.1", 0), LoginPage)
+    threading.Thread(target=portal.serve_forever, daemon=True).start()
+    _, simulator = device(records=5)
+    config = write_config(f"http://127.0.0.1:{portal.server_address[1]}", [("front", simulator.port, {})])
+    try:
+        # When office IT checks the setup, then it is told the answer is not the API's
+        assert main(["--config", str(config), "check"]) == 1
+        assert "the answer is not the API's: HTTP 200, text/html" in capsys.readouterr().out
+        # When the poller runs, then the push fails in words, not a traceback, and every punch waits
+        assert once(config) == 1
+        assert "a proxy or a login page between this office and the cloud?" in capsys.readouterr().out
+        assert outbox(config).pending_count() == 5
+    finally:
+        portal.shutdown()
+        portal.server_close()
 
 
 def test_cloud_down_for_a_while_means_an_outbox_that_drains_later(device, cloud, write_config):
@@ -182,6 +226,51 @@ def test_rejected_punches_are_kept_aside_not_retried(device, cloud, write_config
     assert cloud.requests == requests_before
 
 
+def test_punches_the_cloud_refuses_for_now_are_held_sent_again_and_the_log_kept(
+    device, cloud, write_config, stack, capsys
+):
+    # Given a clock the cloud knows as disabled, with a month of punches, and a poller told to clear old ones
+    state, simulator = device(serial="HELD1", records=12)
+    registry = DeviceStore(boto3.client("dynamodb"), stack.refs["DevicesTable"])
+    registry.put(Device(device_id="HELD1", serial="HELD1", enabled=False))
+    config = write_config(cloud.url, [("front", simulator.port, {"clear_after_days": 1})])
+
+    # When the poller runs once
+    # Then it says the punches are held and why, and fails: they did not arrive
+    assert once(config) == 1
+    said = capsys.readouterr().out
+    assert "front: 12 punches held, the cloud refuses them for now (device HELD1 is disabled)" in said
+    assert cloud.punches() == []
+    # And the clock keeps its whole log, since nothing of it is in the cloud
+    assert "log cleared" not in said
+    assert len(state.records) == 12
+    assert outbox(config).statuses(["front"])[0].held == 12
+
+    # When an admin enables the device and the poller runs again
+    registry.put(Device(device_id="HELD1", serial="HELD1", enabled=True))
+    assert once(config) == 0
+    # Then every held punch arrives, once, and only now is the confirmed log cleared
+    assert len(cloud.punches()) == 12
+    assert outbox(config).statuses(["front"])[0].held == 0
+    assert "front: log cleared on the device" in capsys.readouterr().out
+
+
+def test_the_service_sends_held_punches_again_once_they_have_waited(device, cloud, write_config, stack):
+    # Given punches held while the cloud refused their clock, and then the clock enabled
+    _, simulator = device(serial="HELD2", records=3)
+    registry = DeviceStore(boto3.client("dynamodb"), stack.refs["DevicesTable"])
+    registry.put(Device(device_id="HELD2", serial="HELD2", enabled=False))
+    config = write_config(cloud.url, [("front", simulator.port, {})])
+    once(config)
+    registry.put(Device(device_id="HELD2", serial="HELD2", enabled=True))
+    poller = Poller(load_config(config), outbox(config), CloudClient(cloud.url, CLOUD_KEY, 10))
+    # When the service pushes before they have waited their time, they stay held
+    assert poller.drain().requests == 0
+    # When it pushes once they have, they go, and arrive
+    assert poller.drain(held_for=timedelta(0)).requests == 1
+    assert len(cloud.punches()) == 3
+
+
 def test_backfill_window_pushes_recent_punches_again(device, cloud, write_config):
     state, simulator = device()
     state.punch("9001", punch=0, at=state.now())
@@ -294,6 +383,51 @@ def test_missing_config_is_explained(tmp_path, capsys):
     assert "not found" in capsys.readouterr().err
 
 
+def test_a_config_that_cannot_be_read_as_text_is_explained_and_a_bom_is_no_error(tmp_path, capsys):
+    # A directory given for the file, and a file saved in a Windows code page, are explained in words
+    assert main(["--config", str(tmp_path), "status"]) == 2
+    assert "cannot read config file" in capsys.readouterr().err
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes('# Büro\ncloud_url = "http://x"\n'.encode("latin-1"))
+    assert main(["--config", str(latin), "status"]) == 2
+    assert "is not UTF-8 text: save it as UTF-8" in capsys.readouterr().err
+    # And a byte-order mark, as Notepad writes it, reads as the text it marks
+    marked = tmp_path / "marked.toml"
+    good = 'cloud_url = "http://x"\napi_key = "k"\nstate_dir = "s"\n[[devices]]\nname = "a"\nhost = "h"\ntime_zone = "UTC"\n'
+    marked.write_bytes(b"\xef\xbb\xbf" + good.encode())
+    assert main(["--config", str(marked), "status"]) == 0
+
+
+def test_a_state_dir_that_cannot_be_written_is_said_by_check_and_stops_the_service_plainly(
+    device, cloud, write_config, tmp_path, capsys
+):
+    # Given a state_dir where no directory can be made (under a file: refused even to root)
+    (tmp_path / "taken").write_text("a file, not a directory")
+    _, simulator = device(records=2)
+    config = write_config(
+        cloud.url, [("front", simulator.port, {})], state_dir=str(tmp_path / "taken" / "state")
+    )
+    # When office IT runs check, then it fails naming the directory
+    assert main(["--config", str(config), "check"]) == 1
+    assert "NOT WRITABLE" in capsys.readouterr().out
+    # When the service starts, then it stops with one line saying what to fix, no traceback
+    assert main(["--config", str(config), "run"]) == 2
+    assert "state_dir: cannot keep the outbox in" in capsys.readouterr().err
+
+
+def test_a_stop_asked_for_ends_the_drain_between_batches(device, cloud, write_config):
+    # Given a poller with punches to push, told to stop
+    _, simulator = device(records=30)
+    config = write_config(cloud.url, [("front", simulator.port, {})], push_batch_size=10, push_batch_min=1)
+    poller = Poller(load_config(config), outbox(config), CloudClient(cloud.url, CLOUD_KEY, 10))
+    poller.read_devices()
+    stop = threading.Event()
+    stop.set()
+    # When it drains, then it sends nothing more and every punch waits in the outbox
+    assert poller.drain(stop=stop).requests == 0
+    assert outbox(config).pending_count() == 30
+
+
 def test_api_key_from_the_environment_is_never_printed(device, cloud, write_config, monkeypatch, capsys):
     _, simulator = device(records=3)
     config = write_config("http://127.0.0.1:1", [("front", simulator.port, {})])
@@ -310,6 +444,7 @@ def test_systemd_unit(tmp_path, write_config, capsys):
     assert main(["--config", str(config), "install-service", "--print"]) == 0
     unit = capsys.readouterr().out
     assert "Restart=always" in unit
+    assert "RestartPreventExitStatus=2" in unit  # a configuration to fix does not restart in a loop
     assert f"--config {config.resolve()} run" in unit
 
 

@@ -169,7 +169,7 @@ _CHOOSING = (
 
 @app.post(
     "/deliveries/dead-letters/redrive",
-    summary="Redrive dead-lettered punches: pending again and queued, so the CRM gets each once more",
+    summary="Redrive dead-lettered punches: pending again and queued, so the worker tries each again, as a new punch",
     description=_CHOOSING,
     tags=["deliveries"],
     responses={

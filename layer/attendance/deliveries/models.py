@@ -114,7 +114,7 @@ DeadLetterChoice = ChosenDeadLetters | EveryDeadLetter
 
 
 class RedriveResult(BaseModel):
-    """Each redriven punch is pending again and queued: the CRM gets it once more."""
+    """Each redriven punch is pending again and queued: the worker tries it again, as a new punch."""
 
     model_config = _MODEL
 

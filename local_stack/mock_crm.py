@@ -249,10 +249,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(HTTPStatus.NO_CONTENT, None)
 
     def _set_behaviour(self, body: Any) -> None:
+        """The fields sent change; the others are kept."""
+        if not isinstance(body, dict):
+            self._reply(HTTPStatus.BAD_REQUEST, {"error": "a JSON object of the fields to change expected"})
+            return
         state = self.server.state
         try:
             with state.lock:
-                merged = state.behaviour.model_dump(by_alias=True) | (body if isinstance(body, dict) else {})
+                merged = state.behaviour.model_dump(by_alias=True) | body
                 state.behaviour = Behaviour.model_validate(merged)
         except ValueError as error:
             self._reply(HTTPStatus.BAD_REQUEST, {"error": str(error)})

@@ -40,6 +40,21 @@ def test_it_serves_the_mock_crm_until_stopped() -> None:
     assert not serving(crm.url)
 
 
+def test_its_behaviour_changes_only_the_fields_sent_and_refuses_what_is_no_json_object() -> None:
+    crm = MockCrmProcess(port=0).start()
+    try:
+        with httpx.Client(base_url=crm.url, timeout=5) as client:
+            client.post("/crm/_behaviour", json={"requireToken": "t0ken"})
+            changed = client.post("/crm/_behaviour", json={"failRate": 0.5}).json()
+            refused = client.post("/crm/_behaviour", content=b"failRate=1")
+            kept = client.post("/crm/_behaviour", json={}).json()
+    finally:
+        crm.stop()
+    assert (changed["requireToken"], changed["failRate"]) == ("t0ken", 0.5)
+    assert refused.status_code == 400
+    assert kept == changed  # the refused change changed nothing
+
+
 def test_a_taken_port_fails_the_start_as_binding_in_process_would() -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

@@ -24,7 +24,7 @@ from edge_poller.cloud import CloudClient
 from edge_poller.config import DEFAULT_CONFIG, ConfigError, DeviceConfig, PollerConfig, load_config
 from edge_poller.health import last_report
 from edge_poller.hikvision import HikvisionDevice
-from edge_poller.poller import Poller, run_forever
+from edge_poller.poller import Poller, drift_advice, run_forever
 from edge_poller.store import StateDirUnusable, Store
 from edge_poller.zkteco import DeviceError, ZktecoDevice
 
@@ -271,7 +271,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(
             f"{device.name}: serial {info.serial}, firmware {info.firmware}, users {info.users}, "
             f"records {info.records}/{info.capacity}, clock {_minutes(drift)}"
-            + ("  (drifting: run once --sync-clock)" if abs(drift) > config.clock_drift_warn_minutes else "")
+            + (f"  (drifting: {drift_advice(drift)})" if abs(drift) > config.clock_drift_warn_minutes else "")
         )
     cloud = CloudClient(config.cloud_url, config.api_key.get_secret_value(), config.push_timeout_seconds)
     verdict = cloud.check()

@@ -232,9 +232,7 @@ class Poller:
             logger.info("device %s: clock set (was %+.1f min off)", device.name, drift)
         elif abs(drift) > self.config.clock_drift_warn_minutes:
             logger.warning(
-                "device %s: clock is %+.1f min off the host's; run with --sync-clock to set it",
-                device.name,
-                drift,
+                "device %s: clock is %+.1f min off the host's; %s", device.name, drift, drift_advice(drift)
             )
         return drift
 
@@ -404,6 +402,19 @@ class Poller:
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
         self.cloud.close()
+
+
+def drift_advice(minutes: float) -> str:
+    """What to do about a clock this far off. Off by whole hours, the zone is wrong on one side (the
+    device's time_zone, or the clock's summer-time setting): setting the clock would make it show the
+    wrong time to the people punching, and the punches' times would stay wrong."""
+    hours = round(minutes / 60)
+    if hours and abs(minutes - hours * 60) <= 2:
+        return (
+            f"{abs(hours)} h off: check the device's time_zone in the config and the clock's summer-time"
+            " setting before --sync-clock"
+        )
+    return "run once --sync-clock to set it"
 
 
 class Backoff:

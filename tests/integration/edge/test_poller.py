@@ -289,10 +289,21 @@ def test_clock_drift_is_reported_and_can_be_synced(device, cloud, write_config, 
     main(["--config", str(config), "check"])
     output = capsys.readouterr().out
     assert "clock -30.0 min" in output
-    assert "drifting" in output
+    assert "drifting: run once --sync-clock to set it" in output
     assert "reachable, API key accepted" in output
     assert once(config, "--sync-clock") == 0
     assert abs(state.clock_offset_minutes) < 0.1
+
+
+def test_a_clock_off_by_whole_hours_points_at_the_zone_not_at_a_sync(device, cloud, write_config, capsys):
+    # Given a clock kept in UTC while the config says it hangs in a zone an hour ahead
+    _, simulator = device(clock_offset_minutes=-60)
+    config = write_config(cloud.url, [("front", simulator.port, {})])
+    # When office IT runs check, then it is told to look at the zones before setting the clock
+    main(["--config", str(config), "check"])
+    said = capsys.readouterr().out
+    assert "1 h off: check the device's time_zone in the config and the clock's summer-time setting" in said
+    assert "run once --sync-clock" not in said
 
 
 def test_a_clock_in_step_reads_plus_nothing(device, cloud, write_config, capsys):

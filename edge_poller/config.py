@@ -5,7 +5,7 @@ import re
 import socket
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -147,11 +147,24 @@ def load_config(path: Path) -> PollerConfig:
     try:
         config = PollerConfig.model_validate(raw)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'config'}: {e['msg']}"
-            for e in error.errors(include_url=False)
-        )
+        problems = "; ".join(_problem(e) for e in error.errors(include_url=False))
         raise ConfigError(f"{path}: {problems}") from None
     if not config.state_dir.is_absolute():
         config = config.model_copy(update={"state_dir": path.parent.resolve() / config.state_dir})
     return config
+
+
+def _problem(error: Any) -> str:
+    """One problem in words, with the hint the usual mistakes need."""
+    where = ".".join(str(part) for part in error["loc"]) or "config"
+    said = f"{where}: {error['msg']}"
+    key = error["loc"][-1] if error["loc"] else None
+    if error["loc"] == ("api_key",) and error["type"] == "missing":
+        return said + " (or set EDGE_POLLER_API_KEY)"
+    if (
+        error["loc"][:1] == ("devices",)
+        and error["type"] == "extra_forbidden"
+        and key in PollerConfig.model_fields
+    ):
+        return said + f" ({key} is a setting of the whole poller: put it above the first [[devices]])"
+    return said

@@ -379,6 +379,15 @@ def test_kill_9_mid_push_loses_nothing_and_duplicates_nothing(device, cloud, wri
             "Mars/Base",
         ),
         ('cloud_url = "http://x"\napi_key = "k"\ndevices = []\n', "devices"),
+        (
+            'cloud_url = "http://x"\n[[devices]]\nname = "a"\nhost = "h"\ntime_zone = "UTC"\n',
+            "EDGE_POLLER_API_KEY",
+        ),
+        (
+            'cloud_url = "http://x"\napi_key = "k"\n[[devices]]\nname = "a"\nhost = "h"\ntime_zone = "UTC"\n'
+            "interval_seconds = 30\n",
+            "put it above the first [[devices]]",
+        ),
         ("not toml [", "not valid TOML"),
     ],
 )

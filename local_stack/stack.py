@@ -17,6 +17,7 @@ from attendance.data.api_keys import ApiKeyStore
 from attendance.domain.clock import parse_zone
 from attendance.domain.keys import Scope
 from attendance.domain.rate_limit import NO_LIMIT
+from attendance.local_ports import InvalidPort, port_from_environment
 from local_stack.api_server import LocalApiServer
 from local_stack.chaos import NO_CHAOS, Chaos
 from local_stack.functions import FunctionPool, function_pools, http_routes
@@ -32,6 +33,30 @@ from local_stack.websocket_api import LocalWebSocketApi, websocket_routes
 
 HOST = "127.0.0.1"
 LOCAL_CRM_TOKEN = "local-crm-token"  # noqa: S105 - the mock CRM's bearer token
+# Each port of the stack's config and the variable that sets it.
+PORT_VARIABLES = {
+    "api_port": "API_PORT",
+    "aws_port": "AWS_PORT",
+    "crm_port": "CRM_PORT",
+    "ws_port": "WS_PORT",
+    "ws_management_port": "WS_MANAGEMENT_PORT",
+}
+
+
+class SettingsRefused(ValueError):
+    """Settings the stack will not start with, found before it starts anything: a line for each problem."""
+
+    exit_code = 2  # a usage error: nothing was started
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+    def report(self) -> int:
+        """Says each problem on a line of its own; the exit code to end with."""
+        for problem in self.problems:
+            print(f"could not start: {problem}", flush=True)
+        return self.exit_code
 
 
 @dataclass(frozen=True)
@@ -61,11 +86,7 @@ class LocalConfig:
         ]
         schedule = os.environ.get("LOCAL_SCHEDULE_SECONDS")
         return cls(
-            api_port=int(os.environ.get("API_PORT", cls.api_port)),
-            aws_port=int(os.environ.get("AWS_PORT", cls.aws_port)),
-            crm_port=int(os.environ.get("CRM_PORT", cls.crm_port)),
-            ws_port=int(os.environ.get("WS_PORT", cls.ws_port)),
-            ws_management_port=int(os.environ.get("WS_MANAGEMENT_PORT", cls.ws_management_port)),
+            **_ports_from_environment(),
             api_key=os.environ.get("LOCAL_API_KEY", cls.api_key),
             parameters=tuple((name.strip(), value.strip()) for name, value in overrides),
             schedule_seconds=float(schedule) if schedule else None,
@@ -92,6 +113,19 @@ class LocalConfig:
     @property
     def ws_management_url(self) -> str:
         return f"http://{HOST}:{self.ws_management_port}"
+
+
+def _ports_from_environment() -> dict[str, int]:
+    """Each port its variable sets (else the default); every variable that holds no port is refused."""
+    ports, problems = {}, []
+    for setting, variable in PORT_VARIABLES.items():
+        try:
+            ports[setting] = port_from_environment(variable, getattr(LocalConfig, setting), any_free=True)
+        except InvalidPort as error:
+            problems.append(str(error))
+    if problems:
+        raise SettingsRefused(problems)
+    return ports
 
 
 class LocalStack:

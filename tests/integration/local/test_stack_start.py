@@ -35,3 +35,25 @@ def test_a_stack_whose_port_is_taken_says_which_and_exits(setting: str) -> None:
     assert "Traceback" not in started.stdout + started.stderr
     assert "set API_PORT, AWS_PORT" in started.stdout
     assert "or 0 for any free port" in started.stdout
+
+
+@pytest.mark.parametrize("value", ["abc", "70000"])
+def test_a_port_that_is_no_port_is_refused_before_anything_starts(value: str) -> None:
+    # Given one port variable that holds no port, and another that holds none either
+    environment = os.environ | ANY_FREE_PORTS | {"API_PORT": value, "WS_PORT": "-1"}
+    # When the stack starts
+    started = subprocess.run(
+        [sys.executable, "-m", "local_stack"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    # Then it says so for each, a line each, and exits as a usage error without a traceback
+    assert started.returncode == 2, started.stdout + started.stderr
+    assert started.stdout.splitlines() == [
+        f"could not start: API_PORT={value!r} is not a port: give a number from 1 to 65535, or 0 for any free one",
+        "could not start: WS_PORT='-1' is not a port: give a number from 1 to 65535, or 0 for any free one",
+    ]
+    assert "Traceback" not in started.stderr

@@ -22,6 +22,8 @@ def main() -> int:
     signal.signal(signal.SIGINT, on_terminate)  # also when started in the background, where SIGINT is ignored
     try:
         stack.start()
+    except SettingsRefused as refused:
+        return refused.report()
     except OSError as error:
         print(
             f"could not start: {error} (is another stack running? set {', '.join(PORT_VARIABLES.values())}, "

@@ -24,6 +24,7 @@ from local_stack.functions import FunctionPool, function_pools, http_routes
 from local_stack.mock_crm import GENERIC_PATH, MockCrmProcess
 from local_stack.moto_patches import apply_moto_patches
 from local_stack.moto_replies import KeepAliveMotoServer
+from local_stack.parameters import parameter_problems
 from local_stack.provision import provision
 from local_stack.sqs_trigger import MotoQueueReader, SqsTrigger
 from local_stack.stream_trigger import MotoStreamReader, StreamTrigger, poll_stream_until
@@ -81,14 +82,18 @@ class LocalConfig:
 
     @classmethod
     def from_environment(cls) -> "LocalConfig":
-        overrides = [
-            pair.split("=", 1) for pair in os.environ.get("LOCAL_PARAMETERS", "").split(",") if "=" in pair
-        ]
+        """The settings the environment gives; SettingsRefused names every port variable and every
+        LOCAL_PARAMETERS entry it gets wrong (the values of parameters are the template's to judge, in
+        `LocalStack.start()`)."""
+        ports, port_problems = _ports_from_environment()
+        parameters, entry_problems = _parameters_from_environment()
+        if port_problems or entry_problems:
+            raise SettingsRefused(port_problems + entry_problems)
         schedule = os.environ.get("LOCAL_SCHEDULE_SECONDS")
         return cls(
-            **_ports_from_environment(),
+            **ports,
             api_key=os.environ.get("LOCAL_API_KEY", cls.api_key),
-            parameters=tuple((name.strip(), value.strip()) for name, value in overrides),
+            parameters=parameters,
             schedule_seconds=float(schedule) if schedule else None,
             chaos=Chaos.from_environment(),
             concurrency=int(os.environ.get("LOCAL_CONCURRENCY", cls.concurrency)),
@@ -115,17 +120,28 @@ class LocalConfig:
         return f"http://{HOST}:{self.ws_management_port}"
 
 
-def _ports_from_environment() -> dict[str, int]:
-    """Each port its variable sets (else the default); every variable that holds no port is refused."""
+def _ports_from_environment() -> tuple[dict[str, int], list[str]]:
+    """Each port its variable sets (else the default), and a problem for each variable that holds no port."""
     ports, problems = {}, []
     for setting, variable in PORT_VARIABLES.items():
         try:
             ports[setting] = port_from_environment(variable, getattr(LocalConfig, setting), any_free=True)
         except InvalidPort as error:
             problems.append(str(error))
-    if problems:
-        raise SettingsRefused(problems)
-    return ports
+    return ports, problems
+
+
+def _parameters_from_environment() -> tuple[tuple[tuple[str, str], ...], list[str]]:
+    """LOCAL_PARAMETERS's Name=value entries (comma-separated), and a problem for each entry that is not
+    one: refused rather than dropped, as a misspelt name is."""
+    pairs, problems = [], []
+    for entry in os.environ.get("LOCAL_PARAMETERS", "").split(","):
+        name, equals, value = entry.partition("=")
+        if equals and name.strip():
+            pairs.append((name.strip(), value.strip()))
+        elif entry.strip():
+            problems.append(f"LOCAL_PARAMETERS entry {entry.strip()!r} is not Name=value")
+    return tuple(pairs), problems
 
 
 class LocalStack:
@@ -145,7 +161,12 @@ class LocalStack:
 
     def start(self) -> None:
         """Listens on every port first, so that a port given as 0 (any free one) is known before anything
-        that names it is made; `config` then holds the ports taken."""
+        that names it is made; `config` then holds the ports taken. Parameters the template refuses are
+        SettingsRefused, before anything starts."""
+        template = load_template()
+        problems = parameter_problems(template["Parameters"], dict(self.config.parameters))
+        if problems:
+            raise SettingsRefused(problems)
         config = self.config
         # In a process of its own, so that no delivery's answer waits for moto; it starts meanwhile.
         self._crm = MockCrmProcess(HOST, config.crm_port)
@@ -168,7 +189,6 @@ class LocalStack:
             ws_management_port=self._feed.management_port,
         )
         self._point_aws_at_moto()
-        template = load_template()
         # No X-Ray here: tracing off, which also spares every cold start the X-Ray SDK.
         parameters = {"CrmUrl": self.config.crm_url + GENERIC_PATH, "Tracing": "PassThrough"} | dict(
             self.config.parameters

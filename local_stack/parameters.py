@@ -1,9 +1,10 @@
 """Template parameter values checked before anything is made with them: against template.yaml's own rules,
 as CloudFormation applies them, and each time zone as the functions read it.
 
-The local stack checks the parameters it is given with `parameter_problems` before it starts anything.
-A zone that does not exist passes every rule CloudFormation has, and would only fail in the functions
-(a 500 for every punch, a worker that never starts), so it is caught here too.
+The local stack checks the parameters it is given with `parameter_problems` before it starts anything, and
+`make check-params` (local_stack.check_params) a deployment's before `sam deploy` takes them. A zone that
+does not exist passes every rule CloudFormation has, and would only fail in the functions (a 500 for every
+punch, a worker that never starts), so it is caught here too.
 """
 
 import difflib

@@ -15,10 +15,10 @@ CHECKOV_VERSION := 3.3.30
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install browser test lint format build run demo openapi fuzz-api soak soak-rush bench bench-edge screenshots policy clean check-python
+.PHONY: help install browser test lint format build check-params run demo openapi fuzz-api soak soak-rush bench bench-edge screenshots policy clean check-python
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 check-python:
 	@test -n "$(PYTHON)" || { echo "Python 3.12 not found: install it (python3.12 on PATH) or pass PYTHON=/path/to/python3.12"; exit 1; }
@@ -98,6 +98,12 @@ $(SAM_VENV)/.installed: Makefile | check-python
 build: $(SAM_VENV)/.installed install ## sam validate --lint and sam build (offline, no container)
 	$(SAM_VENV)/bin/sam validate --lint
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(SAM_VENV)/bin/sam build --parallel
+
+# The overrides `sam deploy` would send, from samconfig.toml (CONFIG_ENV: sam's --config-env), checked
+# against the template's rules and the zones as the functions read them, before a deploy takes them.
+CONFIG_ENV ?= default
+check-params: install ## samconfig.toml's parameter_overrides checked before sam deploy (CONFIG_ENV=default)
+	$(BIN)/python -m local_stack.check_params --config-env $(CONFIG_ENV)
 
 $(POLICY_VENV)/.installed: Makefile | check-python
 	$(PYTHON) -m venv $(POLICY_VENV)

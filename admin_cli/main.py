@@ -63,6 +63,7 @@ from attendance.employees.csv_import import ImportRejected
 from attendance.employees.leave import LeaveService
 from attendance.employees.models import EmployeeView, LeaveEntry, ScheduleView
 from attendance.employees.service import Change, EmployeeService, ImportPlan
+from attendance.local_ports import InvalidPort
 from attendance.reports.render import as_csv, as_row, daily_report, period_csv, period_rows
 from attendance.reports.service import ReportRangeError, ReportService, check_range
 
@@ -205,12 +206,19 @@ def main(
 
 
 def run() -> None:
-    """The console script: AWS and stack problems become a message and exit code 3, not a traceback."""
+    """The console script: AWS and stack problems become a message and exit code 3, a port variable that
+    holds no port exit code 2 (usage), not a traceback."""
     try:
         app()
     except (TargetError, StoreUnavailable) as error:
-        Console(stderr=True).print(f"[red]error:[/red] {error}")
-        sys.exit(EXIT_UNREACHABLE)
+        _fail(error, EXIT_UNREACHABLE)
+    except InvalidPort as error:
+        _fail(error, EXIT_USAGE)
+
+
+def _fail(error: Exception, exit_code: int) -> NoReturn:
+    Console(stderr=True).print(f"[red]error:[/red] {escape(str(error))}")
+    sys.exit(exit_code)
 
 
 def _zone(text: str) -> str:

@@ -1,6 +1,5 @@
 """Which stack the CLI talks to: the local one (moto), or a deployed one found by its CloudFormation outputs."""
 
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -8,6 +7,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from attendance.local_ports import port_from_environment
 from attendance.stack_names import STACK_PREFIX
 
 OUTPUTS = {
@@ -53,8 +53,9 @@ class Target:
 
 
 def local_target() -> Target:
-    """The stack `make run` started: moto on AWS_PORT (4566), resources named as the local stack names them."""
-    endpoint = f"http://127.0.0.1:{os.environ.get('AWS_PORT', '4566')}"
+    """The stack `make run` started: moto on AWS_PORT (4566), resources named as the local stack names them;
+    a port variable that holds no port is InvalidPort."""
+    endpoint = f"http://127.0.0.1:{port_from_environment('AWS_PORT', 4566)}"
     secret = "local"  # noqa: S105 - moto accepts any credentials
     session = boto3.session.Session(
         aws_access_key_id="local", aws_secret_access_key=secret, region_name="us-east-1"
@@ -82,7 +83,7 @@ def local_target() -> Target:
 
 def local_api_url() -> str:
     """The local stack's HTTP API on API_PORT (3000): known without asking moto, so it needs no moto up."""
-    return f"http://127.0.0.1:{os.environ.get('API_PORT', '3000')}"
+    return f"http://127.0.0.1:{port_from_environment('API_PORT', 3000)}"
 
 
 def stack_target(stack_name: str, region: str | None, profile: str | None) -> Target:

@@ -6,11 +6,14 @@ from types import FrameType
 
 from local_stack.banner import banner
 from local_stack.functions import FunctionError
-from local_stack.stack import LocalConfig, LocalStack, wait_for_stop
+from local_stack.stack import PORT_VARIABLES, LocalConfig, LocalStack, SettingsRefused, wait_for_stop
 
 
 def main() -> int:
-    stack = LocalStack(LocalConfig.from_environment())
+    try:
+        stack = LocalStack(LocalConfig.from_environment())
+    except SettingsRefused as refused:
+        return refused.report()
 
     def on_terminate(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
@@ -19,10 +22,12 @@ def main() -> int:
     signal.signal(signal.SIGINT, on_terminate)  # also when started in the background, where SIGINT is ignored
     try:
         stack.start()
+    except SettingsRefused as refused:
+        return refused.report()
     except OSError as error:
         print(
-            f"could not start: {error} (is another stack running? set API_PORT, AWS_PORT, CRM_PORT, WS_PORT, "
-            "WS_MANAGEMENT_PORT, or 0 for any free port)"
+            f"could not start: {error} (is another stack running? set {', '.join(PORT_VARIABLES.values())}, "
+            "or 0 for any free port)"
         )
         stack.stop()
         return 1

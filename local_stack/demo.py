@@ -19,7 +19,7 @@ import httpx
 
 from local_stack.banner import wait_for_banner
 from local_stack.provision import STACK_PREFIX
-from local_stack.stack import LocalConfig, local_client
+from local_stack.stack import LocalConfig, SettingsRefused, local_client
 
 EMPLOYEES = ["EMP001", "EMP002", "EMP003", "EMP004", "EMP005"]
 # The office the day happens in, set up as an admin would: its clocks (read by the edge poller) and its
@@ -311,7 +311,10 @@ def start_stack(log_path: Path) -> subprocess.Popen:
 
 
 def main() -> int:
-    config = LocalConfig.from_environment()
+    try:
+        config = LocalConfig.from_environment()
+    except SettingsRefused as refused:
+        return refused.report()
     own_stack = (
         None if is_listening(config.api_port) else start_stack(Path(".local-stack") / "demo-stack.log")
     )

@@ -16,13 +16,13 @@ from typing import Any
 import httpx
 
 from local_stack.banner import wait_for_banner
-from local_stack.stack import local_client
+from local_stack.stack import PORT_VARIABLES, local_client
 
 ROOT = Path(__file__).resolve().parents[1]
 START_SECONDS = 90
 # Each port 0: the stack listens on free ones and names them in its banner. Ports picked here and handed
 # over could be taken by another program before the stack, seconds later, listens on them.
-ANY_FREE_PORTS = dict.fromkeys(("API_PORT", "AWS_PORT", "CRM_PORT", "WS_PORT", "WS_MANAGEMENT_PORT"), "0")
+ANY_FREE_PORTS = dict.fromkeys(PORT_VARIABLES.values(), "0")
 
 
 @dataclass

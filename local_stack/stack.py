@@ -17,12 +17,14 @@ from attendance.data.api_keys import ApiKeyStore
 from attendance.domain.clock import parse_zone
 from attendance.domain.keys import Scope
 from attendance.domain.rate_limit import NO_LIMIT
+from attendance.local_ports import InvalidPort, port_from_environment
 from local_stack.api_server import LocalApiServer
 from local_stack.chaos import NO_CHAOS, Chaos
 from local_stack.functions import FunctionPool, function_pools, http_routes
 from local_stack.mock_crm import GENERIC_PATH, MockCrmProcess
 from local_stack.moto_patches import apply_moto_patches
 from local_stack.moto_replies import KeepAliveMotoServer
+from local_stack.parameters import parameter_problems
 from local_stack.provision import provision
 from local_stack.sqs_trigger import MotoQueueReader, SqsTrigger
 from local_stack.stream_trigger import MotoStreamReader, StreamTrigger, poll_stream_until
@@ -32,6 +34,30 @@ from local_stack.websocket_api import LocalWebSocketApi, websocket_routes
 
 HOST = "127.0.0.1"
 LOCAL_CRM_TOKEN = "local-crm-token"  # noqa: S105 - the mock CRM's bearer token
+# Each port of the stack's config and the variable that sets it.
+PORT_VARIABLES = {
+    "api_port": "API_PORT",
+    "aws_port": "AWS_PORT",
+    "crm_port": "CRM_PORT",
+    "ws_port": "WS_PORT",
+    "ws_management_port": "WS_MANAGEMENT_PORT",
+}
+
+
+class SettingsRefused(ValueError):
+    """Settings the stack will not start with, found before it starts anything: a line for each problem."""
+
+    exit_code = 2  # a usage error: nothing was started
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+    def report(self) -> int:
+        """Says each problem on a line of its own; the exit code to end with."""
+        for problem in self.problems:
+            print(f"could not start: {problem}", flush=True)
+        return self.exit_code
 
 
 @dataclass(frozen=True)
@@ -56,18 +82,18 @@ class LocalConfig:
 
     @classmethod
     def from_environment(cls) -> "LocalConfig":
-        overrides = [
-            pair.split("=", 1) for pair in os.environ.get("LOCAL_PARAMETERS", "").split(",") if "=" in pair
-        ]
+        """The settings the environment gives; SettingsRefused names every port variable and every
+        LOCAL_PARAMETERS entry it gets wrong (the values of parameters are the template's to judge, in
+        `LocalStack.start()`)."""
+        ports, port_problems = _ports_from_environment()
+        parameters, entry_problems = _parameters_from_environment()
+        if port_problems or entry_problems:
+            raise SettingsRefused(port_problems + entry_problems)
         schedule = os.environ.get("LOCAL_SCHEDULE_SECONDS")
         return cls(
-            api_port=int(os.environ.get("API_PORT", cls.api_port)),
-            aws_port=int(os.environ.get("AWS_PORT", cls.aws_port)),
-            crm_port=int(os.environ.get("CRM_PORT", cls.crm_port)),
-            ws_port=int(os.environ.get("WS_PORT", cls.ws_port)),
-            ws_management_port=int(os.environ.get("WS_MANAGEMENT_PORT", cls.ws_management_port)),
+            **ports,
             api_key=os.environ.get("LOCAL_API_KEY", cls.api_key),
-            parameters=tuple((name.strip(), value.strip()) for name, value in overrides),
+            parameters=parameters,
             schedule_seconds=float(schedule) if schedule else None,
             chaos=Chaos.from_environment(),
             concurrency=int(os.environ.get("LOCAL_CONCURRENCY", cls.concurrency)),
@@ -94,6 +120,30 @@ class LocalConfig:
         return f"http://{HOST}:{self.ws_management_port}"
 
 
+def _ports_from_environment() -> tuple[dict[str, int], list[str]]:
+    """Each port its variable sets (else the default), and a problem for each variable that holds no port."""
+    ports, problems = {}, []
+    for setting, variable in PORT_VARIABLES.items():
+        try:
+            ports[setting] = port_from_environment(variable, getattr(LocalConfig, setting), any_free=True)
+        except InvalidPort as error:
+            problems.append(str(error))
+    return ports, problems
+
+
+def _parameters_from_environment() -> tuple[tuple[tuple[str, str], ...], list[str]]:
+    """LOCAL_PARAMETERS's Name=value entries (comma-separated), and a problem for each entry that is not
+    one: refused rather than dropped, as a misspelt name is."""
+    pairs, problems = [], []
+    for entry in os.environ.get("LOCAL_PARAMETERS", "").split(","):
+        name, equals, value = entry.partition("=")
+        if equals and name.strip():
+            pairs.append((name.strip(), value.strip()))
+        elif entry.strip():
+            problems.append(f"LOCAL_PARAMETERS entry {entry.strip()!r} is not Name=value")
+    return tuple(pairs), problems
+
+
 class LocalStack:
     def __init__(
         self, config: LocalConfig, log: Callable[[str], None] = lambda line: print(line, flush=True)
@@ -111,7 +161,12 @@ class LocalStack:
 
     def start(self) -> None:
         """Listens on every port first, so that a port given as 0 (any free one) is known before anything
-        that names it is made; `config` then holds the ports taken."""
+        that names it is made; `config` then holds the ports taken. Parameters the template refuses are
+        SettingsRefused, before anything starts."""
+        template = load_template()
+        problems = parameter_problems(template["Parameters"], dict(self.config.parameters))
+        if problems:
+            raise SettingsRefused(problems)
         config = self.config
         # In a process of its own, so that no delivery's answer waits for moto; it starts meanwhile.
         self._crm = MockCrmProcess(HOST, config.crm_port)
@@ -134,7 +189,6 @@ class LocalStack:
             ws_management_port=self._feed.management_port,
         )
         self._point_aws_at_moto()
-        template = load_template()
         # No X-Ray here: tracing off, which also spares every cold start the X-Ray SDK.
         parameters = {"CrmUrl": self.config.crm_url + GENERIC_PATH, "Tracing": "PassThrough"} | dict(
             self.config.parameters

@@ -40,6 +40,7 @@ from attendance.data.errors import StoreUnavailable
 from attendance.domain.keys import ApiKey, Scope
 from attendance.domain.punch import Identifier, problem_text
 from attendance.request_body import BodyTooLarge, NotBase64, body_bytes
+from attendance.settings import InvalidSettings
 
 if TYPE_CHECKING:  # the store comes with boto3, which a function serving no keyed route never needs
     from attendance.data.api_keys import ApiKeyStore
@@ -201,12 +202,21 @@ def install_error_handlers(
         body = ErrorBody(error="unavailable", message=f"{what} is unavailable; try again later")
         return render(HTTPStatus.SERVICE_UNAVAILABLE, body, {"Retry-After": RETRY_AFTER_SECONDS})
 
-    @app.exception_handler(Exception)
-    def handle_unexpected(error: Exception) -> Response:
-        logger.exception("unexpected error")
+    def internal_error() -> Response:
         return render(
             HTTPStatus.INTERNAL_SERVER_ERROR, ErrorBody(error="internal", message="internal error"), {}
         )
+
+    @app.exception_handler(InvalidSettings)
+    def handle_invalid_settings(error: InvalidSettings) -> Response:
+        # the deployment's mistake, not the request's: the log's message names the variable and its value
+        logger.exception(f"invalid settings: {error}")
+        return internal_error()
+
+    @app.exception_handler(Exception)
+    def handle_unexpected(error: Exception) -> Response:
+        logger.exception("unexpected error")
+        return internal_error()
 
 
 def allowed_methods(app: APIGatewayHttpResolver) -> list[str]:

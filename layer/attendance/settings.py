@@ -4,9 +4,15 @@ import os
 from datetime import timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import ErrorDetails
 
 from attendance.domain.clock import ZoneName
+
+
+class InvalidSettings(ValueError):
+    """A function's environment that its settings refuse. The message is one line naming each variable and
+    its value: a function that cannot start says why in its log's first line, not in a traceback's last."""
 
 
 class _FromEnvironment(BaseModel):
@@ -20,7 +26,25 @@ class _FromEnvironment(BaseModel):
     def __init__(self, **values: Any) -> None:
         environment = {name.lower(): value for name, value in os.environ.items()}
         fields = type(self).model_fields
-        super().__init__(**{name: environment[name] for name in fields if name in environment} | values)
+        try:
+            super().__init__(**{name: environment[name] for name in fields if name in environment} | values)
+        except ValidationError as error:
+            raise InvalidSettings(f"{type(self).__name__}: {_problems(error)}") from None
+
+
+def _problems(error: ValidationError) -> str:
+    """One problem a variable, the first pydantic names (a union, such as a zone or empty, fails each way)."""
+    problems: dict[str, str] = {}
+    for detail in error.errors(include_url=False):
+        variable = str(detail["loc"][0]).upper()
+        problems.setdefault(variable, _problem(variable, detail))
+    return "; ".join(problems.values())
+
+
+def _problem(variable: str, detail: ErrorDetails) -> str:
+    if detail["type"] == "missing":
+        return f"{variable} is not set"
+    return f"{variable}={detail['input']!r}: {detail['msg'].removeprefix('Value error, ')}"
 
 
 class DedupSettings(_FromEnvironment):

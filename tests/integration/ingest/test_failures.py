@@ -107,3 +107,15 @@ def test_a_dead_letter_is_sent_to_the_dlq_again_before_its_message_expires(api, 
     assert store.get(old).status is SyncStatus.FAILED
     # and the next sweep leaves it be: its new message has 14 days again
     assert run_sweep(use_function_env) == {"requeued": 0, "deadLettersKept": 0}
+
+
+def test_a_setting_the_function_refuses_answers_500_and_its_log_names_it(use_function_env, caplog):
+    # Given the ingest's zone setting holds a zone that does not exist
+    cold_start(use_function_env("IngestFunction", DEFAULT_TIME_ZONE="Europe/Berln"))
+    # When a punch arrives
+    reply = IngestApi(INGEST_KEY).post(punch())
+    # Then the client learns nothing of it, and the log's message names the variable and its value
+    assert (reply.status, reply.body) == (500, {"error": "internal", "message": "internal error"})
+    assert [record.getMessage() for record in caplog.records if record.levelname == "ERROR"] == [
+        "invalid settings: IngestSettings: DEFAULT_TIME_ZONE='Europe/Berln': unknown time zone 'Europe/Berln'"
+    ]

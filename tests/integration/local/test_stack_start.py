@@ -35,3 +35,72 @@ def test_a_stack_whose_port_is_taken_says_which_and_exits(setting: str) -> None:
     assert "Traceback" not in started.stdout + started.stderr
     assert "set API_PORT, AWS_PORT" in started.stdout
     assert "or 0 for any free port" in started.stdout
+
+
+@pytest.mark.parametrize("value", ["abc", "70000"])
+def test_a_port_that_is_no_port_is_refused_before_anything_starts(value: str) -> None:
+    # Given one port variable that holds no port, and another that holds none either
+    environment = os.environ | ANY_FREE_PORTS | {"API_PORT": value, "WS_PORT": "-1"}
+    # When the stack starts
+    started = subprocess.run(
+        [sys.executable, "-m", "local_stack"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    # Then it says so for each, a line each, and exits as a usage error without a traceback
+    assert started.returncode == 2, started.stdout + started.stderr
+    assert started.stdout.splitlines() == [
+        f"could not start: API_PORT={value!r} is not a port: give a number from 1 to 65535, or 0 for any free one",
+        "could not start: WS_PORT='-1' is not a port: give a number from 1 to 65535, or 0 for any free one",
+    ]
+    assert "Traceback" not in started.stderr
+
+
+def start_beside_a_taken_aws_port(parameters: str) -> subprocess.CompletedProcess[str]:
+    """`python -m local_stack` with these LOCAL_PARAMETERS while a program holds the port moto would take:
+    anything the stack started would fail on it."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        environment = os.environ | ANY_FREE_PORTS | {"AWS_PORT": str(taken.getsockname()[1])}
+        return subprocess.run(
+            [sys.executable, "-m", "local_stack"],
+            cwd=ROOT,
+            env=environment | {"LOCAL_PARAMETERS": parameters, "LOCAL_LOG_COLD_STARTS": "1"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+
+def test_parameters_the_template_refuses_are_each_named_before_anything_starts() -> None:
+    # Given a zone that does not exist, a misspelt name, a value below the template's MinValue and one above
+    # its MaxValue
+    parameters = "DefaultTimeZone=Europe/Berln,MaxRecieveCount=1,PunchVisibilityTimeout=5,WorkerBatchSize=50"
+    # When the stack starts with them
+    started = start_beside_a_taken_aws_port(parameters)
+    # Then it exits 2 with a line for each, naming the parameter, its value and the rule, having started
+    # nothing: not moto (whose port is taken), not one function
+    assert started.returncode == 2, started.stdout + started.stderr
+    lines = started.stdout.splitlines()
+    assert lines[0].startswith(
+        "could not start: DefaultTimeZone='Europe/Berln': not a time zone the functions know"
+    )
+    assert lines[1:] == [
+        "could not start: MaxRecieveCount='1': template.yaml has no such parameter (did you mean MaxReceiveCount?)",
+        "could not start: PunchVisibilityTimeout='5': below MinValue 10",
+        "could not start: WorkerBatchSize='50': above MaxValue 10",
+    ]
+    assert "Traceback" not in started.stderr
+
+
+def test_a_parameter_entry_that_is_no_name_and_value_is_refused_not_dropped() -> None:
+    started = start_beside_a_taken_aws_port("LogLevel=WARNING,CrmTimeZone")
+    assert started.returncode == 2, started.stdout + started.stderr
+    assert started.stdout.splitlines() == [
+        "could not start: LOCAL_PARAMETERS entry 'CrmTimeZone' is not Name=value"
+    ]
+    assert "Traceback" not in started.stderr

@@ -16,6 +16,7 @@ from cfnlint.api import lint
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
 
+from attendance.domain.clock import InvalidTime, parse_zone
 from attendance.ingest.sweep import DEAD_LETTER_RESEND_AFTER
 from attendance.settings import (
     DashboardSettings,
@@ -34,6 +35,7 @@ from attendance.settings import (
     SweepSettings,
     WorkerSettings,
 )
+from local_stack.parameters import ZONE_SUFFIX
 from local_stack.template import TEMPLATE_PATH, resources_of_type
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -223,15 +225,69 @@ def test_worker_finishes_before_its_messages_become_visible_again(template):
     assert crm_timeout < worker["Timeout"]
 
 
-def test_crm_time_zone_admits_its_empty_default_and_every_zone_the_worker_takes(template):
-    parameter = template["Parameters"]["CrmTimeZone"]
-    pattern = re.compile(parameter["AllowedPattern"])
-    for zone in [parameter["Default"], "+05:30", "-03:00", *sorted(available_timezones())]:
+ZONE_PARAMETERS = ("DefaultTimeZone", "ReportTimeZone", "CrmTimeZone")
+
+
+def zone_pattern(template: dict[str, Any], name: str) -> re.Pattern[str]:
+    return re.compile(template["Parameters"][name]["AllowedPattern"])
+
+
+def every_offset_shape() -> list[str]:
+    """Every ±HH:MM, 00 to 99 each: those parse_zone takes and those it refuses."""
+    return [
+        f"{sign}{hours:02d}:{minutes:02d}" for sign in "+-" for hours in range(100) for minutes in range(100)
+    ]
+
+
+def parses(zone: str) -> bool:
+    try:
+        parse_zone(zone)
+    except InvalidTime:
+        return False
+    return True
+
+
+def test_the_zone_parameters_are_those_checked_as_zones(template):
+    assert {name for name in template["Parameters"] if name.endswith(ZONE_SUFFIX)} == set(ZONE_PARAMETERS)
+
+
+@pytest.mark.parametrize("name", ZONE_PARAMETERS)
+def test_a_zone_parameter_admits_every_zone_the_functions_take(template, name):
+    pattern = zone_pattern(template, name)
+    for zone in sorted(available_timezones()):
         assert pattern.fullmatch(zone), zone
-    # and the default means the stack's zone
+    # and of the offsets exactly those parse_zone takes, -14:00 to +14:00
+    assert [zone for zone in every_offset_shape() if pattern.fullmatch(zone)] == [
+        zone for zone in every_offset_shape() if parses(zone)
+    ]
+
+
+@pytest.mark.parametrize("name", ZONE_PARAMETERS)
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Europe/",
+        "/UTC",
+        "Europe//Berlin",
+        "Europe/../UTC",
+        "Europe/Berlin ",
+        "+5:30",
+        "05:30",
+        "Europe Berlin",
+        "1A",
+    ],
+)
+def test_a_zone_parameter_refuses_what_cannot_be_a_zone(template, name, text):
+    assert not zone_pattern(template, name).fullmatch(text)
+    assert not parses(text)
+
+
+def test_only_the_crm_zone_may_be_empty_and_then_is_the_stacks(template):
+    assert [name for name in ZONE_PARAMETERS if zone_pattern(template, name).fullmatch("")] == ["CrmTimeZone"]
     names = {"punches_table": "t", "dedup_table": "u", "punch_queue_url": "q", "punch_dlq_url": "d"}
     names |= {"crm_url": "https://hr.test"}
-    settings = WorkerSettings(**names, default_time_zone="Asia/Kolkata", crm_time_zone=parameter["Default"])
+    default = template["Parameters"]["CrmTimeZone"]["Default"]
+    settings = WorkerSettings(**names, default_time_zone="Asia/Kolkata", crm_time_zone=default)
     assert settings.crm_zone == "Asia/Kolkata"
 
 

@@ -10,6 +10,18 @@ import pytest
 from local_stack.running import ANY_FREE_PORTS, ROOT
 
 
+def start_stack(environment: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`python -m local_stack` as `make run` starts it, under this environment, until it exits."""
+    return subprocess.run(
+        [sys.executable, "-m", "local_stack"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 @pytest.mark.parametrize("setting", ["AWS_PORT", "CRM_PORT", "API_PORT", "WS_MANAGEMENT_PORT"])
 def test_a_stack_whose_port_is_taken_says_which_and_exits(setting: str) -> None:
     # Given a program listening on the port the stack would take for this setting (the others free)
@@ -19,14 +31,7 @@ def test_a_stack_whose_port_is_taken_says_which_and_exits(setting: str) -> None:
         port = taken.getsockname()[1]
         environment = os.environ | ANY_FREE_PORTS | {setting: str(port)}
         # When the stack starts
-        started = subprocess.run(
-            [sys.executable, "-m", "local_stack"],
-            cwd=ROOT,
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        started = start_stack(environment)
     # Then it exits at once with a failure naming the setting and its port, and what to do instead,
     # rather than waiting forever or starting without it
     assert started.returncode == 1, started.stdout + started.stderr
@@ -42,14 +47,7 @@ def test_a_port_that_is_no_port_is_refused_before_anything_starts(value: str) ->
     # Given one port variable that holds no port, and another that holds none either
     environment = os.environ | ANY_FREE_PORTS | {"API_PORT": value, "WS_PORT": "-1"}
     # When the stack starts
-    started = subprocess.run(
-        [sys.executable, "-m", "local_stack"],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    started = start_stack(environment)
     # Then it says so for each, a line each, and exits as a usage error without a traceback
     assert started.returncode == 2, started.stdout + started.stderr
     assert started.stdout.splitlines() == [
@@ -66,14 +64,7 @@ def start_beside_a_taken_aws_port(parameters: str) -> subprocess.CompletedProces
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         environment = os.environ | ANY_FREE_PORTS | {"AWS_PORT": str(taken.getsockname()[1])}
-        return subprocess.run(
-            [sys.executable, "-m", "local_stack"],
-            cwd=ROOT,
-            env=environment | {"LOCAL_PARAMETERS": parameters, "LOCAL_LOG_COLD_STARTS": "1"},
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        return start_stack(environment | {"LOCAL_PARAMETERS": parameters, "LOCAL_LOG_COLD_STARTS": "1"})
 
 
 def test_parameters_the_template_refuses_are_each_named_before_anything_starts() -> None:

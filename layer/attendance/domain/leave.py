@@ -13,7 +13,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from attendance.domain.clock import CalendarDate
+from attendance.domain.clock import CalendarDate, IsoDate
 from attendance.domain.punch import Identifier
 
 MAX_LEAVE_DAYS = 366  # a leave longer than a year is a leaving: the directory's leftOn says it
@@ -32,7 +32,8 @@ class Leave(BaseModel):
 
     user_id: Identifier = Field(alias="userId", description="Who is away")
     start: CalendarDate = Field(alias="from", description="The first day away, YYYY-MM-DD")
-    end: CalendarDate = Field(alias="to", description="The last day away (inclusive), YYYY-MM-DD")
+    # The first day's year is what lists a leave (a year's list shows it); the last is held to it by the range
+    end: IsoDate = Field(alias="to", description="The last day away (inclusive), YYYY-MM-DD")
     kind: LeaveKind
     note: LeaveNote | None = Field(default=None, description="For whoever reads the list (not on reports)")
 

@@ -7,7 +7,7 @@ from annotated_types import Ge, Le
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, StringConstraints
 from pydantic.alias_generators import to_camel
 
-from attendance.domain.clock import CalendarDate, IsoDate, parse_zone
+from attendance.domain.clock import IsoDate, parse_zone
 from attendance.domain.employees import Employee, PersonName, VacationDays
 from attendance.domain.holidays import Holiday, HolidayName
 from attendance.domain.leave import Leave, LeaveKind, LeaveNote
@@ -246,7 +246,7 @@ class LeaveUpdate(_Camel):
 
     model_config = ConfigDict(extra="forbid")
 
-    end: CalendarDate = Field(
+    end: IsoDate = Field(
         alias="to", description="The last day away (inclusive), YYYY-MM-DD; at most a year on"
     )
     kind: LeaveKind

@@ -1386,7 +1386,7 @@ def _schedule_with(
         return None
     own = ctx.obj.schedules().get_many({user_id}).get(user_id) or Schedule()
     return _schedule(
-        days or ",".join(WEEKDAYS[day] for day in sorted(own.days)) or "mon-fri",
+        days or (_days_label(own.days) if own.days else "mon-fri"),
         start or f"{own.start:%H:%M}",
         end or f"{own.end:%H:%M}",
         own.grace_minutes if grace is None else grace,

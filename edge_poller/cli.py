@@ -24,7 +24,7 @@ from edge_poller.cloud import CloudClient
 from edge_poller.config import DEFAULT_CONFIG, ConfigError, DeviceConfig, PollerConfig, load_config
 from edge_poller.health import last_report
 from edge_poller.hikvision import HikvisionDevice
-from edge_poller.poller import Poller, drift_advice, run_forever
+from edge_poller.poller import HELD_MEANS, Poller, drift_advice, run_forever
 from edge_poller.store import StateDirUnusable, Store
 from edge_poller.zkteco import DeviceError, ZktecoDevice
 
@@ -233,10 +233,7 @@ def _print_held(store: Store) -> int:
     """The punches the cloud refuses for now, by device and reason: how many in all."""
     held = store.held()
     for device, count, reason in held:
-        print(
-            f"{device}: {count} punches held, the cloud refuses them for now ({reason}); they stay in the "
-            "outbox, are sent again every few minutes, and the device's log is not cleared meanwhile"
-        )
+        print(f"{device}: {count} punches held, the cloud refuses them for now ({reason}); {HELD_MEANS}")
     return sum(count for _, count, _ in held)
 
 

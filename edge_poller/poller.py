@@ -33,6 +33,11 @@ RATE_LIMIT_HOLD_MIN = 1.0  # a 429 asking for no wait (or "0") still spaces the 
 LONGEST_HOLD = 900.0  # no answer (nor a clock that jumped) holds pushes back longer than this
 # Punches the cloud refused for a reason an admin lifts (a disabled device) are sent again this often
 HELD_RETRY = timedelta(minutes=10)
+# What becomes of them, as the log and `once` say it
+HELD_MEANS = (
+    f"they are kept here and sent again every {HELD_RETRY.seconds // 60} minutes, and the device's log is not"
+    " cleared meanwhile"
+)
 
 
 @dataclass
@@ -363,11 +368,7 @@ class Poller:
         self.store.settle(delivered, rejected, held)
         for device, reason in sorted(held_why):
             logger.warning(
-                "device %s: punches held, the cloud refuses them for now (%s); they are kept here and sent"
-                " again every %d minutes, and the device's log is not cleared meanwhile",
-                device,
-                reason,
-                HELD_RETRY.total_seconds() // 60,
+                "device %s: punches held, the cloud refuses them for now (%s); %s", device, reason, HELD_MEANS
             )
         counts = Counter("held" if outcome.held else outcome.status for outcome in answer.outcomes)
         logger.info(

@@ -97,7 +97,12 @@ def _parse_time(text: str | None) -> datetime | None:
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    return _ago(timedelta(0))
+
+
+def _ago(age: timedelta) -> str:
+    """That long before now, as the outbox's times are written."""
+    return (datetime.now(UTC) - age).isoformat(timespec="seconds")
 
 
 class StateDirUnusable(Exception):
@@ -190,10 +195,9 @@ class Store:
 
     def release_held(self, held_for: timedelta) -> int:
         """Rows held at least `held_for` back to pending, to be sent again: how many."""
-        cutoff = (datetime.now(UTC) - held_for).isoformat(timespec="seconds")
         with self._transaction() as db:
             return db.execute(
-                "UPDATE outbox SET state = 'pending' WHERE state = 'held' AND done_at <= ?", (cutoff,)
+                "UPDATE outbox SET state = 'pending' WHERE state = 'held' AND done_at <= ?", (_ago(held_for),)
             ).rowcount
 
     def touch_read(self, device: str) -> None:
@@ -299,10 +303,9 @@ class Store:
 
     def forget_delivered_before(self, cutoff: timedelta) -> int:
         """Delivered rows are kept to recognise re-read logs; past this age a log is long cleared."""
-        limit = (datetime.now(UTC) - cutoff).isoformat(timespec="seconds")
         with self._transaction() as db:
             return db.execute(
-                "DELETE FROM outbox WHERE state = 'delivered' AND done_at < ?", (limit,)
+                "DELETE FROM outbox WHERE state = 'delivered' AND done_at < ?", (_ago(cutoff),)
             ).rowcount
 
     def statuses(self, names: Sequence[str]) -> list[DeviceStatus]:

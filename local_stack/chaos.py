@@ -17,9 +17,11 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+from local_stack.numbers import NumberVariables
 
 CRASH_VARIABLE = "LOCAL_CHAOS_CRASH_BEFORE_QUEUE"
 CLAIM_CRASH_VARIABLE = "LOCAL_CHAOS_CRASH_BEFORE_STORE"
@@ -58,16 +60,23 @@ class Chaos:
     deaths: DeathLedger = DeathLedger()
 
     @classmethod
-    def from_environment(cls, environment: Mapping[str, str] = os.environ) -> "Chaos":
-        """In the stack, a limit gets a new ledger; in an environment, the stack's ledger is read."""
-        limit = environment.get(LIMIT_VARIABLE)
-        ledger = environment.get(LEDGER_VARIABLE) or (tempfile.mkdtemp(prefix="chaos-") if limit else "")
-        return cls(
-            crash_before_queue=float(environment.get(CRASH_VARIABLE) or 0),
-            crash_before_store=float(environment.get(CLAIM_CRASH_VARIABLE) or 0),
-            dynamodb_latency_ms=float(environment.get(LATENCY_VARIABLE) or 0),
-            deaths=DeathLedger(ledger, int(limit) if limit else None),
+    def from_environment(
+        cls, environment: Mapping[str, str] = os.environ, numbers: NumberVariables | None = None
+    ) -> "Chaos":
+        """In the stack, a limit gets a new ledger; in an environment, the stack's ledger is read. A variable
+        that holds no number in its range is a problem in `numbers` (the stack's, which names them all
+        before it starts), and no chaos of its kind."""
+        numbers = numbers or NumberVariables(environment)
+        limit = numbers.read(LIMIT_VARIABLE, -1, whole=True)
+        chaos = cls(
+            crash_before_queue=numbers.read(CRASH_VARIABLE, 0, highest=1),
+            crash_before_store=numbers.read(CLAIM_CRASH_VARIABLE, 0, highest=1),
+            dynamodb_latency_ms=numbers.read(LATENCY_VARIABLE, 0),
         )
+        if limit < 0:
+            return chaos
+        ledger = environment.get(LEDGER_VARIABLE) or tempfile.mkdtemp(prefix="chaos-")
+        return replace(chaos, deaths=DeathLedger(ledger, int(limit)))
 
     def environment(self) -> dict[str, str]:
         """The variables that carry this chaos into an execution environment."""

@@ -24,6 +24,7 @@ from local_stack.functions import FunctionPool, function_pools, http_routes
 from local_stack.mock_crm import GENERIC_PATH, MockCrmProcess
 from local_stack.moto_patches import apply_moto_patches
 from local_stack.moto_replies import KeepAliveMotoServer
+from local_stack.numbers import NumberVariables
 from local_stack.parameters import parameter_problems
 from local_stack.provision import provision
 from local_stack.sqs_trigger import MotoQueueReader, SqsTrigger
@@ -87,16 +88,19 @@ class LocalConfig:
         `LocalStack.start()`)."""
         ports, port_problems = _ports_from_environment()
         parameters, entry_problems = _parameters_from_environment()
-        if port_problems or entry_problems:
-            raise SettingsRefused(port_problems + entry_problems)
-        schedule = os.environ.get("LOCAL_SCHEDULE_SECONDS")
+        numbers = NumberVariables()
+        schedule_seconds = numbers.read("LOCAL_SCHEDULE_SECONDS", 0, lowest=1)
+        concurrency = numbers.read("LOCAL_CONCURRENCY", cls.concurrency, whole=True, lowest=1, highest=64)
+        chaos = Chaos.from_environment(numbers=numbers)
+        if port_problems or entry_problems or numbers.problems:
+            raise SettingsRefused(port_problems + entry_problems + numbers.problems)
         return cls(
             **ports,
             api_key=os.environ.get("LOCAL_API_KEY", cls.api_key),
             parameters=parameters,
-            schedule_seconds=float(schedule) if schedule else None,
-            chaos=Chaos.from_environment(),
-            concurrency=int(os.environ.get("LOCAL_CONCURRENCY", cls.concurrency)),
+            schedule_seconds=schedule_seconds or None,
+            chaos=chaos,
+            concurrency=int(concurrency),
         )
 
     @property

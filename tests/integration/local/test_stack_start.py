@@ -95,3 +95,26 @@ def test_a_parameter_entry_that_is_no_name_and_value_is_refused_not_dropped() ->
         "could not start: LOCAL_PARAMETERS entry 'CrmTimeZone' is not Name=value"
     ]
     assert "Traceback" not in started.stderr
+
+
+def test_a_number_variable_that_holds_no_number_in_its_range_is_refused_before_anything_starts() -> None:
+    # Given the stack's number variables holding a word, a fraction where a count goes, a chance above 1
+    # and a schedule of no seconds
+    numbers = {
+        "LOCAL_CONCURRENCY": "four",
+        "LOCAL_CHAOS_CRASH_LIMIT": "2.5",
+        "LOCAL_CHAOS_CRASH_BEFORE_QUEUE": "10",
+        "LOCAL_SCHEDULE_SECONDS": "0",
+    }
+    # When the stack starts
+    started = start_stack(os.environ | ANY_FREE_PORTS | numbers)
+    # Then it names each variable, its value and what it takes, a line each, and exits as a usage error
+    # without a traceback
+    assert started.returncode == 2, started.stdout + started.stderr
+    assert sorted(started.stdout.splitlines()) == [
+        "could not start: LOCAL_CHAOS_CRASH_BEFORE_QUEUE='10' is not a number from 0 to 1",
+        "could not start: LOCAL_CHAOS_CRASH_LIMIT='2.5' is not a whole number of at least 0",
+        "could not start: LOCAL_CONCURRENCY='four' is not a whole number from 1 to 64",
+        "could not start: LOCAL_SCHEDULE_SECONDS='0' is not a number of at least 1",
+    ]
+    assert "Traceback" not in started.stderr

@@ -2,11 +2,17 @@
 
 import signal
 import sys
+import time
 from types import FrameType
 
 from local_stack.banner import banner
 from local_stack.functions import FunctionError
-from local_stack.stack import PORT_VARIABLES, LocalConfig, LocalStack, SettingsRefused, wait_for_stop
+from local_stack.stack import PORT_VARIABLES, LocalConfig, LocalStack, SettingsRefused
+
+STOP_SIGNALS = (
+    signal.SIGTERM,
+    signal.SIGINT,
+)  # SIGINT also when started in the background, where it is ignored
 
 
 def main() -> int:
@@ -14,12 +20,21 @@ def main() -> int:
         stack = LocalStack(LocalConfig.from_environment())
     except SettingsRefused as refused:
         return refused.report()
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, _interrupt)
+    try:
+        return _run(stack)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM, while starting or running
+        stack.log("stopping...")
+        return 0
+    finally:
+        for signum in STOP_SIGNALS:  # a second Ctrl-C while stopping would leave processes behind
+            signal.signal(signum, _still_stopping)
+        stack.stop()
 
-    def on_terminate(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, on_terminate)
-    signal.signal(signal.SIGINT, on_terminate)  # also when started in the background, where SIGINT is ignored
+def _run(stack: LocalStack) -> int:
+    """Starts the stack and serves until interrupted; the exit code when it cannot start."""
     try:
         stack.start()
     except SettingsRefused as refused:
@@ -29,15 +44,21 @@ def main() -> int:
             f"could not start: {error} (is another stack running? set {', '.join(PORT_VARIABLES.values())}, "
             "or 0 for any free port)"
         )
-        stack.stop()
         return 1
     except FunctionError as error:  # a handler that does not load: its traceback is printed above
         print(f"could not start: {error}")
-        stack.stop()
         return 1
     print(banner(stack), flush=True)
-    wait_for_stop(stack)
-    return 0
+    while True:
+        time.sleep(3600)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _still_stopping(signum: int, frame: FrameType | None) -> None:
+    print("still stopping: ending the functions' processes, a few seconds more", flush=True)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,6 @@ import logging
 import os
 import re
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -368,13 +367,3 @@ def seconds_until_next(expression: str, zone: str, now: datetime) -> float:
     if run <= local_now:
         run += timedelta(days=1)
     return (run.astimezone(UTC) - now.astimezone(UTC)).total_seconds()  # in UTC: right across DST
-
-
-def wait_for_stop(stack: LocalStack) -> None:
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        stack.log("stopping...")
-    finally:
-        stack.stop()

@@ -1,12 +1,15 @@
 """`make run` where another stack (or any program) already holds one of its ports."""
 
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
+from local_stack.demo import is_listening
 from local_stack.running import ANY_FREE_PORTS, ROOT
 
 
@@ -118,3 +121,42 @@ def test_a_number_variable_that_holds_no_number_in_its_range_is_refused_before_a
         "could not start: LOCAL_SCHEDULE_SECONDS='0' is not a number of at least 1",
     ]
     assert "Traceback" not in started.stderr
+
+
+def test_ctrl_c_while_starting_and_again_while_stopping_stops_without_a_traceback() -> None:
+    # Given a stack starting up: moto listens, its functions' environments are still importing their handlers
+    aws_port = free_port()
+    stack = subprocess.Popen(
+        [sys.executable, "-m", "local_stack"],
+        cwd=ROOT,
+        env=os.environ | ANY_FREE_PORTS | {"AWS_PORT": str(aws_port)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_until_listening(aws_port)
+    # When Ctrl-C is pressed, and pressed again while it stops
+    stack.send_signal(signal.SIGINT)
+    time.sleep(0.5)
+    stack.send_signal(signal.SIGINT)
+    stdout, stderr = stack.communicate(timeout=60)
+    # Then it says it is stopping, and that it still is, and ends cleanly rather than with a traceback
+    assert stack.returncode == 0, stdout + stderr
+    assert "Traceback" not in stdout + stderr
+    assert stdout.splitlines()[-2:] == [
+        "stopping...",
+        "still stopping: ending the functions' processes, a few seconds more",
+    ]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_listening(port: int, limit: float = 60) -> None:
+    deadline = time.monotonic() + limit
+    while not is_listening(port):
+        assert time.monotonic() < deadline, f"nothing listens on port {port} after {limit} s"
+        time.sleep(0.05)

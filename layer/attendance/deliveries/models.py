@@ -3,7 +3,16 @@ did."""
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+)
 
 from attendance.domain.punch import Identifier, PunchType, SyncStatus, in_words
 
@@ -110,7 +119,26 @@ class EveryDeadLetter(BaseModel):
     all: Annotated[Literal[True], BeforeValidator(_exactly_true)]
 
 
-DeadLetterChoice = ChosenDeadLetters | EveryDeadLetter
+# Each choice's tag, named by the field that makes it; no field name, so a refusal's field path leaves it out.
+_CHOICE_TAGS = {"logIds": "chosen logIds", "all": "every one"}
+
+
+def _choice_made(body: Any) -> str | None:
+    """The tag of the choice a body makes, so that a refusal names the fields of that choice alone, not
+    every member's; None for neither or both."""
+    made = [tag for field, tag in _CHOICE_TAGS.items() if isinstance(body, dict) and field in body]
+    return made[0] if len(made) == 1 else None
+
+
+DeadLetterChoice = Annotated[
+    Annotated[ChosenDeadLetters, Tag(_CHOICE_TAGS["logIds"])]
+    | Annotated[EveryDeadLetter, Tag(_CHOICE_TAGS["all"])],
+    Discriminator(
+        _choice_made,
+        custom_error_type="no_choice",
+        custom_error_message='give either "logIds" (a list of the punches\' logIds) or "all": true, not both',
+    ),
+]
 
 
 class RedriveResult(BaseModel):

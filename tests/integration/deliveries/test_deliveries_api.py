@@ -183,7 +183,28 @@ def test_a_choice_that_is_not_exactly_logIds_or_all_is_refused(api, dead_letter,
     reply = api("POST", path, body=body)
 
     assert (reply.status, reply.body["error"]) == (400, "invalid_request"), reply.body
+    assert "DeadLetter" not in reply.body["message"]  # the contract's words, not the code's model names
     assert api("GET", "/deliveries/dead-letters").body["deadLetters"][0]["logId"] == log_id
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({}, 'body: give either "logIds" (a list of the punches\' logIds) or "all": true, not both'),
+        (
+            {"logIds": ["a"], "all": True},
+            'body: give either "logIds" (a list of the punches\' logIds) or "all": true, not both',
+        ),
+        ({"all": False}, "all: must be true"),
+        ({"logIds": []}, "logIds: List should have at least 1 item after validation, not 0"),
+    ],
+)
+def test_a_refused_choice_names_the_fields_of_the_choice_it_makes(api, body, message):
+    # Given a body that makes no choice, both, or one with a wrong value
+    # When it is sent to redrive
+    reply = api("POST", REDRIVE, body=body)
+    # Then the message names the problem with the choice made, not every choice's missing fields
+    assert reply.body["message"] == message
 
 
 @pytest.mark.parametrize("path", [REDRIVE, ABANDON])

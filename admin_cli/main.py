@@ -30,7 +30,7 @@ from admin_cli.watch import feed_access, feed_rooms, watch_feed
 from attendance.api import ApiError
 from attendance.commands.models import CommandView, PutEmployee, Reboot, RemoveEmployee, ResendLog, SetClock
 from attendance.commands.service import CommandService
-from attendance.data.api_keys import ApiKeyStore
+from attendance.data.api_keys import ApiKeyStore, KeyRevoked
 from attendance.data.aws import StoreUnavailable
 from attendance.data.commands import CommandStore
 from attendance.data.dead_letters import DeadLetterQueue
@@ -472,7 +472,16 @@ def keys_set_rate_limit(
 ) -> None:
     """Change a key's request limit (without --rate-limit: back to the stack's default); it applies from
     the key's next request."""
-    if not ctx.obj.keys().set_rate_limit(key_id, rate_limit):
+    try:
+        changed = ctx.obj.keys().set_rate_limit(key_id, rate_limit)
+    except KeyRevoked:
+        _refused(
+            ctx,
+            "key_revoked",
+            f"{key_id} is revoked: it sends nothing, so a limit would change nothing",
+            EXIT_USAGE,
+        )
+    if not changed:
         _not_found(ctx, f"no key {key_id}")
     _done(ctx, f"{key_id}: {_rate(rate_limit)}", {"changed": True, "keyId": key_id, "rateLimit": rate_limit})
 

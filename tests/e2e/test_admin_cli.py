@@ -212,6 +212,18 @@ def test_keys_devices_schedules_and_reports(stack, cli):
         ).status_code
         == 401
     )
+    # a revoked key's limit cannot change: it sends nothing, and a limit set now would read as working
+    assert json.loads(
+        cli("--json", "keys", "set-rate-limit", created["keyId"], "--rate-limit", "5", expect=2).output
+    ) == {
+        "error": "key_revoked",
+        "message": f"{created['keyId']} is revoked: it sends nothing, so a limit would change nothing",
+    }
+    relisted = {key["keyId"]: key for key in json.loads(cli("--json", "keys", "list").output)}
+    assert relisted[created["keyId"]]["rateLimit"] is None
+    assert json.loads(cli("--json", "keys", "set-rate-limit", open_key["keyId"], "--rate-limit", "5").output)[
+        "changed"
+    ]
     cli("keys", "revoke", "key_nope", expect=1)
     assert json.loads(cli("--json", "keys", "revoke", "key_nope", expect=1).output) == {
         "error": "not_found",

@@ -7,6 +7,10 @@ from attendance.data.aws import from_item, to_item, unavailable_on_aws_errors
 from attendance.domain.keys import ApiKey, Scope, hash_key, new_key_id, new_raw_key
 
 
+class KeyRevoked(Exception):
+    """The key is revoked: it sends nothing, so a change to what it may send would change nothing."""
+
+
 class ApiKeyStore:
     def __init__(self, client: Any, table: str) -> None:
         self._client = client
@@ -66,16 +70,26 @@ class ApiKeyStore:
 
     def set_rate_limit(self, key_id: str, rate_limit: int | None) -> bool:
         """Requests a second the key may send to the ingest routes (0: none; None: back to the stack's
-        default), from its next request on; False when no such key exists."""
-        if rate_limit is None:
-            return self._update(key_id, "changing an API key's limit", "REMOVE rateLimit", {})
-        return self._update(
-            key_id, "changing an API key's limit", "SET rateLimit = :limit", {":limit": rate_limit}
+        default), from its next request on; False when no such key exists, KeyRevoked for a revoked key
+        (whose limit would change nothing)."""
+        expression, values = (
+            ("REMOVE rateLimit", {})
+            if rate_limit is None
+            else ("SET rateLimit = :limit", {":limit": rate_limit})
         )
+        return self._update(key_id, "changing an API key's limit", expression, values, unless_revoked=True)
 
-    def _update(self, key_id: str, action: str, expression: str, values: dict[str, Any]) -> bool:
+    def _update(
+        self, key_id: str, action: str, expression: str, values: dict[str, Any], unless_revoked: bool = False
+    ) -> bool:
         """Apply `expression` to the key with this public id (found by a scan: the table is keyed by the
-        key's hash); False when there is none."""
+        key's hash); False when there is none. `unless_revoked`: KeyRevoked for a revoked key, unchanged."""
+        condition = (
+            {"ConditionExpression": "attribute_not_exists(revoked) OR revoked <> :yes"}
+            if unless_revoked
+            else {}
+        )
+        values = values | ({":yes": True} if unless_revoked else {})
         with unavailable_on_aws_errors(action):
             pages = self._client.get_paginator("scan").paginate(
                 TableName=self._table,
@@ -84,12 +98,16 @@ class ApiKeyStore:
             )
             hashes = [item["keyHash"] for page in pages for item in page["Items"]]
             for key_hash in hashes:
-                self._client.update_item(
-                    TableName=self._table,
-                    Key={"keyHash": key_hash},
-                    UpdateExpression=expression,
-                    **({"ExpressionAttributeValues": to_item(values)} if values else {}),
-                )
+                try:
+                    self._client.update_item(
+                        TableName=self._table,
+                        Key={"keyHash": key_hash},
+                        UpdateExpression=expression,
+                        **condition,
+                        **({"ExpressionAttributeValues": to_item(values)} if values else {}),
+                    )
+                except self._client.exceptions.ConditionalCheckFailedException as refused:
+                    raise KeyRevoked(key_id) from refused
         return bool(hashes)
 
 

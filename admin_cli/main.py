@@ -365,7 +365,7 @@ def dlq_redrive(
             None if all_ else set(log_ids or []), lambda n: progress.update(task, completed=n)
         )
     _dead_letters_done(ctx, "redriven", result.redriven, result.not_in_dlq)
-    if result.not_in_dlq or not result.redriven:
+    if result.not_in_dlq or not (result.redriven or all_):  # --all on an empty DLQ did all there was
         raise typer.Exit(EXIT_NOT_FOUND)
 
 

@@ -10,7 +10,10 @@ import botocore.loaders
 import botocore.session
 import pytest
 from moto import mock_aws
+from typer.testing import CliRunner
 
+from admin_cli import main as cli_main
+from admin_cli.target import OUTPUTS, Target
 from local_stack.moto_patches import apply_moto_patches
 from local_stack.provision import provision
 from local_stack.template import Resolver, function_environment, load_template
@@ -83,3 +86,30 @@ def use_function_env(
         return environment
 
     return apply
+
+
+@pytest.fixture
+def cli(stack: Resolver, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
+    """`attendance --local ...` in-process, its target being the moto tables of this test."""
+    tables = {
+        name: stack.refs[output.removesuffix("Name")]
+        for name, output in OUTPUTS.items()
+        if output.endswith("TableName")
+    }
+    target = Target(
+        session=boto3.session.Session(),
+        endpoint_url=None,
+        punch_queue_url=stack.refs["PunchQueue"],
+        dead_letter_queue_url=stack.refs["PunchDeadLetterQueue"],
+        api_url="http://127.0.0.1:3000",
+        **tables,
+    )
+    monkeypatch.setattr(cli_main, "local_target", lambda: target)
+    runner = CliRunner()
+
+    def run(*args: str, expect: int = 0) -> Any:
+        result = runner.invoke(cli_main.app, ["--local", *args])
+        assert result.exit_code == expect, result.output + repr(result.exception)
+        return result
+
+    return run

@@ -158,3 +158,13 @@ def test_a_letter_the_queue_has_not_counted_yet_is_listed_too(setup, stack):
         listed = dlq.peek()
     # Then it is there
     assert {letter.log_id for letter in listed} == letters
+
+
+def test_redrive_all_of_an_empty_dlq_is_done_but_a_logid_not_there_is_not_found(cli):
+    # Given an empty DLQ (a nightly job redrives whatever is there)
+    # When every dead letter is redriven, and then one named punch
+    everything = cli("--json", "dlq", "redrive", "--all")
+    named = cli("--json", "dlq", "redrive", "NO-SUCH-LOG", expect=1)
+    # Then --all did all there was (exit 0, nothing redriven), while the named punch is not found (exit 1)
+    assert json.loads(everything.output) == {"redriven": [], "notInDlq": []}
+    assert json.loads(named.output) == {"redriven": [], "notInDlq": ["NO-SUCH-LOG"]}

@@ -1,5 +1,5 @@
 """The employees handler through API Gateway events against moto, with punches ingested by the real
-IngestService; the admin CLI in-process against the same moto tables."""
+IngestService; the admin CLI (the `cli` fixture) in-process against the same moto tables."""
 
 import importlib
 import json
@@ -10,10 +10,7 @@ from typing import Any
 
 import boto3
 import pytest
-from typer.testing import CliRunner
 
-from admin_cli import main as cli_main
-from admin_cli.target import OUTPUTS, Target
 from attendance.data.api_keys import ApiKeyStore
 from attendance.data.devices import DeviceStore
 from attendance.data.employees import EmployeeStore
@@ -129,30 +126,3 @@ def punch(stack: Resolver) -> Callable[..., str]:
         return moment.isoformat()
 
     return send
-
-
-@pytest.fixture
-def cli(stack: Resolver, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
-    """`attendance --local ...` in-process, its target being the moto tables of this test."""
-    tables = {
-        name: stack.refs[output.removesuffix("Name")]
-        for name, output in OUTPUTS.items()
-        if output.endswith("TableName")
-    }
-    target = Target(
-        session=boto3.session.Session(),
-        endpoint_url=None,
-        punch_queue_url=stack.refs["PunchQueue"],
-        dead_letter_queue_url=stack.refs["PunchDeadLetterQueue"],
-        api_url="http://127.0.0.1:3000",
-        **tables,
-    )
-    monkeypatch.setattr(cli_main, "local_target", lambda: target)
-    runner = CliRunner()
-
-    def run(*args: str, expect: int = 0) -> Any:
-        result = runner.invoke(cli_main.app, ["--local", *args])
-        assert result.exit_code == expect, result.output + repr(result.exception)
-        return result
-
-    return run

@@ -328,8 +328,8 @@ def _dead_letters_done(ctx: typer.Context, verb: str, done: list[str], missing: 
 
 @dlq_app.command("list")
 def dlq_list(ctx: typer.Context) -> None:
-    """Every dead-lettered punch: logId, user (and their name), device, punch time, attempts, last error,
-    when it died."""
+    """Every dead-lettered punch, the latest punch first: logId, user (and their name), device, punch time,
+    attempts, last error, when it died."""
     entries = ctx.obj.dead_letter_service().entries()
     names = ctx.obj.directory().names_of({entry.record.punch.user_id for entry in entries if entry.record})
     rows = []

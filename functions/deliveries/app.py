@@ -131,7 +131,10 @@ def overview(caller: Reader) -> Response[DeliveryOverview]:
     summary="Every dead-lettered punch with its last error and attempts (the messages stay in the queue)",
     tags=["deliveries"],
     responses={
-        200: model_response(DeadLetterList, "The dead letters, most recently given up on first"),
+        200: model_response(
+            DeadLetterList,
+            "The dead letters by punch time, the latest first (a message whose punch is not in the table, last)",
+        ),
         **_errors(READ_FORBIDDEN),
     },
     security=API_KEY_SECURITY,

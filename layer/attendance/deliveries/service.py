@@ -39,11 +39,10 @@ class DeadLetterService:
             entries.append(
                 DeadLetterEntry(letter.log_id, record, dead_lettered_at(record) if record else None)
             )
-        return entries
+        return sorted(entries, key=_punch_time_then_death, reverse=True)
 
     def listing(self) -> DeadLetterList:
         views = [_view(entry) for entry in self.entries()]
-        views.sort(key=lambda view: (view.dead_lettered_at or "", view.log_id), reverse=True)
         return DeadLetterList(count=len(views), dead_letters=views)
 
     def redrive(
@@ -84,6 +83,13 @@ def dead_lettered_at(record: PunchRecord) -> str | None:
     """When the punch's last failure was recorded: the attempt after which delivery gave up."""
     final = [entry for entry in (record.history or []) if entry.get("status") == SyncStatus.FAILED.value]
     return final[-1]["at"] if final else None
+
+
+def _punch_time_then_death(entry: DeadLetterEntry) -> tuple[float, str, str]:
+    """Sorted in reverse: by punch time, the latest first, as people look for a punch (then the latest to
+    die); a message whose punch is not in the table, last."""
+    instant = entry.record.punch.instant.timestamp() if entry.record else float("-inf")
+    return (instant, entry.dead_lettered_at or "", entry.log_id)
 
 
 def _view(entry: DeadLetterEntry) -> DeadLetterView:

@@ -64,8 +64,10 @@ def dead_letter(stack: Resolver, punches: PunchStore, add_punch) -> Callable[...
     """A punch the CRM refused, attempts recorded, its logId in the dead-letter queue."""
     dlq = PunchQueue(boto3.client("sqs"), stack.refs["PunchDeadLetterQueue"])
 
-    def add(user_id: str, error: str = "HTTP 422: unknown employee", attempts: int = 1) -> str:
-        log_id = add_punch(user_id)
+    def add(
+        user_id: str, error: str = "HTTP 422: unknown employee", attempts: int = 1, minutes_ago: int = 5
+    ) -> str:
+        log_id = add_punch(user_id, minutes_ago=minutes_ago)
         for attempt in range(1, attempts + 1):
             status = SyncStatus.FAILED if attempt == attempts else SyncStatus.PENDING
             punches.record_delivery(log_id, datetime.now(UTC), status, error)

@@ -1,9 +1,12 @@
 """The deliveries API: counts by status, the dead-letter list with each error, redrives and abandons."""
 
+import json
 from datetime import UTC, datetime
 
+import boto3
 import pytest
 
+from attendance.data.queue import PunchQueue
 from attendance.domain.punch import SyncStatus
 from functions.deliveries import app as deliveries_app
 from tests.integration.deliveries.conftest import INGEST_KEY, READ_KEY
@@ -68,6 +71,22 @@ def test_the_dead_letter_list_shows_each_punch_with_its_error_and_stays_in_the_q
     assert letters[tired]["deadLetteredAt"].endswith("Z")
     # and looking took nothing away
     assert api("GET", "/deliveries/dead-letters").body["count"] == 2
+
+
+def test_dead_letters_are_listed_by_punch_time_the_latest_first_in_the_api_and_the_cli(
+    api, dead_letter, cli, stack
+):
+    # Given three dead letters whose punches happened in another order than they died, and a message whose
+    # punch is not in the table
+    morning = dead_letter("EMP-1", minutes_ago=300)
+    evening = dead_letter("EMP-2", minutes_ago=10)
+    noon = dead_letter("EMP-3", minutes_ago=120)
+    PunchQueue(boto3.client("sqs"), stack.refs["PunchDeadLetterQueue"]).send(["NOT-IN-TABLE"])
+    # When an admin lists them, on the API and with the CLI
+    listed = [letter["logId"] for letter in api("GET", "/deliveries/dead-letters").body["deadLetters"]]
+    printed = [row["logId"] for row in json.loads(cli("--json", "dlq", "list").output)]
+    # Then both list them by punch time, the latest first, the unknown one last
+    assert listed == printed == [evening, noon, morning, "NOT-IN-TABLE"]
 
 
 def test_redriving_one_queues_it_again_and_leaves_the_others(api, dead_letter, punches, punch_queue):

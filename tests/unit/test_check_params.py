@@ -105,7 +105,7 @@ def test_each_problem_is_a_line_naming_the_parameter_its_value_and_the_rule_exit
     assert checked.returncode == 2, checked.stdout + checked.stderr
     assert checked.stdout.splitlines() == [
         "samconfig.toml [prod]: ReportTimeZone='Mars/Olympus': not a time zone the functions know; must be an IANA "
-        "time zone name such as Europe/Berlin, or an offset from -14:00 to +14:00 such as +05:30",
+        "time zone name such as Europe/Berlin (EventBridge Scheduler takes no offset such as +05:30)",
         "samconfig.toml [prod]: MaxRecieveCount='1': template.yaml has no such parameter (did you mean MaxReceiveCount?)",
         "samconfig.toml [prod]: PunchVisibilityTimeout='5': below MinValue 10",
     ]

@@ -251,15 +251,24 @@ def test_the_zone_parameters_are_those_checked_as_zones(template):
     assert {name for name in template["Parameters"] if name.endswith(ZONE_SUFFIX)} == set(ZONE_PARAMETERS)
 
 
+# EventBridge Scheduler reads the report zone too (ScheduleExpressionTimezone), and takes names only.
+OFFSET_ZONE_PARAMETERS = ("DefaultTimeZone", "CrmTimeZone")
+
+
 @pytest.mark.parametrize("name", ZONE_PARAMETERS)
 def test_a_zone_parameter_admits_every_zone_the_functions_take(template, name):
     pattern = zone_pattern(template, name)
     for zone in sorted(available_timezones()):
         assert pattern.fullmatch(zone), zone
-    # and of the offsets exactly those parse_zone takes, -14:00 to +14:00
-    assert [zone for zone in every_offset_shape() if pattern.fullmatch(zone)] == [
-        zone for zone in every_offset_shape() if parses(zone)
-    ]
+    # and of the offsets exactly those parse_zone takes, -14:00 to +14:00, where a name is not required
+    taken = [zone for zone in every_offset_shape() if parses(zone)] if name in OFFSET_ZONE_PARAMETERS else []
+    assert [zone for zone in every_offset_shape() if pattern.fullmatch(zone)] == taken
+
+
+def test_the_report_zone_is_the_schedules_zone_so_a_name(template):
+    schedule = template["Resources"]["DailyExportFunction"]["Properties"]["Events"]["Daily"]["Properties"]
+    assert schedule["ScheduleExpressionTimezone"] == {"Ref": "ReportTimeZone"}
+    assert not zone_pattern(template, "ReportTimeZone").fullmatch("+05:30")
 
 
 @pytest.mark.parametrize("name", ZONE_PARAMETERS)

@@ -1,6 +1,6 @@
-"""Scheduled daily export: the previous day's report as CSV to s3://<bucket>/daily/YYYY-MM-DD.csv, and after a
-month's last day, that month's pay period totals to s3://<bucket>/monthly/YYYY-MM.csv
-(attendance/reports/exports.py).
+"""Scheduled daily export: the report of the latest day over for everyone (by every schedule: a night shift's
+day ends the next morning) as CSV to s3://<bucket>/daily/YYYY-MM-DD.csv, and after a month's last day, that
+month's pay period totals to s3://<bucket>/monthly/YYYY-MM.csv (attendance/reports/exports.py).
 
 To export a given day again, invoke with {"date": "YYYY-MM-DD"}; a month (after its days to check were
 fixed, say), with {"month": "YYYY-MM"}.
@@ -23,7 +23,6 @@ from attendance.data.leave import LeaveStore
 from attendance.data.punches import PunchStore
 from attendance.data.report_files import ReportFiles
 from attendance.data.schedules import ScheduleStore
-from attendance.domain.clock import wall_clock_now
 from attendance.reports.exports import Exported, ReportExports, ends_its_month
 from attendance.reports.service import ReportService
 from attendance.settings import ExportSettings
@@ -52,13 +51,19 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return _done(
             exports.month(_asked_day(asked["month"], "month", "YYYY-MM", "-01")), settings, "MonthRows"
         )
-    day = (
-        _asked_day(asked["date"], "date", "YYYY-MM-DD")
-        if asked.get("date")
-        else _yesterday(settings.export_time_zone)
-    )
+    if asked.get("date"):
+        return _export_day(exports, _asked_day(asked["date"], "date", "YYYY-MM-DD"), settings)
+    # A scheduled run: the latest day over for everyone (a night shift's runs past the export's time), and
+    # the day before it again, so that no day is skipped when a schedule change moves that day by one.
+    last = reports.last_day_over()
+    earlier = _export_day(exports, last - timedelta(days=1), settings)
+    return _export_day(exports, last, settings) | {"earlier": earlier}
+
+
+def _export_day(exports: ReportExports, day: date, settings: ExportSettings) -> dict[str, Any]:
+    """The day's file, and its month's once the day ends the month (the pay period is complete)."""
     result = _done(exports.day(day), settings, "ReportRows")
-    if ends_its_month(day):  # the month's pay period is complete
+    if ends_its_month(day):
         month = _done(exports.month(day.replace(day=1)), settings, "MonthRows")
         result |= {"monthKey": month["key"], "monthRows": month["rows"]}
     return result
@@ -76,7 +81,3 @@ def _asked_day(text: str, name: str, form: str, suffix: str = "") -> date:
         return date.fromisoformat(f"{text}{suffix}")
     except ValueError:
         raise ValueError(f"{name} {text!r} is not {form}") from None
-
-
-def _yesterday(zone: str) -> date:
-    return (wall_clock_now(zone) - timedelta(days=1)).date()

@@ -163,7 +163,6 @@ class ExportSettings(_FromEnvironment):
     leave_table: str
     reports_bucket: str
     default_time_zone: ZoneName = "UTC"
-    export_time_zone: ZoneName = "UTC"
 
 
 class DevicesSettings(_FromEnvironment):

@@ -280,6 +280,18 @@ def work_day_of(instant: datetime, schedule: Schedule | None, default_zone: str)
     return schedule.work_day_of(instant) if schedule else instant.astimezone(parse_zone(default_zone)).date()
 
 
+def last_day_over(
+    now: datetime, schedules: Iterable[Schedule], default_zone: str, everyone_scheduled: bool
+) -> date:
+    """The latest work day over for everyone at `now`: by each schedule's windows (a night shift's day ends
+    well into the next), and by the calendar in the default zone unless `everyone_scheduled` (a default
+    schedule). A day's report taken before then misses the shifts still going."""
+    days = {schedule.work_day_of(now) for schedule in schedules}
+    if not everyone_scheduled:
+        days.add(work_day_of(now, None, default_zone))
+    return min(days) - timedelta(days=1)
+
+
 class ScheduleLookup:
     """Each user's schedule, or the default one, or none."""
 

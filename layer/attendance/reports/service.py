@@ -22,6 +22,7 @@ from attendance.domain.timesheet import (
     TimedPunch,
     compute_day,
     group_by_work_day,
+    last_day_over,
     work_day_of,
 )
 
@@ -144,6 +145,13 @@ class ReportService:
             return self._employees.list()
         employee = self._employees.get(user_id)
         return [employee] if employee else []
+
+    def last_day_over(self) -> date:
+        """The latest work day over for everyone now, by every schedule there is: the latest whose report
+        will not change but for punches that come late."""
+        schedules = self._schedules.all()
+        everyone_scheduled = DEFAULT_SCHEDULE_ID in schedules
+        return last_day_over(self._clock(), schedules.values(), self._default_zone, everyone_scheduled)
 
     def latest_punches(self, day: date, limit: int) -> list[DayPunch]:
         """The latest punches (by punch time) of a device-local date, newest first."""

@@ -2,7 +2,7 @@
 
 import csv
 import importlib
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import boto3
@@ -11,18 +11,22 @@ import pytest
 from attendance.data.employees import EmployeeStore
 from attendance.domain.clock import parse_zone
 from attendance.domain.employees import Employee
+from attendance.domain.timesheet import Schedule
 from functions.reports import export
 from local_stack.events import LambdaContext
 from tests.integration.permissions import calls_made, refused
 
+BERLIN = "Europe/Berlin"
+
 
 def run_export(use_function_env, event: dict, zone: str = "Europe/Berlin") -> dict:
-    use_function_env("DailyExportFunction", EXPORT_TIME_ZONE=zone, DEFAULT_TIME_ZONE=zone)
+    use_function_env("DailyExportFunction", DEFAULT_TIME_ZONE=zone)
     importlib.reload(export)
     return export.lambda_handler(event, LambdaContext("daily_export"))
 
 
 def test_yesterday_is_exported_once_whatever_the_runs(use_function_env, add_punch, stack, template):
+    # Given no schedules: work days are calendar days in the default zone, so yesterday is over
     yesterday = (datetime.now(ZoneInfo("Europe/Berlin")) - timedelta(days=1)).date()
     EmployeeStore(boto3.client("dynamodb"), stack.refs["EmployeesTable"]).put(
         Employee(user_id="ANNA", name="Anna Berg")
@@ -45,7 +49,42 @@ def test_yesterday_is_exported_once_whatever_the_runs(use_function_env, add_punc
     again = run_export(use_function_env, {"source": "aws.scheduler"})
     assert again == first
     assert s3.get_object(Bucket=bucket, Key=first["key"])["Body"].read() == body
-    assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == [first["key"]]
+    # the day before is written again by each run, so that a schedule changed meanwhile skips no day
+    assert first["earlier"]["key"] == f"daily/{yesterday - timedelta(days=1)}.csv"
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == [
+        first["earlier"]["key"],
+        first["key"],
+    ]
+
+
+def test_a_night_shift_still_going_holds_its_day_back_until_it_is_over(
+    use_function_env, add_punch, stack, template, schedules
+):
+    # Given a night shift, 22:00-06:00 in Berlin, whose work day ends at 14:00 the next day (halfway through
+    # its hours off), and its worker in at 22:00 two nights ago and yesterday, out at 06:00 after the first
+    schedules.put("NIGHT", Schedule(days=frozenset(range(7)), start=time(22), end=time(6), time_zone=BERLIN))
+    now = datetime.now(ZoneInfo(BERLIN))
+    yesterday = now.date() - timedelta(days=1)
+    for day, local, kind in [(-2, "22:00", "in"), (-1, "06:00", "out"), (-1, "22:00", "in")]:
+        add_punch("NIGHT", f"{now.date() + timedelta(days=day)}T{local}:00", kind)
+    # When the scheduled run comes
+    with calls_made() as calls:
+        result = run_export(use_function_env, {"source": "aws.scheduler"})
+    assert refused(template, "DailyExportFunction", stack, calls) == []  # every schedule read as allowed
+    # Then before 14:00 yesterday's night is still going and the day before it is the last exported, whole;
+    # from 14:00 yesterday is over too
+    last = yesterday if now.time() >= time(14) else yesterday - timedelta(days=1)
+    assert result["key"] == f"daily/{last}.csv"
+    exported = csv_rows(stack, result["key"])
+    if last == yesterday - timedelta(days=1):
+        assert [(row["userId"], row["workedMinutes"]) for row in exported] == [("NIGHT", "480")]
+    else:  # yesterday's night has no out yet
+        assert [(row["userId"], row["anomalies"]) for row in exported] == [("NIGHT", "missing out")]
+
+
+def csv_rows(stack, key: str) -> list[dict[str, str]]:
+    body = boto3.client("s3").get_object(Bucket=stack.refs["ReportsBucket"], Key=key)["Body"].read()
+    return list(csv.DictReader(body.decode("utf-8-sig").splitlines()))
 
 
 def test_a_given_day_can_be_exported_again(use_function_env, add_punch, stack):

@@ -324,6 +324,26 @@ def test_check_says_when_nothing_listens_at_a_devices_address(cloud, write_confi
     assert "nothing accepts connections there" in capsys.readouterr().out
 
 
+def test_a_wrong_comm_key_is_named_as_such_and_the_right_one_reads(device, cloud, write_config, capsys):
+    # Given a clock with a Comm Key, and a config that has another key for it
+    _, simulator = device(serial="KEYED", comm_key=4321, records=3)
+    config = write_config(cloud.url, [("front", simulator.port, {"comm_key": 1111})])
+    advice = "the device refused the connection's comm key: set this device's comm_key in the config"
+    # When office IT runs check, then it names the comm key and where to set it, and fails
+    assert main(["--config", str(config), "check"]) == 1
+    assert advice in capsys.readouterr().out
+    # When the poller runs, then its summary, its log and status say the same
+    assert once(config) == 1
+    assert advice in capsys.readouterr().out
+    assert advice in (load_config(config).state_dir / "edge-poller.log").read_text()
+    assert main(["--config", str(config), "status"]) == 0
+    assert advice in capsys.readouterr().out
+    # When the config gets the clock's key, then it reads
+    keyed = write_config(cloud.url, [("front", simulator.port, {"comm_key": 4321})])
+    assert once(keyed) == 0
+    assert len(cloud.punches()) == 3
+
+
 def test_check_tells_a_refused_key_and_a_wrong_url_from_an_accepted_key(device, cloud, write_config, capsys):
     # Given a poller whose key the cloud does not know, then one whose URL is not the punch endpoint
     _, simulator = device()

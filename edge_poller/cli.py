@@ -320,6 +320,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     _print_held(store)
     for device, punch, reason in store.rejected():
         print(f"rejected from {device}: {punch} ({reason})")
+    _print_push_failure(store)
     size = BatchSize(config.push_batch_min, config.push_batch_size, store.batch_size())
     print(
         f"push batch size: {size.current} (adapts between push_batch_min {size.minimum} "
@@ -327,6 +328,17 @@ def cmd_status(args: argparse.Namespace) -> int:
     )
     _print_health(config, store)
     return EXIT_OK
+
+
+def _print_push_failure(store: Store) -> None:
+    failure = store.last_push_failure()
+    if failure is None:
+        print("cloud push: no failed push outstanding")
+        return
+    print(
+        f"cloud push: last failed {failure.at.isoformat()}: {failure.reason} "
+        f"({store.pending_count()} punches wait in the outbox; this clears when a push gets through)"
+    )
 
 
 def _print_health(config: PollerConfig, store: Store) -> None:

@@ -314,6 +314,7 @@ class Poller:
                     self._hold_pushes(hold)
                     continue
                 report.error = str(error)
+                self.store.push_failed(report.error)
                 logger.warning(
                     "push of %d failed, %d punches wait in the outbox: %s",
                     len(batch),
@@ -326,6 +327,7 @@ class Poller:
                     self._resized(before, str(error).split(":")[0])
                 break
             report.requests += 1
+            self.store.push_got_through()
             self._settle(batch, answer, report, time.monotonic() - started)
             settled = len(batch) - answer.retries
             done += settled

@@ -1,6 +1,7 @@
 """The real poller against simulated devices and a real HTTP ingest."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -106,6 +107,28 @@ def test_cloud_down_for_a_while_means_an_outbox_that_drains_later(device, cloud,
     assert once(live) == 0
     assert outbox(live).pending_count() == 0
     assert len(cloud.punches()) == 30
+
+
+def test_status_shows_the_last_failed_push_until_one_gets_through(device, cloud, write_config, capsys):
+    # Given a poller whose push the cloud fails, as during an outage
+    _, simulator = device(records=4)
+    config = write_config(cloud.url, [("front", simulator.port, {})])
+    cloud.fail_next(1, status=503)
+    assert once(config) == 1
+    # When office IT asks for the status, then it says when the push failed and why, in words
+    capsys.readouterr()
+    assert main(["--config", str(config), "status"]) == 0
+    [line] = [line for line in capsys.readouterr().out.splitlines() if line.startswith("cloud push:")]
+    assert re.fullmatch(
+        r"cloud push: last failed \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00: cloud answered HTTP 503: "
+        r'\{"message": "Service Unavailable"\} \(4 punches wait in the outbox; this clears when a push gets '
+        r"through\)",
+        line,
+    )
+    # When a push gets through, then the failure is over, and status says so
+    assert once(config) == 0
+    assert main(["--config", str(config), "status"]) == 0
+    assert "cloud push: no failed push outstanding" in capsys.readouterr().out
 
 
 def test_a_dead_device_and_a_hanging_one_do_not_hold_up_a_live_one(device, cloud, write_config, capsys):

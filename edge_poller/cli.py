@@ -26,7 +26,7 @@ from edge_poller.health import last_report
 from edge_poller.hikvision import HikvisionDevice
 from edge_poller.poller import HELD_MEANS, Poller, drift_advice, run_forever
 from edge_poller.store import StateDirUnusable, Store
-from edge_poller.zkteco import DeviceError, ZktecoDevice
+from edge_poller.zkteco import RECORD_BYTES, DeviceError, ZktecoDevice
 
 logger = logging.getLogger("edge_poller")
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
@@ -144,7 +144,7 @@ def _open(config_path: Path, show_downloads: bool = False) -> tuple[PollerConfig
 
 def _announce_download(name: str, records: int) -> None:
     """pyzk reads a log in one call with no progress hook: say what is coming and how big it is."""
-    print(f"{name}: downloading {records:,} records ({records * 40 / 1e6:.1f} MB)...", flush=True)
+    print(f"{name}: downloading {records:,} records ({records * RECORD_BYTES / 1e6:.1f} MB)...", flush=True)
 
 
 def _setup_logging(state_dir: Path | None, verbose: bool = True) -> None:

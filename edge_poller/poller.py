@@ -7,7 +7,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -18,8 +18,9 @@ from edge_poller.config import DeviceConfig, PollerConfig
 from edge_poller.health import HealthReporter
 from edge_poller.hikvision import HikvisionDevice
 from edge_poller.mapping import DeviceRecord, to_outbox
+from edge_poller.read_limits import ReadLimits
 from edge_poller.store import Store
-from edge_poller.zkteco import DeviceError, ZktecoDevice
+from edge_poller.zkteco import DeviceError, ZktecoDevice, download_allowance
 
 logger = logging.getLogger("edge_poller")
 DRIFT_CHECK_EVERY = timedelta(hours=1)
@@ -31,6 +32,9 @@ DELIVERED_MEMORY = timedelta(days=400)  # how long delivered punches are remembe
 RETRY_WAIT_LIMIT = 30.0
 RATE_LIMIT_HOLD_MIN = 1.0  # a 429 asking for no wait (or "0") still spaces the pushes out
 LONGEST_HOLD = 900.0  # no answer (nor a clock that jumped) holds pushes back longer than this
+# A log download gets time by its size (see download_allowance), but never more than this: a device that
+# claims a huge log, or crawls on without end, is still given up
+LONGEST_DOWNLOAD = 3600.0
 # Punches the cloud refused for a reason an admin lifts (a disabled device) are sent again this often
 HELD_RETRY = timedelta(minutes=10)
 # What becomes of them, as the log and `once` say it
@@ -81,6 +85,7 @@ class Poller:
         self._pool = ThreadPoolExecutor(max_workers=max(4, len(config.devices)), thread_name_prefix="device")
         self._busy: set[str] = set()
         self._busy_lock = threading.Lock()
+        self._read_limits = ReadLimits()
         self._drift_checked: dict[str, float] = {}
         self._clear_checked: dict[str, float] = {}
         self.batch_size = BatchSize(config.push_batch_min, config.push_batch_size, store.batch_size())
@@ -93,21 +98,24 @@ class Poller:
     ) -> list[DeviceReport]:
         """Read every enabled device at once; a dead or hanging one never holds up the others."""
         devices = [d for d in self.config.devices if d.enabled and (names is None or d.name in names)]
-        futures = {}
+        futures: dict[Future[DeviceReport], str] = {}
         for device in devices:
             with self._busy_lock:
                 if device.name in self._busy:
                     continue  # still stuck in an earlier read
                 self._busy.add(device.name)
-            futures[self._pool.submit(self._read_guarded, device, since, sync_clock)] = device
-        limit = max((d.timeout_seconds for d in devices), default=0) * 4 + 5
-        done, stuck = wait(futures, timeout=limit)
+            # a few requests' worth until the device says how big its log is
+            self._read_limits.start(device.name, device.timeout_seconds * 4 + 5)
+            futures[self._pool.submit(self._read_guarded, device, since, sync_clock)] = device.name
+        done, stuck = self._read_limits.wait(futures)
         reports = [future.result() for future in done]
         for future in stuck:
-            name = futures[future].name
+            name = futures[future]
+            limit = self._read_limits.seconds(name)
             logger.error("device %s did not finish its read in %.0f s; moving on", name, limit)
-            self.store.record_error(name, f"read still running after {limit:.0f} s")
-            reports.append(DeviceReport(name, error=f"read still running after {limit:.0f} s"))
+            error = f"read still running after {limit:.0f} s"
+            self.store.record_error(name, error)
+            reports.append(DeviceReport(name, error=error))
         return sorted(reports, key=lambda report: report.name)
 
     def _read_guarded(self, device: DeviceConfig, since: timedelta | None, sync_clock: bool) -> DeviceReport:
@@ -149,6 +157,8 @@ class Poller:
                 self.store.touch_read(device.name)
                 return report
             self._on_download(device.name, report.records_on_device)
+            allowance = download_allowance(report.records_on_device, device.timeout_seconds)
+            self._read_limits.extend(device.name, min(allowance, LONGEST_DOWNLOAD))
             records = driver.records(connection)
         report.fetched = len(records)
         report.new = self._take(

@@ -1,5 +1,6 @@
 """ZKTeco devices through pyzk: one connection per read, always closed, with the configured timeout."""
 
+import math
 import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -12,6 +13,16 @@ from zk.exception import ZKErrorResponse
 
 from edge_poller.config import DeviceConfig
 from edge_poller.mapping import DeviceRecord
+
+RECORD_BYTES = 40  # an attendance record as pyzk 0.9 reads it
+CHUNK_BYTES = 0xFFC0  # pyzk reads a big buffer over TCP in READ_BUFFER chunks of this size
+
+
+def download_allowance(records: int, timeout_seconds: float) -> float:
+    """The time a log of `records` may take to download: a timeout for each chunk pyzk asks for, and one
+    for the users table it reads first. A link slower than a chunk a timeout counts as hung."""
+    chunks = math.ceil(records * RECORD_BYTES / CHUNK_BYTES)
+    return (chunks + 1) * timeout_seconds
 
 
 class DeviceError(Exception):

@@ -153,6 +153,34 @@ def test_a_dead_device_and_a_hanging_one_do_not_hold_up_a_live_one(device, cloud
     assert "never" not in lines["live"].split()[1]
 
 
+def test_a_big_log_over_a_slow_link_gets_the_time_its_size_needs_and_a_crawling_one_is_still_given_up(
+    device, cloud, write_config
+):
+    # Given two clocks behind slow links, each with a timeout of 1 s: one with 20,000 records (800 KB)
+    # at 64 KB/s, some 13 s to download; one with 2,000 records at 5 KB/s, slower than 64 KB a timeout
+    big_state, big = device(serial="BIG", records=20_000)
+    big_state.link_bytes_per_second = 64_000
+    crawling_state, crawling = device(serial="CRAWL", records=2_000)
+    crawling_state.link_bytes_per_second = 5_000
+    config = write_config(
+        cloud.url,
+        [("big", big.port, {"timeout_seconds": 1}), ("crawling", crawling.port, {"timeout_seconds": 1})],
+    )
+    poller = Poller(load_config(config), outbox(config), CloudClient(cloud.url, CLOUD_KEY, 10))
+    # When the service reads them
+    started = time.monotonic()
+    reports = {report.name: report for report in poller.read_devices()}
+    # Then the big log is read whole, past the few seconds a read without a log is given
+    assert reports["big"].error is None
+    assert reports["big"].fetched == 20_000
+    assert time.monotonic() - started > 1 * 4 + 5
+    # and the crawling one is given up at its own limit: 9 s, and a second for each of its 2 chunks and
+    # its users table
+    assert reports["crawling"].error == "read still running after 12 s"
+    assert outbox(config).pending_count() == 20_000
+    poller.close()
+
+
 def test_a_cleared_log_is_detected_without_a_repush_storm(device, cloud, write_config):
     state, simulator = device(records=20)
     config = write_config(cloud.url, [("front", simulator.port, {})])

@@ -6,8 +6,9 @@ import sqlite3
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -15,6 +16,7 @@ from attendance.domain.clock import wall_clock_now
 from edge_poller.batch_size import BatchSize
 from edge_poller.cloud import CloudClient, PushAnswer, PushFailed
 from edge_poller.config import DeviceConfig, PollerConfig
+from edge_poller.cycle_lock import CycleLock
 from edge_poller.health import HealthReporter
 from edge_poller.hikvision import HikvisionDevice
 from edge_poller.mapping import DeviceRecord, to_outbox
@@ -88,10 +90,33 @@ class Poller:
         self._read_limits = ReadLimits()
         self._drift_checked: dict[str, float] = {}
         self._clear_checked: dict[str, float] = {}
+        self.cycle_lock = CycleLock(config.state_dir)
         self.batch_size = BatchSize(config.push_batch_min, config.push_batch_size, store.batch_size())
-        held = store.pushes_held_until()  # kept across restarts; monotonic time is not
+        self._no_push_before = self._stored_hold()
+
+    def _stored_hold(self) -> float:
+        """When the cloud last asked pushes to wait until, in monotonic time."""
+        held = self.store.pushes_held_until()  # kept across restarts; monotonic time is not
         remaining = (held - datetime.now(UTC)).total_seconds() if held else 0.0
-        self._no_push_before = time.monotonic() + min(max(0.0, remaining), LONGEST_HOLD)
+        return time.monotonic() + min(max(0.0, remaining), LONGEST_HOLD)
+
+    @contextmanager
+    def turn(
+        self,
+        wait: float,
+        stop: threading.Event | None = None,
+        on_wait: Callable[[str], None] = lambda holder: None,
+    ) -> Iterator[bool]:
+        """This poller's turn at the state_dir for one cycle (see CycleLock): yields whether it got it
+        within `wait` seconds. Another poller may have moved the push state kept there meanwhile (the batch
+        size, the cloud's hold): taken up before this one pushes."""
+        with self.cycle_lock.held(wait, stop, on_wait) as mine:
+            if mine:
+                stored = self.store.batch_size()
+                if stored is not None and stored != self.batch_size.current:
+                    self.batch_size = BatchSize(self.batch_size.minimum, self.batch_size.maximum, stored)
+                self._no_push_before = max(self._no_push_before, self._stored_hold())
+            yield mine
 
     def read_devices(
         self, names: Sequence[str] | None = None, since: timedelta | None = None, sync_clock: bool = False
@@ -415,6 +440,7 @@ class Poller:
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
         self.cloud.close()
+        self.cycle_lock.close()
 
 
 def drift_advice(minutes: float) -> str:
@@ -453,12 +479,25 @@ class Backoff:
 
 
 def run_forever(poller: Poller, stop: threading.Event) -> None:
-    """The service loop: read every interval, push when the backoff allows."""
+    """The service loop: read every interval, push when the backoff allows; each cycle in its turn at the
+    state_dir, waiting up to an interval for another poller's."""
     backoff = Backoff()
+    state_dir, wait = poller.config.state_dir, poller.config.interval_seconds
+
+    def say_waiting(holder: str) -> None:
+        logger.info("%s is reading or pushing with the outbox in %s; waiting for its turn", holder, state_dir)
+
     while not stop.is_set():
         started = time.monotonic()
         try:
-            _cycle(poller, backoff, stop)
+            with poller.turn(wait, stop, on_wait=say_waiting) as mine:
+                if mine:
+                    _cycle(poller, backoff, stop)
+                elif not stop.is_set():
+                    holder = poller.cycle_lock.holder()
+                    logger.warning(
+                        "%s kept the outbox in %s busy for %.0f s; trying again", holder, state_dir, wait
+                    )
         except sqlite3.Error as error:
             # A full disk, say: the service stays up (a restart would only read the devices again) and
             # tries again next cycle; what was read stays on the devices meanwhile

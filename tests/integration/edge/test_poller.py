@@ -10,6 +10,7 @@ import time
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import IO
 
 import boto3
 import pytest
@@ -408,12 +409,17 @@ def test_check_tells_a_refused_key_and_a_wrong_url_from_an_accepted_key(device, 
     assert "is no punch endpoint (HTTP 404): check cloud_url" in capsys.readouterr().out
 
 
+def service(config: Path, stdout: IO[bytes] | int = subprocess.DEVNULL) -> subprocess.Popen[bytes]:
+    """`edge-poller run` in a process of its own, as systemd starts it."""
+    command = [sys.executable, "-m", "edge_poller", "--config", str(config), "run"]
+    environment = os.environ | {"PYTHONPATH": str(Path.cwd())}
+    return subprocess.Popen(command, env=environment, stdout=stdout, stderr=subprocess.DEVNULL)
+
+
 def test_kill_9_mid_push_loses_nothing_and_duplicates_nothing(device, cloud, write_config, tmp_path):
     state, simulator = device(serial="KILL", records=600)
     config = write_config(cloud.url, [("front", simulator.port, {})], interval_seconds=1, push_batch_size=50)
-    command = [sys.executable, "-m", "edge_poller", "--config", str(config), "run"]
-    environment = os.environ | {"PYTHONPATH": str(Path.cwd())}
-    poller = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    poller = service(config)
     deadline = time.monotonic() + 60
     while cloud.requests < 2:
         assert time.monotonic() < deadline, "the poller never started pushing"
@@ -422,9 +428,7 @@ def test_kill_9_mid_push_loses_nothing_and_duplicates_nothing(device, cloud, wri
     poller.wait()
     assert 0 < len(cloud.punches()) < 600
     state.punch("9999", punch=0)  # life goes on while the poller is down
-    restarted = subprocess.Popen(
-        command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    restarted = service(config)
     try:
         deadline = time.monotonic() + 120
         while outbox(config).pending_count() or len(cloud.punches()) < 601:
@@ -435,6 +439,70 @@ def test_kill_9_mid_push_loses_nothing_and_duplicates_nothing(device, cloud, wri
         assert restarted.wait(timeout=30) == 0  # a clean shutdown on SIGTERM
     punches = cloud.punches()
     assert len(punches) == len({p["logId"] for p in punches}) == 601
+    assert outbox(config).pending_count() == 0
+
+
+def test_once_beside_the_service_waits_for_its_cycle_instead_of_pushing_the_same_punches(
+    device, cloud, write_config, capsys
+):
+    # Given the service mid-push of 20 punches, the cloud taking 4 s to answer
+    _, simulator = device(records=20)
+    config = write_config(cloud.url, [("front", simulator.port, {})], interval_seconds=60)
+    cloud.stall_next(1, 4)
+    running = service(config)
+    try:
+        deadline = time.monotonic() + 60
+        while cloud.requests < 1:
+            assert time.monotonic() < deadline, "the service never pushed"
+            time.sleep(0.01)
+        # When once runs beside it, willing to wait 1 s only, then it gives up saying why, and sent nothing
+        assert once(config, "--wait", "1") == 3
+        said = capsys.readouterr().out
+        assert f"another edge-poller (pid {running.pid}) is reading or pushing with this state_dir" in said
+        assert "kept this state_dir busy for 1 s: nothing was read or pushed" in said
+        assert cloud.requests == 1
+        # When once runs with the default wait, then it waits for the service's cycle, and finds its
+        # punches delivered: each went to the cloud once
+        assert once(config) == 0
+        assert "waiting up to 60 s for it" in capsys.readouterr().out
+        assert cloud.pushed() == [20]
+        assert len(cloud.punches()) == 20
+    finally:
+        running.send_signal(signal.SIGTERM)
+        assert running.wait(timeout=30) == 0
+
+
+def test_two_services_on_one_state_dir_take_turns_and_push_no_punch_twice(
+    device, cloud, write_config, tmp_path
+):
+    # Given two services started on one config by mistake, and a cloud taking 0.5 s for each push
+    state, simulator = device(records=300)
+    config = write_config(cloud.url, [("front", simulator.port, {})], interval_seconds=1, push_batch_size=50)
+    cloud.stall_next(6, 0.5)
+    logs = [tmp_path / "first.out", tmp_path / "second.out"]
+    outputs = [log.open("wb") for log in logs]
+    services = [service(config, stdout=output) for output in outputs]
+    try:
+        # When they have pushed the log, and a punch made since
+        deadline = time.monotonic() + 60
+        while len(cloud.punches()) < 300:
+            assert time.monotonic() < deadline, f"only {len(cloud.punches())} of 300 arrived"
+            time.sleep(0.2)
+        state.punch("7777", punch=0)
+        while len(cloud.punches()) < 301:
+            assert time.monotonic() < deadline, "the new punch never arrived"
+            time.sleep(0.2)
+        time.sleep(2)  # a few more cycles each
+    finally:
+        for running in services:
+            running.send_signal(signal.SIGTERM)
+        assert [running.wait(timeout=30) for running in services] == [0, 0]
+        for output in outputs:
+            output.close()
+    # Then each punch went to the cloud once: one service's cycle waited for the other's
+    assert sum(cloud.pushed()) == 301
+    said = "".join(log.read_text() for log in logs)
+    assert "is reading or pushing with the outbox in" in said
     assert outbox(config).pending_count() == 0
 
 

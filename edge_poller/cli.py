@@ -26,10 +26,11 @@ from edge_poller.health import last_report
 from edge_poller.hikvision import HikvisionDevice
 from edge_poller.poller import HELD_MEANS, Poller, drift_advice, run_forever
 from edge_poller.store import StateDirUnusable, Store
-from edge_poller.zkteco import DeviceError, ZktecoDevice
+from edge_poller.zkteco import RECORD_BYTES, DeviceError, ZktecoDevice
 
 logger = logging.getLogger("edge_poller")
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_BUSY = 0, 1, 2, 3
+ONCE_WAIT_SECONDS = 60.0  # how long `once` waits, by default, for another poller's cycle on its state_dir
 UNIT_PATH = Path("/etc/systemd/system/edge-poller.service")
 
 
@@ -80,6 +81,14 @@ def _parser() -> argparse.ArgumentParser:
         "--since", type=_duration, help="push again everything recorded in this window, e.g. 5h, 2d"
     )
     once.add_argument("--sync-clock", action="store_true", help="set each device's clock to the host's")
+    once.add_argument(
+        "--wait",
+        type=float,
+        default=ONCE_WAIT_SECONDS,
+        metavar="SECONDS",
+        help="wait this long for another poller's cycle on the same state_dir to end (%(default)g s); "
+        "exit 3 if it has not",
+    )
     command("check", "connect to each device and to the cloud, and report; exit 1 if one fails", cmd_check)
     command(
         "status",
@@ -144,7 +153,7 @@ def _open(config_path: Path, show_downloads: bool = False) -> tuple[PollerConfig
 
 def _announce_download(name: str, records: int) -> None:
     """pyzk reads a log in one call with no progress hook: say what is coming and how big it is."""
-    print(f"{name}: downloading {records:,} records ({records * 40 / 1e6:.1f} MB)...", flush=True)
+    print(f"{name}: downloading {records:,} records ({records * RECORD_BYTES / 1e6:.1f} MB)...", flush=True)
 
 
 def _setup_logging(state_dir: Path | None, verbose: bool = True) -> None:
@@ -197,6 +206,28 @@ def cmd_once(args: argparse.Namespace) -> int:
     _setup_logging(config.state_dir, verbose=False)
     for name in args.device or []:
         config.device(name)
+    try:
+        with poller.turn(args.wait, on_wait=lambda holder: _say_waiting(holder, args.wait)) as mine:
+            if mine:
+                return _one_pass(args, poller)
+        print(
+            f"{poller.cycle_lock.holder()} kept this state_dir busy for {args.wait:g} s: nothing was read or "
+            "pushed; run once again later (or with a longer --wait)"
+        )
+        return EXIT_BUSY
+    finally:
+        poller.close()
+
+
+def _say_waiting(holder: str, wait: float) -> None:
+    """The service's cycle (or another once) is under way on this outbox: `once` takes its turn after it."""
+    print(
+        f"{holder} is reading or pushing with this state_dir; waiting up to {wait:g} s for it...", flush=True
+    )
+
+
+def _one_pass(args: argparse.Namespace, poller: Poller) -> int:
+    """Read, push, clear confirmed logs, report health; then the summary. The exit code."""
     reports = poller.read_devices(args.device, args.since, args.sync_clock)
     push = poller.drain(progress=_progress, held_for=timedelta(0))  # asked by hand: held punches go again now
     print()  # ends the progress line before anything is logged
@@ -224,7 +255,6 @@ def cmd_once(args: argparse.Namespace) -> int:
         print(f"push failed: {push.error}; {pending} punches wait in the outbox")
     if push.deferred:
         print(f"push paused: {push.deferred}; {pending} punches wait in the outbox")
-    poller.close()
     failed = push.error or push.deferred or held or any(report.error for report in reports)
     return EXIT_FAILED if failed else EXIT_OK
 
@@ -320,6 +350,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     _print_held(store)
     for device, punch, reason in store.rejected():
         print(f"rejected from {device}: {punch} ({reason})")
+    _print_push_failure(store)
     size = BatchSize(config.push_batch_min, config.push_batch_size, store.batch_size())
     print(
         f"push batch size: {size.current} (adapts between push_batch_min {size.minimum} "
@@ -327,6 +358,17 @@ def cmd_status(args: argparse.Namespace) -> int:
     )
     _print_health(config, store)
     return EXIT_OK
+
+
+def _print_push_failure(store: Store) -> None:
+    failure = store.last_push_failure()
+    if failure is None:
+        print("cloud push: no failed push outstanding")
+        return
+    print(
+        f"cloud push: last failed {failure.at.isoformat()}: {failure.reason} "
+        f"({store.pending_count()} punches wait in the outbox; this clears when a push gets through)"
+    )
 
 
 def _print_health(config: PollerConfig, store: Store) -> None:

@@ -6,8 +6,9 @@ import sqlite3
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -15,11 +16,13 @@ from attendance.domain.clock import wall_clock_now
 from edge_poller.batch_size import BatchSize
 from edge_poller.cloud import CloudClient, PushAnswer, PushFailed
 from edge_poller.config import DeviceConfig, PollerConfig
+from edge_poller.cycle_lock import CycleLock
 from edge_poller.health import HealthReporter
 from edge_poller.hikvision import HikvisionDevice
 from edge_poller.mapping import DeviceRecord, to_outbox
+from edge_poller.read_limits import ReadLimits
 from edge_poller.store import Store
-from edge_poller.zkteco import DeviceError, ZktecoDevice
+from edge_poller.zkteco import DeviceError, ZktecoDevice, download_allowance
 
 logger = logging.getLogger("edge_poller")
 DRIFT_CHECK_EVERY = timedelta(hours=1)
@@ -31,6 +34,9 @@ DELIVERED_MEMORY = timedelta(days=400)  # how long delivered punches are remembe
 RETRY_WAIT_LIMIT = 30.0
 RATE_LIMIT_HOLD_MIN = 1.0  # a 429 asking for no wait (or "0") still spaces the pushes out
 LONGEST_HOLD = 900.0  # no answer (nor a clock that jumped) holds pushes back longer than this
+# A log download gets time by its size (see download_allowance), but never more than this: a device that
+# claims a huge log, or crawls on without end, is still given up
+LONGEST_DOWNLOAD = 3600.0
 # Punches the cloud refused for a reason an admin lifts (a disabled device) are sent again this often
 HELD_RETRY = timedelta(minutes=10)
 # What becomes of them, as the log and `once` say it
@@ -81,33 +87,60 @@ class Poller:
         self._pool = ThreadPoolExecutor(max_workers=max(4, len(config.devices)), thread_name_prefix="device")
         self._busy: set[str] = set()
         self._busy_lock = threading.Lock()
+        self._read_limits = ReadLimits()
         self._drift_checked: dict[str, float] = {}
         self._clear_checked: dict[str, float] = {}
+        self.cycle_lock = CycleLock(config.state_dir)
         self.batch_size = BatchSize(config.push_batch_min, config.push_batch_size, store.batch_size())
-        held = store.pushes_held_until()  # kept across restarts; monotonic time is not
+        self._no_push_before = self._stored_hold()
+
+    def _stored_hold(self) -> float:
+        """When the cloud last asked pushes to wait until, in monotonic time."""
+        held = self.store.pushes_held_until()  # kept across restarts; monotonic time is not
         remaining = (held - datetime.now(UTC)).total_seconds() if held else 0.0
-        self._no_push_before = time.monotonic() + min(max(0.0, remaining), LONGEST_HOLD)
+        return time.monotonic() + min(max(0.0, remaining), LONGEST_HOLD)
+
+    @contextmanager
+    def turn(
+        self,
+        wait: float,
+        stop: threading.Event | None = None,
+        on_wait: Callable[[str], None] = lambda holder: None,
+    ) -> Iterator[bool]:
+        """This poller's turn at the state_dir for one cycle (see CycleLock): yields whether it got it
+        within `wait` seconds. Another poller may have moved the push state kept there meanwhile (the batch
+        size, the cloud's hold): taken up before this one pushes."""
+        with self.cycle_lock.held(wait, stop, on_wait) as mine:
+            if mine:
+                stored = self.store.batch_size()
+                if stored is not None and stored != self.batch_size.current:
+                    self.batch_size = BatchSize(self.batch_size.minimum, self.batch_size.maximum, stored)
+                self._no_push_before = max(self._no_push_before, self._stored_hold())
+            yield mine
 
     def read_devices(
         self, names: Sequence[str] | None = None, since: timedelta | None = None, sync_clock: bool = False
     ) -> list[DeviceReport]:
         """Read every enabled device at once; a dead or hanging one never holds up the others."""
         devices = [d for d in self.config.devices if d.enabled and (names is None or d.name in names)]
-        futures = {}
+        futures: dict[Future[DeviceReport], str] = {}
         for device in devices:
             with self._busy_lock:
                 if device.name in self._busy:
                     continue  # still stuck in an earlier read
                 self._busy.add(device.name)
-            futures[self._pool.submit(self._read_guarded, device, since, sync_clock)] = device
-        limit = max((d.timeout_seconds for d in devices), default=0) * 4 + 5
-        done, stuck = wait(futures, timeout=limit)
+            # a few requests' worth until the device says how big its log is
+            self._read_limits.start(device.name, device.timeout_seconds * 4 + 5)
+            futures[self._pool.submit(self._read_guarded, device, since, sync_clock)] = device.name
+        done, stuck = self._read_limits.wait(futures)
         reports = [future.result() for future in done]
         for future in stuck:
-            name = futures[future].name
+            name = futures[future]
+            limit = self._read_limits.seconds(name)
             logger.error("device %s did not finish its read in %.0f s; moving on", name, limit)
-            self.store.record_error(name, f"read still running after {limit:.0f} s")
-            reports.append(DeviceReport(name, error=f"read still running after {limit:.0f} s"))
+            error = f"read still running after {limit:.0f} s"
+            self.store.record_error(name, error)
+            reports.append(DeviceReport(name, error=error))
         return sorted(reports, key=lambda report: report.name)
 
     def _read_guarded(self, device: DeviceConfig, since: timedelta | None, sync_clock: bool) -> DeviceReport:
@@ -149,6 +182,8 @@ class Poller:
                 self.store.touch_read(device.name)
                 return report
             self._on_download(device.name, report.records_on_device)
+            allowance = download_allowance(report.records_on_device, device.timeout_seconds)
+            self._read_limits.extend(device.name, min(allowance, LONGEST_DOWNLOAD))
             records = driver.records(connection)
         report.fetched = len(records)
         report.new = self._take(
@@ -314,6 +349,7 @@ class Poller:
                     self._hold_pushes(hold)
                     continue
                 report.error = str(error)
+                self.store.push_failed(report.error)
                 logger.warning(
                     "push of %d failed, %d punches wait in the outbox: %s",
                     len(batch),
@@ -326,6 +362,7 @@ class Poller:
                     self._resized(before, str(error).split(":")[0])
                 break
             report.requests += 1
+            self.store.push_got_through()
             self._settle(batch, answer, report, time.monotonic() - started)
             settled = len(batch) - answer.retries
             done += settled
@@ -403,6 +440,7 @@ class Poller:
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
         self.cloud.close()
+        self.cycle_lock.close()
 
 
 def drift_advice(minutes: float) -> str:
@@ -441,12 +479,25 @@ class Backoff:
 
 
 def run_forever(poller: Poller, stop: threading.Event) -> None:
-    """The service loop: read every interval, push when the backoff allows."""
+    """The service loop: read every interval, push when the backoff allows; each cycle in its turn at the
+    state_dir, waiting up to an interval for another poller's."""
     backoff = Backoff()
+    state_dir, wait = poller.config.state_dir, poller.config.interval_seconds
+
+    def say_waiting(holder: str) -> None:
+        logger.info("%s is reading or pushing with the outbox in %s; waiting for its turn", holder, state_dir)
+
     while not stop.is_set():
         started = time.monotonic()
         try:
-            _cycle(poller, backoff, stop)
+            with poller.turn(wait, stop, on_wait=say_waiting) as mine:
+                if mine:
+                    _cycle(poller, backoff, stop)
+                elif not stop.is_set():
+                    holder = poller.cycle_lock.holder()
+                    logger.warning(
+                        "%s kept the outbox in %s busy for %.0f s; trying again", holder, state_dir, wait
+                    )
         except sqlite3.Error as error:
             # A full disk, say: the service stays up (a restart would only read the devices again) and
             # tries again next cycle; what was read stays on the devices meanwhile

@@ -9,7 +9,8 @@ follows pyzk, the client it must satisfy:
 - pyzk computes a request's checksum with the reply id before its increment, so that is what we check.
 
 Fault switches (tests and demos): a wrong comm key is simply a different `comm_key`; `delay_seconds`
-answers slowly; `drop_mid_transfer` closes the connection halfway through a log download;
+answers slowly; `link_bytes_per_second` is a slow link (a big answer arrives piece by piece at that
+rate); `drop_mid_transfer` closes the connection halfway through a log download;
 `clock_offset_minutes` sets the clock off; `clear_log()` empties the log as an operator would.
 
 `AdmsClock` is the same clock in ADMS push mode, against a running stack (`edge-poller simulate --adms`).
@@ -42,6 +43,7 @@ CMD_GET_FREE_SIZES, CMD_GET_TIME, CMD_SET_TIME = 50, 201, 202
 USHRT_MAX = 65535
 RECORD_CAPACITY = 100_000
 SMALL_BUFFER_LIMIT = 4096  # buffers up to this size come back in one DATA reply; larger ones in chunks
+LINK_PIECE = 4096  # a slow link delivers this much at a time
 
 
 def checksum(payload: bytes) -> int:
@@ -89,6 +91,7 @@ class DeviceState:
     records: list[SimRecord] = field(default_factory=list)
     clock_offset_minutes: float = 0.0
     delay_seconds: float = 0.0
+    link_bytes_per_second: float = 0.0  # 0: as fast as loopback
     drop_mid_transfer: bool = False
     bytes_sent: int = 0
     bytes_received: int = 0
@@ -237,7 +240,14 @@ class _Connection(socketserver.BaseRequestHandler):
         data = b"".join(frames)
         with self.device.lock:
             self.device.bytes_sent += len(data)
-        self.request.sendall(data)
+        rate = self.device.link_bytes_per_second
+        if not rate:
+            self.request.sendall(data)
+            return
+        for start in range(0, len(data), LINK_PIECE):  # steady progress, as a slow line delivers it
+            piece = data[start : start + LINK_PIECE]
+            time.sleep(len(piece) / rate)
+            self.request.sendall(piece)
 
     def _dispatch(self, command: int, reply_id: int, data: bytes) -> bool:
         """Answer one request; False ends the connection."""

@@ -6,9 +6,11 @@ re-read log is recognised, and rejected rows are kept aside with the reason. Row
 reason an admin can lift (a disabled device) are held: sent again from time to time, and never counted
 as confirmed, so the device's log is not cleared while they wait. The push batch size the
 poller adapted to and the cloud's last "retry after" are kept too: a restart neither begins again with
-batches the cloud could not take nor pushes sooner than it asked.
+batches the cloud could not take nor pushes sooner than it asked. The last failed push (when, and why in
+words) is kept until a push gets through, for `edge-poller status` to show during an outage.
 """
 
+import json
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -90,6 +92,14 @@ class HealthRecord:
     sent_at: datetime | None
     refused_reason: str | None
     refused_at: datetime | None
+
+
+@dataclass(frozen=True)
+class PushFailure:
+    """The last push the cloud did not answer for, kept until one gets through."""
+
+    at: datetime
+    reason: str
 
 
 def _parse_time(text: str | None) -> datetime | None:
@@ -270,6 +280,23 @@ class Store:
 
     def hold_pushes_until(self, at: datetime) -> None:
         self._save_state("no_push_before", at.isoformat())
+
+    def push_failed(self, reason: str) -> None:
+        failure = {"at": _now(), "reason": reason[:500]}
+        self._save_state("last_push_failure", json.dumps(failure))
+
+    def push_got_through(self) -> None:
+        """The cloud answered a push: an outage is over. A read first, so a healthy push costs no write."""
+        if self._state("last_push_failure") is not None:
+            with self._transaction() as db:
+                db.execute("DELETE FROM poller_state WHERE name = 'last_push_failure'")
+
+    def last_push_failure(self) -> PushFailure | None:
+        value = self._state("last_push_failure")
+        if value is None:
+            return None
+        failure = json.loads(value)
+        return PushFailure(datetime.fromisoformat(failure["at"]), failure["reason"])
 
     def _state(self, name: str) -> str | None:
         with self._lock:

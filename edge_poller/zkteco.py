@@ -1,5 +1,6 @@
 """ZKTeco devices through pyzk: one connection per read, always closed, with the configured timeout."""
 
+import math
 import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -12,6 +13,16 @@ from zk.exception import ZKErrorResponse
 
 from edge_poller.config import DeviceConfig
 from edge_poller.mapping import DeviceRecord
+
+RECORD_BYTES = 40  # an attendance record as pyzk 0.9 reads it
+CHUNK_BYTES = 0xFFC0  # pyzk reads a big buffer over TCP in READ_BUFFER chunks of this size
+
+
+def download_allowance(records: int, timeout_seconds: float) -> float:
+    """The time a log of `records` may take to download: a timeout for each chunk pyzk asks for, and one
+    for the users table it reads first. A link slower than a chunk a timeout counts as hung."""
+    chunks = math.ceil(records * RECORD_BYTES / CHUNK_BYTES)
+    return (chunks + 1) * timeout_seconds
 
 
 class DeviceError(Exception):
@@ -62,11 +73,8 @@ class ZktecoDevice:
         try:
             connection = client.connect()
         except Exception as error:
-            # pyzk ignores connect_ex's result, so a refused connection shows as its first send failing
-            refused = isinstance(error, ConnectionError) or isinstance(error.__context__, ConnectionError)
-            reason = "nothing accepts connections there (is the device on, and are its host and port right?)"
             address = f"{self.config.host}:{self.config.effective_port}"
-            raise DeviceError(f"cannot connect to {address}: {reason if refused else error}") from error
+            raise DeviceError(f"cannot connect to {address}: {_connect_failure(error)}") from error
         connection._ZK__sock = _EofRaisingSocket(connection._ZK__sock)  # pyzk keeps it name-mangled
         try:
             yield connection
@@ -111,6 +119,21 @@ class ZktecoDevice:
             capacity=int(connection.rec_cap),
             clock=connection.get_time(),
         )
+
+
+def _connect_failure(error: Exception) -> str:
+    """Why a connection failed, in words an office's IT can act on."""
+    # pyzk ignores connect_ex's result, so a refused connection shows as its first send failing
+    if isinstance(error, ConnectionError) or isinstance(error.__context__, ConnectionError):
+        return "nothing accepts connections there (is the device on, and are its host and port right?)"
+    # pyzk 0.9 says only "Unauthenticated" when the device answers the comm key it sent with ACK_UNAUTH
+    # (with no comm_key set it sends key 0, which a clock with a key refuses the same way)
+    if isinstance(error, ZKErrorResponse) and str(error) == "Unauthenticated":
+        return (
+            "the device refused the connection's comm key: set this device's comm_key in the config to the"
+            " clock's Comm Key (in its communication settings)"
+        )
+    return str(error)
 
 
 def _optional(ask: Callable[[], str]) -> str | None:

@@ -1,6 +1,7 @@
 """The real poller against simulated devices and a real HTTP ingest."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import time
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import IO
 
 import boto3
 import pytest
@@ -108,6 +110,28 @@ def test_cloud_down_for_a_while_means_an_outbox_that_drains_later(device, cloud,
     assert len(cloud.punches()) == 30
 
 
+def test_status_shows_the_last_failed_push_until_one_gets_through(device, cloud, write_config, capsys):
+    # Given a poller whose push the cloud fails, as during an outage
+    _, simulator = device(records=4)
+    config = write_config(cloud.url, [("front", simulator.port, {})])
+    cloud.fail_next(1, status=503)
+    assert once(config) == 1
+    # When office IT asks for the status, then it says when the push failed and why, in words
+    capsys.readouterr()
+    assert main(["--config", str(config), "status"]) == 0
+    [line] = [line for line in capsys.readouterr().out.splitlines() if line.startswith("cloud push:")]
+    assert re.fullmatch(
+        r"cloud push: last failed \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00: cloud answered HTTP 503: "
+        r'\{"message": "Service Unavailable"\} \(4 punches wait in the outbox; this clears when a push gets '
+        r"through\)",
+        line,
+    )
+    # When a push gets through, then the failure is over, and status says so
+    assert once(config) == 0
+    assert main(["--config", str(config), "status"]) == 0
+    assert "cloud push: no failed push outstanding" in capsys.readouterr().out
+
+
 def test_a_dead_device_and_a_hanging_one_do_not_hold_up_a_live_one(device, cloud, write_config, capsys):
     _, live = device(serial="LIVE", records=5)
     hanging_state, hanging = device(serial="HANG")
@@ -128,6 +152,34 @@ def test_a_dead_device_and_a_hanging_one_do_not_hold_up_a_live_one(device, cloud
     assert "cannot connect" in lines["dead"]
     assert "cannot connect" in lines["hanging"]
     assert "never" not in lines["live"].split()[1]
+
+
+def test_a_big_log_over_a_slow_link_gets_the_time_its_size_needs_and_a_crawling_one_is_still_given_up(
+    device, cloud, write_config
+):
+    # Given two clocks behind slow links, each with a timeout of 1 s: one with 20,000 records (800 KB)
+    # at 64 KB/s, some 13 s to download; one with 2,000 records at 5 KB/s, slower than 64 KB a timeout
+    big_state, big = device(serial="BIG", records=20_000)
+    big_state.link_bytes_per_second = 64_000
+    crawling_state, crawling = device(serial="CRAWL", records=2_000)
+    crawling_state.link_bytes_per_second = 5_000
+    config = write_config(
+        cloud.url,
+        [("big", big.port, {"timeout_seconds": 1}), ("crawling", crawling.port, {"timeout_seconds": 1})],
+    )
+    poller = Poller(load_config(config), outbox(config), CloudClient(cloud.url, CLOUD_KEY, 10))
+    # When the service reads them
+    started = time.monotonic()
+    reports = {report.name: report for report in poller.read_devices()}
+    # Then the big log is read whole, past the few seconds a read without a log is given
+    assert reports["big"].error is None
+    assert reports["big"].fetched == 20_000
+    assert time.monotonic() - started > 1 * 4 + 5
+    # and the crawling one is given up at its own limit: 9 s, and a second for each of its 2 chunks and
+    # its users table
+    assert reports["crawling"].error == "read still running after 12 s"
+    assert outbox(config).pending_count() == 20_000
+    poller.close()
 
 
 def test_a_cleared_log_is_detected_without_a_repush_storm(device, cloud, write_config):
@@ -324,6 +376,26 @@ def test_check_says_when_nothing_listens_at_a_devices_address(cloud, write_confi
     assert "nothing accepts connections there" in capsys.readouterr().out
 
 
+def test_a_wrong_comm_key_is_named_as_such_and_the_right_one_reads(device, cloud, write_config, capsys):
+    # Given a clock with a Comm Key, and a config that has another key for it
+    _, simulator = device(serial="KEYED", comm_key=4321, records=3)
+    config = write_config(cloud.url, [("front", simulator.port, {"comm_key": 1111})])
+    advice = "the device refused the connection's comm key: set this device's comm_key in the config"
+    # When office IT runs check, then it names the comm key and where to set it, and fails
+    assert main(["--config", str(config), "check"]) == 1
+    assert advice in capsys.readouterr().out
+    # When the poller runs, then its summary, its log and status say the same
+    assert once(config) == 1
+    assert advice in capsys.readouterr().out
+    assert advice in (load_config(config).state_dir / "edge-poller.log").read_text()
+    assert main(["--config", str(config), "status"]) == 0
+    assert advice in capsys.readouterr().out
+    # When the config gets the clock's key, then it reads
+    keyed = write_config(cloud.url, [("front", simulator.port, {"comm_key": 4321})])
+    assert once(keyed) == 0
+    assert len(cloud.punches()) == 3
+
+
 def test_check_tells_a_refused_key_and_a_wrong_url_from_an_accepted_key(device, cloud, write_config, capsys):
     # Given a poller whose key the cloud does not know, then one whose URL is not the punch endpoint
     _, simulator = device()
@@ -337,12 +409,17 @@ def test_check_tells_a_refused_key_and_a_wrong_url_from_an_accepted_key(device, 
     assert "is no punch endpoint (HTTP 404): check cloud_url" in capsys.readouterr().out
 
 
+def service(config: Path, stdout: IO[bytes] | int = subprocess.DEVNULL) -> subprocess.Popen[bytes]:
+    """`edge-poller run` in a process of its own, as systemd starts it."""
+    command = [sys.executable, "-m", "edge_poller", "--config", str(config), "run"]
+    environment = os.environ | {"PYTHONPATH": str(Path.cwd())}
+    return subprocess.Popen(command, env=environment, stdout=stdout, stderr=subprocess.DEVNULL)
+
+
 def test_kill_9_mid_push_loses_nothing_and_duplicates_nothing(device, cloud, write_config, tmp_path):
     state, simulator = device(serial="KILL", records=600)
     config = write_config(cloud.url, [("front", simulator.port, {})], interval_seconds=1, push_batch_size=50)
-    command = [sys.executable, "-m", "edge_poller", "--config", str(config), "run"]
-    environment = os.environ | {"PYTHONPATH": str(Path.cwd())}
-    poller = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    poller = service(config)
     deadline = time.monotonic() + 60
     while cloud.requests < 2:
         assert time.monotonic() < deadline, "the poller never started pushing"
@@ -351,9 +428,7 @@ def test_kill_9_mid_push_loses_nothing_and_duplicates_nothing(device, cloud, wri
     poller.wait()
     assert 0 < len(cloud.punches()) < 600
     state.punch("9999", punch=0)  # life goes on while the poller is down
-    restarted = subprocess.Popen(
-        command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    restarted = service(config)
     try:
         deadline = time.monotonic() + 120
         while outbox(config).pending_count() or len(cloud.punches()) < 601:
@@ -364,6 +439,70 @@ def test_kill_9_mid_push_loses_nothing_and_duplicates_nothing(device, cloud, wri
         assert restarted.wait(timeout=30) == 0  # a clean shutdown on SIGTERM
     punches = cloud.punches()
     assert len(punches) == len({p["logId"] for p in punches}) == 601
+    assert outbox(config).pending_count() == 0
+
+
+def test_once_beside_the_service_waits_for_its_cycle_instead_of_pushing_the_same_punches(
+    device, cloud, write_config, capsys
+):
+    # Given the service mid-push of 20 punches, the cloud taking 4 s to answer
+    _, simulator = device(records=20)
+    config = write_config(cloud.url, [("front", simulator.port, {})], interval_seconds=60)
+    cloud.stall_next(1, 4)
+    running = service(config)
+    try:
+        deadline = time.monotonic() + 60
+        while cloud.requests < 1:
+            assert time.monotonic() < deadline, "the service never pushed"
+            time.sleep(0.01)
+        # When once runs beside it, willing to wait 1 s only, then it gives up saying why, and sent nothing
+        assert once(config, "--wait", "1") == 3
+        said = capsys.readouterr().out
+        assert f"another edge-poller (pid {running.pid}) is reading or pushing with this state_dir" in said
+        assert "kept this state_dir busy for 1 s: nothing was read or pushed" in said
+        assert cloud.requests == 1
+        # When once runs with the default wait, then it waits for the service's cycle, and finds its
+        # punches delivered: each went to the cloud once
+        assert once(config) == 0
+        assert "waiting up to 60 s for it" in capsys.readouterr().out
+        assert cloud.pushed() == [20]
+        assert len(cloud.punches()) == 20
+    finally:
+        running.send_signal(signal.SIGTERM)
+        assert running.wait(timeout=30) == 0
+
+
+def test_two_services_on_one_state_dir_take_turns_and_push_no_punch_twice(
+    device, cloud, write_config, tmp_path
+):
+    # Given two services started on one config by mistake, and a cloud taking 0.5 s for each push
+    state, simulator = device(records=300)
+    config = write_config(cloud.url, [("front", simulator.port, {})], interval_seconds=1, push_batch_size=50)
+    cloud.stall_next(6, 0.5)
+    logs = [tmp_path / "first.out", tmp_path / "second.out"]
+    outputs = [log.open("wb") for log in logs]
+    services = [service(config, stdout=output) for output in outputs]
+    try:
+        # When they have pushed the log, and a punch made since
+        deadline = time.monotonic() + 60
+        while len(cloud.punches()) < 300:
+            assert time.monotonic() < deadline, f"only {len(cloud.punches())} of 300 arrived"
+            time.sleep(0.2)
+        state.punch("7777", punch=0)
+        while len(cloud.punches()) < 301:
+            assert time.monotonic() < deadline, "the new punch never arrived"
+            time.sleep(0.2)
+        time.sleep(2)  # a few more cycles each
+    finally:
+        for running in services:
+            running.send_signal(signal.SIGTERM)
+        assert [running.wait(timeout=30) for running in services] == [0, 0]
+        for output in outputs:
+            output.close()
+    # Then each punch went to the cloud once: one service's cycle waited for the other's
+    assert sum(cloud.pushed()) == 301
+    said = "".join(log.read_text() for log in logs)
+    assert "is reading or pushing with the outbox in" in said
     assert outbox(config).pending_count() == 0
 
 

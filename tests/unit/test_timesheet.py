@@ -322,3 +322,43 @@ def test_a_day_begun_or_ended_on_overtime_has_its_first_in_and_last_out(punches,
         datetime(2025, 2, 10, *last_out, tzinfo=UTC),
     )
     assert day.early_leave.total_seconds() // 60 == early
+
+
+@pytest.mark.parametrize(
+    ("back", "overtime"),
+    [
+        ("break_in", 60 + 105),  # the break's end returns to the overtime it interrupted
+        ("overtime_in", 60 + 105),  # as does an overtime in
+        ("in", 60),  # a regular in says the rest was regular time (none of it past the shift end)
+    ],
+)
+def test_a_break_taken_during_overtime_returns_to_overtime(back, overtime):
+    # Given an office day (09:00-17:00) begun on overtime at 06:00, with a break from 07:00 to 07:15 ended
+    # by `back`, overtime out at 09:00 and the regular day from 09:01 to 17:00
+    punches = [
+        ("2025-02-10 06:00", "overtime_in"),
+        ("2025-02-10 07:00", "break_out"),
+        ("2025-02-10 07:15", back),
+        ("2025-02-10 09:00", "overtime_out"),
+        ("2025-02-10 09:01", "in"),
+        ("2025-02-10 17:00", "out"),
+    ]
+    # When the day is computed
+    report = day(OFFICE, "2025-02-10", *punches)
+    # Then the 15 min break is no work, and the time after it is what its end says
+    assert (report["worked"], report["breaks"], report["overtime"]) == (60 + 105 + 479, 15, overtime)
+    assert (report["late"], report["early"], report["anomalies"]) == (0, 0, [])
+
+
+def test_a_break_taken_during_overtime_left_open_is_flagged():
+    # Given overtime from 18:00 after a regular day, and a break from 19:00 never ended
+    punches = [
+        ("2025-02-10 09:00", "in"),
+        ("2025-02-10 17:00", "out"),
+        ("2025-02-10 18:00", "overtime_in"),
+        ("2025-02-10 19:00", "break_out"),
+    ]
+    # When the day is computed
+    report = day(OFFICE, "2025-02-10", *punches)
+    # Then the hour of overtime before the break counts, and the break left open is flagged
+    assert (report["worked"], report["overtime"], report["anomalies"]) == (480 + 60, 60, ["break not closed"])

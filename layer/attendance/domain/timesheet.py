@@ -7,7 +7,8 @@ Rules, per employee per work day:
   09:00-17:00 day is that day's late work. Without any schedule the work day is the calendar day.
 - Worked time is the in->out intervals minus the breaks in them (break_out->break_in), plus the
   overtime_in->overtime_out intervals. Overtime is those overtime intervals plus regular work past the
-  shift end. Durations are measured between instants, so a DST change day counts real time.
+  shift end. A break ends where it began: one taken during overtime returns to overtime at its break_in.
+  Durations are measured between instants, so a DST change day counts real time.
 - First in: the day's first in, or without one its first overtime_in; last out: its last out, or without
   one its last overtime_out (a day ended on overtime).
 - Late arrival: the first in is more than the grace after the shift start (the whole lateness counts).
@@ -127,7 +128,7 @@ class _Intervals:
     overtime: list[tuple[datetime, datetime]] = field(default_factory=list)
 
 
-IDLE, WORK, BREAK, OVERTIME = "idle", "work", "break", "overtime"
+IDLE, WORK, BREAK, OVERTIME, OVERTIME_BREAK = "idle", "work", "break", "overtime", "overtime break"
 _In, _Out, _BreakOut, _BreakIn, _OtIn, _OtOut = (
     PunchType.IN,
     PunchType.OUT,
@@ -159,12 +160,23 @@ _TRANSITIONS: dict[tuple[str, PunchType], tuple[str, str | None, Anomaly | None]
     (BREAK, _OtOut): (IDLE, None, Anomaly.BREAK_NOT_CLOSED),
     (OVERTIME, _In): (OVERTIME, None, Anomaly.DUPLICATE_SEQUENCE),
     (OVERTIME, _Out): (IDLE, "overtime", None),
-    (OVERTIME, _BreakOut): (BREAK, "overtime", None),
+    (OVERTIME, _BreakOut): (OVERTIME_BREAK, "overtime", None),
     (OVERTIME, _BreakIn): (OVERTIME, None, Anomaly.DUPLICATE_SEQUENCE),
     (OVERTIME, _OtIn): (OVERTIME, None, Anomaly.DUPLICATE_SEQUENCE),
     (OVERTIME, _OtOut): (IDLE, "overtime", None),
 }
-_LEFT_OPEN = {WORK: Anomaly.MISSING_OUT, OVERTIME: Anomaly.MISSING_OUT, BREAK: Anomaly.BREAK_NOT_CLOSED}
+# A break taken during overtime is a break like any other, except that its break_in returns to overtime: the
+# rest of the overtime is not turned into regular time (an explicit in or overtime_in still says which).
+_TRANSITIONS |= {
+    (OVERTIME_BREAK, punch): outcome for (state, punch), outcome in _TRANSITIONS.items() if state == BREAK
+}
+_TRANSITIONS[(OVERTIME_BREAK, _BreakIn)] = (OVERTIME, "breaks", None)
+_LEFT_OPEN = {
+    WORK: Anomaly.MISSING_OUT,
+    OVERTIME: Anomaly.MISSING_OUT,
+    BREAK: Anomaly.BREAK_NOT_CLOSED,
+    OVERTIME_BREAK: Anomaly.BREAK_NOT_CLOSED,
+}
 
 
 def compute_day(

@@ -226,3 +226,16 @@ def test_a_leave_takes_the_scheduled_days_in_it_of_an_allowance():
     assert set(taken.values()) == {LeaveKind.VACATION}
     # And for someone who left on the Wednesday, only Monday to Wednesday
     assert len(scheduled_leave(OFFICE, [vacation], easter, (None, date(2025, 4, 16)))) == 3
+
+
+def test_a_day_whose_leaving_time_is_unknown_is_no_early_leave_day():
+    # Given BEN back from lunch at 13:00 who never checked out, and the next day an out at 01:30 alone
+    days = [
+        worked("BEN", "2025-02-10", ("09:00:00", "in"), ("12:00:00", "out"), ("13:00:00", "in")),
+        worked("BEN", "2025-02-11", ("01:30:00", "out")),
+    ]
+    # When the period is totalled
+    (ben,) = period_totals(days)
+    # Then neither day is counted as an early leave (nobody knows when he left), and both are days to check
+    assert (ben.early_leave_days, ben.early_leave_minutes) == (0, 0)
+    assert ben.anomaly_days == (date(2025, 2, 10), date(2025, 2, 11))

@@ -362,3 +362,52 @@ def test_a_break_taken_during_overtime_left_open_is_flagged():
     report = day(OFFICE, "2025-02-10", *punches)
     # Then the hour of overtime before the break counts, and the break left open is flagged
     assert (report["worked"], report["overtime"], report["anomalies"]) == (480 + 60, 60, ["break not closed"])
+
+
+@pytest.mark.parametrize(
+    ("on", "punches", "anomalies"),
+    [
+        # back from lunch at 13:00, and no out after: they left at a time nobody knows, not at 12:00
+        (
+            "2025-02-10",
+            [("2025-02-10 09:00", "in"), ("2025-02-10 12:00", "out"), ("2025-02-10 13:00", "in")],
+            ["missing out"],
+        ),
+        # likewise when the day ends on a break never ended
+        (
+            "2025-02-10",
+            [
+                ("2025-02-10 09:00", "in"),
+                ("2025-02-10 12:00", "out"),
+                ("2025-02-10 13:00", "in"),
+                ("2025-02-10 15:00", "break_out"),
+            ],
+            ["break not closed"],
+        ),
+        # an out at 01:30 alone (a late finish of the day before, past its window) ended no work of this day
+        ("2025-02-11", [("2025-02-11 01:30", "out")], ["missing in"]),
+    ],
+)
+def test_an_early_leave_is_unknown_when_nobody_knows_when_they_left(on, punches, anomalies):
+    # Given an office day (09:00-17:00) whose last out is followed by an interval left open, or had no in
+    # When the day is computed, once it is over
+    report = day(OFFICE, on, *punches)
+    # Then it is flagged, and no early leave is guessed from that out
+    assert (report["early"], report["anomalies"]) == (0, anomalies)
+
+
+@pytest.mark.parametrize(
+    ("punches", "late"),
+    [
+        # an out at 10:00 with no in: they were at work during the shift before 12:00, since nobody knows when
+        ([("2025-02-10 10:00", "out"), ("2025-02-10 12:00", "in"), ("2025-02-10 17:00", "out")], 0),
+        # an out at 01:30 with no in is the end of the day before's late work: 09:30 is when they came
+        ([("2025-02-10 01:30", "out"), ("2025-02-10 09:30", "in"), ("2025-02-10 17:00", "out")], 30),
+    ],
+)
+def test_a_lateness_is_unknown_when_an_out_with_no_in_shows_them_at_work_before_their_first_in(punches, late):
+    # Given an office day (09:00-17:00) that starts with an out with no in, then an in and an out
+    # When the day is computed
+    report = day(OFFICE, "2025-02-10", *punches)
+    # Then it is flagged, and the lateness counts only when that out came before the shift started
+    assert (report["late"], report["early"], report["anomalies"]) == (late, 0, ["missing in"])

@@ -13,6 +13,11 @@ Rules, per employee per work day:
   one its last overtime_out (a day ended on overtime).
 - Late arrival: the first in is more than the grace after the shift start (the whole lateness counts).
   Early leave: the last out is more than the grace before the shift end.
+- Where the punches do not say when they came or left, there is no lateness or early leave to count (0;
+  the day is flagged already): no early leave when the day ends on an interval still open (they came back
+  after their last out) or its last out has no in; no lateness when an out or a break with no in falls
+  between the shift start and the first in (they were at work before it). One before the shift start is
+  the end of earlier work (a late finish of the day before) and hides nothing.
 - An interval left open at the end of the day is flagged (missing out, break not closed) and not counted.
   While the work day is still going (now is in its window, or before it), an open interval is the
   employee at work or on a break: it is not counted yet, and not flagged. Likewise an early leave counts
@@ -126,6 +131,8 @@ class _Intervals:
     work: list[tuple[datetime, datetime]] = field(default_factory=list)
     breaks: list[tuple[datetime, datetime]] = field(default_factory=list)
     overtime: list[tuple[datetime, datetime]] = field(default_factory=list)
+    strays: list[datetime] = field(default_factory=list)  # punches with no in before them (missing in)
+    left_open: bool = False  # the day ended on an interval still open: when they left is not known
 
 
 IDLE, WORK, BREAK, OVERTIME, OVERTIME_BREAK = "idle", "work", "break", "overtime", "overtime break"
@@ -234,12 +241,15 @@ def _walk(ordered: Sequence[TimedPunch], report: DayReport, still_going: bool) -
         next_state, closes, anomaly = _TRANSITIONS[(state, punch.type)]
         if anomaly:
             report.flag(anomaly)
+        if anomaly is Anomaly.MISSING_IN:
+            intervals.strays.append(punch.instant)
         if closes and since:
             getattr(intervals, closes).append((since, punch.instant))
         if next_state != state or closes:
             since = punch.instant if next_state != IDLE else None
         state = next_state
-    if state in _LEFT_OPEN and not still_going:
+    intervals.left_open = state in _LEFT_OPEN
+    if intervals.left_open and not still_going:
         report.flag(_LEFT_OPEN[state])
     return intervals
 
@@ -253,14 +263,33 @@ def _against_schedule(
         return
     shift_start, shift_end = (moment.astimezone(UTC) for moment in schedule.shift_on(report.work_day))
     grace = timedelta(minutes=schedule.grace_minutes)
-    if report.first_in and report.first_in - shift_start > grace:
-        report.late = report.first_in - shift_start
+    if report.first_in and _arrival_known(report.first_in, intervals, shift_start):
+        report.late = _beyond_grace(report.first_in - shift_start, grace)
     shift_over = now is None or now >= shift_end  # before its end, someone who went out may come back
-    if report.last_out and shift_end - report.last_out > grace and shift_over:
-        report.early_leave = shift_end - report.last_out
+    if report.last_out and shift_over and _leaving_known(report.last_out, intervals):
+        report.early_leave = _beyond_grace(shift_end - report.last_out, grace)
     report.overtime += sum(
         (max(timedelta(0), end - max(start, shift_end)) for start, end in intervals.work), timedelta(0)
     )
+
+
+def _beyond_grace(span: timedelta, grace: timedelta) -> timedelta:
+    """A lateness or an early leave: the whole of it once it is more than the grace, else none."""
+    return span if span > grace else timedelta(0)
+
+
+def _arrival_known(first_in: datetime, intervals: _Intervals, shift_start: datetime) -> bool:
+    """Whether the first in is when they came: not if a punch with no in before it (an out, a break) shows
+    them at work during the shift before it, since a time nobody knows. One before the shift start is the
+    end of earlier work (a late finish of the day before), and says nothing of this shift."""
+    return not any(shift_start < stray < first_in for stray in intervals.strays)
+
+
+def _leaving_known(last_out: datetime, intervals: _Intervals) -> bool:
+    """Whether the last out is when they left: not if the day ended on an interval still open (they came
+    back, and nobody knows until when), nor if that out had no in (work nobody saw begin, maybe another
+    day's). The day is flagged either way; its early leave is not guessed."""
+    return not intervals.left_open and last_out not in intervals.strays
 
 
 def whole_minutes(span: timedelta) -> int:

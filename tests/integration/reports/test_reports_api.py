@@ -15,10 +15,10 @@ from attendance.domain.employees import Employee
 from attendance.domain.holidays import Holiday
 from attendance.domain.leave import Leave, LeaveKind
 from attendance.domain.punch import PunchSource
-from attendance.domain.timesheet import Schedule
+from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID, Schedule
 from functions.reports import app as reports_app
 from tests.integration.permissions import calls_made, refused
-from tests.integration.reports.conftest import INGEST_KEY
+from tests.integration.reports.conftest import INGEST_KEY, OFFICE
 
 INDIA = Schedule(start=time(9, 0), end=time(17, 0), grace_minutes=5, time_zone="+05:30")
 
@@ -327,6 +327,21 @@ def test_a_pay_period_is_one_line_per_employee_adding_up_their_timesheet(a_day, 
     scanned = {params["TableName"] for _, operation, params in calls if operation == "Scan"}
     assert scanned == {stack.refs["EmployeesTable"]}
     assert refused(template, "ReportsFunction", stack, calls) == []
+
+
+def test_a_day_whose_leaving_time_is_unknown_is_no_early_leave_for_payroll(add_punch, schedules, get):
+    # Given the office's default schedule (09:00-17:00) and BEN, back from lunch at 13:00, who never checked out
+    schedules.put(DEFAULT_SCHEDULE_ID, OFFICE)
+    for at, kind in [("09:00:00", "in"), ("12:00:00", "out"), ("13:00:00", "in")]:
+        add_punch("BEN", f"2025-02-10 {at}", kind)
+    # When HR reads his timesheet and payroll the period
+    _, sheet, _ = get("/reports/timesheet", userId="BEN", **PERIOD)
+    _, period, _ = get("/reports/period", **PERIOD)
+    # Then the day is to check, and no early leave is guessed from the out at 12:00
+    (row,) = sheet["rows"]
+    assert (row["earlyLeaveMinutes"], row["anomalies"]) == (0, ["missing out"])
+    (ben,) = period["rows"]
+    assert (ben["earlyLeaveDays"], ben["earlyLeaveMinutes"], ben["anomalyDays"]) == (0, 0, ["2025-02-10"])
 
 
 def test_a_pay_period_as_csv_for_payroll(a_day, get):

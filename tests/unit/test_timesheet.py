@@ -23,13 +23,14 @@ NIGHTS = Schedule(
 INDIA = Schedule(start=time(9, 0), end=time(17, 0), grace_minutes=5, time_zone="+05:30")  # a fixed offset
 
 
-def day(schedule: Schedule | None, on: str, *punches: tuple[str, str]) -> dict:
-    """Punches as ("YYYY-MM-DD HH:MM" local, type); returns the report in minutes."""
+def day(schedule: Schedule | None, on: str, *punches: tuple[str, str], day_off: bool = False) -> dict:
+    """Punches as ("YYYY-MM-DD HH:MM" local, type); returns the report in minutes. `day_off`: a holiday or
+    a day of leave, as the calendar says."""
     zone = parse_zone(schedule.time_zone if schedule else BERLIN)
     timed = [
         TimedPunch(datetime.fromisoformat(at).replace(tzinfo=zone), PunchType(kind)) for at, kind in punches
     ]
-    report = compute_day("E1", date.fromisoformat(on), timed, schedule, BERLIN)
+    report = compute_day("E1", date.fromisoformat(on), timed, schedule, BERLIN, day_off=day_off)
     minutes = lambda span: int(span.total_seconds() // 60)  # noqa: E731
     return {
         "worked": minutes(report.worked),
@@ -411,3 +412,32 @@ def test_a_lateness_is_unknown_when_an_out_with_no_in_shows_them_at_work_before_
     report = day(OFFICE, "2025-02-10", *punches)
     # Then it is flagged, and the lateness counts only when that out came before the shift started
     assert (report["late"], report["early"], report["anomalies"]) == (late, 0, ["missing in"])
+
+
+def test_work_on_a_holiday_or_a_day_of_leave_is_judged_as_on_a_day_off():
+    # Given Monday 9 November 2026, an office day (09:00-17:00 Berlin) that the calendar gives them off (a
+    # company holiday, or their leave), and two hours of work on it
+    punches = [("2026-11-09 10:00", "in"), ("2026-11-09 12:00", "out")]
+    # When the day is computed as a day off, and as the weekday it would otherwise be
+    off = day(OFFICE, "2026-11-09", *punches, day_off=True)
+    scheduled = day(OFFICE, "2026-11-09", *punches)
+    # Then, as on a Saturday, nothing was expected of them: no lateness, no early leave, all of it overtime,
+    # and the day is flagged as work outside any shift
+    assert off == {
+        "worked": 120,
+        "breaks": 0,
+        "overtime": 120,
+        "late": 0,
+        "early": 0,
+        "punches": 2,
+        "anomalies": ["punch outside any shift"],
+    }
+    assert (scheduled["late"], scheduled["early"], scheduled["overtime"]) == (60, 300, 0)
+
+
+def test_without_a_schedule_a_day_off_is_just_the_times():
+    # Given no schedule at all, and work on a holiday
+    # When the day is computed as a day off
+    report = day(None, "2026-11-09", ("2026-11-09 10:00", "in"), ("2026-11-09 12:00", "out"), day_off=True)
+    # Then nothing is judged against a shift nobody has: no overtime, no lateness, no anomaly
+    assert (report["worked"], report["overtime"], report["late"], report["anomalies"]) == (120, 0, 0, [])

@@ -7,10 +7,13 @@ Rules, per employee per work day:
   09:00-17:00 day is that day's late work. Without any schedule the work day is the calendar day.
 - Worked time is the in->out intervals minus the breaks in them (break_out->break_in), plus the
   overtime_in->overtime_out intervals. Overtime is those overtime intervals plus regular work past the
-  shift end. A break ends where it began: one taken during overtime returns to overtime at its break_in.
-  Durations are measured between instants, so a DST change day counts real time.
+  shift end (a day off: all of it). A break ends where it began: one taken during overtime returns to
+  overtime at its break_in. Durations are measured between instants, so a DST change day counts real time.
 - First in: the day's first in, or without one its first overtime_in; last out: its last out, or without
   one its last overtime_out (a day ended on overtime).
+- A day off is a day not on the schedule's weekdays, a company holiday or a day of the employee's leave
+  (the caller knows the calendar): no work is expected on it, so it has no lateness or early leave, all of
+  its work is overtime, and it is flagged (punch outside any shift).
 - Late arrival: the first in is more than the grace after the shift start (the whole lateness counts).
   Early leave: the last out is more than the grace before the shift end.
 - Where the punches do not say when they came or left, there is no lateness or early leave to count (0;
@@ -193,9 +196,11 @@ def compute_day(
     schedule: Schedule | None,
     zone: str,
     now: datetime | None = None,
+    day_off: bool = False,
 ) -> DayReport:
     """One employee's work day from their punches (in any order), as it stands at `now` (None: a day
-    that is over)."""
+    that is over). `day_off`: the calendar gives them the day off whatever the schedule says (a company
+    holiday, a day of their leave), so the day is judged as one off the schedule."""
     # In UTC: Python subtracts and compares datetimes sharing one zone by wall clock, which is wrong across DST.
     ordered = sorted(
         (replace(p, instant=p.instant.astimezone(UTC)) for p in punches), key=lambda p: p.instant
@@ -216,7 +221,7 @@ def compute_day(
     report.last_out = _last(ordered, PunchType.OUT) or _last(ordered, PunchType.OVERTIME_OUT)
     report.overtime = _total(intervals.overtime)
     if schedule:
-        _against_schedule(report, schedule, intervals, now)
+        _against_schedule(report, schedule, intervals, now, day_off)
     return report
 
 
@@ -255,11 +260,11 @@ def _walk(ordered: Sequence[TimedPunch], report: DayReport, still_going: bool) -
 
 
 def _against_schedule(
-    report: DayReport, schedule: Schedule, intervals: _Intervals, now: datetime | None
+    report: DayReport, schedule: Schedule, intervals: _Intervals, now: datetime | None, day_off: bool
 ) -> None:
-    if report.work_day.weekday() not in schedule.days:
+    if day_off or report.work_day.weekday() not in schedule.days:
         report.flag(Anomaly.OUTSIDE_SHIFT)
-        report.overtime += _total(intervals.work)  # all of a day off's regular work is extra
+        report.overtime += _total(intervals.work)  # no work was expected: all of it is extra
         return
     shift_start, shift_end = (moment.astimezone(UTC) for moment in schedule.shift_on(report.work_day))
     grace = timedelta(minutes=schedule.grace_minutes)

@@ -587,3 +587,59 @@ def test_leave_is_counted_by_kind_and_is_no_absence(a_day, get, stack, template)
         row for row in csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))) if row["userId"] == "CARLA"
     )
     assert (carla["vacationDays"], carla["sickDays"], carla["absentDays"]) == ("1", "0", "2025-02-11")
+
+
+def test_work_on_a_holiday_or_a_day_of_leave_is_overtime_never_late_or_early(
+    add_punch, schedules, get, stack, template
+):
+    # Given the office's default schedule (09:00-17:00 Berlin), Monday 9 November 2026 a company holiday,
+    # BEN on vacation on Tuesday the 10th, and each of them in from 10:00 to 12:00 on their day off
+    schedules.put(DEFAULT_SCHEDULE_ID, OFFICE)
+    HolidayStore(boto3.client("dynamodb"), stack.refs["HolidaysTable"]).put(
+        Holiday(day=date(2026, 11, 9), name="Company day"), "hr"
+    )
+    directory = EmployeeStore(boto3.client("dynamodb"), stack.refs["EmployeesTable"])
+    for user_id, name in [("ANNA", "Anna Berg"), ("BEN", "Ben Ode")]:
+        directory.put(Employee(user_id=user_id, name=name))
+    LeaveStore(boto3.client("dynamodb"), stack.refs["LeaveTable"]).put(
+        Leave(user_id="BEN", start=date(2026, 11, 10), end=date(2026, 11, 10), kind=LeaveKind.VACATION), "hr"
+    )
+    for user_id, on in [("ANNA", "2026-11-09"), ("BEN", "2026-11-10")]:
+        add_punch(user_id, f"{on} 10:00:00", "in")
+        add_punch(user_id, f"{on} 12:00:00", "out")
+    days = {"from": "2026-11-09", "to": "2026-11-10"}
+    # When HR reads the holiday's report and BEN's timesheet, and payroll the two days
+    with calls_made() as calls:
+        _, holiday, _ = get("/reports/daily", date="2026-11-09")
+        _, sheet, _ = get("/reports/timesheet", userId="BEN", **days)
+        _, period, _ = get("/reports/period", **days)
+    # Then no work was expected of either: no lateness, no early leave, the two hours all overtime, each
+    # day flagged as work outside any shift
+    judged = [
+        (
+            row["userId"],
+            row["lateMinutes"],
+            row["earlyLeaveMinutes"],
+            row["overtimeMinutes"],
+            row["anomalies"],
+        )
+        for row in holiday["rows"] + sheet["rows"]
+    ]
+    assert judged == [
+        ("ANNA", 0, 0, 120, ["punch outside any shift"]),
+        ("BEN", 0, 0, 120, ["punch outside any shift"]),
+    ]
+    # And the period counts no late or early-leave day; the work counts as a work day, and the leave as leave
+    lines = {
+        line["userId"]: (
+            line["workDays"],
+            line["overtimeMinutes"],
+            line["lateDays"],
+            line["earlyLeaveDays"],
+            line["holidays"],
+            line["vacationDays"],
+        )
+        for line in period["rows"]
+    }
+    assert lines == {"ANNA": (1, 120, 0, 0, 1, 0), "BEN": (1, 120, 0, 0, 1, 1)}
+    assert refused(template, "ReportsFunction", stack, calls) == []  # holidays and leave read by query

@@ -14,6 +14,9 @@ from attendance.domain.spreadsheet import as_text_cell
         ('=HYPERLINK("http://x","Pay")', '\'=HYPERLINK("http://x","Pay")'),
         ("+4930123", "'+4930123"),
         ("@SUM(A1)", "'@SUM(A1)"),
+        # a tab or a carriage return first, which some spreadsheets drop before running what follows
+        ('\t=HYPERLINK("http://x")', '\'\t=HYPERLINK("http://x")'),
+        ("\r=1+1", "'\r=1+1"),
         # a fixed-offset zone too: Excel reads +05:30 as a formula (=+05:30, the rows 5 to 30) and -05:00 as
         # one or as a negative time, never as the zone it names; the apostrophe keeps it the text it is
         ("+05:30", "'+05:30"),

@@ -8,16 +8,18 @@ from pydantic import ValidationError
 
 from attendance.domain.clock import parse_zone
 from attendance.domain.leave import Leave, LeaveKind, leave_by_day
-from attendance.domain.period import expected_days, period_totals, scheduled_leave
+from attendance.domain.period import TimeOff, expected_days, period_totals, scheduled_leave
 from attendance.domain.punch import PunchType
 from attendance.domain.timesheet import DayReport, Schedule, TimedPunch, compute_day
 
 OFFICE = Schedule(start=time(9, 0), end=time(17, 0), grace_minutes=5, time_zone="Europe/Berlin")
 
 
-def worked(user: str, on: str, *punches: tuple[str, str], by_hand: int = 0) -> DayReport:
+def worked(
+    user: str, on: str, *punches: tuple[str, str], by_hand: int = 0, time_off: TimeOff | None = None
+) -> DayReport:
     """A finished work day from its punches ("HH:MM:SS" Berlin time, type); the last `by_hand` added by an
-    admin."""
+    admin; `time_off`: the holidays and leave that may give them the day off."""
     zone = parse_zone(OFFICE.time_zone)
     timed = [
         TimedPunch(
@@ -27,7 +29,9 @@ def worked(user: str, on: str, *punches: tuple[str, str], by_hand: int = 0) -> D
         )
         for index, (at, kind) in enumerate(punches)
     ]
-    return compute_day(user, date.fromisoformat(on), timed, OFFICE, "Europe/Berlin")
+    work_day = date.fromisoformat(on)
+    day_off = (time_off or TimeOff()).day_off(user, work_day)
+    return compute_day(user, work_day, timed, OFFICE, "Europe/Berlin", day_off=day_off)
 
 
 def test_a_fortnight_adds_up_to_its_days_as_their_rows_show_them():
@@ -226,3 +230,68 @@ def test_a_leave_takes_the_scheduled_days_in_it_of_an_allowance():
     assert set(taken.values()) == {LeaveKind.VACATION}
     # And for someone who left on the Wednesday, only Monday to Wednesday
     assert len(scheduled_leave(OFFICE, [vacation], easter, (None, date(2025, 4, 16)))) == 3
+
+
+def test_a_day_whose_leaving_time_is_unknown_is_no_early_leave_day():
+    # Given BEN back from lunch at 13:00 who never checked out, and the next day an out at 01:30 alone
+    days = [
+        worked("BEN", "2025-02-10", ("09:00:00", "in"), ("12:00:00", "out"), ("13:00:00", "in")),
+        worked("BEN", "2025-02-11", ("01:30:00", "out")),
+    ]
+    # When the period is totalled
+    (ben,) = period_totals(days)
+    # Then neither day is counted as an early leave (nobody knows when he left), and both are days to check
+    assert (ben.early_leave_days, ben.early_leave_minutes) == (0, 0)
+    assert ben.anomaly_days == (date(2025, 2, 10), date(2025, 2, 11))
+
+
+def test_the_calendar_gives_a_holiday_to_everyone_and_a_leave_to_whoever_takes_it():
+    # Given Good Friday a holiday, and GRETA on vacation on the Thursday before it
+    time_off = TimeOff(
+        frozenset({GOOD_FRIDAY}),
+        leave_by_day(
+            [Leave(user_id="GRETA", start=date(2025, 4, 17), end=date(2025, 4, 17), kind=LeaveKind.VACATION)]
+        ),
+    )
+    # When it is asked who has which day off
+    asked = {
+        (user_id, day.day): time_off.day_off(user_id, day)
+        for user_id in ("GRETA", "HUGO")
+        for day in (date(2025, 4, 16), date(2025, 4, 17), GOOD_FRIDAY)
+    }
+    # Then Good Friday is everyone's, Thursday GRETA's alone, and Wednesday nobody's
+    assert asked == {
+        ("GRETA", 16): False,
+        ("GRETA", 17): True,
+        ("GRETA", 18): True,
+        ("HUGO", 16): False,
+        ("HUGO", 17): False,
+        ("HUGO", 18): True,
+    }
+
+
+def test_work_on_a_holiday_or_on_leave_is_overtime_and_no_late_or_early_leave_day():
+    # Given GRETA on vacation on Thursday, who came in from 10:00 to 12:00 on it and on Good Friday, a holiday
+    time_off = TimeOff(
+        frozenset({GOOD_FRIDAY}),
+        {"GRETA": {date(2025, 4, 17): LeaveKind.VACATION}},
+    )
+    days = [
+        worked("GRETA", f"2025-04-{day}", ("10:00:00", "in"), ("12:00:00", "out"), time_off=time_off)
+        for day in (17, 18)
+    ]
+    expected = expected_days(
+        OFFICE, WEEK, time_off.holidays, datetime(2025, 5, 1, tzinfo=BERLIN), leave=time_off.leave_of("GRETA")
+    )
+    # When the week is totalled
+    (greta,) = period_totals(days, {"GRETA": expected})
+    # Then both days count as work days, all of their four hours overtime, neither late nor left early
+    assert (greta.work_days, greta.worked_minutes, greta.overtime_minutes) == (2, 240, 240)
+    assert (greta.late_days, greta.late_minutes, greta.early_leave_days, greta.early_leave_minutes) == (
+        0,
+        0,
+        0,
+        0,
+    )
+    # and Thursday is still a day of vacation, no absence (Monday to Wednesday, without a punch, are)
+    assert (greta.leave_days[LeaveKind.VACATION], greta.absent_days) == (1, tuple(WEEK[:3]))

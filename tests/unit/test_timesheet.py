@@ -23,13 +23,14 @@ NIGHTS = Schedule(
 INDIA = Schedule(start=time(9, 0), end=time(17, 0), grace_minutes=5, time_zone="+05:30")  # a fixed offset
 
 
-def day(schedule: Schedule | None, on: str, *punches: tuple[str, str]) -> dict:
-    """Punches as ("YYYY-MM-DD HH:MM" local, type); returns the report in minutes."""
+def day(schedule: Schedule | None, on: str, *punches: tuple[str, str], day_off: bool = False) -> dict:
+    """Punches as ("YYYY-MM-DD HH:MM" local, type); returns the report in minutes. `day_off`: a holiday or
+    a day of leave, as the calendar says."""
     zone = parse_zone(schedule.time_zone if schedule else BERLIN)
     timed = [
         TimedPunch(datetime.fromisoformat(at).replace(tzinfo=zone), PunchType(kind)) for at, kind in punches
     ]
-    report = compute_day("E1", date.fromisoformat(on), timed, schedule, BERLIN)
+    report = compute_day("E1", date.fromisoformat(on), timed, schedule, BERLIN, day_off=day_off)
     minutes = lambda span: int(span.total_seconds() // 60)  # noqa: E731
     return {
         "worked": minutes(report.worked),
@@ -322,3 +323,121 @@ def test_a_day_begun_or_ended_on_overtime_has_its_first_in_and_last_out(punches,
         datetime(2025, 2, 10, *last_out, tzinfo=UTC),
     )
     assert day.early_leave.total_seconds() // 60 == early
+
+
+@pytest.mark.parametrize(
+    ("back", "overtime"),
+    [
+        ("break_in", 60 + 105),  # the break's end returns to the overtime it interrupted
+        ("overtime_in", 60 + 105),  # as does an overtime in
+        ("in", 60),  # a regular in says the rest was regular time (none of it past the shift end)
+    ],
+)
+def test_a_break_taken_during_overtime_returns_to_overtime(back, overtime):
+    # Given an office day (09:00-17:00) begun on overtime at 06:00, with a break from 07:00 to 07:15 ended
+    # by `back`, overtime out at 09:00 and the regular day from 09:01 to 17:00
+    punches = [
+        ("2025-02-10 06:00", "overtime_in"),
+        ("2025-02-10 07:00", "break_out"),
+        ("2025-02-10 07:15", back),
+        ("2025-02-10 09:00", "overtime_out"),
+        ("2025-02-10 09:01", "in"),
+        ("2025-02-10 17:00", "out"),
+    ]
+    # When the day is computed
+    report = day(OFFICE, "2025-02-10", *punches)
+    # Then the 15 min break is no work, and the time after it is what its end says
+    assert (report["worked"], report["breaks"], report["overtime"]) == (60 + 105 + 479, 15, overtime)
+    assert (report["late"], report["early"], report["anomalies"]) == (0, 0, [])
+
+
+def test_a_break_taken_during_overtime_left_open_is_flagged():
+    # Given overtime from 18:00 after a regular day, and a break from 19:00 never ended
+    punches = [
+        ("2025-02-10 09:00", "in"),
+        ("2025-02-10 17:00", "out"),
+        ("2025-02-10 18:00", "overtime_in"),
+        ("2025-02-10 19:00", "break_out"),
+    ]
+    # When the day is computed
+    report = day(OFFICE, "2025-02-10", *punches)
+    # Then the hour of overtime before the break counts, and the break left open is flagged
+    assert (report["worked"], report["overtime"], report["anomalies"]) == (480 + 60, 60, ["break not closed"])
+
+
+@pytest.mark.parametrize(
+    ("on", "punches", "anomalies"),
+    [
+        # back from lunch at 13:00, and no out after: they left at a time nobody knows, not at 12:00
+        (
+            "2025-02-10",
+            [("2025-02-10 09:00", "in"), ("2025-02-10 12:00", "out"), ("2025-02-10 13:00", "in")],
+            ["missing out"],
+        ),
+        # likewise when the day ends on a break never ended
+        (
+            "2025-02-10",
+            [
+                ("2025-02-10 09:00", "in"),
+                ("2025-02-10 12:00", "out"),
+                ("2025-02-10 13:00", "in"),
+                ("2025-02-10 15:00", "break_out"),
+            ],
+            ["break not closed"],
+        ),
+        # an out at 01:30 alone (a late finish of the day before, past its window) ended no work of this day
+        ("2025-02-11", [("2025-02-11 01:30", "out")], ["missing in"]),
+    ],
+)
+def test_an_early_leave_is_unknown_when_nobody_knows_when_they_left(on, punches, anomalies):
+    # Given an office day (09:00-17:00) whose last out is followed by an interval left open, or had no in
+    # When the day is computed, once it is over
+    report = day(OFFICE, on, *punches)
+    # Then it is flagged, and no early leave is guessed from that out
+    assert (report["early"], report["anomalies"]) == (0, anomalies)
+
+
+@pytest.mark.parametrize(
+    ("punches", "late"),
+    [
+        # an out at 10:00 with no in: they were at work during the shift before 12:00, since nobody knows when
+        ([("2025-02-10 10:00", "out"), ("2025-02-10 12:00", "in"), ("2025-02-10 17:00", "out")], 0),
+        # an out at 01:30 with no in is the end of the day before's late work: 09:30 is when they came
+        ([("2025-02-10 01:30", "out"), ("2025-02-10 09:30", "in"), ("2025-02-10 17:00", "out")], 30),
+    ],
+)
+def test_a_lateness_is_unknown_when_an_out_with_no_in_shows_them_at_work_before_their_first_in(punches, late):
+    # Given an office day (09:00-17:00) that starts with an out with no in, then an in and an out
+    # When the day is computed
+    report = day(OFFICE, "2025-02-10", *punches)
+    # Then it is flagged, and the lateness counts only when that out came before the shift started
+    assert (report["late"], report["early"], report["anomalies"]) == (late, 0, ["missing in"])
+
+
+def test_work_on_a_holiday_or_a_day_of_leave_is_judged_as_on_a_day_off():
+    # Given Monday 9 November 2026, an office day (09:00-17:00 Berlin) that the calendar gives them off (a
+    # company holiday, or their leave), and two hours of work on it
+    punches = [("2026-11-09 10:00", "in"), ("2026-11-09 12:00", "out")]
+    # When the day is computed as a day off, and as the weekday it would otherwise be
+    off = day(OFFICE, "2026-11-09", *punches, day_off=True)
+    scheduled = day(OFFICE, "2026-11-09", *punches)
+    # Then, as on a Saturday, nothing was expected of them: no lateness, no early leave, all of it overtime,
+    # and the day is flagged as work outside any shift
+    assert off == {
+        "worked": 120,
+        "breaks": 0,
+        "overtime": 120,
+        "late": 0,
+        "early": 0,
+        "punches": 2,
+        "anomalies": ["punch outside any shift"],
+    }
+    assert (scheduled["late"], scheduled["early"], scheduled["overtime"]) == (60, 300, 0)
+
+
+def test_without_a_schedule_a_day_off_is_just_the_times():
+    # Given no schedule at all, and work on a holiday
+    # When the day is computed as a day off
+    report = day(None, "2026-11-09", ("2026-11-09 10:00", "in"), ("2026-11-09 12:00", "out"), day_off=True)
+    # Then nothing is judged against a shift nobody has: no overtime, no lateness, no anomaly
+    assert (report["worked"], report["overtime"], report["late"], report["anomalies"]) == (120, 0, 0, [])

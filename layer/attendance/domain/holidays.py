@@ -1,7 +1,8 @@
 """The company's holidays: days nobody is expected at work, whatever their schedule says.
 
 A holiday is a calendar date with a name. On a pay period it is neither a scheduled day nor an absence; an
-employee who works on it has that work day counted as any other.
+employee who works on it has that work day counted as any other, judged as on a day off their schedule (all
+of it overtime, no lateness or early leave: domain/timesheet.py).
 """
 
 from datetime import date

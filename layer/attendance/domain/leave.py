@@ -2,7 +2,8 @@
 
 A leave is a range of calendar dates, first and last inclusive, of one kind. On a pay period and a daily
 report the scheduled days it covers are counted by kind and are no absence; work on one of them counts as
-any work day. Two leaves of one employee never overlap (the store refuses the second), so each day has at
+any work day, judged as on a day off their schedule (all of it overtime, no lateness or early leave:
+domain/timesheet.py). Two leaves of one employee never overlap (the store refuses the second), so each day has at
 most one kind.
 """
 

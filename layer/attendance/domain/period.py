@@ -11,6 +11,9 @@ Against the calendar, for an employee in the directory with a schedule (their ow
 - Leave days: the scheduled days they were on leave (domain/leave.py), counted by kind; no absence.
 - Absent days: the scheduled days, not on leave, whose shift is over without a work day of theirs (not a
   single punch). A day whose shift has not ended yet is no absence: they may still come.
+- Days off (TimeOff): a holiday, or a day of their leave, asks no work of them, whatever their schedule says.
+  Work on one counts as a work day, judged as on a day off the schedule (domain/timesheet.py): no lateness
+  or early leave, all of it overtime.
 Without a schedule nobody knows which days were expected: no scheduled days, no absences.
 """
 
@@ -21,6 +24,22 @@ from datetime import UTC, date, datetime, timedelta
 
 from attendance.domain.leave import Leave, LeaveKind, days_away
 from attendance.domain.timesheet import DayReport, Schedule, whole_minutes
+
+
+@dataclass(frozen=True)
+class TimeOff:
+    """The company's holidays and everyone's leave over some days (leave by userId, the kind of each day):
+    what, besides a schedule, says who is expected at work when."""
+
+    holidays: frozenset[date] = frozenset()
+    leave: Mapping[str, Mapping[date, LeaveKind]] = field(default_factory=dict)
+
+    def leave_of(self, user_id: str) -> Mapping[date, LeaveKind]:
+        return self.leave.get(user_id, {})
+
+    def day_off(self, user_id: str, day: date) -> bool:
+        """Whether the calendar gives them `day` off, whatever their schedule says (see the module's rules)."""
+        return day in self.holidays or day in self.leave_of(user_id)
 
 
 @dataclass(frozen=True)

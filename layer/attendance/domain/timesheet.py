@@ -7,11 +7,20 @@ Rules, per employee per work day:
   09:00-17:00 day is that day's late work. Without any schedule the work day is the calendar day.
 - Worked time is the in->out intervals minus the breaks in them (break_out->break_in), plus the
   overtime_in->overtime_out intervals. Overtime is those overtime intervals plus regular work past the
-  shift end. Durations are measured between instants, so a DST change day counts real time.
+  shift end (a day off: all of it). A break ends where it began: one taken during overtime returns to
+  overtime at its break_in. Durations are measured between instants, so a DST change day counts real time.
 - First in: the day's first in, or without one its first overtime_in; last out: its last out, or without
   one its last overtime_out (a day ended on overtime).
+- A day off is a day not on the schedule's weekdays, a company holiday or a day of the employee's leave
+  (the caller knows the calendar): no work is expected on it, so it has no lateness or early leave, all of
+  its work is overtime, and it is flagged (punch outside any shift).
 - Late arrival: the first in is more than the grace after the shift start (the whole lateness counts).
   Early leave: the last out is more than the grace before the shift end.
+- Where the punches do not say when they came or left, there is no lateness or early leave to count (0;
+  the day is flagged already): no early leave when the day ends on an interval still open (they came back
+  after their last out) or its last out has no in; no lateness when an out or a break with no in falls
+  between the shift start and the first in (they were at work before it). One before the shift start is
+  the end of earlier work (a late finish of the day before) and hides nothing.
 - An interval left open at the end of the day is flagged (missing out, break not closed) and not counted.
   While the work day is still going (now is in its window, or before it), an open interval is the
   employee at work or on a break: it is not counted yet, and not flagged. Likewise an early leave counts
@@ -125,9 +134,11 @@ class _Intervals:
     work: list[tuple[datetime, datetime]] = field(default_factory=list)
     breaks: list[tuple[datetime, datetime]] = field(default_factory=list)
     overtime: list[tuple[datetime, datetime]] = field(default_factory=list)
+    strays: list[datetime] = field(default_factory=list)  # punches with no in before them (missing in)
+    left_open: bool = False  # the day ended on an interval still open: when they left is not known
 
 
-IDLE, WORK, BREAK, OVERTIME = "idle", "work", "break", "overtime"
+IDLE, WORK, BREAK, OVERTIME, OVERTIME_BREAK = "idle", "work", "break", "overtime", "overtime break"
 _In, _Out, _BreakOut, _BreakIn, _OtIn, _OtOut = (
     PunchType.IN,
     PunchType.OUT,
@@ -159,12 +170,23 @@ _TRANSITIONS: dict[tuple[str, PunchType], tuple[str, str | None, Anomaly | None]
     (BREAK, _OtOut): (IDLE, None, Anomaly.BREAK_NOT_CLOSED),
     (OVERTIME, _In): (OVERTIME, None, Anomaly.DUPLICATE_SEQUENCE),
     (OVERTIME, _Out): (IDLE, "overtime", None),
-    (OVERTIME, _BreakOut): (BREAK, "overtime", None),
+    (OVERTIME, _BreakOut): (OVERTIME_BREAK, "overtime", None),
     (OVERTIME, _BreakIn): (OVERTIME, None, Anomaly.DUPLICATE_SEQUENCE),
     (OVERTIME, _OtIn): (OVERTIME, None, Anomaly.DUPLICATE_SEQUENCE),
     (OVERTIME, _OtOut): (IDLE, "overtime", None),
 }
-_LEFT_OPEN = {WORK: Anomaly.MISSING_OUT, OVERTIME: Anomaly.MISSING_OUT, BREAK: Anomaly.BREAK_NOT_CLOSED}
+# A break taken during overtime is a break like any other, except that its break_in returns to overtime: the
+# rest of the overtime is not turned into regular time (an explicit in or overtime_in still says which).
+_TRANSITIONS |= {
+    (OVERTIME_BREAK, punch): outcome for (state, punch), outcome in _TRANSITIONS.items() if state == BREAK
+}
+_TRANSITIONS[(OVERTIME_BREAK, _BreakIn)] = (OVERTIME, "breaks", None)
+_LEFT_OPEN = {
+    WORK: Anomaly.MISSING_OUT,
+    OVERTIME: Anomaly.MISSING_OUT,
+    BREAK: Anomaly.BREAK_NOT_CLOSED,
+    OVERTIME_BREAK: Anomaly.BREAK_NOT_CLOSED,
+}
 
 
 def compute_day(
@@ -174,9 +196,11 @@ def compute_day(
     schedule: Schedule | None,
     zone: str,
     now: datetime | None = None,
+    day_off: bool = False,
 ) -> DayReport:
     """One employee's work day from their punches (in any order), as it stands at `now` (None: a day
-    that is over)."""
+    that is over). `day_off`: the calendar gives them the day off whatever the schedule says (a company
+    holiday, a day of their leave), so the day is judged as one off the schedule."""
     # In UTC: Python subtracts and compares datetimes sharing one zone by wall clock, which is wrong across DST.
     ordered = sorted(
         (replace(p, instant=p.instant.astimezone(UTC)) for p in punches), key=lambda p: p.instant
@@ -197,7 +221,7 @@ def compute_day(
     report.last_out = _last(ordered, PunchType.OUT) or _last(ordered, PunchType.OVERTIME_OUT)
     report.overtime = _total(intervals.overtime)
     if schedule:
-        _against_schedule(report, schedule, intervals, now)
+        _against_schedule(report, schedule, intervals, now, day_off)
     return report
 
 
@@ -222,33 +246,55 @@ def _walk(ordered: Sequence[TimedPunch], report: DayReport, still_going: bool) -
         next_state, closes, anomaly = _TRANSITIONS[(state, punch.type)]
         if anomaly:
             report.flag(anomaly)
+        if anomaly is Anomaly.MISSING_IN:
+            intervals.strays.append(punch.instant)
         if closes and since:
             getattr(intervals, closes).append((since, punch.instant))
         if next_state != state or closes:
             since = punch.instant if next_state != IDLE else None
         state = next_state
-    if state in _LEFT_OPEN and not still_going:
+    intervals.left_open = state in _LEFT_OPEN
+    if intervals.left_open and not still_going:
         report.flag(_LEFT_OPEN[state])
     return intervals
 
 
 def _against_schedule(
-    report: DayReport, schedule: Schedule, intervals: _Intervals, now: datetime | None
+    report: DayReport, schedule: Schedule, intervals: _Intervals, now: datetime | None, day_off: bool
 ) -> None:
-    if report.work_day.weekday() not in schedule.days:
+    if day_off or report.work_day.weekday() not in schedule.days:
         report.flag(Anomaly.OUTSIDE_SHIFT)
-        report.overtime += _total(intervals.work)  # all of a day off's regular work is extra
+        report.overtime += _total(intervals.work)  # no work was expected: all of it is extra
         return
     shift_start, shift_end = (moment.astimezone(UTC) for moment in schedule.shift_on(report.work_day))
     grace = timedelta(minutes=schedule.grace_minutes)
-    if report.first_in and report.first_in - shift_start > grace:
-        report.late = report.first_in - shift_start
+    if report.first_in and _arrival_known(report.first_in, intervals, shift_start):
+        report.late = _beyond_grace(report.first_in - shift_start, grace)
     shift_over = now is None or now >= shift_end  # before its end, someone who went out may come back
-    if report.last_out and shift_end - report.last_out > grace and shift_over:
-        report.early_leave = shift_end - report.last_out
+    if report.last_out and shift_over and _leaving_known(report.last_out, intervals):
+        report.early_leave = _beyond_grace(shift_end - report.last_out, grace)
     report.overtime += sum(
         (max(timedelta(0), end - max(start, shift_end)) for start, end in intervals.work), timedelta(0)
     )
+
+
+def _beyond_grace(span: timedelta, grace: timedelta) -> timedelta:
+    """A lateness or an early leave: the whole of it once it is more than the grace, else none."""
+    return span if span > grace else timedelta(0)
+
+
+def _arrival_known(first_in: datetime, intervals: _Intervals, shift_start: datetime) -> bool:
+    """Whether the first in is when they came: not if a punch with no in before it (an out, a break) shows
+    them at work during the shift before it, since a time nobody knows. One before the shift start is the
+    end of earlier work (a late finish of the day before), and says nothing of this shift."""
+    return not any(shift_start < stray < first_in for stray in intervals.strays)
+
+
+def _leaving_known(last_out: datetime, intervals: _Intervals) -> bool:
+    """Whether the last out is when they left: not if the day ended on an interval still open (they came
+    back, and nobody knows until when), nor if that out had no in (work nobody saw begin, maybe another
+    day's). The day is flagged either way; its early leave is not guessed."""
+    return not intervals.left_open and last_out not in intervals.strays
 
 
 def whole_minutes(span: timedelta) -> int:

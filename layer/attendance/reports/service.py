@@ -12,7 +12,7 @@ from attendance.data.punches import PunchStore
 from attendance.data.schedules import ScheduleStore
 from attendance.domain.employees import Employee, Named
 from attendance.domain.leave import LeaveKind, leave_by_day
-from attendance.domain.period import Expected, PeriodTotals, expected_days, period_totals
+from attendance.domain.period import Expected, PeriodTotals, TimeOff, expected_days, period_totals
 from attendance.domain.punch import Punch, PunchSource
 from attendance.domain.records import DayPunch
 from attendance.domain.timesheet import (
@@ -191,26 +191,34 @@ class ReportService:
             and (department is None or employee.named.in_department(department))
         ]
         punches = list(punches)
-        lookup = self._lookup({punch.user_id for punch in punches} | {employee.user_id for employee in staff})
-        reports = self._reports(punches, days, department, directory, lookup)
-        return _Calendar(reports, directory, staff, self._expected(staff, days, lookup), lookup)
+        users = {punch.user_id for punch in punches} | {employee.user_id for employee in staff}
+        lookup, time_off = self._lookup(users), self._time_off(days, users)
+        reports = self._reports(punches, days, department, directory, lookup, time_off)
+        return _Calendar(reports, directory, staff, self._expected(staff, days, lookup, time_off), lookup)
 
     def _expected(
-        self, staff: list[Employee], days: set[date], lookup: ScheduleLookup
+        self, staff: list[Employee], days: set[date], lookup: ScheduleLookup, time_off: TimeOff
     ) -> dict[str, Expected | None]:
         """What the calendar asked of each of `staff` over `days`: None for someone without a schedule."""
-        if not staff:
-            return {}
-        holidays = {holiday.day for holiday in self._holidays.between(min(days), max(days))}
-        away = leave_by_day(self._leave.between(min(days), max(days)))
         now = self._clock()
         employed = {employee.user_id: (employee.started_on, employee.left_on) for employee in staff}
         return {
-            user_id: expected_days(schedule, days, holidays, now, span, away.get(user_id))
+            user_id: expected_days(schedule, days, time_off.holidays, now, span, time_off.leave_of(user_id))
             if (schedule := lookup(user_id))
             else None
             for user_id, span in employed.items()
         }
+
+    def _time_off(self, days: set[date], users: set[str]) -> TimeOff:
+        """The holidays over `days` and the leave of `users` in them (one employee's by their key): nothing
+        read for nobody."""
+        if not users:
+            return TimeOff()
+        start, end = min(days), max(days)
+        one = next(iter(users)) if len(users) == 1 else None
+        leave = self._leave.of_user(one, start, end) if one else self._leave.between(start, end)
+        holidays = frozenset(holiday.day for holiday in self._holidays.between(start, end))
+        return TimeOff(holidays, leave_by_day(leave))
 
     def work_day_punches(self, user_id: str, day: date) -> list[DayPunch]:
         """The punches behind one employee's report of the work day `day` (the timesheet's row of that
@@ -231,6 +239,19 @@ class ReportService:
     def _lookup(self, users: set[str]) -> ScheduleLookup:
         return ScheduleLookup(self._schedules.get_many(users | {DEFAULT_SCHEDULE_ID}) if users else {})
 
+    def _work_days(
+        self, punches: list[Punch], days: set[date], lookup: ScheduleLookup
+    ) -> dict[tuple[str, date], list[TimedPunch]]:
+        """(user, work day) -> that day's punches, for the work days among `days`."""
+        grouped = group_by_work_day(
+            ((p.user_id, TimedPunch(p.instant, p.type, p.source is PunchSource.MANUAL)) for p in punches),
+            lookup,
+            self._default_zone,
+        )
+        return {
+            (user_id, work_day): timed for (user_id, work_day), timed in grouped.items() if work_day in days
+        }
+
     def _reports(
         self,
         punches: Iterable[Punch],
@@ -238,23 +259,30 @@ class ReportService:
         department: str | None = None,
         directory: dict[str, Named] | None = None,
         lookup: ScheduleLookup | None = None,
+        time_off: TimeOff | None = None,
     ) -> list[EmployeeDay]:
         """The work days among `days` of these punches, with who each employee is (from `directory`, the
         whole directory when the caller has read it, else read by key); only `department`'s, if given (an
-        ID not in the directory is in none). Schedules from `lookup`, when the caller has read them."""
+        ID not in the directory is in none). Schedules from `lookup`, holidays and leave from `time_off`, when
+        the caller has read them."""
         punches = list(punches)
         lookup = lookup if lookup is not None else self._lookup({punch.user_id for punch in punches})
-        grouped = group_by_work_day(
-            ((p.user_id, TimedPunch(p.instant, p.type, p.source is PunchSource.MANUAL)) for p in punches),
-            lookup,
-            self._default_zone,
-        )
+        grouped = self._work_days(punches, days, lookup)
+        if time_off is None:
+            time_off = self._time_off(days, {user_id for user_id, _ in grouped})
         now = self._clock()
         reports = sorted(
             (
-                compute_day(user_id, work_day, day_punches, lookup(user_id), self._default_zone, now)
+                compute_day(
+                    user_id,
+                    work_day,
+                    day_punches,
+                    lookup(user_id),
+                    self._default_zone,
+                    now,
+                    day_off=time_off.day_off(user_id, work_day),
+                )
                 for (user_id, work_day), day_punches in grouped.items()
-                if work_day in days
             ),
             key=lambda report: (report.work_day, report.user_id),
         )

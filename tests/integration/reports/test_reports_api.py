@@ -15,10 +15,10 @@ from attendance.domain.employees import Employee
 from attendance.domain.holidays import Holiday
 from attendance.domain.leave import Leave, LeaveKind
 from attendance.domain.punch import PunchSource
-from attendance.domain.timesheet import Schedule
+from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID, Schedule
 from functions.reports import app as reports_app
 from tests.integration.permissions import calls_made, refused
-from tests.integration.reports.conftest import INGEST_KEY
+from tests.integration.reports.conftest import INGEST_KEY, OFFICE
 
 INDIA = Schedule(start=time(9, 0), end=time(17, 0), grace_minutes=5, time_zone="+05:30")
 
@@ -329,6 +329,21 @@ def test_a_pay_period_is_one_line_per_employee_adding_up_their_timesheet(a_day, 
     assert refused(template, "ReportsFunction", stack, calls) == []
 
 
+def test_a_day_whose_leaving_time_is_unknown_is_no_early_leave_for_payroll(add_punch, schedules, get):
+    # Given the office's default schedule (09:00-17:00) and BEN, back from lunch at 13:00, who never checked out
+    schedules.put(DEFAULT_SCHEDULE_ID, OFFICE)
+    for at, kind in [("09:00:00", "in"), ("12:00:00", "out"), ("13:00:00", "in")]:
+        add_punch("BEN", f"2025-02-10 {at}", kind)
+    # When HR reads his timesheet and payroll the period
+    _, sheet, _ = get("/reports/timesheet", userId="BEN", **PERIOD)
+    _, period, _ = get("/reports/period", **PERIOD)
+    # Then the day is to check, and no early leave is guessed from the out at 12:00
+    (row,) = sheet["rows"]
+    assert (row["earlyLeaveMinutes"], row["anomalies"]) == (0, ["missing out"])
+    (ben,) = period["rows"]
+    assert (ben["earlyLeaveDays"], ben["earlyLeaveMinutes"], ben["anomalyDays"]) == (0, 0, ["2025-02-10"])
+
+
 def test_a_pay_period_as_csv_for_payroll(a_day, get):
     # When the period's totals are downloaded as CSV
     status, text, headers = get("/reports/period", format="csv", **PERIOD)
@@ -572,3 +587,59 @@ def test_leave_is_counted_by_kind_and_is_no_absence(a_day, get, stack, template)
         row for row in csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))) if row["userId"] == "CARLA"
     )
     assert (carla["vacationDays"], carla["sickDays"], carla["absentDays"]) == ("1", "0", "2025-02-11")
+
+
+def test_work_on_a_holiday_or_a_day_of_leave_is_overtime_never_late_or_early(
+    add_punch, schedules, get, stack, template
+):
+    # Given the office's default schedule (09:00-17:00 Berlin), Monday 9 November 2026 a company holiday,
+    # BEN on vacation on Tuesday the 10th, and each of them in from 10:00 to 12:00 on their day off
+    schedules.put(DEFAULT_SCHEDULE_ID, OFFICE)
+    HolidayStore(boto3.client("dynamodb"), stack.refs["HolidaysTable"]).put(
+        Holiday(day=date(2026, 11, 9), name="Company day"), "hr"
+    )
+    directory = EmployeeStore(boto3.client("dynamodb"), stack.refs["EmployeesTable"])
+    for user_id, name in [("ANNA", "Anna Berg"), ("BEN", "Ben Ode")]:
+        directory.put(Employee(user_id=user_id, name=name))
+    LeaveStore(boto3.client("dynamodb"), stack.refs["LeaveTable"]).put(
+        Leave(user_id="BEN", start=date(2026, 11, 10), end=date(2026, 11, 10), kind=LeaveKind.VACATION), "hr"
+    )
+    for user_id, on in [("ANNA", "2026-11-09"), ("BEN", "2026-11-10")]:
+        add_punch(user_id, f"{on} 10:00:00", "in")
+        add_punch(user_id, f"{on} 12:00:00", "out")
+    days = {"from": "2026-11-09", "to": "2026-11-10"}
+    # When HR reads the holiday's report and BEN's timesheet, and payroll the two days
+    with calls_made() as calls:
+        _, holiday, _ = get("/reports/daily", date="2026-11-09")
+        _, sheet, _ = get("/reports/timesheet", userId="BEN", **days)
+        _, period, _ = get("/reports/period", **days)
+    # Then no work was expected of either: no lateness, no early leave, the two hours all overtime, each
+    # day flagged as work outside any shift
+    judged = [
+        (
+            row["userId"],
+            row["lateMinutes"],
+            row["earlyLeaveMinutes"],
+            row["overtimeMinutes"],
+            row["anomalies"],
+        )
+        for row in holiday["rows"] + sheet["rows"]
+    ]
+    assert judged == [
+        ("ANNA", 0, 0, 120, ["punch outside any shift"]),
+        ("BEN", 0, 0, 120, ["punch outside any shift"]),
+    ]
+    # And the period counts no late or early-leave day; the work counts as a work day, and the leave as leave
+    lines = {
+        line["userId"]: (
+            line["workDays"],
+            line["overtimeMinutes"],
+            line["lateDays"],
+            line["earlyLeaveDays"],
+            line["holidays"],
+            line["vacationDays"],
+        )
+        for line in period["rows"]
+    }
+    assert lines == {"ANNA": (1, 120, 0, 0, 1, 0), "BEN": (1, 120, 0, 0, 1, 1)}
+    assert refused(template, "ReportsFunction", stack, calls) == []  # holidays and leave read by query

@@ -168,6 +168,26 @@ def test_punches_from_before_the_page_opened_are_listed_with_their_status(page, 
     expect(page.locator("tbody tr").first).to_have_attribute("data-key", third)
 
 
+def test_a_punch_delivered_at_its_second_attempt_reads_delivered_when_the_page_opens(
+    page, stack: RunningStack
+) -> None:
+    # Given a punch of today the CRM took at its second attempt (the first met an outage), before the
+    # Live page was opened
+    httpx.post(stack.crm_url + "/crm/_behaviour", json={"failFirst": 1, "status": 503}, timeout=5)
+    past_the_first_minutes_of_today(2)
+    log_id = stack.post_punch(f"LIVEDEV-{uuid.uuid4().hex[:8]}", f"RETRY-{uuid.uuid4().hex[:8]}")
+    wait_until(lambda: log_id in stack.crm_log_ids(), 60)
+    # When an admin opens the page
+    open_live(page, stack)
+    # Then the punch reads delivered, the earlier attempt a quiet note, not the outage's error
+    status = page.locator(f'tr[data-key="{log_id}"] td[data-label="Status"]')
+    expect(status.get_by_text("delivered", exact=True)).to_be_visible()
+    expect(status.locator(".muted")).to_have_text("after 2 attempts")
+    expect(status).not_to_contain_text("HTTP 503")
+    expect(status).not_to_contain_text("unavailable")
+    expect(status.locator(".problem, .technical-detail")).to_have_count(0)
+
+
 def test_a_punch_the_feed_brings_while_the_list_is_read_keeps_what_the_list_knows(
     page, stack: RunningStack
 ) -> None:

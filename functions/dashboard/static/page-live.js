@@ -181,13 +181,16 @@ export function render(view) {
   function recordOf(listed) {
     const { syncStatus, lastError, ...punch } = listed;
     const retrying = syncStatus === "pending" && punch.attempts > 0;
-    const why = crmErrorInWords(lastError);
+    // Once delivered, an earlier attempt's error is history: the row says delivered (and after how many
+    // attempts), as it does when the delivery comes from the feed.
+    const delivered = syncStatus === "synced";
+    const why = delivered ? "" : crmErrorInWords(lastError);
     return {
       punch,
       arrived: listed.receivedAt,
       status: retrying ? "failed" : DELIVERY_STATE[syncStatus] ?? syncStatus,
       detail: retrying ? `Attempt ${punch.attempts}: ${why || "failed"} (will retry)` : why,
-      error: lastError,
+      error: delivered ? null : lastError,
       attempt: punch.attempts,
     };
   }

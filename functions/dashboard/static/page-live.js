@@ -9,8 +9,8 @@
 // Admins can void a punch that should not count (a test punch, one punched twice by mistake): asked for
 // a reason, the API takes it, and the feed tells when it left the CRM and the reports.
 import {
-  Names, addedByHand, api, badge, crmErrorInWords, DELIVERY_STATE, employeeCell, feed, formatClock, h, showError, tableRow,
-  technicalDetail, today, useStyles, zone, zoneName,
+  Names, addedByHand, api, badge, crmErrorInWords, DELIVERY_STATE, employeeCell, feed, formatClock, h, notVoided, showError,
+  tableRow, technicalDetail, today, useStyles, zone, zoneName,
 } from "./core.js";
 import { voidButton } from "./void-punch.js";
 
@@ -182,15 +182,15 @@ export function render(view) {
     const { syncStatus, lastError, ...punch } = listed;
     const retrying = syncStatus === "pending" && punch.attempts > 0;
     // Once delivered, an earlier attempt's error is history: the row says delivered (and after how many
-    // attempts), as it does when the delivery comes from the feed.
+    // attempts), as it does when the delivery comes from the feed; only a void the CRM refused is said.
     const delivered = syncStatus === "synced";
-    const why = delivered ? "" : crmErrorInWords(lastError);
+    const why = delivered ? notVoided(lastError) : crmErrorInWords(lastError);
     return {
       punch,
       arrived: listed.receivedAt,
       status: retrying ? "failed" : DELIVERY_STATE[syncStatus] ?? syncStatus,
       detail: retrying ? `Attempt ${punch.attempts}: ${why || "failed"} (will retry)` : why,
-      error: delivered ? null : lastError,
+      error: delivered && !why ? null : lastError,
       attempt: punch.attempts,
     };
   }
@@ -257,7 +257,7 @@ export function render(view) {
     else if (message.type === "punch.void_refused") {
       const record = rows.get(punch.logId);
       if (record) record.status = "delivered"; // back from voiding: the CRM kept it
-      update(punch, "delivered", message, `Not voided: ${crmErrorInWords(message.error)}`);
+      update(punch, "delivered", message, notVoided(message.error) || `Not voided: ${crmErrorInWords(message.error)}`);
     }
   }
 

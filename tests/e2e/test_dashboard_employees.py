@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from local_stack.running import RunningStack, wait_for
-from tests.e2e.browser import call, sign_in
+from tests.e2e.browser import SCREENSHOTS, call, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -490,6 +490,50 @@ def test_hr_corrects_a_check_out_the_clock_recorded_as_a_check_in(page, stack: R
     expect(how).to_contain_text(re.compile(r"^Removed from the CRM \(its record [^)]+\); added again as out"))
     # (in words: the note as recorded is for admins, a click away)
     expect(how.get_by_text(re.compile(r"^voided; .* removed \(HTTP 204\) in the CRM"))).to_be_hidden()
+
+
+@pytest.mark.console_allows(r"status of 409")  # the browser's own line for the refused correction
+def test_a_refused_correction_is_said_in_the_void_dialog_at_its_field(page, stack: RunningStack) -> None:
+    # Given a check-in corrected to a check-out yesterday (voided, and added again as an out)
+    user = f"E2E-BACK-{uuid.uuid4().hex[:8].upper()}"
+    call(stack, "PUT", f"/employees/{user}", {"name": "Bea Back"})
+    yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()  # the stack's zone is UTC
+    wrong = stack.post_punch(
+        "E2E-BACK-DOOR", user, datetime.fromisoformat(f"{yesterday}T16:30:00+00:00"), "in"
+    )
+    wait_for(lambda: wrong in stack.crm_log_ids())
+    call(stack, "POST", f"/punches/{wrong}/void", {"reason": "pressed In", "correctedType": "out"})
+
+    def punches() -> list[dict]:
+        query = f"/reports/workday-punches?userId={user}&date={yesterday}"
+        return call(stack, "GET", query).json()["punches"]
+
+    wait_for(lambda: [punch["type"] for punch in punches()] == ["out"])
+    # When an admin, on second thoughts, voids the out to have the in back
+    sign_in(page, stack)
+    page.goto(f"{stack.api_url}/#/employees/{user}")
+    days = page.get_by_role("table", name=f"Punches of {user} by day")
+    days.get_by_role("button", name=f"The 1 punch of {user} on {yesterday}").click()
+    listed = page.get_by_role("table", name=f"The punches of {user} that make up {yesterday}")
+    listed.get_by_role("button", name=re.compile("^Void ")).click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Reason").fill("it was an in after all")
+    correction = dialog.get_by_label("Add it again as")
+    correction.select_option("in")
+    dialog.get_by_role("button", name="Void").click()
+    # Then the dialog stays open and says why not, at "Add it again as", the reason kept for another try
+    expect(dialog.get_by_role("alert")).to_contain_text("that in punch was stored before")
+    expect(correction).to_have_attribute("aria-invalid", "true")
+    expect(correction).to_have_accessible_description(re.compile("void this one alone"))
+    expect(correction).to_be_focused()
+    expect(dialog.get_by_label("Reason")).to_have_value("it was an in after all")
+    page.screenshot(path=SCREENSHOTS / "void-refused-correction.png")
+    # and voiding it alone, as it says, is done
+    correction.select_option("")
+    dialog.get_by_role("button", name="Void").click()
+    expect(dialog).to_have_count(0)
+    expect(listed.locator("tbody tr")).to_have_count(0)
+    assert punches() == []
 
 
 @pytest.mark.console_allows(r"status of 422")  # the browser's own line for the refused file

@@ -372,16 +372,35 @@ export function clearFieldErrors(inputs) {
 /** The punch types, as the API names them and as people read them. */
 export const PUNCH_TYPES = [["in", "In"], ["out", "Out"], ["break_out", "Break out"], ["break_in", "Break in"], ["overtime_in", "Overtime in"], ["overtime_out", "Overtime out"]];
 
-export function confirmAction(question, confirmLabel, reasonLabel = null, extra = null) {
+export function confirmAction(question, confirmLabel, reasonLabel = null, extra = null, { act = null, fields = {}, fieldOf } = {}) {
   // With `reasonLabel`, the person also says why (required): it resolves to the reason, or null if cancelled.
   // `extra`: more fields, after the reason; the caller reads them once it resolves.
+  // `act(reason)`: the change confirmed, made while the dialog is open: a refusal is said in it, at the fields
+  // it names (`fields`: the API's name -> its input, the reason's as `reason`; `fieldOf` as showFieldErrors
+  // takes it), what was entered kept for another try; it closes once `act` is done.
   return new Promise((resolve) => {
     const reason = reasonLabel ? h("input", { id: "confirm-reason", required: true, maxlength: 200, autocomplete: "off" }) : null;
-    const confirm = () => {
+    const refusal = h("div", { class: "confirm-refusal" });
+    const confirmButton = h("button", { type: "button", class: "danger", onclick: () => confirm() }, confirmLabel);
+    const inputs = reason ? { reason, ...fields } : fields;
+    const confirm = async () => {
       if (reason && !reason.value.trim()) {
         reason.setCustomValidity(`${reasonLabel} is required.`);
         reason.reportValidity();
         return;
+      }
+      if (act) {
+        confirmButton.disabled = true;
+        refusal.replaceChildren();
+        clearFieldErrors(inputs);
+        try {
+          await act(reason ? reason.value.trim() : true);
+        } catch (error) {
+          showFieldErrors(refusal, inputs, error, fieldOf);
+          return;
+        } finally {
+          confirmButton.disabled = false;
+        }
       }
       dialog.close("confirm");
     };
@@ -389,9 +408,10 @@ export function confirmAction(question, confirmLabel, reasonLabel = null, extra 
       h("p", { id: "confirm-text" }, question),
       reason ? h("p", { class: "field" }, h("label", { for: "confirm-reason" }, reasonLabel), reason) : null,
       extra,
+      refusal,
       h("div", { class: "actions" },
         h("button", { type: "button", class: "secondary", onclick: () => dialog.close("cancel") }, "Cancel"),
-        h("button", { type: "button", class: "danger", onclick: confirm }, confirmLabel)));
+        confirmButton));
     reason?.addEventListener("input", () => reason.setCustomValidity(""));
     dialog.addEventListener("close", () => {
       dialog.remove();

@@ -300,6 +300,14 @@ def test_an_admin_adds_a_forgotten_check_out_and_the_day_adds_up(page, stack: Ru
     # Then nothing is added twice
     expect(page.get_by_text(f"Already recorded: {user} has this punch")).to_be_visible()
     assert len(call(stack, "GET", f"/devices/{device}/punches").json()["punches"]) == 2
+    # When the admin then adds an out at 08:00 by mistake, on the minute of the check-in
+    time.fill("08:00")
+    page.get_by_role("button", name="Add punch").click()
+    # Then the page does not call it recorded: it was not added, as it is too close to another punch
+    refusal = page.get_by_role("alert")
+    expect(refusal).to_contain_text(f"Not added: {user} has another punch less than 60 s from this one")
+    expect(page.get_by_text("Already recorded")).to_have_count(0)
+    assert len(call(stack, "GET", f"/devices/{device}/punches").json()["punches"]) == 2
 
 
 @pytest.mark.console_allows(r"status of 400")  # the browser's own line for the refused edits

@@ -15,11 +15,12 @@ export const session = {
 };
 
 export class ApiFailure extends Error {
-  constructor(status, error, message, details = []) {
+  constructor(status, error, message, details = [], body = {}) {
     super(message);
     this.status = status;
     this.error = error;
     this.details = details; // the fields at fault, as the API names them: {location, field, problem}
+    this.body = body; // the reply as it came, for a refusal that says more (a duplicate punch's reason)
   }
 }
 
@@ -45,7 +46,7 @@ async function request(path, { method = "GET", body, file, contentType, query, a
   if (!reply.ok) {
     let problem = {};
     try { problem = await reply.json(); } catch { /* not JSON: API Gateway's own answer */ }
-    throw new ApiFailure(reply.status, problem.error || "error", problem.message || `${reply.status} ${reply.statusText}`, problem.details || []);
+    throw new ApiFailure(reply.status, problem.error || "error", problem.message || `${reply.status} ${reply.statusText}`, problem.details || [], problem);
   }
   return reply;
 }

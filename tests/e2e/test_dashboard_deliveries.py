@@ -224,8 +224,8 @@ def test_each_note_of_a_void_reads_as_a_sentence(page, stack: RunningStack) -> N
         "voided by an admin (key ops): pressed In; on the way out; to be added again as break_out": (
             "Being removed from the CRM, then added again as break out"
         ),
-        f"voided; 17 {removed} in the CRM; added again as break_out: 0a1b": (
-            "Removed from the CRM (its record 17); added again as break out: 0a1b"
+        f"voided; 17 {removed} in the CRM; added again as break_out: {'0a1b' * 8}": (
+            "Removed from the CRM (its record 17); added again as break out"
         ),
         f"voided; 17 {gone} in the CRM": "The CRM had no record 17 any more: nothing to remove",
         f"{NEVER_DELIVERED}; not added again as out: it would be a near duplicate of 0a1b": (

@@ -268,7 +268,7 @@ export function notVoided(error) {
 // A void's notes in its history (attendance.delivery.service and .corrections), as "How it went" says them.
 const REMOVED = /^voided; (.+) (removed|gone already) \((HTTP \d{3}.*)\) in the CRM(?:; (.*))?$/s;
 const ASKED = /^voided by an admin \([^)]*\): .*?(?:; to be added again as (\w+))?$/s;
-const PUNCH_TYPE_NAMED = /\b((?:not )?added again as|adding it again as) (\w+)/g;
+const PUNCH_TYPE_NAMED = /\b((?:not )?added again as|adding it again as) (\w+)(?:: [0-9a-f]{32}\b)?/g; // the new punch's logId left to the note
 
 /** How a void went, from the latest note of its punch's history, in words: its record removed from the
  * CRM (or gone already), a correction's note with the type in words, a removal failed for now as

@@ -11,6 +11,8 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+from attendance.delivery.service import NEVER_DELIVERED, NOT_DEAD_LETTERED
+from attendance.delivery.targets import TARGETS
 from local_stack.running import RunningStack
 from tests.e2e.browser import sign_in
 from tests.unit.test_crm_error_shapes import frappe_417, outcome
@@ -183,7 +185,19 @@ def test_each_error_the_worker_records_reads_as_a_sentence(page, stack: RunningS
         'rate limited by the CRM (HTTP 429: {"error": "rate limit exceeded"}); trying again in 2 s, '
         "no attempt spent": "The CRM asked us to wait (HTTP 429): rate limit exceeded; trying again in 2 s, "
         "no attempt spent",
-        "the CRM would not remove it: HTTP 403": "the CRM would not remove it: HTTP 403",
+        # and those of a void (attendance.delivery.service): the CRM keeps its record, or not removed yet
+        "the CRM would not remove it: "
+        + outcome("generic", httpx.Response(422, json={"error": "record locked"})).detail: (
+            "The CRM would not remove it (HTTP 422): record locked"
+        ),
+        "the CRM would not remove it: HTTP 403": "The CRM would not remove it (HTTP 403)",
+        "removal from the CRM: "
+        + outcome("generic", httpx.Response(503, json={"error": "down for maintenance"})).detail: (
+            "Not removed from the CRM yet: the CRM was unavailable (HTTP 503): down for maintenance"
+        ),
+        outcome("generic", httpx.Response(422, json={"message": "unknown employee"})).detail
+        + f"; {NOT_DEAD_LETTERED}": f"The CRM refused the punch (HTTP 422): unknown employee; {NOT_DEAD_LETTERED}",
+        "a note of another shape: HTTP 403": "a note of another shape: HTTP 403",
     }
     page.goto(stack.api_url + "/")
 
@@ -197,6 +211,43 @@ def test_each_error_the_worker_records_reads_as_a_sentence(page, stack: RunningS
     )
 
     # Then each reads as its sentence, and one of another shape as it is
+    assert dict(zip(recorded, said, strict=True)) == recorded
+
+
+def test_each_note_of_a_void_reads_as_a_sentence(page, stack: RunningStack) -> None:
+    # Given the notes the worker leaves in a voided punch's history (and one it does not)
+    removal = TARGETS["generic"]("http://crm.test/x").judge_removal
+    removed = removal(httpx.Response(204)).detail
+    gone = removal(httpx.Response(404, json={"error": "no such punch"})).detail
+    recorded = {
+        "voided by an admin (key ops): a test punch": "Being removed from the CRM",
+        "voided by an admin (key ops): pressed In; on the way out; to be added again as break_out": (
+            "Being removed from the CRM, then added again as break out"
+        ),
+        f"voided; 17 {removed} in the CRM; added again as break_out: {'0a1b' * 8}": (
+            "Removed from the CRM (its record 17); added again as break out"
+        ),
+        f"voided; 17 {gone} in the CRM": "The CRM had no record 17 any more: nothing to remove",
+        f"{NEVER_DELIVERED}; not added again as out: it would be a near duplicate of 0a1b": (
+            "Voided before the CRM had it: no call; not added again as out: it would be a near duplicate of 0a1b"
+        ),
+        "removal from the CRM: CRM did not answer within 5.0 s": (
+            "Not removed from the CRM yet: the CRM did not answer in time (waited 5.0 s)"
+        ),
+        "Something else": "Something else",
+    }
+    page.goto(stack.api_url + "/")
+
+    # When the dashboard puts them in words
+    said = page.evaluate(
+        "async (notes) => {"
+        "  const { voidNoteInWords } = await import('/assets/core.js');"
+        "  return notes.map((note) => voidNoteInWords(note));"
+        "}",
+        list(recorded),
+    )
+
+    # Then each reads as its sentence
     assert dict(zip(recorded, said, strict=True)) == recorded
 
 

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from local_stack.running import RunningStack, wait_for
-from tests.e2e.browser import call, sign_in
+from tests.e2e.browser import SCREENSHOTS, call, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -300,6 +300,14 @@ def test_an_admin_adds_a_forgotten_check_out_and_the_day_adds_up(page, stack: Ru
     # Then nothing is added twice
     expect(page.get_by_text(f"Already recorded: {user} has this punch")).to_be_visible()
     assert len(call(stack, "GET", f"/devices/{device}/punches").json()["punches"]) == 2
+    # When the admin then adds an out at 08:00 by mistake, on the minute of the check-in
+    time.fill("08:00")
+    page.get_by_role("button", name="Add punch").click()
+    # Then the page does not call it recorded: it was not added, as it is too close to another punch
+    refusal = page.get_by_role("alert")
+    expect(refusal).to_contain_text(f"Not added: {user} has another punch less than 60 s from this one")
+    expect(page.get_by_text("Already recorded")).to_have_count(0)
+    assert len(call(stack, "GET", f"/devices/{device}/punches").json()["punches"]) == 2
 
 
 @pytest.mark.console_allows(r"status of 400")  # the browser's own line for the refused edits
@@ -468,12 +476,15 @@ def test_hr_corrects_a_check_out_the_clock_recorded_as_a_check_in(page, stack: R
     expect(day.locator('td[data-label="Worked"]')).to_have_text("8 h 30 min")
     expect(day).not_to_contain_text("missing out")
     expect(day.locator('td[data-label="Punches"]')).to_contain_text("1 by hand")
-    # and the CRM holds the check-in and the check-out, not the wrong check-in
-    held = [punch["body"] for punch in stack.crm_held()["punches"] if punch["body"]["userId"] == user]
-    assert sorted((punch["type"], punch["logId"] == wrong) for punch in held) == [
-        ("in", False),
-        ("out", False),
-    ]
+
+    # and the CRM holds the check-in and the check-out (once the worker has delivered it), not the wrong
+    # check-in
+    def held() -> list[tuple[str, bool]]:
+        punches = [punch["body"] for punch in stack.crm_held()["punches"] if punch["body"]["userId"] == user]
+        return sorted((punch["type"], punch["logId"] == wrong) for punch in punches)
+
+    wait_for(lambda: len(held()) > 1)
+    assert held() == [("in", False), ("out", False)]
     # and the Deliveries page lists the correction for review: whose punch, why, and what it became
     page.get_by_role("link", name="Deliveries", exact=True).click()
     voided = page.get_by_role("table", name=re.compile("^Voided punches, latest first")).locator(
@@ -483,7 +494,54 @@ def test_hr_corrects_a_check_out_the_clock_recorded_as_a_check_in(page, stack: R
     expect(voided.locator('td[data-label="Status"]')).to_have_text("voided")
     expect(voided.locator('td[data-label="Reason"]')).to_have_text("pressed In on the way out")
     expect(voided.locator('td[data-label="Added again as"]')).to_have_text("out")
-    expect(voided.locator('td[data-label="How it went"]')).to_contain_text("added again as out")
+    how = voided.locator('td[data-label="How it went"]')
+    expect(how).to_contain_text(re.compile(r"^Removed from the CRM \(its record [^)]+\); added again as out"))
+    # (in words: the note as recorded is for admins, a click away)
+    expect(how.get_by_text(re.compile(r"^voided; .* removed \(HTTP 204\) in the CRM"))).to_be_hidden()
+
+
+@pytest.mark.console_allows(r"status of 409")  # the browser's own line for the refused correction
+def test_a_refused_correction_is_said_in_the_void_dialog_at_its_field(page, stack: RunningStack) -> None:
+    # Given a check-in corrected to a check-out yesterday (voided, and added again as an out)
+    user = f"E2E-BACK-{uuid.uuid4().hex[:8].upper()}"
+    call(stack, "PUT", f"/employees/{user}", {"name": "Bea Back"})
+    yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()  # the stack's zone is UTC
+    wrong = stack.post_punch(
+        "E2E-BACK-DOOR", user, datetime.fromisoformat(f"{yesterday}T16:30:00+00:00"), "in"
+    )
+    wait_for(lambda: wrong in stack.crm_log_ids())
+    call(stack, "POST", f"/punches/{wrong}/void", {"reason": "pressed In", "correctedType": "out"})
+
+    def punches() -> list[dict]:
+        query = f"/reports/workday-punches?userId={user}&date={yesterday}"
+        return call(stack, "GET", query).json()["punches"]
+
+    wait_for(lambda: [punch["type"] for punch in punches()] == ["out"])
+    # When an admin, on second thoughts, voids the out to have the in back
+    sign_in(page, stack)
+    page.goto(f"{stack.api_url}/#/employees/{user}")
+    days = page.get_by_role("table", name=f"Punches of {user} by day")
+    days.get_by_role("button", name=f"The 1 punch of {user} on {yesterday}").click()
+    listed = page.get_by_role("table", name=f"The punches of {user} that make up {yesterday}")
+    listed.get_by_role("button", name=re.compile("^Void ")).click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Reason").fill("it was an in after all")
+    correction = dialog.get_by_label("Add it again as")
+    correction.select_option("in")
+    dialog.get_by_role("button", name="Void").click()
+    # Then the dialog stays open and says why not, at "Add it again as", the reason kept for another try
+    expect(dialog.get_by_role("alert")).to_contain_text("that in punch was stored before")
+    expect(correction).to_have_attribute("aria-invalid", "true")
+    expect(correction).to_have_accessible_description(re.compile("void this one alone"))
+    expect(correction).to_be_focused()
+    expect(dialog.get_by_label("Reason")).to_have_value("it was an in after all")
+    page.screenshot(path=SCREENSHOTS / "void-refused-correction.png")
+    # and voiding it alone, as it says, is done
+    correction.select_option("")
+    dialog.get_by_role("button", name="Void").click()
+    expect(dialog).to_have_count(0)
+    expect(listed.locator("tbody tr")).to_have_count(0)
+    assert punches() == []
 
 
 @pytest.mark.console_allows(r"status of 422")  # the browser's own line for the refused file

@@ -142,6 +142,43 @@ def test_an_admin_voids_a_punch_with_a_reason_and_it_leaves_the_crm_and_the_day(
     expect(page.locator(f'tr[data-key="{log_id}"]')).to_have_count(0)
 
 
+def test_a_void_the_crm_refuses_reads_in_words_on_live_and_in_the_days_punches(
+    page, stack: RunningStack
+) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    user, device, name = f"KEPT-{suffix}", f"LIVEDEV-{suffix}", f"Kim Kept {suffix}"
+    call(stack, "PUT", f"/employees/{user}", {"name": name})
+    # Given a punch of today the CRM took, and will not give up (it refuses to remove the record)
+    past_the_first_minutes_of_today(2)
+    log_id = stack.post_punch(device, user, datetime.now(UTC) - timedelta(minutes=1))
+    wait_until(lambda: log_id in stack.crm_log_ids(), 60)
+    httpx.post(stack.crm_url + "/crm/_behaviour", json={"failUsers": [user], "status": 422}, timeout=5)
+    # When an admin voids it from the Live page
+    open_live(page, stack)
+    status = page.locator(f'tr[data-key="{log_id}"] td[data-label="Status"]')
+    status.get_by_role("button", name=re.compile(f"^Void {name}")).click()
+    page.get_by_role("dialog").get_by_label("Reason").fill("a test punch")
+    page.get_by_role("dialog").get_by_role("button", name="Void").click()
+    # Then it is delivered again, and says in words that the CRM kept it, its raw answer for admins only
+    said = "Not voided: The CRM would not remove it (HTTP 422): simulated failure"
+    raw = status.get_by_text('HTTP 422: {"error": "simulated failure", "status": 422}')
+    for _ in ("as the feed says it", "as the list read on opening says it"):
+        expect(status.get_by_text("delivered", exact=True)).to_be_visible()
+        expect(status.get_by_text(said, exact=True)).to_be_visible()
+        expect(raw).to_be_hidden()
+        page.reload()
+        expect(page.get_by_text("Loading today's punches…")).to_have_count(0)
+    # and the day's punches on the employee's page say the same, where the void was seemingly forgotten
+    page.goto(f"{stack.api_url}/#/employees/{user}")
+    day = datetime.now(UTC).date().isoformat()  # the stack's zone is UTC
+    days = page.get_by_role("table", name=f"Punches of {user} by day")
+    days.get_by_role("button", name=f"The 1 punch of {user} on {day}").click()
+    listed = page.get_by_role("table", name=f"The punches of {user} that make up {day}")
+    expect(listed.locator('td[data-label="Delivery"]').get_by_text("delivered", exact=True)).to_be_visible()
+    expect(listed.locator('td[data-label="Last error"]')).to_contain_text(said)
+    assert log_id in stack.crm_log_ids()
+
+
 def test_punches_from_before_the_page_opened_are_listed_with_their_status(page, stack: RunningStack) -> None:
     suffix = uuid.uuid4().hex[:8]
     user, device, name = f"EARLY-{suffix}", f"LIVEDEV-{suffix}", f"Edda Early {suffix}"
@@ -166,6 +203,26 @@ def test_punches_from_before_the_page_opened_are_listed_with_their_status(page, 
     third = stack.post_punch(device, user, kind="break_in")
     expect(rows).to_have_count(3)
     expect(page.locator("tbody tr").first).to_have_attribute("data-key", third)
+
+
+def test_a_punch_delivered_at_its_second_attempt_reads_delivered_when_the_page_opens(
+    page, stack: RunningStack
+) -> None:
+    # Given a punch of today the CRM took at its second attempt (the first met an outage), before the
+    # Live page was opened
+    httpx.post(stack.crm_url + "/crm/_behaviour", json={"failFirst": 1, "status": 503}, timeout=5)
+    past_the_first_minutes_of_today(2)
+    log_id = stack.post_punch(f"LIVEDEV-{uuid.uuid4().hex[:8]}", f"RETRY-{uuid.uuid4().hex[:8]}")
+    wait_until(lambda: log_id in stack.crm_log_ids(), 60)
+    # When an admin opens the page
+    open_live(page, stack)
+    # Then the punch reads delivered, the earlier attempt a quiet note, not the outage's error
+    status = page.locator(f'tr[data-key="{log_id}"] td[data-label="Status"]')
+    expect(status.get_by_text("delivered", exact=True)).to_be_visible()
+    expect(status.locator(".muted")).to_have_text("after 2 attempts")
+    expect(status).not_to_contain_text("HTTP 503")
+    expect(status).not_to_contain_text("unavailable")
+    expect(status.locator(".problem, .technical-detail")).to_have_count(0)
 
 
 def test_a_punch_the_feed_brings_while_the_list_is_read_keeps_what_the_list_knows(

@@ -15,11 +15,12 @@ export const session = {
 };
 
 export class ApiFailure extends Error {
-  constructor(status, error, message, details = []) {
+  constructor(status, error, message, details = [], body = {}) {
     super(message);
     this.status = status;
     this.error = error;
     this.details = details; // the fields at fault, as the API names them: {location, field, problem}
+    this.body = body; // the reply as it came, for a refusal that says more (a duplicate punch's reason)
   }
 }
 
@@ -45,7 +46,7 @@ async function request(path, { method = "GET", body, file, contentType, query, a
   if (!reply.ok) {
     let problem = {};
     try { problem = await reply.json(); } catch { /* not JSON: API Gateway's own answer */ }
-    throw new ApiFailure(reply.status, problem.error || "error", problem.message || `${reply.status} ${reply.statusText}`, problem.details || []);
+    throw new ApiFailure(reply.status, problem.error || "error", problem.message || `${reply.status} ${reply.statusText}`, problem.details || [], problem);
   }
   return reply;
 }
@@ -190,9 +191,12 @@ export function deliveryBadge(syncStatus) {
 }
 
 /** A punch's last delivery error while it still matters: once the punch is delivered, an earlier attempt's
- * error is history (its attempts say it took more than one). */
+ * error is history (its attempts say it took more than one), unless it is the CRM's refusal to remove it
+ * when an admin voided it: the punch stays delivered, and that is why. */
 export function lastErrorOf(punch) {
-  return punch.syncStatus === "synced" ? "–" : deliveryErrorView(punch.lastError);
+  if (punch.syncStatus !== "synced") return deliveryErrorView(punch.lastError);
+  const refusal = notVoided(punch.lastError);
+  return refusal ? h("div", { class: "delivery-error" }, refusal, technicalDetail(punch.lastError, refusal)) : "–";
 }
 
 // ---- a delivery's error in words ----
@@ -202,6 +206,10 @@ const CRM_ANSWER = /^HTTP (\d{3})(?:: (.*))?$/s;
 const NO_ANSWER = /^CRM did not answer within (\S+ s)$/;
 const UNREACHABLE = /^CRM unreachable: /;
 const RATE_LIMITED = /^rate limited by the CRM \((.*)\); (trying again in .*)$/s;
+// ... and while a punch is voided (attendance.delivery.service): its record kept by the CRM, or not removed yet.
+const REMOVAL_REFUSED = /^the CRM would not remove it: (.*)$/s;
+const REMOVAL_FAILED = /^removal from the CRM: (.*)$/s;
+const WHILE_VOIDING = /^(.*); (the delivery failed as the punch was being voided: .*|dead-lettered as it was voided: .*)$/s;
 const STATUS_WORDS = {
   401: "The CRM did not accept our credentials", 403: "The CRM did not allow it", 408: "The CRM timed out",
   425: "The CRM asked us to wait", 429: "The CRM asked us to wait", 500: "The CRM failed with an error of its own",
@@ -213,15 +221,26 @@ export function crmErrorInWords(error) {
   if (!error) return "";
   const limited = RATE_LIMITED.exec(error);
   if (limited) return `${crmErrorInWords(limited[1])}; ${limited[2]}`;
+  const kept = REMOVAL_REFUSED.exec(error);
+  if (kept) return answerInWords(kept[1], () => "The CRM would not remove it") ?? `The CRM would not remove it: ${kept[1]}`;
+  const notYet = REMOVAL_FAILED.exec(error);
+  if (notYet) return `Not removed from the CRM yet: ${lowerFirst(crmErrorInWords(notYet[1]))}`;
+  const voiding = WHILE_VOIDING.exec(error);
+  if (voiding) return `${crmErrorInWords(voiding[1])}; ${voiding[2]}`;
   const waited = NO_ANSWER.exec(error);
   if (waited) return `The CRM did not answer in time (waited ${waited[1]})`;
   if (UNREACHABLE.test(error)) return "The CRM could not be reached (no connection)";
+  return answerInWords(error) ?? error;
+}
+
+/** The CRM's answer ("HTTP 422: …") in words, `said(status)` the words for its status; null for another
+ * shape. */
+function answerInWords(error, said = (status) => STATUS_WORDS[status] ?? (status >= 500 ? "The CRM was unavailable" : "The CRM refused the punch")) {
   const answer = CRM_ANSWER.exec(error);
-  if (!answer) return error;
+  if (!answer) return null;
   const status = Number(answer[1]);
-  const words = STATUS_WORDS[status] ?? (status >= 500 ? "The CRM was unavailable" : "The CRM refused the punch");
   const message = crmMessage(answer[2]);
-  return `${words} (HTTP ${status})${message ? `: ${message}` : ""}`;
+  return `${said(status)} (HTTP ${status})${message ? `: ${message}` : ""}`;
 }
 
 /** What a CRM's answer says in words: a JSON body's message, or a plain text; "" for none (a web page, or
@@ -238,9 +257,38 @@ function crmMessage(body) {
   return said.find((text) => typeof text === "string" && text.trim()) ?? "";
 }
 
-/** The raw error under a disclosure for admins, when the words leave some of it out; else null. */
-export function technicalDetail(error) {
-  if (!error || crmErrorInWords(error) === error) return null;
+const lowerFirst = (text) => (/^The CRM\b/.test(text) ? `t${text.slice(1)}` : text);
+
+/** "Not voided: …" for the error a void leaves on a punch the CRM would not remove (it stays delivered);
+ * "" for any other. */
+export function notVoided(error) {
+  return error && REMOVAL_REFUSED.test(error) ? `Not voided: ${crmErrorInWords(error)}` : "";
+}
+
+// A void's notes in its history (attendance.delivery.service and .corrections), as "How it went" says them.
+const REMOVED = /^voided; (.+) (removed|gone already) \((HTTP \d{3}.*)\) in the CRM(?:; (.*))?$/s;
+const ASKED = /^voided by an admin \([^)]*\): .*?(?:; to be added again as (\w+))?$/s;
+const PUNCH_TYPE_NAMED = /\b((?:not )?added again as|adding it again as) (\w+)(?:: [0-9a-f]{32}\b)?/g; // the new punch's logId left to the note
+
+/** How a void went, from the latest note of its punch's history, in words: its record removed from the
+ * CRM (or gone already), a correction's note with the type in words, a removal failed for now as
+ * crmErrorInWords says it. A note of another shape comes back as it is. */
+export function voidNoteInWords(note) {
+  if (!note) return "";
+  const asked = ASKED.exec(note);
+  if (asked) return `Being removed from the CRM${asked[1] ? `, then added again as ${asked[1].replaceAll("_", " ")}` : ""}`;
+  const removed = REMOVED.exec(note);
+  const said = removed
+    ? `${removed[2] === "removed" ? `Removed from the CRM (its record ${removed[1]})` : `The CRM had no record ${removed[1]} any more: nothing to remove`}${removed[4] ? `; ${removed[4]}` : ""}`
+    : crmErrorInWords(note);
+  const words = said.replace(PUNCH_TYPE_NAMED, (_, doing, type) => `${doing} ${type.replaceAll("_", " ")}`);
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/** The raw error (or note) under a disclosure for admins, when the words (`said`: crmErrorInWords's, unless
+ * given) leave some of it out; else null. */
+export function technicalDetail(error, said = crmErrorInWords(error)) {
+  if (!error || said === error) return null;
   return h("details", { class: "technical-detail admin-only" }, h("summary", {}, "Technical detail"), h("samp", {}, error));
 }
 
@@ -325,16 +373,35 @@ export function clearFieldErrors(inputs) {
 /** The punch types, as the API names them and as people read them. */
 export const PUNCH_TYPES = [["in", "In"], ["out", "Out"], ["break_out", "Break out"], ["break_in", "Break in"], ["overtime_in", "Overtime in"], ["overtime_out", "Overtime out"]];
 
-export function confirmAction(question, confirmLabel, reasonLabel = null, extra = null) {
+export function confirmAction(question, confirmLabel, reasonLabel = null, extra = null, { act = null, fields = {}, fieldOf } = {}) {
   // With `reasonLabel`, the person also says why (required): it resolves to the reason, or null if cancelled.
   // `extra`: more fields, after the reason; the caller reads them once it resolves.
+  // `act(reason)`: the change confirmed, made while the dialog is open: a refusal is said in it, at the fields
+  // it names (`fields`: the API's name -> its input, the reason's as `reason`; `fieldOf` as showFieldErrors
+  // takes it), what was entered kept for another try; it closes once `act` is done.
   return new Promise((resolve) => {
     const reason = reasonLabel ? h("input", { id: "confirm-reason", required: true, maxlength: 200, autocomplete: "off" }) : null;
-    const confirm = () => {
+    const refusal = h("div", { class: "confirm-refusal" });
+    const confirmButton = h("button", { type: "button", class: "danger", onclick: () => confirm() }, confirmLabel);
+    const inputs = reason ? { reason, ...fields } : fields;
+    const confirm = async () => {
       if (reason && !reason.value.trim()) {
         reason.setCustomValidity(`${reasonLabel} is required.`);
         reason.reportValidity();
         return;
+      }
+      if (act) {
+        confirmButton.disabled = true;
+        refusal.replaceChildren();
+        clearFieldErrors(inputs);
+        try {
+          await act(reason ? reason.value.trim() : true);
+        } catch (error) {
+          showFieldErrors(refusal, inputs, error, fieldOf);
+          return;
+        } finally {
+          confirmButton.disabled = false;
+        }
       }
       dialog.close("confirm");
     };
@@ -342,9 +409,10 @@ export function confirmAction(question, confirmLabel, reasonLabel = null, extra 
       h("p", { id: "confirm-text" }, question),
       reason ? h("p", { class: "field" }, h("label", { for: "confirm-reason" }, reasonLabel), reason) : null,
       extra,
+      refusal,
       h("div", { class: "actions" },
         h("button", { type: "button", class: "secondary", onclick: () => dialog.close("cancel") }, "Cancel"),
-        h("button", { type: "button", class: "danger", onclick: confirm }, confirmLabel)));
+        confirmButton));
     reason?.addEventListener("input", () => reason.setCustomValidity(""));
     dialog.addEventListener("close", () => {
       dialog.remove();

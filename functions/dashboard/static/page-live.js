@@ -9,8 +9,8 @@
 // Admins can void a punch that should not count (a test punch, one punched twice by mistake): asked for
 // a reason, the API takes it, and the feed tells when it left the CRM and the reports.
 import {
-  Names, addedByHand, api, badge, crmErrorInWords, DELIVERY_STATE, employeeCell, feed, formatClock, h, showError, tableRow,
-  technicalDetail, today, useStyles, zone, zoneName,
+  Names, addedByHand, api, badge, crmErrorInWords, DELIVERY_STATE, employeeCell, feed, formatClock, h, notVoided, showError,
+  tableRow, technicalDetail, today, useStyles, zone, zoneName,
 } from "./core.js";
 import { voidButton } from "./void-punch.js";
 
@@ -181,13 +181,16 @@ export function render(view) {
   function recordOf(listed) {
     const { syncStatus, lastError, ...punch } = listed;
     const retrying = syncStatus === "pending" && punch.attempts > 0;
-    const why = crmErrorInWords(lastError);
+    // Once delivered, an earlier attempt's error is history: the row says delivered (and after how many
+    // attempts), as it does when the delivery comes from the feed; only a void the CRM refused is said.
+    const delivered = syncStatus === "synced";
+    const why = delivered ? notVoided(lastError) : crmErrorInWords(lastError);
     return {
       punch,
       arrived: listed.receivedAt,
       status: retrying ? "failed" : DELIVERY_STATE[syncStatus] ?? syncStatus,
       detail: retrying ? `Attempt ${punch.attempts}: ${why || "failed"} (will retry)` : why,
-      error: lastError,
+      error: delivered && !why ? null : lastError,
       attempt: punch.attempts,
     };
   }
@@ -254,7 +257,7 @@ export function render(view) {
     else if (message.type === "punch.void_refused") {
       const record = rows.get(punch.logId);
       if (record) record.status = "delivered"; // back from voiding: the CRM kept it
-      update(punch, "delivered", message, `Not voided: ${crmErrorInWords(message.error)}`);
+      update(punch, "delivered", message, notVoided(message.error) || `Not voided: ${crmErrorInWords(message.error)}`);
     }
   }
 

@@ -5,6 +5,9 @@
 // with it.
 import { PUNCH_TYPES, api, confirmAction, deliveryBadge, h, notify, session } from "./core.js";
 
+/** The API's refusals of the type a punch is to be added again with. */
+const CORRECTION_REFUSALS = new Set(["correction_duplicate", "invalid_correction"]);
+
 /** The API's sync statuses a punch may be voided from. */
 const VOIDABLE_STATUSES = new Set(["pending", "synced", "failed", "abandoned"]);
 
@@ -31,18 +34,20 @@ async function voidPunch(punch, who, voiding) {
   const when = (punch.localTime || "").replace("T", " ");
   const question = `Void ${who}'s ${words(punch.type)} punch of ${when} at ${punch.deviceId}? Its record is removed from the CRM and it leaves every report; it stays in the table with your reason, and the clock sending it again does not bring it back.`;
   const correction = correctionField(punch.type);
-  const reason = await confirmAction(question, "Void", "Reason", correction.field);
+  const correctedType = () => correction.select.value;
+  // Sent from the dialog, which says a refusal in words, at the field it concerns, and stays open for
+  // another try (a correction the punches beside it do not allow, say: void it alone).
+  const send = (reason) => api(`/punches/${encodeURIComponent(punch.logId)}/void`, {
+    method: "POST", body: correctedType() ? { reason, correctedType: correctedType() } : { reason },
+  });
+  const reason = await confirmAction(question, "Void", "Reason", correction.field, {
+    act: send,
+    fields: { correctedType: correction.select },
+    fieldOf: (failure) => (CORRECTION_REFUSALS.has(failure.error) ? "correctedType" : null),
+  });
   if (!reason) return;
-  const correctedType = correction.select.value;
-  const body = correctedType ? { reason, correctedType } : { reason };
-  try {
-    await api(`/punches/${encodeURIComponent(punch.logId)}/void`, { method: "POST", body });
-  } catch (error) {
-    notify(`The void failed: ${error.message}`, "error");
-    return;
-  }
   voiding(reason);
-  const comesBack = correctedType ? `, and comes back as ${words(correctedType)}` : "";
+  const comesBack = correctedType() ? `, and comes back as ${words(correctedType())}` : "";
   notify(`Voiding ${who}'s punch: it leaves the CRM and the reports in a moment${comesBack}.`);
 }
 
@@ -55,6 +60,6 @@ function correctionField(type) {
     h("option", { value: "" }, "Nothing: only void it"),
     PUNCH_TYPES.filter(([value]) => value !== type).map(([value, label]) => h("option", { value }, label)));
   const field = h("p", { class: "field" },
-    h("label", { for: "confirm-correction" }, "Add it again as (for a punch of the wrong type)"), select);
+    h("label", { for: "confirm-correction" }, "Add it again as", h("span", { class: "muted small" }, " (for a punch of the wrong type)")), select);
   return { field, select };
 }

@@ -1,7 +1,9 @@
 // The punches admins voided, latest first, on the Deliveries page: who voided each and why, the type a punch
 // of the wrong type was added again with, and how each void went (the latest entry of its history). For
 // reviewing the corrections made to the punches; read again when the feed tells of a void done or refused.
-import { Names, api, deliveryBadge, employeeCell, feed, formatInstant, h, loading, showError, showNames, table } from "./core.js";
+import {
+  Names, api, deliveryBadge, employeeCell, feed, formatInstant, h, loading, showError, showNames, table, technicalDetail, voidNoteInWords,
+} from "./core.js";
 
 const LISTED = 50;
 const EMPTY = "No punch has been voided.";
@@ -26,7 +28,7 @@ export function voidedPunches() {
     { label: "Voided by", cell: (v) => v.voidedBy || "–" },
     { label: "Reason", cell: (v) => v.reason || "–" },
     { label: "Added again as", cell: (v) => words(v.correctedType) },
-    { label: "How it went", cell: (v) => h("span", { class: "void-outcome" }, v.outcome || "–") },
+    { label: "How it went", cell: (v) => outcomeCell(v.outcome) },
   ];
 
   async function load() {
@@ -49,4 +51,10 @@ export function voidedPunches() {
   loading(list, "the voided punches");
   load();
   return { section, stop: () => { alive = false; stop(); } };
+}
+
+/** How the void went in words, the note as recorded a disclosure away for admins. */
+function outcomeCell(note) {
+  const said = voidNoteInWords(note);
+  return h("div", { class: "void-outcome" }, said || "–", technicalDetail(note, said));
 }

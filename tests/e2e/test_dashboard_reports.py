@@ -174,6 +174,21 @@ def test_a_pay_period_has_a_line_each_and_a_day_to_check_opens_in_the_daily_repo
     came_in = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
     stack.post_punch("REPORTS1", forgetful, came_in, "in")
     yesterday = came_in.astimezone(ZoneInfo(zone_of(page))).date().isoformat()
+    # and one whose check-out yesterday an admin added by hand (a missed punch): no anomaly left
+    mended = f"REP-{uuid.uuid4().hex[:10]}"
+    add_to_directory(stack, mended, "Mia Mended")
+    stack.post_punch("REPORTS1", mended, came_in, "in")
+    added = httpx.post(
+        f"{stack.api_url}/employees/{mended}/punches",
+        json={
+            "deviceId": "REPORTS1",
+            "timestamp": (came_in + timedelta(minutes=5)).isoformat(),
+            "type": "out",
+        },
+        headers={"Authorization": f"Bearer {stack.api_key}"},
+        timeout=15,
+    )
+    assert added.status_code < 300, added.text
     # When HR opens Reports and asks for the totals from yesterday to today
     page.get_by_role("link", name="Reports", exact=True).click()
     period = page.get_by_role("region", name="Pay period")
@@ -194,6 +209,9 @@ def test_a_pay_period_has_a_line_each_and_a_day_to_check_opens_in_the_daily_repo
     expect(daily.get_by_label("Date")).to_have_value(yesterday)
     report = daily.get_by_role("table", name=f"Daily report, {yesterday} for {forgetful}")
     expect(report.locator('td[data-label="Anomalies"]')).to_have_text("missing out")
+    # and the day with a punch added by hand is one to check too, said so
+    mia = totals.get_by_role("row").filter(has_text=mended)
+    expect(mia.locator('td[data-label="To check"]')).to_have_text(f"{yesterday} added by hand")
     # And Timesheet opens Paula's days over the period, the totals still there
     paula.get_by_role("button", name=f"Timesheet of {user}, {yesterday} to {day}").click()
     sheet = page.get_by_role("region", name="Timesheet")

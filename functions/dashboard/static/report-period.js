@@ -91,7 +91,7 @@ export function periodPanel({ openDay, openTimesheet }) {
 function summary(rows) {
   if (!rows.length) return "";
   const sum = (name) => rows.reduce((total, row) => total + row[name], 0);
-  const toCheck = rows.filter((row) => row.anomalyDays.length).length;
+  const toCheck = rows.filter((row) => checkDays(row).length).length;
   const check = toCheck ? ` ${count(toCheck, "employee")} with days to check.` : "";
   const silent = rows.filter((row) => !row.workDays).length;
   const unheard = silent ? ` ${silent} without a punch.` : "";
@@ -163,13 +163,22 @@ function absentDays(row) {
     h("ul", { class: "period-absent muted small" }, row.absentDays.map((day) => h("li", {}, day))));
 }
 
-/** The work days with an anomaly, each a button that opens that day's report for the employee. */
+/** The work days to look at before payroll: those with an anomaly, and those with a punch an admin added by
+ * hand, in date order. */
+function checkDays(row) {
+  return [...new Set([...row.anomalyDays, ...row.addedByHandDays])].sort();
+}
+
+/** The days to check, each a button that opens that day's report for the employee; a day checked only for
+ * a punch added by hand says so. */
 function daysToCheck(row, openDay) {
-  if (!row.anomalyDays.length) return "–";
-  return h("ul", { class: "period-check" }, row.anomalyDays.map((day) => h("li", {},
+  const days = checkDays(row);
+  if (!days.length) return "–";
+  return h("ul", { class: "period-check" }, days.map((day) => h("li", {},
     h("button", {
       type: "button", class: "secondary small-button",
       "aria-label": `The daily report of ${row.userId} on ${day}`,
       onclick: () => openDay(day, row.userId),
-    }, day))));
+    }, day),
+    row.anomalyDays.includes(day) ? null : h("span", { class: "muted small" }, " added by hand"))));
 }

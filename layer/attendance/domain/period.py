@@ -121,6 +121,7 @@ class PeriodTotals:
     punches: int
     added_by_hand: int
     anomaly_days: tuple[date, ...]  # in date order
+    added_by_hand_days: tuple[date, ...]  # the work days with a punch an admin added, in date order
     scheduled_days: int | None  # None: no schedule, or not in the directory (nobody knows what was expected)
     holidays: int
     absent_days: tuple[date, ...]  # in date order
@@ -157,6 +158,7 @@ def _totals(user_id: str, days: list[DayReport], expected: Expected | None) -> P
         punches=sum(day.punches for day in days),
         added_by_hand=sum(day.added_by_hand for day in days),
         anomaly_days=tuple(sorted(day.work_day for day in days if day.anomalies)),
+        added_by_hand_days=tuple(sorted(day.work_day for day in days if day.added_by_hand)),
         scheduled_days=len(expected.scheduled) if expected else None,
         holidays=expected.holidays if expected else 0,
         absent_days=expected.absences({day.work_day for day in days}) if expected else (),

@@ -190,6 +190,7 @@ PERIOD_COLUMNS = [
     "sickDays",
     "unpaidLeaveDays",
     "otherLeaveDays",
+    "addedByHandDays",  # added after the leave's columns, moving none of them
 ]
 
 
@@ -215,6 +216,10 @@ class PeriodRow(BaseModel):
     added_by_hand: int = Field(description="Of the punches, those an admin added by hand")
     anomaly_days: list[str] = Field(
         description="The work days with an anomaly (a missing check-out, ...), to look at before payroll"
+    )
+    added_by_hand_days: list[str] = Field(
+        description="The work days with a punch an admin added by hand (a missed punch, a corrected one), to "
+        "look at before payroll too, in date order"
     )
     scheduled_days: int | None = Field(
         description="The days their schedule (or the default) expected them: its weekdays in the period, up to "
@@ -256,6 +261,7 @@ def _period_row(period: EmployeePeriod, start: str, end: str) -> PeriodRow:
         punches=totals.punches,
         added_by_hand=totals.added_by_hand,
         anomaly_days=[day.isoformat() for day in totals.anomaly_days],
+        added_by_hand_days=[day.isoformat() for day in totals.added_by_hand_days],
         scheduled_days=totals.scheduled_days,
         holidays=totals.holidays,
         absent_days=[day.isoformat() for day in totals.absent_days],
@@ -271,7 +277,11 @@ def period_csv(rows: list[PeriodRow]) -> str:
         PERIOD_COLUMNS,
         [
             row.model_dump()
-            | {"anomalyDays": "; ".join(row.anomaly_days), "absentDays": "; ".join(row.absent_days)}
+            | {
+                "anomalyDays": "; ".join(row.anomaly_days),
+                "absentDays": "; ".join(row.absent_days),
+                "addedByHandDays": "; ".join(row.added_by_hand_days),
+            }
             for row in rows
         ],
     )

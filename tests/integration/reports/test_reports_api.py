@@ -344,6 +344,24 @@ def test_a_day_whose_leaving_time_is_unknown_is_no_early_leave_for_payroll(add_p
     assert (ben["earlyLeaveDays"], ben["earlyLeaveMinutes"], ben["anomalyDays"]) == (0, 0, ["2025-02-10"])
 
 
+def test_a_pay_period_names_the_days_with_punches_added_by_hand(add_punch, schedules, get):
+    # Given BEN, whose check-out on the 10th an admin added by hand (a missed punch), and a whole day on the 11th
+    schedules.put(DEFAULT_SCHEDULE_ID, OFFICE)
+    add_punch("BEN", "2025-02-10 09:00:00", "in")
+    add_punch("BEN", "2025-02-10 17:00:00", "out", source=PunchSource.MANUAL)
+    add_punch("BEN", "2025-02-11 09:00:00", "in")
+    add_punch("BEN", "2025-02-11 17:00:00", "out")
+    # When payroll reads the period, as JSON and as CSV
+    _, period, _ = get("/reports/period", **PERIOD)
+    _, text, _ = get("/reports/period", format="csv", **PERIOD)
+    # Then the day with the punch added by hand is named for a look before the hours are paid, though no
+    # anomaly is left on it
+    (ben,) = period["rows"]
+    assert (ben["addedByHand"], ben["addedByHandDays"], ben["anomalyDays"]) == (1, ["2025-02-10"], [])
+    (line,) = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
+    assert line["addedByHandDays"] == "2025-02-10"
+
+
 def test_a_pay_period_as_csv_for_payroll(a_day, get):
     # When the period's totals are downloaded as CSV
     status, text, headers = get("/reports/period", format="csv", **PERIOD)
@@ -377,6 +395,7 @@ def test_a_pay_period_as_csv_for_payroll(a_day, get):
         "sickDays",
         "unpaidLeaveDays",
         "otherLeaveDays",
+        "addedByHandDays",
     ]
     ben = next(row for row in rows if row["userId"] == "BEN")
     assert (ben["from"], ben["to"], ben["workDays"], ben["lateMinutes"], ben["anomalyDays"]) == (

@@ -58,6 +58,7 @@ from attendance.domain.leave import Leave, LeaveKind
 from attendance.domain.presence import PresenceStatus
 from attendance.domain.punch import Identifier, PunchType, SyncStatus, describe_validation_error, problem_text
 from attendance.domain.records import DayPunch, PunchRecord
+from attendance.domain.schedule_history import ScheduleVersion, change_day, removal_day
 from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID, Schedule, check_shift
 from attendance.employees.csv_import import ImportRejected
 from attendance.employees.leave import LeaveService
@@ -769,43 +770,81 @@ def command_list(ctx: typer.Context, device_id: DeviceArgument) -> None:
 # schedules
 
 
+def _effective_day(text: str) -> date:
+    """A --from option's value: a day as YYYY-MM-DD in the calendar's years, or the command's usage error."""
+    day = _calendar_day(text)
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise typer.BadParameter(f"{text!r} is not in the years {FIRST_YEAR} to {LAST_YEAR}")
+    return day
+
+
+UserArgument = Annotated[str | None, typer.Argument(help="employee (userId); omit with --default")]
+DefaultOption = Annotated[bool, typer.Option("--default", help="the schedule of everyone without one")]
+FromOption = Annotated[
+    date | None,
+    typer.Option(
+        "--from",
+        parser=_effective_day,
+        metavar="YYYY-MM-DD",
+        help="the first day it applies (default: today in the schedule's zone); the days before keep theirs",
+    ),
+]
+
+
+def _schedule_id(user: str | None, default: bool) -> str:
+    if bool(user) == default:
+        raise typer.BadParameter("give a userId or --default")
+    return user or DEFAULT_SCHEDULE_ID
+
+
+def _schedule_name(user_id: str) -> str:
+    return "default" if user_id == DEFAULT_SCHEDULE_ID else user_id
+
+
 @schedules_app.command("set")
 def schedules_set(
     ctx: typer.Context,
-    user: Annotated[str | None, typer.Argument(help="employee (userId); omit with --default")] = None,
-    default: Annotated[bool, typer.Option("--default", help="the schedule of everyone without one")] = False,
+    user: UserArgument = None,
+    default: DefaultOption = False,
     days: Annotated[str, typer.Option(help="mon-fri, or a list such as mon,wed,fri")] = "mon-fri",
     start: Annotated[str, typer.Option(help="shift start, HH:MM")] = "09:00",
     end: Annotated[str, typer.Option(help="shift end, HH:MM (before start: crosses midnight)")] = "17:00",
     grace: Annotated[int, typer.Option(help="grace minutes for late and early")] = 5,
     zone: Annotated[str, typer.Option(parser=_zone, help="IANA time zone")] = "UTC",
+    since: FromOption = None,
 ) -> None:
-    """Set an employee's schedule, or the default one."""
-    if bool(user) == default:
-        raise typer.BadParameter("give a userId or --default")
+    """Set an employee's schedule, or the default one, from a day on: the days before keep the schedule that
+    held on them (a day before a later change replaces what held from it on)."""
+    user_id = _schedule_id(user, default)
     schedule = _schedule(days, start, end, grace, zone)
-    ctx.obj.schedules().put(user or DEFAULT_SCHEDULE_ID, schedule)
+    since = since or change_day(schedule, _now(), "UTC")
+    ctx.obj.schedules().change(user_id, schedule, since)
     _done(
         ctx,
-        f"{user or 'default'}: {_days_label(schedule.days)} {schedule.label()}, grace {grace} min",
-        {"userId": user or DEFAULT_SCHEDULE_ID, "schedule": schedule.model_dump(mode="json")},
+        f"{_schedule_name(user_id)}: {_days_label(schedule.days)} {schedule.label()}, grace {grace} min, from {since}",
+        {"userId": user_id, "schedule": schedule.model_dump(mode="json"), "effectiveFrom": since.isoformat()},
     )
 
 
 @schedules_app.command("remove")
 def schedules_remove(
-    ctx: typer.Context,
-    user: Annotated[str | None, typer.Argument(help="employee (userId); omit with --default")] = None,
-    default: Annotated[bool, typer.Option("--default", help="the schedule of everyone without one")] = False,
+    ctx: typer.Context, user: UserArgument = None, default: DefaultOption = False, since: FromOption = None
 ) -> None:
-    """Remove an employee's schedule (they follow the default again), or the default (then whoever has no
-    schedule of their own is judged neither late nor early, and their work day is the calendar day)."""
-    if bool(user) == default:
-        raise typer.BadParameter("give a userId or --default")
-    user_id, label = (user, f"schedule of {user}") if user else (DEFAULT_SCHEDULE_ID, "default schedule")
-    if ctx.obj.schedules().delete(user_id) is None:
-        _not_found(ctx, f"no {label}")
-    _done(ctx, f"removed the {label}", {"removed": True, "userId": user_id})
+    """Remove an employee's schedule from a day on (they follow the default again), or the default (then
+    whoever has no schedule of their own is judged neither late nor early, and their work day is the calendar
+    day). The days before keep the schedule that held on them."""
+    user_id = _schedule_id(user, default)
+    label = f"schedule of {user}" if user else "default schedule"
+    store = ctx.obj.schedules()
+    since = since or removal_day(store.history(user_id), _now(), "UTC")
+    before, after = store.change(user_id, None, since)
+    if after == before:
+        _not_found(ctx, f"no {label} from {since}")
+    _done(
+        ctx,
+        f"removed the {label} from {since}",
+        {"removed": True, "userId": user_id, "effectiveFrom": since.isoformat()},
+    )
 
 
 def _schedule(days: str, start: str, end: str, grace: int, zone: str) -> Schedule:
@@ -842,18 +881,38 @@ def _days_label(days: frozenset[int]) -> str:
 
 @schedules_app.command("list")
 def schedules_list(ctx: typer.Context) -> None:
-    """Every schedule."""
+    """Every schedule as it is from its latest change on, and since when ("always": before history was kept)."""
     rows = [
-        {
-            "user": "(default)" if user == DEFAULT_SCHEDULE_ID else user,
-            "days": _days_label(s.days),
-            "shift": f"{s.start:%H:%M}-{s.end:%H:%M}",
-            "grace": s.grace_minutes,
-            "zone": s.time_zone,
-        }
-        for user, s in sorted(ctx.obj.schedules().all().items())
+        {"user": "(default)" if user == DEFAULT_SCHEDULE_ID else user, **_version_row(history.latest)}
+        for user, history in sorted(ctx.obj.schedules().all().items())
+        if history.latest
     ]
     _show(ctx, rows, "Schedules", "No schedules.")
+
+
+@schedules_app.command("show")
+def schedules_show(ctx: typer.Context, user: UserArgument = None, default: DefaultOption = False) -> None:
+    """An employee's schedule (or the default) over time, the latest first: from when and until when each
+    version held."""
+    user_id = _schedule_id(user, default)
+    history = ctx.obj.schedules().history(user_id)
+    if history.latest is None:
+        _not_found(ctx, f"no schedule of {_schedule_name(user_id)}")
+    rows = [_version_row(history.latest) | {"until": None}]
+    rows += [_version_row(version) | {"until": until.isoformat()} for version, until in history.earlier()]
+    _show(ctx, rows, f"Schedule of {_schedule_name(user_id)}", "")
+
+
+def _version_row(version: ScheduleVersion) -> dict[str, Any]:
+    """A schedule version as a row: a removal has no shift (the default applied)."""
+    schedule = version.schedule
+    return {
+        "days": _days_label(schedule.days) if schedule else "removed",
+        "shift": f"{schedule.start:%H:%M}-{schedule.end:%H:%M}" if schedule else None,
+        "grace": schedule.grace_minutes if schedule else None,
+        "zone": schedule.time_zone if schedule else None,
+        "from": version.since.isoformat() if version.since else "always",
+    }
 
 
 # holidays
@@ -1315,6 +1374,14 @@ def employees_set(
     end: Annotated[str | None, typer.Option(help="schedule shift end, HH:MM")] = None,
     grace: Annotated[int | None, typer.Option(help="schedule grace minutes")] = None,
     zone: Annotated[str | None, typer.Option(parser=_zone, help="schedule IANA time zone")] = None,
+    schedule_from: Annotated[
+        date | None,
+        typer.Option(
+            parser=_effective_day,
+            metavar="YYYY-MM-DD",
+            help="the first day the schedule applies (default: today in its zone); the days before keep theirs",
+        ),
+    ] = None,
     started_on: Annotated[
         str | None,
         typer.Option(
@@ -1341,8 +1408,8 @@ def employees_set(
     ] = None,
 ) -> None:
     """Add an employee, or change the fields given and keep the rest. With any schedule option, also their
-    schedule: the options not given are kept from their own schedule (for someone without one: mon-fri,
-    09:00-17:00, grace 5, UTC)."""
+    schedule, from --schedule-from on (the days before keep theirs): the options not given are kept from their
+    own latest schedule (for someone without one: mon-fri, 09:00-17:00, grace 5, UTC)."""
     given = {
         "name": name,
         "department": department,
@@ -1352,7 +1419,11 @@ def employees_set(
     }
     employee = _employee_with(ctx.obj.directory().get(user_id), user_id, given)
     schedule = _schedule_with(ctx, user_id, days, start, end, grace, zone)
-    view, added = _service_call(ctx, lambda: ctx.obj.employees().save(employee, schedule, _cli_user()))
+    if schedule_from and schedule is None:
+        raise typer.BadParameter("--schedule-from goes with the schedule's options (--days, --start, ...)")
+    view, added = _service_call(
+        ctx, lambda: ctx.obj.employees().save(employee, schedule, _cli_user(), schedule_from)
+    )
     _done(
         ctx,
         f"{'added' if added else 'changed'} {user_id}: {view.name}"
@@ -1364,7 +1435,8 @@ def employees_set(
             if view.vacation_days_per_year is not None
             else ""
         )
-        + (f"; schedule {_days_label(schedule.days)} {schedule.label()}" if schedule else ""),
+        + (f"; schedule {_days_label(schedule.days)} {schedule.label()}" if schedule else "")
+        + (f" from {schedule_from}" if schedule_from else ""),
         {"added": added, "employee": view.model_dump(mode="json", exclude={"status", "last_punch"})},
     )
 
@@ -1393,7 +1465,8 @@ def _schedule_with(
     """The schedule the options ask for, None when none is given; what is not given is kept from their own."""
     if all(option is None for option in (days, start, end, grace, zone)):
         return None
-    own = ctx.obj.schedules().get_many({user_id}).get(user_id) or Schedule()
+    latest = ctx.obj.schedules().history(user_id).latest
+    own = latest.schedule if latest and latest.schedule else Schedule()
     return _schedule(
         days or (_days_label(own.days) if own.days else "mon-fri"),
         start or f"{own.start:%H:%M}",

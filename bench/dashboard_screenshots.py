@@ -155,6 +155,8 @@ def seed(stack: RunningStack) -> None:
         "start": "09:00",
         "end": "17:00",
         "timeZone": zone.key,
+        # from well before the days shown: a schedule applies from a day on
+        "effectiveFrom": (datetime.now(zone).date() - timedelta(days=400)).isoformat(),
     }
     for user, entry in EMPLOYEES.items():
         call(stack, "PUT", f"/employees/{user}", entry | {"schedule": schedule})

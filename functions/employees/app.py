@@ -58,6 +58,7 @@ from attendance.employees.models import (
     LeaveList,
     LeaveUpdate,
     PresenceReport,
+    ScheduleHistoryView,
 )
 from attendance.employees.service import EmployeeService
 from attendance.settings import EmployeesSettings
@@ -221,7 +222,8 @@ def put_employee(
         left_on=update.left_on,
         vacation_days_per_year=update.vacation_days_per_year,
     )
-    view, added = dependencies()[1].save(employee, _schedule(update), caller.key_id)
+    effective_from = update.schedule.effective_from if update.schedule else None
+    view, added = dependencies()[1].save(employee, _schedule(update), caller.key_id, effective_from)
     return json_reply(HTTPStatus.CREATED if added else HTTPStatus.OK, view)
 
 
@@ -238,24 +240,61 @@ def _schedule(update: EmployeeUpdate) -> Schedule | None:
         raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY, "invalid_schedule", f"schedule: {error}") from None
 
 
+@app.get(
+    "/employees/<userId>/schedule",
+    summary="An employee's own schedule over time: the latest version, from when, and the earlier ones",
+    tags=["employees"],
+    responses={
+        200: model_response(
+            ScheduleHistoryView,
+            "Their own schedule's versions (the reports use, for each "
+            "day, the version that held on it, else the default schedule)",
+        ),
+        **keyed_refusals(
+            READ_FORBIDDEN,
+            {400: "The userId is malformed", 404: "Neither in the directory nor with a schedule"},
+        ),
+    },
+    security=API_KEY_SECURITY,
+)
+def get_schedule(user_id: UserIdInPath, caller: Reader) -> Response[ScheduleHistoryView]:
+    history = dependencies()[1].schedule_history(user_id)
+    if history is None:
+        raise ApiError(HTTPStatus.NOT_FOUND, "not_found", f"no employee {user_id}")
+    return json_reply(HTTPStatus.OK, history)
+
+
+RemovedFrom = Annotated[
+    CalendarDate | None,
+    Query(
+        alias="effectiveFrom",
+        description="The first day without it (YYYY-MM-DD, 2000-2100); left out: today in the schedule's zone. "
+        "The days before keep it",
+    ),
+]
+
+
 @app.delete(
     "/employees/<userId>/schedule",
-    summary="Remove an employee's own schedule: the default schedule applies to them again",
+    summary="Remove an employee's own schedule from a day on (today by default): the default schedule applies "
+    "to them again from then; the days before keep theirs",
     tags=["employees"],
     responses={
         200: model_response(EmployeeView, "Removed: the employee, with the schedule that applies now"),
         **keyed_refusals(
             ADMIN_FORBIDDEN,
             {
-                400: "The userId is malformed",
-                404: "No such employee, or no schedule of their own (`no_own_schedule`)",
+                400: "The userId or effectiveFrom is malformed, or the date outside 2000-2100",
+                404: "No such employee, or no schedule of their own from then (`no_own_schedule`)",
             },
         ),
     },
     security=API_KEY_SECURITY,
 )
-def remove_schedule(user_id: UserIdInPath, caller: Admin) -> Response[EmployeeView]:
-    view, removed = dependencies()[1].remove_schedule(user_id, caller.key_id)
+def remove_schedule(
+    user_id: UserIdInPath, caller: Admin, effective_from: RemovedFrom = None
+) -> Response[EmployeeView]:
+    view, removed = dependencies()[1].remove_schedule(user_id, caller.key_id, effective_from)
     if view is None:
         raise ApiError(HTTPStatus.NOT_FOUND, "not_found", f"no employee {user_id}")
     if not removed:

@@ -297,6 +297,7 @@ def test_keys_devices_schedules_and_reports(stack, cli):
     assert csv_text.splitlines()[0].startswith("\ufeffdate,userId,name,firstIn")  # with the byte-order mark
     # and someone whose schedule expected them that day, who did not come, is named under the table
     every_day = ("--days", "mon-sun", "--start", "00:00", "--end", "00:01", "--zone", "UTC")
+    every_day += ("--schedule-from", str(day - timedelta(days=6)))  # the days below are its
     cli("employees", "set", "NOSHOW", "--name", "Nora Noshow", "--department", "Audit", *every_day)
     shown = cli("report", "daily", "--date", str(day), "--department", "audit").output
     assert "Absent: Nora Noshow (NOSHOW)" in shown

@@ -70,15 +70,26 @@ def test_the_directory_an_employees_timesheet_and_an_admin_edit(page, stack: Run
     expect(page.locator(".employee-facts")).to_contain_text("Logistics")
     assert call(stack, "GET", f"/employees/{user}").json()["department"] == "Logistics"
 
-    # When the admin gives them a schedule of their own
+    # When the admin gives them a schedule of their own, from yesterday (the field says today until changed,
+    # and what a change does to the days before)
     page.get_by_label("Give them their own schedule").check()
     page.get_by_label("Shift start").fill("06:00")
     page.get_by_label("Shift end").fill("14:00")
     page.get_by_label("Schedule time zone").fill("UTC")
+    applies = page.get_by_label("Applies from")
+    expect(applies).to_have_value(today.isoformat())
+    expect(page.locator(".schedule-note")).to_have_text(
+        "A schedule change applies from this day on: the reports of the days before keep the schedule that held "
+        "then, so a pay period already paid keeps its figures. A day before an earlier change replaces it from "
+        "that day on."
+    )
+    applies.fill(first.isoformat())
     page.get_by_role("button", name="Save changes").click()
-    # Then the timesheet on the page is computed again with it
+    # Then the timesheet on the page is computed again with it, and the API says from when it applies
     schedule = page.get_by_role("table", name=f"Timesheet of {user}").locator('td[data-label="Schedule"]')
     expect(schedule.first).to_have_text("06:00-14:00 UTC")
+    history = call(stack, "GET", f"/employees/{user}/schedule").json()
+    assert (history["effectiveFrom"], history["schedule"]["label"]) == (first.isoformat(), "06:00-14:00 UTC")
 
     # When the admin types a zone that does not exist (the field suggests the zones the browser knows)
     zone = page.get_by_label("Schedule time zone")

@@ -13,6 +13,7 @@ from tests.e2e.browser import call, sign_in
 pytestmark = pytest.mark.e2e
 
 OFFICE = {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "17:00", "timeZone": "UTC"}
+OFFICE |= {"effectiveFrom": "2024-01-01"}  # the days below are its: a schedule applies from a day on
 
 
 def test_a_leave_recorded_for_today_turns_the_pages_today_to_on_leave(page, stack: RunningStack) -> None:

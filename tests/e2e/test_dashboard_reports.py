@@ -268,6 +268,7 @@ def test_holidays_set_in_the_reports_page_are_no_absence_in_a_pay_period(page, s
         "start": "09:00",
         "end": "17:00",
         "timeZone": "UTC",
+        "effectiveFrom": "2024-01-01",  # the week below is its: a schedule applies from a day on
     }
     added = httpx.put(
         f"{stack.api_url}/employees/{user}",

@@ -6,14 +6,8 @@ import pytest
 
 from attendance.domain.clock import parse_zone
 from attendance.domain.punch import PunchType
-from attendance.domain.timesheet import (
-    DayReport,
-    Schedule,
-    ScheduleLookup,
-    TimedPunch,
-    compute_day,
-    group_by_work_day,
-)
+from attendance.domain.schedule_history import ScheduleLookup, group_by_work_day
+from attendance.domain.timesheet import DayReport, Schedule, TimedPunch, compute_day
 
 BERLIN = "Europe/Berlin"
 OFFICE = Schedule(start=time(9, 0), end=time(17, 0), grace_minutes=5, time_zone=BERLIN)  # Mon-Fri
@@ -229,10 +223,10 @@ def test_each_punch_belongs_to_the_work_day_whose_window_holds_it(schedule, loca
 
 def test_without_a_schedule_the_work_day_is_the_calendar_day_in_a_fixed_offset_default_zone():
     # Given no schedules and a default zone of +05:30
-    no_schedules = ScheduleLookup({})
+    no_schedules = ScheduleLookup({}, "+05:30")
     # When a punch at 20:00 UTC on the 10th (01:30 on the 11th in India) is grouped
     punch = TimedPunch(datetime(2025, 2, 10, 20, 0, tzinfo=UTC), PunchType.IN)
-    days = group_by_work_day([("E1", punch)], no_schedules, "+05:30")
+    days = group_by_work_day([("E1", punch)], no_schedules)
     # Then it belongs to the 11th, India's calendar day
     assert days == {("E1", date(2025, 2, 11)): [punch]}
 

@@ -420,10 +420,11 @@ function notInDirectory(userId) {
       : "An admin can add them to the directory, with a name, a department and a schedule."));
 }
 
-/** Their own schedule removed: the employee as they are now, or null when someone removed it already. */
-async function removeOwnSchedule(userId) {
+/** Their own schedule removed from a day on: the employee as they are now, or null when someone removed it
+ * already. */
+async function removeOwnSchedule(userId, from) {
   try {
-    return await api(`${employeePath(userId)}/schedule`, { method: "DELETE" });
+    return await api(`${employeePath(userId)}/schedule?effectiveFrom=${encodeURIComponent(from)}`, { method: "DELETE" });
   } catch (error) {
     if (error.error === "no_own_schedule") return null;
     throw error;
@@ -474,15 +475,18 @@ function editSection(employee, saved) {
     h("div", { class: "field" }, h("label", { for: "edit-start" }, "Shift start"), start),
     h("div", { class: "field" }, h("label", { for: "edit-end" }, "Shift end"), end),
     h("div", { class: "field" }, h("label", { for: "edit-grace" }, "Grace (minutes)"), grace),
-    h("div", { class: "field" }, h("label", { for: "edit-zone" }, "Schedule time zone"), scheduleZone, knownZones),
-    h("p", { class: "muted small schedule-note" },
-      "A schedule counts for every day the reports compute, past ones too: a pay period already paid comes out differently with it."));
+    h("div", { class: "field" }, h("label", { for: "edit-zone" }, "Schedule time zone"), scheduleZone, knownZones));
+  // A change (or going back to the default) takes effect from this day: the days before keep theirs.
+  const scheduleFrom = h("input", { id: "edit-schedule-from", type: "date", required: true, min: "2000-01-01", max: "2100-12-31", value: today() });
+  const scheduleNote = h("p", { class: "muted small schedule-note" },
+    "A schedule change applies from this day on: the reports of the days before keep the schedule that held then, so a pay period already paid keeps its figures. A day before an earlier change replaces it from that day on.");
   const result = h("div", { class: "edit-result", "aria-live": "polite" });
   const button = h("button", { type: "submit" }, adding ? "Add to the directory" : "Save changes");
 
   // The API's names for the form's fields, for the problems it names.
   const fields = {
     name, department, startedOn, leftOn, vacationDaysPerYear: vacationDays, "schedule.start": start, "schedule.end": end, "schedule.graceMinutes": grace, "schedule.timeZone": scheduleZone,
+    "schedule.effectiveFrom": scheduleFrom, effectiveFrom: scheduleFrom,
   };
 
   function toggle() { scheduleFields.disabled = !own.checked; }
@@ -502,7 +506,10 @@ function editSection(employee, saved) {
         result.replaceChildren(h("p", { class: "error", role: "alert" }, "Choose at least one work day."));
         return;
       }
-      body.schedule = { days: chosen, start: start.value, end: end.value, graceMinutes: Number(grace.value), timeZone: scheduleZone.value.trim() };
+      body.schedule = {
+        days: chosen, start: start.value, end: end.value, graceMinutes: Number(grace.value), timeZone: scheduleZone.value.trim(),
+        effectiveFrom: scheduleFrom.value,
+      };
     }
     button.disabled = true;
     result.replaceChildren();
@@ -510,7 +517,7 @@ function editSection(employee, saved) {
     try {
       let changed = await api(employeePath(employee.userId), { method: "PUT", body });
       const toDefault = hasOwn() && !own.checked;
-      if (toDefault) changed = await removeOwnSchedule(employee.userId) ?? changed;
+      if (toDefault) changed = await removeOwnSchedule(employee.userId, scheduleFrom.value) ?? changed;
       saved(changed);
       followed = changed.schedule;
       labelOwn();
@@ -541,6 +548,7 @@ function editSection(employee, saved) {
       vacationDays),
     h("div", { class: "field check" }, own, ownLabel),
     scheduleFields,
+    h("div", { class: "field" }, h("label", { for: "edit-schedule-from" }, "Applies from"), scheduleFrom, scheduleNote),
     h("div", { class: "actions" }, button),
     result);
   return h("section", { class: "admin-only edit-section", "aria-labelledby": "edit-title" },

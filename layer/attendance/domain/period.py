@@ -4,7 +4,8 @@ Payroll reads one line per employee: how many days they worked, for how long, ho
 how often and by how much they came late or left early, and which days someone should look at before the
 hours are paid (a day with an anomaly, a day with punches added by hand).
 
-Against the calendar, for an employee in the directory with a schedule (their own or the default):
+Against the calendar, for an employee in the directory with a schedule (their own or the default), each day
+by the schedule that held on it (domain/schedule_history.py):
 - Scheduled days: the period's days on the schedule's weekdays, from their first working day to their last
   (where the directory knows them), less the company's holidays. A holiday on one of those weekdays is
   counted apart, as a holiday.
@@ -14,7 +15,8 @@ Against the calendar, for an employee in the directory with a schedule (their ow
 - Days off (TimeOff): a holiday, or a day of their leave, asks no work of them, whatever their schedule says.
   Work on one counts as a work day, judged as on a day off the schedule (domain/timesheet.py): no lateness
   or early leave, all of it overtime.
-Without a schedule nobody knows which days were expected: no scheduled days, no absences.
+Without a schedule nobody knows which days were expected: no scheduled days, no absences (on a day without
+one, none that day).
 """
 
 from collections import Counter
@@ -24,6 +26,9 @@ from datetime import UTC, date, datetime, timedelta
 
 from attendance.domain.leave import Leave, LeaveKind, days_away
 from attendance.domain.timesheet import DayReport, Schedule, whole_minutes
+
+# The schedule holding on a day (domain/schedule_history.py); None: none that day
+ScheduleOn = Callable[[date], Schedule | None]
 
 
 @dataclass(frozen=True)
@@ -61,21 +66,24 @@ class Expected:
 
 
 def expected_days(
-    schedule: Schedule,
+    schedule: Schedule | ScheduleOn,
     days: Iterable[date],
     holidays: Collection[date],
     now: datetime,
     employed: tuple[date | None, date | None] = (None, None),
     leave: Mapping[date, LeaveKind] | None = None,
 ) -> Expected:
-    """The scheduled days among `days` of someone on `schedule`, at `now`; `employed`: their first and last
-    working days (None: not known to have started, still employed); `leave`: their days away, by kind."""
+    """The scheduled days among `days` of someone on `schedule` (one for every day, or the one holding on
+    each), at `now`; `employed`: their first and last working days (None: not known to have started, still
+    employed); `leave`: their days away, by kind."""
     leave = leave or {}
+    schedule_on = _by_day(schedule)
     first, last = employed
     working = sorted(
         day
         for day in days
-        if day.weekday() in schedule.days
+        if (held := schedule_on(day)) is not None
+        and day.weekday() in held.days
         and (first is None or day >= first)
         and (last is None or day <= last)
     )
@@ -83,9 +91,19 @@ def expected_days(
     return Expected(
         scheduled=scheduled,
         holidays=len(working) - len(scheduled),
-        due=frozenset(day for day in scheduled if day not in leave and schedule.shift_on(day)[1] <= now),
+        due=frozenset(day for day in scheduled if day not in leave and _shift_end(schedule_on, day) <= now),
         leave={day: leave[day] for day in scheduled if day in leave},
     )
+
+
+def _by_day(schedule: Schedule | ScheduleOn) -> ScheduleOn:
+    return (lambda _: schedule) if isinstance(schedule, Schedule) else schedule
+
+
+def _shift_end(schedule_on: ScheduleOn, day: date) -> datetime:
+    held = schedule_on(day)
+    assert held is not None  # a scheduled day has a schedule
+    return held.shift_on(day)[1]
 
 
 _EPOCH = datetime.fromtimestamp(0, UTC)  # `now` for expected_on, which reads no day as due
@@ -172,12 +190,12 @@ def of_every_kind(counts: Counter[LeaveKind]) -> dict[LeaveKind, int]:
 
 
 def scheduled_leave(
-    schedule: Schedule,
+    schedule: Schedule | ScheduleOn,
     leaves: Iterable[Leave],
     holidays: Collection[date],
     employed: tuple[date | None, date | None] = (None, None),
 ) -> Mapping[date, LeaveKind]:
-    """The scheduled days of one employee's leaves, with the kind of each: the days of them on the schedule's
-    weekdays, while employed, less the holidays. What a vacation takes of an allowance."""
+    """The scheduled days of one employee's leaves, with the kind of each: the days of them on the weekdays of
+    the schedule holding on each, while employed, less the holidays. What a vacation takes of an allowance."""
     away = days_away(leaves)
     return expected_days(schedule, away, holidays, datetime.min.replace(tzinfo=UTC), employed, away).leave

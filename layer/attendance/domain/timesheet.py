@@ -92,9 +92,17 @@ class Schedule(BaseModel):
     def work_day_of(self, instant: datetime) -> date:
         """The work day a punch at this instant belongs to (see the module's rules)."""
         local = instant.astimezone(self.zone)
-        boundary = _minutes(self.start) - (24 * 60 - self.length.total_seconds() / 60) / 2
-        shifted = local - timedelta(minutes=boundary)
+        shifted = local - self._window_offset
         return shifted.date()
+
+    def window_start(self, day: date) -> datetime:
+        """Where the window of the work day `day` begins (local wall time, as work_day_of reads it)."""
+        return datetime.combine(day, time(), self.zone) + self._window_offset
+
+    @property
+    def _window_offset(self) -> timedelta:
+        """A window's start from its day's midnight: halfway through the off-time before the shift."""
+        return timedelta(minutes=_minutes(self.start)) - (timedelta(days=1) - self.length) / 2
 
     def label(self) -> str:
         return f"{self.start:%H:%M}-{self.end:%H:%M} {self.time_zone}"
@@ -310,17 +318,6 @@ def _minutes(moment: time) -> int:
     return moment.hour * 60 + moment.minute
 
 
-def group_by_work_day(
-    punches: Iterable[tuple[str, TimedPunch]], schedule_of: "ScheduleLookup", default_zone: str
-) -> dict[tuple[str, date], list[TimedPunch]]:
-    """(user, work day) -> that day's punches."""
-    days: dict[tuple[str, date], list[TimedPunch]] = {}
-    for user_id, punch in punches:
-        work_day = work_day_of(punch.instant, schedule_of(user_id), default_zone)
-        days.setdefault((user_id, work_day), []).append(punch)
-    return days
-
-
 def work_day_of(instant: datetime, schedule: Schedule | None, default_zone: str) -> date:
     """The work day an instant belongs to: by the schedule's windows, else the calendar day in the zone."""
     return schedule.work_day_of(instant) if schedule else instant.astimezone(parse_zone(default_zone)).date()
@@ -336,13 +333,3 @@ def last_day_over(
     if not everyone_scheduled:
         days.add(work_day_of(now, None, default_zone))
     return min(days) - timedelta(days=1)
-
-
-class ScheduleLookup:
-    """Each user's schedule, or the default one, or none."""
-
-    def __init__(self, schedules: dict[str, Schedule]) -> None:
-        self._schedules = schedules
-
-    def __call__(self, user_id: str) -> Schedule | None:
-        return self._schedules.get(user_id) or self._schedules.get(DEFAULT_SCHEDULE_ID)

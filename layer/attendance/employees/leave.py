@@ -4,6 +4,7 @@ scheduled days each takes (domain/period.py), which is what a vacation allowance
 from collections import Counter
 from collections.abc import Mapping
 from datetime import date
+from functools import partial
 from http import HTTPStatus
 
 from attendance.api import ApiError
@@ -14,7 +15,8 @@ from attendance.data.schedules import ScheduleStore
 from attendance.domain.employees import Employee
 from attendance.domain.leave import Leave, LeaveKind
 from attendance.domain.period import of_every_kind, scheduled_leave
-from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID, ScheduleLookup
+from attendance.domain.schedule_history import ScheduleLookup
+from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID
 from attendance.employees.models import LeaveEntry, LeaveList
 
 
@@ -69,16 +71,17 @@ class LeaveService:
     def _scheduled(
         self, employee: Employee | None, user_id: str, leaves: list[Leave]
     ) -> Mapping[date, LeaveKind] | None:
-        """The scheduled days of these leaves, with their kinds; None without a schedule."""
-        schedule = ScheduleLookup(self._schedules.get_many({user_id, DEFAULT_SCHEDULE_ID}))(user_id)
-        if schedule is None:
+        """The scheduled days of these leaves, with their kinds, each day by the schedule that held on it; None
+        for someone who never had a schedule (nor was there a default)."""
+        lookup = ScheduleLookup(self._schedules.get_many({user_id, DEFAULT_SCHEDULE_ID}))
+        if not lookup.timeline(user_id).ever_scheduled:
             return None
         if not leaves:
             return {}
         employed = (employee.started_on, employee.left_on) if employee else (None, None)
         first, last = min(leave.start for leave in leaves), max(leave.end for leave in leaves)
         holidays = {holiday.day for holiday in self._holidays.between(first, last)}
-        return scheduled_leave(schedule, leaves, holidays, employed)
+        return scheduled_leave(partial(lookup, user_id), leaves, holidays, employed)
 
 
 def _entry(leave: Leave, taken: Mapping[date, LeaveKind] | None) -> LeaveEntry:

@@ -7,12 +7,13 @@ from annotated_types import Ge, Le
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, StringConstraints
 from pydantic.alias_generators import to_camel
 
-from attendance.domain.clock import IsoDate, parse_zone
+from attendance.domain.clock import CalendarDate, IsoDate, parse_zone
 from attendance.domain.employees import Employee, PersonName, VacationDays
 from attendance.domain.holidays import Holiday, HolidayName
 from attendance.domain.leave import Leave, LeaveKind, LeaveNote
 from attendance.domain.presence import PresenceStatus
 from attendance.domain.punch import Punch, PunchType, _whole_number
+from attendance.domain.schedule_history import ScheduleHistory, ScheduleVersion
 from attendance.domain.timesheet import Schedule, check_shift
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -74,23 +75,83 @@ class ScheduleFields(_Camel):
         )
 
 
-class ScheduleView(ScheduleFields):
+EFFECTIVE_FROM = (
+    "The first day it applies (YYYY-MM-DD, 2000-2100); omitted or null: today in the schedule's zone. The "
+    "days before keep the schedule that held on them; a day before a later change replaces what held from it on"
+)
+
+
+class ScheduleChange(ScheduleFields):
+    """A schedule as a PUT gives it: from a day on."""
+
+    effective_from: CalendarDate | None = Field(default=None, description=EFFECTIVE_FROM)
+
+
+class StoredSchedule(ScheduleFields):
     # What is stored, as stored: a schedule saved before a work day was required has none, and is shown
     # so (no day expected) rather than failing every read of the directory.
     days: list[Weekday] = Field(max_length=7, description="Work days; empty: no day is a work day")
     label: str = Field(description="As the reports show it, e.g. 09:00-17:00 Europe/Berlin")
+
+    @classmethod
+    def fields_of(cls, schedule: Schedule) -> dict[str, object]:
+        return {
+            "days": [WEEKDAYS[day] for day in sorted(schedule.days)],
+            "start": f"{schedule.start:%H:%M}",
+            "end": f"{schedule.end:%H:%M}",
+            "grace_minutes": schedule.grace_minutes,
+            "time_zone": schedule.time_zone,
+            "label": schedule.label(),
+        }
+
+
+class ScheduleView(StoredSchedule):
     is_default: bool = Field(description="true: the employee has none of their own; this is the default")
 
     @classmethod
     def of(cls, schedule: Schedule, is_default: bool) -> "ScheduleView":
+        return cls.model_validate(cls.fields_of(schedule) | {"is_default": is_default})
+
+
+class ScheduleVersionView(_Camel):
+    schedule: StoredSchedule | None = Field(
+        description="null: none of their own then (removed): the default schedule applied"
+    )
+    effective_from: date | None = Field(
+        description="The first day it applied; null: since always (saved before schedules kept a history)"
+    )
+    until: date | None = Field(default=None, description="The last day it applied; null: it still does")
+
+    @classmethod
+    def of(cls, version: ScheduleVersion, until: date | None = None) -> "ScheduleVersionView":
+        stored = (
+            StoredSchedule.model_validate(StoredSchedule.fields_of(version.schedule))
+            if version.schedule
+            else None
+        )
+        return cls(schedule=stored, effective_from=version.since, until=until)
+
+
+class ScheduleHistoryView(_Camel):
+    """GET /employees/{userId}/schedule: their own schedule now and before."""
+
+    user_id: str
+    schedule: StoredSchedule | None = Field(
+        description="The latest version (it may start after today); null: none of their own from effectiveFrom"
+    )
+    effective_from: date | None = Field(description="The latest version's first day; null: since always")
+    history: list[ScheduleVersionView] = Field(
+        description="The earlier versions, latest first, each with the last day it applied (`until`)"
+    )
+
+    @classmethod
+    def of(cls, user_id: str, history: ScheduleHistory) -> "ScheduleHistoryView":
+        latest = ScheduleVersionView.of(history.latest) if history.latest else None
         return cls(
-            days=[WEEKDAYS[day] for day in sorted(schedule.days)],
-            start=f"{schedule.start:%H:%M}",
-            end=f"{schedule.end:%H:%M}",
-            grace_minutes=schedule.grace_minutes,
-            time_zone=schedule.time_zone,
-            label=schedule.label(),
-            is_default=is_default,
+            user_id=user_id,
+            schedule=latest.schedule if latest else None,
+            effective_from=latest.effective_from if latest else None,
+            history=[ScheduleVersionView.of(version, until) for version, until in history.earlier()],
         )
 
 
@@ -123,8 +184,10 @@ class EmployeeUpdate(_Camel):
     vacation_days_per_year: VacationDays | None = Field(
         default=None, description=VACATION_DAYS + "; omitted or null: none recorded"
     )
-    schedule: ScheduleFields | None = Field(
-        default=None, description="The employee's own schedule for reports; omitted or null: kept as it is"
+    schedule: ScheduleChange | None = Field(
+        default=None,
+        description="The employee's own schedule for reports, from `effectiveFrom` on; omitted or null: kept as "
+        "it is",
     )
 
 

@@ -26,7 +26,8 @@ from attendance.domain.leave import LeaveKind
 from attendance.domain.period import expected_on
 from attendance.domain.presence import Presence, PresenceStatus, presence_now
 from attendance.domain.punch import Punch
-from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID, Schedule, ScheduleLookup, work_day_of
+from attendance.domain.schedule_history import ScheduleHistory, ScheduleLookup, change_day, removal_day
+from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID, Schedule, work_day_of
 from attendance.employees.csv_import import (
     EmployeeFile,
     ImportRejected,
@@ -44,6 +45,7 @@ from attendance.employees.models import (
     PresenceCounts,
     PresenceReport,
     PresentEmployee,
+    ScheduleHistoryView,
     ScheduleView,
 )
 
@@ -128,54 +130,82 @@ class EmployeeService:
         return EmployeeNames(names=names, not_in_directory=sorted(asked - set(names)))
 
     def save(
-        self, employee: Employee, schedule: Schedule | None, changed_by: str
+        self,
+        employee: Employee,
+        schedule: Schedule | None,
+        changed_by: str,
+        effective_from: date | None = None,
     ) -> tuple[EmployeeView, bool]:
-        """Write the directory entry (and the schedule, when given); True when the employee is new."""
+        """Write the directory entry (and the schedule, when given, from `effective_from` on: by default today
+        in its zone; the days before keep theirs); True when the employee is new."""
         employee = _trimmed(employee)
         before = self._employees.get(employee.user_id)
         self._employees.put(employee, changed_by)
+        written: dict[str, ScheduleHistory] = {}
         if schedule is not None:
-            self._schedules.put(employee.user_id, schedule)
-        _log_change(before, employee, changed_by, schedule)
+            since = effective_from or change_day(schedule, self._clock(), self._default_zone)
+            written[employee.user_id] = self._schedules.change(employee.user_id, schedule, since)[1]
+        _log_change(before, employee, changed_by, schedule, effective_from)
         # Built from what was written: reads right after a write may not see it yet.
-        written = {employee.user_id: schedule} if schedule else {}
-        [view] = self._views([employee], self._todays_punches(employee.user_id), written)
-        return view, before is None
+        return self._view_of(employee, written), before is None
 
-    def remove_schedule(self, user_id: str, changed_by: str) -> tuple[EmployeeView | None, bool]:
-        """Their own schedule removed, so that the default applies again. The view is None when they are
-        not in the directory (nothing is removed then); the flag says whether they had one to remove."""
+    def remove_schedule(
+        self, user_id: str, changed_by: str, effective_from: date | None = None
+    ) -> tuple[EmployeeView | None, bool]:
+        """Their own schedule removed from `effective_from` on (by default today, in its zone), so that the
+        default applies again; the days before keep theirs. The view is None when they are not in the
+        directory (nothing is removed then); the flag says whether they had one to remove from then."""
         employee = self._employees.get(user_id)
         if employee is None:
             return None, False
-        removed = self._schedules.delete(user_id)
-        if removed is not None:
+        since = effective_from or removal_day(
+            self._schedules.history(user_id), self._clock(), self._default_zone
+        )
+        before, after = self._schedules.change(user_id, None, since)
+        if after != before:
+            removed = before.on(since) or (before.latest and before.latest.schedule)
             logger.info(
                 "schedule removed",
-                extra={"userId": user_id, "changedBy": changed_by, "schedule": removed.label()},
+                extra={
+                    "userId": user_id,
+                    "changedBy": changed_by,
+                    "schedule": removed.label() if removed else None,
+                    "from": since.isoformat(),
+                },
             )
-        # Built without it: reads right after the delete may still see it.
-        [view] = self._views([employee], self._todays_punches(user_id), {user_id: None})
-        return view, removed is not None
+        # Built from what was written: reads right after a write may not see it yet.
+        return self._view_of(employee, {user_id: after}), after != before
+
+    def schedule_history(self, user_id: str) -> ScheduleHistoryView | None:
+        """Their own schedule's versions; None for someone neither in the directory nor with a schedule."""
+        history = self._schedules.history(user_id)
+        if not history.versions and self._employees.get(user_id) is None:
+            return None
+        return ScheduleHistoryView.of(user_id, history)
+
+    def _view_of(self, employee: Employee, written: dict[str, ScheduleHistory]) -> EmployeeView:
+        [view] = self._views([employee], self._todays_punches(employee.user_id), written)
+        return view
 
     def presence(self) -> PresenceReport:
         """Who is in, on a break or out now (lists), and how many are absent or on leave (counts)."""
         now = self._clock()
         directory = {employee.user_id: employee for employee in self._employees.list()}
         by_user = _by_user(self._todays_punches())
-        schedule_of = self._schedule_lookup(set(directory) | set(by_user))
+        schedules = self._schedule_lookup(set(directory) | set(by_user))
         away = self._on_leave_today()
         expected = self._expected_today()
         lists: dict[PresenceStatus, list[PresentEmployee]] = defaultdict(list)
         absent, on_leave = 0, 0  # without a punch: expected at work today, or away
         for user_id in sorted(set(directory) | set(by_user)):
-            presence = presence_now(by_user[user_id], now, schedule_of(user_id), self._default_zone)
+            schedule = schedules.at(user_id, now)
+            presence = presence_now(by_user[user_id], now, schedule, self._default_zone)
             if presence.last_punch is None:
                 # Only the directory's people who work here now (started, not left) can be absent, or away
                 employee = directory.get(user_id)
                 if employee and employee.is_expected(now, self._default_zone):
                     on_leave += user_id in away
-                    absent += user_id not in away and expected(employee, schedule_of(user_id))
+                    absent += user_id not in away and expected(employee, schedule)
                 continue
             lists[presence.status].append(_present(user_id, directory.get(user_id), presence.last_punch))
         return PresenceReport(
@@ -248,17 +278,13 @@ class EmployeeService:
         self,
         employees: list[Employee],
         punches: list[Punch],
-        written: dict[str, Schedule | None] | None = None,
+        written: dict[str, ScheduleHistory] | None = None,
     ) -> list[EmployeeView]:
-        """`written`: schedules just saved (None: just removed), which reads may not see yet."""
+        """`written`: schedule histories just changed, which reads may not see yet."""
         now = self._clock()
         user_ids = {employee.user_id for employee in employees}
-        kept: dict[str, Schedule | None] = dict(
-            self._schedules.get_many(user_ids | {DEFAULT_SCHEDULE_ID}) if user_ids else {}
-        )
-        kept |= written or {}
-        own = {user_id: schedule for user_id, schedule in kept.items() if schedule is not None}
-        schedule_of = ScheduleLookup(own)
+        kept = self._schedules.get_many(user_ids | {DEFAULT_SCHEDULE_ID}) if user_ids else {}
+        schedules = ScheduleLookup(kept | (written or {}), self._default_zone)
         by_user = _by_user(punches)
         if not employees:
             return []
@@ -266,13 +292,14 @@ class EmployeeService:
         expected = self._expected_today()
         views = []
         for employee in employees:
-            schedule = schedule_of(employee.user_id)
+            work_day = schedules.work_day_of(employee.user_id, now)
+            schedule = schedules(employee.user_id, work_day)
             presence = presence_now(by_user[employee.user_id], now, schedule, self._default_zone)
             views.append(
                 _view(
                     employee,
                     schedule,
-                    employee.user_id not in own,
+                    not schedules.is_own(employee.user_id, work_day),
                     presence,
                     away.get(employee.user_id),
                     expected(employee, schedule),
@@ -305,7 +332,7 @@ class EmployeeService:
         return self._clock().astimezone(parse_zone(self._default_zone)).date()
 
     def _schedule_lookup(self, user_ids: set[str]) -> ScheduleLookup:
-        return ScheduleLookup(self._schedules.get_many(user_ids | {DEFAULT_SCHEDULE_ID}))
+        return ScheduleLookup(self._schedules.get_many(user_ids | {DEFAULT_SCHEDULE_ID}), self._default_zone)
 
     def _todays_punches(self, user_id: str | None = None) -> list[Punch]:
         today = self._company_today()
@@ -364,7 +391,11 @@ def _present(user_id: str, employee: Employee | None, last_punch: Punch) -> Pres
 
 
 def _log_change(
-    before: Employee | None, after: Employee, changed_by: str, schedule: Schedule | None = None
+    before: Employee | None,
+    after: Employee,
+    changed_by: str,
+    schedule: Schedule | None = None,
+    effective_from: date | None = None,
 ) -> None:
     logger.info(
         "employee added" if before is None else "employee changed",
@@ -374,5 +405,6 @@ def _log_change(
             "before": before.model_dump(mode="json") if before else None,
             "after": after.model_dump(mode="json"),
             "schedule": schedule.label() if schedule else None,
+            "scheduleFrom": effective_from.isoformat() if effective_from else None,
         },
     )

@@ -4,27 +4,21 @@ latest punches, as they are."""
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 
 from attendance.data.employees import EmployeeStore
 from attendance.data.holidays import HolidayStore
 from attendance.data.leave import LeaveStore
 from attendance.data.punches import PunchStore
 from attendance.data.schedules import ScheduleStore
+from attendance.domain.clock import parse_zone
 from attendance.domain.employees import Employee, Named
 from attendance.domain.leave import LeaveKind, leave_by_day
 from attendance.domain.period import Expected, PeriodTotals, TimeOff, expected_days, period_totals
 from attendance.domain.punch import Punch, PunchSource
 from attendance.domain.records import DayPunch
-from attendance.domain.timesheet import (
-    DEFAULT_SCHEDULE_ID,
-    DayReport,
-    ScheduleLookup,
-    TimedPunch,
-    compute_day,
-    group_by_work_day,
-    last_day_over,
-    work_day_of,
-)
+from attendance.domain.schedule_history import ScheduleLookup, group_by_work_day
+from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID, DayReport, TimedPunch, compute_day, last_day_over
 
 MAX_TIMESHEET_DAYS = 31
 MAX_LATEST_PUNCHES = 200  # one BatchGetItem's worth of delivery statuses, twice
@@ -128,7 +122,7 @@ class ReportService:
         worked = {report.report.user_id for report in seen.reports}
         absent, on_leave = [], []
         for employee in seen.staff:
-            expected, schedule = seen.expected[employee.user_id], seen.lookup(employee.user_id)
+            expected, schedule = seen.expected[employee.user_id], seen.lookup(employee.user_id, day)
             if not (expected and schedule):
                 continue
             if day in expected.leave:
@@ -147,11 +141,15 @@ class ReportService:
         return [employee] if employee else []
 
     def last_day_over(self) -> date:
-        """The latest work day over for everyone now, by every schedule there is: the latest whose report
-        will not change but for punches that come late."""
-        schedules = self._schedules.all()
-        everyone_scheduled = DEFAULT_SCHEDULE_ID in schedules
-        return last_day_over(self._clock(), schedules.values(), self._default_zone, everyone_scheduled)
+        """The latest work day over for everyone now, by every schedule holding around today: the latest whose
+        report will not change but for punches that come late."""
+        now = self._clock()
+        today = now.astimezone(parse_zone(self._default_zone)).date()
+        histories = self._schedules.all()
+        schedules = {schedule for history in histories.values() for schedule in history.around(today)}
+        default = histories.get(DEFAULT_SCHEDULE_ID)
+        everyone_scheduled = default is not None and default.on(today) is not None
+        return last_day_over(now, schedules, self._default_zone, everyone_scheduled)
 
     def latest_punches(self, day: date, limit: int) -> list[DayPunch]:
         """The latest punches (by punch time) of a device-local date, newest first."""
@@ -203,8 +201,10 @@ class ReportService:
         now = self._clock()
         employed = {employee.user_id: (employee.started_on, employee.left_on) for employee in staff}
         return {
-            user_id: expected_days(schedule, days, time_off.holidays, now, span, time_off.leave_of(user_id))
-            if (schedule := lookup(user_id))
+            user_id: expected_days(
+                partial(lookup, user_id), days, time_off.holidays, now, span, time_off.leave_of(user_id)
+            )
+            if lookup.any_on(user_id, days)
             else None
             for user_id, span in employed.items()
         }
@@ -224,9 +224,9 @@ class ReportService:
         """The punches behind one employee's report of the work day `day` (the timesheet's row of that
         day), in punch time order, with their delivery status."""
         punches = self._of_user_around(user_id, day, day)
-        schedule = self._lookup({user_id})(user_id)
+        lookup = self._lookup({user_id})
         return self._punches.listed(
-            [punch for punch in punches if work_day_of(punch.instant, schedule, self._default_zone) == day]
+            [punch for punch in punches if lookup.work_day_of(user_id, punch.instant) == day]
         )
 
     def _of_user_around(self, user_id: str, start: date, end: date) -> list[Punch]:
@@ -237,7 +237,8 @@ class ReportService:
         return self._punches.of_user(user_id, first, last)
 
     def _lookup(self, users: set[str]) -> ScheduleLookup:
-        return ScheduleLookup(self._schedules.get_many(users | {DEFAULT_SCHEDULE_ID}) if users else {})
+        histories = self._schedules.get_many(users | {DEFAULT_SCHEDULE_ID}) if users else {}
+        return ScheduleLookup(histories, self._default_zone)
 
     def _work_days(
         self, punches: list[Punch], days: set[date], lookup: ScheduleLookup
@@ -246,7 +247,6 @@ class ReportService:
         grouped = group_by_work_day(
             ((p.user_id, TimedPunch(p.instant, p.type, p.source is PunchSource.MANUAL)) for p in punches),
             lookup,
-            self._default_zone,
         )
         return {
             (user_id, work_day): timed for (user_id, work_day), timed in grouped.items() if work_day in days
@@ -277,7 +277,7 @@ class ReportService:
                     user_id,
                     work_day,
                     day_punches,
-                    lookup(user_id),
+                    lookup(user_id, work_day),
                     self._default_zone,
                     now,
                     day_off=time_off.day_off(user_id, work_day),

@@ -133,7 +133,7 @@ def test_set_show_and_list(cli, directory, schedules, punch):
         "added CLI-N1: Nina Night (Security); schedule mon,tue,wed,thu,fri,sat,sun 22:00-06:00 Europe/Berlin"
     )
     assert directory.get("CLI-N1").department == "Security"
-    assert schedules.get_many({"CLI-N1"})["CLI-N1"].label() == "22:00-06:00 Europe/Berlin"
+    assert schedules.history("CLI-N1").latest.schedule.label() == "22:00-06:00 Europe/Berlin"
     # And show and list give her schedule and status
     shown = json.loads(cli("--json", "employees", "show", "CLI-N1").output)
     assert (shown["schedule"]["label"], shown["status"]) == ("22:00-06:00 Europe/Berlin", "absent")
@@ -141,7 +141,7 @@ def test_set_show_and_list(cli, directory, schedules, punch):
     assert [row["userId"] for row in listed] == ["CLI-N1"]
     # And a change without schedule options keeps the schedule
     assert "changed CLI-N1: Nina Night" in cli("employees", "set", "CLI-N1", "--name", "Nina Night").output
-    assert schedules.get_many({"CLI-N1"})["CLI-N1"].label() == "22:00-06:00 Europe/Berlin"
+    assert schedules.history("CLI-N1").latest.schedule.label() == "22:00-06:00 Europe/Berlin"
     assert directory.get("CLI-N1").department == "Security"
     # And an empty value clears a field
     cli("employees", "set", "CLI-N1", "--department", "")
@@ -184,7 +184,7 @@ def test_a_change_names_only_what_changes_and_keeps_the_rest(cli, directory, sch
         25,
     )
     assert str(kept.left_on) == "2026-12-31"
-    own = schedules.get_many({"CLI-K1"})["CLI-K1"]
+    own = schedules.history("CLI-K1").latest.schedule
     assert (own.label(), own.days, own.grace_minutes) == ("22:00-06:00 Europe/Berlin", frozenset(range(5)), 5)
     # And "" clears the dates and the allowance
     cli("employees", "set", "CLI-K1", "--left-on", "", "--started-on", "", "--vacation-days", "")
@@ -245,7 +245,7 @@ def test_a_work_week_round_the_weekend_is_a_range_and_a_half_range_is_refused(cl
     # When an admin in a country whose work week starts on Sunday sets the default schedule
     cli("schedules", "set", "--default", "--days", "sun-thu", "--start", "08:00", "--end", "16:00")
     # Then the range runs on round the week's end: Sunday to Thursday
-    assert schedules.get_many({DEFAULT_SCHEDULE_ID})[DEFAULT_SCHEDULE_ID].days == frozenset({6, 0, 1, 2, 3})
+    assert schedules.history(DEFAULT_SCHEDULE_ID).latest.schedule.days == frozenset({6, 0, 1, 2, 3})
     # And a range without its end is a usage error that names the form, and writes nothing
     refused = cli("schedules", "set", "CLI-H1", "--days", "mon-", expect=2)
     assert "ranges such as mon-fri or sun-thu" in said(refused)
@@ -314,3 +314,53 @@ def test_a_refusal_goes_to_stderr_for_people_and_to_stdout_as_json_for_scripts(c
     assert (person.stdout, person.stderr.strip()) == ("", "name: holds nothing but spaces")
     assert json.loads(script.stdout) == {"error": "invalid_name", "message": "name: holds nothing but spaces"}
     assert directory.get("CLI-BLANK") is None
+
+
+def test_a_schedule_set_from_a_day_keeps_the_one_before_and_show_lists_them(cli, schedules):
+    # Given CLI-S1 on nights since 2025, then on days from 1 December 2026
+    nights = ("--days", "mon-sun", "--start", "22:00", "--end", "06:00", "--zone", "Europe/Berlin")
+    days = ("--days", "mon-sun", "--start", "09:00", "--end", "17:00", "--zone", "Europe/Berlin")
+    assert "from 2025-01-01" in said(cli("schedules", "set", "CLI-S1", *nights, "--from", "2025-01-01"))
+    cli("schedules", "set", "CLI-S1", *days, "--from", "2026-12-01")
+    # Then the nights still hold in November, the days from December
+    history = schedules.history("CLI-S1")
+    assert history.on(date(2026, 11, 30)).label() == "22:00-06:00 Europe/Berlin"
+    assert history.on(date(2026, 12, 1)).label() == "09:00-17:00 Europe/Berlin"
+    # And the list says since when each applies; show lists the versions, the latest first, with their last day
+    [row] = [row for row in json.loads(cli("--json", "schedules", "list").output) if row["user"] == "CLI-S1"]
+    assert (row["shift"], row["from"]) == ("09:00-17:00", "2026-12-01")
+    shown = json.loads(cli("--json", "schedules", "show", "CLI-S1").output)
+    assert [(version["shift"], version["from"], version["until"]) for version in shown] == [
+        ("09:00-17:00", "2026-12-01", None),
+        ("22:00-06:00", "2025-01-01", "2026-11-30"),
+    ]
+    # And removed from 2027 the days hold until then, and show says so
+    assert (
+        "removed the schedule of CLI-S1 from 2027-01-01"
+        in cli("schedules", "remove", "CLI-S1", "--from", "2027-01-01").output
+    )
+    assert schedules.history("CLI-S1").on(date(2026, 12, 31)).label() == "09:00-17:00 Europe/Berlin"
+    assert "removed" in cli("schedules", "show", "CLI-S1").output
+    # And a day outside the calendar's years is a usage error; someone without a schedule is not found
+    early = cli("schedules", "set", "CLI-S1", *days, "--from", "1999-12-31", expect=2)
+    assert "in the years 2000 to 2100" in said(early)
+    assert "no schedule of CLI-NONE" in cli("schedules", "show", "CLI-NONE", expect=1).output
+
+
+def test_employees_set_takes_the_day_a_schedule_applies_from(cli, schedules):
+    cli(
+        "employees",
+        "set",
+        "CLI-S2",
+        "--name",
+        "Sam Shift",
+        "--days",
+        "mon-fri",
+        "--schedule-from",
+        "2025-03-01",
+    )
+    history = schedules.history("CLI-S2")
+    assert (history.on(date(2025, 2, 28)), history.latest.since) == (None, date(2025, 3, 1))
+    # And the day alone, without a schedule's option, is a usage error
+    refused = cli("employees", "set", "CLI-S2", "--schedule-from", "2025-03-01", expect=2)
+    assert "--schedule-from goes with the schedule's options" in said(refused)

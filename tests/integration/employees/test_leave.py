@@ -188,6 +188,7 @@ def test_each_leave_says_the_scheduled_days_it_takes_and_the_year_sums_them_by_k
     # Given ANNA on a Monday-to-Friday schedule who starts on Tuesday 30 December 2025, New Year's Day a
     # holiday, and BEN with no schedule at all (nor a default)
     week = {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "17:00", "timeZone": "UTC"}
+    week |= {"effectiveFrom": "2025-12-01"}
     call(
         "PUT",
         "/employees/ANNA",
@@ -218,8 +219,9 @@ def test_each_leave_says_the_scheduled_days_it_takes_and_the_year_sums_them_by_k
 
 
 def test_a_vacation_allowance_is_counted_down_by_the_scheduled_days_of_vacation(call):
-    # Given ANNA on a Monday-to-Friday schedule with 25 vacation days a year
+    # Given ANNA on a Monday-to-Friday schedule since 2024 with 25 vacation days a year
     week = {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "17:00", "timeZone": "UTC"}
+    week |= {"effectiveFrom": "2024-01-01"}
     saved = call(
         "PUT",
         "/employees/ANNA",

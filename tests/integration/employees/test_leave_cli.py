@@ -10,11 +10,10 @@ SUMMER = ("--from", "2025-07-28", "--to", "2025-08-08")
 
 
 def test_the_cli_records_lists_and_removes_leave(cli, call):
-    # Given ANNA on a Monday-to-Friday schedule, and a company holiday on Wednesday 30 July
+    # Given ANNA on a Monday-to-Friday schedule since 2025, and a company holiday on Wednesday 30 July
     cli("employees", "set", "ANNA", "--name", "Anna Berg")
-    cli(
-        "schedules", "set", "ANNA", "--days", "mon-fri", "--start", "09:00", "--end", "17:00", "--zone", "UTC"
-    )
+    office = ("--days", "mon-fri", "--start", "09:00", "--end", "17:00", "--zone", "UTC")
+    cli("schedules", "set", "ANNA", *office, "--from", "2025-01-01")
     cli("holidays", "add", "2025-07-30", "Summer Day")
     # When office IT records ANNA's summer vacation from the command line
     recorded = cli("leave", "add", "ANNA", *SUMMER, "--kind", "vacation", "--note", " booked ")
@@ -106,6 +105,7 @@ def test_bad_dates_ranges_kinds_and_notes_are_usage_errors(cli, call):
 
 def test_the_daily_report_names_who_is_on_leave_apart_from_the_absent(cli, call):
     every_day = ("--days", "mon-sun", "--start", "09:00", "--end", "17:00", "--zone", "UTC")
+    every_day += ("--schedule-from", "2025-01-01")
     cli("employees", "set", "ANNA", "--name", "Anna Berg", *every_day)
     cli("employees", "set", "BEN", "--name", "Ben Ode", *every_day)
     # When ANNA is on vacation and BEN just does not come
@@ -139,10 +139,9 @@ def test_the_directory_shows_who_is_on_leave_today(cli, call):
 
 
 def test_the_cli_sets_an_allowance_and_says_what_is_left(cli):
-    # Given ANNA with 25 vacation days a year, on the default-free Monday-to-Friday schedule of her own
-    added = cli(
-        "employees", "set", "ANNA", "--name", "Anna Berg", "--vacation-days", "25", "--days", "mon-fri"
-    )
+    # Given ANNA with 25 vacation days a year, on the default-free Monday-to-Friday schedule of her own since 2025
+    week = ("--days", "mon-fri", "--schedule-from", "2025-01-01")
+    added = cli("employees", "set", "ANNA", "--name", "Anna Berg", "--vacation-days", "25", *week)
     assert "25 vacation days a year" in added.output
     # When she takes Monday to Wednesday off
     cli("leave", "add", "ANNA", "--from", "2025-08-04", "--to", "2025-08-06", "--kind", "vacation")

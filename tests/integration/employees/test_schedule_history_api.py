@@ -1,0 +1,119 @@
+"""Schedule history through the employees API: a change takes effect from a day, the days before keep theirs."""
+
+from datetime import date
+
+import pytest
+
+from tests.integration.employees.conftest import ADMIN_KEY
+
+WEEK = {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "17:00", "timeZone": "UTC"}
+EVERY_DAY = WEEK | {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}
+
+
+def put_schedule(call, user: str, schedule: dict, effective_from: str | None = None):
+    body = {
+        "name": "Anna Berg",
+        "schedule": schedule | ({"effectiveFrom": effective_from} if effective_from else {}),
+    }
+    return call("PUT", f"/employees/{user}", body, key=ADMIN_KEY)
+
+
+def test_a_change_from_a_day_keeps_the_schedule_before_it_and_get_shows_both(call):
+    # Given ANNA on Monday to Friday since 2025
+    assert put_schedule(call, "ANNA", WEEK, "2025-01-01").status == 201
+    # When she works every day from 1 December 2026
+    changed = put_schedule(call, "ANNA", EVERY_DAY, "2026-12-01")
+    assert changed.status == 200
+    # Then GET says what applies from when, and what applied before, until when
+    shown = call("GET", "/employees/ANNA/schedule")
+    assert shown.status == 200
+    assert (shown.body["userId"], shown.body["effectiveFrom"]) == ("ANNA", "2026-12-01")
+    assert shown.body["schedule"]["days"] == EVERY_DAY["days"]
+    assert shown.body["schedule"]["label"] == "09:00-17:00 UTC"
+    [earlier] = shown.body["history"]
+    assert (earlier["effectiveFrom"], earlier["until"], earlier["schedule"]["days"]) == (
+        "2025-01-01",
+        "2026-11-30",
+        WEEK["days"],
+    )
+
+
+def test_a_change_dated_back_replaces_what_held_from_that_day_on(call):
+    put_schedule(call, "ANNA", WEEK, "2025-01-01")
+    put_schedule(call, "ANNA", EVERY_DAY, "2026-12-01")
+    # When the change should have been from 15 November: corrected
+    put_schedule(call, "ANNA", EVERY_DAY, "2026-11-15")
+    shown = call("GET", "/employees/ANNA/schedule").body
+    assert shown["effectiveFrom"] == "2026-11-15"
+    assert [(v["effectiveFrom"], v["until"]) for v in shown["history"]] == [("2025-01-01", "2026-11-14")]
+
+
+def test_a_change_leaves_past_leave_counted_by_the_schedule_of_its_days(call):
+    # Given ANNA on Monday to Friday since 2025 with 25 vacation days, a week off in August 2026 (five days)
+    call(
+        "PUT",
+        "/employees/ANNA",
+        {"name": "Anna Berg", "vacationDaysPerYear": 25, "schedule": WEEK | {"effectiveFrom": "2025-01-01"}},
+        key=ADMIN_KEY,
+    )
+    call("PUT", "/employees/ANNA/leave/2026-08-03", {"to": "2026-08-09", "kind": "vacation"}, key=ADMIN_KEY)
+    # and a weekend off in December
+    call("PUT", "/employees/ANNA/leave/2026-12-05", {"to": "2026-12-06", "kind": "vacation"}, key=ADMIN_KEY)
+    before = call("GET", "/employees/ANNA/leave", query={"year": "2026"}).body
+    assert [leave["scheduledDays"] for leave in before["leave"]] == [5, 0]
+    # When she works every day from 1 December
+    every_day = EVERY_DAY | {"effectiveFrom": "2026-12-01"}
+    call(
+        "PUT",
+        "/employees/ANNA",
+        {"name": "Anna Berg", "vacationDaysPerYear": 25, "schedule": every_day},
+        key=ADMIN_KEY,
+    )
+    # Then August still takes five days; the December weekend, now of her schedule, two
+    after = call("GET", "/employees/ANNA/leave", query={"year": "2026"}).body
+    assert [leave["scheduledDays"] for leave in after["leave"]] == [5, 2]
+    assert (before["vacationDaysLeft"], after["vacationDaysLeft"]) == (20, 18)
+
+
+def test_removing_a_schedule_from_a_day_keeps_it_before(call):
+    put_schedule(call, "ANNA", WEEK, "2025-01-01")
+    removed = call("DELETE", "/employees/ANNA/schedule", key=ADMIN_KEY, query={"effectiveFrom": "2026-12-01"})
+    assert removed.status == 200
+    shown = call("GET", "/employees/ANNA/schedule").body
+    assert (shown["schedule"], shown["effectiveFrom"]) == (None, "2026-12-01")
+    assert [(v["effectiveFrom"], v["until"]) for v in shown["history"]] == [("2025-01-01", "2026-11-30")]
+    # And removing it again from then is a 404: she has none of her own from then
+    again = call("DELETE", "/employees/ANNA/schedule", key=ADMIN_KEY, query={"effectiveFrom": "2026-12-01"})
+    assert (again.status, again.body["error"]) == (404, "no_own_schedule")
+
+
+def test_a_first_schedule_without_a_day_takes_effect_today(call):
+    put_schedule(call, "ANNA", WEEK)
+    shown = call("GET", "/employees/ANNA/schedule").body
+    assert date.fromisoformat(shown["effectiveFrom"]) >= date(2026, 1, 1)
+    assert shown["history"] == []
+
+
+def test_the_schedule_of_someone_unknown_is_404(call):
+    reply = call("GET", "/employees/NOBODY/schedule")
+    assert (reply.status, reply.body["error"]) == (404, "not_found")
+
+
+@pytest.mark.parametrize("effective_from", ["1999-12-31", "2101-01-01", "2026-13-01", "01.12.2026", 20261201])
+def test_an_effective_day_outside_the_calendar_is_400_naming_it(call, directory, effective_from):
+    reply = call(
+        "PUT",
+        "/employees/EMP-M1",
+        {"name": "Anna", "schedule": WEEK | {"effectiveFrom": effective_from}},
+        key=ADMIN_KEY,
+    )
+    assert (reply.status, reply.body["error"]) == (400, "invalid_request")
+    assert [detail["field"] for detail in reply.body["details"]] == ["schedule.effectiveFrom"]
+    assert directory.get("EMP-M1") is None
+
+
+def test_a_removal_day_outside_the_calendar_is_400(call):
+    put_schedule(call, "ANNA", WEEK, "2025-01-01")
+    reply = call("DELETE", "/employees/ANNA/schedule", key=ADMIN_KEY, query={"effectiveFrom": "1999-01-01"})
+    assert (reply.status, reply.body["error"]) == (400, "invalid_request")
+    assert call("GET", "/employees/ANNA/schedule").body["history"] == []

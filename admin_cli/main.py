@@ -352,7 +352,9 @@ def dlq_show(ctx: typer.Context, log_id: str) -> None:
 def dlq_redrive(
     ctx: typer.Context,
     log_ids: Annotated[list[str] | None, typer.Argument(help="logIds to redrive")] = None,
-    all_: Annotated[bool, typer.Option("--all", help="redrive every dead-lettered punch")] = False,
+    all_: Annotated[
+        bool, typer.Option("--all", help="redrive every dead-lettered punch (an empty DLQ: done, exit 0)")
+    ] = False,
 ) -> None:
     """Back to the punch queue with status pending: the worker tries each again, with as many attempts as a
     new punch gets."""
@@ -472,7 +474,7 @@ def keys_set_rate_limit(
     rate_limit: Annotated[int | None, RATE_LIMIT_OPTION] = None,
 ) -> None:
     """Change a key's request limit (without --rate-limit: back to the stack's default); it applies from
-    the key's next request."""
+    the key's next request. A revoked key's is refused (exit 2): it sends nothing."""
     try:
         changed = ctx.obj.keys().set_rate_limit(key_id, rate_limit)
     except KeyRevoked:
@@ -1237,7 +1239,8 @@ def report_period(
     zone: Annotated[str, typer.Option(parser=_zone, help="zone for employees without a schedule")] = "UTC",
 ) -> None:
     """Everyone's totals over a pay period of at most 31 days, one line per employee (GET /reports/period):
-    work days, worked, overtime, late, left early, and the days with an anomaly to look at first."""
+    work days, worked, overtime, late, left early, and the days to look at first: those with an anomaly, and
+    those with a punch added by hand."""
     _report_range(start, end, "pay period")
     service = ctx.obj.reports(zone)
     rows = period_rows(service.period(start, end, department), start, end)

@@ -92,7 +92,8 @@ def _parser() -> argparse.ArgumentParser:
     command("check", "connect to each device and to the cloud, and report; exit 1 if one fails", cmd_check)
     command(
         "status",
-        "per device: last read, last push, outbox depth, last error; the push batch size; the last health report",
+        "per device: last read, last push, outbox depth, last error; the last failed push; the push batch size; "
+        "the last health report",
         cmd_status,
     )
     simulate = command(

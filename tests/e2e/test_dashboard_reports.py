@@ -211,7 +211,7 @@ def test_a_pay_period_has_a_line_each_and_a_day_to_check_opens_in_the_daily_repo
     expect(report.locator('td[data-label="Anomalies"]')).to_have_text("missing out")
     # and the day with a punch added by hand is one to check too, said so
     mia = totals.get_by_role("row").filter(has_text=mended)
-    expect(mia.locator('td[data-label="To check"]')).to_have_text(f"{yesterday} added by hand")
+    expect(mia.locator('td[data-label="To check"]')).to_have_text(f"{yesterday}added by hand")
     # And Timesheet opens Paula's days over the period, the totals still there
     paula.get_by_role("button", name=f"Timesheet of {user}, {yesterday} to {day}").click()
     sheet = page.get_by_role("region", name="Timesheet")

@@ -180,5 +180,5 @@ function daysToCheck(row, openDay) {
       "aria-label": `The daily report of ${row.userId} on ${day}`,
       onclick: () => openDay(day, row.userId),
     }, day),
-    row.anomalyDays.includes(day) ? null : h("span", { class: "muted small" }, " added by hand"))));
+    row.anomalyDays.includes(day) ? null : h("div", { class: "muted small" }, "added by hand"))));
 }

@@ -1240,7 +1240,8 @@ def report_period(
 ) -> None:
     """Everyone's totals over a pay period of at most 31 days, one line per employee (GET /reports/period):
     work days, worked, overtime, late, left early, and the days to look at first: those with an anomaly, and
-    those with a punch added by hand."""
+    those with a punch added by hand. Work on a holiday or a day of leave counts as on a day off: all of it
+    overtime, never late or early."""
     _report_range(start, end, "pay period")
     service = ctx.obj.reports(zone)
     rows = period_rows(service.period(start, end, department), start, end)

@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 from local_stack.running import RunningStack
 from local_stack.running import wait_for as wait_until
 from tests.e2e.browser import SCREENSHOTS, call, sign_in
+from tests.e2e.feed_client import next_event, watching
 from tests.e2e.test_dashboard_devices import register_clock
 from tests.e2e.today import past_the_first_minutes_of_today
 
@@ -231,7 +232,11 @@ def test_a_punch_the_feed_brings_while_the_list_is_read_keeps_what_the_list_know
     # Given a punch taken before the page opens, delivered at its second attempt (10 s on) while the page
     # reads the list
     httpx.post(stack.crm_url + "/crm/_behaviour", json={"failFirst": 1, "status": 503}, timeout=5)
-    log_id = stack.post_punch(f"LIVEDEV-{uuid.uuid4().hex[:8]}", f"LATE-{uuid.uuid4().hex[:8]}")
+    device = f"LIVEDEV-{uuid.uuid4().hex[:8]}"
+    with watching(stack, f"device:{device}") as feed:
+        log_id = stack.post_punch(device, f"LATE-{uuid.uuid4().hex[:8]}")
+        # its arrival already told (under load the feed may tell it only once the page listens)
+        assert next_event(feed, "punch.accepted").punch.log_id == log_id
     held = []
     page.route("**/reports/punches?*", lambda route: held.append(route))
     sign_in(page, stack)

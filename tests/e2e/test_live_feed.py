@@ -4,8 +4,6 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -20,34 +18,9 @@ from websockets.sync.client import ClientConnection, connect
 from attendance.feed.events import decode
 from local_stack.running import RunningStack, wait_for
 from local_stack.stack import local_client
+from tests.e2e.feed_client import WAIT, feed_url, next_event, watching
 
 pytestmark = pytest.mark.e2e
-WAIT = 30.0  # generous: the machine is shared; nothing here is a timing assertion
-
-
-def feed_url(stack: RunningStack, rooms: str | None = None, token: str | None = None) -> str:
-    reply = httpx.post(
-        stack.api_url + "/auth/token", headers={"Authorization": f"Bearer {stack.api_key}"}, timeout=10
-    )
-    assert reply.status_code == 200, reply.text
-    body = reply.json()
-    url = f"{body['url']}?token={quote(token or body['token'])}"
-    return url + (f"&rooms={quote(rooms)}" if rooms else "")
-
-
-@contextmanager
-def watching(stack: RunningStack, rooms: str | None = None) -> Iterator[ClientConnection]:
-    with connect(feed_url(stack, rooms), open_timeout=WAIT) as client:
-        yield client
-
-
-def next_event(client: ClientConnection, *types: str, limit: float = WAIT) -> Any:
-    """The next message of one of `types` (each message is checked against the feed's schema)."""
-    give_up = time.monotonic() + limit
-    while True:
-        message = decode(client.recv(timeout=max(0.1, give_up - time.monotonic())))
-        if message.type.value in types:
-            return message
 
 
 def no_event(client: ClientConnection, log_id: str, within: float = 3.0) -> bool:

@@ -3,21 +3,21 @@
 Rules:
 - The last punch of the current work day decides: in, overtime_in or break_in -> in; break_out ->
   on_break; out or overtime_out -> out. No punch in the current work day -> absent.
-- The current work day follows the timesheet rules (attendance.domain.timesheet.work_day_of): with a
-  schedule (the employee's, else the default one), the work day whose window holds `now`, so a night
-  shift that started yesterday evening is still today's until the middle of the off-time after it; with
-  no schedule at all, the calendar day in the company zone (so an unscheduled night shift shows absent
+- The current work day is the one `now` belongs to, and a punch counts when it belongs to the same one, both
+  by the caller's `work_day_of`: the timesheet rules (attendance.domain.schedule_history.ScheduleLookup), so
+  that presence and the reports agree on every day, the day a schedule changes included. With a schedule, a
+  night shift that started yesterday evening is still today's until the middle of the off-time after it;
+  with no schedule at all, the calendar day in the company zone (so an unscheduled night shift shows absent
   after midnight: give night workers a schedule).
 - Punches later than `now` (a device clock running ahead) are not counted yet.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from attendance.domain.punch import Punch, PunchType
-from attendance.domain.timesheet import Schedule, work_day_of
 
 
 class PresenceStatus(StrEnum):
@@ -51,15 +51,11 @@ def status_after(punch_type: PunchType) -> PresenceStatus:
 
 
 def presence_now(
-    punches: Iterable[Punch], now: datetime, schedule: Schedule | None, default_zone: str
+    punches: Iterable[Punch], now: datetime, work_day_of: Callable[[datetime], date]
 ) -> Presence:
     """One employee's status at `now` from their punches (any order, any days)."""
-    today = work_day_of(now, schedule, default_zone)
-    todays = [
-        punch
-        for punch in punches
-        if punch.instant <= now and work_day_of(punch.instant, schedule, default_zone) == today
-    ]
+    today = work_day_of(now)
+    todays = [punch for punch in punches if punch.instant <= now and work_day_of(punch.instant) == today]
     if not todays:
         return ABSENT
     last = max(todays, key=lambda punch: punch.instant)

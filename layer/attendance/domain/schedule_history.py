@@ -135,10 +135,6 @@ class ScheduleLookup:
     def any_on(self, user_id: str, days: Iterable[date]) -> bool:
         return any(self(user_id, day) for day in days)
 
-    def at(self, user_id: str, instant: datetime) -> Schedule | None:
-        """The schedule of the work day an instant belongs to: what presence now is judged by."""
-        return self(user_id, self.work_day_of(user_id, instant))
-
     def timeline(self, user_id: str) -> ScheduleHistory:
         """What held for them over time, since always: their own version, else the default's."""
         if user_id not in self._timelines:

@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from http import HTTPStatus
 from typing import Any
 
@@ -27,7 +28,7 @@ from attendance.domain.period import expected_on
 from attendance.domain.presence import Presence, PresenceStatus, presence_now
 from attendance.domain.punch import Punch
 from attendance.domain.schedule_history import ScheduleHistory, ScheduleLookup, change_day, removal_day
-from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID, Schedule, work_day_of
+from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID, Schedule
 from attendance.employees.csv_import import (
     EmployeeFile,
     ImportRejected,
@@ -198,14 +199,17 @@ class EmployeeService:
         lists: dict[PresenceStatus, list[PresentEmployee]] = defaultdict(list)
         absent, on_leave = 0, 0  # without a punch: expected at work today, or away
         for user_id in sorted(set(directory) | set(by_user)):
-            schedule = schedules.at(user_id, now)
-            presence = presence_now(by_user[user_id], now, schedule, self._default_zone)
+            work_day_of = partial(schedules.work_day_of, user_id)
+            presence = presence_now(by_user[user_id], now, work_day_of)
             if presence.last_punch is None:
                 # Only the directory's people who work here now (started, not left) can be absent, or away
                 employee = directory.get(user_id)
                 if employee and employee.is_expected(now, self._default_zone):
+                    work_day = work_day_of(now)
                     on_leave += user_id in away
-                    absent += user_id not in away and expected(employee, schedule)
+                    absent += user_id not in away and expected(
+                        employee, schedules(user_id, work_day), work_day
+                    )
                 continue
             lists[presence.status].append(_present(user_id, directory.get(user_id), presence.last_punch))
         return PresenceReport(
@@ -292,33 +296,31 @@ class EmployeeService:
         expected = self._expected_today()
         views = []
         for employee in employees:
-            work_day = schedules.work_day_of(employee.user_id, now)
+            work_day_of = partial(schedules.work_day_of, employee.user_id)
+            work_day = work_day_of(now)
             schedule = schedules(employee.user_id, work_day)
-            presence = presence_now(by_user[employee.user_id], now, schedule, self._default_zone)
             views.append(
                 _view(
                     employee,
                     schedule,
                     not schedules.is_own(employee.user_id, work_day),
-                    presence,
+                    presence_now(by_user[employee.user_id], now, work_day_of),
                     away.get(employee.user_id),
-                    expected(employee, schedule),
+                    expected(employee, schedule, work_day),
                 )
             )
         return views
 
-    def _expected_today(self) -> Callable[[Employee, Schedule | None], bool]:
-        """Whether the calendar expects an employee at work in their current work day (their schedule's
+    def _expected_today(self) -> Callable[[Employee, Schedule | None, date], bool]:
+        """Whether the calendar expects an employee at work on their current work day (their schedule's
         day, not a holiday, employed), as the reports count a scheduled day. The holidays are read once."""
-        now = self._clock()
         today = self._company_today()
         holidays = {
             holiday.day
             for holiday in self._holidays.between(today - timedelta(days=1), today + timedelta(days=1))
         }
 
-        def expected(employee: Employee, schedule: Schedule | None) -> bool:
-            work_day = work_day_of(now, schedule, self._default_zone)
+        def expected(employee: Employee, schedule: Schedule | None, work_day: date) -> bool:
             return expected_on(schedule, work_day, holidays, (employee.started_on, employee.left_on))
 
         return expected

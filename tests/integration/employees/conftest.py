@@ -102,7 +102,8 @@ def everyone_expected_today(schedules, company_zone) -> Schedule:
 
 @pytest.fixture
 def punch(stack: Resolver) -> Callable[..., str]:
-    """Sends a punch `minutes_ago` minutes ago through the real IngestService, as POST /punches would."""
+    """Sends a punch `minutes_ago` minutes ago (or `at` an instant) through the real IngestService, as POST
+    /punches would."""
     settings = PunchIntakeSettings(
         punches_table=stack.refs["PunchesTable"],
         dedup_table=stack.refs["DedupTable"],
@@ -118,8 +119,10 @@ def punch(stack: Resolver) -> Callable[..., str]:
     )
     _, caller = ApiKeyStore(dynamodb, stack.refs["ApiKeysTable"]).create("clock")
 
-    def send(user: str, kind: str, minutes_ago: int, device: str = "DEV-EMP") -> str:
-        moment = (datetime.now(UTC) - timedelta(minutes=minutes_ago)).replace(microsecond=0)
+    def send(
+        user: str, kind: str, minutes_ago: int = 0, device: str = "DEV-EMP", at: datetime | None = None
+    ) -> str:
+        moment = at or (datetime.now(UTC) - timedelta(minutes=minutes_ago)).replace(microsecond=0)
         item = {"deviceId": device, "userId": user, "timestamp": moment.isoformat(), "type": kind}
         [result] = service.ingest([item], caller, PunchSource.API)
         assert result.status is ItemStatus.ACCEPTED, result

@@ -1,0 +1,58 @@
+"""Who is in on the day a schedule changes: presence takes the work day from the schedule history, as the
+reports do, so yesterday's last punch under the old schedule does not count for today."""
+
+from datetime import date, datetime, time
+
+import boto3
+
+from attendance.data.employees import EmployeeStore
+from attendance.data.holidays import HolidayStore
+from attendance.data.leave import LeaveStore
+from attendance.data.punches import PunchStore
+from attendance.data.schedules import ScheduleStore
+from attendance.domain.clock import parse_zone
+from attendance.domain.employees import Employee
+from attendance.domain.timesheet import Schedule
+from attendance.employees.service import EmployeeService
+from local_stack.template import Resolver
+
+BERLIN = "Europe/Berlin"
+EVERY_DAY = frozenset(range(7))
+DAYS = Schedule(days=EVERY_DAY, start=time(9), end=time(17), time_zone=BERLIN)
+NIGHTS = Schedule(days=EVERY_DAY, start=time(22), end=time(6), time_zone=BERLIN)
+
+
+def berlin(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=parse_zone(BERLIN))
+
+
+def service_at(stack: Resolver, now: datetime) -> EmployeeService:
+    dynamodb = boto3.client("dynamodb")
+    return EmployeeService(
+        EmployeeStore(dynamodb, stack.refs["EmployeesTable"]),
+        ScheduleStore(dynamodb, stack.refs["SchedulesTable"]),
+        PunchStore(dynamodb, stack.refs["PunchesTable"]),
+        LeaveStore(dynamodb, stack.refs["LeaveTable"]),
+        HolidayStore(dynamodb, stack.refs["HolidaysTable"]),
+        BERLIN,
+        clock=lambda: now,
+    )
+
+
+def test_the_day_after_moving_to_nights_yesterdays_day_shift_is_not_today(stack, directory, schedules, punch):
+    # Given SWAP on days (09:00-17:00) until 1 December, on nights (22:00-06:00) from the 2nd
+    directory.put(Employee(user_id="SWAP", name="Sam Swap"))
+    schedules.put("SWAP", DAYS)
+    schedules.change("SWAP", NIGHTS, date(2026, 12, 2))
+    # and their day shift of the 1st, which the reports count on the 1st under the days schedule
+    punch("SWAP", "in", at=berlin("2026-12-01 09:00"))
+    punch("SWAP", "out", at=berlin("2026-12-01 17:05"))
+    # When HR looks at 10:00 on the 2nd, before their first night
+    service = service_at(stack, berlin("2026-12-02 10:00"))
+    # Then their current work day is the 2nd, with no punch yet: absent and expected (every night is worked),
+    # not "out" by the 1st's check-out, as the nights schedule's own windows alone would have it
+    view = service.get("SWAP")
+    assert (view.status, view.last_punch, view.expected_today) == ("absent", None, True)
+    assert view.schedule.label == "22:00-06:00 Europe/Berlin"
+    counts = service.presence().counts
+    assert (counts.out, counts.absent) == (0, 1)

@@ -46,6 +46,8 @@ Replies written directly (moto_replies): DynamoDB and Streams replies are alread
 they skip moto's generic serializer wherever the result is one it would write as it is; same JSON.
 The local stack's server hands DynamoDB, Streams and SQS JSON requests straight to the handler moto's
 app would pick for their signed service (chosen once per service and region), with the same reply.
+
+KMS key pairs made on first use (moto_kms): every key, the DynamoDB default encryption's included, made one.
 """
 
 import functools
@@ -75,7 +77,7 @@ from moto.dynamodb.responses import DynamoHandler
 from moto.dynamodbstreams.models import DynamoDBStreamsBackend, ShardIterator
 from moto.sqs.models import Message, SQSBackend
 
-from local_stack import moto_expressions, moto_indexes, moto_replies, moto_sqs
+from local_stack import moto_expressions, moto_indexes, moto_kms, moto_replies, moto_sqs
 
 _LOCKS: dict[str, threading.RLock] = {}  # by the ARN of the table or queue each one guards
 _NEW_LOCK = threading.Lock()
@@ -119,6 +121,7 @@ def apply_moto_patches() -> None:
     moto_expressions.install()
     moto_indexes.install()
     moto_replies.install()
+    moto_kms.install()
 
 
 def _long_poll_outside_the_lock(receive: Callable[..., list[Message]]) -> Callable[..., list[Message]]:

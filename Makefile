@@ -59,7 +59,7 @@ format: install ## apply ruff fixes and formatting
 # a core serves two. Each test file runs whole on one worker, and each worker starts its own local stack
 # for the end-to-end tests that share one.
 test: lint browser ## lint, then every test
-	$(BIN)/pytest -n $$(( 2 * $$(nproc) )) --dist loadfile
+	$(BIN)/pytest -n $$(( 2 * $$(nproc) )) --dist loadfile --no-loadscope-reorder
 
 run: install ## the whole system locally: moto AWS :4566, HTTP API :3000, mock CRM :5001 (Ctrl-C stops)
 	$(BIN)/python -m local_stack

@@ -55,9 +55,10 @@ def rush(employees: int, devices: int, day: date, seed: int = 7) -> list[dict[st
     return punches
 
 
-def hottest_keys(employees: int, devices: int = 400) -> tuple[int, list[HotKey]]:
-    """The rush through ingest and delivery; the hottest key of every table and index written."""
-    punches = rush(employees, devices, date.today() - timedelta(days=1))
+def hottest_keys(employees: int, devices: int = 400, day: date | None = None) -> tuple[int, list[HotKey]]:
+    """The rush of `day` (default: yesterday) through ingest and delivery; the hottest key of every table and
+    index written."""
+    punches = rush(employees, devices, day or date.today() - timedelta(days=1))
     with local_functions() as local, local.recorder.measuring() as usage:
         for start in range(0, len(punches), BATCH):
             body = gzip.compress(json.dumps({"punches": punches[start : start + BATCH]}).encode())
@@ -89,9 +90,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--employees", type=int, default=2_000)
     parser.add_argument("--devices", type=int, default=400)
+    parser.add_argument(
+        "--day",
+        type=date.fromisoformat,
+        help="the rush's day, YYYY-MM-DD (default: yesterday); its punches' logIds, so their shards, follow it",
+    )
     parser.add_argument("--json", action="store_true", help="the hottest keys as JSON, for scripts")
     arguments = parser.parse_args()
-    punches, hot = hottest_keys(arguments.employees, arguments.devices)
+    punches, hot = hottest_keys(arguments.employees, arguments.devices, arguments.day)
     if arguments.json:
         print(json.dumps({"punches": punches, "hottest": [asdict(key) for key in hot]}))
         return

@@ -2,6 +2,7 @@
 
 import functools
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -23,6 +24,15 @@ from local_stack.template import Resolver, function_environment, load_template
 # The files do not change within a run, so the sessions of a test process share one loader and its cache,
 # as the clients of one session always do.
 botocore.session.create_loader = functools.cache(botocore.loaders.create_loader)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The files marked slow first, then the others by their number of tests, most first; each file's tests
+    in their order. `make test` hands the workers whole files in this order (--dist loadfile
+    --no-loadscope-reorder): by the number of tests alone, the one-test files that take minutes (the
+    fuzz, the soak, the rushes) came last, and one of them ended the run while the other workers idled."""
+    tests_in = Counter(item.path for item in items)
+    items.sort(key=lambda item: (item.get_closest_marker("slow") is None, -tests_in[item.path]))
 
 
 @pytest.fixture(autouse=True)

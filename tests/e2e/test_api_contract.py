@@ -12,7 +12,7 @@ from local_stack.openapi import OPENAPI_PATH
 from local_stack.stack import local_client
 from tests.contract.fuzz_api import fuzz
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 EXAMPLES = 8  # per operation and phase, beside the other tests; make fuzz-api runs 300
 
 

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from local_stack.running import RunningStack, wait_for
 from tests.e2e.browser import SCREENSHOTS, call, sign_in
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 @pytest.mark.console_allows(r"status of 422")  # the browser's own line for the refused zone

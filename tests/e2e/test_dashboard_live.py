@@ -16,7 +16,7 @@ from tests.e2e.feed_client import next_event, watching
 from tests.e2e.test_dashboard_devices import register_clock
 from tests.e2e.today import past_the_first_minutes_of_today
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def send(stack: RunningStack, method: str, path: str, body: dict) -> httpx.Response:

@@ -15,7 +15,7 @@ from local_stack.running import RunningStack
 from tests.e2e.browser import SCREENSHOTS, sign_in
 from tests.e2e.today import past_the_first_minutes_of_today
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def zone_of(page) -> str:

@@ -12,7 +12,7 @@ from edge_poller.simulator import AdmsClock, DeviceState
 from local_stack.running import wait_for
 from local_stack.stack import local_client
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 DEVICE_ID, SERIAL = "E2E-LIFE-GATE", "E2ELIFE0001"
 
 

@@ -20,7 +20,7 @@ from local_stack.running import RunningStack, wait_for
 from local_stack.stack import local_client
 from tests.e2e.feed_client import WAIT, feed_url, next_event, watching
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def no_event(client: ClientConnection, log_id: str, within: float = 3.0) -> bool:

@@ -7,7 +7,7 @@ from bench.rush import run
 
 PACED_UNDER_LOAD = 0.5  # at most half again the CRM's limit in any second (unpaced: about twice)
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def test_a_rush_against_a_rate_limited_crm_is_paced_and_delivered_exactly_once():

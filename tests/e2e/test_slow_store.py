@@ -16,7 +16,7 @@ from edge_poller.simulator import DeviceState, ZkSimulator
 from local_stack.chaos import LATENCY_VARIABLE
 from local_stack.stack import local_client
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 RECORDS = 1000
 # Eight punches are stored at a time, each a transaction: at 100 ms a request a 500-punch batch needs
 # more than its seven seconds, and a 250-punch one does not.

@@ -4,7 +4,7 @@ import pytest
 
 from bench.soak import CHAOS, run
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def test_small_soak_loses_nothing_and_delivers_nothing_twice():

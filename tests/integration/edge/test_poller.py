@@ -25,6 +25,8 @@ from edge_poller.simulator import free_tcp_port
 from edge_poller.store import Store
 from tests.integration.edge.conftest import CLOUD_KEY
 
+pytestmark = pytest.mark.slow
+
 
 def once(config: Path, *extra: str) -> int:
     return main(["--config", str(config), "once", *extra])

@@ -38,6 +38,8 @@ from attendance.settings import (
 from local_stack.parameters import ZONE_SUFFIX
 from local_stack.template import TEMPLATE_PATH, resources_of_type
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[3]
 # Every function and the settings class its handler reads its environment with.
 FUNCTION_SETTINGS = {

@@ -119,6 +119,10 @@ class Context:
             return local_target()
         return stack_target(self.stack_name, self.region, self.profile)
 
+    def zone(self, given: str | None = None) -> str:
+        """A --zone given, else the stack's company zone (DefaultTimeZone), as the functions read it."""
+        return given or self.target.default_time_zone
+
     @cached_property
     def dynamodb(self) -> Any:
         return self.target.client("dynamodb")
@@ -156,25 +160,24 @@ class Context:
         return DeviceStore(self.dynamodb, self.target.devices_table)
 
     def device_service(self) -> DeviceService:
-        # punchesToday is counted in UTC here: the stack's DefaultTimeZone is not among its outputs
         punches = DevicePunches(self.dynamodb, self.target.punches_table)
         commands = CommandStore(self.dynamodb, self.target.commands_table)
-        return DeviceService(self.devices(), punches, commands, "UTC")
+        return DeviceService(self.devices(), punches, commands, self.zone())
 
     def schedules(self) -> ScheduleStore:
         return ScheduleStore(self.dynamodb, self.target.schedules_table)
 
     def commands(self) -> CommandService:
-        # Naive resend_log times are the clock's own; a clock without a zone is read in UTC here
+        # Naive resend_log times are the clock's own; a clock without a zone is read in the company's
         store = CommandStore(self.dynamodb, self.target.commands_table)
-        return CommandService(self.devices(), self.directory(), store, "UTC")
+        return CommandService(self.devices(), self.directory(), store, self.zone())
 
     def directory(self) -> EmployeeStore:
         return EmployeeStore(self.dynamodb, self.target.employees_table)
 
-    def employees(self, zone: str = "UTC") -> EmployeeService:
+    def employees(self, zone: str | None = None) -> EmployeeService:
         return EmployeeService(
-            self.directory(), self.schedules(), self.punches(), self.leave(), self.holidays(), zone
+            self.directory(), self.schedules(), self.punches(), self.leave(), self.holidays(), self.zone(zone)
         )
 
     def holidays(self) -> HolidayStore:
@@ -186,9 +189,9 @@ class Context:
     def leave_service(self) -> LeaveService:
         return LeaveService(self.leave(), self.directory(), self.schedules(), self.holidays())
 
-    def reports(self, zone: str) -> ReportService:
+    def reports(self, zone: str | None = None) -> ReportService:
         return ReportService(
-            self.punches(), self.schedules(), self.directory(), self.holidays(), self.leave(), zone
+            self.punches(), self.schedules(), self.directory(), self.holidays(), self.leave(), self.zone(zone)
         )
 
 
@@ -812,14 +815,16 @@ def schedules_set(
     start: Annotated[str, typer.Option(help="shift start, HH:MM")] = "09:00",
     end: Annotated[str, typer.Option(help="shift end, HH:MM (before start: crosses midnight)")] = "17:00",
     grace: Annotated[int, typer.Option(help="grace minutes for late and early")] = 5,
-    zone: Annotated[str, typer.Option(parser=_zone, help="IANA time zone")] = "UTC",
+    zone: Annotated[
+        str | None, typer.Option(parser=_zone, help="IANA time zone (default: the stack's DefaultTimeZone)")
+    ] = None,
     since: FromOption = None,
 ) -> None:
     """Set an employee's schedule, or the default one, from a day on: the days before keep the schedule that
     held on them (a day before a later change replaces what held from it on)."""
     user_id = _schedule_id(user, default)
-    schedule = _schedule(days, start, end, grace, zone)
-    since = since or change_day(schedule, _now(), "UTC")
+    schedule = _schedule(days, start, end, grace, ctx.obj.zone(zone))
+    since = since or change_day(schedule, _now(), ctx.obj.zone())
     ctx.obj.schedules().change(user_id, schedule, since)
     _done(
         ctx,
@@ -838,7 +843,7 @@ def schedules_remove(
     user_id = _schedule_id(user, default)
     label = f"schedule of {user}" if user else "default schedule"
     store = ctx.obj.schedules()
-    since = since or removal_day(store.history(user_id), _now(), "UTC")
+    since = since or removal_day(store.history(user_id), _now(), ctx.obj.zone())
     before, after = store.change(user_id, None, since)
     if after == before:
         _not_found(ctx, f"no {label} from {since}")
@@ -922,18 +927,22 @@ def _version_row(version: ScheduleVersion) -> dict[str, Any]:
 DayArgument = Annotated[date, typer.Argument(parser=_calendar_day, metavar="DATE", help="YYYY-MM-DD")]
 YearOption = Annotated[
     int | None,
-    typer.Option(help="the calendar year (default: this one, in UTC)", min=FIRST_YEAR, max=LAST_YEAR),
+    typer.Option(
+        help="the calendar year (default: this one, in the stack's DefaultTimeZone)",
+        min=FIRST_YEAR,
+        max=LAST_YEAR,
+    ),
 ]
 
 
-def _this_year() -> int:
-    return datetime.now(UTC).year
+def _this_year(ctx: typer.Context) -> int:
+    return datetime.now(parse_zone(ctx.obj.zone())).year
 
 
 @holidays_app.command("list")
 def holidays_list(ctx: typer.Context, year: YearOption = None) -> None:
     """A year's holidays, in date order."""
-    year = year or _this_year()
+    year = year or _this_year(ctx)
     rows = [holiday.model_dump(mode="json") for holiday in ctx.obj.holidays().in_year(year)]
     _show(ctx, rows, f"Holidays {year}", f"No holidays in {year}.")
 
@@ -969,7 +978,7 @@ LeaveUser = Annotated[str, typer.Argument(metavar="USER_ID", help="the employee 
 def leave_list(ctx: typer.Context, user_id: LeaveUser, year: YearOption = None) -> None:
     """An employee's leaves with a day in the year, by first day, with the scheduled days each takes (what an
     allowance counts), and the year's by kind."""
-    year = year or _this_year()
+    year = year or _this_year(ctx)
     found = _service_call(ctx, lambda: ctx.obj.leave_service().in_year(user_id, year))
     rows = [leave.model_dump(mode="json") if ctx.obj.json else _leave_row(leave) for leave in found.leave]
     _show(ctx, rows, f"Leave of {user_id} {year}", f"No leave of {user_id} in {year}.")
@@ -1172,6 +1181,12 @@ def logs_stats(
 # report
 
 
+UnscheduledZone = Annotated[
+    str | None,
+    typer.Option(
+        parser=_zone, help="zone for employees without a schedule (default: the stack's DefaultTimeZone)"
+    ),
+]
 DepartmentOption = Annotated[
     str | None, typer.Option(help="only this department's employees, as the directory names it (any case)")
 ]
@@ -1183,7 +1198,7 @@ def report_daily(
     on: Annotated[date, typer.Option("--date", parser=_calendar_day, help="YYYY-MM-DD")],
     csv: Annotated[bool, typer.Option("--csv", help="CSV for a spreadsheet")] = False,
     department: DepartmentOption = None,
-    zone: Annotated[str, typer.Option(parser=_zone, help="zone for employees without a schedule")] = "UTC",
+    zone: UnscheduledZone = None,
 ) -> None:
     """Everyone's worked time, breaks, overtime, lateness and anomalies on one day, and who was expected
     (by their schedule, not a holiday) and did not come."""
@@ -1216,7 +1231,7 @@ def report_timesheet(
     start: Annotated[date, typer.Option("--from", parser=_calendar_day, help="first work day, YYYY-MM-DD")],
     end: Annotated[date, typer.Option("--to", parser=_calendar_day, help="last work day (inclusive)")],
     csv: Annotated[bool, typer.Option("--csv", help="CSV for a spreadsheet")] = False,
-    zone: Annotated[str, typer.Option(parser=_zone, help="zone for employees without a schedule")] = "UTC",
+    zone: UnscheduledZone = None,
 ) -> None:
     """One employee's work days, day by day, over at most 31 days (the API's GET /reports/timesheet)."""
     _report_range(start, end, "timesheet")
@@ -1236,7 +1251,7 @@ def report_period(
     end: Annotated[date, typer.Option("--to", parser=_calendar_day, help="last work day (inclusive)")],
     csv: Annotated[bool, typer.Option("--csv", help="CSV for payroll's spreadsheet")] = False,
     department: DepartmentOption = None,
-    zone: Annotated[str, typer.Option(parser=_zone, help="zone for employees without a schedule")] = "UTC",
+    zone: UnscheduledZone = None,
 ) -> None:
     """Everyone's totals over a pay period of at most 31 days, one line per employee (GET /reports/period):
     work days, worked, overtime, late, left early, and the days to look at first: those with an anomaly, and
@@ -1264,7 +1279,7 @@ def report_workday(
     ctx: typer.Context,
     user_id: str,
     on: Annotated[date, typer.Option("--date", parser=_calendar_day, help="the work day, YYYY-MM-DD")],
-    zone: Annotated[str, typer.Option(parser=_zone, help="zone for employees without a schedule")] = "UTC",
+    zone: UnscheduledZone = None,
 ) -> None:
     """The punches behind one employee's work day (its row in the daily report), in time order, with their
     delivery status and logIds: what `logs void` takes."""
@@ -1284,7 +1299,10 @@ def _work_day_row(punch: DayPunch) -> dict[str, Any]:
 # employees
 
 CompanyZone = Annotated[
-    str, typer.Option("--zone", parser=_zone, help="the company zone (DefaultTimeZone): what today is")
+    str | None,
+    typer.Option(
+        "--zone", parser=_zone, help="the company zone, what today is (default: the stack's DefaultTimeZone)"
+    ),
 ]
 
 
@@ -1330,16 +1348,18 @@ def _schedule_text(schedule: ScheduleView | None) -> str | None:
 
 
 @employees_app.command("list")
-def employees_list(ctx: typer.Context, zone: CompanyZone = "UTC") -> None:
+def employees_list(ctx: typer.Context, zone: CompanyZone = None) -> None:
     """Every employee: department, schedule, and status now (in, out, on_break, absent, on leave)."""
+    zone = ctx.obj.zone(zone)
     views = ctx.obj.employees(zone).directory()
     rows = [view.model_dump(mode="json") if ctx.obj.json else _employee_row(view, zone) for view in views]
     _show(ctx, rows, "Employees", "No employees.")
 
 
 @employees_app.command("show")
-def employees_show(ctx: typer.Context, user_id: str, zone: CompanyZone = "UTC") -> None:
+def employees_show(ctx: typer.Context, user_id: str, zone: CompanyZone = None) -> None:
     """One employee: department, schedule, status now and the last punch."""
+    zone = ctx.obj.zone(zone)
     view = ctx.obj.employees(zone).get(user_id)
     if view is None:
         _not_found(ctx, f"no employee {user_id}")
@@ -1413,7 +1433,7 @@ def employees_set(
 ) -> None:
     """Add an employee, or change the fields given and keep the rest. With any schedule option, also their
     schedule, from --schedule-from on (the days before keep theirs): the options not given are kept from their
-    own latest schedule (for someone without one: mon-fri, 09:00-17:00, grace 5, UTC)."""
+    own latest schedule (for someone without one: mon-fri, 09:00-17:00, grace 5, the stack's DefaultTimeZone)."""
     given = {
         "name": name,
         "department": department,
@@ -1470,7 +1490,7 @@ def _schedule_with(
     if all(option is None for option in (days, start, end, grace, zone)):
         return None
     latest = ctx.obj.schedules().history(user_id).latest
-    own = latest.schedule if latest and latest.schedule else Schedule()
+    own = latest.schedule if latest and latest.schedule else Schedule(time_zone=ctx.obj.zone())
     return _schedule(
         days or (_days_label(own.days) if own.days else "mon-fri"),
         start or f"{own.start:%H:%M}",

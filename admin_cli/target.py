@@ -7,6 +7,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from attendance.local_parameters import parameters_from_environment
 from attendance.local_ports import port_from_environment
 from attendance.stack_names import STACK_PREFIX
 
@@ -47,6 +48,9 @@ class Target:
     punch_queue_url: str
     dead_letter_queue_url: str
     api_url: str
+    # The stack's DefaultTimeZone: the company's zone, in which "today" is read and an employee without a
+    # schedule has their work days, as the functions read it
+    default_time_zone: str = "UTC"
 
     def client(self, service: str) -> Any:
         return self.session.client(service, endpoint_url=self.endpoint_url, config=_CONFIG)
@@ -77,8 +81,15 @@ def local_target() -> Target:
         punch_queue_url=queue_url,
         dead_letter_queue_url=dlq_url,
         api_url=local_api_url(),
+        default_time_zone=local_parameter("DefaultTimeZone") or "UTC",
         **names,
     )
+
+
+def local_parameter(name: str) -> str | None:
+    """A template parameter the local stack is given in LOCAL_PARAMETERS, as `make run` reads it: the CLI
+    sees the variable of its own shell, so give both the same."""
+    return dict(parameters_from_environment()[0]).get(name)
 
 
 def local_api_url() -> str:
@@ -101,4 +112,13 @@ def stack_target(stack_name: str, region: str | None, profile: str | None) -> Ta
         raise TargetError(
             f"stack {stack_name!r} lacks outputs {', '.join(missing)}: is it an attendance-sync stack?"
         )
-    return Target(session, None, **{name: outputs[output] for name, output in OUTPUTS.items()})
+    parameters = {
+        parameter["ParameterKey"]: parameter.get("ParameterValue", "")
+        for parameter in stacks[0].get("Parameters", [])
+    }
+    return Target(
+        session,
+        None,
+        default_time_zone=parameters.get("DefaultTimeZone") or "UTC",
+        **{name: outputs[output] for name, output in OUTPUTS.items()},
+    )

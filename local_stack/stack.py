@@ -16,6 +16,7 @@ from attendance.data.api_keys import ApiKeyStore
 from attendance.domain.clock import parse_zone
 from attendance.domain.keys import Scope
 from attendance.domain.rate_limit import NO_LIMIT
+from attendance.local_parameters import parameters_from_environment
 from attendance.local_ports import InvalidPort, port_from_environment
 from local_stack.api_server import LocalApiServer
 from local_stack.chaos import NO_CHAOS, Chaos
@@ -86,7 +87,7 @@ class LocalConfig:
         LOCAL_PARAMETERS entry it gets wrong (the values of parameters are the template's to judge, in
         `LocalStack.start()`)."""
         ports, port_problems = _ports_from_environment()
-        parameters, entry_problems = _parameters_from_environment()
+        parameters, entry_problems = parameters_from_environment()
         numbers = NumberVariables()
         schedule_seconds = numbers.read("LOCAL_SCHEDULE_SECONDS", 0, lowest=1)
         concurrency = numbers.read("LOCAL_CONCURRENCY", cls.concurrency, whole=True, lowest=1, highest=64)
@@ -132,19 +133,6 @@ def _ports_from_environment() -> tuple[dict[str, int], list[str]]:
         except InvalidPort as error:
             problems.append(str(error))
     return ports, problems
-
-
-def _parameters_from_environment() -> tuple[tuple[tuple[str, str], ...], list[str]]:
-    """LOCAL_PARAMETERS's Name=value entries (comma-separated), and a problem for each entry that is not
-    one: refused rather than dropped, as a misspelt name is."""
-    pairs, problems = [], []
-    for entry in os.environ.get("LOCAL_PARAMETERS", "").split(","):
-        name, equals, value = entry.partition("=")
-        if equals and name.strip():
-            pairs.append((name.strip(), value.strip()))
-        elif entry.strip():
-            problems.append(f"LOCAL_PARAMETERS entry {entry.strip()!r} is not Name=value")
-    return tuple(pairs), problems
 
 
 class LocalStack:

@@ -99,8 +99,11 @@ def use_function_env(
 
 
 @pytest.fixture
-def cli(stack: Resolver, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
-    """`attendance --local ...` in-process, its target being the moto tables of this test."""
+def cli(
+    stack: Resolver, stack_parameters: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., Any]:
+    """`attendance --local ...` in-process, its target being the moto tables of this test (and its company
+    zone the test's DefaultTimeZone)."""
     tables = {
         name: stack.refs[output.removesuffix("Name")]
         for name, output in OUTPUTS.items()
@@ -112,6 +115,7 @@ def cli(stack: Resolver, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
         punch_queue_url=stack.refs["PunchQueue"],
         dead_letter_queue_url=stack.refs["PunchDeadLetterQueue"],
         api_url="http://127.0.0.1:3000",
+        default_time_zone=stack_parameters.get("DefaultTimeZone", "UTC"),
         **tables,
     )
     monkeypatch.setattr(cli_main, "local_target", lambda: target)

@@ -20,6 +20,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
 from itertools import pairwise
 
 from attendance.domain.clock import parse_zone
@@ -50,7 +51,7 @@ class ScheduleHistory:
 
     def on(self, day: date) -> Schedule | None:
         """The schedule holding on `day`; None before the first version, or in a removal."""
-        index = bisect_right(self._firsts(), day) - 1
+        index = bisect_right(self._firsts, day) - 1
         return self.versions[index].schedule if index >= 0 else None
 
     def changed(self, schedule: Schedule | None, since: date) -> "ScheduleHistory":
@@ -77,8 +78,10 @@ class ScheduleHistory:
         held = (self.on(day + timedelta(days=offset)) for offset in (-1, 0, 1))
         return {schedule for schedule in held if schedule is not None}
 
-    def _firsts(self) -> list[date]:
-        return [version.since or date.min for version in self.versions]
+    @cached_property
+    def _firsts(self) -> tuple[date, ...]:
+        """Each version's first day, once per history: `on` is asked for every (user, day) of a report."""
+        return tuple(version.since or date.min for version in self.versions)
 
 
 def _normalised(versions: list[ScheduleVersion]) -> ScheduleHistory:

@@ -76,7 +76,7 @@ def dependencies() -> PushService:
         PunchQueue(client("sqs"), settings.punch_queue_url),
     )
     commands = CommandDelivery(CommandStore(dynamodb, settings.commands_table), settings.default_time_zone)
-    return PushService(devices, ingest, commands)
+    return PushService(devices, ingest, settings.default_time_zone, commands)
 
 
 # The serial is the device's credential: documented as the admsSerial security scheme, and a missing

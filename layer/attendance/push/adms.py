@@ -57,10 +57,11 @@ def parse_attlog(body: str, device: Device) -> tuple[list[dict[str, str]], list[
     return punches, malformed
 
 
-def options_reply(serial: str, device: Device, now: datetime) -> str:
-    """The handshake reply. TimeZone is the device's registered zone's current UTC offset in hours: the
-    device combines it with our HTTP Date header to set its clock, so a wrong value shifts its clock."""
-    offset = now.astimezone(parse_zone(device.time_zone or "UTC")).utcoffset() or timedelta(0)
+def options_reply(serial: str, device: Device, now: datetime, default_zone: str) -> str:
+    """The handshake reply. TimeZone is the current UTC offset in hours of the device's registered zone, else
+    of the company's (`default_zone`, in which its naive times are read): the device combines it with our
+    HTTP Date header to set its clock, so a wrong value shifts its clock."""
+    offset = now.astimezone(parse_zone(device.time_zone or default_zone)).utcoffset() or timedelta(0)
     hours = offset.total_seconds() / 3600
     options = [
         f"GET OPTION FROM: {serial}",

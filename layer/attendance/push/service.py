@@ -63,10 +63,16 @@ def push_body(body: str | None, is_base64: bool) -> bytes:
 
 class PushService:
     def __init__(
-        self, devices: DeviceStore, ingest: IngestService, commands: CommandDelivery | None = None
+        self,
+        devices: DeviceStore,
+        ingest: IngestService,
+        default_zone: str,
+        commands: CommandDelivery | None = None,
     ) -> None:
+        """`default_zone`: the company's (DefaultTimeZone), for a clock registered without a zone of its own."""
         self._devices = devices
         self._ingest = ingest
+        self._default_zone = default_zone
         self._commands = commands
 
     # ZKTeco ADMS
@@ -76,7 +82,7 @@ class PushService:
         return self._heard_from(_registered(device, DeviceKind.ZKTECO, f"SN={serial}"), "adms")
 
     def adms_options(self, serial: str) -> str:
-        return options_reply(serial, self.adms_device(serial), datetime.now(UTC))
+        return options_reply(serial, self.adms_device(serial), datetime.now(UTC), self._default_zone)
 
     def adms_poll(self, serial: str) -> str:
         """getrequest: the device's pending commands, each handed out once."""

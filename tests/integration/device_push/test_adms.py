@@ -1,5 +1,6 @@
 """ZKTeco ADMS push: real-format bodies through the HTTP layer."""
 
+import importlib
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
@@ -7,7 +8,8 @@ import boto3
 import pytest
 
 from attendance.data.punch_intake import StoreOutcome
-from attendance.domain.devices import Device
+from attendance.domain.devices import Device, DeviceKind
+from functions.device_push import app as push_app
 from tests.integration.device_push.conftest import call
 from tests.punches import claim_without_storing, store_punch, utc_punch
 
@@ -52,6 +54,22 @@ def test_handshake_sends_a_fixed_offset_zone_in_hours(registry, zone, hours):
     # Then TimeZone is that offset in hours, so the device does not shift its clock
     assert reply.status == 200
     assert f"TimeZone={hours}" in reply.text.splitlines()
+
+
+def test_a_clock_registered_without_a_zone_is_set_to_the_companys(use_function_env, registry, stored):
+    # Given a company in Tokyo, and a clock registered without a zone of its own
+    use_function_env("DevicePushFunction", MAX_PAST_DAYS="3650", DEFAULT_TIME_ZONE="Asia/Tokyo")
+    importlib.reload(push_app)
+    registry.put(Device(device_id="TOKYO-GATE", kind=DeviceKind.ZKTECO, serial="JP0001"))
+    # When it asks for its options
+    reply = call("GET", "/iclock/cdata", None, {"SN": "JP0001", "options": "all"})
+    # Then it is told the company's offset (+9), the zone its naive times are read in, not UTC's 0, which
+    # would set its clock 9 h back
+    assert "TimeZone=9" in reply.text.splitlines()
+    # And a check-in at 08:30 on its clock is stored at 23:30 UTC the day before
+    assert upload(b"1001\t2025-02-10 08:30:00\t0\t1\t\t0\t0\r\n", serial="JP0001").text == "OK: 1"
+    [punch] = stored()
+    assert (punch["punchTime"], punch["localTime"]) == ("2025-02-09T23:30:00Z", "2025-02-10T08:30:00")
 
 
 def test_a_fixed_offset_device_gets_correct_utc_through_adms(registry, stored):

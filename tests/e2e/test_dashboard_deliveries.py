@@ -280,3 +280,27 @@ def test_dead_letters_are_listed_by_punch_time_the_latest_first(page, stack: Run
     expect(rows).to_have_count(3)
     for index, user in enumerate(in_order):
         expect(rows.nth(index)).to_contain_text(user)
+
+
+def test_a_punch_dead_lettered_while_the_list_is_read_stays_listed(page, stack: RunningStack) -> None:
+    # Given the Deliveries page reading the dead letters, the list as it was before a punch dies (held back)
+    user = f"RACE-{uuid.uuid4().hex[:6]}"
+    httpx.post(stack.crm_url + "/crm/_behaviour", json={"failUsers": [user], "status": 422}, timeout=5)
+    held = []
+    page.route("**/deliveries/dead-letters", lambda route: held.append((route, route.fetch())))
+    sign_in(page, stack)
+    page.get_by_role("link", name="Deliveries", exact=True).click()
+    listed = page.get_by_role("table", name=re.compile("^Dead-lettered punches"))
+    rows = listed.get_by_role("row").filter(has_text=user)
+    # When the punch dies, and the feed tells the page before the list's reply comes
+    stack.post_punch("DEV001", user)
+    expect(rows).to_have_count(1)
+    assert held, "the list was not asked for"
+    route, before = held[0]
+    route.fulfill(response=before)
+    # Then the reply read before it died does not take it off the list
+    expect(page.get_by_text("Loading the dead letters")).to_have_count(0)
+    expect(listed).to_be_visible()
+    expect(rows).to_have_count(1)
+    time.sleep(1)  # what a reply replacing the list would have done by now
+    expect(rows).to_have_count(1)

@@ -113,9 +113,13 @@ export async function render(view) {
     if (caption) caption.textContent = captionText();
   }
 
+  // The dead letters the feed brings while the list is read: a reply read before they died lacks them.
+  let heardWhileReading = null;
+
   async function loadList() {
     loading(list, "the dead letters");
     redriveAll.disabled = true;
+    const heard = (heardWhileReading = new Map());
     try {
       const reply = await api("/deliveries/dead-letters");
       await names.learn(reply.deadLetters.map((letter) => letter.userId));
@@ -124,9 +128,12 @@ export async function render(view) {
       for (const letter of reply.deadLetters) {
         letters.set(letter.logId, { ...letter, state: letter.syncStatus ? DELIVERY_STATE[letter.syncStatus] : "not_stored" });
       }
+      for (const [logId, letter] of heard) if (!letters.has(logId)) letters.set(logId, letter);
       showList();
     } catch (error) {
       if (alive) showError(list, error);
+    } finally {
+      if (heardWhileReading === heard) heardWhileReading = null;
     }
   }
 
@@ -152,6 +159,7 @@ export async function render(view) {
       deadLetteredAt: message.at,
     };
     letters.set(letter.logId, letter);
+    heardWhileReading?.set(letter.logId, letter);
     const body = list.querySelector("tbody");
     // In its place by punch time, not on top: a punch dies after its attempts, or comes in late from its clock.
     const before = body && [...body.rows].find((row) => latestPunchFirst(letter, letters.get(row.dataset.key)) < 0);

@@ -23,7 +23,7 @@ from attendance.data.punches import PunchStore
 from attendance.data.schedules import ScheduleStore
 from attendance.domain.clock import parse_zone
 from attendance.domain.employees import Employee, check_employment
-from attendance.domain.leave import LeaveKind
+from attendance.domain.leave import Leave, LeaveKind
 from attendance.domain.period import expected_on
 from attendance.domain.presence import Presence, PresenceStatus, presence_now
 from attendance.domain.punch import Punch
@@ -194,7 +194,7 @@ class EmployeeService:
         directory = {employee.user_id: employee for employee in self._employees.list()}
         by_user = _by_user(self._todays_punches())
         schedules = self._schedule_lookup(set(directory) | set(by_user))
-        away = self._on_leave_today()
+        leave_on = self._leave_around_today()
         expected = self._expected_today()
         lists: dict[PresenceStatus, list[PresentEmployee]] = defaultdict(list)
         absent, on_leave = 0, 0  # without a punch: expected at work today, or away
@@ -206,10 +206,9 @@ class EmployeeService:
                 employee = directory.get(user_id)
                 if employee and employee.is_expected(now, self._default_zone):
                     work_day = work_day_of(now)
-                    on_leave += user_id in away
-                    absent += user_id not in away and expected(
-                        employee, schedules(user_id, work_day), work_day
-                    )
+                    away = leave_on(user_id, work_day) is not None
+                    on_leave += away
+                    absent += not away and expected(employee, schedules(user_id, work_day), work_day)
                 continue
             lists[presence.status].append(_present(user_id, directory.get(user_id), presence.last_punch))
         return PresenceReport(
@@ -292,7 +291,7 @@ class EmployeeService:
         by_user = _by_user(punches)
         if not employees:
             return []
-        away = self._on_leave_today()
+        leave_on = self._leave_around_today()
         expected = self._expected_today()
         views = []
         for employee in employees:
@@ -305,7 +304,7 @@ class EmployeeService:
                     schedule,
                     not schedules.is_own(employee.user_id, work_day),
                     presence_now(by_user[employee.user_id], now, work_day_of),
-                    away.get(employee.user_id),
+                    leave_on(employee.user_id, work_day),
                     expected(employee, schedule, work_day),
                 )
             )
@@ -325,10 +324,18 @@ class EmployeeService:
 
         return expected
 
-    def _on_leave_today(self) -> dict[str, LeaveKind]:
-        """Who is on leave on the company's today, and its kind (one leave a day each)."""
+    def _leave_around_today(self) -> Callable[[str, date], LeaveKind | None]:
+        """The kind of leave someone is on on a day (one leave a day each), for their current work day: the
+        company's today, or for a night shift the day before or after it. The leave is read once."""
         today = self._company_today()
-        return {leave.user_id: leave.kind for leave in self._leave.between(today, today)}
+        by_user: dict[str, list[Leave]] = defaultdict(list)
+        for leave in self._leave.between(today - timedelta(days=1), today + timedelta(days=1)):
+            by_user[leave.user_id].append(leave)
+
+        def leave_on(user_id: str, day: date) -> LeaveKind | None:
+            return next((leave.kind for leave in by_user[user_id] if leave.start <= day <= leave.end), None)
+
+        return leave_on
 
     def _company_today(self) -> date:
         return self._clock().astimezone(parse_zone(self._default_zone)).date()

@@ -1,5 +1,6 @@
-"""Who is in on the day a schedule changes: presence takes the work day from the schedule history, as the
-reports do, so yesterday's last punch under the old schedule does not count for today."""
+"""Who is in, and who is away, by each one's current work day, as the reports count it: on the day a schedule
+changes (yesterday's last punch under the old schedule is not today's), and in a night shift that started
+yesterday (its leave is yesterday's)."""
 
 from datetime import date, datetime, time
 
@@ -12,6 +13,7 @@ from attendance.data.punches import PunchStore
 from attendance.data.schedules import ScheduleStore
 from attendance.domain.clock import parse_zone
 from attendance.domain.employees import Employee
+from attendance.domain.leave import Leave, LeaveKind
 from attendance.domain.timesheet import Schedule
 from attendance.employees.service import EmployeeService
 from local_stack.template import Resolver
@@ -56,3 +58,23 @@ def test_the_day_after_moving_to_nights_yesterdays_day_shift_is_not_today(stack,
     assert view.schedule.label == "22:00-06:00 Europe/Berlin"
     counts = service.presence().counts
     assert (counts.out, counts.absent) == (0, 1)
+
+
+def test_a_night_worker_on_leave_for_the_night_that_started_yesterday_is_on_leave_not_absent(
+    stack, directory, schedules
+):
+    # Given NINA on nights (22:00-06:00), on leave for the night of 1 December only
+    directory.put(Employee(user_id="NINA", name="Nina Night"))
+    schedules.put("NINA", NIGHTS)
+    LeaveStore(boto3.client("dynamodb"), stack.refs["LeaveTable"]).put(
+        Leave(user_id="NINA", start=date(2026, 12, 1), end=date(2026, 12, 1), kind=LeaveKind.VACATION), "hr"
+    )
+    # When HR looks at 02:00 on the 2nd, in the middle of that night (her work day the 1st)
+    service = service_at(stack, berlin("2026-12-02 02:00"))
+    # Then she is on leave, as the reports count that night, not absent by the calendar's 2nd
+    assert service.get("NINA").on_leave == "vacation"
+    counts = service.presence().counts
+    assert (counts.on_leave, counts.absent) == (1, 0)
+    # And at 23:00 on the 2nd, her next night, she is expected and absent: that night is not on leave
+    later = service_at(stack, berlin("2026-12-02 23:00"))
+    assert (later.get("NINA").on_leave, later.presence().counts.absent) == (None, 1)

@@ -5,6 +5,7 @@ import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
@@ -75,8 +76,14 @@ def test_the_directory_an_employees_timesheet_and_an_admin_edit(page, stack: Run
     page.get_by_label("Give them their own schedule").check()
     page.get_by_label("Shift start").fill("06:00")
     page.get_by_label("Shift end").fill("14:00")
-    page.get_by_label("Schedule time zone").fill("UTC")
+    # (in the schedule's zone: one where it is already, or still, another day than in the company's UTC)
     applies = page.get_by_label("Applies from")
+    elsewhere = next(
+        z for z in ("Pacific/Kiritimati", "Etc/GMT+12") if datetime.now(ZoneInfo(z)).date() != today
+    )
+    page.get_by_label("Schedule time zone").fill(elsewhere)
+    expect(applies).to_have_value(datetime.now(ZoneInfo(elsewhere)).date().isoformat())
+    page.get_by_label("Schedule time zone").fill("UTC")
     expect(applies).to_have_value(today.isoformat())
     expect(page.locator(".schedule-note")).to_have_text(
         "A schedule change applies from this day on: the reports of the days before keep the schedule that held "

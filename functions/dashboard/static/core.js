@@ -124,10 +124,15 @@ export function zoneName(timeZone) {
   return OFFSET.test(timeZone) ? `UTC${timeZone}` : timeZone;
 }
 
-/** Today's date (YYYY-MM-DD) in the company's zone. */
-export function today() {
-  const parts = new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" });
-  return parts.format(new Date());
+/** Today's date (YYYY-MM-DD) in `timeZone`, by default the company's (and for a zone the browser does not
+ * know, such as one half typed). */
+export function today(timeZone = zone) {
+  const format = (name) => new Intl.DateTimeFormat("en-CA", { timeZone: name, year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date());
+  try {
+    return format(timeZone || zone);
+  } catch {
+    return format(zone);
+  }
 }
 
 /** Whether an employee's last working day (leftOn) is past: they are no longer expected at work. */

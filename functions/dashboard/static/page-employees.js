@@ -476,8 +476,13 @@ function editSection(employee, saved) {
     h("div", { class: "field" }, h("label", { for: "edit-end" }, "Shift end"), end),
     h("div", { class: "field" }, h("label", { for: "edit-grace" }, "Grace (minutes)"), grace),
     h("div", { class: "field" }, h("label", { for: "edit-zone" }, "Schedule time zone"), scheduleZone, knownZones));
-  // A change (or going back to the default) takes effect from this day: the days before keep theirs.
-  const scheduleFrom = h("input", { id: "edit-schedule-from", type: "date", required: true, min: "2000-01-01", max: "2100-12-31", value: today() });
+  // A change (or going back to the default) takes effect from this day: the days before keep theirs. Until
+  // the admin picks one, today in the schedule's zone, as the API's default.
+  const scheduleFrom = h("input", { id: "edit-schedule-from", type: "date", required: true, min: "2000-01-01", max: "2100-12-31", value: today(scheduleZone.value.trim()) });
+  let suggestedFrom = scheduleFrom.value;
+  scheduleZone.addEventListener("input", () => {
+    if (scheduleFrom.value === suggestedFrom) scheduleFrom.value = suggestedFrom = today(scheduleZone.value.trim());
+  });
   const scheduleNote = h("p", { class: "muted small schedule-note" },
     "A schedule change applies from this day on: the reports of the days before keep the schedule that held then, so a pay period already paid keeps its figures. A day before an earlier change replaces it from that day on.");
   const result = h("div", { class: "edit-result", "aria-live": "polite" });

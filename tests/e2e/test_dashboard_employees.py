@@ -265,6 +265,37 @@ def test_an_id_not_in_the_directory_has_its_punches_shown_and_can_be_added(page,
     assert call(stack, "GET", f"/employees/{user}").json()["name"] == "Nina Newcomer"
 
 
+def test_a_missed_punch_at_a_clock_in_another_zone_is_dated_by_that_clocks_today(
+    page, stack: RunningStack
+) -> None:
+    # Given a clock in a zone where it is already, or still, another day than in the company's (UTC)
+    today = datetime.now(UTC).date()
+    elsewhere = next(
+        z for z in ("Pacific/Kiritimati", "Etc/GMT+12") if datetime.now(ZoneInfo(z)).date() != today
+    )
+    device = f"E2E-FAR-DEV-{uuid.uuid4().hex[:6].upper()}"
+    call(
+        stack,
+        "POST",
+        "/devices",
+        {"deviceId": device, "kind": "zkteco", "serial": device, "timeZone": elsewhere},
+    )
+    user = f"E2E-FAR-{uuid.uuid4().hex[:8].upper()}"
+    call(stack, "PUT", f"/employees/{user}", {"name": "Fay Far"})
+    sign_in(page, stack)
+    page.goto(f"{stack.api_url}/#/employees/{user}")
+    # When an admin chooses that clock to add a missed punch
+    page.get_by_label("Clock", exact=True).select_option(device)
+    # Then the date is that clock's today, and no later day can be chosen: its time is entered as it shows it
+    clock_today = datetime.now(ZoneInfo(elsewhere)).date().isoformat()
+    date_field = page.get_by_label("Date", exact=True)
+    expect(date_field).to_have_value(clock_today)
+    expect(date_field).to_have_attribute("max", clock_today)
+    expect(page.get_by_label("Time", exact=True)).to_have_accessible_description(
+        f"the clock's time, {elsewhere}"
+    )
+
+
 @pytest.mark.console_allows(r"status of 409")  # the browser's own line for the punch added twice
 def test_an_admin_adds_a_forgotten_check_out_and_the_day_adds_up(page, stack: RunningStack) -> None:
     # Given an employee who clocked in at a registered clock yesterday and forgot to clock out

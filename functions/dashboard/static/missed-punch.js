@@ -26,9 +26,14 @@ export function missedPunchSection(userId, lastDeviceId, added) {
   const fields = { deviceId: clock, timestamp: time, type };
   let clocks = [];
 
+  // The date is the clock's too: today in its zone at most, and by default until the admin picks a day.
+  let suggestedDate = date.value;
   function showZone() {
     const chosen = clocks.find((c) => c.deviceId === clock.value);
     zoneNote.textContent = `the clock's time${chosen ? `, ${chosen.timeZone || zone}` : ""}`;
+    const clockToday = today(chosen?.timeZone || zone);
+    date.max = clockToday;
+    if (date.value === suggestedDate) date.value = suggestedDate = clockToday;
   }
   clock.addEventListener("change", showZone);
 

@@ -23,8 +23,8 @@ from attendance.data.punches import PunchStore
 from attendance.data.schedules import ScheduleStore
 from attendance.domain.clock import parse_zone
 from attendance.domain.employees import Employee, check_employment
-from attendance.domain.leave import Leave, LeaveKind
-from attendance.domain.period import expected_on
+from attendance.domain.leave import LeaveKind, leave_by_day
+from attendance.domain.period import TimeOff, expected_on
 from attendance.domain.presence import Presence, PresenceStatus, presence_now
 from attendance.domain.punch import Punch
 from attendance.domain.schedule_history import ScheduleHistory, ScheduleLookup, change_day, removal_day
@@ -194,8 +194,7 @@ class EmployeeService:
         directory = {employee.user_id: employee for employee in self._employees.list()}
         by_user = _by_user(self._todays_punches())
         schedules = self._schedule_lookup(set(directory) | set(by_user))
-        leave_on = self._leave_around_today()
-        expected = self._expected_today()
+        time_off = self._time_off_around_today()
         lists: dict[PresenceStatus, list[PresentEmployee]] = defaultdict(list)
         absent, on_leave = 0, 0  # without a punch: expected at work today, or away
         for user_id in sorted(set(directory) | set(by_user)):
@@ -206,9 +205,11 @@ class EmployeeService:
                 employee = directory.get(user_id)
                 if employee and employee.is_expected(now, self._default_zone):
                     work_day = work_day_of(now)
-                    away = leave_on(user_id, work_day) is not None
+                    away = work_day in time_off.leave_of(user_id)
                     on_leave += away
-                    absent += not away and expected(employee, schedules(user_id, work_day), work_day)
+                    absent += not away and _expected(
+                        employee, schedules(user_id, work_day), work_day, time_off
+                    )
                 continue
             lists[presence.status].append(_present(user_id, directory.get(user_id), presence.last_punch))
         return PresenceReport(
@@ -291,8 +292,7 @@ class EmployeeService:
         by_user = _by_user(punches)
         if not employees:
             return []
-        leave_on = self._leave_around_today()
-        expected = self._expected_today()
+        time_off = self._time_off_around_today()
         views = []
         for employee in employees:
             work_day_of = partial(schedules.work_day_of, employee.user_id)
@@ -304,38 +304,19 @@ class EmployeeService:
                     schedule,
                     not schedules.is_own(employee.user_id, work_day),
                     presence_now(by_user[employee.user_id], now, work_day_of),
-                    leave_on(employee.user_id, work_day),
-                    expected(employee, schedule, work_day),
+                    time_off.leave_of(employee.user_id).get(work_day),
+                    _expected(employee, schedule, work_day, time_off),
                 )
             )
         return views
 
-    def _expected_today(self) -> Callable[[Employee, Schedule | None, date], bool]:
-        """Whether the calendar expects an employee at work on their current work day (their schedule's
-        day, not a holiday, employed), as the reports count a scheduled day. The holidays are read once."""
+    def _time_off_around_today(self) -> TimeOff:
+        """The holidays and everyone's leave from the day before the company's today to the day after: each
+        one's current work day is among them (a night shift's may be the day before or after)."""
         today = self._company_today()
-        holidays = {
-            holiday.day
-            for holiday in self._holidays.between(today - timedelta(days=1), today + timedelta(days=1))
-        }
-
-        def expected(employee: Employee, schedule: Schedule | None, work_day: date) -> bool:
-            return expected_on(schedule, work_day, holidays, (employee.started_on, employee.left_on))
-
-        return expected
-
-    def _leave_around_today(self) -> Callable[[str, date], LeaveKind | None]:
-        """The kind of leave someone is on on a day (one leave a day each), for their current work day: the
-        company's today, or for a night shift the day before or after it. The leave is read once."""
-        today = self._company_today()
-        by_user: dict[str, list[Leave]] = defaultdict(list)
-        for leave in self._leave.between(today - timedelta(days=1), today + timedelta(days=1)):
-            by_user[leave.user_id].append(leave)
-
-        def leave_on(user_id: str, day: date) -> LeaveKind | None:
-            return next((leave.kind for leave in by_user[user_id] if leave.start <= day <= leave.end), None)
-
-        return leave_on
+        start, end = today - timedelta(days=1), today + timedelta(days=1)
+        holidays = frozenset(holiday.day for holiday in self._holidays.between(start, end))
+        return TimeOff(holidays, leave_by_day(self._leave.between(start, end)))
 
     def _company_today(self) -> date:
         return self._clock().astimezone(parse_zone(self._default_zone)).date()
@@ -365,6 +346,12 @@ def _by_user(punches: Iterable[Punch]) -> defaultdict[str, list[Punch]]:
     for punch in punches:
         grouped[punch.user_id].append(punch)
     return grouped
+
+
+def _expected(employee: Employee, schedule: Schedule | None, work_day: date, time_off: TimeOff) -> bool:
+    """Whether the calendar expects them at work on their current work day (their schedule's day, not a
+    holiday, employed), as the reports count a scheduled day; leave aside."""
+    return expected_on(schedule, work_day, time_off.holidays, (employee.started_on, employee.left_on))
 
 
 def _view(

@@ -135,6 +135,15 @@ export function today(timeZone = zone) {
   }
 }
 
+/** A date input that says today in a zone until someone picks a day: call what it returns with the zone
+ * whenever the zone changes. */
+export function todayUntilPicked(input) {
+  let suggested = input.value;
+  return (timeZone) => {
+    if (input.value === suggested) input.value = suggested = today(timeZone);
+  };
+}
+
 /** Whether an employee's last working day (leftOn) is past: they are no longer expected at work. */
 export function hasLeft(employee) {
   return Boolean(employee.leftOn) && employee.leftOn < today();

@@ -1,6 +1,6 @@
 // "Add a missed punch" on an employee's page (admins): a punch the clock did not record, added by hand at
 // one of the clocks, at that clock's wall-clock time. It is stored, deduplicated and delivered as any other.
-import { ApiFailure, PUNCH_TYPES, api, clearFieldErrors, h, notify, session, showFieldErrors, today, zone } from "./core.js";
+import { ApiFailure, PUNCH_TYPES, api, clearFieldErrors, h, notify, session, showFieldErrors, today, todayUntilPicked, zone } from "./core.js";
 
 // A duplicate's reason when the punch is not the employee's already, but too close to one of theirs
 // (attendance.ingest: "user U has an accepted punch less than 60 s from this one").
@@ -27,13 +27,13 @@ export function missedPunchSection(userId, lastDeviceId, added) {
   let clocks = [];
 
   // The date is the clock's too: today in its zone at most, and by default until the admin picks a day.
-  let suggestedDate = date.value;
+  const dateFollows = todayUntilPicked(date);
   function showZone() {
     const chosen = clocks.find((c) => c.deviceId === clock.value);
-    zoneNote.textContent = `the clock's time${chosen ? `, ${chosen.timeZone || zone}` : ""}`;
-    const clockToday = today(chosen?.timeZone || zone);
-    date.max = clockToday;
-    if (date.value === suggestedDate) date.value = suggestedDate = clockToday;
+    const clockZone = chosen?.timeZone || zone;
+    zoneNote.textContent = `the clock's time${chosen ? `, ${clockZone}` : ""}`;
+    date.max = today(clockZone);
+    dateFollows(clockZone);
   }
   clock.addEventListener("change", showZone);
 

@@ -4,7 +4,7 @@
 // Routes: #/employees, #/employees/<userId>.
 import {
   ApiFailure, api, badge, clearFieldErrors, feed, formatInstant, h, hasLeft, loading, notify, session, showError, showFieldErrors,
-  table, today, useStyles, zone,
+  table, today, todayUntilPicked, useStyles, zone,
 } from "./core.js";
 import { dayPunches, withPunchesColumn } from "./day-punches.js";
 import { importSection } from "./employee-import.js";
@@ -479,10 +479,8 @@ function editSection(employee, saved) {
   // A change (or going back to the default) takes effect from this day: the days before keep theirs. Until
   // the admin picks one, today in the schedule's zone, as the API's default.
   const scheduleFrom = h("input", { id: "edit-schedule-from", type: "date", required: true, min: "2000-01-01", max: "2100-12-31", value: today(scheduleZone.value.trim()) });
-  let suggestedFrom = scheduleFrom.value;
-  scheduleZone.addEventListener("input", () => {
-    if (scheduleFrom.value === suggestedFrom) scheduleFrom.value = suggestedFrom = today(scheduleZone.value.trim());
-  });
+  const fromFollows = todayUntilPicked(scheduleFrom);
+  scheduleZone.addEventListener("input", () => fromFollows(scheduleZone.value.trim()));
   const scheduleNote = h("p", { class: "muted small schedule-note" },
     "A schedule change applies from this day on: the reports of the days before keep the schedule that held then, so a pay period already paid keeps its figures. A day before an earlier change replaces it from that day on.");
   const result = h("div", { class: "edit-result", "aria-live": "polite" });

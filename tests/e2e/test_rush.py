@@ -7,7 +7,10 @@ from bench.rush import run
 
 PACED_UNDER_LOAD = 0.5  # at most half again the CRM's limit in any second (unpaced: about twice)
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+# Not marked slow: its pacing and its workers' leases want a quieter machine than the start of the run, where
+# the other slow files (the fuzz, the soak) run side by side; a run 2x slower than usual once dead-lettered 30
+# copies of delivered punches there.
+pytestmark = pytest.mark.e2e
 
 
 def test_a_rush_against_a_rate_limited_crm_is_paced_and_delivered_exactly_once():

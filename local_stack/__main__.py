@@ -3,6 +3,8 @@
 import signal
 import sys
 import time
+from collections.abc import Callable
+from functools import partial
 from types import FrameType
 
 from local_stack.banner import banner
@@ -20,16 +22,13 @@ def main() -> int:
         stack = LocalStack(LocalConfig.from_environment())
     except SettingsRefused as refused:
         return refused.report()
-    for signum in STOP_SIGNALS:
-        signal.signal(signum, _interrupt)
+    _on_stop_signals(partial(_interrupt, stack))
     try:
         return _run(stack)
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM, while starting or running
-        stack.log("stopping...")
         return 0
     finally:
-        for signum in STOP_SIGNALS:  # a second Ctrl-C while stopping would leave processes behind
-            signal.signal(signum, _still_stopping)
+        _on_stop_signals(_still_stopping)  # a second Ctrl-C while stopping would leave processes behind
         stack.stop()
 
 
@@ -53,7 +52,16 @@ def _run(stack: LocalStack) -> int:
         time.sleep(3600)
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
+def _on_stop_signals(handler: Callable[[int, FrameType | None], None]) -> None:
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, handler)
+
+
+def _interrupt(stack: LocalStack, signum: int, frame: FrameType | None) -> None:
+    """Says so at once: a start-up interrupted waits for the environments it is starting before it stops,
+    and a second Ctrl-C meanwhile must be told that it is still stopping, not taken for the first."""
+    _on_stop_signals(_still_stopping)
+    stack.log("stopping...")
     raise KeyboardInterrupt
 
 

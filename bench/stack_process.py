@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from local_stack.banner import wait_for_banner
-from local_stack.running import ANY_FREE_PORTS
+from local_stack.running import ANY_FREE_PORTS, stack_process
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,9 +32,7 @@ def start_stack(settings: dict[str, str] | None = None) -> Stack:
     """`python -m local_stack` on free ports, with these LOCAL_* settings; returns once it is up."""
     environment = os.environ | ANY_FREE_PORTS | (settings or {})
     log = tempfile.NamedTemporaryFile("w+", prefix="local-stack-", suffix=".log")  # noqa: SIM115 - closed in stop()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local_stack"], cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT
-    )
+    process = stack_process(environment, stdout=log)
     urls = wait_for_banner(process, Path(log.name).read_text, limit_seconds=None)
     if urls is None:
         failure = Path(log.name).read_text()

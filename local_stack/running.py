@@ -34,6 +34,7 @@ class RunningStack:
     output: list[str] = field(default_factory=list)
     ws_url: str = "ws://127.0.0.1:3001"  # the live feed's WebSocket API
     ws_management_url: str = "http://127.0.0.1:3002"  # its @connections API
+    process_id: int = 0  # `python -m local_stack`'s
 
     def sqs(self) -> Any:
         return local_client("sqs", self.aws_url)
@@ -81,26 +82,39 @@ class RunningStack:
         return reply.json()["logId"]
 
 
+def stack_process(environment: dict[str, str], **output: Any) -> subprocess.Popen:
+    """`python -m local_stack` under this environment, its output (and errors) where `output` says.
+
+    In a session of its own: where the kernel groups CPU time by session (autogroup), the stack and its
+    processes share the cores with the program that started it as one program with another, and its
+    background environments' lower priority (local_stack/cpu.py) counts only against its own API. Beside a
+    busy test run they would otherwise wait behind every other process, and a punch took minutes to reach
+    the CRM."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "local_stack"],
+        cwd=ROOT,
+        env=environment,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        **output,
+    )
+
+
 @contextmanager
 def running_local_stack(api_key: str, **settings: str) -> Iterator[RunningStack]:
     """Starts the stack on free ports (extra settings, e.g. LOCAL_SCHEDULE_SECONDS), waits until it says it
     is up and where, and stops it when the block ends."""
     environment = os.environ | ANY_FREE_PORTS | {"LOCAL_API_KEY": api_key} | settings
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local_stack"],
-        cwd=ROOT,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    process = stack_process(environment, stdout=subprocess.PIPE, text=True)
     output: list[str] = []
     threading.Thread(target=lambda: output.extend(process.stdout or []), daemon=True).start()
     try:
         urls = wait_for_banner(process, lambda: "".join(output), START_SECONDS)
         if urls is None:
             raise RuntimeError("the local stack did not start:\n" + "".join(output))
-        yield RunningStack(urls.api, urls.aws, urls.crm, api_key, output, urls.ws, urls.ws_management)
+        yield RunningStack(
+            urls.api, urls.aws, urls.crm, api_key, output, urls.ws, urls.ws_management, process.pid
+        )
     finally:
         process.terminate()
         try:

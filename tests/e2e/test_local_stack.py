@@ -2,8 +2,10 @@
 
 import itertools
 import json
+import os
 import time
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -20,6 +22,33 @@ def now_minus(minutes: int) -> str:
 def post(stack, body: dict, path: str = "/punches") -> httpx.Response:
     headers = {"Authorization": f"Bearer {stack.api_key}"}
     return httpx.post(stack.api_url + path, json=body, headers=headers, timeout=10)
+
+
+def test_the_stack_and_its_processes_run_in_a_session_of_their_own(stack):
+    # Given the stack these tests run against, started as the tests start it
+    # When its processes are looked up: the stack, its functions' environments and the mock CRM
+    processes = all_processes()
+    children = [pid for pid, stat in processes.items() if stat["parent"] == stack.process_id]
+    # Then they share one session, not the test run's, so the CPU is shared between the two as between two
+    # programs, and the stack's background environments yield only to its own API
+    assert len(children) >= 2
+    sessions = {processes[pid]["session"] for pid in [stack.process_id, *children]}
+    assert sessions == {stack.process_id}
+    assert os.getsid(0) != stack.process_id
+
+
+def all_processes() -> dict[int, dict[str, int]]:
+    """Each running process's parent and session, from /proc/<pid>/stat (whose 2nd field may hold spaces)."""
+    processes = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # a process that ended meanwhile
+        processes[int(entry.name)] = {"parent": int(fields[1]), "session": int(fields[3])}
+    return processes
 
 
 def test_a_posted_punch_reaches_the_crm(stack):

@@ -444,8 +444,8 @@ BACKFILL_DAY = ((0, "in"), (4, "break_out"), (5, "break_in"), (9, "out"))  # hou
 
 
 @contextlib.contextmanager
-def _worker(local: LocalFunctions) -> Iterator[Any]:
-    """The worker behind the local SQS mapping (the template's batch size), delivering to a local CRM."""
+def _worker(local: LocalFunctions) -> Iterator[tuple[Any, Any]]:
+    """The worker behind the local SQS mapping (the template's batch size), and the local CRM it delivers to."""
     from functions.crm_worker import app as worker
     from local_stack.mock_crm import GENERIC_PATH, MockCrmServer
     from local_stack.sqs_trigger import SqsTrigger
@@ -457,25 +457,27 @@ def _worker(local: LocalFunctions) -> Iterator[Any]:
     queue = local.resolver.refs["PunchQueue"]
     arn = local.resolver.attributes[("PunchQueue", "Arn")]
     try:
-        yield SqsTrigger(boto3.client("sqs"), queue, arn, worker.lambda_handler, batch_size)
+        yield SqsTrigger(boto3.client("sqs"), queue, arn, worker.lambda_handler, batch_size), crm
     finally:
         crm.shutdown()
 
 
 def deliver_all(local: LocalFunctions) -> int:
-    """Every queued punch through the worker, batch by batch; how many were delivered."""
-    delivered = 0
-    with _worker(local) as trigger:
-        while (report := trigger.poll_once()).received:
-            delivered += report.succeeded
-    return delivered
+    """Every queued punch through the worker, batch by batch; how many distinct punches the CRM then holds.
+
+    Not the worker's successes: a batch that outlives the visibility timeout (a slow machine) is received
+    and delivered again, as SQS and Lambda do, and the CRM's idempotency key makes that one punch."""
+    with _worker(local) as (trigger, crm):
+        while trigger.poll_once().received:
+            pass
+        return len(crm.state.held)
 
 
 def _deliver(local: LocalFunctions) -> tuple[Usage, int]:
     """One full worker batch of stored punches delivered to a local CRM through the local SQS mapping."""
     from attendance.data.queue import PunchQueue
 
-    with _worker(local) as trigger:
+    with _worker(local) as (trigger, _):
         trigger.poll_once()  # a warm function, its CRM secret read
         sqs, queue = boto3.client("sqs"), local.resolver.refs["PunchQueue"]
         sqs.purge_queue(QueueUrl=queue)

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, TextIO
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 import typer
@@ -27,6 +26,7 @@ from websockets.http11 import Response
 from websockets.sync.client import ClientConnection, connect
 
 from admin_cli.target import local_api_url
+from attendance.domain.clock import InvalidTime, parse_zone
 
 EXIT_OK, EXIT_USAGE, EXIT_UNREACHABLE = 0, 2, 3
 LOCAL_API_KEY = "local-dev-key"  # the key the local stack creates (LOCAL_API_KEY)
@@ -290,9 +290,10 @@ def _when(at: Any, zone: tzinfo) -> str:
 
 
 def _zone(name: Any) -> tzinfo:
+    """The punch's zone, an IANA name or an offset as clocks are registered with; UTC for none we know."""
     try:
-        return ZoneInfo(str(name)) if name else UTC
-    except (ZoneInfoNotFoundError, ValueError):
+        return parse_zone(str(name)) if name else UTC
+    except InvalidTime:
         return UTC
 
 

@@ -21,7 +21,7 @@ from websockets.http11 import Request, Response
 from websockets.sync.server import ServerConnection, serve
 
 from admin_cli.main import app
-from admin_cli.watch import Backoff, FeedAccess, watch_feed
+from admin_cli.watch import Backoff, FeedAccess, describe, watch_feed
 
 KEY = "sk-read-2f9c1e"
 T0 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
@@ -285,6 +285,16 @@ def test_readable_mode_prints_a_line_per_event_in_the_punch_zone(feed, clock, ca
     status = capsys.readouterr().err
     assert "connected to" in status
     assert "tok-1" not in status
+
+
+def test_readable_mode_shows_a_punch_of_a_clock_registered_by_offset_in_that_offset():
+    # Given a punch from a clock registered at +05:30 (an offset, not an IANA name)
+    punch = {**ACCEPTED["punch"], "localTime": "2026-11-30T14:30:05", "timeZone": "+05:30"}
+    # When it is described
+    line = describe({**ACCEPTED, "punch": punch}).plain
+    # Then its time is shown at that offset, as its local time is, not in UTC
+    assert line.startswith("2026-11-30 14:30:07 UTC+05:30  punch.accepted")
+    assert "at 2026-11-30T14:30:05 +05:30  pending" in line
 
 
 def test_readable_mode_names_the_employee_as_the_directory_has_it_asking_once(feed, clock):

@@ -3,6 +3,7 @@
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -254,3 +255,21 @@ def test_times_are_on_the_24_hour_clock_as_the_reports_show_them(page, stack: Ru
     row = punches.locator("tbody tr").first
     shown = row.locator('td[data-label="Time"]').inner_text()
     expect(row.locator('td[data-label="Device time"]')).to_have_text(shown)
+
+
+def test_a_log_resend_offers_yesterday_on_the_clock_not_in_the_companys_zone(
+    page, stack: RunningStack
+) -> None:
+    # Given a clock whose date now differs from the company's (UTC): fourteen hours ahead late in UTC's day,
+    # twelve behind early in it
+    clock_zone = "Pacific/Kiritimati" if datetime.now(UTC).hour >= 11 else "Etc/GMT+12"
+    device = register_clock(stack, timeZone=clock_zone)
+    yesterday = datetime.now(ZoneInfo(clock_zone)).date() - timedelta(days=1)
+    assert yesterday != datetime.now(UTC).date() - timedelta(days=1)
+    # When an admin picks its log re-send
+    sign_in(page, stack)
+    page.goto(f"{stack.api_url}/#/devices/{device}")
+    page.get_by_label("Command", exact=True).select_option("resend_log")
+    # Then the range offered is yesterday on the clock, in the clock's time its fields ask for
+    expect(page.get_by_label("From (the clock's time)")).to_have_value(f"{yesterday}T00:00")
+    expect(page.get_by_label("To (the clock's time)")).to_have_value(f"{yesterday}T23:59")

@@ -135,6 +135,13 @@ export function today(timeZone = zone) {
   }
 }
 
+/** A calendar date (YYYY-MM-DD) moved by `days`. */
+export function addDays(date, days) {
+  const moment = new Date(`${date}T12:00:00Z`);
+  moment.setUTCDate(moment.getUTCDate() + days);
+  return moment.toISOString().slice(0, 10);
+}
+
 /** A date input that says today in a zone until someone picks a day: call what it returns with the zone
  * whenever the zone changes. */
 export function todayUntilPicked(input) {

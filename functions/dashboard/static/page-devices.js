@@ -3,7 +3,7 @@
 // command.
 // Routes: #/devices, #/devices/<deviceId>.
 import {
-  ApiFailure, Names, addedByHand, api, badge, confirmAction, employeeCell, feed, formatInstant, formatWallClock, h, hasLeft, lastErrorOf, loading,
+  ApiFailure, Names, addDays, addedByHand, api, badge, confirmAction, employeeCell, feed, formatInstant, formatWallClock, h, hasLeft, lastErrorOf, loading,
   notify, session, showError, showNames, table, tableRow, today, useStyles, zone,
 } from "./core.js";
 import { deliveryCell } from "./void-punch.js";
@@ -425,8 +425,7 @@ function commandForm(device, queued) {
   }
   kind.addEventListener("change", show);
   everyone.addEventListener("change", show);
-  const yesterday = new Date(Date.now() - 86_400_000);
-  const day = dayFormat.format(yesterday);
+  const day = addDays(today(device.timeZone), -1); // yesterday on the clock, whose time the range is in
   from.value = `${day}T00:00`;
   to.value = `${day}T23:59`;
   show();

@@ -3,7 +3,7 @@
 // admins, a form to add a punch the clock missed and one to add them or change name, department and schedule.
 // Routes: #/employees, #/employees/<userId>.
 import {
-  ApiFailure, api, badge, clearFieldErrors, feed, formatInstant, h, hasLeft, loading, notify, session, showError, showFieldErrors,
+  ApiFailure, addDays, api, badge, clearFieldErrors, feed, formatInstant, h, hasLeft, loading, notify, session, showError, showFieldErrors,
   table, today, todayUntilPicked, useStyles, zone,
 } from "./core.js";
 import { dayPunches, withPunchesColumn } from "./day-punches.js";
@@ -27,13 +27,6 @@ const words = (value) => String(value ?? "–").replaceAll("_", " ");
 // The API's userId rule, as an HTML pattern (v-flag syntax: / and - escaped in the class).
 const USER_ID_PATTERN = "[A-Za-z0-9._:@\\/+\\-]+";
 let addingUserId = null; // set by the directory's "Add an employee", read by the employee page it opens
-
-/** A calendar date (YYYY-MM-DD) moved by `days`. */
-function addDays(date, days) {
-  const moment = new Date(`${date}T12:00:00Z`);
-  moment.setUTCDate(moment.getUTCDate() + days);
-  return moment.toISOString().slice(0, 10);
-}
 
 /** Monday of the week `date` is in. */
 function mondayOf(date) {

@@ -15,6 +15,7 @@ from attendance.delivery.service import NEVER_DELIVERED, NOT_DEAD_LETTERED
 from attendance.delivery.targets import TARGETS
 from local_stack.running import RunningStack
 from tests.e2e.browser import sign_in
+from tests.e2e.feed_client import next_event, watching
 from tests.unit.test_crm_error_shapes import frappe_417, outcome
 
 pytestmark = pytest.mark.e2e
@@ -304,3 +305,43 @@ def test_a_punch_dead_lettered_while_the_list_is_read_stays_listed(page, stack: 
     expect(rows).to_have_count(1)
     time.sleep(1)  # what a reply replacing the list would have done by now
     expect(rows).to_have_count(1)
+
+
+def test_a_punch_abandoned_while_the_list_is_read_again_stays_abandoned(page, stack: RunningStack) -> None:
+    # Given a dead letter on the Deliveries page
+    user = f"RACE-AB-{uuid.uuid4().hex[:6]}"
+    httpx.post(stack.crm_url + "/crm/_behaviour", json={"failUsers": [user], "status": 422}, timeout=5)
+    sign_in(page, stack)
+    page.get_by_role("link", name="Deliveries", exact=True).click()
+    log_id = stack.post_punch("DEV001", user)
+    row = page.get_by_role("row").filter(has_text=user)
+    expect(row).to_contain_text("dead lettered")
+    counted = abandoned_count(page)
+    # When the admin refreshes the list, its reply read while the punch was still a dead letter (held back)
+    held = []
+    page.route("**/deliveries/dead-letters", lambda route: held.append((route, route.fetch())))
+    page.get_by_role("button", name="Refresh").click()
+    for _ in range(300):  # the browser's requests reach the route while Playwright waits
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "the list was not asked for again"
+    # and another admin abandons the punch, which the feed tells the page before that reply comes
+    with watching(stack, "deliveries") as client:
+        abandoned = httpx.post(
+            stack.api_url + "/deliveries/dead-letters/abandon",
+            json={"logIds": [log_id]},
+            headers={"Authorization": f"Bearer {stack.api_key}"},
+            timeout=30,
+        )
+        assert abandoned.status_code == 200, abandoned.text
+        assert next_event(client, "punch.abandoned").punch.log_id == log_id
+    # (the page's counts, read again when the feed tells it of an abandon, say it heard)
+    expect(page.locator(".stat-abandoned strong")).to_have_text(str(counted + 1))
+    route, before = held[0]
+    assert next(letter for letter in before.json()["deadLetters"] if letter["logId"] == log_id)
+    route.fulfill(response=before)
+    # Then the row says abandoned, with nothing left to do on it, not what the older reply said
+    expect(page.get_by_text("Loading the dead letters")).to_have_count(0)
+    expect(row).to_contain_text("abandoned")
+    expect(row.get_by_role("button", name="Redrive")).to_be_disabled()

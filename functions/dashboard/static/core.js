@@ -135,6 +135,33 @@ export function today(timeZone = zone) {
   }
 }
 
+/**
+ * A list read while the feed talks: the page passes every feed message to `note(message)`, and
+ * `read(request)` resolves to `{ reply, heard }`, the messages heard while the request was out, to apply
+ * over the reply in the order they came (a reply read before them lacks what they say), or to null when a
+ * later read superseded this one (whose failure alone is thrown).
+ */
+export function readWhileListening() {
+  let heard = null;
+  return {
+    note(message) {
+      heard?.push(message);
+    },
+    async read(request) {
+      const mine = (heard = []);
+      try {
+        const reply = await request();
+        return heard === mine ? { reply, heard: mine } : null;
+      } catch (error) {
+        if (heard === mine) throw error;
+        return null; // superseded: the later read says what failed, if anything
+      } finally {
+        if (heard === mine) heard = null;
+      }
+    },
+  };
+}
+
 /** A calendar date (YYYY-MM-DD) moved by `days`. */
 export function addDays(date, days) {
   const moment = new Date(`${date}T12:00:00Z`);

@@ -2,7 +2,9 @@
 // employee's recent days and timesheet, the Reports page): each with its device and delivery status and, for
 // admins, Void. The API groups punches into work days as the reports do, so what is listed is what the row
 // counted: a night shift's out of the next morning is there, the out of the night before is not.
-import { Names, addedByHand, api, feed, formatWallClock, h, lastErrorOf, loading, showError, table, useStyles } from "./core.js";
+import {
+  Names, addedByHand, api, feed, formatWallClock, h, lastErrorOf, loading, readWhileListening, showError, table, useStyles,
+} from "./core.js";
 import { deliveryCell } from "./void-punch.js";
 import { byHand } from "./workdays.js";
 
@@ -24,7 +26,7 @@ export function dayPunches(changed = () => {}) {
   const names = new Names(); // as the rows name them, for a void's confirmation
   let open = null; // { userId, date } shown
   let punches = [];
-  let asked = 0;
+  const reading = readWhileListening(); // a delivery told while the day is read is not lost with its reply
 
   const isOpen = (row) => open?.userId === row.userId && open?.date === row.date;
   const who = ({ userId }) => (names.of(userId) ? `${names.of(userId)} (${userId})` : userId);
@@ -48,14 +50,15 @@ export function dayPunches(changed = () => {}) {
       close();
       return;
     }
-    const ticket = ++asked;
+    const asked = open;
     try {
-      const reply = await api("/reports/workday-punches", { query: open });
-      if (ticket !== asked || !open) return;
-      punches = reply.punches;
+      const read = await reading.read(() => api("/reports/workday-punches", { query: asked }));
+      if (!read || open !== asked) return;
+      punches = read.reply.punches;
       draw();
+      for (const message of read.heard) told(message);
     } catch (error) {
-      if (ticket === asked) showError(panel, error);
+      if (open === asked) showError(panel, error);
     }
   }
 
@@ -99,7 +102,8 @@ export function dayPunches(changed = () => {}) {
     },
   };
 
-  const stop = feed.listen((message) => {
+  /** A feed message about a punch listed: its delivery in place; a void reads the day again. */
+  function told(message) {
     const known = punches.find((p) => p.logId === message.punch?.logId);
     if (!known) return;
     if (message.type === "punch.voided") {
@@ -110,6 +114,11 @@ export function dayPunches(changed = () => {}) {
     const { syncStatus, attempts } = message.punch;
     Object.assign(known, { syncStatus, attempts, lastError: message.error ?? known.lastError });
     draw();
+  }
+
+  const stop = feed.listen((message) => {
+    reading.note(message);
+    told(message);
   });
 
   return { panel, column, reload, stop };

@@ -5,7 +5,7 @@
 // Route: #/deliveries.
 import {
   DELIVERY_STATE, Names, api, badge, confirmAction, crmErrorInWords, deliveryErrorView, employeeCell, feed, formatClock, formatInstant,
-  h, loading, showNames, notify, session, showError, table, tableRow, useStyles,
+  h, loading, readWhileListening, showNames, notify, session, showError, table, tableRow, useStyles,
 } from "./core.js";
 import { voidedPunches } from "./voided-punches.js";
 
@@ -113,27 +113,28 @@ export async function render(view) {
     if (caption) caption.textContent = captionText();
   }
 
-  // The dead letters the feed brings while the list is read: a reply read before they died lacks them.
-  let heardWhileReading = null;
+  // What the feed tells while the list is read (a punch dead-lettered, delivered, abandoned) is told again
+  // over the reply, which was read before it happened.
+  const reading = readWhileListening();
 
   async function loadList() {
     loading(list, "the dead letters");
     redriveAll.disabled = true;
-    const heard = (heardWhileReading = new Map());
     try {
-      const reply = await api("/deliveries/dead-letters");
-      await names.learn(reply.deadLetters.map((letter) => letter.userId));
-      if (!alive) return;
+      const read = await reading.read(async () => {
+        const reply = await api("/deliveries/dead-letters");
+        await names.learn(reply.deadLetters.map((letter) => letter.userId));
+        return reply;
+      });
+      if (!alive || !read) return;
       letters.clear();
-      for (const letter of reply.deadLetters) {
+      for (const letter of read.reply.deadLetters) {
         letters.set(letter.logId, { ...letter, state: letter.syncStatus ? DELIVERY_STATE[letter.syncStatus] : "not_stored" });
       }
-      for (const [logId, letter] of heard) if (!letters.has(logId)) letters.set(logId, letter);
       showList();
+      for (const message of read.heard) told(message);
     } catch (error) {
       if (alive) showError(list, error);
-    } finally {
-      if (heardWhileReading === heard) heardWhileReading = null;
     }
   }
 
@@ -159,7 +160,6 @@ export async function render(view) {
       deadLetteredAt: message.at,
     };
     letters.set(letter.logId, letter);
-    heardWhileReading?.set(letter.logId, letter);
     const body = list.querySelector("tbody");
     // In its place by punch time, not on top: a punch dies after its attempts, or comes in late from its clock.
     const before = body && [...body.rows].find((row) => latestPunchFirst(letter, letters.get(row.dataset.key)) < 0);
@@ -258,7 +258,8 @@ export async function render(view) {
 
   // ---- the feed: what happens to the punches shown ----
 
-  const stop = feed.listen((message) => {
+  /** A feed message about a punch: a row for one dead-lettered, the state of one listed. */
+  function told(message) {
     const punch = message.punch;
     if (!punch || !message.type?.startsWith("punch.") || message.type === "punch.accepted") return;
     const letter = letters.get(punch.logId);
@@ -285,6 +286,11 @@ export async function render(view) {
     if (letter && redriven.has(punch.logId)) showProgress();
     // Counted again for the punches shown here and for new dead letters only, not for every punch
     if (letter || message.type === "punch.dead_lettered" || message.type === "punch.abandoned") countsSoon();
+  }
+
+  const stop = feed.listen((message) => {
+    reading.note(message);
+    told(message);
   });
 
   refresh.addEventListener("click", () => {

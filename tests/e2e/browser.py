@@ -10,6 +10,7 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -107,3 +108,25 @@ def call(stack: RunningStack, method: str, path: str, body: dict | None = None) 
     reply = httpx.request(method, stack.api_url + path, json=body, headers=headers, timeout=15)
     assert reply.status_code < 300, reply.text
     return reply
+
+
+class HeldReplies:
+    """The replies to the page's requests matching `pattern`, each read from the API when asked but held
+    back from the page until `release()`: what a slow reply, read before a change, brings after it."""
+
+    def __init__(self, page: Any, pattern: str) -> None:
+        self.page = page
+        self._held: list[tuple[Any, Any]] = []
+        page.route(pattern, lambda route: self._held.append((route, route.fetch())))
+
+    def first(self, what: str, limit_seconds: float = 30) -> Any:
+        """The first request's reply as the API gave it, once the page asked."""
+        for _ in range(int(limit_seconds * 10)):  # the page's requests reach the route while Playwright waits
+            if self._held:
+                return self._held[0][1]
+            self.page.wait_for_timeout(100)
+        raise AssertionError(f"{what} were not asked for")
+
+    def release(self) -> None:
+        route, reply = self._held[0]
+        route.fulfill(response=reply)

@@ -6,6 +6,7 @@ import re
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -14,7 +15,7 @@ from playwright.sync_api import expect
 from attendance.delivery.service import NEVER_DELIVERED, NOT_DEAD_LETTERED
 from attendance.delivery.targets import TARGETS
 from local_stack.running import RunningStack
-from tests.e2e.browser import sign_in
+from tests.e2e.browser import HeldReplies, sign_in
 from tests.e2e.feed_client import next_event, watching
 from tests.unit.test_crm_error_shapes import frappe_417, outcome
 
@@ -95,15 +96,22 @@ def abandoned_count(page) -> int:
     return int(page.locator(".stat-abandoned strong").inner_text())
 
 
-def test_a_punch_of_a_badge_nobody_holds_is_abandoned_and_never_sent(page, stack: RunningStack) -> None:
-    # Given an admin on the Deliveries page, and a punch of a badge nobody holds, which the CRM refuses
-    user = f"STRAY-{uuid.uuid4().hex[:8]}"
+def dead_letter_on_the_page(page, stack: RunningStack, prefix: str) -> tuple[str, str, Any]:
+    """An admin on the Deliveries page, and a punch the CRM refuses (422) listed there as it dies: its
+    user, logId and row."""
+    user = f"{prefix}-{uuid.uuid4().hex[:8]}"
     httpx.post(stack.crm_url + "/crm/_behaviour", json={"failUsers": [user], "status": 422}, timeout=5)
     sign_in(page, stack)
     page.get_by_role("link", name="Deliveries", exact=True).click()
     log_id = stack.post_punch("DEV001", user)
     row = page.get_by_role("row").filter(has_text=user)
     expect(row).to_contain_text("dead lettered")
+    return user, log_id, row
+
+
+def test_a_punch_of_a_badge_nobody_holds_is_abandoned_and_never_sent(page, stack: RunningStack) -> None:
+    # Given an admin on the Deliveries page, and a punch of a badge nobody holds, which the CRM refuses
+    user, log_id, row = dead_letter_on_the_page(page, stack, "STRAY")
     before = abandoned_count(page)
 
     # When the admin abandons it, the confirmation says what that means, and they confirm
@@ -287,8 +295,7 @@ def test_a_punch_dead_lettered_while_the_list_is_read_stays_listed(page, stack: 
     # Given the Deliveries page reading the dead letters, the list as it was before a punch dies (held back)
     user = f"RACE-{uuid.uuid4().hex[:6]}"
     httpx.post(stack.crm_url + "/crm/_behaviour", json={"failUsers": [user], "status": 422}, timeout=5)
-    held = []
-    page.route("**/deliveries/dead-letters", lambda route: held.append((route, route.fetch())))
+    held = HeldReplies(page, "**/deliveries/dead-letters")
     sign_in(page, stack)
     page.get_by_role("link", name="Deliveries", exact=True).click()
     listed = page.get_by_role("table", name=re.compile("^Dead-lettered punches"))
@@ -296,9 +303,8 @@ def test_a_punch_dead_lettered_while_the_list_is_read_stays_listed(page, stack: 
     # When the punch dies, and the feed tells the page before the list's reply comes
     stack.post_punch("DEV001", user)
     expect(rows).to_have_count(1)
-    assert held, "the list was not asked for"
-    route, before = held[0]
-    route.fulfill(response=before)
+    held.first("the dead letters")
+    held.release()
     # Then the reply read before it died does not take it off the list
     expect(page.get_by_text("Loading the dead letters")).to_have_count(0)
     expect(listed).to_be_visible()
@@ -309,23 +315,12 @@ def test_a_punch_dead_lettered_while_the_list_is_read_stays_listed(page, stack: 
 
 def test_a_punch_abandoned_while_the_list_is_read_again_stays_abandoned(page, stack: RunningStack) -> None:
     # Given a dead letter on the Deliveries page
-    user = f"RACE-AB-{uuid.uuid4().hex[:6]}"
-    httpx.post(stack.crm_url + "/crm/_behaviour", json={"failUsers": [user], "status": 422}, timeout=5)
-    sign_in(page, stack)
-    page.get_by_role("link", name="Deliveries", exact=True).click()
-    log_id = stack.post_punch("DEV001", user)
-    row = page.get_by_role("row").filter(has_text=user)
-    expect(row).to_contain_text("dead lettered")
+    _, log_id, row = dead_letter_on_the_page(page, stack, "RACE-AB")
     counted = abandoned_count(page)
     # When the admin refreshes the list, its reply read while the punch was still a dead letter (held back)
-    held = []
-    page.route("**/deliveries/dead-letters", lambda route: held.append((route, route.fetch())))
+    held = HeldReplies(page, "**/deliveries/dead-letters")
     page.get_by_role("button", name="Refresh").click()
-    for _ in range(300):  # the browser's requests reach the route while Playwright waits
-        if held:
-            break
-        page.wait_for_timeout(100)
-    assert held, "the list was not asked for again"
+    before = held.first("the dead letters")
     # and another admin abandons the punch, which the feed tells the page before that reply comes
     with watching(stack, "deliveries") as client:
         abandoned = httpx.post(
@@ -338,9 +333,8 @@ def test_a_punch_abandoned_while_the_list_is_read_again_stays_abandoned(page, st
         assert next_event(client, "punch.abandoned").punch.log_id == log_id
     # (the page's counts, read again when the feed tells it of an abandon, say it heard)
     expect(page.locator(".stat-abandoned strong")).to_have_text(str(counted + 1))
-    route, before = held[0]
-    assert next(letter for letter in before.json()["deadLetters"] if letter["logId"] == log_id)
-    route.fulfill(response=before)
+    assert log_id in {letter["logId"] for letter in before.json()["deadLetters"]}
+    held.release()
     # Then the row says abandoned, with nothing left to do on it, not what the older reply said
     expect(page.get_by_text("Loading the dead letters")).to_have_count(0)
     expect(row).to_contain_text("abandoned")

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from local_stack.running import RunningStack, wait_for
-from tests.e2e.browser import SCREENSHOTS, call, sign_in
+from tests.e2e.browser import SCREENSHOTS, HeldReplies, call, sign_in
 from tests.e2e.feed_client import next_event, watching
 from tests.e2e.today import past_the_first_minutes_of_today
 
@@ -661,26 +661,20 @@ def test_a_delivery_told_while_a_days_punches_are_read_is_not_lost_with_the_repl
     log_id = stack.post_punch("DEV001", user, datetime.now(UTC) - timedelta(minutes=1))
     # and an admin opening the day's punches on the employee's page, the reply read before it is delivered
     # (held back)
-    held = []
-    page.route("**/reports/workday-punches*", lambda route: held.append((route, route.fetch())))
+    held = HeldReplies(page, "**/reports/workday-punches*")
     sign_in(page, stack)
     page.goto(f"{stack.api_url}/#/employees/{user}")
     day = datetime.now(UTC).date().isoformat()  # the stack's zone is UTC
     days = page.get_by_role("table", name=f"Punches of {user} by day")
     days.get_by_role("button", name=f"The 1 punch of {user} on {day}").click()
-    for _ in range(300):  # the browser's requests reach the route while Playwright waits
-        if held:
-            break
-        page.wait_for_timeout(100)
-    assert held, "the day's punches were not asked for"
-    route, before = held[0]
+    before = held.first("the day's punches")
     assert before.json()["punches"][0]["syncStatus"] != "synced"
     # When the CRM takes it, and the feed tells the page before the reply comes
     with watching(stack, f"user:{user}") as client:
         httpx.post(stack.crm_url + "/crm/_behaviour", json={"failUsers": []}, timeout=5)
         assert next_event(client, "punch.delivered").punch.log_id == log_id
     time.sleep(1)  # the page's own feed connection heard it at the same time
-    route.fulfill(response=before)
+    held.release()
     # Then the punch reads delivered, not what the older reply said
     listed = page.get_by_role("table", name=f"The punches of {user} that make up {day}")
     expect(listed.locator('td[data-label="Delivery"]').get_by_text("delivered", exact=True)).to_be_visible()

@@ -111,13 +111,20 @@ def call(stack: RunningStack, method: str, path: str, body: dict | None = None) 
 
 
 class HeldReplies:
-    """The replies to the page's requests matching `pattern`, each read from the API when asked but held
-    back from the page until `release()`: what a slow reply, read before a change, brings after it."""
+    """The reply to the page's first request matching `pattern`, read from the API when asked but held back
+    from the page until `release()`: what a slow reply, read before a change, brings after it. Later
+    requests go through."""
 
     def __init__(self, page: Any, pattern: str) -> None:
         self.page = page
         self._held: list[tuple[Any, Any]] = []
-        page.route(pattern, lambda route: self._held.append((route, route.fetch())))
+        page.route(pattern, self._hold_first)
+
+    def _hold_first(self, route: Any) -> None:
+        if self._held:
+            route.continue_()
+        else:
+            self._held.append((route, route.fetch()))
 
     def first(self, what: str, limit_seconds: float = 30) -> Any:
         """The first request's reply as the API gave it, once the page asked."""

@@ -14,7 +14,7 @@ from attendance.data.punches import iso
 from attendance.domain.keys import Scope
 from local_stack.running import RunningStack
 from local_stack.stack import local_client
-from tests.e2e.browser import call, sign_in
+from tests.e2e.browser import HeldReplies, call, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -273,3 +273,25 @@ def test_a_log_resend_offers_yesterday_on_the_clock_not_in_the_companys_zone(
     # Then the range offered is yesterday on the clock, in the clock's time its fields ask for
     expect(page.get_by_label("From (the clock's time)")).to_have_value(f"{yesterday}T00:00")
     expect(page.get_by_label("To (the clock's time)")).to_have_value(f"{yesterday}T23:59")
+
+
+def test_a_clock_heard_from_while_the_list_is_read_is_not_set_back_by_the_older_reply(
+    page, stack: RunningStack
+) -> None:
+    # Given a clock never heard from, and an admin opening Devices, whose list is read before the clock is
+    # heard from and its reply held back
+    device = register_clock(stack)
+    sign_in(page, stack)
+    page.wait_for_load_state("networkidle")  # the Live page, where signing in lands, has read its devices
+    held = HeldReplies(page, "**/devices")
+    page.get_by_role("link", name="Devices", exact=True).click()
+    before = held.first("the devices")
+    assert {d["deviceId"]: d["state"] for d in before.json()["devices"]}[device] == "never_seen"
+    # When the clock reports, and the page, told by the feed of a clock it has not listed, reads the list again
+    call(stack, "POST", f"/devices/{device}/health", {"via": "http", "clockDriftSeconds": 4})
+    expect(row(page, device).get_by_text("online")).to_be_visible()
+    # and the older reply comes after it
+    held.release()
+    page.wait_for_timeout(1000)  # what that reply would have done by now
+    # Then the clock stays online
+    expect(row(page, device).get_by_text("online")).to_be_visible()

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from local_stack.running import RunningStack
 from local_stack.running import wait_for as wait_until
-from tests.e2e.browser import SCREENSHOTS, call, sign_in
+from tests.e2e.browser import SCREENSHOTS, HeldReplies, call, sign_in
 from tests.e2e.feed_client import next_event, watching
 from tests.e2e.test_dashboard_devices import register_clock
 from tests.e2e.today import past_the_first_minutes_of_today
@@ -292,3 +292,28 @@ def test_a_clock_punch_and_one_added_by_hand_name_their_zone_alike(page, stack: 
         expect(shown).to_contain_text(" UTC")
         expect(shown).not_to_contain_text("+00:00")
     expect(page.locator(f'tr[data-key="{added}"]')).to_contain_text("added by hand")
+
+
+def test_a_clock_heard_from_while_the_devices_are_read_counts_in_its_new_state(
+    page, stack: RunningStack
+) -> None:
+    # Given a clock never heard from, and an admin opening the Live page, whose devices are read before the
+    # clock is heard from and their reply held back
+    device = register_clock(stack)
+    held = HeldReplies(page, "**/devices")
+    sign_in(page, stack)
+    before = held.first("the devices")
+    states = {d["deviceId"]: d["state"] for d in before.json()["devices"]}
+    assert states[device] == "never_seen"
+    # When the clock reports, and the feed tells the page before that reply comes
+    call(stack, "POST", f"/devices/{device}/health", {"via": "http", "clockDriftSeconds": 4})
+    devices = page.get_by_role("region", name="Devices")
+    expect(devices.get_by_role("list", name="Device changes")).to_contain_text(f"{device} is now online")
+    held.release()
+    # Then the devices' summary counts it online, not as the older reply had it
+    states[device] = "online"
+    by_state: dict[str, int] = {}
+    for state in states.values():  # in the order the page counts them: the list's
+        by_state[state] = by_state.get(state, 0) + 1
+    parts = ", ".join(f"{count} {state.replace('_', ' ')}" for state, count in by_state.items())
+    expect(devices).to_contain_text(f"{len(states)} registered: {parts}.")

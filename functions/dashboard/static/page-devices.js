@@ -4,7 +4,7 @@
 // Routes: #/devices, #/devices/<deviceId>.
 import {
   ApiFailure, Names, addDays, addedByHand, api, badge, confirmAction, employeeCell, feed, formatInstant, formatWallClock, h, hasLeft, lastErrorOf, loading,
-  notify, session, showError, showNames, table, tableRow, today, useStyles, zone,
+  notify, readWhileListening, session, showError, showNames, table, tableRow, today, useStyles, zone,
 } from "./core.js";
 import { deliveryCell } from "./void-punch.js";
 
@@ -63,7 +63,6 @@ async function renderList(view) {
 
   const devices = new Map();
   const seenPunches = new Set(); // the feed is at-least-once: a punch counted once
-  let stale = false;
 
   function draw() {
     const rows = [...devices.values()].sort((a, b) => a.deviceId.localeCompare(b.deviceId));
@@ -93,39 +92,73 @@ async function renderList(view) {
     }
   }
 
+  // What the feed tells while the list is read is told again over the reply; a later read wins.
+  const reading = readWhileListening();
+  let reloading = false;
+  let again = false;
+
   async function load() {
-    const reply = await api("/devices");
+    const read = await reading.read(() => api("/devices"));
+    if (!read) return;
     devices.clear();
-    for (const device of reply.devices) devices.set(device.deviceId, device);
+    for (const device of read.reply.devices) devices.set(device.deviceId, device);
     draw();
+    for (const message of read.heard) told(message, true);
   }
 
-  const stop = feed.listen((message) => {
+  /** The list of record read again, for a device registered meanwhile (once more if another comes then). */
+  function reload() {
+    if (reloading) {
+      again = true;
+      return;
+    }
+    reloading = true;
+    load().catch(() => {}).finally(() => {
+      reloading = false;
+      if (again) {
+        again = false;
+        reload();
+      }
+    });
+  }
+
+  /** A device's record read again: what the events do not carry (drift, last punch, today's punches). */
+  function readDevice(deviceId) {
+    api(devicePath(deviceId)).then((fresh) => {
+      if (!devices.has(fresh.deviceId)) return;
+      devices.set(fresh.deviceId, fresh);
+      redrawRow(fresh.deviceId);
+    }).catch(() => {});
+  }
+
+  function told(message, replayed = false) {
     if (message.type === "device.state") {
       const change = message.device;
       const known = devices.get(change.deviceId);
-      if (!known) { // a device registered meanwhile: the list of record has it
-        if (!stale) { stale = true; load().catch(() => {}).finally(() => { stale = false; }); }
-        return;
-      }
+      if (!known) return reload(); // a device registered meanwhile: the list of record has it
       Object.assign(known, { state: change.state, lastSeenAt: change.lastSeenAt ?? known.lastSeenAt, name: change.name ?? known.name, site: change.site ?? known.site });
       announce.textContent = `${change.deviceId} is ${change.state.replaceAll("_", " ")}.`;
       redrawRow(change.deviceId);
-      // the event carries the state; the rest (drift, last punch, ...) is read from the record
-      api(devicePath(change.deviceId)).then((fresh) => {
-        if (!devices.has(fresh.deviceId)) return;
-        devices.set(fresh.deviceId, fresh);
-        redrawRow(fresh.deviceId);
-      }).catch(() => {});
+      readDevice(change.deviceId);
     } else if (message.type === "punch.accepted") {
       const punch = message.punch;
       const known = devices.get(punch.deviceId);
-      if (!known || seenPunches.has(punch.logId)) return;
+      if (!known) return;
+      if (replayed) { // the reply may or may not count it: the record says
+        seenPunches.add(punch.logId);
+        return readDevice(punch.deviceId);
+      }
+      if (seenPunches.has(punch.logId)) return;
       seenPunches.add(punch.logId);
       if (!known.lastPunchAt || punch.punchTime > known.lastPunchAt) known.lastPunchAt = punch.punchTime;
       if (isToday(punch.punchTime)) known.punchesToday += 1;
       redrawRow(punch.deviceId);
     }
+  }
+
+  const stop = feed.listen((message) => {
+    reading.note(message);
+    told(message);
   });
 
   try {

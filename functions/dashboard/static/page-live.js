@@ -10,7 +10,7 @@
 // a reason, the API takes it, and the feed tells when it left the CRM and the reports.
 import {
   Names, addedByHand, api, badge, crmErrorInWords, DELIVERY_STATE, employeeCell, feed, formatClock, h, notVoided, showError,
-  tableRow, technicalDetail, today, useStyles, zone, zoneName,
+  readWhileListening, tableRow, technicalDetail, today, useStyles, zone, zoneName,
 } from "./core.js";
 import { voidButton } from "./void-punch.js";
 
@@ -98,7 +98,11 @@ export function render(view) {
           deviceSummary, deviceEmpty, deviceNews))));
 
   // Listen first, so nothing that happens while the state of record is read is missed.
-  const stopListening = feed.listen(onMessage);
+  const devicesReading = readWhileListening(); // a device's change told while the devices are read
+  const stopListening = feed.listen((message) => {
+    devicesReading.note(message);
+    onMessage(message);
+  });
 
   let closed = false;
   let reading = 0; // the latest readState() call; an older one that ends later is dropped
@@ -128,12 +132,13 @@ export function render(view) {
 
   async function start() {
     try {
-      const { devices } = await api("/devices");
+      const read = await devicesReading.read(() => api("/devices"));
       if (closed) return;
-      for (const device of devices) {
+      for (const device of read.reply.devices) {
         deviceNames.set(device.deviceId, device.name);
         deviceStates.set(device.deviceId, device.state);
       }
+      for (const { type, device } of read.heard) if (type === "device.state" && device) deviceStates.set(device.deviceId, device.state);
       devicesLoaded = true;
       showDeviceSummary();
     } catch (error) {

@@ -678,3 +678,28 @@ def test_a_delivery_told_while_a_days_punches_are_read_is_not_lost_with_the_repl
     # Then the punch reads delivered, not what the older reply said
     listed = page.get_by_role("table", name=f"The punches of {user} that make up {day}")
     expect(listed.locator('td[data-label="Delivery"]').get_by_text("delivered", exact=True)).to_be_visible()
+
+
+def test_a_punch_told_while_the_directory_is_read_shows_in_the_employees_status(
+    page, stack: RunningStack
+) -> None:
+    # Given an employee with no punch today, and an admin opening Employees, whose directory is read before
+    # the employee punches and its reply held back
+    user = f"E2E-DIRREAD-{uuid.uuid4().hex[:6]}"
+    call(stack, "PUT", f"/employees/{user}", {"name": "Dora Directory"})
+    sign_in(page, stack)
+    page.wait_for_load_state("networkidle")  # the Live page, where signing in lands, has read what it reads
+    held = HeldReplies(page, "**/employees")
+    page.get_by_role("link", name="Employees", exact=True).click()
+    before = held.first("the employees")
+    assert {e["userId"]: e["status"] for e in before.json()["employees"]}[user] != "in"
+    # When the employee clocks in, and the feed tells the page before that reply comes
+    past_the_first_minutes_of_today(2)
+    with watching(stack, f"user:{user}") as client:
+        stack.post_punch("E2E-DIR-DOOR", user, datetime.now(UTC) - timedelta(minutes=1))
+        next_event(client, "punch.accepted")
+    time.sleep(1)  # the page's own feed connection heard it at the same time
+    held.release()
+    # Then the employee's status today is in, not what the older reply said
+    listed = page.locator(f'tr[data-key="{user}"]')
+    expect(listed.get_by_text("in", exact=True)).to_be_visible()

@@ -3,8 +3,8 @@
 // admins, a form to add a punch the clock missed and one to add them or change name, department and schedule.
 // Routes: #/employees, #/employees/<userId>.
 import {
-  ApiFailure, addDays, api, badge, clearFieldErrors, feed, formatInstant, h, hasLeft, loading, notify, session, showError, showFieldErrors,
-  table, today, todayUntilPicked, useStyles, zone,
+  ApiFailure, addDays, api, badge, clearFieldErrors, feed, formatInstant, h, hasLeft, loading, notify, readWhileListening, session, showError,
+  showFieldErrors, table, today, todayUntilPicked, useStyles, zone,
 } from "./core.js";
 import { dayPunches, withPunchesColumn } from "./day-punches.js";
 import { importSection } from "./employee-import.js";
@@ -149,7 +149,13 @@ async function renderList(view) {
   // A punch changes its employee's status: read that employee again (the API decides the status).
   const due = new Set();
   let timer = null;
+  const reading = readWhileListening(); // a punch told while the directory is read: its employee read after it
   const stop = feed.listen((message) => {
+    reading.note(message);
+    heard(message);
+  });
+
+  function heard(message) {
     if (message.type !== "punch.accepted" || !employees.some((e) => e.userId === message.punch.userId)) return;
     due.add(message.punch.userId);
     clearTimeout(timer);
@@ -165,12 +171,15 @@ async function renderList(view) {
       draw();
       for (const userId of users) body.querySelector(`tr[data-key="${CSS.escape(userId)}"]`)?.classList.add("fresh");
     }, 500);
-  });
+  }
 
   async function readAll() {
     try {
-      employees = (await api("/employees")).employees;
+      const read = await reading.read(() => api("/employees"));
+      if (!read) return;
+      employees = read.reply.employees;
       draw();
+      for (const message of read.heard) heard(message);
     } catch (error) {
       showError(body, error);
     }

@@ -703,3 +703,27 @@ def test_a_punch_told_while_the_directory_is_read_shows_in_the_employees_status(
     # Then the employee's status today is in, not what the older reply said
     listed = page.locator(f'tr[data-key="{user}"]')
     expect(listed.get_by_text("in", exact=True)).to_be_visible()
+
+
+def test_a_punch_while_an_employees_page_reads_them_shows_in_their_status(page, stack: RunningStack) -> None:
+    # Given an employee with no punch today, and an admin opening their page, which reads them before they
+    # punch, its reply held back
+    user = f"E2E-ONEREAD-{uuid.uuid4().hex[:6]}"
+    call(stack, "PUT", f"/employees/{user}", {"name": "Ona Onepage"})
+    sign_in(page, stack)
+    held = HeldReplies(page, f"**/employees/{user}")
+    page.goto(f"{stack.api_url}/#/employees/{user}")
+    assert held.first("the employee").json()["status"] != "in"
+    # When they clock in, and the feed tells the page before that reply comes
+    past_the_first_minutes_of_today(2)
+    with watching(stack, f"user:{user}") as client:
+        stack.post_punch("E2E-ONE-DOOR", user, datetime.now(UTC) - timedelta(minutes=1))
+        next_event(client, "punch.accepted")
+    time.sleep(1)  # the page's own feed connection heard it at the same time
+    held.release()
+    # Then their page says they are in, not what the older reply said
+    expect(page.get_by_role("heading", name=f"Ona Onepage ({user})", level=1)).to_be_visible()
+    today = page.locator(".employee-facts dt", has_text=re.compile("^Today$")).locator(
+        "xpath=following-sibling::dd"
+    )
+    expect(today.get_by_text("in", exact=True)).to_be_visible()

@@ -241,11 +241,18 @@ async function renderEmployee(view, userId) {
   view.replaceChildren(h("p", { class: "back" }, h("a", { href: "#/employees" }, "← All employees")), title, about);
   loading(about, "the employee");
 
+  // Listening from the start: a punch while the employee is read is read again after it.
+  let punchedWhileReading = false;
+  let punched = () => { punchedWhileReading = true; }; // refresh() once the page is drawn
+  const stop = feed.listen((message) => {
+    if (message.type === "punch.accepted" && message.punch.userId === userId) punched();
+  });
   let employee = null; // null: an ID that punches but is not in the directory
   try {
     employee = await api(employeePath(userId));
   } catch (error) {
     if (!(error instanceof ApiFailure && error.status === 404)) {
+      stop();
       showError(about, error);
       return undefined;
     }
@@ -313,11 +320,13 @@ async function renderEmployee(view, userId) {
   addingUserId = null;
 
   let gone = false;
+  let asked = 0; // the latest loadRecent(): an older read that ends later is dropped
   async function loadRecent() {
     const to = today();
+    const ticket = ++asked;
     try {
       const reply = await api("/reports/timesheet", { query: { userId, from: addDays(to, -(RECENT_DAYS - 1)), to } });
-      if (gone) return;
+      if (gone || ticket !== asked) return;
       const rows = reply.rows.filter((r) => r.punches > 0).reverse();
       recentDay.reload(rows);
       recent.replaceChildren(table({
@@ -331,7 +340,7 @@ async function renderEmployee(view, userId) {
         empty: `No punches in the last ${RECENT_DAYS} days.`,
       }));
     } catch (error) {
-      if (!gone) showError(recent, error);
+      if (!gone && ticket === asked) showError(recent, error);
     }
   }
   loading(recent, "the recent punches");
@@ -350,9 +359,8 @@ async function renderEmployee(view, userId) {
       daysChanged();
     }, 500);
   }
-  const stop = feed.listen((message) => {
-    if (message.type === "punch.accepted" && message.punch.userId === userId) refresh();
-  });
+  punched = refresh;
+  if (punchedWhileReading) refresh();
   return () => { gone = true; clearTimeout(timer); stop(); recentDay.stop(); sheet.day.stop(); };
 }
 

@@ -1,6 +1,7 @@
 """The dashboard's Devices pages, as a person uses them in a real browser."""
 
 import re
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -15,6 +16,7 @@ from attendance.domain.keys import Scope
 from local_stack.running import RunningStack
 from local_stack.stack import local_client
 from tests.e2e.browser import HeldReplies, call, sign_in
+from tests.e2e.feed_client import next_event, watching
 
 pytestmark = pytest.mark.e2e
 
@@ -295,3 +297,22 @@ def test_a_clock_heard_from_while_the_list_is_read_is_not_set_back_by_the_older_
     page.wait_for_timeout(1000)  # what that reply would have done by now
     # Then the clock stays online
     expect(row(page, device).get_by_text("online")).to_be_visible()
+
+
+def test_a_clock_heard_from_while_its_page_reads_it_shows_its_new_state(page, stack: RunningStack) -> None:
+    # Given a clock never heard from, and an admin opening its page, which reads it before it is heard from,
+    # the reply held back
+    device = register_clock(stack)
+    sign_in(page, stack)
+    held = HeldReplies(page, f"**/devices/{device}")
+    page.goto(f"{stack.api_url}/#/devices/{device}")
+    assert held.first("the device").json()["state"] == "never_seen"
+    # When the clock reports, and the feed tells the page before that reply comes
+    with watching(stack, f"device:{device}") as client:
+        call(stack, "POST", f"/devices/{device}/health", {"via": "http", "clockDriftSeconds": 4})
+        next_event(client, "device.state")
+    time.sleep(1)  # the page's own feed connection heard it at the same time
+    held.release()
+    # Then its page says it is online, not what the older reply said
+    expect(page.get_by_role("heading", name=f"Device {device}", level=1)).to_be_visible()
+    expect(page.locator(".device-facts").get_by_text("online", exact=True)).to_be_visible()

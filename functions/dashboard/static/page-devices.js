@@ -287,10 +287,17 @@ async function renderDevice(view, deviceId) {
     title, about);
   loading(about, "the device");
 
+  // Listening from the start: a change told while the device is read has it read again once the page is up.
+  const reading = readWhileListening();
+  const stopEarly = feed.listen((message) => reading.note(message));
   let device;
+  let changedMeanwhile;
   try {
-    device = await api(devicePath(deviceId));
+    const read = await reading.read(() => api(devicePath(deviceId)));
+    device = read.reply;
+    changedMeanwhile = read.heard.some((message) => (message.device ?? message.punch)?.deviceId === deviceId);
   } catch (error) {
+    stopEarly();
     showError(about, error instanceof ApiFailure && error.status === 404 ? new ApiFailure(404, "not_found", `No device ${deviceId} is registered.`) : error);
     return undefined;
   }
@@ -336,12 +343,15 @@ async function renderDevice(view, deviceId) {
   }
   loading(punches, "the punches");
   let gone = false;
+  function readAgain() {
+    api(devicePath(deviceId)).then((fresh) => { if (!gone) { device = fresh; showDevice(); } }).catch(() => {});
+  }
   const stop = feed.listen((message) => {
     if (message.type === "device.state" && message.device.deviceId === deviceId) {
       const known = message.device.state === device.state; // a change made from this page, answered already
       Object.assign(device, { state: message.device.state, lastSeenAt: message.device.lastSeenAt ?? device.lastSeenAt });
       showDevice();
-      if (!known) api(devicePath(deviceId)).then((fresh) => { if (!gone) { device = fresh; showDevice(); } }).catch(() => {});
+      if (!known) readAgain();
       return;
     }
     if (!PUNCH_EVENTS.has(message.type) || message.punch?.deviceId !== deviceId) return;
@@ -362,6 +372,8 @@ async function renderDevice(view, deviceId) {
       names.learn([punch.userId]).then((changed) => { if (changed && !gone) showNames(punches, names); });
     }
   });
+  stopEarly();
+  if (changedMeanwhile) readAgain();
   api(`${devicePath(deviceId)}/punches`, { query: { limit: PUNCH_LIMIT } })
     .then(async (reply) => {
       await names.learn(reply.punches.map((p) => p.userId));

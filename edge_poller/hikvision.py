@@ -12,6 +12,7 @@ from datetime import datetime
 
 import httpx
 
+from attendance.domain.clock import parse_zone
 from attendance.push.hikvision import MAJOR_EVENT, STATUS_TYPES, SUCCESSFUL_AUTHENTICATION
 from edge_poller.config import DeviceConfig
 from edge_poller.mapping import STATE_TYPES, DeviceRecord
@@ -48,7 +49,12 @@ class HikvisionDevice:
         return fields["serialNumber"], fields.get("model") or None, fields.get("firmwareVersion") or None
 
     def events(self, start: datetime, end: datetime) -> list[DeviceRecord]:
-        """Every successful authentication between start and end (aware datetimes), page by page."""
+        """Every successful authentication between start and end (aware datetimes), page by page.
+
+        The window is sent in the terminal's own time and offset, as ISAPI's examples send it: a terminal
+        that read a UTC window by its wall-clock figures would look hours off from what was asked."""
+        zone = parse_zone(self.config.time_zone)
+        start, end = start.astimezone(zone), end.astimezone(zone)
         records: list[DeviceRecord] = []
         search_id, position = uuid.uuid4().hex, 0
         while True:

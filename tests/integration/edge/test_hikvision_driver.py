@@ -71,6 +71,11 @@ def test_a_fixed_offset_terminal_is_read_in_its_zone(terminal, cloud, write_conf
     # Then the punch is at the same instant, in the terminal's zone
     [punch] = cloud.punches()
     assert (punch["punchTime"], punch["timeZone"]) == (at.strftime("%Y-%m-%dT%H:%M:%SZ"), "+05:30")
+    # and the window was asked in the terminal's own time and offset, ending now
+    [search] = terminal.searches
+    assert search["startTime"].endswith("+05:30")
+    assert search["endTime"].endswith("+05:30")
+    assert abs(datetime.fromisoformat(search["endTime"]) - datetime.now(UTC)) < timedelta(minutes=5)
 
 
 def test_wrong_password_is_reported(terminal, cloud, write_config, capsys):

@@ -109,12 +109,14 @@ def test_admin_adds_then_changes_an_employee_and_schedule(call, directory, sched
 
 
 def test_the_default_schedule_is_shown_as_the_default(call, schedules):
-    # Given a default schedule and an employee without one of their own
+    # Given a default schedule, an employee without one of their own and one with theirs since January. From
+    # today (by default) it would hold only from today's work day in +05:30, which late in UTC's evening is
+    # not yet begun: they are still in yesterday's, under the default (CI failed on it at 19:14 UTC)
     call("PUT", "/employees/EMP-D1", {"name": "Dan Doe"}, key=ADMIN_KEY)
     call(
         "PUT",
         "/employees/EMP-D2",
-        {"name": "Dee Doe", "schedule": OFFICE | {"timeZone": "+05:30"}},
+        {"name": "Dee Doe", "schedule": OFFICE | {"timeZone": "+05:30", "effectiveFrom": "2026-01-01"}},
         key=ADMIN_KEY,
     )
     schedules.put(DEFAULT_SCHEDULE_ID, Schedule(time_zone="Europe/London"))

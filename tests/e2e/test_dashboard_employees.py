@@ -680,6 +680,16 @@ def test_a_delivery_told_while_a_days_punches_are_read_is_not_lost_with_the_repl
     expect(listed.locator('td[data-label="Delivery"]').get_by_text("delivered", exact=True)).to_be_visible()
 
 
+def clock_in_told_before_the_reply(stack: RunningStack, held: HeldReplies, user: str) -> None:
+    """The employee clocks in (a minute ago); the reply held back comes once the feed has told the punch."""
+    past_the_first_minutes_of_today(2)
+    with watching(stack, f"user:{user}") as client:
+        stack.post_punch("E2E-READ-DOOR", user, datetime.now(UTC) - timedelta(minutes=1))
+        next_event(client, "punch.accepted")
+    time.sleep(1)  # the page's own feed connection heard it at the same time
+    held.release()
+
+
 def test_a_punch_told_while_the_directory_is_read_shows_in_the_employees_status(
     page, stack: RunningStack
 ) -> None:
@@ -694,12 +704,7 @@ def test_a_punch_told_while_the_directory_is_read_shows_in_the_employees_status(
     before = held.first("the employees")
     assert {e["userId"]: e["status"] for e in before.json()["employees"]}[user] != "in"
     # When the employee clocks in, and the feed tells the page before that reply comes
-    past_the_first_minutes_of_today(2)
-    with watching(stack, f"user:{user}") as client:
-        stack.post_punch("E2E-DIR-DOOR", user, datetime.now(UTC) - timedelta(minutes=1))
-        next_event(client, "punch.accepted")
-    time.sleep(1)  # the page's own feed connection heard it at the same time
-    held.release()
+    clock_in_told_before_the_reply(stack, held, user)
     # Then the employee's status today is in, not what the older reply said
     listed = page.locator(f'tr[data-key="{user}"]')
     expect(listed.get_by_text("in", exact=True)).to_be_visible()
@@ -715,12 +720,7 @@ def test_a_punch_while_an_employees_page_reads_them_shows_in_their_status(page, 
     page.goto(f"{stack.api_url}/#/employees/{user}")
     assert held.first("the employee").json()["status"] != "in"
     # When they clock in, and the feed tells the page before that reply comes
-    past_the_first_minutes_of_today(2)
-    with watching(stack, f"user:{user}") as client:
-        stack.post_punch("E2E-ONE-DOOR", user, datetime.now(UTC) - timedelta(minutes=1))
-        next_event(client, "punch.accepted")
-    time.sleep(1)  # the page's own feed connection heard it at the same time
-    held.release()
+    clock_in_told_before_the_reply(stack, held, user)
     # Then their page says they are in, not what the older reply said
     expect(page.get_by_role("heading", name=f"Ona Onepage ({user})", level=1)).to_be_visible()
     today = page.locator(".employee-facts dt", has_text=re.compile("^Today$")).locator(

@@ -24,7 +24,8 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from attendance.domain.leave import Leave, LeaveKind, days_away
+from attendance.domain.holidays import Holiday
+from attendance.domain.leave import Leave, LeaveKind, days_away, leave_by_day
 from attendance.domain.timesheet import DayReport, Schedule, whole_minutes
 
 # The schedule holding on a day (domain/schedule_history.py); None: none that day
@@ -38,6 +39,11 @@ class TimeOff:
 
     holidays: frozenset[date] = frozenset()
     leave: Mapping[str, Mapping[date, LeaveKind]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, holidays: Iterable[Holiday], leave: Iterable[Leave]) -> "TimeOff":
+        """From the holidays and the leave as read."""
+        return cls(frozenset(holiday.day for holiday in holidays), leave_by_day(leave))
 
     def leave_of(self, user_id: str) -> Mapping[date, LeaveKind]:
         return self.leave.get(user_id, {})

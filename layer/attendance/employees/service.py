@@ -23,7 +23,7 @@ from attendance.data.punches import PunchStore
 from attendance.data.schedules import ScheduleStore
 from attendance.domain.clock import parse_zone
 from attendance.domain.employees import Employee, check_employment
-from attendance.domain.leave import LeaveKind, leave_by_day
+from attendance.domain.leave import LeaveKind
 from attendance.domain.period import TimeOff, expected_on
 from attendance.domain.presence import Presence, PresenceStatus, presence_now
 from attendance.domain.punch import Punch
@@ -315,8 +315,7 @@ class EmployeeService:
         one's current work day is among them (a night shift's may be the day before or after)."""
         today = self._company_today()
         start, end = today - timedelta(days=1), today + timedelta(days=1)
-        holidays = frozenset(holiday.day for holiday in self._holidays.between(start, end))
-        return TimeOff(holidays, leave_by_day(self._leave.between(start, end)))
+        return TimeOff.of(self._holidays.between(start, end), self._leave.between(start, end))
 
     def _company_today(self) -> date:
         return self._clock().astimezone(parse_zone(self._default_zone)).date()

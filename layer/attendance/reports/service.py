@@ -13,7 +13,7 @@ from attendance.data.punches import PunchStore
 from attendance.data.schedules import ScheduleStore
 from attendance.domain.clock import parse_zone
 from attendance.domain.employees import Employee, Named
-from attendance.domain.leave import LeaveKind, leave_by_day
+from attendance.domain.leave import LeaveKind
 from attendance.domain.period import Expected, PeriodTotals, TimeOff, expected_days, period_totals
 from attendance.domain.punch import Punch, PunchSource
 from attendance.domain.records import DayPunch
@@ -217,8 +217,7 @@ class ReportService:
         start, end = min(days), max(days)
         one = next(iter(users)) if len(users) == 1 else None
         leave = self._leave.of_user(one, start, end) if one else self._leave.between(start, end)
-        holidays = frozenset(holiday.day for holiday in self._holidays.between(start, end))
-        return TimeOff(holidays, leave_by_day(leave))
+        return TimeOff.of(self._holidays.between(start, end), leave)
 
     def work_day_punches(self, user_id: str, day: date) -> list[DayPunch]:
         """The punches behind one employee's report of the work day `day` (the timesheet's row of that

@@ -62,7 +62,7 @@ from attendance.domain.schedule_history import ScheduleVersion, change_day, remo
 from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID, Schedule, check_shift
 from attendance.employees.csv_import import ImportRejected
 from attendance.employees.leave import LeaveService
-from attendance.employees.models import EmployeeView, LeaveEntry, ScheduleView
+from attendance.employees.models import EmployeeView, LeaveEntry, ScheduleAhead, ScheduleView
 from attendance.employees.service import Change, EmployeeService, ImportPlan
 from attendance.local_ports import InvalidPort
 from attendance.reports.render import as_csv, as_row, daily_report, period_csv, period_rows
@@ -1319,7 +1319,7 @@ def _employee_row(view: EmployeeView, zone: str) -> dict[str, Any]:
         "vacation": None
         if view.vacation_days_per_year is None
         else f"{view.vacation_days_per_year} days a year",
-        "schedule": _schedule_text(view.schedule),
+        "schedule": _schedule_text(view.schedule, view.next_schedule),
         "status": _status_today(view, zone),
         "lastPunch": f"{last.time} {last.type.value} on {last.device_id}" if last else None,
     }
@@ -1339,8 +1339,16 @@ def _status_today(view: EmployeeView, zone: str) -> str:
     return "absent" if view.expected_today else "not expected"
 
 
-def _schedule_text(schedule: ScheduleView | None) -> str | None:
-    """As the dashboard shows it: the shift, "no work days" for a schedule without any, the default marked."""
+def _schedule_text(schedule: ScheduleView | None, ahead: ScheduleAhead | None) -> str | None:
+    """As the dashboard shows it: the shift, "no work days" for a schedule without any, the default marked;
+    then a change saved for later, from its day."""
+    now = _shift_text(schedule)
+    if ahead is None:
+        return now
+    return f"{now or 'none'}; from {ahead.effective_from}: {_shift_text(ahead.schedule) or 'none'}"
+
+
+def _shift_text(schedule: ScheduleView | None) -> str | None:
     if schedule is None:
         return None
     label = schedule.label if schedule.days else f"no work days, {schedule.label}"

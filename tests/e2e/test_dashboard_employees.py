@@ -727,3 +727,44 @@ def test_a_punch_while_an_employees_page_reads_them_shows_in_their_status(page, 
         "xpath=following-sibling::dd"
     )
     expect(today.get_by_text("in", exact=True)).to_be_visible()
+
+
+def test_a_schedule_change_saved_for_later_shows_beside_the_schedule_that_holds(
+    page, stack: RunningStack
+) -> None:
+    # Given an employee on their own week schedule since 2025
+    user = f"E2E-NEXT-{uuid.uuid4().hex[:6].upper()}"
+    week = {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "17:00", "timeZone": "UTC"}
+    call(
+        stack,
+        "PUT",
+        f"/employees/{user}",
+        {"name": "Nell Next", "schedule": week | {"effectiveFrom": "2025-01-01"}},
+    )
+    # When an admin opens their page and saves nights from 5 January 2099
+    sign_in(page, stack)
+    page.goto(f"{stack.api_url}/#/employees/{user}")
+    expect(page.get_by_role("heading", name=f"Nell Next ({user})", level=1)).to_be_visible()
+    page.get_by_label("Shift start").fill("22:00")
+    page.get_by_label("Shift end").fill("06:00")
+    page.get_by_label("Applies from").fill("2099-01-05")
+    page.get_by_role("button", name="Save changes").click()
+    # Then their page says which schedule holds, since when, and which comes from when
+    facts = page.locator(".employee-facts")
+    expect(facts).to_contain_text("Schedule09:00-17:00 UTC, since 2025-01-01")
+    expect(facts).to_contain_text("Next schedulefrom 2099-01-05: 22:00-06:00 UTC")
+    # When, on the page opened again, the admin changes only the department
+    page.reload()
+    page.get_by_label("Department").fill("Night desk")
+    page.get_by_role("button", name="Save changes").click()
+    expect(facts).to_contain_text("Night desk")
+    # Then the change saved for 2099 stands: the form's schedule, as it holds, is not sent again from today
+    expect(facts).to_contain_text("Next schedulefrom 2099-01-05: 22:00-06:00 UTC")
+    ahead = call(stack, "GET", f"/employees/{user}").json()["nextSchedule"]
+    assert (ahead["effectiveFrom"], ahead["schedule"]["label"]) == ("2099-01-05", "22:00-06:00 UTC")
+    # And the directory lists the change beneath the schedule
+    page.get_by_role("link", name="← All employees").click()
+    page.get_by_label("Filter").fill(user)
+    cell = page.locator(f'tr[data-key="{user}"] td[data-label="Schedule"]')
+    expect(cell).to_have_text("09:00-17:00 UTCfrom 2099-01-05: 22:00-06:00 UTC")
+    page.screenshot(path=SCREENSHOTS / "employees-next-schedule.png", full_page=True)

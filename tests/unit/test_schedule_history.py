@@ -159,3 +159,17 @@ def test_a_change_made_now_takes_effect_today_in_the_schedules_zone():
     now = datetime.fromisoformat("2026-11-30T23:30:00+00:00")
     assert change_day(OFFICE, now, "UTC") == DEC_1
     assert change_day(None, now, "UTC") == date(2026, 11, 30)
+
+
+def test_the_version_holding_on_a_day_and_the_next_change_saved_after_it():
+    # Given nights since always, days from 1 December, and none of their own from 1 March
+    history = ScheduleHistory.always(NIGHTS).changed(DAYS, DEC_1).changed(None, date(2027, 3, 1))
+    # Then on the last of November the nights hold, and the days come next
+    assert history.version_on(date(2026, 11, 30)) == ScheduleVersion(NIGHTS, None)
+    assert history.next_after(date(2026, 11, 30)) == ScheduleVersion(DAYS, DEC_1)
+    # And on 1 December the days hold, and the removal comes next; after it, nothing more
+    assert history.version_on(DEC_1) == ScheduleVersion(DAYS, DEC_1)
+    assert history.next_after(DEC_1) == ScheduleVersion(None, date(2027, 3, 1))
+    assert history.next_after(date(2027, 3, 1)) is None
+    # And before someone's first version, none holds
+    assert ScheduleHistory().changed(DAYS, DEC_1).version_on(date(2026, 11, 30)) is None

@@ -79,13 +79,34 @@ const LIST_COLUMNS = [
   { label: "Department", cell: (e) => e.department || "–" },
   { label: "Today", cell: todayCell },
   { label: "Last punch today", cell: (e) => lastPunch(e.lastPunch) },
-  { label: "Schedule", cell: (e) => scheduleText(e.schedule) },
+  { label: "Schedule", cell: scheduleCell },
 ];
 
 function scheduleText(schedule) {
   if (!schedule) return "none";
   const label = schedule.days.length ? schedule.label : `no work days, ${schedule.label}`;
   return schedule.isDefault ? `${label} (default)` : label;
+}
+
+/** A change already saved for a later day (their own schedule's or the default's): what holds from when. */
+function aheadText(ahead) {
+  return `from ${ahead.effectiveFrom}: ${scheduleText(ahead.schedule)}`;
+}
+
+/** The schedule the reports use now, and beneath it the change saved for later, if any: a schedule set "from
+ * today" in a zone far east holds from its first work day there, which may not have begun here. */
+function scheduleCell(employee) {
+  const now = scheduleText(employee.schedule);
+  if (!employee.nextSchedule) return now;
+  return h("span", {}, now, h("br"), h("small", { class: "muted schedule-ahead" }, aheadText(employee.nextSchedule)));
+}
+
+function scheduleFacts(employee) {
+  const { schedule, nextSchedule } = employee;
+  const since = schedule?.effectiveFrom ? `, since ${schedule.effectiveFrom}` : "";
+  const rows = [["Schedule", scheduleText(schedule) + since]];
+  if (nextSchedule) rows.push(["Next schedule", aheadText(nextSchedule)]);
+  return rows;
 }
 
 async function renderList(view) {
@@ -230,7 +251,7 @@ function facts(employee) {
     ["Vacation a year", employee.vacationDaysPerYear === null ? "–" : `${employee.vacationDaysPerYear} days`],
     ["Today", todayCell(employee)],
     ["Last punch today", lastPunch(employee.lastPunch)],
-    ["Schedule", scheduleText(employee.schedule)],
+    ...scheduleFacts(employee),
   ];
   return h("dl", { class: "facts" }, rows.map(([term, value]) => h("div", {}, h("dt", {}, term), h("dd", {}, value))));
 }
@@ -441,6 +462,11 @@ async function removeOwnSchedule(userId, from) {
   }
 }
 
+function sameSchedule(asked, schedule) {
+  const fields = ["start", "end", "graceMinutes", "timeZone"];
+  return asked.days.join() === schedule.days.join() && fields.every((field) => asked[field] === schedule[field]);
+}
+
 /** The admins' form: changes to an employee, or adding one (no name yet) to the directory. */
 function editSection(employee, saved) {
   if (!session.isAdmin) return null; // the API refuses anyway; read keys see no controls
@@ -519,10 +545,11 @@ function editSection(employee, saved) {
         result.replaceChildren(h("p", { class: "error", role: "alert" }, "Choose at least one work day."));
         return;
       }
-      body.schedule = {
-        days: chosen, start: start.value, end: end.value, graceMinutes: Number(grace.value), timeZone: scheduleZone.value.trim(),
-        effectiveFrom: scheduleFrom.value,
-      };
+      const asked = { days: chosen, start: start.value, end: end.value, graceMinutes: Number(grace.value), timeZone: scheduleZone.value.trim() };
+      // Their own schedule as it holds, from the day offered: left out, as unchanged. Sent, it would apply from
+      // today on and so undo a change already saved for a later day.
+      const kept = hasOwn() && sameSchedule(asked, followed) && scheduleFrom.value === today(asked.timeZone);
+      if (!kept) body.schedule = { ...asked, effectiveFrom: scheduleFrom.value };
     }
     button.disabled = true;
     result.replaceChildren();

@@ -51,8 +51,18 @@ class ScheduleHistory:
 
     def on(self, day: date) -> Schedule | None:
         """The schedule holding on `day`; None before the first version, or in a removal."""
+        version = self.version_on(day)
+        return version.schedule if version else None
+
+    def version_on(self, day: date) -> ScheduleVersion | None:
+        """The version holding on `day`; None before the first."""
         index = bisect_right(self._firsts, day) - 1
-        return self.versions[index].schedule if index >= 0 else None
+        return self.versions[index] if index >= 0 else None
+
+    def next_after(self, day: date) -> ScheduleVersion | None:
+        """The first version to take over after `day`: a change already saved for a later day; None: none."""
+        index = bisect_right(self._firsts, day)
+        return self.versions[index] if index < len(self.versions) else None
 
     def changed(self, schedule: Schedule | None, since: date) -> "ScheduleHistory":
         """With `schedule` from `since` on: what held from that day on is replaced, the days before keep theirs."""

@@ -107,10 +107,31 @@ class StoredSchedule(ScheduleFields):
 
 class ScheduleView(StoredSchedule):
     is_default: bool = Field(description="true: the employee has none of their own; this is the default")
+    effective_from: date | None = Field(
+        description="The first day it holds for them (their own, or the default for them); null: since always"
+    )
 
     @classmethod
-    def of(cls, schedule: Schedule, is_default: bool) -> "ScheduleView":
-        return cls.model_validate(cls.fields_of(schedule) | {"is_default": is_default})
+    def of(cls, version: ScheduleVersion, is_default: bool) -> "ScheduleView | None":
+        """The version's schedule; None for a version of none at all (no own schedule, no default)."""
+        if version.schedule is None:
+            return None
+        fields = cls.fields_of(version.schedule)
+        return cls.model_validate(fields | {"is_default": is_default, "effective_from": version.since})
+
+
+class ScheduleAhead(_Camel):
+    """A schedule change already saved for a day after the employee's current work day."""
+
+    effective_from: date = Field(description="The first work day it holds")
+    schedule: ScheduleView | None = Field(
+        description="What holds from then, their own or the default (`isDefault`); null: no schedule at all"
+    )
+
+    @classmethod
+    def of(cls, version: ScheduleVersion, is_default: bool) -> "ScheduleAhead":
+        assert version.since is not None, "a version after another always has a first day"
+        return cls(effective_from=version.since, schedule=ScheduleView.of(version, is_default))
 
 
 class ScheduleVersionView(_Camel):
@@ -208,7 +229,14 @@ class EmployeeView(_Camel):
     started_on: date | None = Field(description=STARTED_ON + "; null: not known")
     left_on: date | None = Field(description=LEFT_ON + "; null: they work here")
     vacation_days_per_year: int | None = Field(description=VACATION_DAYS + "; null: none recorded")
-    schedule: ScheduleView | None = Field(description="The schedule the reports use; null: none at all")
+    schedule: ScheduleView | None = Field(
+        description="The schedule the reports use in their current work day; null: none at all"
+    )
+    next_schedule: ScheduleAhead | None = Field(
+        default=None,
+        description="The next change already saved (their own schedule's or the default's), from a later work "
+        "day; null: none saved",
+    )
     status: PresenceStatus = Field(description="Now, from the last punch of the current work day")
     last_punch: LastPunch | None = Field(description="The punch that decided the status; null when absent")
     on_leave: LeaveKind | None = Field(

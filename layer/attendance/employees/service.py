@@ -46,6 +46,7 @@ from attendance.employees.models import (
     PresenceCounts,
     PresenceReport,
     PresentEmployee,
+    ScheduleAhead,
     ScheduleHistoryView,
     ScheduleView,
 )
@@ -301,8 +302,7 @@ class EmployeeService:
             views.append(
                 _view(
                     employee,
-                    schedule,
-                    not schedules.is_own(employee.user_id, work_day),
+                    _ScheduleNow.of(schedules, employee.user_id, work_day),
                     presence_now(by_user[employee.user_id], now, work_day_of),
                     time_off.leave_of(employee.user_id).get(work_day),
                     _expected(employee, schedule, work_day, time_off),
@@ -353,10 +353,28 @@ def _expected(employee: Employee, schedule: Schedule | None, work_day: date, tim
     return expected_on(schedule, work_day, time_off.holidays, (employee.started_on, employee.left_on))
 
 
+@dataclass(frozen=True)
+class _ScheduleNow:
+    """The schedule holding in someone's current work day, and the next change already saved."""
+
+    held: ScheduleView | None
+    ahead: ScheduleAhead | None
+
+    @classmethod
+    def of(cls, schedules: ScheduleLookup, user_id: str, work_day: date) -> "_ScheduleNow":
+        timeline = schedules.timeline(user_id)
+        held, ahead = timeline.version_on(work_day), timeline.next_after(work_day)
+        return cls(
+            ScheduleView.of(held, not schedules.is_own(user_id, work_day)) if held else None,
+            ScheduleAhead.of(ahead, not schedules.is_own(user_id, ahead.since or work_day))
+            if ahead
+            else None,
+        )
+
+
 def _view(
     employee: Employee,
-    schedule: Schedule | None,
-    is_default: bool,
+    schedule: _ScheduleNow,
     presence: Presence,
     on_leave: LeaveKind | None,
     expected_today: bool,
@@ -368,7 +386,8 @@ def _view(
         started_on=employee.started_on,
         left_on=employee.left_on,
         vacation_days_per_year=employee.vacation_days_per_year,
-        schedule=ScheduleView.of(schedule, is_default) if schedule else None,
+        schedule=schedule.held,
+        next_schedule=schedule.ahead,
         status=presence.status,
         last_punch=LastPunch.of(presence.last_punch) if presence.last_punch else None,
         on_leave=on_leave,

@@ -67,9 +67,10 @@ def test_admin_adds_then_changes_an_employee_and_schedule(call, directory, sched
     admin_key_id = (
         ApiKeyStore(boto3.client("dynamodb"), employees_env["API_KEYS_TABLE"]).find(ADMIN_KEY).key_id
     )
-    # When an admin adds an employee with a Berlin office schedule
+    # When an admin adds an employee with a Berlin office schedule (from today in Berlin, by default)
     body = {"name": "Anna Berg", "department": "Sales", "schedule": OFFICE | {"timeZone": "Europe/Berlin"}}
     added = call("PUT", "/employees/EMP-A1", body, key=ADMIN_KEY)
+    berlin_today = datetime.now(ZoneInfo("Europe/Berlin")).date().isoformat()
     # Then she is new (201), with the schedule rendered as the reports show it, and absent today (expected at
     # work or not, as her Monday-to-Friday schedule has it today: the tests below pin that down)
     assert added.status == 201
@@ -82,7 +83,13 @@ def test_admin_adds_then_changes_an_employee_and_schedule(call, directory, sched
         "leftOn": None,
         "vacationDaysPerYear": None,
         "schedule": OFFICE
-        | {"timeZone": "Europe/Berlin", "label": "09:00-17:00 Europe/Berlin", "isDefault": False},
+        | {
+            "timeZone": "Europe/Berlin",
+            "label": "09:00-17:00 Europe/Berlin",
+            "isDefault": False,
+            "effectiveFrom": berlin_today,
+        },
+        "nextSchedule": None,
         "status": "absent",
         "lastPunch": None,
         "onLeave": None,

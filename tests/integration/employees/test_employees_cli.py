@@ -364,3 +364,18 @@ def test_employees_set_takes_the_day_a_schedule_applies_from(cli, schedules):
     # And the day alone, without a schedule's option, is a usage error
     refused = cli("employees", "set", "CLI-S2", "--schedule-from", "2025-03-01", expect=2)
     assert "--schedule-from goes with the schedule's options" in said(refused)
+
+
+def test_show_and_list_name_a_schedule_change_saved_for_later(cli):
+    # Given an employee on a week schedule, and a change to nights saved for 2099
+    cli("employees", "set", "CLI-N1", "--name", "Nora Next")
+    cli("schedules", "set", "CLI-N1", "--days", "mon-fri", "--zone", "UTC", "--from", "2025-01-01")
+    cli(
+        "schedules", "set", "CLI-N1", "--days", "mon-fri", "--start", "22:00", "--end", "06:00", "--zone", "UTC",
+        "--from", "2099-01-05",
+    )  # fmt: skip
+    # Then both name the schedule now and the change, from its day
+    expected = "09:00-17:00 UTC; from 2099-01-05: 22:00-06:00 UTC"
+    assert expected in cli("employees", "show", "CLI-N1").output
+    [row] = json.loads(cli("--json", "employees", "list").output)
+    assert row["nextSchedule"]["effectiveFrom"] == "2099-01-05"

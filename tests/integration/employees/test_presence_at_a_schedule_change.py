@@ -2,7 +2,7 @@
 changes (yesterday's last punch under the old schedule is not today's), and in a night shift that started
 yesterday (its leave is yesterday's)."""
 
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 
 import boto3
 
@@ -14,7 +14,7 @@ from attendance.data.schedules import ScheduleStore
 from attendance.domain.clock import parse_zone
 from attendance.domain.employees import Employee
 from attendance.domain.leave import Leave, LeaveKind
-from attendance.domain.timesheet import Schedule
+from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID, Schedule
 from attendance.employees.service import EmployeeService
 from local_stack.template import Resolver
 
@@ -78,3 +78,33 @@ def test_a_night_worker_on_leave_for_the_night_that_started_yesterday_is_on_leav
     # And at 23:00 on the 2nd, her next night, she is expected and absent: that night is not on leave
     later = service_at(stack, berlin("2026-12-02 23:00"))
     assert (later.get("NINA").on_leave, later.presence().counts.absent) == (None, 1)
+
+
+def test_a_schedule_from_today_far_east_is_shown_as_next_until_its_first_work_day_begins(
+    stack, directory, schedules
+):
+    # Given the company's default (days in Berlin), and KIRI on her own schedule in +14:00 from 3 December,
+    # which there began at 10:00 UTC on the 2nd
+    kiritimati = Schedule(days=EVERY_DAY, start=time(9), end=time(17), time_zone="Pacific/Kiritimati")
+    directory.put(Employee(user_id="KIRI", name="Kiri Tima"))
+    schedules.put(DEFAULT_SCHEDULE_ID, DAYS)
+    schedules.change("KIRI", kiritimati, date(2026, 12, 3))
+    # When HR looks at 11:00 UTC on the 2nd: her 3rd has begun on the calendar there, but her current work
+    # day is still the 2nd, under the default, until the change line between the two schedules' windows
+    before = service_at(stack, datetime(2026, 12, 2, 11, tzinfo=UTC)).get("KIRI")
+    # Then the directory says so, and which change comes from when
+    assert (before.schedule.label, before.schedule.is_default) == ("09:00-17:00 Europe/Berlin", True)
+    assert before.next_schedule.effective_from == date(2026, 12, 3)
+    ahead = before.next_schedule.schedule
+    assert (ahead.label, ahead.is_default, ahead.effective_from) == (
+        "09:00-17:00 Pacific/Kiritimati",
+        False,
+        date(2026, 12, 3),
+    )
+    # And once her first work day under it has begun, it is the schedule, with nothing next
+    after = service_at(stack, datetime(2026, 12, 2, 20, tzinfo=UTC)).get("KIRI")
+    assert (after.schedule.label, after.schedule.effective_from, after.next_schedule) == (
+        "09:00-17:00 Pacific/Kiritimati",
+        date(2026, 12, 3),
+        None,
+    )

@@ -4,6 +4,7 @@ from datetime import date
 
 import pytest
 
+from attendance.domain.timesheet import DEFAULT_SCHEDULE_ID, Schedule
 from tests.integration.employees.conftest import ADMIN_KEY
 
 WEEK = {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "17:00", "timeZone": "UTC"}
@@ -117,3 +118,36 @@ def test_a_removal_day_outside_the_calendar_is_400(call):
     reply = call("DELETE", "/employees/ANNA/schedule", key=ADMIN_KEY, query={"effectiveFrom": "1999-01-01"})
     assert (reply.status, reply.body["error"]) == (400, "invalid_request")
     assert call("GET", "/employees/ANNA/schedule").body["history"] == []
+
+
+def test_the_directory_shows_the_schedule_that_holds_and_a_change_saved_for_later(call, schedules):
+    # Given ANNA on Monday to Friday since 2025, every day from 2099, and back to the default from 2100
+    put_schedule(call, "ANNA", WEEK, "2025-01-01")
+    put_schedule(call, "ANNA", EVERY_DAY, "2099-01-05")
+    schedules.put(DEFAULT_SCHEDULE_ID, Schedule(time_zone="Europe/London"))
+    # When HR reads her, alone and in the list
+    shown = call("GET", "/employees/ANNA").body
+    # Then the schedule is the one holding today, since its first day, and the next change comes beside it
+    assert (shown["schedule"]["days"], shown["schedule"]["effectiveFrom"]) == (WEEK["days"], "2025-01-01")
+    assert shown["nextSchedule"]["effectiveFrom"] == "2099-01-05"
+    assert (shown["nextSchedule"]["schedule"]["days"], shown["nextSchedule"]["schedule"]["isDefault"]) == (
+        EVERY_DAY["days"],
+        False,
+    )
+    assert call("GET", "/employees").body["employees"] == [shown]
+    # And when the later change is her schedule's removal, the next is the default's
+    call("DELETE", "/employees/ANNA/schedule", key=ADMIN_KEY, query={"effectiveFrom": "2099-01-05"})
+    ahead = call("GET", "/employees/ANNA").body["nextSchedule"]
+    assert (ahead["effectiveFrom"], ahead["schedule"]["label"], ahead["schedule"]["isDefault"]) == (
+        "2099-01-05",
+        "09:00-17:00 Europe/London",
+        True,
+    )
+
+
+def test_a_removal_saved_for_later_without_a_default_says_no_schedule_then(call):
+    put_schedule(call, "ANNA", WEEK, "2025-01-01")
+    call("DELETE", "/employees/ANNA/schedule", key=ADMIN_KEY, query={"effectiveFrom": "2099-01-05"})
+    shown = call("GET", "/employees/ANNA").body
+    assert shown["schedule"]["label"] == "09:00-17:00 UTC"
+    assert shown["nextSchedule"] == {"effectiveFrom": "2099-01-05", "schedule": None}

@@ -67,10 +67,15 @@ def test_admin_adds_then_changes_an_employee_and_schedule(call, directory, sched
     admin_key_id = (
         ApiKeyStore(boto3.client("dynamodb"), employees_env["API_KEYS_TABLE"]).find(ADMIN_KEY).key_id
     )
-    # When an admin adds an employee with a Berlin office schedule (from today in Berlin, by default)
-    body = {"name": "Anna Berg", "department": "Sales", "schedule": OFFICE | {"timeZone": "Europe/Berlin"}}
-    added = call("PUT", "/employees/EMP-A1", body, key=ADMIN_KEY)
-    berlin_today = datetime.now(ZoneInfo("Europe/Berlin")).date().isoformat()
+    # When an admin adds an employee with a Berlin office schedule since January (from today, the default,
+    # it would hold only from today's work day in Berlin, which an hour before midnight UTC has not begun)
+    schedule = OFFICE | {"timeZone": "Europe/Berlin", "effectiveFrom": "2026-01-01"}
+    added = call(
+        "PUT",
+        "/employees/EMP-A1",
+        {"name": "Anna Berg", "department": "Sales", "schedule": schedule},
+        key=ADMIN_KEY,
+    )
     # Then she is new (201), with the schedule rendered as the reports show it, and absent today (expected at
     # work or not, as her Monday-to-Friday schedule has it today: the tests below pin that down)
     assert added.status == 201
@@ -87,7 +92,7 @@ def test_admin_adds_then_changes_an_employee_and_schedule(call, directory, sched
             "timeZone": "Europe/Berlin",
             "label": "09:00-17:00 Europe/Berlin",
             "isDefault": False,
-            "effectiveFrom": berlin_today,
+            "effectiveFrom": "2026-01-01",
         },
         "nextSchedule": None,
         "status": "absent",
@@ -142,11 +147,12 @@ def test_a_schedule_stored_without_work_days_is_shown_as_such_and_can_be_replace
     assert (listed["EMP-E0"]["schedule"]["days"], listed["EMP-E0"]["expectedToday"]) == ([], False)
     assert call("GET", "/employees/EMP-E0").body == listed["EMP-E0"]
     assert call("GET", "/presence").status == 200
-    # And an admin replaces it with one that has work days
+    # And an admin replaces it with one that has work days (since January: from today, it would hold only
+    # from today's work day, which in the first hour of a UTC day has not begun)
     saved = call(
         "PUT",
         "/employees/EMP-E0",
-        {"name": "Eve Empty", "schedule": OFFICE | {"timeZone": "UTC"}},
+        {"name": "Eve Empty", "schedule": OFFICE | {"timeZone": "UTC", "effectiveFrom": "2026-01-01"}},
         key=ADMIN_KEY,
     )
     assert (saved.status, saved.body["schedule"]["days"]) == (200, OFFICE["days"])

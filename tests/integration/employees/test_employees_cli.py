@@ -110,7 +110,8 @@ def test_a_semicolon_separated_export_imports(cli, csv_file, directory):
 
 
 def test_set_show_and_list(cli, directory, schedules, punch):
-    # When an employee is set with a night schedule
+    # When an employee is set with a night schedule, since January (from today, the default, it would hold
+    # only from today's first night in Berlin, which around midnight UTC has not begun)
     added = cli(
         "employees",
         "set",
@@ -127,10 +128,13 @@ def test_set_show_and_list(cli, directory, schedules, punch):
         "06:00",
         "--zone",
         "Europe/Berlin",
+        "--schedule-from",
+        "2026-01-01",
     ).output
     # Then the directory and the schedule are written
     assert " ".join(added.split()) == (
-        "added CLI-N1: Nina Night (Security); schedule mon,tue,wed,thu,fri,sat,sun 22:00-06:00 Europe/Berlin"
+        "added CLI-N1: Nina Night (Security); schedule mon,tue,wed,thu,fri,sat,sun 22:00-06:00 Europe/Berlin "
+        "from 2026-01-01"
     )
     assert directory.get("CLI-N1").department == "Security"
     assert schedules.history("CLI-N1").latest.schedule.label() == "22:00-06:00 Europe/Berlin"

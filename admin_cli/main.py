@@ -330,6 +330,11 @@ def _dead_letters_done(ctx: typer.Context, verb: str, done: list[str], missing: 
     _done(ctx, f"{verb}: {len(done)}{missed}", {verb: done, "notInDlq": missing})
 
 
+# A dead letter of a stored punch with no error: the worker took its message as many times as the queue allows
+# and never recorded an outcome, so the reason is in its logs.
+NO_OUTCOME = "none recorded: no attempt finished (the worker failed to start, ran out of time or stopped); see its logs"
+
+
 @dlq_app.command("list")
 def dlq_list(ctx: typer.Context) -> None:
     """Every dead-lettered punch, the latest punch first: logId, user (and their name), device, punch time,
@@ -340,6 +345,8 @@ def dlq_list(ctx: typer.Context) -> None:
     for entry in entries:
         record = entry.record
         row = _record_row(record, names) if record else {"logId": entry.log_id, "status": "not in the table"}
+        if record and not row["lastError"] and not ctx.obj.json:
+            row["lastError"] = NO_OUTCOME
         row["died"] = entry.dead_lettered_at
         rows.append(row)
     _show(ctx, rows, "Dead-lettered punches", "The dead-letter queue is empty.")

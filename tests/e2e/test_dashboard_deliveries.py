@@ -12,11 +12,16 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+from attendance.data.punch_intake import PunchIntake
+from attendance.data.queue import message_body
 from attendance.delivery.service import NEVER_DELIVERED, NOT_DEAD_LETTERED
 from attendance.delivery.targets import TARGETS
+from attendance.stack_names import STACK_PREFIX
 from local_stack.running import RunningStack
+from local_stack.stack import local_client
 from tests.e2e.browser import HeldReplies, sign_in
 from tests.e2e.feed_client import next_event, watching
+from tests.punches import utc_punch
 from tests.unit.test_crm_error_shapes import frappe_417, outcome
 
 pytestmark = pytest.mark.e2e
@@ -339,3 +344,27 @@ def test_a_punch_abandoned_while_the_list_is_read_again_stays_abandoned(page, st
     expect(page.get_by_text("Loading the dead letters")).to_have_count(0)
     expect(row).to_contain_text("abandoned")
     expect(row.get_by_role("button", name="Redrive")).to_be_disabled()
+
+
+def test_a_dead_letter_the_worker_never_finished_says_why_it_has_no_error(page, stack: RunningStack) -> None:
+    # Given a stored punch whose message the worker took as many times as the queue allows and never finished
+    # (it failed to start, say): stored as ingest stores it, its message in the dead-letter queue, no outcome
+    user = f"NOSTART-{uuid.uuid4().hex[:6]}"
+    punch = utc_punch(user, datetime.now(UTC).replace(microsecond=0), device="DEV001")
+    dynamodb = local_client("dynamodb", stack.aws_url)
+    PunchIntake(dynamodb, f"{STACK_PREFIX}-PunchesTable", f"{STACK_PREFIX}-DedupTable").add(
+        punch, 0, timedelta(days=1), datetime.now(UTC)
+    )
+    stack.sqs().send_message(QueueUrl=stack.queue_url("PunchDeadLetterQueue"), MessageBody=message_body(punch.log_id))
+    # When an admin opens Deliveries
+    sign_in(page, stack)
+    page.get_by_role("link", name="Deliveries", exact=True).click()
+    # Then its row says that no attempt was finished, and where the reason is
+    row = page.get_by_role("row").filter(has_text=user)
+    expect(row.locator(".last-error")).to_have_text(
+        "None recorded: the worker never finished an attempt (it failed to start, ran out of time or stopped "
+        "before the CRM answered). Its logs say why."
+    )
+    # And once it is abandoned, it is out of the way of the other tests' dead letters
+    confirm(page, row, "Abandon", user)
+    expect(row).to_contain_text("abandoned")

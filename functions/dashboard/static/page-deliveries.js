@@ -77,7 +77,7 @@ export async function render(view) {
     { label: "Device", cell: (l) => l.deviceId ? h("a", { href: `#/devices/${encodeURIComponent(l.deviceId)}` }, l.deviceId) : "–" },
     { label: "Punch time", cell: (l) => formatInstant(l.punchTime) },
     { label: "Attempts", cell: (l) => (l.attemptsNode = h("span", {}, String(l.attempts))) },
-    { label: "Last error", cell: (l) => (l.errorNode = h("div", { class: "last-error" }, deliveryErrorView(l.lastError))) },
+    { label: "Last error", cell: (l) => (l.errorNode = h("div", { class: "last-error" }, deadLetterError(l.lastError, l))) },
     { label: "Status", cell: (l) => (l.statusNode = h("span", { class: "letter-status" }, statusView(l))) },
   ];
   if (session.isAdmin) {
@@ -268,7 +268,7 @@ export async function render(view) {
         letter.attempts = punch.attempts;
         letter.lastError = message.error;
         letter.attemptsNode?.replaceChildren(String(punch.attempts));
-        letter.errorNode?.replaceChildren(deliveryErrorView(message.error));
+        letter.errorNode?.replaceChildren(deadLetterError(message.error, letter));
         // Redriven and refused again: the cause (the last error) wants fixing before another redrive.
         setState(letter, "dead_lettered", redriven.has(punch.logId) ? "again: fix the cause of the last error first" : undefined);
       } else {
@@ -322,6 +322,15 @@ function showCounts(container, overview) {
         `In the dead-letter queue: ${overview.deadLetters} message${overview.deadLetters === 1 ? "" : "s"}`),
       h("span", {}, oldest ? `Oldest pending: received ${formatInstant(oldest.receivedAt)}` : "Nothing pending"),
       h("span", {}, `Counted at ${formatClock(new Date().toISOString())}`)));
+}
+
+/** A dead letter's last error; none, for a stored punch, says why there is none: the worker took its message
+ * and never recorded an outcome (it failed to start, ran out of time or stopped before the CRM answered), as
+ * many times as the queue allows. The reason is in the worker's logs, not on the punch. */
+function deadLetterError(error, letter) {
+  if (error || !letter.userId) return deliveryErrorView(error);
+  return h("span", { class: "muted no-outcome" },
+    "None recorded: the worker never finished an attempt (it failed to start, ran out of time or stopped before the CRM answered). Its logs say why.");
 }
 
 function statusView(letter) {

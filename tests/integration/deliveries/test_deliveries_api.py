@@ -254,3 +254,18 @@ def test_the_list_and_redrive_all_miss_no_letter_when_short_polls_come_back_empt
     assert set(redriven.body["redriven"]) == log_ids
     assert set(punch_queue()) == log_ids
     assert waits[0] >= 1  # a long poll first: what the queue counted is read from every server
+
+
+def test_a_dead_letter_the_worker_never_finished_is_listed_saying_why_it_has_no_error(add_punch, cli, stack):
+    # Given a stored punch whose message was dead-lettered with no attempt's outcome recorded (the worker took
+    # it as many times as the queue allows, and failed to start each time, say)
+    log_id = add_punch("EMP-NOSTART")
+    PunchQueue(boto3.client("sqs"), stack.refs["PunchDeadLetterQueue"]).send([log_id])
+    # When an admin lists the dead letters
+    table, data = cli("dlq", "list").output, json.loads(cli("--json", "dlq", "list").output)
+    # Then the table says why there is no error, and where to look; the JSON keeps the API's null
+    assert (
+        "none recorded: no attempt finished (the worker failed to start, ran out of time or stopped); see its logs"
+        in (" ".join(table.split()))
+    )
+    assert [(row["logId"], row["attempts"], row["lastError"]) for row in data] == [(log_id, 0, None)]

@@ -768,3 +768,35 @@ def test_a_schedule_change_saved_for_later_shows_beside_the_schedule_that_holds(
     cell = page.locator(f'tr[data-key="{user}"] td[data-label="Schedule"]')
     expect(cell).to_have_text("09:00-17:00 UTCfrom 2099-01-05: 22:00-06:00 UTC")
     page.screenshot(path=SCREENSHOTS / "employees-next-schedule.png", full_page=True)
+
+
+def test_a_page_left_open_overnight_keeps_a_change_saved_for_later(page, stack: RunningStack) -> None:
+    # Given an employee on a week schedule since 2025 with nights saved from 2099, and their page opened by an
+    # admin yesterday, ten minutes before midnight (the stack's zone is UTC)
+    user = f"E2E-NIGHTLY-{uuid.uuid4().hex[:6].upper()}"
+    week = {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "17:00", "timeZone": "UTC"}
+    call(
+        stack,
+        "PUT",
+        f"/employees/{user}",
+        {"name": "Olga Open", "schedule": week | {"effectiveFrom": "2025-01-01"}},
+    )
+    nights = week | {"start": "22:00", "end": "06:00", "effectiveFrom": "2099-01-05"}
+    call(stack, "PUT", f"/employees/{user}", {"name": "Olga Open", "schedule": nights})
+    today = datetime.now(UTC).date()
+    page.clock.set_fixed_time(datetime.combine(today, datetime.min.time(), UTC) - timedelta(minutes=10))
+    sign_in(page, stack)
+    page.goto(f"{stack.api_url}/#/employees/{user}")
+    expect(page.get_by_role("heading", name=f"Olga Open ({user})", level=1)).to_be_visible()
+    expect(page.get_by_label("Applies from")).to_have_value((today - timedelta(days=1)).isoformat())
+    # When, the next day, the admin changes only the department and saves
+    page.clock.set_fixed_time(datetime.now(UTC))
+    page.get_by_label("Department").fill("Mornings")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.locator(".employee-facts")).to_contain_text("Mornings")
+    # Then the schedule is as it was: no version from yesterday, and the nights still from 2099
+    history = call(stack, "GET", f"/employees/{user}/schedule").json()
+    assert (history["effectiveFrom"], history["schedule"]["label"]) == ("2099-01-05", "22:00-06:00 UTC")
+    assert [version["effectiveFrom"] for version in history["history"]] == ["2025-01-01"]
+    # And the day offered for a change is today's
+    expect(page.get_by_label("Applies from")).to_have_value(today.isoformat())

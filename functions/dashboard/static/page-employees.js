@@ -517,6 +517,8 @@ function editSection(employee, saved) {
   const scheduleFrom = h("input", { id: "edit-schedule-from", type: "date", required: true, min: "2000-01-01", max: "2100-12-31", value: today(scheduleZone.value.trim()) });
   const fromFollows = todayUntilPicked(scheduleFrom);
   scheduleZone.addEventListener("input", () => fromFollows(scheduleZone.value.trim()));
+  let fromPicked = false; // the admin chose the day; until then it is today's, whenever they save
+  scheduleFrom.addEventListener("input", () => { fromPicked = true; });
   const scheduleNote = h("p", { class: "muted small schedule-note" },
     "A schedule change applies from this day on: the reports of the days before keep the schedule that held then, so a pay period already paid keeps its figures. A day before an earlier change replaces it from that day on.");
   const result = h("div", { class: "edit-result", "aria-live": "polite" });
@@ -534,6 +536,7 @@ function editSection(employee, saved) {
 
   async function submit(event) {
     event.preventDefault();
+    fromFollows(scheduleZone.value.trim()); // a page left open overnight offers today, not the day it opened
     if (!form.reportValidity()) return;
     const body = {
       name: name.value.trim(), department: department.value.trim() || null, startedOn: startedOn.value || null, leftOn: leftOn.value || null,
@@ -546,9 +549,9 @@ function editSection(employee, saved) {
         return;
       }
       const asked = { days: chosen, start: start.value, end: end.value, graceMinutes: Number(grace.value), timeZone: scheduleZone.value.trim() };
-      // Their own schedule as it holds, from the day offered: left out, as unchanged. Sent, it would apply from
+      // Their own schedule as it holds, its day not chosen: left out, as unchanged. Sent, it would apply from
       // today on and so undo a change already saved for a later day.
-      const kept = hasOwn() && sameSchedule(asked, followed) && scheduleFrom.value === today(asked.timeZone);
+      const kept = hasOwn() && sameSchedule(asked, followed) && !fromPicked;
       if (!kept) body.schedule = { ...asked, effectiveFrom: scheduleFrom.value };
     }
     button.disabled = true;

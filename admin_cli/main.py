@@ -818,24 +818,26 @@ def schedules_set(
     ctx: typer.Context,
     user: UserArgument = None,
     default: DefaultOption = False,
-    days: Annotated[str, typer.Option(help="mon-fri, or a list such as mon,wed,fri")] = "mon-fri",
-    start: Annotated[str, typer.Option(help="shift start, HH:MM")] = "09:00",
-    end: Annotated[str, typer.Option(help="shift end, HH:MM (before start: crosses midnight)")] = "17:00",
-    grace: Annotated[int, typer.Option(help="grace minutes for late and early")] = 5,
-    zone: Annotated[
-        str | None, typer.Option(parser=_zone, help="IANA time zone (default: the stack's DefaultTimeZone)")
-    ] = None,
+    days: Annotated[str | None, typer.Option(help="mon-fri, or a list such as mon,wed,fri")] = None,
+    start: Annotated[str | None, typer.Option(help="shift start, HH:MM")] = None,
+    end: Annotated[str | None, typer.Option(help="shift end, HH:MM (before start: crosses midnight)")] = None,
+    grace: Annotated[int | None, typer.Option(help="grace minutes for late and early")] = None,
+    zone: Annotated[str | None, typer.Option(parser=_zone, help="IANA time zone or offset")] = None,
     since: FromOption = None,
 ) -> None:
     """Set an employee's schedule, or the default one, from a day on: the days before keep the schedule that
-    held on them (a day before a later change replaces what held from it on)."""
+    held on them (a day before a later change replaces what held from it on). The options not given are kept
+    from the schedule holding on that day (without one: mon-fri, 09:00-17:00, grace 5, the stack's
+    DefaultTimeZone)."""
     user_id = _schedule_id(user, default)
-    schedule = _schedule(days, start, end, grace, ctx.obj.zone(zone))
+    schedule = _schedule_over(ctx, user_id, since, days, start, end, grace, zone)
     since = since or change_day(schedule, _now(), ctx.obj.zone())
     ctx.obj.schedules().change(user_id, schedule, since)
+    grace_minutes = schedule.grace_minutes
     _done(
         ctx,
-        f"{_schedule_name(user_id)}: {_days_label(schedule.days)} {schedule.label()}, grace {grace} min, from {since}",
+        f"{_schedule_name(user_id)}: {_days_label(schedule.days)} {schedule.label()}, grace {grace_minutes} min, "
+        f"from {since}",
         {"userId": user_id, "schedule": schedule.model_dump(mode="json"), "effectiveFrom": since.isoformat()},
     )
 
@@ -1448,7 +1450,7 @@ def employees_set(
 ) -> None:
     """Add an employee, or change the fields given and keep the rest. With any schedule option, also their
     schedule, from --schedule-from on (the days before keep theirs): the options not given are kept from their
-    own latest schedule (for someone without one: mon-fri, 09:00-17:00, grace 5, the stack's DefaultTimeZone)."""
+    own schedule holding on that day (without one: mon-fri, 09:00-17:00, grace 5, the stack's DefaultTimeZone)."""
     given = {
         "name": name,
         "department": department,
@@ -1457,7 +1459,10 @@ def employees_set(
         "vacation_days_per_year": int(vacation_days) if vacation_days else vacation_days,
     }
     employee = _employee_with(ctx.obj.directory().get(user_id), user_id, given)
-    schedule = _schedule_with(ctx, user_id, days, start, end, grace, zone)
+    schedule_given = any(option is not None for option in (days, start, end, grace, zone))
+    schedule = (
+        _schedule_over(ctx, user_id, schedule_from, days, start, end, grace, zone) if schedule_given else None
+    )
     if schedule_from and schedule is None:
         raise typer.BadParameter("--schedule-from goes with the schedule's options (--days, --start, ...)")
     view, added = _service_call(
@@ -1492,26 +1497,27 @@ def _employee_with(before: Employee | None, user_id: str, given: dict[str, objec
         raise typer.BadParameter(describe_validation_error(error)) from None
 
 
-def _schedule_with(
+def _schedule_over(
     ctx: typer.Context,
     user_id: str,
+    since: date | None,
     days: str | None,
     start: str | None,
     end: str | None,
     grace: int | None,
     zone: str | None,
-) -> Schedule | None:
-    """The schedule the options ask for, None when none is given; what is not given is kept from their own."""
-    if all(option is None for option in (days, start, end, grace, zone)):
-        return None
-    latest = ctx.obj.schedules().history(user_id).latest
-    own = latest.schedule if latest and latest.schedule else Schedule(time_zone=ctx.obj.zone())
+) -> Schedule:
+    """The schedule the options ask for, what is not given kept from the one of `user_id` (an employee, or
+    the default) holding on the day it applies from (not given: today in the company's zone), not from their
+    latest, which may be a change saved for later; without one: mon-fri, 09:00-17:00, grace 5, DefaultTimeZone."""
+    day = since or _now().astimezone(parse_zone(ctx.obj.zone())).date()
+    held = ctx.obj.schedules().history(user_id).on(day) or Schedule(time_zone=ctx.obj.zone())
     return _schedule(
-        days or (_days_label(own.days) if own.days else "mon-fri"),
-        start or f"{own.start:%H:%M}",
-        end or f"{own.end:%H:%M}",
-        own.grace_minutes if grace is None else grace,
-        zone or own.time_zone,
+        days or (_days_label(held.days) if held.days else "mon-fri"),
+        start or f"{held.start:%H:%M}",
+        end or f"{held.end:%H:%M}",
+        held.grace_minutes if grace is None else grace,
+        zone or held.time_zone,
     )
 
 

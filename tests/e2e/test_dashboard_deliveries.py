@@ -355,7 +355,9 @@ def test_a_dead_letter_the_worker_never_finished_says_why_it_has_no_error(page, 
     PunchIntake(dynamodb, f"{STACK_PREFIX}-PunchesTable", f"{STACK_PREFIX}-DedupTable").add(
         punch, 0, timedelta(days=1), datetime.now(UTC)
     )
-    stack.sqs().send_message(QueueUrl=stack.queue_url("PunchDeadLetterQueue"), MessageBody=message_body(punch.log_id))
+    stack.sqs().send_message(
+        QueueUrl=stack.queue_url("PunchDeadLetterQueue"), MessageBody=message_body(punch.log_id)
+    )
     # When an admin opens Deliveries
     sign_in(page, stack)
     page.get_by_role("link", name="Deliveries", exact=True).click()

@@ -383,3 +383,30 @@ def test_show_and_list_name_a_schedule_change_saved_for_later(cli):
     assert expected in cli("employees", "show", "CLI-N1").output
     [row] = json.loads(cli("--json", "employees", "list").output)
     assert row["nextSchedule"]["effectiveFrom"] == "2099-01-05"
+
+
+@pytest.mark.parametrize("command", [["schedules", "set"], ["employees", "set"]])
+def test_an_option_changed_keeps_the_rest_of_the_schedule_that_holds_not_a_later_one(cli, schedules, command):
+    # Given an employee on nights in Berlin since 2025, and (their latest version) a week in UTC from 2099
+    cli("employees", "set", "CLI-G1", "--name", "Gus Grace")
+    nights = [
+        "--days",
+        "mon-sun",
+        "--start",
+        "22:00",
+        "--end",
+        "06:00",
+        "--grace",
+        "10",
+        "--zone",
+        "Europe/Berlin",
+    ]
+    cli("schedules", "set", "CLI-G1", *nights, "--from", "2025-01-01")
+    cli("schedules", "set", "CLI-G1", "--days", "mon-fri", "--zone", "UTC", "--from", "2099-01-05")
+    # When the grace alone is changed from 1 December 2026
+    since = ["--from" if command[0] == "schedules" else "--schedule-from", "2026-12-01"]
+    cli(*command, "CLI-G1", "--grace", "15", *since)
+    # Then from that day the nights hold with the new grace: the rest is the nights', which held on that day,
+    # not the later week's (which the change replaces, as any change from a day replaces what held from it on)
+    changed = schedules.history("CLI-G1").on(date(2026, 12, 1))
+    assert (changed.label(), changed.grace_minutes, len(changed.days)) == ("22:00-06:00 Europe/Berlin", 15, 7)

@@ -1003,6 +1003,10 @@ def leave_list(ctx: typer.Context, user_id: LeaveUser, year: YearOption = None) 
         )
 
 
+# An option's value that clears what it sets
+CLEARS = '"" for none'
+
+
 @leave_app.command("add")
 def leave_add(
     ctx: typer.Context,
@@ -1013,14 +1017,27 @@ def leave_add(
     kind: Annotated[LeaveKind, typer.Option(help="what kind of leave")],
     end: Annotated[
         date | None,
-        typer.Option("--to", parser=_calendar_day, help="the last day away (inclusive); default: --from"),
+        typer.Option(
+            "--to",
+            parser=_calendar_day,
+            help="the last day away (inclusive); default: the leave's it changes, else --from",
+        ),
     ] = None,
-    note: Annotated[str | None, typer.Option(help="for whoever reads the list (not on reports)")] = None,
+    note: Annotated[
+        str | None,
+        typer.Option(
+            help=f"for whoever reads the list (not on reports); default: the leave's it changes ({CLEARS})"
+        ),
+    ] = None,
 ) -> None:
-    """Record an employee's leave, or change the one that starts on its first day (at most a year long)."""
-    leave = _valid(
-        Leave, user_id=user_id, start=start.isoformat(), end=(end or start).isoformat(), kind=kind, note=note
+    """Record an employee's leave, or change the one that starts on its first day (at most a year long): what
+    is not given of it is kept."""
+    changed = next(
+        (found for found in ctx.obj.leave().of_user(user_id, start, start) if found.start == start), None
     )
+    end = end or (changed.end if changed else start)
+    note = (changed.note if changed else None) if note is None else (note or None)
+    leave = _valid(Leave, user_id=user_id, start=start.isoformat(), end=end.isoformat(), kind=kind, note=note)
     added = _service_call(ctx, lambda: ctx.obj.leave_service().save(leave, _cli_user()))
     verb = "recorded" if added else "changed to"
     _done(ctx, f"{verb} {_leave_label(leave)}", leave.model_dump(mode="json") | {"added": added})
@@ -1385,9 +1402,6 @@ def employees_show(ctx: typer.Context, user_id: str, zone: CompanyZone = None) -
         return
     for key, value in _employee_row(view, zone).items():
         console.print(f"[bold]{key:>11}[/bold]  {escape(_cell(value))}", highlight=False)
-
-
-CLEARS = '"" for none'
 
 
 def _day_or_clear(text: str) -> str:

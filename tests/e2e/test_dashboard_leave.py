@@ -184,3 +184,33 @@ def test_an_admin_sets_a_vacation_allowance_and_sees_what_is_left(page, stack: R
         f"Vacation allowance: {20 - taken} of 20 days left in {year}."
     )
     assert call(stack, "GET", f"/employees/{user}").json()["vacationDaysPerYear"] == 20
+
+
+def test_typing_the_first_day_of_a_recorded_leave_shows_it_to_change(page, stack: RunningStack) -> None:
+    # Given an employee's sick leave of three days, with a note, recorded this year
+    user = f"E2E-RETYPE-{uuid.uuid4().hex[:8].upper()}"
+    call(stack, "PUT", f"/employees/{user}", {"name": "Rex Retype", "schedule": OFFICE})
+    year = datetime.now(UTC).year
+    first, last = f"{year}-02-09", f"{year}-02-11"
+    call(
+        stack,
+        "PUT",
+        f"/employees/{user}/leave/{first}",
+        {"to": last, "kind": "sick", "note": "flu, doctor's note"},
+    )
+    sign_in(page, stack)
+    page.goto(f"{stack.api_url}/#/employees/{user}")
+    leave = page.get_by_role("region", name="Leave", exact=True)
+    expect(leave.locator(f'tr[data-key="{first}"]')).to_be_visible()
+    # When an admin types its first day in the form
+    page.get_by_label("First day", exact=True).fill(first)
+    # Then the form shows that leave, to change
+    expect(page.get_by_label("Last day", exact=True)).to_have_value(last)
+    expect(page.get_by_label("Kind", exact=True)).to_have_value("sick")
+    expect(page.get_by_label("Note", exact=True)).to_have_value("flu, doctor's note")
+    # And when they put its last day a day later and save, the rest stays as it was
+    page.get_by_label("Last day", exact=True).fill(f"{year}-02-12")
+    page.get_by_role("button", name="Change leave").click()
+    expect(leave.get_by_text(f"Changed: sick leave from {first} to {year}-02-12 (4 days).")).to_be_visible()
+    [stored] = call(stack, "GET", f"/employees/{user}/leave?year={year}").json()["leave"]
+    assert (stored["to"], stored["kind"], stored["note"]) == (f"{year}-02-12", "sick", "flu, doctor's note")

@@ -169,7 +169,11 @@ function leaveForm(userId, path, listed, saved) {
     button.textContent = listed().some((leave) => leave.from === from.value) ? "Change leave" : "Record leave";
   }
   from.addEventListener("input", () => {
-    if (from.value && (!to.value || to.value < from.value)) to.value = from.value; // one day, unless told more
+    // The first day of a recorded leave changes that leave: the form shows it, so that only what the admin
+    // changes changes (left as it was, its last day, kind and note would be replaced by the form's).
+    const recorded = listed().find((leave) => leave.from === from.value);
+    if (recorded) show(recorded);
+    else if (from.value && (!to.value || to.value < from.value)) to.value = from.value; // one day, unless told more
     sync();
   });
 
@@ -214,11 +218,15 @@ function leaveForm(userId, path, listed, saved) {
     }
   }
 
-  function prefill(leave) {
+  function show(leave) {
     from.value = leave.from;
     to.value = leave.to;
     kind.value = leave.kind;
     note.value = leave.note || "";
+  }
+
+  function prefill(leave) {
+    show(leave);
     result.replaceChildren();
     clearFieldErrors(fields);
     sync();

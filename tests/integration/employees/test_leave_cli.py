@@ -153,3 +153,31 @@ def test_the_cli_sets_an_allowance_and_says_what_is_left(cli):
     assert "25 days a year" in cli("employees", "show", "ANNA").output
     # And an allowance over a year's days is a usage error
     cli("employees", "set", "ANNA", "--name", "Anna Berg", "--vacation-days", "400", expect=2)
+
+
+def test_changing_a_leave_keeps_what_is_not_given(cli, call):
+    # Given ANNA's two weeks of sick leave, with a note
+    cli("employees", "set", "ANNA", "--name", "Anna Berg")
+    cli(
+        "leave",
+        "add",
+        "ANNA",
+        "--from",
+        "2025-03-03",
+        "--to",
+        "2025-03-14",
+        "--kind",
+        "sick",
+        "--note",
+        "surgery",
+    )
+    # When it is changed to unpaid, the last day and the note left out
+    changed = cli("leave", "add", "ANNA", "--from", "2025-03-03", "--kind", "unpaid").output
+    # Then its days and note stay as they were
+    assert "changed to unpaid leave for ANNA from 2025-03-03 to 2025-03-14" in changed
+    [leave] = call("GET", "/employees/ANNA/leave", query={"year": "2025"}).body["leave"]
+    assert (leave["to"], leave["kind"], leave["note"]) == ("2025-03-14", "unpaid", "surgery")
+    # And "" clears the note
+    cli("leave", "add", "ANNA", "--from", "2025-03-03", "--kind", "unpaid", "--note", "")
+    [leave] = call("GET", "/employees/ANNA/leave", query={"year": "2025"}).body["leave"]
+    assert (leave["to"], leave["note"]) == ("2025-03-14", None)

@@ -74,7 +74,7 @@ export function importSection(imported) {
     h("summary", {}, "Import employees from a CSV file"),
     h("p", { class: "muted" },
       "A spreadsheet's CSV export with a header row: userId, name, and optionally department, startedOn and leftOn (their first and last working days, YYYY-MM-DD) and vacationDaysPerYear (their vacation allowance in days). ",
-      "Check the file first: nothing changes until you import it. Without a startedOn, leftOn or vacationDaysPerYear column, those stay as they are. ",
+      "Check the file first: nothing changes until you import it. Without a department, startedOn, leftOn or vacationDaysPerYear column, those stay as they are. ",
       "The directory downloads as such a file, to edit and import again."),
     h("p", {}, download),
     form, result);

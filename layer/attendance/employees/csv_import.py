@@ -31,6 +31,7 @@ COLUMNS = {
 # The optional columns of what the directory keeps beside the name, and the fields they fill: a file
 # without one keeps what the directory has.
 KEPT_COLUMNS = {
+    "department": "department",
     "startedon": "started_on",
     "lefton": "left_on",
     "vacationdaysperyear": "vacation_days_per_year",
@@ -40,8 +41,8 @@ KEPT_COLUMNS = {
 IMPORT_REQUEST_BODY = {
     "description": "CSV with a header row: userId,name[,department][,startedOn][,leftOn][,vacationDaysPerYear] "
     "(a spreadsheet's CSV export: any order of columns, a byte-order mark, semicolons, quoted cells). A file "
-    "without a startedOn, leftOn or vacationDaysPerYear column keeps each employee's first or last working day "
-    "or vacation allowance.",
+    "without a department, startedOn, leftOn or vacationDaysPerYear column keeps each employee's department, "
+    "first or last working day or vacation allowance.",
     "required": True,
     "content": {
         "text/csv": {

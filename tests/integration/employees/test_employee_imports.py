@@ -229,3 +229,20 @@ def test_a_name_is_kept_without_spaces_around_it_so_an_export_imports_back_uncha
     exported = employees_app.lambda_handler(event, LambdaContext("employees"))["body"]
     reply = sent(exported, dryRun="true")
     assert (reply.body["added"], reply.body["changed"], reply.body["unchanged"]) == (0, 0, 1)
+
+
+def test_a_file_without_a_department_column_keeps_each_department(sent, directory):
+    # Given IMP-1 in Sales
+    directory.put(Employee(user_id="IMP-1", name="Anna Berg", department="Sales"))
+    # When a payroll system's file with IDs and names alone renames her
+    file = "userId,name\r\nIMP-1,Anna Lind\r\n"
+    checked = sent(file, dryRun="true").body
+    # Then the dry run names the new name only, and the import keeps her department
+    assert checked["changes"] == [
+        {"userId": "IMP-1", "fields": {"name": {"before": "Anna Berg", "after": "Anna Lind"}}}
+    ]
+    assert sent(file).status == 200
+    assert (directory.get("IMP-1").name, directory.get("IMP-1").department) == ("Anna Lind", "Sales")
+    # And a file with the column and an empty cell says none
+    assert sent("userId,name,department\r\nIMP-1,Anna Lind,\r\n").status == 200
+    assert directory.get("IMP-1").department is None

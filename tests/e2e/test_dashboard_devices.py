@@ -130,6 +130,8 @@ def test_device_states_live_updates_and_queueing_a_command(page, stack: RunningS
     yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()  # the stack's zone is UTC
     call(stack, "PUT", f"/employees/{gone}", {"name": "Lou Left", "leftOn": yesterday})
     page.get_by_label("Command", exact=True).select_option("put_employee")
+    # (the field says how they are put: as normal users, so an administrator on the clock becomes one)
+    expect(page.get_by_label("Employee IDs")).to_have_accessible_description(re.compile("as a normal user"))
     page.get_by_label("Every employee in the directory").check()
     page.get_by_role("button", name="Queue command").click()
     # Then those who work here are queued, and the one who left is not

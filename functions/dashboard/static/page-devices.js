@@ -456,7 +456,7 @@ function commandForm(device, queued) {
       field("command-from", "From (the clock's time)", from),
       field("command-to", "To (the clock's time)", to)),
     put_employee: h("div", { class: "command-fields" },
-      field("command-users", "Employee IDs", users, "Separated by spaces or commas; each is put on the clock with the directory's name."),
+      field("command-users", "Employee IDs", users, "Separated by spaces or commas; each is put on the clock with the directory's name, as a normal user: one who is an administrator on the clock becomes a normal user."),
       h("div", { class: "field check" }, everyone, h("label", { for: "command-everyone" }, "Every employee in the directory (but those who have left)"))),
     remove_employee: h("div", { class: "command-fields" }, field("command-user", "Employee ID", removed)),
   };

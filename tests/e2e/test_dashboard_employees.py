@@ -800,3 +800,32 @@ def test_a_page_left_open_overnight_keeps_a_change_saved_for_later(page, stack: 
     assert [version["effectiveFrom"] for version in history["history"]] == ["2025-01-01"]
     # And the day offered for a change is today's
     expect(page.get_by_label("Applies from")).to_have_value(today.isoformat())
+
+
+def test_a_save_from_a_page_opened_before_another_admins_change_keeps_that_change(
+    page, stack: RunningStack
+) -> None:
+    # Given an employee's page open in an admin's browser
+    user = f"E2E-TWO-{uuid.uuid4().hex[:6].upper()}"
+    call(
+        stack,
+        "PUT",
+        f"/employees/{user}",
+        {"name": "Tom Two", "department": "Sales", "vacationDaysPerYear": 25},
+    )
+    sign_in(page, stack)
+    page.goto(f"{stack.api_url}/#/employees/{user}")
+    expect(page.get_by_label("Department")).to_have_value("Sales")
+    # When another admin (or an import) records their last working day and a new allowance meanwhile
+    leaving = (datetime.now(UTC).date() + timedelta(days=30)).isoformat()
+    changed = {"name": "Tom Two", "department": "Sales", "vacationDaysPerYear": 20, "leftOn": leaving}
+    call(stack, "PUT", f"/employees/{user}", changed)
+    # and the first admin changes only the department on the page opened before, and saves
+    page.get_by_label("Department").fill("Support")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.locator(".employee-facts")).to_contain_text("Support")
+    # Then the other admin's changes stay, and the form shows the employee as saved
+    saved = call(stack, "GET", f"/employees/{user}").json()
+    assert (saved["department"], saved["leftOn"], saved["vacationDaysPerYear"]) == ("Support", leaving, 20)
+    expect(page.get_by_label("Last working day")).to_have_value(leaving)
+    expect(page.get_by_label("Vacation days a year")).to_have_value("20")

@@ -462,6 +462,30 @@ async function removeOwnSchedule(userId, from) {
   }
 }
 
+/** The directory's fields as the form's inputs say them, by the API's names. */
+function typedEntry({ name, department, startedOn, leftOn, vacationDaysPerYear }) {
+  return {
+    name: name.value.trim(), department: department.value.trim() || null, startedOn: startedOn.value || null,
+    leftOn: leftOn.value || null, vacationDaysPerYear: vacationDaysPerYear.value === "" ? null : Number(vacationDaysPerYear.value),
+  };
+}
+
+/** The fields as the directory has them now; none when it no longer has the employee (the form's are sent). */
+async function stored(userId, fields) {
+  try {
+    const now = await api(employeePath(userId));
+    return Object.fromEntries(fields.map((field) => [field, now[field]]));
+  } catch (error) {
+    if (error instanceof ApiFailure && error.status === 404) return {};
+    throw error;
+  }
+}
+
+/** The form's inputs show the employee as saved. */
+function showEntry(entry, employee) {
+  for (const [field, input] of Object.entries(entry)) input.value = employee[field] ?? "";
+}
+
 function sameSchedule(asked, schedule) {
   const fields = ["start", "end", "graceMinutes", "timeZone"];
   return asked.days.join() === schedule.days.join() && fields.every((field) => asked[field] === schedule[field]);
@@ -480,6 +504,11 @@ function editSection(employee, saved) {
     id: "edit-vacation-days", name: "vacationDaysPerYear", type: "number", min: 0, max: 366, step: 1,
     value: employee.vacationDaysPerYear ?? "",
   });
+  // The directory's fields the form shows, by the API's names. Those the admin edits are sent as typed; the
+  // others as the directory has them when saved, so that another admin's change since the page opened stays.
+  const entry = { name, department, startedOn, leftOn, vacationDaysPerYear: vacationDays };
+  const edited = new Set();
+  for (const [field, input] of Object.entries(entry)) input.addEventListener("input", () => edited.add(field));
   let followed = schedule; // the schedule the reports use for them, their own or the default; null: none
   const hasOwn = () => Boolean(followed && !followed.isDefault);
   const own = h("input", { id: "edit-own-schedule", type: "checkbox", checked: hasOwn() });
@@ -538,10 +567,7 @@ function editSection(employee, saved) {
     event.preventDefault();
     fromFollows(scheduleZone.value.trim()); // a page left open overnight offers today, not the day it opened
     if (!form.reportValidity()) return;
-    const body = {
-      name: name.value.trim(), department: department.value.trim() || null, startedOn: startedOn.value || null, leftOn: leftOn.value || null,
-      vacationDaysPerYear: vacationDays.value === "" ? null : Number(vacationDays.value),
-    };
+    const body = typedEntry(entry);
     if (own.checked) {
       const chosen = days.map((d) => d.querySelector("input")).filter((b) => b.checked).map((b) => b.value);
       if (!chosen.length) {
@@ -558,7 +584,10 @@ function editSection(employee, saved) {
     result.replaceChildren();
     clearFieldErrors(fields);
     try {
+      if (!adding) Object.assign(body, await stored(employee.userId, Object.keys(entry).filter((field) => !edited.has(field))));
       let changed = await api(employeePath(employee.userId), { method: "PUT", body });
+      showEntry(entry, changed);
+      edited.clear();
       const toDefault = hasOwn() && !own.checked;
       if (toDefault) changed = await removeOwnSchedule(employee.userId, scheduleFrom.value) ?? changed;
       saved(changed);

@@ -729,18 +729,26 @@ def test_a_punch_while_an_employees_page_reads_them_shows_in_their_status(page, 
     expect(today.get_by_text("in", exact=True)).to_be_visible()
 
 
-def test_a_schedule_change_saved_for_later_shows_beside_the_schedule_that_holds(
-    page, stack: RunningStack
-) -> None:
-    # Given an employee on their own week schedule since 2025
-    user = f"E2E-NEXT-{uuid.uuid4().hex[:6].upper()}"
-    week = {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "17:00", "timeZone": "UTC"}
+UTC_WEEK = {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "17:00", "timeZone": "UTC"}
+
+
+def on_a_week_since_2025(stack: RunningStack, prefix: str, name: str) -> str:
+    """A new employee on their own week schedule (09:00-17:00 UTC) since 2025: their userId."""
+    user = f"{prefix}-{uuid.uuid4().hex[:6].upper()}"
     call(
         stack,
         "PUT",
         f"/employees/{user}",
-        {"name": "Nell Next", "schedule": week | {"effectiveFrom": "2025-01-01"}},
+        {"name": name, "schedule": UTC_WEEK | {"effectiveFrom": "2025-01-01"}},
     )
+    return user
+
+
+def test_a_schedule_change_saved_for_later_shows_beside_the_schedule_that_holds(
+    page, stack: RunningStack
+) -> None:
+    # Given an employee on their own week schedule since 2025
+    user = on_a_week_since_2025(stack, "E2E-NEXT", "Nell Next")
     # When an admin opens their page and saves nights from 5 January 2099
     sign_in(page, stack)
     page.goto(f"{stack.api_url}/#/employees/{user}")
@@ -773,15 +781,8 @@ def test_a_schedule_change_saved_for_later_shows_beside_the_schedule_that_holds(
 def test_a_page_left_open_overnight_keeps_a_change_saved_for_later(page, stack: RunningStack) -> None:
     # Given an employee on a week schedule since 2025 with nights saved from 2099, and their page opened by an
     # admin yesterday, ten minutes before midnight (the stack's zone is UTC)
-    user = f"E2E-NIGHTLY-{uuid.uuid4().hex[:6].upper()}"
-    week = {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "17:00", "timeZone": "UTC"}
-    call(
-        stack,
-        "PUT",
-        f"/employees/{user}",
-        {"name": "Olga Open", "schedule": week | {"effectiveFrom": "2025-01-01"}},
-    )
-    nights = week | {"start": "22:00", "end": "06:00", "effectiveFrom": "2099-01-05"}
+    user = on_a_week_since_2025(stack, "E2E-NIGHTLY", "Olga Open")
+    nights = UTC_WEEK | {"start": "22:00", "end": "06:00", "effectiveFrom": "2099-01-05"}
     call(stack, "PUT", f"/employees/{user}", {"name": "Olga Open", "schedule": nights})
     today = datetime.now(UTC).date()
     page.clock.set_fixed_time(datetime.combine(today, datetime.min.time(), UTC) - timedelta(minutes=10))

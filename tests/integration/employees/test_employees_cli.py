@@ -389,18 +389,7 @@ def test_show_and_list_name_a_schedule_change_saved_for_later(cli):
 def test_an_option_changed_keeps_the_rest_of_the_schedule_that_holds_not_a_later_one(cli, schedules, command):
     # Given an employee on nights in Berlin since 2025, and (their latest version) a week in UTC from 2099
     cli("employees", "set", "CLI-G1", "--name", "Gus Grace")
-    nights = [
-        "--days",
-        "mon-sun",
-        "--start",
-        "22:00",
-        "--end",
-        "06:00",
-        "--grace",
-        "10",
-        "--zone",
-        "Europe/Berlin",
-    ]
+    nights = ["--days", "mon-sun", "--start", "22:00", "--end", "06:00", "--grace", "10", "--zone", "Europe/Berlin"]  # fmt: skip
     cli("schedules", "set", "CLI-G1", *nights, "--from", "2025-01-01")
     cli("schedules", "set", "CLI-G1", "--days", "mon-fri", "--zone", "UTC", "--from", "2099-01-05")
     # When the grace alone is changed from 1 December 2026

@@ -48,6 +48,7 @@ from attendance.domain.timesheet import EmptyShift, Schedule
 from attendance.employees.csv_import import ImportRejected
 from attendance.employees.leave import LeaveService
 from attendance.employees.models import (
+    DefaultScheduleView,
     EmployeeList,
     EmployeeNames,
     EmployeeUpdate,
@@ -58,6 +59,7 @@ from attendance.employees.models import (
     LeaveList,
     LeaveUpdate,
     PresenceReport,
+    ScheduleChange,
     ScheduleHistoryView,
 )
 from attendance.employees.service import EmployeeService
@@ -222,19 +224,19 @@ def put_employee(
         left_on=update.left_on,
         vacation_days_per_year=update.vacation_days_per_year,
     )
+    schedule = _schedule(update.schedule, "schedule.") if update.schedule else None
     effective_from = update.schedule.effective_from if update.schedule else None
-    view, added = dependencies()[1].save(employee, _schedule(update), caller.key_id, effective_from)
+    view, added = dependencies()[1].save(employee, schedule, caller.key_id, effective_from)
     return json_reply(HTTPStatus.CREATED if added else HTTPStatus.OK, view)
 
 
-def _schedule(update: EmployeeUpdate) -> Schedule | None:
-    if update.schedule is None:
-        return None
+def _schedule(change: ScheduleChange, where: str = "") -> Schedule:
+    """The schedule asked for; `where` is its place in the body, to name its fields by."""
     try:  # the rules the schema cannot state: the zone must exist, the shift must end when it does not start
-        return update.schedule.to_schedule()
+        return change.to_schedule()
     except InvalidTime as error:
         raise ApiError(
-            HTTPStatus.UNPROCESSABLE_ENTITY, "invalid_time_zone", f"schedule.timeZone: {error}"
+            HTTPStatus.UNPROCESSABLE_ENTITY, "invalid_time_zone", f"{where}timeZone: {error}"
         ) from None
     except EmptyShift as error:
         raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY, "invalid_schedule", f"schedule: {error}") from None
@@ -300,6 +302,78 @@ def remove_schedule(
     if not removed:
         raise ApiError(
             HTTPStatus.NOT_FOUND, "no_own_schedule", f"{user_id} has no schedule of their own to remove"
+        )
+    return json_reply(HTTPStatus.OK, view)
+
+
+@app.get(
+    "/default-schedule",
+    summary="The company's default schedule over time: whoever has none of their own follows it",
+    tags=["employees"],
+    responses={
+        200: model_response(
+            DefaultScheduleView, "The default's versions (for each day, the one that held on it)"
+        ),
+        **keyed_refusals(READ_FORBIDDEN, _BAD_REQUEST),
+    },
+    security=API_KEY_SECURITY,
+)
+def get_default_schedule(caller: Reader) -> Response[DefaultScheduleView]:
+    return json_reply(HTTPStatus.OK, dependencies()[1].default_schedule())
+
+
+@app.put(
+    "/default-schedule",
+    summary="Set the company's default schedule from a day on (today in its zone by default): the days before "
+    "keep theirs",
+    tags=["employees"],
+    responses={
+        200: model_response(DefaultScheduleView, "Set: the default's versions"),
+        **keyed_refusals(
+            ADMIN_FORBIDDEN,
+            {
+                400: "The body does not match this contract; `details` names the fields",
+                415: "Not application/json",
+                422: "The time zone is not a known IANA name or offset (`invalid_time_zone`), or the shift ends "
+                "when it starts (`invalid_schedule`)",
+            },
+        ),
+    },
+    security=API_KEY_SECURITY,
+)
+def put_default_schedule(
+    change: Annotated[ScheduleChange, Body()], caller: Admin
+) -> Response[DefaultScheduleView]:
+    view, _ = dependencies()[1].change_default_schedule(
+        _schedule(change), caller.key_id, change.effective_from
+    )
+    return json_reply(HTTPStatus.OK, view)
+
+
+@app.delete(
+    "/default-schedule",
+    summary="Remove the company's default schedule from a day on (today by default): from then, whoever has "
+    "none of their own has no schedule (no day expected, none late); the days before keep it",
+    tags=["employees"],
+    responses={
+        200: model_response(DefaultScheduleView, "Removed: the default's versions"),
+        **keyed_refusals(
+            ADMIN_FORBIDDEN,
+            {
+                400: "effectiveFrom is malformed, or the date outside 2000-2100",
+                404: "No default schedule from then (`no_default_schedule`)",
+            },
+        ),
+    },
+    security=API_KEY_SECURITY,
+)
+def remove_default_schedule(
+    caller: Admin, effective_from: RemovedFrom = None
+) -> Response[DefaultScheduleView]:
+    view, removed = dependencies()[1].change_default_schedule(None, caller.key_id, effective_from)
+    if not removed:
+        raise ApiError(
+            HTTPStatus.NOT_FOUND, "no_default_schedule", "there is no default schedule to remove then"
         )
     return json_reply(HTTPStatus.OK, view)
 

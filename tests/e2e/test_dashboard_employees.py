@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 from local_stack.running import RunningStack, wait_for
 from tests.e2e.browser import SCREENSHOTS, HeldReplies, call, sign_in
 from tests.e2e.feed_client import next_event, watching
+from tests.e2e.stack_state import kept_as_it_is
 from tests.e2e.today import past_the_first_minutes_of_today
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -104,7 +105,7 @@ def test_the_directory_an_employees_timesheet_and_an_admin_edit(page, stack: Run
 
     # When the admin types a zone that does not exist (the field suggests the zones the browser knows)
     zone = page.get_by_label("Schedule time zone")
-    assert page.locator("#known-zones option[value='Europe/Berlin']").count() == 1
+    assert page.locator("#edit-known-zones option[value='Europe/Berlin']").count() == 1
     zone.fill("Mars/Olympus")
     page.get_by_role("button", name="Save changes").click()
     # Then the problem is said at the field, which is marked invalid and focused, and above it by its label
@@ -830,3 +831,56 @@ def test_a_save_from_a_page_opened_before_another_admins_change_keeps_that_chang
     assert (saved["department"], saved["leftOn"], saved["vacationDaysPerYear"]) == ("Support", leaving, 20)
     expect(page.get_by_label("Last working day")).to_have_value(leaving)
     expect(page.get_by_label("Vacation days a year")).to_have_value("20")
+
+
+@pytest.mark.console_allows(r"status of 422")  # the browser's own line for the refused zone
+def test_an_admin_sets_the_company_default_schedule_and_those_without_their_own_follow_it(
+    page, stack: RunningStack
+) -> None:
+    # Given an employee without a schedule of their own, and a default week since 2025 (the shared stack's
+    # default put back afterwards)
+    user = f"E2E-DEFAULT-{uuid.uuid4().hex[:6].upper()}"
+    call(stack, "PUT", f"/employees/{user}", {"name": "Dee Fault"})
+    with kept_as_it_is(stack, "SchedulesTable", "userId"):
+        call(stack, "PUT", "/default-schedule", UTC_WEEK | {"effectiveFrom": "2025-01-01"})
+        # When an admin opens the company's default schedule on Employees and sets 08:00-16:00 from 2099
+        sign_in(page, stack)
+        page.get_by_role("link", name="Employees", exact=True).click()
+        section = page.locator("details.default-schedule")
+        section.locator("summary").click()
+        form = page.get_by_role("form", name="Change the default schedule")
+        form.get_by_label("Shift start").fill("08:00")
+        form.get_by_label("Shift end").fill("16:00")
+        form.get_by_label("Schedule time zone").fill("UTC")
+        form.get_by_label("Applies from").fill("2099-01-05")
+        form.get_by_role("button", name="Save default schedule").click()
+        # Then its versions list it from that day, as the API has it
+        latest = section.locator('tr[data-key="2099-01-05"]')
+        expect(latest.locator("td")).to_have_text(["2099-01-05", "–", "08:00-16:00 UTC"])
+        assert call(stack, "GET", "/default-schedule").json()["effectiveFrom"] == "2099-01-05"
+        # And the directory shows it as the employee's next schedule, the default's
+        page.get_by_label("Filter").fill(user)
+        cell = page.locator(f'tr[data-key="{user}"] td[data-label="Schedule"]')
+        expect(cell).to_have_text("09:00-17:00 UTC (default)from 2099-01-05: 08:00-16:00 UTC (default)")
+        page.screenshot(path=SCREENSHOTS / "employees-default-schedule.png", full_page=True)
+        # When the admin types a zone that does not exist, the problem is said at the field
+        form.get_by_label("Schedule time zone").fill("Mars/Olympus")
+        form.get_by_role("button", name="Save default schedule").click()
+        expect(form.get_by_label("Schedule time zone")).to_have_accessible_description(
+            "unknown time zone 'Mars/Olympus'"
+        )
+        # When the admin removes it from that day, confirming it
+        form.get_by_label("Schedule time zone").fill("UTC")
+        form.get_by_role("button", name="Remove from that day").click()
+        page.get_by_role("dialog").get_by_role("button", name="Remove default").click()
+        # Then from that day there is none, the days before keep the week, and the employee's next schedule
+        # says so
+        expect(section.locator('tr[data-key="2099-01-05"] td')).to_have_text(
+            ["2099-01-05", "–", "none (removed)"]
+        )
+        expect(cell).to_have_text("09:00-17:00 UTC (default)from 2099-01-05: none")
+        default = call(stack, "GET", "/default-schedule").json()
+        assert (default["schedule"], default["effectiveFrom"]) == (None, "2099-01-05")
+        assert [(v["effectiveFrom"], v["until"]) for v in default["history"]] == [
+            ("2025-01-01", "2099-01-04")
+        ]

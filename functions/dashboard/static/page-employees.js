@@ -4,16 +4,17 @@
 // Routes: #/employees, #/employees/<userId>.
 import {
   ApiFailure, addDays, api, badge, clearFieldErrors, feed, formatInstant, h, hasLeft, loading, notify, readWhileListening, session, showError,
-  showFieldErrors, table, today, todayUntilPicked, useStyles, zone,
+  showFieldErrors, table, today, useStyles, zone,
 } from "./core.js";
 import { dayPunches, withPunchesColumn } from "./day-punches.js";
+import { defaultScheduleSection } from "./default-schedule.js";
 import { importSection } from "./employee-import.js";
 import { leaveSection } from "./employee-leave.js";
 import { lackingPunches, missedPunchSection } from "./missed-punch.js";
+import { NO_WORK_DAY, sameSchedule, scheduleInputs } from "./schedule-fields.js";
 import { duration, workDayColumns } from "./workdays.js";
 
 const RECENT_DAYS = 7;
-const DAYS = [["mon", "Mon"], ["tue", "Tue"], ["wed", "Wed"], ["thu", "Thu"], ["fri", "Fri"], ["sat", "Sat"], ["sun", "Sun"]];
 
 export async function render(view, params = []) {
   useStyles("page-employees.css");
@@ -119,6 +120,7 @@ async function renderList(view) {
     h("h1", { id: "page-title" }, "Employees"),
     summary,
     ...(session.isAdmin ? [addEmployeeForm(() => employees), importSection(() => readAll())] : []),
+    defaultScheduleSection(() => readAll()),
     h("div", { class: "employee-filter" }, h("label", { for: "employee-filter" }, "Filter"), filter, showLeftField),
     body);
   loading(body, "the employees");
@@ -433,15 +435,6 @@ function timesheetSection(userId, changed) {
 
 // ---- editing (admins) ----
 
-/** The zone names this browser knows, for suggestions (any IANA name or offset is accepted). */
-function zoneNames() {
-  try {
-    return Intl.supportedValuesOf("timeZone");
-  } catch {
-    return [];
-  }
-}
-
 function notInDirectory(userId) {
   return h("div", { class: "not-in-directory" },
     h("p", {}, h("strong", {}, `${userId} is not in the directory.`),
@@ -486,11 +479,6 @@ function showEntry(entry, employee) {
   for (const [field, input] of Object.entries(entry)) input.value = employee[field] ?? "";
 }
 
-function sameSchedule(asked, schedule) {
-  const fields = ["start", "end", "graceMinutes", "timeZone"];
-  return asked.days.join() === schedule.days.join() && fields.every((field) => asked[field] === schedule[field]);
-}
-
 /** The admins' form: changes to an employee, or adding one (no name yet) to the directory. */
 function editSection(employee, saved) {
   if (!session.isAdmin) return null; // the API refuses anyway; read keys see no controls
@@ -525,37 +513,16 @@ function editSection(employee, saved) {
           : "Give them their own schedule (unticked: they stay on the company's default schedule)";
   }
   labelOwn();
-  const days = DAYS.map(([value, label]) => {
-    const box = h("input", { id: `edit-day-${value}`, type: "checkbox", value, checked: schedule ? schedule.days.includes(value) : !["sat", "sun"].includes(value) });
-    return h("span", { class: "day" }, box, h("label", { for: `edit-day-${value}` }, label));
-  });
-  const start = h("input", { id: "edit-start", type: "time", required: true, value: schedule?.start || "09:00" });
-  const end = h("input", { id: "edit-end", type: "time", required: true, value: schedule?.end || "17:00" });
-  const grace = h("input", { id: "edit-grace", type: "number", min: 0, max: 240, step: 1, required: true, value: schedule?.graceMinutes ?? 5 });
-  const scheduleZone = h("input", { id: "edit-zone", required: true, maxlength: 64, value: schedule?.timeZone || zone, autocomplete: "off", list: "known-zones" });
-  const knownZones = h("datalist", { id: "known-zones" }, zoneNames().map((name) => h("option", { value: name })));
-  const scheduleFields = h("fieldset", { class: "schedule-fields" },
-    h("legend", {}, "Schedule"),
-    h("fieldset", { class: "days" }, h("legend", {}, "Work days"), days),
-    h("div", { class: "field" }, h("label", { for: "edit-start" }, "Shift start"), start),
-    h("div", { class: "field" }, h("label", { for: "edit-end" }, "Shift end"), end),
-    h("div", { class: "field" }, h("label", { for: "edit-grace" }, "Grace (minutes)"), grace),
-    h("div", { class: "field" }, h("label", { for: "edit-zone" }, "Schedule time zone"), scheduleZone, knownZones));
-  // A change (or going back to the default) takes effect from this day: the days before keep theirs. Until
-  // the admin picks one, today in the schedule's zone, as the API's default.
-  const scheduleFrom = h("input", { id: "edit-schedule-from", type: "date", required: true, min: "2000-01-01", max: "2100-12-31", value: today(scheduleZone.value.trim()) });
-  const fromFollows = todayUntilPicked(scheduleFrom);
-  scheduleZone.addEventListener("input", () => fromFollows(scheduleZone.value.trim()));
-  let fromPicked = false; // the admin chose the day; until then it is today's, whenever they save
-  scheduleFrom.addEventListener("input", () => { fromPicked = true; });
-  const scheduleNote = h("p", { class: "muted small schedule-note" },
-    "A schedule change applies from this day on: the reports of the days before keep the schedule that held then, so a pay period already paid keeps its figures. A day before an earlier change replaces it from that day on.");
+  // A change (or going back to the default) takes effect from the day under "Applies from".
+  const scheduled = scheduleInputs("edit", schedule);
+  const scheduleFields = scheduled.fieldset;
+  const scheduleFrom = scheduled.from;
   const result = h("div", { class: "edit-result", "aria-live": "polite" });
   const button = h("button", { type: "submit" }, adding ? "Add to the directory" : "Save changes");
 
   // The API's names for the form's fields, for the problems it names.
   const fields = {
-    name, department, startedOn, leftOn, vacationDaysPerYear: vacationDays, "schedule.start": start, "schedule.end": end, "schedule.graceMinutes": grace, "schedule.timeZone": scheduleZone,
+    ...entry, ...Object.fromEntries(Object.entries(scheduled.inputs).map(([field, input]) => [`schedule.${field}`, input])),
     "schedule.effectiveFrom": scheduleFrom, effectiveFrom: scheduleFrom,
   };
 
@@ -565,19 +532,18 @@ function editSection(employee, saved) {
 
   async function submit(event) {
     event.preventDefault();
-    fromFollows(scheduleZone.value.trim()); // a page left open overnight offers today, not the day it opened
+    scheduled.refreshFrom(); // a page left open overnight offers today, not the day it opened
     if (!form.reportValidity()) return;
     const body = typedEntry(entry);
     if (own.checked) {
-      const chosen = days.map((d) => d.querySelector("input")).filter((b) => b.checked).map((b) => b.value);
-      if (!chosen.length) {
-        result.replaceChildren(h("p", { class: "error", role: "alert" }, "Choose at least one work day."));
+      const asked = scheduled.asked();
+      if (!asked) {
+        result.replaceChildren(h("p", { class: "error", role: "alert" }, NO_WORK_DAY));
         return;
       }
-      const asked = { days: chosen, start: start.value, end: end.value, graceMinutes: Number(grace.value), timeZone: scheduleZone.value.trim() };
       // Their own schedule as it holds, its day not chosen: left out, as unchanged. Sent, it would apply from
       // today on and so undo a change already saved for a later day.
-      const kept = hasOwn() && sameSchedule(asked, followed) && !fromPicked;
+      const kept = hasOwn() && sameSchedule(asked, followed) && !scheduled.fromPicked();
       if (!kept) body.schedule = { ...asked, effectiveFrom: scheduleFrom.value };
     }
     button.disabled = true;
@@ -620,7 +586,7 @@ function editSection(employee, saved) {
       vacationDays),
     h("div", { class: "field check" }, own, ownLabel),
     scheduleFields,
-    h("div", { class: "field" }, h("label", { for: "edit-schedule-from" }, "Applies from"), scheduleFrom, scheduleNote),
+    scheduled.fromField,
     h("div", { class: "actions" }, button),
     result);
   return h("section", { class: "admin-only edit-section", "aria-labelledby": "edit-title" },

@@ -153,27 +153,47 @@ class ScheduleVersionView(_Camel):
         return cls(schedule=stored, effective_from=version.since, until=until)
 
 
-class ScheduleHistoryView(_Camel):
+class _ScheduleVersions(_Camel):
+    """A schedule now and before: the latest version, from when, and the earlier ones."""
+
+    effective_from: date | None = Field(description="The latest version's first day; null: since always")
+    history: list[ScheduleVersionView] = Field(
+        description="The earlier versions, latest first, each with the last day it applied (`until`)"
+    )
+
+    @staticmethod
+    def fields_of(history: ScheduleHistory) -> dict[str, object]:
+        latest = ScheduleVersionView.of(history.latest) if history.latest else None
+        return {
+            "schedule": latest.schedule if latest else None,
+            "effective_from": latest.effective_from if latest else None,
+            "history": [ScheduleVersionView.of(version, until) for version, until in history.earlier()],
+        }
+
+
+class ScheduleHistoryView(_ScheduleVersions):
     """GET /employees/{userId}/schedule: their own schedule now and before."""
 
     user_id: str
     schedule: StoredSchedule | None = Field(
         description="The latest version (it may start after today); null: none of their own from effectiveFrom"
     )
-    effective_from: date | None = Field(description="The latest version's first day; null: since always")
-    history: list[ScheduleVersionView] = Field(
-        description="The earlier versions, latest first, each with the last day it applied (`until`)"
-    )
 
     @classmethod
     def of(cls, user_id: str, history: ScheduleHistory) -> "ScheduleHistoryView":
-        latest = ScheduleVersionView.of(history.latest) if history.latest else None
-        return cls(
-            user_id=user_id,
-            schedule=latest.schedule if latest else None,
-            effective_from=latest.effective_from if latest else None,
-            history=[ScheduleVersionView.of(version, until) for version, until in history.earlier()],
-        )
+        return cls.model_validate(cls.fields_of(history) | {"user_id": user_id})
+
+
+class DefaultScheduleView(_ScheduleVersions):
+    """GET /default-schedule: the company's default schedule, for whoever has none of their own, now and before."""
+
+    schedule: StoredSchedule | None = Field(
+        description="The latest version (it may start after today); null: no default from effectiveFrom (removed)"
+    )
+
+    @classmethod
+    def of(cls, history: ScheduleHistory) -> "DefaultScheduleView":
+        return cls.model_validate(cls.fields_of(history))
 
 
 class EmployeeUpdate(_Camel):

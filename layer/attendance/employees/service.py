@@ -37,6 +37,7 @@ from attendance.employees.csv_import import (
     read_employees_csv,
 )
 from attendance.employees.models import (
+    DefaultScheduleView,
     EmployeeNames,
     EmployeeView,
     FieldChange,
@@ -177,6 +178,32 @@ class EmployeeService:
             )
         # Built from what was written: reads right after a write may not see it yet.
         return self._view_of(employee, {user_id: after}), after != before
+
+    def default_schedule(self) -> DefaultScheduleView:
+        return DefaultScheduleView.of(self._schedules.history(DEFAULT_SCHEDULE_ID))
+
+    def change_default_schedule(
+        self, schedule: Schedule | None, changed_by: str, effective_from: date | None = None
+    ) -> tuple[DefaultScheduleView, bool]:
+        """The company's default schedule (None: removed) from `effective_from` on, by default today in its zone
+        (a removal's: the latest's); the days before keep theirs. The flag says whether anything changed."""
+        now, history = self._clock(), self._schedules.history(DEFAULT_SCHEDULE_ID)
+        since = effective_from or (
+            change_day(schedule, now, self._default_zone)
+            if schedule
+            else removal_day(history, now, self._default_zone)
+        )
+        before, after = self._schedules.change(DEFAULT_SCHEDULE_ID, schedule, since)
+        if after != before:
+            logger.info(
+                "default schedule changed" if schedule else "default schedule removed",
+                extra={
+                    "changedBy": changed_by,
+                    "schedule": _label(schedule or before.on(since)),
+                    "from": since.isoformat(),
+                },
+            )
+        return DefaultScheduleView.of(after), after != before
 
     def schedule_history(self, user_id: str) -> ScheduleHistoryView | None:
         """Their own schedule's versions; None for someone neither in the directory nor with a schedule."""
@@ -402,6 +429,10 @@ def _present(user_id: str, employee: Employee | None, last_punch: Punch) -> Pres
         department=employee.department if employee else None,
         last_punch=LastPunch.of(last_punch),
     )
+
+
+def _label(schedule: Schedule | None) -> str | None:
+    return schedule.label() if schedule else None
 
 
 def _log_change(

@@ -151,3 +151,71 @@ def test_a_removal_saved_for_later_without_a_default_says_no_schedule_then(call)
     shown = call("GET", "/employees/ANNA").body
     assert shown["schedule"]["label"] == "09:00-17:00 UTC"
     assert shown["nextSchedule"] == {"effectiveFrom": "2099-01-05", "schedule": None}
+
+
+def test_an_admin_sets_the_default_schedule_from_a_day_and_everyone_without_their_own_follows_it(
+    call, caplog
+):
+    # Given BEN without a schedule of his own, and no default
+    call("PUT", "/employees/BEN", {"name": "Ben Ode"}, key=ADMIN_KEY)
+    assert call("GET", "/default-schedule").body == {"schedule": None, "effectiveFrom": None, "history": []}
+    # When an admin sets a default since 2025, then every day from 2099
+    first = call("PUT", "/default-schedule", WEEK | {"effectiveFrom": "2025-01-01"}, key=ADMIN_KEY)
+    call("PUT", "/default-schedule", EVERY_DAY | {"effectiveFrom": "2099-01-05"}, key=ADMIN_KEY)
+    # Then it answers with the default's versions, and GET shows them to a reader
+    assert (first.status, first.body["schedule"]["label"], first.body["effectiveFrom"]) == (
+        200,
+        "09:00-17:00 UTC",
+        "2025-01-01",
+    )
+    shown = call("GET", "/default-schedule").body
+    assert (shown["effectiveFrom"], shown["schedule"]["days"]) == ("2099-01-05", EVERY_DAY["days"])
+    assert [(v["effectiveFrom"], v["until"]) for v in shown["history"]] == [("2025-01-01", "2099-01-04")]
+    # And BEN follows it: the week now, every day next
+    ben = call("GET", "/employees/BEN").body
+    assert (ben["schedule"]["isDefault"], ben["schedule"]["days"]) == (True, WEEK["days"])
+    assert (ben["nextSchedule"]["effectiveFrom"], ben["nextSchedule"]["schedule"]["isDefault"]) == (
+        "2099-01-05",
+        True,
+    )
+    # And each change is logged with the key that made it
+    logged = [record for record in caplog.records if record.getMessage() == "default schedule changed"]
+    assert [(record.schedule, record.__dict__["from"]) for record in logged] == [
+        ("09:00-17:00 UTC", "2025-01-01"),
+        ("09:00-17:00 UTC", "2099-01-05"),
+    ]
+
+
+def test_an_admin_removes_the_default_schedule_from_a_day(call):
+    call("PUT", "/default-schedule", WEEK | {"effectiveFrom": "2025-01-01"}, key=ADMIN_KEY)
+    # When it is removed from 2099, the days before keep it
+    removed = call("DELETE", "/default-schedule", key=ADMIN_KEY, query={"effectiveFrom": "2099-01-05"})
+    assert (removed.status, removed.body["schedule"], removed.body["effectiveFrom"]) == (
+        200,
+        None,
+        "2099-01-05",
+    )
+    assert removed.body["history"][0]["until"] == "2099-01-04"
+    # And removing it again from then is a 404 saying there is none
+    again = call("DELETE", "/default-schedule", key=ADMIN_KEY, query={"effectiveFrom": "2099-01-05"})
+    assert (again.status, again.body["error"]) == (404, "no_default_schedule")
+
+
+@pytest.mark.parametrize(
+    ("body", "error", "message"),
+    [
+        (WEEK | {"timeZone": "Mars/Base"}, "invalid_time_zone", "timeZone: unknown time zone 'Mars/Base'"),
+        (WEEK | {"end": "09:00"}, "invalid_schedule", "schedule: "),
+    ],
+)
+def test_a_default_schedule_the_schema_cannot_refuse_is_a_422_naming_the_problem(call, body, error, message):
+    reply = call("PUT", "/default-schedule", body, key=ADMIN_KEY)
+    assert (reply.status, reply.body["error"]) == (422, error)
+    assert reply.body["message"].startswith(message)
+    assert call("GET", "/default-schedule").body["schedule"] is None
+
+
+def test_a_default_schedule_with_a_field_it_does_not_have_is_a_400_naming_it(call):
+    reply = call("PUT", "/default-schedule", WEEK | {"userId": "BEN"}, key=ADMIN_KEY)
+    assert (reply.status, reply.body["error"]) == (400, "invalid_request")
+    assert "userId" in reply.body["message"]

@@ -325,14 +325,14 @@ class EmployeeService:
         for employee in employees:
             work_day_of = partial(schedules.work_day_of, employee.user_id)
             work_day = work_day_of(now)
-            schedule = schedules(employee.user_id, work_day)
+            schedule = _ScheduleNow.of(schedules, employee.user_id, work_day)
             views.append(
                 _view(
                     employee,
-                    _ScheduleNow.of(schedules, employee.user_id, work_day),
+                    schedule,
                     presence_now(by_user[employee.user_id], now, work_day_of),
                     time_off.leave_of(employee.user_id).get(work_day),
-                    _expected(employee, schedule, work_day, time_off),
+                    _expected(employee, schedule.schedule, work_day, time_off),
                 )
             )
         return views
@@ -382,8 +382,10 @@ def _expected(employee: Employee, schedule: Schedule | None, work_day: date, tim
 
 @dataclass(frozen=True)
 class _ScheduleNow:
-    """The schedule holding in someone's current work day, and the next change already saved."""
+    """The schedule holding in someone's current work day (as the reports use it, and as shown), and the next
+    change already saved."""
 
+    schedule: Schedule | None
     held: ScheduleView | None
     ahead: ScheduleAhead | None
 
@@ -392,6 +394,7 @@ class _ScheduleNow:
         timeline = schedules.timeline(user_id)
         held, ahead = timeline.version_on(work_day), timeline.next_after(work_day)
         return cls(
+            held.schedule if held else None,
             ScheduleView.of(held, not schedules.is_own(user_id, work_day)) if held else None,
             ScheduleAhead.of(ahead, not schedules.is_own(user_id, ahead.since or work_day))
             if ahead

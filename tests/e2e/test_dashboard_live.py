@@ -180,6 +180,35 @@ def test_a_void_the_crm_refuses_reads_in_words_on_live_and_in_the_days_punches(
     assert log_id in stack.crm_log_ids()
 
 
+def test_a_refusal_the_feed_tells_before_the_voids_reply_comes_stands(page, stack: RunningStack) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    user, device, name = f"KEPT-{suffix}", f"LIVEDEV-{suffix}", f"Kit Kept {suffix}"
+    call(stack, "PUT", f"/employees/{user}", {"name": name})
+    # Given a punch of today the CRM took and will not give up, on an admin's Live page
+    past_the_first_minutes_of_today(2)
+    log_id = stack.post_punch(device, user, datetime.now(UTC) - timedelta(minutes=1))
+    wait_until(lambda: log_id in stack.crm_log_ids(), 60)
+    httpx.post(stack.crm_url + "/crm/_behaviour", json={"failUsers": [user], "status": 422}, timeout=5)
+    open_live(page, stack)
+    status = page.locator(f'tr[data-key="{log_id}"] td[data-label="Status"]')
+    # When the admin voids it, and the feed tells the CRM's refusal before the API's reply reaches the page
+    held = HeldReplies(page, "**/punches/*/void")
+    status.get_by_role("button", name=re.compile(f"^Void {name}")).click()
+    page.get_by_role("dialog").get_by_label("Reason").fill("a test punch")
+    page.get_by_role("dialog").get_by_role("button", name="Void").click()
+    assert held.first("The void").status == 202
+    said = "Not voided: The CRM would not remove it (HTTP 422): simulated failure"
+    expect(status.get_by_text(said, exact=True)).to_be_visible()
+    held.release()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    # Then the row keeps the refusal, and offers Void again: the late reply does not mark it as being removed
+    expect(page.get_by_text(f"Voiding {name}'s punch")).to_have_count(0)
+    expect(status.get_by_text("delivered", exact=True)).to_be_visible()
+    expect(status.get_by_text(said, exact=True)).to_be_visible()
+    expect(status.get_by_role("button", name=re.compile(f"^Void {name}"))).to_be_visible()
+    expect(status.get_by_text("voiding", exact=True)).to_have_count(0)
+
+
 def test_punches_from_before_the_page_opened_are_listed_with_their_status(page, stack: RunningStack) -> None:
     suffix = uuid.uuid4().hex[:8]
     user, device, name = f"EARLY-{suffix}", f"LIVEDEV-{suffix}", f"Edda Early {suffix}"

@@ -260,9 +260,9 @@ export function render(view) {
       if (isToday(punch.punchTime)) readState();
     }
     else if (message.type === "punch.void_refused") {
-      const record = rows.get(punch.logId);
-      if (record) record.status = "delivered"; // back from voiding: the CRM kept it
-      update(punch, "delivered", message, notVoided(message.error) || `Not voided: ${crmErrorInWords(message.error)}`);
+      // Back to delivered: the CRM kept it.
+      const said = notVoided(message.error) || `Not voided: ${crmErrorInWords(message.error)}`;
+      update(punch, "delivered", message, said, { settled: true });
     }
   }
 
@@ -282,15 +282,17 @@ export function render(view) {
     learnNames([punch.userId]);
   }
 
-  function update(punch, status, message, detail) {
+  /** `settled`: the event ends a void, from voiding or before the page marked it so (the CRM refused it). */
+  function update(punch, status, message, detail, { settled = false } = {}) {
     let record = rows.get(punch.logId);
     if (!record) {
       // A punch from before this page opened, delivered (or failing) now: shown, not counted.
       record = addRow({ punch, arrived: null, status: "pending", detail: "", attempt: 0 });
     }
     const attempt = message.attempt || 0;
-    if (RANK[status] < RANK[record.status]) return; // a late, older event
-    if (status === record.status && attempt < record.attempt) return;
+    const ended = settled && record.status === "voiding";
+    if (RANK[status] < RANK[record.status] && !ended) return; // a late, older event
+    if (!settled && status === record.status && attempt < record.attempt) return;
     record.punch = { ...record.punch, ...punch };
     record.status = status;
     record.detail = detail;

@@ -3,10 +3,13 @@
 // feed tells when the punch has left the CRM and the reports (punch.voided) or the CRM refused
 // (punch.void_refused). A punch of the wrong type is voided with the type it should have had, and comes back
 // with it.
-import { PUNCH_TYPES, api, confirmAction, deliveryBadge, h, notify, session } from "./core.js";
+import { PUNCH_TYPES, api, confirmAction, deliveryBadge, feed, h, notify, session } from "./core.js";
 
 /** The API's refusals of the type a punch is to be added again with. */
 const CORRECTION_REFUSALS = new Set(["correction_duplicate", "invalid_correction"]);
+
+/** The feed's word that a void is over: the punch left the CRM, or the CRM kept it. */
+const VOID_OUTCOMES = new Set(["punch.voided", "punch.void_refused"]);
 
 /** The API's sync statuses a punch may be voided from. */
 const VOIDABLE_STATUSES = new Set(["pending", "synced", "failed", "abandoned"]);
@@ -19,7 +22,7 @@ export function deliveryCell(punch, names, voiding) {
 
 /** A Void button for `punch` (a feed or list punch: logId, userId, type, localTime, deviceId), or null for
  * a key that may not void; `names` (a Names) names its employee, as far as the page has learnt it by the
- * click; `voiding(reason)` runs once the API took the void. */
+ * click; `voiding(reason)` runs once the API took the void, unless the feed told its outcome first. */
 export function voidButton(punch, names, voiding) {
   if (!session.isAdmin) return null; // the API refuses anyway; read keys see no controls
   const whoNow = () => names.of(punch.userId) || punch.userId;
@@ -37,15 +40,24 @@ async function voidPunch(punch, who, voiding) {
   const correctedType = () => correction.select.value;
   // Sent from the dialog, which says a refusal in words, at the field it concerns, and stays open for
   // another try (a correction the punches beside it do not allow, say: void it alone).
-  const send = (reason) => api(`/punches/${encodeURIComponent(punch.logId)}/void`, {
-    method: "POST", body: correctedType() ? { reason, correctedType: correctedType() } : { reason },
+  // The void's outcome can come on the feed before the API's reply reaches the page (a CRM that refuses at
+  // once): the page has shown it then, and must not go back to "being voided".
+  let answered = false;
+  const stopListening = feed.listen((message) => {
+    if (VOID_OUTCOMES.has(message.type) && message.punch?.logId === punch.logId) answered = true;
   });
+  const send = (reason) => {
+    answered = false;
+    return api(`/punches/${encodeURIComponent(punch.logId)}/void`, {
+      method: "POST", body: correctedType() ? { reason, correctedType: correctedType() } : { reason },
+    });
+  };
   const reason = await confirmAction(question, "Void", "Reason", correction.field, {
     act: send,
     fields: { correctedType: correction.select },
     fieldOf: (failure) => (CORRECTION_REFUSALS.has(failure.error) ? "correctedType" : null),
-  });
-  if (!reason) return;
+  }).finally(stopListening);
+  if (!reason || answered) return;
   voiding(reason);
   const comesBack = correctedType() ? `, and comes back as ${words(correctedType())}` : "";
   notify(`Voiding ${who}'s punch: it leaves the CRM and the reports in a moment${comesBack}.`);

@@ -143,17 +143,23 @@ def test_an_admin_voids_a_punch_with_a_reason_and_it_leaves_the_crm_and_the_day(
     expect(page.locator(f'tr[data-key="{log_id}"]')).to_have_count(0)
 
 
-def test_a_void_the_crm_refuses_reads_in_words_on_live_and_in_the_days_punches(
-    page, stack: RunningStack
-) -> None:
+def a_punch_the_crm_keeps(stack: RunningStack) -> tuple[str, str, str]:
+    """An employee's punch of today, delivered, that the CRM then refuses to remove: (userId, name, logId)."""
     suffix = uuid.uuid4().hex[:8]
     user, device, name = f"KEPT-{suffix}", f"LIVEDEV-{suffix}", f"Kim Kept {suffix}"
     call(stack, "PUT", f"/employees/{user}", {"name": name})
-    # Given a punch of today the CRM took, and will not give up (it refuses to remove the record)
     past_the_first_minutes_of_today(2)
     log_id = stack.post_punch(device, user, datetime.now(UTC) - timedelta(minutes=1))
     wait_until(lambda: log_id in stack.crm_log_ids(), 60)
     httpx.post(stack.crm_url + "/crm/_behaviour", json={"failUsers": [user], "status": 422}, timeout=5)
+    return user, name, log_id
+
+
+def test_a_void_the_crm_refuses_reads_in_words_on_live_and_in_the_days_punches(
+    page, stack: RunningStack
+) -> None:
+    # Given a punch of today the CRM took, and will not give up (it refuses to remove the record)
+    user, name, log_id = a_punch_the_crm_keeps(stack)
     # When an admin voids it from the Live page
     open_live(page, stack)
     status = page.locator(f'tr[data-key="{log_id}"] td[data-label="Status"]')
@@ -181,14 +187,8 @@ def test_a_void_the_crm_refuses_reads_in_words_on_live_and_in_the_days_punches(
 
 
 def test_a_refusal_the_feed_tells_before_the_voids_reply_comes_stands(page, stack: RunningStack) -> None:
-    suffix = uuid.uuid4().hex[:8]
-    user, device, name = f"KEPT-{suffix}", f"LIVEDEV-{suffix}", f"Kit Kept {suffix}"
-    call(stack, "PUT", f"/employees/{user}", {"name": name})
     # Given a punch of today the CRM took and will not give up, on an admin's Live page
-    past_the_first_minutes_of_today(2)
-    log_id = stack.post_punch(device, user, datetime.now(UTC) - timedelta(minutes=1))
-    wait_until(lambda: log_id in stack.crm_log_ids(), 60)
-    httpx.post(stack.crm_url + "/crm/_behaviour", json={"failUsers": [user], "status": 422}, timeout=5)
+    _, name, log_id = a_punch_the_crm_keeps(stack)
     open_live(page, stack)
     status = page.locator(f'tr[data-key="{log_id}"] td[data-label="Status"]')
     # When the admin voids it, and the feed tells the CRM's refusal before the API's reply reaches the page

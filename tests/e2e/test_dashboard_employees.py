@@ -301,6 +301,51 @@ def test_a_missed_punch_at_a_clock_in_another_zone_is_dated_by_that_clocks_today
     )
 
 
+def test_the_day_a_missing_punch_is_asked_for_stays_whichever_clock_is_then_chosen(
+    page, stack: RunningStack
+) -> None:
+    # Given a clock in a zone where it is already, or still, another day than in the company's (UTC)
+    today = datetime.now(UTC).date()
+    elsewhere = next(
+        z for z in ("Pacific/Kiritimati", "Etc/GMT+12") if datetime.now(ZoneInfo(z)).date() != today
+    )
+    far = f"E2E-PICKED-FAR-{uuid.uuid4().hex[:6].upper()}"
+    call(stack, "POST", "/devices", {"deviceId": far, "kind": "zkteco", "serial": far, "timeZone": elsewhere})
+    # and an employee whose check-out at a clock in the company's zone, at midnight, has no check-in today
+    front = f"E2E-PICKED-DEV-{uuid.uuid4().hex[:6].upper()}"
+    call(
+        stack,
+        "POST",
+        "/devices",
+        {"deviceId": front, "kind": "zkteco", "serial": front, "name": "Front door"},
+    )
+    user = f"E2E-PICKED-{uuid.uuid4().hex[:8].upper()}"
+    call(stack, "PUT", f"/employees/{user}", {"name": "Pia Picked"})
+    checked_out = {"deviceId": front, "userId": user, "timestamp": f"{today}T00:00:00", "type": "out"}
+    call(stack, "POST", "/punches", checked_out)
+    sign_in(page, stack)
+    page.goto(f"{stack.api_url}/#/employees/{user}")
+    day = page.get_by_role("table", name=f"Punches of {user} by day").locator(f'tr[data-key="{today}"]')
+    expect(day).to_contain_text("missing in")
+    clock = page.get_by_label("Clock", exact=True)
+    expect(clock).to_have_value(front)  # the clock they used last, whose today is the company's
+
+    # When the admin asks to add today's missing check-in, then looks at the other clock
+    day.get_by_role("button", name=f"Add the missing in of {today}").click()
+    date_field = page.get_by_label("Date", exact=True)
+    expect(date_field).to_have_value(today.isoformat())
+    clock.select_option(far)
+    # Then the day they asked for stays: it is no longer a suggestion that follows the clock's today
+    expect(page.get_by_label("Time", exact=True)).to_have_accessible_description(
+        f"the clock's time, {elsewhere}"
+    )
+    expect(date_field).to_have_value(today.isoformat())
+    # and nor does it move when they go back to the clock they meant
+    clock.select_option(front)
+    expect(date_field).to_have_value(today.isoformat())
+    expect(page.get_by_label("Type", exact=True)).to_have_value("in")
+
+
 @pytest.mark.console_allows(r"status of 409")  # the browser's own line for the punch added twice
 def test_an_admin_adds_a_forgotten_check_out_and_the_day_adds_up(page, stack: RunningStack) -> None:
     # Given an employee who clocked in at a registered clock yesterday and forgot to clock out

@@ -169,12 +169,21 @@ export function addDays(date, days) {
   return moment.toISOString().slice(0, 10);
 }
 
-/** A date input that says today in a zone until someone picks a day: call what it returns with the zone
- * whenever the zone changes. */
+/** A date input that says today in a zone until a day is picked, by the person or by `pick(day)`: call
+ * `follow(zone)` whenever the zone changes. A picked day stays even when it is that zone's today, so a day
+ * asked for is never moved by a later choice of zone. */
 export function todayUntilPicked(input) {
-  let suggested = input.value;
-  return (timeZone) => {
-    if (input.value === suggested) input.value = suggested = today(timeZone);
+  let picked = false;
+  input.addEventListener("input", () => { picked = true; });
+  return {
+    follow(timeZone) {
+      if (!picked) input.value = today(timeZone);
+    },
+    pick(day) {
+      input.value = day;
+      picked = true;
+    },
+    picked: () => picked,
   };
 }
 

@@ -33,7 +33,7 @@ export function missedPunchSection(userId, lastDeviceId, added) {
     const clockZone = chosen?.timeZone || zone;
     zoneNote.textContent = `the clock's time${chosen ? `, ${clockZone}` : ""}`;
     date.max = today(clockZone);
-    dateFollows(clockZone);
+    dateFollows.follow(clockZone);
   }
   clock.addEventListener("change", showZone);
 
@@ -95,7 +95,7 @@ export function missedPunchSection(userId, lastDeviceId, added) {
     form);
 
   function prefill(day, kind) {
-    date.value = day;
+    dateFollows.pick(day);
     type.value = kind;
     result.replaceChildren();
     section.scrollIntoView({ block: "center" });

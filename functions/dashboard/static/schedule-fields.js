@@ -41,9 +41,7 @@ export function scheduleInputs(prefix, schedule) {
   // schedule's zone, as the API's default.
   const from = h("input", { id: `${prefix}-schedule-from`, type: "date", required: true, min: "2000-01-01", max: "2100-12-31", value: today(timeZone.value.trim()) });
   const fromFollows = todayUntilPicked(from);
-  timeZone.addEventListener("input", () => fromFollows(timeZone.value.trim()));
-  let picked = false;
-  from.addEventListener("input", () => { picked = true; });
+  timeZone.addEventListener("input", () => fromFollows.follow(timeZone.value.trim()));
   const note = h("p", { class: "muted small schedule-note" },
     "A schedule change applies from this day on: the reports of the days before keep the schedule that held then, so a pay period already paid keeps its figures. A day before an earlier change replaces it from that day on.");
   const fromField = h("div", { class: "field" }, h("label", { for: `${prefix}-schedule-from` }, "Applies from"), from, note);
@@ -55,9 +53,9 @@ export function scheduleInputs(prefix, schedule) {
     /** The inputs by the API's names of the fields, for the problems it names. */
     inputs: { start, end, graceMinutes: grace, timeZone },
     /** Whether the admin chose the day (else it is today's). */
-    fromPicked: () => picked,
+    fromPicked: fromFollows.picked,
     /** Today's day, unless the admin chose one: call before reading `from` to save. */
-    refreshFrom: () => fromFollows(timeZone.value.trim()),
+    refreshFrom: () => fromFollows.follow(timeZone.value.trim()),
     /** The schedule as the inputs say it, by the API's names; null when no work day is chosen. */
     asked() {
       const chosen = days.map((d) => d.querySelector("input")).filter((b) => b.checked).map((b) => b.value);

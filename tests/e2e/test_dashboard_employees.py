@@ -361,22 +361,30 @@ def test_an_admin_adds_a_forgotten_check_out_and_the_day_adds_up(page, stack: Ru
     yesterday = datetime.now(UTC).date() - timedelta(days=1)  # the stack's zone is UTC
     clocked_in = {"deviceId": device, "userId": user, "timestamp": f"{yesterday}T08:00:00", "type": "in"}
     call(stack, "POST", "/punches", clocked_in)
+    # and clocked in today at the main gate: the clock the form offers first
+    gate = f"E2E-MISSED-GATE-{uuid.uuid4().hex[:6].upper()}"
+    call(stack, "POST", "/devices", {"deviceId": gate, "kind": "zkteco", "serial": gate, "name": "Main gate"})
+    now = datetime.now(UTC).replace(microsecond=0, tzinfo=None).isoformat()
+    call(stack, "POST", "/punches", {"deviceId": gate, "userId": user, "timestamp": now, "type": "in"})
     # When an admin opens their page, then yesterday is missing its check-out
     sign_in(page, stack)
     page.goto(f"{stack.api_url}/#/employees/{user}")
     day = page.get_by_role("table", name=f"Punches of {user} by day").locator(f'tr[data-key="{yesterday}"]')
     expect(day).to_contain_text("missing out")
 
+    clock = page.get_by_label("Clock", exact=True)
+    expect(clock).to_have_value(gate)  # their last clock today
+
     # When the admin asks to add that day's missing check-out
     day.get_by_role("button", name=f"Add the missing out of {yesterday}").click()
-    # Then the form is filled for it and waits for the time
+    # Then the form is filled for it, at the clock of that day, whose time it asks for, and waits for it
     expect(page.get_by_label("Date", exact=True)).to_have_value(yesterday.isoformat())
     expect(page.get_by_label("Type", exact=True)).to_have_value("out")
+    expect(clock).to_have_value(device)
     time = page.get_by_label("Time", exact=True)
+    expect(time).to_have_accessible_description("the clock's time, UTC")
     expect(time).to_be_focused()
     # When the admin gives 16:30 at the side door, in that clock's time, and adds it
-    page.get_by_label("Clock", exact=True).select_option(device)
-    expect(time).to_have_accessible_description("the clock's time, UTC")
     time.fill("16:30")
     page.get_by_role("button", name="Add punch").click()
     # Then the page says so, and the day adds up: eight and a half hours, nothing missing

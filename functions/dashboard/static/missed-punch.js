@@ -12,8 +12,9 @@ const LACKING = { "missing out": "out", "missing in": "in", "break not closed": 
 /** The punch types a work day lacks, by its anomalies. */
 export const lackingPunches = (row) => (row.anomalies || []).map((name) => LACKING[name]).filter(Boolean);
 
-/** The section and `prefill(date, type)`, which fills the form for a day's missing punch and goes to the
- * time; null for a key that may not add punches. `added()` runs after each punch added. */
+/** The section and `prefill(date, type)`, which fills the form for a day's missing punch, at the clock of
+ * that day's last punch, and goes to the time; null for a key that may not add punches. `added()` runs after
+ * each punch added. */
 export function missedPunchSection(userId, lastDeviceId, added) {
   if (!session.isAdmin) return null; // the API refuses anyway; read keys see no controls
   const clock = h("select", { id: "missed-clock", name: "deviceId", required: true });
@@ -25,6 +26,8 @@ export function missedPunchSection(userId, lastDeviceId, added) {
   const button = h("button", { type: "submit" }, "Add punch");
   const fields = { deviceId: clock, timestamp: time, type };
   let clocks = [];
+  let preferred = lastDeviceId; // the clock chosen for the admin until they choose one
+  let chosenByHand = 0; // changes of clock by the admin: a day's clock read after one is not forced on them
 
   // The date is the clock's too: today in its zone at most, and by default until the admin picks a day.
   const dateFollows = todayUntilPicked(date);
@@ -35,7 +38,14 @@ export function missedPunchSection(userId, lastDeviceId, added) {
     date.max = today(clockZone);
     dateFollows.follow(clockZone);
   }
-  clock.addEventListener("change", showZone);
+  clock.addEventListener("change", () => { chosenByHand += 1; showZone(); });
+
+  function choose(deviceId) {
+    preferred = deviceId;
+    if (!clocks.some((c) => c.deviceId === deviceId)) return; // not read yet (then on reading), or disabled
+    clock.value = deviceId;
+    showZone();
+  }
 
   async function loadClocks() {
     try {
@@ -45,7 +55,7 @@ export function missedPunchSection(userId, lastDeviceId, added) {
       return;
     }
     clock.replaceChildren(...clocks.map((c) => h("option", { value: c.deviceId }, c.name ? `${c.name} (${c.deviceId})` : c.deviceId)));
-    if (clocks.some((c) => c.deviceId === lastDeviceId)) clock.value = lastDeviceId;
+    if (clocks.some((c) => c.deviceId === preferred)) clock.value = preferred;
     button.disabled = !clocks.length;
     if (!clocks.length) result.replaceChildren(h("p", { class: "muted" }, "No clock is registered and enabled: register one on the Devices page first."));
     showZone();
@@ -94,12 +104,26 @@ export function missedPunchSection(userId, lastDeviceId, added) {
     h("p", { class: "muted" }, "For a punch the clock did not record, e.g. a forgotten check-out. It is marked as added by hand, and a punch the clock has already is not added twice."),
     form);
 
-  function prefill(day, kind) {
+  async function prefill(day, kind) {
     dateFollows.pick(day);
     type.value = kind;
     result.replaceChildren();
     section.scrollIntoView({ block: "center" });
     time.focus();
+    // The time is read as the chosen clock shows it: the clock the employee used that day, unless the admin
+    // chooses another meanwhile. Without it (the read failed), the form keeps its clock, which is in view.
+    const asked = chosenByHand;
+    const deviceId = await clockOfDay(day);
+    if (deviceId && asked === chosenByHand && date.value === day) choose(deviceId);
+  }
+
+  async function clockOfDay(day) {
+    try {
+      const { punches } = await api("/reports/workday-punches", { query: { userId, date: day } });
+      return punches.at(-1)?.deviceId ?? null;
+    } catch {
+      return null;
+    }
   }
   return { section, prefill };
 }

@@ -301,6 +301,51 @@ def test_a_clock_heard_from_while_the_list_is_read_is_not_set_back_by_the_older_
     expect(row(page, device).get_by_text("online")).to_be_visible()
 
 
+def test_punches_told_while_the_list_is_read_are_counted_from_one_read_of_their_clock(
+    page, stack: RunningStack
+) -> None:
+    # Given a clock heard from, and an admin opening Devices, whose list is read before the clock's
+    # punches come, its reply held back
+    device = register_clock(stack)
+    call(stack, "POST", f"/devices/{device}/health", {"via": "http", "clockDriftSeconds": 0})
+    sign_in(page, stack)
+    page.wait_for_load_state("networkidle")  # the Live page, where signing in lands, has read its devices
+    reads_of_the_clock: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            reads_of_the_clock.append(request.url) if request.url.endswith(f"/devices/{device}") else None
+        ),
+    )
+    held = HeldReplies(page, "**/devices")
+    page.get_by_role("link", name="Devices", exact=True).click()
+    assert (
+        next(d for d in held.first("the devices").json()["devices"] if d["deviceId"] == device)[
+            "punchesToday"
+        ]
+        == 0
+    )
+    # When five people punch at it, and the feed tells the page before that reply comes
+    now = datetime.now(UTC).replace(microsecond=0).isoformat()
+    with watching(stack, f"device:{device}") as client:
+        for person in range(5):
+            punch = {
+                "deviceId": device,
+                "userId": unique(f"E2E-TOLD-{person}"),
+                "timestamp": now,
+                "type": "in",
+            }
+            call(stack, "POST", "/punches", punch)
+        for _ in range(5):
+            next_event(client, "punch.accepted")
+    time.sleep(1)  # the page's own feed connection heard them at the same time
+    held.release()
+    # Then its row counts the five, from the clock's record read once rather than once a punch
+    expect(row(page, device).locator('td[data-label="Punches today"]')).to_have_text("5")
+    page.wait_for_timeout(1000)  # what more reads would have asked for by now
+    assert len(reads_of_the_clock) == 1, reads_of_the_clock
+
+
 def test_a_clock_heard_from_while_its_page_reads_it_shows_its_new_state(page, stack: RunningStack) -> None:
     # Given a clock never heard from, and an admin opening its page, which reads it before it is heard from,
     # the reply held back

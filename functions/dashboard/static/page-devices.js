@@ -103,7 +103,10 @@ async function renderList(view) {
     devices.clear();
     for (const device of read.reply.devices) devices.set(device.deviceId, device);
     draw();
-    for (const message of read.heard) told(message, true);
+    // The reply may or may not count what was told meanwhile: each clock told of is read again, once.
+    const toRead = new Set();
+    for (const message of read.heard) told(message, toRead);
+    for (const deviceId of toRead) readDevice(deviceId);
   }
 
   /** The list of record read again, for a device registered meanwhile (once more if another comes then). */
@@ -131,7 +134,9 @@ async function renderList(view) {
     }).catch(() => {});
   }
 
-  function told(message, replayed = false) {
+  /** `toRead`: the clocks to read again once the told messages are replayed over a list read (else at once). */
+  function told(message, toRead = null) {
+    const reread = (deviceId) => (toRead ? toRead.add(deviceId) : readDevice(deviceId));
     if (message.type === "device.state") {
       const change = message.device;
       const known = devices.get(change.deviceId);
@@ -139,14 +144,14 @@ async function renderList(view) {
       Object.assign(known, { state: change.state, lastSeenAt: change.lastSeenAt ?? known.lastSeenAt, name: change.name ?? known.name, site: change.site ?? known.site });
       announce.textContent = `${change.deviceId} is ${change.state.replaceAll("_", " ")}.`;
       redrawRow(change.deviceId);
-      readDevice(change.deviceId);
+      reread(change.deviceId);
     } else if (message.type === "punch.accepted") {
       const punch = message.punch;
       const known = devices.get(punch.deviceId);
       if (!known) return;
-      if (replayed) { // the reply may or may not count it: the record says
+      if (toRead) { // the reply may or may not count it: the record says
         seenPunches.add(punch.logId);
-        return readDevice(punch.deviceId);
+        return reread(punch.deviceId);
       }
       if (seenPunches.has(punch.logId)) return;
       seenPunches.add(punch.logId);

@@ -874,6 +874,40 @@ def test_a_save_from_a_page_opened_before_another_admins_change_keeps_that_chang
     expect(page.get_by_label("Vacation days a year")).to_have_value("20")
 
 
+def test_a_schedule_changed_by_another_admin_since_the_page_opened_is_not_overwritten_unasked(
+    page, stack: RunningStack
+) -> None:
+    # Given an employee on 09:00-17:00 of their own, whose page is open in an admin's browser
+    user = f"E2E-RACE-{uuid.uuid4().hex[:6].upper()}"
+    call(stack, "PUT", f"/employees/{user}", {"name": "Rae Race", "schedule": UTC_WEEK})
+    sign_in(page, stack)
+    page.goto(f"{stack.api_url}/#/employees/{user}")
+    expect(page.get_by_label("Shift end")).to_have_value("17:00")
+    # When another admin moves them to 08:00-16:00 meanwhile
+    call(
+        stack,
+        "PUT",
+        f"/employees/{user}",
+        {"name": "Rae Race", "schedule": UTC_WEEK | {"start": "08:00", "end": "16:00"}},
+    )
+    # and this admin, on the page opened before, changes the shift's end to 18:00 and saves
+    page.get_by_label("Shift end").fill("18:00")
+    page.get_by_role("button", name="Save changes").click()
+    # Then nothing is saved: the page says whose change it would undo, and what holds now
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text(
+        "Not saved: another admin changed the schedule of Rae Race since this page showed it"
+    )
+    expect(alert).to_contain_text("08:00")
+    expect(page.locator(".employee-facts")).to_contain_text("08:00")
+    assert call(stack, "GET", f"/employees/{user}").json()["schedule"]["end"] == "16:00"
+    # When the admin, having seen it, saves again
+    page.get_by_role("button", name="Save changes").click()
+    # Then their schedule holds
+    expect(page.get_by_text("Saved.", exact=True)).to_be_visible()
+    assert call(stack, "GET", f"/employees/{user}").json()["schedule"]["end"] == "18:00"
+
+
 @pytest.mark.console_allows(r"status of 422")  # the browser's own line for the refused zone
 def test_an_admin_sets_the_company_default_schedule_and_those_without_their_own_follow_it(
     page, stack: RunningStack

@@ -463,15 +463,31 @@ function typedEntry({ name, department, startedOn, leftOn, vacationDaysPerYear }
   };
 }
 
-/** The fields as the directory has them now; none when it no longer has the employee (the form's are sent). */
-async function stored(userId, fields) {
+/** The employee as the directory has them now; null when it no longer has them (the form's fields are sent). */
+async function stored(userId) {
   try {
-    const now = await api(employeePath(userId));
-    return Object.fromEntries(fields.map((field) => [field, now[field]]));
+    return await api(employeePath(userId));
   } catch (error) {
-    if (error instanceof ApiFailure && error.status === 404) return {};
+    if (error instanceof ApiFailure && error.status === 404) return null;
     throw error;
   }
+}
+
+/** An employee's own schedules, comparable: the one that holds and the change saved for later. Following the
+ * company's default counts as one, whatever the default is: it is changed apart from them. */
+function ownSchedules(employee) {
+  const own = (schedule) => (schedule && !schedule.isDefault
+    ? [schedule.days, schedule.start, schedule.end, schedule.graceMinutes, schedule.timeZone, schedule.effectiveFrom]
+    : null);
+  const ahead = employee.nextSchedule;
+  return JSON.stringify([own(employee.schedule), ahead ? [ahead.effectiveFrom, own(ahead.schedule)] : null]);
+}
+
+/** What another admin's schedule change left, in words. */
+function schedulesText(employee) {
+  const since = employee.schedule?.effectiveFrom ? ` since ${employee.schedule.effectiveFrom}` : "";
+  const ahead = employee.nextSchedule ? `, and ${aheadText(employee.nextSchedule)}` : "";
+  return `${scheduleText(employee.schedule)}${since}${ahead}`;
 }
 
 /** The form's inputs show the employee as saved. */
@@ -498,6 +514,9 @@ function editSection(employee, saved) {
   const edited = new Set();
   for (const [field, input] of Object.entries(entry)) input.addEventListener("input", () => edited.add(field));
   let followed = schedule; // the schedule the reports use for them, their own or the default; null: none
+  // Their schedules as the form showed them: a schedule sent replaces another admin's change since, from its
+  // day on, so a save that changes the schedule first checks that nobody else did.
+  let shown = ownSchedules(employee);
   const hasOwn = () => Boolean(followed && !followed.isDefault);
   const own = h("input", { id: "edit-own-schedule", type: "checkbox", checked: hasOwn() });
   const ownLabel = h("label", { for: "edit-own-schedule" });
@@ -546,17 +565,28 @@ function editSection(employee, saved) {
       const kept = hasOwn() && sameSchedule(asked, followed) && !scheduled.fromPicked();
       if (!kept) body.schedule = { ...asked, effectiveFrom: scheduleFrom.value };
     }
+    const toDefault = hasOwn() && !own.checked;
     button.disabled = true;
     result.replaceChildren();
     clearFieldErrors(fields);
     try {
-      if (!adding) Object.assign(body, await stored(employee.userId, Object.keys(entry).filter((field) => !edited.has(field))));
+      const now = adding ? null : await stored(employee.userId);
+      if (now && (body.schedule || toDefault) && ownSchedules(now) !== shown) {
+        shown = ownSchedules(now); // said once: saved again, the admin's schedule replaces it
+        followed = now.schedule;
+        labelOwn();
+        saved(now);
+        result.replaceChildren(h("p", { class: "error", role: "alert" },
+          `Not saved: another admin changed the schedule of ${now.name} since this page showed it. It is now ${schedulesText(now)}. Save again to put yours in its place.`));
+        return;
+      }
+      for (const field of Object.keys(entry)) if (now && !edited.has(field)) body[field] = now[field];
       let changed = await api(employeePath(employee.userId), { method: "PUT", body });
       showEntry(entry, changed);
       edited.clear();
-      const toDefault = hasOwn() && !own.checked;
       if (toDefault) changed = await removeOwnSchedule(employee.userId, scheduleFrom.value) ?? changed;
       saved(changed);
+      shown = ownSchedules(changed);
       followed = changed.schedule;
       labelOwn();
       result.replaceChildren(h("p", { class: "ok" }, "Saved."));

@@ -2,10 +2,6 @@
 // one of the clocks, at that clock's wall-clock time. It is stored, deduplicated and delivered as any other.
 import { ApiFailure, PUNCH_TYPES, api, clearFieldErrors, h, notify, session, showFieldErrors, today, todayUntilPicked, zone } from "./core.js";
 
-// A duplicate's reason when the punch is not the employee's already, but too close to one of theirs
-// (attendance.ingest: "user U has an accepted punch less than 60 s from this one").
-const NEAR_DUPLICATE = /less than (\d+) s from this one/;
-
 // The punch each anomaly of a work day lacks, for the "Add" in its row.
 const LACKING = { "missing out": "out", "missing in": "in", "break not closed": "break_in" };
 
@@ -75,12 +71,12 @@ export function missedPunchSection(userId, lastDeviceId, added) {
       notify(`Punch added for ${userId}: ${said}.`);
       added();
     } catch (error) {
-      const near = error instanceof ApiFailure && error.status === 409 && NEAR_DUPLICATE.exec(error.body.reason || "");
-      if (near) {
+      const duplicate = error instanceof ApiFailure && error.status === 409 ? error.body : null;
+      if (duplicate?.duplicateKind === "near_punch") {
         // Not this punch, but another of theirs too close to it: two punches that close count as one.
         result.replaceChildren(h("p", { class: "error", role: "alert" },
-          `Not added: ${userId} has another punch less than ${near[1]} s from this one (${said}), and punches that close count as one. Check the day's punches: one of the wrong type is voided with the type it should have had.`));
-      } else if (error instanceof ApiFailure && error.status === 409) {
+          `Not added: ${userId} has another punch less than ${duplicate.windowSeconds} s from this one (${said}), and punches that close count as one. Check the day's punches: one of the wrong type is voided with the type it should have had.`));
+      } else if (duplicate) {
         result.replaceChildren(h("p", { class: "ok" }, `Already recorded: ${userId} has this punch (${said}); nothing was added.`));
       } else {
         // A time that cannot be taken (too far from now) comes back without details.

@@ -40,6 +40,11 @@ class ItemStatus(StrEnum):
     RETRY = "retry"  # not stored: the request ran short of time before reaching it, or must wait for another
 
 
+class DuplicateKind(StrEnum):
+    SAME_PUNCH = "same_punch"  # this very punch was received before
+    NEAR_PUNCH = "near_punch"  # another punch of the user, less than the dedup window from it
+
+
 def _omitted_when_none(value: object) -> bool:
     return value is None
 
@@ -61,6 +66,19 @@ class ItemResult(BaseModel):
         default=None,
         exclude_if=_omitted_when_none,
         description="For people: why it was rejected or is a duplicate",
+    )
+    duplicate_kind: DuplicateKind | None = Field(
+        default=None,
+        alias="duplicateKind",
+        exclude_if=_omitted_when_none,
+        description="For a duplicate, which: `same_punch` (this punch was received before; `logId` is it) or "
+        "`near_punch` (the user has another punch less than `windowSeconds` from it; `logId` is that one)",
+    )
+    window_seconds: int | None = Field(
+        default=None,
+        alias="windowSeconds",
+        exclude_if=_omitted_when_none,
+        description="For a `near_punch` duplicate: the dedup window, in seconds",
     )
 
 
@@ -280,12 +298,24 @@ def _result_of(
         )
         return ItemResult(index=index, status=ItemStatus.RETRY, reason=reason)
     if outcome is StoreOutcome.DUPLICATE:
+        reason = "this punch was already received"
         return ItemResult(
-            index=index, status=ItemStatus.DUPLICATE, log_id=log_id, reason="this punch was already received"
+            index=index,
+            status=ItemStatus.DUPLICATE,
+            log_id=log_id,
+            reason=reason,
+            duplicate_kind=DuplicateKind.SAME_PUNCH,
         )
     window = settings.dedup_window_seconds
     reason = f"user {punch.user_id} has an accepted punch less than {window} s from this one"
-    return ItemResult(index=index, status=ItemStatus.DUPLICATE, log_id=log_id, reason=reason)
+    return ItemResult(
+        index=index,
+        status=ItemStatus.DUPLICATE,
+        log_id=log_id,
+        reason=reason,
+        duplicate_kind=DuplicateKind.NEAR_PUNCH,
+        window_seconds=window,
+    )
 
 
 class _CachedDevices:

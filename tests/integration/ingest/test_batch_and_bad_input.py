@@ -27,7 +27,7 @@ def test_batch_reports_counts_and_one_result_per_item(api, punches_table, queued
     assert [r["status"] for r in results] == ["accepted", "rejected", "duplicate", "accepted"]
     assert results[1]["error"] == "invalid_punch"
     assert "type" in results[1]["reason"]
-    assert results[2]["logId"] == results[0]["logId"]
+    assert (results[2]["logId"], results[2]["duplicateKind"]) == (results[0]["logId"], "same_punch")
     assert {p["userId"] for p in punches_table()} == {"A", "C"}
     assert sorted(queued()) == sorted([results[0]["logId"], results[3]["logId"]])
 

@@ -32,6 +32,7 @@ def test_near_duplicate_from_another_device_names_the_earlier_punch(api, queued)
     assert tap.status == 409
     assert tap.body["logId"] == first.body["logId"]
     assert "less than 60 s" in tap.body["reason"]
+    assert (tap.body["duplicateKind"], tap.body["windowSeconds"]) == ("near_punch", 60)
     assert queued() == [first.body["logId"]]
 
 

@@ -74,6 +74,7 @@ def test_same_punch_always_has_the_same_log_id(api, queued):
         "status": "duplicate",
         "logId": first.body["logId"],
         "reason": "this punch was already received",
+        "duplicateKind": "same_punch",
     }
     assert queued() == [first.body["logId"]]
 

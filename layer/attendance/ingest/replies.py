@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from attendance.api import ApiError
-from attendance.ingest.service import DuplicateKind, ItemResult, ItemStatus
+from attendance.ingest.service import DuplicateKindField, ItemResult, ItemStatus, WindowSecondsField
 
 _SINGLE_STATUS = {ItemStatus.ACCEPTED: HTTPStatus.ACCEPTED, ItemStatus.DUPLICATE: HTTPStatus.CONFLICT}
 # A rejected single punch: a key that may not write for its device is a 403; the rest are punches that
@@ -23,18 +23,8 @@ class PunchReply(BaseModel):
     status: Literal["accepted", "duplicate"]
     log_id: str = Field(alias="logId")
     reason: str | None = Field(default=None, exclude_if=lambda value: value is None)
-    duplicate_kind: DuplicateKind | None = Field(
-        default=None,
-        alias="duplicateKind",
-        exclude_if=lambda value: value is None,
-        description=ItemResult.model_fields["duplicate_kind"].description,
-    )
-    window_seconds: int | None = Field(
-        default=None,
-        alias="windowSeconds",
-        exclude_if=lambda value: value is None,
-        description=ItemResult.model_fields["window_seconds"].description,
-    )
+    duplicate_kind: DuplicateKindField = None
+    window_seconds: WindowSecondsField = None
 
 
 # How long a client should wait before sending again what a batch left for retry: the time a busy store

@@ -5,7 +5,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -49,6 +49,26 @@ def _omitted_when_none(value: object) -> bool:
     return value is None
 
 
+# Which duplicate, for the answers of a single punch and of a batch's items alike.
+DuplicateKindField = Annotated[
+    DuplicateKind | None,
+    Field(
+        alias="duplicateKind",
+        exclude_if=_omitted_when_none,
+        description="For a duplicate, which: `same_punch` (this punch was received before; `logId` is it) or "
+        "`near_punch` (the user has another punch less than `windowSeconds` from it; `logId` is that one)",
+    ),
+]
+WindowSecondsField = Annotated[
+    int | None,
+    Field(
+        alias="windowSeconds",
+        exclude_if=_omitted_when_none,
+        description="For a `near_punch` duplicate: the dedup window, in seconds",
+    ),
+]
+
+
 class ItemResult(BaseModel):
     """What became of one submitted punch."""
 
@@ -67,19 +87,8 @@ class ItemResult(BaseModel):
         exclude_if=_omitted_when_none,
         description="For people: why it was rejected or is a duplicate",
     )
-    duplicate_kind: DuplicateKind | None = Field(
-        default=None,
-        alias="duplicateKind",
-        exclude_if=_omitted_when_none,
-        description="For a duplicate, which: `same_punch` (this punch was received before; `logId` is it) or "
-        "`near_punch` (the user has another punch less than `windowSeconds` from it; `logId` is that one)",
-    )
-    window_seconds: int | None = Field(
-        default=None,
-        alias="windowSeconds",
-        exclude_if=_omitted_when_none,
-        description="For a `near_punch` duplicate: the dedup window, in seconds",
-    )
+    duplicate_kind: DuplicateKindField = None
+    window_seconds: WindowSecondsField = None
 
 
 class IngestRejected(Exception):
@@ -297,25 +306,14 @@ def _result_of(
             f"an earlier punch of user {punch.user_id} close to this one is still being stored; send it again"
         )
         return ItemResult(index=index, status=ItemStatus.RETRY, reason=reason)
+    duplicate = ItemResult(index=index, status=ItemStatus.DUPLICATE, log_id=log_id)
     if outcome is StoreOutcome.DUPLICATE:
         reason = "this punch was already received"
-        return ItemResult(
-            index=index,
-            status=ItemStatus.DUPLICATE,
-            log_id=log_id,
-            reason=reason,
-            duplicate_kind=DuplicateKind.SAME_PUNCH,
-        )
+        return duplicate.model_copy(update={"reason": reason, "duplicate_kind": DuplicateKind.SAME_PUNCH})
     window = settings.dedup_window_seconds
     reason = f"user {punch.user_id} has an accepted punch less than {window} s from this one"
-    return ItemResult(
-        index=index,
-        status=ItemStatus.DUPLICATE,
-        log_id=log_id,
-        reason=reason,
-        duplicate_kind=DuplicateKind.NEAR_PUNCH,
-        window_seconds=window,
-    )
+    near = {"reason": reason, "duplicate_kind": DuplicateKind.NEAR_PUNCH, "window_seconds": window}
+    return duplicate.model_copy(update=near)
 
 
 class _CachedDevices:

@@ -244,7 +244,8 @@ def describe(message: dict[str, Any], name: str | None = None) -> Text:
     if isinstance(punch, dict):
         zone, body = _zone(punch.get("timeZone")), _punch_text(kind, punch, message, name)
     elif isinstance(device, dict):
-        zone, body = UTC, _device_text(device)
+        zone = _zone(device.get("timeZone"))
+        body = _device_text(device, zone)
     else:
         rest = {key: value for key, value in message.items() if key not in ("type", "version", "at")}
         zone, body = UTC, json.dumps(rest, default=str)
@@ -275,11 +276,12 @@ def _punch_text(kind: str, punch: dict[str, Any], message: dict[str, Any], name:
     return f"{where}  {local}  {outcome}"
 
 
-def _device_text(device: dict[str, Any]) -> str:
+def _device_text(device: dict[str, Any], zone: tzinfo) -> str:
     label = ", ".join(str(part) for part in (device.get("name"), device.get("site")) if part)
     named = f"{device.get('deviceId')}" + (f" ({label})" if label else "")
     change = f"{device.get('previousState') or '-'} -> {device.get('state')}"
-    return f"{named}  {change}  last seen {device.get('lastSeenAt') or 'never'}"
+    seen = device.get("lastSeenAt")
+    return f"{named}  {change}  last seen {_when(seen, zone) if seen else 'never'}"
 
 
 def _when(at: Any, zone: tzinfo) -> str:
@@ -290,7 +292,8 @@ def _when(at: Any, zone: tzinfo) -> str:
 
 
 def _zone(name: Any) -> tzinfo:
-    """The punch's zone, an IANA name or an offset as clocks are registered with; UTC for none we know."""
+    """The punch's or device's zone, an IANA name or an offset as clocks are registered with; UTC for none we
+    know (an event from before devices carried theirs)."""
     try:
         return parse_zone(str(name)) if name else UTC
     except InvalidTime:

@@ -33,15 +33,21 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
 @cache
+def settings() -> FeedFanoutSettings:
+    return FeedFanoutSettings()
+
+
+@cache
 def fanout() -> FanoutService:
-    settings = FeedFanoutSettings()
-    store = ConnectionStore(client("dynamodb"), settings.feed_connections_table)
-    return FanoutService(store, ConnectionPoster(settings.feed_connections_endpoint))
+    store = ConnectionStore(client("dynamodb"), settings().feed_connections_table)
+    return FanoutService(store, ConnectionPoster(settings().feed_connections_endpoint))
 
 
 def events_of(record: DynamoDBRecord) -> list[FeedEvent]:
     change = change_from_record(record.raw_event)
-    return punch_events(change) if isinstance(change, PunchChange) else device_events(change)
+    if isinstance(change, PunchChange):
+        return punch_events(change)
+    return device_events(change, settings().default_time_zone)
 
 
 @init_phase.ends_at_first_invocation

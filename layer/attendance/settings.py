@@ -197,8 +197,11 @@ class FeedTokenSettings(_FromEnvironment):
 
 
 class FeedFanoutSettings(_FromEnvironment):
+    """The feed's fan-out: the connections it serves, and the zone of a clock registered without one."""
+
     feed_connections_table: str
     feed_connections_endpoint: str = Field(pattern=r"^https?://\S+$")
+    default_time_zone: ZoneName = "UTC"
 
 
 class DashboardSettings(_FromEnvironment):

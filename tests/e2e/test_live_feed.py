@@ -196,6 +196,7 @@ def test_a_new_device_is_announced_in_its_room(stack: RunningStack) -> None:
             "never_seen",
             None,
         )
+        assert state.device.time_zone == "UTC"  # registered without a zone: the stack's default
 
 
 def test_ingest_and_delivery_carry_on_when_the_fan_out_fails_every_time(stack: RunningStack) -> None:

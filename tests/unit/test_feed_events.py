@@ -131,28 +131,39 @@ def test_a_crm_refusing_a_void_is_trouble_and_not_a_second_delivery() -> None:
 
 
 DEVICE = Device(device_id="DEV001", name="Front door", silent_after_minutes=15)
+ZONE = "Europe/Berlin"  # the company's, for a device registered without a zone of its own
 
 
 def test_device_state_changes_are_events_and_heartbeats_are_not() -> None:
     seen_long_ago = DeviceHealth(last_seen_at=AT - timedelta(hours=1))
     seen_now = DeviceHealth(last_seen_at=AT)
-    registered = device_events(DeviceChange(AT, None, (DEVICE, DeviceHealth())))
+    registered = device_events(DeviceChange(AT, None, (DEVICE, DeviceHealth())), ZONE)
     assert [(e.device.state, e.device.previous_state) for e in registered] == [(DeviceState.NEVER_SEEN, None)]
-    back = device_events(DeviceChange(AT, (DEVICE, seen_long_ago), (DEVICE, seen_now)))
+    back = device_events(DeviceChange(AT, (DEVICE, seen_long_ago), (DEVICE, seen_now)), ZONE)
     assert [(e.device.state, e.device.previous_state) for e in back] == [
         (DeviceState.ONLINE, DeviceState.SILENT)
     ]
     heartbeat = DeviceHealth(last_seen_at=AT - timedelta(minutes=1))
-    assert device_events(DeviceChange(AT, (DEVICE, heartbeat), (DEVICE, seen_now))) == []
+    assert device_events(DeviceChange(AT, (DEVICE, heartbeat), (DEVICE, seen_now)), ZONE) == []
     disabled = DEVICE.model_copy(update={"enabled": False})
-    (off,) = device_events(DeviceChange(AT, (DEVICE, seen_now), (disabled, seen_now)))
+    (off,) = device_events(DeviceChange(AT, (DEVICE, seen_now), (disabled, seen_now)), ZONE)
     assert (off.device.state, off.device.previous_state) == (DeviceState.DISABLED, DeviceState.ONLINE)
+
+
+def test_a_device_event_carries_the_devices_zone_or_the_companys() -> None:
+    # Given a device registered without a zone and one registered in Tokyo's
+    tokyo = DEVICE.model_copy(update={"device_id": "DEV002", "time_zone": "Asia/Tokyo"})
+    # When each is registered
+    (plain,) = device_events(DeviceChange(AT, None, (DEVICE, DeviceHealth())), ZONE)
+    (far,) = device_events(DeviceChange(AT, None, (tokyo, DeviceHealth())), ZONE)
+    # Then each event names the zone its clock shows: the company's for the one without its own
+    assert (plain.device.time_zone, far.device.time_zone) == (ZONE, "Asia/Tokyo")
 
 
 def test_the_silence_alert_is_the_moment_a_device_goes_silent() -> None:
     quiet = DeviceHealth(last_seen_at=AT - timedelta(hours=1))
     alerted = quiet.model_copy(update={"silent_alerted": True})
-    (event,) = device_events(DeviceChange(AT, (DEVICE, quiet), (DEVICE, alerted)))
+    (event,) = device_events(DeviceChange(AT, (DEVICE, quiet), (DEVICE, alerted)), ZONE)
     assert (event.device.state, event.device.previous_state) == (DeviceState.SILENT, DeviceState.ONLINE)
 
 

@@ -81,9 +81,10 @@ def _last_note(record: PunchRecord) -> str:
     return record.history[-1].get("detail", "") if record.history else ""
 
 
-def device_events(change: DeviceChange) -> list[FeedEvent]:
+def device_events(change: DeviceChange, default_zone: str) -> list[FeedEvent]:
     """A device.state when the state a viewer would compute changed: registered, disabled or enabled,
-    heard from after a silence, or announced silent by the health check (the only write a silence makes)."""
+    heard from after a silence, or announced silent by the health check (the only write a silence makes).
+    `default_zone`: the zone of a device registered without one."""
     if change.new is None:
         return []
     device, health = change.new
@@ -100,6 +101,7 @@ def device_events(change: DeviceChange) -> list[FeedEvent]:
         state=state,
         previous_state=previous,
         last_seen_at=iso(health.last_seen_at) if health.last_seen_at else None,
+        time_zone=device.time_zone or default_zone,
     )
     return [DeviceStateChanged(at=iso_millis(change.at), device=view)]
 

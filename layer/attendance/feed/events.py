@@ -58,6 +58,10 @@ class FeedDevice(_Camel):
     state: DeviceState
     previous_state: DeviceState | None = Field(description="None for a device just registered")
     last_seen_at: str | None
+    time_zone: str = Field(
+        description="The zone of the device's wall clock (IANA name or offset): the company's for one "
+        "registered without a zone"
+    )
 
 
 class _Message(_Camel):

@@ -74,6 +74,7 @@ DEVICE_ONLINE = {
         "state": "online",
         "previousState": "silent",
         "lastSeenAt": "2026-11-30T09:01:00Z",
+        "timeZone": "Europe/Berlin",
     },
 }
 SUBSCRIBED = {"type": "subscribed", "version": 1, "at": "2026-11-30T09:00:00Z", "rooms": ["all"]}
@@ -275,8 +276,11 @@ def test_readable_mode_prints_a_line_per_event_in_the_punch_zone(feed, clock, ca
     assert lines[0].startswith("2026-11-30 10:00:07 CET  punch.accepted")
     assert "DEV001  user EMP1  in  at 2026-11-30T10:00:05 Europe/Berlin  pending" in lines[0]
     assert lines[1].endswith("failed (attempt 3, final): HTTP 503")
-    assert lines[2].startswith("2026-11-30 09:01:00 UTC  device.state")
-    assert "DEV001 (Front door, berlin-hq)  silent -> online" in lines[2]
+    # and a device's change in its clock's zone, as the punches it records
+    assert lines[2].startswith("2026-11-30 10:01:00 CET  device.state")
+    assert lines[2].endswith(
+        "DEV001 (Front door, berlin-hq)  silent -> online  last seen 2026-11-30 10:01:00 CET"
+    )
     assert lines[3].startswith("2026-11-30 10:05:00 CET  punch.abandoned")
     assert lines[3].endswith("abandoned by an admin (key ops)")
     assert lines[4].startswith("2026-11-30 10:06:00 CET  punch.voided")

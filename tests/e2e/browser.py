@@ -8,6 +8,7 @@ they fail.
 
 import os
 import re
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -108,6 +109,14 @@ def call(stack: RunningStack, method: str, path: str, body: dict | None = None) 
     reply = httpx.request(method, stack.api_url + path, json=body, headers=headers, timeout=15)
     assert reply.status_code < 300, reply.text
     return reply
+
+
+def register_clock(stack: RunningStack, prefix: str = "E2E-DASH-ZK", **fields: object) -> str:
+    """A clock registered as an admin would, under a new ID that starts with `prefix`, with `fields` (name,
+    timeZone, silentAfterMinutes, ...); its ID."""
+    device_id = f"{prefix}-{uuid.uuid4().hex[:8].upper()}"
+    call(stack, "POST", "/devices", {"deviceId": device_id, "kind": "zkteco", "serial": device_id, **fields})
+    return device_id
 
 
 class HeldReplies:

@@ -15,7 +15,7 @@ from attendance.data.punches import iso
 from attendance.domain.keys import Scope
 from local_stack.running import RunningStack
 from local_stack.stack import local_client
-from tests.e2e.browser import HeldReplies, call, sign_in
+from tests.e2e.browser import HeldReplies, call, register_clock, sign_in
 from tests.e2e.feed_client import next_event, watching
 
 pytestmark = pytest.mark.e2e
@@ -23,12 +23,6 @@ pytestmark = pytest.mark.e2e
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8].upper()}"
-
-
-def register_clock(stack: RunningStack, **fields: object) -> str:
-    device_id = unique("E2E-DASH-ZK")
-    call(stack, "POST", "/devices", {"deviceId": device_id, "kind": "zkteco", "serial": device_id, **fields})
-    return device_id
 
 
 def last_seen_long_ago(stack: RunningStack, device_id: str) -> None:

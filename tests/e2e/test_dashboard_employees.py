@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from local_stack.running import RunningStack, wait_for
-from tests.e2e.browser import SCREENSHOTS, HeldReplies, call, sign_in
+from tests.e2e.browser import SCREENSHOTS, HeldReplies, call, register_clock, sign_in
 from tests.e2e.feed_client import next_event, watching
 from tests.e2e.stack_state import kept_as_it_is
 from tests.e2e.today import past_the_first_minutes_of_today
@@ -270,19 +270,12 @@ def test_an_id_not_in_the_directory_has_its_punches_shown_and_can_be_added(page,
     assert call(stack, "GET", f"/employees/{user}").json()["name"] == "Nina Newcomer"
 
 
-def a_clock(stack: RunningStack, prefix: str, **fields: str) -> str:
-    """A clock registered under a new ID that starts with `prefix`, with `fields` (name, timeZone)."""
-    device = f"{prefix}-{uuid.uuid4().hex[:6].upper()}"
-    call(stack, "POST", "/devices", {"deviceId": device, "kind": "zkteco", "serial": device, **fields})
-    return device
-
-
 def a_clock_on_another_day(stack: RunningStack, prefix: str) -> tuple[str, str]:
     """A clock registered in a zone where it is already, or still, another day than in the company's (UTC),
     and that zone."""
     today = datetime.now(UTC).date()
     zone = next(z for z in ("Pacific/Kiritimati", "Etc/GMT+12") if datetime.now(ZoneInfo(z)).date() != today)
-    return a_clock(stack, prefix, timeZone=zone), zone
+    return register_clock(stack, prefix, timeZone=zone), zone
 
 
 def test_a_missed_punch_at_a_clock_in_another_zone_is_dated_by_that_clocks_today(
@@ -313,7 +306,7 @@ def test_the_day_a_missing_punch_is_asked_for_stays_whichever_clock_is_then_chos
     far, elsewhere = a_clock_on_another_day(stack, "E2E-PICKED-FAR")
     today = datetime.now(UTC).date()
     # and an employee whose check-out at a clock in the company's zone, at midnight, has no check-in today
-    front = a_clock(stack, "E2E-PICKED-DEV", name="Front door")
+    front = register_clock(stack, "E2E-PICKED-DEV", name="Front door")
     user = f"E2E-PICKED-{uuid.uuid4().hex[:8].upper()}"
     call(stack, "PUT", f"/employees/{user}", {"name": "Pia Picked"})
     checked_out = {"deviceId": front, "userId": user, "timestamp": f"{today}T00:00:00", "type": "out"}
@@ -345,13 +338,13 @@ def test_the_day_a_missing_punch_is_asked_for_stays_whichever_clock_is_then_chos
 def test_an_admin_adds_a_forgotten_check_out_and_the_day_adds_up(page, stack: RunningStack) -> None:
     # Given an employee who clocked in at a registered clock yesterday and forgot to clock out
     user = f"E2E-MISSED-{uuid.uuid4().hex[:8].upper()}"
-    device = a_clock(stack, "E2E-MISSED-DEV", name="Side door")
+    device = register_clock(stack, "E2E-MISSED-DEV", name="Side door")
     call(stack, "PUT", f"/employees/{user}", {"name": "Max Missed"})
     yesterday = datetime.now(UTC).date() - timedelta(days=1)  # the stack's zone is UTC
     clocked_in = {"deviceId": device, "userId": user, "timestamp": f"{yesterday}T08:00:00", "type": "in"}
     call(stack, "POST", "/punches", clocked_in)
     # and clocked in today at the main gate: the clock the form offers first
-    gate = a_clock(stack, "E2E-MISSED-GATE", name="Main gate")
+    gate = register_clock(stack, "E2E-MISSED-GATE", name="Main gate")
     now = datetime.now(UTC).replace(microsecond=0, tzinfo=None).isoformat()
     call(stack, "POST", "/punches", {"deviceId": gate, "userId": user, "timestamp": now, "type": "in"})
     # When an admin opens their page, then yesterday is missing its check-out

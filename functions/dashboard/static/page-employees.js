@@ -571,8 +571,9 @@ function editSection(employee, saved) {
     clearFieldErrors(fields);
     try {
       const now = adding ? null : await stored(employee.userId);
-      if (now && (body.schedule || toDefault) && ownSchedules(now) !== shown) {
-        shown = ownSchedules(now); // said once: saved again, the admin's schedule replaces it
+      const theirs = now && ownSchedules(now);
+      if (now && (body.schedule || toDefault) && theirs !== shown) {
+        shown = theirs; // said once: saved again, the admin's schedule replaces it
         followed = now.schedule;
         labelOwn();
         saved(now);
